@@ -28,6 +28,7 @@ use crate::error::ConvexError;
 use crate::parallel::{chunked_reduce, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
 use crate::scalar::{nash_quadratic_response, nash_quadratic_slope, ConvexScalar};
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// A population of separable convex terms `f_i`, stored as the caller likes (ideally
 /// struct-of-arrays), seen by the allocator through per-index calls.
@@ -45,6 +46,23 @@ pub trait Family: Sync {
     /// The response `x_i(λ) = argmin_{x∈[lo,hi]} f_i(x) − λ x` and its right slope
     /// `dx_i/dλ` (`1/f_i''(x)` when `x` is free, 0 when clamped).
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64);
+    /// `(Σ_{i∈range} x_i(λ), Σ_{i∈range} dx_i/dλ)`: one chunk of a pass. Override with a
+    /// tight loop for speed; the default calls [`Family::response`].
+    fn sum_response(&self, range: Range<usize>, lambda: f64, lower: Bound<'_>, upper: Bound<'_>) -> (f64, f64) {
+        let (mut s, mut sl) = (0.0, 0.0);
+        for i in range {
+            let (x, d) = self.response(i, lambda, lower.get(i), upper.get(i));
+            s += x;
+            sl += d;
+        }
+        (s, sl)
+    }
+    /// An affine model `x_i(λ) ≈ α_i λ − β_i` of the unclamped response, as `(α_i, β_i)`,
+    /// used only for the first trial multiplier (exact for quadratic terms). `None` (the
+    /// default) starts from the bracket instead.
+    fn affine_response(&self, _i: usize) -> Option<(f64, f64)> {
+        None
+    }
 }
 
 /// A bound vector: the same number for everyone, or one per item.
@@ -129,6 +147,8 @@ struct Bracket {
     lambda_lower: f64,
     lambda_upper: f64,
     bad: Option<(usize, f64, f64)>,
+    alpha: f64,
+    beta: f64,
 }
 
 fn validate<F: Family + ?Sized>(
@@ -168,6 +188,8 @@ fn validate<F: Family + ?Sized>(
             lambda_lower: f64::INFINITY,
             lambda_upper: f64::NEG_INFINITY,
             bad: None,
+            alpha: 0.0,
+            beta: 0.0,
         },
         |r| {
             let mut b = Bracket {
@@ -176,6 +198,8 @@ fn validate<F: Family + ?Sized>(
                 lambda_lower: f64::INFINITY,
                 lambda_upper: f64::NEG_INFINITY,
                 bad: None,
+                alpha: 0.0,
+                beta: 0.0,
             };
             for i in r {
                 let (l, u) = (lower.get(i), upper.get(i));
@@ -213,6 +237,8 @@ fn validate<F: Family + ?Sized>(
             lambda_lower: a.lambda_lower.min(b.lambda_lower),
             lambda_upper: a.lambda_upper.max(b.lambda_upper),
             bad: a.bad.or(b.bad),
+            alpha: a.alpha + b.alpha,
+            beta: a.beta + b.beta,
         },
     );
     if let Some((index, l, u)) = br.bad {
@@ -247,15 +273,7 @@ fn evaluate<F: Family + ?Sized>(
         family.len(),
         threshold,
         (0.0, 0.0),
-        |r| {
-            let (mut s, mut sl) = (0.0, 0.0);
-            for i in r {
-                let (x, d) = family.response(i, lambda, lower.get(i), upper.get(i));
-                s += x;
-                sl += d;
-            }
-            (s, sl)
-        },
+        |r| family.sum_response(r, lambda, lower, upper),
         |a, b| (a.0 + b.0, a.1 + b.1),
     )
 }
@@ -309,6 +327,11 @@ pub fn solve_multiplier<F: Family + ?Sized>(
     } else {
         0.0
     };
+    // Better: the root of the affine model Σ (α_i λ − β_i) = total, if inside the bracket.
+    let affine = (total + br.beta) / br.alpha;
+    if br.alpha > 0.0 && affine.is_finite() && affine > a && affine < b {
+        lambda = affine;
+    }
     let mut best = (lambda, f64::INFINITY);
     let mut expand = 1.0_f64;
     let mut last_width = b - a;
@@ -334,7 +357,7 @@ pub fn solve_multiplier<F: Family + ?Sized>(
             b = lambda;
             gb = g;
         }
-        if b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE) {
+        if (b - a).is_finite() && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE) {
             // The bracket closed: λ is exact to rounding; g jumps (flat f'') across it.
             return Ok(Multiplier {
                 lambda: best.0,
@@ -428,10 +451,26 @@ pub fn allocate<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Allocation, ConvexError> {
+    let mut x = Vec::new();
+    let (multiplier, objective, certificate) = allocate_into(family, lower, upper, total, settings, &mut x)?;
+    Ok(Allocation { x, multiplier, objective, certificate })
+}
+
+/// [`allocate`] writing the allocation into a caller's buffer (resized to `n`), for repeated
+/// solves (sweeps, simulations) that should not pay for fresh memory each time. Returns
+/// `(multiplier, objective, certificate)`.
+pub fn allocate_into<F: Family + ?Sized>(
+    family: &F,
+    lower: Bound<'_>,
+    upper: Bound<'_>,
+    total: f64,
+    settings: &AllocatorSettings,
+    x: &mut Vec<f64>,
+) -> Result<(f64, f64, Certificate), ConvexError> {
     let m = solve_multiplier(family, lower, upper, total, settings)?;
     let lambda = m.lambda;
     let n = family.len();
-    let mut x = vec![0.0; n];
+    x.resize(n, 0.0);
     let per_chunk = |c: usize, chunk: &mut [f64]| -> Stats {
         let base = c * CHUNK;
         let mut st = Stats {
@@ -497,12 +536,7 @@ pub fn allocate<F: Family + ?Sized>(
         iterations: m.iterations,
         status: m.status,
     };
-    Ok(Allocation {
-        x,
-        multiplier: lambda,
-        objective: st.objective,
-        certificate,
-    })
+    Ok((lambda, st.objective, certificate))
 }
 
 /// Linear-plus-quadratic costs `f_i(x) = a_i x + h_i x²` as struct-of-arrays
@@ -541,6 +575,33 @@ impl<'a> QuadraticFamily<'a> {
 impl Family for QuadraticFamily<'_> {
     fn len(&self) -> usize {
         self.linear.len()
+    }
+    fn affine_response(&self, i: usize) -> Option<(f64, f64)> {
+        let inv = 0.5 / self.quadratic[i];
+        Some((inv, self.linear[i] * inv))
+    }
+    fn sum_response(&self, range: Range<usize>, lambda: f64, lower: Bound<'_>, upper: Bound<'_>) -> (f64, f64) {
+        if let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) {
+            // Branch-free loop over the struct-of-arrays slices (vectorises).
+            let (a, h) = (&self.linear[range.clone()], &self.quadratic[range]);
+            let (mut s, mut sl) = (0.0, 0.0);
+            for (&a, &h) in a.iter().zip(h) {
+                let inv = 0.5 / h;
+                let x = (lambda - a) * inv;
+                let free = x >= lo && x < hi;
+                s += x.clamp(lo, hi);
+                sl += if free { inv } else { 0.0 };
+            }
+            (s, sl)
+        } else {
+            let (mut s, mut sl) = (0.0, 0.0);
+            for i in range {
+                let (x, d) = self.response(i, lambda, lower.get(i), upper.get(i));
+                s += x;
+                sl += d;
+            }
+            (s, sl)
+        }
     }
     #[inline(always)]
     fn value(&self, i: usize, x: f64) -> f64 {

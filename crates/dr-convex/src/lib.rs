@@ -35,13 +35,14 @@
 pub mod allocator;
 pub mod certificate;
 pub mod error;
+pub mod ipm;
 pub mod parallel;
 pub mod price_rule;
 pub mod projection;
 pub mod scalar;
 
 pub use allocator::{
-    allocate, solve_multiplier, Allocation, AllocatorSettings, Bound, Family, Multiplier,
+    allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family, Multiplier,
     NashQuadraticFamily, QuadraticFamily, ScalarFamily,
 };
 pub use certificate::{Certificate, Status};

@@ -188,7 +188,7 @@ impl ConvexScalar for LinearQuadraticCost {
         2.0 * self.quadratic
     }
     fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        ((p - self.linear) / (2.0 * self.quadratic)).clamp(lo, hi)
+        ((p - self.linear) / (2.0 * self.quadratic)).max(lo).min(hi)
     }
     fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
         Some(nash_quadratic_response(
@@ -226,7 +226,7 @@ impl ConvexScalar for HalfQuadraticCost {
         self.curvature
     }
     fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        (p / self.curvature).clamp(lo, hi)
+        (p / self.curvature).max(lo).min(hi)
     }
     fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
         Some(nash_quadratic_response(
@@ -318,7 +318,7 @@ impl ConvexScalar for LogUtility {
         } else {
             f64::INFINITY
         };
-        x.clamp(lo, hi)
+        x.max(lo).min(hi)
     }
 }
 
@@ -360,7 +360,7 @@ impl ConvexScalar for QuadraticUtility {
         self.kappa
     }
     fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        ((p + self.theta) / self.kappa).clamp(lo, hi)
+        ((p + self.theta) / self.kappa).max(lo).min(hi)
     }
 }
 
@@ -535,7 +535,7 @@ impl<C: ConvexScalar> ConvexScalar for NashTransform<C> {
     }
     fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
         match self.cost.nash_inverse_derivative(p, self.deficit) {
-            Some(q) if q > 0.0 || lo >= 0.0 => q.clamp(lo, hi),
+            Some(q) if q > 0.0 || lo >= 0.0 => q.max(lo).min(hi),
             _ => generic_inverse_derivative(self, p, lo, hi),
         }
     }

@@ -1,0 +1,1 @@
+//! Supply-function bidding (skeleton; being written).

@@ -1,0 +1,155 @@
+//! Primal–dual interior-point solver for separable convex programs on faer.
+//!
+//! Problem ([`SeparableProblem`]):
+//! `min Σ_j f_j(x_j)  s.t.  A x = b,  G x ≤ h,  l ≤ x ≤ u`
+//! with each `f_j` a [`ConvexScalar`] (diagonal Hessian), `A`, `G` sparse, bounds possibly
+//! infinite. Used by the multi-period models: demand shaping (chen-li-low-doyle-2010 §IV,
+//! Theorem 6), the mechanism planner's problem (wei-anastasopoulos problem (3)) and the
+//! Stackelberg generalisations (alshehri-liu-chen-basar Theorem 6).
+//!
+//! Multiplier sign convention (prices are multipliers): the Lagrangian is
+//! `Σ f_j(x_j) − yᵀ(A x − b) + zᵀ(G x − h) − ν_lᵀ(x − l) + ν_uᵀ(x − u)` with `z, ν ≥ 0`,
+//! so stationarity reads `f_j'(x_j) = (Aᵀ y)_j − (Gᵀ z)_j + ν_l,j − ν_u,j`. For a market
+//! clearing row `Σ_i q_i = d` in a cost minimisation, `y` is the price.
+
+use crate::certificate::Certificate;
+use crate::error::ConvexError;
+use crate::scalar::ConvexScalar;
+use std::sync::Arc;
+
+/// Sparse linear rows `M x (op) rhs` in compressed-sparse-row form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinearRows {
+    ncols: usize,
+    row_ptr: Vec<usize>,
+    cols: Vec<usize>,
+    vals: Vec<f64>,
+    rhs: Vec<f64>,
+}
+
+impl LinearRows {
+    /// No rows yet, over `ncols` variables.
+    pub fn new(ncols: usize) -> Self {
+        Self { ncols, row_ptr: vec![0], cols: Vec::new(), vals: Vec::new(), rhs: Vec::new() }
+    }
+
+    /// Appends the row `Σ_k coef_k x_{col_k} (op) rhs`; returns its index. Errors name the row
+    /// for an out-of-range column or a non-finite coefficient or right-hand side. Repeated
+    /// columns are summed.
+    pub fn push_row(&mut self, entries: &[(usize, f64)], rhs: f64) -> Result<usize, ConvexError> {
+        let r = self.rhs.len();
+        ConvexError::check_finite(|| format!("rhs[{r}]"), rhs)?;
+        let mut row: Vec<(usize, f64)> = Vec::with_capacity(entries.len());
+        for &(c, v) in entries {
+            if c >= self.ncols {
+                return Err(ConvexError::IndexOutOfRange { field: format!("row {r} column"), index: c, size: self.ncols });
+            }
+            ConvexError::check_finite(|| format!("row {r} coefficient of x[{c}]"), v)?;
+            row.push((c, v));
+        }
+        row.sort_by_key(|e| e.0);
+        for (c, v) in row {
+            if self.cols.len() > self.row_ptr[r] && *self.cols.last().unwrap_or(&usize::MAX) == c {
+                if let Some(last) = self.vals.last_mut() {
+                    *last += v;
+                }
+            } else {
+                self.cols.push(c);
+                self.vals.push(v);
+            }
+        }
+        self.row_ptr.push(self.cols.len());
+        self.rhs.push(rhs);
+        Ok(r)
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.rhs.len()
+    }
+    /// Number of variables.
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+    /// Columns and coefficients of row `r`.
+    pub fn row(&self, r: usize) -> (&[usize], &[f64]) {
+        let (s, e) = (self.row_ptr[r], self.row_ptr[r + 1]);
+        (&self.cols[s..e], &self.vals[s..e])
+    }
+    /// Right-hand sides.
+    pub fn rhs(&self) -> &[f64] {
+        &self.rhs
+    }
+    /// `M x` for all rows.
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        (0..self.nrows())
+            .map(|r| {
+                let (c, v) = self.row(r);
+                c.iter().zip(v).map(|(&j, &a)| a * x[j]).sum()
+            })
+            .collect()
+    }
+    /// `out += Mᵀ y`.
+    pub fn apply_transpose_add(&self, y: &[f64], out: &mut [f64]) {
+        for (r, &yr) in y.iter().enumerate().take(self.nrows()) {
+            let (c, v) = self.row(r);
+            for (&j, &a) in c.iter().zip(v) {
+                out[j] += a * yr;
+            }
+        }
+    }
+}
+
+/// `min Σ_j f_j(x_j) s.t. A x = b, G x ≤ h, l ≤ x ≤ u` (see the module docs).
+#[derive(Debug, Clone)]
+pub struct SeparableProblem {
+    /// One convex term per variable.
+    pub objective: Vec<Arc<dyn ConvexScalar>>,
+    /// Lower bounds `l` (may be −∞).
+    pub lower: Vec<f64>,
+    /// Upper bounds `u` (may be +∞).
+    pub upper: Vec<f64>,
+    /// Equality rows `A x = b`.
+    pub equalities: LinearRows,
+    /// Inequality rows `G x ≤ h`.
+    pub inequalities: LinearRows,
+}
+
+/// Settings of [`solve`], with defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IpmSettings {
+    /// Target for the scaled primal infeasibility, stationarity and complementarity.
+    pub tolerance: f64,
+    /// Most Newton iterations.
+    pub max_iterations: usize,
+}
+
+impl Default for IpmSettings {
+    fn default() -> Self {
+        Self { tolerance: 1e-9, max_iterations: 200 }
+    }
+}
+
+/// Primal and dual solution of a [`SeparableProblem`] with its certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpmSolution {
+    /// Primal solution `x`.
+    pub x: Vec<f64>,
+    /// Multipliers `y` of the equality rows (sign: see the module docs).
+    pub equality_multipliers: Vec<f64>,
+    /// Multipliers `z ≥ 0` of the inequality rows.
+    pub inequality_multipliers: Vec<f64>,
+    /// Multipliers `ν_l ≥ 0` of the lower bounds (0 where the bound is infinite).
+    pub lower_bound_multipliers: Vec<f64>,
+    /// Multipliers `ν_u ≥ 0` of the upper bounds.
+    pub upper_bound_multipliers: Vec<f64>,
+    /// `Σ f_j(x_j)`.
+    pub objective: f64,
+    /// Residuals, gap, iterations and status.
+    pub certificate: Certificate,
+}
+
+/// Solves a [`SeparableProblem`] by a primal–dual interior-point method.
+pub fn solve(_problem: &SeparableProblem, _settings: &IpmSettings) -> Result<IpmSolution, ConvexError> {
+    unimplemented!("being written")
+}

@@ -1,0 +1,1 @@
+//! Peak-demand mechanism (skeleton; being written).

@@ -1,0 +1,1 @@
+//! Stackelberg pricing (skeleton; being written).
