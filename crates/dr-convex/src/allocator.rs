@@ -48,7 +48,13 @@ pub trait Family: Sync {
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64);
     /// `(Σ_{i∈range} x_i(λ), Σ_{i∈range} dx_i/dλ)`: one chunk of a pass. Override with a
     /// tight loop for speed; the default calls [`Family::response`].
-    fn sum_response(&self, range: Range<usize>, lambda: f64, lower: Bound<'_>, upper: Bound<'_>) -> (f64, f64) {
+    fn sum_response(
+        &self,
+        range: Range<usize>,
+        lambda: f64,
+        lower: Bound<'_>,
+        upper: Bound<'_>,
+    ) -> (f64, f64) {
         let (mut s, mut sl) = (0.0, 0.0);
         for i in range {
             let (x, d) = self.response(i, lambda, lower.get(i), upper.get(i));
@@ -57,12 +63,81 @@ pub trait Family: Sync {
         }
         (s, sl)
     }
+    /// Writes `out[k] = x_{base+k}(λ)` for one chunk and returns its [`FinishStats`]
+    /// (sum, objective, KKT residuals). Override with a tight loop for speed.
+    fn finish(
+        &self,
+        base: usize,
+        lambda: f64,
+        lower: Bound<'_>,
+        upper: Bound<'_>,
+        out: &mut [f64],
+    ) -> FinishStats {
+        generic_finish(self, base, lambda, lower, upper, out)
+    }
     /// An affine model `x_i(λ) ≈ α_i λ − β_i` of the unclamped response, as `(α_i, β_i)`,
     /// used only for the first trial multiplier (exact for quadratic terms). `None` (the
     /// default) starts from the bracket instead.
     fn affine_response(&self, _i: usize) -> Option<(f64, f64)> {
         None
     }
+}
+
+/// What the final pass of [`allocate`] accumulates over a chunk (see [`Family::finish`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FinishStats {
+    /// `Σ x_i`.
+    pub sum: f64,
+    /// `Σ f_i(x_i)`.
+    pub objective: f64,
+    /// Largest stationarity violation (unscaled).
+    pub stationarity: f64,
+    /// Largest complementarity product of the bound multipliers (unscaled).
+    pub complementarity: f64,
+}
+
+impl FinishStats {
+    fn combine(a: Self, b: Self) -> Self {
+        Self {
+            sum: a.sum + b.sum,
+            objective: a.objective + b.objective,
+            stationarity: a.stationarity.max(b.stationarity),
+            complementarity: a.complementarity.max(b.complementarity),
+        }
+    }
+}
+
+/// The generic final pass of [`Family::finish`]: per-item calls, any bounds.
+pub fn generic_finish<F: Family + ?Sized>(
+    family: &F,
+    base: usize,
+    lambda: f64,
+    lower: Bound<'_>,
+    upper: Bound<'_>,
+    out: &mut [f64],
+) -> FinishStats {
+    let mut st = FinishStats::default();
+    for (k, o) in out.iter_mut().enumerate() {
+        let i = base + k;
+        let (l, u) = (lower.get(i), upper.get(i));
+        let xi = family.response(i, lambda, l, u).0;
+        *o = xi;
+        st.sum += xi;
+        st.objective += family.value(i, xi);
+        let r = family.derivative(i, xi) - lambda; // = bound multiplier ν_l − ν_u
+        let (viol, comp) = if xi > l && xi < u {
+            (r.abs(), 0.0)
+        } else if xi <= l && xi >= u {
+            (0.0, 0.0) // fixed item
+        } else if xi <= l {
+            ((-r).max(0.0), r.max(0.0) * (xi - l).abs())
+        } else {
+            (r.max(0.0), (-r).max(0.0) * (u - xi).abs())
+        };
+        st.stationarity = st.stationarity.max(viol);
+        st.complementarity = st.complementarity.max(comp);
+    }
+    st
 }
 
 /// A bound vector: the same number for everyone, or one per item.
@@ -212,6 +287,7 @@ fn validate<F: Family + ?Sized>(
                 }
                 b.sum_lower += l;
                 b.sum_upper += u;
+                // Bracket ends: min_i f_i'(l_i), max_i f_i'(u_i) (±∞ for infinite bounds).
                 let dl = if l.is_finite() {
                     family.derivative(i, l)
                 } else {
@@ -222,12 +298,25 @@ fn validate<F: Family + ?Sized>(
                 } else {
                     f64::INFINITY
                 };
-                b.lambda_lower =
+                let dl = if dl.is_nan() { f64::NEG_INFINITY } else { dl };
+                let du = if du.is_nan() { f64::INFINITY } else { du };
+                b.lambda_lower = if dl < b.lambda_lower {
+                    dl
+                } else {
                     b.lambda_lower
-                        .min(if dl.is_nan() { f64::NEG_INFINITY } else { dl });
-                b.lambda_upper = b
-                    .lambda_upper
-                    .max(if du.is_nan() { f64::INFINITY } else { du });
+                };
+                b.lambda_upper = if du > b.lambda_upper {
+                    du
+                } else {
+                    b.lambda_upper
+                };
+                match family.affine_response(i) {
+                    Some((al, be)) => {
+                        b.alpha += al;
+                        b.beta += be;
+                    }
+                    None => b.alpha = f64::NAN,
+                }
             }
             b
         },
@@ -357,7 +446,9 @@ pub fn solve_multiplier<F: Family + ?Sized>(
             b = lambda;
             gb = g;
         }
-        if (b - a).is_finite() && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE) {
+        if (b - a).is_finite()
+            && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
+        {
             // The bracket closed: λ is exact to rounding; g jumps (flat f'') across it.
             return Ok(Multiplier {
                 lambda: best.0,
@@ -419,14 +510,6 @@ pub fn solve_multiplier<F: Family + ?Sized>(
     })
 }
 
-#[derive(Clone, Copy)]
-struct Stats {
-    sum: f64,
-    objective: f64,
-    stationarity: f64,
-    complementarity: f64,
-}
-
 /// Solves `min Σ f_i(x_i) s.t. Σ x_i = total, l_i ≤ x_i ≤ u_i` exactly (see the module docs).
 ///
 /// Returns the allocation, the multiplier (price) and a [`Certificate`]: primal
@@ -452,8 +535,14 @@ pub fn allocate<F: Family + ?Sized>(
     settings: &AllocatorSettings,
 ) -> Result<Allocation, ConvexError> {
     let mut x = Vec::new();
-    let (multiplier, objective, certificate) = allocate_into(family, lower, upper, total, settings, &mut x)?;
-    Ok(Allocation { x, multiplier, objective, certificate })
+    let (multiplier, objective, certificate) =
+        allocate_into(family, lower, upper, total, settings, &mut x)?;
+    Ok(Allocation {
+        x,
+        multiplier,
+        objective,
+        certificate,
+    })
 }
 
 /// [`allocate`] writing the allocation into a caller's buffer (resized to `n`), for repeated
@@ -471,60 +560,21 @@ pub fn allocate_into<F: Family + ?Sized>(
     let lambda = m.lambda;
     let n = family.len();
     x.resize(n, 0.0);
-    let per_chunk = |c: usize, chunk: &mut [f64]| -> Stats {
-        let base = c * CHUNK;
-        let mut st = Stats {
-            sum: 0.0,
-            objective: 0.0,
-            stationarity: 0.0,
-            complementarity: 0.0,
-        };
-        for (k, o) in chunk.iter_mut().enumerate() {
-            let i = base + k;
-            let (l, u) = (lower.get(i), upper.get(i));
-            let xi = family.response(i, lambda, l, u).0;
-            *o = xi;
-            st.sum += xi;
-            st.objective += family.value(i, xi);
-            let r = family.derivative(i, xi) - lambda; // = bound multiplier ν_l − ν_u
-            let (viol, comp) = if xi > l && xi < u {
-                (r.abs(), 0.0)
-            } else if xi <= l && xi >= u {
-                (0.0, 0.0) // fixed item
-            } else if xi <= l {
-                ((-r).max(0.0), r.max(0.0) * (xi - l).abs())
-            } else {
-                (r.max(0.0), (-r).max(0.0) * (u - xi).abs())
-            };
-            st.stationarity = st.stationarity.max(viol);
-            st.complementarity = st.complementarity.max(comp);
-        }
-        st
-    };
-    let combine = |a: Stats, b: Stats| Stats {
-        sum: a.sum + b.sum,
-        objective: a.objective + b.objective,
-        stationarity: a.stationarity.max(b.stationarity),
-        complementarity: a.complementarity.max(b.complementarity),
-    };
-    let identity = Stats {
-        sum: 0.0,
-        objective: 0.0,
-        stationarity: 0.0,
-        complementarity: 0.0,
-    };
+    let per_chunk =
+        |c: usize, chunk: &mut [f64]| family.finish(c * CHUNK, lambda, lower, upper, chunk);
+    let identity = FinishStats::default();
     let st = if n >= settings.parallel_threshold {
-        let parts: Vec<Stats> = x
+        let parts: Vec<FinishStats> = x
             .par_chunks_mut(CHUNK)
             .enumerate()
             .map(|(c, ch)| per_chunk(c, ch))
             .collect();
-        parts.into_iter().fold(identity, combine)
+        parts.into_iter().fold(identity, FinishStats::combine)
     } else {
         x.chunks_mut(CHUNK)
             .enumerate()
             .map(|(c, ch)| per_chunk(c, ch))
-            .fold(identity, combine)
+            .fold(identity, FinishStats::combine)
     };
     let price_scale = lambda.abs().max(1.0);
     let residual = st.sum - total;
@@ -537,6 +587,14 @@ pub fn allocate_into<F: Family + ?Sized>(
         status: m.status,
     };
     Ok((lambda, st.objective, certificate))
+}
+
+/// Accumulator lanes of the vectorised loops.
+const LANES: usize = 8;
+
+#[inline(always)]
+fn lanes_sum(v: &[f64; LANES]) -> f64 {
+    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 }
 
 /// Linear-plus-quadratic costs `f_i(x) = a_i x + h_i x²` as struct-of-arrays
@@ -580,18 +638,100 @@ impl Family for QuadraticFamily<'_> {
         let inv = 0.5 / self.quadratic[i];
         Some((inv, self.linear[i] * inv))
     }
-    fn sum_response(&self, range: Range<usize>, lambda: f64, lower: Bound<'_>, upper: Bound<'_>) -> (f64, f64) {
+    fn finish(
+        &self,
+        base: usize,
+        lambda: f64,
+        lower: Bound<'_>,
+        upper: Bound<'_>,
+        out: &mut [f64],
+    ) -> FinishStats {
+        let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) else {
+            return generic_finish(self, base, lambda, lower, upper, out);
+        };
+        let m = out.len();
+        let (a, h) = (
+            &self.linear[base..base + m],
+            &self.quadratic[base..base + m],
+        );
+        let mut sum = [0.0f64; LANES];
+        let mut obj = [0.0f64; LANES];
+        let mut stat = [0.0f64; LANES];
+        for (j, o) in out.iter_mut().enumerate() {
+            let k = j % LANES;
+            let (a, h) = (a[j], h[j]);
+            let x = (lambda - a) * (0.5 / h);
+            let xl = if x < lo { lo } else { x };
+            let xc = if xl < hi { xl } else { hi };
+            *o = xc;
+            sum[k] += xc;
+            obj[k] += (a + h * xc) * xc;
+            let r = a + 2.0 * h * xc - lambda;
+            // Free: |r|; at the lower bound ν_l = r must be ≥ 0; at the upper ν_u = −r ≥ 0.
+            let v = if x < lo {
+                -r
+            } else if x >= hi {
+                r
+            } else if r < 0.0 {
+                -r
+            } else {
+                r
+            };
+            stat[k] = if v > stat[k] { v } else { stat[k] };
+        }
+        let smax = stat.iter().fold(0.0f64, |m, &v| if v > m { v } else { m });
+        FinishStats {
+            sum: lanes_sum(&sum),
+            objective: lanes_sum(&obj),
+            stationarity: smax,
+            complementarity: 0.0,
+        }
+    }
+    fn sum_response(
+        &self,
+        range: Range<usize>,
+        lambda: f64,
+        lower: Bound<'_>,
+        upper: Bound<'_>,
+    ) -> (f64, f64) {
         if let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) {
-            // Branch-free loop over the struct-of-arrays slices (vectorises).
+            // Branch-free loop over the struct-of-arrays slices, four accumulator lanes
+            // (fixed order: the result does not depend on threads) so that it vectorises.
             let (a, h) = (&self.linear[range.clone()], &self.quadratic[range]);
-            let (mut s, mut sl) = (0.0, 0.0);
-            for (&a, &h) in a.iter().zip(h) {
-                let inv = 0.5 / h;
-                let x = (lambda - a) * inv;
-                let free = x >= lo && x < hi;
-                s += x.clamp(lo, hi);
-                sl += if free { inv } else { 0.0 };
+            let m = a.len().min(h.len());
+            let (a, h) = (&a[..m], &h[..m]);
+            let mut s = [0.0f64; LANES];
+            let mut sl = [0.0f64; LANES];
+            let full = m / LANES * LANES;
+            for j in (0..full).step_by(LANES) {
+                let a4: &[f64; LANES] = a[j..j + LANES].try_into().unwrap_or(&[0.0; LANES]);
+                let h4: &[f64; LANES] = h[j..j + LANES].try_into().unwrap_or(&[1.0; LANES]);
+                for k in 0..LANES {
+                    let inv = 0.5 / h4[k];
+                    let x = (lambda - a4[k]) * inv;
+                    let xl = if x < lo { lo } else { x };
+                    let xc = if xl < hi { xl } else { hi };
+                    let w = if x < lo { 0.0 } else { inv };
+                    let w = if x < hi { w } else { 0.0 };
+                    s[k] += xc;
+                    sl[k] += w;
+                }
             }
+            for j in full..m {
+                let inv = 0.5 / h[j];
+                let x = (lambda - a[j]) * inv;
+                let (below, above) = (x < lo, x >= hi);
+                s[0] += if below {
+                    lo
+                } else if above {
+                    hi
+                } else {
+                    x
+                };
+                sl[0] += if below || above { 0.0 } else { inv };
+            }
+            let s = lanes_sum(&s);
+            let sl = lanes_sum(&sl);
             (s, sl)
         } else {
             let (mut s, mut sl) = (0.0, 0.0);

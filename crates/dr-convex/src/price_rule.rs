@@ -49,24 +49,33 @@ impl PriceRule for FixedStep {
 /// A safeguarded fast rule for a positive price against an increasing supply
 /// `S(p) = demand + mismatch` that is 0 for low prices (the supply-function markets).
 ///
-/// It observes only `(price, mismatch)` pairs, like [`FixedStep`], and combines:
-/// - before any sign change: the market-clearing ratio `p ← p · demand / S(p)` (what the
-///   announced supply functions `q = b p` would clear at), limited to a factor
-///   [`FastRule::max_factor`] per round;
-/// - after a sign change: secant steps through the two latest points with positive supply,
-///   kept strictly inside the bracket `(p_low, p_high)` of prices known to give too little
-///   and too much supply, with Illinois regula falsi and bisection (in log-price) as fall-backs.
+/// It observes only `(price, mismatch)` pairs, like [`FixedStep`], and keeps the bracket
+/// `(p_low, p_high)` of prices known to give too little and too much supply.
+///
+/// # Method
+/// Before a bracket exists it moves by the market-clearing ratio `p · d / S(p)` (the price at
+/// which the announced supply functions `q = b p` would clear), at most a factor
+/// [`FastRule::max_factor`] per round (that factor when nothing was supplied). With a
+/// bracket it announces the smallest of the *over-estimates* of the clearing price that the
+/// observations give when the supply is convex in the price (competitive bidding with convex
+/// costs, li-chen-dahleh-2015 eq. 11): the secant through the two lowest prices with excess
+/// supply, the extrapolated secant through the two highest prices with a shortfall, and the
+/// clearing ratio at the highest price with a shortfall — each lies at or above the root
+/// because a convex function lies above its secant lines outside their interval. These
+/// close the bracket from above superlinearly; when the supply is not convex (strategic
+/// bids, eq. 26) the same candidates are still interpolants inside the bracket, and a
+/// regula-falsi or geometric-bisection step is taken whenever the bracket stops shrinking
+/// fast enough, so the rule never leaves the bracket and always converges.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FastRule {
     /// The demand `d` the supply must meet (scales the mismatch).
     pub demand: f64,
     /// Largest factor by which one round may move the price before a bracket exists.
     pub max_factor: f64,
-    low: Option<(f64, f64)>,
-    high: Option<(f64, f64)>,
-    recent: Vec<(f64, f64)>,
-    side: i8,
+    /// Observations `(price, mismatch)`, most recent last.
+    seen: Vec<(f64, f64)>,
     stalled: u32,
+    last_width: f64,
 }
 
 impl FastRule {
@@ -74,14 +83,21 @@ impl FastRule {
     pub fn new(demand: f64) -> Self {
         Self {
             demand,
-            max_factor: 10.0,
-            low: None,
-            high: None,
-            recent: Vec::new(),
-            side: 0,
+            max_factor: 100.0,
+            seen: Vec::new(),
             stalled: 0,
+            last_width: f64::INFINITY,
         }
     }
+}
+
+/// Root of the line through `(p1, m1)` and `(p2, m2)`, if it has one.
+fn secant(p1: f64, m1: f64, p2: f64, m2: f64) -> Option<f64> {
+    if m1 == m2 || p1 == p2 {
+        return None;
+    }
+    let r = p2 - m2 * (p2 - p1) / (m2 - m1);
+    r.is_finite().then_some(r)
 }
 
 impl PriceRule for FastRule {
@@ -96,75 +112,70 @@ impl PriceRule for FastRule {
         };
     }
     fn next_price(&mut self, price: f64, mismatch: f64) -> f64 {
-        if !(price > 0.0) || !mismatch.is_finite() {
-            return price.max(f64::MIN_POSITIVE);
+        if !(price > 0.0) || !price.is_finite() || !mismatch.is_finite() {
+            return if price > 0.0 && price.is_finite() {
+                price
+            } else {
+                1.0
+            };
         }
         if mismatch == 0.0 {
             return price;
         }
-        let supply = self.demand + mismatch;
-        let old_width = match (self.low, self.high) {
-            (Some(l), Some(h)) => (h.0 / l.0).ln(),
-            _ => f64::INFINITY,
-        };
-        if mismatch < 0.0 {
-            if self.low.is_none_or(|l| price > l.0) {
-                self.low = Some((price, mismatch));
+        self.seen.push((price, mismatch));
+        let d = self.demand;
+        let clearing = |p: f64, m: f64| {
+            let supply = d + m;
+            if supply > 0.0 {
+                (p * d / supply).clamp(p / self.max_factor, p * self.max_factor)
+            } else {
+                p * self.max_factor
             }
-        } else if self.high.is_none_or(|h| price < h.0) {
-            self.high = Some((price, mismatch));
-        }
-        if supply > 0.0 {
-            self.recent.push((price, mismatch));
-            if self.recent.len() > 2 {
-                self.recent.remove(0);
-            }
-        }
-        let ratio = (self.demand / supply.max(self.demand / self.max_factor))
-            .clamp(1.0 / self.max_factor, self.max_factor);
-        let (low, high) = match (self.low, self.high) {
-            (Some(l), Some(h)) => (l, h),
-            _ => return price * ratio,
         };
-        let new_width = (high.0 / low.0).ln();
-        if new_width > 0.5 * old_width {
+        // Observations below (shortfall) and above (excess) the clearing price, sorted.
+        let mut lows: Vec<(f64, f64)> = self.seen.iter().copied().filter(|o| o.1 < 0.0).collect();
+        let mut highs: Vec<(f64, f64)> = self.seen.iter().copied().filter(|o| o.1 > 0.0).collect();
+        lows.sort_by(|a, b| b.0.total_cmp(&a.0)); // highest first
+        highs.sort_by(|a, b| a.0.total_cmp(&b.0)); // lowest first
+        let (low, high) = match (lows.first(), highs.first()) {
+            (Some(&l), Some(&h)) => (l, h),
+            _ => return clearing(price, mismatch),
+        };
+        let inside = |p: f64| p > low.0 && p < high.0;
+        let width = (high.0 / low.0).ln();
+        if width > 0.5 * self.last_width {
             self.stalled += 1;
         } else {
             self.stalled = 0;
         }
-        let inside = |p: f64| p > low.0 && p < high.0 && p.is_finite();
-        // Secant through the two latest points with positive supply.
-        if self.stalled < 2 && self.recent.len() == 2 {
-            let (p1, m1) = self.recent[0];
-            let (p2, m2) = self.recent[1];
-            if m2 != m1 && p2 != p1 {
-                let cand = p2 - m2 * (p2 - p1) / (m2 - m1);
-                if inside(cand) {
-                    self.side = 0;
-                    return cand;
-                }
-            }
+        self.last_width = width;
+        let falsi = secant(low.0, low.1, high.0, high.1).filter(|&p| inside(p));
+        // Nothing supplied at the highest low price: the chord carries no information about
+        // where supply starts, so bisect the bracket geometrically.
+        if d + low.1 <= 0.0 || self.stalled >= 3 {
+            self.stalled = 0;
+            return (low.0 * high.0).sqrt();
         }
-        // Clearing ratio from the latest point, if it lands inside the bracket.
-        if self.stalled < 2 && inside(price * ratio) && supply > 0.0 {
-            return price * ratio;
+        let mut over: Vec<f64> = Vec::new();
+        if highs.len() >= 2 {
+            over.extend(secant(highs[0].0, highs[0].1, highs[1].0, highs[1].1));
         }
-        // Illinois regula falsi on the bracket.
-        let (mut ml, mut mh) = (low.1, high.1);
-        let s = if mismatch < 0.0 { -1 } else { 1 };
-        if self.side == s {
-            if s < 0 {
-                mh *= 0.5;
-            } else {
-                ml *= 0.5;
-            }
+        if lows.len() >= 2 {
+            over.extend(secant(lows[0].0, lows[0].1, lows[1].0, lows[1].1));
         }
-        self.side = s;
-        let cand = low.0 - ml * (high.0 - low.0) / (mh - ml);
-        if self.stalled < 3 && inside(cand) {
-            return cand;
+        if d + low.1 > 0.0 {
+            over.push(low.0 * d / (d + low.1));
         }
-        self.stalled = 0;
-        (low.0 * high.0).sqrt()
+        let best_over = over
+            .into_iter()
+            .filter(|&p| inside(p))
+            .fold(f64::INFINITY, f64::min);
+        if best_over.is_finite() {
+            best_over
+        } else if let Some(p) = falsi {
+            p
+        } else {
+            (low.0 * high.0).sqrt()
+        }
     }
 }

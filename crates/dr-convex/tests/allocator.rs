@@ -50,9 +50,15 @@ fn brute_force(a: &[f64], h: &[f64], l: &[f64], u: &[f64], d: f64) -> (Vec<f64>,
                 })
                 .collect()
         } else {
-            (0..n).map(|i| if state[i] == 0 { l[i] } else { u[i] }).collect()
+            (0..n)
+                .map(|i| if state[i] == 0 { l[i] } else { u[i] })
+                .collect()
         };
-        let feasible = x.iter().zip(l).zip(u).all(|((&xi, &li), &ui)| xi >= li - 1e-12 && xi <= ui + 1e-12)
+        let feasible = x
+            .iter()
+            .zip(l)
+            .zip(u)
+            .all(|((&xi, &li), &ui)| xi >= li - 1e-12 && xi <= ui + 1e-12)
             && (x.iter().sum::<f64>() - d).abs() <= 1e-9 * d.abs().max(1.0);
         if feasible {
             let obj: f64 = (0..n).map(|i| a[i] * x[i] + h[i] * x[i] * x[i]).sum();
@@ -65,7 +71,9 @@ fn brute_force(a: &[f64], h: &[f64], l: &[f64], u: &[f64], d: f64) -> (Vec<f64>,
     (x, obj)
 }
 
-fn quadratic_instance(max_n: usize) -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, f64)> {
+fn quadratic_instance(
+    max_n: usize,
+) -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, f64)> {
     (1..=max_n).prop_flat_map(|n| {
         (
             prop::collection::vec(0.0..3.0f64, n),
@@ -158,23 +166,53 @@ proptest! {
 #[test]
 fn bit_identical_across_thread_counts() {
     let n = 200_000;
-    let a: Vec<f64> = (0..n).map(|i: usize| 1.0 + (i.wrapping_mul(7919) % 1000) as f64 / 1000.0).collect();
-    let h: Vec<f64> = (0..n).map(|i: usize| 0.5 + (i.wrapping_mul(104_729) % 4000) as f64 / 1000.0).collect();
+    let a: Vec<f64> = (0..n)
+        .map(|i: usize| 1.0 + (i.wrapping_mul(7919) % 1000) as f64 / 1000.0)
+        .collect();
+    let h: Vec<f64> = (0..n)
+        .map(|i: usize| 0.5 + (i.wrapping_mul(104_729) % 4000) as f64 / 1000.0)
+        .collect();
     let fam = QuadraticFamily::new(&a, &h).unwrap();
-    let s = AllocatorSettings { parallel_threshold: 0, ..AllocatorSettings::default() };
+    let s = AllocatorSettings {
+        parallel_threshold: 0,
+        ..AllocatorSettings::default()
+    };
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), 1000.0, &s).unwrap())
+            .install(|| {
+                allocate(
+                    &fam,
+                    Bound::Constant(0.0),
+                    Bound::Constant(f64::INFINITY),
+                    1000.0,
+                    &s,
+                )
+                .unwrap()
+            })
     };
     let (one, four) = (run(1), run(4));
     assert_eq!(one.multiplier.to_bits(), four.multiplier.to_bits());
     assert_eq!(one.objective.to_bits(), four.objective.to_bits());
-    assert!(one.x.iter().zip(&four.x).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(one
+        .x
+        .iter()
+        .zip(&four.x)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
     // And the sequential path (threshold above n) gives the same bits too.
-    let seq = allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), 1000.0, &AllocatorSettings { parallel_threshold: usize::MAX, ..s }).unwrap();
+    let seq = allocate(
+        &fam,
+        Bound::Constant(0.0),
+        Bound::Constant(f64::INFINITY),
+        1000.0,
+        &AllocatorSettings {
+            parallel_threshold: usize::MAX,
+            ..s
+        },
+    )
+    .unwrap();
     assert_eq!(one.multiplier.to_bits(), seq.multiplier.to_bits());
     assert!(one.certificate.holds(1e-9));
 }
@@ -182,12 +220,27 @@ fn bit_identical_across_thread_counts() {
 #[test]
 fn few_passes_on_a_large_quadratic_instance() {
     let n = 100_000;
-    let a: Vec<f64> = (0..n).map(|i: usize| 1.0 + (i.wrapping_mul(7919) % 1000) as f64 / 1000.0).collect();
-    let h: Vec<f64> = (0..n).map(|i: usize| 0.5 + (i.wrapping_mul(104_729) % 4000) as f64 / 1000.0).collect();
+    let a: Vec<f64> = (0..n)
+        .map(|i: usize| 1.0 + (i.wrapping_mul(7919) % 1000) as f64 / 1000.0)
+        .collect();
+    let h: Vec<f64> = (0..n)
+        .map(|i: usize| 0.5 + (i.wrapping_mul(104_729) % 4000) as f64 / 1000.0)
+        .collect();
     let fam = QuadraticFamily::new(&a, &h).unwrap();
-    let sol = allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), 5000.0, &settings()).unwrap();
+    let sol = allocate(
+        &fam,
+        Bound::Constant(0.0),
+        Bound::Constant(f64::INFINITY),
+        5000.0,
+        &settings(),
+    )
+    .unwrap();
     assert!(sol.certificate.holds(1e-10), "{:?}", sol.certificate);
-    assert!(sol.certificate.iterations <= 12, "passes: {}", sol.certificate.iterations);
+    assert!(
+        sol.certificate.iterations <= 12,
+        "passes: {}",
+        sol.certificate.iterations
+    );
 }
 
 #[test]
@@ -195,7 +248,14 @@ fn hand_derived_two_customer_price() {
     // C_1 = q², C_2 = 2q², d = 3: 2 q_1 = 4 q_2 = p, q_1 + q_2 = 3 ⇒ p = 4, q = (2, 1).
     let (a, h) = ([0.0, 0.0], [1.0, 2.0]);
     let fam = QuadraticFamily::new(&a, &h).unwrap();
-    let sol = allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), 3.0, &settings()).unwrap();
+    let sol = allocate(
+        &fam,
+        Bound::Constant(0.0),
+        Bound::Constant(f64::INFINITY),
+        3.0,
+        &settings(),
+    )
+    .unwrap();
     assert!((sol.multiplier - 4.0).abs() < 1e-12);
     assert!((sol.x[0] - 2.0).abs() < 1e-12 && (sol.x[1] - 1.0).abs() < 1e-12);
     assert_eq!(sol.certificate.status, Status::Solved);
@@ -206,7 +266,14 @@ fn capacities_bind() {
     // Same as above with q_1 ≤ 1: q = (1, 2), p = C_2'(2) = 8.
     let (a, h) = ([0.0, 0.0], [1.0, 2.0]);
     let fam = QuadraticFamily::new(&a, &h).unwrap();
-    let sol = allocate(&fam, Bound::Constant(0.0), Bound::PerItem(&[1.0, 10.0]), 3.0, &settings()).unwrap();
+    let sol = allocate(
+        &fam,
+        Bound::Constant(0.0),
+        Bound::PerItem(&[1.0, 10.0]),
+        3.0,
+        &settings(),
+    )
+    .unwrap();
     assert!((sol.multiplier - 8.0).abs() < 1e-12, "{}", sol.multiplier);
     assert_eq!(sol.x, vec![1.0, 2.0]);
     assert!(sol.certificate.holds(1e-12));
@@ -215,20 +282,59 @@ fn capacities_bind() {
 #[test]
 fn bad_inputs_are_errors_naming_the_field() {
     let inf = f64::INFINITY;
-    assert!(matches!(QuadraticFamily::new(&[f64::NAN], &[1.0]), Err(ConvexError::NotFinite { field, .. }) if field == "linear[0]"));
-    assert!(matches!(QuadraticFamily::new(&[1.0, 1.0], &[1.0, -2.0]), Err(ConvexError::OutOfRange { field, value, .. }) if field == "quadratic[1]" && value == -2.0));
-    assert!(matches!(QuadraticFamily::new(&[1.0], &[1.0, 2.0]), Err(ConvexError::LengthMismatch { .. })));
-    assert!(matches!(NashQuadraticFamily::new(&[1.0], &[1.0], 0.0), Err(ConvexError::OutOfRange { field, .. }) if field == "deficit"));
+    assert!(
+        matches!(QuadraticFamily::new(&[f64::NAN], &[1.0]), Err(ConvexError::NotFinite { field, .. }) if field == "linear[0]")
+    );
+    assert!(
+        matches!(QuadraticFamily::new(&[1.0, 1.0], &[1.0, -2.0]), Err(ConvexError::OutOfRange { field, value, .. }) if field == "quadratic[1]" && value == -2.0)
+    );
+    assert!(matches!(
+        QuadraticFamily::new(&[1.0], &[1.0, 2.0]),
+        Err(ConvexError::LengthMismatch { .. })
+    ));
+    assert!(
+        matches!(NashQuadraticFamily::new(&[1.0], &[1.0], 0.0), Err(ConvexError::OutOfRange { field, .. }) if field == "deficit")
+    );
     let fam = QuadraticFamily::new(&[1.0, 1.0], &[1.0, 1.0]).unwrap();
     let empty = QuadraticFamily::new(&[], &[]).unwrap();
     let s = settings();
-    assert!(matches!(allocate(&empty, Bound::Constant(0.0), Bound::Constant(inf), 1.0, &s), Err(ConvexError::Empty { .. })));
-    assert!(matches!(allocate(&fam, Bound::Constant(0.0), Bound::Constant(inf), f64::NAN, &s), Err(ConvexError::NotFinite { field, .. }) if field == "total"));
-    assert!(matches!(allocate(&fam, Bound::PerItem(&[0.0, 2.0]), Bound::PerItem(&[1.0, 1.0]), 1.5, &s), Err(ConvexError::InvertedBounds { index: 1, .. })));
-    assert!(matches!(allocate(&fam, Bound::PerItem(&[0.0, f64::NAN]), Bound::Constant(inf), 1.5, &s), Err(ConvexError::InvertedBounds { index: 1, .. })));
-    assert!(matches!(allocate(&fam, Bound::Constant(0.0), Bound::Constant(1.0), 3.0, &s), Err(ConvexError::Infeasible { min, max, .. }) if min == 0.0 && max == 2.0));
-    assert!(matches!(allocate(&fam, Bound::PerItem(&[0.0]), Bound::Constant(1.0), 1.0, &s), Err(ConvexError::LengthMismatch { field, .. }) if field == "lower"));
-    assert!(matches!(solve_multiplier(&fam, Bound::Constant(0.0), Bound::Constant(1.0), -1.0, &s), Err(ConvexError::Infeasible { .. })));
+    assert!(matches!(
+        allocate(&empty, Bound::Constant(0.0), Bound::Constant(inf), 1.0, &s),
+        Err(ConvexError::Empty { .. })
+    ));
+    assert!(
+        matches!(allocate(&fam, Bound::Constant(0.0), Bound::Constant(inf), f64::NAN, &s), Err(ConvexError::NotFinite { field, .. }) if field == "total")
+    );
+    assert!(matches!(
+        allocate(
+            &fam,
+            Bound::PerItem(&[0.0, 2.0]),
+            Bound::PerItem(&[1.0, 1.0]),
+            1.5,
+            &s
+        ),
+        Err(ConvexError::InvertedBounds { index: 1, .. })
+    ));
+    assert!(matches!(
+        allocate(
+            &fam,
+            Bound::PerItem(&[0.0, f64::NAN]),
+            Bound::Constant(inf),
+            1.5,
+            &s
+        ),
+        Err(ConvexError::InvertedBounds { index: 1, .. })
+    ));
+    assert!(
+        matches!(allocate(&fam, Bound::Constant(0.0), Bound::Constant(1.0), 3.0, &s), Err(ConvexError::Infeasible { min, max, .. }) if min == 0.0 && max == 2.0)
+    );
+    assert!(
+        matches!(allocate(&fam, Bound::PerItem(&[0.0]), Bound::Constant(1.0), 1.0, &s), Err(ConvexError::LengthMismatch { field, .. }) if field == "lower")
+    );
+    assert!(matches!(
+        solve_multiplier(&fam, Bound::Constant(0.0), Bound::Constant(1.0), -1.0, &s),
+        Err(ConvexError::Infeasible { .. })
+    ));
     assert!(LinearQuadraticCost::new(1.0, 0.0).is_err());
     assert!(LogUtility::new(-1.0, 1.0).is_err());
 }
