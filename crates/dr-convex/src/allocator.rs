@@ -63,6 +63,11 @@ pub trait Family: Sync {
         }
         (s, sl)
     }
+    /// The first pass over one chunk: bounds check, reachable range, multiplier bracket and
+    /// affine-model sums. Override with a tight loop for speed.
+    fn bracket(&self, range: Range<usize>, lower: Bound<'_>, upper: Bound<'_>) -> Bracket {
+        generic_bracket(self, range, lower, upper)
+    }
     /// Writes `out[k] = x_{base+k}(λ)` for one chunk and returns its [`FinishStats`]
     /// (sum, objective, KKT residuals). Override with a tight loop for speed.
     fn finish(
@@ -215,15 +220,102 @@ pub struct Multiplier {
     pub status: Status,
 }
 
-#[derive(Clone)]
-struct Bracket {
-    sum_lower: f64,
-    sum_upper: f64,
-    lambda_lower: f64,
-    lambda_upper: f64,
-    bad: Option<(usize, f64, f64)>,
-    alpha: f64,
-    beta: f64,
+/// What the first pass of [`allocate`] gathers over a chunk (see [`Family::bracket`]):
+/// the reachable range of `Σ x`, the multiplier bracket `[min_i f_i'(l_i), max_i f_i'(u_i)]`,
+/// the affine-model sums for the first trial multiplier, and the first bad bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bracket {
+    /// `Σ l_i`.
+    pub sum_lower: f64,
+    /// `Σ u_i`.
+    pub sum_upper: f64,
+    /// `min_i f_i'(l_i)` (−∞ if some `l_i` is −∞).
+    pub lambda_lower: f64,
+    /// `max_i f_i'(u_i)` (+∞ if some `u_i` is +∞).
+    pub lambda_upper: f64,
+    /// First item with NaN or inverted bounds: `(index, l, u)`.
+    pub bad: Option<(usize, f64, f64)>,
+    /// `Σ α_i` of [`Family::affine_response`] (NaN when some item has no model).
+    pub alpha: f64,
+    /// `Σ β_i` of [`Family::affine_response`].
+    pub beta: f64,
+}
+
+impl Bracket {
+    /// The neutral element of [`Bracket::combine`].
+    pub const EMPTY: Bracket = Bracket {
+        sum_lower: 0.0,
+        sum_upper: 0.0,
+        lambda_lower: f64::INFINITY,
+        lambda_upper: f64::NEG_INFINITY,
+        bad: None,
+        alpha: 0.0,
+        beta: 0.0,
+    };
+    /// Merges two chunks (left first).
+    pub fn combine(a: Self, b: Self) -> Self {
+        Bracket {
+            sum_lower: a.sum_lower + b.sum_lower,
+            sum_upper: a.sum_upper + b.sum_upper,
+            lambda_lower: a.lambda_lower.min(b.lambda_lower),
+            lambda_upper: a.lambda_upper.max(b.lambda_upper),
+            bad: a.bad.or(b.bad),
+            alpha: a.alpha + b.alpha,
+            beta: a.beta + b.beta,
+        }
+    }
+}
+
+/// The generic first pass of [`Family::bracket`]: per-item calls, any bounds.
+pub fn generic_bracket<F: Family + ?Sized>(
+    family: &F,
+    range: Range<usize>,
+    lower: Bound<'_>,
+    upper: Bound<'_>,
+) -> Bracket {
+    let mut b = Bracket::EMPTY;
+    for i in range {
+        let (l, u) = (lower.get(i), upper.get(i));
+        if l.is_nan() || u.is_nan() || l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {
+            if b.bad.is_none() {
+                b.bad = Some((i, l, u));
+            }
+            continue;
+        }
+        b.sum_lower += l;
+        b.sum_upper += u;
+        // Bracket ends: min_i f_i'(l_i), max_i f_i'(u_i) (±∞ for infinite bounds).
+        let dl = if l.is_finite() {
+            family.derivative(i, l)
+        } else {
+            f64::NEG_INFINITY
+        };
+        let du = if u.is_finite() {
+            family.derivative(i, u)
+        } else {
+            f64::INFINITY
+        };
+        let dl = if dl.is_nan() { f64::NEG_INFINITY } else { dl };
+        let du = if du.is_nan() { f64::INFINITY } else { du };
+        b.lambda_lower = if dl < b.lambda_lower {
+            dl
+        } else {
+            b.lambda_lower
+        };
+        b.lambda_upper = if du > b.lambda_upper {
+            du
+        } else {
+            b.lambda_upper
+        };
+        match family.affine_response(i) {
+            Some((al, be)) => {
+                b.alpha += al;
+                b.beta += be;
+            }
+            None => b.alpha = f64::NAN,
+        }
+    }
+    b
 }
 
 fn validate<F: Family + ?Sized>(
@@ -257,78 +349,9 @@ fn validate<F: Family + ?Sized>(
     let br = chunked_reduce(
         n,
         settings.parallel_threshold,
-        Bracket {
-            sum_lower: 0.0,
-            sum_upper: 0.0,
-            lambda_lower: f64::INFINITY,
-            lambda_upper: f64::NEG_INFINITY,
-            bad: None,
-            alpha: 0.0,
-            beta: 0.0,
-        },
-        |r| {
-            let mut b = Bracket {
-                sum_lower: 0.0,
-                sum_upper: 0.0,
-                lambda_lower: f64::INFINITY,
-                lambda_upper: f64::NEG_INFINITY,
-                bad: None,
-                alpha: 0.0,
-                beta: 0.0,
-            };
-            for i in r {
-                let (l, u) = (lower.get(i), upper.get(i));
-                if l.is_nan() || u.is_nan() || l > u || l == f64::INFINITY || u == f64::NEG_INFINITY
-                {
-                    if b.bad.is_none() {
-                        b.bad = Some((i, l, u));
-                    }
-                    continue;
-                }
-                b.sum_lower += l;
-                b.sum_upper += u;
-                // Bracket ends: min_i f_i'(l_i), max_i f_i'(u_i) (±∞ for infinite bounds).
-                let dl = if l.is_finite() {
-                    family.derivative(i, l)
-                } else {
-                    f64::NEG_INFINITY
-                };
-                let du = if u.is_finite() {
-                    family.derivative(i, u)
-                } else {
-                    f64::INFINITY
-                };
-                let dl = if dl.is_nan() { f64::NEG_INFINITY } else { dl };
-                let du = if du.is_nan() { f64::INFINITY } else { du };
-                b.lambda_lower = if dl < b.lambda_lower {
-                    dl
-                } else {
-                    b.lambda_lower
-                };
-                b.lambda_upper = if du > b.lambda_upper {
-                    du
-                } else {
-                    b.lambda_upper
-                };
-                match family.affine_response(i) {
-                    Some((al, be)) => {
-                        b.alpha += al;
-                        b.beta += be;
-                    }
-                    None => b.alpha = f64::NAN,
-                }
-            }
-            b
-        },
-        |a, b| Bracket {
-            sum_lower: a.sum_lower + b.sum_lower,
-            sum_upper: a.sum_upper + b.sum_upper,
-            lambda_lower: a.lambda_lower.min(b.lambda_lower),
-            lambda_upper: a.lambda_upper.max(b.lambda_upper),
-            bad: a.bad.or(b.bad),
-            alpha: a.alpha + b.alpha,
-            beta: a.beta + b.beta,
-        },
+        Bracket::EMPTY,
+        |r| family.bracket(r, lower, upper),
+        Bracket::combine,
     );
     if let Some((index, l, u)) = br.bad {
         return Err(ConvexError::InvertedBounds {
@@ -638,6 +661,58 @@ impl Family for QuadraticFamily<'_> {
         let inv = 0.5 / self.quadratic[i];
         Some((inv, self.linear[i] * inv))
     }
+    fn bracket(&self, range: Range<usize>, lower: Bound<'_>, upper: Bound<'_>) -> Bracket {
+        let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) else {
+            return generic_bracket(self, range, lower, upper);
+        };
+        if range.is_empty()
+            || lo.is_nan()
+            || hi.is_nan()
+            || lo > hi
+            || lo == f64::INFINITY
+            || hi == f64::NEG_INFINITY
+        {
+            return generic_bracket(self, range, lower, upper);
+        }
+        let len = range.len() as f64;
+        let (a, h) = (&self.linear[range.clone()], &self.quadratic[range]);
+        let mut alpha = [0.0f64; LANES];
+        let mut beta = [0.0f64; LANES];
+        let mut dmin = [f64::INFINITY; LANES];
+        let mut dmax = [f64::NEG_INFINITY; LANES];
+        // f_i'(l) = a_i + 2 h_i l; infinite bounds give ±∞ ends (set after the loop).
+        let lf = if lo.is_finite() { lo } else { 0.0 };
+        let hf = if hi.is_finite() { hi } else { 0.0 };
+        for (j, (&a, &h)) in a.iter().zip(h).enumerate() {
+            let k = j % LANES;
+            let inv = 0.5 / h;
+            alpha[k] += inv;
+            beta[k] += a * inv;
+            let dl = a + 2.0 * h * lf;
+            let du = a + 2.0 * h * hf;
+            dmin[k] = if dl < dmin[k] { dl } else { dmin[k] };
+            dmax[k] = if du > dmax[k] { du } else { dmax[k] };
+        }
+        let lambda_lower = if lo.is_finite() {
+            dmin.iter().fold(f64::INFINITY, |m, &v| m.min(v))
+        } else {
+            f64::NEG_INFINITY
+        };
+        let lambda_upper = if hi.is_finite() {
+            dmax.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v))
+        } else {
+            f64::INFINITY
+        };
+        Bracket {
+            sum_lower: lo * len,
+            sum_upper: hi * len,
+            lambda_lower,
+            lambda_upper,
+            bad: None,
+            alpha: lanes_sum(&alpha),
+            beta: lanes_sum(&beta),
+        }
+    }
     fn finish(
         &self,
         base: usize,
@@ -695,40 +770,30 @@ impl Family for QuadraticFamily<'_> {
         upper: Bound<'_>,
     ) -> (f64, f64) {
         if let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) {
-            // Branch-free loop over the struct-of-arrays slices, four accumulator lanes
+            // Branch-free loop over the struct-of-arrays slices with LANES accumulators
             // (fixed order: the result does not depend on threads) so that it vectorises.
             let (a, h) = (&self.linear[range.clone()], &self.quadratic[range]);
-            let m = a.len().min(h.len());
-            let (a, h) = (&a[..m], &h[..m]);
             let mut s = [0.0f64; LANES];
             let mut sl = [0.0f64; LANES];
-            let full = m / LANES * LANES;
-            for j in (0..full).step_by(LANES) {
-                let a4: &[f64; LANES] = a[j..j + LANES].try_into().unwrap_or(&[0.0; LANES]);
-                let h4: &[f64; LANES] = h[j..j + LANES].try_into().unwrap_or(&[1.0; LANES]);
+            let mut ac = a.chunks_exact(LANES);
+            let mut hc = h.chunks_exact(LANES);
+            let mut lane = |k: usize, a: f64, h: f64| {
+                let inv = 0.5 / h;
+                let x = (lambda - a) * inv;
+                let xl = if x < lo { lo } else { x };
+                let xc = if xl < hi { xl } else { hi };
+                let w = if x < lo { 0.0 } else { inv };
+                let w = if x < hi { w } else { 0.0 };
+                s[k] += xc;
+                sl[k] += w;
+            };
+            for (a8, h8) in (&mut ac).zip(&mut hc) {
                 for k in 0..LANES {
-                    let inv = 0.5 / h4[k];
-                    let x = (lambda - a4[k]) * inv;
-                    let xl = if x < lo { lo } else { x };
-                    let xc = if xl < hi { xl } else { hi };
-                    let w = if x < lo { 0.0 } else { inv };
-                    let w = if x < hi { w } else { 0.0 };
-                    s[k] += xc;
-                    sl[k] += w;
+                    lane(k, a8[k], h8[k]);
                 }
             }
-            for j in full..m {
-                let inv = 0.5 / h[j];
-                let x = (lambda - a[j]) * inv;
-                let (below, above) = (x < lo, x >= hi);
-                s[0] += if below {
-                    lo
-                } else if above {
-                    hi
-                } else {
-                    x
-                };
-                sl[0] += if below || above { 0.0 } else { inv };
+            for (&a, &h) in ac.remainder().iter().zip(hc.remainder()) {
+                lane(0, a, h);
             }
             let s = lanes_sum(&s);
             let sl = lanes_sum(&sl);

@@ -40,16 +40,22 @@ pub mod parallel;
 pub mod price_rule;
 pub mod projection;
 pub mod scalar;
+pub mod vi;
 
 pub use allocator::{
-    allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family, Multiplier,
-    NashQuadraticFamily, QuadraticFamily, ScalarFamily,
+    allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family,
+    Multiplier, NashQuadraticFamily, QuadraticFamily, ScalarFamily,
 };
 pub use certificate::{Certificate, Status};
 pub use error::ConvexError;
+pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
     ClosureConvex, ConvexScalar, HalfQuadraticCost, Linear, LinearQuadraticCost, LogUtility,
     NashTransform, QuadraticUtility,
+};
+pub use vi::{
+    solve_vi, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator, MonotoneOperator,
+    ViSettings, ViSolution,
 };

@@ -1,1 +1,76 @@
-//! Peak-demand mechanism (skeleton; being written).
+//! # dr-mechanism — peak-demand mechanism design for energy communities
+//!
+//! The mechanisms of wei-anastasopoulos ("Mechanism Design for Peak Demand Management in
+//! Energy Communities") as a library, on the `dr-convex` kernel:
+//!
+//! - [`model`]: users with per-period concave utilities (log, quadratic, user-supplied),
+//!   energy prices `p_t`, peak price `p_0`, and the polytope `A x ≤ b` (`b ≥ 0`) from typed
+//!   builders; validated, with errors naming field and value.
+//! - [`planner`]: the planner's problem (3) solved by the kernel's interior-point solver and
+//!   polished on its active set: allocation `x*`, constraint prices `λ`, peak prices `μ`
+//!   (`Σ μ_t = p_0`), welfare, a certificate, and the KKT check (4).
+//! - [`centralized`]: messages (5), allocation (6), radial pricing, taxes (7), payoffs, the
+//!   NE of Theorem 2, every user's exact best-response gain, and Lemmas 1–3 and Theorems
+//!   1, 3, 4 as check functions.
+//! - [`network`] and [`distributed`]: the distributed mechanism (§V) on the BFS spanning tree
+//!   of a petgraph network; taxes (18), the NE of Theorem 5, Lemmas 4–5 and Corollary 1.
+//! - [`learning`]: learning dynamics (best response, distributed price adjustment) as a
+//!   stepper with a per-round trace and an explicit termination reason.
+//! - [`scenario`]: serde scenario files and the reports of the `dr` command.
+//!
+//! ```
+//! use dr_mechanism::{
+//!     solve_planner, CentralizedMechanism, MechanismSettings, Model, PlannerSettings, User,
+//! };
+//! // Two users, two periods, a community energy cap.
+//! let model = Model::builder(vec![0.1, 0.2], 0.5)
+//!     .user(User::log(&[1.0, 2.0], 1.0))
+//!     .user(User::quadratic(&[2.0, 1.5], &[1.0, 1.0]))
+//!     .upper_bounds(0, &[3.0, 3.0])
+//!     .community_total(3.0)
+//!     .build()?;
+//! let optimum = solve_planner(&model, &PlannerSettings::default())?;
+//! assert!(optimum.certificate.holds(1e-8));
+//! let mu_sum: f64 = optimum.peak_multipliers.iter().sum();
+//! assert!((mu_sum - 0.5).abs() < 1e-9);              // (4f): Σ_t μ_t = p_0
+//!
+//! let mechanism = CentralizedMechanism::new(&model, MechanismSettings::default())?;
+//! let ne = mechanism.nash_equilibrium(&optimum)?;    // Theorem 2
+//! let eval = mechanism.evaluate(&ne)?;
+//! assert!(eval.max_gain <= 1e-8);                    // no user gains by deviating
+//! for i in 0..2 {
+//!     assert!(eval.payoffs[i] >= eval.utility_at_zero[i] - 1e-9);   // Theorem 3
+//! }
+//! let t4 = mechanism.theorem4(&ne)?;                 // Theorem 4
+//! assert!(t4.planner_surplus >= -1e-9);
+//! assert!(t4.budget_imbalance.abs() < 1e-9);
+//! # Ok::<(), dr_mechanism::MechanismError>(())
+//! ```
+
+pub mod centralized;
+mod dense;
+pub mod distributed;
+pub mod error;
+pub mod game;
+pub mod learning;
+pub mod model;
+pub mod network;
+pub mod planner;
+pub mod radial;
+pub mod scenario;
+
+pub use centralized::{CentralizedMechanism, MessageProfile};
+pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
+pub use error::MechanismError;
+pub use game::{
+    GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, ProfileEvaluation, TaxBreakdown, Theorem4Report,
+};
+pub use learning::{Learner, LearningGame, LearningOutcome, LearningRecord, LearningRule, LearningSettings, Termination};
+pub use model::{Model, ModelBuilder, PeriodUtility, RowKind, User};
+pub use network::Network;
+pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, PlannerSolution};
+pub use radial::{project_simplex, radial_pricing};
+pub use scenario::{
+    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioReport, ScenarioSettings,
+    SimulationReport, UserSpec, UtilitySpec,
+};

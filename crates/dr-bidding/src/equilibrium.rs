@@ -1,0 +1,525 @@
+//! Competitive and Nash equilibria of supply-function bidding, solved exactly by the
+//! kernel's single-coupling allocator.
+//!
+//! - Competitive (price-taking) equilibrium, li-chen-dahleh-2015 Theorem 1:
+//!   `min Σ_i C_i(q_i)  s.t.  Σ_i q_i = d,  0 ≤ q_i ≤ q^max_i`; the price `p̄` is the
+//!   multiplier of `Σ q = d`, bids `b̄_i = q̄_i / p̄`.
+//! - Nash (price-anticipating) equilibrium, Theorem 3 (`n ≥ 3` able to supply):
+//!   `min Σ_i D_i(q_i)  s.t.  Σ_i q_i = d,  0 ≤ q_i ≤ min(q^max_i, d/2)` with
+//!   `D_i'(q) = (1 + q/(d − 2q)) C_i'(q)` (eq. 18); `p*` is the multiplier, `b_i* = q_i*/p*`.
+//!
+//! # Capacities in the game (*derived*)
+//! With capacity `q^max_i` a customer's payoff in the load it gets, `q = d b_i/(B_−i + b_i)`,
+//! is `u_i = q (d − q)/B_−i − C_i(q)` on `0 ≤ q ≤ q^max_i` (substitute `p = (d − q)/B_−i`
+//! into eq. 13). Its first-order condition at the NE is `p* = D_i'(q_i*)` for a free
+//! customer and `p* ≥ D_i'(q^max_i)` at capacity, exactly the KKT conditions of the Theorem 3
+//! problem with the extra bound `q_i ≤ q^max_i`. So the kernel solves the capacitated game
+//! the same way; [`crate::nash_gain`] checks the result against unilateral deviations that
+//! respect the capacity.
+//!
+//! Quadratic populations use the kernel's struct-of-arrays families
+//! ([`dr_convex::QuadraticFamily`], [`dr_convex::NashQuadraticFamily`] with the closed-form
+//! `D_i` of [`nash_quadratic_value`]); general costs use [`dr_convex::ScalarFamily`] over
+//! the costs or their [`dr_convex::NashTransform`]s.
+
+use crate::error::BiddingError;
+use crate::market::{Costs, Direction, Market};
+use dr_convex::parallel::{deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
+use dr_convex::{
+    allocate, Allocation, AllocatorSettings, Bound, Certificate, ConvexScalar, Family,
+    NashQuadraticFamily, NashTransform, QuadraticFamily, ScalarFamily,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Which equilibrium a result is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EquilibriumKind {
+    /// Price-taking customers (li-chen-dahleh-2015 Definition 1, Theorem 1).
+    Competitive,
+    /// Price-anticipating customers (Definition 2, Theorem 3).
+    Nash,
+}
+
+/// The water-filling structure of li-chen-dahleh-2015 Theorems 2 and 4.
+///
+/// With customers ordered by `C_i^0 = C_i'(0)`, the active set (`q_i > 0`) is a prefix
+/// `{1..n̄}` and `C_{n̄}^0 ≤ p ≤ C_{n̄+1}^0` (eq. 10, eq. 25). Checked without sorting:
+/// the largest `C_i^0` of an active customer must not exceed the price, and the smallest
+/// `C_i^0` of an inactive one must not be below it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WaterFilling {
+    /// Number of active customers `n̄` (or `n*`).
+    pub active: usize,
+    /// Active customers that shed their full capacity.
+    pub at_capacity: usize,
+    /// `C_{n̄}^0`: the largest base marginal cost among active customers.
+    pub highest_active_base_cost: Option<f64>,
+    /// `C_{n̄+1}^0`: the smallest base marginal cost among inactive customers (`None`
+    /// when every customer is active).
+    pub lowest_inactive_base_cost: Option<f64>,
+    /// True when `C_{n̄}^0 ≤ p ≤ C_{n̄+1}^0` holds (to relative 1e-9), i.e. the active set
+    /// is a prefix of the `C_i'(0)` order.
+    pub prefix: bool,
+}
+
+/// An equilibrium of the bidding market: price, bids, loads and their certificate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Equilibrium {
+    /// Competitive or Nash.
+    pub kind: EquilibriumKind,
+    /// Deficit (shed) or surplus (absorb).
+    pub direction: Direction,
+    /// The amount matched, `d > 0`.
+    pub deficit: f64,
+    /// Market-clearing price `p = d / Σ b_i` (li-chen-dahleh-2015 eq. 4): the multiplier of
+    /// `Σ q_i = d`.
+    pub price: f64,
+    /// Bids `b_i = q_i / p` (supply functions `q_i = b_i p`, eq. 2).
+    pub bids: Vec<f64>,
+    /// Loads `q_i` shed (or absorbed).
+    pub loads: Vec<f64>,
+    /// Net revenues `p q_i − C_i(q_i)` (Corollaries 1 and 3: non-negative, positive for active
+    /// Nash customers).
+    pub net_revenues: Vec<f64>,
+    /// Total cost `Σ_i C_i(q_i)` (`C̄` or `C*` of Theorem 5).
+    pub total_cost: f64,
+    /// What the utility pays, `p d`.
+    pub total_payment: f64,
+    /// `Σ_i b_i` (`= d / p`).
+    pub total_bid: f64,
+    /// Theorem 2 / 4 water-filling check.
+    pub water_filling: WaterFilling,
+    /// For the Nash equilibrium: the largest relative gain any customer could get by
+    /// deviating alone ([`crate::nash_gain`]); `None` for the competitive one.
+    pub max_relative_gain: Option<f64>,
+    /// KKT certificate of the allocation problem (Theorem 1 or 3), from the kernel.
+    pub certificate: Certificate,
+}
+
+impl Equilibrium {
+    /// Indices of the active customers (`q_i > 0`).
+    pub fn active_set(&self) -> Vec<usize> {
+        self.loads
+            .iter()
+            .enumerate()
+            .filter(|(_, &q)| q > 0.0)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Number of customers.
+    pub fn len(&self) -> usize {
+        self.loads.len()
+    }
+
+    /// True when there are no customers (never, for a solved market).
+    pub fn is_empty(&self) -> bool {
+        self.loads.is_empty()
+    }
+
+    /// The largest load `max_i q_i`.
+    pub fn max_load(&self) -> f64 {
+        self.loads.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// `D(q)` of li-chen-dahleh-2015 Theorem 3 for `C(q) = a q + h q²`, in closed form:
+/// `D(q) = (1 + q/(d−2q)) C(q) − ∫_0^q d C(x)/(d−2x)² dx` with
+/// `∫_0^q d C(x)/(d−2x)² dx = (a d/2 + h d²/4) q/(d−2q) − d(a + h d)/4 · ln(d/(d−2q)) + h d q/4`
+/// (*derived*: substitute `u = d − 2x`). `+∞` for `q ≥ d/2`.
+pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
+    if q >= 0.5 * d {
+        return f64::INFINITY;
+    }
+    let c = (a + h * q) * q;
+    let r = q / (d - 2.0 * q);
+    if q <= 0.0 {
+        return (1.0 + r) * c;
+    }
+    let log = -(-2.0 * q / d).ln_1p();
+    let integral =
+        (0.5 * a * d + 0.25 * h * d * d) * r - 0.25 * d * (a + h * d) * log + 0.25 * h * d * q;
+    (1.0 + r) * c - integral
+}
+
+/// The kernel's [`NashQuadraticFamily`] with the closed-form `D_i` value.
+#[derive(Clone, Copy)]
+struct NashQuadratic<'a> {
+    inner: NashQuadraticFamily<'a>,
+}
+
+/// Response `q_i(λ) = (D_i')^{-1}(λ)` clamped to `[lo, hi]` and its slope `1/D_i''(q)`
+/// (0 when clamped), branch-free so that chunk loops vectorise. Same value as the kernel's
+/// `NashQuadraticFamily::response`.
+#[inline(always)]
+fn nash_point(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64) -> (f64, f64) {
+    let pa = lambda - a;
+    let beta = 2.0 * h * d - a + 2.0 * lambda;
+    let disc = beta * beta - 8.0 * h * pa * d;
+    let disc = if disc > 0.0 { disc } else { 0.0 };
+    let q = 2.0 * pa * d / (beta + disc.sqrt());
+    let q = if pa > 0.0 { q } else { 0.0 };
+    let r = 1.0 / (d - 2.0 * q);
+    let w = 1.0 / (d * r * r * (a + 2.0 * h * q) + (d - q) * r * 2.0 * h);
+    let below = q < lo || (q == lo && lambda < a);
+    let above = q >= hi;
+    let x = if below {
+        lo
+    } else if above {
+        hi
+    } else {
+        q
+    };
+    let w = if below || above { 0.0 } else { w };
+    (x, w)
+}
+
+impl Family for NashQuadratic<'_> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn value(&self, i: usize, x: f64) -> f64 {
+        nash_quadratic_value(
+            self.inner.linear[i],
+            self.inner.quadratic[i],
+            self.inner.deficit,
+            x,
+        )
+    }
+    #[inline(always)]
+    fn derivative(&self, i: usize, x: f64) -> f64 {
+        self.inner.derivative(i, x)
+    }
+    #[inline(always)]
+    fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64) {
+        nash_point(
+            self.inner.linear[i],
+            self.inner.quadratic[i],
+            self.inner.deficit,
+            lambda,
+            lo,
+            hi,
+        )
+    }
+    /// `D_i'(q) ≈ a_i + (2 h_i + a_i/d) q` near 0: the kernel's first guess.
+    fn affine_response(&self, i: usize) -> Option<(f64, f64)> {
+        let (a, h) = (self.inner.linear[i], self.inner.quadratic[i]);
+        let alpha = 1.0 / (2.0 * h + a / self.inner.deficit);
+        Some((alpha, a * alpha))
+    }
+    fn sum_response(
+        &self,
+        range: Range<usize>,
+        lambda: f64,
+        lower: Bound<'_>,
+        upper: Bound<'_>,
+    ) -> (f64, f64) {
+        let d = self.inner.deficit;
+        let (a, h) = (
+            &self.inner.linear[range.clone()],
+            &self.inner.quadratic[range.clone()],
+        );
+        let mut s = [0.0f64; LANES];
+        let mut sl = [0.0f64; LANES];
+        match (lower, upper) {
+            (Bound::Constant(lo), Bound::Constant(hi)) => {
+                for (j, (&a, &h)) in a.iter().zip(h).enumerate() {
+                    let (x, w) = nash_point(a, h, d, lambda, lo, hi);
+                    s[j % LANES] += x;
+                    sl[j % LANES] += w;
+                }
+            }
+            _ => {
+                let base = range.start;
+                for (j, (&a, &h)) in a.iter().zip(h).enumerate() {
+                    let i = base + j;
+                    let (x, w) = nash_point(a, h, d, lambda, lower.get(i), upper.get(i));
+                    s[j % LANES] += x;
+                    sl[j % LANES] += w;
+                }
+            }
+        }
+        (lanes_sum(&s), lanes_sum(&sl))
+    }
+}
+
+const LANES: usize = 8;
+
+#[inline(always)]
+fn lanes_sum(v: &[f64; LANES]) -> f64 {
+    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+}
+
+/// The Nash transforms `D_i` of general costs (li-chen-dahleh-2015 eq. 17–18).
+pub(crate) fn nash_pieces(
+    costs: &[Arc<dyn ConvexScalar>],
+    d: f64,
+) -> Vec<NashTransform<Arc<dyn ConvexScalar>>> {
+    costs
+        .iter()
+        .map(|c| NashTransform {
+            cost: Arc::clone(c),
+            deficit: d,
+        })
+        .collect()
+}
+
+/// Competitive equilibrium (li-chen-dahleh-2015 Theorems 1–2) with default kernel settings.
+///
+/// ```
+/// use dr_bidding::{competitive_equilibrium, Market};
+/// // Three customers C_i(q) = q + 0.5 q² shed d = 3: each sheds 1 at p̄ = C'(1) = 2.
+/// let m = Market::quadratic(vec![1.0; 3], vec![0.5; 3], 3.0)?;
+/// let eq = competitive_equilibrium(&m)?;
+/// assert!((eq.price - 2.0).abs() < 1e-12);
+/// assert!((eq.bids[0] - 0.5).abs() < 1e-12); // b̄ = q̄ / p̄
+/// # Ok::<(), dr_bidding::BiddingError>(())
+/// ```
+pub fn competitive_equilibrium(market: &Market) -> Result<Equilibrium, BiddingError> {
+    competitive_equilibrium_with(market, &AllocatorSettings::default())
+}
+
+/// Competitive equilibrium with explicit kernel settings: `min Σ C_i(q_i)` s.t.
+/// `Σ q_i = d`, `0 ≤ q_i ≤ q^max_i` (Theorem 1); price = multiplier.
+pub fn competitive_equilibrium_with(
+    market: &Market,
+    settings: &AllocatorSettings,
+) -> Result<Equilibrium, BiddingError> {
+    let d = market.deficit();
+    let upper = match market.capacities() {
+        Some(c) => Bound::PerItem(c),
+        None => Bound::Constant(f64::INFINITY),
+    };
+    let lower = Bound::Constant(0.0);
+    let alloc = match market.costs() {
+        Costs::Quadratic { linear, quadratic } => {
+            let fam = QuadraticFamily { linear, quadratic };
+            allocate(&fam, lower, upper, d, settings)?
+        }
+        Costs::General(c) => allocate(&ScalarFamily { pieces: c }, lower, upper, d, settings)?,
+    };
+    finish(market, EquilibriumKind::Competitive, alloc)
+}
+
+/// Nash equilibrium (li-chen-dahleh-2015 Theorems 3–4) with default kernel settings.
+///
+/// Errors: fewer than three customers able to shed ([`BiddingError::NashNeedsThreeSuppliers`],
+/// Corollary 2); capacities with `Σ min(q^max_i, d/2) < d` ([`BiddingError::Infeasible`],
+/// Lemma 3).
+pub fn nash_equilibrium(market: &Market) -> Result<Equilibrium, BiddingError> {
+    nash_equilibrium_with(market, &AllocatorSettings::default())
+}
+
+/// Nash equilibrium with explicit kernel settings: `min Σ D_i(q_i)` s.t. `Σ q_i = d`,
+/// `0 ≤ q_i ≤ min(q^max_i, d/2)` (Theorem 3, eq. 17; capacities as in the module docs).
+pub fn nash_equilibrium_with(
+    market: &Market,
+    settings: &AllocatorSettings,
+) -> Result<Equilibrium, BiddingError> {
+    let suppliers = market.suppliers();
+    if suppliers < 3 {
+        return Err(BiddingError::NashNeedsThreeSuppliers {
+            field: if market.capacities().is_some() && market.len() >= 3 {
+                "capacity".into()
+            } else {
+                "customers".into()
+            },
+            suppliers,
+        });
+    }
+    let d = market.deficit();
+    let half = 0.5 * d;
+    let capped: Option<Vec<f64>> = market
+        .capacities()
+        .map(|c| c.iter().map(|&x| x.min(half)).collect());
+    if let Some(c) = &capped {
+        let total = deterministic_sum(c.len(), DEFAULT_PARALLEL_THRESHOLD, |i| c[i]);
+        let open = c.iter().any(|&x| x >= half);
+        if total < d || (total <= d && open) {
+            return Err(BiddingError::Infeasible {
+                field: "capacity".into(),
+                deficit: d,
+                max: total,
+            });
+        }
+    }
+    let upper = match &capped {
+        Some(c) => Bound::PerItem(c),
+        None => Bound::Constant(half),
+    };
+    let lower = Bound::Constant(0.0);
+    let t0 = std::time::Instant::now();
+    let alloc = match market.costs() {
+        Costs::Quadratic { linear, quadratic } => {
+            let fam = NashQuadratic {
+                inner: NashQuadraticFamily {
+                    linear,
+                    quadratic,
+                    deficit: d,
+                },
+            };
+            allocate(&fam, lower, upper, d, settings)?
+        }
+        Costs::General(c) => {
+            let pieces = nash_pieces(c, d);
+            allocate(&ScalarFamily { pieces: &pieces }, lower, upper, d, settings)?
+        }
+    };
+    let t1 = std::time::Instant::now();
+    let mut eq = finish(market, EquilibriumKind::Nash, alloc)?;
+    let t2 = std::time::Instant::now();
+    eq.max_relative_gain = Some(crate::gain::max_relative_gain(market, &eq.bids)?.0);
+    if std::env::var("DRT").is_ok() { eprintln!("alloc {:?} finish {:?} gain {:?}", t1 - t0, t2 - t1, t2.elapsed()); }
+    Ok(eq)
+}
+
+#[derive(Clone, Copy)]
+struct PassStats {
+    total_cost: f64,
+    total_bid: f64,
+    active: usize,
+    at_capacity: usize,
+    max_active: f64,
+    min_inactive: f64,
+}
+
+impl PassStats {
+    const IDENTITY: PassStats = PassStats {
+        total_cost: 0.0,
+        total_bid: 0.0,
+        active: 0,
+        at_capacity: 0,
+        max_active: f64::NEG_INFINITY,
+        min_inactive: f64::INFINITY,
+    };
+    fn combine(a: PassStats, b: PassStats) -> PassStats {
+        PassStats {
+            total_cost: a.total_cost + b.total_cost,
+            total_bid: a.total_bid + b.total_bid,
+            active: a.active + b.active,
+            at_capacity: a.at_capacity + b.at_capacity,
+            max_active: a.max_active.max(b.max_active),
+            min_inactive: a.min_inactive.min(b.min_inactive),
+        }
+    }
+}
+
+/// One deterministic pass over the loads: `b_i = q_i/p`, `p q_i − C_i(q_i)` and the totals.
+/// `cost(i, q)` returns `(C_i(q), C_i'(0))`.
+fn pass<F>(
+    loads: &[f64],
+    p: f64,
+    bids: &mut [f64],
+    revenues: &mut [f64],
+    caps: Option<&[f64]>,
+    cost: F,
+) -> PassStats
+where
+    F: Fn(usize, f64) -> (f64, f64) + Sync,
+{
+    let per_chunk = |c: usize, b: &mut [f64], r: &mut [f64]| -> PassStats {
+        let base = c * CHUNK;
+        let mut s = PassStats::IDENTITY;
+        for (k, (bi, ri)) in b.iter_mut().zip(r.iter_mut()).enumerate() {
+            let i = base + k;
+            let q = loads[i];
+            let (ci, c0) = cost(i, q);
+            *bi = q / p;
+            *ri = p * q - ci;
+            s.total_cost += ci;
+            s.total_bid += *bi;
+            if q > 0.0 {
+                s.active += 1;
+                s.max_active = s.max_active.max(c0);
+                if caps.is_some_and(|c| q >= c[i]) {
+                    s.at_capacity += 1;
+                }
+            } else {
+                s.min_inactive = s.min_inactive.min(c0);
+            }
+        }
+        s
+    };
+    if loads.len() >= DEFAULT_PARALLEL_THRESHOLD {
+        let parts: Vec<PassStats> = bids
+            .par_chunks_mut(CHUNK)
+            .zip(revenues.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (b, r))| per_chunk(c, b, r))
+            .collect();
+        parts
+            .into_iter()
+            .fold(PassStats::IDENTITY, PassStats::combine)
+    } else {
+        bids.chunks_mut(CHUNK)
+            .zip(revenues.chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (b, r))| per_chunk(c, b, r))
+            .fold(PassStats::IDENTITY, PassStats::combine)
+    }
+}
+
+/// Bids, net revenues, totals and the water-filling check from the loads (one
+/// deterministic pass, chunked like the kernel).
+fn finish(
+    market: &Market,
+    kind: EquilibriumKind,
+    alloc: Allocation,
+) -> Result<Equilibrium, BiddingError> {
+    let p = alloc.multiplier;
+    let name = match kind {
+        EquilibriumKind::Competitive => "competitive.price",
+        EquilibriumKind::Nash => "nash.price",
+    };
+    if !(p > 0.0 && p.is_finite()) {
+        return Err(BiddingError::NonPositivePrice {
+            field: name.into(),
+            value: p,
+        });
+    }
+    let n = market.len();
+    let loads = alloc.x;
+    let mut bids = vec![0.0; n];
+    let mut revenues = vec![0.0; n];
+    let caps = market.capacities();
+    let stats = match market.costs() {
+        Costs::Quadratic { linear, quadratic } => {
+            pass(&loads, p, &mut bids, &mut revenues, caps, |i, q| {
+                ((linear[i] + quadratic[i] * q) * q, linear[i])
+            })
+        }
+        Costs::General(c) => pass(&loads, p, &mut bids, &mut revenues, caps, |i, q| {
+            (c[i].value(q), c[i].derivative(0.0))
+        }),
+    };
+    let tol = 1e-9 * p;
+    let highest = (stats.active > 0).then_some(stats.max_active);
+    let lowest = (stats.active < n).then_some(stats.min_inactive);
+    let prefix = highest.is_none_or(|c| c <= p + tol) && lowest.is_none_or(|c| c >= p - tol);
+    let d = market.deficit();
+    Ok(Equilibrium {
+        kind,
+        direction: market.direction(),
+        deficit: d,
+        price: p,
+        bids,
+        loads,
+        net_revenues: revenues,
+        total_cost: stats.total_cost,
+        total_payment: p * d,
+        total_bid: stats.total_bid,
+        water_filling: WaterFilling {
+            active: stats.active,
+            at_capacity: stats.at_capacity,
+            highest_active_base_cost: highest,
+            lowest_inactive_base_cost: lowest,
+            prefix,
+        },
+        max_relative_gain: None,
+        certificate: alloc.certificate,
+    })
+}

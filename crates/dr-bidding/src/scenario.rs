@@ -1,0 +1,324 @@
+//! Scenario files (TOML or JSON) for the bidding model, and their validating conversion
+//! into a [`Market`].
+//!
+//! ```toml
+//! model = "bidding"          # optional; if present it must be "bidding"
+//! deficit = 10.0             # d > 0; a negative value is a surplus of −deficit
+//! # surplus = 5.0            # alternatively (exactly one of deficit / surplus)
+//!
+//! [[customers]]
+//! cost = { linear = 1.2, quadratic = 0.8 }   # C(q) = a q + h q²  (linear defaults to 0)
+//! capacity = 5.0                             # optional, q ≤ capacity
+//! [[customers]]
+//! cost = { half_quadratic = 2.0 }            # C(q) = ½ c q²
+//!
+//! # or, instead of [[customers]]:
+//! # [population]
+//! # count = 1000000
+//! # linear = [1.0, 2.0]       # a_i ~ U[1, 2]
+//! # quadratic = [0.5, 4.5]    # h_i ~ U[0.5, 4.5]
+//! # seed = 7                  # optional (default 0)
+//! # capacity = 0.01           # optional, the same for everyone
+//!
+//! # optional, for `dr simulate`:
+//! # [simulation]
+//! # behaviour = "competitive"  # or "strategic"; absent = both
+//! # rule = "paper"             # or "fast"
+//! # step = 0.1                 # γ of the paper rule (default 0.1, li-chen-dahleh-2015 Fig. 1)
+//! # start_price = 1.0
+//! # max_rounds = 10000
+//! # tolerance = 1e-9
+//! ```
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`); conversion errors name the field,
+//! e.g. `customers[2].cost.quadratic = -1 is out of range: must be > 0`.
+
+use crate::error::BiddingError;
+use crate::iterative::{Behaviour, PriceUpdate, SimulationSettings};
+use crate::market::{CustomerCost, Market};
+use serde::{Deserialize, Serialize};
+
+/// A bidding scenario as read from a file (see the module docs for the schema).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BiddingScenario {
+    /// Model tag; must be `"bidding"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Signed deficit `d` (`< 0`: a surplus of `−d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deficit: Option<f64>,
+    /// Surplus `s > 0` (instead of `deficit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surplus: Option<f64>,
+    /// Listed customers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerSpec>,
+    /// A drawn population (instead of `customers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<PopulationSpec>,
+    /// Settings of the iterative scheme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<SimulationSpec>,
+}
+
+/// One listed customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSpec {
+    /// Its cost.
+    pub cost: CostSpec,
+    /// Optional capacity `q ≤ capacity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<f64>,
+}
+
+/// A cost: `{ linear = a, quadratic = h }` (`a q + h q²`) or `{ half_quadratic = c }`
+/// (`½ c q²`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSpec {
+    /// `a ≥ 0` (default 0 when `quadratic` is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<f64>,
+    /// `h > 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quadratic: Option<f64>,
+    /// `c > 0` of `½ c q²`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_quadratic: Option<f64>,
+}
+
+/// A drawn population (li-chen-dahleh-2015 §VII-A).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationSpec {
+    /// Number of customers.
+    pub count: usize,
+    /// Range `[lo, hi]` of `a_i`.
+    pub linear: [f64; 2],
+    /// Range `[lo, hi]` of `h_i`.
+    pub quadratic: [f64; 2],
+    /// ChaCha8 seed (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Optional capacity for every customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<f64>,
+}
+
+/// The price rule of a scenario's simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleName {
+    /// The papers' fixed step (eqs. 12, 27).
+    Paper,
+    /// The kernel's fast rule.
+    Fast,
+}
+
+/// Settings of the iterative scheme in a scenario file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSpec {
+    /// Customers' behaviour; absent = run both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<Behaviour>,
+    /// Price rule (default `paper`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleName>,
+    /// Step `γ` of the paper rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// First price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_price: Option<f64>,
+    /// Round limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rounds: Option<usize>,
+    /// Relative mismatch tolerance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+}
+
+/// What `dr simulate` needs: behaviours to run, the price update, the settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulationPlan {
+    /// One or both behaviours.
+    pub behaviours: Vec<Behaviour>,
+    /// The price rule.
+    pub update: PriceUpdate,
+    /// Run settings.
+    pub settings: SimulationSettings,
+}
+
+impl BiddingScenario {
+    /// Validates the scenario and builds its market (parse the file first, e.g. with
+    /// `toml::from_str`). Errors name the field (`deficit`, `customers[3].cost.quadratic`,
+    /// `population.linear[1]`, `model`, …).
+    pub fn market(&self) -> Result<Market, BiddingError> {
+        if let Some(m) = &self.model {
+            if m != "bidding" {
+                return Err(BiddingError::Scenario {
+                    field: "model".into(),
+                    message: format!("expected \"bidding\", got {m:?}"),
+                });
+            }
+        }
+        let signed = match (self.deficit, self.surplus) {
+            (Some(d), None) => d,
+            (None, Some(s)) => -BiddingError::check_positive(|| "surplus".into(), s)?,
+            (Some(_), Some(_)) => {
+                return Err(BiddingError::Scenario {
+                    field: "deficit".into(),
+                    message: "give either deficit or surplus, not both".into(),
+                })
+            }
+            (None, None) => {
+                return Err(BiddingError::Scenario {
+                    field: "deficit".into(),
+                    message: "missing: give deficit (or surplus)".into(),
+                })
+            }
+        };
+        match (&self.population, self.customers.is_empty()) {
+            (Some(_), false) => Err(BiddingError::Scenario {
+                field: "customers".into(),
+                message: "give either [[customers]] or [population], not both".into(),
+            }),
+            (None, true) => Err(BiddingError::Empty {
+                field: "customers".into(),
+            }),
+            (Some(p), true) => {
+                let m = Market::drawn(p.count, p.linear, p.quadratic, p.seed, signed)?;
+                match p.capacity {
+                    Some(c) => {
+                        check_capacity(c, "population.capacity")?;
+                        m.with_uniform_capacity(c).map_err(|e| match e {
+                            BiddingError::Infeasible { deficit, max, .. } => {
+                                BiddingError::Infeasible {
+                                    field: "population.capacity".into(),
+                                    deficit,
+                                    max,
+                                }
+                            }
+                            other => other,
+                        })
+                    }
+                    None => Ok(m),
+                }
+            }
+            (None, false) => self.listed_market(signed),
+        }
+    }
+
+    fn listed_market(&self, signed: f64) -> Result<Market, BiddingError> {
+        let mut costs = Vec::with_capacity(self.customers.len());
+        let mut capacity = Vec::with_capacity(self.customers.len());
+        for (i, c) in self.customers.iter().enumerate() {
+            let name = format!("customers[{i}].cost");
+            let cost = match (c.cost.linear, c.cost.quadratic, c.cost.half_quadratic) {
+                (linear, Some(h), None) => {
+                    let a = linear.unwrap_or(0.0);
+                    BiddingError::check_nonnegative(|| format!("{name}.linear"), a)?;
+                    BiddingError::check_positive(|| format!("{name}.quadratic"), h)?;
+                    CustomerCost::LinearQuadratic {
+                        linear: a,
+                        quadratic: h,
+                    }
+                }
+                (None, None, Some(cv)) => {
+                    BiddingError::check_positive(|| format!("{name}.half_quadratic"), cv)?;
+                    CustomerCost::HalfQuadratic { curvature: cv }
+                }
+                _ => {
+                    return Err(BiddingError::Scenario {
+                        field: name,
+                        message: "give { linear = a, quadratic = h } or { half_quadratic = c }"
+                            .into(),
+                    })
+                }
+            };
+            costs.push(cost);
+            match c.capacity {
+                Some(v) => {
+                    check_capacity(v, &format!("customers[{i}].capacity"))?;
+                    capacity.push(v);
+                }
+                None => capacity.push(f64::INFINITY),
+            }
+        }
+        let market = Market::new(costs, signed)?;
+        if self.customers.iter().any(|c| c.capacity.is_some()) {
+            market.with_capacity(capacity).map_err(|e| match e {
+                BiddingError::Infeasible { deficit, max, .. } => BiddingError::Infeasible {
+                    field: "customers[].capacity".into(),
+                    deficit,
+                    max,
+                },
+                other => other,
+            })
+        } else {
+            Ok(market)
+        }
+    }
+
+    /// The iterative-scheme plan of the `[simulation]` table (defaults when absent: both
+    /// behaviours, paper rule with `γ = 0.1`, default settings). Errors name
+    /// `simulation.step` etc.
+    pub fn simulation_plan(&self) -> Result<SimulationPlan, BiddingError> {
+        let spec = self.simulation.clone().unwrap_or_default();
+        let behaviours = match spec.behaviour {
+            Some(b) => vec![b],
+            None => vec![Behaviour::Competitive, Behaviour::Strategic],
+        };
+        let update = match spec.rule.unwrap_or(RuleName::Paper) {
+            RuleName::Paper => {
+                let step = spec.step.unwrap_or(0.1);
+                BiddingError::check_positive(|| "simulation.step".into(), step)?;
+                PriceUpdate::Paper { step }
+            }
+            RuleName::Fast => PriceUpdate::Fast,
+        };
+        let mut settings = SimulationSettings::default();
+        if let Some(p) = spec.start_price {
+            settings.start_price = p;
+        }
+        if let Some(r) = spec.max_rounds {
+            settings.max_rounds = r;
+        }
+        if let Some(t) = spec.tolerance {
+            settings.tolerance = t;
+        }
+        settings.validate().map_err(|e| e.prefixed("simulation."))?;
+        Ok(SimulationPlan {
+            behaviours,
+            update,
+            settings,
+        })
+    }
+}
+
+fn check_capacity(v: f64, name: &str) -> Result<(), BiddingError> {
+    if v.is_nan() {
+        return Err(BiddingError::NotFinite {
+            field: name.into(),
+            value: v,
+        });
+    }
+    if v < 0.0 {
+        return Err(BiddingError::OutOfRange {
+            field: name.into(),
+            value: v,
+            requirement: "must be >= 0",
+        });
+    }
+    Ok(())
+}
+
+impl TryFrom<&BiddingScenario> for Market {
+    type Error = BiddingError;
+    fn try_from(s: &BiddingScenario) -> Result<Market, BiddingError> {
+        s.market()
+    }
+}

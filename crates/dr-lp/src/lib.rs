@@ -1,0 +1,63 @@
+//! # dr-lp — the LP reference back end of `demand-response`
+//!
+//! A second, independent way to solve the kernel's problems, for cross-checking equilibria:
+//! a [`dr_convex::ipm::SeparableProblem`] `min Σ_j f_j(x_j), A x = b, G x ≤ h, l ≤ x ≤ u` is
+//! solved as a sequence of linear programs (good_lp, with the pure-Rust clarabel or microlp
+//! solvers) over a piecewise-linear **outer** approximation of the objective — tangent
+//! cuts `t_j ≥ f_j(p) + f_j'(p)(x_j − p)`, refined by Kelley's cutting planes. It shares no
+//! code path with the kernel's interior-point method or allocator, and it returns a
+//! **proven interval** `[lower, upper]` around the optimum, the allocation, and prices
+//! (constraint multipliers) in the kernel's sign convention.
+//!
+//! - [`solve`] → [`LpSolution`]: the interval, the LP point, prices, a certificate.
+//! - [`cross_check`] / [`verify`] → [`CrossCheck`]: gaps between a kernel solution and the LP
+//!   back end, the proven bound, and `agrees` under a documented rule whose tolerances
+//!   follow from the interval and the curvature ([`cross_check`](mod@cross_check) module docs).
+//!
+//! **Invariant:** this crate is only a second opinion; model crates never depend on it.
+//!
+//! ```
+//! use dr_convex::{allocate, AllocatorSettings, Bound, ConvexScalar, LinearQuadraticCost,
+//!                 QuadraticFamily};
+//! use dr_convex::ipm::{LinearRows, SeparableProblem};
+//! use dr_lp::{verify, CrossCheckSettings, KernelSolution, OuterSettings};
+//! use std::sync::Arc;
+//! // Competitive equilibrium of supply-function bidding (li-chen-dahleh-2015 Thm 1):
+//! // shed d = 10 among customers with C_i(q) = a_i q + h_i q², 0 ≤ q_i ≤ 8.
+//! let (a, h) = ([1.0, 1.5, 2.0], [0.5, 1.0, 2.0]);
+//! let family = QuadraticFamily::new(&a, &h)?;
+//! let kernel = allocate(&family, Bound::Constant(0.0), Bound::Constant(8.0), 10.0,
+//!                       &AllocatorSettings::default())?;
+//! // The same market as a kernel problem, re-solved by the LP back end.
+//! let objective: Vec<Arc<dyn ConvexScalar>> = (0..3)
+//!     .map(|i| Arc::new(LinearQuadraticCost::new(a[i], h[i]).unwrap()) as Arc<dyn ConvexScalar>)
+//!     .collect();
+//! let mut equalities = LinearRows::new(3);
+//! equalities.push_row(&[(0, 1.0), (1, 1.0), (2, 1.0)], 10.0)?;
+//! let problem = SeparableProblem {
+//!     objective,
+//!     lower: vec![0.0; 3],
+//!     upper: vec![8.0; 3],
+//!     equalities,
+//!     inequalities: LinearRows::new(3),
+//! };
+//! let (lp, check) = verify(&problem, &KernelSolution::from_allocation(&kernel),
+//!                          &OuterSettings::default(), &CrossCheckSettings::default())?;
+//! assert!(lp.lower <= kernel.objective + 1e-9 && kernel.objective <= lp.upper + 1e-9);
+//! assert!(check.agrees, "{:?}", check.failures);
+//! assert!(check.max_price_gap < 1e-3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod bounds;
+pub mod cross_check;
+pub mod error;
+mod lp;
+mod outer;
+mod prices;
+
+pub use cross_check::{cross_check, verify, CrossCheck, CrossCheckSettings, KernelSolution};
+pub use error::LpError;
+pub use lp::Backend;
+pub use outer::{solve, LpSolution, OuterSettings, PriceSource};
+pub use prices::MultiplierRanges;

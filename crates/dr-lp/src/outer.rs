@@ -1,0 +1,619 @@
+//! The outer-approximation solver: cutting planes (Kelley) on the epigraphs of the
+//! separable objective, with a proven interval around the optimum.
+
+use crate::bounds::{working_box, WorkingBox};
+use crate::error::LpError;
+use crate::lp::{Backend, Cut, CutLp, LpFailure};
+use crate::prices::{slope_prices, MultiplierRanges, SlopeInput};
+use dr_convex::ipm::SeparableProblem;
+use dr_convex::{Certificate, ConvexScalar, Status};
+use serde::{Deserialize, Serialize};
+
+/// Settings of [`solve`], with defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OuterSettings {
+    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(1, |upper|)`.
+    pub tolerance: f64,
+    /// Most cutting-plane LPs.
+    pub max_iterations: usize,
+    /// Tangent cuts per variable before the first LP: a uniform grid over the working box
+    /// (ends included, at least 2), plus the term's own minimiser.
+    pub initial_cuts: usize,
+    /// The LP solver.
+    pub backend: Backend,
+}
+
+impl Default for OuterSettings {
+    fn default() -> Self {
+        Self {
+            tolerance: 1e-9,
+            max_iterations: 200,
+            initial_cuts: 5,
+            backend: Backend::Clarabel,
+        }
+    }
+}
+
+impl OuterSettings {
+    fn validate(&self) -> Result<(), LpError> {
+        LpError::check_positive(|| "settings.tolerance".into(), self.tolerance)?;
+        if self.max_iterations == 0 {
+            return Err(LpError::OutOfRange {
+                field: "settings.max_iterations".into(),
+                value: 0.0,
+                requirement: "must be >= 1",
+            });
+        }
+        if self.initial_cuts < 2 {
+            return Err(LpError::OutOfRange {
+                field: "settings.initial_cuts".into(),
+                value: self.initial_cuts as f64,
+                requirement: "must be >= 2",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Where the prices of an [`LpSolution`] come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum PriceSource {
+    /// The LP back end's constraint duals (clarabel), converted to the kernel's convention.
+    Duals,
+    /// The cut slopes at the LP point: a point of the LP-optimal multiplier set (see
+    /// [`MultiplierRanges`]).
+    CutSlopes,
+}
+
+/// The LP back end's answer: an allocation, a proven interval around the optimum, and
+/// prices in the kernel's sign convention (`dr_convex::ipm` module docs:
+/// `f'(x) = Aᵀy − Gᵀz + ν_l − ν_u`), directly comparable with
+/// [`dr_convex::ipm::IpmSolution`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LpSolution {
+    /// The LP point `x` (feasible up to the back end's tolerance, see
+    /// `certificate.primal_infeasibility`).
+    pub x: Vec<f64>,
+    /// Proven lower bound on the optimum `F*` (see [`solve`], *Interval*).
+    pub lower: f64,
+    /// `Σ_j f_j(x_j)` at the returned `x`, plus a first-order allowance
+    /// `Σ_i |y_i| |(Ax − b)_i| + Σ_i z_i (Gx − h)_i⁺` for the back end's feasibility residual
+    /// (zero at an exactly feasible `x`): an upper bound on `F*`.
+    pub upper: f64,
+    /// The LP's value `Σ_j t_j` (the outer approximation's optimum).
+    pub lp_value: f64,
+    /// Multipliers `y` of the equality rows.
+    pub equality_multipliers: Vec<f64>,
+    /// Multipliers `z ≥ 0` of the inequality rows.
+    pub inequality_multipliers: Vec<f64>,
+    /// Multipliers `ν_l ≥ 0` of the lower ends of the working box.
+    pub lower_bound_multipliers: Vec<f64>,
+    /// Multipliers `ν_u ≥ 0` of the upper ends of the working box.
+    pub upper_bound_multipliers: Vec<f64>,
+    /// Range of each row multiplier over the LP-optimal multipliers (cut-slope prices
+    /// only; `None` with LP duals).
+    pub multiplier_ranges: Option<MultiplierRanges>,
+    /// Where the prices come from.
+    pub prices: PriceSource,
+    /// The back end that solved the LPs.
+    pub backend: Backend,
+    /// Lower ends of the finite working box the LP ran on.
+    pub working_lower: Vec<f64>,
+    /// Upper ends of the working box.
+    pub working_upper: Vec<f64>,
+    /// Tangent cuts in the last LP.
+    pub cuts: usize,
+    /// `primal_infeasibility` of `x`; `stationarity` `‖f'(x) − Aᵀy + Gᵀz − ν_l + ν_u‖_∞`
+    /// over `max(1, ‖multipliers‖_∞)` with the *true* derivative (it shrinks with the cut
+    /// spacing, not to zero); `complementarity` as the kernel's; `duality_gap`
+    /// `(upper − lower)/max(1, |upper|)`; `iterations` the LPs solved; `status` `Solved`
+    /// when the interval met the tolerance.
+    pub certificate: Certificate,
+}
+
+impl LpSolution {
+    /// Length of the proven interval, `upper − lower`.
+    pub fn bound(&self) -> f64 {
+        self.upper - self.lower
+    }
+
+    /// Whether `value` lies in `[lower − slack, upper + slack]`.
+    pub fn contains(&self, value: f64, slack: f64) -> bool {
+        value >= self.lower - slack && value <= self.upper + slack
+    }
+}
+
+/// Solves a [`SeparableProblem`] as a sequence of LPs and returns the optimum's interval.
+///
+/// # Method
+/// Piecewise-linear *outer* approximation: each term is replaced by an epigraph variable
+/// `t_j ≥ f_j(p) + f_j'(p)(x_j − p)` over a set of tangent points `p` (a grid on the working
+/// box to start), and the LP `min Σ t_j` over the problem's rows and box is solved. After
+/// each LP a tangent cut is added at `x_j` for every term whose approximation error
+/// `f_j(x_j) − t_j` is not negligible — Kelley's cutting-plane method (Kelley 1960, "The
+/// cutting-plane method for solving convex programs", J. SIAM 8(4)), which on a separable
+/// objective refines each one-dimensional envelope where the LP visits it. Prices are the
+/// LP's constraint duals ([`Backend::Clarabel`]) or the multipliers consistent with the cut
+/// slopes at the LP point ([`Backend::Microlp`]).
+///
+/// # Interval
+/// `upper = Σ f_j(x_j)` at the LP point, which satisfies the rows up to the back end's
+/// tolerance (`certificate.primal_infeasibility`; about `1e-10` relative with clarabel,
+/// rounding with microlp), plus the first-order allowance `Σ_i |y_i| |(Ax − b)_i| +
+/// Σ_i z_i (Gx − h)_i⁺` for that residual (moving `x` onto the rows changes `Σ f` by
+/// `−yᵀ(Ax − b) + …` to first order, by stationarity). `lower` is the larger of
+/// - the Lagrangian dual value at the LP's prices (weak duality; valid for *any*
+///   multipliers with `z ≥ 0`, so it does not rely on the LP being solved exactly):
+///   `g(y, z) = bᵀy − hᵀz + Σ_j min_{ξ ∈ B_j} (f_j(ξ) − c_j ξ)`, `c = Aᵀy − Gᵀz`, the
+///   inner minima by [`ConvexScalar::inverse_derivative`] over a box `B_j` that contains
+///   the feasible set (the problem's bounds, infinite ones replaced by bounds implied by
+///   the rows where possible); and
+/// - the LP value `Σ t_j` (the outer approximation's optimum is below `F*`), used with the
+///   simplex back end, and with clarabel only where the Lagrangian is not finite; it
+///   counts only when no artificial bound or domain margin is binding at the LP point.
+///
+/// The optimum lies in `[lower, upper]` up to rounding.
+///
+/// # Requirements
+/// Each `f_j` convex and finite on its working box. The box is the problem's bounds;
+/// infinite bounds are replaced by bounds implied by the rows (bound propagation) and,
+/// where none is implied, by artificial bounds around the term's minimiser that are widened
+/// tenfold whenever the LP point reaches them. A bounded feasible set, or objective terms
+/// that grow in every unbounded direction, is therefore needed for termination; otherwise
+/// the run ends with `Status::MaxIterations` and `lower = −∞`. Bounds at an open end of a
+/// term's domain are moved a relative `1e-6` inside it.
+///
+/// # Errors
+/// [`LpError`] naming the field for: an empty problem, lengths of `lower`/`upper`/rows
+/// that differ from `objective.len()`, NaN bounds, inverted bounds or bounds outside the
+/// domain, an objective term that is not finite at a point of its box, invalid settings;
+/// [`LpError::Infeasible`] when bound propagation or the LP back end proves the rows and
+/// bounds infeasible; [`LpError::Backend`] when the first LP fails. A later failure of the
+/// back end ends the run with `Status::NumericalError` and the last iterate.
+///
+/// ```
+/// use dr_convex::ipm::{LinearRows, SeparableProblem};
+/// use dr_convex::{ConvexScalar, LinearQuadraticCost};
+/// use dr_lp::{solve, OuterSettings};
+/// use std::sync::Arc;
+/// // Shed d = 3 among C_1 = q², C_2 = 2q² (q ≥ 0): q = (2, 1), cost 6, price 4.
+/// let objective: Vec<Arc<dyn ConvexScalar>> = vec![
+///     Arc::new(LinearQuadraticCost::new(0.0, 1.0)?),
+///     Arc::new(LinearQuadraticCost::new(0.0, 2.0)?),
+/// ];
+/// let mut equalities = LinearRows::new(2);
+/// equalities.push_row(&[(0, 1.0), (1, 1.0)], 3.0)?;
+/// let problem = SeparableProblem {
+///     objective,
+///     lower: vec![0.0; 2],
+///     upper: vec![f64::INFINITY; 2],
+///     equalities,
+///     inequalities: LinearRows::new(2),
+/// };
+/// let lp = solve(&problem, &OuterSettings::default())?;
+/// assert!(lp.lower <= 6.0 + 1e-9 && 6.0 <= lp.upper + 1e-9);
+/// assert!(lp.bound() <= 1e-8);
+/// assert!((lp.equality_multipliers[0] - 4.0).abs() < 1e-3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpSolution, LpError> {
+    settings.validate()?;
+    validate_shape(problem)?;
+    let mut wb = working_box(problem)?;
+    let n = problem.objective.len();
+    let f = &problem.objective;
+    let mut cuts: Vec<Vec<Cut>> = Vec::with_capacity(n);
+    for j in 0..n {
+        let (a, b) = (wb.lp_lo[j], wb.lp_hi[j]);
+        let mut points = Vec::with_capacity(settings.initial_cuts + 1);
+        if a == b {
+            points.push(a);
+        } else {
+            let k = settings.initial_cuts;
+            for i in 0..k {
+                let s = i as f64 / (k - 1) as f64;
+                points.push(if i + 1 == k { b } else { a + s * (b - a) });
+            }
+            let c = wb.centre[j].clamp(a, b);
+            points.push(c);
+        }
+        let mut list = Vec::with_capacity(points.len());
+        for p in points {
+            add_cut(&mut list, f[j].as_ref(), j, p)?;
+        }
+        cuts.push(list);
+    }
+
+    let mut lower = f64::NEG_INFINITY;
+    let mut last: Option<Iterate> = None;
+    let mut status = Status::MaxIterations;
+    let mut iterations = 0;
+    while iterations < settings.max_iterations {
+        let lp = CutLp {
+            equalities: &problem.equalities,
+            inequalities: &problem.inequalities,
+            lo: &wb.lp_lo,
+            hi: &wb.lp_hi,
+            cuts: &cuts,
+        }
+        .solve(settings.backend);
+        iterations += 1;
+        let mut point = match lp {
+            Ok(p) => p,
+            Err(LpFailure::Infeasible) => {
+                return Err(LpError::Infeasible {
+                    reason: format!(
+                        "the LP back end {} proved the rows and bounds infeasible",
+                        settings.backend.name()
+                    ),
+                })
+            }
+            Err(LpFailure::Other(message)) => {
+                if last.is_none() {
+                    return Err(LpError::Backend {
+                        backend: settings.backend.name(),
+                        message,
+                    });
+                }
+                status = Status::NumericalError;
+                break;
+            }
+        };
+        for j in 0..n {
+            point.x[j] = point.x[j].clamp(wb.lp_lo[j], wb.lp_hi[j]);
+        }
+        if last.is_none() {
+            // The back end's status alone is not trusted (good_lp's clarabel reports
+            // `Optimal` for every accepted status): the first point must satisfy the rows.
+            let pinf = primal_infeasibility(problem, &point.x);
+            if pinf > 1e-6 {
+                return Err(LpError::Backend {
+                    backend: settings.backend.name(),
+                    message: format!("LP point violates the rows by {pinf:e} (scaled)"),
+                });
+            }
+        }
+        let mut values = Vec::with_capacity(n);
+        for j in 0..n {
+            values.push(checked(f[j].value(point.x[j]), j, point.x[j], "value")?);
+        }
+        let allowance = match &point.duals {
+            Some(d) => residual_allowance(problem, &point.x, &d.equality, &d.inequality),
+            None => 0.0,
+        };
+        let upper: f64 = values.iter().sum::<f64>() + allowance;
+        let restricted = restriction_binding(&wb, &point.x);
+        if let Some(d) = &point.duals {
+            let g = lagrangian(problem, &wb, &d.equality, &d.inequality);
+            if g.is_finite() {
+                lower = lower.max(g);
+            } else if !restricted {
+                lower = lower.max(point.value);
+            }
+        } else if !restricted {
+            lower = lower.max(point.value);
+        }
+        let mut widened = false;
+        for j in 0..n {
+            let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
+            let domain = f[j].domain();
+            if wb.artificial_lo[j] && point.x[j] <= wb.lp_lo[j] + tol {
+                widened |= wb.widen_lower(j, domain);
+            }
+            if wb.artificial_hi[j] && point.x[j] >= wb.lp_hi[j] - tol {
+                widened |= wb.widen_upper(j, domain);
+            }
+        }
+        let tol_abs = settings.tolerance * upper.abs().max(1.0);
+        let done = !widened && upper - lower <= tol_abs;
+        last = Some(Iterate { point, values });
+        if done {
+            status = Status::Solved;
+            break;
+        }
+        let Some(it) = &last else { break };
+        let threshold = 1e-3 * tol_abs / n as f64;
+        let mut added = 0usize;
+        for j in 0..n {
+            if it.values[j] - it.point.t[j] > threshold {
+                added += add_cut(&mut cuts[j], f[j].as_ref(), j, it.point.x[j])?;
+            }
+        }
+        if added == 0 && !widened {
+            // Nothing left to refine: the envelope is exact at the LP point, so the gap is
+            // the back end's accuracy.
+            status = Status::NumericalError;
+            break;
+        }
+    }
+    let Some(it) = last else {
+        return Err(LpError::Backend {
+            backend: settings.backend.name(),
+            message: "no LP was solved".into(),
+        });
+    };
+    finish(problem, &wb, &cuts, it, lower, iterations, status, settings)
+}
+
+/// One LP point with its objective values.
+struct Iterate {
+    point: crate::lp::LpPoint,
+    values: Vec<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    problem: &SeparableProblem,
+    wb: &WorkingBox,
+    cuts: &[Vec<Cut>],
+    it: Iterate,
+    mut lower: f64,
+    iterations: usize,
+    mut status: Status,
+    settings: &OuterSettings,
+) -> Result<LpSolution, LpError> {
+    let n = problem.objective.len();
+    let me = problem.equalities.nrows();
+    let mi = problem.inequalities.nrows();
+    let x = it.point.x;
+    let mut prices_ok = true;
+    let (eq, ineq, nl, nu, ranges, prices) = match it.point.duals {
+        Some(d) => (
+            d.equality,
+            d.inequality,
+            d.lower,
+            d.upper,
+            None,
+            PriceSource::Duals,
+        ),
+        None => {
+            let sp = slope_prices(&SlopeInput {
+                equalities: &problem.equalities,
+                inequalities: &problem.inequalities,
+                lo: &wb.lp_lo,
+                hi: &wb.lp_hi,
+                cuts,
+                x: &x,
+                t: &it.point.t,
+            });
+            match sp {
+                Some(sp) => {
+                    let g = lagrangian(problem, wb, &sp.equality, &sp.inequality);
+                    if g.is_finite() {
+                        lower = lower.max(g);
+                    }
+                    (
+                        sp.equality,
+                        sp.inequality,
+                        sp.lower,
+                        sp.upper,
+                        Some(sp.ranges),
+                        PriceSource::CutSlopes,
+                    )
+                }
+                None => {
+                    status = Status::NumericalError;
+                    prices_ok = false;
+                    (
+                        vec![f64::NAN; me],
+                        vec![f64::NAN; mi],
+                        vec![f64::NAN; n],
+                        vec![f64::NAN; n],
+                        None,
+                        PriceSource::CutSlopes,
+                    )
+                }
+            }
+        }
+    };
+    let upper = it.values.iter().sum::<f64>() + residual_allowance(problem, &x, &eq, &ineq);
+    // The status follows the proven interval (a stalled run whose final prices close the
+    // gap is solved; a failed price computation is not).
+    if status != Status::NumericalError || prices_ok {
+        status = if upper - lower <= settings.tolerance * upper.abs().max(1.0) {
+            Status::Solved
+        } else if status == Status::Solved {
+            Status::MaxIterations
+        } else {
+            status
+        };
+    }
+    // Certificate at the returned point and prices.
+    let mut c = vec![0.0; n];
+    problem.equalities.apply_transpose_add(&eq, &mut c);
+    let neg_z: Vec<f64> = ineq.iter().map(|z| -z).collect();
+    problem.inequalities.apply_transpose_add(&neg_z, &mut c);
+    let mut stat = 0.0_f64;
+    let mut comp = 0.0_f64;
+    let mut dual_scale = 1.0_f64;
+    for v in eq.iter().chain(&ineq).chain(&nl).chain(&nu) {
+        dual_scale = dual_scale.max(v.abs());
+    }
+    for j in 0..n {
+        let d = problem.objective[j].derivative(x[j]);
+        stat = stat.max((d - c[j] - nl[j] + nu[j]).abs());
+        comp = comp
+            .max((nl[j] * (x[j] - wb.lp_lo[j])).abs())
+            .max((nu[j] * (wb.lp_hi[j] - x[j])).abs());
+    }
+    let gx = problem.inequalities.apply(&x);
+    for i in 0..mi {
+        comp = comp.max((ineq[i] * (problem.inequalities.rhs()[i] - gx[i])).abs());
+    }
+    let obj_scale = upper.abs().max(1.0);
+    let certificate = Certificate {
+        primal_infeasibility: primal_infeasibility(problem, &x),
+        stationarity: stat / dual_scale,
+        complementarity: comp / obj_scale,
+        duality_gap: (upper - lower) / obj_scale,
+        iterations,
+        status,
+    };
+    Ok(LpSolution {
+        x,
+        lower,
+        upper,
+        lp_value: it.point.value,
+        equality_multipliers: eq,
+        inequality_multipliers: ineq,
+        lower_bound_multipliers: nl,
+        upper_bound_multipliers: nu,
+        multiplier_ranges: ranges,
+        prices,
+        backend: settings.backend,
+        working_lower: wb.lp_lo.clone(),
+        working_upper: wb.lp_hi.clone(),
+        cuts: cuts.iter().map(Vec::len).sum(),
+        certificate,
+    })
+}
+
+/// Checks lengths and emptiness (shared with the cross-check).
+pub(crate) fn validate_shape(problem: &SeparableProblem) -> Result<(), LpError> {
+    let n = problem.objective.len();
+    if n == 0 {
+        return Err(LpError::Empty {
+            field: "objective".into(),
+        });
+    }
+    for (name, len) in [
+        ("lower", problem.lower.len()),
+        ("upper", problem.upper.len()),
+    ] {
+        if len != n {
+            return Err(LpError::LengthMismatch {
+                field: name.into(),
+                expected: n,
+                got: len,
+            });
+        }
+    }
+    for (name, rows) in [
+        ("equalities", &problem.equalities),
+        ("inequalities", &problem.inequalities),
+    ] {
+        if rows.nrows() > 0 && rows.ncols() != n {
+            return Err(LpError::LengthMismatch {
+                field: format!("{name} (number of columns)"),
+                expected: n,
+                got: rows.ncols(),
+            });
+        }
+        for (r, &v) in rows.rhs().iter().enumerate() {
+            LpError::check_finite(|| format!("{name}.rhs[{r}]"), v)?;
+        }
+    }
+    Ok(())
+}
+
+fn checked(v: f64, j: usize, at: f64, what: &str) -> Result<f64, LpError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(LpError::ObjectiveNotFinite {
+            field: format!("objective[{j}] ({what})"),
+            index: j,
+            at,
+            value: v,
+        })
+    }
+}
+
+/// Adds the tangent cut of `f` at `p` unless one exists at (numerically) the same point.
+/// Returns the number of cuts added (0 or 1).
+fn add_cut(list: &mut Vec<Cut>, f: &dyn ConvexScalar, j: usize, p: f64) -> Result<usize, LpError> {
+    let tol = 1e-12 * p.abs().max(1.0);
+    if list.iter().any(|c| (c.point - p).abs() <= tol) {
+        return Ok(0);
+    }
+    let value = checked(f.value(p), j, p, "value")?;
+    let slope = checked(f.derivative(p), j, p, "derivative")?;
+    list.push(Cut {
+        point: p,
+        value,
+        slope,
+    });
+    Ok(1)
+}
+
+/// Whether an artificial bound or a domain margin is binding at `x`.
+fn restriction_binding(wb: &WorkingBox, x: &[f64]) -> bool {
+    (0..x.len()).any(|j| {
+        let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
+        (wb.restrict_lo[j] && x[j] <= wb.lp_lo[j] + tol)
+            || (wb.restrict_hi[j] && x[j] >= wb.lp_hi[j] - tol)
+    })
+}
+
+/// First-order allowance for the back end's feasibility residual: moving `x` onto the
+/// rows changes `Σ f` by `−yᵀ(Ax − b) + zᵀ(Gx − h)⁺` to first order (stationarity), so
+/// `Σ_i |y_i| |(Ax − b)_i| + Σ_i z_i⁺ (Gx − h)_i⁺` is added to the upper bound. Zero at an
+/// exactly feasible point; about `1e-10` relative with clarabel, `1e-16` with microlp.
+fn residual_allowance(problem: &SeparableProblem, x: &[f64], y: &[f64], z: &[f64]) -> f64 {
+    let ax = problem.equalities.apply(x);
+    let gx = problem.inequalities.apply(x);
+    let mut a = 0.0;
+    for ((v, b), y) in ax.iter().zip(problem.equalities.rhs()).zip(y) {
+        a += y.abs() * (v - b).abs();
+    }
+    for ((v, h), z) in gx.iter().zip(problem.inequalities.rhs()).zip(z) {
+        a += z.max(0.0) * (v - h).max(0.0);
+    }
+    if a.is_finite() {
+        a
+    } else {
+        0.0
+    }
+}
+
+/// Largest row violation `|Ax − b|`, `max(0, Gx − h)`, scaled by `max(1, |rhs|)`.
+pub(crate) fn primal_infeasibility(problem: &SeparableProblem, x: &[f64]) -> f64 {
+    let mut p = 0.0_f64;
+    let ax = problem.equalities.apply(x);
+    for (v, b) in ax.iter().zip(problem.equalities.rhs()) {
+        p = p.max((v - b).abs() / b.abs().max(1.0));
+    }
+    let gx = problem.inequalities.apply(x);
+    for (v, h) in gx.iter().zip(problem.inequalities.rhs()) {
+        p = p.max((v - h).max(0.0) / h.abs().max(1.0));
+    }
+    p
+}
+
+/// The Lagrangian dual function `g(y, z⁺)` over the valid box (−∞ when an inner minimum
+/// is not finite). A lower bound on the optimum for any `y` and `z`, by weak duality.
+pub(crate) fn lagrangian(
+    problem: &SeparableProblem,
+    wb: &WorkingBox,
+    y: &[f64],
+    z: &[f64],
+) -> f64 {
+    let n = problem.objective.len();
+    let zp: Vec<f64> = z.iter().map(|v| v.max(0.0)).collect();
+    if y.iter().chain(&zp).any(|v| !v.is_finite()) {
+        return f64::NEG_INFINITY;
+    }
+    let mut c = vec![0.0; n];
+    problem.equalities.apply_transpose_add(y, &mut c);
+    let neg: Vec<f64> = zp.iter().map(|v| -v).collect();
+    problem.inequalities.apply_transpose_add(&neg, &mut c);
+    let mut g = 0.0;
+    for (b, yi) in problem.equalities.rhs().iter().zip(y) {
+        g += b * yi;
+    }
+    for (h, zi) in problem.inequalities.rhs().iter().zip(&zp) {
+        g -= h * zi;
+    }
+    for j in 0..n {
+        let f = &problem.objective[j];
+        let xi = f.inverse_derivative(c[j], wb.valid_lo[j], wb.valid_hi[j]);
+        let v = f.value(xi) - c[j] * xi;
+        if !(v.is_finite() && xi.is_finite()) {
+            return f64::NEG_INFINITY;
+        }
+        g += v;
+    }
+    g
+}

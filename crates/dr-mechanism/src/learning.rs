@@ -1,0 +1,325 @@
+//! Learning the Nash equilibrium: users update their own messages round by round from the
+//! messages they can read (`N(i) ∪ {i}` in the distributed mechanism), as an argmin-style
+//! stepper (one round = one [`Learner::step`]) with a per-round trace and an explicit
+//! [`Termination`].
+//!
+//! wei-anastasopoulos leave open how users learn the NE (§VI). Two dynamics are offered:
+//!
+//! - [`LearningRule::BestResponse`]: damped simultaneous best responses,
+//!   `m^i ← m^i + α (BR^i(m^{−i}) − m^i)` for every component. Its rest points are exactly
+//!   the NE. **Limitation (structural):** the best response of a peak price is
+//!   `[s_t^{−i} − (z^{−i} − ζ_t^{−i})/2]^+ ≤ s_t^{−i}`, so the largest `s_t` never grows;
+//!   radial pricing only uses the ratios of `s` on the peak periods, and those ratios move
+//!   only by shrinking the off-peak entries. When the optimal peak price `μ` is split
+//!   unevenly over several tied peak periods, the dynamic chatters between peaks (it cannot
+//!   raise one period's share) and does not converge — see the crate tests.
+//! - [`LearningRule::PriceAdjustment`] (default): a distributed dual (price) iteration in
+//!   the mechanism's messages. Each round user `i`
+//!   1. sets its proxies and summaries (`β`, `n`, `ν`) to their best responses;
+//!   2. moves its constraint prices by consensus plus a projected ascent step on the slack
+//!      it sees, `q^{i,l} ← [(1−ω) q^{i,l} + ω q^{−i,l} − γ e^{i,l}]^+` (with `γ = ½`, `ω = 1`
+//!      this *is* the best response);
+//!   3. moves its peak prices by consensus plus ascent on its estimate `ζ^{−i}` of the
+//!      aggregate demand, projected on `{s ≥ 0, Σ_t s_t = p_0}`:
+//!      `s^i ← Π((1−ω) s^i + ω s^{−i} + γ (ζ^{−i} − z^{−i}))`;
+//!   4. demands at its own new prices, `y_t^i = argmax v_t^i(y) − (p_t + s_t^i + Σ_l q^{i,l} a_t^{i,l}) y`.
+//!
+//!   Every NE built by Theorem 2 is a rest point (there `RP = s = μ`), and at a rest point
+//!   with consensus the profile is a NE. It converges when the step `γ` is small against
+//!   `1 / ‖Ã H⁻¹ Ãᵀ‖` (`Ã` = rows of `A` and the peak rows, `H` the utilities' curvature)
+//!   and the delays of the summaries on the tree; with a too large step it oscillates and
+//!   stops at `MaxRounds` (tested), and with a log utility facing a non-positive price
+//!   the demand does not exist and it stops with `Diverged`.
+//!
+//! Convergence is measured by the exact quantity that defines a NE: the largest
+//! best-response gain of any user ([`crate::game::GainBreakdown`]).
+
+use crate::centralized::{CentralizedMechanism, MessageProfile};
+use crate::distributed::{DistributedMechanism, DistributedProfile};
+use crate::error::MechanismError;
+use crate::game::{self, OwnUpdate, Provider};
+use serde::Serialize;
+
+/// How users update their messages (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum LearningRule {
+    /// Damped best responses with damping `α ∈ (0, 1]`.
+    BestResponse {
+        /// `α`.
+        damping: f64,
+    },
+    /// Consensus + projected price ascent with step `γ > 0` and consensus weight `ω ∈ [0, 1]`.
+    PriceAdjustment {
+        /// `γ`.
+        step: f64,
+        /// `ω`.
+        consensus: f64,
+    },
+}
+
+/// Settings of a [`Learner`], with defaults (price adjustment, `γ = 0.05`, `ω = 0.5`,
+/// 20 000 rounds, gain tolerance `1e-10`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearningSettings {
+    /// The dynamic.
+    pub rule: LearningRule,
+    /// Most rounds.
+    pub max_rounds: usize,
+    /// Converged when every user's best-response gain is at most this.
+    pub tolerance: f64,
+}
+
+impl Default for LearningSettings {
+    fn default() -> Self {
+        Self { rule: LearningRule::PriceAdjustment { step: 0.05, consensus: 0.5 }, max_rounds: 20_000, tolerance: 1e-10 }
+    }
+}
+
+impl LearningSettings {
+    fn validate(&self) -> Result<(), MechanismError> {
+        let range = |field: &str, v: f64, lo: f64, hi: f64, open_lo: bool| -> Result<(), MechanismError> {
+            MechanismError::check_finite(|| field.to_string(), v)?;
+            let ok = if open_lo { v > lo && v <= hi } else { v >= lo && v <= hi };
+            if ok {
+                Ok(())
+            } else {
+                Err(MechanismError::OutOfRange {
+                    field: field.to_string(),
+                    value: v,
+                    requirement: format!("must lie in {}{lo}, {hi}]", if open_lo { "(" } else { "[" }),
+                })
+            }
+        };
+        match self.rule {
+            LearningRule::BestResponse { damping } => range("damping", damping, 0.0, 1.0, true)?,
+            LearningRule::PriceAdjustment { step, consensus } => {
+                range("step", step, 0.0, f64::MAX, true)?;
+                range("consensus", consensus, 0.0, 1.0, false)?;
+            }
+        }
+        MechanismError::check_positive(|| "tolerance".into(), self.tolerance)?;
+        Ok(())
+    }
+}
+
+/// Why a learning run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Termination {
+    /// Every best-response gain is at most the tolerance: the profile is a NE to tolerance.
+    Converged,
+    /// The round limit was reached first.
+    MaxRounds,
+    /// A demand response did not exist (unbounded) or a message became non-finite.
+    Diverged,
+}
+
+/// One round of the trace (the profile *before* that round's update).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LearningRecord {
+    /// Round index (0 = the initial profile).
+    pub round: usize,
+    /// Largest best-response gain of any user.
+    pub max_gain: f64,
+    /// `max_l (a^l y − b^l)^+`.
+    pub infeasibility: f64,
+    /// Largest spread of the announced prices (`q^{·,l}`, `s_t^·`) across users.
+    pub price_disagreement: f64,
+    /// Welfare `Σ v^i(y^i) − J(y)`.
+    pub welfare: f64,
+    /// Peak `max_t Σ_i y_t^i`.
+    pub peak: f64,
+}
+
+/// A mechanism users can learn in (implemented by both mechanisms).
+pub trait LearningGame {
+    /// The message profile type.
+    type Profile: Clone;
+    /// The default starting profile: zero demands, prices and proxies, and peak prices
+    /// `s_t^i = p_0 / T`.
+    fn starting_profile(&self) -> Self::Profile;
+    /// Validates a profile.
+    fn check_profile(&self, m: &Self::Profile) -> Result<(), MechanismError>;
+    /// The allocation `ŷ(m)`.
+    fn allocation<'p>(&self, m: &'p Self::Profile) -> &'p [f64];
+    #[doc(hidden)]
+    fn round(&self, m: &Self::Profile, rule: LearningRule) -> (Self::Profile, bool);
+    #[doc(hidden)]
+    fn record(&self, m: &Self::Profile) -> LearningRecord;
+}
+
+fn own_rule(rule: LearningRule) -> OwnUpdate {
+    match rule {
+        LearningRule::BestResponse { damping } => OwnUpdate::BestResponse { damping },
+        LearningRule::PriceAdjustment { step, consensus } => OwnUpdate::Prices { step, consensus },
+    }
+}
+
+fn record_of<P: Provider>(p: &P, m: &P::Profile) -> LearningRecord {
+    let model = p.model();
+    let gains = game::gains(p, m);
+    let parts = p.parts(m);
+    let n = model.users();
+    let (t_len, l_len) = (model.periods(), model.rows());
+    let spread = |vals: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        (hi - lo).max(0.0)
+    };
+    let mut dis = 0.0_f64;
+    for l in 0..l_len {
+        dis = dis.max(spread(&mut (0..n).map(|i| parts.q[i * l_len + l])));
+    }
+    for t in 0..t_len {
+        dis = dis.max(spread(&mut (0..n).map(|i| parts.s[i * t_len + t])));
+    }
+    let act = model.row_activity(parts.y);
+    let infeasibility = act.iter().zip(model.rhs()).map(|(a, b)| (a - b).max(0.0)).fold(0.0, f64::max);
+    let agg = model.aggregate(parts.y);
+    LearningRecord {
+        round: 0,
+        max_gain: gains.iter().map(|g| g.total).fold(0.0, f64::max),
+        infeasibility,
+        price_disagreement: dis,
+        welfare: model.welfare(parts.y),
+        peak: agg.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
+}
+
+impl LearningGame for CentralizedMechanism<'_> {
+    type Profile = MessageProfile;
+    fn starting_profile(&self) -> MessageProfile {
+        let model = self.model();
+        let mut m = MessageProfile::zeros(model);
+        let s0 = model.peak_price() / model.periods() as f64;
+        m.s.iter_mut().for_each(|s| *s = s0);
+        m
+    }
+    fn check_profile(&self, m: &MessageProfile) -> Result<(), MechanismError> {
+        self.validate(m)
+    }
+    fn allocation<'p>(&self, m: &'p MessageProfile) -> &'p [f64] {
+        &m.y
+    }
+    fn round(&self, m: &MessageProfile, rule: LearningRule) -> (MessageProfile, bool) {
+        self.update(m, own_rule(rule))
+    }
+    fn record(&self, m: &MessageProfile) -> LearningRecord {
+        record_of(self, m)
+    }
+}
+
+impl LearningGame for DistributedMechanism<'_> {
+    type Profile = DistributedProfile;
+    fn starting_profile(&self) -> DistributedProfile {
+        let model = self.model();
+        let mut m = DistributedProfile::zeros(model, self.network());
+        let s0 = model.peak_price() / model.periods() as f64;
+        m.s.iter_mut().for_each(|s| *s = s0);
+        m
+    }
+    fn check_profile(&self, m: &DistributedProfile) -> Result<(), MechanismError> {
+        self.validate(m)
+    }
+    fn allocation<'p>(&self, m: &'p DistributedProfile) -> &'p [f64] {
+        &m.y
+    }
+    fn round(&self, m: &DistributedProfile, rule: LearningRule) -> (DistributedProfile, bool) {
+        self.update(m, own_rule(rule))
+    }
+    fn record(&self, m: &DistributedProfile) -> LearningRecord {
+        record_of(self, m)
+    }
+}
+
+/// The result of [`Learner::run`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LearningOutcome<P> {
+    /// The last profile.
+    pub profile: P,
+    /// Updates applied (rounds needed, when converged).
+    pub rounds: usize,
+    /// Why it stopped.
+    pub termination: Termination,
+    /// Largest best-response gain at the last profile.
+    pub max_gain: f64,
+    /// One record per round, the last one describing the final profile.
+    pub trace: Vec<LearningRecord>,
+}
+
+/// The learning stepper: one [`Learner::step`] = one round of message updates by all users.
+#[derive(Debug, Clone)]
+pub struct Learner<'g, G: LearningGame> {
+    game: &'g G,
+    settings: LearningSettings,
+    profile: G::Profile,
+    round: usize,
+    trace: Vec<LearningRecord>,
+    termination: Option<Termination>,
+}
+
+impl<'g, G: LearningGame> Learner<'g, G> {
+    /// A learner from `initial` (e.g. [`LearningGame::starting_profile`]); errors name a bad
+    /// setting or profile entry.
+    pub fn new(game: &'g G, initial: G::Profile, settings: LearningSettings) -> Result<Self, MechanismError> {
+        settings.validate()?;
+        game.check_profile(&initial)?;
+        Ok(Self { game, settings, profile: initial, round: 0, trace: Vec::new(), termination: None })
+    }
+
+    /// The current profile.
+    pub fn profile(&self) -> &G::Profile {
+        &self.profile
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> &[LearningRecord] {
+        &self.trace
+    }
+
+    /// Updates applied so far.
+    pub fn rounds(&self) -> usize {
+        self.round
+    }
+
+    /// Why the run stopped, once it has.
+    pub fn termination(&self) -> Option<Termination> {
+        self.termination
+    }
+
+    /// One round: records the current profile; stops if it is a NE to tolerance or the
+    /// round limit is reached; otherwise every user updates its message. Returns the
+    /// termination once the run has stopped.
+    pub fn step(&mut self) -> Option<Termination> {
+        if self.termination.is_some() {
+            return self.termination;
+        }
+        let mut rec = self.game.record(&self.profile);
+        rec.round = self.round;
+        self.trace.push(rec);
+        if rec.max_gain <= self.settings.tolerance {
+            self.termination = Some(Termination::Converged);
+        } else if !rec.max_gain.is_finite() && self.round > 0 && !rec.welfare.is_finite() {
+            self.termination = Some(Termination::Diverged);
+        } else if self.round >= self.settings.max_rounds {
+            self.termination = Some(Termination::MaxRounds);
+        } else {
+            let (next, ok) = self.game.round(&self.profile, self.settings.rule);
+            if !ok || self.game.check_profile(&next).is_err() {
+                self.termination = Some(Termination::Diverged);
+            } else {
+                self.profile = next;
+                self.round += 1;
+            }
+        }
+        self.termination
+    }
+
+    /// Runs until termination.
+    pub fn run(mut self) -> LearningOutcome<G::Profile> {
+        loop {
+            if let Some(termination) = self.step() {
+                let max_gain = self.trace.last().map(|r| r.max_gain).unwrap_or(f64::INFINITY);
+                return LearningOutcome { profile: self.profile, rounds: self.round, termination, max_gain, trace: self.trace };
+            }
+        }
+    }
+}

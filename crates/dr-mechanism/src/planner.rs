@@ -1,0 +1,681 @@
+//! The planner's problem (wei-anastasopoulos problem (3)) and its KKT conditions (4).
+//!
+//! ```text
+//! max_{x, w}  Σ_i v^i(x^i) − Σ_t p_t Σ_i x_t^i − p_0 w
+//! s.t.        A x ≤ b                (multipliers λ^l ≥ 0, the constraint prices)
+//!             Σ_i x_t^i − w ≤ 0  ∀t  (multipliers μ_t ≥ 0, the peak prices; Σ_t μ_t = p_0)
+//! ```
+//!
+//! # Method
+//! The problem is handed to the kernel's interior-point solver [`dr_convex::ipm::solve`] as
+//! `min Σ (f_t^i(x_t^i) + p_t x_t^i) + p_0 w` with `f = −v`: rows of `A` with a single
+//! nonzero (per-user bounds) become variable bounds, the others and the `T` peak rows become
+//! inequality rows. With the kernel's sign convention `f'(x) = −Gᵀz + ν_l − ν_u` the
+//! inequality multipliers `z` are exactly `λ` and `μ`, an upper-bound multiplier `ν_u` is the
+//! `λ` of its `x ≤ u` row and a lower-bound multiplier `ν_l` the `λ` of its `−x ≤ −l` row.
+//!
+//! The interior point is then *polished*: the active rows and peak periods are identified
+//! (`λ^l > slack^l`), and the KKT equations of that active set are solved by Newton's method
+//! (a dense Schur complement on the active coupling rows; variables at an active bound are
+//! fixed), with a few primal–dual active-set corrections. Polishing makes complementary
+//! slackness exact (inactive rows get `λ = 0`, off-peak periods `μ_t = 0`, peak periods tie
+//! exactly), which the mechanism needs: radial pricing compares aggregate demands for ties.
+//! The polished point is kept only when its KKT residuals ([`check_kkt`]) are smaller than
+//! the interior point's.
+
+use crate::dense::solve_in_place;
+use crate::error::MechanismError;
+use crate::model::Model;
+use dr_convex::ipm::{self, IpmSettings, LinearRows, SeparableProblem};
+use dr_convex::{Certificate, ConvexScalar, Linear, Status};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Settings of [`solve_planner`], with defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlannerSettings {
+    /// Settings of the kernel's interior-point solver.
+    pub ipm: IpmSettings,
+    /// Polish the interior point by an active-set Newton solve (default `true`).
+    pub polish: bool,
+    /// The certificate's status is `Solved` when every KKT residual is at most this.
+    pub kkt_tolerance: f64,
+}
+
+impl Default for PlannerSettings {
+    fn default() -> Self {
+        Self { ipm: IpmSettings::default(), polish: true, kkt_tolerance: 1e-8 }
+    }
+}
+
+/// Residuals of the KKT conditions (4) of problem (3) at a point `(x, w, λ, μ)`.
+/// Each is scaled by `max(1, |reference|)` as noted.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct KktResiduals {
+    /// (4a), (4b): `max_l (a^l x − b^l)^+ / max(1, |b^l|)`, `max_t (X_t − w)^+ / max(1, |w|)`.
+    pub primal_infeasibility: f64,
+    /// (4c): largest negative part of `λ` and `μ`.
+    pub dual_infeasibility: f64,
+    /// (4d), (4e): `max |λ^l (b^l − a^l x)| / max(1, |b^l|)`, `max |μ_t (w − X_t)| / max(1, |w|)`.
+    pub complementarity: f64,
+    /// (4f): `|Σ_t μ_t − p_0| / p_0`.
+    pub peak_price_balance: f64,
+    /// (4g): `max |v̇_t^i(x_t^i) − p_t − Σ_l λ^l a_t^{i,l} − μ_t| / max(1, |v̇_t^i|)`.
+    pub stationarity: f64,
+    /// `(Σ_l λ^l (b^l − a^l x) + Σ_t μ_t (w − X_t)) / max(1, |welfare|)`: the gap between
+    /// the primal objective and the Lagrangian (the duality gap when (4g) holds).
+    pub duality_gap: f64,
+}
+
+impl KktResiduals {
+    /// The largest residual.
+    pub fn max(&self) -> f64 {
+        [
+            self.primal_infeasibility,
+            self.dual_infeasibility,
+            self.complementarity,
+            self.peak_price_balance,
+            self.stationarity,
+            self.duality_gap,
+        ]
+        .iter()
+        .fold(0.0, |a: f64, &b| if b.is_nan() { f64::INFINITY } else { a.max(b.abs()) })
+    }
+
+    /// True when every residual is at most `tol`.
+    pub fn holds(&self, tol: f64) -> bool {
+        self.max() <= tol
+    }
+}
+
+/// Checks the KKT conditions (4) of problem (3) at `(x, w, λ, μ)`: `x` indexed `i·T + t`,
+/// `λ` one per row of `A`, `μ` one per period. Errors name a wrong length or a non-finite
+/// entry.
+pub fn check_kkt(model: &Model, x: &[f64], w: f64, lambda: &[f64], mu: &[f64]) -> Result<KktResiduals, MechanismError> {
+    model.check_allocation("x", x)?;
+    MechanismError::check_finite(|| "w".into(), w)?;
+    MechanismError::check_len(|| "lambda".into(), lambda.len(), model.rows())?;
+    MechanismError::check_len(|| "mu".into(), mu.len(), model.periods())?;
+    for (l, &v) in lambda.iter().enumerate() {
+        MechanismError::check_finite(|| format!("lambda[{l}]"), v)?;
+    }
+    for (t, &v) in mu.iter().enumerate() {
+        MechanismError::check_finite(|| format!("mu[{t}]"), v)?;
+    }
+    Ok(kkt_unchecked(model, x, w, lambda, mu))
+}
+
+pub(crate) fn kkt_unchecked(model: &Model, x: &[f64], w: f64, lambda: &[f64], mu: &[f64]) -> KktResiduals {
+    let t_len = model.periods();
+    let n = model.users();
+    let activity = model.row_activity(x);
+    let agg = model.aggregate(x);
+    let mut r = KktResiduals::default();
+    let mut gap = 0.0;
+    for l in 0..model.rows() {
+        let b = model.rhs()[l];
+        let sc = b.abs().max(1.0);
+        let slack = b - activity[l];
+        r.primal_infeasibility = r.primal_infeasibility.max((-slack).max(0.0) / sc);
+        r.dual_infeasibility = r.dual_infeasibility.max((-lambda[l]).max(0.0));
+        r.complementarity = r.complementarity.max((lambda[l] * slack).abs() / sc);
+        gap += lambda[l] * slack;
+    }
+    let wsc = w.abs().max(1.0);
+    for t in 0..t_len {
+        let slack = w - agg[t];
+        r.primal_infeasibility = r.primal_infeasibility.max((-slack).max(0.0) / wsc);
+        r.dual_infeasibility = r.dual_infeasibility.max((-mu[t]).max(0.0));
+        r.complementarity = r.complementarity.max((mu[t] * slack).abs() / wsc);
+        gap += mu[t] * slack;
+    }
+    let p0 = model.peak_price();
+    r.peak_price_balance = (mu.iter().sum::<f64>() - p0).abs() / p0;
+    // Σ_l λ^l a^{i,l}: accumulate Aᵀλ.
+    let mut atl = vec![0.0; n * t_len];
+    for (l, &lam) in lambda.iter().enumerate() {
+        if lam != 0.0 {
+            let (v, c) = model.row(l);
+            for (&j, &a) in v.iter().zip(c) {
+                atl[j] += a * lam;
+            }
+        }
+    }
+    for i in 0..n {
+        for t in 0..t_len {
+            let j = i * t_len + t;
+            let vdot = model.marginal_utility(i, t, x[j]);
+            let res = vdot - model.energy_prices()[t] - atl[j] - mu[t];
+            let s = if res.is_nan() { f64::INFINITY } else { res.abs() / vdot.abs().max(1.0) };
+            r.stationarity = r.stationarity.max(s);
+        }
+    }
+    let welfare = model.welfare(x);
+    r.duality_gap = gap / welfare.abs().max(1.0);
+    if !welfare.is_finite() {
+        r.primal_infeasibility = f64::INFINITY;
+    }
+    r
+}
+
+/// The solution of the planner's problem (3) with its multipliers and certificate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannerSolution {
+    /// Optimal allocation `x*`, indexed `i·T + t`.
+    pub allocation: Vec<f64>,
+    /// The peak `w = max_t Σ_i x_t^{i*}`.
+    pub peak: f64,
+    /// `λ^l ≥ 0`, one per row of `A` (in the model's row order).
+    pub constraint_multipliers: Vec<f64>,
+    /// `μ_t ≥ 0`, one per period, `Σ_t μ_t = p_0` (4f).
+    pub peak_multipliers: Vec<f64>,
+    /// Welfare `Σ_i v^i(x^{i*}) − J(x*)`.
+    pub welfare: f64,
+    /// Energy cost `J(x*)` (eq. 1).
+    pub energy_cost: f64,
+    /// KKT residuals (4) of the returned point.
+    pub kkt: KktResiduals,
+    /// The certificate: residuals from [`check_kkt`], iterations = interior-point iterations
+    /// plus polishing Newton steps, status as described in [`solve_planner`].
+    pub certificate: Certificate,
+    /// The certificate of the kernel's interior-point solve itself.
+    pub ipm_certificate: Certificate,
+    /// Whether the active-set polish was kept.
+    pub polished: bool,
+}
+
+impl PlannerSolution {
+    /// `x^{i*}` of user `i` (a slice of length `T`).
+    pub fn user_allocation(&self, i: usize, periods: usize) -> &[f64] {
+        &self.allocation[i * periods..(i + 1) * periods]
+    }
+}
+
+/// `f(x) + p x`: a user's disutility plus the energy payment (objective term of (3)).
+#[derive(Debug)]
+struct Priced {
+    f: Arc<dyn ConvexScalar>,
+    price: f64,
+}
+
+impl ConvexScalar for Priced {
+    fn value(&self, x: f64) -> f64 {
+        self.f.value(x) + self.price * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.f.derivative(x) + self.price
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.f.second_derivative(x)
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.f.inverse_derivative(p - self.price, lo, hi)
+    }
+}
+
+/// Solves the planner's problem (3) with the kernel's interior-point solver, then polishes
+/// (see the module docs).
+///
+/// Status of the certificate: `Solved` when every KKT residual of the returned point is at
+/// most `settings.kkt_tolerance`; otherwise the interior point's status when that is not
+/// `Solved`, and `NumericalError` when the interior point claimed success but (4) does not
+/// hold to the tolerance. Input errors of the kernel are passed on as
+/// [`MechanismError::Convex`].
+pub fn solve_planner(model: &Model, settings: &PlannerSettings) -> Result<PlannerSolution, MechanismError> {
+    let mut attempt = interior_point(model, settings, false)?;
+    if !attempt.4.status.is_solved() || attempt.0.iter().any(|v| !v.is_finite()) {
+        // Retry with guard bounds at the ends of the utilities' domains (see `interior_point`).
+        let guarded = interior_point(model, settings, true)?;
+        if guarded.0.iter().all(|v| v.is_finite()) {
+            attempt = guarded;
+        }
+    }
+    let (x_ipm, w_ipm, lam_ipm, mu_ipm, ipm_cert) = attempt;
+    let kkt_ipm = kkt_unchecked(model, &x_ipm, w_ipm, &lam_ipm, &mu_ipm);
+    let mut best = (x_ipm, w_ipm, lam_ipm, mu_ipm, kkt_ipm, 0usize, false);
+    if settings.polish && ipm_cert.status != Status::Infeasible && ipm_cert.status != Status::Unbounded {
+        if let Some((x, w, lam, mu, its)) = polish(model, &best.0, best.1, &best.2, &best.3) {
+            let kkt = kkt_unchecked(model, &x, w, &lam, &mu);
+            if kkt.max() <= best.4.max() || kkt.holds(settings.kkt_tolerance) && !best.4.holds(settings.kkt_tolerance) {
+                best = (x, w, lam, mu, kkt, its, true);
+            }
+        }
+    }
+    let (x, w, lam, mu, kkt, polish_its, polished) = best;
+    let status = if kkt.holds(settings.kkt_tolerance) {
+        Status::Solved
+    } else if ipm_cert.status != Status::Solved {
+        ipm_cert.status
+    } else {
+        Status::NumericalError
+    };
+    let certificate = Certificate {
+        primal_infeasibility: kkt.primal_infeasibility,
+        stationarity: kkt.stationarity.max(kkt.peak_price_balance).max(kkt.dual_infeasibility),
+        complementarity: kkt.complementarity,
+        duality_gap: kkt.duality_gap,
+        iterations: ipm_cert.iterations + polish_its,
+        status,
+    };
+    let agg = model.aggregate(&x);
+    let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let _ = w;
+    Ok(PlannerSolution {
+        welfare: model.welfare(&x),
+        energy_cost: model.energy_cost(&x),
+        allocation: x,
+        peak,
+        constraint_multipliers: lam,
+        peak_multipliers: mu,
+        kkt,
+        certificate,
+        ipm_certificate: ipm_cert,
+        polished,
+    })
+}
+
+/// The kernel's interior point on problem (3): `(x, w, λ, μ, certificate)`.
+///
+/// With `guard`, a variable whose utility has a finite domain end and no bound on that side
+/// gets a guard bound where its marginal utility reaches `±M`, `M = 10⁶ (1 + max_t |p_t| + p_0)`
+/// (e.g. `x ≥ w/M − s` for `w ln(x + s)`). A guard cannot bind at an optimum whose prices are
+/// below `M`; its multiplier is dropped, and the KKT check on the original problem decides
+/// the final status. (Used as a retry: the kernel's solver can fail on a log utility that has
+/// an upper bound but no lower bound.)
+fn interior_point(
+    model: &Model,
+    settings: &PlannerSettings,
+    guard: bool,
+) -> Result<(Vec<f64>, f64, Vec<f64>, Vec<f64>, Certificate), MechanismError> {
+    let n = model.users();
+    let t_len = model.periods();
+    let nt = n * t_len;
+    let nv = nt + 1;
+    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
+    for i in 0..n {
+        for t in 0..t_len {
+            objective.push(Arc::new(Priced { f: model.disutility(i, t).clone(), price: model.energy_prices()[t] }));
+        }
+    }
+    objective.push(Arc::new(Linear { slope: model.peak_price() }));
+    let mut lower = vec![f64::NEG_INFINITY; nv];
+    let mut upper = vec![f64::INFINITY; nv];
+    let mut lower_row: Vec<Option<usize>> = vec![None; nv];
+    let mut upper_row: Vec<Option<usize>> = vec![None; nv];
+    let mut ineq = LinearRows::new(nv);
+    let mut g_rows: Vec<usize> = Vec::new(); // model row of each inequality row (before the peak rows)
+    for l in 0..model.rows() {
+        let (v, c) = model.row(l);
+        let b = model.rhs()[l];
+        if v.len() == 1 {
+            let (j, a) = (v[0], c[0]);
+            let bound = b / a;
+            if a > 0.0 {
+                if bound < upper[j] {
+                    upper[j] = bound;
+                    upper_row[j] = Some(l);
+                }
+            } else if bound > lower[j] {
+                lower[j] = bound;
+                lower_row[j] = Some(l);
+            }
+        } else {
+            let entries: Vec<(usize, f64)> = v.iter().copied().zip(c.iter().copied()).collect();
+            ineq.push_row(&entries, b)?;
+            g_rows.push(l);
+        }
+    }
+    if guard {
+        let scale = model.energy_prices().iter().fold(0.0_f64, |a, p| a.max(p.abs())) + model.peak_price();
+        let big = 1e6 * (1.0 + scale);
+        for j in 0..nt {
+            let f = model.disutility(j / t_len, j % t_len);
+            let (dlo, dhi) = f.domain();
+            if dlo.is_finite() && lower[j] == f64::NEG_INFINITY {
+                let g = f.inverse_derivative(-big, f64::NEG_INFINITY, f64::INFINITY);
+                if g.is_finite() && g > dlo && g < upper[j] {
+                    lower[j] = g;
+                }
+            }
+            if dhi.is_finite() && upper[j] == f64::INFINITY {
+                let g = f.inverse_derivative(big, f64::NEG_INFINITY, f64::INFINITY);
+                if g.is_finite() && g < dhi && g > lower[j] {
+                    upper[j] = g;
+                }
+            }
+        }
+    }
+    let peak_row0 = ineq.nrows();
+    for t in 0..t_len {
+        let mut entries: Vec<(usize, f64)> = (0..n).map(|i| (i * t_len + t, 1.0)).collect();
+        entries.push((nt, -1.0));
+        ineq.push_row(&entries, 0.0)?;
+    }
+    let problem = SeparableProblem { objective, lower, upper, equalities: LinearRows::new(nv), inequalities: ineq };
+    let sol = ipm::solve(&problem, &settings.ipm)?;
+    let x: Vec<f64> = sol.x[..nt].to_vec();
+    let w = sol.x[nt];
+    let mut lam = vec![0.0; model.rows()];
+    for (k, &l) in g_rows.iter().enumerate() {
+        lam[l] = sol.inequality_multipliers[k];
+    }
+    for j in 0..nt {
+        if let Some(l) = upper_row[j] {
+            lam[l] = sol.upper_bound_multipliers[j];
+        }
+        if let Some(l) = lower_row[j] {
+            lam[l] = sol.lower_bound_multipliers[j];
+        }
+    }
+    let mu: Vec<f64> = sol.inequality_multipliers[peak_row0..peak_row0 + t_len].to_vec();
+    Ok((x, w, lam, mu, sol.certificate))
+}
+
+/// Active set of the polish: fixed variables (by an active single-entry row), active
+/// coupling rows `M`, peak periods `P`.
+struct Active {
+    fixed: Vec<Option<(usize, f64)>>,
+    multi: Vec<usize>,
+    peaks: Vec<usize>,
+}
+
+type Polished = (Vec<f64>, f64, Vec<f64>, Vec<f64>, usize);
+
+/// Active-set Newton polish of an approximate KKT point (see the module docs).
+fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Option<Polished> {
+    let n = model.users();
+    let t_len = model.periods();
+    let nt = n * t_len;
+    let rows = model.rows();
+    let activity = model.row_activity(x0);
+    let agg = model.aggregate(x0);
+    let single: Vec<bool> = (0..rows).map(|l| model.row(l).0.len() == 1).collect();
+    let mut act = Active { fixed: vec![None; nt], multi: Vec::new(), peaks: Vec::new() };
+    let mut in_multi = vec![false; rows];
+    let mut in_peak = vec![false; t_len];
+    for l in 0..rows {
+        let slack = model.rhs()[l] - activity[l];
+        if lam0[l] > slack.max(0.0) {
+            if single[l] {
+                let (v, c) = model.row(l);
+                if act.fixed[v[0]].is_none() {
+                    act.fixed[v[0]] = Some((l, model.rhs()[l] / c[0]));
+                }
+            } else {
+                in_multi[l] = true;
+            }
+        }
+    }
+    for t in 0..t_len {
+        if mu0[t] > (w0 - agg[t]).max(0.0) {
+            in_peak[t] = true;
+        }
+    }
+    if !in_peak.iter().any(|&p| p) {
+        let t = (0..t_len).max_by(|&a, &b| mu0[a].total_cmp(&mu0[b])).unwrap_or(0);
+        in_peak[t] = true;
+    }
+    let mut x = x0.to_vec();
+    let mut w = w0;
+    let mut lam = lam0.to_vec();
+    let mut mu = mu0.to_vec();
+    let mut total_its = 0;
+    let scale_b = |l: usize| model.rhs()[l].abs().max(1.0);
+    for _pass in 0..12 {
+        act.multi = (0..rows).filter(|&l| in_multi[l]).collect();
+        act.peaks = (0..t_len).filter(|&t| in_peak[t]).collect();
+        let (nx, nw, nlam_m, nmu_p, its) = newton(model, &act, &x, w, &lam, &mu)?;
+        total_its += its;
+        x = nx;
+        w = nw;
+        lam = vec![0.0; rows];
+        for (k, &l) in act.multi.iter().enumerate() {
+            lam[l] = nlam_m[k];
+        }
+        mu = vec![0.0; t_len];
+        for (k, &t) in act.peaks.iter().enumerate() {
+            mu[t] = nmu_p[k];
+        }
+        // Multipliers of the rows that fix variables: stationarity residual r_j = λ a_j.
+        let mut atl = vec![0.0; nt];
+        for &l in &act.multi {
+            let (v, c) = model.row(l);
+            for (&j, &a) in v.iter().zip(c) {
+                atl[j] += a * lam[l];
+            }
+        }
+        let mut changed = false;
+        let dual_tol = 1e-11;
+        for j in 0..nt {
+            if let Some((l, _)) = act.fixed[j] {
+                let (i, t) = (j / t_len, j % t_len);
+                let f = model.disutility(i, t);
+                let r = -(f.derivative(x[j]) + model.energy_prices()[t] + atl[j] + mu[t]);
+                let a = model.row(l).1[0];
+                let mut val = r / a;
+                if val < 0.0 {
+                    // Another active single row on j with the right sign?
+                    let alt = (0..rows).find(|&l2| {
+                        l2 != l && single[l2] && model.row(l2).0[0] == j && {
+                            let a2 = model.row(l2).1[0];
+                            (r / a2) >= 0.0 && (model.rhs()[l2] / a2 - x[j]).abs() <= 1e-12 * x[j].abs().max(1.0)
+                        }
+                    });
+                    if let Some(l2) = alt {
+                        lam[l2] = r / model.row(l2).1[0];
+                        continue;
+                    }
+                    if val < -10.0 * dual_tol {
+                        act.fixed[j] = None;
+                        changed = true;
+                        continue;
+                    }
+                    val = 0.0;
+                }
+                lam[l] = val;
+            }
+        }
+        for &l in &act.multi {
+            if lam[l] < -dual_tol {
+                in_multi[l] = false;
+                changed = true;
+            } else if lam[l] < 0.0 {
+                lam[l] = 0.0;
+            }
+        }
+        for &t in &act.peaks {
+            if mu[t] < -dual_tol && act.peaks.len() > 1 {
+                in_peak[t] = false;
+                changed = true;
+            } else if mu[t] < 0.0 {
+                mu[t] = 0.0;
+            }
+        }
+        let activity = model.row_activity(&x);
+        for l in 0..rows {
+            let viol = activity[l] - model.rhs()[l];
+            if viol > 1e-12 * scale_b(l) {
+                if single[l] {
+                    let (v, c) = model.row(l);
+                    if act.fixed[v[0]].map(|(l0, _)| l0) != Some(l) {
+                        act.fixed[v[0]] = Some((l, model.rhs()[l] / c[0]));
+                        changed = true;
+                    }
+                } else if !in_multi[l] {
+                    in_multi[l] = true;
+                    changed = true;
+                }
+            }
+        }
+        let agg = model.aggregate(&x);
+        for t in 0..t_len {
+            if !in_peak[t] && agg[t] - w > 1e-12 * w.abs().max(1.0) {
+                in_peak[t] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Some((x, w, lam, mu, total_its));
+        }
+    }
+    None
+}
+
+/// Newton's method on the KKT equations of a fixed active set. Returns `x`, `w`, `λ_M`,
+/// `μ_P` and the number of Newton steps, or `None` on a singular system or a non-convex term.
+fn newton(model: &Model, act: &Active, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Option<(Vec<f64>, f64, Vec<f64>, Vec<f64>, usize)> {
+    let n = model.users();
+    let t_len = model.periods();
+    let nt = n * t_len;
+    let mm = act.multi.len();
+    let m = mm + act.peaks.len();
+    let p0 = model.peak_price();
+    let mut x = x0.to_vec();
+    for (j, f) in act.fixed.iter().enumerate() {
+        if let Some((_, v)) = f {
+            x[j] = *v;
+        }
+    }
+    let mut w = w0;
+    let mut y: Vec<f64> = act.multi.iter().map(|&l| lam0[l].max(0.0)).chain(act.peaks.iter().map(|&t| mu0[t].max(0.0))).collect();
+    let mut peak_index = vec![usize::MAX; t_len];
+    for (k, &t) in act.peaks.iter().enumerate() {
+        peak_index[t] = mm + k;
+    }
+    // Column lists of the active rows over the free variables.
+    let mut cols: Vec<Vec<(usize, f64)>> = vec![Vec::new(); nt];
+    for (k, &l) in act.multi.iter().enumerate() {
+        let (v, c) = model.row(l);
+        for (&j, &a) in v.iter().zip(c) {
+            if act.fixed[j].is_none() {
+                cols[j].push((k, a));
+            }
+        }
+    }
+    for (j, col) in cols.iter_mut().enumerate() {
+        let pk = peak_index[j % t_len];
+        if act.fixed[j].is_none() && pk != usize::MAX {
+            col.push((pk, 1.0));
+        }
+    }
+    let residuals = |x: &[f64], w: f64, y: &[f64]| -> Option<(Vec<f64>, Vec<f64>, f64)> {
+        let mut rx = vec![0.0; nt];
+        for j in 0..nt {
+            if act.fixed[j].is_none() {
+                let (i, t) = (j / t_len, j % t_len);
+                let f = model.disutility(i, t);
+                let (lo, hi) = f.domain();
+                if !(x[j] > lo && x[j] < hi) {
+                    return None;
+                }
+                let mut r = f.derivative(x[j]) + model.energy_prices()[t];
+                for &(k, a) in &cols[j] {
+                    r += a * y[k];
+                }
+                if !r.is_finite() {
+                    return None;
+                }
+                rx[j] = r;
+            }
+        }
+        let mut rc = vec![0.0; m];
+        for (k, &l) in act.multi.iter().enumerate() {
+            let (v, c) = model.row(l);
+            rc[k] = v.iter().zip(c).map(|(&j, &a)| a * x[j]).sum::<f64>() - model.rhs()[l];
+        }
+        let agg = model.aggregate(x);
+        for (k, &t) in act.peaks.iter().enumerate() {
+            rc[mm + k] = agg[t] - w;
+        }
+        let rw = p0 - y[mm..].iter().sum::<f64>();
+        Some((rx, rc, rw))
+    };
+    let norm = |r: &(Vec<f64>, Vec<f64>, f64)| -> f64 { r.0.iter().chain(r.1.iter()).map(|v| v * v).sum::<f64>() + r.2 * r.2 };
+    let mut res = residuals(&x, w, &y)?;
+    let mut nrm = norm(&res);
+    let mut its = 0;
+    for _ in 0..40 {
+        if nrm <= 1e-30 {
+            break;
+        }
+        its += 1;
+        let (rx, rc, rw) = &res;
+        let mut h = vec![0.0; nt];
+        for j in 0..nt {
+            if act.fixed[j].is_none() {
+                let hj = model.disutility(j / t_len, j % t_len).second_derivative(x[j]);
+                if !(hj > 0.0) || !hj.is_finite() {
+                    return None;
+                }
+                h[j] = hj;
+            }
+        }
+        let dim = m + 1;
+        let mut k = vec![0.0; dim * dim];
+        let mut rhs = vec![0.0; dim];
+        rhs[..m].copy_from_slice(rc);
+        for j in 0..nt {
+            if act.fixed[j].is_some() {
+                continue;
+            }
+            let inv = 1.0 / h[j];
+            for &(a_k, a_v) in &cols[j] {
+                rhs[a_k] -= a_v * rx[j] * inv;
+                for &(b_k, b_v) in &cols[j] {
+                    k[a_k * dim + b_k] += a_v * b_v * inv;
+                }
+            }
+        }
+        for r in mm..m {
+            // −cw column: cw = −1 on peak rows; last row: cwᵀ Δy = −r_w.
+            k[r * dim + m] = 1.0;
+            k[m * dim + r] = -1.0;
+        }
+        rhs[m] = -rw;
+        if !solve_in_place(&mut k, dim, &mut rhs) {
+            return None;
+        }
+        let dy = &rhs[..m];
+        let dw = rhs[m];
+        let dx: Vec<f64> = (0..nt)
+            .map(|j| {
+                if act.fixed[j].is_some() {
+                    0.0
+                } else {
+                    let mut r = rx[j];
+                    for &(kk, a) in &cols[j] {
+                        r += a * dy[kk];
+                    }
+                    -r / h[j]
+                }
+            })
+            .collect();
+        let mut step = 1.0;
+        let mut accepted = false;
+        for _ in 0..40 {
+            let xt: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a + step * d).collect();
+            let wt = w + step * dw;
+            let yt: Vec<f64> = y.iter().zip(dy).map(|(a, d)| a + step * d).collect();
+            if let Some(rt) = residuals(&xt, wt, &yt) {
+                let nt_ = norm(&rt);
+                if nt_ < nrm {
+                    x = xt;
+                    w = wt;
+                    y = yt;
+                    res = rt;
+                    nrm = nt_;
+                    accepted = true;
+                    break;
+                }
+            }
+            step *= 0.5;
+        }
+        if !accepted {
+            break;
+        }
+    }
+    Some((x, w, y[..mm].to_vec(), y[mm..].to_vec(), its))
+}

@@ -1,0 +1,559 @@
+//! Scenario files (TOML or JSON) for the mechanism, and the reports the `dr` command prints.
+//!
+//! ```toml
+//! model = "mechanism"
+//! periods = 2
+//! energy_prices = [0.1, 0.2]        # p_t
+//! peak_price = 0.05                 # p_0 > 0
+//!
+//! [[users]]
+//! utility = { log = { weight = [1.0, 2.0], shift = 2.0 } }   # v_t(x) = w_t ln(x + s)
+//! lower = -1.0                      # x_t ≥ lower (≤ 0), optional; a number or one per period
+//! upper = 3.0                       # x_t ≤ upper (≥ 0), optional
+//!
+//! [[users]]
+//! utility = { quadratic = { theta = [2.0, 1.0], kappa = [1.0, 1.0] } }  # θ_t x − ½ κ_t x²
+//!
+//! [[constraints]]
+//! community_total = 2.0             # Σ_i Σ_t x_t^i ≤ 2
+//! [[constraints]]
+//! community_cap = 1.5               # Σ_i x_t^i ≤ 1.5 in period 1 (omit `period`: one row per period)
+//! period = 1
+//! [[constraints]]
+//! user_total = 1.0                  # Σ_t x_t^0 ≤ 1
+//! user = 0
+//! [[constraints]]
+//! terms = [[0, 0, 1.0], [1, 0, -1.0]]   # general row Σ coef x[user][period] ≤ rhs
+//! rhs = 0.5
+//!
+//! [network]                         # optional: also run the distributed mechanism
+//! edges = [[0, 1]]
+//! root = 0                          # optional BFS root of the spanning tree (default 0)
+//! ```
+//!
+//! Every right-hand side must be `≥ 0` (so that `x = 0` is feasible, Assumption 2).
+//! Unknown fields are errors; conversion errors name the field (`constraints[2].user`).
+//! The rows of the model are the `[[constraints]]` rows in file order (an entry
+//! `community_cap` without `period` contributes `T` rows), then the users' bounds; the
+//! report's `constraint_multipliers[l]` are the multipliers of the `[[constraints]]` rows.
+
+use crate::centralized::CentralizedMechanism;
+use crate::distributed::{DistributedMechanism, Lemma4Report, Lemma5Report};
+use crate::error::MechanismError;
+use crate::game::MechanismSettings;
+use crate::learning::{Learner, LearningGame, LearningRecord, LearningSettings, Termination};
+use crate::model::{Model, RowKind, User};
+use crate::network::Network;
+use crate::planner::{solve_planner, KktResiduals, PlannerSettings};
+use dr_convex::Certificate;
+use serde::{Deserialize, Serialize};
+
+/// The model tag of a scenario file (`model = "mechanism"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelTag {
+    /// The peak-demand mechanism (wei-anastasopoulos).
+    Mechanism,
+}
+
+/// A number for every period, or one number per period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerPeriod {
+    /// The same value in every period.
+    One(f64),
+    /// One value per period.
+    Many(Vec<f64>),
+}
+
+impl PerPeriod {
+    fn expand(&self, field: impl Fn() -> String, periods: usize) -> Result<Vec<f64>, MechanismError> {
+        match self {
+            PerPeriod::One(v) => Ok(vec![*v; periods]),
+            PerPeriod::Many(v) => {
+                MechanismError::check_len(&field, v.len(), periods)?;
+                Ok(v.clone())
+            }
+        }
+    }
+}
+
+/// A user's utility in a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum UtilitySpec {
+    /// `v_t(x) = w_t ln(x + s_t)`.
+    Log {
+        /// `w_t > 0`.
+        weight: PerPeriod,
+        /// `s_t > 0`.
+        shift: PerPeriod,
+    },
+    /// `v_t(x) = θ_t x − ½ κ_t x²`.
+    Quadratic {
+        /// `θ_t`.
+        theta: PerPeriod,
+        /// `κ_t > 0`.
+        kappa: PerPeriod,
+    },
+}
+
+/// A `[[users]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The utility.
+    pub utility: UtilitySpec,
+    /// `x_t ≥ lower` (`≤ 0`), optional.
+    #[serde(default)]
+    pub lower: Option<PerPeriod>,
+    /// `x_t ≤ upper` (`≥ 0`), optional.
+    #[serde(default)]
+    pub upper: Option<PerPeriod>,
+}
+
+/// A `[[constraints]]` entry: exactly one of `community_total`, `community_cap`,
+/// `user_total`, `terms` (see the module docs).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintSpec {
+    /// `Σ_i Σ_t x_t^i ≤ community_total`.
+    #[serde(default)]
+    pub community_total: Option<f64>,
+    /// `Σ_i x_t^i ≤ community_cap` for `period` (or for every period).
+    #[serde(default)]
+    pub community_cap: Option<f64>,
+    /// The period of a `community_cap`.
+    #[serde(default)]
+    pub period: Option<usize>,
+    /// `Σ_t x_t^{user} ≤ user_total`.
+    #[serde(default)]
+    pub user_total: Option<f64>,
+    /// The user of a `user_total`.
+    #[serde(default)]
+    pub user: Option<usize>,
+    /// General row entries `[user, period, coef]`.
+    #[serde(default)]
+    pub terms: Option<Vec<(usize, usize, f64)>>,
+    /// Right-hand side of a general row.
+    #[serde(default)]
+    pub rhs: Option<f64>,
+}
+
+/// The optional `[network]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Undirected edges `[i, j]` between users.
+    pub edges: Vec<(usize, usize)>,
+    /// BFS root of the spanning tree (default 0).
+    #[serde(default)]
+    pub root: usize,
+}
+
+/// A mechanism scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Must be `"mechanism"`.
+    pub model: ModelTag,
+    /// `T`.
+    pub periods: usize,
+    /// `p_t` (length `T`).
+    pub energy_prices: Vec<f64>,
+    /// `p_0 > 0`.
+    pub peak_price: f64,
+    /// The users.
+    pub users: Vec<UserSpec>,
+    /// The coupling constraints.
+    #[serde(default)]
+    pub constraints: Vec<ConstraintSpec>,
+    /// Optional message-exchange network.
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+/// A scenario converted into a [`Model`], with the map back to the file.
+#[derive(Debug, Clone)]
+pub struct ScenarioModel {
+    /// The validated model.
+    pub model: Model,
+    /// Number of model rows coming from `[[constraints]]` (rows `0..constraint_rows`).
+    pub constraint_rows: usize,
+    /// For each model row from `[[constraints]]`, the index of its entry in the file.
+    pub constraint_entry: Vec<usize>,
+}
+
+fn nonneg(field: impl Fn() -> String, v: f64) -> Result<f64, MechanismError> {
+    MechanismError::check_finite(&field, v)?;
+    if v < 0.0 {
+        return Err(MechanismError::OutOfRange {
+            field: field(),
+            value: v,
+            requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)".into(),
+        });
+    }
+    Ok(v)
+}
+
+impl Scenario {
+    /// Validates the scenario and builds the model (errors name the scenario's field).
+    pub fn to_model(&self) -> Result<ScenarioModel, MechanismError> {
+        let t_len = self.periods;
+        if t_len == 0 {
+            return Err(MechanismError::TooFew { field: "periods".into(), got: 0, required: 1 });
+        }
+        MechanismError::check_len(|| "energy_prices".into(), self.energy_prices.len(), t_len)?;
+        let n = self.users.len();
+        if n == 0 {
+            return Err(MechanismError::TooFew { field: "users".into(), got: 0, required: 1 });
+        }
+        let mut b = Model::builder(self.energy_prices.clone(), self.peak_price);
+        let mut constraint_entry = Vec::new();
+        for (k, c) in self.constraints.iter().enumerate() {
+            let f = |name: &str| format!("constraints[{k}].{name}");
+            let kinds = [c.community_total.is_some(), c.community_cap.is_some(), c.user_total.is_some(), c.terms.is_some()];
+            if kinds.iter().filter(|&&x| x).count() != 1 {
+                return Err(MechanismError::Invalid {
+                    field: format!("constraints[{k}]"),
+                    message: "give exactly one of community_total, community_cap, user_total, terms".into(),
+                });
+            }
+            let stray = |name: &str, present: bool, allowed: bool| -> Result<(), MechanismError> {
+                if present && !allowed {
+                    Err(MechanismError::Invalid { field: f(name), message: "not allowed with this kind of constraint".into() })
+                } else {
+                    Ok(())
+                }
+            };
+            stray("period", c.period.is_some(), c.community_cap.is_some())?;
+            stray("user", c.user.is_some(), c.user_total.is_some())?;
+            stray("rhs", c.rhs.is_some(), c.terms.is_some())?;
+            let before = b.rows_so_far();
+            if let Some(cap) = c.community_total {
+                b = b.community_total(nonneg(|| f("community_total"), cap)?);
+            } else if let Some(cap) = c.community_cap {
+                let cap = nonneg(|| f("community_cap"), cap)?;
+                match c.period {
+                    Some(t) if t >= t_len => {
+                        return Err(MechanismError::IndexOutOfRange { field: f("period"), index: t, size: t_len })
+                    }
+                    Some(t) => b = b.community_cap(t, cap),
+                    None => {
+                        for t in 0..t_len {
+                            b = b.community_cap(t, cap);
+                        }
+                    }
+                }
+            } else if let Some(cap) = c.user_total {
+                let cap = nonneg(|| f("user_total"), cap)?;
+                let user = c.user.ok_or_else(|| MechanismError::Invalid { field: f("user"), message: "missing".into() })?;
+                if user >= n {
+                    return Err(MechanismError::IndexOutOfRange { field: f("user"), index: user, size: n });
+                }
+                b = b.user_total(user, cap);
+            } else if let Some(terms) = &c.terms {
+                let rhs = c.rhs.ok_or_else(|| MechanismError::Invalid { field: f("rhs"), message: "missing".into() })?;
+                let rhs = nonneg(|| f("rhs"), rhs)?;
+                for (e, &(user, period, coef)) in terms.iter().enumerate() {
+                    if user >= n {
+                        return Err(MechanismError::IndexOutOfRange { field: format!("constraints[{k}].terms[{e}][0]"), index: user, size: n });
+                    }
+                    if period >= t_len {
+                        return Err(MechanismError::IndexOutOfRange {
+                            field: format!("constraints[{k}].terms[{e}][1]"),
+                            index: period,
+                            size: t_len,
+                        });
+                    }
+                    MechanismError::check_finite(|| format!("constraints[{k}].terms[{e}][2]"), coef)?;
+                }
+                if !terms.iter().any(|e| e.2 != 0.0) {
+                    return Err(MechanismError::Invalid { field: f("terms"), message: "the row has no nonzero coefficient".into() });
+                }
+                b = b.row(terms, rhs);
+            }
+            constraint_entry.extend(std::iter::repeat_n(k, b.rows_so_far() - before));
+        }
+        let constraint_rows = b.rows_so_far();
+        for (i, u) in self.users.iter().enumerate() {
+            let user = match &u.utility {
+                UtilitySpec::Log { weight, shift } => {
+                    let w = weight.expand(|| format!("users[{i}].utility.log.weight"), t_len)?;
+                    let s = shift.expand(|| format!("users[{i}].utility.log.shift"), t_len)?;
+                    for t in 0..t_len {
+                        MechanismError::check_positive(|| format!("users[{i}].utility.log.weight[{t}]"), w[t])?;
+                        MechanismError::check_positive(|| format!("users[{i}].utility.log.shift[{t}]"), s[t])?;
+                    }
+                    User {
+                        utilities: (0..t_len)
+                            .map(|t| crate::model::PeriodUtility::Log { weight: w[t], shift: s[t] })
+                            .collect(),
+                    }
+                }
+                UtilitySpec::Quadratic { theta, kappa } => {
+                    let th = theta.expand(|| format!("users[{i}].utility.quadratic.theta"), t_len)?;
+                    let ka = kappa.expand(|| format!("users[{i}].utility.quadratic.kappa"), t_len)?;
+                    for t in 0..t_len {
+                        MechanismError::check_finite(|| format!("users[{i}].utility.quadratic.theta[{t}]"), th[t])?;
+                        MechanismError::check_positive(|| format!("users[{i}].utility.quadratic.kappa[{t}]"), ka[t])?;
+                    }
+                    User::quadratic(&th, &ka)
+                }
+            };
+            b = b.user(user);
+            if let Some(lo) = &u.lower {
+                let lo = lo.expand(|| format!("users[{i}].lower"), t_len)?;
+                for (t, &v) in lo.iter().enumerate() {
+                    if v.is_nan() || v > 0.0 || v == f64::INFINITY {
+                        return Err(MechanismError::OutOfRange {
+                            field: format!("users[{i}].lower[{t}]"),
+                            value: v,
+                            requirement: "must be <= 0 so that x = 0 is feasible (Assumption 2)".into(),
+                        });
+                    }
+                }
+                b = b.lower_bounds(i, &lo);
+            }
+            if let Some(up) = &u.upper {
+                let up = up.expand(|| format!("users[{i}].upper"), t_len)?;
+                for (t, &v) in up.iter().enumerate() {
+                    if v.is_nan() || v < 0.0 || v == f64::NEG_INFINITY {
+                        return Err(MechanismError::OutOfRange {
+                            field: format!("users[{i}].upper[{t}]"),
+                            value: v,
+                            requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)".into(),
+                        });
+                    }
+                }
+                b = b.upper_bounds(i, &up);
+            }
+        }
+        let model = b.build()?;
+        Ok(ScenarioModel { model, constraint_rows, constraint_entry })
+    }
+
+    /// The scenario's network as a spanning tree (`None` without a `[network]` table).
+    pub fn network(&self) -> Result<Option<Network>, MechanismError> {
+        match &self.network {
+            None => Ok(None),
+            Some(spec) => Network::from_edges(self.users.len(), &spec.edges, spec.root).map(Some),
+        }
+    }
+}
+
+/// Settings of [`run_scenario`] and [`simulate_scenario`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ScenarioSettings {
+    /// Planner (interior point + polish) settings.
+    pub planner: PlannerSettings,
+    /// Mechanism settings (tie tolerance of radial pricing).
+    pub mechanism: MechanismSettings,
+}
+
+/// The distributed mechanism's part of a [`ScenarioReport`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DistributedReport {
+    /// BFS root of the spanning tree.
+    pub root: usize,
+    /// Tree edges used, `(parent, child)`.
+    pub tree_edges: Vec<(usize, usize)>,
+    /// Edges of the graph not used (they close cycles).
+    pub dropped_edges: Vec<(usize, usize)>,
+    /// `φ(i)` for every user.
+    pub phi: Vec<usize>,
+    /// Taxes `t̂^i` (eq. 18) at the constructed NE.
+    pub taxes: Vec<f64>,
+    /// Balanced taxes at the constructed NE.
+    pub balanced_taxes: Vec<f64>,
+    /// Payoffs at the constructed NE.
+    pub payoffs: Vec<f64>,
+    /// `Σ t̂ − J`.
+    pub planner_surplus: f64,
+    /// `Σ t̃ − J`.
+    pub budget_imbalance: f64,
+    /// Largest best-response gain at the constructed NE.
+    pub max_best_response_gain: f64,
+    /// Lemma 4 residuals.
+    pub lemma4: Lemma4Report,
+    /// Lemma 5 / Corollary 1 residuals.
+    pub lemma5: Lemma5Report,
+}
+
+/// What `dr solve` prints for a mechanism scenario (serializes to JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioReport {
+    /// `N`.
+    pub users: usize,
+    /// `T`.
+    pub periods: usize,
+    /// `x*[i][t]`.
+    pub allocation: Vec<Vec<f64>>,
+    /// Peak prices `μ_t`.
+    pub mu: Vec<f64>,
+    /// `λ^l` of the `[[constraints]]` rows, in file order.
+    pub constraint_multipliers: Vec<f64>,
+    /// For each of those rows, its `[[constraints]]` entry index.
+    pub constraint_entry: Vec<usize>,
+    /// Multipliers of `x_t^i ≥ lower` (`[i][t]`, 0 without a bound).
+    pub lower_bound_multipliers: Vec<Vec<f64>>,
+    /// Multipliers of `x_t^i ≤ upper`.
+    pub upper_bound_multipliers: Vec<Vec<f64>>,
+    /// Peak demand `max_t Σ_i x_t^{i*}`.
+    pub peak: f64,
+    /// Welfare `Σ v − J`.
+    pub welfare: f64,
+    /// `J(x*)`.
+    pub energy_cost: f64,
+    /// Taxes `t̂^i(m*)` (eq. 7) at the NE of Theorem 2.
+    pub taxes: Vec<f64>,
+    /// Balanced taxes `t̃^i(m*)` (Theorem 4); they sum to `J(x*)`.
+    pub balanced_taxes: Vec<f64>,
+    /// Payoffs `u^i(m*)`.
+    pub payoffs: Vec<f64>,
+    /// `v^i(0)` (Theorem 3: `payoffs[i] ≥ utility_at_zero[i]`).
+    pub utility_at_zero: Vec<f64>,
+    /// `Σ t̂ − J(x*)` (= `Σ λ b ≥ 0`, Theorem 4).
+    pub planner_surplus: f64,
+    /// `Σ_l λ^l b^l`.
+    pub price_revenue: f64,
+    /// `Σ t̃ − J(x*)` (0 at a NE).
+    pub budget_imbalance: f64,
+    /// Largest exact best-response gain at the constructed NE (0 up to rounding).
+    pub max_best_response_gain: f64,
+    /// KKT residuals (4) of the planner's solution.
+    pub kkt: KktResiduals,
+    /// The planner's certificate.
+    pub certificate: Certificate,
+    /// Whether the active-set polish was kept.
+    pub polished: bool,
+    /// The distributed mechanism, when the scenario has a `[network]`.
+    pub distributed: Option<DistributedReport>,
+}
+
+/// Solves a scenario: planner's problem (3), the NE of Theorem 2, taxes, balanced taxes,
+/// payoffs, best-response gains, and the distributed mechanism on the network's spanning
+/// tree when there is one.
+pub fn run_scenario(scenario: &Scenario, settings: &ScenarioSettings) -> Result<ScenarioReport, MechanismError> {
+    let sm = scenario.to_model()?;
+    let network = scenario.network()?;
+    let model = &sm.model;
+    let (n, t_len) = (model.users(), model.periods());
+    let opt = solve_planner(model, &settings.planner)?;
+    let mech = CentralizedMechanism::new(model, settings.mechanism)?;
+    let ne = mech.nash_equilibrium(&opt)?;
+    let ev = mech.evaluate(&ne)?;
+    let t4 = mech.theorem4(&ne)?;
+    let mut lower = vec![vec![0.0; t_len]; n];
+    let mut upper = vec![vec![0.0; t_len]; n];
+    for l in sm.constraint_rows..model.rows() {
+        match model.row_kind(l) {
+            RowKind::UserLower { user, period } => lower[user][period] = opt.constraint_multipliers[l],
+            RowKind::UserUpper { user, period } => upper[user][period] = opt.constraint_multipliers[l],
+            _ => {}
+        }
+    }
+    let distributed = match network {
+        None => None,
+        Some(net) => {
+            let dm = DistributedMechanism::new(model, net, settings.mechanism)?;
+            let dne = dm.nash_equilibrium(&opt)?;
+            let dev = dm.evaluate(&dne)?;
+            let dt4 = dm.theorem4(&dne)?;
+            let net = dm.network();
+            Some(DistributedReport {
+                root: net.root(),
+                tree_edges: net.tree_edges().to_vec(),
+                dropped_edges: net.dropped_edges().to_vec(),
+                phi: (0..n).map(|i| net.phi(i)).collect(),
+                taxes: dev.taxes.iter().map(|t| t.total).collect(),
+                balanced_taxes: dev.balanced_taxes.clone(),
+                payoffs: dev.payoffs.clone(),
+                planner_surplus: dev.planner_surplus,
+                budget_imbalance: dt4.budget_imbalance,
+                max_best_response_gain: dev.max_gain,
+                lemma4: dm.lemma4(&dne)?,
+                lemma5: dm.lemma5(&dne)?,
+            })
+        }
+    };
+    Ok(ScenarioReport {
+        users: n,
+        periods: t_len,
+        allocation: (0..n).map(|i| opt.allocation[i * t_len..(i + 1) * t_len].to_vec()).collect(),
+        mu: opt.peak_multipliers.clone(),
+        constraint_multipliers: opt.constraint_multipliers[..sm.constraint_rows].to_vec(),
+        constraint_entry: sm.constraint_entry.clone(),
+        lower_bound_multipliers: lower,
+        upper_bound_multipliers: upper,
+        peak: opt.peak,
+        welfare: opt.welfare,
+        energy_cost: opt.energy_cost,
+        taxes: ev.taxes.iter().map(|t| t.total).collect(),
+        balanced_taxes: ev.balanced_taxes.clone(),
+        payoffs: ev.payoffs.clone(),
+        utility_at_zero: ev.utility_at_zero.clone(),
+        planner_surplus: ev.planner_surplus,
+        price_revenue: t4.price_revenue,
+        budget_imbalance: t4.budget_imbalance,
+        max_best_response_gain: ev.max_gain,
+        kkt: opt.kkt,
+        certificate: opt.certificate,
+        polished: opt.polished,
+        distributed,
+    })
+}
+
+/// What `dr simulate` prints: a learning run (distributed when the scenario has a network,
+/// centralized otherwise) against the planner's optimum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimulationReport {
+    /// `"distributed"` or `"centralized"`.
+    pub mechanism: String,
+    /// Why the run stopped.
+    pub termination: Termination,
+    /// Rounds applied.
+    pub rounds: usize,
+    /// Largest best-response gain at the final profile.
+    pub max_best_response_gain: f64,
+    /// `max_{i,t} |y_t^i − x_t^{i*}|` at the final profile.
+    pub distance_to_optimum: f64,
+    /// Final announced demands `y[i][t]`.
+    pub allocation: Vec<Vec<f64>>,
+    /// The per-round trace.
+    pub trace: Vec<LearningRecord>,
+}
+
+/// Runs the learning dynamic of `learning` on a scenario from the default starting profile.
+pub fn simulate_scenario(
+    scenario: &Scenario,
+    settings: &ScenarioSettings,
+    learning: &LearningSettings,
+) -> Result<SimulationReport, MechanismError> {
+    let sm = scenario.to_model()?;
+    let model = &sm.model;
+    let (n, t_len) = (model.users(), model.periods());
+    let opt = solve_planner(model, &settings.planner)?;
+    let (name, termination, rounds, gain, y, trace) = match scenario.network()? {
+        Some(net) => {
+            let dm = DistributedMechanism::new(model, net, settings.mechanism)?;
+            let out = Learner::new(&dm, dm.starting_profile(), *learning)?.run();
+            ("distributed", out.termination, out.rounds, out.max_gain, out.profile.y, out.trace)
+        }
+        None => {
+            let cm = CentralizedMechanism::new(model, settings.mechanism)?;
+            let out = Learner::new(&cm, cm.starting_profile(), *learning)?.run();
+            ("centralized", out.termination, out.rounds, out.max_gain, out.profile.y, out.trace)
+        }
+    };
+    let distance = y.iter().zip(&opt.allocation).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    Ok(SimulationReport {
+        mechanism: name.into(),
+        termination,
+        rounds,
+        max_best_response_gain: gain,
+        distance_to_optimum: distance,
+        allocation: (0..n).map(|i| y[i * t_len..(i + 1) * t_len].to_vec()).collect(),
+        trace,
+    })
+}

@@ -1,0 +1,161 @@
+//! Learning dynamics: where they converge to the NE (and so to the planner's optimum) and
+//! where they provably or observably fail.
+
+mod common;
+
+use dr_mechanism::{
+    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame, LearningRule, LearningSettings,
+    MechanismSettings, Model, PlannerSettings, Termination, User,
+};
+
+fn dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+fn price(step: f64) -> LearningSettings {
+    LearningSettings { rule: LearningRule::PriceAdjustment { step, consensus: 0.5 }, max_rounds: 5_000, tolerance: 1e-10 }
+}
+
+#[test]
+fn price_adjustment_converges_to_the_optimum_on_random_instances() {
+    for seed in 0..5u64 {
+        let (n, t) = (2 + seed as usize % 4, 1 + seed as usize % 3);
+        let model = common::random_model(seed, n, t);
+        let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
+        let settings = price(0.05);
+        // Centralized.
+        let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+        let out = Learner::new(&cm, cm.starting_profile(), settings).unwrap().run();
+        assert_eq!(out.termination, Termination::Converged, "seed {seed}");
+        assert!(out.rounds > 0 && out.trace.len() == out.rounds + 1);
+        assert!(out.trace.iter().enumerate().all(|(k, r)| r.round == k));
+        assert!(cm.evaluate(&out.profile).unwrap().max_gain <= 1e-10);
+        assert!(dist(&out.profile.y, &opt.allocation) < 1e-4, "seed {seed}");
+        assert!(cm.theorem1(&out.profile).unwrap().holds(1e-4));
+        // Distributed, on a random tree and on a graph with a cycle.
+        for edges in [common::random_tree(seed, n), common::random_cyclic_graph(seed, n, usize::from(n >= 3))] {
+            let dm = DistributedMechanism::new(&model, common::network(n, &edges, 0), MechanismSettings::default()).unwrap();
+            let out = Learner::new(&dm, dm.starting_profile(), settings).unwrap().run();
+            assert_eq!(out.termination, Termination::Converged, "seed {seed}");
+            assert!(dm.evaluate(&out.profile).unwrap().max_gain <= 1e-10);
+            assert!(dist(&out.profile.y, &opt.allocation) < 1e-4, "seed {seed}");
+        }
+    }
+}
+
+/// T = 1, four users `θ x − ½x²`, `p = 0`, `p0 = 0.5`, `Σ x ≤ 2`: `λ = 2`, `x = 0.5`.
+/// The price iteration on the symmetric profile is `q ← q − γ N (q − λ)` (delayed by one
+/// round through the proxies): it converges for `γ = 0.1` and oscillates for `γ = 1`.
+fn capped_community() -> Model {
+    let mut b = Model::builder(vec![0.0], 0.5);
+    for _ in 0..4 {
+        b = b.user(User::quadratic(&[3.0], &[1.0]));
+    }
+    b.community_total(2.0).build().unwrap()
+}
+
+#[test]
+fn price_adjustment_step_size_decides_convergence() {
+    let model = capped_community();
+    let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
+    assert!((opt.constraint_multipliers[0] - 2.0).abs() < 1e-10);
+    let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+    let good = Learner::new(&cm, cm.starting_profile(), price(0.1)).unwrap().run();
+    assert_eq!(good.termination, Termination::Converged);
+    assert!(dist(&good.profile.y, &[0.5; 4]) < 1e-4);
+    assert!(good.profile.q.iter().all(|q| (q - 2.0).abs() < 1e-4));
+    let mut bad = price(1.0);
+    bad.max_rounds = 500;
+    let out = Learner::new(&cm, cm.starting_profile(), bad).unwrap().run();
+    assert_eq!(out.termination, Termination::MaxRounds);
+    // Still oscillating at the end, not creeping towards the NE.
+    assert!(out.trace[out.trace.len() - 20..].iter().all(|r| r.max_gain > 1e-2));
+}
+
+#[test]
+fn price_adjustment_diverges_when_a_log_demand_stops_existing() {
+    // v = ln(x + 1), p = 3, p0 = 0.5, x ≥ −0.2 (binding, λ = 3.5 − 1/0.8 = 2.25). A huge step
+    // overshoots q above p + s = 3.5: the price of energy turns negative and the log
+    // demand is unbounded.
+    let model = Model::builder(vec![3.0], 0.5)
+        .user(User::log(&[1.0], 1.0))
+        .user(User::log(&[1.0], 1.0))
+        .lower_bounds(0, &[-0.2])
+        .lower_bounds(1, &[-0.2])
+        .build()
+        .unwrap();
+    let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
+    assert!((opt.constraint_multipliers[0] - 2.25).abs() < 1e-10);
+    let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+    let out = Learner::new(&cm, cm.starting_profile(), price(20.0)).unwrap().run();
+    assert_eq!(out.termination, Termination::Diverged);
+    let ok = Learner::new(&cm, cm.starting_profile(), price(0.2)).unwrap().run();
+    assert_eq!(ok.termination, Termination::Converged);
+    assert!(dist(&ok.profile.y, &[-0.2, -0.2]) < 1e-4);
+}
+
+fn best_response(damping: f64, max_rounds: usize) -> LearningSettings {
+    LearningSettings { rule: LearningRule::BestResponse { damping }, max_rounds, tolerance: 1e-10 }
+}
+
+#[test]
+fn best_response_dynamic_converges_with_a_single_peak_period() {
+    // θ = (3, 1), κ = 1, p = 0, p0 = 0.2: the peak is period 0 alone, μ = (0.2, 0),
+    // x = (2.8, 1).
+    let model = Model::builder(vec![0.0, 0.0], 0.2)
+        .user(User::quadratic(&[3.0, 1.0], &[1.0, 1.0]))
+        .user(User::quadratic(&[3.0, 1.0], &[1.0, 1.0]))
+        .build()
+        .unwrap();
+    let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+    let out = Learner::new(&cm, cm.starting_profile(), best_response(0.5, 2_000)).unwrap().run();
+    assert_eq!(out.termination, Termination::Converged);
+    assert!(dist(&out.profile.y, &[2.8, 1.0, 2.8, 1.0]) < 1e-4);
+    let dm = DistributedMechanism::new(&model, common::network(2, &[(0, 1)], 0), MechanismSettings::default()).unwrap();
+    let out = Learner::new(&dm, dm.starting_profile(), best_response(0.5, 2_000)).unwrap().run();
+    assert_eq!(out.termination, Termination::Converged);
+}
+
+#[test]
+fn best_response_dynamic_fails_on_an_uneven_shared_peak() {
+    // θ = (2, 1.5), κ = 1, p = 0, p0 = 1: μ = (0.75, 0.25) on a shared peak. The best
+    // response of s never exceeds the others' mean, so max s_t never grows, and the users
+    // start from s = (0.5, 0.5): the ratio 3:1 radial pricing needs is never announced on a
+    // tie, and the demands chatter between the two periods.
+    let model = Model::builder(vec![0.0, 0.0], 1.0)
+        .user(User::quadratic(&[2.0, 1.5], &[1.0, 1.0]))
+        .user(User::quadratic(&[2.0, 1.5], &[1.0, 1.0]))
+        .build()
+        .unwrap();
+    let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+    let mut learner = Learner::new(&cm, cm.starting_profile(), best_response(0.3, 3_000)).unwrap();
+    let mut max_s = learner.profile().s.iter().copied().fold(0.0, f64::max);
+    while learner.step().is_none() {
+        let now = learner.profile().s.iter().copied().fold(0.0, f64::max);
+        assert!(now <= max_s + 1e-15, "max s grew from {max_s} to {now}");
+        max_s = now;
+    }
+    assert_eq!(learner.termination(), Some(Termination::MaxRounds));
+    let trace = learner.trace();
+    assert!(trace[trace.len() - 50..].iter().all(|r| r.max_gain > 1e-3));
+    // The price iteration learns the same NE.
+    let out = Learner::new(&cm, cm.starting_profile(), price(0.05)).unwrap().run();
+    assert_eq!(out.termination, Termination::Converged);
+    assert!(dist(&out.profile.y, &[1.25; 4]) < 1e-4);
+}
+
+#[test]
+fn learner_rejects_bad_settings() {
+    let model = capped_community();
+    let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+    let e = Learner::new(&cm, cm.starting_profile(), best_response(0.0, 10)).unwrap_err();
+    assert!(e.to_string().contains("damping"), "{e}");
+    let e = Learner::new(&cm, cm.starting_profile(), price(f64::NAN)).unwrap_err();
+    assert!(e.to_string().contains("step"), "{e}");
+    let mut s = price(0.1);
+    s.rule = LearningRule::PriceAdjustment { step: 0.1, consensus: 1.5 };
+    assert!(Learner::new(&cm, cm.starting_profile(), s).unwrap_err().to_string().contains("consensus"));
+    let mut m = cm.starting_profile();
+    m.q[0] = -1.0;
+    assert!(Learner::new(&cm, m, price(0.1)).unwrap_err().to_string().contains("profile.q[0][0]"));
+}

@@ -1,0 +1,623 @@
+//! Competitive (Theorem 6) and strategic (Theorem 7) equilibria of demand shaping, their
+//! certificates and the load-shape metrics (chen-li-low-doyle-2010 §IV-B, §IV-C).
+//!
+//! - [`competitive_equilibrium`]: the welfare optimum (Theorem 6) with prices
+//!   `p(t) = C'(Q(t), t)`, by the structure-exploiting price Newton ([`crate::newton`]).
+//! - [`strategic_equilibrium`]: the Nash equilibrium of the demand-response game
+//!   (Theorem 7). For quadratic supply costs the game has the potential
+//!   `Σ_i Σ_t [U_i(q_i(t), t) − ½ C''(t) q_i(t)²] − Σ_t C(Q(t), t)` (SPEC §2 *derived*), so
+//!   the NE is the welfare optimum of customers whose disutility carries `½ C'' q²` extra,
+//!   solved by the same Newton; for other supply costs it is the solution of the monotone
+//!   variational inequality `F_{i,t}(q) = −(U_i' − C'(Q(t)) − q_i(t) C''(Q(t)))` over
+//!   `Π_i S_i`, solved by the kernel's VI solver ([`crate::vi_path`]).
+//! - [`certificate`]: KKT residuals of any `(loads, prices, multipliers)` for either model.
+//! - Shape metrics: [`peak_to_average`] and [`load_factor`] of the result, next to those of
+//!   the *unshaped* loads ([`Unshaped`]).
+//!
+//! # Unshaped preferred loads (definition)
+//! A customer's *unshaped preferred load* is its own optimum (eqs. 32–34) under a **flat**
+//! tariff equal to the time-average equilibrium price `p̄ = (1/T) Σ_t p(t)`: the load it
+//! would draw if it paid the same average price but saw no time variation. Comparing the
+//! equilibrium's peak-to-average ratio with that of `Σ_i q_i^{flat}(t)` isolates the effect
+//! of time-varying prices on the load shape (the daily energy is comparable since the
+//! average price level is the same). With daily energy bounds binding, the flat-price loads
+//! still respect `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i`.
+
+use crate::error::ShapingError;
+use crate::model::ShapingModel;
+use crate::newton::{evaluate, PriceNewton, SolverSettings};
+use crate::response::{water_fill, CustomerPieces};
+use crate::simulation::Termination;
+use dr_convex::parallel::{chunked_reduce, CHUNK};
+use dr_convex::{Certificate, Status};
+use rayon::prelude::*;
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Price-taking or price-anticipating customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Behaviour {
+    /// Price-taking customers: the competitive equilibrium (Theorem 6), gradient scheme
+    /// eqs. 41–42.
+    Competitive,
+    /// Customers who anticipate `C'(Q(t))`: the Nash equilibrium (Theorem 7), scheme eq. 48.
+    Strategic,
+}
+
+/// How an equilibrium was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The structure-exploiting price Newton ([`crate::newton`]).
+    Newton,
+    /// The kernel's interior-point solver on the full problem ([`crate::ipm_path`]).
+    Ipm,
+    /// The kernel's variational-inequality solver ([`crate::vi_path`]).
+    Vi,
+}
+
+/// Loads `q_i(t)` of `N` customers over `T` periods, stored flat (customer-major);
+/// serialised as nested arrays `loads[i][t]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loads {
+    periods: usize,
+    data: Vec<f64>,
+}
+
+impl Loads {
+    /// Loads from a flat customer-major array of length `N · T`.
+    pub fn new(periods: usize, data: Vec<f64>) -> Result<Self, ShapingError> {
+        if periods == 0 {
+            return Err(ShapingError::Empty {
+                field: "periods".into(),
+            });
+        }
+        if data.len() % periods != 0 {
+            return Err(ShapingError::LengthMismatch {
+                field: "loads".into(),
+                expected: data.len().div_ceil(periods) * periods,
+                got: data.len(),
+            });
+        }
+        Ok(Self { periods, data })
+    }
+    /// Loads from one row per customer (every row of length `T`).
+    pub fn from_rows(rows: &[Vec<f64>]) -> Result<Self, ShapingError> {
+        let periods = rows.first().map(Vec::len).unwrap_or(0);
+        let mut data = Vec::with_capacity(rows.len() * periods);
+        for (i, r) in rows.iter().enumerate() {
+            if r.len() != periods {
+                return Err(ShapingError::LengthMismatch {
+                    field: format!("loads[{i}]"),
+                    expected: periods,
+                    got: r.len(),
+                });
+            }
+            data.extend_from_slice(r);
+        }
+        Self::new(periods, data)
+    }
+    /// Number of customers `N`.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.periods
+    }
+    /// True when there are no customers.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    /// Number of periods `T`.
+    pub fn periods(&self) -> usize {
+        self.periods
+    }
+    /// Customer `i`'s load profile `q_i(·)` (empty for an out-of-range `i`).
+    pub fn customer(&self, i: usize) -> &[f64] {
+        self.data
+            .get(i * self.periods..(i + 1) * self.periods)
+            .unwrap_or(&[])
+    }
+    /// `q_i(t)` (`NaN` out of range).
+    pub fn get(&self, i: usize, t: usize) -> f64 {
+        if t >= self.periods {
+            return f64::NAN;
+        }
+        self.data.get(i * self.periods + t).copied().unwrap_or(f64::NAN)
+    }
+    /// The flat customer-major array.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+    /// The flat array itself (for simulations).
+    pub(crate) fn data_mut(&mut self) -> &mut Vec<f64> {
+        &mut self.data
+    }
+    /// One row per customer.
+    pub fn to_rows(&self) -> Vec<Vec<f64>> {
+        self.data.chunks(self.periods).map(<[f64]>::to_vec).collect()
+    }
+    /// Total load `Q(t) = Σ_i q_i(t)` (deterministic chunked sums).
+    pub fn total(&self) -> Vec<f64> {
+        let periods = self.periods;
+        chunked_reduce(
+            self.len(),
+            1 << 14,
+            vec![0.0; periods],
+            |r| {
+                let mut acc = vec![0.0; periods];
+                for i in r {
+                    for (a, &x) in acc.iter_mut().zip(self.customer(i)) {
+                        *a += x;
+                    }
+                }
+                acc
+            },
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            },
+        )
+    }
+}
+
+impl Serialize for Loads {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for row in self.data.chunks(self.periods) {
+            seq.serialize_element(row)?;
+        }
+        seq.end()
+    }
+}
+
+/// Peak-to-average ratio `max_t Q(t) / ((1/T) Σ_t Q(t))` (1 for an all-zero profile).
+pub fn peak_to_average(total_load: &[f64]) -> f64 {
+    if total_load.is_empty() {
+        return 1.0;
+    }
+    let peak = total_load.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = total_load.iter().sum::<f64>() / total_load.len() as f64;
+    if mean > 0.0 {
+        peak / mean
+    } else {
+        1.0
+    }
+}
+
+/// Load factor `average / peak = 1 / peak_to_average` (1 for an all-zero profile).
+pub fn load_factor(total_load: &[f64]) -> f64 {
+    1.0 / peak_to_average(total_load)
+}
+
+/// The unshaped reference: every customer's own optimum under the flat price
+/// `p̄ = (1/T) Σ_t p(t)` (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unshaped {
+    /// The flat price `p̄`.
+    pub flat_price: f64,
+    /// `Σ_i q_i^{flat}(t)`.
+    pub total_load: Vec<f64>,
+    /// Its peak-to-average ratio.
+    pub peak_to_average: f64,
+    /// Its load factor.
+    pub load_factor: f64,
+}
+
+/// The customers' unshaped preferred loads at the flat price `flat_price` (each customer's
+/// exact optimum of eqs. 32–34 with `p(t) = flat_price`).
+pub fn unshaped_loads(model: &ShapingModel, flat_price: f64) -> Result<Loads, ShapingError> {
+    ShapingError::check_finite(|| "flat_price".into(), flat_price)?;
+    let prices = vec![flat_price; model.periods()];
+    let zeros = vec![0.0; model.periods()];
+    let (loads, _) = responses(model, &prices, &zeros, 1 << 13);
+    Ok(loads)
+}
+
+fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
+    let flat_price = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
+    let flat = vec![flat_price; model.periods()];
+    let zeros = vec![0.0; model.periods()];
+    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13).demand;
+    Unshaped {
+        flat_price,
+        peak_to_average: peak_to_average(&total_load),
+        load_factor: load_factor(&total_load),
+        total_load,
+    }
+}
+
+/// Every customer's exact response (loads and energy multiplier `μ_i = λ_i − λ̄_i`) at
+/// `prices` with extra curvature `extra` (parallel over fixed chunks; deterministic).
+pub(crate) fn responses(
+    model: &ShapingModel,
+    prices: &[f64],
+    extra: &[f64],
+    threshold: usize,
+) -> (Loads, Vec<f64>) {
+    let customers = model.customers();
+    let periods = model.periods();
+    let n = customers.len();
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    let mut data = vec![0.0; n * periods];
+    let mut mu = vec![0.0; n];
+    let work = |c: usize, block: &mut [f64], mus: &mut [f64]| {
+        let mut s = vec![0.0; periods];
+        for (k, (q, m)) in block.chunks_mut(periods).zip(mus.iter_mut()).enumerate() {
+            let i = c * CHUNK + k;
+            let pieces = CustomerPieces {
+                customers,
+                i,
+                extra,
+            };
+            *m = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s).mu;
+        }
+    };
+    if n >= threshold {
+        data.par_chunks_mut(CHUNK * periods)
+            .zip(mu.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(c, (b, m))| work(c, b, m));
+    } else {
+        data.chunks_mut(CHUNK * periods)
+            .zip(mu.chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(c, (b, m))| work(c, b, m));
+    }
+    (Loads { periods, data }, mu)
+}
+
+/// A competitive or strategic equilibrium with its prices, loads, multipliers, welfare,
+/// load-shape metrics and certificate.
+///
+/// JSON fields: `behaviour`, `method`, `prices[t]`, `loads[i][t]`, `total_load[t]`,
+/// `min_energy_multipliers[i]`, `max_energy_multipliers[i]`, `utility`, `supply_cost`,
+/// `welfare`, `payments`, `peak_to_average`, `load_factor`, `unshaped{flat_price,
+/// total_load, peak_to_average, load_factor}`, `certificate{…}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Equilibrium {
+    /// Competitive (Theorem 6) or strategic (Theorem 7).
+    pub behaviour: Behaviour,
+    /// Solver path.
+    pub method: Method,
+    /// Prices `p(t) = C'(Q(t), t)` (eq. 30): the multipliers of `Q(t) = Σ_i q_i(t)`.
+    pub prices: Vec<f64>,
+    /// Loads `q_i(t)`.
+    pub loads: Loads,
+    /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
+    pub total_load: Vec<f64>,
+    /// `λ_i ≥ 0`, multipliers of the minimum daily energy `Σ_t q_i(t) ≥ Q_i` (eq. 36).
+    pub min_energy_multipliers: Vec<f64>,
+    /// `λ̄_i ≥ 0`, multipliers of the maximum daily energy `Σ_t q_i(t) ≤ Q̄_i` (eq. 37).
+    pub max_energy_multipliers: Vec<f64>,
+    /// `Σ_i Σ_t U_i(q_i(t), t)`.
+    pub utility: f64,
+    /// `Σ_t C(Q(t), t)`.
+    pub supply_cost: f64,
+    /// Social welfare `Σ_i Σ_t U_i − Σ_t C(Q(t), t)` (eq. 38).
+    pub welfare: f64,
+    /// Customers' payments `Σ_t p(t) Q(t)`.
+    pub payments: f64,
+    /// Peak-to-average ratio of `Q(t)`.
+    pub peak_to_average: f64,
+    /// Load factor of `Q(t)` (`1 / peak_to_average`).
+    pub load_factor: f64,
+    /// The unshaped reference at the average price (see the module docs).
+    pub unshaped: Unshaped,
+    /// KKT residuals of the result ([`certificate`]); `iterations` counts price
+    /// evaluations (Newton) or interior-point / VI iterations.
+    pub certificate: Certificate,
+}
+
+impl SolverSettings {
+    /// Checks the settings; errors name the field.
+    pub fn validate(&self) -> Result<(), ShapingError> {
+        ShapingError::check_positive(|| "tolerance".into(), self.tolerance)?;
+        if self.max_evaluations == 0 {
+            return Err(ShapingError::OutOfRange {
+                field: "max_evaluations".into(),
+                value: 0.0,
+                requirement: "must be >= 1",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The extra curvature of the Nash potential: `C''(t)` of a quadratic supply cost.
+pub(crate) fn potential_curvature(model: &ShapingModel) -> Option<Vec<f64>> {
+    model.supply().as_quadratic().map(|(c, _)| c.to_vec())
+}
+
+/// Builds an [`Equilibrium`] from prices, loads and energy multipliers `μ_i = λ_i − λ̄_i`.
+pub(crate) fn assemble(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    method: Method,
+    prices: Vec<f64>,
+    loads: Loads,
+    mu: &[f64],
+    status: Status,
+    iterations: usize,
+) -> Result<Equilibrium, ShapingError> {
+    let mut certificate = certificate(model, behaviour, &loads, &prices, mu)?;
+    certificate.status = status;
+    certificate.iterations = iterations;
+    let total_load = loads.total();
+    let customers = model.customers();
+    let periods = model.periods();
+    let utility = chunked_reduce(
+        loads.len(),
+        1 << 13,
+        0.0,
+        |r| {
+            let mut s = 0.0;
+            for i in r {
+                for (t, &q) in loads.customer(i).iter().enumerate() {
+                    s -= customers.piece(i, t).value(q, 0.0);
+                }
+            }
+            s
+        },
+        |a, b| a + b,
+    );
+    let supply = model.supply();
+    let supply_cost: f64 = (0..periods).map(|t| supply.value(t, total_load[t])).sum();
+    let payments: f64 = prices.iter().zip(&total_load).map(|(p, q)| p * q).sum();
+    Ok(Equilibrium {
+        behaviour,
+        method,
+        unshaped: unshaped(model, &prices),
+        prices,
+        peak_to_average: peak_to_average(&total_load),
+        load_factor: load_factor(&total_load),
+        total_load,
+        min_energy_multipliers: mu.iter().map(|m| m.max(0.0)).collect(),
+        max_energy_multipliers: mu.iter().map(|m| (-m).max(0.0)).collect(),
+        loads,
+        utility,
+        supply_cost,
+        welfare: utility - supply_cost,
+        payments,
+        certificate,
+    })
+}
+
+fn status_of(t: Termination) -> Status {
+    match t {
+        Termination::Converged => Status::Solved,
+        Termination::MaxRounds => Status::MaxIterations,
+        _ => Status::NumericalError,
+    }
+}
+
+/// Runs the price Newton with extra curvature `extra` and assembles the result.
+pub(crate) fn newton_equilibrium(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    extra: Vec<f64>,
+    settings: &SolverSettings,
+) -> Result<Equilibrium, ShapingError> {
+    settings.validate()?;
+    let mut newton = PriceNewton::new(model, extra, None, *settings);
+    let termination = newton.run();
+    let prices = newton.prices().to_vec();
+    let (loads, mu) = responses(model, &prices, newton.extra(), settings.parallel_threshold);
+    assemble(
+        model,
+        behaviour,
+        Method::Newton,
+        prices,
+        loads,
+        &mu,
+        status_of(termination),
+        newton.evaluations(),
+    )
+}
+
+/// The competitive equilibrium (chen-li-low-doyle-2010 Theorem 6): the welfare optimum
+/// (eqs. 38–40) with prices `p(t) = C'(Q(t), t)`, by the structure-exploiting price Newton
+/// with default [`SolverSettings`].
+pub fn competitive_equilibrium(model: &ShapingModel) -> Result<Equilibrium, ShapingError> {
+    competitive_equilibrium_with(model, &SolverSettings::default())
+}
+
+/// [`competitive_equilibrium`] with explicit settings (errors name `tolerance`,
+/// `max_evaluations`).
+pub fn competitive_equilibrium_with(
+    model: &ShapingModel,
+    settings: &SolverSettings,
+) -> Result<Equilibrium, ShapingError> {
+    newton_equilibrium(
+        model,
+        Behaviour::Competitive,
+        vec![0.0; model.periods()],
+        settings,
+    )
+}
+
+/// The Nash equilibrium of the demand-response game (chen-li-low-doyle-2010 Theorem 7).
+///
+/// Quadratic supply costs: the maximiser of the potential (SPEC §2 *derived*) by the price
+/// Newton; prices are `p(t) = C'(Q(t), t)`, the multipliers of `Q(t) = Σ_i q_i(t)` in the
+/// potential problem. Other supply costs: the kernel's monotone VI solver
+/// ([`crate::vi_path::strategic_equilibrium_vi`]).
+pub fn strategic_equilibrium(model: &ShapingModel) -> Result<Equilibrium, ShapingError> {
+    strategic_equilibrium_with(model, &SolverSettings::default())
+}
+
+/// [`strategic_equilibrium`] with explicit settings.
+pub fn strategic_equilibrium_with(
+    model: &ShapingModel,
+    settings: &SolverSettings,
+) -> Result<Equilibrium, ShapingError> {
+    match potential_curvature(model) {
+        Some(extra) => newton_equilibrium(model, Behaviour::Strategic, extra, settings),
+        None => crate::vi_path::strategic_equilibrium_vi(model, &Default::default()),
+    }
+}
+
+/// KKT residuals of loads `q`, prices `p` and energy multipliers `μ_i = λ_i − λ̄_i` for the
+/// competitive equilibrium (eqs. 35–37 with 30–31) or the Nash equilibrium (condition 44).
+///
+/// With `Q(t) = Σ_i q_i(t)` and the residual
+/// `r_{i,t} = −U_i'(q_i(t), t) + p(t) − μ_i` (`+ q_i(t) C''(Q(t), t)` when strategic), the
+/// multiplier of `q_i(t) ≥ 0` is `ν_{i,t} = max(r, 0)`:
+/// - `primal_infeasibility`: largest negative load, and violation of
+///   `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i` scaled by `max(1, bound)`;
+/// - `stationarity`: largest `max(−r, 0)` over customers and periods, and
+///   `|C'(Q(t), t) − p(t)|`, each scaled by `max(1, |p(t)|)`; a positive `λ̄_i` with
+///   `Q̄_i = ∞` counts as a violation;
+/// - `complementarity`: largest `ν q`, `λ_i (Σ q − Q_i)`, `λ̄_i (Q̄_i − Σ q)`, scaled by
+///   `max(1, |p|) · max(1, Σ_t q_i(t))`;
+/// - `duality_gap`: `(P − d(p)) / max(1, |P|)` for the welfare problem (competitive) or
+///   the potential problem (strategic, quadratic supply), where `P` is the primal objective
+///   and `d` the exact dual function (each customer's exact water-filling at `p`). For
+///   strategic customers with a non-quadratic supply cost (no potential) it is 0: the
+///   stationarity and complementarity residuals are the VI's KKT system, and
+///   [`crate::nash_gain`] is the independent check.
+///
+/// The returned status is `Solved` when every residual is at most `1e-8`, else `Unsolved`;
+/// `iterations` is 0. Errors name `loads`, `prices` or `energy_multipliers` on a length
+/// mismatch and the entry on a non-finite value.
+pub fn certificate(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    loads: &Loads,
+    prices: &[f64],
+    energy_multipliers: &[f64],
+) -> Result<Certificate, ShapingError> {
+    let n = model.len();
+    let periods = model.periods();
+    if loads.periods() != periods || loads.len() != n {
+        return Err(ShapingError::LengthMismatch {
+            field: "loads".into(),
+            expected: n * periods,
+            got: loads.as_slice().len(),
+        });
+    }
+    if prices.len() != periods {
+        return Err(ShapingError::LengthMismatch {
+            field: "prices".into(),
+            expected: periods,
+            got: prices.len(),
+        });
+    }
+    if energy_multipliers.len() != n {
+        return Err(ShapingError::LengthMismatch {
+            field: "energy_multipliers".into(),
+            expected: n,
+            got: energy_multipliers.len(),
+        });
+    }
+    for (k, &q) in loads.as_slice().iter().enumerate() {
+        ShapingError::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
+    }
+    for (t, &p) in prices.iter().enumerate() {
+        ShapingError::check_finite(|| format!("prices[{t}]"), p)?;
+    }
+    for (i, &m) in energy_multipliers.iter().enumerate() {
+        ShapingError::check_finite(|| format!("energy_multipliers[{i}]"), m)?;
+    }
+    let customers = model.customers();
+    let supply = model.supply();
+    let total = loads.total();
+    let curvature: Vec<f64> = (0..periods)
+        .map(|t| match behaviour {
+            Behaviour::Competitive => 0.0,
+            Behaviour::Strategic => supply.curvature(t, total[t]),
+        })
+        .collect();
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    #[derive(Clone, Copy)]
+    struct R {
+        primal: f64,
+        stat: f64,
+        comp: f64,
+        objective: f64,
+    }
+    let r = chunked_reduce(
+        n,
+        1 << 13,
+        R {
+            primal: 0.0,
+            stat: 0.0,
+            comp: 0.0,
+            objective: 0.0,
+        },
+        |range| {
+            let mut r = R {
+                primal: 0.0,
+                stat: 0.0,
+                comp: 0.0,
+                objective: 0.0,
+            };
+            for i in range {
+                let q = loads.customer(i);
+                let mu = energy_multipliers[i];
+                let energy: f64 = q.iter().sum();
+                let escale = energy.abs().max(1.0);
+                for t in 0..periods {
+                    let piece = customers.piece(i, t);
+                    let x = q[t];
+                    r.primal = r.primal.max(-x);
+                    r.objective += piece.value(x, curvature[t]);
+                    let res = piece.derivative(x, curvature[t]) + prices[t] - mu;
+                    let pscale = prices[t].abs().max(1.0);
+                    r.stat = r.stat.max((-res).max(0.0) / pscale);
+                    r.comp = r.comp.max(res.max(0.0) * x.max(0.0) / (pscale * escale));
+                }
+                r.primal = r.primal.max((lo[i] - energy) / lo[i].max(1.0));
+                if hi[i].is_finite() {
+                    r.primal = r.primal.max((energy - hi[i]) / hi[i].max(1.0));
+                }
+                let lambda = mu.max(0.0);
+                let lambda_bar = (-mu).max(0.0);
+                let mscale = mu.abs().max(1.0);
+                r.comp = r.comp.max(lambda * (energy - lo[i]).abs() / (mscale * escale));
+                if hi[i].is_finite() {
+                    r.comp = r.comp.max(lambda_bar * (hi[i] - energy).abs() / (mscale * escale));
+                } else {
+                    r.stat = r.stat.max(lambda_bar);
+                }
+            }
+            r
+        },
+        |a, b| R {
+            primal: a.primal.max(b.primal),
+            stat: a.stat.max(b.stat),
+            comp: a.comp.max(b.comp),
+            objective: a.objective + b.objective,
+        },
+    );
+    let mut stat = r.stat;
+    let mut primal_objective = r.objective;
+    for t in 0..periods {
+        let m = supply.marginal(t, total[t]);
+        stat = stat.max((m - prices[t]).abs() / prices[t].abs().max(1.0));
+        primal_objective += supply.value(t, total[t]);
+    }
+    let potential = match behaviour {
+        Behaviour::Competitive => Some(vec![0.0; periods]),
+        Behaviour::Strategic => potential_curvature(model),
+    };
+    let duality_gap = match potential {
+        Some(extra) => {
+            let d = evaluate(model, prices, &extra, false, 1 << 13).dual;
+            (primal_objective - d) / primal_objective.abs().max(1.0)
+        }
+        None => 0.0,
+    };
+    let mut c = Certificate {
+        primal_infeasibility: r.primal.max(0.0),
+        stationarity: stat,
+        complementarity: r.comp,
+        duality_gap,
+        iterations: 0,
+        status: Status::Unsolved,
+    };
+    if c.max_residual() <= 1e-8 {
+        c.status = Status::Solved;
+    }
+    Ok(c)
+}

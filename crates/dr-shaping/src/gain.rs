@@ -1,0 +1,123 @@
+//! "Is this a Nash equilibrium?": every customer's exact best-response gain
+//! (chen-li-low-doyle-2010 §IV-C, eq. 43).
+//!
+//! Given everyone's loads, customer `i` faces the others' total `Q_{−i}(t)` and maximises
+//! `u_i(q) = Σ_t U_i(q(t), t) − q(t) C'(Q_{−i}(t) + q(t), t)` over `S_i`. Its per-period
+//! cost `h_t(q) = −U_i(q, t) + q C'(Q_{−i}(t) + q, t)` is convex (for quadratic supply
+//! costs `h_t'' = −U'' + 2 C'' > 0`), so the best response is a one-multiplier
+//! water-filling ([`crate::response`]) whose per-period response solves
+//! `U_i'(q) − C'(Q_{−i} + q) − q C''(Q_{−i} + q) = −λ`: in closed form for quadratic and log
+//! utilities with a quadratic supply cost, by safeguarded Newton otherwise. The gain is
+//! `u_i(best) − u_i(current) ≥ 0`; at a Nash equilibrium every gain is 0.
+
+use crate::equilibrium::Loads;
+use crate::error::ShapingError;
+use crate::model::ShapingModel;
+use crate::response::{water_fill, BestResponsePieces, CustomerPieces};
+use dr_convex::parallel::chunked_reduce;
+use serde::Serialize;
+
+/// Every customer's best-response gain at a load profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NashGain {
+    /// `u_i(best response) − u_i(current)` (≥ 0 up to rounding).
+    pub gains: Vec<f64>,
+    /// `gain_i / max(1, |u_i(current)|)`.
+    pub relative_gains: Vec<f64>,
+    /// Largest gain.
+    pub max_gain: f64,
+    /// Largest relative gain.
+    pub max_relative_gain: f64,
+    /// The customer with the largest relative gain.
+    pub worst_customer: usize,
+}
+
+/// Each customer's exact best-response gain against the others' `loads` (module docs).
+/// Errors name `loads` (shape) or `loads[i][t]` (not finite).
+pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, ShapingError> {
+    let n = model.len();
+    let periods = model.periods();
+    if loads.len() != n || loads.periods() != periods {
+        return Err(ShapingError::LengthMismatch {
+            field: "loads".into(),
+            expected: n * periods,
+            got: loads.as_slice().len(),
+        });
+    }
+    for (k, &q) in loads.as_slice().iter().enumerate() {
+        ShapingError::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
+    }
+    let customers = model.customers();
+    let supply = model.supply();
+    let total = loads.total();
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    let quadratic = supply.as_quadratic();
+    let pairs = chunked_reduce(
+        n,
+        1 << 13,
+        Vec::new(),
+        |range| {
+            let mut out = Vec::with_capacity(range.len());
+            let mut others = vec![0.0; periods];
+            let mut prices = vec![0.0; periods];
+            let mut extra = vec![0.0; periods];
+            let mut q = vec![0.0; periods];
+            let mut s = vec![0.0; periods];
+            for i in range {
+                let current = loads.customer(i);
+                let mut cost = 0.0;
+                for t in 0..periods {
+                    others[t] = total[t] - current[t];
+                    let x = current[t];
+                    cost += customers.piece(i, t).value(x, 0.0)
+                        + x * supply.marginal(t, others[t] + x);
+                }
+                let best = match quadratic {
+                    Some((c, e)) => {
+                        for t in 0..periods {
+                            extra[t] = 2.0 * c[t];
+                            prices[t] = c[t] * others[t] + e[t];
+                        }
+                        let pieces = CustomerPieces {
+                            customers,
+                            i,
+                            extra: &extra,
+                        };
+                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s).objective
+                    }
+                    None => {
+                        let pieces = BestResponsePieces {
+                            customers,
+                            i,
+                            supply,
+                            others: &others,
+                        };
+                        prices.iter_mut().for_each(|p| *p = 0.0);
+                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s).objective
+                    }
+                };
+                let gain = cost - best;
+                out.push((gain, gain / cost.abs().max(1.0)));
+            }
+            out
+        },
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    );
+    let (gains, relative_gains): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+    let mut worst_customer = 0;
+    for (i, &r) in relative_gains.iter().enumerate() {
+        if r > relative_gains[worst_customer] {
+            worst_customer = i;
+        }
+    }
+    Ok(NashGain {
+        max_gain: gains.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        max_relative_gain: relative_gains[worst_customer],
+        gains,
+        relative_gains,
+        worst_customer,
+    })
+}

@@ -1,0 +1,795 @@
+//! The demand-shaping model of chen-li-low-doyle-2010 §IV-A: customers with per-period
+//! utilities and daily energy bounds, and a utility company with a per-period supply cost.
+//!
+//! Customer `i` draws `q_i(t) ≥ 0` in period `t = 1..T` with
+//! `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i` (eqs. 27–28) and enjoys `Σ_t U_i(q_i(t), t)`. Utilities are
+//! stored struct-of-arrays (flat `N × T` arrays, customer-major) so that populations of
+//! `10⁵` customers over `T = 24` periods stay cache-friendly:
+//! - quadratic `U(q) = θ q − ½ κ q²` (`κ > 0`: strictly concave),
+//! - logarithmic `U(q) = w ln(s + q)` (`w > 0`, `s > 0`: finite at `q = 0`),
+//! - user-supplied: any [`ConvexScalar`] (e.g. a [`dr_convex::ClosureConvex`]) given as the
+//!   *disutility* `−U(·, t)`, one per period; its convexity is sampled on construction.
+//!
+//! The supply cost `C(Q, t)` (eq. 29) is quadratic `½ c_t Q² + e_t Q` (`c_t > 0`,
+//! `e_t ≥ 0`: strictly convex, positive increasing marginal cost) or user-supplied per
+//! period. The supply at price `p` is `(C_t')⁻¹(p)` over the cost's domain: the constraint
+//! `Q(t) = Σ_i q_i(t) ≥ 0` makes a bound `Q ≥ 0` redundant, so `p(t) = C'(Q(t), t)` holds
+//! exactly at the equilibrium, as in the paper (eq. 30).
+
+use crate::error::ShapingError;
+use dr_convex::scalar::generic_inverse_derivative;
+use dr_convex::ConvexScalar;
+use std::fmt;
+use std::sync::Arc;
+
+/// The kind of a customer's utility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UtilityKind {
+    /// `U(q, t) = θ_t q − ½ κ_t q²`.
+    Quadratic,
+    /// `U(q, t) = w_t ln(s_t + q)`.
+    Log,
+    /// A user-supplied disutility `−U(·, t)` per period.
+    Custom,
+}
+
+/// A borrowed view of one customer's utility, period by period.
+#[derive(Debug, Clone, Copy)]
+pub enum Utility<'a> {
+    /// `U(q, t) = θ_t q − ½ κ_t q²` (chen-li-low-doyle-2010 §IV, strictly concave).
+    Quadratic {
+        /// `θ_t`: marginal utility at zero load.
+        theta: &'a [f64],
+        /// `κ_t > 0`: curvature.
+        kappa: &'a [f64],
+    },
+    /// `U(q, t) = w_t ln(s_t + q)`.
+    Log {
+        /// `w_t > 0`.
+        weight: &'a [f64],
+        /// `s_t > 0`.
+        shift: &'a [f64],
+    },
+    /// Disutilities `−U(·, t)` (convex), one per period.
+    Custom(&'a [Arc<dyn ConvexScalar>]),
+}
+
+/// One period's disutility `f(q) = −U(q, t)` of one customer (internal, copyable).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    Quadratic { theta: f64, kappa: f64 },
+    Log { weight: f64, shift: f64 },
+    Custom(&'a dyn ConvexScalar),
+}
+
+impl Piece<'_> {
+    /// `f(q) + ½ extra q²`.
+    #[inline]
+    pub(crate) fn value(&self, q: f64, extra: f64) -> f64 {
+        let base = match *self {
+            Piece::Quadratic { theta, kappa } => (0.5 * kappa * q - theta) * q,
+            Piece::Log { weight, shift } => {
+                if q > -shift {
+                    -weight * (shift + q).ln()
+                } else {
+                    f64::INFINITY
+                }
+            }
+            Piece::Custom(f) => f.value(q),
+        };
+        base + 0.5 * extra * q * q
+    }
+    /// `f'(q) + extra q`.
+    #[inline]
+    pub(crate) fn derivative(&self, q: f64, extra: f64) -> f64 {
+        let base = match *self {
+            Piece::Quadratic { theta, kappa } => kappa * q - theta,
+            Piece::Log { weight, shift } => -weight / (shift + q),
+            Piece::Custom(f) => f.derivative(q),
+        };
+        base + extra * q
+    }
+    /// `f''(q) + extra`.
+    #[inline]
+    pub(crate) fn second_derivative(&self, q: f64, extra: f64) -> f64 {
+        let base = match *self {
+            Piece::Quadratic { kappa, .. } => kappa,
+            Piece::Log { weight, shift } => {
+                let z = shift + q;
+                weight / (z * z)
+            }
+            Piece::Custom(f) => f.second_derivative(q),
+        };
+        base + extra
+    }
+    /// `argmin_{q ≥ 0} f(q) + ½ extra q² − λ q` and its right slope `dq/dλ`.
+    #[inline]
+    pub(crate) fn response(&self, lambda: f64, extra: f64) -> (f64, f64) {
+        match *self {
+            Piece::Quadratic { theta, kappa } => {
+                let k = kappa + extra;
+                let x = (lambda + theta) / k;
+                if x >= 0.0 {
+                    (x, 1.0 / k)
+                } else {
+                    (0.0, 0.0)
+                }
+            }
+            Piece::Log { weight, shift } => {
+                if lambda * shift + weight < 0.0 {
+                    return (0.0, 0.0);
+                }
+                let x = if extra > 0.0 {
+                    // e q² + (e s − λ) q − (w + λ s) = 0, positive root, cancellation-free.
+                    let b = extra * shift - lambda;
+                    let disc = ((extra * shift + lambda).powi(2) + 4.0 * extra * weight).sqrt();
+                    if b > 0.0 {
+                        2.0 * (weight + lambda * shift) / (b + disc)
+                    } else {
+                        (disc - b) / (2.0 * extra)
+                    }
+                } else if lambda < 0.0 {
+                    -weight / lambda - shift
+                } else {
+                    return (f64::INFINITY, f64::INFINITY);
+                };
+                let x = x.max(0.0);
+                let z = shift + x;
+                (x, 1.0 / (weight / (z * z) + extra))
+            }
+            Piece::Custom(f) => {
+                let x = if extra == 0.0 {
+                    f.inverse_derivative(lambda, 0.0, f64::INFINITY)
+                } else {
+                    generic_inverse_derivative(&WithExtra { f, extra }, lambda, 0.0, f64::INFINITY)
+                };
+                let x = if x.is_nan() { 0.0 } else { x.max(0.0) };
+                let free = x > 0.0 || self.derivative(0.0, extra) <= lambda;
+                let c = self.second_derivative(x, extra);
+                if free && c > 0.0 && c.is_finite() {
+                    (x, 1.0 / c)
+                } else {
+                    (x, 0.0)
+                }
+            }
+        }
+    }
+}
+
+/// `f + ½ e q²` for a user-supplied piece (internal).
+#[derive(Debug)]
+pub(crate) struct WithExtra<'a> {
+    pub(crate) f: &'a dyn ConvexScalar,
+    pub(crate) extra: f64,
+}
+
+impl ConvexScalar for WithExtra<'_> {
+    fn value(&self, x: f64) -> f64 {
+        self.f.value(x) + 0.5 * self.extra * x * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.f.derivative(x) + self.extra * x
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.f.second_derivative(x) + self.extra
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+}
+
+/// A population of customers over `T` periods, struct-of-arrays
+/// (chen-li-low-doyle-2010 §IV-A).
+///
+/// Build it with [`Customers::new`] and the `push_*` methods (errors name
+/// `customers[i].field[t]`), or in bulk with [`Customers::quadratic_population`].
+#[derive(Clone)]
+pub struct Customers {
+    periods: usize,
+    kind: Vec<UtilityKind>,
+    /// `θ` or `w`, `N × T` customer-major.
+    a: Vec<f64>,
+    /// `κ` or `s`, `N × T` customer-major.
+    b: Vec<f64>,
+    custom: Vec<Arc<dyn ConvexScalar>>,
+    custom_start: Vec<usize>,
+    min_energy: Vec<f64>,
+    max_energy: Vec<f64>,
+}
+
+impl fmt::Debug for Customers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Customers")
+            .field("periods", &self.periods)
+            .field("customers", &self.kind.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_profile(
+    name: &str,
+    values: &[f64],
+    periods: usize,
+    positive: bool,
+) -> Result<(), ShapingError> {
+    if values.len() != periods {
+        return Err(ShapingError::LengthMismatch {
+            field: name.into(),
+            expected: periods,
+            got: values.len(),
+        });
+    }
+    for (t, &v) in values.iter().enumerate() {
+        if positive {
+            ShapingError::check_positive(|| format!("{name}[{t}]"), v)?;
+        } else {
+            ShapingError::check_finite(|| format!("{name}[{t}]"), v)?;
+        }
+    }
+    Ok(())
+}
+
+/// Validates daily energy bounds `0 ≤ Q ≤ Q̄ ≤ ∞` (eqs. 27–28).
+fn check_energy(min_energy: f64, max_energy: f64) -> Result<(), ShapingError> {
+    ShapingError::check_nonnegative(|| "min_energy".into(), min_energy)?;
+    if max_energy.is_nan() || max_energy == f64::NEG_INFINITY {
+        return Err(ShapingError::NotFinite {
+            field: "max_energy".into(),
+            value: max_energy,
+        });
+    }
+    if max_energy < min_energy {
+        return Err(ShapingError::InvertedBounds {
+            field: "max_energy".into(),
+            lower: min_energy,
+            upper: max_energy,
+        });
+    }
+    Ok(())
+}
+
+impl Customers {
+    /// An empty population over `periods ≥ 1` periods.
+    pub fn new(periods: usize) -> Result<Self, ShapingError> {
+        if periods == 0 {
+            return Err(ShapingError::Empty {
+                field: "periods".into(),
+            });
+        }
+        Ok(Self {
+            periods,
+            kind: Vec::new(),
+            a: Vec::new(),
+            b: Vec::new(),
+            custom: Vec::new(),
+            custom_start: Vec::new(),
+            min_energy: Vec::new(),
+            max_energy: Vec::new(),
+        })
+    }
+
+    fn push_raw(
+        &mut self,
+        kind: UtilityKind,
+        a: &[f64],
+        b: &[f64],
+        min_energy: f64,
+        max_energy: f64,
+    ) -> usize {
+        let i = self.kind.len();
+        self.kind.push(kind);
+        self.a.extend_from_slice(a);
+        self.b.extend_from_slice(b);
+        self.custom_start.push(usize::MAX);
+        self.min_energy.push(min_energy);
+        self.max_energy.push(max_energy);
+        i
+    }
+
+    /// Adds a customer with quadratic utility `U(q, t) = θ_t q − ½ κ_t q²` and daily energy
+    /// bounds `min_energy ≤ Σ_t q(t) ≤ max_energy` (`max_energy` may be `+∞`). Returns its
+    /// index. Errors name `customers[i].theta[t]`, `customers[i].kappa[t]` (must be > 0:
+    /// strictly concave), `customers[i].min_energy`, `customers[i].max_energy`.
+    pub fn push_quadratic(
+        &mut self,
+        theta: &[f64],
+        kappa: &[f64],
+        min_energy: f64,
+        max_energy: f64,
+    ) -> Result<usize, ShapingError> {
+        let prefix = format!("customers[{}].", self.kind.len());
+        let check = || -> Result<(), ShapingError> {
+            check_profile("theta", theta, self.periods, false)?;
+            check_profile("kappa", kappa, self.periods, true)?;
+            check_energy(min_energy, max_energy)
+        };
+        check().map_err(|e| e.prefixed(&prefix))?;
+        Ok(self.push_raw(UtilityKind::Quadratic, theta, kappa, min_energy, max_energy))
+    }
+
+    /// Adds a customer with log utility `U(q, t) = w_t ln(s_t + q)` (`w_t > 0`, `s_t > 0`)
+    /// and daily energy bounds. Errors name `customers[i].weight[t]`,
+    /// `customers[i].shift[t]`, `customers[i].min_energy`, `customers[i].max_energy`.
+    pub fn push_log(
+        &mut self,
+        weight: &[f64],
+        shift: &[f64],
+        min_energy: f64,
+        max_energy: f64,
+    ) -> Result<usize, ShapingError> {
+        let prefix = format!("customers[{}].", self.kind.len());
+        let check = || -> Result<(), ShapingError> {
+            check_profile("weight", weight, self.periods, true)?;
+            check_profile("shift", shift, self.periods, true)?;
+            check_energy(min_energy, max_energy)
+        };
+        check().map_err(|e| e.prefixed(&prefix))?;
+        Ok(self.push_raw(UtilityKind::Log, weight, shift, min_energy, max_energy))
+    }
+
+    /// Adds a customer whose utility is user-supplied: `disutility[t]` is the convex
+    /// `−U(·, t)` (e.g. a [`dr_convex::ClosureConvex`]). Its domain must contain `q = 0`;
+    /// convexity (`f'` non-decreasing, `f'' > 0`: strictly concave utility) is sampled at 64
+    /// points of `[0, probe]`, `probe = max_energy` if finite, else `max(1, 10 min_energy)`.
+    /// Errors name `customers[i].disutility[t]` (and its sample point) or the energy bounds.
+    pub fn push_custom(
+        &mut self,
+        disutility: Vec<Arc<dyn ConvexScalar>>,
+        min_energy: f64,
+        max_energy: f64,
+    ) -> Result<usize, ShapingError> {
+        let i = self.kind.len();
+        let prefix = format!("customers[{i}].");
+        let check = || -> Result<(), ShapingError> {
+            if disutility.len() != self.periods {
+                return Err(ShapingError::LengthMismatch {
+                    field: "disutility".into(),
+                    expected: self.periods,
+                    got: disutility.len(),
+                });
+            }
+            check_energy(min_energy, max_energy)?;
+            let probe = if max_energy.is_finite() {
+                max_energy.max(1e-9)
+            } else {
+                (10.0 * min_energy).max(1.0)
+            };
+            for (t, f) in disutility.iter().enumerate() {
+                check_convex_piece(&**f, probe, true).map_err(|e| e.prefixed(&format!("disutility[{t}]")))?;
+            }
+            Ok(())
+        };
+        check().map_err(|e| e.prefixed(&prefix))?;
+        let zeros = vec![0.0; self.periods];
+        let idx = self.push_raw(UtilityKind::Custom, &zeros, &zeros, min_energy, max_energy);
+        self.custom_start[idx] = self.custom.len();
+        self.custom.extend(disutility);
+        Ok(idx)
+    }
+
+    /// A population of `N` quadratic-utility customers from flat customer-major `N × T`
+    /// arrays `theta`, `kappa` and per-customer energy bounds (the bulk constructor for
+    /// large populations). Errors name `theta[i·T + t]`-style fields as
+    /// `customers[i].theta[t]`.
+    pub fn quadratic_population(
+        periods: usize,
+        theta: Vec<f64>,
+        kappa: Vec<f64>,
+        min_energy: Vec<f64>,
+        max_energy: Vec<f64>,
+    ) -> Result<Self, ShapingError> {
+        let mut c = Self::new(periods)?;
+        let n = min_energy.len();
+        if n == 0 {
+            return Err(ShapingError::Empty {
+                field: "customers".into(),
+            });
+        }
+        for (name, len, expected) in [
+            ("theta", theta.len(), n * periods),
+            ("kappa", kappa.len(), n * periods),
+            ("max_energy", max_energy.len(), n),
+        ] {
+            if len != expected {
+                return Err(ShapingError::LengthMismatch {
+                    field: name.into(),
+                    expected,
+                    got: len,
+                });
+            }
+        }
+        for i in 0..n {
+            let r = i * periods..(i + 1) * periods;
+            let check = || -> Result<(), ShapingError> {
+                check_profile("theta", &theta[r.clone()], periods, false)?;
+                check_profile("kappa", &kappa[r.clone()], periods, true)?;
+                check_energy(min_energy[i], max_energy[i])
+            };
+            check().map_err(|e| e.prefixed(&format!("customers[{i}].")))?;
+        }
+        c.kind = vec![UtilityKind::Quadratic; n];
+        c.a = theta;
+        c.b = kappa;
+        c.custom_start = vec![usize::MAX; n];
+        c.min_energy = min_energy;
+        c.max_energy = max_energy;
+        Ok(c)
+    }
+
+    /// Number of customers `N`.
+    pub fn len(&self) -> usize {
+        self.kind.len()
+    }
+    /// True when there are no customers.
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_empty()
+    }
+    /// Number of periods `T`.
+    pub fn periods(&self) -> usize {
+        self.periods
+    }
+    /// The kind of customer `i`'s utility.
+    pub fn kind(&self, i: usize) -> Option<UtilityKind> {
+        self.kind.get(i).copied()
+    }
+    /// Customer `i`'s utility, period by period.
+    pub fn utility(&self, i: usize) -> Option<Utility<'_>> {
+        let kind = *self.kind.get(i)?;
+        let r = i * self.periods..(i + 1) * self.periods;
+        Some(match kind {
+            UtilityKind::Quadratic => Utility::Quadratic {
+                theta: &self.a[r.clone()],
+                kappa: &self.b[r],
+            },
+            UtilityKind::Log => Utility::Log {
+                weight: &self.a[r.clone()],
+                shift: &self.b[r],
+            },
+            UtilityKind::Custom => {
+                let s = self.custom_start[i];
+                Utility::Custom(&self.custom[s..s + self.periods])
+            }
+        })
+    }
+    /// Minimum daily energies `Q_i` (eq. 27).
+    pub fn min_energy(&self) -> &[f64] {
+        &self.min_energy
+    }
+    /// Maximum daily energies `Q̄_i` (eq. 28; may be `+∞`).
+    pub fn max_energy(&self) -> &[f64] {
+        &self.max_energy
+    }
+    /// True when every customer has a quadratic utility.
+    pub fn all_quadratic(&self) -> bool {
+        self.kind.iter().all(|&k| k == UtilityKind::Quadratic)
+    }
+
+    /// Period `t`'s disutility piece of customer `i` (indices assumed valid).
+    #[inline]
+    pub(crate) fn piece(&self, i: usize, t: usize) -> Piece<'_> {
+        let k = i * self.periods + t;
+        match self.kind[i] {
+            UtilityKind::Quadratic => Piece::Quadratic {
+                theta: self.a[k],
+                kappa: self.b[k],
+            },
+            UtilityKind::Log => Piece::Log {
+                weight: self.a[k],
+                shift: self.b[k],
+            },
+            UtilityKind::Custom => Piece::Custom(&*self.custom[self.custom_start[i] + t]),
+        }
+    }
+
+    /// `U_i(q, t)` (`NaN` for out-of-range indices).
+    pub fn utility_value(&self, i: usize, t: usize, q: f64) -> f64 {
+        if i >= self.len() || t >= self.periods {
+            return f64::NAN;
+        }
+        -self.piece(i, t).value(q, 0.0)
+    }
+    /// Marginal utility `U_i'(q, t)` (`NaN` for out-of-range indices).
+    pub fn marginal_utility(&self, i: usize, t: usize, q: f64) -> f64 {
+        if i >= self.len() || t >= self.periods {
+            return f64::NAN;
+        }
+        -self.piece(i, t).derivative(q, 0.0)
+    }
+    /// The disutility piece `−U_i(·, t)` as a shared [`ConvexScalar`] (for the kernel's
+    /// general solvers).
+    pub fn disutility(&self, i: usize, t: usize) -> Option<Arc<dyn ConvexScalar>> {
+        if i >= self.len() || t >= self.periods {
+            return None;
+        }
+        let k = i * self.periods + t;
+        Some(match self.kind[i] {
+            UtilityKind::Quadratic => Arc::new(dr_convex::QuadraticUtility {
+                theta: self.a[k],
+                kappa: self.b[k],
+            }),
+            UtilityKind::Log => Arc::new(dr_convex::LogUtility {
+                weight: self.a[k],
+                shift: self.b[k],
+            }),
+            UtilityKind::Custom => self.custom[self.custom_start[i] + t].clone(),
+        })
+    }
+}
+
+/// Samples a user-supplied convex piece on `[0, probe]`: finite derivative at 0 (0 inside
+/// the domain), non-decreasing derivative and (when `strict`) positive curvature.
+fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<(), ShapingError> {
+    let (lo, hi) = f.domain();
+    if !(lo < 0.0 && hi > 0.0) {
+        return Err(ShapingError::OutOfRange {
+            field: ".domain".into(),
+            value: if lo >= 0.0 { lo } else { hi },
+            requirement: "must contain 0 in its interior",
+        });
+    }
+    let samples = 64;
+    let top = probe.min(hi);
+    let mut prev = f64::NEG_INFINITY;
+    for k in 0..samples {
+        let x = top * k as f64 / (samples - 1) as f64;
+        let x = if x >= hi { 0.5 * (x + top * (1.0 - 1e-9)) } else { x };
+        let d = f.derivative(x);
+        let c = f.second_derivative(x);
+        let v = f.value(x);
+        ShapingError::check_finite(|| format!(".value({x})"), v)?;
+        ShapingError::check_finite(|| format!(".derivative({x})"), d)?;
+        let bad_curvature = if strict { !(c > 0.0) } else { !(c >= 0.0) };
+        if bad_curvature || !c.is_finite() {
+            return Err(ShapingError::OutOfRange {
+                field: format!(".second_derivative({x})"),
+                value: c,
+                requirement: if strict {
+                    "must be > 0 (strictly convex; the utility must be strictly concave)"
+                } else {
+                    "must be >= 0 (convex)"
+                },
+            });
+        }
+        if d < prev - 1e-12 * d.abs().max(1.0) {
+            return Err(ShapingError::OutOfRange {
+                field: format!(".derivative({x})"),
+                value: d,
+                requirement: "must be non-decreasing (convex)",
+            });
+        }
+        prev = d;
+    }
+    Ok(())
+}
+
+/// The utility company's supply cost `C(Q, t)` per period (chen-li-low-doyle-2010 eq. 29).
+#[derive(Clone)]
+pub struct SupplyCost {
+    periods: usize,
+    /// `Some((c, e))` for `½ c_t Q² + e_t Q`.
+    quadratic: Option<(Vec<f64>, Vec<f64>)>,
+    custom: Vec<Arc<dyn ConvexScalar>>,
+}
+
+impl fmt::Debug for SupplyCost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.quadratic {
+            Some((c, e)) => f
+                .debug_struct("SupplyCost::Quadratic")
+                .field("curvature", c)
+                .field("linear", e)
+                .finish(),
+            None => f
+                .debug_struct("SupplyCost::Custom")
+                .field("periods", &self.periods)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl SupplyCost {
+    /// Quadratic cost `C(Q, t) = ½ c_t Q² + e_t Q` with curvature `c_t > 0` and linear
+    /// coefficient `e_t ≥ 0` (strictly convex, positive increasing marginal cost `c_t Q + e_t`).
+    /// Errors name `supply.curvature[t]`, `supply.linear[t]`.
+    pub fn quadratic(curvature: Vec<f64>, linear: Vec<f64>) -> Result<Self, ShapingError> {
+        let periods = curvature.len();
+        if periods == 0 {
+            return Err(ShapingError::Empty {
+                field: "supply.curvature".into(),
+            });
+        }
+        if linear.len() != periods {
+            return Err(ShapingError::LengthMismatch {
+                field: "supply.linear".into(),
+                expected: periods,
+                got: linear.len(),
+            });
+        }
+        for t in 0..periods {
+            ShapingError::check_positive(|| format!("supply.curvature[{t}]"), curvature[t])?;
+            ShapingError::check_nonnegative(|| format!("supply.linear[{t}]"), linear[t])?;
+        }
+        Ok(Self {
+            periods,
+            quadratic: Some((curvature, linear)),
+            custom: Vec::new(),
+        })
+    }
+
+    /// A user-supplied strictly convex cost per period (e.g. a [`dr_convex::ClosureConvex`]).
+    /// Its domain must contain `Q = 0`; convexity is sampled at 64 points of `[0, probe]`.
+    /// Errors name `supply.cost[t]`.
+    pub fn custom(costs: Vec<Arc<dyn ConvexScalar>>, probe: f64) -> Result<Self, ShapingError> {
+        if costs.is_empty() {
+            return Err(ShapingError::Empty {
+                field: "supply.cost".into(),
+            });
+        }
+        ShapingError::check_positive(|| "probe".into(), probe)?;
+        for (t, f) in costs.iter().enumerate() {
+            check_convex_piece(&**f, probe, true)
+                .map_err(|e| e.prefixed(&format!("supply.cost[{t}]")))?;
+        }
+        Ok(Self {
+            periods: costs.len(),
+            quadratic: None,
+            custom: costs,
+        })
+    }
+
+    /// Number of periods `T`.
+    pub fn periods(&self) -> usize {
+        self.periods
+    }
+    /// `Some((c, e))` when the cost is `½ c_t Q² + e_t Q`.
+    pub fn as_quadratic(&self) -> Option<(&[f64], &[f64])> {
+        self.quadratic
+            .as_ref()
+            .map(|(c, e)| (c.as_slice(), e.as_slice()))
+    }
+    /// `C(Q, t)`.
+    #[inline]
+    pub fn value(&self, t: usize, q: f64) -> f64 {
+        match &self.quadratic {
+            Some((c, e)) => (0.5 * c[t] * q + e[t]) * q,
+            None => self.custom[t].value(q),
+        }
+    }
+    /// Marginal cost `C'(Q, t)`: the price the utility announces (eq. 30).
+    #[inline]
+    pub fn marginal(&self, t: usize, q: f64) -> f64 {
+        match &self.quadratic {
+            Some((c, e)) => c[t] * q + e[t],
+            None => self.custom[t].derivative(q),
+        }
+    }
+    /// `C''(Q, t)`.
+    #[inline]
+    pub fn curvature(&self, t: usize, q: f64) -> f64 {
+        match &self.quadratic {
+            Some((c, _)) => c[t],
+            None => self.custom[t].second_derivative(q),
+        }
+    }
+    /// The supply at price `p`, `S_t(p) = argmax_Q p Q − C(Q, t)`, and its slope `dS/dp`.
+    #[inline]
+    pub fn supply(&self, t: usize, p: f64) -> (f64, f64) {
+        match &self.quadratic {
+            Some((c, e)) => ((p - e[t]) / c[t], 1.0 / c[t]),
+            None => {
+                let f = &self.custom[t];
+                let q = f.inverse_derivative(p, f64::NEG_INFINITY, f64::INFINITY);
+                let (lo, hi) = f.domain();
+                let k = f.second_derivative(q);
+                let slope = if q > lo && q < hi && k > 0.0 && k.is_finite() {
+                    1.0 / k
+                } else {
+                    0.0
+                };
+                (q, slope)
+            }
+        }
+    }
+    /// The cost piece of period `t` as a shared [`ConvexScalar`].
+    pub fn piece(&self, t: usize) -> Option<Arc<dyn ConvexScalar>> {
+        if t >= self.periods {
+            return None;
+        }
+        Some(match &self.quadratic {
+            Some((c, e)) => Arc::new(QuadraticSupply {
+                curvature: c[t],
+                linear: e[t],
+            }),
+            None => self.custom[t].clone(),
+        })
+    }
+}
+
+/// `½ c Q² + e Q` as a [`ConvexScalar`] (internal, for the kernel's general solvers).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QuadraticSupply {
+    pub(crate) curvature: f64,
+    pub(crate) linear: f64,
+}
+
+impl ConvexScalar for QuadraticSupply {
+    fn value(&self, x: f64) -> f64 {
+        (0.5 * self.curvature * x + self.linear) * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.curvature * x + self.linear
+    }
+    fn second_derivative(&self, _x: f64) -> f64 {
+        self.curvature
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        ((p - self.linear) / self.curvature).max(lo).min(hi)
+    }
+}
+
+/// The demand-shaping market: customers and the utility company's supply cost over `T`
+/// periods (chen-li-low-doyle-2010 §IV-A).
+#[derive(Debug, Clone)]
+pub struct ShapingModel {
+    customers: Customers,
+    supply: SupplyCost,
+}
+
+impl ShapingModel {
+    /// Validated: at least one customer, and the supply cost has the customers' number of
+    /// periods (error names `supply`).
+    pub fn new(customers: Customers, supply: SupplyCost) -> Result<Self, ShapingError> {
+        if customers.is_empty() {
+            return Err(ShapingError::Empty {
+                field: "customers".into(),
+            });
+        }
+        if supply.periods() != customers.periods() {
+            return Err(ShapingError::LengthMismatch {
+                field: "supply (number of periods)".into(),
+                expected: customers.periods(),
+                got: supply.periods(),
+            });
+        }
+        Ok(Self { customers, supply })
+    }
+
+    /// All-quadratic model from flat customer-major `N × T` arrays (see
+    /// [`Customers::quadratic_population`]) and a quadratic supply cost.
+    pub fn quadratic(
+        periods: usize,
+        theta: Vec<f64>,
+        kappa: Vec<f64>,
+        min_energy: Vec<f64>,
+        max_energy: Vec<f64>,
+        curvature: Vec<f64>,
+        linear: Vec<f64>,
+    ) -> Result<Self, ShapingError> {
+        let customers =
+            Customers::quadratic_population(periods, theta, kappa, min_energy, max_energy)?;
+        let supply = SupplyCost::quadratic(curvature, linear)?;
+        Self::new(customers, supply)
+    }
+
+    /// The customers.
+    pub fn customers(&self) -> &Customers {
+        &self.customers
+    }
+    /// The supply cost.
+    pub fn supply(&self) -> &SupplyCost {
+        &self.supply
+    }
+    /// Number of customers `N`.
+    pub fn len(&self) -> usize {
+        self.customers.len()
+    }
+    /// Always false (a model has at least one customer).
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+    }
+    /// Number of periods `T`.
+    pub fn periods(&self) -> usize {
+        self.customers.periods()
+    }
+}

@@ -1,0 +1,241 @@
+//! A customer's exact response to a price profile: one-multiplier water-filling.
+//!
+//! Given prices `p(t)`, customer `i` solves (chen-li-low-doyle-2010 eqs. 32–34)
+//! `max Σ_t U_i(q(t), t) − p(t) q(t)  s.t.  q ≥ 0,  Q_i ≤ Σ_t q(t) ≤ Q̄_i`.
+//! With `f_t = −U_i(·, t)` (plus an optional extra curvature `½ e_t q²`, used by the Nash
+//! potential) the KKT conditions (eqs. 35–37) read `q(t) = r_t(μ − p(t))` with
+//! `r_t(λ) = argmin_{q ≥ 0} f_t(q) − λ q` and one multiplier `μ = λ_i − λ̄_i` of the daily
+//! energy bounds: `μ = 0` when `Σ_t r_t(−p(t)) ∈ [Q_i, Q̄_i]`, else the root of the
+//! monotone `Σ_t r_t(μ − p(t)) = Q_i` (`μ > 0`) or `= Q̄_i` (`μ < 0`).
+//!
+//! # Method
+//! Safeguarded Newton on `μ` with a bracket (bisection when a Newton step leaves it,
+//! expansion while one end is infinite). For quadratic and log utilities every `r_t` is
+//! convex and non-decreasing, so the sum is too and Newton from the right of the root
+//! decreases monotonically to it; for quadratic utilities the sum is piecewise linear and
+//! Newton is exact once the set of periods with positive load settles (a few passes of
+//! `T` operations).
+
+use crate::model::{Customers, Piece, SupplyCost};
+use dr_convex::scalar::generic_inverse_derivative;
+use dr_convex::ConvexScalar;
+
+/// A customer's per-period terms `h_t` seen by the water-filling.
+pub(crate) trait Pieces {
+    /// `h_t(q)`.
+    fn value(&self, t: usize, q: f64) -> f64;
+    /// `h_t'(q)`.
+    fn derivative(&self, t: usize, q: f64) -> f64;
+    /// `argmin_{q ≥ 0} h_t(q) − λ q` and its right slope `dq/dλ`.
+    fn response(&self, t: usize, lambda: f64) -> (f64, f64);
+}
+
+/// Customer `i`'s disutilities plus `½ extra_t q²`.
+pub(crate) struct CustomerPieces<'a> {
+    pub(crate) customers: &'a Customers,
+    pub(crate) i: usize,
+    pub(crate) extra: &'a [f64],
+}
+
+impl Pieces for CustomerPieces<'_> {
+    #[inline]
+    fn value(&self, t: usize, q: f64) -> f64 {
+        self.customers.piece(self.i, t).value(q, self.extra[t])
+    }
+    #[inline]
+    fn derivative(&self, t: usize, q: f64) -> f64 {
+        self.customers.piece(self.i, t).derivative(q, self.extra[t])
+    }
+    #[inline]
+    fn response(&self, t: usize, lambda: f64) -> (f64, f64) {
+        self.customers.piece(self.i, t).response(lambda, self.extra[t])
+    }
+}
+
+/// Customer `i`'s strategic cost given the others' loads `Q_{−i}(t)`:
+/// `h_t(q) = −U_i(q, t) + q C'(Q_{−i}(t) + q, t)` (chen-li-low-doyle-2010 eq. 43, negated).
+pub(crate) struct BestResponsePieces<'a> {
+    pub(crate) customers: &'a Customers,
+    pub(crate) i: usize,
+    pub(crate) supply: &'a SupplyCost,
+    pub(crate) others: &'a [f64],
+}
+
+#[derive(Debug)]
+struct BestResponseScalar<'a> {
+    piece: Piece<'a>,
+    supply: &'a SupplyCost,
+    t: usize,
+    others: f64,
+}
+
+impl ConvexScalar for BestResponseScalar<'_> {
+    fn value(&self, q: f64) -> f64 {
+        self.piece.value(q, 0.0) + q * self.supply.marginal(self.t, self.others + q)
+    }
+    fn derivative(&self, q: f64) -> f64 {
+        let total = self.others + q;
+        self.piece.derivative(q, 0.0)
+            + self.supply.marginal(self.t, total)
+            + q * self.supply.curvature(self.t, total)
+    }
+    fn second_derivative(&self, q: f64) -> f64 {
+        // Exact when C is quadratic (C''' = 0); only guides the safeguarded Newton otherwise.
+        self.piece.second_derivative(q, 0.0) + 2.0 * self.supply.curvature(self.t, self.others + q)
+    }
+}
+
+impl BestResponsePieces<'_> {
+    fn scalar(&self, t: usize) -> BestResponseScalar<'_> {
+        BestResponseScalar {
+            piece: self.customers.piece(self.i, t),
+            supply: self.supply,
+            t,
+            others: self.others[t],
+        }
+    }
+}
+
+impl Pieces for BestResponsePieces<'_> {
+    fn value(&self, t: usize, q: f64) -> f64 {
+        self.scalar(t).value(q)
+    }
+    fn derivative(&self, t: usize, q: f64) -> f64 {
+        self.scalar(t).derivative(q)
+    }
+    fn response(&self, t: usize, lambda: f64) -> (f64, f64) {
+        let s = self.scalar(t);
+        let x = generic_inverse_derivative(&s, lambda, 0.0, f64::INFINITY).max(0.0);
+        let free = x > 0.0 || s.derivative(0.0) <= lambda;
+        let c = s.second_derivative(x);
+        if free && c > 0.0 && c.is_finite() {
+            (x, 1.0 / c)
+        } else {
+            (x, 0.0)
+        }
+    }
+}
+
+/// Outcome of one water-filling (the loads and slopes are written to the caller's buffers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WaterFill {
+    /// `μ = λ_i − λ̄_i`: positive when the minimum daily energy binds, negative for the
+    /// maximum.
+    pub(crate) mu: f64,
+    /// Whether a daily energy bound binds.
+    pub(crate) active: bool,
+    /// `Σ_t h_t(q(t)) + p(t) q(t)` at the response (the customer's minimised cost).
+    pub(crate) objective: f64,
+}
+
+#[inline]
+fn sum_at<P: Pieces>(
+    pieces: &P,
+    prices: &[f64],
+    mu: f64,
+    q: &mut [f64],
+    slope: &mut [f64],
+) -> (f64, f64) {
+    let (mut s, mut d) = (0.0, 0.0);
+    for t in 0..prices.len() {
+        let (x, k) = pieces.response(t, mu - prices[t]);
+        q[t] = x;
+        slope[t] = k;
+        s += x;
+        d += k;
+    }
+    (s, d)
+}
+
+/// Customer response `argmin_{q ≥ 0, lo ≤ Σq ≤ hi} Σ_t h_t(q(t)) + p(t) q(t)`: writes the
+/// loads to `q` and the right slopes `∂q(t)/∂λ` of the free periods to `slope` (all of
+/// length `T = prices.len()`).
+pub(crate) fn water_fill<P: Pieces>(
+    pieces: &P,
+    prices: &[f64],
+    lo: f64,
+    hi: f64,
+    q: &mut [f64],
+    slope: &mut [f64],
+) -> WaterFill {
+    let (s0, d0) = sum_at(pieces, prices, 0.0, q, slope);
+    let mut mu = 0.0;
+    let mut active = false;
+    if !(s0 >= lo && s0 <= hi) {
+        active = true;
+        let target = if s0 < lo { lo } else { hi };
+        let tol = 1e-14 * target.abs().max(1.0);
+        // Bracket [a, b] with g(a) < 0 < g(b), g(μ) = Σ_t r_t(μ − p_t) − target.
+        let (mut a, mut b);
+        let mut g = s0 - target;
+        let mut d = d0;
+        // Where every period is at zero load: μ ≤ min_t (p_t + h_t'(0)).
+        let mut all_zero = f64::INFINITY;
+        for t in 0..prices.len() {
+            all_zero = all_zero.min(prices[t] + pieces.derivative(t, 0.0));
+        }
+        if s0 < lo {
+            a = 0.0;
+            b = f64::INFINITY;
+            if !(d > 0.0) && all_zero.is_finite() && all_zero > 0.0 {
+                // Every period is clamped at zero until μ reaches all_zero: start there.
+                mu = all_zero;
+                let (s, k) = sum_at(pieces, prices, mu, q, slope);
+                g = s - target;
+                d = k;
+                if g < 0.0 {
+                    a = mu;
+                }
+            }
+        } else {
+            b = 0.0;
+            a = if all_zero.is_finite() && all_zero < 0.0 {
+                all_zero
+            } else {
+                f64::NEG_INFINITY
+            };
+        }
+        let mut expand = 1.0_f64;
+        for _ in 0..200 {
+            if g.abs() <= tol {
+                break;
+            }
+            if g < 0.0 {
+                a = a.max(mu);
+            } else {
+                b = b.min(mu);
+            }
+            if (b - a).is_finite() && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()) {
+                break;
+            }
+            let newton = if d > 0.0 && g.is_finite() {
+                mu - g / d
+            } else {
+                f64::NAN
+            };
+            mu = if newton > a && newton < b {
+                newton
+            } else if a.is_finite() && b.is_finite() {
+                0.5 * (a + b)
+            } else if a.is_finite() {
+                expand *= 2.0;
+                a + expand * a.abs().max(1.0)
+            } else {
+                expand *= 2.0;
+                b - expand * b.abs().max(1.0)
+            };
+            let (s, k) = sum_at(pieces, prices, mu, q, slope);
+            g = s - target;
+            d = k;
+        }
+    }
+    let mut objective = 0.0;
+    for t in 0..prices.len() {
+        objective += pieces.value(t, q[t]) + prices[t] * q[t];
+    }
+    WaterFill {
+        mu,
+        active,
+        objective,
+    }
+}

@@ -1,0 +1,346 @@
+//! Scenario files (TOML or JSON) for the demand-shaping model, and their validating
+//! conversion into a [`ShapingModel`].
+//!
+//! ```toml
+//! model = "shaping"            # optional; if present it must be "shaping"
+//! periods = 24                 # T ≥ 1
+//! seed = 7                     # optional (default 0): ChaCha8 seed of the jittered classes
+//!
+//! [supply]                     # C(Q, t) = ½ c_t Q² + e_t Q
+//! curvature = [0.001, 0.001]   # c_t > 0: one number (every period) or T numbers
+//! linear = 0.05                # e_t ≥ 0: one number or T numbers (default 0)
+//!
+//! [[customers]]                # one customer, or a class of `count` customers
+//! name = "households"          # optional label
+//! count = 50                   # optional (default 1)
+//! utility = "quadratic"        # U(q, t) = θ_t q − ½ κ_t q²
+//! theta = [0.3, 0.3]           # θ_t: one number or T numbers
+//! kappa = 0.15                 # κ_t > 0: one number or T numbers
+//! min_energy = 12.0            # Q_i ≥ 0 (default 0): Σ_t q_i(t) ≥ Q_i
+//! max_energy = 30.0            # Q̄_i ≥ Q_i (default: unbounded): Σ_t q_i(t) ≤ Q̄_i
+//! jitter = 0.15                # optional, in [0, 1): each customer of the class scales its
+//!                              #   θ (or w) profile, its κ (or s) profile and its energy
+//!                              #   bounds by independent factors drawn from U[1−j, 1+j]
+//! roll = 1                     # optional: each customer's profiles are rotated by a random
+//!                              #   whole number of periods in [−roll, roll]
+//!
+//! [[customers]]
+//! utility = "log"              # U(q, t) = w_t ln(s_t + q)
+//! weight = 0.5                 # w_t > 0
+//! shift = 1.0                  # s_t > 0
+//! min_energy = 20.0
+//! max_energy = 20.0            # a fixed daily energy (e.g. an electric vehicle)
+//!
+//! # optional, for `dr simulate` (all fields optional, see SimulationSettings):
+//! # [simulation]
+//! # scheme = "gradient"        # or "newton" (the fast variant)
+//! # behaviour = "competitive"  # or "strategic"
+//! # step = 0.001               # γ (default 1/L from the bound of critical_step)
+//! # max_rounds = 20000
+//! # tolerance = 1e-9
+//! # oscillation_window = 32
+//! # divergence_factor = 1e6
+//! # record_loads = 0
+//! ```
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`); conversion errors name the field,
+//! e.g. `customers[2].kappa[5] = -1 is out of range: must be > 0` or
+//! `customers[0].max_energy: minimum energy 30 exceeds maximum energy 20`. Indices in the
+//! error are those of the `[[customers]]` entries (not of the expanded population).
+
+use crate::error::ShapingError;
+use crate::model::{Customers, ShapingModel, SupplyCost};
+use crate::simulation::SimulationSettings;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// A per-period parameter: one number for every period, or one per period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerPeriod {
+    /// The same value in every period.
+    Constant(f64),
+    /// One value per period (length `T`).
+    Profile(Vec<f64>),
+}
+
+impl PerPeriod {
+    /// The `T` values; error names `field` on a wrong length.
+    pub fn expand(&self, field: &str, periods: usize) -> Result<Vec<f64>, ShapingError> {
+        match self {
+            PerPeriod::Constant(v) => Ok(vec![*v; periods]),
+            PerPeriod::Profile(v) if v.len() == periods => Ok(v.clone()),
+            PerPeriod::Profile(v) => Err(ShapingError::LengthMismatch {
+                field: field.into(),
+                expected: periods,
+                got: v.len(),
+            }),
+        }
+    }
+}
+
+/// A demand-shaping scenario as read from a file (see the module docs for the schema).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapingScenario {
+    /// Model tag; must be `"shaping"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Number of periods `T`.
+    pub periods: usize,
+    /// ChaCha8 seed of the jittered classes (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// The supply cost.
+    pub supply: SupplySpec,
+    /// Customers or classes of customers.
+    pub customers: Vec<CustomerSpec>,
+    /// Settings of `dr simulate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<SimulationSettings>,
+}
+
+/// The quadratic supply cost `C(Q, t) = ½ c_t Q² + e_t Q` (chen-li-low-doyle-2010 eq. 29).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplySpec {
+    /// Curvature `c_t > 0`.
+    pub curvature: PerPeriod,
+    /// Linear coefficient `e_t ≥ 0` (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<PerPeriod>,
+}
+
+/// One customer, or a class of `count` customers (optionally jittered).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSpec {
+    /// Optional label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Number of customers of this class (default 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: usize,
+    /// `"quadratic"` or `"log"`.
+    pub utility: UtilitySpec,
+    /// Quadratic: `θ_t`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta: Option<PerPeriod>,
+    /// Quadratic: `κ_t > 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kappa: Option<PerPeriod>,
+    /// Log: `w_t > 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<PerPeriod>,
+    /// Log: `s_t > 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<PerPeriod>,
+    /// Minimum daily energy `Q_i ≥ 0` (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_energy: Option<f64>,
+    /// Maximum daily energy `Q̄_i` (default unbounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_energy: Option<f64>,
+    /// Relative jitter `j ∈ [0, 1)` of the class (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<f64>,
+    /// Largest random rotation of the profiles, in periods (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll: Option<usize>,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
+/// The utility kind of a scenario customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UtilitySpec {
+    /// `U = θ q − ½ κ q²` (fields `theta`, `kappa`).
+    Quadratic,
+    /// `U = w ln(s + q)` (fields `weight`, `shift`).
+    Log,
+}
+
+fn scenario_err(field: String, message: &str) -> ShapingError {
+    ShapingError::Scenario {
+        field,
+        message: message.into(),
+    }
+}
+
+impl ShapingScenario {
+    /// Validates the scenario and builds its model. Errors name the field (`model`,
+    /// `periods`, `supply.curvature[3]`, `customers[2].kappa[5]`, `customers[1].jitter`, …).
+    pub fn to_model(&self) -> Result<ShapingModel, ShapingError> {
+        if let Some(m) = &self.model {
+            if m != "shaping" {
+                return Err(ShapingError::Scenario {
+                    field: "model".into(),
+                    message: format!("expected \"shaping\", got {m:?}"),
+                });
+            }
+        }
+        let periods = self.periods;
+        if periods == 0 {
+            return Err(ShapingError::OutOfRange {
+                field: "periods".into(),
+                value: 0.0,
+                requirement: "must be >= 1",
+            });
+        }
+        let curvature = self.supply.curvature.expand("supply.curvature", periods)?;
+        let linear = match &self.supply.linear {
+            Some(l) => l.expand("supply.linear", periods)?,
+            None => vec![0.0; periods],
+        };
+        let supply = SupplyCost::quadratic(curvature, linear)?;
+        if self.customers.is_empty() {
+            return Err(ShapingError::Empty {
+                field: "customers".into(),
+            });
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut customers = Customers::new(periods)?;
+        for (k, spec) in self.customers.iter().enumerate() {
+            let prefix = format!("customers[{k}].");
+            spec.push_class(&mut customers, periods, &mut rng)
+                .map_err(|e| {
+                    // Errors of `Customers::push_*` name the expanded index: rename it.
+                    e.map_field(|f| match f.strip_prefix("customers[") {
+                        Some(rest) => match rest.split_once("].") {
+                            Some((_, tail)) => format!("{prefix}{tail}"),
+                            None => format!("{prefix}{f}"),
+                        },
+                        None => format!("{prefix}{f}"),
+                    })
+                })?;
+        }
+        ShapingModel::new(customers, supply)
+    }
+
+    /// The simulation settings of the scenario (defaults when absent), validated.
+    pub fn simulation_settings(&self) -> Result<SimulationSettings, ShapingError> {
+        let s = self.simulation.clone().unwrap_or_default();
+        s.validate().map_err(|e| e.prefixed("simulation."))?;
+        Ok(s)
+    }
+}
+
+impl CustomerSpec {
+    fn push_class(
+        &self,
+        customers: &mut Customers,
+        periods: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(), ShapingError> {
+        if self.count == 0 {
+            return Err(ShapingError::OutOfRange {
+                field: "count".into(),
+                value: 0.0,
+                requirement: "must be >= 1",
+            });
+        }
+        let jitter = self.jitter.unwrap_or(0.0);
+        ShapingError::check_nonnegative(|| "jitter".into(), jitter)?;
+        if jitter >= 1.0 {
+            return Err(ShapingError::OutOfRange {
+                field: "jitter".into(),
+                value: jitter,
+                requirement: "must be < 1",
+            });
+        }
+        let roll = self.roll.unwrap_or(0);
+        if roll >= periods && roll > 0 {
+            return Err(ShapingError::OutOfRange {
+                field: "roll".into(),
+                value: roll as f64,
+                requirement: "must be < periods",
+            });
+        }
+        let (first, second, names) = match self.utility {
+            UtilitySpec::Quadratic => {
+                for (f, present) in [("weight", &self.weight), ("shift", &self.shift)] {
+                    if present.is_some() {
+                        return Err(scenario_err(
+                            f.into(),
+                            "is a field of utility = \"log\", not \"quadratic\"",
+                        ));
+                    }
+                }
+                let theta = self
+                    .theta
+                    .as_ref()
+                    .ok_or_else(|| scenario_err("theta".into(), "missing (utility = \"quadratic\")"))?;
+                let kappa = self
+                    .kappa
+                    .as_ref()
+                    .ok_or_else(|| scenario_err("kappa".into(), "missing (utility = \"quadratic\")"))?;
+                (theta, kappa, ("theta", "kappa"))
+            }
+            UtilitySpec::Log => {
+                for (f, present) in [("theta", &self.theta), ("kappa", &self.kappa)] {
+                    if present.is_some() {
+                        return Err(scenario_err(
+                            f.into(),
+                            "is a field of utility = \"quadratic\", not \"log\"",
+                        ));
+                    }
+                }
+                let weight = self
+                    .weight
+                    .as_ref()
+                    .ok_or_else(|| scenario_err("weight".into(), "missing (utility = \"log\")"))?;
+                let shift = self
+                    .shift
+                    .as_ref()
+                    .ok_or_else(|| scenario_err("shift".into(), "missing (utility = \"log\")"))?;
+                (weight, shift, ("weight", "shift"))
+            }
+        };
+        let a = first.expand(names.0, periods)?;
+        let b = second.expand(names.1, periods)?;
+        let lo = self.min_energy.unwrap_or(0.0);
+        let hi = self.max_energy.unwrap_or(f64::INFINITY);
+        let push = |customers: &mut Customers, a: &[f64], b: &[f64], lo: f64, hi: f64| match self
+            .utility
+        {
+            UtilitySpec::Quadratic => customers.push_quadratic(a, b, lo, hi),
+            UtilitySpec::Log => customers.push_log(a, b, lo, hi),
+        };
+        // Validate the class's base parameters first (errors then name the spec's fields).
+        let mut scratch = Customers::new(periods)?;
+        push(&mut scratch, &a, &b, lo, hi)?;
+        let mut ja = a.clone();
+        let mut jb = b.clone();
+        for _ in 0..self.count {
+            let (fa, fb, fe) = if jitter > 0.0 {
+                (
+                    rng.gen_range(1.0 - jitter..=1.0 + jitter),
+                    rng.gen_range(1.0 - jitter..=1.0 + jitter),
+                    rng.gen_range(1.0 - jitter..=1.0 + jitter),
+                )
+            } else {
+                (1.0, 1.0, 1.0)
+            };
+            let shift = if roll > 0 {
+                rng.gen_range(-(roll as i64)..=roll as i64)
+            } else {
+                0
+            };
+            for t in 0..periods {
+                let src = (t as i64 - shift).rem_euclid(periods as i64) as usize;
+                ja[t] = a[src] * fa;
+                jb[t] = b[src] * fb;
+            }
+            push(customers, &ja, &jb, lo * fe, hi * fe)?;
+        }
+        Ok(())
+    }
+}

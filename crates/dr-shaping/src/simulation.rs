@@ -1,0 +1,568 @@
+//! The distributed schemes of chen-li-low-doyle-2010 §IV as message-passing simulations.
+//!
+//! # Gradient schemes ([`GradientScheme`])
+//! One round `k` is one step:
+//! 1. the utility collects the loads `q_i^k`, computes `Q^k(t) = Σ_i q_i^k(t)` and announces
+//!    `p^k(t) = C'(Q^k(t), t)` (eq. 41) — for strategic customers also `C''(Q^k(t), t)`;
+//! 2. each customer projects a gradient step onto its feasible set
+//!    `S_i = {q ≥ 0, Q_i ≤ Σ_t q(t) ≤ Q̄_i}` (an exact one-multiplier water-filling,
+//!    [`dr_convex::project_box_sum`]):
+//!    - competitive (eq. 42): `q_i^{k+1} = [q_i^k + γ (U_i'(q_i^k(t), t) − p^k(t))]_{S_i}`,
+//!    - strategic (eq. 48, with `q_i^k(t)` in the last term as in SPEC §2):
+//!      `q_i^{k+1} = [q_i^k + γ (U_i'(q_i^k(t), t) − C'(Q^k(t)) − q_i^k(t) C''(Q^k(t)))]_{S_i}`.
+//!
+//! This is projected gradient ascent on the welfare (competitive) or on the potential
+//! (strategic, quadratic supply) / projection method on the monotone VI: it converges for
+//! `γ < 2/L` with `L` the Lipschitz constant of the gradient ([`critical_step`] gives `2/L`
+//! from a bound on `L`); for larger steps it may oscillate (chen-li-low-doyle-2010 §V:
+//! "the system may only approach to within a certain neighborhood").
+//!
+//! Each round records prices, total load, the fixed-point residual
+//! `‖q^{k+1} − q^k‖_∞ / (γ · max(1, ‖p^k‖_∞))` (zero exactly at the equilibrium), the
+//! welfare, and optionally the first customers' loads. A run stops with an explicit
+//! [`Termination`]: `Converged` (residual ≤ tolerance), `Oscillating` (over the last `2W`
+//! rounds the residual did not shrink by 5% between the two windows of `W` and the largest
+//! total-load change flipped sign at least `W/2` times in the last `W`), `Diverged`
+//! (a non-finite value, or a residual above `divergence_factor ×` the first one) or
+//! `MaxRounds`.
+//!
+//! # Fast variant ([`Scheme::Newton`])
+//! The utility runs the structure-exploiting price Newton ([`crate::PriceNewton`]): each
+//! round it announces a price profile, every customer replies with its *exact* response
+//! (water-filling) and its response slopes (`2T + 1` scalars), and the utility takes a
+//! safeguarded Newton step on the prices. Rounds are price announcements (line-search
+//! trials included). Available for competitive customers and, with a quadratic supply cost,
+//! strategic ones (the potential).
+
+use crate::equilibrium::{potential_curvature, responses, Behaviour, Loads};
+use crate::error::ShapingError;
+use crate::model::ShapingModel;
+use crate::newton::{PriceNewton, SolverSettings};
+use dr_convex::parallel::CHUNK;
+use dr_convex::{project_box_sum, Bound};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Why a run (or the price Newton) stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Termination {
+    /// The residual reached the tolerance.
+    Converged,
+    /// The round limit was reached.
+    MaxRounds,
+    /// The iterates keep oscillating without approaching a fixed point (step too large).
+    Oscillating,
+    /// A value became non-finite or the residual blew up.
+    Diverged,
+    /// The line search could not make progress (price Newton only).
+    Stalled,
+}
+
+/// Which distributed scheme to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// The papers' projected-gradient scheme (eqs. 41–42 or 48) with a fixed step `γ`.
+    Gradient,
+    /// The fast variant: price Newton with exact customer responses.
+    Newton,
+}
+
+/// Settings of a distributed run, with defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulationSettings {
+    /// Scheme (default gradient).
+    pub scheme: Scheme,
+    /// Customers' behaviour (default competitive).
+    pub behaviour: Behaviour,
+    /// Step `γ > 0` of the gradient scheme; `None` (default) uses `0.5 ·`
+    /// [`critical_step`] (i.e. `1/L`), or `10⁻³` when no bound is available.
+    pub step: Option<f64>,
+    /// Most rounds (default 20 000).
+    pub max_rounds: usize,
+    /// Converged when the residual is at most this (default 1e-9).
+    pub tolerance: f64,
+    /// Window `W` of the oscillation test (default 32, at least 2).
+    pub oscillation_window: usize,
+    /// Diverged when the residual exceeds this multiple of the first round's (default 1e6).
+    pub divergence_factor: f64,
+    /// Record the loads of the first `record_loads` customers every round (default 0).
+    pub record_loads: usize,
+}
+
+impl Default for SimulationSettings {
+    fn default() -> Self {
+        Self {
+            scheme: Scheme::Gradient,
+            behaviour: Behaviour::Competitive,
+            step: None,
+            max_rounds: 20_000,
+            tolerance: 1e-9,
+            oscillation_window: 32,
+            divergence_factor: 1e6,
+            record_loads: 0,
+        }
+    }
+}
+
+impl SimulationSettings {
+    /// Checks the settings; errors name the field.
+    pub fn validate(&self) -> Result<(), ShapingError> {
+        if let Some(s) = self.step {
+            ShapingError::check_positive(|| "step".into(), s)?;
+        }
+        ShapingError::check_positive(|| "tolerance".into(), self.tolerance)?;
+        ShapingError::check_positive(|| "divergence_factor".into(), self.divergence_factor)?;
+        if self.max_rounds == 0 {
+            return Err(ShapingError::OutOfRange {
+                field: "max_rounds".into(),
+                value: 0.0,
+                requirement: "must be >= 1",
+            });
+        }
+        if self.oscillation_window < 2 {
+            return Err(ShapingError::OutOfRange {
+                field: "oscillation_window".into(),
+                value: self.oscillation_window as f64,
+                requirement: "must be >= 2",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One round of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Round {
+    /// Round index `k` (0 = the start).
+    pub round: usize,
+    /// Announced prices `p^k(t)`.
+    pub prices: Vec<f64>,
+    /// Total load `Q^k(t)` the prices were computed from (gradient) or the customers'
+    /// total reply to them (Newton).
+    pub total_load: Vec<f64>,
+    /// Gradient: the fixed-point residual (module docs). Newton: `‖D − S‖_∞ / max(1, ‖D‖_∞)`.
+    pub residual: f64,
+    /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub welfare: Option<f64>,
+    /// Newton: whether the line search accepted the announced prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+    /// The first customers' loads (see [`SimulationSettings::record_loads`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loads: Option<Vec<Vec<f64>>>,
+}
+
+/// The outcome of a distributed run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimulationRun {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// Price-taking or strategic customers.
+    pub behaviour: Behaviour,
+    /// The step `γ` (gradient scheme).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// `2/L` from the bound on the gradient's Lipschitz constant, where available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical_step: Option<f64>,
+    /// Why the run stopped.
+    pub termination: Termination,
+    /// Rounds executed.
+    pub rounds: usize,
+    /// The last announced prices.
+    pub prices: Vec<f64>,
+    /// The last loads.
+    pub loads: Loads,
+    /// `Σ_i q_i(t)` of the last loads.
+    pub total_load: Vec<f64>,
+    /// The last residual.
+    pub residual: f64,
+    /// Scalar messages exchanged.
+    pub messages: usize,
+    /// Per-round trace.
+    pub trace: Vec<Round>,
+}
+
+/// `2/L` for the gradient scheme, with `L ≥` the Lipschitz constant of the gradient:
+/// competitive `L = max_t (max_i U_i''-bound(t) + N C''(t))`, strategic
+/// `L = max_t (max_i U_i''-bound(t) + (N + 1) C''(t))`, where the utility-curvature bound is
+/// `κ_i(t)` (quadratic) or `w_i(t)/s_i(t)²` (log, its value at `q = 0`). `None` when a
+/// utility or the supply cost is user-supplied (no bound is known). Projected gradient
+/// converges for every `γ < 2/L` (a sufficient condition).
+pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> {
+    let (c, _) = model.supply().as_quadratic()?;
+    let customers = model.customers();
+    let n = customers.len();
+    let periods = model.periods();
+    let mut worst = 0.0f64;
+    let mut kmax = vec![0.0f64; periods];
+    for i in 0..n {
+        match customers.utility(i)? {
+            crate::model::Utility::Quadratic { kappa, .. } => {
+                for (m, &k) in kmax.iter_mut().zip(kappa) {
+                    *m = m.max(k);
+                }
+            }
+            crate::model::Utility::Log { weight, shift } => {
+                for t in 0..periods {
+                    kmax[t] = kmax[t].max(weight[t] / (shift[t] * shift[t]));
+                }
+            }
+            crate::model::Utility::Custom(_) => return None,
+        }
+    }
+    let coupling = match behaviour {
+        Behaviour::Competitive => n as f64,
+        Behaviour::Strategic => n as f64 + 1.0,
+    };
+    for t in 0..periods {
+        worst = worst.max(kmax[t] + coupling * c[t]);
+    }
+    (worst > 0.0).then(|| 2.0 / worst)
+}
+
+/// The papers' projected-gradient scheme as a stepper (module docs).
+#[derive(Debug, Clone)]
+pub struct GradientScheme<'a> {
+    model: &'a ShapingModel,
+    behaviour: Behaviour,
+    step: f64,
+    settings: SimulationSettings,
+    loads: Loads,
+    next: Vec<f64>,
+    round: usize,
+    first_residual: Option<f64>,
+    residuals: Vec<f64>,
+    changes: Vec<f64>,
+    last_total: Option<Vec<f64>>,
+    last_prices: Vec<f64>,
+    last_residual: f64,
+    termination: Option<Termination>,
+}
+
+impl<'a> GradientScheme<'a> {
+    /// Starts from `q_i^0 = [0]_{S_i}` (the load `Q_i / T` in every period) with step `γ`.
+    pub fn new(
+        model: &'a ShapingModel,
+        behaviour: Behaviour,
+        step: f64,
+        settings: &SimulationSettings,
+    ) -> Result<Self, ShapingError> {
+        let periods = model.periods();
+        let start: Vec<f64> = model
+            .customers()
+            .min_energy()
+            .iter()
+            .flat_map(|&l| std::iter::repeat_n(l / periods as f64, periods))
+            .collect();
+        Self::with_start(model, behaviour, step, Loads::new(periods, start)?, settings)
+    }
+
+    /// Starts from the given loads (projected onto `S_i` by the first round). Errors name
+    /// `step`, `start` (length) or a settings field.
+    pub fn with_start(
+        model: &'a ShapingModel,
+        behaviour: Behaviour,
+        step: f64,
+        start: Loads,
+        settings: &SimulationSettings,
+    ) -> Result<Self, ShapingError> {
+        settings.validate()?;
+        ShapingError::check_positive(|| "step".into(), step)?;
+        if start.len() != model.len() || start.periods() != model.periods() {
+            return Err(ShapingError::LengthMismatch {
+                field: "start".into(),
+                expected: model.len() * model.periods(),
+                got: start.as_slice().len(),
+            });
+        }
+        for (k, &q) in start.as_slice().iter().enumerate() {
+            ShapingError::check_finite(|| format!("start[{k}]"), q)?;
+        }
+        let n = start.as_slice().len();
+        Ok(Self {
+            model,
+            behaviour,
+            step,
+            settings: settings.clone(),
+            loads: start,
+            next: vec![0.0; n],
+            round: 0,
+            first_residual: None,
+            residuals: Vec::new(),
+            changes: Vec::new(),
+            last_total: None,
+            last_prices: vec![0.0; model.periods()],
+            last_residual: f64::INFINITY,
+            termination: None,
+        })
+    }
+
+    /// One round (module docs). Returns `None` once terminated.
+    pub fn step(&mut self) -> Option<Round> {
+        if self.termination.is_some() {
+            return None;
+        }
+        let model = self.model;
+        let periods = model.periods();
+        let customers = model.customers();
+        let supply = model.supply();
+        // 1. The utility aggregates and announces.
+        let total = self.loads.total();
+        let prices: Vec<f64> = (0..periods).map(|t| supply.marginal(t, total[t])).collect();
+        let curvature: Vec<f64> = (0..periods)
+            .map(|t| match self.behaviour {
+                Behaviour::Competitive => 0.0,
+                Behaviour::Strategic => supply.curvature(t, total[t]),
+            })
+            .collect();
+        let welfare = {
+            let mut u = 0.0;
+            for i in 0..model.len() {
+                for (t, &q) in self.loads.customer(i).iter().enumerate() {
+                    u -= customers.piece(i, t).value(q, 0.0);
+                }
+            }
+            u - (0..periods).map(|t| supply.value(t, total[t])).sum::<f64>()
+        };
+        // 2. Every customer projects its gradient step (parallel, independent).
+        let gamma = self.step;
+        let (lo, hi) = (customers.min_energy(), customers.max_energy());
+        let current = self.loads.as_slice();
+        let work = |c: usize, out: &mut [f64]| -> f64 {
+            let mut v = vec![0.0; periods];
+            let mut change = 0.0f64;
+            for (k, o) in out.chunks_mut(periods).enumerate() {
+                let i = c * CHUNK + k;
+                let q = &current[i * periods..(i + 1) * periods];
+                for t in 0..periods {
+                    let g = -customers.piece(i, t).derivative(q[t], 0.0)
+                        - prices[t]
+                        - q[t] * curvature[t];
+                    v[t] = q[t] + gamma * g;
+                }
+                if v.iter().any(|x| !x.is_finite()) {
+                    return f64::INFINITY;
+                }
+                match project_box_sum(
+                    &v,
+                    Bound::Constant(0.0),
+                    Bound::Constant(f64::INFINITY),
+                    lo[i],
+                    hi[i],
+                ) {
+                    Ok(p) => {
+                        for t in 0..periods {
+                            o[t] = p.x[t];
+                            change = change.max((p.x[t] - q[t]).abs());
+                        }
+                    }
+                    Err(_) => return f64::INFINITY,
+                }
+            }
+            change
+        };
+        let changes: Vec<f64> = if model.len() >= 4096 {
+            self.next
+                .par_chunks_mut(CHUNK * periods)
+                .enumerate()
+                .map(|(c, out)| work(c, out))
+                .collect()
+        } else {
+            self.next
+                .chunks_mut(CHUNK * periods)
+                .enumerate()
+                .map(|(c, out)| work(c, out))
+                .collect()
+        };
+        let change = changes.iter().copied().fold(0.0f64, f64::max);
+        let pscale = prices.iter().fold(1.0f64, |m, p| m.max(p.abs()));
+        let residual = change / (gamma * pscale);
+        let round = Round {
+            round: self.round,
+            prices: prices.clone(),
+            total_load: total.clone(),
+            residual,
+            welfare: Some(welfare),
+            accepted: None,
+            loads: (self.settings.record_loads > 0).then(|| {
+                (0..self.settings.record_loads.min(model.len()))
+                    .map(|i| self.loads.customer(i).to_vec())
+                    .collect()
+            }),
+        };
+        self.last_prices = prices;
+        self.last_residual = residual;
+        self.round += 1;
+        // Termination tests.
+        if !residual.is_finite() || !welfare.is_finite() {
+            self.termination = Some(Termination::Diverged);
+            return Some(round);
+        }
+        std::mem::swap(self.loads.data_mut(), &mut self.next);
+        // The largest total-load change (signed) for the oscillation test.
+        if let Some(prev) = &self.last_total {
+            let mut best = 0.0f64;
+            for (a, b) in total.iter().zip(prev) {
+                let d = a - b;
+                if d.abs() > best.abs() {
+                    best = d;
+                }
+            }
+            self.changes.push(best);
+        }
+        self.last_total = Some(total);
+        self.residuals.push(residual);
+        let first = *self.first_residual.get_or_insert(residual.max(1e-300));
+        if residual <= self.settings.tolerance {
+            self.termination = Some(Termination::Converged);
+        } else if residual > self.settings.divergence_factor * first {
+            self.termination = Some(Termination::Diverged);
+        } else if self.oscillating() {
+            self.termination = Some(Termination::Oscillating);
+        } else if self.round >= self.settings.max_rounds {
+            self.termination = Some(Termination::MaxRounds);
+        }
+        Some(round)
+    }
+
+    fn oscillating(&self) -> bool {
+        let w = self.settings.oscillation_window;
+        let r = &self.residuals;
+        if r.len() < 2 * w || self.changes.len() < w {
+            return false;
+        }
+        let recent = r[r.len() - w..].iter().copied().fold(0.0f64, f64::max);
+        let before = r[r.len() - 2 * w..r.len() - w]
+            .iter()
+            .copied()
+            .fold(0.0f64, f64::max);
+        if recent < 0.95 * before {
+            return false;
+        }
+        let c = &self.changes[self.changes.len() - w..];
+        let flips = c
+            .windows(2)
+            .filter(|p| p[0] * p[1] < 0.0)
+            .count();
+        flips >= w / 2
+    }
+
+    /// Runs to termination and returns the run.
+    pub fn run(mut self) -> SimulationRun {
+        let mut trace = Vec::new();
+        while let Some(r) = self.step() {
+            trace.push(r);
+        }
+        let messages_per_round = match self.behaviour {
+            Behaviour::Competitive => 2,
+            Behaviour::Strategic => 3,
+        } * self.model.len()
+            * self.model.periods();
+        let total_load = self.loads.total();
+        SimulationRun {
+            scheme: Scheme::Gradient,
+            behaviour: self.behaviour,
+            step: Some(self.step),
+            critical_step: critical_step(self.model, self.behaviour),
+            termination: self.termination.unwrap_or(Termination::MaxRounds),
+            rounds: self.round,
+            prices: self.last_prices,
+            loads: self.loads,
+            total_load,
+            residual: self.last_residual,
+            messages: self.round * messages_per_round,
+            trace,
+        }
+    }
+
+    /// The current loads.
+    pub fn loads(&self) -> &Loads {
+        &self.loads
+    }
+    /// Why it stopped (`None` while running).
+    pub fn termination(&self) -> Option<Termination> {
+        self.termination
+    }
+}
+
+/// Runs a distributed scheme (gradient or fast Newton) on `model`. Errors name a settings
+/// field; the Newton scheme with strategic customers needs a quadratic supply cost (error
+/// `supply`).
+pub fn simulate(
+    model: &ShapingModel,
+    settings: &SimulationSettings,
+) -> Result<SimulationRun, ShapingError> {
+    settings.validate()?;
+    match settings.scheme {
+        Scheme::Gradient => {
+            let step = settings
+                .step
+                .or_else(|| critical_step(model, settings.behaviour).map(|s| 0.5 * s))
+                .unwrap_or(1e-3);
+            Ok(GradientScheme::new(model, settings.behaviour, step, settings)?.run())
+        }
+        Scheme::Newton => {
+            let extra = match settings.behaviour {
+                Behaviour::Competitive => vec![0.0; model.periods()],
+                Behaviour::Strategic => {
+                    potential_curvature(model).ok_or_else(|| ShapingError::Unsupported {
+                        field: "supply".into(),
+                        message: "the Newton scheme for strategic customers needs a \
+                                  quadratic supply cost (the potential)"
+                            .into(),
+                    })?
+                }
+            };
+            let solver = SolverSettings {
+                tolerance: settings.tolerance,
+                max_evaluations: settings.max_rounds,
+                ..SolverSettings::default()
+            };
+            let mut newton = PriceNewton::new(model, extra, None, solver);
+            let mut trace = vec![Round {
+                round: 0,
+                prices: newton.prices().to_vec(),
+                total_load: newton.demand().to_vec(),
+                residual: newton.residual(),
+                welfare: None,
+                accepted: Some(true),
+                loads: None,
+            }];
+            while let Some(r) = newton.step() {
+                trace.push(Round {
+                    round: r.round,
+                    prices: r.prices,
+                    total_load: r.total_load,
+                    residual: r.residual,
+                    welfare: None,
+                    accepted: Some(r.accepted),
+                    loads: None,
+                });
+            }
+            let termination = newton.termination().unwrap_or(Termination::MaxRounds);
+            let prices = newton.prices().to_vec();
+            let (loads, _) = responses(model, &prices, newton.extra(), 8192);
+            let rounds = newton.evaluations();
+            let total_load = loads.total();
+            Ok(SimulationRun {
+                scheme: Scheme::Newton,
+                behaviour: settings.behaviour,
+                step: None,
+                critical_step: None,
+                termination,
+                rounds,
+                prices,
+                loads,
+                total_load,
+                residual: newton.residual(),
+                messages: rounds * model.len() * (3 * model.periods() + 1),
+                trace,
+            })
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The distributed price algorithm (alshehri-liu-chen-basar §VI, eq. 21, Theorem 4) as a
+//! message-passing simulation.
+//!
+//! Each round: every consumer answers the announced prices with its exact best response
+//! (eq. 10, water-filling when needed); every company observes only the aggregate demand
+//! `D_k(t)` on its own (company, period) entries and updates its price,
+//! `p_k(t) ← p_k(t) + (D_k(t) − G_k(t)) / ε`, `ε = (G_k(t) + Z)/p_k(t) + δ` (the notebook's
+//! choice; Theorem 4: convergence for `δ ≥ 0`; `δ < 0` may diverge). All companies update
+//! simultaneously (Jacobi).
+//!
+//! The run is an argmin-style stepper ([`DistributedPricing::step`]): one round per step, a
+//! per-round [`Round`] trace, and an explicit [`Termination`]. Any
+//! [`dr_convex::PriceRule`] can replace the paper's update. Two faster rules use the same
+//! observations: [`PriceUpdate::Secant`] (a secant per entry on its own price and mismatch
+//! history, safeguarded by the paper's step) and [`PriceUpdate::Steffensen`] (Aitken
+//! extrapolation of each entry's own eq. 21 price sequence).
+
+use crate::aggregate::aggregate_demand;
+use crate::error::{check_positive, StackelbergError};
+use crate::model::{to_table, Market};
+use dr_convex::PriceRule;
+use serde::Serialize;
+
+/// Which price update the companies use.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum PriceUpdate {
+    /// The paper's eq. 21 with `ε = (G + Z)/p + δ`.
+    Paper {
+        /// `δ` (Theorem 4 needs `δ ≥ 0`).
+        delta: f64,
+    },
+    /// A secant per (company, period) on its observed (price, mismatch) pairs, safeguarded
+    /// by eq. 21 with `δ = 0`.
+    Secant,
+    /// Steffensen's acceleration of eq. 21 (`δ = 0`) per (company, period): three plain
+    /// steps, then Aitken's Δ² extrapolation of the entry's own price sequence.
+    Steffensen,
+}
+
+/// The starting prices.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub enum InitialPrices {
+    /// `B / Σ_{k,t} G_k(t)` everywhere (the uniform price that would spend every budget).
+    #[default]
+    Auto,
+    /// The same price everywhere.
+    Uniform(f64),
+    /// Given prices `[k][t]`.
+    Given(Vec<Vec<f64>>),
+}
+
+/// Settings of the simulation, with defaults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DistributedSettings {
+    /// The price update.
+    pub update: PriceUpdate,
+    /// Starting prices.
+    pub initial: InitialPrices,
+    /// Most rounds.
+    pub max_rounds: usize,
+    /// Converged when `max |D_k(t) − G_k(t)| / G_k(t) ≤ tolerance`.
+    pub tolerance: f64,
+    /// Diverged when the mismatch exceeds this factor times the first round's (or 1).
+    pub divergence_factor: f64,
+    /// Keep every round's prices in the trace.
+    pub record_prices: bool,
+}
+
+impl Default for DistributedSettings {
+    fn default() -> Self {
+        Self {
+            update: PriceUpdate::Paper { delta: 0.0 },
+            initial: InitialPrices::Auto,
+            max_rounds: 1000,
+            tolerance: 1e-9,
+            divergence_factor: 1e6,
+            record_prices: false,
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Termination {
+    /// Supply met demand within the tolerance.
+    Converged,
+    /// The round limit was reached.
+    MaxRounds,
+    /// An update produced a non-positive price (the failure mode Theorem 4 excludes).
+    NonPositivePrice {
+        /// Company.
+        company: usize,
+        /// Period.
+        period: usize,
+    },
+    /// The mismatch grew beyond `divergence_factor` times its start, or became non-finite.
+    Diverged,
+}
+
+/// One round of the trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Round {
+    /// Round number (0 = the starting prices).
+    pub round: usize,
+    /// `max |D_k(t) − G_k(t)| / G_k(t)` at this round's prices.
+    pub mismatch: f64,
+    /// This round's prices `[k][t]` (when recorded).
+    pub prices: Option<Vec<Vec<f64>>>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DistributedRun {
+    /// Final prices `[k][t]`.
+    pub prices: Vec<Vec<f64>>,
+    /// Rounds taken (price announcements after the first).
+    pub rounds: usize,
+    /// Why it stopped.
+    pub termination: Termination,
+    /// Per-round trace.
+    pub trace: Vec<Round>,
+    /// Name of the price rule.
+    pub rule: String,
+}
+
+/// The paper's update (eq. 21) as a [`PriceRule`]: `p ← p − mismatch / ε`,
+/// `ε = (G + Z)/p + δ`, with `mismatch = G − D` (excess supply).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaperRule {
+    /// Supply `G_k(t)`.
+    pub supply: f64,
+    /// `Z` (per entry).
+    pub zeta_total: f64,
+    /// `δ`.
+    pub delta: f64,
+}
+
+impl PriceRule for PaperRule {
+    fn next_price(&mut self, price: f64, mismatch: f64) -> f64 {
+        let eps = (self.supply + self.zeta_total) / price + self.delta;
+        price - mismatch / eps
+    }
+    fn name(&self) -> &'static str {
+        "paper"
+    }
+}
+
+/// A secant on the entry's own (price, mismatch) history, safeguarded by eq. 21 (`δ = 0`)
+/// and limited to a factor 4 per round.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SecantRule {
+    /// The fallback (eq. 21).
+    pub paper: PaperRule,
+    previous: Option<(f64, f64)>,
+}
+
+impl SecantRule {
+    /// A secant rule for an entry with supply `G` and `Z`.
+    pub fn new(supply: f64, zeta_total: f64) -> Self {
+        Self {
+            paper: PaperRule {
+                supply,
+                zeta_total,
+                delta: 0.0,
+            },
+            previous: None,
+        }
+    }
+}
+
+impl PriceRule for SecantRule {
+    fn next_price(&mut self, price: f64, mismatch: f64) -> f64 {
+        let fallback = self.paper.next_price(price, mismatch);
+        let cand = match self.previous {
+            Some((p0, m0)) if p0 != price && m0 != mismatch => {
+                // Excess supply increases with the own price: the slope must be positive.
+                let slope = (mismatch - m0) / (price - p0);
+                if slope > 0.0 && slope.is_finite() {
+                    price - mismatch / slope
+                } else {
+                    fallback
+                }
+            }
+            _ => fallback,
+        };
+        self.previous = Some((price, mismatch));
+        if cand.is_finite() {
+            cand.clamp(0.25 * price, 4.0 * price)
+        } else {
+            fallback
+        }
+    }
+    fn reset(&mut self) {
+        self.previous = None;
+    }
+    fn name(&self) -> &'static str {
+        "secant"
+    }
+}
+
+/// Steffensen's method on the paper's update (eq. 21, `δ = 0`), per entry: from a start
+/// `x_0`, three plain steps give `x_1, x_2, x_3`; the next price is Aitken's
+/// `x_1 − (x_2 − x_1)² / (x_3 − 2 x_2 + x_1)`, and the cycle restarts there.
+///
+/// In the interior case eq. 21 maps every price to `c_j (B + Z Σ p)`, so from `x_1` on the
+/// errors of all entries shrink by the same factor `Z H` per round (the rank-one structure of
+/// system (13)) and the extrapolation is exact; it uses only the entry's own observations.
+/// Safeguards: a positive extrapolation within a factor 4 of `x_3`, else the plain step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SteffensenRule {
+    /// The plain step (eq. 21).
+    pub paper: PaperRule,
+    history: [f64; 2],
+    phase: u8,
+}
+
+impl SteffensenRule {
+    /// A Steffensen rule for an entry with supply `G` and `Z`.
+    pub fn new(supply: f64, zeta_total: f64) -> Self {
+        Self {
+            paper: PaperRule {
+                supply,
+                zeta_total,
+                delta: 0.0,
+            },
+            history: [0.0; 2],
+            phase: 0,
+        }
+    }
+}
+
+impl PriceRule for SteffensenRule {
+    fn next_price(&mut self, price: f64, mismatch: f64) -> f64 {
+        let plain = self.paper.next_price(price, mismatch);
+        match self.phase {
+            0 => {
+                self.phase = 1;
+                plain
+            }
+            1 | 2 => {
+                self.history[(self.phase - 1) as usize] = price;
+                self.phase += 1;
+                plain
+            }
+            _ => {
+                self.phase = 0;
+                let [x1, x2] = self.history;
+                let x3 = price;
+                let den = x3 - 2.0 * x2 + x1;
+                let cand = x1 - (x2 - x1) * (x2 - x1) / den;
+                if den != 0.0 && cand.is_finite() && cand >= 0.25 * x3 && cand <= 4.0 * x3 {
+                    cand
+                } else {
+                    plain
+                }
+            }
+        }
+    }
+    fn reset(&mut self) {
+        self.phase = 0;
+    }
+    fn name(&self) -> &'static str {
+        "steffensen"
+    }
+}
+
+/// The simulation as a stepper: one round per [`DistributedPricing::step`].
+pub struct DistributedPricing<'a> {
+    market: &'a Market,
+    settings: DistributedSettings,
+    rules: Vec<Box<dyn PriceRule>>,
+    prices: Vec<f64>,
+    round: usize,
+    first_mismatch: Option<f64>,
+    trace: Vec<Round>,
+    termination: Option<Termination>,
+}
+
+impl<'a> DistributedPricing<'a> {
+    /// Starts a run. Errors: non-finite `δ`, non-positive tolerance or starting prices
+    /// (named), wrong shape of given prices.
+    pub fn new(
+        market: &'a Market,
+        settings: &DistributedSettings,
+    ) -> Result<Self, StackelbergError> {
+        check_positive(|| "settings.tolerance".into(), settings.tolerance)?;
+        check_positive(
+            || "settings.divergence_factor".into(),
+            settings.divergence_factor,
+        )?;
+        let n = market.entries();
+        let g = market.supply();
+        let z = market.zeta_entry();
+        let rules: Vec<Box<dyn PriceRule>> = match settings.update {
+            PriceUpdate::Paper { delta } => {
+                crate::error::check_finite(|| "simulation.delta".into(), delta)?;
+                (0..n)
+                    .map(|j| {
+                        Box::new(PaperRule {
+                            supply: g[j],
+                            zeta_total: z[j],
+                            delta,
+                        }) as Box<dyn PriceRule>
+                    })
+                    .collect()
+            }
+            PriceUpdate::Secant => (0..n)
+                .map(|j| Box::new(SecantRule::new(g[j], z[j])) as Box<dyn PriceRule>)
+                .collect(),
+            PriceUpdate::Steffensen => (0..n)
+                .map(|j| Box::new(SteffensenRule::new(g[j], z[j])) as Box<dyn PriceRule>)
+                .collect(),
+        };
+        let prices = match &settings.initial {
+            InitialPrices::Auto => {
+                let total: f64 = g.iter().sum();
+                vec![market.budget_total() / total; n]
+            }
+            InitialPrices::Uniform(p) => {
+                check_positive(|| "simulation.initial_price".into(), *p)?;
+                vec![*p; n]
+            }
+            InitialPrices::Given(table) => crate::equilibrium::flatten_prices(market, table)?,
+        };
+        Ok(Self {
+            market,
+            settings: settings.clone(),
+            rules,
+            prices,
+            round: 0,
+            first_mismatch: None,
+            trace: Vec::new(),
+            termination: None,
+        })
+    }
+
+    /// Current prices (flat).
+    pub fn prices(&self) -> &[f64] {
+        &self.prices
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> &[Round] {
+        &self.trace
+    }
+
+    /// How the run ended, once it has.
+    pub fn termination(&self) -> Option<Termination> {
+        self.termination
+    }
+
+    /// One round: consumers respond, companies observe their aggregate demand and update.
+    /// Returns the termination once the run has ended (and keeps returning it).
+    pub fn step(&mut self) -> Option<Termination> {
+        if self.termination.is_some() {
+            return self.termination;
+        }
+        let g = self.market.supply();
+        let demand = aggregate_demand(self.market, &self.prices);
+        let mismatch =
+            (0..g.len())
+                .map(|j| (demand[j] - g[j]).abs() / g[j])
+                .fold(
+                    0.0_f64,
+                    |m, x| if x.is_nan() { f64::INFINITY } else { m.max(x) },
+                );
+        self.trace.push(Round {
+            round: self.round,
+            mismatch,
+            prices: self
+                .settings
+                .record_prices
+                .then(|| to_table(&self.prices, self.market.periods())),
+        });
+        let first = *self.first_mismatch.get_or_insert(mismatch);
+        let end = if mismatch <= self.settings.tolerance {
+            Some(Termination::Converged)
+        } else if !mismatch.is_finite()
+            || mismatch > self.settings.divergence_factor * first.max(1.0)
+        {
+            Some(Termination::Diverged)
+        } else if self.round >= self.settings.max_rounds {
+            Some(Termination::MaxRounds)
+        } else {
+            None
+        };
+        if end.is_some() {
+            self.termination = end;
+            return end;
+        }
+        for j in 0..g.len() {
+            let next = self.rules[j].next_price(self.prices[j], g[j] - demand[j]);
+            if next.is_nan() || next <= 0.0 {
+                let t = self.market.periods();
+                let end = if next.is_nan() {
+                    Termination::Diverged
+                } else {
+                    Termination::NonPositivePrice {
+                        company: j / t,
+                        period: j % t,
+                    }
+                };
+                self.termination = Some(end);
+                return Some(end);
+            }
+            self.prices[j] = next;
+        }
+        self.round += 1;
+        None
+    }
+
+    /// Runs to termination.
+    pub fn run(mut self) -> DistributedRun {
+        let termination = loop {
+            if let Some(t) = self.step() {
+                break t;
+            }
+        };
+        let rule = self.rules.first().map_or("none", |r| r.name()).to_string();
+        DistributedRun {
+            prices: to_table(&self.prices, self.market.periods()),
+            rounds: self.round,
+            termination,
+            trace: self.trace,
+            rule,
+        }
+    }
+}
+
+/// Runs the distributed algorithm to termination (see [`DistributedPricing`]).
+pub fn simulate(
+    market: &Market,
+    settings: &DistributedSettings,
+) -> Result<DistributedRun, StackelbergError> {
+    Ok(DistributedPricing::new(market, settings)?.run())
+}

@@ -1,0 +1,128 @@
+//! The one error type of the `dr` command, with its exit codes.
+
+use demand_response::scenario::{ModelKind, ScenarioError};
+use thiserror::Error;
+
+/// Everything that can make a `dr` command fail. Messages name the field and value.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub(crate) enum CliError {
+    /// The scenario file could not be read, parsed, or has no/an unknown `model`.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The scenario's model has no module in this build.
+    #[error("model '{model}' is not available in this build")]
+    ModelUnavailable {
+        /// The model named by the scenario.
+        model: ModelKind,
+    },
+    /// The model exists but does not offer this command (yet).
+    #[error("`dr {command}` is not available in this build for model '{model}'")]
+    CommandUnavailable {
+        /// `simulate` or `verify`.
+        command: &'static str,
+        /// The model named by the scenario.
+        model: ModelKind,
+    },
+    /// `dr study NAME` with a name no study has.
+    #[error("unknown study '{name}'; {available}")]
+    UnknownStudy {
+        /// The name given.
+        name: String,
+        /// The list of available studies, in words.
+        available: String,
+    },
+    /// A `--set KEY=VALUE` the model does not accept, or whose value does not parse.
+    #[error("--set {key}={value}: {reason}")]
+    BadParameter {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The model rejected the scenario's data (its crate's error message names the
+    /// field and value), or a solve failed.
+    #[error("{file}: {model}: {message}")]
+    #[allow(dead_code, reason = "built by the model modules (CliError::model)")]
+    Model {
+        /// The scenario file's name.
+        file: String,
+        /// The model.
+        model: ModelKind,
+        /// The model crate's message.
+        message: String,
+    },
+    /// The kernel rejected an input (demo and studies).
+    #[error("{context}: {source}")]
+    Kernel {
+        /// What was being solved.
+        context: String,
+        /// The kernel's error.
+        source: dr_convex::ConvexError,
+    },
+    /// A file could not be written (plots) or stdin could not be read.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A self-check of a demo or study failed: a bug, reported rather than hidden.
+    #[error("check failed: {0}")]
+    CheckFailed(String),
+}
+
+impl CliError {
+    /// A model crate's error on the scenario `file`.
+    #[allow(dead_code, reason = "part of the model-module interface")]
+    pub(crate) fn model(
+        file: impl Into<String>,
+        model: ModelKind,
+        err: impl std::fmt::Display,
+    ) -> CliError {
+        CliError::Model {
+            file: file.into(),
+            model,
+            message: err.to_string(),
+        }
+    }
+
+    /// The process exit code: 2 for usage errors and things this build lacks, 1 for bad
+    /// input and failures, 3 for a failed self-check.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::ModelUnavailable { .. }
+            | CliError::CommandUnavailable { .. }
+            | CliError::UnknownStudy { .. }
+            | CliError::BadParameter { .. } => 2,
+            CliError::CheckFailed(_) => 3,
+            _ => 1,
+        }
+    }
+
+    /// A short machine-readable kind, for `--json` error objects.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CliError::Scenario(_) => "scenario",
+            CliError::ModelUnavailable { .. } => "model_unavailable",
+            CliError::CommandUnavailable { .. } => "command_unavailable",
+            CliError::UnknownStudy { .. } => "unknown_study",
+            CliError::BadParameter { .. } => "bad_parameter",
+            CliError::Model { .. } => "model",
+            CliError::Kernel { .. } => "kernel",
+            CliError::Io { .. } => "io",
+            CliError::CheckFailed(_) => "check_failed",
+        }
+    }
+
+    /// The message for a terminal: with an excerpt of the offending line when known.
+    pub(crate) fn detailed(&self) -> String {
+        match self {
+            CliError::Scenario(e) => e.detailed(),
+            other => other.to_string(),
+        }
+    }
+}

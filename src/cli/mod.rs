@@ -1,0 +1,193 @@
+//! The `dr` command: argument parsing, dispatch to the model modules, output and errors.
+//!
+//! - [`args`]: the clap definition (`solve | simulate | verify | study | demo`, global
+//!   `--json` and `--plot DIR`);
+//! - [`models`]: the registry — one [`models::ModelCommands`] per wired model, found by one
+//!   `match` arm in [`models::commands`];
+//! - [`output`]: what a model receives ([`output::Options`]) and returns
+//!   ([`output::Output`]: JSON, text, plots), with table and certificate formatting;
+//! - [`error`]: [`error::CliError`] and the exit codes;
+//! - [`progress`]: progress bars shown only on a terminal;
+//! - [`demo`], [`study`]: `dr demo` sections and `dr study` registry.
+//!
+//! Output discipline: results go to stdout (text, or JSON with `--json`); errors go to
+//! stderr with a non-zero exit code, and with `--json` also to stdout as
+//! `{"error": "...", "kind": "..."}`.
+
+pub(crate) mod args;
+pub(crate) mod demo;
+pub(crate) mod error;
+pub(crate) mod models;
+pub(crate) mod output;
+pub(crate) mod progress;
+pub(crate) mod study;
+
+use args::{Cli, Command};
+use clap::Parser;
+use demand_response::scenario::Scenario;
+use error::CliError;
+use models::Action;
+use output::{Options, Output, Params};
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Parses the arguments, runs the command, prints the result or the error.
+pub(crate) fn main() -> ExitCode {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json_requested = raw.iter().skip(1).any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&raw) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are reported by clap as "errors" that exit 0.
+            if json_requested && e.use_stderr() {
+                let message = e.render().to_string();
+                let first = message.lines().next().unwrap_or("usage error");
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                write_stdout(&json_line(&json!({"error": first, "kind": "usage"})));
+            }
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let json = cli.json;
+    let (opts, command) = options(cli);
+    let result = execute(&command, &opts).and_then(|out| emit(out, &opts));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                write_stdout(&json_line(
+                    &json!({"error": e.to_string(), "kind": e.kind()}),
+                ));
+            }
+            eprintln!("error: {}", e.detailed());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn options(cli: Cli) -> (Options, Command) {
+    let progress_allowed =
+        !cli.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let mut opts = Options {
+        json: cli.json,
+        plot_dir: cli.plot,
+        progress_allowed,
+        ..Options::default()
+    };
+    match &cli.command {
+        Command::Solve { params, .. }
+        | Command::Verify { params, .. }
+        | Command::Study { params, .. } => opts.params = Params::new(params.set.clone()),
+        Command::Simulate { sim, params, .. } => {
+            opts.sim = sim.clone().into();
+            opts.params = Params::new(params.set.clone());
+        }
+        Command::Demo => {}
+    }
+    (opts, cli.command)
+}
+
+fn execute(command: &Command, opts: &Options) -> Result<Output, CliError> {
+    match command {
+        Command::Solve { file, .. } => models::run(Action::Solve, &read_scenario(file)?, opts),
+        Command::Simulate { file, .. } => {
+            models::run(Action::Simulate, &read_scenario(file)?, opts)
+        }
+        Command::Verify { file, .. } => models::run(Action::Verify, &read_scenario(file)?, opts),
+        Command::Study { name: None, .. } => Ok(study::list()),
+        Command::Study {
+            name: Some(name), ..
+        } => study::run(name, opts),
+        Command::Demo => demo::run(opts),
+    }
+}
+
+/// Reads a scenario from a path, or from stdin for `-`.
+fn read_scenario(file: &Path) -> Result<Scenario, CliError> {
+    if file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::Io {
+                path: "<stdin>".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Scenario::from_bytes(&bytes, "<stdin>")?)
+    } else {
+        Ok(Scenario::read(file)?)
+    }
+}
+
+/// Writes plots (if asked) and prints the result.
+fn emit(mut out: Output, opts: &Options) -> Result<(), CliError> {
+    let written = match &opts.plot_dir {
+        Some(dir) => write_plots(dir, &out.plots)?,
+        None => Vec::new(),
+    };
+    if opts.json {
+        let paths: Vec<Value> = written
+            .iter()
+            .map(|p| Value::String(p.display().to_string()))
+            .collect();
+        match &mut out.json {
+            Value::Object(map) if opts.plot_dir.is_some() => {
+                map.insert("plots".into(), Value::Array(paths));
+            }
+            _ => {}
+        }
+        let text = serde_json::to_string_pretty(&out.json).map_err(|e| CliError::Io {
+            path: "<stdout>".into(),
+            reason: e.to_string(),
+        })?;
+        write_stdout(&format!("{text}\n"));
+    } else {
+        let mut text = out.text;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        if opts.plot_dir.is_some() {
+            if written.is_empty() {
+                text.push_str("\n(no plots for this command)\n");
+            } else {
+                text.push_str("\nplots written:\n");
+                for p in &written {
+                    text.push_str(&format!("  {}\n", p.display()));
+                }
+            }
+        }
+        write_stdout(&text);
+    }
+    Ok(())
+}
+
+fn write_plots(
+    dir: &Path,
+    plots: &[demand_response::plot::Plot],
+) -> Result<Vec<PathBuf>, CliError> {
+    let io_err = |path: &Path, e: std::io::Error| CliError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let mut written = Vec::with_capacity(plots.len());
+    for plot in plots {
+        let path = dir.join(plot.file_name());
+        std::fs::write(&path, &plot.svg).map_err(|e| io_err(&path, e))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn json_line(v: &Value) -> String {
+    format!("{v}\n")
+}
+
+/// Prints to stdout, ignoring a closed pipe (`dr demo | head` must not panic).
+fn write_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}

@@ -1,0 +1,80 @@
+//! Progress bars for long work (studies, simulations), drawn on stderr and only on a
+//! terminal: [`super::output::Options::progress`] hands out a hidden bar when stdout or
+//! stderr is not a terminal or `--json` is given, so piped and machine-readable output
+//! stays clean.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar that may be hidden; all methods are no-ops when it is.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A visible bar over `len` steps with a message.
+    pub(crate) fn new(len: u64, message: &str) -> Progress {
+        let bar = ProgressBar::new(len);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed}, eta {eta})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(message.to_string());
+        Progress { bar }
+    }
+
+    /// A bar that draws nothing.
+    pub(crate) fn hidden() -> Progress {
+        Progress {
+            bar: ProgressBar::hidden(),
+        }
+    }
+
+    /// Advances by `n` steps.
+    pub(crate) fn inc(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// Replaces the message.
+    pub(crate) fn set_message(&self, message: &str) {
+        self.bar.set_message(message.to_string());
+    }
+
+    /// A callback that advances the bar by one step per call, for library functions that
+    /// report progress through `FnMut()`.
+    #[allow(dead_code, reason = "part of the model-module interface")]
+    pub(crate) fn tick_fn(&self) -> impl FnMut() + '_ {
+        move || self.bar.inc(1)
+    }
+
+    /// Removes the bar from the terminal.
+    pub(crate) fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if !self.bar.is_finished() {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_bar_accepts_everything() {
+        let p = Progress::hidden();
+        p.inc(3);
+        p.set_message("x");
+        {
+            let mut tick = p.tick_fn();
+            tick();
+        }
+        p.finish();
+    }
+}
