@@ -11,7 +11,9 @@
 //! Run: `cargo bench --bench mechanism -- --warm-up-time 1 --measurement-time 5`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
-use dr_mechanism::{solve_planner, CentralizedMechanism, MechanismSettings, Model, PlannerSettings, User};
+use dr_mechanism::{
+    solve_planner, CentralizedMechanism, MechanismSettings, Model, PlannerSettings, User,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -20,7 +22,14 @@ const T: usize = 24;
 
 fn instance(n: usize) -> Model {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let prices: Vec<f64> = (0..T).map(|t| 0.1 + 0.1 * ((t as f64 - 6.0) / 24.0 * std::f64::consts::TAU).sin().max(0.0)).collect();
+    let prices: Vec<f64> = (0..T)
+        .map(|t| {
+            0.1 + 0.1
+                * ((t as f64 - 6.0) / 24.0 * std::f64::consts::TAU)
+                    .sin()
+                    .max(0.0)
+        })
+        .collect();
     let mut b = Model::builder(prices, 2.0);
     for i in 0..n {
         let user = if i % 2 == 0 {
@@ -56,8 +65,13 @@ fn bench(c: &mut Criterion) {
         let model = instance(n);
         let settings = PlannerSettings::default();
         let opt = solve_planner(&model, &settings).expect("planner");
-        assert!(opt.certificate.holds(1e-8), "N = {n}: {:?}", opt.certificate);
-        let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).expect("mechanism");
+        assert!(
+            opt.certificate.holds(1e-8),
+            "N = {n}: {:?}",
+            opt.certificate
+        );
+        let mech =
+            CentralizedMechanism::new(&model, MechanismSettings::default()).expect("mechanism");
         let ne = mech.nash_equilibrium(&opt).expect("NE");
         let gains = mech.best_response_gains(&ne).expect("gains");
         assert!(gains.iter().all(|g| g.total <= 1e-8));

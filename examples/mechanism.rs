@@ -12,8 +12,8 @@
 //! Run: `cargo run --example mechanism`.
 
 use dr_mechanism::{
-    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame, LearningRule, LearningSettings,
-    MechanismError, MechanismSettings, Model, Network, PlannerSettings, User,
+    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame, LearningRule,
+    LearningSettings, MechanismError, MechanismSettings, Model, Network, PlannerSettings, User,
 };
 
 fn main() -> Result<(), MechanismError> {
@@ -33,16 +33,29 @@ fn main() -> Result<(), MechanismError> {
 
     // 1. Planner.
     let opt = solve_planner(&model, &PlannerSettings::default())?;
-    println!("planner: welfare {:.6}, J(x*) {:.6}, peak {:.4}", opt.welfare, opt.energy_cost, opt.peak);
+    println!(
+        "planner: welfare {:.6}, J(x*) {:.6}, peak {:.4}",
+        opt.welfare, opt.energy_cost, opt.peak
+    );
     println!("  certificate {:?}", opt.certificate);
-    println!("  mu (peak prices, sum = p0 = 1.5): {:?}", round(&opt.peak_multipliers));
+    println!(
+        "  mu (peak prices, sum = p0 = 1.5): {:?}",
+        round(&opt.peak_multipliers)
+    );
     for l in 0..model.rows() {
         if opt.constraint_multipliers[l] > 0.0 {
-            println!("  binding row {l} ({}): lambda = {:.6}", model.row_kind(l), opt.constraint_multipliers[l]);
+            println!(
+                "  binding row {l} ({}): lambda = {:.6}",
+                model.row_kind(l),
+                opt.constraint_multipliers[l]
+            );
         }
     }
     for i in 0..n {
-        println!("  x*[{i}] = {:?}", round(&opt.allocation[i * t_len..(i + 1) * t_len]));
+        println!(
+            "  x*[{i}] = {:?}",
+            round(&opt.allocation[i * t_len..(i + 1) * t_len])
+        );
     }
 
     // 2. Centralized mechanism at the NE of Theorem 2.
@@ -50,7 +63,10 @@ fn main() -> Result<(), MechanismError> {
     let ne = mech.nash_equilibrium(&opt)?;
     let ev = mech.evaluate(&ne)?;
     let t4 = mech.theorem4(&ne)?;
-    println!("\ncentralized NE: max best-response gain {:.2e}", ev.max_gain);
+    println!(
+        "\ncentralized NE: max best-response gain {:.2e}",
+        ev.max_gain
+    );
     for i in 0..n {
         println!(
             "  user {i}: tax {:.6}, balanced tax {:.6}, payoff {:.6} >= v(0) {:.6}",
@@ -67,20 +83,41 @@ fn main() -> Result<(), MechanismError> {
 
     // 3. Distributed mechanism on a neighbourhood network with a cycle.
     let network = Network::from_edges(n, &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 0), (1, 3)], 0)?;
-    println!("\nnetwork: tree edges {:?}, dropped {:?}", network.tree_edges(), network.dropped_edges());
+    println!(
+        "\nnetwork: tree edges {:?}, dropped {:?}",
+        network.tree_edges(),
+        network.dropped_edges()
+    );
     let dm = DistributedMechanism::new(&model, network, MechanismSettings::default())?;
     let dne = dm.nash_equilibrium(&opt)?;
     let dev = dm.evaluate(&dne)?;
-    println!("  distributed NE: max gain {:.2e}, {:?}", dev.max_gain, dm.lemma5(&dne)?);
+    println!(
+        "  distributed NE: max gain {:.2e}, {:?}",
+        dev.max_gain,
+        dm.lemma5(&dne)?
+    );
 
     // 4. Learning.
     for rule in [
-        LearningRule::PriceAdjustment { step: 0.05, consensus: 0.5 },
+        LearningRule::PriceAdjustment {
+            step: 0.1,
+            consensus: 0.5,
+        },
         LearningRule::BestResponse { damping: 0.3 },
     ] {
-        let settings = LearningSettings { rule, max_rounds: 5_000, tolerance: 1e-10 };
+        let settings = LearningSettings {
+            rule,
+            max_rounds: 5_000,
+            tolerance: 1e-10,
+        };
         let out = Learner::new(&dm, dm.starting_profile(), settings)?.run();
-        let dist = out.profile.y.iter().zip(&opt.allocation).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let dist = out
+            .profile
+            .y
+            .iter()
+            .zip(&opt.allocation)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         println!(
             "\nlearning {rule:?}: {:?} after {} rounds, max gain {:.2e}, max |y - x*| {:.2e}",
             out.termination, out.rounds, out.max_gain, dist

@@ -78,7 +78,10 @@ pub struct NashGain {
 struct CustomerGain {
     gain: f64,
     relative: f64,
-    best_bid: f64,
+    /// Best-response load `q̂`.
+    best: f64,
+    /// `B_−i`.
+    others: f64,
 }
 
 /// `f(q) = C(q) + k q²`: minus the customer's payoff plus the linear revenue term.
@@ -106,38 +109,59 @@ impl ConvexScalar for Augmented<'_> {
 const INFINITE: CustomerGain = CustomerGain {
     gain: f64::INFINITY,
     relative: f64::INFINITY,
-    best_bid: 0.0,
+    best: 0.0,
+    others: 0.0,
 };
 
-/// The gain of a customer with `C(q) = a q + h q²` (closed form, see the module docs).
+/// The gain of a customer with `C(q) = a q + h q²` (closed form, see the module docs);
+/// `inv_total = 1/Σb`. Branch-free (selects at the end) so that passes vectorise.
 #[inline(always)]
-fn quadratic_gain(a: f64, h: f64, cap: f64, d: f64, b: f64, total: f64) -> CustomerGain {
+fn quadratic_gain(
+    a: f64,
+    h: f64,
+    cap: f64,
+    d: f64,
+    b: f64,
+    total: f64,
+    inv_total: f64,
+) -> CustomerGain {
     let others = total - b;
-    if others.is_nan() || others <= 0.0 {
-        return INFINITE;
-    }
-    let q = d * b / total;
-    if q > cap * (1.0 + 1e-9) {
-        return INFINITE;
-    }
-    let hi = cap.min(0.5 * d);
-    let best = ((d - a * others) / (2.0 + 2.0 * h * others)).clamp(0.0, hi);
-    let k = h + 1.0 / others;
-    let slope = (d - 2.0 * best) / others - a - 2.0 * h * best;
+    let q = d * b * inv_total;
+    let inv = 1.0 / others;
+    let hi = if cap < 0.5 * d { cap } else { 0.5 * d };
+    let best = (d - a * others) / (2.0 + 2.0 * h * others);
+    let best = if best > 0.0 { best } else { 0.0 };
+    let best = if best < hi { best } else { hi };
+    let k = h + inv;
+    let slope = (d - 2.0 * best) * inv - a - 2.0 * h * best;
     let dq = q - best;
-    let gain = (-slope * dq + k * dq * dq).max(0.0);
-    let u_best = best * (d - best) / others - (a + h * best) * best;
-    finish_gain(gain, u_best, best, others, d)
+    let gain = -slope * dq + k * dq * dq;
+    let gain = if gain > 0.0 { gain } else { 0.0 };
+    let u_best = best * (d - best) * inv - (a + h * best) * best;
+    let g = finish_gain(gain, u_best, best, others);
+    // Lemma 1 (B_−i = 0) or a load beyond the capacity: infinite gain.
+    if others > 0.0 && q <= cap * (1.0 + 1e-9) {
+        g
+    } else {
+        INFINITE
+    }
 }
 
 /// The gain of a customer with a general convex cost (safeguarded Newton on the
 /// first-order condition).
-fn general_gain(cost: &dyn ConvexScalar, cap: f64, d: f64, b: f64, total: f64) -> CustomerGain {
+fn general_gain(
+    cost: &dyn ConvexScalar,
+    cap: f64,
+    d: f64,
+    b: f64,
+    total: f64,
+    inv_total: f64,
+) -> CustomerGain {
     let others = total - b;
     if others.is_nan() || others <= 0.0 {
         return INFINITE;
     }
-    let q = d * b / total;
+    let q = d * b * inv_total;
     if q > cap * (1.0 + 1e-9) {
         return INFINITE;
     }
@@ -150,34 +174,44 @@ fn general_gain(cost: &dyn ConvexScalar, cap: f64, d: f64, b: f64, total: f64) -
     let best = generic_inverse_derivative(&f, d / others, 0.0, hi);
     let u_best = payoff(best);
     let gain = (u_best - payoff(q)).max(0.0);
-    finish_gain(gain, u_best, best, others, d)
+    finish_gain(gain, u_best, best, others)
 }
 
 #[inline(always)]
-fn finish_gain(gain: f64, u_best: f64, best: f64, others: f64, d: f64) -> CustomerGain {
+fn finish_gain(gain: f64, u_best: f64, best: f64, others: f64) -> CustomerGain {
     let u_now = u_best - gain;
-    let scale = u_best.max(u_now.abs());
-    let relative = if gain == 0.0 {
-        0.0
+    let scale = if u_best > -u_now { u_best } else { -u_now };
+    let scale = if scale > u_now { scale } else { u_now };
+    let scale = if scale > f64::MIN_POSITIVE {
+        scale
     } else {
-        gain / scale.max(f64::MIN_POSITIVE)
+        f64::MIN_POSITIVE
     };
+    let relative = if gain == 0.0 { 0.0 } else { gain / scale };
     CustomerGain {
         gain,
         relative,
-        best_bid: best * others / (d - best),
+        best,
+        others,
+    }
+}
+
+impl CustomerGain {
+    /// The best-response bid `b̂ = q̂ B_−i/(d − q̂)`.
+    fn best_bid(&self, d: f64) -> f64 {
+        self.best * self.others / (d - self.best)
     }
 }
 
 #[inline(always)]
-fn customer_gain(market: &Market, i: usize, b: f64, total: f64) -> CustomerGain {
+fn customer_gain(market: &Market, i: usize, b: f64, total: f64, inv_total: f64) -> CustomerGain {
     let d = market.deficit();
     let cap = market.capacity(i);
     match market.costs() {
         Costs::Quadratic { linear, quadratic } => {
-            quadratic_gain(linear[i], quadratic[i], cap, d, b, total)
+            quadratic_gain(linear[i], quadratic[i], cap, d, b, total, inv_total)
         }
-        Costs::General(c) => general_gain(c[i].as_ref(), cap, d, b, total),
+        Costs::General(c) => general_gain(c[i].as_ref(), cap, d, b, total, inv_total),
     }
 }
 
@@ -197,6 +231,8 @@ fn customer_gain(market: &Market, i: usize, b: f64, total: f64) -> CustomerGain 
 /// ```
 pub fn nash_gain(market: &Market, bids: &[f64]) -> Result<NashGain, BiddingError> {
     let total = validate_bids(market, bids)?;
+    let inv_total = 1.0 / total;
+    let d = market.deficit();
     let n = bids.len();
     let mut gains = vec![0.0; n];
     let mut relative = vec![0.0; n];
@@ -206,10 +242,10 @@ pub fn nash_gain(market: &Market, bids: &[f64]) -> Result<NashGain, BiddingError
         let mut top = (f64::NEG_INFINITY, usize::MAX);
         for (k, ((gi, ri), bi)) in g.iter_mut().zip(r.iter_mut()).zip(b.iter_mut()).enumerate() {
             let i = base + k;
-            let cg = customer_gain(market, i, bids[i], total);
+            let cg = customer_gain(market, i, bids[i], total, inv_total);
             *gi = cg.gain;
             *ri = cg.relative;
-            *bi = cg.best_bid;
+            *bi = cg.best_bid(d);
             if cg.relative > top.0 {
                 top = (cg.relative, i);
             }
@@ -246,26 +282,62 @@ pub fn nash_gain(market: &Market, bids: &[f64]) -> Result<NashGain, BiddingError
     })
 }
 
-/// The largest relative gain and a customer attaining it, without materialising vectors.
-pub(crate) fn max_relative_gain(
-    market: &Market,
-    bids: &[f64],
-) -> Result<(f64, usize), BiddingError> {
-    let total = validate_bids(market, bids)?;
-    Ok(chunked_reduce(
-        bids.len(),
-        DEFAULT_PARALLEL_THRESHOLD,
-        (f64::NEG_INFINITY, 0usize),
-        |r| {
-            let mut top = (f64::NEG_INFINITY, 0usize);
-            for i in r {
-                let g = customer_gain(market, i, bids[i], total).relative;
-                if g > top.0 {
-                    top = (g, i);
+/// The largest relative gain of a valid profile whose sum `total = Σ b > 0` is known
+/// (one pass, no vectors; the same numbers as [`nash_gain`]).
+pub(crate) fn max_relative_gain(market: &Market, bids: &[f64], total: f64) -> f64 {
+    let inv_total = 1.0 / total;
+    let d = market.deficit();
+    let max = |a: f64, b: f64| if b > a { b } else { a };
+    match (market.costs(), market.capacities()) {
+        (Costs::Quadratic { linear, quadratic }, None) => chunked_reduce(
+            bids.len(),
+            DEFAULT_PARALLEL_THRESHOLD,
+            f64::NEG_INFINITY,
+            |r| {
+                let (a, h, b) = (&linear[r.clone()], &quadratic[r.clone()], &bids[r]);
+                // Eight independent lanes over fixed-width blocks, so that the loop vectorises.
+                const LANES: usize = 8;
+                let mut top = [f64::NEG_INFINITY; LANES];
+                let (ab, hb, bb) = (
+                    a.chunks_exact(LANES),
+                    h.chunks_exact(LANES),
+                    b.chunks_exact(LANES),
+                );
+                let rest = ab
+                    .remainder()
+                    .iter()
+                    .zip(hb.remainder())
+                    .zip(bb.remainder());
+                for ((a8, h8), b8) in ab.zip(hb).zip(bb) {
+                    for k in 0..LANES {
+                        let g =
+                            quadratic_gain(a8[k], h8[k], f64::INFINITY, d, b8[k], total, inv_total);
+                        top[k] = max(top[k], g.relative);
+                    }
                 }
-            }
-            top
-        },
-        |a, b| if b.0 > a.0 { b } else { a },
-    ))
+                for (k, ((&a, &h), &b)) in rest.enumerate() {
+                    let g = quadratic_gain(a, h, f64::INFINITY, d, b, total, inv_total);
+                    top[k] = max(top[k], g.relative);
+                }
+                top.into_iter().fold(f64::NEG_INFINITY, max)
+            },
+            max,
+        ),
+        _ => chunked_reduce(
+            bids.len(),
+            DEFAULT_PARALLEL_THRESHOLD,
+            f64::NEG_INFINITY,
+            |r| {
+                let mut top = f64::NEG_INFINITY;
+                for i in r {
+                    top = max(
+                        top,
+                        customer_gain(market, i, bids[i], total, inv_total).relative,
+                    );
+                }
+                top
+            },
+            max,
+        ),
+    }
 }

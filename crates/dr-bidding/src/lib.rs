@@ -67,7 +67,7 @@ pub use iterative::{
     critical_step, simulate, supply_slope, Behaviour, BidRecording, BiddingSimulation, PriceUpdate,
     Round, SimulationRun, SimulationSettings, Termination,
 };
-pub use market::{Costs, CustomerCost, Direction, Market};
+pub use market::{Costs, CustomerCost, Direction, Market, MAX_DRAWN};
 pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec,

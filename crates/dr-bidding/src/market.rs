@@ -76,6 +76,9 @@ pub enum Costs {
     General(Vec<Arc<dyn ConvexScalar>>),
 }
 
+/// Largest population [`Market::drawn`] accepts (`10⁹` customers, 16 GB of coefficients).
+pub const MAX_DRAWN: usize = 1_000_000_000;
+
 /// A validated supply-function-bidding market (li-chen-dahleh-2015 §II).
 #[derive(Debug, Clone)]
 pub struct Market {
@@ -326,6 +329,13 @@ impl Market {
         if count == 0 {
             return Err(BiddingError::Empty {
                 field: "population.count".into(),
+            });
+        }
+        if count > MAX_DRAWN {
+            return Err(BiddingError::OutOfRange {
+                field: "population.count".into(),
+                value: count as f64,
+                requirement: "must be <= 1e9 (16 GB of coefficients)",
             });
         }
         for (name, range, positive) in [("linear", linear, false), ("quadratic", quadratic, true)] {

@@ -96,6 +96,16 @@ fn drawn_populations() {
         "population.count"
     );
     assert_eq!(
+        field_of(Market::drawn(
+            dr_bidding::MAX_DRAWN + 1,
+            [1.0, 2.0],
+            [0.5, 4.5],
+            1,
+            1.0
+        )),
+        "population.count"
+    );
+    assert_eq!(
         field_of(Market::drawn(5, [2.0, 1.0], [0.5, 4.5], 1, 1.0)),
         "population.linear[1]"
     );

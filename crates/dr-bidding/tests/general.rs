@@ -74,10 +74,11 @@ proptest! {
         }
     }
 
-    /// The closed-form D_i of the quadratic path equals the kernel's quadrature.
+    /// The closed-form D_i of the quadratic path equals the kernel's quadrature, on the
+    /// whole range and around the switch to the series at 2q/d = 0.01.
     #[test]
-    fn closed_form_nash_value(a in 0.0f64..3.0, h in 0.1f64..5.0, d in 0.5f64..40.0, t in 0.0f64..0.49) {
-        let q = t * d;
+    fn closed_form_nash_value(a in 0.0f64..3.0, h in 0.1f64..5.0, d in 0.5f64..40.0, t in 0.0f64..0.49, small in 0.0f64..0.006, use_small in any::<bool>()) {
+        let q = if use_small { small * d } else { t * d };
         let t = NashTransform { cost: LinearQuadraticCost { linear: a, quadratic: h }, deficit: d };
         let (x, y) = (nash_quadratic_value(a, h, d, q), t.value(q));
         prop_assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-9), "{x} vs {y}");

@@ -151,6 +151,36 @@ fn too_large_step_oscillates() {
     }
 }
 
+/// Fig. 2 (300 customers, γ = 0.05): γ sits at the stability limit `2/S'(p)` of the fixed
+/// step (over 200 draws the median critical step is ≈ 0.049), so whether the papers' step
+/// converges depends on the draw. The simulation must agree with the derived criterion.
+#[test]
+fn figure2_step_is_at_the_stability_limit() {
+    let cfg = ConvergenceConfig::figure2();
+    let study = convergence_study(&cfg).unwrap();
+    for r in study
+        .runs
+        .iter()
+        .filter(|r| matches!(r.update, PriceUpdate::Paper { .. }))
+    {
+        let critical = match r.behaviour {
+            Behaviour::Competitive => study.competitive_critical_step,
+            Behaviour::Strategic => study.nash_critical_step,
+        };
+        let converged = r.run.termination == Termination::Converged;
+        assert_eq!(
+            converged,
+            cfg.step < critical,
+            "{:?}: critical {critical}",
+            r.behaviour
+        );
+    }
+    // The fast rule converges regardless.
+    for r in study.runs.iter().filter(|r| r.update == PriceUpdate::Fast) {
+        assert_eq!(r.run.termination, Termination::Converged);
+    }
+}
+
 /// The kernel's fast rule from a grid of start prices in [0.01, 100] on the Fig. 1 (30
 /// customers) and Fig. 2 (300 customers) populations, to 1e-9 relative price error.
 ///

@@ -112,7 +112,7 @@ impl PriceRule for FastRule {
         };
     }
     fn next_price(&mut self, price: f64, mismatch: f64) -> f64 {
-        if !(price > 0.0) || !price.is_finite() || !mismatch.is_finite() {
+        if price.is_nan() || price <= 0.0 || !price.is_finite() || !mismatch.is_finite() {
             return if price > 0.0 && price.is_finite() {
                 price
             } else {
@@ -179,3 +179,4 @@ impl PriceRule for FastRule {
         }
     }
 }
+

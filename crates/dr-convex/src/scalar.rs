@@ -421,7 +421,7 @@ impl ClosureConvex {
             let d = (self.derivative)(x);
             let c = (self.second_derivative)(x);
             ConvexError::check_finite(|| format!("derivative({x})"), d)?;
-            if !(c >= 0.0) || d < prev - 1e-12 * d.abs().max(1.0) {
+            if c.is_nan() || c < 0.0 || d < prev - 1e-12 * d.abs().max(1.0) {
                 return Err(ConvexError::OutOfRange {
                     field: format!("second_derivative({x})"),
                     value: c,

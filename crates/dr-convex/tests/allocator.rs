@@ -121,8 +121,8 @@ proptest! {
         let sol = allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), d, &settings()).unwrap();
         prop_assert!(sol.certificate.holds(1e-9), "{:?}", sol.certificate);
         // Water-filling (li-chen-dahleh-2015 Thm 2): active iff a_i < price.
-        for i in 0..a.len() {
-            prop_assert_eq!(sol.x[i] > 0.0, a[i] < sol.multiplier);
+        for (x, a) in sol.x.iter().zip(&a) {
+            prop_assert_eq!(*x > 0.0, *a < sol.multiplier);
         }
     }
 

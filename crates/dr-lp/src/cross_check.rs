@@ -270,7 +270,7 @@ pub fn cross_check(
             });
         }
         for (j, &v) in mu.iter().enumerate() {
-            if !(v >= 0.0) {
+            if !at_most(0.0, v) {
                 return Err(LpError::OutOfRange {
                     field: format!("settings.curvature[{j}]"),
                     value: v,
@@ -287,15 +287,26 @@ pub fn cross_check(
     let ax = problem.equalities.apply(xk);
     let gx_k = problem.inequalities.apply(xk);
     let mut first_order = 0.0;
-    for i in 0..me {
-        first_order +=
-            lp.equality_multipliers[i].abs() * (ax[i] - problem.equalities.rhs()[i]).abs();
+    for ((v, b), y) in ax
+        .iter()
+        .zip(problem.equalities.rhs())
+        .zip(&lp.equality_multipliers)
+    {
+        first_order += y.abs() * (v - b).abs();
     }
-    for i in 0..mi {
-        first_order += lp.inequality_multipliers[i].max(0.0)
-            * (gx_k[i] - problem.inequalities.rhs()[i]).max(0.0);
+    for ((v, h), z) in gx_k
+        .iter()
+        .zip(problem.inequalities.rhs())
+        .zip(&lp.inequality_multipliers)
+    {
+        first_order += z.max(0.0) * (v - h).max(0.0);
     }
-    let s = rho * abs_sum.max(1.0) + if first_order.is_finite() { first_order } else { 0.0 };
+    let s = rho * abs_sum.max(1.0)
+        + if first_order.is_finite() {
+            first_order
+        } else {
+            0.0
+        };
     let mut failures = Vec::new();
 
     // Rule 1.
@@ -307,24 +318,23 @@ pub fn cross_check(
     }
     // Rule 2.
     let mut kinf = primal_infeasibility(problem, xk);
-    for j in 0..n {
-        let (l, u) = (problem.lower[j], problem.upper[j]);
+    for ((&x, &l), &u) in xk.iter().zip(&problem.lower).zip(&problem.upper) {
         kinf = kinf
-            .max((l - xk[j]).max(0.0) / l.abs().max(1.0))
-            .max((xk[j] - u).max(0.0) / u.abs().max(1.0));
+            .max((l - x).max(0.0) / l.abs().max(1.0))
+            .max((x - u).max(0.0) / u.abs().max(1.0));
     }
-    if !(kinf <= kappa) {
+    if !at_most(kinf, kappa) {
         failures.push(format!("kernel allocation infeasible by {kinf:e} (scaled)"));
     }
     // Rule 3.
     let recomputed: f64 = (0..n).map(|j| f[j].value(xk[j])).sum();
     let fk = kernel.objective;
-    if !(fk >= lower - s && fk <= upper + s) {
+    if !(at_most(lower - s, fk) && at_most(fk, upper + s)) {
         failures.push(format!(
             "kernel objective {fk} outside the LP interval [{lower}, {upper}] (slack {s:e})"
         ));
     }
-    if !((recomputed - fk).abs() <= s) {
+    if !at_most((recomputed - fk).abs(), s) {
         failures.push(format!(
             "kernel objective {fk} differs from Σ f(x_K) = {recomputed}"
         ));
@@ -352,20 +362,34 @@ pub fn cross_check(
             located += 1;
         }
     }
-    if !(allocation_ratio <= 1.0) {
+    if !at_most(allocation_ratio, 1.0) {
         failures.push(format!(
             "allocation gap beyond its proven tolerance (ratio {allocation_ratio:.3})"
         ));
     }
     // Rule 5.
-    let ck = marginal_prices(problem, kernel.equality_multipliers, kernel.inequality_multipliers);
-    let cl = marginal_prices(problem, &lp.equality_multipliers, &lp.inequality_multipliers);
+    let ck = marginal_prices(
+        problem,
+        kernel.equality_multipliers,
+        kernel.inequality_multipliers,
+    );
+    let cl = marginal_prices(
+        problem,
+        &lp.equality_multipliers,
+        &lp.inequality_multipliers,
+    );
     let mut max_marginal_price_gap = 0.0_f64;
     let mut violation = 0.0_f64;
     let mut intervals = Vec::with_capacity(n);
     for j in 0..n {
         max_marginal_price_gap = max_marginal_price_gap.max((ck[j] - cl[j]).abs());
-        let (a, b) = price_interval(f[j].as_ref(), xl[j], r[j], problem.lower[j], problem.upper[j]);
+        let (a, b) = price_interval(
+            f[j].as_ref(),
+            xl[j],
+            r[j],
+            problem.lower[j],
+            problem.upper[j],
+        );
         let d = (a - ck[j]).max(ck[j] - b).max(0.0);
         violation = violation.max(d / ck[j].abs().max(1.0) / rho);
         intervals.push((a, b));
@@ -380,14 +404,14 @@ pub fn cross_check(
         let (cols, vals) = problem.inequalities.row(i);
         let spread: f64 = cols.iter().zip(vals).map(|(&c, &v)| v.abs() * r[c]).sum();
         let h = problem.inequalities.rhs()[i];
-        may_be_active[i] = !(gx[i] + spread < h - rho * h.abs().max(1.0));
+        may_be_active[i] = !at_most(gx[i] + spread, h - rho * h.abs().max(1.0));
         let z = kernel.inequality_multipliers[i];
         violation = violation.max((-z).max(0.0) / zscale / kappa);
         if !may_be_active[i] {
             violation = violation.max(z.abs() / zscale / kappa);
         }
     }
-    if !(violation <= 1.0) {
+    if !at_most(violation, 1.0) {
         failures.push(format!(
             "kernel marginal prices outside their proven intervals (violation {violation:e})"
         ));
@@ -450,7 +474,7 @@ pub fn cross_check(
             price_ratio = price_ratio.max(gap / tol);
         }
     }
-    if !(price_ratio <= 1.0) {
+    if !at_most(price_ratio, 1.0) {
         failures.push(format!(
             "row price gap beyond its proven tolerance (ratio {price_ratio:.3})"
         ));
@@ -473,6 +497,11 @@ pub fn cross_check(
         agrees: failures.is_empty(),
         failures,
     })
+}
+
+/// `v ≤ limit`, false when either is NaN (so a NaN never passes a check).
+fn at_most(v: f64, limit: f64) -> bool {
+    v <= limit
 }
 
 /// `c = Aᵀy − Gᵀz`.

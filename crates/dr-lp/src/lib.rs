@@ -10,7 +10,7 @@
 //! (constraint multipliers) in the kernel's sign convention.
 //!
 //! - [`solve`] → [`LpSolution`]: the interval, the LP point, prices, a certificate.
-//! - [`cross_check`] / [`verify`] → [`CrossCheck`]: gaps between a kernel solution and the LP
+//! - [`cross_check()`] / [`verify`] → [`CrossCheck`]: gaps between a kernel solution and the LP
 //!   back end, the proven bound, and `agrees` under a documented rule whose tolerances
 //!   follow from the interval and the curvature ([`cross_check`](mod@cross_check) module docs).
 //!

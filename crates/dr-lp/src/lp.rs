@@ -188,14 +188,14 @@ impl CutLp<'_> {
             .collect();
         let mut lower = Vec::with_capacity(n);
         let mut upper = Vec::with_capacity(n);
-        for j in 0..n {
-            let x = Expression::from(xs[j]);
-            if self.lo[j] == self.hi[j] {
-                lower.push(model.add_constraint(x.eq(self.lo[j])));
+        for ((&v, &lo), &hi) in xs.iter().zip(self.lo).zip(self.hi) {
+            let x = Expression::from(v);
+            if lo == hi {
+                lower.push(model.add_constraint(x.eq(lo)));
                 upper.push(None);
             } else {
-                lower.push(model.add_constraint(x.clone().geq(self.lo[j])));
-                upper.push(Some(model.add_constraint(x.leq(self.hi[j]))));
+                lower.push(model.add_constraint(x.clone().geq(lo)));
+                upper.push(Some(model.add_constraint(x.leq(hi))));
             }
         }
         for (j, cuts) in self.cuts.iter().enumerate() {

@@ -205,7 +205,7 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
     let n = problem.objective.len();
     let f = &problem.objective;
     let mut cuts: Vec<Vec<Cut>> = Vec::with_capacity(n);
-    for j in 0..n {
+    for (j, fj) in f.iter().enumerate() {
         let (a, b) = (wb.lp_lo[j], wb.lp_hi[j]);
         let mut points = Vec::with_capacity(settings.initial_cuts + 1);
         if a == b {
@@ -221,7 +221,7 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
         }
         let mut list = Vec::with_capacity(points.len());
         for p in points {
-            add_cut(&mut list, f[j].as_ref(), j, p)?;
+            add_cut(&mut list, fj.as_ref(), j, p)?;
         }
         cuts.push(list);
     }
@@ -264,20 +264,22 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
         for j in 0..n {
             point.x[j] = point.x[j].clamp(wb.lp_lo[j], wb.lp_hi[j]);
         }
-        if last.is_none() {
-            // The back end's status alone is not trusted (good_lp's clarabel reports
-            // `Optimal` for every accepted status): the first point must satisfy the rows.
-            let pinf = primal_infeasibility(problem, &point.x);
-            if pinf > 1e-6 {
+        // The back end's status alone is not trusted (good_lp's clarabel reports `Optimal`
+        // for every accepted status): the point must satisfy the rows.
+        let pinf = primal_infeasibility(problem, &point.x);
+        if pinf.is_nan() || pinf > 1e-6 {
+            if last.is_none() {
                 return Err(LpError::Backend {
                     backend: settings.backend.name(),
                     message: format!("LP point violates the rows by {pinf:e} (scaled)"),
                 });
             }
+            status = Status::NumericalError;
+            break;
         }
         let mut values = Vec::with_capacity(n);
-        for j in 0..n {
-            values.push(checked(f[j].value(point.x[j]), j, point.x[j], "value")?);
+        for (j, (fj, &xj)) in f.iter().zip(&point.x).enumerate() {
+            values.push(checked(fj.value(xj), j, xj, "value")?);
         }
         let allowance = match &point.duals {
             Some(d) => residual_allowance(problem, &point.x, &d.equality, &d.inequality),
@@ -296,9 +298,9 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
             lower = lower.max(point.value);
         }
         let mut widened = false;
-        for j in 0..n {
+        for (j, fj) in f.iter().enumerate() {
             let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
-            let domain = f[j].domain();
+            let domain = fj.domain();
             if wb.artificial_lo[j] && point.x[j] <= wb.lp_lo[j] + tol {
                 widened |= wb.widen_lower(j, domain);
             }
@@ -584,12 +586,7 @@ pub(crate) fn primal_infeasibility(problem: &SeparableProblem, x: &[f64]) -> f64
 
 /// The Lagrangian dual function `g(y, z⁺)` over the valid box (−∞ when an inner minimum
 /// is not finite). A lower bound on the optimum for any `y` and `z`, by weak duality.
-pub(crate) fn lagrangian(
-    problem: &SeparableProblem,
-    wb: &WorkingBox,
-    y: &[f64],
-    z: &[f64],
-) -> f64 {
+pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64], z: &[f64]) -> f64 {
     let n = problem.objective.len();
     let zp: Vec<f64> = z.iter().map(|v| v.max(0.0)).collect();
     if y.iter().chain(&zp).any(|v| !v.is_finite()) {
@@ -606,10 +603,9 @@ pub(crate) fn lagrangian(
     for (h, zi) in problem.inequalities.rhs().iter().zip(&zp) {
         g -= h * zi;
     }
-    for j in 0..n {
-        let f = &problem.objective[j];
-        let xi = f.inverse_derivative(c[j], wb.valid_lo[j], wb.valid_hi[j]);
-        let v = f.value(xi) - c[j] * xi;
+    for (j, (f, &cj)) in problem.objective.iter().zip(&c).enumerate() {
+        let xi = f.inverse_derivative(cj, wb.valid_lo[j], wb.valid_hi[j]);
+        let v = f.value(xi) - cj * xi;
         if !(v.is_finite() && xi.is_finite()) {
             return f64::NEG_INFINITY;
         }

@@ -50,7 +50,11 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn minimise_geq_dual_is_plus_sensitivity() {
     // min x + 2y, x + y ≥ 1: x = 1; rhs 1 + δ costs δ more → dual +1.
-    let (x, y, d) = solve_tiny(false, |x, y| x + 2 * y, |x, y| vec![constraint!(x + y >= 1)]);
+    let (x, y, d) = solve_tiny(
+        false,
+        |x, y| x + 2 * y,
+        |x, y| vec![constraint!(x + y >= 1)],
+    );
     assert!(close(x, 1.0) && close(y, 0.0));
     assert!(close(d[0], 1.0), "{d:?}");
 }
@@ -95,7 +99,11 @@ fn maximise_leq_duals() {
 #[test]
 fn maximise_geq_and_eq_duals() {
     // max −x − 2y, x + y ≥ 1: value −1; rhs 1 + δ gives −1 − δ → dual −1.
-    let (_, _, d) = solve_tiny(true, |x, y| -x - 2 * y, |x, y| vec![constraint!(x + y >= 1)]);
+    let (_, _, d) = solve_tiny(
+        true,
+        |x, y| -x - 2 * y,
+        |x, y| vec![constraint!(x + y >= 1)],
+    );
     assert!(close(d[0], -1.0), "{d:?}");
     // max −x − 2y, 2x + y = 2: x = 1, value −1; rhs 2 + δ gives x = 1 + δ/2 → dual −½.
     let (x, _, d) = solve_tiny(

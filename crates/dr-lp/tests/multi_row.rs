@@ -5,7 +5,9 @@ use dr_convex::ipm::{solve as ipm_solve, IpmSettings, LinearRows, SeparableProbl
 use dr_convex::{
     ConvexScalar, HalfQuadraticCost, Linear, LinearQuadraticCost, LogUtility, QuadraticUtility,
 };
-use dr_lp::{cross_check, solve, verify, Backend, CrossCheckSettings, KernelSolution, OuterSettings};
+use dr_lp::{
+    cross_check, solve, verify, Backend, CrossCheckSettings, KernelSolution, OuterSettings,
+};
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -56,8 +58,8 @@ fn hand_derived_budget() {
         assert!(lp.contains(5.5, 1e-12), "{lp:?}");
         // μ = 1 for every term: |x_j − x*_j| ≤ √(2 (U − L')).
         let r = (2.0 * (lp.upper - lp.lower.min(lp.lp_value)).max(1e-16)).sqrt();
-        for j in 0..4 {
-            assert!((lp.x[j] - x[j]).abs() <= r + 1e-12, "{lp:?}");
+        for (xl, xe) in lp.x.iter().zip(&x) {
+            assert!((xl - xe).abs() <= r + 1e-12, "{lp:?}");
         }
         // x_20 and x_21 appear in one row each: y_t ∈ [x_2t − r, x_2t + r] (f' = x).
         assert!((lp.equality_multipliers[0] - 1.5).abs() <= 2.0 * r + 1e-9);

@@ -8,8 +8,7 @@ use common::{quadratic_terms, single_coupling};
 use dr_convex::ipm::{solve as ipm_solve, IpmSettings, LinearRows, SeparableProblem};
 use dr_convex::{allocate, AllocatorSettings, Bound, QuadraticFamily};
 use dr_lp::{
-    cross_check, solve, CrossCheck, CrossCheckSettings, KernelSolution, LpSolution,
-    OuterSettings,
+    cross_check, solve, CrossCheck, CrossCheckSettings, KernelSolution, LpSolution, OuterSettings,
 };
 
 struct Market {
@@ -85,7 +84,10 @@ fn moved_price_is_caught() {
     for dp in [1e-2, -1e-2, 1e-3] {
         let cc = check(&m, &m.x, m.price + dp, m.objective);
         assert!(!cc.agrees, "price moved by {dp}: {cc:?}");
-        assert!(cc.price_ratio > 1.0 && cc.marginal_price_violation > 0.0, "{cc:?}");
+        assert!(
+            cc.price_ratio > 1.0 && cc.marginal_price_violation > 0.0,
+            "{cc:?}"
+        );
         assert!((cc.max_price_gap - dp.abs()).abs() < 1e-3);
     }
 }

@@ -10,8 +10,8 @@
 
 use crate::error::MechanismError;
 use crate::game::{
-    self, Env, GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, OwnUpdate, Parts, ProfileEvaluation,
-    Provider, TaxBreakdown, Theorem4Report,
+    self, Env, GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, OwnUpdate, Parts,
+    ProfileEvaluation, Provider, TaxBreakdown, Theorem4Report,
 };
 use crate::model::Model;
 use crate::planner::{KktResiduals, PlannerSolution};
@@ -42,9 +42,17 @@ impl MessageProfile {
     /// The all-zero profile for a model.
     pub fn zeros(model: &Model) -> Self {
         let (n, t, l) = (model.users(), model.periods(), model.rows());
-        Self { users: n, periods: t, rows: l, y: vec![0.0; n * t], q: vec![0.0; n * l], s: vec![0.0; n * t], beta: vec![0.0; n * t] }
+        Self {
+            users: n,
+            periods: t,
+            rows: l,
+            y: vec![0.0; n * t],
+            q: vec![0.0; n * l],
+            s: vec![0.0; n * t],
+            beta: vec![0.0; n * t],
+        }
     }
-    /// `y^i`.
+    /// `y^i` (panics if `i ≥ users`, like slice indexing).
     pub fn y_of(&self, i: usize) -> &[f64] {
         &self.y[i * self.periods..(i + 1) * self.periods]
     }
@@ -62,10 +70,22 @@ impl MessageProfile {
     }
 }
 
-pub(crate) fn check_vec(field: &str, v: &[f64], len: usize, width: usize, nonneg: bool) -> Result<(), MechanismError> {
+pub(crate) fn check_vec(
+    field: &str,
+    v: &[f64],
+    len: usize,
+    width: usize,
+    nonneg: bool,
+) -> Result<(), MechanismError> {
     MechanismError::check_len(|| format!("profile.{field}"), v.len(), len)?;
     for (k, &x) in v.iter().enumerate() {
-        let name = || format!("profile.{field}[{}][{}]", k / width.max(1), k % width.max(1));
+        let name = || {
+            format!(
+                "profile.{field}[{}][{}]",
+                k / width.max(1),
+                k % width.max(1)
+            )
+        };
         MechanismError::check_finite(name, x)?;
         if nonneg && x < 0.0 {
             return Err(MechanismError::OutOfRange {
@@ -97,7 +117,11 @@ impl<'m> CentralizedMechanism<'m> {
     /// another user) or the settings are invalid.
     pub fn new(model: &'m Model, settings: MechanismSettings) -> Result<Self, MechanismError> {
         if model.users() < 2 {
-            return Err(MechanismError::TooFew { field: "users".into(), got: model.users(), required: 2 });
+            return Err(MechanismError::TooFew {
+                field: "users".into(),
+                got: model.users(),
+                required: 2,
+            });
         }
         settings.validate()?;
         Ok(Self { model, settings })
@@ -118,7 +142,10 @@ impl<'m> CentralizedMechanism<'m> {
         if m.users != n || m.periods != t || m.rows != l {
             return Err(MechanismError::Invalid {
                 field: "profile".into(),
-                message: format!("dimensions ({}, {}, {}) differ from the model's ({n}, {t}, {l})", m.users, m.periods, m.rows),
+                message: format!(
+                    "dimensions ({}, {}, {}) differ from the model's ({n}, {t}, {l})",
+                    m.users, m.periods, m.rows
+                ),
             });
         }
         Ok(())
@@ -126,12 +153,23 @@ impl<'m> CentralizedMechanism<'m> {
 
     /// The Nash equilibrium built from the planner's optimum (Theorem 2):
     /// `y = x*`, `q^{i,l} = λ^l`, `s_t^i = μ_t`, `β^i = y^{i+1}`.
-    pub fn nash_equilibrium(&self, planner: &PlannerSolution) -> Result<MessageProfile, MechanismError> {
+    pub fn nash_equilibrium(
+        &self,
+        planner: &PlannerSolution,
+    ) -> Result<MessageProfile, MechanismError> {
         let model = self.model;
         let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
         model.check_allocation("planner.allocation", &planner.allocation)?;
-        MechanismError::check_len(|| "planner.constraint_multipliers".into(), planner.constraint_multipliers.len(), l_len)?;
-        MechanismError::check_len(|| "planner.peak_multipliers".into(), planner.peak_multipliers.len(), t_len)?;
+        MechanismError::check_len(
+            || "planner.constraint_multipliers".into(),
+            planner.constraint_multipliers.len(),
+            l_len,
+        )?;
+        MechanismError::check_len(
+            || "planner.peak_multipliers".into(),
+            planner.peak_multipliers.len(),
+            t_len,
+        )?;
         let mut m = MessageProfile::zeros(model);
         m.y.copy_from_slice(&planner.allocation);
         for i in 0..n {
@@ -161,7 +199,12 @@ impl<'m> CentralizedMechanism<'m> {
                 *a += b;
             }
         }
-        Pre { q_sum, s_sum, y_sum: model.aggregate(&m.y), ay: model.row_activity(&m.y) }
+        Pre {
+            q_sum,
+            s_sum,
+            y_sum: model.aggregate(&m.y),
+            ay: model.row_activity(&m.y),
+        }
     }
 
     fn env(&self, m: &MessageProfile, pre: &Pre, i: usize) -> Env {
@@ -171,20 +214,40 @@ impl<'m> CentralizedMechanism<'m> {
         let next = (i + 1) % n;
         let inv = 1.0 / (n - 1) as f64;
         let q_i = m.q_of(i);
-        let q_avg: Vec<f64> = (0..l_len).map(|l| (pre.q_sum[l] - q_i[l]).max(0.0) * inv).collect();
+        let q_avg: Vec<f64> = (0..l_len)
+            .map(|l| (pre.q_sum[l] - q_i[l]).max(0.0) * inv)
+            .collect();
         let mut q_slack: Vec<f64> = (0..l_len).map(|l| model.rhs()[l] - pre.ay[l]).collect();
         let (y_i, beta_prev) = (m.y_of(i), m.beta_of(prev));
         for ur in model.user_rows(i) {
             q_slack[ur.row] += model.user_row_dot(ur, y_i) - model.user_row_dot(ur, beta_prev);
         }
         let s_i = m.s_of(i);
-        let s_avg: Vec<f64> = (0..t_len).map(|t| (pre.s_sum[t] - s_i[t]).max(0.0) * inv).collect();
-        let zeta: Vec<f64> = (0..t_len).map(|t| pre.y_sum[t] - y_i[t] + beta_prev[t]).collect();
+        let s_avg: Vec<f64> = (0..t_len)
+            .map(|t| (pre.s_sum[t] - s_i[t]).max(0.0) * inv)
+            .collect();
+        let zeta: Vec<f64> = (0..t_len)
+            .map(|t| pre.y_sum[t] - y_i[t] + beta_prev[t])
+            .collect();
         let (z, a) = peak_set(&zeta, self.settings.tie_tolerance);
         let rp = radial_on(&s_avg, &a, model.peak_price());
         let price = game::price_vector(model, i, &rp, &q_avg);
-        let proxy_penalty = m.beta_of(i).iter().zip(m.y_of(next)).map(|(b, y)| (b - y) * (b - y)).sum();
-        Env { price, rp, q_avg, q_slack, s_avg, zeta, z, proxy_penalty }
+        let proxy_penalty = m
+            .beta_of(i)
+            .iter()
+            .zip(m.y_of(next))
+            .map(|(b, y)| (b - y) * (b - y))
+            .sum();
+        Env {
+            price,
+            rp,
+            q_avg,
+            q_slack,
+            s_avg,
+            zeta,
+            z,
+            proxy_penalty,
+        }
     }
 
     /// Radial prices `RP^i(s^{−i}, ζ^{−i})` of every user (`N` vectors of length `T`).
@@ -200,7 +263,9 @@ impl<'m> CentralizedMechanism<'m> {
         self.validate(m)?;
         let parts = self.parts(m);
         let mut out = vec![TaxBreakdown::default(); self.model.users()];
-        self.for_each_env(m, &mut |i, env| out[i] = game::tax_of(self.model, env, i, &parts));
+        self.for_each_env(m, &mut |i, env| {
+            out[i] = game::tax_of(self.model, env, i, &parts)
+        });
         Ok(out)
     }
 
@@ -208,7 +273,11 @@ impl<'m> CentralizedMechanism<'m> {
     pub fn payoff(&self, m: &MessageProfile, i: usize) -> Result<f64, MechanismError> {
         self.validate(m)?;
         if i >= self.model.users() {
-            return Err(MechanismError::IndexOutOfRange { field: "user".into(), index: i, size: self.model.users() });
+            return Err(MechanismError::IndexOutOfRange {
+                field: "user".into(),
+                index: i,
+                size: self.model.users(),
+            });
         }
         let pre = self.pre(m);
         let env = self.env(m, &pre, i);
@@ -225,7 +294,10 @@ impl<'m> CentralizedMechanism<'m> {
 
     /// Every user's exact best-response gain against `m^{−i}` (see [`GainBreakdown`]);
     /// `m` is a Nash equilibrium iff all are 0.
-    pub fn best_response_gains(&self, m: &MessageProfile) -> Result<Vec<GainBreakdown>, MechanismError> {
+    pub fn best_response_gains(
+        &self,
+        m: &MessageProfile,
+    ) -> Result<Vec<GainBreakdown>, MechanismError> {
         self.validate(m)?;
         Ok(game::gains(self, m))
     }
@@ -242,7 +314,12 @@ impl<'m> CentralizedMechanism<'m> {
         self.validate(m)?;
         let n = self.model.users();
         Ok((0..n)
-            .flat_map(|i| m.beta_of(i).iter().zip(m.y_of((i + 1) % n)).map(|(b, y)| (b - y).abs()))
+            .flat_map(|i| {
+                m.beta_of(i)
+                    .iter()
+                    .zip(m.y_of((i + 1) % n))
+                    .map(|(b, y)| (b - y).abs())
+            })
             .fold(0.0, f64::max))
     }
 
@@ -315,7 +392,11 @@ impl Provider for CentralizedMechanism<'_> {
         self.model
     }
     fn parts<'a>(&self, m: &'a MessageProfile) -> Parts<'a> {
-        Parts { y: &m.y, q: &m.q, s: &m.s }
+        Parts {
+            y: &m.y,
+            q: &m.q,
+            s: &m.s,
+        }
     }
     fn for_each_env(&self, m: &MessageProfile, f: &mut dyn FnMut(usize, &Env)) {
         let pre = self.pre(m);

@@ -5,7 +5,10 @@
 /// Solves `K u = r` in place (`k` row-major `m × m`, `r` overwritten by `u`).
 /// Returns `false` when a pivot is (numerically) zero.
 pub(crate) fn solve_in_place(k: &mut [f64], m: usize, r: &mut [f64]) -> bool {
-    let scale = k.iter().fold(0.0_f64, |a, &v| a.max(v.abs())).max(f64::MIN_POSITIVE);
+    let scale = k
+        .iter()
+        .fold(0.0_f64, |a, &v| a.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
     for col in 0..m {
         // Pivot.
         let mut best = col;
@@ -17,7 +20,7 @@ pub(crate) fn solve_in_place(k: &mut [f64], m: usize, r: &mut [f64]) -> bool {
                 best_abs = v;
             }
         }
-        if !(best_abs > 1e-14 * scale) {
+        if best_abs.is_nan() || best_abs <= 1e-14 * scale {
             return false;
         }
         if best != col {

@@ -19,8 +19,8 @@
 use crate::centralized::check_vec;
 use crate::error::MechanismError;
 use crate::game::{
-    self, Env, GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, OwnUpdate, Parts, ProfileEvaluation,
-    Provider, TaxBreakdown, Theorem4Report,
+    self, Env, GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, OwnUpdate, Parts,
+    ProfileEvaluation, Provider, TaxBreakdown, Theorem4Report,
 };
 use crate::model::Model;
 use crate::network::Network;
@@ -132,19 +132,35 @@ struct Local {
 
 impl<'m> DistributedMechanism<'m> {
     /// The mechanism for `model` on `network`; errors when the node count differs from `N`.
-    pub fn new(model: &'m Model, network: Network, settings: MechanismSettings) -> Result<Self, MechanismError> {
+    pub fn new(
+        model: &'m Model,
+        network: Network,
+        settings: MechanismSettings,
+    ) -> Result<Self, MechanismError> {
         if network.users() != model.users() {
-            return Err(MechanismError::NodeCountMismatch { nodes: network.users(), users: model.users() });
+            return Err(MechanismError::NodeCountMismatch {
+                nodes: network.users(),
+                users: model.users(),
+            });
         }
         if model.users() < 2 {
-            return Err(MechanismError::TooFew { field: "users".into(), got: model.users(), required: 2 });
+            return Err(MechanismError::TooFew {
+                field: "users".into(),
+                got: model.users(),
+                required: 2,
+            });
         }
         settings.validate()?;
         let mut proxied = vec![Vec::new(); model.users()];
         for j in 0..model.users() {
             proxied[network.phi(j)].push(j);
         }
-        Ok(Self { model, network, settings, proxied })
+        Ok(Self {
+            model,
+            network,
+            settings,
+            proxied,
+        })
     }
 
     /// The model.
@@ -183,13 +199,24 @@ impl<'m> DistributedMechanism<'m> {
     /// construction of Theorem 2): `y = x*`, `q^{i,l} = λ^l`, `s^i = μ`, `β^{φ(j),j} = x^{j*}`,
     /// and the summaries of Lemma 5: `ν^{i,j} = Σ_{h: n(i,h)=j} x^{h*}`,
     /// `n^{i,j,l} = Σ_{h: n(i,h)=j} a^{h,l}·x^{h*}` (subtree sums of the spanning tree).
-    pub fn nash_equilibrium(&self, planner: &PlannerSolution) -> Result<DistributedProfile, MechanismError> {
+    pub fn nash_equilibrium(
+        &self,
+        planner: &PlannerSolution,
+    ) -> Result<DistributedProfile, MechanismError> {
         let model = self.model;
         let net = &self.network;
         let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
         model.check_allocation("planner.allocation", &planner.allocation)?;
-        MechanismError::check_len(|| "planner.constraint_multipliers".into(), planner.constraint_multipliers.len(), l_len)?;
-        MechanismError::check_len(|| "planner.peak_multipliers".into(), planner.peak_multipliers.len(), t_len)?;
+        MechanismError::check_len(
+            || "planner.constraint_multipliers".into(),
+            planner.constraint_multipliers.len(),
+            l_len,
+        )?;
+        MechanismError::check_len(
+            || "planner.peak_multipliers".into(),
+            planner.peak_multipliers.len(),
+            t_len,
+        )?;
         let x = &planner.allocation;
         let mut m = DistributedProfile::zeros(model, net);
         m.y.copy_from_slice(x);
@@ -319,7 +346,16 @@ impl<'m> DistributedMechanism<'m> {
         let rp = radial_on(&s_avg, &a, model.peak_price());
         let price = game::price_vector(model, i, &rp, &q_avg);
         Local {
-            env: Env { price, rp, q_avg, q_slack, s_avg, zeta, z, proxy_penalty: pen },
+            env: Env {
+                price,
+                rp,
+                q_avg,
+                q_slack,
+                s_avg,
+                zeta,
+                z,
+                proxy_penalty: pen,
+            },
             f_n,
             f_nu,
             max_dev: (dev_b, dev_n, dev_nu),
@@ -347,7 +383,9 @@ impl<'m> DistributedMechanism<'m> {
         self.validate(m)?;
         let parts = self.parts(m);
         let mut out = vec![TaxBreakdown::default(); self.model.users()];
-        self.for_each_env(m, &mut |i, env| out[i] = game::tax_of(self.model, env, i, &parts));
+        self.for_each_env(m, &mut |i, env| {
+            out[i] = game::tax_of(self.model, env, i, &parts)
+        });
         Ok(out)
     }
 
@@ -355,7 +393,11 @@ impl<'m> DistributedMechanism<'m> {
     pub fn payoff(&self, m: &DistributedProfile, i: usize) -> Result<f64, MechanismError> {
         self.validate(m)?;
         if i >= self.model.users() {
-            return Err(MechanismError::IndexOutOfRange { field: "user".into(), index: i, size: self.model.users() });
+            return Err(MechanismError::IndexOutOfRange {
+                field: "user".into(),
+                index: i,
+                size: self.model.users(),
+            });
         }
         let pre = self.pre(m);
         let loc = self.local(m, &pre, i);
@@ -371,13 +413,19 @@ impl<'m> DistributedMechanism<'m> {
     }
 
     /// Every user's exact best-response gain against `m^{−i}`.
-    pub fn best_response_gains(&self, m: &DistributedProfile) -> Result<Vec<GainBreakdown>, MechanismError> {
+    pub fn best_response_gains(
+        &self,
+        m: &DistributedProfile,
+    ) -> Result<Vec<GainBreakdown>, MechanismError> {
         self.validate(m)?;
         Ok(game::gains(self, m))
     }
 
     /// Every user's best response to `m^{−i}`, simultaneously.
-    pub fn best_response(&self, m: &DistributedProfile) -> Result<DistributedProfile, MechanismError> {
+    pub fn best_response(
+        &self,
+        m: &DistributedProfile,
+    ) -> Result<DistributedProfile, MechanismError> {
         self.validate(m)?;
         Ok(self.update(m, OwnUpdate::BestResponse { damping: 1.0 }).0)
     }
@@ -435,7 +483,9 @@ impl<'m> DistributedMechanism<'m> {
             r.constraint_summaries = r.constraint_summaries.max((a - b).abs());
         }
         let total_y = model.aggregate(&m.y);
-        let total_a: Vec<f64> = (0..l_len).map(|l| (0..n).map(|h| ay[h * l_len + l]).sum()).collect();
+        let total_a: Vec<f64> = (0..l_len)
+            .map(|l| (0..n).map(|h| ay[h * l_len + l]).sum())
+            .collect();
         let (mut c_l, mut c_t) = (0.0_f64, 0.0_f64);
         self.for_each_local(m, &mut |i, loc| {
             let d = net.neighbours(i).len();
@@ -443,9 +493,9 @@ impl<'m> DistributedMechanism<'m> {
                 let s: f64 = (0..d).map(|k| loc.f_n[k * l_len + l]).sum();
                 c_l = c_l.max((s - (total_a[l] - ay[i * l_len + l])).abs());
             }
-            for t in 0..t_len {
+            for (t, tot) in total_y.iter().enumerate() {
                 let s: f64 = (0..d).map(|k| loc.f_nu[k * t_len + t]).sum();
-                c_t = c_t.max((s - (total_y[t] - m.y[i * t_len + t])).abs());
+                c_t = c_t.max((s - (tot - m.y[i * t_len + t])).abs());
             }
         });
         r.corollary_constraints = c_l;
@@ -485,7 +535,11 @@ impl<'m> DistributedMechanism<'m> {
         Ok(game::theorem4(self, m))
     }
 
-    pub(crate) fn update(&self, m: &DistributedProfile, rule: OwnUpdate) -> (DistributedProfile, bool) {
+    pub(crate) fn update(
+        &self,
+        m: &DistributedProfile,
+        rule: OwnUpdate,
+    ) -> (DistributedProfile, bool) {
         let model = self.model;
         let net = &self.network;
         let (t_len, l_len) = (model.periods(), model.rows());
@@ -529,7 +583,11 @@ impl Provider for DistributedMechanism<'_> {
         self.model
     }
     fn parts<'a>(&self, m: &'a DistributedProfile) -> Parts<'a> {
-        Parts { y: &m.y, q: &m.q, s: &m.s }
+        Parts {
+            y: &m.y,
+            q: &m.q,
+            s: &m.s,
+        }
     }
     fn for_each_env(&self, m: &DistributedProfile, f: &mut dyn FnMut(usize, &Env)) {
         self.for_each_local(m, &mut |i, loc| f(i, &loc.env));

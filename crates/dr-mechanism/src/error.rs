@@ -96,7 +96,10 @@ impl MechanismError {
         if value.is_finite() {
             Ok(value)
         } else {
-            Err(Self::NotFinite { field: field(), value })
+            Err(Self::NotFinite {
+                field: field(),
+                value,
+            })
         }
     }
 
@@ -105,15 +108,27 @@ impl MechanismError {
         if value > 0.0 {
             Ok(value)
         } else {
-            Err(Self::OutOfRange { field: field(), value, requirement: "must be > 0".into() })
+            Err(Self::OutOfRange {
+                field: field(),
+                value,
+                requirement: "must be > 0".into(),
+            })
         }
     }
 
-    pub(crate) fn check_len(field: impl Fn() -> String, got: usize, expected: usize) -> Result<(), Self> {
+    pub(crate) fn check_len(
+        field: impl Fn() -> String,
+        got: usize,
+        expected: usize,
+    ) -> Result<(), Self> {
         if got == expected {
             Ok(())
         } else {
-            Err(Self::LengthMismatch { field: field(), expected, got })
+            Err(Self::LengthMismatch {
+                field: field(),
+                expected,
+                got,
+            })
         }
     }
 }

@@ -27,7 +27,9 @@ pub struct MechanismSettings {
 
 impl Default for MechanismSettings {
     fn default() -> Self {
-        Self { tie_tolerance: 1e-9 }
+        Self {
+            tie_tolerance: 1e-9,
+        }
     }
 }
 
@@ -226,10 +228,20 @@ pub(crate) fn tax_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> T
     let s = &parts.s[i * t_len..(i + 1) * t_len];
     let q = &parts.q[i * l_len..(i + 1) * l_len];
     let cost: f64 = y.iter().zip(&env.price).map(|(a, b)| a * b).sum();
-    let constraint_terms: f64 = (0..l_len).map(|l| (q[l] - env.q_avg[l]).powi(2) + q[l] * env.q_slack[l]).sum();
-    let peak_terms: f64 = (0..t_len).map(|t| (s[t] - env.s_avg[t]).powi(2) + s[t] * (env.z - env.zeta[t])).sum();
+    let constraint_terms: f64 = (0..l_len)
+        .map(|l| (q[l] - env.q_avg[l]).powi(2) + q[l] * env.q_slack[l])
+        .sum();
+    let peak_terms: f64 = (0..t_len)
+        .map(|t| (s[t] - env.s_avg[t]).powi(2) + s[t] * (env.z - env.zeta[t]))
+        .sum();
     let total = cost + constraint_terms + peak_terms + env.proxy_penalty;
-    TaxBreakdown { cost, constraint_terms, peak_terms, proxy_penalties: env.proxy_penalty, total }
+    TaxBreakdown {
+        cost,
+        constraint_terms,
+        peak_terms,
+        proxy_penalties: env.proxy_penalty,
+        total,
+    }
 }
 
 pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> GainBreakdown {
@@ -239,18 +251,28 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
     let s = &parts.s[i * t_len..(i + 1) * t_len];
     let q = &parts.q[i * l_len..(i + 1) * l_len];
     let mut demand = 0.0;
-    for t in 0..t_len {
+    for (t, &yt) in y.iter().enumerate() {
         let f = model.disutility(i, t).as_ref();
         let c = env.price[t];
         demand += match demand_response(f, c) {
-            Some(best) => (priced_value(f, c, y[t]) - priced_value(f, c, best)).max(0.0),
+            Some(best) => (priced_value(f, c, yt) - priced_value(f, c, best)).max(0.0),
             None => f64::INFINITY,
         };
     }
-    let constraint_prices: f64 = (0..l_len).map(|l| quadratic_gain(q[l], env.q_avg[l] - 0.5 * env.q_slack[l])).sum();
-    let peak_prices: f64 = (0..t_len).map(|t| quadratic_gain(s[t], env.s_avg[t] - 0.5 * (env.z - env.zeta[t]))).sum();
+    let constraint_prices: f64 = (0..l_len)
+        .map(|l| quadratic_gain(q[l], env.q_avg[l] - 0.5 * env.q_slack[l]))
+        .sum();
+    let peak_prices: f64 = (0..t_len)
+        .map(|t| quadratic_gain(s[t], env.s_avg[t] - 0.5 * (env.z - env.zeta[t])))
+        .sum();
     let total = demand + constraint_prices + peak_prices + env.proxy_penalty;
-    GainBreakdown { demand, constraint_prices, peak_prices, proxies: env.proxy_penalty, total }
+    GainBreakdown {
+        demand,
+        constraint_prices,
+        peak_prices,
+        proxies: env.proxy_penalty,
+        total,
+    }
 }
 
 /// How users move their own `y`, `q`, `s` in one round of a learning dynamic.
@@ -309,22 +331,60 @@ pub(crate) fn own_update(
                 })
                 .collect();
             let gs = step / model.users() as f64;
-            let v: Vec<f64> =
-                (0..t_len).map(|t| (1.0 - w) * s[t] + w * env.s_avg[t] - gs * (env.z - env.zeta[t])).collect();
+            let v: Vec<f64> = (0..t_len)
+                .map(|t| (1.0 - w) * s[t] + w * env.s_avg[t] - gs * (env.z - env.zeta[t]))
+                .collect();
             let ns = project_simplex(&v, model.peak_price());
-            // Demand at the own new prices p_t + s_t + Σ_l q^{i,l} a_t^{i,l}.
-            let mut price: Vec<f64> = (0..t_len).map(|t| model.energy_prices()[t] + ns[t]).collect();
+            let mut nq = nq;
+            // Own single-variable rows (bounds) are priced exactly: demand over the own box at
+            // the price of the other rows, and the box multipliers as those rows' prices.
+            let mut price: Vec<f64> = (0..t_len)
+                .map(|t| model.energy_prices()[t] + ns[t])
+                .collect();
+            let mut lo = vec![f64::NEG_INFINITY; t_len];
+            let mut hi = vec![f64::INFINITY; t_len];
+            let mut lo_row = vec![usize::MAX; t_len];
+            let mut hi_row = vec![usize::MAX; t_len];
             for ur in model.user_rows(i) {
-                for (t, a) in model.user_row_entries(ur) {
-                    price[t] += nq[ur.row] * a;
+                if model.row(ur.row).0.len() == 1 {
+                    for (t, a) in model.user_row_entries(ur) {
+                        let bound = model.rhs()[ur.row] / a;
+                        if a > 0.0 && bound < hi[t] {
+                            hi[t] = bound;
+                            hi_row[t] = ur.row;
+                        } else if a < 0.0 && bound > lo[t] {
+                            lo[t] = bound;
+                            lo_row[t] = ur.row;
+                        }
+                    }
+                    nq[ur.row] = 0.0;
+                } else {
+                    for (t, a) in model.user_row_entries(ur) {
+                        price[t] += nq[ur.row] * a;
+                    }
                 }
             }
             let mut ny = y.to_vec();
             for t in 0..t_len {
-                match demand_response(model.disutility(i, t).as_ref(), price[t]) {
-                    Some(b) => ny[t] = b,
-                    None => ok = false,
+                let f = model.disutility(i, t).as_ref();
+                let b = f.inverse_derivative(-price[t], lo[t], hi[t]);
+                let (dlo, dhi) = f.domain();
+                if !(b.is_finite() && b > dlo && b < dhi) {
+                    ok = false;
+                    continue;
                 }
+                let g = f.derivative(b) + price[t]; // = λ_low − λ_up at the box solution
+                let at_hi = hi_row[t] != usize::MAX && b >= hi[t];
+                let at_lo = lo_row[t] != usize::MAX && b <= lo[t];
+                if at_hi && g < 0.0 {
+                    nq[hi_row[t]] = -g;
+                } else if at_lo && g > 0.0 {
+                    nq[lo_row[t]] = g;
+                } else if g.is_nan() || g.abs() > 1e-8 * (1.0 + price[t].abs()) {
+                    ok = false; // no stationary point inside the box: demand unbounded
+                    continue;
+                }
+                ny[t] = b;
             }
             (ny, nq, ns, ok)
         }
@@ -333,7 +393,12 @@ pub(crate) fn own_update(
 
 /// The unit price vector of user `i`: `p_t + RP_t + Σ_l q^{−i,l} a_t^{i,l}`.
 pub(crate) fn price_vector(model: &Model, i: usize, rp: &[f64], q_avg: &[f64]) -> Vec<f64> {
-    let mut price: Vec<f64> = model.energy_prices().iter().zip(rp).map(|(p, r)| p + r).collect();
+    let mut price: Vec<f64> = model
+        .energy_prices()
+        .iter()
+        .zip(rp)
+        .map(|(p, r)| p + r)
+        .collect();
     for ur in model.user_rows(i) {
         let qa = q_avg[ur.row];
         if qa != 0.0 {
@@ -356,11 +421,20 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
     p.for_each_env(m, &mut |i, env| {
         taxes[i] = tax_of(model, env, i, &parts);
         gains[i] = gain_of(model, env, i, &parts);
-        rebate[i] = env.q_avg.iter().zip(model.rhs()).map(|(q, b)| q * b).sum::<f64>() / n as f64;
+        rebate[i] = env
+            .q_avg
+            .iter()
+            .zip(model.rhs())
+            .map(|(q, b)| q * b)
+            .sum::<f64>()
+            / n as f64;
     });
-    let utility_at_zero: Vec<f64> = (0..n).map(|i| model.user_utility(i, &vec![0.0; t_len])).collect();
-    let payoffs: Vec<f64> =
-        (0..n).map(|i| model.user_utility(i, &parts.y[i * t_len..(i + 1) * t_len]) - taxes[i].total).collect();
+    let utility_at_zero: Vec<f64> = (0..n)
+        .map(|i| model.user_utility(i, &vec![0.0; t_len]))
+        .collect();
+    let payoffs: Vec<f64> = (0..n)
+        .map(|i| model.user_utility(i, &parts.y[i * t_len..(i + 1) * t_len]) - taxes[i].total)
+        .collect();
     let balanced_taxes: Vec<f64> = (0..n).map(|i| taxes[i].total - rebate[i]).collect();
     let energy_cost = model.energy_cost(parts.y);
     let planner_surplus = taxes.iter().map(|t| t.total).sum::<f64>() - energy_cost;
@@ -387,7 +461,9 @@ pub(crate) fn gains<P: Provider>(p: &P, m: &P::Profile) -> Vec<GainBreakdown> {
 }
 
 fn spread(values: impl Iterator<Item = f64>) -> f64 {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if hi >= lo {
         hi - lo
     } else {
@@ -398,8 +474,12 @@ fn spread(values: impl Iterator<Item = f64>) -> f64 {
 pub(crate) fn mean_prices(model: &Model, parts: &Parts<'_>) -> (Vec<f64>, Vec<f64>) {
     let n = model.users();
     let (t_len, l_len) = (model.periods(), model.rows());
-    let qbar: Vec<f64> = (0..l_len).map(|l| (0..n).map(|i| parts.q[i * l_len + l]).sum::<f64>() / n as f64).collect();
-    let sbar: Vec<f64> = (0..t_len).map(|t| (0..n).map(|i| parts.s[i * t_len + t]).sum::<f64>() / n as f64).collect();
+    let qbar: Vec<f64> = (0..l_len)
+        .map(|l| (0..n).map(|i| parts.q[i * l_len + l]).sum::<f64>() / n as f64)
+        .collect();
+    let sbar: Vec<f64> = (0..t_len)
+        .map(|t| (0..n).map(|i| parts.s[i * t_len + t]).sum::<f64>() / n as f64)
+        .collect();
     (qbar, sbar)
 }
 
@@ -409,8 +489,12 @@ pub(crate) fn lemma2<P: Provider>(p: &P, m: &P::Profile) -> Lemma2Report {
     let (t_len, l_len) = (model.periods(), model.rows());
     let parts = p.parts(m);
     let mut r = Lemma2Report {
-        constraint_price_disagreement: (0..l_len).map(|l| spread((0..n).map(|i| parts.q[i * l_len + l]))).fold(0.0, f64::max),
-        peak_price_disagreement: (0..t_len).map(|t| spread((0..n).map(|i| parts.s[i * t_len + t]))).fold(0.0, f64::max),
+        constraint_price_disagreement: (0..l_len)
+            .map(|l| spread((0..n).map(|i| parts.q[i * l_len + l])))
+            .fold(0.0, f64::max),
+        peak_price_disagreement: (0..t_len)
+            .map(|t| spread((0..n).map(|i| parts.s[i * t_len + t])))
+            .fold(0.0, f64::max),
         ..Default::default()
     };
     let (qbar, sbar) = mean_prices(model, &parts);
@@ -427,8 +511,8 @@ pub(crate) fn lemma2<P: Provider>(p: &P, m: &P::Profile) -> Lemma2Report {
     }
     let mut rc = 0.0_f64;
     p.for_each_env(m, &mut |_, env| {
-        for t in 0..t_len {
-            rc = rc.max((env.rp[t] * (z - agg[t])).abs());
+        for (rp, a) in env.rp.iter().zip(&agg) {
+            rc = rc.max((rp * (z - a)).abs());
         }
     });
     r.radial_complementarity = rc;
@@ -444,9 +528,13 @@ pub(crate) fn lemma3<P: Provider>(p: &P, m: &P::Profile) -> Lemma3Report {
         for t in 0..t_len {
             let vdot = model.marginal_utility(i, t, parts.y[i * t_len + t]);
             let res = (vdot - env.price[t]).abs() / vdot.abs().max(1.0);
-            r.stationarity = r.stationarity.max(if res.is_nan() { f64::INFINITY } else { res });
+            r.stationarity = r
+                .stationarity
+                .max(if res.is_nan() { f64::INFINITY } else { res });
         }
-        r.peak_price_sum = r.peak_price_sum.max((env.rp.iter().sum::<f64>() - model.peak_price()).abs());
+        r.peak_price_sum = r
+            .peak_price_sum
+            .max((env.rp.iter().sum::<f64>() - model.peak_price()).abs());
     });
     r
 }
@@ -461,8 +549,8 @@ pub(crate) fn theorem1<P: Provider>(p: &P, m: &P::Profile) -> KktResiduals {
     let (qbar, _) = mean_prices(model, &parts);
     let mut mu = vec![0.0; t_len];
     p.for_each_env(m, &mut |_, env| {
-        for t in 0..t_len {
-            mu[t] += env.rp[t] / n as f64;
+        for (m, rp) in mu.iter_mut().zip(&env.rp) {
+            *m += rp / n as f64;
         }
     });
     let agg = model.aggregate(parts.y);
@@ -477,10 +565,19 @@ pub(crate) fn theorem4<P: Provider>(p: &P, m: &P::Profile) -> Theorem4Report {
     let (qbar, _) = mean_prices(model, &parts);
     let price_revenue = qbar.iter().zip(model.rhs()).map(|(q, b)| q * b).sum();
     let budget_imbalance = e.balanced_taxes.iter().sum::<f64>() - e.energy_cost;
-    Theorem4Report { planner_surplus: e.planner_surplus, price_revenue, balanced_taxes: e.balanced_taxes, budget_imbalance }
+    Theorem4Report {
+        planner_surplus: e.planner_surplus,
+        price_revenue,
+        balanced_taxes: e.balanced_taxes,
+        budget_imbalance,
+    }
 }
 
 pub(crate) fn theorem3<P: Provider>(p: &P, m: &P::Profile) -> Vec<f64> {
     let e = evaluate(p, m);
-    e.payoffs.iter().zip(&e.utility_at_zero).map(|(u, v0)| u - v0).collect()
+    e.payoffs
+        .iter()
+        .zip(&e.utility_at_zero)
+        .map(|(u, v0)| u - v0)
+        .collect()
 }

@@ -14,22 +14,38 @@
 //!   unevenly over several tied peak periods, the dynamic chatters between peaks (it cannot
 //!   raise one period's share) and does not converge — see the crate tests.
 //! - [`LearningRule::PriceAdjustment`] (default): a distributed dual (price) iteration in
-//!   the mechanism's messages. Each round user `i`
+//!   the mechanism's messages. Each round user `i`, from the messages of the last round,
 //!   1. sets its proxies and summaries (`β`, `n`, `ν`) to their best responses;
 //!   2. moves its constraint prices by consensus plus a projected ascent step on the slack
-//!      it sees, `q^{i,l} ← [(1−ω) q^{i,l} + ω q^{−i,l} − γ e^{i,l}]^+` (with `γ = ½`, `ω = 1`
-//!      this *is* the best response);
+//!      it sees, `q^{i,l} ← [(1−ω) q^{i,l} + ω q^{−i,l} − (γ/‖a^l‖²) e^{i,l}]^+`;
 //!   3. moves its peak prices by consensus plus ascent on its estimate `ζ^{−i}` of the
 //!      aggregate demand, projected on `{s ≥ 0, Σ_t s_t = p_0}`:
-//!      `s^i ← Π((1−ω) s^i + ω s^{−i} + γ (ζ^{−i} − z^{−i}))`;
-//!   4. demands at its own new prices, `y_t^i = argmax v_t^i(y) − (p_t + s_t^i + Σ_l q^{i,l} a_t^{i,l}) y`.
+//!      `s^i ← Π((1−ω) s^i + ω s^{−i} + (γ/N)(ζ^{−i} − z^{−i}))`;
+//!   4. demands at its own new prices over its own box (the rows of `A` that involve only one
+//!      of its variables: its bounds), `y_t^i = argmax_{l_t ≤ y ≤ u_t} v_t^i(y) − c_t y` with
+//!      `c_t = p_t + s_t^i + Σ_{shared l} q^{i,l} a_t^{i,l}`, and announces the box
+//!      multipliers as its prices of those bound rows (priced exactly, not by ascent).
 //!
-//!   Every NE built by Theorem 2 is a rest point (there `RP = s = μ`), and at a rest point
-//!   with consensus the profile is a NE. It converges when the step `γ` is small against
-//!   `1 / ‖Ã H⁻¹ Ãᵀ‖` (`Ã` = rows of `A` and the peak rows, `H` the utilities' curvature)
-//!   and the delays of the summaries on the tree; with a too large step it oscillates and
-//!   stops at `MaxRounds` (tested), and with a log utility facing a non-positive price
-//!   the demand does not exist and it stops with `Diverged`.
+//!   The step is normalised by `‖a^l‖²` and by `N`, which the mechanism makes public (the
+//!   taxes use every `a^{j,l}`), so `γ` is dimensionless, of the order of the utilities'
+//!   curvature. Every NE built by Theorem 2 is a rest point (there `RP = s = μ` and the box
+//!   multipliers are `λ`), and a rest point with consensus is a NE.
+//!
+//! # Where it converges and where it fails (measured; see the crate tests)
+//! - Price adjustment, `γ = 0.1`, `ω = 0.5`, random instances as in the tests (`N ≤ 8`,
+//!   `T ≤ 6`, bounds, budgets, community caps, general rows): 99/100 converge in the
+//!   centralized mechanism, 98/100 in the distributed one (on a graph with a cycle), median
+//!   ≈ 260 rounds; `N = 20`, `T = 24`: ≈ 500 rounds centralized, ≈ 3 000 distributed on a
+//!   random tree (the price consensus diffuses over the tree). With `γ = 0.3`, 19/100 stop
+//!   at the round limit.
+//! - A too large step oscillates for ever (`MaxRounds`): on a symmetric community with one
+//!   binding cap the iteration is `d_{k+1} = (1 − γ(N−1)/N) d_k − (γ/N) d_{k−1}`, stable
+//!   for `γ = 1` and unstable for `γ = 6` when `N = 4` (tested).
+//! - A shared row with a negative coefficient can price a log user's energy at `≤ 0`
+//!   during the transient; its demand then does not exist and the run stops with
+//!   `Diverged` (tested; a smaller step avoids it).
+//! - The best-response dynamic fails whenever the optimal peak price is split unevenly over
+//!   tied peak periods (tested); it converges with a single peak period.
 //!
 //! Convergence is measured by the exact quantity that defines a NE: the largest
 //! best-response gain of any user ([`crate::game::GainBreakdown`]).
@@ -57,7 +73,7 @@ pub enum LearningRule {
     },
 }
 
-/// Settings of a [`Learner`], with defaults (price adjustment, `γ = 0.05`, `ω = 0.5`,
+/// Settings of a [`Learner`], with defaults (price adjustment, `γ = 0.1`, `ω = 0.5`,
 /// 20 000 rounds, gain tolerance `1e-10`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LearningSettings {
@@ -71,25 +87,40 @@ pub struct LearningSettings {
 
 impl Default for LearningSettings {
     fn default() -> Self {
-        Self { rule: LearningRule::PriceAdjustment { step: 0.05, consensus: 0.5 }, max_rounds: 20_000, tolerance: 1e-10 }
+        Self {
+            rule: LearningRule::PriceAdjustment {
+                step: 0.1,
+                consensus: 0.5,
+            },
+            max_rounds: 20_000,
+            tolerance: 1e-10,
+        }
     }
 }
 
 impl LearningSettings {
     fn validate(&self) -> Result<(), MechanismError> {
-        let range = |field: &str, v: f64, lo: f64, hi: f64, open_lo: bool| -> Result<(), MechanismError> {
-            MechanismError::check_finite(|| field.to_string(), v)?;
-            let ok = if open_lo { v > lo && v <= hi } else { v >= lo && v <= hi };
-            if ok {
-                Ok(())
-            } else {
-                Err(MechanismError::OutOfRange {
-                    field: field.to_string(),
-                    value: v,
-                    requirement: format!("must lie in {}{lo}, {hi}]", if open_lo { "(" } else { "[" }),
-                })
-            }
-        };
+        let range =
+            |field: &str, v: f64, lo: f64, hi: f64, open_lo: bool| -> Result<(), MechanismError> {
+                MechanismError::check_finite(|| field.to_string(), v)?;
+                let ok = if open_lo {
+                    v > lo && v <= hi
+                } else {
+                    v >= lo && v <= hi
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(MechanismError::OutOfRange {
+                        field: field.to_string(),
+                        value: v,
+                        requirement: format!(
+                            "must lie in {}{lo}, {hi}]",
+                            if open_lo { "(" } else { "[" }
+                        ),
+                    })
+                }
+            };
         match self.rule {
             LearningRule::BestResponse { damping } => range("damping", damping, 0.0, 1.0, true)?,
             LearningRule::PriceAdjustment { step, consensus } => {
@@ -161,7 +192,9 @@ fn record_of<P: Provider>(p: &P, m: &P::Profile) -> LearningRecord {
     let n = model.users();
     let (t_len, l_len) = (model.periods(), model.rows());
     let spread = |vals: &mut dyn Iterator<Item = f64>| {
-        let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
         (hi - lo).max(0.0)
     };
     let mut dis = 0.0_f64;
@@ -172,7 +205,11 @@ fn record_of<P: Provider>(p: &P, m: &P::Profile) -> LearningRecord {
         dis = dis.max(spread(&mut (0..n).map(|i| parts.s[i * t_len + t])));
     }
     let act = model.row_activity(parts.y);
-    let infeasibility = act.iter().zip(model.rhs()).map(|(a, b)| (a - b).max(0.0)).fold(0.0, f64::max);
+    let infeasibility = act
+        .iter()
+        .zip(model.rhs())
+        .map(|(a, b)| (a - b).max(0.0))
+        .fold(0.0, f64::max);
     let agg = model.aggregate(parts.y);
     LearningRecord {
         round: 0,
@@ -259,10 +296,21 @@ pub struct Learner<'g, G: LearningGame> {
 impl<'g, G: LearningGame> Learner<'g, G> {
     /// A learner from `initial` (e.g. [`LearningGame::starting_profile`]); errors name a bad
     /// setting or profile entry.
-    pub fn new(game: &'g G, initial: G::Profile, settings: LearningSettings) -> Result<Self, MechanismError> {
+    pub fn new(
+        game: &'g G,
+        initial: G::Profile,
+        settings: LearningSettings,
+    ) -> Result<Self, MechanismError> {
         settings.validate()?;
         game.check_profile(&initial)?;
-        Ok(Self { game, settings, profile: initial, round: 0, trace: Vec::new(), termination: None })
+        Ok(Self {
+            game,
+            settings,
+            profile: initial,
+            round: 0,
+            trace: Vec::new(),
+            termination: None,
+        })
     }
 
     /// The current profile.
@@ -297,8 +345,6 @@ impl<'g, G: LearningGame> Learner<'g, G> {
         self.trace.push(rec);
         if rec.max_gain <= self.settings.tolerance {
             self.termination = Some(Termination::Converged);
-        } else if !rec.max_gain.is_finite() && self.round > 0 && !rec.welfare.is_finite() {
-            self.termination = Some(Termination::Diverged);
         } else if self.round >= self.settings.max_rounds {
             self.termination = Some(Termination::MaxRounds);
         } else {
@@ -317,8 +363,18 @@ impl<'g, G: LearningGame> Learner<'g, G> {
     pub fn run(mut self) -> LearningOutcome<G::Profile> {
         loop {
             if let Some(termination) = self.step() {
-                let max_gain = self.trace.last().map(|r| r.max_gain).unwrap_or(f64::INFINITY);
-                return LearningOutcome { profile: self.profile, rounds: self.round, termination, max_gain, trace: self.trace };
+                let max_gain = self
+                    .trace
+                    .last()
+                    .map(|r| r.max_gain)
+                    .unwrap_or(f64::INFINITY);
+                return LearningOutcome {
+                    profile: self.profile,
+                    rounds: self.round,
+                    termination,
+                    max_gain,
+                    trace: self.trace,
+                };
             }
         }
     }

@@ -63,14 +63,18 @@ pub use centralized::{CentralizedMechanism, MessageProfile};
 pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
 pub use error::MechanismError;
 pub use game::{
-    GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, ProfileEvaluation, TaxBreakdown, Theorem4Report,
+    GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, ProfileEvaluation, TaxBreakdown,
+    Theorem4Report,
 };
-pub use learning::{Learner, LearningGame, LearningOutcome, LearningRecord, LearningRule, LearningSettings, Termination};
+pub use learning::{
+    Learner, LearningGame, LearningOutcome, LearningRecord, LearningRule, LearningSettings,
+    Termination,
+};
 pub use model::{Model, ModelBuilder, PeriodUtility, RowKind, User};
 pub use network::Network;
 pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, PlannerSolution};
 pub use radial::{project_simplex, radial_pricing};
 pub use scenario::{
-    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioReport, ScenarioSettings,
-    SimulationReport, UserSpec, UtilitySpec,
+    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioReport,
+    ScenarioSettings, SimulationReport, UserSpec, UtilitySpec,
 };

@@ -47,7 +47,12 @@ pub struct User {
 impl User {
     /// A user with log utilities `v_t(x) = w_t ln(x + s)`.
     pub fn log(weights: &[f64], shift: f64) -> Self {
-        Self { utilities: weights.iter().map(|&weight| PeriodUtility::Log { weight, shift }).collect() }
+        Self {
+            utilities: weights
+                .iter()
+                .map(|&weight| PeriodUtility::Log { weight, shift })
+                .collect(),
+        }
     }
 
     /// A user with quadratic utilities `v_t(x) = θ_t x − ½ κ_t x²` (lengths must agree; checked
@@ -66,7 +71,12 @@ impl User {
 
     /// A user with user-supplied disutilities `f_t = −v_t`.
     pub fn custom(disutilities: Vec<ClosureConvex>) -> Self {
-        Self { utilities: disutilities.into_iter().map(PeriodUtility::Disutility).collect() }
+        Self {
+            utilities: disutilities
+                .into_iter()
+                .map(PeriodUtility::Disutility)
+                .collect(),
+        }
     }
 }
 
@@ -119,12 +129,31 @@ impl fmt::Display for RowKind {
 
 #[derive(Debug, Clone)]
 enum RowSpec {
-    Upper { user: usize, period: usize, value: f64 },
-    Lower { user: usize, period: usize, value: f64 },
-    UserTotal { user: usize, cap: f64 },
-    CommunityTotal { cap: f64 },
-    CommunityCap { period: usize, cap: f64 },
-    General { entries: Vec<(usize, usize, f64)>, rhs: f64 },
+    Upper {
+        user: usize,
+        period: usize,
+        value: f64,
+    },
+    Lower {
+        user: usize,
+        period: usize,
+        value: f64,
+    },
+    UserTotal {
+        user: usize,
+        cap: f64,
+    },
+    CommunityTotal {
+        cap: f64,
+    },
+    CommunityCap {
+        period: usize,
+        cap: f64,
+    },
+    General {
+        entries: Vec<(usize, usize, f64)>,
+        rhs: f64,
+    },
 }
 
 /// Builder of a [`Model`]: add users and rows, then [`ModelBuilder::build`] validates
@@ -142,7 +171,12 @@ pub struct ModelBuilder {
 impl ModelBuilder {
     /// Energy prices `p_t` (one per period; `T = p.len()`) and peak price `p_0 > 0` (eq. 1).
     pub fn new(energy_prices: Vec<f64>, peak_price: f64) -> Self {
-        Self { energy_prices, peak_price, users: Vec::new(), rows: Vec::new() }
+        Self {
+            energy_prices,
+            peak_price,
+            users: Vec::new(),
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a user (index = number of users added before).
@@ -155,7 +189,11 @@ impl ModelBuilder {
     pub fn upper_bounds(mut self, user: usize, upper: &[f64]) -> Self {
         for (period, &value) in upper.iter().enumerate() {
             if value != f64::INFINITY {
-                self.rows.push(RowSpec::Upper { user, period, value });
+                self.rows.push(RowSpec::Upper {
+                    user,
+                    period,
+                    value,
+                });
             }
         }
         self
@@ -165,7 +203,11 @@ impl ModelBuilder {
     pub fn lower_bounds(mut self, user: usize, lower: &[f64]) -> Self {
         for (period, &value) in lower.iter().enumerate() {
             if value != f64::NEG_INFINITY {
-                self.rows.push(RowSpec::Lower { user, period, value });
+                self.rows.push(RowSpec::Lower {
+                    user,
+                    period,
+                    value,
+                });
             }
         }
         self
@@ -202,7 +244,10 @@ impl ModelBuilder {
     /// A general row `Σ_k coef_k x_{period_k}^{user_k} ≤ rhs` from `(user, period, coef)`
     /// entries (`rhs ≥ 0`; repeated entries are summed).
     pub fn row(mut self, entries: &[(usize, usize, f64)], rhs: f64) -> Self {
-        self.rows.push(RowSpec::General { entries: entries.to_vec(), rhs });
+        self.rows.push(RowSpec::General {
+            entries: entries.to_vec(),
+            rhs,
+        });
         self
     }
 
@@ -215,7 +260,11 @@ impl ModelBuilder {
     pub fn build(self) -> Result<Model, MechanismError> {
         let t_len = self.energy_prices.len();
         if t_len == 0 {
-            return Err(MechanismError::TooFew { field: "energy_prices".into(), got: 0, required: 1 });
+            return Err(MechanismError::TooFew {
+                field: "energy_prices".into(),
+                got: 0,
+                required: 1,
+            });
         }
         for (t, &p) in self.energy_prices.iter().enumerate() {
             MechanismError::check_finite(|| format!("energy_prices[{t}]"), p)?;
@@ -223,7 +272,11 @@ impl ModelBuilder {
         MechanismError::check_positive(|| "peak_price".into(), self.peak_price)?;
         let n = self.users.len();
         if n == 0 {
-            return Err(MechanismError::TooFew { field: "users".into(), got: 0, required: 1 });
+            return Err(MechanismError::TooFew {
+                field: "users".into(),
+                got: 0,
+                required: 1,
+            });
         }
         // Bounds per variable (for sampling custom utilities).
         let mut lo = vec![f64::NEG_INFINITY; n * t_len];
@@ -238,14 +291,22 @@ impl ModelBuilder {
             if user < n {
                 Ok(())
             } else {
-                Err(MechanismError::IndexOutOfRange { field: format!("rows[{l}].user"), index: user, size: n })
+                Err(MechanismError::IndexOutOfRange {
+                    field: format!("rows[{l}].user"),
+                    index: user,
+                    size: n,
+                })
             }
         };
         let check_period = |l: usize, period: usize| {
             if period < t_len {
                 Ok(())
             } else {
-                Err(MechanismError::IndexOutOfRange { field: format!("rows[{l}].period"), index: period, size: t_len })
+                Err(MechanismError::IndexOutOfRange {
+                    field: format!("rows[{l}].period"),
+                    index: period,
+                    size: t_len,
+                })
             }
         };
         let check_rhs = |l: usize, name: &str, v: f64| -> Result<(), MechanismError> {
@@ -262,7 +323,11 @@ impl ModelBuilder {
         for (l, spec) in self.rows.iter().enumerate() {
             let mut entries: Vec<(usize, f64)> = Vec::new();
             let (kind, b) = match spec {
-                &RowSpec::Upper { user, period, value } => {
+                &RowSpec::Upper {
+                    user,
+                    period,
+                    value,
+                } => {
                     check_user(l, user)?;
                     check_period(l, period)?;
                     check_rhs(l, "upper", value)?;
@@ -270,7 +335,11 @@ impl ModelBuilder {
                     hi[user * t_len + period] = hi[user * t_len + period].min(value);
                     (RowKind::UserUpper { user, period }, value)
                 }
-                &RowSpec::Lower { user, period, value } => {
+                &RowSpec::Lower {
+                    user,
+                    period,
+                    value,
+                } => {
                     check_user(l, user)?;
                     check_period(l, period)?;
                     MechanismError::check_finite(|| format!("rows[{l}].lower"), value)?;
@@ -319,7 +388,10 @@ impl ModelBuilder {
                                 size: t_len,
                             });
                         }
-                        MechanismError::check_finite(|| format!("rows[{l}].entries[{k}].coef"), coef)?;
+                        MechanismError::check_finite(
+                            || format!("rows[{l}].entries[{k}].coef"),
+                            coef,
+                        )?;
                         entries.push((user * t_len + period, coef));
                     }
                     (RowKind::General, *r)
@@ -360,12 +432,22 @@ impl ModelBuilder {
         // Utilities.
         let mut disutility: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n * t_len);
         for (i, user) in self.users.iter().enumerate() {
-            MechanismError::check_len(|| format!("users[{i}].utility"), user.utilities.len(), t_len)?;
+            MechanismError::check_len(
+                || format!("users[{i}].utility"),
+                user.utilities.len(),
+                t_len,
+            )?;
             for (t, u) in user.utilities.iter().enumerate() {
                 let f: Arc<dyn ConvexScalar> = match u {
                     &PeriodUtility::Log { weight, shift } => {
-                        MechanismError::check_positive(|| format!("users[{i}].utility[{t}].weight"), weight)?;
-                        MechanismError::check_finite(|| format!("users[{i}].utility[{t}].shift"), shift)?;
+                        MechanismError::check_positive(
+                            || format!("users[{i}].utility[{t}].weight"),
+                            weight,
+                        )?;
+                        MechanismError::check_finite(
+                            || format!("users[{i}].utility[{t}].shift"),
+                            shift,
+                        )?;
                         if shift <= 0.0 {
                             return Err(MechanismError::OutOfRange {
                                 field: format!("users[{i}].utility[{t}].shift"),
@@ -376,13 +458,20 @@ impl ModelBuilder {
                         Arc::new(LogUtility { weight, shift })
                     }
                     &PeriodUtility::Quadratic { theta, kappa } => {
-                        MechanismError::check_finite(|| format!("users[{i}].utility[{t}].theta"), theta)?;
-                        MechanismError::check_finite(|| format!("users[{i}].utility[{t}].kappa"), kappa)?;
+                        MechanismError::check_finite(
+                            || format!("users[{i}].utility[{t}].theta"),
+                            theta,
+                        )?;
+                        MechanismError::check_finite(
+                            || format!("users[{i}].utility[{t}].kappa"),
+                            kappa,
+                        )?;
                         if kappa <= 0.0 {
                             return Err(MechanismError::OutOfRange {
                                 field: format!("users[{i}].utility[{t}].kappa"),
                                 value: kappa,
-                                requirement: "must be > 0 (strictly concave utility, Assumption 1)".into(),
+                                requirement: "must be > 0 (strictly concave utility, Assumption 1)"
+                                    .into(),
                             });
                         }
                         Arc::new(QuadraticUtility { theta, kappa })
@@ -405,7 +494,11 @@ impl ModelBuilder {
                 while k2 < e && vars[k2] / t_len == i {
                     k2 += 1;
                 }
-                user_rows[i].push(UserRow { row: l, start: k, end: k2 });
+                user_rows[i].push(UserRow {
+                    row: l,
+                    start: k,
+                    end: k2,
+                });
                 k = k2;
             }
         }
@@ -425,7 +518,13 @@ impl ModelBuilder {
     }
 }
 
-fn check_custom(c: &ClosureConvex, i: usize, t: usize, lo: f64, hi: f64) -> Result<(), MechanismError> {
+fn check_custom(
+    c: &ClosureConvex,
+    i: usize,
+    t: usize,
+    lo: f64,
+    hi: f64,
+) -> Result<(), MechanismError> {
     let field = || format!("users[{i}].utility[{t}]");
     let (dlo, dhi) = c.domain();
     if !(dlo < 0.0 && 0.0 < dhi) {
@@ -436,20 +535,33 @@ fn check_custom(c: &ClosureConvex, i: usize, t: usize, lo: f64, hi: f64) -> Resu
     }
     let v0 = c.value(0.0);
     MechanismError::check_finite(|| format!("{}.value(0)", field()), v0)?;
-    let a = lo.max(-100.0).max(if dlo.is_finite() { dlo + 1e-6 * (1.0 + dlo.abs()) } else { f64::NEG_INFINITY });
-    let b = hi.min(100.0).min(if dhi.is_finite() { dhi - 1e-6 * (1.0 + dhi.abs()) } else { f64::INFINITY });
+    let a = lo.max(-100.0).max(if dlo.is_finite() {
+        dlo + 1e-6 * (1.0 + dlo.abs())
+    } else {
+        f64::NEG_INFINITY
+    });
+    let b = hi.min(100.0).min(if dhi.is_finite() {
+        dhi - 1e-6 * (1.0 + dhi.abs())
+    } else {
+        f64::INFINITY
+    });
     let samples = 65;
     let mut prev = f64::NEG_INFINITY;
     for k in 0..samples {
-        let x = if b > a { a + (b - a) * k as f64 / (samples - 1) as f64 } else { 0.0 };
+        let x = if b > a {
+            a + (b - a) * k as f64 / (samples - 1) as f64
+        } else {
+            0.0
+        };
         let d = c.derivative(x);
         let h = c.second_derivative(x);
         MechanismError::check_finite(|| format!("{}.derivative({x})", field()), d)?;
-        if !(h > 0.0) || !h.is_finite() || d < prev - 1e-12 * d.abs().max(1.0) {
+        if h.is_nan() || h <= 0.0 || !h.is_finite() || d < prev - 1e-12 * d.abs().max(1.0) {
             return Err(MechanismError::OutOfRange {
                 field: format!("{}.second_derivative({x})", field()),
                 value: h,
-                requirement: "must be > 0: the utility must be strictly concave (Assumption 1)".into(),
+                requirement: "must be > 0: the utility must be strictly concave (Assumption 1)"
+                    .into(),
             });
         }
         prev = d;
@@ -526,7 +638,8 @@ impl Model {
     pub fn rhs(&self) -> &[f64] {
         &self.rhs
     }
-    /// What row `l` means.
+    /// What row `l` means. Panics if `l ≥ rows()` (like slice indexing; the same holds for
+    /// the other index accessors of [`Model`]).
     pub fn row_kind(&self, l: usize) -> RowKind {
         self.kinds[l]
     }
@@ -587,11 +700,17 @@ impl Model {
     pub fn energy_cost(&self, x: &[f64]) -> f64 {
         let agg = self.aggregate(x);
         let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        agg.iter().zip(&self.energy_prices).map(|(a, p)| a * p).sum::<f64>() + self.peak_price * peak
+        agg.iter()
+            .zip(&self.energy_prices)
+            .map(|(a, p)| a * p)
+            .sum::<f64>()
+            + self.peak_price * peak
     }
     /// Welfare `Σ_i v^i(x^i) − J(x)` (objective of problem (2)).
     pub fn welfare(&self, x: &[f64]) -> f64 {
-        let v: f64 = (0..self.n_users).map(|i| self.user_utility(i, &x[i * self.periods..(i + 1) * self.periods])).sum();
+        let v: f64 = (0..self.n_users)
+            .map(|i| self.user_utility(i, &x[i * self.periods..(i + 1) * self.periods]))
+            .sum();
         v - self.energy_cost(x)
     }
     /// Row activities `a^l · x` for all rows.
@@ -607,7 +726,10 @@ impl Model {
     pub(crate) fn check_allocation(&self, field: &str, x: &[f64]) -> Result<(), MechanismError> {
         MechanismError::check_len(|| field.to_string(), x.len(), self.n_users * self.periods)?;
         for (j, &v) in x.iter().enumerate() {
-            MechanismError::check_finite(|| format!("{field}[{}][{}]", j / self.periods, j % self.periods), v)?;
+            MechanismError::check_finite(
+                || format!("{field}[{}][{}]", j / self.periods, j % self.periods),
+                v,
+            )?;
         }
         Ok(())
     }

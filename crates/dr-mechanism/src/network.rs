@@ -40,7 +40,11 @@ impl Network {
     /// ([`MechanismError::NodeCountMismatch`]), fewer than 2 users, a root out of range, or a
     /// disconnected graph ([`MechanismError::Disconnected`], naming its components).
     /// Self-loops and parallel edges are dropped (and reported).
-    pub fn spanning_tree<N, E>(graph: &UnGraph<N, E>, users: usize, root: usize) -> Result<Self, MechanismError> {
+    pub fn spanning_tree<N, E>(
+        graph: &UnGraph<N, E>,
+        users: usize,
+        root: usize,
+    ) -> Result<Self, MechanismError> {
         let n = graph.node_count();
         if n == 0 {
             return Err(MechanismError::EmptyNetwork);
@@ -49,10 +53,18 @@ impl Network {
             return Err(MechanismError::NodeCountMismatch { nodes: n, users });
         }
         if n < 2 {
-            return Err(MechanismError::TooFew { field: "network nodes".into(), got: n, required: 2 });
+            return Err(MechanismError::TooFew {
+                field: "network nodes".into(),
+                got: n,
+                required: 2,
+            });
         }
         if root >= n {
-            return Err(MechanismError::IndexOutOfRange { field: "network.root".into(), index: root, size: n });
+            return Err(MechanismError::IndexOutOfRange {
+                field: "network.root".into(),
+                index: root,
+                size: n,
+            });
         }
         let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut all_edges: Vec<(usize, usize)> = Vec::new();
@@ -114,7 +126,10 @@ impl Network {
                 }
             }
         }
-        let mut tree_set: Vec<(usize, usize)> = tree_edges.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
+        let mut tree_set: Vec<(usize, usize)> = tree_edges
+            .iter()
+            .map(|&(a, b)| (a.min(b), a.max(b)))
+            .collect();
         tree_set.sort_unstable();
         let mut dropped_edges = Vec::new();
         let mut used = vec![false; tree_set.len()];
@@ -147,10 +162,19 @@ impl Network {
                 rev[e] = adj_ptr[j] + pos;
             }
         }
-        let phi: Vec<usize> = (0..n).map(|i| parent[i].unwrap_or_else(|| tadj[i].first().copied().unwrap_or(i))).collect();
+        let phi: Vec<usize> = (0..n)
+            .map(|i| parent[i].unwrap_or_else(|| tadj[i].first().copied().unwrap_or(i)))
+            .collect();
         // Euler tour times for subtree tests (iterative DFS over the tree from the root).
-        let children: Vec<Vec<usize>> =
-            (0..n).map(|u| tadj[u].iter().copied().filter(|&v| parent[v] == Some(u)).collect()).collect();
+        let children: Vec<Vec<usize>> = (0..n)
+            .map(|u| {
+                tadj[u]
+                    .iter()
+                    .copied()
+                    .filter(|&v| parent[v] == Some(u))
+                    .collect()
+            })
+            .collect();
         let mut tin = vec![0; n];
         let mut tout = vec![0; n];
         let mut clock = 1;
@@ -167,12 +191,29 @@ impl Network {
                 stack.pop();
             }
         }
-        Ok(Self { users: n, root, tree_edges, dropped_edges, parent, adj_ptr, adj, rev, phi, tin, tout, order })
+        Ok(Self {
+            users: n,
+            root,
+            tree_edges,
+            dropped_edges,
+            parent,
+            adj_ptr,
+            adj,
+            rev,
+            phi,
+            tin,
+            tout,
+            order,
+        })
     }
 
     /// Builds the graph from an edge list (nodes `0..users`) and takes its spanning tree.
     /// An edge naming a node `≥ users` is an error naming `edges[k]`.
-    pub fn from_edges(users: usize, edges: &[(usize, usize)], root: usize) -> Result<Self, MechanismError> {
+    pub fn from_edges(
+        users: usize,
+        edges: &[(usize, usize)],
+        root: usize,
+    ) -> Result<Self, MechanismError> {
         let mut g: UnGraph<(), ()> = UnGraph::with_capacity(users, edges.len());
         for _ in 0..users {
             g.add_node(());
@@ -180,7 +221,11 @@ impl Network {
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
                 if v >= users {
-                    return Err(MechanismError::IndexOutOfRange { field: format!("edges[{k}]"), index: v, size: users });
+                    return Err(MechanismError::IndexOutOfRange {
+                        field: format!("edges[{k}]"),
+                        index: v,
+                        size: users,
+                    });
                 }
             }
             g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
@@ -209,7 +254,8 @@ impl Network {
     pub fn is_tree(&self) -> bool {
         self.dropped_edges.is_empty()
     }
-    /// Tree neighbours `N(i)`, sorted.
+    /// Tree neighbours `N(i)`, sorted. Panics if `i ≥ users()` (like slice indexing; the same
+    /// holds for the other index accessors of [`Network`]).
     pub fn neighbours(&self, i: usize) -> &[usize] {
         &self.adj[self.adj_ptr[i]..self.adj_ptr[i + 1]]
     }

@@ -44,7 +44,11 @@ pub struct PlannerSettings {
 
 impl Default for PlannerSettings {
     fn default() -> Self {
-        Self { ipm: IpmSettings::default(), polish: true, kkt_tolerance: 1e-8 }
+        Self {
+            ipm: IpmSettings::default(),
+            polish: true,
+            kkt_tolerance: 1e-8,
+        }
     }
 }
 
@@ -79,7 +83,13 @@ impl KktResiduals {
             self.duality_gap,
         ]
         .iter()
-        .fold(0.0, |a: f64, &b| if b.is_nan() { f64::INFINITY } else { a.max(b.abs()) })
+        .fold(0.0, |a: f64, &b| {
+            if b.is_nan() {
+                f64::INFINITY
+            } else {
+                a.max(b.abs())
+            }
+        })
     }
 
     /// True when every residual is at most `tol`.
@@ -91,7 +101,13 @@ impl KktResiduals {
 /// Checks the KKT conditions (4) of problem (3) at `(x, w, λ, μ)`: `x` indexed `i·T + t`,
 /// `λ` one per row of `A`, `μ` one per period. Errors name a wrong length or a non-finite
 /// entry.
-pub fn check_kkt(model: &Model, x: &[f64], w: f64, lambda: &[f64], mu: &[f64]) -> Result<KktResiduals, MechanismError> {
+pub fn check_kkt(
+    model: &Model,
+    x: &[f64],
+    w: f64,
+    lambda: &[f64],
+    mu: &[f64],
+) -> Result<KktResiduals, MechanismError> {
     model.check_allocation("x", x)?;
     MechanismError::check_finite(|| "w".into(), w)?;
     MechanismError::check_len(|| "lambda".into(), lambda.len(), model.rows())?;
@@ -105,7 +121,13 @@ pub fn check_kkt(model: &Model, x: &[f64], w: f64, lambda: &[f64], mu: &[f64]) -
     Ok(kkt_unchecked(model, x, w, lambda, mu))
 }
 
-pub(crate) fn kkt_unchecked(model: &Model, x: &[f64], w: f64, lambda: &[f64], mu: &[f64]) -> KktResiduals {
+pub(crate) fn kkt_unchecked(
+    model: &Model,
+    x: &[f64],
+    w: f64,
+    lambda: &[f64],
+    mu: &[f64],
+) -> KktResiduals {
     let t_len = model.periods();
     let n = model.users();
     let activity = model.row_activity(x);
@@ -142,11 +164,15 @@ pub(crate) fn kkt_unchecked(model: &Model, x: &[f64], w: f64, lambda: &[f64], mu
         }
     }
     for i in 0..n {
-        for t in 0..t_len {
+        for (t, mu_t) in mu.iter().enumerate() {
             let j = i * t_len + t;
             let vdot = model.marginal_utility(i, t, x[j]);
-            let res = vdot - model.energy_prices()[t] - atl[j] - mu[t];
-            let s = if res.is_nan() { f64::INFINITY } else { res.abs() / vdot.abs().max(1.0) };
+            let res = vdot - model.energy_prices()[t] - atl[j] - mu_t;
+            let s = if res.is_nan() {
+                f64::INFINITY
+            } else {
+                res.abs() / vdot.abs().max(1.0)
+            };
             r.stationarity = r.stationarity.max(s);
         }
     }
@@ -224,22 +250,47 @@ impl ConvexScalar for Priced {
 /// `Solved`, and `NumericalError` when the interior point claimed success but (4) does not
 /// hold to the tolerance. Input errors of the kernel are passed on as
 /// [`MechanismError::Convex`].
-pub fn solve_planner(model: &Model, settings: &PlannerSettings) -> Result<PlannerSolution, MechanismError> {
+pub fn solve_planner(
+    model: &Model,
+    settings: &PlannerSettings,
+) -> Result<PlannerSolution, MechanismError> {
     let mut attempt = interior_point(model, settings, false)?;
-    if !attempt.4.status.is_solved() || attempt.0.iter().any(|v| !v.is_finite()) {
+    if !attempt.1.status.is_solved() || attempt.0.x.iter().any(|v| !v.is_finite()) {
         // Retry with guard bounds at the ends of the utilities' domains (see `interior_point`).
         let guarded = interior_point(model, settings, true)?;
-        if guarded.0.iter().all(|v| v.is_finite()) {
+        if guarded.0.x.iter().all(|v| v.is_finite()) {
             attempt = guarded;
         }
     }
-    let (x_ipm, w_ipm, lam_ipm, mu_ipm, ipm_cert) = attempt;
+    let (
+        Point {
+            x: x_ipm,
+            w: w_ipm,
+            lambda: lam_ipm,
+            mu: mu_ipm,
+        },
+        ipm_cert,
+    ) = attempt;
     let kkt_ipm = kkt_unchecked(model, &x_ipm, w_ipm, &lam_ipm, &mu_ipm);
     let mut best = (x_ipm, w_ipm, lam_ipm, mu_ipm, kkt_ipm, 0usize, false);
-    if settings.polish && ipm_cert.status != Status::Infeasible && ipm_cert.status != Status::Unbounded {
-        if let Some((x, w, lam, mu, its)) = polish(model, &best.0, best.1, &best.2, &best.3) {
+    if settings.polish
+        && ipm_cert.status != Status::Infeasible
+        && ipm_cert.status != Status::Unbounded
+    {
+        if let Some((
+            Point {
+                x,
+                w,
+                lambda: lam,
+                mu,
+            },
+            its,
+        )) = polish(model, &best.0, best.1, &best.2, &best.3)
+        {
             let kkt = kkt_unchecked(model, &x, w, &lam, &mu);
-            if kkt.max() <= best.4.max() || kkt.holds(settings.kkt_tolerance) && !best.4.holds(settings.kkt_tolerance) {
+            if kkt.max() <= best.4.max()
+                || kkt.holds(settings.kkt_tolerance) && !best.4.holds(settings.kkt_tolerance)
+            {
                 best = (x, w, lam, mu, kkt, its, true);
             }
         }
@@ -254,7 +305,10 @@ pub fn solve_planner(model: &Model, settings: &PlannerSettings) -> Result<Planne
     };
     let certificate = Certificate {
         primal_infeasibility: kkt.primal_infeasibility,
-        stationarity: kkt.stationarity.max(kkt.peak_price_balance).max(kkt.dual_infeasibility),
+        stationarity: kkt
+            .stationarity
+            .max(kkt.peak_price_balance)
+            .max(kkt.dual_infeasibility),
         complementarity: kkt.complementarity,
         duality_gap: kkt.duality_gap,
         iterations: ipm_cert.iterations + polish_its,
@@ -289,7 +343,7 @@ fn interior_point(
     model: &Model,
     settings: &PlannerSettings,
     guard: bool,
-) -> Result<(Vec<f64>, f64, Vec<f64>, Vec<f64>, Certificate), MechanismError> {
+) -> Result<(Point, Certificate), MechanismError> {
     let n = model.users();
     let t_len = model.periods();
     let nt = n * t_len;
@@ -297,10 +351,15 @@ fn interior_point(
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
         for t in 0..t_len {
-            objective.push(Arc::new(Priced { f: model.disutility(i, t).clone(), price: model.energy_prices()[t] }));
+            objective.push(Arc::new(Priced {
+                f: model.disutility(i, t).clone(),
+                price: model.energy_prices()[t],
+            }));
         }
     }
-    objective.push(Arc::new(Linear { slope: model.peak_price() }));
+    objective.push(Arc::new(Linear {
+        slope: model.peak_price(),
+    }));
     let mut lower = vec![f64::NEG_INFINITY; nv];
     let mut upper = vec![f64::INFINITY; nv];
     let mut lower_row: Vec<Option<usize>> = vec![None; nv];
@@ -329,7 +388,11 @@ fn interior_point(
         }
     }
     if guard {
-        let scale = model.energy_prices().iter().fold(0.0_f64, |a, p| a.max(p.abs())) + model.peak_price();
+        let scale = model
+            .energy_prices()
+            .iter()
+            .fold(0.0_f64, |a, p| a.max(p.abs()))
+            + model.peak_price();
         let big = 1e6 * (1.0 + scale);
         for j in 0..nt {
             let f = model.disutility(j / t_len, j % t_len);
@@ -354,7 +417,13 @@ fn interior_point(
         entries.push((nt, -1.0));
         ineq.push_row(&entries, 0.0)?;
     }
-    let problem = SeparableProblem { objective, lower, upper, equalities: LinearRows::new(nv), inequalities: ineq };
+    let problem = SeparableProblem {
+        objective,
+        lower,
+        upper,
+        equalities: LinearRows::new(nv),
+        inequalities: ineq,
+    };
     let sol = ipm::solve(&problem, &settings.ipm)?;
     let x: Vec<f64> = sol.x[..nt].to_vec();
     let w = sol.x[nt];
@@ -371,7 +440,15 @@ fn interior_point(
         }
     }
     let mu: Vec<f64> = sol.inequality_multipliers[peak_row0..peak_row0 + t_len].to_vec();
-    Ok((x, w, lam, mu, sol.certificate))
+    Ok((
+        Point {
+            x,
+            w,
+            lambda: lam,
+            mu,
+        },
+        sol.certificate,
+    ))
 }
 
 /// Active set of the polish: fixed variables (by an active single-entry row), active
@@ -382,10 +459,16 @@ struct Active {
     peaks: Vec<usize>,
 }
 
-type Polished = (Vec<f64>, f64, Vec<f64>, Vec<f64>, usize);
+/// A primal–dual point `(x, w, λ, μ)` (in the Newton polish: `λ`, `μ` of the active set).
+struct Point {
+    x: Vec<f64>,
+    w: f64,
+    lambda: Vec<f64>,
+    mu: Vec<f64>,
+}
 
 /// Active-set Newton polish of an approximate KKT point (see the module docs).
-fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Option<Polished> {
+fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Option<(Point, usize)> {
     let n = model.users();
     let t_len = model.periods();
     let nt = n * t_len;
@@ -393,7 +476,11 @@ fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Opti
     let activity = model.row_activity(x0);
     let agg = model.aggregate(x0);
     let single: Vec<bool> = (0..rows).map(|l| model.row(l).0.len() == 1).collect();
-    let mut act = Active { fixed: vec![None; nt], multi: Vec::new(), peaks: Vec::new() };
+    let mut act = Active {
+        fixed: vec![None; nt],
+        multi: Vec::new(),
+        peaks: Vec::new(),
+    };
     let mut in_multi = vec![false; rows];
     let mut in_peak = vec![false; t_len];
     for l in 0..rows {
@@ -415,7 +502,9 @@ fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Opti
         }
     }
     if !in_peak.iter().any(|&p| p) {
-        let t = (0..t_len).max_by(|&a, &b| mu0[a].total_cmp(&mu0[b])).unwrap_or(0);
+        let t = (0..t_len)
+            .max_by(|&a, &b| mu0[a].total_cmp(&mu0[b]))
+            .unwrap_or(0);
         in_peak[t] = true;
     }
     let mut x = x0.to_vec();
@@ -427,7 +516,15 @@ fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Opti
     for _pass in 0..12 {
         act.multi = (0..rows).filter(|&l| in_multi[l]).collect();
         act.peaks = (0..t_len).filter(|&t| in_peak[t]).collect();
-        let (nx, nw, nlam_m, nmu_p, its) = newton(model, &act, &x, w, &lam, &mu)?;
+        let (
+            Point {
+                x: nx,
+                w: nw,
+                lambda: nlam_m,
+                mu: nmu_p,
+            },
+            its,
+        ) = newton(model, &act, &x, w, &lam, &mu)?;
         total_its += its;
         x = nx;
         w = nw;
@@ -461,7 +558,9 @@ fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Opti
                     let alt = (0..rows).find(|&l2| {
                         l2 != l && single[l2] && model.row(l2).0[0] == j && {
                             let a2 = model.row(l2).1[0];
-                            (r / a2) >= 0.0 && (model.rhs()[l2] / a2 - x[j]).abs() <= 1e-12 * x[j].abs().max(1.0)
+                            (r / a2) >= 0.0
+                                && (model.rhs()[l2] / a2 - x[j]).abs()
+                                    <= 1e-12 * x[j].abs().max(1.0)
                         }
                     });
                     if let Some(l2) = alt {
@@ -518,7 +617,15 @@ fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Opti
             }
         }
         if !changed {
-            return Some((x, w, lam, mu, total_its));
+            return Some((
+                Point {
+                    x,
+                    w,
+                    lambda: lam,
+                    mu,
+                },
+                total_its,
+            ));
         }
     }
     None
@@ -526,7 +633,14 @@ fn polish(model: &Model, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Opti
 
 /// Newton's method on the KKT equations of a fixed active set. Returns `x`, `w`, `λ_M`,
 /// `μ_P` and the number of Newton steps, or `None` on a singular system or a non-convex term.
-fn newton(model: &Model, act: &Active, x0: &[f64], w0: f64, lam0: &[f64], mu0: &[f64]) -> Option<(Vec<f64>, f64, Vec<f64>, Vec<f64>, usize)> {
+fn newton(
+    model: &Model,
+    act: &Active,
+    x0: &[f64],
+    w0: f64,
+    lam0: &[f64],
+    mu0: &[f64],
+) -> Option<(Point, usize)> {
     let n = model.users();
     let t_len = model.periods();
     let nt = n * t_len;
@@ -540,7 +654,12 @@ fn newton(model: &Model, act: &Active, x0: &[f64], w0: f64, lam0: &[f64], mu0: &
         }
     }
     let mut w = w0;
-    let mut y: Vec<f64> = act.multi.iter().map(|&l| lam0[l].max(0.0)).chain(act.peaks.iter().map(|&t| mu0[t].max(0.0))).collect();
+    let mut y: Vec<f64> = act
+        .multi
+        .iter()
+        .map(|&l| lam0[l].max(0.0))
+        .chain(act.peaks.iter().map(|&t| mu0[t].max(0.0)))
+        .collect();
     let mut peak_index = vec![usize::MAX; t_len];
     for (k, &t) in act.peaks.iter().enumerate() {
         peak_index[t] = mm + k;
@@ -593,7 +712,9 @@ fn newton(model: &Model, act: &Active, x0: &[f64], w0: f64, lam0: &[f64], mu0: &
         let rw = p0 - y[mm..].iter().sum::<f64>();
         Some((rx, rc, rw))
     };
-    let norm = |r: &(Vec<f64>, Vec<f64>, f64)| -> f64 { r.0.iter().chain(r.1.iter()).map(|v| v * v).sum::<f64>() + r.2 * r.2 };
+    let norm = |r: &(Vec<f64>, Vec<f64>, f64)| -> f64 {
+        r.0.iter().chain(r.1.iter()).map(|v| v * v).sum::<f64>() + r.2 * r.2
+    };
     let mut res = residuals(&x, w, &y)?;
     let mut nrm = norm(&res);
     let mut its = 0;
@@ -606,8 +727,10 @@ fn newton(model: &Model, act: &Active, x0: &[f64], w0: f64, lam0: &[f64], mu0: &
         let mut h = vec![0.0; nt];
         for j in 0..nt {
             if act.fixed[j].is_none() {
-                let hj = model.disutility(j / t_len, j % t_len).second_derivative(x[j]);
-                if !(hj > 0.0) || !hj.is_finite() {
+                let hj = model
+                    .disutility(j / t_len, j % t_len)
+                    .second_derivative(x[j]);
+                if hj.is_nan() || hj <= 0.0 || !hj.is_finite() {
                     return None;
                 }
                 h[j] = hj;
@@ -677,5 +800,13 @@ fn newton(model: &Model, act: &Active, x0: &[f64], w0: f64, lam0: &[f64], mu0: &
             break;
         }
     }
-    Some((x, w, y[..mm].to_vec(), y[mm..].to_vec(), its))
+    Some((
+        Point {
+            x,
+            w,
+            lambda: y[..mm].to_vec(),
+            mu: y[mm..].to_vec(),
+        },
+        its,
+    ))
 }

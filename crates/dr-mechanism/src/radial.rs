@@ -22,12 +22,28 @@ pub fn radial_pricing(s: &[f64], zeta: &[f64], peak_price: f64, tie_tolerance: f
 }
 
 pub(crate) fn radial_on(s: &[f64], a: &[bool], peak_price: f64) -> Vec<f64> {
-    let total: f64 = s.iter().zip(a).filter(|(_, &in_a)| in_a).map(|(v, _)| v.max(0.0)).sum();
+    let total: f64 = s
+        .iter()
+        .zip(a)
+        .filter(|(_, &in_a)| in_a)
+        .map(|(v, _)| v.max(0.0))
+        .sum();
     if total > 0.0 {
-        s.iter().zip(a).map(|(&v, &in_a)| if in_a { peak_price * v.max(0.0) / total } else { 0.0 }).collect()
+        s.iter()
+            .zip(a)
+            .map(|(&v, &in_a)| {
+                if in_a {
+                    peak_price * v.max(0.0) / total
+                } else {
+                    0.0
+                }
+            })
+            .collect()
     } else {
         let count = a.iter().filter(|&&x| x).count().max(1) as f64;
-        a.iter().map(|&in_a| if in_a { peak_price / count } else { 0.0 }).collect()
+        a.iter()
+            .map(|&in_a| if in_a { peak_price / count } else { 0.0 })
+            .collect()
     }
 }
 

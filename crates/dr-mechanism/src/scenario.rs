@@ -67,7 +67,11 @@ pub enum PerPeriod {
 }
 
 impl PerPeriod {
-    fn expand(&self, field: impl Fn() -> String, periods: usize) -> Result<Vec<f64>, MechanismError> {
+    fn expand(
+        &self,
+        field: impl Fn() -> String,
+        periods: usize,
+    ) -> Result<Vec<f64>, MechanismError> {
         match self {
             PerPeriod::One(v) => Ok(vec![*v; periods]),
             PerPeriod::Many(v) => {
@@ -201,27 +205,45 @@ impl Scenario {
     pub fn to_model(&self) -> Result<ScenarioModel, MechanismError> {
         let t_len = self.periods;
         if t_len == 0 {
-            return Err(MechanismError::TooFew { field: "periods".into(), got: 0, required: 1 });
+            return Err(MechanismError::TooFew {
+                field: "periods".into(),
+                got: 0,
+                required: 1,
+            });
         }
         MechanismError::check_len(|| "energy_prices".into(), self.energy_prices.len(), t_len)?;
         let n = self.users.len();
         if n == 0 {
-            return Err(MechanismError::TooFew { field: "users".into(), got: 0, required: 1 });
+            return Err(MechanismError::TooFew {
+                field: "users".into(),
+                got: 0,
+                required: 1,
+            });
         }
         let mut b = Model::builder(self.energy_prices.clone(), self.peak_price);
         let mut constraint_entry = Vec::new();
         for (k, c) in self.constraints.iter().enumerate() {
             let f = |name: &str| format!("constraints[{k}].{name}");
-            let kinds = [c.community_total.is_some(), c.community_cap.is_some(), c.user_total.is_some(), c.terms.is_some()];
+            let kinds = [
+                c.community_total.is_some(),
+                c.community_cap.is_some(),
+                c.user_total.is_some(),
+                c.terms.is_some(),
+            ];
             if kinds.iter().filter(|&&x| x).count() != 1 {
                 return Err(MechanismError::Invalid {
                     field: format!("constraints[{k}]"),
-                    message: "give exactly one of community_total, community_cap, user_total, terms".into(),
+                    message:
+                        "give exactly one of community_total, community_cap, user_total, terms"
+                            .into(),
                 });
             }
             let stray = |name: &str, present: bool, allowed: bool| -> Result<(), MechanismError> {
                 if present && !allowed {
-                    Err(MechanismError::Invalid { field: f(name), message: "not allowed with this kind of constraint".into() })
+                    Err(MechanismError::Invalid {
+                        field: f(name),
+                        message: "not allowed with this kind of constraint".into(),
+                    })
                 } else {
                     Ok(())
                 }
@@ -236,7 +258,11 @@ impl Scenario {
                 let cap = nonneg(|| f("community_cap"), cap)?;
                 match c.period {
                     Some(t) if t >= t_len => {
-                        return Err(MechanismError::IndexOutOfRange { field: f("period"), index: t, size: t_len })
+                        return Err(MechanismError::IndexOutOfRange {
+                            field: f("period"),
+                            index: t,
+                            size: t_len,
+                        })
                     }
                     Some(t) => b = b.community_cap(t, cap),
                     None => {
@@ -247,17 +273,31 @@ impl Scenario {
                 }
             } else if let Some(cap) = c.user_total {
                 let cap = nonneg(|| f("user_total"), cap)?;
-                let user = c.user.ok_or_else(|| MechanismError::Invalid { field: f("user"), message: "missing".into() })?;
+                let user = c.user.ok_or_else(|| MechanismError::Invalid {
+                    field: f("user"),
+                    message: "missing".into(),
+                })?;
                 if user >= n {
-                    return Err(MechanismError::IndexOutOfRange { field: f("user"), index: user, size: n });
+                    return Err(MechanismError::IndexOutOfRange {
+                        field: f("user"),
+                        index: user,
+                        size: n,
+                    });
                 }
                 b = b.user_total(user, cap);
             } else if let Some(terms) = &c.terms {
-                let rhs = c.rhs.ok_or_else(|| MechanismError::Invalid { field: f("rhs"), message: "missing".into() })?;
+                let rhs = c.rhs.ok_or_else(|| MechanismError::Invalid {
+                    field: f("rhs"),
+                    message: "missing".into(),
+                })?;
                 let rhs = nonneg(|| f("rhs"), rhs)?;
                 for (e, &(user, period, coef)) in terms.iter().enumerate() {
                     if user >= n {
-                        return Err(MechanismError::IndexOutOfRange { field: format!("constraints[{k}].terms[{e}][0]"), index: user, size: n });
+                        return Err(MechanismError::IndexOutOfRange {
+                            field: format!("constraints[{k}].terms[{e}][0]"),
+                            index: user,
+                            size: n,
+                        });
                     }
                     if period >= t_len {
                         return Err(MechanismError::IndexOutOfRange {
@@ -266,10 +306,16 @@ impl Scenario {
                             size: t_len,
                         });
                     }
-                    MechanismError::check_finite(|| format!("constraints[{k}].terms[{e}][2]"), coef)?;
+                    MechanismError::check_finite(
+                        || format!("constraints[{k}].terms[{e}][2]"),
+                        coef,
+                    )?;
                 }
                 if !terms.iter().any(|e| e.2 != 0.0) {
-                    return Err(MechanismError::Invalid { field: f("terms"), message: "the row has no nonzero coefficient".into() });
+                    return Err(MechanismError::Invalid {
+                        field: f("terms"),
+                        message: "the row has no nonzero coefficient".into(),
+                    });
                 }
                 b = b.row(terms, rhs);
             }
@@ -282,21 +328,38 @@ impl Scenario {
                     let w = weight.expand(|| format!("users[{i}].utility.log.weight"), t_len)?;
                     let s = shift.expand(|| format!("users[{i}].utility.log.shift"), t_len)?;
                     for t in 0..t_len {
-                        MechanismError::check_positive(|| format!("users[{i}].utility.log.weight[{t}]"), w[t])?;
-                        MechanismError::check_positive(|| format!("users[{i}].utility.log.shift[{t}]"), s[t])?;
+                        MechanismError::check_positive(
+                            || format!("users[{i}].utility.log.weight[{t}]"),
+                            w[t],
+                        )?;
+                        MechanismError::check_positive(
+                            || format!("users[{i}].utility.log.shift[{t}]"),
+                            s[t],
+                        )?;
                     }
                     User {
                         utilities: (0..t_len)
-                            .map(|t| crate::model::PeriodUtility::Log { weight: w[t], shift: s[t] })
+                            .map(|t| crate::model::PeriodUtility::Log {
+                                weight: w[t],
+                                shift: s[t],
+                            })
                             .collect(),
                     }
                 }
                 UtilitySpec::Quadratic { theta, kappa } => {
-                    let th = theta.expand(|| format!("users[{i}].utility.quadratic.theta"), t_len)?;
-                    let ka = kappa.expand(|| format!("users[{i}].utility.quadratic.kappa"), t_len)?;
+                    let th =
+                        theta.expand(|| format!("users[{i}].utility.quadratic.theta"), t_len)?;
+                    let ka =
+                        kappa.expand(|| format!("users[{i}].utility.quadratic.kappa"), t_len)?;
                     for t in 0..t_len {
-                        MechanismError::check_finite(|| format!("users[{i}].utility.quadratic.theta[{t}]"), th[t])?;
-                        MechanismError::check_positive(|| format!("users[{i}].utility.quadratic.kappa[{t}]"), ka[t])?;
+                        MechanismError::check_finite(
+                            || format!("users[{i}].utility.quadratic.theta[{t}]"),
+                            th[t],
+                        )?;
+                        MechanismError::check_positive(
+                            || format!("users[{i}].utility.quadratic.kappa[{t}]"),
+                            ka[t],
+                        )?;
                     }
                     User::quadratic(&th, &ka)
                 }
@@ -309,7 +372,8 @@ impl Scenario {
                         return Err(MechanismError::OutOfRange {
                             field: format!("users[{i}].lower[{t}]"),
                             value: v,
-                            requirement: "must be <= 0 so that x = 0 is feasible (Assumption 2)".into(),
+                            requirement: "must be <= 0 so that x = 0 is feasible (Assumption 2)"
+                                .into(),
                         });
                     }
                 }
@@ -322,7 +386,8 @@ impl Scenario {
                         return Err(MechanismError::OutOfRange {
                             field: format!("users[{i}].upper[{t}]"),
                             value: v,
-                            requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)".into(),
+                            requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)"
+                                .into(),
                         });
                     }
                 }
@@ -330,7 +395,11 @@ impl Scenario {
             }
         }
         let model = b.build()?;
-        Ok(ScenarioModel { model, constraint_rows, constraint_entry })
+        Ok(ScenarioModel {
+            model,
+            constraint_rows,
+            constraint_entry,
+        })
     }
 
     /// The scenario's network as a spanning tree (`None` without a `[network]` table).
@@ -434,7 +503,10 @@ pub struct ScenarioReport {
 /// Solves a scenario: planner's problem (3), the NE of Theorem 2, taxes, balanced taxes,
 /// payoffs, best-response gains, and the distributed mechanism on the network's spanning
 /// tree when there is one.
-pub fn run_scenario(scenario: &Scenario, settings: &ScenarioSettings) -> Result<ScenarioReport, MechanismError> {
+pub fn run_scenario(
+    scenario: &Scenario,
+    settings: &ScenarioSettings,
+) -> Result<ScenarioReport, MechanismError> {
     let sm = scenario.to_model()?;
     let network = scenario.network()?;
     let model = &sm.model;
@@ -448,8 +520,12 @@ pub fn run_scenario(scenario: &Scenario, settings: &ScenarioSettings) -> Result<
     let mut upper = vec![vec![0.0; t_len]; n];
     for l in sm.constraint_rows..model.rows() {
         match model.row_kind(l) {
-            RowKind::UserLower { user, period } => lower[user][period] = opt.constraint_multipliers[l],
-            RowKind::UserUpper { user, period } => upper[user][period] = opt.constraint_multipliers[l],
+            RowKind::UserLower { user, period } => {
+                lower[user][period] = opt.constraint_multipliers[l]
+            }
+            RowKind::UserUpper { user, period } => {
+                upper[user][period] = opt.constraint_multipliers[l]
+            }
             _ => {}
         }
     }
@@ -480,7 +556,9 @@ pub fn run_scenario(scenario: &Scenario, settings: &ScenarioSettings) -> Result<
     Ok(ScenarioReport {
         users: n,
         periods: t_len,
-        allocation: (0..n).map(|i| opt.allocation[i * t_len..(i + 1) * t_len].to_vec()).collect(),
+        allocation: (0..n)
+            .map(|i| opt.allocation[i * t_len..(i + 1) * t_len].to_vec())
+            .collect(),
         mu: opt.peak_multipliers.clone(),
         constraint_multipliers: opt.constraint_multipliers[..sm.constraint_rows].to_vec(),
         constraint_entry: sm.constraint_entry.clone(),
@@ -538,22 +616,42 @@ pub fn simulate_scenario(
         Some(net) => {
             let dm = DistributedMechanism::new(model, net, settings.mechanism)?;
             let out = Learner::new(&dm, dm.starting_profile(), *learning)?.run();
-            ("distributed", out.termination, out.rounds, out.max_gain, out.profile.y, out.trace)
+            (
+                "distributed",
+                out.termination,
+                out.rounds,
+                out.max_gain,
+                out.profile.y,
+                out.trace,
+            )
         }
         None => {
             let cm = CentralizedMechanism::new(model, settings.mechanism)?;
             let out = Learner::new(&cm, cm.starting_profile(), *learning)?.run();
-            ("centralized", out.termination, out.rounds, out.max_gain, out.profile.y, out.trace)
+            (
+                "centralized",
+                out.termination,
+                out.rounds,
+                out.max_gain,
+                out.profile.y,
+                out.trace,
+            )
         }
     };
-    let distance = y.iter().zip(&opt.allocation).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let distance = y
+        .iter()
+        .zip(&opt.allocation)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     Ok(SimulationReport {
         mechanism: name.into(),
         termination,
         rounds,
         max_best_response_gain: gain,
         distance_to_optimum: distance,
-        allocation: (0..n).map(|i| y[i * t_len..(i + 1) * t_len].to_vec()).collect(),
+        allocation: (0..n)
+            .map(|i| y[i * t_len..(i + 1) * t_len].to_vec())
+            .collect(),
         trace,
     })
 }

@@ -5,22 +5,29 @@
 mod common;
 
 use dr_mechanism::{
-    radial_pricing, solve_planner, CentralizedMechanism, MechanismError, MechanismSettings, MessageProfile, Model,
-    PlannerSettings, User,
+    radial_pricing, solve_planner, CentralizedMechanism, MechanismError, MechanismSettings,
+    MessageProfile, Model, PlannerSettings, User,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 /// All properties of the constructed NE on one instance.
 fn check_ne(seed: u64, n: usize, t: usize, perturb_users: usize) {
     let model = common::random_model(seed, n, t);
     let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
-    assert!(opt.certificate.holds(1e-8), "seed {seed}: {:?}", opt.certificate);
+    assert!(
+        opt.certificate.holds(1e-8),
+        "seed {seed}: {:?}",
+        opt.certificate
+    );
     let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
     let ne = mech.nash_equilibrium(&opt).unwrap();
     let ev = mech.evaluate(&ne).unwrap();
@@ -36,22 +43,44 @@ fn check_ne(seed: u64, n: usize, t: usize, perturb_users: usize) {
     assert!(mech.lemma1(&ne).unwrap() == 0.0);
     let l2 = mech.lemma2(&ne).unwrap();
     assert!(l2.constraint_price_disagreement == 0.0 && l2.peak_price_disagreement == 0.0);
-    assert!(l2.infeasibility <= 1e-9 && l2.constraint_complementarity <= 1e-9, "{l2:?}");
-    assert!(l2.peak_complementarity <= 1e-9 && l2.radial_complementarity <= 1e-9, "{l2:?}");
+    assert!(
+        l2.infeasibility <= 1e-9 && l2.constraint_complementarity <= 1e-9,
+        "{l2:?}"
+    );
+    assert!(
+        l2.peak_complementarity <= 1e-9 && l2.radial_complementarity <= 1e-9,
+        "{l2:?}"
+    );
     let l3 = mech.lemma3(&ne).unwrap();
-    assert!(l3.stationarity <= 1e-8 && l3.peak_price_sum <= 1e-12 * model.peak_price().max(1.0), "{l3:?}");
+    assert!(
+        l3.stationarity <= 1e-8 && l3.peak_price_sum <= 1e-12 * model.peak_price().max(1.0),
+        "{l3:?}"
+    );
     // Theorem 3: individual rationality.
     for (i, m) in mech.theorem3(&ne).unwrap().iter().enumerate() {
         assert!(*m >= -1e-9, "seed {seed}: user {i} margin {m}");
     }
     // Theorem 4: planner surplus Σ λ b ≥ 0; balanced taxes sum to J(x*).
     let t4 = mech.theorem4(&ne).unwrap();
-    let lb: f64 = opt.constraint_multipliers.iter().zip(model.rhs()).map(|(l, b)| l * b).sum();
+    let lb: f64 = opt
+        .constraint_multipliers
+        .iter()
+        .zip(model.rhs())
+        .map(|(l, b)| l * b)
+        .sum();
     assert!(lb >= 0.0);
     let scale = opt.energy_cost.abs().max(1.0);
-    assert!((t4.planner_surplus - lb).abs() <= 1e-9 * scale.max(lb), "seed {seed}: {} vs {lb}", t4.planner_surplus);
+    assert!(
+        (t4.planner_surplus - lb).abs() <= 1e-9 * scale.max(lb),
+        "seed {seed}: {} vs {lb}",
+        t4.planner_surplus
+    );
     let sum_bal: f64 = t4.balanced_taxes.iter().sum();
-    assert!((sum_bal - opt.energy_cost).abs() <= 1e-9 * scale, "seed {seed}: {sum_bal} vs {}", opt.energy_cost);
+    assert!(
+        (sum_bal - opt.energy_cost).abs() <= 1e-9 * scale,
+        "seed {seed}: {sum_bal} vs {}",
+        opt.energy_cost
+    );
     // Perturbing any one message component of a user never helps that user.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 77);
     for _ in 0..perturb_users {
@@ -80,7 +109,11 @@ fn check_ne(seed: u64, n: usize, t: usize, perturb_users: usize) {
         }
         for m in &tries {
             let u = mech.payoff(m, i).unwrap();
-            assert!(u - base <= tol, "seed {seed}: user {i} gains {} by a deviation", u - base);
+            assert!(
+                u - base <= tol,
+                "seed {seed}: user {i} gains {} by a deviation",
+                u - base
+            );
         }
     }
 }
@@ -106,9 +139,23 @@ fn random_profile(model: &Model, seed: u64) -> MessageProfile {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut m = MessageProfile::zeros(model);
     m.y.iter_mut().for_each(|v| *v = rng.gen_range(-0.2..1.5));
-    m.q.iter_mut().for_each(|v| *v = if rng.gen_bool(0.5) { rng.gen_range(0.0..1.0) } else { 0.0 });
-    m.s.iter_mut().for_each(|v| *v = if rng.gen_bool(0.7) { rng.gen_range(0.0..1.0) } else { 0.0 });
-    m.beta.iter_mut().for_each(|v| *v = rng.gen_range(-0.2..1.5));
+    m.q.iter_mut().for_each(|v| {
+        *v = if rng.gen_bool(0.5) {
+            rng.gen_range(0.0..1.0)
+        } else {
+            0.0
+        }
+    });
+    m.s.iter_mut().for_each(|v| {
+        *v = if rng.gen_bool(0.7) {
+            rng.gen_range(0.0..1.0)
+        } else {
+            0.0
+        }
+    });
+    m.beta
+        .iter_mut()
+        .for_each(|v| *v = rng.gen_range(-0.2..1.5));
     m
 }
 
@@ -125,9 +172,9 @@ proptest! {
         let br = mech.best_response(&m).unwrap();
         let (tt, ll) = (model.periods(), model.rows());
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 2);
-        for i in 0..n {
+        for (i, gain) in gains.iter().enumerate() {
             let base = mech.payoff(&m, i).unwrap();
-            let g = gains[i].total;
+            let g = gain.total;
             if !g.is_finite() {
                 continue;
             }
@@ -168,7 +215,10 @@ fn radial_prices_sum_to_the_peak_price() {
         }
     }
     // Ties: ζ = (1, 1, 0), s = (1, 3, 5) → RP = p0 (1/4, 3/4, 0).
-    assert_eq!(radial_pricing(&[1.0, 3.0, 5.0], &[1.0, 1.0, 0.0], 2.0, 0.0), vec![0.5, 1.5, 0.0]);
+    assert_eq!(
+        radial_pricing(&[1.0, 3.0, 5.0], &[1.0, 1.0, 0.0], 2.0, 0.0),
+        vec![0.5, 1.5, 0.0]
+    );
 }
 
 #[test]
@@ -184,7 +234,10 @@ fn shared_uneven_peak_ne_by_hand() {
     let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
     let ne = mech.nash_equilibrium(&opt).unwrap();
     for rp in mech.radial_prices(&ne).unwrap() {
-        assert!((rp[0] - 0.75).abs() < 1e-10 && (rp[1] - 0.25).abs() < 1e-10, "{rp:?}");
+        assert!(
+            (rp[0] - 0.75).abs() < 1e-10 && (rp[1] - 0.25).abs() < 1e-10,
+            "{rp:?}"
+        );
     }
     // Taxes by hand: each pays (p + RP)·x = (0.75 + 0.25)·1.25 = 1.25; J = 1·2.5 = 2.5.
     let taxes = mech.taxes(&ne).unwrap();
@@ -196,7 +249,10 @@ fn shared_uneven_peak_ne_by_hand() {
 
 #[test]
 fn input_errors_name_the_field() {
-    let one = Model::builder(vec![0.1], 1.0).user(User::quadratic(&[1.0], &[1.0])).build().unwrap();
+    let one = Model::builder(vec![0.1], 1.0)
+        .user(User::quadratic(&[1.0], &[1.0]))
+        .build()
+        .unwrap();
     assert!(matches!(
         CentralizedMechanism::new(&one, MechanismSettings::default()),
         Err(MechanismError::TooFew { ref field, got: 1, .. }) if field == "users"
@@ -210,12 +266,24 @@ fn input_errors_name_the_field() {
     let mut m = MessageProfile::zeros(&model);
     m.s[4] = -1.0;
     let e = mech.evaluate(&m).unwrap_err();
-    assert!(e.to_string().contains("profile.s[2][0]") && e.to_string().contains("-1"), "{e}");
+    assert!(
+        e.to_string().contains("profile.s[2][0]") && e.to_string().contains("-1"),
+        "{e}"
+    );
     let mut m = MessageProfile::zeros(&model);
     m.beta[1] = f64::NAN;
-    assert!(mech.taxes(&m).unwrap_err().to_string().contains("profile.beta[0][1]"));
-    let bad = MechanismSettings { tie_tolerance: f64::NAN };
-    assert!(CentralizedMechanism::new(&model, bad).unwrap_err().to_string().contains("tie_tolerance"));
+    assert!(mech
+        .taxes(&m)
+        .unwrap_err()
+        .to_string()
+        .contains("profile.beta[0][1]"));
+    let bad = MechanismSettings {
+        tie_tolerance: f64::NAN,
+    };
+    assert!(CentralizedMechanism::new(&model, bad)
+        .unwrap_err()
+        .to_string()
+        .contains("tie_tolerance"));
 }
 
 #[test]

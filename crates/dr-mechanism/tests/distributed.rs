@@ -5,34 +5,63 @@
 mod common;
 
 use dr_mechanism::{
-    solve_planner, DistributedMechanism, DistributedProfile, MechanismError, MechanismSettings, Network,
-    PlannerSettings,
+    solve_planner, DistributedMechanism, DistributedProfile, MechanismError, MechanismSettings,
+    Network, PlannerSettings,
 };
 use petgraph::graph::UnGraph;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn check_distributed(seed: u64, n: usize, t: usize, edges: &[(usize, usize)], root: usize, perturb_users: usize) {
+fn check_distributed(
+    seed: u64,
+    n: usize,
+    t: usize,
+    edges: &[(usize, usize)],
+    root: usize,
+    perturb_users: usize,
+) {
     let model = common::random_model(seed, n, t);
     let net = common::network(n, edges, root);
     assert_eq!(net.tree_edges().len(), n - 1);
-    assert_eq!(net.tree_edges().len() + net.dropped_edges().len(), edges.len());
+    assert_eq!(
+        net.tree_edges().len() + net.dropped_edges().len(),
+        edges.len()
+    );
     let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
-    let mech = DistributedMechanism::new(&model, net.clone(), MechanismSettings::default()).unwrap();
+    let mech =
+        DistributedMechanism::new(&model, net.clone(), MechanismSettings::default()).unwrap();
     let ne = mech.nash_equilibrium(&opt).unwrap();
     let ev = mech.evaluate(&ne).unwrap();
     assert!(ev.max_gain <= 1e-8, "seed {seed}: max gain {}", ev.max_gain);
     let br = mech.best_response(&ne).unwrap();
-    let d = br.y.iter().zip(&opt.allocation).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    assert!(d <= 1e-8, "seed {seed}: best responses move the allocation by {d}");
+    let d =
+        br.y.iter()
+            .zip(&opt.allocation)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+    assert!(
+        d <= 1e-8,
+        "seed {seed}: best responses move the allocation by {d}"
+    );
     // Lemma 4 (19)–(21), Lemma 5 (22)–(23) from the definition of n(i, h), Corollary 1.
     let scale = opt.allocation.iter().fold(1.0_f64, |a, v| a.max(v.abs())) * n as f64;
     let l4 = mech.lemma4(&ne).unwrap();
-    assert!(l4.beta == 0.0 && l4.constraint_summaries <= 1e-12 * scale && l4.peak_summaries <= 1e-12 * scale, "{l4:?}");
+    assert!(
+        l4.beta == 0.0
+            && l4.constraint_summaries <= 1e-12 * scale
+            && l4.peak_summaries <= 1e-12 * scale,
+        "{l4:?}"
+    );
     let l5 = mech.lemma5(&ne).unwrap();
-    assert!(l5.constraint_summaries <= 1e-12 * scale && l5.peak_summaries <= 1e-12 * scale, "{l5:?}");
-    assert!(l5.corollary_constraints <= 1e-12 * scale && l5.corollary_peak <= 1e-12 * scale, "{l5:?}");
+    assert!(
+        l5.constraint_summaries <= 1e-12 * scale && l5.peak_summaries <= 1e-12 * scale,
+        "{l5:?}"
+    );
+    assert!(
+        l5.corollary_constraints <= 1e-12 * scale && l5.corollary_peak <= 1e-12 * scale,
+        "{l5:?}"
+    );
     // Theorem 1/5: KKT of the induced allocation; Lemmas 2–3.
     assert!(mech.theorem1(&ne).unwrap().holds(1e-8));
     let l3 = mech.lemma3(&ne).unwrap();
@@ -40,11 +69,23 @@ fn check_distributed(seed: u64, n: usize, t: usize, edges: &[(usize, usize)], ro
     // Theorem 3 and 4 in the distributed case.
     assert!(mech.theorem3(&ne).unwrap().iter().all(|&m| m >= -1e-9));
     let t4 = mech.theorem4(&ne).unwrap();
-    let lb: f64 = opt.constraint_multipliers.iter().zip(model.rhs()).map(|(l, b)| l * b).sum();
+    let lb: f64 = opt
+        .constraint_multipliers
+        .iter()
+        .zip(model.rhs())
+        .map(|(l, b)| l * b)
+        .sum();
     let js = opt.energy_cost.abs().max(1.0);
-    assert!((t4.planner_surplus - lb).abs() <= 1e-9 * js.max(lb), "seed {seed}");
+    assert!(
+        (t4.planner_surplus - lb).abs() <= 1e-9 * js.max(lb),
+        "seed {seed}"
+    );
     let bal: f64 = t4.balanced_taxes.iter().sum();
-    assert!((bal - opt.energy_cost).abs() <= 1e-9 * js, "seed {seed}: {bal} vs {}", opt.energy_cost);
+    assert!(
+        (bal - opt.energy_cost).abs() <= 1e-9 * js,
+        "seed {seed}: {bal} vs {}",
+        opt.energy_cost
+    );
     // Unilateral deviations in every kind of component do not pay.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 99);
     let (tt, ll) = (model.periods(), model.rows());
@@ -146,17 +187,34 @@ fn spanning_tree_of_a_cycle_reports_its_edges() {
 #[test]
 fn network_errors_name_the_problem() {
     let e = Network::from_edges(5, &[(0, 1), (2, 3), (3, 4)], 0).unwrap_err();
-    assert_eq!(e, MechanismError::Disconnected { components: vec![vec![0, 1], vec![2, 3, 4]] });
+    assert_eq!(
+        e,
+        MechanismError::Disconnected {
+            components: vec![vec![0, 1], vec![2, 3, 4]]
+        }
+    );
     assert!(e.to_string().contains("[[0, 1], [2, 3, 4]]"), "{e}");
     let empty: UnGraph<(), ()> = UnGraph::default();
-    assert_eq!(Network::spanning_tree(&empty, 0, 0).unwrap_err(), MechanismError::EmptyNetwork);
+    assert_eq!(
+        Network::spanning_tree(&empty, 0, 0).unwrap_err(),
+        MechanismError::EmptyNetwork
+    );
     let mut g: UnGraph<(), ()> = UnGraph::default();
     let a = g.add_node(());
     let b = g.add_node(());
     g.add_edge(a, b, ());
-    assert_eq!(Network::spanning_tree(&g, 3, 0).unwrap_err(), MechanismError::NodeCountMismatch { nodes: 2, users: 3 });
-    assert!(Network::from_edges(3, &[(0, 1), (1, 7)], 0).unwrap_err().to_string().contains("edges[1]"));
-    assert!(Network::from_edges(3, &[(0, 1), (1, 2)], 5).unwrap_err().to_string().contains("root"));
+    assert_eq!(
+        Network::spanning_tree(&g, 3, 0).unwrap_err(),
+        MechanismError::NodeCountMismatch { nodes: 2, users: 3 }
+    );
+    assert!(Network::from_edges(3, &[(0, 1), (1, 7)], 0)
+        .unwrap_err()
+        .to_string()
+        .contains("edges[1]"));
+    assert!(Network::from_edges(3, &[(0, 1), (1, 2)], 5)
+        .unwrap_err()
+        .to_string()
+        .contains("root"));
     // Mechanism on a network of the wrong size.
     let model = common::random_model(1, 4, 2);
     let net = Network::from_edges(3, &[(0, 1), (1, 2)], 0).unwrap();
@@ -166,10 +224,15 @@ fn network_errors_name_the_problem() {
     ));
     // A profile with the wrong number of summaries.
     let net = Network::from_edges(4, &[(0, 1), (1, 2), (2, 3)], 0).unwrap();
-    let mech = DistributedMechanism::new(&model, net.clone(), MechanismSettings::default()).unwrap();
+    let mech =
+        DistributedMechanism::new(&model, net.clone(), MechanismSettings::default()).unwrap();
     let mut m = DistributedProfile::zeros(&model, &net);
     m.nu.pop();
-    assert!(mech.evaluate(&m).unwrap_err().to_string().contains("profile.nu"));
+    assert!(mech
+        .evaluate(&m)
+        .unwrap_err()
+        .to_string()
+        .contains("profile.nu"));
 }
 
 #[test]

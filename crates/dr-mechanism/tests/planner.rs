@@ -50,14 +50,25 @@ fn binding_community_total_by_hand() {
 fn log_user_with_binding_upper_bound_by_hand() {
     // v = 2 ln(x + 1), p = 0.5, p0 = 0.5: unconstrained 2/(x+1) = 1 ⇒ x = 1.
     // With x ≤ 0.5: λ = 2/1.5 − 1 = 1/3.
-    let free = Model::builder(vec![0.5], 0.5).user(User::log(&[2.0], 1.0)).build().unwrap();
+    let free = Model::builder(vec![0.5], 0.5)
+        .user(User::log(&[2.0], 1.0))
+        .build()
+        .unwrap();
     assert!((solve(&free).allocation[0] - 1.0).abs() < 1e-10);
-    let capped = Model::builder(vec![0.5], 0.5).user(User::log(&[2.0], 1.0)).upper_bounds(0, &[0.5]).build().unwrap();
+    let capped = Model::builder(vec![0.5], 0.5)
+        .user(User::log(&[2.0], 1.0))
+        .upper_bounds(0, &[0.5])
+        .build()
+        .unwrap();
     let sol = solve(&capped);
     assert!((sol.allocation[0] - 0.5).abs() < 1e-12);
     assert!((sol.constraint_multipliers[0] - 1.0 / 3.0).abs() < 1e-10);
     // Lower bound −0.2 binds when the price is high: 2/(x+1) = 4 ⇒ x = −0.5 < −0.2.
-    let floor = Model::builder(vec![3.5], 0.5).user(User::log(&[2.0], 1.0)).lower_bounds(0, &[-0.2]).build().unwrap();
+    let floor = Model::builder(vec![3.5], 0.5)
+        .user(User::log(&[2.0], 1.0))
+        .lower_bounds(0, &[-0.2])
+        .build()
+        .unwrap();
     let sol = solve(&floor);
     assert!((sol.allocation[0] + 0.2).abs() < 1e-12);
     assert!((sol.constraint_multipliers[0] - (4.0 - 2.0 / 0.8)).abs() < 1e-10);
@@ -67,25 +78,76 @@ fn log_user_with_binding_upper_bound_by_hand() {
 fn kkt_check_rejects_bad_lengths_and_detects_a_wrong_point() {
     let model = common::random_model(3, 4, 3);
     let sol = solve(&model);
-    assert!(check_kkt(&model, &sol.allocation[1..], sol.peak, &sol.constraint_multipliers, &sol.peak_multipliers).is_err());
-    assert!(check_kkt(&model, &sol.allocation, sol.peak, &sol.constraint_multipliers, &sol.peak_multipliers[1..]).is_err());
+    assert!(check_kkt(
+        &model,
+        &sol.allocation[1..],
+        sol.peak,
+        &sol.constraint_multipliers,
+        &sol.peak_multipliers
+    )
+    .is_err());
+    assert!(check_kkt(
+        &model,
+        &sol.allocation,
+        sol.peak,
+        &sol.constraint_multipliers,
+        &sol.peak_multipliers[1..]
+    )
+    .is_err());
     let mut x = sol.allocation.clone();
     x[0] += 0.1;
-    let r = check_kkt(&model, &x, sol.peak, &sol.constraint_multipliers, &sol.peak_multipliers).unwrap();
+    let r = check_kkt(
+        &model,
+        &x,
+        sol.peak,
+        &sol.constraint_multipliers,
+        &sol.peak_multipliers,
+    )
+    .unwrap();
     assert!(r.max() > 1e-4, "{r:?}");
 }
 
 fn check_instance(seed: u64, n: usize, t: usize) {
     let model = common::random_model(seed, n, t);
     let sol = solve(&model);
-    assert!(sol.certificate.holds(1e-8), "seed {seed}: {:?}", sol.certificate);
-    let r = check_kkt(&model, &sol.allocation, sol.peak, &sol.constraint_multipliers, &sol.peak_multipliers).unwrap();
+    assert!(
+        sol.certificate.holds(1e-8),
+        "seed {seed}: {:?}",
+        sol.certificate
+    );
+    let r = check_kkt(
+        &model,
+        &sol.allocation,
+        sol.peak,
+        &sol.constraint_multipliers,
+        &sol.peak_multipliers,
+    )
+    .unwrap();
     assert!(r.holds(1e-8), "seed {seed}: {r:?}");
-    assert!((sol.peak_multipliers.iter().sum::<f64>() - model.peak_price()).abs() <= 1e-9 * model.peak_price());
-    assert!(sol.constraint_multipliers.iter().chain(&sol.peak_multipliers).all(|&v| v >= 0.0));
+    assert!(
+        (sol.peak_multipliers.iter().sum::<f64>() - model.peak_price()).abs()
+            <= 1e-9 * model.peak_price()
+    );
+    assert!(sol
+        .constraint_multipliers
+        .iter()
+        .chain(&sol.peak_multipliers)
+        .all(|&v| v >= 0.0));
     // Second path: the interior point without the polish agrees.
-    let raw = solve_planner(&model, &PlannerSettings { polish: false, ..Default::default() }).unwrap();
-    let d = raw.allocation.iter().zip(&sol.allocation).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let raw = solve_planner(
+        &model,
+        &PlannerSettings {
+            polish: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let d = raw
+        .allocation
+        .iter()
+        .zip(&sol.allocation)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(d < 1e-5, "seed {seed}: paths differ by {d}");
     // Optimality against feasible points θ x* (0 and x* are feasible; X is convex).
     for th in [0.0, 0.5, 0.9] {
@@ -115,7 +177,11 @@ fn log_users_with_upper_bounds_only() {
     // Regression: the kernel's interior point fails on log utilities with an upper bound
     // and no lower bound; the planner retries with guard bounds. T = 1 (μ = p0), p = 0:
     // x_i = min(w_i / p0 − s_i, u_i).
-    let (w, s, u) = ([1.03623997451494, 1.5320881932873582, 0.5217007995618307], [1.2156165151878944, 0.5261315802290979, 1.9978731349932004], [2.0425793164747907, f64::INFINITY, 1.7801838725547225]);
+    let (w, s, u) = (
+        [1.03623997451494, 1.5320881932873582, 0.5217007995618307],
+        [1.2156165151878944, 0.5261315802290979, 1.9978731349932004],
+        [2.0425793164747907, f64::INFINITY, 1.7801838725547225],
+    );
     let p0 = 0.21389962913157148;
     let mut b = Model::builder(vec![0.0], p0);
     for i in 0..3 {
@@ -126,6 +192,10 @@ fn log_users_with_upper_bounds_only() {
     assert!(sol.certificate.holds(1e-8), "{:?}", sol.certificate);
     for i in 0..3 {
         let expect = (w[i] / p0 - s[i]).min(u[i]);
-        assert!((sol.allocation[i] - expect).abs() < 1e-9, "user {i}: {} vs {expect}", sol.allocation[i]);
+        assert!(
+            (sol.allocation[i] - expect).abs() < 1e-9,
+            "user {i}: {} vs {expect}",
+            sol.allocation[i]
+        );
     }
 }

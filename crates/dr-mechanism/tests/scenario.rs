@@ -108,7 +108,12 @@ community_total = 2.0
     }
     assert!((r.energy_cost - 1.0).abs() < 1e-10);
     assert!((r.planner_surplus - 3.0).abs() < 1e-9);
-    let sim = simulate_scenario(&sc, &ScenarioSettings::default(), &LearningSettings::default()).unwrap();
+    let sim = simulate_scenario(
+        &sc,
+        &ScenarioSettings::default(),
+        &LearningSettings::default(),
+    )
+    .unwrap();
     assert_eq!(sim.termination, Termination::Converged);
     assert!(sim.distance_to_optimum < 1e-4);
     assert_eq!(sim.mechanism, "centralized");
@@ -116,13 +121,18 @@ community_total = 2.0
 
 #[test]
 fn unknown_fields_are_rejected_by_name() {
-    let e = parse(&EXAMPLE.replace("peak_price = 0.05", "peak_price = 0.05\npeak_prize = 1")).unwrap_err();
+    let e = parse(&EXAMPLE.replace("peak_price = 0.05", "peak_price = 0.05\npeak_prize = 1"))
+        .unwrap_err();
     assert!(e.to_string().contains("peak_prize"), "{e}");
     let e = parse(&EXAMPLE.replace("shift = 2.0", "shift = 2.0, scale = 1")).unwrap_err();
     assert!(e.to_string().contains("scale"), "{e}");
     let e = parse(&EXAMPLE.replace("user = 0", "user = 0\nusers = 1")).unwrap_err();
     assert!(e.to_string().contains("users"), "{e}");
-    let e = parse(&EXAMPLE.replace("edges = [[0, 1], [1, 2], [2, 0]]", "edges = [[0, 1]]\nweights = [1]")).unwrap_err();
+    let e = parse(&EXAMPLE.replace(
+        "edges = [[0, 1], [1, 2], [2, 0]]",
+        "edges = [[0, 1]]\nweights = [1]",
+    ))
+    .unwrap_err();
     assert!(e.to_string().contains("weights"), "{e}");
     let e = parse(&EXAMPLE.replace("model = \"mechanism\"", "model = \"bidding\"")).unwrap_err();
     assert!(e.to_string().contains("bidding"), "{e}");
@@ -130,35 +140,61 @@ fn unknown_fields_are_rejected_by_name() {
 
 fn conversion_error(from: &str, to: &str) -> String {
     let sc = parse(&EXAMPLE.replace(from, to)).unwrap();
-    run_scenario(&sc, &ScenarioSettings::default()).unwrap_err().to_string()
+    run_scenario(&sc, &ScenarioSettings::default())
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
 fn conversion_errors_name_the_field() {
     let e = conversion_error("community_total = 2.0", "community_total = -2.0");
-    assert!(e.contains("constraints[0].community_total") && e.contains("-2"), "{e}");
-    let e = conversion_error("community_total = 2.0", "community_total = 2.0\nuser_total = 1.0");
-    assert!(e.contains("constraints[0]") && e.contains("exactly one"), "{e}");
+    assert!(
+        e.contains("constraints[0].community_total") && e.contains("-2"),
+        "{e}"
+    );
+    let e = conversion_error(
+        "community_total = 2.0",
+        "community_total = 2.0\nuser_total = 1.0",
+    );
+    assert!(
+        e.contains("constraints[0]") && e.contains("exactly one"),
+        "{e}"
+    );
     let e = conversion_error("user = 0", "user = 7");
     assert!(e.contains("constraints[2].user") && e.contains("7"), "{e}");
     let e = conversion_error("community_total = 2.0", "community_total = 2.0\nperiod = 1");
     assert!(e.contains("constraints[0].period"), "{e}");
     let e = conversion_error("rhs = 0.5", "");
-    assert!(e.contains("constraints[3].rhs") && e.contains("missing"), "{e}");
+    assert!(
+        e.contains("constraints[3].rhs") && e.contains("missing"),
+        "{e}"
+    );
     let e = conversion_error("[[0, 0, 1.0], [1, 0, -1.0]]", "[[0, 0, 1.0], [1, 9, -1.0]]");
     assert!(e.contains("constraints[3].terms[1][1]"), "{e}");
     let e = conversion_error("lower = -1.0", "lower = 0.5");
     assert!(e.contains("users[0].lower[0]") && e.contains("0.5"), "{e}");
     let e = conversion_error("upper = [3.0, 3.0]", "upper = [3.0]");
-    assert!(e.contains("users[1].upper") && e.contains("length 1"), "{e}");
+    assert!(
+        e.contains("users[1].upper") && e.contains("length 1"),
+        "{e}"
+    );
     let e = conversion_error("weight = [1.0, 2.0]", "weight = [1.0, -2.0]");
     assert!(e.contains("users[0].utility.log.weight[1]"), "{e}");
     let e = conversion_error("kappa = 2", "kappa = 0");
     assert!(e.contains("users[2].utility.quadratic.kappa[0]"), "{e}");
     let e = conversion_error("periods = 2", "periods = 3");
-    assert!(e.contains("energy_prices") && e.contains("expected 3"), "{e}");
+    assert!(
+        e.contains("energy_prices") && e.contains("expected 3"),
+        "{e}"
+    );
     let e = conversion_error("edges = [[0, 1], [1, 2], [2, 0]]", "edges = [[0, 1]]");
-    assert!(e.contains("disconnected") && e.contains("[[0, 1], [2]]"), "{e}");
-    let e = conversion_error("edges = [[0, 1], [1, 2], [2, 0]]", "edges = [[0, 1], [1, 5]]");
+    assert!(
+        e.contains("disconnected") && e.contains("[[0, 1], [2]]"),
+        "{e}"
+    );
+    let e = conversion_error(
+        "edges = [[0, 1], [1, 2], [2, 0]]",
+        "edges = [[0, 1], [1, 5]]",
+    );
     assert!(e.contains("edges[1]"), "{e}");
 }

@@ -133,8 +133,23 @@ fn gamma_sum(prefs: &Preferences<'_>, n: usize) -> f64 {
 /// (alshehri-liu-chen-basar). Budget binding; may be negative, in which case the exact
 /// best response is the water-filling of [`best_response`].
 ///
-/// Inputs are not validated here (see [`best_response`]).
-pub fn closed_form_demand(prices: &[f64], budget: f64, prefs: Preferences<'_>) -> Vec<f64> {
+/// Errors: empty or non-positive prices, a non-positive budget, bad `γ`/`ζ` (named).
+pub fn closed_form_demand(
+    prices: &[f64],
+    budget: f64,
+    prefs: Preferences<'_>,
+) -> Result<Vec<f64>, StackelbergError> {
+    validate_prices(prices)?;
+    check_positive(|| "budget".into(), budget)?;
+    validate_preferences(&prefs, prices.len())?;
+    Ok(closed_form_unchecked(prices, budget, prefs))
+}
+
+pub(crate) fn closed_form_unchecked(
+    prices: &[f64],
+    budget: f64,
+    prefs: Preferences<'_>,
+) -> Vec<f64> {
     let n = prices.len();
     let weighted: f64 = prices
         .iter()
@@ -151,7 +166,14 @@ pub fn closed_form_demand(prices: &[f64], budget: f64, prefs: Preferences<'_>) -
 }
 
 /// Utility `Σ_j γ_j ln(ζ_j + d_j)` (eq. 3 / eq. 28).
-pub fn utility(demand: &[f64], prefs: Preferences<'_>) -> f64 {
+///
+/// Errors: bad `γ`/`ζ` or a length mismatch (named).
+pub fn utility(demand: &[f64], prefs: Preferences<'_>) -> Result<f64, StackelbergError> {
+    validate_preferences(&prefs, demand.len())?;
+    Ok(utility_unchecked(demand, prefs))
+}
+
+pub(crate) fn utility_unchecked(demand: &[f64], prefs: Preferences<'_>) -> f64 {
     demand
         .iter()
         .enumerate()
@@ -160,8 +182,24 @@ pub fn utility(demand: &[f64], prefs: Preferences<'_>) -> f64 {
 }
 
 /// KKT residuals of `demand` for the consumer's budget-constrained problem with `d ≥ 0`, at
-/// the budget multiplier `multiplier` (see [`ConsumerKkt`]). Inputs are not validated.
+/// the budget multiplier `multiplier` (see [`ConsumerKkt`]).
+///
+/// Errors: bad prices, budget, `γ`/`ζ`, or a demand vector of the wrong length (named).
 pub fn consumer_kkt(
+    prices: &[f64],
+    budget: f64,
+    prefs: Preferences<'_>,
+    demand: &[f64],
+    multiplier: f64,
+) -> Result<ConsumerKkt, StackelbergError> {
+    validate_prices(prices)?;
+    check_positive(|| "budget".into(), budget)?;
+    validate_preferences(&prefs, prices.len())?;
+    check_len(|| "demand".into(), prices.len(), demand.len())?;
+    Ok(kkt_unchecked(prices, budget, prefs, demand, multiplier))
+}
+
+pub(crate) fn kkt_unchecked(
     prices: &[f64],
     budget: f64,
     prefs: Preferences<'_>,
@@ -262,7 +300,7 @@ pub fn best_response(
     check_positive(|| "budget".into(), budget)?;
     validate_preferences(&prefs, prices.len())?;
     let n = prices.len();
-    let closed = closed_form_demand(prices, budget, prefs);
+    let closed = closed_form_unchecked(prices, budget, prefs);
     let (demand, multiplier, case, certificate) = if closed.iter().all(|&d| d >= 0.0) {
         let weighted: f64 = (0..n).map(|j| prices[j] * prefs.zeta.get(j)).sum();
         let lambda = gamma_sum(&prefs, n) / (budget + weighted);
@@ -288,7 +326,7 @@ pub fn best_response(
             Some(alloc.certificate),
         )
     };
-    let kkt = consumer_kkt(prices, budget, prefs, &demand, multiplier);
+    let kkt = kkt_unchecked(prices, budget, prefs, &demand, multiplier);
     let certificate = certificate.unwrap_or(Certificate {
         primal_infeasibility: kkt.budget,
         stationarity: kkt.stationarity,
@@ -300,7 +338,7 @@ pub fn best_response(
     Ok(BestResponse {
         energy: demand.iter().sum(),
         spend: demand.iter().zip(prices).map(|(d, p)| d * p).sum(),
-        utility: utility(&demand, prefs),
+        utility: utility_unchecked(&demand, prefs),
         demand,
         multiplier,
         case,
@@ -323,7 +361,7 @@ pub fn water_fill(
     check_positive(|| "budget".into(), budget)?;
     validate_preferences(&prefs, prices.len())?;
     let (demand, multiplier, inactive) = water_fill_unchecked(prices, budget, prefs);
-    let kkt = consumer_kkt(prices, budget, prefs, &demand, multiplier);
+    let kkt = kkt_unchecked(prices, budget, prefs, &demand, multiplier);
     let case = if inactive == 0 {
         ConsumerCase::Interior
     } else {
@@ -332,7 +370,7 @@ pub fn water_fill(
     Ok(BestResponse {
         energy: demand.iter().sum(),
         spend: demand.iter().zip(prices).map(|(d, p)| d * p).sum(),
-        utility: utility(&demand, prefs),
+        utility: utility_unchecked(&demand, prefs),
         demand,
         multiplier,
         case,
@@ -391,12 +429,21 @@ pub(crate) fn water_fill_unchecked(
 /// `B_min = (E + ζ K T) / Σ_{k,t} 1/(K T p_k(t)) − ζ Σ_{k,t} p_k(t)`.
 ///
 /// Exact while the closed-form demand at that budget is non-negative; otherwise use
-/// [`minimum_budget`]. Inputs are not validated.
-pub fn minimum_budget_closed_form(prices: &[f64], energy_need: f64, zeta: f64) -> f64 {
+/// [`minimum_budget`].
+///
+/// Errors: bad prices, a negative energy need or `ζ` (named).
+pub fn minimum_budget_closed_form(
+    prices: &[f64],
+    energy_need: f64,
+    zeta: f64,
+) -> Result<f64, StackelbergError> {
+    validate_prices(prices)?;
+    check_nonnegative(|| "energy_need".into(), energy_need)?;
+    check_nonnegative(|| "zeta".into(), zeta)?;
     let n = prices.len() as f64;
     let inv: f64 = prices.iter().map(|p| 1.0 / (n * p)).sum();
     let sum: f64 = prices.iter().sum();
-    (energy_need + zeta * n) / inv - zeta * sum
+    Ok((energy_need + zeta * n) / inv - zeta * sum)
 }
 
 /// The exact minimum budget that meets the energy need `E` at these prices (Theorem 1,

@@ -29,7 +29,9 @@
 //! consumers' KKT residuals.
 
 use crate::aggregate::{aggregate, aggregate_demand, Aggregate};
-use crate::consumer::{consumer_kkt, minimum_budget, water_fill_unchecked, SortedPrices};
+use crate::consumer::{
+    kkt_unchecked, minimum_budget, utility_unchecked, water_fill_unchecked, SortedPrices,
+};
 use crate::error::{BudgetShortfall, StackelbergError};
 use crate::model::{to_table, Market};
 use dr_convex::parallel::{chunked_reduce, DEFAULT_PARALLEL_THRESHOLD};
@@ -688,7 +690,7 @@ fn class_result(
     demand_out: Option<&mut [f64]>,
 ) -> (ClassResult, f64, f64) {
     let cons = market.consumers();
-    let prefs = cons.preferences(i);
+    let prefs = cons.prefs(i);
     let budget = cons.budget[i];
     let need = cons.energy_need[i];
     if prefs.is_uniform() {
@@ -704,7 +706,7 @@ fn class_result(
         let (kkt, budget_res) = match demand_out {
             Some(out) => {
                 sorted.demand_into(r, zeta, out);
-                let k = consumer_kkt(prices, budget, prefs, out, gamma / r.level);
+                let k = kkt_unchecked(prices, budget, prefs, out, gamma / r.level);
                 (
                     k.stationarity.max(k.dual_feasibility).max(k.nonnegativity),
                     k.budget,
@@ -715,11 +717,11 @@ fn class_result(
         (res, kkt, budget_res)
     } else {
         let (demand, lambda, inactive) = water_fill_unchecked(prices, budget, prefs);
-        let k = consumer_kkt(prices, budget, prefs, &demand, lambda);
+        let k = kkt_unchecked(prices, budget, prefs, &demand, lambda);
         let payment: f64 = demand.iter().zip(prices).map(|(d, p)| d * p).sum();
         let res = ClassResult {
             energy: demand.iter().sum(),
-            utility: crate::consumer::utility(&demand, prefs),
+            utility: utility_unchecked(&demand, prefs),
             payment,
             minimum: minimum_budget(prices, need, prefs).unwrap_or(f64::NAN),
             interior: inactive == 0,

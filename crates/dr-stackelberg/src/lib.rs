@@ -22,6 +22,25 @@
 //!   data.
 //! - [`scenario`]: serde scenario types for the `dr` command.
 //!
+//! ## Choices and findings beyond the paper
+//! - **Negative closed-form demands.** Eq. 10 and eq. 14 assume every demand is positive. With
+//!   heterogeneous budgets that fails: in the EcoGrid class study (budgets 4…8 DKK, `K = 4`)
+//!   the 4 DKK class's eq. 10 demand from the dearest company is negative for `T ≥ 6`. The
+//!   solver then computes the exact equilibrium with water-filling consumers (`d ≥ 0`) by a
+//!   projected Newton method on a concave potential (see [`equilibrium`]) and reports
+//!   [`EquilibriumCase::WaterFilling`].
+//! - **Theorem 1 with `d ≥ 0`.** [`minimum_budget`] is exact with `d ≥ 0`; it equals eq. 11
+//!   whenever eq. 10's demands are non-negative. At the Dutch pilot's tariff they are not, so
+//!   the studies' Dutch budget is 1.264 EUR (savings 22 %) rather than eq. 11's 1.101 EUR
+//!   (32 %); both are reported.
+//! - **Price bounds** (Remark 3) are solved as the box-constrained equilibrium (not by
+//!   clipping eq. 14 entry by entry): a price at `p_max` has demand ≥ supply (rationing), a
+//!   price at `p_min` has unsold supply.
+//! - **Eq. 21** uses the per-entry `Z_{k,t}` (equal to `Z` without eq. 28 weights) and updates
+//!   all prices simultaneously each round.
+//! - **Allocation game rows** that couple companies (network constraints) are handled with the
+//!   other companies' supplies fixed: best-response rounds give a generalised Nash equilibrium.
+//!
 //! ```
 //! use dr_stackelberg::{solve_equilibrium, Company, ConsumerClasses, EquilibriumSettings, Market};
 //! // Two companies, three periods, 100 identical consumers with budget 5 (ζ = γ = 1).

@@ -64,9 +64,9 @@ pub enum Weights<'a> {
 }
 
 impl Weights<'_> {
-    /// The weight of entry `j`.
+    /// The weight of entry `j` (callers check lengths first).
     #[inline(always)]
-    pub fn get(&self, j: usize) -> f64 {
+    pub(crate) fn get(&self, j: usize) -> f64 {
         match self {
             Weights::Uniform(v) => *v,
             Weights::PerEntry(v) => v[j],
@@ -192,8 +192,16 @@ impl ConsumerClasses {
         self.specific.binary_search_by_key(&class, |s| s.0).ok()
     }
 
-    /// The utility parameters of class `n` (eq. 3 or eq. 28).
-    pub fn preferences(&self, n: usize) -> Preferences<'_> {
+    /// The utility parameters of class `n` (eq. 3 or eq. 28); `None` when `n` is out of range.
+    pub fn preferences(&self, n: usize) -> Option<Preferences<'_>> {
+        if n >= self.gamma.len() || n >= self.zeta.len() {
+            return None;
+        }
+        Some(self.prefs(n))
+    }
+
+    /// [`ConsumerClasses::preferences`] for a valid index.
+    pub(crate) fn prefs(&self, n: usize) -> Preferences<'_> {
         match self.specific_position(n) {
             Some(s) => Preferences {
                 gamma: Weights::PerEntry(&self.specific[s].1.gamma),
@@ -402,8 +410,8 @@ impl Market {
     pub fn is_uniform(&self) -> bool {
         self.consumers.specific.is_empty()
     }
-    /// Price bounds of entry `j` (Remark 3).
-    pub fn price_bounds(&self, j: usize) -> (f64, f64) {
+    /// Price bounds of entry `j < K T` (Remark 3).
+    pub(crate) fn price_bounds(&self, j: usize) -> (f64, f64) {
         let c = &self.companies[j / self.periods];
         (c.price_min, c.price_max)
     }

@@ -136,12 +136,12 @@ pub fn case_study(
         energy_need,
         Preferences::uniform(1.0, 1.0),
     )?;
-    let budget_eq11 = minimum_budget_closed_form(&experiment_prices, energy_need, 1.0);
+    let budget_eq11 = minimum_budget_closed_form(&experiment_prices, energy_need, 1.0)?;
     let eq11_valid = closed_form_demand(
         &experiment_prices,
         budget_eq11,
         Preferences::uniform(1.0, 1.0),
-    )
+    )?
     .iter()
     .all(|&d| d >= 0.0);
     let market = Market::new(

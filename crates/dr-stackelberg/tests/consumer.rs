@@ -27,7 +27,7 @@ proptest! {
         for (a, b) in br.demand.iter().zip(&fast.demand) {
             prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
         }
-        let closed = closed_form_demand(&prices, budget, prefs);
+        let closed = closed_form_demand(&prices, budget, prefs).unwrap();
         if closed.iter().all(|&d| d >= 0.0) {
             prop_assert_eq!(br.case, ConsumerCase::Interior);
             for (a, b) in br.demand.iter().zip(&closed) {
@@ -60,7 +60,7 @@ proptest! {
         for (a, b) in br.demand.iter().zip(&fast.demand) {
             prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()));
         }
-        let closed = closed_form_demand(&prices, budget, prefs);
+        let closed = closed_form_demand(&prices, budget, prefs).unwrap();
         if closed.iter().all(|&d| d >= 0.0) {
             for (a, b) in br.demand.iter().zip(&closed) {
                 prop_assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()));
@@ -83,9 +83,9 @@ proptest! {
         let below = best_response(&prices, b_min * (1.0 - 1e-6), prefs).unwrap();
         prop_assert!(above.energy >= need, "{} < {}", above.energy, need);
         prop_assert!(below.energy < need, "{} >= {}", below.energy, need);
-        let at = closed_form_demand(&prices, b_min, prefs);
+        let at = closed_form_demand(&prices, b_min, prefs).unwrap();
         if at.iter().all(|&d| d >= 0.0) {
-            let eq11 = minimum_budget_closed_form(&prices, need, zeta);
+            let eq11 = minimum_budget_closed_form(&prices, need, zeta).unwrap();
             prop_assert!(rel(eq11, b_min) <= 1e-10, "{eq11} vs {b_min}");
         }
     }

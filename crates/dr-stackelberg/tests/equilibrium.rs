@@ -20,7 +20,7 @@ fn check_consumers(market: &Market, eq: &Equilibrium, tol: f64) {
     let prices: Vec<f64> = eq.prices.iter().flatten().copied().collect();
     let cons = market.consumers();
     for n in 0..cons.len() {
-        let br = best_response(&prices, cons.budget[n], cons.preferences(n)).unwrap();
+        let br = best_response(&prices, cons.budget[n], cons.preferences(n).unwrap()).unwrap();
         let d: Vec<f64> = eq.demand[n].iter().flatten().copied().collect();
         for (a, b) in d.iter().zip(&br.demand) {
             assert!(
@@ -31,10 +31,11 @@ fn check_consumers(market: &Market, eq: &Equilibrium, tol: f64) {
         let kkt = consumer_kkt(
             &prices,
             cons.budget[n],
-            cons.preferences(n),
+            cons.preferences(n).unwrap(),
             &d,
             br.multiplier,
-        );
+        )
+        .unwrap();
         assert!(kkt.max() <= tol, "class {n}: {kkt:?}");
     }
 }
@@ -88,7 +89,7 @@ proptest! {
 fn water_filling_equilibrium() {
     let market = studies::ecogrid_classes_market(24).unwrap();
     let closed = prices_closed_form(&market);
-    let d0 = closed_form_demand(&closed, 4.0, Preferences::uniform(1.0, 1.0));
+    let d0 = closed_form_demand(&closed, 4.0, Preferences::uniform(1.0, 1.0)).unwrap();
     assert!(
         d0.iter().any(|&d| d < 0.0),
         "eq. 10 should fail for the 4 DKK class"
@@ -348,4 +349,40 @@ fn bad_market_input_is_a_typed_error() {
     assert!(e.to_string().contains("settings.tolerance"), "{e}");
     let e = aggregate_demand_at(&m, &[vec![-1.0]]).unwrap_err();
     assert!(e.to_string().contains("prices[0][0]"), "{e}");
+}
+
+/// Results do not depend on the number of threads: 100 000 individuals (above the parallel
+/// threshold) give bit-identical prices, demands and per-consumer results on 1 and 4 threads.
+#[test]
+fn thread_count_does_not_change_results() {
+    let n = 100_000;
+    let budgets: Vec<f64> = (0..n)
+        .map(|i| 4.0 + 4.0 * ((i * 7919) % 1000) as f64 / 1000.0)
+        .collect();
+    let market = Market::new(
+        6,
+        vec![
+            Company::new(vec![2e5, 3e5, 2.5e5, 1e5, 1.5e5, 2e5]),
+            Company::new(vec![2e4; 6]),
+        ],
+        ConsumerClasses::individuals(budgets, vec![0.0; n]),
+    )
+    .unwrap();
+    let settings = EquilibriumSettings {
+        demands: DemandOutput::AggregateOnly,
+        ..Default::default()
+    };
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| solve_equilibrium(&market, &settings).unwrap())
+    };
+    let (a, b) = (run(1), run(4));
+    assert_eq!(a.prices, b.prices);
+    assert_eq!(a.aggregate_demand, b.aggregate_demand);
+    assert_eq!(a.utility, b.utility);
+    assert_eq!(a.certificate, b.certificate);
+    assert!(a.certificate.certificate.holds(1e-9), "{:?}", a.certificate);
 }

@@ -11,7 +11,11 @@ use rand_chacha::ChaCha8Rng;
 pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let prices: Vec<f64> = (0..t).map(|_| rng.gen_range(0.05..0.3)).collect();
-    let p0 = if rng.gen_bool(0.5) { rng.gen_range(0.2..1.0) } else { rng.gen_range(1.0..4.0) };
+    let p0 = if rng.gen_bool(0.5) {
+        rng.gen_range(0.2..1.0)
+    } else {
+        rng.gen_range(1.0..4.0)
+    };
     let mut b = Model::builder(prices, p0);
     for i in 0..n {
         let user = if rng.gen_bool(0.5) {
@@ -24,8 +28,15 @@ pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
         };
         b = b.user(user);
         if rng.gen_bool(0.5) {
-            let up: Vec<f64> =
-                (0..t).map(|_| if rng.gen_bool(0.7) { rng.gen_range(0.3..3.0) } else { f64::INFINITY }).collect();
+            let up: Vec<f64> = (0..t)
+                .map(|_| {
+                    if rng.gen_bool(0.7) {
+                        rng.gen_range(0.3..3.0)
+                    } else {
+                        f64::INFINITY
+                    }
+                })
+                .collect();
             b = b.upper_bounds(i, &up);
         }
         if rng.gen_bool(0.4) {
@@ -46,8 +57,15 @@ pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
     }
     for _ in 0..rng.gen_range(0..3) {
         let k = rng.gen_range(2..6);
-        let entries: Vec<(usize, usize, f64)> =
-            (0..k).map(|_| (rng.gen_range(0..n), rng.gen_range(0..t), rng.gen_range(-1.0..1.0))).collect();
+        let entries: Vec<(usize, usize, f64)> = (0..k)
+            .map(|_| {
+                (
+                    rng.gen_range(0..n),
+                    rng.gen_range(0..t),
+                    rng.gen_range(-1.0..1.0),
+                )
+            })
+            .collect();
         b = b.row(&entries, rng.gen_range(0.0..2.0));
     }
     b.build().expect("valid random model")
@@ -61,7 +79,9 @@ pub fn random_tree(seed: u64, n: usize) -> Vec<(usize, usize)> {
         let j = rng.gen_range(0..=i);
         perm.swap(i, j);
     }
-    (1..n).map(|k| (perm[rng.gen_range(0..k)], perm[k])).collect()
+    (1..n)
+        .map(|k| (perm[rng.gen_range(0..k)], perm[k]))
+        .collect()
 }
 
 /// A random connected graph with at least one cycle (a tree plus `extra` edges).
@@ -71,7 +91,11 @@ pub fn random_cyclic_graph(seed: u64, n: usize, extra: usize) -> Vec<(usize, usi
     let mut added = 0;
     while added < extra {
         let (a, b) = (rng.gen_range(0..n), rng.gen_range(0..n));
-        if a != b && !edges.iter().any(|&(x, y)| (x, y) == (a, b) || (x, y) == (b, a)) {
+        if a != b
+            && !edges
+                .iter()
+                .any(|&(x, y)| (x, y) == (a, b) || (x, y) == (b, a))
+        {
             edges.push((a, b));
             added += 1;
         }
