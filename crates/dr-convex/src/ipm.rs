@@ -29,13 +29,22 @@ use faer::{Conj, MatMut, Par, Side};
 use std::sync::Arc;
 
 /// Sparse linear rows `M x (op) rhs` in compressed-sparse-row form.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// `LinearRows::default()` is the empty row set over 0 variables; [`solve`] accepts an
+/// empty row set whatever its number of columns.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinearRows {
     ncols: usize,
     row_ptr: Vec<usize>,
     cols: Vec<usize>,
     vals: Vec<f64>,
     rhs: Vec<f64>,
+}
+
+impl Default for LinearRows {
+    fn default() -> Self {
+        Self::new(0)
+    }
 }
 
 impl LinearRows {
@@ -92,30 +101,40 @@ impl LinearRows {
     pub fn ncols(&self) -> usize {
         self.ncols
     }
-    /// Columns and coefficients of row `r`.
+    /// Columns (ascending, distinct) and coefficients of row `r`; empty when `r` is out of
+    /// range.
     pub fn row(&self, r: usize) -> (&[usize], &[f64]) {
-        let (s, e) = (self.row_ptr[r], self.row_ptr[r + 1]);
-        (&self.cols[s..e], &self.vals[s..e])
+        match (self.row_ptr.get(r), self.row_ptr.get(r + 1)) {
+            (Some(&s), Some(&e)) => (&self.cols[s..e], &self.vals[s..e]),
+            _ => (&[], &[]),
+        }
     }
     /// Right-hand sides.
     pub fn rhs(&self) -> &[f64] {
         &self.rhs
     }
-    /// `M x` for all rows.
+    /// `M x` for all rows (`x` has `ncols` entries; entries it lacks read as NaN, so a
+    /// short `x` shows in the result instead of panicking).
     pub fn apply(&self, x: &[f64]) -> Vec<f64> {
         (0..self.nrows())
             .map(|r| {
                 let (c, v) = self.row(r);
-                c.iter().zip(v).map(|(&j, &a)| a * x[j]).sum()
+                c.iter()
+                    .zip(v)
+                    .map(|(&j, &a)| a * x.get(j).copied().unwrap_or(f64::NAN))
+                    .sum()
             })
             .collect()
     }
-    /// `out += Mᵀ y`.
+    /// `out += Mᵀ y` (`y` has `nrows` entries, `out` `ncols`; entries beyond either length
+    /// are skipped).
     pub fn apply_transpose_add(&self, y: &[f64], out: &mut [f64]) {
         for (r, &yr) in y.iter().enumerate().take(self.nrows()) {
             let (c, v) = self.row(r);
             for (&j, &a) in c.iter().zip(v) {
-                out[j] += a * yr;
+                if let Some(o) = out.get_mut(j) {
+                    *o += a * yr;
+                }
             }
         }
     }
@@ -189,10 +208,16 @@ pub struct IpmSolution {
 /// Cholesky (AMD ordering and symbolic analysis once, numeric refactorisation each
 /// iteration; for the demand-shaping arrow — per-customer rows plus 24 coupling rows —
 /// the factor has O(24 N) entries). The tiny primal regularisation `ρ` handles linear terms
-/// (`f'' = 0`) on free variables; `δ` handles dependent equality rows.
+/// (`f'' = 0`) on free variables; `δ` handles dependent equality rows. As with every
+/// normal-equations method, a variable that appears in very many rows (a dense column)
+/// makes the normal matrix dense: keep such variables few (beyond 2²⁷ row pairs the solve
+/// stops with `NumericalError`).
 ///
-/// Safeguards: steps stay in the wide neighbourhood of the central path (every product
-/// slack·multiplier ≥ 10⁻³ × their mean, Wright ch. 5); when Mehrotra's corrected
+/// Safeguards: the start is centred (all products slack·multiplier equal); steps stay in
+/// the wide neighbourhood of the central path (every product ≥ 10⁻³ × their mean) and
+/// decrease the mean product sufficiently, `μ⁺ ≤ (1 − 0.01 α (1 − σ)) μ` (Wright's
+/// algorithm IPF, ch. 6); `σ` is not allowed to drive `μ` far below the remaining
+/// infeasibilities; when Mehrotra's corrected
 /// direction allows only a short step, the plain centred direction (σ ≥ ½) is tried
 /// (cf. Colombo & Gondzio 2008); for nonlinear terms (e.g. log utilities) the step is
 /// shortened until the nonlinear remainder of `f'` along it is small against the current
@@ -271,6 +296,9 @@ pub fn solve(
 const PRIMAL_REGULARIZATION: f64 = 1e-10;
 /// Neighbourhood parameter `γ` of the wide neighbourhood of the central path.
 const CENTRALITY: f64 = 1e-3;
+/// Largest number of (row, row) contributions of the normal matrix `C D⁻¹ Cᵀ`
+/// (`Σ_j nnz_j (nnz_j + 1)/2`); beyond it the solve reports `NumericalError`.
+const MAX_NORMAL_PAIRS: usize = 1 << 27;
 /// Static regularisation `δ` of the equality rows of the normal matrix.
 const DUAL_REGULARIZATION: f64 = 1e-13;
 
@@ -290,6 +318,9 @@ struct Prepared<'a> {
     fixed: Vec<bool>,
     has_l: Vec<bool>,
     has_u: Vec<bool>,
+    /// Open domains of the terms.
+    dom_lo: Vec<f64>,
+    dom_hi: Vec<f64>,
     /// Effective open/closed interval ends used by the step rule: bounds ∩ domain.
     step_lo: Vec<f64>,
     step_hi: Vec<f64>,
@@ -375,6 +406,8 @@ impl<'a> Prepared<'a> {
         let mut fixed = vec![false; n];
         let mut has_l = vec![false; n];
         let mut has_u = vec![false; n];
+        let mut dom_lo = vec![f64::NEG_INFINITY; n];
+        let mut dom_hi = vec![f64::INFINITY; n];
         let mut step_lo = vec![f64::NEG_INFINITY; n];
         let mut step_hi = vec![f64::INFINITY; n];
         let mut x0 = vec![0.0; n];
@@ -390,6 +423,8 @@ impl<'a> Prepared<'a> {
             }
             let f = &problem.objective[j];
             let (dlo, dhi) = f.domain();
+            dom_lo[j] = dlo;
+            dom_hi[j] = dhi;
             let lo = l.max(dlo);
             let hi = u.min(dhi);
             let x = if l == u {
@@ -448,6 +483,8 @@ impl<'a> Prepared<'a> {
             fixed,
             has_l,
             has_u,
+            dom_lo,
+            dom_hi,
             step_lo,
             step_hi,
             x0,
@@ -543,6 +580,11 @@ impl NormalEquations {
         for j in 0..n {
             let len = p.c_ptr[j + 1] - p.c_ptr[j];
             pair_ptr[j + 1] = pair_ptr[j] + len * (len + 1) / 2;
+        }
+        // A variable in very many rows (a dense column) makes the normal matrix dense;
+        // refuse (NumericalError) rather than exhaust memory.
+        if pair_ptr[n] > MAX_NORMAL_PAIRS {
+            return None;
         }
         let mut pair_pos = vec![0usize; pair_ptr[n]];
         let mut cursor = vec![0usize; n];
@@ -750,6 +792,8 @@ struct Ipm<'p, 'a> {
     ctl: Vec<f64>,
     /// `Cᵀ Δλ` of the last direction.
     ctd: Vec<f64>,
+    /// Diagonal added to the normal matrix (`δ` on equality rows, `s/z` on inequalities).
+    e: Vec<f64>,
     tmp_m: Vec<f64>,
     tmp_n: Vec<f64>,
     r_sz: Vec<f64>,
@@ -773,10 +817,54 @@ impl<'p, 'a> Ipm<'p, 'a> {
         let s: Vec<f64> = (0..mi)
             .map(|i| (p.rhs[me + i] + cx[me + i]).max(1.0))
             .collect();
+        // Centred start: every product slack·multiplier equals μ₀ = ‖f'(x₀)‖_∞ × the
+        // geometric mean of the slacks (multipliers of the order of the gradients).
+        let mut g_scale = 1.0_f64;
+        let (mut log_sum, mut count) = (0.0, 0usize);
+        for j in 0..n {
+            if !p.fixed[j] {
+                g_scale = g_scale.max(p.f[j].derivative(x[j]).abs());
+            }
+            if p.has_l[j] {
+                log_sum += (x[j] - p.lower[j]).ln();
+                count += 1;
+            }
+            if p.has_u[j] {
+                log_sum += (p.upper[j] - x[j]).ln();
+                count += 1;
+            }
+        }
+        for &si in &s {
+            log_sum += si.ln();
+            count += 1;
+        }
+        let mu0 = if count > 0 {
+            g_scale * (log_sum / count as f64).exp()
+        } else {
+            1.0
+        };
         let mut lam = vec![0.0; m];
-        lam[me..].iter_mut().for_each(|z| *z = 1.0);
-        let nl = (0..n).map(|j| if p.has_l[j] { 1.0 } else { 0.0 }).collect();
-        let nu = (0..n).map(|j| if p.has_u[j] { 1.0 } else { 0.0 }).collect();
+        for i in 0..mi {
+            lam[me + i] = mu0 / s[i];
+        }
+        let nl = (0..n)
+            .map(|j| {
+                if p.has_l[j] {
+                    mu0 / (x[j] - p.lower[j])
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let nu = (0..n)
+            .map(|j| {
+                if p.has_u[j] {
+                    mu0 / (p.upper[j] - x[j])
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         Self {
             p,
             x,
@@ -791,6 +879,7 @@ impl<'p, 'a> Ipm<'p, 'a> {
             rp: vec![0.0; m],
             ctl: vec![0.0; n],
             ctd: vec![0.0; n],
+            e: Vec::with_capacity(m),
             tmp_m: vec![0.0; m],
             tmp_n: vec![0.0; n],
             r_sz: vec![0.0; mi],
@@ -867,7 +956,7 @@ impl<'p, 'a> Ipm<'p, 'a> {
     }
 
     /// Solves the reduced Newton system for the right-hand sides in `rd`, `rp`, `r_sz`,
-    /// `r_l`, `r_u` into `out` (`true` = the affine direction).
+    /// `r_l`, `r_u`, into `self.aff` when `affine`, else into `self.dir`.
     fn direction(&mut self, ne: &mut NormalEquations, affine: bool) {
         let p = self.p;
         let (me, mi) = (p.me, p.mi);
@@ -910,10 +999,11 @@ impl<'p, 'a> Ipm<'p, 'a> {
                 self.dinv[j] * (self.tmp_n[j] + self.ctd[j])
             };
         }
-        // Δs = −r_pi − G Δx = −r_pi + (C Δx)_ineq.
-        p.c_mul(&d.dx, &mut self.tmp_m);
+        // Δs from the linearised complementarity, z Δs + s Δz = r_sz (equal to
+        // −r_pi − G Δx when the reduced system is solved exactly; saves a product).
         for i in 0..mi {
-            d.ds[i] = -self.rp[me + i] + self.tmp_m[me + i];
+            let r = me + i;
+            d.ds[i] = (self.r_sz[i] - self.s[i] * d.dlam[r]) / self.lam[r];
         }
         for j in 0..p.n {
             d.dnl[j] = if p.has_l[j] {
@@ -998,10 +1088,6 @@ impl<'p, 'a> Ipm<'p, 'a> {
             let dinf = norm_inf(&self.rd) / dual_norm.max(1.0);
             let comp_sum = self.complementarity_sum();
             let gap = comp_sum / obj.abs().max(1.0);
-            if std::env::var("IPM_DEBUG").is_ok() {
-                let (mn, mean) = if pairs > 0 { self.centrality_along(&self.aff, 0.0) } else { (0.0, 0.0) };
-                eprintln!("it {iterations} obj {obj:.10e} pinf {pinf:.2e} dinf {dinf:.2e} gap {gap:.2e} cent {:.2e} x {:?} nl {:?} nu {:?} lam {:?}", mn / mean, &self.x[..self.x.len().min(8)], &self.nl[..self.x.len().min(8)], &self.nu[..self.x.len().min(8)], &self.lam);
-            }
             if pinf <= tol && dinf <= tol && gap <= tol {
                 status = Status::Solved;
                 break;
@@ -1030,10 +1116,10 @@ impl<'p, 'a> Ipm<'p, 'a> {
                 }
             }
             let mut rho = PRIMAL_REGULARIZATION * curvature_scale;
-            let mut e = vec![DUAL_REGULARIZATION; me + mi];
-            for i in 0..mi {
-                e[me + i] = self.s[i] / self.lam[me + i];
-            }
+            let mut e = std::mem::take(&mut self.e);
+            e.clear();
+            e.resize(me, DUAL_REGULARIZATION);
+            e.extend((0..mi).map(|i| self.s[i] / self.lam[me + i]));
             let mut factored = false;
             for _ in 0..4 {
                 for j in 0..n {
@@ -1057,6 +1143,7 @@ impl<'p, 'a> Ipm<'p, 'a> {
                 rho *= 100.0;
                 e[..me].iter_mut().for_each(|v| *v *= 100.0);
             }
+            self.e = e;
             if !factored {
                 status = Status::NumericalError;
                 break;
@@ -1090,9 +1177,18 @@ impl<'p, 'a> Ipm<'p, 'a> {
             if pairs > 0 {
                 let (ap, ad) = self.step_lengths(&self.aff, 1.0);
                 let a = ap.min(ad);
+                // Mehrotra's σ = (μ_aff/μ)³, but μ is not pushed further down while the
+                // complementarity gap is already far below the infeasibilities (which
+                // would only strand the iterate at the boundary).
+                let lagging = if gap < 1e-6 {
+                    (1e-4 * pinf.max(dinf) / gap.max(f64::MIN_POSITIVE)).min(1.0)
+                } else {
+                    0.0
+                };
                 let sigma = (self.centrality_along(&self.aff, a).1 / mu)
                     .clamp(0.0, 1.0)
-                    .powi(3);
+                    .powi(3)
+                    .max(lagging);
                 // Mehrotra's corrector: target σμ plus the second-order term.
                 self.set_complementarity_rhs(sigma * mu, true);
                 self.direction(&mut ne, false);
@@ -1116,7 +1212,6 @@ impl<'p, 'a> Ipm<'p, 'a> {
                 self.dir = self.aff.clone();
                 alpha = self.step_size(tau, pairs, level, floor, 0.0, 0.0);
             }
-            if std::env::var("IPM_DEBUG").is_ok() { eprintln!("   alpha {alpha:.3e} mu {mu:.3e}"); }
             for j in 0..n {
                 self.x[j] += alpha * self.dir.dx[j];
             }
@@ -1147,9 +1242,19 @@ impl<'p, 'a> Ipm<'p, 'a> {
             }
         }
         let solution = self.finish(iterations, status);
-        if status == Status::Solved {
+        // Polish a converged point; also try to rescue one that stalled or ran out of
+        // iterations close to convergence (kept only if its own certificate meets the
+        // tolerance).
+        let near = solution.certificate.max_residual() <= 1e-4;
+        if (status == Status::Solved
+            || (near && matches!(status, Status::MaxIterations | Status::NumericalError)))
+            && self.x.iter().all(|v| v.is_finite())
+        {
             if let Some(polished) = self.polish(&mut ne, iterations) {
-                if polished.certificate.max_residual() <= solution.certificate.max_residual() {
+                let r = polished.certificate.max_residual();
+                if (status == Status::Solved && r <= solution.certificate.max_residual())
+                    || (status != Status::Solved && r <= tol)
+                {
                     return polished;
                 }
             }
@@ -1199,9 +1304,16 @@ impl<'p, 'a> Ipm<'p, 'a> {
         let (ap, ad) = self.step_lengths(&self.dir, tau);
         let mut alpha = ap.min(ad);
         if pairs > 0 {
+            let (min0, mean0) = self.centrality_along(&self.dir, 0.0);
+            let ratio = min0 / mean0;
+            let gamma = if ratio.is_finite() {
+                CENTRALITY.min(0.5 * ratio)
+            } else {
+                CENTRALITY
+            };
             for _ in 0..80 {
                 let (min, mean) = self.centrality_along(&self.dir, alpha);
-                if min >= CENTRALITY * mean && mean <= (1.0 - 0.01 * alpha * (1.0 - sigma)) * mu {
+                if min >= gamma * mean && mean <= (1.0 - 0.01 * alpha * (1.0 - sigma)) * mu {
                     break;
                 }
                 alpha *= 0.8;
@@ -1217,7 +1329,7 @@ impl<'p, 'a> Ipm<'p, 'a> {
                 let xj = self.x[j] + alpha * self.dir.dx[j];
                 let f = &p.f[j];
                 let d = f.derivative(xj);
-                if !(d.is_finite() && f.value(xj).is_finite()) {
+                if !(d.is_finite() && xj > p.dom_lo[j] && xj < p.dom_hi[j]) {
                     finite = false;
                     break;
                 }

@@ -11,6 +11,11 @@
 //!   l ≤ x ≤ u` (safeguarded Newton on the multiplier; struct-of-arrays; deterministic
 //!   rayon reductions).
 //! - [`projection`]: projection onto `{l ≤ x ≤ u, L ≤ Σ x ≤ U}`.
+//! - [`ipm`]: a primal–dual interior-point solver (Mehrotra predictor–corrector, sparse
+//!   Cholesky on faer) for separable convex objectives with linear equality/inequality rows
+//!   and bounds — the multi-period models' welfare and planner problems.
+//! - [`vi`]: a monotone variational-inequality solver (Tseng's forward–backward–forward)
+//!   for strategic equilibria without a potential.
 //! - [`price_rule`]: price updates of iterative market schemes (the papers' fixed step and
 //!   a safeguarded fast rule that uses only the observed mismatch).
 //! - [`parallel`]: the deterministic chunked reductions everything else uses.

@@ -450,7 +450,7 @@ pub fn solve_vi<F: MonotoneOperator + ?Sized, K: ConvexSet + ?Sized>(
             status = Status::NumericalError;
         }
         if easy {
-            gamma /= settings.backtrack.sqrt();
+            gamma = (gamma / settings.backtrack.sqrt()).min(1e12 * settings.initial_step);
         }
     }
     // Certificate at the returned x.
@@ -470,9 +470,7 @@ pub fn solve_vi<F: MonotoneOperator + ?Sized, K: ConvexSet + ?Sized>(
         .iter()
         .zip(&v)
         .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    if status == Status::Solved
-        && natural.partial_cmp(&settings.tolerance) == Some(std::cmp::Ordering::Greater)
-    {
+    if status == Status::Solved && (natural.is_nan() || natural > settings.tolerance) {
         status = Status::MaxIterations;
     }
     Ok(ViSolution {

@@ -2,8 +2,9 @@
 //!
 //! - KKT residuals recomputed here from the returned `x` and multipliers are ≤ 1e-8 on
 //!   random feasible instances (quadratic, linear, log, Nash-transformed terms; equality
-//!   and inequality rows; finite and infinite bounds);
-//! - agreement with the exact single-coupling allocator (`x` and price to ~1e-7);
+//!   and inequality rows; finite and infinite bounds; also several stacked together);
+//! - agreement with the exact single-coupling allocator (`x` and price to ~1e-7), also
+//!   with variables and costs scaled by 10^±3;
 //! - agreement with an independent active-set brute force on tiny QPs (n ≤ 3);
 //! - closed forms: box-constrained quadratics, log-utility water-filling (iterates must stay
 //!   in the open domain), a free peak variable with zero curvature (water level);
@@ -48,8 +49,7 @@ fn kkt(p: &SeparableProblem, s: &IpmSolution) -> (f64, f64, f64, f64) {
     let ax = p.equalities.apply(x);
     let gx = p.inequalities.apply(x);
     let mut primal = 0.0_f64;
-    for (r, (&v, &b)) in ax.iter().zip(p.equalities.rhs()).enumerate() {
-        let _ = r;
+    for (&v, &b) in ax.iter().zip(p.equalities.rhs()) {
         primal = primal.max((v - b).abs() / b.abs().max(1.0));
     }
     for (&v, &h) in gx.iter().zip(p.inequalities.rhs()) {
@@ -665,6 +665,14 @@ fn bad_input_names_the_field() {
     assert!(field_of(rows.push_row(&[(0, f64::INFINITY)], 1.0).unwrap_err()).contains("row 0"));
     assert!(field_of(rows.push_row(&[(0, 1.0)], f64::NAN).unwrap_err()).contains("rhs[0]"));
     assert!(field_of(rows.push_row(&[(5, 1.0)], 1.0).unwrap_err()).contains("column"));
+    // The default row set has no columns: pushing to it errors, reading it is empty.
+    let mut empty = LinearRows::default();
+    assert!(field_of(empty.push_row(&[(0, 1.0)], 0.0).unwrap_err()).contains("column"));
+    assert_eq!(empty.row(3), (&[][..], &[][..]));
+    // Repeated columns are summed.
+    let mut rows = LinearRows::new(3);
+    rows.push_row(&[(2, 1.0), (0, 2.0), (2, 0.5)], 1.0).unwrap();
+    assert_eq!(rows.row(0), (&[0, 2][..], &[2.0, 1.5][..]));
     // A fixed variable outside the open domain of its term, and bounds missing the domain.
     let objective: Obj = vec![Arc::new(LogUtility::new(1.0, 1.0).unwrap())];
     let p = problem(
@@ -723,9 +731,12 @@ fn max_iterations_is_a_status() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Single-coupling instances whose variables are scaled by 10^±3 and whose costs by
+    /// 10^±3 independently: the IPM still agrees with the exact allocator.
     #[test]
-    fn zz_scaled(seed in any::<u64>()) {
+    fn scaled_single_coupling_matches_allocator(seed in any::<u64>()) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = rng.gen_range(1..=8);
         let sx = 10f64.powf(rng.gen_range(-3.0..3.0));
@@ -753,5 +764,42 @@ proptest! {
             prop_assert!((s.x[i] - exact.x[i]).abs() <= 1e-7 * exact.x[i].abs().max(sx), "x[{}] {} vs {}", i, s.x[i], exact.x[i]);
         }
         prop_assert!((s.equality_multipliers[0] - exact.multiplier).abs() <= 1e-7 * exact.multiplier.abs().max(sf));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Several random instances stacked into one problem (up to ~40 variables, 10 rows).
+    #[test]
+    fn stacked_random_instances_satisfy_kkt(seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Stack several random instances' terms into one larger problem.
+        let k = rng.gen_range(2..6);
+        let parts: Vec<SeparableProblem> = (0..k).map(|_| random_instance(rng.gen())).collect();
+        let n: usize = parts.iter().map(|p| p.objective.len()).sum();
+        let mut objective: Obj = Vec::new();
+        let mut lower = Vec::new();
+        let mut upper = Vec::new();
+        let mut eq = LinearRows::new(n);
+        let mut ineq = LinearRows::new(n);
+        let mut off = 0;
+        for p in &parts {
+            objective.extend(p.objective.iter().cloned());
+            lower.extend_from_slice(&p.lower);
+            upper.extend_from_slice(&p.upper);
+            for r in 0..p.equalities.nrows() {
+                let (c, v) = p.equalities.row(r);
+                eq.push_row(&c.iter().zip(v).map(|(&c, &v)| (c + off, v)).collect::<Vec<_>>(), p.equalities.rhs()[r]).unwrap();
+            }
+            for r in 0..p.inequalities.nrows() {
+                let (c, v) = p.inequalities.row(r);
+                ineq.push_row(&c.iter().zip(v).map(|(&c, &v)| (c + off, v)).collect::<Vec<_>>(), p.inequalities.rhs()[r]).unwrap();
+            }
+            off += p.objective.len();
+        }
+        let p = problem(objective, lower, upper, eq, ineq);
+        let s = solve(&p, &IpmSettings::default()).unwrap();
+        assert_kkt(&p, &s, 1e-8);
     }
 }
