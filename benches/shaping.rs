@@ -4,7 +4,7 @@
 //! Instance (`T = 24`): `N` customers with quadratic utilities `θ_i(t) q − ½ κ_i(t) q²`,
 //! `θ_i(t) = a_i · profile(t − r_i)` (an evening-peaking profile rotated by `r_i ∈ [−2, 2]`,
 //! `a_i ~ U[0.8, 1.2]`), `κ_i(t) ~ U[0.1, 0.3]`, daily energy bounds
-//! `Q_i ~ U[8, 14]`, `Q̄_i = Q_i + U[2, 10]` (about a third of the customers bind), and a
+//! `Q_i ~ U[4, 12]`, `Q̄_i = Q_i + U[10, 30]`, and a
 //! quadratic supply cost `½ c_t Q² + e_t Q` with `c_t = c⁰_t · 100 / N` (steeper in the
 //! evening) so that prices do not depend on `N`. Side by side in the same run:
 //! - `shaping/ours/N`: `competitive_equilibrium` (structure-exploiting price Newton: prices,
@@ -38,7 +38,8 @@ fn instance(n: usize) -> Instance {
     let profile: Vec<f64> = (0..T)
         .map(|t| {
             let h = t as f64;
-            0.25 + 0.1 * (-((h - 8.0) / 2.0).powi(2)).exp() + 0.35 * (-((h - 19.0) / 2.5).powi(2)).exp()
+            0.25 + 0.1 * (-((h - 8.0) / 2.0).powi(2)).exp()
+                + 0.35 * (-((h - 19.0) / 2.5).powi(2)).exp()
         })
         .collect();
     let mut theta = Vec::with_capacity(n * T);
@@ -51,18 +52,27 @@ fn instance(n: usize) -> Instance {
         for t in 0..T {
             let src = (t as i64 - r).rem_euclid(T as i64) as usize;
             theta.push(a * profile[src]);
-            kappa.push(rng.gen_range(0.1..0.3) / 10.0);
+            kappa.push(rng.gen_range(0.1..0.3));
         }
-        let l = rng.gen_range(8.0..14.0);
+        let l = rng.gen_range(4.0..12.0);
         lo.push(l);
-        hi.push(l + rng.gen_range(2.0..10.0));
+        hi.push(l + rng.gen_range(10.0..30.0));
     }
     let scale = 100.0 / n as f64;
     let c = (0..T)
         .map(|t| if (17..=21).contains(&t) { 0.0016 } else { 0.0008 } * scale)
         .collect();
-    let e = (0..T).map(|t| if (7..=22).contains(&t) { 0.06 } else { 0.04 }).collect();
-    Instance { theta, kappa, lo, hi, c, e }
+    let e = (0..T)
+        .map(|t| if (7..=22).contains(&t) { 0.06 } else { 0.04 })
+        .collect();
+    Instance {
+        theta,
+        kappa,
+        lo,
+        hi,
+        c,
+        e,
+    }
 }
 
 fn model(x: &Instance) -> ShapingModel {
@@ -85,7 +95,12 @@ fn clarabel_solve(x: &Instance) -> (Vec<f64>, f64) {
     let nv = nq + T;
     let pdiag: Vec<f64> = x.kappa.iter().chain(&x.c).copied().collect();
     let p = CscMatrix::new(nv, nv, (0..=nv).collect(), (0..nv).collect(), pdiag);
-    let lin: Vec<f64> = x.theta.iter().map(|t| -t).chain(x.e.iter().copied()).collect();
+    let lin: Vec<f64> = x
+        .theta
+        .iter()
+        .map(|t| -t)
+        .chain(x.e.iter().copied())
+        .collect();
     // Rows: [0, T) Σ_i q_i(t) − Q(t) = 0; then per customer: T rows −q ≤ 0, Σq ≤ Q̄, −Σq ≤ −Q.
     let per = T + 2;
     let mut colptr = Vec::with_capacity(nv + 1);
@@ -113,7 +128,10 @@ fn clarabel_solve(x: &Instance) -> (Vec<f64>, f64) {
         b[base + T] = x.hi[i];
         b[base + T + 1] = -x.lo[i];
     }
-    let cones = [SupportedConeT::ZeroConeT(T), SupportedConeT::NonnegativeConeT(n * per)];
+    let cones = [
+        SupportedConeT::ZeroConeT(T),
+        SupportedConeT::NonnegativeConeT(n * per),
+    ];
     let settings = DefaultSettingsBuilder::default()
         .verbose(false)
         .tol_gap_abs(1e-9)
@@ -121,7 +139,8 @@ fn clarabel_solve(x: &Instance) -> (Vec<f64>, f64) {
         .tol_feas(1e-9)
         .build()
         .expect("valid settings");
-    let mut solver = DefaultSolver::new(&p, &lin, &amat, &b, &cones, settings).expect("valid problem");
+    let mut solver =
+        DefaultSolver::new(&p, &lin, &amat, &b, &cones, settings).expect("valid problem");
     solver.solve();
     // Px + q + Aᵀz = 0 on the Q(t) column: c Q + e − z_t = 0 ⇒ p(t) = z_t.
     (solver.solution.z[..T].to_vec(), solver.solution.obj_val)
@@ -136,19 +155,32 @@ fn bench_shaping(c: &mut Criterion) {
         group.sample_size(10);
         let ours = competitive_equilibrium(&m).expect("solved");
         assert!(ours.certificate.holds(1e-8), "{:?}", ours.certificate);
-        let binding = ours.min_energy_multipliers.iter().zip(&ours.max_energy_multipliers).filter(|(a, b)| **a > 0.0 || **b > 0.0).count();
+        let binding = ours
+            .min_energy_multipliers
+            .iter()
+            .zip(&ours.max_energy_multipliers)
+            .filter(|(a, b)| **a > 0.0 || **b > 0.0)
+            .count();
         eprintln!(
             "shaping N = {n}: {} price evaluations, {binding} customers with a binding energy bound, PAR {:.3} (unshaped {:.3})",
             ours.certificate.iterations, ours.peak_to_average, ours.unshaped.peak_to_average
         );
-        group.bench_with_input(BenchmarkId::new("ours", n), &n, |bch, _| bch.iter(|| competitive_equilibrium(black_box(&m))));
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |bch, _| {
+            bch.iter(|| competitive_equilibrium(black_box(&m)))
+        });
         if n <= 10_000 {
             let (prices, obj) = clarabel_solve(&x);
-            let diff = prices.iter().zip(&ours.prices).map(|(a, b)| (a - b).abs() / b.abs()).fold(0.0, f64::max);
+            let diff = prices
+                .iter()
+                .zip(&ours.prices)
+                .map(|(a, b)| (a - b).abs() / b.abs())
+                .fold(0.0, f64::max);
             let ours_obj = ours.supply_cost - ours.utility;
             eprintln!("shaping N = {n}: clarabel price rel. diff {diff:.2e}, objective {obj} vs ours {ours_obj}");
             assert!(diff <= 1e-5, "prices differ by {diff}");
-            group.bench_with_input(BenchmarkId::new("clarabel", n), &n, |bch, _| bch.iter(|| clarabel_solve(black_box(&x))));
+            group.bench_with_input(BenchmarkId::new("clarabel", n), &n, |bch, _| {
+                bch.iter(|| clarabel_solve(black_box(&x)))
+            });
         }
     }
     group.finish();

@@ -121,7 +121,10 @@ impl Loads {
         if t >= self.periods {
             return f64::NAN;
         }
-        self.data.get(i * self.periods + t).copied().unwrap_or(f64::NAN)
+        self.data
+            .get(i * self.periods + t)
+            .copied()
+            .unwrap_or(f64::NAN)
     }
     /// The flat customer-major array.
     pub fn as_slice(&self) -> &[f64] {
@@ -133,7 +136,10 @@ impl Loads {
     }
     /// One row per customer.
     pub fn to_rows(&self) -> Vec<Vec<f64>> {
-        self.data.chunks(self.periods).map(<[f64]>::to_vec).collect()
+        self.data
+            .chunks(self.periods)
+            .map(<[f64]>::to_vec)
+            .collect()
     }
     /// Total load `Q(t) = Σ_i q_i(t)` (deterministic chunked sums).
     pub fn total(&self) -> Vec<f64> {
@@ -313,6 +319,7 @@ impl SolverSettings {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<(), ShapingError> {
         ShapingError::check_positive(|| "tolerance".into(), self.tolerance)?;
+        ShapingError::check_positive(|| "acceptable_tolerance".into(), self.acceptable_tolerance)?;
         if self.max_evaluations == 0 {
             return Err(ShapingError::OutOfRange {
                 field: "max_evaluations".into(),
@@ -337,8 +344,7 @@ pub(crate) fn assemble(
     prices: Vec<f64>,
     loads: Loads,
     mu: &[f64],
-    status: Status,
-    iterations: usize,
+    (status, iterations): (Status, usize),
 ) -> Result<Equilibrium, ShapingError> {
     let mut certificate = certificate(model, behaviour, &loads, &prices, mu)?;
     certificate.status = status;
@@ -410,8 +416,7 @@ pub(crate) fn newton_equilibrium(
         prices,
         loads,
         &mu,
-        status_of(termination),
-        newton.evaluations(),
+        (status_of(termination), newton.evaluations()),
     )
 }
 
@@ -441,7 +446,8 @@ pub fn competitive_equilibrium_with(
 /// Quadratic supply costs: the maximiser of the potential (SPEC §2 *derived*) by the price
 /// Newton; prices are `p(t) = C'(Q(t), t)`, the multipliers of `Q(t) = Σ_i q_i(t)` in the
 /// potential problem. Other supply costs: the kernel's monotone VI solver
-/// ([`crate::vi_path::strategic_equilibrium_vi`]).
+/// ([`crate::vi_path::strategic_equilibrium_vi`], natural-residual tolerance `1e-10`; the
+/// `settings` do not apply there).
 pub fn strategic_equilibrium(model: &ShapingModel) -> Result<Equilibrium, ShapingError> {
     strategic_equilibrium_with(model, &SolverSettings::default())
 }
@@ -453,7 +459,13 @@ pub fn strategic_equilibrium_with(
 ) -> Result<Equilibrium, ShapingError> {
     match potential_curvature(model) {
         Some(extra) => newton_equilibrium(model, Behaviour::Strategic, extra, settings),
-        None => crate::vi_path::strategic_equilibrium_vi(model, &Default::default()),
+        None => crate::vi_path::strategic_equilibrium_vi(
+            model,
+            &dr_convex::vi::ViSettings {
+                tolerance: 1e-10,
+                ..Default::default()
+            },
+        ),
     }
 }
 
@@ -574,9 +586,13 @@ pub fn certificate(
                 let lambda = mu.max(0.0);
                 let lambda_bar = (-mu).max(0.0);
                 let mscale = mu.abs().max(1.0);
-                r.comp = r.comp.max(lambda * (energy - lo[i]).abs() / (mscale * escale));
+                r.comp = r
+                    .comp
+                    .max(lambda * (energy - lo[i]).abs() / (mscale * escale));
                 if hi[i].is_finite() {
-                    r.comp = r.comp.max(lambda_bar * (hi[i] - energy).abs() / (mscale * escale));
+                    r.comp = r
+                        .comp
+                        .max(lambda_bar * (hi[i] - energy).abs() / (mscale * escale));
                 } else {
                     r.stat = r.stat.max(lambda_bar);
                 }

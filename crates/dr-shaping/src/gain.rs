@@ -69,8 +69,8 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
                 for t in 0..periods {
                     others[t] = total[t] - current[t];
                     let x = current[t];
-                    cost += customers.piece(i, t).value(x, 0.0)
-                        + x * supply.marginal(t, others[t] + x);
+                    cost +=
+                        customers.piece(i, t).value(x, 0.0) + x * supply.marginal(t, others[t] + x);
                 }
                 let best = match quadratic {
                     Some((c, e)) => {

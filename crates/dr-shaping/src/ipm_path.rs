@@ -52,9 +52,11 @@ fn build(
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
         for (t, &e) in extra.iter().enumerate() {
-            let f = customers.disutility(i, t).ok_or_else(|| ShapingError::Empty {
-                field: format!("customers[{i}].utility[{t}]"),
-            })?;
+            let f = customers
+                .disutility(i, t)
+                .ok_or_else(|| ShapingError::Empty {
+                    field: format!("customers[{i}].utility[{t}]"),
+                })?;
             objective.push(if e != 0.0 {
                 Arc::new(PlusHalfQuadratic { f, extra: e })
             } else {
@@ -142,8 +144,7 @@ fn ipm_equilibrium(
         prices,
         Loads::new(periods, loads)?,
         &mu,
-        sol.certificate.status,
-        sol.certificate.iterations,
+        (sol.certificate.status, sol.certificate.iterations),
     )
 }
 

@@ -11,8 +11,9 @@
 //! - [`competitive_equilibrium`] (Theorem 6): the welfare optimum, by the
 //!   structure-exploiting price Newton ([`newton`]): `T` unknowns, each evaluation one
 //!   deterministic parallel pass of exact water-filling responses, a `T × T` Newton system
-//!   (faer Cholesky), an Armijo line search on the dual. [`competitive_equilibrium_ipm`] is
-//!   the independent second path (the kernel's interior-point method on the full problem).
+//!   (faer Cholesky), Levenberg–Marquardt safeguarding on the dual.
+//!   [`competitive_equilibrium_ipm`] is the independent second path (the kernel's
+//!   interior-point method on the full problem).
 //! - [`strategic_equilibrium`] (Theorem 7): for quadratic supply costs the potential game's
 //!   maximiser by the same Newton ([`strategic_equilibrium_ipm`] is its second path); the
 //!   monotone VI otherwise ([`vi_path`]). [`nash_gain`]: every customer's exact
@@ -58,24 +59,25 @@ pub mod gain;
 pub mod ipm_path;
 pub mod model;
 pub mod newton;
-pub(crate) mod response;
+pub mod response;
 pub mod scenario;
 pub mod simulation;
 pub mod vi_path;
 
 pub use equilibrium::{
     certificate, competitive_equilibrium, competitive_equilibrium_with, load_factor,
-    peak_to_average, strategic_equilibrium, strategic_equilibrium_with, unshaped_loads,
-    Behaviour, Equilibrium, Loads, Method, Unshaped,
+    peak_to_average, strategic_equilibrium, strategic_equilibrium_with, unshaped_loads, Behaviour,
+    Equilibrium, Loads, Method, Unshaped,
 };
 pub use error::ShapingError;
 pub use gain::{nash_gain, NashGain};
 pub use ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 pub use model::{Customers, ShapingModel, SupplyCost, Utility, UtilityKind};
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
+pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};
 pub use simulation::{
     critical_step, simulate, GradientScheme, Round, Scheme, SimulationRun, SimulationSettings,
     Termination,
 };
-pub use vi_path::{strategic_equilibrium_vi, ViSettings};
+pub use vi_path::strategic_equilibrium_vi;

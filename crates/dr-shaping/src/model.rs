@@ -356,7 +356,8 @@ impl Customers {
                 (10.0 * min_energy).max(1.0)
             };
             for (t, f) in disutility.iter().enumerate() {
-                check_convex_piece(&**f, probe, true).map_err(|e| e.prefixed(&format!("disutility[{t}]")))?;
+                check_convex_piece(&**f, probe, true)
+                    .map_err(|e| e.prefixed(&format!("disutility[{t}]")))?;
             }
             Ok(())
         };
@@ -533,14 +534,18 @@ fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<
     let mut prev = f64::NEG_INFINITY;
     for k in 0..samples {
         let x = top * k as f64 / (samples - 1) as f64;
-        let x = if x >= hi { 0.5 * (x + top * (1.0 - 1e-9)) } else { x };
+        let x = if x >= hi {
+            0.5 * (x + top * (1.0 - 1e-9))
+        } else {
+            x
+        };
         let d = f.derivative(x);
         let c = f.second_derivative(x);
         let v = f.value(x);
         ShapingError::check_finite(|| format!(".value({x})"), v)?;
         ShapingError::check_finite(|| format!(".derivative({x})"), d)?;
-        let bad_curvature = if strict { !(c > 0.0) } else { !(c >= 0.0) };
-        if bad_curvature || !c.is_finite() {
+        let curvature_ok = if strict { c > 0.0 } else { c >= 0.0 };
+        if !curvature_ok || !c.is_finite() {
             return Err(ShapingError::OutOfRange {
                 field: format!(".second_derivative({x})"),
                 value: c,

@@ -13,15 +13,26 @@
 //! `∂q_i/∂p = −diag(s_i) + [binding energy bound] s_i s_iᵀ / Σ_t s_i(t)` (`s_i(t)` the
 //! slope of the free periods). The `T × T` matrix
 //! `H = −∇²d = Σ_i (diag(s_i) − [binding] s_i s_iᵀ/Σ s_i) + diag(S'(p))` is positive
-//! semidefinite; Newton's step solves `(H + δ I) Δ = D − S` by faer's Cholesky (with a
-//! growing regularisation `δ` on failure and a scaled gradient step as the last resort).
+//! semidefinite. The step solves `(H + τ diag(H) + δ I) Δ = D − S` by faer's Cholesky
+//! (`δ` a tiny regularisation, grown if the factorisation fails).
 //!
-//! Safeguard: a backtracking (Armijo) line search on the dual function,
-//! `d(p + αΔ) ≥ d(p) + σ α (D − S)ᵀΔ`, which makes the method globally convergent on the
-//! concave, piecewise-C² `d`; when the predicted increase is below the rounding level of
-//! `d` the step is accepted if it reduces `‖D − S‖_∞`. Near the solution full steps are
-//! taken and convergence is quadratic (finite for quadratic utilities once the active sets
-//! settle).
+//! Safeguard (Levenberg–Marquardt on the concave, piecewise-C² dual): a trial `p + Δ` is
+//! accepted when the dual increases by at least `10⁻⁴` of the increase its quadratic model
+//! predicts, `d(p + Δ) − d(p) ≥ 10⁻⁴ (gᵀΔ − ½ ΔᵀHΔ)`; the damping `τ` (0 at the start: pure
+//! Newton) shrinks by 8 after a step the model predicted well (ratio > 3/4) and grows by 4
+//! after a poor or rejected one (ratio < 1/4), turning the step towards the diagonally
+//! scaled gradient. Where the active sets of the customers' water-fillings change between
+//! `p` and `p + Δ` the quadratic model is poor and the damping takes over; near the solution
+//! `τ → 0` and convergence is quadratic (finite for quadratic utilities once the active sets
+//! settle). Near the solution the increase of `d` also drowns in the rounding of its `N T`
+//! terms, so a trial that halves the best price residual so far is accepted as well.
+//!
+//! Convergence is measured by the price residual
+//! `r(p) = max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)`: the announced prices are the
+//! marginal costs of the demand they produce (eq. 30) — every other KKT condition holds by
+//! construction of the exact responses. The run stops at `r ≤ tolerance` or, on an
+//! ill-conditioned instance whose rounding floor lies above it, when no trial improves a
+//! point with `r ≤ acceptable_tolerance` ([`SolverSettings`]).
 //!
 //! The solver is written as a stepper ([`PriceNewton`]): one step announces one trial
 //! price profile and collects the customers' replies, so the same code is the fast
@@ -39,9 +50,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SolverSettings {
-    /// Converged when `‖D(p) − S(p)‖_∞ ≤ tolerance · max(1, ‖D(p)‖_∞)` (default 1e-12).
+    /// Converged when `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|) ≤ tolerance`
+    /// (default 1e-12): the announced prices are the marginal costs of the demand they
+    /// produce (eq. 30), the only KKT condition the customers' exact responses leave open.
     pub tolerance: f64,
-    /// Most price evaluations (Newton steps plus line-search trials; default 200).
+    /// Also converged when no trial improves a point whose residual is at most this
+    /// (default 1e-9): the rounding floor of an ill-conditioned instance has been reached.
+    pub acceptable_tolerance: f64,
+    /// Most price evaluations (accepted and rejected trials; default 200).
     pub max_evaluations: usize,
     /// Population size from which the passes run on the rayon pool (default 8192). Results
     /// do not depend on it (fixed chunks, combined in order).
@@ -52,6 +68,7 @@ impl Default for SolverSettings {
     fn default() -> Self {
         Self {
             tolerance: 1e-12,
+            acceptable_tolerance: 1e-9,
             max_evaluations: 200,
             parallel_threshold: 8192,
         }
@@ -70,7 +87,7 @@ pub(crate) struct Evaluation {
     pub(crate) hessian: Vec<f64>,
     /// `d(p)` (may be `−∞` when some demand is unbounded).
     pub(crate) dual: f64,
-    /// `‖D − S‖_∞ / max(1, ‖D‖_∞)`.
+    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)`.
     pub(crate) residual: f64,
 }
 
@@ -166,7 +183,7 @@ pub(crate) fn evaluate(
     let mut supply = vec![0.0; periods];
     let mut acc = acc;
     let mut dual = acc.value;
-    let (mut worst, mut scale) = (0.0f64, 1.0f64);
+    let mut worst = 0.0f64;
     for t in 0..periods {
         let (s, slope) = supply_cost.supply(t, prices[t]);
         supply[t] = s;
@@ -174,15 +191,20 @@ pub(crate) fn evaluate(
         if hessian {
             acc.hessian[t * periods + t] += slope;
         }
-        let gap = (acc.demand[t] - s).abs();
-        worst = if gap.is_nan() || gap > worst { gap } else { worst };
-        scale = scale.max(acc.demand[t].abs());
+        // The announced price against the marginal cost of the demand it produced.
+        let gap =
+            (supply_cost.marginal(t, acc.demand[t]) - prices[t]).abs() / prices[t].abs().max(1.0);
+        worst = if gap.is_nan() || gap > worst {
+            gap
+        } else {
+            worst
+        };
     }
     if dual.is_nan() {
         dual = f64::NEG_INFINITY;
     }
     let residual = if worst.is_finite() {
-        worst / scale
+        worst
     } else {
         f64::INFINITY
     };
@@ -196,8 +218,10 @@ pub(crate) fn evaluate(
     }
 }
 
-/// Newton direction `(H + δ I)⁻¹ (D − S)` with faer's Cholesky.
-fn newton_direction(ev: &Evaluation) -> Vec<f64> {
+/// Damped Newton direction `(H + τ M + δ I)⁻¹ (D − S)`, `M = diag(H)` (floored at
+/// `10⁻¹² max diag H`), by faer's Cholesky; `δ` grows from `10⁻¹³ max diag H` if the
+/// factorisation fails, and a diagonally scaled gradient step is the last resort.
+fn newton_direction(ev: &Evaluation, tau: f64) -> Vec<f64> {
     let n = ev.prices.len();
     let g: Vec<f64> = ev
         .demand
@@ -210,10 +234,13 @@ fn newton_direction(ev: &Evaluation) -> Vec<f64> {
         ev.hessian[r * n + c]
     };
     let dmax = (0..n).map(|t| h(t, t)).fold(0.0f64, f64::max).max(1e-300);
+    let scale = |t: usize| h(t, t).max(1e-12 * dmax);
     let rhs = Mat::<f64>::from_fn(n, 1, |t, _| g[t]);
     let mut delta = 1e-13 * dmax;
     for _ in 0..8 {
-        let m = Mat::<f64>::from_fn(n, n, |a, b| h(a, b) + if a == b { delta } else { 0.0 });
+        let m = Mat::<f64>::from_fn(n, n, |a, b| {
+            h(a, b) + if a == b { tau * scale(a) + delta } else { 0.0 }
+        });
         if let Ok(llt) = m.llt(Side::Lower) {
             let x = llt.solve(&rhs);
             let step: Vec<f64> = (0..n).map(|t| x[(t, 0)]).collect();
@@ -223,10 +250,23 @@ fn newton_direction(ev: &Evaluation) -> Vec<f64> {
         }
         delta *= 1e3;
     }
-    // Last resort: a diagonally scaled gradient step.
-    (0..n).map(|t| g[t] / h(t, t).max(1e-12 * dmax)).collect()
+    (0..n).map(|t| g[t] / ((1.0 + tau) * scale(t))).collect()
 }
 
+/// `gᵀΔ − ½ ΔᵀHΔ`: the increase of `d` the quadratic model predicts for the step `Δ`.
+fn model_gain(ev: &Evaluation, step: &[f64]) -> f64 {
+    let n = step.len();
+    let mut linear = 0.0;
+    let mut quad = 0.0;
+    for a in 0..n {
+        linear += (ev.demand[a] - ev.supply[a]) * step[a];
+        quad += ev.hessian[a * n + a] * step[a] * step[a];
+        for b in a + 1..n {
+            quad += 2.0 * ev.hessian[a * n + b] * step[a] * step[b];
+        }
+    }
+    linear - 0.5 * quad
+}
 
 /// The structure-exploiting solver as a stepper: each [`PriceNewton::step`] announces one
 /// trial price profile and collects the exact responses (see the module docs).
@@ -238,7 +278,8 @@ pub struct PriceNewton<'a> {
     current: Evaluation,
     direction: Vec<f64>,
     predicted: f64,
-    alpha: f64,
+    damping: f64,
+    best_residual: f64,
     evaluations: usize,
     newton_steps: usize,
     termination: Option<Termination>,
@@ -253,15 +294,44 @@ pub struct NewtonRound {
     pub prices: Vec<f64>,
     /// The customers' total reply `Σ_i q_i(p)(t)`.
     pub total_load: Vec<f64>,
-    /// `‖D(p) − S(p)‖_∞ / max(1, ‖D(p)‖_∞)` at the announced prices.
+    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` at the announced prices: the price
+    /// against the marginal cost of the demand it produced.
     pub residual: f64,
-    /// Whether the line search accepted this trial.
+    /// Whether the trial was accepted.
     pub accepted: bool,
-    /// The step length `α` of this trial.
-    pub step: f64,
+    /// The Levenberg–Marquardt damping `τ` of this trial's step (0: a pure Newton step).
+    pub damping: f64,
 }
 
 impl<'a> PriceNewton<'a> {
+    /// The stepper for the competitive equilibrium (welfare optimum, Theorem 6), started as
+    /// described at [`PriceNewton::strategic`]. Errors name a settings field.
+    pub fn competitive(
+        model: &'a ShapingModel,
+        settings: SolverSettings,
+    ) -> Result<Self, crate::ShapingError> {
+        settings.validate()?;
+        Ok(Self::new(model, vec![0.0; model.periods()], None, settings))
+    }
+
+    /// The stepper for the Nash equilibrium through its potential (Theorem 7; quadratic
+    /// supply cost, error `supply` otherwise). Both start at `p(t) = C'(Q⁰(t), t)` with
+    /// `Q⁰(t) = max(Σ_i Q_i / T, 10⁻⁹)` (doubled until every demand is finite); the start
+    /// is round 0.
+    pub fn strategic(
+        model: &'a ShapingModel,
+        settings: SolverSettings,
+    ) -> Result<Self, crate::ShapingError> {
+        settings.validate()?;
+        let extra = crate::equilibrium::potential_curvature(model).ok_or_else(|| {
+            crate::ShapingError::Unsupported {
+                field: "supply".into(),
+                message: "the Nash potential exists only for a quadratic supply cost".into(),
+            }
+        })?;
+        Ok(Self::new(model, extra, None, settings))
+    }
+
     /// Starts at prices `start` (or, when `None`, at `p(t) = C'(Q⁰(t), t)` with
     /// `Q⁰(t) = max(Σ_i Q_i / T, 10⁻⁹)`, doubled until every customer's demand is finite)
     /// with extra curvature `extra(t)` in every customer's disutility (0: welfare;
@@ -275,19 +345,20 @@ impl<'a> PriceNewton<'a> {
         let periods = model.periods();
         let supply = model.supply();
         let mut prices = start.unwrap_or_else(|| {
-            let base = (model.customers().min_energy().iter().sum::<f64>() / periods as f64)
-                .max(1e-9);
+            let base =
+                (model.customers().min_energy().iter().sum::<f64>() / periods as f64).max(1e-9);
             (0..periods).map(|t| supply.marginal(t, base)).collect()
         });
         let mut ev = evaluate(model, &prices, &extra, true, settings.parallel_threshold);
         let mut evaluations = 1;
-        while !(ev.dual > f64::NEG_INFINITY) && evaluations < 60 {
+        while ev.dual == f64::NEG_INFINITY && evaluations < 60 {
             for p in prices.iter_mut() {
                 *p = if *p > 0.0 { 2.0 * *p } else { p.abs() + 1e-6 };
             }
             ev = evaluate(model, &prices, &extra, true, settings.parallel_threshold);
             evaluations += 1;
         }
+        let best_residual = ev.residual;
         let mut s = Self {
             model,
             extra,
@@ -295,7 +366,8 @@ impl<'a> PriceNewton<'a> {
             current: ev,
             direction: vec![0.0; periods],
             predicted: 0.0,
-            alpha: 1.0,
+            damping: 0.0,
+            best_residual,
             evaluations,
             newton_steps: 0,
             termination: None,
@@ -309,32 +381,28 @@ impl<'a> PriceNewton<'a> {
             self.termination = Some(Termination::Converged);
             return;
         }
-        if !(self.current.dual > f64::NEG_INFINITY) {
+        if self.current.dual == f64::NEG_INFINITY {
             self.termination = Some(Termination::Diverged);
             return;
         }
-        self.direction = newton_direction(&self.current);
-        self.predicted = self
-            .current
-            .demand
-            .iter()
-            .zip(&self.current.supply)
-            .zip(&self.direction)
-            .map(|((d, s), x)| (d - s) * x)
-            .sum();
-        self.alpha = 1.0;
+        self.new_direction();
         if self.evaluations >= self.settings.max_evaluations {
             self.termination = Some(Termination::MaxRounds);
         }
     }
 
-    /// The next trial prices `p + αΔ`.
+    fn new_direction(&mut self) {
+        self.direction = newton_direction(&self.current, self.damping);
+        self.predicted = model_gain(&self.current, &self.direction);
+    }
+
+    /// The next trial prices `p + Δ`.
     fn trial(&self) -> Vec<f64> {
         self.current
             .prices
             .iter()
             .zip(&self.direction)
-            .map(|(p, d)| p + self.alpha * d)
+            .map(|(p, d)| p + d)
             .collect()
     }
 
@@ -353,30 +421,51 @@ impl<'a> PriceNewton<'a> {
             self.settings.parallel_threshold,
         );
         self.evaluations += 1;
-        let sigma = 1e-4;
+        // Ratio of the actual to the predicted increase of the dual (Levenberg–Marquardt).
         let gain = ev.dual - self.current.dual;
-        let needed = sigma * self.alpha * self.predicted;
-        let roundoff = 1e-13 * self.current.dual.abs().max(1.0);
-        let accepted = ev.dual.is_finite()
-            && (gain >= needed
-                || (self.alpha * self.predicted <= roundoff
-                    && gain >= -roundoff
-                    && ev.residual < self.current.residual));
+        let ratio = gain / self.predicted;
+        // Near the solution the increase of d drowns in the rounding of its N·T terms:
+        // a step that halves the best price residual so far is accepted too (the best
+        // residual then decreases geometrically, so this cannot cycle).
+        let accepted =
+            ev.dual.is_finite() && (ratio >= 1e-4 || ev.residual <= 0.5 * self.best_residual);
         let round = NewtonRound {
             round: self.evaluations - 1,
             prices: ev.prices.clone(),
             total_load: ev.demand.clone(),
             residual: ev.residual,
             accepted,
-            step: self.alpha,
+            damping: self.damping,
         };
+        let floor_damping = 1e-6;
+        if ev.dual.is_finite() && ratio > 0.75 {
+            self.damping = if self.damping <= floor_damping {
+                0.0
+            } else {
+                self.damping / 8.0
+            };
+        } else if !(ev.dual.is_finite() && ratio >= 0.25) {
+            self.damping = (4.0 * self.damping).max(floor_damping * 8.0);
+        }
         if accepted {
+            self.best_residual = self.best_residual.min(ev.residual);
             self.current = ev;
             self.newton_steps += 1;
             self.after_accept();
+        } else if self.current.residual <= self.settings.acceptable_tolerance {
+            // No progress from a point already at the acceptable level: the rounding floor.
+            self.termination = Some(Termination::Converged);
         } else {
-            self.alpha *= 0.5;
-            if self.alpha < 1e-12 {
+            self.new_direction();
+            let step = self.direction.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+            let floor = 4.0
+                * f64::EPSILON
+                * self
+                    .current
+                    .prices
+                    .iter()
+                    .fold(1.0f64, |m, p| m.max(p.abs()));
+            if self.damping > 1e12 || step <= floor {
                 self.termination = Some(Termination::Stalled);
             } else if self.evaluations >= self.settings.max_evaluations {
                 self.termination = Some(Termination::MaxRounds);
@@ -399,7 +488,7 @@ impl<'a> PriceNewton<'a> {
     pub fn prices(&self) -> &[f64] {
         &self.current.prices
     }
-    /// The relative residual `‖D − S‖_∞ / max(1, ‖D‖_∞)` at the accepted prices.
+    /// The residual `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` at the accepted prices.
     pub fn residual(&self) -> f64 {
         self.current.residual
     }

@@ -16,9 +16,57 @@
 //! Newton is exact once the set of periods with positive load settles (a few passes of
 //! `T` operations).
 
-use crate::model::{Customers, Piece, SupplyCost};
+use crate::error::ShapingError;
+use crate::model::{Customers, Piece, ShapingModel, SupplyCost, Utility};
 use dr_convex::scalar::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
+
+/// Customer `i`'s exact response to prices `p(t)` (chen-li-low-doyle-2010 eqs. 32–34):
+/// its loads and its energy multiplier `μ_i = λ_i − λ̄_i` (eqs. 35–37), by water-filling
+/// (module docs). Errors name `customer` (out of range) or `prices` (length, or a
+/// non-finite entry).
+pub fn customer_response(
+    model: &ShapingModel,
+    customer: usize,
+    prices: &[f64],
+) -> Result<(Vec<f64>, f64), ShapingError> {
+    let periods = model.periods();
+    if customer >= model.len() {
+        return Err(ShapingError::OutOfRange {
+            field: "customer".into(),
+            value: customer as f64,
+            requirement: "must be < the number of customers",
+        });
+    }
+    if prices.len() != periods {
+        return Err(ShapingError::LengthMismatch {
+            field: "prices".into(),
+            expected: periods,
+            got: prices.len(),
+        });
+    }
+    for (t, &p) in prices.iter().enumerate() {
+        ShapingError::check_finite(|| format!("prices[{t}]"), p)?;
+    }
+    let customers = model.customers();
+    let zeros = vec![0.0; periods];
+    let pieces = CustomerPieces {
+        customers,
+        i: customer,
+        extra: &zeros,
+    };
+    let mut q = vec![0.0; periods];
+    let mut s = vec![0.0; periods];
+    let wf = water_fill(
+        &pieces,
+        prices,
+        customers.min_energy()[customer],
+        customers.max_energy()[customer],
+        &mut q,
+        &mut s,
+    );
+    Ok((q, wf.mu))
+}
 
 /// A customer's per-period terms `h_t` seen by the water-filling.
 pub(crate) trait Pieces {
@@ -28,6 +76,10 @@ pub(crate) trait Pieces {
     fn derivative(&self, t: usize, q: f64) -> f64;
     /// `argmin_{q ≥ 0} h_t(q) − λ q` and its right slope `dq/dλ`.
     fn response(&self, t: usize, lambda: f64) -> (f64, f64);
+    /// `(θ, κ, extra)` when every `h_t(q) = ½ (κ_t + extra_t) q² − θ_t q` (the fast path).
+    fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
+        None
+    }
 }
 
 /// Customer `i`'s disutilities plus `½ extra_t q²`.
@@ -48,7 +100,16 @@ impl Pieces for CustomerPieces<'_> {
     }
     #[inline]
     fn response(&self, t: usize, lambda: f64) -> (f64, f64) {
-        self.customers.piece(self.i, t).response(lambda, self.extra[t])
+        self.customers
+            .piece(self.i, t)
+            .response(lambda, self.extra[t])
+    }
+    #[inline]
+    fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
+        match self.customers.utility(self.i)? {
+            Utility::Quadratic { theta, kappa } => Some((theta, kappa, self.extra)),
+            _ => None,
+        }
     }
 }
 
@@ -158,6 +219,9 @@ pub(crate) fn water_fill<P: Pieces>(
     q: &mut [f64],
     slope: &mut [f64],
 ) -> WaterFill {
+    if let Some((theta, kappa, extra)) = pieces.quadratic() {
+        return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope);
+    }
     let (s0, d0) = sum_at(pieces, prices, 0.0, q, slope);
     let mut mu = 0.0;
     let mut active = false;
@@ -171,13 +235,13 @@ pub(crate) fn water_fill<P: Pieces>(
         let mut d = d0;
         // Where every period is at zero load: μ ≤ min_t (p_t + h_t'(0)).
         let mut all_zero = f64::INFINITY;
-        for t in 0..prices.len() {
-            all_zero = all_zero.min(prices[t] + pieces.derivative(t, 0.0));
+        for (t, &p) in prices.iter().enumerate() {
+            all_zero = all_zero.min(p + pieces.derivative(t, 0.0));
         }
         if s0 < lo {
             a = 0.0;
             b = f64::INFINITY;
-            if !(d > 0.0) && all_zero.is_finite() && all_zero > 0.0 {
+            if (d.is_nan() || d <= 0.0) && all_zero.is_finite() && all_zero > 0.0 {
                 // Every period is clamped at zero until μ reaches all_zero: start there.
                 mu = all_zero;
                 let (s, k) = sum_at(pieces, prices, mu, q, slope);
@@ -232,6 +296,85 @@ pub(crate) fn water_fill<P: Pieces>(
     let mut objective = 0.0;
     for t in 0..prices.len() {
         objective += pieces.value(t, q[t]) + prices[t] * q[t];
+    }
+    WaterFill {
+        mu,
+        active,
+        objective,
+    }
+}
+
+/// `(Σ_t k_t max(0, μ − b_t), Σ_{t: μ ≥ b_t} k_t)`: branch-free, vectorisable.
+#[inline]
+fn quadratic_sum(b: &[f64], k: &[f64], mu: f64) -> (f64, f64) {
+    let (mut s, mut d) = (0.0, 0.0);
+    for (&bt, &kt) in b.iter().zip(k) {
+        let x = mu - bt;
+        s += if x > 0.0 { kt * x } else { 0.0 };
+        d += if x >= 0.0 { kt } else { 0.0 };
+    }
+    (s, d)
+}
+
+/// The water-filling for quadratic terms `h_t(q) = ½ k_t⁻¹ q² − θ_t q`: with breakpoints
+/// `b_t = p_t − θ_t` and slopes `k_t = 1/(κ_t + extra_t)`, the load is
+/// `q_t(μ) = k_t max(0, μ − b_t)`, so `Σ_t q_t(μ)` is convex, piecewise linear and
+/// non-decreasing; Newton's method reaches its root exactly once the set of periods with
+/// positive load settles, approaching it monotonically from the right (after at most one
+/// step from the left).
+#[allow(clippy::too_many_arguments)]
+fn water_fill_quadratic(
+    theta: &[f64],
+    kappa: &[f64],
+    extra: &[f64],
+    prices: &[f64],
+    lo: f64,
+    hi: f64,
+    q: &mut [f64],
+    slope: &mut [f64],
+) -> WaterFill {
+    let periods = prices.len();
+    // q holds the breakpoints and slope the slopes k_t until the end.
+    let (b, k) = (&mut q[..periods], &mut slope[..periods]);
+    for t in 0..periods {
+        b[t] = prices[t] - theta[t];
+        k[t] = 1.0 / (kappa[t] + extra[t]);
+    }
+    let (s0, d0) = quadratic_sum(b, k, 0.0);
+    let mut mu = 0.0;
+    let active = !(s0 >= lo && s0 <= hi);
+    if active {
+        let target = if s0 < lo { lo } else { hi };
+        let tol = 1e-14 * target.abs().max(1.0);
+        let (mut g, mut d) = (s0 - target, d0);
+        for _ in 0..100 {
+            if g.abs() <= tol {
+                break;
+            }
+            let next = if d > 0.0 {
+                mu - g / d
+            } else {
+                // Every period is at zero load (g < 0): jump to the first breakpoint.
+                b.iter().copied().fold(f64::INFINITY, f64::min).max(mu)
+            };
+            if next == mu || !next.is_finite() {
+                break;
+            }
+            mu = next;
+            let (s, slope_sum) = quadratic_sum(b, k, mu);
+            g = s - target;
+            d = slope_sum;
+        }
+    }
+    let mut objective = 0.0;
+    for t in 0..periods {
+        let (bt, kt) = (q[t], slope[t]);
+        let x = mu - bt;
+        let load = if x > 0.0 { kt * x } else { 0.0 };
+        slope[t] = if x >= 0.0 { kt } else { 0.0 };
+        q[t] = load;
+        // h_t(q) + p_t q = ½ q²/k_t − θ_t q + p_t q = (½ q / k_t + b_t) q.
+        objective += (0.5 * load / kt + bt) * load;
     }
     WaterFill {
         mu,

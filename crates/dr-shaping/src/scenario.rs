@@ -178,6 +178,32 @@ fn scenario_err(field: String, message: &str) -> ShapingError {
 impl ShapingScenario {
     /// Validates the scenario and builds its model. Errors name the field (`model`,
     /// `periods`, `supply.curvature[3]`, `customers[2].kappa[5]`, `customers[1].jitter`, …).
+    ///
+    /// ```
+    /// use dr_shaping::{competitive_equilibrium, ShapingScenario};
+    /// let text = r#"
+    ///     model = "shaping"
+    ///     periods = 2
+    ///     [supply]
+    ///     curvature = [0.1, 0.3]
+    ///     [[customers]]
+    ///     count = 4
+    ///     utility = "quadratic"
+    ///     theta = [1.0, 2.0]
+    ///     kappa = 0.5
+    ///     min_energy = 1.0
+    ///     jitter = 0.1
+    /// "#;
+    /// let scenario: ShapingScenario = toml::from_str(text).unwrap();
+    /// let model = scenario.to_model()?;
+    /// assert_eq!(model.len(), 4);
+    /// let eq = competitive_equilibrium(&model)?;
+    /// assert!(eq.certificate.holds(1e-9));
+    /// // A negative curvature is reported with its field.
+    /// let bad: ShapingScenario = toml::from_str(&text.replace("kappa = 0.5", "kappa = -0.5")).unwrap();
+    /// assert_eq!(bad.to_model().unwrap_err().field(), "customers[0].kappa[0]");
+    /// # Ok::<(), dr_shaping::ShapingError>(())
+    /// ```
     pub fn to_model(&self) -> Result<ShapingModel, ShapingError> {
         if let Some(m) = &self.model {
             if m != "shaping" {
@@ -264,46 +290,43 @@ impl CustomerSpec {
                 requirement: "must be < periods",
             });
         }
-        let (first, second, names) = match self.utility {
-            UtilitySpec::Quadratic => {
-                for (f, present) in [("weight", &self.weight), ("shift", &self.shift)] {
-                    if present.is_some() {
-                        return Err(scenario_err(
-                            f.into(),
-                            "is a field of utility = \"log\", not \"quadratic\"",
-                        ));
+        let (first, second, names) =
+            match self.utility {
+                UtilitySpec::Quadratic => {
+                    for (f, present) in [("weight", &self.weight), ("shift", &self.shift)] {
+                        if present.is_some() {
+                            return Err(scenario_err(
+                                f.into(),
+                                "is a field of utility = \"log\", not \"quadratic\"",
+                            ));
+                        }
                     }
+                    let theta = self.theta.as_ref().ok_or_else(|| {
+                        scenario_err("theta".into(), "missing (utility = \"quadratic\")")
+                    })?;
+                    let kappa = self.kappa.as_ref().ok_or_else(|| {
+                        scenario_err("kappa".into(), "missing (utility = \"quadratic\")")
+                    })?;
+                    (theta, kappa, ("theta", "kappa"))
                 }
-                let theta = self
-                    .theta
-                    .as_ref()
-                    .ok_or_else(|| scenario_err("theta".into(), "missing (utility = \"quadratic\")"))?;
-                let kappa = self
-                    .kappa
-                    .as_ref()
-                    .ok_or_else(|| scenario_err("kappa".into(), "missing (utility = \"quadratic\")"))?;
-                (theta, kappa, ("theta", "kappa"))
-            }
-            UtilitySpec::Log => {
-                for (f, present) in [("theta", &self.theta), ("kappa", &self.kappa)] {
-                    if present.is_some() {
-                        return Err(scenario_err(
-                            f.into(),
-                            "is a field of utility = \"quadratic\", not \"log\"",
-                        ));
+                UtilitySpec::Log => {
+                    for (f, present) in [("theta", &self.theta), ("kappa", &self.kappa)] {
+                        if present.is_some() {
+                            return Err(scenario_err(
+                                f.into(),
+                                "is a field of utility = \"quadratic\", not \"log\"",
+                            ));
+                        }
                     }
+                    let weight = self.weight.as_ref().ok_or_else(|| {
+                        scenario_err("weight".into(), "missing (utility = \"log\")")
+                    })?;
+                    let shift = self.shift.as_ref().ok_or_else(|| {
+                        scenario_err("shift".into(), "missing (utility = \"log\")")
+                    })?;
+                    (weight, shift, ("weight", "shift"))
                 }
-                let weight = self
-                    .weight
-                    .as_ref()
-                    .ok_or_else(|| scenario_err("weight".into(), "missing (utility = \"log\")"))?;
-                let shift = self
-                    .shift
-                    .as_ref()
-                    .ok_or_else(|| scenario_err("shift".into(), "missing (utility = \"log\")"))?;
-                (weight, shift, ("weight", "shift"))
-            }
-        };
+            };
         let a = first.expand(names.0, periods)?;
         let b = second.expand(names.1, periods)?;
         let lo = self.min_energy.unwrap_or(0.0);

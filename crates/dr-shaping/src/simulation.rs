@@ -30,9 +30,9 @@
 //! The utility runs the structure-exploiting price Newton ([`crate::PriceNewton`]): each
 //! round it announces a price profile, every customer replies with its *exact* response
 //! (water-filling) and its response slopes (`2T + 1` scalars), and the utility takes a
-//! safeguarded Newton step on the prices. Rounds are price announcements (line-search
-//! trials included). Available for competitive customers and, with a quadratic supply cost,
-//! strategic ones (the potential).
+//! safeguarded (Levenberg–Marquardt) Newton step on the prices. Rounds are price
+//! announcements (rejected trials included). Available for competitive customers and, with
+//! a quadratic supply cost, strategic ones (the potential).
 
 use crate::equilibrium::{potential_curvature, responses, Behaviour, Loads};
 use crate::error::ShapingError;
@@ -55,7 +55,7 @@ pub enum Termination {
     Oscillating,
     /// A value became non-finite or the residual blew up.
     Diverged,
-    /// The line search could not make progress (price Newton only).
+    /// The damped Newton steps could not make progress (price Newton only).
     Stalled,
 }
 
@@ -143,12 +143,13 @@ pub struct Round {
     /// Total load `Q^k(t)` the prices were computed from (gradient) or the customers'
     /// total reply to them (Newton).
     pub total_load: Vec<f64>,
-    /// Gradient: the fixed-point residual (module docs). Newton: `‖D − S‖_∞ / max(1, ‖D‖_∞)`.
+    /// Gradient: the fixed-point residual (module docs). Newton: the price residual
+    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` ([`crate::newton`]).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub welfare: Option<f64>,
-    /// Newton: whether the line search accepted the announced prices.
+    /// Newton: whether the announced prices were accepted as the next iterate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
     /// The first customers' loads (see [`SimulationSettings::record_loads`]).
@@ -259,7 +260,13 @@ impl<'a> GradientScheme<'a> {
             .iter()
             .flat_map(|&l| std::iter::repeat_n(l / periods as f64, periods))
             .collect();
-        Self::with_start(model, behaviour, step, Loads::new(periods, start)?, settings)
+        Self::with_start(
+            model,
+            behaviour,
+            step,
+            Loads::new(periods, start)?,
+            settings,
+        )
     }
 
     /// Starts from the given loads (projected onto `S_i` by the first round). Errors name
@@ -445,10 +452,7 @@ impl<'a> GradientScheme<'a> {
             return false;
         }
         let c = &self.changes[self.changes.len() - w..];
-        let flips = c
-            .windows(2)
-            .filter(|p| p[0] * p[1] < 0.0)
-            .count();
+        let flips = c.windows(2).filter(|p| p[0] * p[1] < 0.0).count();
         flips >= w / 2
     }
 
@@ -493,6 +497,27 @@ impl<'a> GradientScheme<'a> {
 /// Runs a distributed scheme (gradient or fast Newton) on `model`. Errors name a settings
 /// field; the Newton scheme with strategic customers needs a quadratic supply cost (error
 /// `supply`).
+///
+/// ```
+/// use dr_shaping::{competitive_equilibrium, critical_step, simulate, Behaviour, Scheme,
+///                  ShapingModel, SimulationSettings, Termination};
+/// // Three identical customers over two periods, no binding energy bounds.
+/// let model = ShapingModel::quadratic(2, vec![3.0; 6], vec![1.0; 6], vec![0.0; 3],
+///                                     vec![f64::INFINITY; 3], vec![0.5; 2], vec![0.1; 2])?;
+/// let exact = competitive_equilibrium(&model)?;
+/// let bound = critical_step(&model, Behaviour::Competitive).unwrap(); // 2 / (κ + N c)
+/// // Below the bound the papers' scheme (eqs. 41–42) converges to the equilibrium ...
+/// let run = simulate(&model, &SimulationSettings { step: Some(0.9 * bound), ..Default::default() })?;
+/// assert_eq!(run.termination, Termination::Converged);
+/// assert!((run.prices[0] - exact.prices[0]).abs() < 1e-8);
+/// // ... far above it the prices oscillate, and the run says so.
+/// let run = simulate(&model, &SimulationSettings { step: Some(3.0 * bound), ..Default::default() })?;
+/// assert_eq!(run.termination, Termination::Oscillating);
+/// // The fast variant needs a handful of rounds.
+/// let run = simulate(&model, &SimulationSettings { scheme: Scheme::Newton, ..Default::default() })?;
+/// assert!(run.termination == Termination::Converged && run.rounds < 10);
+/// # Ok::<(), dr_shaping::ShapingError>(())
+/// ```
 pub fn simulate(
     model: &ShapingModel,
     settings: &SimulationSettings,
@@ -520,6 +545,7 @@ pub fn simulate(
             };
             let solver = SolverSettings {
                 tolerance: settings.tolerance,
+                acceptable_tolerance: settings.tolerance,
                 max_evaluations: settings.max_rounds,
                 ..SolverSettings::default()
             };

@@ -1,22 +1,111 @@
-//! The strategic equilibrium for a general (non-quadratic) supply cost: the monotone
-//! variational inequality of chen-li-low-doyle-2010 condition (44),
-//! `F_{i,t}(q) = −(U_i'(q_i(t), t) − C'(Q(t), t) − q_i(t) C''(Q(t), t))` over `Π_i S_i`.
+//! The strategic equilibrium through the monotone variational inequality of
+//! chen-li-low-doyle-2010 condition (44) (Theorem 7):
+//! find `q ∈ Π_i S_i` with `F(q)ᵀ(y − q) ≥ 0` for all `y ∈ Π_i S_i`, where
+//! `F_{i,t}(q) = −(U_i'(q_i(t), t) − C'(Q(t), t) − q_i(t) C''(Q(t), t))` and `Q = Σ_i q_i`.
+//!
+//! This is the path for supply costs without the quadratic potential (user-supplied `C`);
+//! it also solves quadratic ones (an independent cross-check of the potential Newton).
+//! Solved by the kernel's [`dr_convex::vi::solve_vi`] (Tseng's forward–backward–forward
+//! method with backtracking) over [`dr_convex::vi::BoxSumBlocks`] (one block of `T` periods
+//! per customer, projected exactly), started from the competitive equilibrium's loads.
+//!
+//! The energy multiplier `μ_i = λ_i − λ̄_i` is recovered from the KKT conditions of the VI:
+//! `μ_i = F_{i,t*}` at the period `t*` of largest load when a daily energy bound binds
+//! (`max(·, 0)` at `Q_i`, `min(·, 0)` at `Q̄_i`), 0 otherwise; the prices are
+//! `p(t) = C'(Q(t), t)`. The model-level [`crate::certificate`] then checks everything.
 
-use crate::equilibrium::Equilibrium;
+use crate::equilibrium::{
+    assemble, competitive_equilibrium, Behaviour, Equilibrium, Loads, Method,
+};
 use crate::error::ShapingError;
 use crate::model::ShapingModel;
+use dr_convex::vi::{solve_vi, BoxSumBlocks, FnOperator, ViSettings};
 
-/// Settings of the VI path.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ViSettings {}
+/// `F(q)` of condition (44) into `out` (both `N·T`, customer-major).
+fn operator(model: &ShapingModel, q: &[f64], out: &mut [f64]) {
+    let customers = model.customers();
+    let supply = model.supply();
+    let periods = model.periods();
+    let mut total = vec![0.0; periods];
+    for row in q.chunks(periods) {
+        for (a, &x) in total.iter_mut().zip(row) {
+            *a += x;
+        }
+    }
+    let marginal: Vec<f64> = (0..periods).map(|t| supply.marginal(t, total[t])).collect();
+    let curvature: Vec<f64> = (0..periods)
+        .map(|t| supply.curvature(t, total[t]))
+        .collect();
+    for (i, (row, o)) in q.chunks(periods).zip(out.chunks_mut(periods)).enumerate() {
+        for t in 0..periods {
+            o[t] =
+                customers.piece(i, t).derivative(row[t], 0.0) + marginal[t] + row[t] * curvature[t];
+        }
+    }
+}
 
-/// The Nash equilibrium as the solution of the monotone VI (module docs).
+/// The Nash equilibrium (Theorem 7) as the solution of the monotone VI (module docs) with
+/// the kernel's VI solver settings (`tolerance` is on the natural residual
+/// `‖q − P_K(q − F(q))‖₂`).
 pub fn strategic_equilibrium_vi(
-    _model: &ShapingModel,
-    _settings: &ViSettings,
+    model: &ShapingModel,
+    settings: &ViSettings,
 ) -> Result<Equilibrium, ShapingError> {
-    Err(ShapingError::Unsupported {
-        field: "supply".into(),
-        message: "the VI path is not available yet".into(),
-    })
+    let n = model.len();
+    let periods = model.periods();
+    let customers = model.customers();
+    let set = BoxSumBlocks::new(
+        periods,
+        vec![0.0; n * periods],
+        vec![f64::INFINITY; n * periods],
+        customers.min_energy().to_vec(),
+        customers.max_energy().to_vec(),
+    )?;
+    let start = competitive_equilibrium(model)?;
+    let op = FnOperator::new(n * periods, |q: &[f64], out: &mut [f64]| {
+        operator(model, q, out)
+    });
+    let sol = solve_vi(&op, &set, start.loads.as_slice(), settings)?;
+    let loads = Loads::new(periods, sol.x)?;
+    let total = loads.total();
+    let supply = model.supply();
+    let prices: Vec<f64> = (0..periods).map(|t| supply.marginal(t, total[t])).collect();
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    let f = &sol.operator_value;
+    let mut mu = vec![0.0; n];
+    for (i, m) in mu.iter_mut().enumerate() {
+        let q = loads.customer(i);
+        let energy: f64 = q.iter().sum();
+        let eps = 1e-9 * energy.abs().max(1.0);
+        let at_lo = energy <= lo[i] + eps;
+        let at_hi = energy >= hi[i] - eps;
+        if !(at_lo || at_hi) {
+            continue;
+        }
+        let mut best = 0;
+        for t in 1..periods {
+            if q[t] > q[best] {
+                best = t;
+            }
+        }
+        let estimate = if q[best] > 0.0 {
+            f.get(i * periods + best).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        *m = match (at_lo, at_hi) {
+            (true, true) => estimate,
+            (true, false) => estimate.max(0.0),
+            _ => estimate.min(0.0),
+        };
+    }
+    assemble(
+        model,
+        Behaviour::Strategic,
+        Method::Vi,
+        prices,
+        loads,
+        &mu,
+        (sol.certificate.status, sol.certificate.iterations),
+    )
 }
