@@ -29,7 +29,13 @@ fn instance(n: usize) -> (Vec<f64>, Vec<f64>, f64) {
 /// The same QP for Clarabel: min ½ xᵀ diag(2h) x + aᵀx s.t. 1ᵀx = d, x ≥ 0.
 fn clarabel_solve(a: &[f64], h: &[f64], d: f64) -> (f64, f64) {
     let n = a.len();
-    let p = CscMatrix::new(n, n, (0..=n).collect(), (0..n).collect(), h.iter().map(|h| 2.0 * h).collect());
+    let p = CscMatrix::new(
+        n,
+        n,
+        (0..=n).collect(),
+        (0..n).collect(),
+        h.iter().map(|h| 2.0 * h).collect(),
+    );
     // Rows: 0 = equality Σx = d; 1..=n: −x_i ≤ 0.
     let mut colptr = Vec::with_capacity(n + 1);
     let mut rowval = Vec::with_capacity(2 * n);
@@ -45,7 +51,10 @@ fn clarabel_solve(a: &[f64], h: &[f64], d: f64) -> (f64, f64) {
     let amat = CscMatrix::new(n + 1, n, colptr, rowval, nzval);
     let mut b = vec![0.0; n + 1];
     b[0] = d;
-    let cones = [SupportedConeT::ZeroConeT(1), SupportedConeT::NonnegativeConeT(n)];
+    let cones = [
+        SupportedConeT::ZeroConeT(1),
+        SupportedConeT::NonnegativeConeT(n),
+    ];
     let settings = DefaultSettingsBuilder::default()
         .verbose(false)
         .tol_gap_abs(1e-9)
@@ -67,20 +76,50 @@ fn bench_allocator(c: &mut Criterion) {
         let (a, h, d) = instance(n);
         let fam = QuadraticFamily::new(&a, &h).expect("valid family");
         group.sample_size(if n >= 1_000_000 { 10 } else { 30 });
-        let ours = allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), d, &settings).expect("feasible");
+        let ours = allocate(
+            &fam,
+            Bound::Constant(0.0),
+            Bound::Constant(f64::INFINITY),
+            d,
+            &settings,
+        )
+        .expect("feasible");
         assert!(ours.certificate.holds(1e-9), "{:?}", ours.certificate);
-        eprintln!("allocator n = {n}: price {} after {} passes", ours.multiplier, ours.certificate.iterations);
+        eprintln!(
+            "allocator n = {n}: price {} after {} passes",
+            ours.multiplier, ours.certificate.iterations
+        );
         group.bench_with_input(BenchmarkId::new("ours", n), &n, |bch, _| {
-            bch.iter(|| allocate(&fam, Bound::Constant(0.0), Bound::Constant(f64::INFINITY), black_box(d), &settings))
+            bch.iter(|| {
+                allocate(
+                    &fam,
+                    Bound::Constant(0.0),
+                    Bound::Constant(f64::INFINITY),
+                    black_box(d),
+                    &settings,
+                )
+            })
         });
         group.bench_with_input(BenchmarkId::new("pass", n), &n, |bch, _| {
-            bch.iter(|| deterministic_sum(n, DEFAULT_PARALLEL_THRESHOLD, |i| black_box(&a)[i] + h[i]))
+            bch.iter(|| {
+                deterministic_sum(n, DEFAULT_PARALLEL_THRESHOLD, |i| black_box(&a)[i] + h[i])
+            })
         });
         if n <= 100_000 {
             let (obj, price) = clarabel_solve(&a, &h, d);
-            assert!((obj - ours.objective).abs() <= 1e-6 * ours.objective.abs(), "objectives {obj} vs {}", ours.objective);
-            assert!((price - ours.multiplier).abs() <= 1e-5 * ours.multiplier.abs(), "prices {price} vs {}", ours.multiplier);
-            group.bench_with_input(BenchmarkId::new("clarabel", n), &n, |bch, _| bch.iter(|| clarabel_solve(&a, &h, black_box(d))));
+            assert!(
+                (obj - ours.objective).abs() <= 1e-6 * ours.objective.abs(),
+                "objectives {obj} vs {}",
+                ours.objective
+            );
+            assert!(
+                (price - ours.multiplier).abs() <= 1e-5 * ours.multiplier.abs(),
+                "prices {price} vs {}",
+                ours.multiplier
+            );
+            group.bench_with_input(BenchmarkId::new("clarabel", n), &n, |bch, _| {
+                bch.iter(|| clarabel_solve(&a, &h, black_box(d)))
+            });
         }
     }
     group.finish();

@@ -45,13 +45,16 @@
 
 pub use dr_bidding as bidding;
 pub use dr_convex as convex;
+pub use dr_lp as lp;
 pub use dr_mechanism as mechanism;
+pub use dr_shaping as shaping;
 pub use dr_stackelberg as stackelberg;
 
 #[cfg(feature = "plot")]
 pub mod plot;
 #[cfg(feature = "scenario")]
 pub mod scenario;
+pub mod verify;
 
 /// The items most programs need: the kernel's allocator, families, bounds, scalar pieces,
 /// price rules and certificates (and, with the `scenario` feature, the scenario reader).

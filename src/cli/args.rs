@@ -82,7 +82,7 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "GAMMA", allow_negative_numbers = true)]
     pub step: Option<f64>,
     /// Stop when the mismatch falls below this tolerance.
-    #[arg(long, value_name = "TOL")]
+    #[arg(long, visible_alias = "tol", value_name = "TOL")]
     pub tolerance: Option<f64>,
     /// Price-update rule.
     #[arg(long, value_enum)]
@@ -90,14 +90,41 @@ pub(crate) struct SimArgs {
     /// Print every K-th round of the trace in the table (the JSON has all rounds).
     #[arg(long, value_name = "K")]
     pub every: Option<usize>,
+    /// δ of the Stackelberg price update ε = (G + Z)/p + δ (alshehri-liu-chen-basar eq. 21;
+    /// Theorem 4 needs δ ≥ 0). Only the stackelberg model reads it.
+    #[arg(long, value_name = "DELTA", allow_negative_numbers = true)]
+    pub delta: Option<f64>,
+    /// Which equilibrium the bidding customers' replies aim at: price-taking bids
+    /// (li-chen-dahleh-2015 eq. 11) or strategic ones (eq. 26); absent: the file's
+    /// `[simulation] behaviour`, else both. Only the bidding model reads it.
+    #[arg(long, value_enum)]
+    pub equilibrium: Option<EquilibriumChoice>,
+    /// The first announced price p(0) (bidding).
+    #[arg(long, value_name = "P0", allow_negative_numbers = true)]
+    pub start_price: Option<f64>,
+}
+
+/// The behaviour simulated by `dr simulate --equilibrium` (bidding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EquilibriumChoice {
+    /// Price-taking customers (li-chen-dahleh-2015 eq. 11): the competitive equilibrium.
+    Competitive,
+    /// Price-anticipating customers (eq. 26): the Nash equilibrium (alias `strategic`).
+    #[value(alias = "strategic")]
+    Nash,
+    /// Both, one run each.
+    Both,
 }
 
 /// Price-update rules of the iterative algorithms (dr-convex `price_rule`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RuleChoice {
-    /// The papers' fixed step `p ← [p − γ · mismatch]⁺`.
+    /// The papers' fixed step `p ← [p − γ · mismatch]⁺` (alias `paper`; for stackelberg,
+    /// eq. 21).
+    #[value(alias = "paper")]
     Fixed,
-    /// A safeguarded secant/bracketing rule on the observed mismatch.
+    /// A safeguarded secant/bracketing rule on the observed mismatch (for stackelberg,
+    /// Steffensen's acceleration of eq. 21).
     Fast,
 }
 

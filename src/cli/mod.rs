@@ -15,12 +15,17 @@
 //! `{"error": "...", "kind": "..."}`.
 
 pub(crate) mod args;
+mod bidding;
 pub(crate) mod demo;
 pub(crate) mod error;
+mod mechanism;
 pub(crate) mod models;
 pub(crate) mod output;
 pub(crate) mod progress;
+mod shaping;
+mod stackelberg;
 pub(crate) mod study;
+mod verify;
 
 use args::{Cli, Command};
 use clap::Parser;

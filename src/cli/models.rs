@@ -45,9 +45,10 @@ pub(crate) fn commands(model: ModelKind) -> Option<&'static ModelCommands> {
     match model {
         // One arm per wired model, e.g.:
         // ModelKind::Bidding => Some(&super::bidding::COMMANDS),
-        ModelKind::Bidding | ModelKind::Shaping | ModelKind::Stackelberg | ModelKind::Mechanism => {
-            None
-        }
+        ModelKind::Bidding => Some(&super::bidding::COMMANDS),
+        ModelKind::Stackelberg => Some(&super::stackelberg::COMMANDS),
+        ModelKind::Mechanism => Some(&super::mechanism::COMMANDS),
+        ModelKind::Shaping => Some(&super::shaping::COMMANDS),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What a model module receives ([`Options`]) and returns ([`Output`]), plus small
 //! formatting helpers (aligned tables, certificates).
 
-use super::args::{RuleChoice, SimArgs};
+use super::args::{EquilibriumChoice, RuleChoice, SimArgs};
 use super::error::CliError;
 use super::progress::Progress;
 use demand_response::plot::Plot;
@@ -68,6 +68,12 @@ pub(crate) struct SimOptions {
     pub rule: Option<RuleChoice>,
     /// `--every K`: table shows every K-th round.
     pub every: Option<usize>,
+    /// `--delta δ` (stackelberg eq. 21).
+    pub delta: Option<f64>,
+    /// `--equilibrium competitive|nash|both` (bidding).
+    pub equilibrium: Option<EquilibriumChoice>,
+    /// `--start-price p0` (bidding).
+    pub start_price: Option<f64>,
 }
 
 impl From<SimArgs> for SimOptions {
@@ -78,6 +84,9 @@ impl From<SimArgs> for SimOptions {
             tolerance: a.tolerance,
             rule: a.rule,
             every: a.every,
+            delta: a.delta,
+            equilibrium: a.equilibrium,
+            start_price: a.start_price,
         }
     }
 }

@@ -20,7 +20,11 @@ type Table = BTreeMap<String, BTreeMap<u64, f64>>; // function -> parameter -> m
 pub fn bench(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let skip_run = args.iter().any(|a| a == "--no-run");
-    let chosen: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
+    let chosen: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
     let root = super::root();
     let manifest = fs::read_to_string(root.join("Cargo.toml"))?;
     let benches: Vec<&str> = BENCHES
@@ -42,8 +46,17 @@ pub fn bench(args: &[String]) -> Result<()> {
     let crit = root.join("target").join("criterion");
     let mut out = String::new();
     writeln!(out, "# Benchmarks\n")?;
-    writeln!(out, "Written by `cargo xtask bench{}` — do not edit by hand.\n", if quick { " --quick" } else { "" })?;
-    writeln!(out, "Machine: {} ({} cores). Times are criterion means.\n", cpu_model(), cores())?;
+    writeln!(
+        out,
+        "Written by `cargo xtask bench{}` — do not edit by hand.\n",
+        if quick { " --quick" } else { "" }
+    )?;
+    writeln!(
+        out,
+        "Machine: {} ({} cores). Times are criterion means.\n",
+        cpu_model(),
+        cores()
+    )?;
     for b in BENCHES {
         let dir = crit.join(b);
         if !dir.exists() {
@@ -104,7 +117,11 @@ const RATIOS: &[(&str, &str, &str)] = &[
     ("clarabel / ours (speed-up)", "clarabel", "ours"),
     ("ours / one pass", "ours", "pass"),
     ("nash / competitive", "nash", "competitive"),
-    ("linear system / closed form", "linear-system", "closed-form"),
+    (
+        "linear system / closed form",
+        "linear-system",
+        "closed-form",
+    ),
 ];
 
 fn write_group(out: &mut String, name: &str, table: &Table) -> Result<()> {
@@ -125,7 +142,11 @@ fn write_group(out: &mut String, name: &str, table: &Table) -> Result<()> {
         write!(out, " {label} |")?;
     }
     writeln!(out)?;
-    writeln!(out, "|{}", "---|".repeat(1 + functions.len() + ratios.len()))?;
+    writeln!(
+        out,
+        "|{}",
+        "---|".repeat(1 + functions.len() + ratios.len())
+    )?;
     for p in params {
         write!(out, "| {p} |")?;
         for f in &functions {
@@ -149,10 +170,16 @@ fn write_group(out: &mut String, name: &str, table: &Table) -> Result<()> {
 fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }

@@ -5,12 +5,15 @@
 //! - `cargo xtask bench [--quick] [BENCH…]`: runs the criterion benches and writes
 //!   BENCHMARKS.md from their estimates, with the ratios against the general solver.
 //! - `cargo xtask figures [DIR]`: writes the papers' figures as SVG through `dr study --plot`.
+//! - `cargo xtask verify [--quick] [--no-build] [FILE…]`: `dr verify` (the LP cross-check)
+//!   over the scenario corpus `tests/corpus/`, with a table of the gaps and bounds.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod bench;
+mod verify;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +30,9 @@ fn cargo() -> Command {
 
 fn run(mut c: Command) -> Result<()> {
     eprintln!("$ {:?}", c);
-    let status = c.status().with_context(|| format!("could not start {c:?}"))?;
+    let status = c
+        .status()
+        .with_context(|| format!("could not start {c:?}"))?;
     if !status.success() {
         bail!("{c:?} failed with {status}");
     }
@@ -39,7 +44,14 @@ fn ci() -> Result<()> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(clippy)?;
     let mut test = cargo();
     test.args(["test", "--workspace"]);
@@ -48,10 +60,25 @@ fn ci() -> Result<()> {
 
 fn figures(dir: Option<String>) -> Result<()> {
     let dir = dir.unwrap_or_else(|| "plots".into());
-    let studies = ["bidding-convergence", "bidding-scenarios", "ecogrid", "dutch-pilot", "periods"];
+    let studies = [
+        "bidding-convergence",
+        "bidding-scenarios",
+        "ecogrid",
+        "dutch-pilot",
+        "periods",
+    ];
     for s in studies {
         let mut c = cargo();
-        c.args(["run", "--release", "--quiet", "--", "study", s, "--plot", &dir]);
+        c.args([
+            "run",
+            "--release",
+            "--quiet",
+            "--",
+            "study",
+            s,
+            "--plot",
+            &dir,
+        ]);
         run(c)?;
     }
     Ok(())
@@ -63,8 +90,12 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("bench") => bench::bench(&args[1..]),
         Some("figures") => figures(args.get(1).cloned()),
+        Some("verify") => verify::verify(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [--quick] [BENCH…] | figures [DIR]>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench [--quick] [BENCH…] | figures [DIR] | \
+                 verify [--quick] [--no-build] [FILE…]>"
+            );
             bail!("unknown or missing command")
         }
     }

@@ -1,0 +1,1463 @@
+//! Cross-checks of every equilibrium against the LP reference back end ([`dr_lp`]).
+//!
+//! For each model the kernel problem is built **once** as a
+//! [`dr_convex::ipm::SeparableProblem`]; the model's own solver (the exact allocator, a
+//! closed form, or the interior-point method) gives the *kernel's answer*; the LP back end
+//! solves the same problem by an outer approximation with a proven interval
+//! ([`dr_lp::solve`]); and [`dr_lp::cross_check()`] compares the two under its proven
+//! tolerances (allocation within the quadratic-growth radius, prices within the interval
+//! of optimal marginal prices, objective inside `[lower, upper]`).
+//!
+//! | model | problem | kernel's answer |
+//! |---|---|---|
+//! | bidding, competitive | `min Σ C_i(q_i)`, `Σ q = d`, `0 ≤ q ≤ q^max` (li-chen-dahleh-2015 Thm 1) | [`dr_bidding::competitive_equilibrium`]: loads, price `p̄` |
+//! | bidding, Nash | `min Σ D_i(q_i)`, `Σ q = d`, `0 ≤ q ≤ min(q^max, d/2)` (Thm 3, eq. 17) | [`dr_bidding::nash_equilibrium`]: loads, price `p*` |
+//! | shaping, competitive | `min Σ −U_i(q_i(t), t) + Σ_t C(Q(t), t)`, `Q(t) = Σ_i q_i(t)`, `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i`, `q ≥ 0` (chen-li-low-doyle-2010 Thm 6) | [`dr_shaping::competitive_equilibrium`]: loads, prices `p(t)`, `λ_i`, `λ̄_i` |
+//! | shaping, strategic | the same plus `½ c_t q_i(t)²` (the potential of Thm 7, quadratic supply cost) | [`dr_shaping::strategic_equilibrium`] |
+//! | Stackelberg, each class | `min −Σ γ_j ln(ζ_j + d_j)`, `Σ p_j d_j = B`, `d ≥ 0` (alshehri-liu-chen-basar §III-A) | [`dr_stackelberg::solve_equilibrium`]'s demand, the budget multiplier of [`dr_stackelberg::best_response`] |
+//! | mechanism, planner | problem (3) of wei-anastasopoulos with the peak variable `w` | [`dr_mechanism::solve_planner`]: `x*`, `λ`, `μ` |
+//! | mechanism, NE | the same problem | [`dr_mechanism::CentralizedMechanism::nash_equilibrium`] (Theorem 2): `y = x*`, `q = λ`, `s = μ` |
+//!
+//! In the Nash problem `D_i` is the Nash transform of `C_i` ([`dr_convex::NashTransform`]),
+//! whose value the LP evaluates by quadrature, while the kernel's objective for quadratic
+//! costs is the closed form [`dr_bidding::nash_quadratic_value`] — so the objective check
+//! also compares the two.
+//!
+//! Prices that are not unique at the optimum — two rows over the same variables, such as
+//! a fixed daily energy (`Q_i = Q̄_i`) or a binding community cap next to a binding peak
+//! row — make `max_price_gap` large while the marginal prices `c = Aᵀy − Gᵀz`, which are
+//! unique, agree: the check compares those ([`CheckReport::max_marginal_price_gap`]).
+//!
+//! The allocation tolerances come from dr-lp's quadratic-growth radius
+//! `r_j = √(2 (U − L + s)/μ_j)`. For log utilities a curvature bound `μ_j` sampled over the
+//! whole working box is very pessimistic, so it is refined on a window around the LP point
+//! that provably contains the optimum (first check) — a tighter, still proven, tolerance
+//! (details at `compare` in the source).
+//!
+//! Besides the cross-checks, model-level [`Condition`]s tie the checked pieces together:
+//! for Stackelberg, the company prices must clear the market with the **LP's** demands
+//! (`Σ_n count_n d̂_n = G` on free entries, up to the proven radii of those demands); for
+//! the mechanism, the NE's announced prices must be the same for every user.
+//!
+//! Prices follow the kernel's convention (`dr_convex::ipm` module docs): the bidding
+//! price is the multiplier of `Σ q = d`; a consumer's budget-row multiplier is `−λ_n`
+//! (`λ_n` the marginal utility of money); the mechanism's `λ`, `μ` are inequality
+//! multipliers. Variable bounds (single-entry rows of the mechanism's `A x ≤ b`) are
+//! bounds, as in the kernel's formulation; their multipliers are checked through the
+//! marginal-price intervals only.
+//!
+//! ```
+//! use demand_response::bidding::Market;
+//! use demand_response::verify::{verify_bidding, VerifySettings};
+//! // Four customers C_i(q) = a_i q + h_i q² shed d = 10 (li-chen-dahleh-2015).
+//! let market = Market::quadratic(vec![1.0, 1.2, 1.5, 2.0], vec![0.5, 1.0, 2.0, 4.0], 10.0)?;
+//! let report = verify_bidding(&market, &VerifySettings::default())?;
+//! assert!(report.agrees, "{:?}", report.failures());
+//! assert_eq!(report.checks.len(), 2); // competitive and Nash
+//! for check in &report.checks {
+//!     // Each gap within its proven tolerance, the kernel objective inside [L, U].
+//!     let cc = &check.cross_check;
+//!     assert!(cc.allocation_ratio <= 1.0 && cc.price_ratio <= 1.0);
+//!     let gap = check.objective_gap; // F_K − L
+//!     assert!(-cc.objective_slack <= gap && gap <= check.bound + cc.objective_slack);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use dr_bidding::{BiddingError, Costs, EquilibriumKind, Market as BiddingMarket};
+use dr_convex::ipm::{LinearRows, SeparableProblem};
+use dr_convex::Status;
+use dr_convex::{
+    ConvexError, ConvexScalar, Linear, LinearQuadraticCost, LogUtility, NashTransform,
+};
+use dr_lp::{
+    cross_check, solve as lp_solve_with, Backend, CrossCheck, CrossCheckSettings, KernelSolution,
+    LpError, LpSolution, OuterSettings,
+};
+use dr_mechanism::{
+    CentralizedMechanism, MechanismError, MechanismSettings, MessageProfile,
+    Model as MechanismModel, PlannerSettings, PlannerSolution,
+};
+use dr_shaping::{
+    Behaviour as ShapingBehaviour, Equilibrium as ShapingEquilibrium, ShapingError, ShapingModel,
+};
+use dr_stackelberg::{
+    DemandOutput, Equilibrium as StackelbergEquilibrium, EquilibriumSettings,
+    Market as StackelbergMarket, PriceBound, StackelbergError, Weights,
+};
+use serde::Serialize;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Errors of the cross-checks. Every variant names the offending field.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The LP back end rejected the problem or failed before its first iterate.
+    #[error("LP back end: {0}")]
+    Lp(#[from] LpError),
+    /// The kernel rejected a piece or a row while the problem was built.
+    #[error("kernel problem: {0}")]
+    Convex(#[from] ConvexError),
+    /// The bidding model rejected its input or failed to solve.
+    #[error(transparent)]
+    Bidding(#[from] BiddingError),
+    /// The Stackelberg model rejected its input or failed to solve.
+    #[error(transparent)]
+    Stackelberg(#[from] StackelbergError),
+    /// The mechanism model rejected its input or failed to solve.
+    #[error(transparent)]
+    Mechanism(#[from] MechanismError),
+    /// The demand-shaping model rejected its input or failed to solve.
+    #[error(transparent)]
+    Shaping(#[from] ShapingError),
+    /// The scenario file could not be read as the model's scenario.
+    #[cfg(feature = "scenario")]
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// A problem too large for the LP reference back end.
+    #[error(
+        "{field}: {variables} variables exceed the LP reference back end's limit of {limit} \
+         (VerifySettings::max_variables; `dr verify --set max_variables=N`)"
+    )]
+    TooLarge {
+        /// What is too large (e.g. `customers`).
+        field: String,
+        /// Number of LP variables it would need.
+        variables: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A kernel answer handed to a check does not fit the model (wrong length, missing
+    /// per-class demands, a non-finite entry).
+    #[error("{field}: {reason}")]
+    Mismatch {
+        /// The offending field (e.g. `equilibrium.demand[3]`).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A problem with no cross-check (the strategic shaping equilibrium with a
+    /// non-quadratic supply cost, which maximises no potential).
+    #[error("{model}: no LP cross-check")]
+    Unavailable {
+        /// The model (and case).
+        model: String,
+    },
+}
+
+/// Settings of the cross-checks, with defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifySettings {
+    /// Settings of the LP back end ([`dr_lp::solve`]).
+    pub outer: OuterSettings,
+    /// Settings of the comparison ([`dr_lp::cross_check()`]). With `curvature: None` (the
+    /// default) the curvature bounds are sampled per problem and refined on a window
+    /// around the LP point (see the module docs); a given `curvature` must have one entry
+    /// per LP variable of every problem checked.
+    pub check: CrossCheckSettings,
+    /// Largest number of LP variables in one problem (the LP back end is a reference, not
+    /// a fast solver: about 1 s for 50 variables and 4 s for 200 in a debug build).
+    pub max_variables: usize,
+    /// Added to every kernel price before the comparison (`0` normally): a deliberate
+    /// perturbation, to see the check fail (`dr verify --set perturb_price=δ`).
+    pub perturb_price: f64,
+    /// The LP back end tried when `outer.backend` ends without `Status::Solved` or fails
+    /// before its first iterate (default: the simplex back end, `Backend::Microlp`, slower
+    /// but robust to the steep cuts next to a barrier such as the Nash transform's at
+    /// `d/2`); `None`: no second try.
+    pub fallback_backend: Option<Backend>,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        Self {
+            outer: OuterSettings::default(),
+            check: CrossCheckSettings::default(),
+            max_variables: 2000,
+            perturb_price: 0.0,
+            fallback_backend: Some(Backend::Microlp),
+        }
+    }
+}
+
+/// One cross-check: one kernel answer against the LP back end on one problem.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// What was checked (e.g. `competitive equilibrium`, `consumer class 2`).
+    pub name: String,
+    /// LP variables.
+    pub variables: usize,
+    /// Equality plus inequality rows.
+    pub rows: usize,
+    /// `max_j |x_K,j − x̂_j|`.
+    pub max_allocation_gap: f64,
+    /// Largest gap between kernel and LP row multipliers (prices).
+    pub max_price_gap: f64,
+    /// Largest gap between kernel and LP marginal prices `c = Aᵀy − Gᵀz` (what the
+    /// variables see; unique at the optimum even where the row multipliers are not, e.g.
+    /// a binding community cap next to a binding peak row).
+    pub max_marginal_price_gap: f64,
+    /// Kernel objective minus the proven lower bound.
+    pub objective_gap: f64,
+    /// The proven bound `upper − lower` on the optimum.
+    pub bound: f64,
+    /// Whether the kernel's answer agrees with the LP back end ([`dr_lp::cross_check()`]'s
+    /// rule).
+    pub agrees: bool,
+    /// Status of the LP back end (`Solved` when its interval met the tolerance).
+    pub lp_status: String,
+    /// The LP solver that produced the solution (`clarabel`, or `microlp` after a failed
+    /// `clarabel` run: see [`VerifySettings::fallback_backend`]).
+    pub lp_backend: String,
+    /// LPs solved.
+    pub lp_iterations: usize,
+    /// Tangent cuts in the last LP.
+    pub cuts: usize,
+    /// The full comparison (ratios to the proven tolerances, failures in words).
+    pub cross_check: CrossCheck,
+}
+
+/// A model-level condition that ties cross-checked pieces together.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Condition {
+    /// Its name.
+    pub name: String,
+    /// What it states, in words.
+    pub statement: String,
+    /// The measured value.
+    pub value: f64,
+    /// The allowance it is compared with.
+    pub tolerance: f64,
+    /// Whether it holds.
+    pub holds: bool,
+}
+
+/// The verification of one scenario: every cross-check and condition, and a summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    /// `bidding`, `shaping`, `stackelberg` or `mechanism`.
+    pub model: String,
+    /// Population size: customers (bidding, shaping), consumer classes (Stackelberg),
+    /// users (mechanism).
+    pub size: usize,
+    /// What `size` counts.
+    pub size_unit: String,
+    /// Largest allocation gap over the checks.
+    pub max_allocation_gap: f64,
+    /// Largest price (row multiplier) gap over the checks.
+    pub max_price_gap: f64,
+    /// Largest marginal-price gap over the checks (see
+    /// [`CheckReport::max_marginal_price_gap`]).
+    pub max_marginal_price_gap: f64,
+    /// Largest `|objective_gap|` over the checks.
+    pub objective_gap: f64,
+    /// Largest proven bound over the checks.
+    pub bound: f64,
+    /// Every check agrees and every condition holds.
+    pub agrees: bool,
+    /// The cross-checks.
+    pub checks: Vec<CheckReport>,
+    /// The model-level conditions.
+    pub conditions: Vec<Condition>,
+    /// What was not checked, and why.
+    pub notes: Vec<String>,
+}
+
+impl VerifyReport {
+    fn new(model: &str, size: usize, size_unit: &str) -> Self {
+        Self {
+            model: model.into(),
+            size,
+            size_unit: size_unit.into(),
+            max_allocation_gap: 0.0,
+            max_price_gap: 0.0,
+            max_marginal_price_gap: 0.0,
+            objective_gap: 0.0,
+            bound: 0.0,
+            agrees: true,
+            checks: Vec::new(),
+            conditions: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Recomputes the summary from the checks and conditions.
+    fn summarise(mut self) -> Self {
+        let nan_max = |a: f64, b: f64| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        };
+        self.max_allocation_gap = self
+            .checks
+            .iter()
+            .map(|c| c.max_allocation_gap)
+            .fold(0.0, nan_max);
+        self.max_price_gap = self
+            .checks
+            .iter()
+            .map(|c| c.max_price_gap)
+            .fold(0.0, nan_max);
+        self.max_marginal_price_gap = self
+            .checks
+            .iter()
+            .map(|c| c.max_marginal_price_gap)
+            .fold(0.0, nan_max);
+        self.objective_gap = self
+            .checks
+            .iter()
+            .map(|c| c.objective_gap.abs())
+            .fold(0.0, nan_max);
+        self.bound = self.checks.iter().map(|c| c.bound).fold(0.0, nan_max);
+        self.agrees = !self.checks.is_empty()
+            && self.checks.iter().all(|c| c.agrees)
+            && self.conditions.iter().all(|c| c.holds);
+        self
+    }
+
+    /// Every failure, in words: the failed rules of each check and the conditions that do
+    /// not hold.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in &self.checks {
+            for f in &c.cross_check.failures {
+                out.push(format!("{}: {f}", c.name));
+            }
+        }
+        for c in &self.conditions {
+            if !c.holds {
+                out.push(format!(
+                    "{}: {} = {:e} > {:e}",
+                    c.name, c.statement, c.value, c.tolerance
+                ));
+            }
+        }
+        if self.checks.is_empty() {
+            out.push("nothing was checked".into());
+        }
+        out
+    }
+}
+
+/// A kernel answer in owned form (allocation, row multipliers, objective).
+struct Kernel {
+    x: Vec<f64>,
+    equality: Vec<f64>,
+    inequality: Vec<f64>,
+    objective: f64,
+}
+
+impl Kernel {
+    fn as_solution(&self) -> KernelSolution<'_> {
+        KernelSolution {
+            x: &self.x,
+            equality_multipliers: &self.equality,
+            inequality_multipliers: &self.inequality,
+            objective: self.objective,
+        }
+    }
+}
+
+fn check_size(field: &str, variables: usize, settings: &VerifySettings) -> Result<(), VerifyError> {
+    if variables > settings.max_variables {
+        return Err(VerifyError::TooLarge {
+            field: field.into(),
+            variables,
+            limit: settings.max_variables,
+        });
+    }
+    Ok(())
+}
+
+fn check_finite(field: impl Fn() -> String, v: &[f64]) -> Result<(), VerifyError> {
+    for (j, x) in v.iter().enumerate() {
+        if !x.is_finite() {
+            return Err(VerifyError::Mismatch {
+                field: format!("{}[{j}]", field()),
+                reason: format!("must be finite, got {x}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_len(field: &str, got: usize, expected: usize) -> Result<(), VerifyError> {
+    if got != expected {
+        return Err(VerifyError::Mismatch {
+            field: field.into(),
+            reason: format!("has length {got}, expected {expected}"),
+        });
+    }
+    Ok(())
+}
+
+/// Solves `problem` with the LP back end of `settings.outer`, and with
+/// `settings.fallback_backend` when that run does not end `Solved` (the solved run, else
+/// the one with the shorter interval, is returned).
+fn lp_solve(
+    problem: &SeparableProblem,
+    settings: &VerifySettings,
+) -> Result<LpSolution, VerifyError> {
+    let first = lp_solve_with(problem, &settings.outer);
+    let solved = matches!(&first, Ok(lp) if lp.certificate.status == Status::Solved);
+    let fallback = match settings.fallback_backend {
+        Some(b) if !solved && b != settings.outer.backend => b,
+        _ => return Ok(first?),
+    };
+    let outer = OuterSettings {
+        backend: fallback,
+        ..settings.outer
+    };
+    let second = lp_solve_with(problem, &outer);
+    match (first, second) {
+        (Ok(a), Ok(b)) => {
+            if b.certificate.status == Status::Solved || b.bound() < a.bound() {
+                Ok(b)
+            } else {
+                Ok(a)
+            }
+        }
+        (Ok(a), Err(_)) => Ok(a),
+        (Err(_), Ok(b)) => Ok(b),
+        (Err(e), Err(_)) => Err(e.into()),
+    }
+}
+
+/// The result of [`compare`]: the report, the comparison, and the proven radii `r_j`
+/// around the LP point.
+struct Compared {
+    report: CheckReport,
+    radii: Vec<f64>,
+}
+
+/// Smallest `f''` at the given points (0 where not finite; points outside the open domain
+/// are skipped), as dr-lp's cross-check samples it: exact for pieces whose `f''` is
+/// constant or monotone.
+fn sampled_curvature(f: &dyn ConvexScalar, points: &[f64]) -> f64 {
+    let (dlo, dhi) = f.domain();
+    let mut mu = f64::INFINITY;
+    for &p in points {
+        if p > dlo && p < dhi {
+            let v = f.second_derivative(p);
+            mu = mu.min(if v.is_finite() { v.max(0.0) } else { 0.0 });
+        }
+    }
+    if mu.is_finite() {
+        mu
+    } else {
+        0.0
+    }
+}
+
+/// `r_j = √(2 (U − L' + s)/μ_j)` (dr-lp `cross_check` rule 4; `+∞` where `μ_j = 0`).
+fn radii(lp: &LpSolution, cc: &CrossCheck, mu: &[f64]) -> Vec<f64> {
+    let gap = (cc.upper - cc.lower.min(lp.lp_value)).max(0.0) + cc.objective_slack;
+    mu.iter()
+        .map(|&m| {
+            if m > 0.0 {
+                (2.0 * gap / m).sqrt()
+            } else {
+                f64::INFINITY
+            }
+        })
+        .collect()
+}
+
+/// Cross-checks `kernel` against an LP solution of `problem` (prices perturbed by
+/// `settings.perturb_price` first).
+///
+/// # Curvature on a window
+/// dr-lp's rule 4 needs `μ_j ≤ f_j''` on every segment from the optimum `x*_j` to the
+/// points it locates (`x̂_j`, `x_K,j`). Sampled over the whole working box (dr-lp's
+/// default), `μ_j` is very pessimistic for log utilities (`f''` falls like `1/x²`). So,
+/// unless `settings.check.curvature` is given, the check runs twice: first with the
+/// box-wide `μ⁰_j`, which proves `|x̂_j − x*_j| ≤ r⁰_j`; then with `μ_j = min f_j''` over
+/// the window `W_j = [x̂_j − w_j, x̂_j + w_j]` ∩ box, `w_j = 3 r⁰_j + 2 ρ max(1, |x̂_j|)`.
+/// `W_j` contains `x*_j`, and every `x_K,j` that passes the second check
+/// (`|x_K,j − x̂_j| ≤ 2 r_j + ρ max(1, |x̂_j|)` with `r_j ≤ r⁰_j`), so the second check's
+/// conclusions are as proven as the first's, with tighter radii; a kernel point outside
+/// `W_j` fails both.
+fn compare(
+    name: &str,
+    problem: &SeparableProblem,
+    mut kernel: Kernel,
+    lp: &LpSolution,
+    settings: &VerifySettings,
+) -> Result<Compared, VerifyError> {
+    if settings.perturb_price != 0.0 {
+        for y in kernel
+            .equality
+            .iter_mut()
+            .chain(kernel.inequality.iter_mut())
+        {
+            *y += settings.perturb_price;
+        }
+    }
+    let solution = kernel.as_solution();
+    let first = cross_check(problem, &solution, lp, &settings.check)?;
+    let (cc, mu) = match &settings.check.curvature {
+        Some(mu) => (first, mu.clone()),
+        None => {
+            let f = &problem.objective;
+            let n = f.len();
+            let mu0: Vec<f64> = (0..n)
+                .map(|j| {
+                    let (a, b) = (lp.working_lower[j], lp.working_upper[j]);
+                    sampled_curvature(f[j].as_ref(), &[a, b, lp.x[j], kernel.x[j], 0.5 * (a + b)])
+                })
+                .collect();
+            let r0 = radii(lp, &first, &mu0);
+            let rho = settings.check.rounding;
+            let mu: Vec<f64> = (0..n)
+                .map(|j| {
+                    let (a, b) = (lp.working_lower[j], lp.working_upper[j]);
+                    let xl = lp.x[j];
+                    let w = 3.0 * r0[j] + 2.0 * rho * xl.abs().max(1.0);
+                    let lo = (xl - w).max(a);
+                    let hi = (xl + w).min(b);
+                    if lo.is_nan() || hi.is_nan() || lo > hi {
+                        return mu0[j];
+                    }
+                    // Never below the box-wide bound (it holds on the window too).
+                    sampled_curvature(f[j].as_ref(), &[lo, hi, xl, kernel.x[j].clamp(lo, hi)])
+                        .max(mu0[j])
+                })
+                .collect();
+            let refined = CrossCheckSettings {
+                curvature: Some(mu.clone()),
+                ..settings.check.clone()
+            };
+            (cross_check(problem, &solution, lp, &refined)?, mu)
+        }
+    };
+    let r = radii(lp, &cc, &mu);
+    let report = CheckReport {
+        name: name.into(),
+        variables: problem.objective.len(),
+        rows: problem.equalities.nrows() + problem.inequalities.nrows(),
+        max_allocation_gap: cc.max_allocation_gap,
+        max_price_gap: cc.max_price_gap,
+        max_marginal_price_gap: cc.max_marginal_price_gap,
+        objective_gap: cc.objective_gap,
+        bound: cc.bound,
+        agrees: cc.agrees,
+        lp_status: format!("{:?}", lp.certificate.status),
+        lp_backend: lp.backend.name().into(),
+        lp_iterations: lp.certificate.iterations,
+        cuts: lp.cuts,
+        cross_check: cc,
+    };
+    Ok(Compared { report, radii: r })
+}
+
+// ---------------------------------------------------------------------------------------
+// Supply-function bidding (li-chen-dahleh-2015)
+// ---------------------------------------------------------------------------------------
+
+/// The kernel problem of a bidding equilibrium: `min Σ f_i(q_i)` s.t. `Σ q_i = d`,
+/// `0 ≤ q_i ≤ u_i` with `f_i = C_i`, `u_i = q^max_i` for the competitive equilibrium
+/// (li-chen-dahleh-2015 Theorem 1) and `f_i = D_i` (the Nash transform, eq. 17),
+/// `u_i = min(q^max_i, d/2)` for the Nash equilibrium (Theorem 3). `D_i` is evaluated by
+/// quadrature ([`NashTransform`]), also for quadratic costs.
+///
+/// # Errors
+/// [`VerifyError::Convex`] when a cost is rejected by the kernel's constructors.
+pub fn bidding_problem(
+    market: &BiddingMarket,
+    kind: EquilibriumKind,
+) -> Result<SeparableProblem, VerifyError> {
+    let n = market.len();
+    let d = market.deficit();
+    let costs: Vec<Arc<dyn ConvexScalar>> = match market.costs() {
+        Costs::Quadratic { linear, quadratic } => {
+            let mut v: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n);
+            for (&a, &h) in linear.iter().zip(quadratic) {
+                v.push(Arc::new(LinearQuadraticCost::new(a, h)?));
+            }
+            v
+        }
+        Costs::General(c) => c.clone(),
+    };
+    let (objective, upper): (Vec<Arc<dyn ConvexScalar>>, Vec<f64>) = match kind {
+        EquilibriumKind::Competitive => (costs, (0..n).map(|i| market.capacity(i)).collect()),
+        EquilibriumKind::Nash => {
+            let mut pieces: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n);
+            for c in costs {
+                pieces.push(Arc::new(NashTransform::new(c, d)?));
+            }
+            (
+                pieces,
+                (0..n).map(|i| market.capacity(i).min(0.5 * d)).collect(),
+            )
+        }
+    };
+    let mut equalities = LinearRows::new(n);
+    let entries: Vec<(usize, f64)> = (0..n).map(|i| (i, 1.0)).collect();
+    equalities.push_row(&entries, d)?;
+    Ok(SeparableProblem {
+        objective,
+        lower: vec![0.0; n],
+        upper,
+        equalities,
+        inequalities: LinearRows::new(n),
+    })
+}
+
+/// Cross-checks a bidding equilibrium (the kernel's loads `q`, price `p`, and objective
+/// `Σ C_i(q_i)` or `Σ D_i(q_i)`) against the LP back end on [`bidding_problem`].
+///
+/// For quadratic costs the Nash objective is the closed form
+/// [`dr_bidding::nash_quadratic_value`]; the LP evaluates `D_i` by quadrature.
+///
+/// # Errors
+/// [`VerifyError::TooLarge`] above `settings.max_variables` customers;
+/// [`VerifyError::Mismatch`] when the equilibrium's loads do not fit the market or are not
+/// finite; errors of the LP back end.
+pub fn check_bidding(
+    market: &BiddingMarket,
+    eq: &dr_bidding::Equilibrium,
+    settings: &VerifySettings,
+) -> Result<CheckReport, VerifyError> {
+    let n = market.len();
+    check_size("customers", n, settings)?;
+    check_len("equilibrium.loads", eq.loads.len(), n)?;
+    check_finite(|| "equilibrium.loads".into(), &eq.loads)?;
+    let problem = bidding_problem(market, eq.kind)?;
+    let lp = lp_solve(&problem, settings)?;
+    let d = market.deficit();
+    let objective: f64 = match (eq.kind, market.costs()) {
+        (EquilibriumKind::Competitive, _) => (0..n).map(|i| market.cost(i, eq.loads[i])).sum(),
+        (EquilibriumKind::Nash, Costs::Quadratic { linear, quadratic }) => eq
+            .loads
+            .iter()
+            .zip(linear.iter().zip(quadratic))
+            .map(|(&q, (&a, &h))| dr_bidding::nash_quadratic_value(a, h, d, q))
+            .sum(),
+        (EquilibriumKind::Nash, Costs::General(_)) => problem
+            .objective
+            .iter()
+            .zip(&eq.loads)
+            .map(|(f, &q)| f.value(q))
+            .sum(),
+    };
+    let kernel = Kernel {
+        x: eq.loads.clone(),
+        equality: vec![eq.price],
+        inequality: Vec::new(),
+        objective,
+    };
+    let name = match eq.kind {
+        EquilibriumKind::Competitive => "competitive equilibrium",
+        EquilibriumKind::Nash => "Nash equilibrium",
+    };
+    Ok(compare(name, &problem, kernel, &lp, settings)?.report)
+}
+
+/// Solves a bidding market's competitive and Nash equilibria with the model's solver and
+/// cross-checks both ([`check_bidding`]). The Nash equilibrium is skipped (with a note)
+/// when fewer than three customers can shed load (li-chen-dahleh-2015 Corollary 2).
+///
+/// # Errors
+/// As [`check_bidding`], and the model's errors.
+pub fn verify_bidding(
+    market: &BiddingMarket,
+    settings: &VerifySettings,
+) -> Result<VerifyReport, VerifyError> {
+    check_size("customers", market.len(), settings)?;
+    let mut report = VerifyReport::new("bidding", market.len(), "customers");
+    let ce = dr_bidding::competitive_equilibrium(market)?;
+    report.checks.push(check_bidding(market, &ce, settings)?);
+    match dr_bidding::nash_equilibrium(market) {
+        Ok(ne) => report.checks.push(check_bidding(market, &ne, settings)?),
+        Err(e @ BiddingError::NashNeedsThreeSuppliers { .. }) => {
+            report
+                .notes
+                .push(format!("Nash equilibrium not checked: {e}"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(report.summarise())
+}
+
+// ---------------------------------------------------------------------------------------
+// Stackelberg pricing (alshehri-liu-chen-basar)
+// ---------------------------------------------------------------------------------------
+
+fn weight(w: Weights<'_>, j: usize, field: &str) -> Result<f64, VerifyError> {
+    match w {
+        Weights::Uniform(v) => Ok(v),
+        Weights::PerEntry(v) => v.get(j).copied().ok_or_else(|| VerifyError::Mismatch {
+            field: format!("{field}[{j}]"),
+            reason: format!("missing: {} weights for more entries", v.len()),
+        }),
+    }
+}
+
+/// The kernel problem of one consumer's best response (alshehri-liu-chen-basar §III-A):
+/// `min −Σ_j γ_j ln(ζ_j + d_j)` s.t. `Σ_j p_j d_j = B`, `d ≥ 0`, entries `j = k T + t`. Its
+/// equality multiplier is `−λ` (`λ` the marginal utility of money).
+///
+/// # Errors
+/// [`VerifyError::Convex`] for a non-positive `γ` or non-finite `ζ`, price or budget;
+/// [`VerifyError::Mismatch`] for weights of the wrong length.
+pub fn consumer_problem(
+    prices: &[f64],
+    budget: f64,
+    prefs: dr_stackelberg::Preferences<'_>,
+) -> Result<SeparableProblem, VerifyError> {
+    let n = prices.len();
+    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n);
+    for j in 0..n {
+        let g = weight(prefs.gamma, j, "gamma")?;
+        let z = weight(prefs.zeta, j, "zeta")?;
+        objective.push(Arc::new(LogUtility::new(g, z)?));
+    }
+    let mut equalities = LinearRows::new(n);
+    let entries: Vec<(usize, f64)> = prices.iter().copied().enumerate().collect();
+    equalities.push_row(&entries, budget)?;
+    Ok(SeparableProblem {
+        objective,
+        lower: vec![0.0; n],
+        upper: vec![f64::INFINITY; n],
+        equalities,
+        inequalities: LinearRows::new(n),
+    })
+}
+
+/// Cross-checks a Stackelberg equilibrium with per-class demands: every consumer class's
+/// demand at the equilibrium prices against the LP back end's best response
+/// ([`consumer_problem`]; the kernel's budget multiplier from
+/// [`dr_stackelberg::best_response`]), and the company prices by a [`Condition`]: with
+/// the LP-verified demands `d̂_n`, `D̂_j = Σ_n count_n d̂_{n,j}` must clear the market
+/// (`|D̂_j − G_j| ≤ Σ_n count_n r_{n,j} + κ G_j` on free entries, `D̂_j ≤ G_j + …` at
+/// `p_min`, `D̂_j ≥ G_j − …` at `p_max`; `r` the proven radii, `κ` the kernel tolerance).
+///
+/// # Errors
+/// [`VerifyError::Mismatch`] when the equilibrium has no per-class demand table or its
+/// shape does not fit the market; [`VerifyError::TooLarge`] when a class's problem has
+/// more than `settings.max_variables` entries; the model's and the LP back end's errors.
+pub fn check_stackelberg(
+    market: &StackelbergMarket,
+    eq: &StackelbergEquilibrium,
+    settings: &VerifySettings,
+) -> Result<VerifyReport, VerifyError> {
+    let cons = market.consumers();
+    let classes = cons.len();
+    let k_n = market.company_count();
+    let t_n = market.periods();
+    let entries = market.entries();
+    check_size("companies × periods", entries, settings)?;
+    check_len("equilibrium.demand (classes)", eq.demand.len(), classes)?;
+    check_len("equilibrium.prices", eq.prices.len(), k_n)?;
+    check_len("equilibrium.price_bound", eq.price_bound.len(), k_n)?;
+    check_len("equilibrium.utility", eq.utility.len(), classes)?;
+    let prices: Vec<f64> = eq.prices.concat();
+    check_len("equilibrium.prices (entries)", prices.len(), entries)?;
+    check_finite(|| "equilibrium.prices".into(), &prices)?;
+    let bounds: Vec<PriceBound> = eq.price_bound.concat();
+    check_len("equilibrium.price_bound (entries)", bounds.len(), entries)?;
+    let supply = market.supply();
+    check_len("market.supply", supply.len(), entries)?;
+
+    let mut report = VerifyReport::new("stackelberg", classes, "consumer classes");
+    let mut lp_aggregate = vec![0.0; entries];
+    let mut allowance = vec![0.0; entries];
+    for n in 0..classes {
+        let field = format!("equilibrium.demand[{n}]");
+        let demand: Vec<f64> = eq.demand[n].concat();
+        check_len(&field, demand.len(), entries)?;
+        check_finite(|| field.clone(), &demand)?;
+        let prefs = cons.preferences(n).ok_or_else(|| VerifyError::Mismatch {
+            field: format!("consumers[{n}]"),
+            reason: "no utility parameters".into(),
+        })?;
+        let budget = cons.budget.get(n).copied().unwrap_or(f64::NAN);
+        let count = cons.count.get(n).copied().unwrap_or(f64::NAN);
+        let problem = consumer_problem(&prices, budget, prefs)?;
+        let br = dr_stackelberg::best_response(&prices, budget, prefs)?;
+        let kernel = Kernel {
+            x: demand.clone(),
+            equality: vec![-br.multiplier],
+            inequality: Vec::new(),
+            objective: -eq.utility[n],
+        };
+        let lp = lp_solve(&problem, settings)?;
+        let compared = compare(
+            &format!("consumer class {n} (budget {budget})"),
+            &problem,
+            kernel,
+            &lp,
+            settings,
+        )?;
+        for j in 0..entries {
+            lp_aggregate[j] += count * lp.x[j];
+            allowance[j] += count * compared.radii[j];
+        }
+        report.checks.push(compared.report);
+    }
+    // Market clearing at the company prices with the LP-verified demands.
+    let kappa = settings.check.kernel_tolerance;
+    let mut worst_ratio = 0.0_f64;
+    let mut worst = (0.0, 0.0);
+    let mut max_gap = 0.0_f64;
+    for j in 0..entries {
+        let g = supply[j];
+        let excess = lp_aggregate[j] - g;
+        let violation = match bounds[j] {
+            PriceBound::AtMin => excess.max(0.0),
+            PriceBound::AtMax => (-excess).max(0.0),
+            PriceBound::Free => excess.abs(),
+        };
+        let tol = allowance[j] + kappa * g.abs().max(1.0);
+        max_gap = max_gap.max(violation / g.abs().max(f64::MIN_POSITIVE));
+        let ratio = violation / tol;
+        if ratio.is_nan() || ratio > worst_ratio {
+            worst_ratio = ratio;
+            worst = (
+                violation / g.abs().max(f64::MIN_POSITIVE),
+                tol / g.abs().max(f64::MIN_POSITIVE),
+            );
+        }
+    }
+    report.conditions.push(Condition {
+        name: "market clearing".into(),
+        statement: format!(
+            "|Σ_n count_n d̂_n − G| / G with the LP's demands d̂ at the equilibrium prices \
+             (one-sided at price bounds), at the entry nearest its allowance (largest over \
+             all entries: {max_gap:.2e})"
+        ),
+        value: worst.0,
+        tolerance: worst.1,
+        holds: worst_ratio <= 1.0,
+    });
+    let _ = t_n;
+    Ok(report.summarise())
+}
+
+/// Solves a Stackelberg market's equilibrium with per-class demands
+/// ([`dr_stackelberg::solve_equilibrium`]) and cross-checks it ([`check_stackelberg`]).
+///
+/// # Errors
+/// As [`check_stackelberg`], and the model's errors.
+pub fn verify_stackelberg(
+    market: &StackelbergMarket,
+    settings: &VerifySettings,
+) -> Result<VerifyReport, VerifyError> {
+    check_size("companies × periods", market.entries(), settings)?;
+    let eq_settings = EquilibriumSettings {
+        demands: DemandOutput::PerClass,
+        ..EquilibriumSettings::default()
+    };
+    let eq = dr_stackelberg::solve_equilibrium(market, &eq_settings)?;
+    check_stackelberg(market, &eq, settings)
+}
+
+// ---------------------------------------------------------------------------------------
+// Peak-demand mechanism (wei-anastasopoulos)
+// ---------------------------------------------------------------------------------------
+
+/// `f(x) + p x`: a user's disutility plus the energy payment (objective term of problem
+/// (3) of wei-anastasopoulos).
+#[derive(Debug)]
+struct Priced {
+    f: Arc<dyn ConvexScalar>,
+    price: f64,
+}
+
+impl ConvexScalar for Priced {
+    fn value(&self, x: f64) -> f64 {
+        self.f.value(x) + self.price * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.f.derivative(x) + self.price
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.f.second_derivative(x)
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.f.inverse_derivative(p - self.price, lo, hi)
+    }
+}
+
+/// The planner's problem (3) as a kernel problem, with the map from its inequality rows
+/// back to the model.
+#[derive(Debug, Clone)]
+pub struct PlannerProblem {
+    /// `min Σ (f_t^i(x_t^i) + p_t x_t^i) + p_0 w` over `(x, w)` (`x` indexed `i·T + t`, `w`
+    /// last) s.t. the multi-entry rows of `A x ≤ b`, the peak rows `Σ_i x_t^i − w ≤ 0`;
+    /// single-entry rows of `A` are bounds.
+    pub problem: SeparableProblem,
+    /// The model row of each inequality row before the peak rows.
+    pub model_rows: Vec<usize>,
+    /// Index of the first peak row among the inequality rows.
+    pub peak_row: usize,
+}
+
+/// Builds the planner's problem (3) of wei-anastasopoulos as a [`SeparableProblem`] (see
+/// [`PlannerProblem`]): inequality multipliers are `λ` (multi-entry rows) and `μ` (peak
+/// rows), as in [`dr_mechanism::solve_planner`].
+///
+/// # Errors
+/// [`VerifyError::Convex`] when a row is rejected by the kernel.
+pub fn planner_problem(model: &MechanismModel) -> Result<PlannerProblem, VerifyError> {
+    let n = model.users();
+    let t_len = model.periods();
+    let nt = n * t_len;
+    let nv = nt + 1;
+    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
+    for i in 0..n {
+        for t in 0..t_len {
+            objective.push(Arc::new(Priced {
+                f: model.disutility(i, t).clone(),
+                price: model.energy_prices()[t],
+            }));
+        }
+    }
+    objective.push(Arc::new(Linear {
+        slope: model.peak_price(),
+    }));
+    let mut lower = vec![f64::NEG_INFINITY; nv];
+    let mut upper = vec![f64::INFINITY; nv];
+    let mut inequalities = LinearRows::new(nv);
+    let mut model_rows = Vec::new();
+    for l in 0..model.rows() {
+        let (v, c) = model.row(l);
+        let b = model.rhs()[l];
+        if let ([j], [a]) = (v, c) {
+            if *a > 0.0 {
+                upper[*j] = upper[*j].min(b / a);
+            } else if *a < 0.0 {
+                lower[*j] = lower[*j].max(b / a);
+            }
+        } else {
+            let entries: Vec<(usize, f64)> = v.iter().copied().zip(c.iter().copied()).collect();
+            inequalities.push_row(&entries, b)?;
+            model_rows.push(l);
+        }
+    }
+    let peak_row = inequalities.nrows();
+    for t in 0..t_len {
+        let mut entries: Vec<(usize, f64)> = (0..n).map(|i| (i * t_len + t, 1.0)).collect();
+        entries.push((nt, -1.0));
+        inequalities.push_row(&entries, 0.0)?;
+    }
+    Ok(PlannerProblem {
+        problem: SeparableProblem {
+            objective,
+            lower,
+            upper,
+            equalities: LinearRows::new(nv),
+            inequalities,
+        },
+        model_rows,
+        peak_row,
+    })
+}
+
+fn planner_kernel(
+    model: &MechanismModel,
+    pp: &PlannerProblem,
+    x: &[f64],
+    lambda: &[f64],
+    mu: &[f64],
+) -> Kernel {
+    let peak = model
+        .aggregate(x)
+        .into_iter()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut xk = x.to_vec();
+    xk.push(peak);
+    let mut z: Vec<f64> = pp
+        .model_rows
+        .iter()
+        .map(|&l| lambda.get(l).copied().unwrap_or(f64::NAN))
+        .collect();
+    z.extend_from_slice(mu);
+    Kernel {
+        x: xk,
+        equality: Vec::new(),
+        inequality: z,
+        objective: -model.welfare(x),
+    }
+}
+
+fn check_planner_with(
+    model: &MechanismModel,
+    pp: &PlannerProblem,
+    lp: &LpSolution,
+    sol: &PlannerSolution,
+    settings: &VerifySettings,
+) -> Result<CheckReport, VerifyError> {
+    let nt = model.users() * model.periods();
+    check_len("planner.allocation", sol.allocation.len(), nt)?;
+    check_finite(|| "planner.allocation".into(), &sol.allocation)?;
+    check_len(
+        "planner.constraint_multipliers",
+        sol.constraint_multipliers.len(),
+        model.rows(),
+    )?;
+    check_len(
+        "planner.peak_multipliers",
+        sol.peak_multipliers.len(),
+        model.periods(),
+    )?;
+    let kernel = planner_kernel(
+        model,
+        pp,
+        &sol.allocation,
+        &sol.constraint_multipliers,
+        &sol.peak_multipliers,
+    );
+    Ok(compare(
+        "planner's optimum (x*, λ, μ)",
+        &pp.problem,
+        kernel,
+        lp,
+        settings,
+    )?
+    .report)
+}
+
+/// Cross-checks the planner's optimum `(x*, λ, μ)` (wei-anastasopoulos problem (3)) against
+/// the LP back end on [`planner_problem`].
+///
+/// # Errors
+/// [`VerifyError::Mismatch`] when the solution does not fit the model;
+/// [`VerifyError::TooLarge`] above `settings.max_variables`; the LP back end's errors.
+pub fn check_planner(
+    model: &MechanismModel,
+    sol: &PlannerSolution,
+    settings: &VerifySettings,
+) -> Result<CheckReport, VerifyError> {
+    check_size(
+        "users × periods",
+        model.users() * model.periods() + 1,
+        settings,
+    )?;
+    let pp = planner_problem(model)?;
+    let lp = lp_solve(&pp.problem, settings)?;
+    check_planner_with(model, &pp, &lp, sol, settings)
+}
+
+/// The prices announced at a message profile: the mean over users of `q^{i,l}` and `s_t^i`,
+/// and the largest spread between users.
+fn announced_prices(profile: &MessageProfile) -> (Vec<f64>, Vec<f64>, f64) {
+    let (n, t_len, l_len) = (profile.users, profile.periods, profile.rows);
+    let mut q = vec![0.0; l_len];
+    let mut s = vec![0.0; t_len];
+    let mut spread = 0.0_f64;
+    let mut qmin = vec![f64::INFINITY; l_len];
+    let mut qmax = vec![f64::NEG_INFINITY; l_len];
+    let mut smin = vec![f64::INFINITY; t_len];
+    let mut smax = vec![f64::NEG_INFINITY; t_len];
+    for i in 0..n {
+        for l in 0..l_len {
+            let v = profile.q.get(i * l_len + l).copied().unwrap_or(f64::NAN);
+            q[l] += v / n as f64;
+            qmin[l] = qmin[l].min(v);
+            qmax[l] = qmax[l].max(v);
+        }
+        for t in 0..t_len {
+            let v = profile.s.get(i * t_len + t).copied().unwrap_or(f64::NAN);
+            s[t] += v / n as f64;
+            smin[t] = smin[t].min(v);
+            smax[t] = smax[t].max(v);
+        }
+    }
+    for (a, b) in qmin.iter().zip(&qmax).chain(smin.iter().zip(&smax)) {
+        spread = spread.max(b - a);
+    }
+    (q, s, spread)
+}
+
+fn check_ne_with(
+    model: &MechanismModel,
+    pp: &PlannerProblem,
+    lp: &LpSolution,
+    profile: &MessageProfile,
+    settings: &VerifySettings,
+) -> Result<(CheckReport, Condition), VerifyError> {
+    let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
+    check_len("profile.users", profile.users, n)?;
+    check_len("profile.periods", profile.periods, t_len)?;
+    check_len("profile.rows", profile.rows, l_len)?;
+    check_len("profile.y", profile.y.len(), n * t_len)?;
+    check_len("profile.q", profile.q.len(), n * l_len)?;
+    check_len("profile.s", profile.s.len(), n * t_len)?;
+    check_finite(|| "profile.y".into(), &profile.y)?;
+    check_finite(|| "profile.q".into(), &profile.q)?;
+    check_finite(|| "profile.s".into(), &profile.s)?;
+    let (q, s, spread) = announced_prices(profile);
+    let kernel = planner_kernel(model, pp, &profile.y, &q, &s);
+    let scale = q.iter().chain(&s).fold(1.0_f64, |m, v| m.max(v.abs()));
+    let tol = settings.check.kernel_tolerance * scale;
+    let condition = Condition {
+        name: "NE announcements".into(),
+        statement: "largest spread between users' announced prices q^{i,l}, s_t^i at the NE".into(),
+        value: spread,
+        tolerance: tol,
+        holds: spread <= tol,
+    };
+    let report = compare(
+        "Nash equilibrium (y = x*, q = λ, s = μ)",
+        &pp.problem,
+        kernel,
+        lp,
+        settings,
+    )?
+    .report;
+    Ok((report, condition))
+}
+
+/// Cross-checks a message profile of the centralized mechanism as a Nash equilibrium of
+/// Theorem 2 (wei-anastasopoulos): its demands `y` must be the planner's optimum `x*` and
+/// its announced prices (the users' mean `q`, `s`) the optimal `λ`, `μ`, against the LP back
+/// end on [`planner_problem`]; the users' announcements must coincide (a [`Condition`]).
+///
+/// # Errors
+/// As [`check_planner`].
+pub fn check_mechanism_ne(
+    model: &MechanismModel,
+    profile: &MessageProfile,
+    settings: &VerifySettings,
+) -> Result<(CheckReport, Condition), VerifyError> {
+    check_size(
+        "users × periods",
+        model.users() * model.periods() + 1,
+        settings,
+    )?;
+    let pp = planner_problem(model)?;
+    let lp = lp_solve(&pp.problem, settings)?;
+    check_ne_with(model, &pp, &lp, profile, settings)
+}
+
+/// Solves the planner's problem ([`dr_mechanism::solve_planner`]) and builds the NE of
+/// Theorem 2 ([`CentralizedMechanism::nash_equilibrium`]), then cross-checks both against
+/// one LP solve of [`planner_problem`]. The NE is skipped (with a note) for a single user.
+///
+/// # Errors
+/// As [`check_planner`], and the model's errors.
+pub fn verify_mechanism(
+    model: &MechanismModel,
+    settings: &VerifySettings,
+) -> Result<VerifyReport, VerifyError> {
+    check_size(
+        "users × periods",
+        model.users() * model.periods() + 1,
+        settings,
+    )?;
+    let mut report = VerifyReport::new("mechanism", model.users(), "users");
+    let sol = dr_mechanism::solve_planner(model, &PlannerSettings::default())?;
+    let pp = planner_problem(model)?;
+    let lp = lp_solve(&pp.problem, settings)?;
+    report
+        .checks
+        .push(check_planner_with(model, &pp, &lp, &sol, settings)?);
+    match CentralizedMechanism::new(model, MechanismSettings::default()) {
+        Ok(mechanism) => {
+            let ne = mechanism.nash_equilibrium(&sol)?;
+            let (check, condition) = check_ne_with(model, &pp, &lp, &ne, settings)?;
+            report.checks.push(check);
+            report.conditions.push(condition);
+        }
+        Err(e @ MechanismError::TooFew { .. }) => {
+            report
+                .notes
+                .push(format!("Nash equilibrium not checked: {e}"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(report.summarise())
+}
+
+// ---------------------------------------------------------------------------------------
+// Demand shaping (chen-li-low-doyle-2010 §IV)
+// ---------------------------------------------------------------------------------------
+
+/// `f(x) + ½ e x²` (the Nash potential's extra term of a quadratic supply cost).
+#[derive(Debug)]
+struct PlusHalfQuadratic {
+    f: Arc<dyn ConvexScalar>,
+    extra: f64,
+}
+
+impl ConvexScalar for PlusHalfQuadratic {
+    fn value(&self, x: f64) -> f64 {
+        self.f.value(x) + 0.5 * self.extra * x * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.f.derivative(x) + self.extra * x
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.f.second_derivative(x) + self.extra
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+}
+
+/// The demand-shaping problem as a kernel problem, with the owners of its inequality rows.
+#[derive(Debug, Clone)]
+pub struct ShapingProblem {
+    /// `min Σ_{i,t} (−U_i(q_i(t), t) [+ ½ c_t q_i(t)²]) + Σ_t C(Q(t), t)` over `q_i(t) ≥ 0`
+    /// (index `i·T + t`) and `Q(t)` (index `N·T + t`), s.t. `Q(t) − Σ_i q_i(t) = 0`
+    /// (multipliers: the prices `p(t)`), `Σ_t q_i(t) ≤ Q̄_i` (finite `Q̄_i`; `λ̄_i`) and
+    /// `−Σ_t q_i(t) ≤ −Q_i` (`Q_i > 0`; `λ_i`). The bracketed term is the strategic
+    /// customers' potential (quadratic supply cost `½ c_t Q² + e_t Q` only).
+    pub problem: SeparableProblem,
+    /// `(customer, is_upper)` of each inequality row.
+    pub owners: Vec<(usize, bool)>,
+}
+
+/// Builds the welfare problem of chen-li-low-doyle-2010 Theorem 6 (`Behaviour::Competitive`)
+/// or the potential of the strategic game, Theorem 7 (`Behaviour::Strategic`, quadratic
+/// supply cost only), as a [`ShapingProblem`].
+///
+/// # Errors
+/// [`VerifyError::Unavailable`] for the strategic problem with a non-quadratic supply cost
+/// (no potential); [`VerifyError::Mismatch`] when a piece is missing; the kernel's row
+/// errors.
+pub fn shaping_problem(
+    model: &ShapingModel,
+    behaviour: ShapingBehaviour,
+) -> Result<ShapingProblem, VerifyError> {
+    let n = model.len();
+    let periods = model.periods();
+    let customers = model.customers();
+    let extra: Vec<f64> = match behaviour {
+        ShapingBehaviour::Competitive => vec![0.0; periods],
+        ShapingBehaviour::Strategic => match model.supply().as_quadratic() {
+            Some((c, _)) => c.to_vec(),
+            None => {
+                return Err(VerifyError::Unavailable {
+                    model: "shaping (strategic equilibrium with a non-quadratic supply cost)"
+                        .into(),
+                })
+            }
+        },
+    };
+    let nv = n * periods + periods;
+    let missing = |field: String| VerifyError::Mismatch {
+        field,
+        reason: "missing".into(),
+    };
+    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
+    for i in 0..n {
+        for (t, &e) in extra.iter().enumerate() {
+            let f = customers
+                .disutility(i, t)
+                .ok_or_else(|| missing(format!("customers[{i}].utility[{t}]")))?;
+            objective.push(if e != 0.0 {
+                Arc::new(PlusHalfQuadratic { f, extra: e })
+            } else {
+                f
+            });
+        }
+    }
+    for t in 0..periods {
+        objective.push(
+            model
+                .supply()
+                .piece(t)
+                .ok_or_else(|| missing(format!("supply[{t}]")))?,
+        );
+    }
+    let mut lower = vec![0.0; n * periods];
+    lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, periods));
+    let upper = vec![f64::INFINITY; nv];
+    let mut equalities = LinearRows::new(nv);
+    for t in 0..periods {
+        let mut entries = Vec::with_capacity(n + 1);
+        entries.push((n * periods + t, 1.0));
+        entries.extend((0..n).map(|i| (i * periods + t, -1.0)));
+        equalities.push_row(&entries, 0.0)?;
+    }
+    let mut inequalities = LinearRows::new(nv);
+    let mut owners = Vec::new();
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    for i in 0..n {
+        let (l, h) = (
+            lo.get(i).copied().unwrap_or(0.0),
+            hi.get(i).copied().unwrap_or(f64::INFINITY),
+        );
+        if h.is_finite() {
+            let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, 1.0)).collect();
+            inequalities.push_row(&row, h)?;
+            owners.push((i, true));
+        }
+        if l > 0.0 {
+            let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, -1.0)).collect();
+            inequalities.push_row(&row, -l)?;
+            owners.push((i, false));
+        }
+    }
+    Ok(ShapingProblem {
+        problem: SeparableProblem {
+            objective,
+            lower,
+            upper,
+            equalities,
+            inequalities,
+        },
+        owners,
+    })
+}
+
+/// Cross-checks a demand-shaping equilibrium (loads `q`, total load `Q`, prices `p(t)`,
+/// energy multipliers `λ_i`, `λ̄_i`, and the welfare — or, for strategic customers, the
+/// potential) against the LP back end on [`shaping_problem`].
+///
+/// # Errors
+/// [`VerifyError::TooLarge`] above `settings.max_variables` variables (`N·T + T`);
+/// [`VerifyError::Mismatch`] when the equilibrium does not fit the model; those of
+/// [`shaping_problem`] and of the LP back end.
+pub fn check_shaping(
+    model: &ShapingModel,
+    eq: &ShapingEquilibrium,
+    settings: &VerifySettings,
+) -> Result<CheckReport, VerifyError> {
+    let n = model.len();
+    let periods = model.periods();
+    check_size("customers × periods", n * periods + periods, settings)?;
+    let loads = eq.loads.as_slice();
+    check_len("equilibrium.loads", loads.len(), n * periods)?;
+    check_finite(|| "equilibrium.loads".into(), loads)?;
+    check_len("equilibrium.prices", eq.prices.len(), periods)?;
+    check_len("equilibrium.total_load", eq.total_load.len(), periods)?;
+    check_len(
+        "equilibrium.min_energy_multipliers",
+        eq.min_energy_multipliers.len(),
+        n,
+    )?;
+    check_len(
+        "equilibrium.max_energy_multipliers",
+        eq.max_energy_multipliers.len(),
+        n,
+    )?;
+    let sp = shaping_problem(model, eq.behaviour)?;
+    let lp = lp_solve(&sp.problem, settings)?;
+    let mut x = loads.to_vec();
+    x.extend_from_slice(&eq.total_load);
+    let inequality: Vec<f64> = sp
+        .owners
+        .iter()
+        .map(|&(i, upper)| {
+            if upper {
+                eq.max_energy_multipliers[i]
+            } else {
+                eq.min_energy_multipliers[i]
+            }
+        })
+        .collect();
+    let (objective, name) = match eq.behaviour {
+        ShapingBehaviour::Competitive => (-eq.welfare, "competitive equilibrium (welfare optimum)"),
+        ShapingBehaviour::Strategic => {
+            let c = model.supply().as_quadratic().map(|(c, _)| c).unwrap_or(&[]);
+            let extra: f64 = (0..n)
+                .flat_map(|i| (0..periods).map(move |t| (i, t)))
+                .map(|(i, t)| {
+                    let q = loads[i * periods + t];
+                    0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q
+                })
+                .sum();
+            (
+                -eq.utility + eq.supply_cost + extra,
+                "strategic equilibrium (potential maximiser)",
+            )
+        }
+    };
+    let kernel = Kernel {
+        x,
+        equality: eq.prices.clone(),
+        inequality,
+        objective,
+    };
+    Ok(compare(name, &sp.problem, kernel, &lp, settings)?.report)
+}
+
+/// Solves a demand-shaping model's competitive equilibrium (Theorem 6, the welfare
+/// optimum) and, for a quadratic supply cost, its strategic equilibrium (Theorem 7, the
+/// potential's maximiser) with the model's solver, and cross-checks both
+/// ([`check_shaping`]).
+///
+/// # Errors
+/// As [`check_shaping`], and the model's errors.
+pub fn verify_shaping(
+    model: &ShapingModel,
+    settings: &VerifySettings,
+) -> Result<VerifyReport, VerifyError> {
+    check_size(
+        "customers × periods",
+        model.len() * model.periods() + model.periods(),
+        settings,
+    )?;
+    let mut report = VerifyReport::new("shaping", model.len(), "customers");
+    let ce = dr_shaping::competitive_equilibrium(model)?;
+    report.checks.push(check_shaping(model, &ce, settings)?);
+    if model.supply().as_quadratic().is_some() {
+        let ne = dr_shaping::strategic_equilibrium(model)?;
+        report.checks.push(check_shaping(model, &ne, settings)?);
+    } else {
+        report.notes.push(
+            "strategic equilibrium not checked: it maximises a potential only for a \
+             quadratic supply cost (chen-li-low-doyle-2010 Theorem 7)"
+                .into(),
+        );
+    }
+    Ok(report.summarise())
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------
+
+/// Reads a scenario's model and verifies it ([`verify_bidding`], [`verify_shaping`],
+/// [`verify_stackelberg`], [`verify_mechanism`]).
+///
+/// ```
+/// use demand_response::scenario::{Format, Scenario};
+/// use demand_response::verify::{verify_scenario, VerifySettings};
+/// let text = "model = \"bidding\"\ndeficit = 3.0\n\
+///             [[customers]]\ncost = { linear = 1.0, quadratic = 0.5 }\n\
+///             [[customers]]\ncost = { half_quadratic = 2.0 }\n\
+///             [[customers]]\ncost = { linear = 0.5, quadratic = 1.0 }\ncapacity = 1.0\n";
+/// let scenario = Scenario::from_text(text, Format::Toml)?;
+/// let report = verify_scenario(&scenario, &VerifySettings::default())?;
+/// assert!(report.agrees, "{:?}", report.failures());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// The scenario's parse errors (with line and column), the model's conversion errors, and
+/// those of the check.
+#[cfg(feature = "scenario")]
+pub fn verify_scenario(
+    scenario: &crate::scenario::Scenario,
+    settings: &VerifySettings,
+) -> Result<VerifyReport, VerifyError> {
+    use crate::scenario::ModelKind;
+    match scenario.model() {
+        ModelKind::Bidding => {
+            let file: dr_bidding::BiddingScenario = scenario.parse()?;
+            verify_bidding(&file.market()?, settings)
+        }
+        ModelKind::Stackelberg => {
+            let file: dr_stackelberg::Scenario = scenario.parse()?;
+            verify_stackelberg(&file.build()?.market, settings)
+        }
+        ModelKind::Mechanism => {
+            let file: dr_mechanism::Scenario = scenario.parse()?;
+            verify_mechanism(&file.to_model()?.model, settings)
+        }
+        ModelKind::Shaping => {
+            let file: dr_shaping::ShapingScenario = scenario.parse()?;
+            verify_shaping(&file.to_model()?, settings)
+        }
+    }
+}

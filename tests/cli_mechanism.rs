@@ -1,0 +1,519 @@
+//! End-to-end tests of `dr solve | simulate | demo` on mechanism scenarios
+//! (wei-anastasopoulos): the JSON fields, the theorems' properties on random scenarios
+//! (budget balance, no profitable deviation, individual rationality), agreement of the
+//! learning dynamic with the planner's optimum, errors that name the field or the network
+//! components, and the plots.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const COMMUNITY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mechanism_community.toml");
+
+fn dr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dr"))
+        .args(args)
+        .output()
+        .expect("the dr binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-mechanism-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn vec_f(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(f)
+        .collect()
+}
+
+fn matrix(v: &Value) -> Vec<Vec<f64>> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(vec_f)
+        .collect()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1.0)
+}
+
+fn community_text() -> String {
+    std::fs::read_to_string(COMMUNITY).unwrap()
+}
+
+/// `J(x) = Σ_t p_t X_t + p_0 max_t X_t` (eq. 1), computed here from the allocation.
+fn energy_cost(x: &[Vec<f64>], p: &[f64], p0: f64) -> f64 {
+    let agg: Vec<f64> = (0..p.len())
+        .map(|t| x.iter().map(|xi| xi[t]).sum())
+        .collect();
+    let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    agg.iter().zip(p).map(|(a, b)| a * b).sum::<f64>() + p0 * peak
+}
+
+#[test]
+fn solve_json_has_the_fields() {
+    let o = dr(&["--json", "solve", COMMUNITY]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["model"], "mechanism");
+    assert_eq!(v["certificate"]["status"], "Solved");
+    assert!(f(&v["certificate"]["max_residual"]) <= 1e-9);
+    let x = matrix(&v["allocation"]);
+    assert_eq!(x.len(), 6);
+    assert!(x.iter().all(|xi| xi.len() == 4));
+    assert_eq!(vec_f(&v["mu"]).len(), 4);
+    // Two [[constraints]] entries, each one row, in file order: the evening cap (row 0,
+    // Σ_i x_2^i ≤ 2.5) and the daily budget (row 1, Σ x ≤ 11).
+    let lambda = vec_f(&v["constraint_multipliers"]);
+    assert_eq!(lambda.len(), 2);
+    let evening: f64 = x.iter().map(|xi| xi[2]).sum();
+    let total: f64 = x.iter().flatten().sum();
+    assert!(evening <= 2.5 + 1e-9 && total <= 11.0 + 1e-9);
+    // Complementary slackness (4d), from the file's data and the printed allocation.
+    assert!((lambda[0] * (2.5 - evening)).abs() <= 1e-9);
+    assert!((lambda[1] * (11.0 - total)).abs() <= 1e-9);
+    for key in [
+        "welfare",
+        "energy_cost",
+        "planner_surplus",
+        "max_best_response_gain",
+    ] {
+        assert!(v[key].is_number(), "missing {key}");
+    }
+    assert_eq!(vec_f(&v["taxes"]).len(), 6);
+    assert_eq!(vec_f(&v["balanced_taxes"]).len(), 6);
+    // J recomputed from the allocation and the file's prices.
+    let p = [0.10, 0.08, 0.16, 0.06];
+    assert!(rel(f(&v["energy_cost"]), energy_cost(&x, &p, 0.6)) <= 1e-12);
+    // Σ_t μ_t = p_0 (4f).
+    assert!((vec_f(&v["mu"]).iter().sum::<f64>() - 0.6).abs() <= 1e-9);
+    // The network: 6 users and 7 links, so a spanning tree of 5 edges and 2 dropped.
+    let d = &v["distributed"];
+    let tree = d["tree_edges"].as_array().unwrap();
+    let dropped = d["dropped_edges"].as_array().unwrap();
+    assert_eq!((tree.len(), dropped.len()), (5, 2));
+    assert!(f(&d["max_best_response_gain"]) <= 1e-8);
+    assert!(v["checks"]["failed"].as_array().unwrap().is_empty());
+
+    // Without --json: a readable report with the tables.
+    let o = dr(&["solve", COMMUNITY]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "certificate:",
+        "status                Solved",
+        "Per user",
+        "balanced t̃^i",
+        "Constraints",
+        "community cap Σ_i x_2^i",
+        "tree edges used",
+        "dropped edges",
+        "all hold",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+/// A random community: `n` users, `t` periods, log and quadratic utilities, optional
+/// bounds, community caps/totals and user totals, optionally a connected network with
+/// cycles (a random tree plus extra links).
+#[derive(Debug, Clone)]
+struct Random {
+    text: String,
+    prices: Vec<f64>,
+    peak_price: f64,
+    has_network: bool,
+}
+
+fn random_scenario() -> impl Strategy<Value = Random> {
+    (2usize..=6, 1usize..=4, any::<u64>()).prop_map(|(n, t, seed)| {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let prices: Vec<f64> = (0..t).map(|_| rng.gen_range(0.05..0.3)).collect();
+        let peak_price = rng.gen_range(0.1..1.0);
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = String::new();
+        let _ = writeln!(s, "model = \"mechanism\"\nperiods = {t}");
+        let _ = writeln!(
+            s,
+            "energy_prices = [{}]\npeak_price = {peak_price}",
+            list(&prices)
+        );
+        for _ in 0..n {
+            let _ = writeln!(s, "\n[[users]]");
+            let shift: f64 = rng.gen_range(0.5..2.0);
+            if rng.gen_bool(0.5) {
+                let w: Vec<f64> = (0..t).map(|_| rng.gen_range(0.3..2.0)).collect();
+                let _ = writeln!(
+                    s,
+                    "utility = {{ log = {{ weight = [{}], shift = {shift} }} }}",
+                    list(&w)
+                );
+            } else {
+                let th: Vec<f64> = (0..t).map(|_| rng.gen_range(-0.5..2.0)).collect();
+                let ka: Vec<f64> = (0..t).map(|_| rng.gen_range(0.5..2.0)).collect();
+                let _ = writeln!(
+                    s,
+                    "utility = {{ quadratic = {{ theta = [{}], kappa = [{}] }} }}",
+                    list(&th),
+                    list(&ka)
+                );
+            }
+            if rng.gen_bool(0.4) {
+                let _ = writeln!(s, "lower = {}", -rng.gen_range(0.0..0.4) * shift);
+            }
+            if rng.gen_bool(0.4) {
+                let _ = writeln!(s, "upper = {}", rng.gen_range(0.2..2.0));
+            }
+        }
+        if rng.gen_bool(0.7) {
+            let cap = rng.gen_range(0.2..1.0) * n as f64;
+            if rng.gen_bool(0.5) {
+                let _ = writeln!(
+                    s,
+                    "\n[[constraints]]\ncommunity_cap = {cap}\nperiod = {}",
+                    rng.gen_range(0..t)
+                );
+            } else {
+                let _ = writeln!(s, "\n[[constraints]]\ncommunity_cap = {cap}");
+            }
+        }
+        if rng.gen_bool(0.6) {
+            let total = rng.gen_range(0.2..1.0) * (n * t) as f64;
+            let _ = writeln!(s, "\n[[constraints]]\ncommunity_total = {total}");
+        }
+        if rng.gen_bool(0.3) {
+            let _ = writeln!(
+                s,
+                "\n[[constraints]]\nuser_total = {}\nuser = {}",
+                rng.gen_range(0.0..2.0),
+                rng.gen_range(0..n)
+            );
+        }
+        let has_network = rng.gen_bool(0.6);
+        if has_network {
+            let mut edges: Vec<(usize, usize)> = (1..n).map(|k| (rng.gen_range(0..k), k)).collect();
+            for _ in 0..rng.gen_range(0..=n) {
+                let (a, b) = (rng.gen_range(0..n), rng.gen_range(0..n));
+                if a != b {
+                    edges.push((a, b));
+                }
+            }
+            let e: Vec<String> = edges.iter().map(|(a, b)| format!("[{a}, {b}]")).collect();
+            let _ = writeln!(
+                s,
+                "\n[network]\nedges = [{}]\nroot = {}",
+                e.join(", "),
+                rng.gen_range(0..n)
+            );
+        }
+        Random {
+            text: s,
+            prices,
+            peak_price,
+            has_network,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Theorem 4 (the balanced taxes pay exactly J), Theorem 2 (the constructed profile is
+    /// a NE: no user gains by an exact best response), Theorem 3 (u^i ≥ v^i(0)), with J
+    /// recomputed here from the printed allocation and the file's prices.
+    #[test]
+    fn balanced_taxes_pay_the_energy_cost_and_no_user_gains(sc in random_scenario()) {
+        let dir = scratch(&format!("prop-{}", std::process::id()));
+        let file = write(&dir, "random.toml", &sc.text);
+        let o = dr(&["--json", "solve", &file]);
+        prop_assert!(o.status.success(), "{}\n{}", stderr(&o), sc.text);
+        let v = json_of(&o);
+        prop_assert_eq!(&v["certificate"]["status"], "Solved", "{}", sc.text);
+        let x = matrix(&v["allocation"]);
+        let j = energy_cost(&x, &sc.prices, sc.peak_price);
+        prop_assert!(rel(f(&v["energy_cost"]), j) <= 1e-9, "J {} vs {j}", v["energy_cost"]);
+        let bt: f64 = vec_f(&v["balanced_taxes"]).iter().sum();
+        prop_assert!(rel(bt, j) <= 1e-9, "Σ t̃ = {bt}, J = {j}\n{}", sc.text);
+        let gain = f(&v["max_best_response_gain"]);
+        prop_assert!(gain <= 1e-8, "gain {gain}\n{}", sc.text);
+        prop_assert!(f(&v["planner_surplus"]) >= -1e-9);
+        let (u, u0) = (vec_f(&v["payoffs"]), vec_f(&v["utility_at_zero"]));
+        for (a, b) in u.iter().zip(&u0) {
+            prop_assert!(a >= &(b - 1e-9), "u = {a} < v(0) = {b}\n{}", sc.text);
+        }
+        prop_assert!((vec_f(&v["mu"]).iter().sum::<f64>() - sc.peak_price).abs() <= 1e-9);
+        if sc.has_network {
+            let d = &v["distributed"];
+            let dbt: f64 = vec_f(&d["balanced_taxes"]).iter().sum();
+            prop_assert!(rel(dbt, j) <= 1e-9, "distributed Σ t̃ = {dbt}, J = {j}");
+            prop_assert!(f(&d["max_best_response_gain"]) <= 1e-8);
+            prop_assert_eq!(d["tree_edges"].as_array().unwrap().len() + 1, x.len());
+        } else {
+            prop_assert!(v["distributed"].is_null());
+        }
+    }
+}
+
+#[test]
+fn disconnected_network_names_the_components() {
+    let dir = scratch("disconnected");
+    let text = community_text().replace(
+        "edges = [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [1, 4]]",
+        "edges = [[0, 1], [1, 2], [3, 4], [4, 5]]",
+    );
+    assert_ne!(text, community_text());
+    let file = write(&dir, "disconnected.toml", &text);
+    for cmd in ["solve", "simulate"] {
+        let o = dr(&[cmd, &file]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("disconnected") && err.contains("[[0, 1, 2], [3, 4, 5]]"),
+            "{err}"
+        );
+        let o = dr(&["--json", cmd, &file]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(json_of(&o)["kind"], "model");
+    }
+}
+
+#[test]
+fn malformed_files_name_the_field() {
+    let dir = scratch("malformed");
+    let cases = [
+        // A type error: line, column and field.
+        (
+            "peak_price = 0.6 ",
+            "peak_price = \"high\" ",
+            "field `peak_price`",
+        ),
+        // A misspelt key inside a [[users]] entry.
+        (
+            "upper = 3.0\n\n[[users]]   # 1",
+            "uper = 3.0\n\n[[users]]   # 1",
+            "users[0].uper",
+        ),
+        // A value the model rejects (a convex "utility").
+        (
+            "kappa = 1.5",
+            "kappa = -1.5",
+            "users[5].utility.quadratic.kappa[0]",
+        ),
+        // A constraint naming a period that does not exist.
+        ("period = 2", "period = 9", "constraints[0].period"),
+        // A network edge naming a user that does not exist.
+        ("[1, 4]]", "[1, 7]]", "edges[6]"),
+    ];
+    for (k, (from, to, field)) in cases.iter().enumerate() {
+        let text = community_text().replacen(from, to, 1);
+        assert_ne!(text, community_text(), "case {k}: {from:?} not found");
+        let file = write(&dir, &format!("bad{k}.toml"), &text);
+        let o = dr(&["solve", &file]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains(field), "case {k}: {}", stderr(&o));
+        let o = dr(&["--json", "solve", &file]);
+        let msg = json_of(&o)["error"].as_str().unwrap().to_string();
+        assert!(msg.contains(field), "{msg}");
+    }
+    // The type error points at its line.
+    let text = community_text().replacen("peak_price = 0.6 ", "peak_price = \"high\" ", 1);
+    let file = write(&dir, "line.toml", &text);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("peak_price"))
+        .unwrap()
+        + 1;
+    let err = stderr(&dr(&["solve", &file]));
+    assert!(err.contains(&format!("line {line}")), "{err}");
+}
+
+#[test]
+fn plot_writes_demand_taxes_network_and_convergence() {
+    let dir = scratch("plots");
+    let out = dir.join("svg");
+    let o = dr(&[
+        "--json",
+        "--plot",
+        out.to_str().unwrap(),
+        "solve",
+        COMMUNITY,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed: Vec<String> = json_of(&o)["plots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    for name in [
+        "mechanism-demand.svg",
+        "mechanism-taxes.svg",
+        "mechanism-network.svg",
+    ] {
+        assert!(
+            listed.iter().any(|p| p.ends_with(name)),
+            "{name}: {listed:?}"
+        );
+    }
+    for p in &listed {
+        let svg = std::fs::read_to_string(p).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{p}"
+        );
+    }
+    // The network: 5 tree edges drawn solid, the 2 dropped cycle edges dashed.
+    let svg = std::fs::read_to_string(out.join("mechanism-network.svg")).unwrap();
+    assert_eq!(svg.matches("<line").count(), 7, "{svg}");
+    assert_eq!(svg.matches("stroke-dasharray").count(), 2, "{svg}");
+    let svg = std::fs::read_to_string(out.join("mechanism-demand.svg")).unwrap();
+    assert!(svg.contains("user 5") && svg.contains("period 3"));
+
+    let o = dr(&["--plot", out.to_str().unwrap(), "simulate", COMMUNITY]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(out.join("mechanism-convergence.svg")).unwrap();
+    assert!(svg.contains("max best-response gain"));
+    assert!(stdout(&o).contains("mechanism-convergence.svg"));
+}
+
+/// Two independent paths to the same allocation: the users' learning dynamic (message
+/// updates round by round) and the planner's interior-point solve.
+#[test]
+fn simulate_converges_to_the_planner_optimum() {
+    let solved = json_of(&dr(&["--json", "solve", COMMUNITY]));
+    let optimum = matrix(&solved["allocation"]);
+    for extra in [&[][..], &["--set", "mechanism=centralized"][..]] {
+        let mut args = vec!["--json", "simulate", COMMUNITY];
+        args.extend_from_slice(extra);
+        let o = dr(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v = json_of(&o);
+        let expected = if extra.is_empty() {
+            "distributed"
+        } else {
+            "centralized"
+        };
+        assert_eq!(v["mechanism"], expected);
+        assert_eq!(v["termination"], "Converged");
+        assert_eq!(v["converged"], true);
+        let rounds = v["rounds"].as_array().unwrap();
+        let needed = v["rounds_needed"].as_u64().unwrap() as usize;
+        assert_eq!(rounds.len(), needed + 1);
+        assert_eq!(rounds[needed]["round"].as_u64(), Some(needed as u64));
+        let gain = f(&v["max_best_response_gain"]);
+        assert!(gain <= f(&v["tolerance"]));
+        assert_eq!(gain, f(&rounds[needed]["max_gain"]));
+        let y = matrix(&v["allocation"]);
+        let dist = y
+            .iter()
+            .flatten()
+            .zip(optimum.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            dist <= 1e-6,
+            "{expected}: learned demands {dist} from the optimum"
+        );
+    }
+    let o = dr(&["simulate", COMMUNITY]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("CONVERGED after") && out.contains("Trace"),
+        "{out}"
+    );
+}
+
+#[test]
+fn simulate_says_plainly_when_it_did_not_converge() {
+    let o = dr(&["simulate", COMMUNITY, "--rounds", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("DID NOT CONVERGE") && out.contains("round limit (5 rounds)"),
+        "{out}"
+    );
+    let v = json_of(&dr(&["--json", "simulate", COMMUNITY, "--rounds", "5"]));
+    assert_eq!(v["termination"], "MaxRounds");
+    assert_eq!(v["converged"], false);
+    assert!(v["rounds_needed"].is_null());
+    assert_eq!(v["rounds"].as_array().unwrap().len(), 6);
+    assert!(f(&v["max_best_response_gain"]) > f(&v["tolerance"]));
+}
+
+#[test]
+fn simulate_rejects_bad_settings() {
+    let o = dr(&["simulate", COMMUNITY, "--set", "dynamic=gossip"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("dynamic=gossip"), "{}", stderr(&o));
+    let o = dr(&["simulate", COMMUNITY, "--set", "gamma=1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = dr(&["simulate", COMMUNITY, "--step", "-0.1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("step"), "{}", stderr(&o));
+    let o = dr(&["solve", COMMUNITY, "--set", "step=1"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn demo_has_the_mechanism_section_with_its_claims_checked() {
+    let o = dr(&["--json", "demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json_of(&o);
+    let section = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "mechanism-community")
+        .expect("the mechanism section");
+    let r = &section["result"];
+    assert_eq!(r["certificate"]["status"], "Solved");
+    assert!(r["checks"]["failed"].as_array().unwrap().is_empty());
+    let bt: f64 = vec_f(&r["balanced_taxes"]).iter().sum();
+    assert!(rel(bt, f(&r["energy_cost"])) <= 1e-9);
+    assert!(f(&r["max_best_response_gain"]) <= 1e-8);
+    let out = stdout(&dr(&["demo"]));
+    assert!(out.contains("Mechanism: peak-demand pricing"), "{out}");
+}

@@ -1,0 +1,520 @@
+//! End-to-end tests of the Stackelberg model in `dr` (alshehri-liu-chen-basar): `solve`,
+//! `simulate` (eq. 21), the §VIII studies, the demo section, errors and plots. Every
+//! assertion is a property of the model (market clearing, eq. 10, eq. 15, Theorem 1,
+//! Theorem 4, the paper's findings) or agreement of two solution paths — not a copied
+//! output.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ECOGRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/stackelberg_ecogrid.toml");
+
+fn dr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dr"))
+        .args(args)
+        .output()
+        .expect("the dr binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_ok(args: &[&str]) -> Value {
+    let o = dr(args);
+    assert!(o.status.success(), "dr {args:?}: {}", stderr(&o));
+    serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("dr {args:?}: stdout is not JSON ({e}): {}", stdout(&o)))
+}
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-stackelberg-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn vec1(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(f)
+        .collect()
+}
+
+fn vec2(v: &Value) -> Vec<Vec<f64>> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(vec1)
+        .collect()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    (
+        m,
+        (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n).sqrt(),
+    )
+}
+
+/// Two companies, three periods, two classes with different budgets (ζ = γ = 1).
+const SMALL: &str = r#"
+model = "stackelberg"
+periods = 3
+
+[[companies]]
+name = "north"
+supply = [40.0, 60.0, 50.0]
+
+[[companies]]
+name = "south"
+supply = [30.0, 30.0, 45.0]
+
+[[consumers]]
+name = "small"
+count = 60
+budget = 4.0
+
+[[consumers]]
+name = "large"
+count = 40
+budget = 6.5
+energy_need = 1.0
+"#;
+
+/// Market clearing, eq. 15, budgets spent and eq. 10 — checked on `dr solve --json`.
+fn check_solution(v: &Value) {
+    assert_eq!(v["certificate"]["status"], "Solved", "{}", v["certificate"]);
+    assert!(f(&v["certificate"]["max_residual"]) <= 1e-9);
+    let prices = vec2(&v["prices"]);
+    let supply = vec2(&v["supply"]);
+    let revenues = vec1(&v["revenues"]);
+    let count = vec1(&v["count"]);
+    let budget = vec1(&v["budget"]);
+    let minimum = vec1(&v["minimum_budget"]);
+    let demand: Vec<Vec<Vec<f64>>> = v["demand"].as_array().unwrap().iter().map(vec2).collect();
+    let (k_n, t_n, classes) = (prices.len(), prices[0].len(), count.len());
+    assert_eq!(revenues.len(), k_n);
+    assert_eq!(minimum.len(), classes);
+    assert_eq!(demand.len(), classes);
+    // Prices are strictly positive (Lemma 2).
+    assert!(prices.iter().flatten().all(|&p| p > 0.0), "{prices:?}");
+    // Eq. 15: Σ_k revenue_k = Σ_n count_n B_n.
+    let budgets: f64 = count.iter().zip(&budget).map(|(c, b)| c * b).sum();
+    assert!(rel(revenues.iter().sum(), budgets) <= 1e-9);
+    assert!(rel(f(&v["budget_total"]), budgets) <= 1e-12);
+    // Each revenue is Σ_t p_k(t) G_k(t) (the whole supply is sold).
+    for k in 0..k_n {
+        let r: f64 = (0..t_n).map(|t| prices[k][t] * supply[k][t]).sum();
+        assert!(rel(r, revenues[k]) <= 1e-9);
+    }
+    // Market clearing: Σ_n count_n d_{n,k}(t) = G_k(t); demands non-negative.
+    for k in 0..k_n {
+        for t in 0..t_n {
+            let d: f64 = (0..classes).map(|n| count[n] * demand[n][k][t]).sum();
+            assert!(rel(d, supply[k][t]) <= 1e-9, "k {k} t {t}: {d}");
+            assert!((0..classes).all(|n| demand[n][k][t] >= 0.0));
+        }
+    }
+    // Each consumer spends its budget; energy need met, so B_n ≥ minimum budget.
+    let need = vec1(&v["energy_need"]);
+    let energy = vec1(&v["energy"]);
+    for n in 0..classes {
+        let spend: f64 = (0..k_n)
+            .flat_map(|k| (0..t_n).map(move |t| (k, t)))
+            .map(|(k, t)| prices[k][t] * demand[n][k][t])
+            .sum();
+        assert!(rel(spend, budget[n]) <= 1e-9);
+        assert!(minimum[n] <= budget[n] * (1.0 + 1e-9));
+        assert!(energy[n] >= need[n] * (1.0 - 1e-9));
+    }
+    // The consumer's KKT conditions (ζ = γ = 1): 1/(1 + d) = λ p where d > 0, and
+    // 1 ≥ λ p where d = 0; i.e. (1 + d) p is one constant 1/λ on the bought entries and
+    // p ≥ 1/λ on the others.
+    for (n, dn) in demand.iter().enumerate() {
+        let entries: Vec<(f64, f64)> = prices
+            .iter()
+            .flatten()
+            .copied()
+            .zip(dn.iter().flatten().copied())
+            .collect();
+        let bought: Vec<f64> = entries
+            .iter()
+            .filter(|(_, d)| *d > 0.0)
+            .map(|(p, d)| (1.0 + d) * p)
+            .collect();
+        let inv_lambda = bought[0];
+        assert!(
+            bought.iter().all(|c| rel(*c, inv_lambda) <= 1e-9),
+            "{bought:?}"
+        );
+        for (p, d) in &entries {
+            if *d == 0.0 {
+                assert!(
+                    *p >= inv_lambda * (1.0 - 1e-9),
+                    "class {n}: p {p} < 1/λ {inv_lambda}"
+                );
+            }
+        }
+    }
+    // Eq. 10 when interior: d = (B + Σ p) / (K T p) − 1.
+    if v["case"] == "interior" {
+        let sum_p: f64 = prices.iter().flatten().sum();
+        let kt = (k_n * t_n) as f64;
+        for n in 0..classes {
+            for k in 0..k_n {
+                for t in 0..t_n {
+                    let closed = (budget[n] + sum_p) / (kt * prices[k][t]) - 1.0;
+                    assert!((closed - demand[n][k][t]).abs() <= 1e-9 * closed.max(1.0));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn solve_json_has_prices_revenues_demands_budgets_and_certificate() {
+    let v = json_ok(&["--json", "solve", ECOGRID]);
+    check_solution(&v);
+    // The bundled EcoGrid day: K = 1, T = 24, one class of 2000 consumers whose budget is
+    // the minimum of Theorem 1 at the experiment's prices (the paper: 7.55 DKK), and each
+    // consumer gets G(t) / N.
+    let prices = vec2(&v["prices"]);
+    assert_eq!((prices.len(), prices[0].len()), (1, 24));
+    let budget = vec1(&v["budget"]);
+    assert!((budget[0] - 7.55).abs() < 0.005, "{budget:?}");
+    // Remark 2: p(t) (G(t) + N) is the same every hour.
+    let g = &vec2(&v["supply"])[0];
+    let c0 = prices[0][0] * (g[0] + 2000.0);
+    for t in 0..24 {
+        assert!(rel(prices[0][t] * (g[t] + 2000.0), c0) <= 1e-12);
+    }
+
+    let dir = scratch("solve");
+    let small = write(&dir, "small.toml", SMALL);
+    let v = json_ok(&["--json", "solve", &small]);
+    check_solution(&v);
+    assert_eq!(v["companies"][1], "south");
+    assert_eq!(v["classes"][0], "small");
+
+    // Heterogeneous budgets where eq. 10 fails: the EcoGrid classes (budgets 4..8, 400
+    // consumers each) and K = 4 companies with equal allocations over T = 8 periods. The
+    // poorest class buys nothing from the dearest company (the crate's finding for T ≥ 6);
+    // the exact equilibrium must still clear the market and satisfy every KKT condition.
+    let mut text = String::from("model = \"stackelberg\"\nperiods = 8\n");
+    for share in [36.0, 16.0, 5.0, 2.0] {
+        let g = 54050.0 * share / 59.0 / 8.0;
+        text.push_str(&format!("[[companies]]\nsupply = {:?}\n", vec![g; 8]));
+    }
+    for b in [4.0, 5.0, 6.0, 7.0, 8.0] {
+        text.push_str(&format!("[[consumers]]\ncount = 400\nbudget = {b:?}\n"));
+    }
+    let classes = write(&dir, "classes.toml", &text);
+    let v = json_ok(&["--json", "solve", &classes]);
+    assert_eq!(v["case"], "water_filling");
+    check_solution(&v);
+    let demand = &v["demand"][0];
+    assert!(vec2(demand).iter().flatten().any(|&d| d == 0.0));
+}
+
+#[test]
+fn solve_prints_a_readable_table_without_json() {
+    let o = dr(&["solve", ECOGRID]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "Stackelberg equilibrium",
+        "p(t)",
+        "G(t)",
+        "min budget (Thm 1)",
+        "eq. 15",
+        "certificate:",
+        "status                Solved",
+        "eq. 14 vs faer (13)",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn simulate_converges_for_delta_zero_to_the_solve_prices() {
+    let solved = vec2(&json_ok(&["--json", "solve", ECOGRID])["prices"]);
+    let v = json_ok(&["--json", "simulate", ECOGRID, "--delta", "0"]);
+    assert_eq!(v["termination"], "converged");
+    assert_eq!(v["rule"], "paper");
+    assert_eq!(f(&v["delta"]), 0.0);
+    let rounds = v["rounds"].as_array().unwrap();
+    let after = v["converged_after"].as_u64().expect("converged_after") as usize;
+    assert_eq!(rounds.len(), after + 1, "round 0 is the starting prices");
+    let tol = f(&v["tolerance"]);
+    let last = rounds.last().unwrap();
+    assert!(f(&last["mismatch"]) <= tol);
+    assert!(rounds[..after]
+        .iter()
+        .all(|r| f(&r["mismatch"]) > tol && r["prices"].is_array()));
+    // The run's final prices are the last round's and agree with the exact equilibrium.
+    let final_prices = vec2(&v["prices"]);
+    assert_eq!(vec2(&last["prices"]), final_prices);
+    for (a, b) in final_prices.iter().flatten().zip(solved.iter().flatten()) {
+        assert!(rel(*a, *b) <= 1e-6, "{a} vs {b}");
+    }
+    assert!(f(&v["max_price_error"]) <= 1e-6);
+
+    // The text trace ends with the equilibrium row.
+    let o = dr(&["simulate", ECOGRID, "--delta", "0", "--every", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("converged after") && out.contains("p̄ (solve)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn simulate_rules_and_delta() {
+    let rounds = |v: &Value| v["converged_after"].as_u64().expect("converged");
+    let paper = json_ok(&["--json", "simulate", ECOGRID, "--rule", "paper"]);
+    let fast = json_ok(&["--json", "simulate", ECOGRID, "--rule", "fast"]);
+    assert_eq!(fast["rule"], "steffensen");
+    assert!(fast["delta"].is_null());
+    assert!(rounds(&fast) < rounds(&paper));
+    // Theorem 4 holds for every δ ≥ 0; a larger δ takes smaller steps (ε grows).
+    let slow = json_ok(&["--json", "simulate", ECOGRID, "--delta", "5000"]);
+    assert!(rounds(&slow) > rounds(&paper));
+    let same = json_ok(&["--json", "simulate", ECOGRID, "--set", "delta=5000"]);
+    assert_eq!(rounds(&same), rounds(&slow));
+    // δ < 0 is outside Theorem 4: from the uniform start, ε = (G + Z)/p − 10000 becomes
+    // tiny at the hour whose price overshot, and the next update drives it below zero.
+    let bad = json_ok(&["--json", "simulate", ECOGRID, "--delta", "-10000"]);
+    assert_ne!(bad["termination"], "converged");
+    assert!(bad["converged_after"].is_null());
+    // A round limit is honoured.
+    let short = json_ok(&["--json", "simulate", ECOGRID, "--rounds", "3"]);
+    assert_eq!(short["termination"], "max_rounds");
+    assert_eq!(short["rounds"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn simulate_rejects_settings_it_cannot_honour() {
+    for args in [
+        vec!["simulate", ECOGRID, "--step", "0.1"],
+        vec!["simulate", ECOGRID, "--rule", "fast", "--delta", "1"],
+        vec!["simulate", ECOGRID, "--delta", "1", "--set", "delta=2"],
+    ] {
+        let o = dr(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+    }
+    let o = dr(&["simulate", ECOGRID, "--set", "gamma=1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("gamma=1"));
+}
+
+#[test]
+fn malformed_files_name_the_field() {
+    let dir = scratch("malformed");
+    let cases = [
+        (
+            "negative-budget.toml",
+            SMALL.replace("budget = 4.0", "budget = -4.0"),
+            "consumers[0].budget",
+        ),
+        (
+            "wrong-length.toml",
+            SMALL.replace("[40.0, 60.0, 50.0]", "[40.0, 60.0]"),
+            "companies[0].supply",
+        ),
+        (
+            "bad-budget.toml",
+            SMALL.replace("budget = 6.5", "budget = \"lots\""),
+            "consumers[1].budget",
+        ),
+        (
+            "zero-supply.toml",
+            SMALL.replace("[30.0, 30.0, 45.0]", "[30.0, 0.0, 45.0]"),
+            "companies[1].supply[1]",
+        ),
+        (
+            "minimum-without-prices.toml",
+            SMALL.replace("budget = 6.5", "budget = \"minimum\""),
+            "consumers[1].reference_prices",
+        ),
+        (
+            "unknown-field.toml",
+            SMALL.replace("count = 40", "count = 40\nbudjet = 3"),
+            "budjet",
+        ),
+    ];
+    for (name, text, field) in cases {
+        let file = write(&dir, name, &text);
+        for cmd in ["solve", "simulate"] {
+            let o = dr(&[cmd, &file]);
+            assert_eq!(o.status.code(), Some(1), "{name} {cmd}: {}", stderr(&o));
+            assert!(stderr(&o).contains(field), "{name} {cmd}: {}", stderr(&o));
+            let o = dr(&["--json", cmd, &file]);
+            assert_eq!(o.status.code(), Some(1));
+            let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+            assert!(v["error"].as_str().unwrap().contains(field), "{v}");
+        }
+    }
+}
+
+#[test]
+fn study_ecogrid_reproduces_the_papers_findings() {
+    let v = json_ok(&["--json", "study", "ecogrid"]);
+    let p = vec1(&v["prices"]);
+    let pe = vec1(&v["experiment_prices"]);
+    assert_eq!((p.len(), pe.len()), (24, 24));
+    assert!(p.iter().all(|&x| x > 0.0));
+    let (m, sd) = mean_sd(&p);
+    let (me, sde) = mean_sd(&pe);
+    // §VIII-A: a slightly smaller mean and a much smaller spread than the experiment.
+    assert!(m < me && sd < sde, "mean {m} vs {me}, sd {sd} vs {sde}");
+    assert!(rel(f(&v["price_std"]), sd) <= 1e-12);
+    assert!(f(&v["savings_fraction"]) > 0.0);
+    // The paper's minimum budget: 7.55 DKK; it is fully spent at equilibrium.
+    let b = f(&v["budget_per_consumer"]);
+    assert!((b - 7.55).abs() < 0.005, "{b}");
+    assert!(rel(f(&v["payment_equilibrium"]), b) <= 1e-9);
+    // Savings = 1 − B / (Σ p_exp(t) G(t) / N).
+    let g = vec1(&v["supply"]);
+    let paid: f64 = pe.iter().zip(&g).map(|(a, c)| a * c / 2000.0).sum();
+    assert!(rel(f(&v["savings_fraction"]), 1.0 - b / paid) <= 1e-9);
+    assert_eq!(v["certificate"]["status"], "Solved");
+    // Fig. 5: eq. 21 converges for δ ≥ 0 (Theorem 4), more slowly for larger δ.
+    let runs = v["distributed"]["runs"].as_array().unwrap();
+    let paper: Vec<(f64, u64)> = runs
+        .iter()
+        .filter(|r| r["rule"] == "paper" && f(&r["delta"]) >= 0.0)
+        .map(|r| {
+            assert_eq!(r["termination"], "converged", "{}", r["delta"]);
+            assert!(f(&r["max_price_error"]) <= 1e-6);
+            (f(&r["delta"]), r["converged_after"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(paper.len() >= 2);
+    for w in paper.windows(2) {
+        assert!(w[0].0 < w[1].0 && w[0].1 < w[1].1, "{paper:?}");
+    }
+}
+
+#[test]
+fn study_dutch_pilot_shows_lower_spread_and_savings() {
+    let v = json_ok(&["--json", "study", "dutch-pilot"]);
+    let (m, sd) = mean_sd(&vec1(&v["prices"]));
+    let (me, sde) = mean_sd(&vec1(&v["experiment_prices"]));
+    assert!(m < me && sd < sde);
+    assert!(f(&v["savings_fraction"]) > 0.0);
+    assert!(f(&v["budget_per_consumer"]) > 0.0);
+    let runs = v["distributed"]["runs"].as_array().unwrap();
+    assert!(runs.iter().all(|r| r["termination"] == "converged"));
+}
+
+#[test]
+fn study_periods_utilities_rise_with_t() {
+    let v = json_ok(&["--json", "study", "periods", "--set", "max_periods=12"]);
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 12);
+    let budgets = vec1(&v["class_budgets"]);
+    let size = vec1(&v["class_size"]);
+    let b_total: f64 = budgets.iter().zip(&size).map(|(b, c)| b * c).sum();
+    let power: f64 = vec1(&v["company_totals"]).iter().sum();
+    for (i, pt) in points.iter().enumerate() {
+        assert_eq!(pt["periods"].as_u64(), Some(i as u64 + 1));
+        // Eq. 15 for every T.
+        assert!(rel(vec1(&pt["revenues"]).iter().sum(), b_total) <= 1e-9);
+    }
+    for n in 0..budgets.len() {
+        let u: Vec<f64> = points.iter().map(|p| f(&p["utilities"][n])).collect();
+        // Fig. 4: rising in T, below eq. 25's limit B_n Σ G / B (ζ = γ = 1).
+        assert!(u.windows(2).all(|w| w[1] > w[0]), "class {n}: {u:?}");
+        let limit = budgets[n] * power / b_total;
+        assert!(u.iter().all(|&x| x < limit));
+        assert!(rel(f(&v["utility_limit"][n]), limit) <= 1e-12);
+    }
+    let o = dr(&["study", "periods", "--set", "max_periods=0"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn plots_are_written_as_svg() {
+    let dir = scratch("plots");
+    let d = dir.to_str().unwrap();
+    let runs: [&[&str]; 4] = [
+        &["solve", ECOGRID],
+        &["simulate", ECOGRID],
+        &["study", "ecogrid"],
+        &["study", "periods", "--set", "max_periods=5"],
+    ];
+    for args in runs {
+        let mut a = vec!["--json", "--plot", d];
+        a.extend_from_slice(args);
+        let v = json_ok(&a);
+        let plots = v["plots"].as_array().expect("plots listed");
+        assert!(!plots.is_empty(), "{args:?}");
+        for p in plots {
+            let svg = std::fs::read_to_string(p.as_str().unwrap()).unwrap();
+            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        }
+    }
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for wanted in [
+        "stackelberg-simulate-prices.svg",
+        "stackelberg-ecogrid-prices.svg",
+        "stackelberg-ecogrid-distributed-delta-0.svg",
+        "stackelberg-periods-utilities.svg",
+    ] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "{wanted} not in {names:?}"
+        );
+    }
+}
+
+#[test]
+fn demo_has_a_checked_stackelberg_section() {
+    let v = json_ok(&["--json", "demo"]);
+    let section = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "stackelberg-ecogrid")
+        .expect("a stackelberg section");
+    let r = &section["result"];
+    assert_eq!(r["certificate"]["status"], "Solved");
+    let p = vec1(&r["prices"]);
+    let g = vec1(&r["supply"]);
+    let b = f(&r["budget_per_consumer"]);
+    let revenue: f64 = p.iter().zip(&g).map(|(a, c)| a * c).sum();
+    assert!(rel(revenue, 2000.0 * b) <= 1e-9);
+    assert!(f(&r["savings_fraction"]) > 0.0);
+    assert!(v["models_available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "stackelberg"));
+}

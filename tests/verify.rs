@@ -1,0 +1,363 @@
+//! The LP cross-checks (`demand_response::verify`, `dr verify`): the quick part of the
+//! corpus agrees with the LP reference back end; deliberately wrong equilibria (a moved
+//! price, a moved allocation) are caught for bidding, shaping, the mechanism and
+//! Stackelberg;
+//! `dr verify --json` prints the summary fields and exits non-zero on a disagreement.
+
+use demand_response::bidding::{competitive_equilibrium, nash_equilibrium, Market};
+use demand_response::mechanism::{
+    solve_planner, CentralizedMechanism, MechanismSettings, Model, PlannerSettings, User,
+};
+use demand_response::scenario::Scenario;
+use demand_response::shaping::{
+    competitive_equilibrium as shaping_competitive, strategic_equilibrium as shaping_strategic,
+    Customers, Loads, ShapingModel, SupplyCost,
+};
+use demand_response::stackelberg::{
+    best_response, solve_equilibrium, Company, ConsumerClasses, DemandOutput, EquilibriumSettings,
+    Market as StackelbergMarket,
+};
+use demand_response::verify::{
+    check_bidding, check_mechanism_ne, check_planner, check_shaping, check_stackelberg,
+    verify_scenario, VerifyError, VerifySettings,
+};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+fn quick_files() -> Vec<PathBuf> {
+    let list = std::fs::read_to_string(corpus().join("quick.txt")).unwrap();
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| corpus().join(l))
+        .collect()
+}
+
+#[test]
+fn quick_corpus_agrees_with_the_lp_back_end() {
+    let files = quick_files();
+    assert!(files.len() >= 10);
+    for f in files {
+        let s = Scenario::read(&f).unwrap();
+        let r = verify_scenario(&s, &VerifySettings::default()).unwrap();
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(r.agrees, "{name}: {:?}", r.failures());
+        assert!(
+            r.bound >= 0.0 && r.bound < 1e-6,
+            "{name}: bound {}",
+            r.bound
+        );
+        for c in &r.checks {
+            assert_eq!(c.lp_status, "Solved", "{name}: {}", c.name);
+            // The kernel objective lies in the proven interval (up to the slack).
+            assert!(
+                c.objective_gap >= -c.cross_check.objective_slack
+                    && c.objective_gap <= c.bound + c.cross_check.objective_slack,
+                "{name}: {}",
+                c.name
+            );
+            assert!(c.cross_check.allocation_ratio <= 1.0);
+        }
+        // The summary is the worst of the checks.
+        let worst = |f: fn(&demand_response::verify::CheckReport) -> f64| {
+            r.checks.iter().map(f).fold(0.0, f64::max)
+        };
+        assert_eq!(r.max_allocation_gap, worst(|c| c.max_allocation_gap));
+        assert_eq!(r.max_price_gap, worst(|c| c.max_price_gap));
+        assert_eq!(
+            r.max_marginal_price_gap,
+            worst(|c| c.max_marginal_price_gap)
+        );
+        assert_eq!(r.bound, worst(|c| c.bound));
+        assert_eq!(r.objective_gap, worst(|c| c.objective_gap.abs()));
+        // Every equilibrium of the model was checked (or a note says why not).
+        let expected = match r.model.as_str() {
+            "bidding" | "mechanism" | "shaping" => 2,
+            "stackelberg" => r.size,
+            other => panic!("unexpected model {other}"),
+        };
+        assert_eq!(
+            r.checks.len() + r.notes.len(),
+            expected,
+            "{name}: {:?}",
+            r.notes
+        );
+        if r.model == "stackelberg" {
+            assert_eq!(r.conditions.len(), 1);
+            assert!(r.conditions[0].holds, "{name}: {:?}", r.conditions[0]);
+        }
+    }
+}
+
+/// Five customers, capacities 3, deficit 6: every customer is strictly inside its bounds in
+/// both equilibria (checked), so each witnesses the price.
+fn market() -> Market {
+    Market::quadratic(
+        vec![0.5, 1.0, 1.5, 0.8, 1.2],
+        vec![1.0, 0.7, 0.5, 1.5, 0.9],
+        6.0,
+    )
+    .unwrap()
+    .with_uniform_capacity(3.0)
+    .unwrap()
+}
+
+#[test]
+fn a_moved_bidding_price_or_allocation_is_caught() {
+    let m = market();
+    let s = VerifySettings::default();
+    for eq in [
+        competitive_equilibrium(&m).unwrap(),
+        nash_equilibrium(&m).unwrap(),
+    ] {
+        assert!(
+            eq.loads.iter().all(|&q| q > 0.1 && q < 2.9),
+            "{:?}",
+            eq.loads
+        );
+        let right = check_bidding(&m, &eq, &s).unwrap();
+        assert!(right.agrees, "{:?}", right.cross_check.failures);
+        assert!(right.cross_check.rows_with_witness == 1);
+
+        // The price moved by 1 %: beyond the proven price tolerance.
+        let mut moved = eq.clone();
+        moved.price *= 1.01;
+        let c = check_bidding(&m, &moved, &s).unwrap();
+        assert!(!c.agrees, "{:?} price {}", eq.kind, eq.price);
+        assert!(c.cross_check.price_ratio > 1.0);
+        assert!((c.max_price_gap - 0.01 * eq.price).abs() < 1e-3 * eq.price);
+
+        // 0.01 of load moved from customer 0 to customer 1: still feasible, not optimal.
+        let mut moved = eq.clone();
+        moved.loads[0] -= 0.01;
+        moved.loads[1] += 0.01;
+        let c = check_bidding(&m, &moved, &s).unwrap();
+        assert!(!c.agrees, "{:?}", eq.kind);
+        assert!(c.cross_check.allocation_ratio > 1.0);
+        assert!(c.cross_check.kernel_infeasibility < 1e-12);
+    }
+}
+
+fn community() -> Model {
+    Model::builder(vec![0.1, 0.2, 0.15], 0.5)
+        .user(User::log(&[1.0, 2.0, 1.5], 1.0))
+        .user(User::quadratic(&[2.0, 1.5, 1.0], &[1.0, 1.0, 1.0]))
+        .user(User::log(&[1.5, 0.5, 2.0], 2.0))
+        .upper_bounds(0, &[3.0, 3.0, 3.0])
+        .lower_bounds(0, &[0.0, 0.0, 0.0])
+        .lower_bounds(2, &[0.0, 0.0, 0.0])
+        .community_total(4.0)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_moved_mechanism_price_or_allocation_is_caught() {
+    let model = community();
+    let s = VerifySettings::default();
+    let sol = solve_planner(&model, &PlannerSettings::default()).unwrap();
+    let right = check_planner(&model, &sol, &s).unwrap();
+    assert!(right.agrees, "{:?}", right.cross_check.failures);
+
+    // Peak prices shifted between periods (Σ μ = p_0 still holds).
+    let mut moved = sol.clone();
+    let (hi, lo) = if moved.peak_multipliers[0] >= 0.05 {
+        (1, 0)
+    } else {
+        (0, 1)
+    };
+    moved.peak_multipliers[hi] += 0.05;
+    moved.peak_multipliers[lo] -= 0.05;
+    let c = check_planner(&model, &moved, &s).unwrap();
+    assert!(!c.agrees, "μ = {:?}", sol.peak_multipliers);
+
+    // The community-cap price λ moved.
+    let mut moved = sol.clone();
+    let last = moved.constraint_multipliers.len() - 1;
+    moved.constraint_multipliers[last] += 0.05;
+    assert!(!check_planner(&model, &moved, &s).unwrap().agrees);
+
+    // The NE of Theorem 2 agrees; one with a user's demand moved does not.
+    let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+    let ne = mech.nash_equilibrium(&sol).unwrap();
+    let (c, cond) = check_mechanism_ne(&model, &ne, &s).unwrap();
+    assert!(
+        c.agrees && cond.holds,
+        "{:?} {cond:?}",
+        c.cross_check.failures
+    );
+    let mut moved = ne.clone();
+    moved.y[1] -= 0.02;
+    let (c, _) = check_mechanism_ne(&model, &moved, &s).unwrap();
+    assert!(!c.agrees);
+    // Users announcing different prices break the NE condition.
+    let mut split = ne.clone();
+    split.s[0] += 0.01;
+    let (_, cond) = check_mechanism_ne(&model, &split, &s).unwrap();
+    assert!(!cond.holds);
+}
+
+#[test]
+fn wrong_stackelberg_prices_do_not_clear_the_market() {
+    let market = StackelbergMarket::new(
+        2,
+        vec![Company::new(vec![10.0, 14.0]), Company::new(vec![8.0, 6.0])],
+        ConsumerClasses::new(vec![5.0, 3.0], vec![3.0, 2.0], vec![0.0, 0.0]),
+    )
+    .unwrap();
+    let settings = EquilibriumSettings {
+        demands: DemandOutput::PerClass,
+        ..EquilibriumSettings::default()
+    };
+    let eq = solve_equilibrium(&market, &settings).unwrap();
+    let s = VerifySettings::default();
+    let right = check_stackelberg(&market, &eq, &s).unwrap();
+    assert!(right.agrees, "{:?}", right.failures());
+
+    // Prices 1 % too high, with every class's exact best response at those prices: each
+    // consumer check agrees, but the companies' supply is not sold.
+    let mut moved = eq.clone();
+    for row in &mut moved.prices {
+        for p in row.iter_mut() {
+            *p *= 1.01;
+        }
+    }
+    let flat: Vec<f64> = moved.prices.concat();
+    for n in 0..2 {
+        let prefs = market.consumers().preferences(n).unwrap();
+        let br = best_response(&flat, market.consumers().budget[n], prefs).unwrap();
+        moved.demand[n] = br.demand.chunks(2).map(<[f64]>::to_vec).collect();
+        moved.utility[n] = br.utility;
+    }
+    let r = check_stackelberg(&market, &moved, &s).unwrap();
+    assert!(r.checks.iter().all(|c| c.agrees));
+    assert!(!r.conditions[0].holds, "{:?}", r.conditions[0]);
+    assert!(!r.agrees);
+
+    // A class's demand moved along its budget line is caught by its consumer check.
+    let mut moved = eq.clone();
+    let p = &eq.prices;
+    moved.demand[0][0][0] += 0.05 / p[0][0];
+    moved.demand[0][1][1] -= 0.05 / p[1][1];
+    let r = check_stackelberg(&market, &moved, &s).unwrap();
+    assert!(!r.checks[0].agrees && r.checks[1].agrees);
+}
+
+#[test]
+fn a_moved_shaping_price_or_load_is_caught() {
+    let mut customers = Customers::new(3).unwrap();
+    customers
+        .push_quadratic(&[2.0, 3.0, 2.5], &[1.0, 1.0, 1.0], 1.0, 4.0)
+        .unwrap();
+    customers
+        .push_log(&[1.0, 2.0, 1.0], &[1.0, 1.0, 1.0], 2.0, f64::INFINITY)
+        .unwrap();
+    let supply = SupplyCost::quadratic(vec![0.5, 1.0, 0.5], vec![0.1, 0.1, 0.1]).unwrap();
+    let model = ShapingModel::new(customers, supply).unwrap();
+    let s = VerifySettings::default();
+    for eq in [
+        shaping_competitive(&model).unwrap(),
+        shaping_strategic(&model).unwrap(),
+    ] {
+        let right = check_shaping(&model, &eq, &s).unwrap();
+        assert!(right.agrees, "{:?}", right.cross_check.failures);
+        let mut moved = eq.clone();
+        moved.prices[1] *= 1.01;
+        assert!(!check_shaping(&model, &moved, &s).unwrap().agrees);
+        // A load moved between periods (daily energy and Q = Σ q kept).
+        let mut moved = eq.clone();
+        let q = moved.loads.customer(0).to_vec();
+        let shifted: Vec<f64> = vec![q[0] + 0.02, q[1] - 0.02, q[2]];
+        let mut rows = moved.loads.to_rows();
+        rows[0] = shifted;
+        moved.loads = Loads::from_rows(&rows).unwrap();
+        moved.total_load = moved.loads.total();
+        let c = check_shaping(&model, &moved, &s).unwrap();
+        assert!(!c.agrees && c.cross_check.allocation_ratio > 1.0);
+    }
+}
+
+#[test]
+fn bad_requests_are_errors_naming_the_field() {
+    let s = Scenario::read(&corpus().join("b010_water_filling.toml")).unwrap();
+    let small = VerifySettings {
+        max_variables: 5,
+        ..VerifySettings::default()
+    };
+    let e = verify_scenario(&s, &small).unwrap_err();
+    assert!(
+        matches!(e, VerifyError::TooLarge { variables: 10, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("customers"), "{e}");
+
+    let m = market();
+    let mut eq = competitive_equilibrium(&m).unwrap();
+    eq.loads.pop();
+    let e = check_bidding(&m, &eq, &VerifySettings::default()).unwrap_err();
+    assert!(e.to_string().contains("equilibrium.loads"), "{e}");
+    eq.loads.push(f64::NAN);
+    let e = check_bidding(&m, &eq, &VerifySettings::default()).unwrap_err();
+    assert!(e.to_string().contains("equilibrium.loads[4]"), "{e}");
+}
+
+fn dr(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dr"))
+        .args(args)
+        .output()
+        .expect("the dr binary runs")
+}
+
+#[test]
+fn dr_verify_json_prints_the_summary_and_fails_on_disagreement() {
+    for name in [
+        "b005_capacities.toml",
+        "m002_library_example.toml",
+        "s001_single.toml",
+    ] {
+        let file = corpus().join(name);
+        let out = dr(&["verify", file.to_str().unwrap(), "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for k in [
+            "max_allocation_gap",
+            "max_price_gap",
+            "objective_gap",
+            "bound",
+        ] {
+            assert!(v[k].as_f64().is_some(), "{name}: {k} in {v}");
+        }
+        assert_eq!(v["agrees"], Value::Bool(true));
+        assert!(v["checks"].as_array().is_some_and(|c| !c.is_empty()));
+
+        // A deliberately moved price: the report still comes, with exit status 3.
+        let out = dr(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--json",
+            "--set",
+            "perturb_price=0.05",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{name}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["agrees"], Value::Bool(false));
+        assert!(v["failures"].as_array().is_some_and(|f| !f.is_empty()));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("check failed"));
+    }
+    // Text output and a parameter error.
+    let file = corpus().join("b003_minimal_nash.toml");
+    let out = dr(&["verify", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verdict: AGREES"));
+    let out = dr(&["verify", file.to_str().unwrap(), "--set", "typo=1"]);
+    assert_eq!(out.status.code(), Some(2));
+}
