@@ -6,12 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn dr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dr"))
-        .args(args)
-        .output()
-        .expect("the dr binary runs")
-}
+mod common;
+use common::*;
 
 fn dr_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dr"))
@@ -23,14 +19,6 @@ fn dr_stdin(args: &[&str], input: &[u8]) -> Output {
         .expect("the dr binary runs");
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A fresh scratch directory for one test.

@@ -5,24 +5,12 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::*;
 
 const BIDDING_30: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/bidding_30.toml");
-
-fn dr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dr"))
-        .args(args)
-        .output()
-        .expect("the dr binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn json_of(o: &Output) -> Value {
     serde_json::from_str(&stdout(o))
@@ -41,16 +29,6 @@ fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 fn floats(v: &Value) -> Vec<f64> {

@@ -8,36 +8,18 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::*;
 
 const COMMUNITY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mechanism_community.toml");
-
-fn dr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dr"))
-        .args(args)
-        .output()
-        .expect("the dr binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-mechanism-{test}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
 }
 
 fn json_of(o: &Output) -> Value {
@@ -48,10 +30,6 @@ fn json_of(o: &Output) -> Value {
             stderr(o)
         )
     })
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 fn vec_f(v: &Value) -> Vec<f64> {

@@ -6,63 +6,17 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod common;
+use common::*;
 
 const ECOGRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/stackelberg_ecogrid.toml");
-
-fn dr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dr"))
-        .args(args)
-        .output()
-        .expect("the dr binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_ok(args: &[&str]) -> Value {
-    let o = dr(args);
-    assert!(o.status.success(), "dr {args:?}: {}", stderr(&o));
-    serde_json::from_str(&stdout(&o))
-        .unwrap_or_else(|e| panic!("dr {args:?}: stdout is not JSON ({e}): {}", stdout(&o)))
-}
 
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-stackelberg-{test}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn vec1(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(f)
-        .collect()
-}
-
-fn vec2(v: &Value) -> Vec<Vec<f64>> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(vec1)
-        .collect()
 }
 
 fn rel(a: f64, b: f64) -> f64 {
