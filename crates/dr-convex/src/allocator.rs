@@ -401,6 +401,23 @@ pub fn solve_multiplier<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Multiplier, ConvexError> {
+    multiplier_search(family, lower, upper, total, settings, false)
+}
+
+/// Relative Newton step below which an optimistic search stops without evaluating `g` at the
+/// new multiplier: quadratic convergence makes the next error of order this squared, and
+/// [`allocate_into`] checks the residual in its final pass anyway (falling back to the strict
+/// search if it is not met).
+const OPTIMISTIC_STEP: f64 = 1e-6;
+
+fn multiplier_search<F: Family + ?Sized>(
+    family: &F,
+    lower: Bound<'_>,
+    upper: Bound<'_>,
+    total: f64,
+    settings: &AllocatorSettings,
+    optimistic: bool,
+) -> Result<Multiplier, ConvexError> {
     let br = validate(family, lower, upper, total, settings)?;
     let th = settings.parallel_threshold;
     let tol = settings.tolerance * total.abs().max(1.0);
@@ -494,6 +511,18 @@ pub fn solve_multiplier<F: Family + ?Sized>(
         } else {
             f64::NAN
         };
+        if optimistic
+            && newton > a
+            && newton < b
+            && (newton - lambda).abs() <= OPTIMISTIC_STEP * lambda.abs().max(1.0)
+        {
+            return Ok(Multiplier {
+                lambda: newton,
+                residual: f64::NAN,
+                iterations: it,
+                status: Status::Solved,
+            });
+        }
         lambda = if newton > a && newton < b && stalled < 3 {
             newton
         } else if a.is_finite() && b.is_finite() {
@@ -579,26 +608,39 @@ pub fn allocate_into<F: Family + ?Sized>(
     settings: &AllocatorSettings,
     x: &mut Vec<f64>,
 ) -> Result<(f64, f64, Certificate), ConvexError> {
-    let m = solve_multiplier(family, lower, upper, total, settings)?;
-    let lambda = m.lambda;
     let n = family.len();
     x.resize(n, 0.0);
-    let per_chunk =
-        |c: usize, chunk: &mut [f64]| family.finish(c * CHUNK, lambda, lower, upper, chunk);
-    let identity = FinishStats::default();
-    let st = if n >= settings.parallel_threshold {
-        let parts: Vec<FinishStats> = x
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(c, ch)| per_chunk(c, ch))
-            .collect();
-        parts.into_iter().fold(identity, FinishStats::combine)
-    } else {
-        x.chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(c, ch)| per_chunk(c, ch))
-            .fold(identity, FinishStats::combine)
+    let finish_pass = |lambda: f64, x: &mut Vec<f64>| {
+        let per_chunk =
+            |c: usize, chunk: &mut [f64]| family.finish(c * CHUNK, lambda, lower, upper, chunk);
+        let identity = FinishStats::default();
+        if n >= settings.parallel_threshold {
+            let parts: Vec<FinishStats> = x
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(c, ch)| per_chunk(c, ch))
+                .collect();
+            parts.into_iter().fold(identity, FinishStats::combine)
+        } else {
+            x.chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(c, ch)| per_chunk(c, ch))
+                .fold(identity, FinishStats::combine)
+        }
     };
+    // Optimistic search first (saves the pass that would only confirm a converged Newton
+    // step); the final pass measures the residual, and the strict search runs if it is off.
+    let mut m = multiplier_search(family, lower, upper, total, settings, true)?;
+    let mut st = finish_pass(m.lambda, x);
+    if m.residual.is_nan() {
+        if (st.sum - total).abs() <= settings.tolerance * total.abs().max(1.0) {
+            m.residual = st.sum - total;
+        } else {
+            m = multiplier_search(family, lower, upper, total, settings, false)?;
+            st = finish_pass(m.lambda, x);
+        }
+    }
+    let lambda = m.lambda;
     let price_scale = lambda.abs().max(1.0);
     let residual = st.sum - total;
     let certificate = Certificate {
