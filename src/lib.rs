@@ -2,14 +2,17 @@
 //!
 //! One facade over the workspace's crates:
 //! - [`convex`] (`dr-convex`): the convex kernel — scalar convex pieces, the exact
-//!   single-coupling allocator whose multiplier is the market price, projections, price
-//!   rules, certificates;
+//!   single-coupling allocator whose multiplier is the market price, projections, the
+//!   interior-point and VI solvers, price rules, certificates;
 //! - [`bidding`] (`dr-bidding`): supply-function bidding (li-chen-dahleh-2015,
 //!   chen-li-low-doyle-2010 §III);
+//! - [`shaping`] (`dr-shaping`): demand shaping over periods (chen-li-low-doyle-2010 §IV);
 //! - [`stackelberg`] (`dr-stackelberg`): multi-period multi-company Stackelberg pricing
 //!   (alshehri-liu-chen-basar);
 //! - [`mechanism`] (`dr-mechanism`): the peak-demand mechanism for energy communities
-//!   (wei-anastasopoulos).
+//!   (wei-anastasopoulos);
+//! - [`lp`] (`dr-lp`): the LP reference back end, and [`verify`], which cross-checks each
+//!   model's equilibrium against it.
 //!
 //! Common items are in [`prelude`]. With the `scenario` feature, [`scenario`] reads
 //! scenario files (TOML or JSON, dispatched on a top-level `model` key) with errors that
