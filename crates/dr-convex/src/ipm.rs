@@ -155,6 +155,45 @@ pub struct SeparableProblem {
     pub inequalities: LinearRows,
 }
 
+impl SeparableProblem {
+    /// Checks the problem's shape: at least one variable, `lower`/`upper` as long as
+    /// `objective`, both row sets over that many columns, finite right-hand sides. Every
+    /// solver of a `SeparableProblem` (this IPM, the LP back end) starts here.
+    pub fn check_shape(&self) -> Result<(), ConvexError> {
+        let n = self.objective.len();
+        if n == 0 {
+            return Err(ConvexError::Empty {
+                field: "objective".into(),
+            });
+        }
+        for (name, len) in [("lower", self.lower.len()), ("upper", self.upper.len())] {
+            if len != n {
+                return Err(ConvexError::LengthMismatch {
+                    field: name.into(),
+                    expected: n,
+                    got: len,
+                });
+            }
+        }
+        for (name, rows) in [
+            ("equalities", &self.equalities),
+            ("inequalities", &self.inequalities),
+        ] {
+            if rows.nrows() > 0 && rows.ncols() != n {
+                return Err(ConvexError::LengthMismatch {
+                    field: format!("{name} (number of columns)"),
+                    expected: n,
+                    got: rows.ncols(),
+                });
+            }
+            for (r, &v) in rows.rhs().iter().enumerate() {
+                ConvexError::check_finite(|| format!("{name}.rhs[{r}]"), v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Settings of [`solve`], with defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IpmSettings {
@@ -330,48 +369,13 @@ struct Prepared<'a> {
 impl<'a> Prepared<'a> {
     fn new(problem: &'a SeparableProblem, settings: &IpmSettings) -> Result<Self, ConvexError> {
         ConvexError::check_positive(|| "settings.tolerance".into(), settings.tolerance)?;
+        problem.check_shape()?;
         let n = problem.objective.len();
-        if n == 0 {
-            return Err(ConvexError::Empty {
-                field: "objective".into(),
-            });
-        }
-        for (name, len) in [
-            ("lower", problem.lower.len()),
-            ("upper", problem.upper.len()),
-        ] {
-            if len != n {
-                return Err(ConvexError::LengthMismatch {
-                    field: name.into(),
-                    expected: n,
-                    got: len,
-                });
-            }
-        }
-        for (name, rows) in [
-            ("equalities", &problem.equalities),
-            ("inequalities", &problem.inequalities),
-        ] {
-            if rows.nrows() > 0 && rows.ncols() != n {
-                return Err(ConvexError::LengthMismatch {
-                    field: format!("{name} (number of columns)"),
-                    expected: n,
-                    got: rows.ncols(),
-                });
-            }
-        }
         let me = problem.equalities.nrows();
         let mi = problem.inequalities.nrows();
         let mut rhs = Vec::with_capacity(me + mi);
-        for (name, rows) in [
-            ("equalities", &problem.equalities),
-            ("inequalities", &problem.inequalities),
-        ] {
-            for (r, &v) in rows.rhs().iter().enumerate() {
-                ConvexError::check_finite(|| format!("{name}.rhs[{r}]"), v)?;
-                rhs.push(v);
-            }
-        }
+        rhs.extend_from_slice(problem.equalities.rhs());
+        rhs.extend_from_slice(problem.inequalities.rhs());
         // C = [A; −G] in compressed-sparse-column form (rows ascending in each column).
         let mut counts = vec![0usize; n + 1];
         for rows in [&problem.equalities, &problem.inequalities] {

@@ -112,3 +112,56 @@ impl LpError {
         }
     }
 }
+
+impl From<dr_convex::ConvexError> for LpError {
+    /// The kernel's shape errors, under the same field names.
+    fn from(e: dr_convex::ConvexError) -> Self {
+        use dr_convex::ConvexError as C;
+        match e {
+            C::NotFinite { field, value } => LpError::NotFinite { field, value },
+            C::Empty { field } => LpError::Empty { field },
+            C::LengthMismatch {
+                field,
+                expected,
+                got,
+            } => LpError::LengthMismatch {
+                field,
+                expected,
+                got,
+            },
+            C::OutOfRange {
+                field,
+                value,
+                requirement,
+            } => LpError::OutOfRange {
+                field,
+                value,
+                requirement,
+            },
+            C::InvertedBounds {
+                field,
+                index,
+                lower,
+                upper,
+            } => LpError::InvertedBounds {
+                field,
+                index,
+                lower,
+                upper,
+            },
+            C::Infeasible { .. } => LpError::Infeasible {
+                reason: e.to_string(),
+            },
+            C::IndexOutOfRange { field, index, size } => LpError::OutOfRange {
+                field: format!("{field} (index {index}, size {size})"),
+                value: index as f64,
+                requirement: "must be below the number of columns",
+            },
+            other => LpError::OutOfRange {
+                field: other.to_string(),
+                value: f64::NAN,
+                requirement: "must be accepted by the kernel",
+            },
+        }
+    }
+}

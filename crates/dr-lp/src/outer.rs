@@ -472,42 +472,10 @@ fn finish(
     })
 }
 
-/// Checks lengths and emptiness (shared with the cross-check).
+/// Checks lengths, emptiness and finite right-hand sides (shared with the cross-check):
+/// the kernel's own [`SeparableProblem::check_shape`], its error mapped to [`LpError`].
 pub(crate) fn validate_shape(problem: &SeparableProblem) -> Result<(), LpError> {
-    let n = problem.objective.len();
-    if n == 0 {
-        return Err(LpError::Empty {
-            field: "objective".into(),
-        });
-    }
-    for (name, len) in [
-        ("lower", problem.lower.len()),
-        ("upper", problem.upper.len()),
-    ] {
-        if len != n {
-            return Err(LpError::LengthMismatch {
-                field: name.into(),
-                expected: n,
-                got: len,
-            });
-        }
-    }
-    for (name, rows) in [
-        ("equalities", &problem.equalities),
-        ("inequalities", &problem.inequalities),
-    ] {
-        if rows.nrows() > 0 && rows.ncols() != n {
-            return Err(LpError::LengthMismatch {
-                field: format!("{name} (number of columns)"),
-                expected: n,
-                got: rows.ncols(),
-            });
-        }
-        for (r, &v) in rows.rhs().iter().enumerate() {
-            LpError::check_finite(|| format!("{name}.rhs[{r}]"), v)?;
-        }
-    }
-    Ok(())
+    problem.check_shape().map_err(LpError::from)
 }
 
 fn checked(v: f64, j: usize, at: f64, what: &str) -> Result<f64, LpError> {
