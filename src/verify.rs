@@ -66,10 +66,10 @@
 
 use dr_bidding::{BiddingError, Costs, EquilibriumKind, Market as BiddingMarket};
 use dr_convex::ipm::{LinearRows, SeparableProblem};
-use dr_convex::Status;
 use dr_convex::{
     ConvexError, ConvexScalar, Linear, LinearQuadraticCost, LogUtility, NashTransform,
 };
+use dr_convex::{PlusLinear, Status};
 use dr_lp::{
     cross_check, solve as lp_solve_with, Backend, CrossCheck, CrossCheckSettings, KernelSolution,
     LpError, LpSolution, OuterSettings,
@@ -859,32 +859,6 @@ pub fn verify_stackelberg(
 // Peak-demand mechanism (wei-anastasopoulos)
 // ---------------------------------------------------------------------------------------
 
-/// `f(x) + p x`: a user's disutility plus the energy payment (objective term of problem
-/// (3) of wei-anastasopoulos).
-#[derive(Debug)]
-struct Priced {
-    f: Arc<dyn ConvexScalar>,
-    price: f64,
-}
-
-impl ConvexScalar for Priced {
-    fn value(&self, x: f64) -> f64 {
-        self.f.value(x) + self.price * x
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        self.f.derivative(x) + self.price
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        self.f.second_derivative(x)
-    }
-    fn domain(&self) -> (f64, f64) {
-        self.f.domain()
-    }
-    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        self.f.inverse_derivative(p - self.price, lo, hi)
-    }
-}
-
 /// The planner's problem (3) as a kernel problem, with the map from its inequality rows
 /// back to the model.
 #[derive(Debug, Clone)]
@@ -913,9 +887,9 @@ pub fn planner_problem(model: &MechanismModel) -> Result<PlannerProblem, VerifyE
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
         for t in 0..t_len {
-            objective.push(Arc::new(Priced {
+            objective.push(Arc::new(PlusLinear {
                 f: model.disutility(i, t).clone(),
-                price: model.energy_prices()[t],
+                slope: model.energy_prices()[t],
             }));
         }
     }

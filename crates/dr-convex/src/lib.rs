@@ -58,7 +58,7 @@ pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
     ClosureConvex, ConvexScalar, HalfQuadraticCost, Linear, LinearQuadraticCost, LogUtility,
-    NashTransform, QuadraticUtility,
+    NashTransform, PlusLinear, QuadraticUtility,
 };
 pub use vi::{
     solve_vi, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator, MonotoneOperator,

@@ -265,6 +265,35 @@ impl ConvexScalar for Linear {
     }
 }
 
+/// A convex term plus a linear one, `f(x) + c x`: e.g. a user's disutility plus its energy
+/// payment `p_t x` in the planner's objective (wei-anastasopoulos problem (3)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlusLinear<F> {
+    /// The convex term `f`.
+    pub f: F,
+    /// The slope `c` of the linear term.
+    pub slope: f64,
+}
+
+impl<F: ConvexScalar> ConvexScalar for PlusLinear<F> {
+    fn value(&self, x: f64) -> f64 {
+        self.f.value(x) + self.slope * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.f.derivative(x) + self.slope
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.f.second_derivative(x)
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+    /// `f'(x) + c = p` ⇔ `f'(x) = p − c`.
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.f.inverse_derivative(p - self.slope, lo, hi)
+    }
+}
+
 /// Log utility `U(x) = w ln(s + x)` (alshehri-liu-chen-basar eq. 5 with `γ = w`, `ζ = s`;
 /// wei-anastasopoulos §V), `w > 0`. As a [`ConvexScalar`] it is the disutility
 /// `f(x) = −w ln(s + x)` on `x > −s`.

@@ -10,7 +10,7 @@
 use dr_convex::scalar::{generic_inverse_derivative, nash_quadratic_response};
 use dr_convex::{
     ClosureConvex, ConvexError, ConvexScalar, HalfQuadraticCost, LinearQuadraticCost, LogUtility,
-    NashTransform, QuadraticUtility,
+    NashTransform, PlusLinear, QuadraticUtility,
 };
 use proptest::prelude::*;
 
@@ -29,6 +29,7 @@ proptest! {
             Box::new(HalfQuadraticCost::new(h).unwrap()),
             Box::new(LogUtility::new(w, s).unwrap()),
             Box::new(QuadraticUtility::new(a, h).unwrap()),
+            Box::new(PlusLinear { f: LogUtility::new(w, s).unwrap(), slope: a }),
         ];
         for p in &pieces {
             let d = p.derivative(x);
@@ -44,6 +45,7 @@ proptest! {
             Box::new(HalfQuadraticCost::new(h).unwrap()),
             Box::new(LogUtility::new(w, s).unwrap()),
             Box::new(QuadraticUtility::new(a, h).unwrap()),
+            Box::new(PlusLinear { f: QuadraticUtility::new(a, h).unwrap(), slope: w }),
         ];
         for p in &pieces {
             let price = p.derivative(x);

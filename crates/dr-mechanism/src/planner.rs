@@ -27,7 +27,7 @@ use crate::dense::solve_in_place;
 use crate::error::MechanismError;
 use crate::model::Model;
 use dr_convex::ipm::{self, IpmSettings, LinearRows, SeparableProblem};
-use dr_convex::{Certificate, ConvexScalar, Linear, Status};
+use dr_convex::{Certificate, ConvexScalar, Linear, PlusLinear, Status};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -217,31 +217,6 @@ impl PlannerSolution {
     }
 }
 
-/// `f(x) + p x`: a user's disutility plus the energy payment (objective term of (3)).
-#[derive(Debug)]
-struct Priced {
-    f: Arc<dyn ConvexScalar>,
-    price: f64,
-}
-
-impl ConvexScalar for Priced {
-    fn value(&self, x: f64) -> f64 {
-        self.f.value(x) + self.price * x
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        self.f.derivative(x) + self.price
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        self.f.second_derivative(x)
-    }
-    fn domain(&self) -> (f64, f64) {
-        self.f.domain()
-    }
-    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        self.f.inverse_derivative(p - self.price, lo, hi)
-    }
-}
-
 /// Solves the planner's problem (3) with the kernel's interior-point solver, then polishes
 /// (see the module docs).
 ///
@@ -351,9 +326,9 @@ fn interior_point(
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
         for t in 0..t_len {
-            objective.push(Arc::new(Priced {
+            objective.push(Arc::new(PlusLinear {
                 f: model.disutility(i, t).clone(),
-                price: model.energy_prices()[t],
+                slope: model.energy_prices()[t],
             }));
         }
     }
