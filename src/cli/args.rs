@@ -123,8 +123,8 @@ pub(crate) enum RuleChoice {
     /// eq. 21).
     #[value(alias = "paper")]
     Fixed,
-    /// A safeguarded secant/bracketing rule on the observed mismatch (for stackelberg,
-    /// Steffensen's acceleration of eq. 21).
+    /// A faster update from the same messages (for bidding, the utility clears a market
+    /// fitted to the bids it receives; for stackelberg, Steffensen's acceleration of eq. 21).
     Fast,
 }
 

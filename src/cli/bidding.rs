@@ -44,9 +44,10 @@ use dr_bidding::{
     competitive_equilibrium, convergence_study, critical_step, efficiency, nash_equilibrium,
     nash_gain, oscillation_study, scenario_sweep, Behaviour, BidRecording, BiddingError,
     BiddingScenario, BiddingSimulation, ConvergenceConfig, Costs, Direction, Efficiency,
-    Equilibrium, Market, PriceUpdate, SimulationRun, SimulationSettings, Termination,
+    Equilibrium, FittedMarketRule, Market, PriceUpdate, SimulationRun, SimulationSettings,
+    Termination,
 };
-use dr_convex::{FastRule, FixedStep, PriceRule};
+use dr_convex::{FixedStep, PriceRule};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -599,7 +600,7 @@ fn termination_name(t: Termination) -> &'static str {
 fn update_text(u: PriceUpdate) -> String {
     match u {
         PriceUpdate::Paper { step } => format!("paper, fixed step γ = {}", num(step)),
-        PriceUpdate::Fast => "fast (safeguarded secant on the mismatch)".to_string(),
+        PriceUpdate::Fast => "fast (clears a market fitted to the bids)".to_string(),
     }
 }
 
@@ -642,7 +643,7 @@ fn run_update(
         PriceUpdate::Fast => run_stepper(
             market,
             behaviour,
-            FastRule::new(market.deficit()),
+            FittedMarketRule::new(behaviour, market.deficit()),
             settings,
             opts,
         ),
@@ -820,7 +821,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
          every customer replies with one bid b_i(k) = [(C_i')⁻¹(p)/p]⁺ (price-taking) or \
          [(D_i')⁻¹(p)/p]⁺ (strategic),\n\
          and the utility sets the next price from the mismatch Σ b_i(k) p(k) − d:\n\
-         paper rule p(k+1) = [p(k) − γ (Σ b_i p − d)]⁺, or the fast rule on the same scalar.",
+         paper rule p(k+1) = [p(k) − γ (Σ b_i p − d)]⁺, or the fast rule, which clears a market fitted to the same bids.",
         s.name(),
         num(d)
     );

@@ -177,6 +177,23 @@ struct NashQuadratic<'a> {
     inner: NashQuadraticFamily<'a>,
 }
 
+/// The Nash family (eq. 17) of costs `a_i q + h_i q²` for the fitted markets of
+/// [`crate::fitted`]. Its responses are also right for `a_i < 0` read as a marginal cost
+/// `max(0, a_i + 2 h_i q)`, as long as `a_i + h_i d > 0`.
+pub(crate) fn nash_quadratic_family<'a>(
+    linear: &'a [f64],
+    quadratic: &'a [f64],
+    deficit: f64,
+) -> impl Family + 'a {
+    NashQuadratic {
+        inner: NashQuadraticFamily {
+            linear,
+            quadratic,
+            deficit,
+        },
+    }
+}
+
 /// Response `q_i(λ) = (D_i')^{-1}(λ)` clamped to `[lo, hi]` and its slope `1/D_i''(q)`
 /// (0 when clamped), branch-free so that chunk loops vectorise. Same value as the kernel's
 /// `NashQuadraticFamily::response`.

@@ -12,7 +12,8 @@
 //! 3. the utility computes the mismatch (excess supply) `Σ_i b_i(k) p(k) − d` and, unless the
 //!    run stops, the next price with a [`PriceRule`]: the papers' `FixedStep`
 //!    `p(k+1) = [p(k) − γ (Σ_i b_i(k) p(k) − d)]^+` (eqs. 12, 27) — the dual gradient method
-//!    — or the kernel's `FastRule`, which sees exactly the same scalar.
+//!    — or the fast rule [`FittedMarketRule`], which reads the same bids (every rule is shown
+//!    them through `PriceRule::observe_replies` before the update).
 //!
 //! Every round is appended to a trace ([`Round`]: price, total bid, supply, mismatch and,
 //! optionally, the bids). A run stops with an explicit [`Termination`].
@@ -32,10 +33,11 @@
 
 use crate::equilibrium::{competitive_equilibrium, nash_equilibrium, nash_pieces};
 use crate::error::BiddingError;
+use crate::fitted::FittedMarketRule;
 use crate::market::{Costs, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, fill, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::scalar::{nash_quadratic_response, nash_quadratic_slope};
-use dr_convex::{ConvexScalar, FastRule, FixedStep, NashTransform, PriceRule};
+use dr_convex::{ConvexScalar, FixedStep, NashTransform, PriceRule};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -344,6 +346,7 @@ impl<'m, R: PriceRule> BiddingSimulation<'m, R> {
         } else if self.oscillating() {
             Some(Termination::Oscillating)
         } else {
+            self.rule.observe_replies(p, &self.bids);
             let next = self.rule.next_price(p, mismatch);
             if !next.is_finite() {
                 Some(Termination::Diverged)
@@ -402,7 +405,8 @@ pub enum PriceUpdate {
         /// Step size `γ > 0`.
         step: f64,
     },
-    /// The kernel's safeguarded fast rule: [`FastRule`] with demand `d`.
+    /// The fast rule: [`FittedMarketRule`] (clears a market fitted to the bids, safeguarded
+    /// by the kernel's `FastRule`).
     Fast,
 }
 
@@ -422,7 +426,7 @@ pub fn simulate(
         PriceUpdate::Fast => Ok(BiddingSimulation::new(
             market,
             behaviour,
-            FastRule::new(market.deficit()),
+            FittedMarketRule::new(behaviour, market.deficit()),
             settings,
         )?
         .run()),

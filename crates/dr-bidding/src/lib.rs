@@ -18,7 +18,8 @@
 //!   [`theorem6_nash_bids`], [`theorem6_residual`].
 //! - [`BiddingSimulation`]: the papers' iterative bidding (eqs. 11–12, 26–27) as a
 //!   message-passing stepper with a per-round trace and an explicit [`Termination`], with the
-//!   papers' fixed step or the kernel's fast rule ([`simulate`], [`PriceUpdate`]).
+//!   papers' fixed step or the fast rule [`FittedMarketRule`], which clears a market fitted
+//!   to the bids it receives ([`simulate`], [`PriceUpdate`]).
 //! - [`studies`]: Figs. 1–2 and the conference run ([`convergence_study`]), oscillation for a
 //!   too-large step ([`oscillation_study`]), the scenario sweep of Figs. 3–6
 //!   ([`scenario_sweep`]).
@@ -47,6 +48,7 @@
 pub mod efficiency;
 pub mod equilibrium;
 pub mod error;
+pub mod fitted;
 pub mod gain;
 pub mod iterative;
 pub mod market;
@@ -62,6 +64,7 @@ pub use equilibrium::{
     nash_quadratic_value, Equilibrium, EquilibriumKind, WaterFilling,
 };
 pub use error::BiddingError;
+pub use fitted::FittedMarketRule;
 pub use gain::{clearing_price, nash_gain, NashGain};
 pub use iterative::{
     critical_step, simulate, supply_slope, Behaviour, BidRecording, BiddingSimulation, PriceUpdate,

@@ -113,7 +113,7 @@ pub struct PopulationSpec {
 pub enum RuleName {
     /// The papers' fixed step (eqs. 12, 27).
     Paper,
-    /// The kernel's fast rule.
+    /// The fast rule ([`crate::FittedMarketRule`]).
     Fast,
 }
 

@@ -3,10 +3,11 @@
 //! - [`convergence_study`]: li-chen-dahleh-2015 Figs. 1–2 (30 customers, `d = 10`,
 //!   `γ = 0.1`; 300 customers, `γ = 0.05`; `a_i ~ U[1,2]`, `h_i ~ U[0.5,4.5]`) and the
 //!   conference run of chen-li-low-doyle-2010 §V (10 customers, `d = 100`, `γ = 0.02`), each
-//!   with the papers' fixed step and the kernel's fast rule, for price-taking and strategic
-//!   customers. The papers do not publish their draws: the populations here are drawn with
-//!   a fixed seed ([`ConvergenceConfig::seed`]). The conference paper's ranges for `a_i`,
-//!   `h_i` were lost in extraction; the journal's ranges are used.
+//!   with the papers' fixed step and the fast rule ([`crate::FittedMarketRule`]), for
+//!   price-taking and strategic customers. The papers do not publish their draws: the
+//!   populations here are drawn with a fixed seed ([`ConvergenceConfig::seed`]). The
+//!   conference paper's ranges for `a_i`, `h_i` were lost in extraction; the journal's
+//!   ranges are used.
 //!
 //!   Finding: the fixed step converges locally iff `γ < 2/S'(p)` (see [`crate::iterative`]).
 //!   For Fig. 1 (30 customers, `γ = 0.1`) every draw is far inside (critical steps 0.18–0.34

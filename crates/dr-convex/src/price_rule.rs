@@ -5,7 +5,9 @@
 //! (li-chen-dahleh-2015 eqs. 12 and 27, `p ← [p − γ (Σ b_i p − d)]^+`), the Stackelberg
 //! companies' update (alshehri-liu-chen-basar eq. 21, step `1/ε`). A [`PriceRule`] is that
 //! update, so every simulation can swap the papers' fixed step for a faster rule that
-//! observes exactly the same scalar per round.
+//! observes exactly the same scalar per round. A rule may also read the individual replies
+//! behind that scalar ([`PriceRule::observe_replies`]): dr-bidding's `FittedMarketRule`
+//! clears a market fitted to the customers' bids and uses [`FastRule`] as its safeguard.
 //!
 //! Sign convention: `mismatch = supply − demand` (excess supply), so a positive mismatch
 //! lowers the price.
@@ -14,6 +16,11 @@
 pub trait PriceRule {
     /// Returns the next price after `price` produced excess supply `mismatch`.
     fn next_price(&mut self, price: f64, mismatch: f64) -> f64;
+    /// Sees the individual replies behind the mismatch about to be passed to
+    /// [`PriceRule::next_price`] (default: ignored). A market operator that clears the market
+    /// receives one scalar from every participant anyway (the bids of supply-function
+    /// bidding); a rule may use them, not only their sum, without any extra message.
+    fn observe_replies(&mut self, _price: f64, _replies: &[f64]) {}
     /// Forgets any history (start of a new run).
     fn reset(&mut self) {}
     /// Short name for traces and tables.
