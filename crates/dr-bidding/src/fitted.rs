@@ -84,8 +84,6 @@ pub struct FittedMarketRule {
     zero_since_new: Vec<f64>,
     /// Load seen at two prices: a capacity (∞: none seen).
     capacity: Vec<f64>,
-    low: f64,
-    high: f64,
     last_mismatch: f64,
     last_was_fit: bool,
     slow_fits: u32,
@@ -106,8 +104,6 @@ impl FittedMarketRule {
             zero_since_old: Vec::new(),
             zero_since_new: Vec::new(),
             capacity: Vec::new(),
-            low: 0.0,
-            high: f64::INFINITY,
             last_mismatch: f64::NAN,
             last_was_fit: false,
             slow_fits: 0,
@@ -169,10 +165,13 @@ impl FittedMarketRule {
     }
 
     /// The fitted costs `(a_i, h_i, capacity_i)` under the given assumption on the customers
-    /// not yet seen at two loads, or `None` before any slope is known.
-    fn fitted_costs(&self, guess: Guess) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    /// not yet seen at two loads, with the [`Self::reference_slope`] `(reference, measured)`.
+    fn fitted_costs(
+        &self,
+        guess: Guess,
+        (reference, measured): (f64, bool),
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let n = self.q_new.len();
-        let (reference, measured) = self.reference_slope()?;
         let mut a = vec![0.0; n];
         let mut h = vec![0.5 * reference; n];
         let mut cap = self.capacity.clone();
@@ -215,13 +214,13 @@ impl FittedMarketRule {
                 }
             }
         }
-        Some((a, h, cap))
+        (a, h, cap)
     }
 
     /// The equilibrium price of the fitted market (the kernel's exact allocator on
     /// `C_i(q) = a_i q + h_i q²` or its Nash transform, eq. 17), if it exists and is positive.
-    fn fitted_price(&self, guess: Guess) -> Option<f64> {
-        let (a, h, cap) = self.fitted_costs(guess)?;
+    fn fitted_price(&self, guess: Guess, reference: (f64, bool)) -> Option<f64> {
+        let (a, h, cap) = self.fitted_costs(guess, reference);
         let d = self.deficit;
         let settings = AllocatorSettings::default();
         let lower = Bound::Constant(0.0);
@@ -312,18 +311,14 @@ impl PriceRule for FittedMarketRule {
         if !(price.is_finite() && price > 0.0 && mismatch.is_finite()) || mismatch == 0.0 {
             return fallback;
         }
-        if mismatch < 0.0 {
-            self.low = self.low.max(price);
-        } else {
-            self.high = self.high.min(price);
-        }
-        let inside = |p: f64| p > self.low && p < self.high && (p - price).abs() > 1e-14 * price;
+        let (low, high) = self.aggregate.bracket();
+        let inside = |p: f64| p > low && p < high && (p - price).abs() > 1e-14 * price;
         // The kernel rule's price, or the geometric midpoint of the bracket when that price
         // would not move (its candidates need not use the latest observation).
-        let fallback = if inside(fallback) || !(self.low > 0.0 && self.high.is_finite()) {
+        let fallback = if inside(fallback) || !(low > 0.0 && high.is_finite()) {
             fallback
         } else {
-            (self.low * self.high).sqrt()
+            (low * high).sqrt()
         };
         if self.last_was_fit && mismatch.abs() > 0.5 * self.last_mismatch.abs() {
             self.slow_fits += 1;
@@ -336,9 +331,11 @@ impl PriceRule for FittedMarketRule {
             self.last_was_fit = false;
             return fallback;
         }
-        let fitted = [Guess::Under, Guess::Middle, Guess::Over]
-            .into_iter()
-            .find_map(|g| self.fitted_price(g).filter(|&p| inside(p)));
+        let fitted = self.reference_slope().and_then(|reference| {
+            [Guess::Under, Guess::Middle, Guess::Over]
+                .into_iter()
+                .find_map(|g| self.fitted_price(g, reference).filter(|&p| inside(p)))
+        });
         match fitted {
             Some(p) => {
                 self.last_was_fit = true;

@@ -98,6 +98,22 @@ impl FastRule {
     }
 }
 
+impl FastRule {
+    /// The bracket `(p_low, p_high)` of the observations so far: the highest price that gave
+    /// too little supply (0 if none) and the lowest that gave too much (`+∞` if none).
+    pub fn bracket(&self) -> (f64, f64) {
+        self.seen
+            .iter()
+            .fold((0.0, f64::INFINITY), |(low, high), &(p, m)| {
+                if m < 0.0 {
+                    (low.max(p), high)
+                } else {
+                    (low, high.min(p))
+                }
+            })
+    }
+}
+
 /// Root of the line through `(p1, m1)` and `(p2, m2)`, if it has one.
 fn secant(p1: f64, m1: f64, p2: f64, m2: f64) -> Option<f64> {
     if m1 == m2 || p1 == p2 {
