@@ -8,9 +8,13 @@ Scenario files are TOML or JSON (told by the extension, else by the first charac
 top-level key `model = \"bidding\" | \"shaping\" | \"stackelberg\" | \"mechanism\"`. FILE may
 be `-` for standard input.
 
-Exit status: 0 success; 1 bad input (unreadable or malformed file, invalid model data, a
-failed write); 2 usage error or something not available in this build (a model, `verify`
-for a model, an unknown study); 3 a failed self-check (a bug: please report it).";
+Exit status: 0 every certificate Solved and every printed claim holds (verify: agrees);
+1 bad input (unreadable or malformed file, invalid model data naming the field and value, a
+scenario over --memory-limit, a failed write); 2 usage error or something not available in
+this build; 3 a printed claim does not hold or two solvers disagree (proven); 4 not converged
+or numerical trouble (a certificate is not Solved; the heading names its status);
+5 inconclusive: a second opinion (LP back end, cross-check path) failed or hit a limit, so the
+answer is not confirmed. With several, the first of 3, 4, 5 wins.";
 
 /// Equilibria of electricity demand-response markets: exact solvers with certificates,
 /// distributed simulations, the papers' studies.
@@ -24,6 +28,12 @@ pub(crate) struct Cli {
     /// Write SVG plots into this directory (created if missing).
     #[arg(long, global = true, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+
+    /// Most memory a scenario may need (e.g. 6GiB, 512M); scenarios estimated above it are
+    /// rejected before anything is allocated. Default: $DR_MEMORY_LIMIT, else 3/4 of the
+    /// machine's physical memory.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = super::output::parse_bytes)]
+    pub memory_limit: Option<u64>,
 
     /// What to do.
     #[command(subcommand)]

@@ -445,7 +445,12 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     if opts.wants_plots() {
         plots.push(loads_plot(&market, &ce, ne_ok));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 /// One row per customer, in water-filling order.
@@ -949,7 +954,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             "runs": runs_json,
         })
     };
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1217,7 +1227,12 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
         }
         plots.push(Plot::new("bidding-scenarios-high-cost-load", &fig6));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1587,7 +1602,12 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
         .dashed_series("p̄ (competitive)", level(osc.equilibrium_price, last));
         plots.push(Plot::new("bidding-convergence-oscillation", &chart));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1852,7 +1872,12 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
             .series_with_markers("fast", error_points(&fast, ce.price));
         plots.push(Plot::new("bidding-demo-convergence", &chart));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 #[cfg(test)]

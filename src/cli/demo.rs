@@ -72,6 +72,7 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
     }
     let mut json_sections = Vec::new();
     let mut plots = Vec::new();
+    let mut outcome = super::output::Outcome::default();
     let all = sections();
     let progress = opts.progress(all.len() as u64, "dr demo");
     for s in all {
@@ -82,6 +83,7 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
         text.push_str(&out.text);
         json_sections.push(json!({"name": s.name, "title": s.title, "result": out.json}));
         plots.extend(out.plots);
+        outcome.absorb(out.outcome);
     }
     progress.finish();
     Ok(Output {
@@ -91,6 +93,7 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
         }),
         text,
         plots,
+        outcome,
     })
 }
 
@@ -280,7 +283,12 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
         .group("load q̄_i", order.iter().map(|&i| q[i]));
         plots.push(Plot::new("kernel-equilibrium-loads", &bars));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 /// Projection of a desired consumption profile onto `{q ≥ 0, L ≤ Σ_t q(t) ≤ U}`, the
@@ -373,7 +381,12 @@ fn shaping_projection(opts: &Options) -> Result<Output, CliError> {
         .group("projection q(t)", proj.x.clone());
         plots.push(Plot::new("kernel-projection", &chart));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 #[cfg(test)]

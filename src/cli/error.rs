@@ -73,6 +73,23 @@ pub(crate) enum CliError {
     /// A self-check of a demo or study failed: a bug, reported rather than hidden.
     #[error("check failed: {0}")]
     CheckFailed(String),
+    /// The scenario would need more memory than `--memory-limit` allows (estimated from
+    /// its counts before anything is allocated).
+    #[error(
+        "{file}: this scenario needs about {} of memory, above the limit of {} \
+         (raise it with --memory-limit SIZE or DR_MEMORY_LIMIT, e.g. --memory-limit 64GiB)",
+        super::output::bytes_text(*estimate),
+        super::output::bytes_text(*limit)
+    )]
+    #[allow(dead_code, reason = "built by check_memory")]
+    TooLarge {
+        /// The scenario file's name.
+        file: String,
+        /// The estimated peak memory, bytes.
+        estimate: u64,
+        /// The limit, bytes.
+        limit: u64,
+    },
 }
 
 impl CliError {
@@ -90,8 +107,9 @@ impl CliError {
         }
     }
 
-    /// The process exit code: 2 for usage errors and things this build lacks, 1 for bad
-    /// input and failures, 3 for a failed self-check.
+    /// The process exit code (see [`super::output::Outcome`] for the whole policy): 2 for
+    /// usage errors and things this build lacks, 1 for bad input (including a scenario over
+    /// the memory limit) and failed writes, 3 for a failed self-check.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::ModelUnavailable { .. }
@@ -115,6 +133,7 @@ impl CliError {
             CliError::Kernel { .. } => "kernel",
             CliError::Io { .. } => "io",
             CliError::CheckFailed(_) => "check_failed",
+            CliError::TooLarge { .. } => "too_large",
         }
     }
 

@@ -99,6 +99,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         json: solved.json(),
         text,
         plots,
+        ..Output::default()
     })
 }
 
@@ -1003,7 +1004,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             ));
         }
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1078,7 +1084,12 @@ fn demo_community(opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 #[cfg(test)]

@@ -57,10 +57,21 @@ pub(crate) fn main() -> ExitCode {
         }
     };
     let json = cli.json;
-    let (opts, command) = options(cli);
+    let (opts, command) = match options(cli) {
+        Ok(v) => v,
+        Err(e) => {
+            if json {
+                write_stdout(&json_line(
+                    &json!({"error": e.to_string(), "kind": e.kind()}),
+                ));
+            }
+            eprintln!("error: {}", e.detailed());
+            return ExitCode::from(e.exit_code());
+        }
+    };
     let result = execute(&command, &opts).and_then(|out| emit(out, &opts));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             if json {
                 write_stdout(&json_line(
@@ -73,13 +84,25 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-fn options(cli: Cli) -> (Options, Command) {
+fn options(cli: Cli) -> Result<(Options, Command), CliError> {
     let progress_allowed =
         !cli.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let memory_limit = match cli.memory_limit {
+        Some(b) => b,
+        None => match std::env::var("DR_MEMORY_LIMIT") {
+            Ok(v) => output::parse_bytes(&v).map_err(|reason| CliError::BadParameter {
+                key: "DR_MEMORY_LIMIT".into(),
+                value: v.clone(),
+                reason,
+            })?,
+            Err(_) => output::default_memory_limit(),
+        },
+    };
     let mut opts = Options {
         json: cli.json,
         plot_dir: cli.plot,
         progress_allowed,
+        memory_limit,
         ..Options::default()
     };
     match &cli.command {
@@ -92,7 +115,7 @@ fn options(cli: Cli) -> (Options, Command) {
         }
         Command::Demo => {}
     }
-    (opts, cli.command)
+    Ok((opts, cli.command))
 }
 
 fn execute(command: &Command, opts: &Options) -> Result<Output, CliError> {
@@ -126,8 +149,11 @@ fn read_scenario(file: &Path) -> Result<Scenario, CliError> {
     }
 }
 
-/// Writes plots (if asked) and prints the result.
-fn emit(mut out: Output, opts: &Options) -> Result<(), CliError> {
+/// Writes plots (if asked), prints the result, and returns the exit status of its
+/// [`output::Outcome`]: the one place where a result becomes an exit code. With `--json` the
+/// top-level object gains `"outcome"` (`ok`, `failed`, `not_converged`, `inconclusive`) and
+/// `"problems"`; the problems also go to stderr.
+fn emit(mut out: Output, opts: &Options) -> Result<u8, CliError> {
     let written = match &opts.plot_dir {
         Some(dir) => write_plots(dir, &out.plots)?,
         None => Vec::new(),
@@ -137,11 +163,12 @@ fn emit(mut out: Output, opts: &Options) -> Result<(), CliError> {
             .iter()
             .map(|p| Value::String(p.display().to_string()))
             .collect();
-        match &mut out.json {
-            Value::Object(map) if opts.plot_dir.is_some() => {
+        if let Value::Object(map) = &mut out.json {
+            if opts.plot_dir.is_some() {
                 map.insert("plots".into(), Value::Array(paths));
             }
-            _ => {}
+            map.insert("outcome".into(), json!(out.outcome.verdict().name()));
+            map.insert("problems".into(), json!(out.outcome.messages()));
         }
         let text = serde_json::to_string_pretty(&out.json).map_err(|e| CliError::Io {
             path: "<stdout>".into(),
@@ -165,7 +192,19 @@ fn emit(mut out: Output, opts: &Options) -> Result<(), CliError> {
         }
         write_stdout(&text);
     }
-    Ok(())
+    let verdict = out.outcome.verdict();
+    if verdict != output::Verdict::Ok {
+        let mut msg = format!(
+            "dr: outcome {} (exit {}):\n",
+            verdict.name(),
+            verdict.exit_code()
+        );
+        for m in out.outcome.messages() {
+            msg.push_str(&format!("  {m}\n"));
+        }
+        eprint!("{msg}");
+    }
+    Ok(verdict.exit_code())
 }
 
 fn write_plots(

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// The result of a command: JSON for `--json`, a human-readable text, and plots for
-/// `--plot DIR`.
+/// `--plot DIR`, plus the [`Outcome`] that decides the exit status.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
     /// Machine-readable result (printed with `--json`).
@@ -21,6 +21,166 @@ pub(crate) struct Output {
     pub text: String,
     /// Figures, written as `DIR/<name>.svg` with `--plot DIR`.
     pub plots: Vec<Plot>,
+    /// What the result certifies; the exit status is [`Outcome::exit_code`].
+    pub outcome: Outcome,
+}
+
+#[allow(dead_code, reason = "the model modules record their certificates here")]
+impl Output {
+    /// Records a certificate shown in this output (see [`Outcome::certificate`]).
+    pub(crate) fn certificate(&mut self, what: &str, c: &Certificate) -> &mut Self {
+        self.outcome.certificate(what, c);
+        self
+    }
+
+    /// Records a printed claim and whether it holds (see [`Outcome::claim`]).
+    pub(crate) fn claim(&mut self, what: &str, holds: bool) -> &mut Self {
+        self.outcome.claim(what, holds);
+        self
+    }
+}
+
+/// The one status → heading → exit-code policy of `dr` (README, "Exit status").
+///
+/// Every model module records in its [`Output`] each certificate it shows and each claim it
+/// prints; [`super::emit`] turns the worst of them into the exit status. Exit 0 only when
+/// every certificate is `Solved` and every printed claim holds.
+///
+/// | code | [`Verdict`] | meaning |
+/// |---|---|---|
+/// | 0 | `Ok` | every certificate Solved, every claim holds (`dr verify`: agrees, proven) |
+/// | 1 | — | bad input: the error names the field and value (also: over the memory limit) |
+/// | 2 | — | usage: unknown command, option, study or `--set` key |
+/// | 3 | `Failed` | a printed claim does not hold, or a proven disagreement between two solvers |
+/// | 4 | `NotConverged` | a certificate is not Solved (iteration limit, numerical trouble, …) |
+/// | 5 | `Inconclusive` | a second opinion failed or hit a limit: the answer is *not confirmed* |
+///
+/// When several apply the order is 3, then 4, then 5.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Outcome {
+    /// Each problem found, with its kind, in the order recorded.
+    pub problems: Vec<(Verdict, String)>,
+}
+
+/// What an [`Outcome`] amounts to; ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[allow(dead_code, reason = "recorded by the model modules")]
+pub(crate) enum Verdict {
+    /// Every certificate Solved, every claim holds.
+    #[default]
+    Ok,
+    /// A second opinion failed: the answer is not confirmed (exit 5).
+    Inconclusive,
+    /// A certificate is not Solved (exit 4).
+    NotConverged,
+    /// A claim does not hold, or two solvers disagree (exit 3).
+    Failed,
+}
+
+impl Verdict {
+    /// The process exit status of this verdict.
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::Failed => 3,
+            Verdict::NotConverged => 4,
+            Verdict::Inconclusive => 5,
+        }
+    }
+
+    /// Short machine-readable name (`"ok"`, `"failed"`, `"not_converged"`,
+    /// `"inconclusive"`), written as `"outcome"` in `--json` output.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Failed => "failed",
+            Verdict::NotConverged => "not_converged",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+#[allow(dead_code, reason = "the model modules record their certificates here")]
+impl Outcome {
+    /// Records a certificate: anything but `Solved` makes the outcome
+    /// [`Verdict::NotConverged`], with `what` and the status named.
+    pub(crate) fn certificate(&mut self, what: &str, c: &Certificate) {
+        if !c.status.is_solved() {
+            self.problems.push((
+                Verdict::NotConverged,
+                format!("{what}: status {:?}", c.status),
+            ));
+        }
+    }
+
+    /// Records a status that is not a full certificate (e.g. an iterative run's
+    /// termination): `solved = false` makes the outcome [`Verdict::NotConverged`].
+    pub(crate) fn converged(&mut self, what: &str, solved: bool, status: &str) {
+        if !solved {
+            self.problems
+                .push((Verdict::NotConverged, format!("{what}: {status}")));
+        }
+    }
+
+    /// Records a printed claim: one that does not hold makes the outcome
+    /// [`Verdict::Failed`].
+    pub(crate) fn claim(&mut self, what: &str, holds: bool) {
+        if !holds {
+            self.problems
+                .push((Verdict::Failed, format!("claim does not hold: {what}")));
+        }
+    }
+
+    /// Records a second opinion that could not be obtained (failed, hit a limit):
+    /// [`Verdict::Inconclusive`].
+    pub(crate) fn not_confirmed(&mut self, what: &str, reason: &str) {
+        self.problems.push((
+            Verdict::Inconclusive,
+            format!("{what}: not confirmed ({reason})"),
+        ));
+    }
+
+    /// Records a proven disagreement between two solvers: [`Verdict::Failed`].
+    pub(crate) fn disagrees(&mut self, what: &str) {
+        self.problems
+            .push((Verdict::Failed, format!("disagreement: {what}")));
+    }
+
+    /// Merges another outcome (e.g. one demo section's) into this one.
+    pub(crate) fn absorb(&mut self, other: Outcome) {
+        self.problems.extend(other.problems);
+    }
+
+    /// The worst verdict recorded ([`Verdict::Ok`] when none).
+    pub(crate) fn verdict(&self) -> Verdict {
+        self.problems
+            .iter()
+            .map(|(v, _)| *v)
+            .max()
+            .unwrap_or(Verdict::Ok)
+    }
+
+    /// The process exit status (see the table above).
+    pub(crate) fn exit_code(&self) -> u8 {
+        self.verdict().exit_code()
+    }
+
+    /// The problems as lines for stderr (empty when the outcome is Ok).
+    pub(crate) fn messages(&self) -> Vec<String> {
+        self.problems.iter().map(|(_, m)| m.clone()).collect()
+    }
+}
+
+/// The word a text heading starts with for a certificate status: `"Solved"` only when the
+/// status is Solved; otherwise the status itself (e.g. `"NOT SOLVED (MaxIterations)"`), so
+/// a heading never claims more than its certificate.
+#[allow(dead_code, reason = "used by the model modules' headings")]
+pub(crate) fn heading_word(status: dr_convex::Status) -> String {
+    if status.is_solved() {
+        "Solved".to_string()
+    } else {
+        format!("NOT SOLVED ({status:?})")
+    }
 }
 
 /// Global and per-command settings, as the model modules see them.
@@ -36,6 +196,9 @@ pub(crate) struct Options {
     pub params: Params,
     /// Whether progress bars may be drawn (stdout and stderr are terminals, no `--json`).
     pub progress_allowed: bool,
+    /// `--memory-limit`: the most bytes a scenario may need (see [`check_memory`]).
+    #[allow(dead_code, reason = "read by check_memory")]
+    pub memory_limit: u64,
 }
 
 impl Options {
@@ -151,6 +314,80 @@ impl Params {
                     reason: e.to_string(),
                 }),
         }
+    }
+}
+
+/// Rejects a scenario whose estimated peak memory (`estimate` bytes, computed from its
+/// counts before anything is allocated) exceeds `--memory-limit`, with both numbers.
+#[allow(dead_code, reason = "called by the model modules")]
+pub(crate) fn check_memory(opts: &Options, file: &str, estimate: u64) -> Result<(), CliError> {
+    if estimate > opts.memory_limit {
+        return Err(CliError::TooLarge {
+            file: file.to_string(),
+            estimate,
+            limit: opts.memory_limit,
+        });
+    }
+    Ok(())
+}
+
+/// The default `--memory-limit`: 3/4 of the machine's physical memory (from
+/// `/proc/meminfo`), or 8 GiB where that cannot be read.
+pub(crate) fn default_memory_limit() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    });
+    match total_kib {
+        Some(k) if k > 0 => k.saturating_mul(1024) / 4 * 3,
+        _ => 8 << 30,
+    }
+}
+
+/// Parses a byte size: a plain number of bytes, or with a suffix `K`, `M`, `G`, `T`
+/// (powers of 1024; `KiB`, `KB`, … accepted), e.g. `6GiB`, `512M`, `1.5G`.
+pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 6GiB, 512M, 1000000)"))?;
+    let mult = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "K" | "KB" | "KIB" => 1024.0,
+        "M" | "MB" | "MIB" => 1024.0 * 1024.0,
+        "G" | "GB" | "GIB" => 1024.0 * 1024.0 * 1024.0,
+        "T" | "TB" | "TIB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{s}' (use K, M, G or T)"
+            ))
+        }
+    };
+    let bytes = value * mult;
+    if !(bytes.is_finite() && bytes >= 0.0) || bytes > u64::MAX as f64 {
+        return Err(format!("'{s}' is not a size in bytes"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A byte count for messages: `1.50 GiB`.
+pub(crate) fn bytes_text(b: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = b as f64;
+    let mut k = 0;
+    while v >= 1024.0 && k + 1 < units.len() {
+        v /= 1024.0;
+        k += 1;
+    }
+    if k == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", units[k])
     }
 }
 

@@ -731,7 +731,12 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1183,7 +1188,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             m.insert(behaviour_name(r.behaviour).into(), r.json(&settings));
         }
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1498,7 +1508,12 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 #[cfg(test)]

@@ -413,7 +413,12 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         }
         plots.push(Plot::new("stackelberg-solve-prices", &chart));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 fn equilibrium_certificate_json(eq: &Equilibrium) -> Value {
@@ -737,7 +742,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             .series(rule, run.trace.iter().map(|r| (r.round as f64, r.mismatch)));
         plots.push(Plot::new("stackelberg-simulate-mismatch", &chart));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1083,7 +1093,12 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
             .collect();
         plots.extend(convergence_plots("ecogrid", "Fig. 5", &runs, &entries));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
@@ -1124,7 +1139,12 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
             .collect();
         plots.extend(convergence_plots("dutch-pilot", "Fig. 7", &runs, &entries));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1373,7 +1393,12 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("stackelberg-periods-revenues", &revenues));
         plots.push(Plot::new("stackelberg-periods-power", &power));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1622,7 +1647,12 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
             );
         plots.push(Plot::new("stackelberg-ecogrid-demo-prices", &chart));
     }
-    Ok(Output { json, text, plots })
+    Ok(Output {
+        json,
+        text,
+        plots,
+        ..Output::default()
+    })
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub(crate) fn list() -> Output {
     Output {
         json,
         text,
-        plots: Vec::new(),
+        ..Output::default()
     }
 }
 

@@ -22,7 +22,6 @@ use demand_response::scenario::Scenario;
 use demand_response::verify::{verify_scenario, VerifyError, VerifyReport, VerifySettings};
 use serde_json::Value;
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 /// The `verify` handler of every model with an LP cross-check (see [`super::models`]).
 pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
@@ -50,31 +49,20 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         VerifyError::Scenario(e) => CliError::Scenario(e),
         other => CliError::model(s.name(), s.model(), other),
     })?;
-    let out = Output {
+    let mut out = Output {
         json: json(s, &report),
         text: text(s, &report),
-        plots: Vec::new(),
+        ..Output::default()
     };
-    if report.agrees {
-        return Ok(out);
+    if !report.agrees {
+        for f in report.failures() {
+            out.outcome.disagrees(&format!(
+                "{}: the kernel's equilibrium disagrees with the LP reference back end: {f}",
+                s.name()
+            ));
+        }
     }
-    // A disagreement is a failed self-check: print the report, then exit 3 (the `Output`
-    // path has no way to carry a non-zero status with a result).
-    let body = if opts.json {
-        serde_json::to_string_pretty(&out.json).unwrap_or_else(|_| "{}".into()) + "\n"
-    } else {
-        out.text
-    };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(body.as_bytes());
-    let _ = stdout.flush();
-    eprintln!(
-        "error: check failed: {}: the kernel's equilibrium disagrees with the LP reference \
-         back end:\n  {}",
-        s.name(),
-        report.failures().join("\n  ")
-    );
-    std::process::exit(3)
+    Ok(out)
 }
 
 fn bad_parameter(key: &str, value: f64, reason: &str) -> CliError {
