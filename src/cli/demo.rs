@@ -4,7 +4,9 @@
 
 use super::error::CliError;
 use super::models;
-use super::output::{certificate_json, certificate_text, num, Options, Output, Table};
+use super::output::{
+    certificate_json, certificate_text, heading_word, num, Options, Output, Table,
+};
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::ModelKind;
 use dr_convex::{allocate, project_box_sum, AllocatorSettings, Bound, Family, QuadraticFamily};
@@ -147,12 +149,12 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
     let active: Vec<usize> = (0..N).filter(|&i| q[i] > 0.0).collect();
     for i in 0..N {
         let marginal = a[i] + 2.0 * h[i] * q[i];
-        if q[i] > 0.0 && (marginal - price).abs() > tol * price.max(1.0) {
+        if q[i] > 0.0 && (marginal - price).abs() > tol * price.abs() {
             failures.push(format!(
                 "active customer {i}: C'(q̄) = {marginal} ≠ p̄ = {price}"
             ));
         }
-        if q[i] <= 0.0 && a[i] < price - tol * price.max(1.0) {
+        if q[i] <= 0.0 && a[i] < price - tol * price.abs() {
             failures.push(format!(
                 "inactive customer {i}: C'(0) = {} < p̄ = {price}",
                 a[i]
@@ -169,7 +171,7 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
     let slope: f64 = active.iter().map(|&i| 1.0 / (2.0 * h[i])).sum();
     let offset: f64 = active.iter().map(|&i| a[i] / (2.0 * h[i])).sum();
     let closed_form = (DEFICIT + offset) / slope;
-    if (closed_form - price).abs() > tol * price.max(1.0) {
+    if (closed_form - price).abs() > tol * price.abs() {
         failures.push(format!(
             "closed-form price {closed_form} ≠ multiplier {price}"
         ));
@@ -191,11 +193,12 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: the competitive equilibrium of supply-function bidding \
+        "{}: the competitive equilibrium of supply-function bidding \
          (li-chen-dahleh-2015 Theorem 1)\n\
          min Σ C_i(q_i) s.t. Σ q_i = d, q_i ≥ 0, with the kernel's exact allocator\n\
          (dr_convex::allocate + QuadraticFamily). {N} customers, C_i(q) = a_i q + h_i q²,\n\
-         a_i ~ U[1,2], h_i ~ U[0.5,4.5] (ChaCha8 seed {SEED}), deficit d = {DEFICIT}.\n"
+         a_i ~ U[1,2], h_i ~ U[0.5,4.5] (ChaCha8 seed {SEED}), deficit d = {DEFICIT}.\n",
+        heading_word(eq.certificate.status)
     );
     let _ = writeln!(text, "  price p̄ (multiplier of Σ q = d)  {}", num(price));
     let _ = writeln!(
@@ -283,12 +286,14 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
         .group("load q̄_i", order.iter().map(|&i| q[i]));
         plots.push(Plot::new("kernel-equilibrium-loads", &bars));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate(context, &eq.certificate);
+    Ok(out)
 }
 
 /// Projection of a desired consumption profile onto `{q ≥ 0, L ≤ Σ_t q(t) ≤ U}`, the
@@ -339,9 +344,10 @@ fn shaping_projection(opts: &Options) -> Result<Output, CliError> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: the Euclidean projection of a customer's gradient step v onto its feasible\n\
+        "{}: the Euclidean projection of a customer's gradient step v onto its feasible\n\
          set S = {{q ≥ 0, {sum_lower} ≤ Σ_t q(t) ≤ {sum_upper}}} (chen-li-low-doyle-2010 eq. 42),\n\
-         with dr_convex::project_box_sum (a one-multiplier water-filling).\n"
+         with dr_convex::project_box_sum (a one-multiplier water-filling).\n",
+        heading_word(proj.certificate.status)
     );
     let _ = writeln!(
         text,
@@ -381,12 +387,14 @@ fn shaping_projection(opts: &Options) -> Result<Output, CliError> {
         .group("projection q(t)", proj.x.clone());
         plots.push(Plot::new("kernel-projection", &chart));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate(context, &proj.certificate);
+    Ok(out)
 }
 
 #[cfg(test)]
