@@ -379,7 +379,7 @@ pub fn competitive_equilibrium_with(
 /// Nash equilibrium (li-chen-dahleh-2015 Theorems 3–4) with default kernel settings.
 ///
 /// Errors: fewer than three customers able to shed ([`BiddingError::NashNeedsThreeSuppliers`],
-/// Corollary 2); capacities with `Σ min(q^max_i, d/2) < d` ([`BiddingError::Infeasible`],
+/// Corollary 2); capacities with `Σ min(q^max_i, d/2) ≤ d` ([`BiddingError::NashCapacity`],
 /// Lemma 3).
 pub fn nash_equilibrium(market: &Market) -> Result<Equilibrium, BiddingError> {
     nash_equilibrium_with(market, &AllocatorSettings::default())
@@ -411,7 +411,7 @@ pub fn nash_equilibrium_with(
         let total = deterministic_sum(c.len(), DEFAULT_PARALLEL_THRESHOLD, |i| c[i]);
         let open = c.iter().any(|&x| x >= half);
         if total < d || (total <= d && open) {
-            return Err(BiddingError::Infeasible {
+            return Err(BiddingError::NashCapacity {
                 field: "capacity".into(),
                 deficit: d,
                 max: total,
