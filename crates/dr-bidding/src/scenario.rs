@@ -164,8 +164,9 @@ pub struct SimulationPlan {
 /// - the iterative schemes' per-customer state (bids, fitted coefficients, the reference
 ///   equilibrium's buffers) or the LP cross-check's per-customer rows, whichever is run — 96.
 ///
-/// Total 512 bytes a customer (measured: about 330 bytes a customer at the peak of
-/// `dr solve --json` on a drawn population of 10⁶).
+/// Total 512 bytes a customer. Measured (debug build, `/usr/bin/time -v`, drawn population
+/// of 10⁶ in `data/bidding_population.toml`): peak 352 MB for `dr solve --json` (≈ 350
+/// bytes a customer with the fixed overhead), 201 MB for `dr simulate --json --rule fast`.
 pub const BYTES_PER_CUSTOMER: u64 = 512;
 
 /// Fixed overhead of a run (the binary, thread pools, small tables), in bytes.
