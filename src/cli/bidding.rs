@@ -101,6 +101,11 @@ fn model_err(file: &str) -> impl Fn(BiddingError) -> CliError + '_ {
 fn read_market(s: &Scenario, opts: &Options) -> Result<(BiddingScenario, Market), CliError> {
     let file: BiddingScenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
+    market_of(s, file)
+}
+
+/// The market of a parsed scenario (no memory check: for the demo's fixed 30-customer file).
+fn market_of(s: &Scenario, file: BiddingScenario) -> Result<(BiddingScenario, Market), CliError> {
     if file.deficit.is_none() && file.surplus.is_none() {
         return Err(CliError::model(
             s.name(),
@@ -352,7 +357,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let mut status = ce.certificate.status;
     if let Ok(eq) = &ne {
         outcome.certificate("Nash equilibrium", &eq.certificate);
-        outcome.claim("Nash water-filling prefix (Theorem 4)", eq.water_filling.prefix);
+        outcome.claim(
+            "Nash water-filling prefix (Theorem 4)",
+            eq.water_filling.prefix,
+        );
         if let Some(g) = eq.max_relative_gain {
             outcome.claim(
                 "no customer gains by deviating from the Nash bids (eq. 13)",
@@ -873,25 +881,25 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             // Several behaviours asked for: a market without a Nash equilibrium (Corollary
             // 2, Lemma 3) still runs the competitive scheme; the Nash run is reported as
             // undefined, with the theorem that says why (not an error, not a failure).
-            Behaviour::Strategic if behaviours.len() > 1 => match nash_or_none(&market)
-                .map_err(&err)?
-            {
-                Ok(eq) => eq,
-                Err(why) => {
-                    let _ = writeln!(
-                        text,
-                        "\nStrategic customers → Nash equilibrium: undefined, not simulated: \
+            Behaviour::Strategic if behaviours.len() > 1 => {
+                match nash_or_none(&market).map_err(&err)? {
+                    Ok(eq) => eq,
+                    Err(why) => {
+                        let _ = writeln!(
+                            text,
+                            "\nStrategic customers → Nash equilibrium: undefined, not simulated: \
                          {why}"
-                    );
-                    runs_json.push(json!({
-                        "equilibrium": behaviour_name(behaviour),
-                        "undefined": true,
-                        "reason": why.to_string(),
-                        "field": why.field(),
-                    }));
-                    continue;
+                        );
+                        runs_json.push(json!({
+                            "equilibrium": behaviour_name(behaviour),
+                            "undefined": true,
+                            "reason": why.to_string(),
+                            "field": why.field(),
+                        }));
+                        continue;
+                    }
                 }
-            },
+            }
             Behaviour::Strategic => nash_equilibrium(&market).map_err(&err)?,
         };
         let critical = critical_step(&market, behaviour).ok();
@@ -1694,7 +1702,7 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
         Format::Toml,
         BIDDING_30_NAME.to_string(),
     )?;
-    let (file, market) = read_market(&s, opts)?;
+    let (file, market) = market_of(&s, s.parse()?)?;
     let err = model_err(BIDDING_30_NAME);
     let n = market.len();
     let d = market.deficit();
@@ -1949,7 +1957,10 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
     let mut outcome = super::output::Outcome::default();
     outcome.certificate("competitive equilibrium", &ce.certificate);
     outcome.certificate("Nash equilibrium", &ne.certificate);
-    for (name, run) in [("paper-rule simulation", &paper), ("fast-rule simulation", &fast)] {
+    for (name, run) in [
+        ("paper-rule simulation", &paper),
+        ("fast-rule simulation", &fast),
+    ] {
         outcome.converged(
             name,
             run.termination == Termination::Converged,

@@ -457,21 +457,27 @@ fn multiplier_search<F: Family + ?Sized>(
     // Degenerate: the total sits at an end of the reachable range.
     if (total - br.sum_lower).abs() <= tol && a.is_finite() {
         let r = evaluate(family, lower, upper, a, th).0 - total;
-        return Ok((Multiplier {
-            lambda: a,
-            residual: r,
-            iterations: 1,
-            status: Status::Solved,
-        }, scale));
+        return Ok((
+            Multiplier {
+                lambda: a,
+                residual: r,
+                iterations: 1,
+                status: Status::Solved,
+            },
+            scale,
+        ));
     }
     if (total - br.sum_upper).abs() <= tol && b.is_finite() {
         let r = evaluate(family, lower, upper, b, th).0 - total;
-        return Ok((Multiplier {
-            lambda: b,
-            residual: r,
-            iterations: 1,
-            status: Status::Solved,
-        }, scale));
+        return Ok((
+            Multiplier {
+                lambda: b,
+                residual: r,
+                iterations: 1,
+                status: Status::Solved,
+            },
+            scale,
+        ));
     }
     let (mut ga, mut gb) = (br.sum_lower - total, br.sum_upper - total);
     // First trial point: regula falsi on a finite bracket, else the finite end, else 0.
@@ -504,12 +510,15 @@ fn multiplier_search<F: Family + ?Sized>(
             best = (lambda, g);
         }
         if g.abs() <= tol {
-            return Ok((Multiplier {
-                lambda,
-                residual: g,
-                iterations: it,
-                status: Status::Solved,
-            }, scale));
+            return Ok((
+                Multiplier {
+                    lambda,
+                    residual: g,
+                    iterations: it,
+                    status: Status::Solved,
+                },
+                scale,
+            ));
         }
         if g < 0.0 {
             a = lambda;
@@ -522,12 +531,15 @@ fn multiplier_search<F: Family + ?Sized>(
             && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
         {
             // The bracket closed: λ is exact to rounding; g jumps (flat f'') across it.
-            return Ok((Multiplier {
-                lambda: best.0,
-                residual: best.1,
-                iterations: it,
-                status: Status::Solved,
-            }, scale));
+            return Ok((
+                Multiplier {
+                    lambda: best.0,
+                    residual: best.1,
+                    iterations: it,
+                    status: Status::Solved,
+                },
+                scale,
+            ));
         }
         let width = b - a;
         if width.is_finite() {
@@ -548,12 +560,15 @@ fn multiplier_search<F: Family + ?Sized>(
             && newton < b
             && (newton - lambda).abs() <= OPTIMISTIC_STEP * lambda.abs()
         {
-            return Ok((Multiplier {
-                lambda: newton,
-                residual: f64::NAN,
-                iterations: it,
-                status: Status::Solved,
-            }, scale));
+            return Ok((
+                Multiplier {
+                    lambda: newton,
+                    residual: f64::NAN,
+                    iterations: it,
+                    status: Status::Solved,
+                },
+                scale,
+            ));
         }
         lambda = if newton > a && newton < b && stalled < 3 {
             newton
@@ -898,7 +913,9 @@ impl Family for QuadraticFamily<'_> {
             objective: lanes_sum(&obj),
             stationarity: smax,
             complementarity: 0.0,
-            derivative_scale: dscale.iter().fold(0.0f64, |m, &v| if v > m { v } else { m }),
+            derivative_scale: dscale
+                .iter()
+                .fold(0.0f64, |m, &v| if v > m { v } else { m }),
         }
     }
     fn sum_response(

@@ -161,3 +161,68 @@ fn zero_total_is_scaled_by_the_bounds() {
         assert!(sum.abs() <= TOL * 3.0 * s, "{s}: Σ x = {sum}");
     }
 }
+
+/// The IPM in any units: `min Σ a_i x_i + h_i x_i²` s.t. `Σ x = T`, `0 ≤ x ≤ u`, solved by
+/// the interior-point method at quantity scales `s` and price scales `t` from 1e-12 to
+/// 1e12, against the allocator (an independent exact method) on the same data.
+#[test]
+fn ipm_matches_the_allocator_at_every_scale() {
+    use dr_convex::ipm::{solve, IpmSettings, LinearRows, SeparableProblem};
+    use dr_convex::{ConvexScalar, LinearQuadraticCost};
+    use std::sync::Arc;
+    let (a0, h0, u0) = (
+        [1.0, 1.5, 2.0, 0.2],
+        [1.0, 2.0, 0.5, 3.0],
+        [0.6, 0.5, 2.0, 0.3],
+    );
+    for e in (-12..=12).step_by(4) {
+        for t in [1e-12, 1.0, 1e12] {
+            let s = 10f64.powi(e);
+            let a: Vec<f64> = a0.iter().map(|v| v * t).collect();
+            let h: Vec<f64> = h0.iter().map(|v| v * t / s).collect();
+            let u: Vec<f64> = u0.iter().map(|v| v * s).collect();
+            let total = 1.5 * s;
+            let objective: Vec<Arc<dyn ConvexScalar>> = a
+                .iter()
+                .zip(&h)
+                .map(|(&a, &h)| -> Arc<dyn ConvexScalar> {
+                    Arc::new(LinearQuadraticCost::new(a, h).unwrap())
+                })
+                .collect();
+            let mut equalities = LinearRows::new(4);
+            equalities
+                .push_row(&[(0, 1.0), (1, 1.0), (2, 1.0), (3, 1.0)], total)
+                .unwrap();
+            let p = SeparableProblem {
+                objective,
+                lower: vec![0.0; 4],
+                upper: u.clone(),
+                equalities,
+                inequalities: LinearRows::new(4),
+            };
+            let sol = solve(&p, &IpmSettings::default()).unwrap();
+            assert!(
+                sol.certificate.holds(1e-9),
+                "s = {s}, t = {t}: {:?}",
+                sol.certificate
+            );
+            let al = solve_alloc(&a, &h, &u, total);
+            let price = sol.equality_multipliers[0];
+            assert!(
+                (price - al.multiplier).abs() <= 1e-7 * al.multiplier.abs(),
+                "s = {s}, t = {t}: IPM price {price} vs allocator {}",
+                al.multiplier
+            );
+            for (x, y) in sol.x.iter().zip(&al.x) {
+                assert!(
+                    (x - y).abs() <= 1e-7 * total,
+                    "s = {s}, t = {t}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
+
+fn solve_alloc(a: &[f64], h: &[f64], u: &[f64], total: f64) -> dr_convex::Allocation {
+    solve(a, h, 0.0, u, total)
+}
