@@ -231,7 +231,11 @@ fn simulate_with_a_large_step_reports_oscillation() {
     ]);
     assert_eq!(o.status.code(), Some(4));
     assert!(stdout(&o).contains("oscillating"), "{}", stdout(&o));
-    assert!(stderr(&o).contains("competitive simulation"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("competitive simulation"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The exit status follows the certificates and terminations (one policy, README "Exit
@@ -248,14 +252,30 @@ fn exit_status_follows_the_outcome() {
 
     let two = dir.join("two.toml");
     std::fs::write(&two, homogeneous(2, 1.0, 1.0, 2.0)).unwrap();
-    let o = dr(&["simulate", two.to_str().unwrap(), "--json", "--rule", "fast"]);
+    let o = dr(&[
+        "simulate",
+        two.to_str().unwrap(),
+        "--json",
+        "--rule",
+        "fast",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json_of(&o);
     assert_eq!(v["runs"][0]["converged"], true, "{v}");
     assert_eq!(v["runs"][1]["undefined"], true, "{v}");
-    assert!(v["runs"][1]["reason"].as_str().unwrap().contains("Corollary 2"));
+    assert!(v["runs"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Corollary 2"));
 
-    let o = dr(&["simulate", two.to_str().unwrap(), "--rounds", "2", "--equilibrium", "competitive"]);
+    let o = dr(&[
+        "simulate",
+        two.to_str().unwrap(),
+        "--rounds",
+        "2",
+        "--equilibrium",
+        "competitive",
+    ]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
 
     let big = dir.join("big.toml");

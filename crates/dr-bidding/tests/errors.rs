@@ -92,7 +92,10 @@ fn capacities() {
     assert_eq!(e.field(), "capacity");
     // The message cites Lemma 3's min(capacity, d/2), not only "cannot be met".
     let msg = e.to_string();
-    assert!(msg.contains("Lemma 3") && msg.contains("min(capacity_i, d/2)"), "{msg}");
+    assert!(
+        msg.contains("Lemma 3") && msg.contains("min(capacity_i, d/2)"),
+        "{msg}"
+    );
 }
 
 /// Issue finding 8: a negative deficit never silently becomes a surplus; the direction is

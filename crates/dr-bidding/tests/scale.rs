@@ -40,7 +40,11 @@ fn check_solved(eq: &Equilibrium, what: &str) {
         "{what}: status {:?}",
         eq.certificate.status
     );
-    assert!(eq.certificate.max_residual() <= TOL, "{what}: {:?}", eq.certificate);
+    assert!(
+        eq.certificate.max_residual() <= TOL,
+        "{what}: {:?}",
+        eq.certificate
+    );
     let sum: f64 = eq.loads.iter().sum();
     assert!(
         rel(sum, eq.deficit) <= TOL,
@@ -163,7 +167,13 @@ fn nash_with_tiny_and_huge_deficits_is_accurate() {
     let h = [1.0, 2.0, 0.5];
     let theta = |p: f64| -> f64 {
         a.iter()
-            .map(|&ai| if p > ai { (p - ai) / (2.0 * p - ai) } else { 0.0 })
+            .map(|&ai| {
+                if p > ai {
+                    (p - ai) / (2.0 * p - ai)
+                } else {
+                    0.0
+                }
+            })
             .sum()
     };
     let (mut lo, mut hi) = (1.0f64, 100.0f64);
@@ -184,7 +194,11 @@ fn nash_with_tiny_and_huge_deficits_is_accurate() {
         let tol = if d < 1e-10 { TOL } else { 1e-7 };
         assert!(rel(e.price, p0) <= tol, "d = {d}: p* = {} vs {p0}", e.price);
         for (i, &ai) in a.iter().enumerate() {
-            let th = if p0 > ai { (p0 - ai) / (2.0 * p0 - ai) } else { 0.0 };
+            let th = if p0 > ai {
+                (p0 - ai) / (2.0 * p0 - ai)
+            } else {
+                0.0
+            };
             assert!((e.loads[i] / d - th).abs() <= tol, "d = {d}: θ_{i}");
         }
         let c = competitive_equilibrium(&m).unwrap();
