@@ -226,3 +226,30 @@ fn ipm_matches_the_allocator_at_every_scale() {
 fn solve_alloc(a: &[f64], h: &[f64], u: &[f64], total: f64) -> dr_convex::Allocation {
     solve(a, h, 0.0, u, total)
 }
+
+/// The VI solver in any units: `F(x) = t (M x/s + q)` on the box `s·[0, 1]²` is the
+/// module example with quantities × s and prices × t; its solution is `s·(1, 0)` whatever
+/// `s, t` in 1e-12 … 1e12, with a Solved certificate.
+#[test]
+fn vi_solution_scales_with_the_units() {
+    use dr_convex::vi::{solve_vi, AffineOperator, BoxSet, ViSettings};
+    for s in [1e-12, 1e-6, 1.0, 1e6, 1e12] {
+        for t in [1e-12, 1.0, 1e12] {
+            let op =
+                AffineOperator::new(2, vec![t / s, t / s, -t / s, t / s], vec![-t, t]).unwrap();
+            let set = BoxSet::new(vec![0.0; 2], vec![s; 2]).unwrap();
+            let sol = solve_vi(&op, &set, &[0.5 * s, 0.5 * s], &ViSettings::default()).unwrap();
+            assert!(
+                sol.certificate.holds(1e-8),
+                "s = {s}, t = {t}: {:?}",
+                sol.certificate
+            );
+            assert!(
+                (sol.x[0] - s).abs() <= 1e-7 * s,
+                "s = {s}, t = {t}: {:?}",
+                sol.x
+            );
+            assert!(sol.x[1].abs() <= 1e-7 * s, "s = {s}, t = {t}: {:?}", sol.x);
+        }
+    }
+}
