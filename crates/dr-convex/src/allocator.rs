@@ -717,7 +717,8 @@ pub fn allocate_into<F: Family + ?Sized>(
         status: m.status,
     };
     if certificate.status.is_solved()
-        && !(certificate.max_residual() <= settings.certificate_tolerance)
+        && (certificate.max_residual().is_nan()
+            || certificate.max_residual() > settings.certificate_tolerance)
     {
         certificate.status = Status::NumericalError;
     }
