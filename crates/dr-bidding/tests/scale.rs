@@ -210,3 +210,30 @@ fn nash_with_tiny_and_huge_deficits_is_accurate() {
         check_solved(&competitive_equilibrium(&m).unwrap(), "competitive");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The Nash transform `D_i` of Theorem 3 (closed form, `nash_quadratic_value`) at any
+    /// scale: `(a, h, d, q) ↦ (t a, t h/s, s d, s q)` multiplies `C` by `t s` and leaves the
+    /// barrier factor `(d − q)/(d − 2q)` unchanged, so `D` is multiplied by `t s`
+    /// (substitute `x = s ξ` in the integral of eq. 17). At the base scale it agrees with
+    /// the kernel's general `NashTransform` of the same cost (an independent evaluation).
+    #[test]
+    fn nash_transform_scales(
+        a in 0.0f64..3.0, h in 0.1f64..5.0, d in 0.1f64..20.0, tau in 0.0f64..0.99,
+        s in factor(), t in factor()
+    ) {
+        use dr_bidding::nash_quadratic_value;
+        use dr_convex::{ConvexScalar, LinearQuadraticCost, NashTransform};
+        let q = 0.5 * tau * d;
+        let base = nash_quadratic_value(a, h, d, q);
+        let scaled = nash_quadratic_value(t * a, t * h / s, s * d, s * q);
+        prop_assert!((scaled - t * s * base).abs() <= 1e-9 * t * s * base.abs().max(f64::MIN_POSITIVE),
+            "D {scaled} vs t s D = {}", t * s * base);
+        let general = NashTransform { cost: LinearQuadraticCost { linear: a, quadratic: h }, deficit: d };
+        let g = general.value(q);
+        prop_assert!((g - base).abs() <= 1e-9 * base.abs().max(1e-300) || (g - base).abs() <= 1e-12 * (a + h * d) * d,
+            "closed form {base} vs general {g}");
+    }
+}
