@@ -159,7 +159,8 @@ fn check_general(cost: &dyn ConvexScalar, d: f64, name: &str) -> Result<(), Bidd
     let top_value = cost.value(top);
     let v0 = cost.value(0.0);
     BiddingError::check_finite(|| format!("{name}.value(0)"), v0)?;
-    if v0.abs() > 1e-9 * top_value.abs().max(1.0) {
+    // Relative to the cost's own size on [0, d] (no unit floor: costs of 1e-12 count).
+    if v0.abs() > 1e-9 * top_value.abs() {
         return Err(BiddingError::OutOfRange {
             field: format!("{name}.value(0)"),
             value: v0,
