@@ -120,11 +120,27 @@ fn market_of(s: &Scenario, file: BiddingScenario) -> Result<(BiddingScenario, Ma
 
 /// The Nash equilibrium, or the reason none exists (Corollary 2, Lemma 3) as `Ok(Err(..))`;
 /// other failures are errors.
-fn nash_or_none(market: &Market) -> Result<Result<Equilibrium, BiddingError>, BiddingError> {
+/// The capacity field as the scenario file writes it (`population.capacity` or
+/// `customers[].capacity`), for the Lemma 3 error.
+fn nash_or_none(
+    market: &Market,
+    file: &BiddingScenario,
+) -> Result<Result<Equilibrium, BiddingError>, BiddingError> {
+    let capacity_field = if file.population.is_some() {
+        "population.capacity"
+    } else {
+        "customers[].capacity"
+    };
     match nash_equilibrium(market) {
         Ok(eq) => Ok(Ok(eq)),
-        Err(e @ BiddingError::NashNeedsThreeSuppliers { .. })
-        | Err(e @ BiddingError::NashCapacity { .. }) => Ok(Err(e)),
+        Err(e @ BiddingError::NashNeedsThreeSuppliers { .. }) => Ok(Err(e)),
+        Err(BiddingError::NashCapacity { deficit, max, .. }) => {
+            Ok(Err(BiddingError::NashCapacity {
+                field: capacity_field.into(),
+                deficit,
+                max,
+            }))
+        }
         Err(e) => Err(e),
     }
 }
@@ -313,13 +329,13 @@ fn efficiency_text(eff: &Efficiency, n: usize) -> String {
 
 fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("bidding solve", &[])?;
-    let (_, market) = read_market(s, opts)?;
+    let (file, market) = read_market(s, opts)?;
     let err = model_err(s.name());
     let n = market.len();
     let d = market.deficit();
     let (act, what) = verb(market.direction());
     let ce = competitive_equilibrium(&market).map_err(&err)?;
-    let ne = nash_or_none(&market).map_err(&err)?;
+    let ne = nash_or_none(&market, &file).map_err(&err)?;
     let eff = match &ne {
         Ok(ne) => Some(efficiency(&market, &ce, ne).map_err(&err)?),
         Err(_) => None,
@@ -882,7 +898,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             // 2, Lemma 3) still runs the competitive scheme; the Nash run is reported as
             // undefined, with the theorem that says why (not an error, not a failure).
             Behaviour::Strategic if behaviours.len() > 1 => {
-                match nash_or_none(&market).map_err(&err)? {
+                match nash_or_none(&market, &file).map_err(&err)? {
                     Ok(eq) => eq,
                     Err(why) => {
                         let _ = writeln!(

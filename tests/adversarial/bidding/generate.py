@@ -80,7 +80,7 @@ write("two_customers_simulate_nash_only.toml",["case: `--equilibrium nash` on tw
  "error-contains: customers","error-contains: Corollary 2"],'model = "bidding"\ndeficit = 2.0\n'+toml_customers(a2,h2))
 # Nash capacity Lemma 3
 write("nash_capacity_lemma3.toml",["case: issue finding 9: capacities cover d but not within min(capacity, d/2): the Nash error cites Lemma 3","args: solve --json","exit: 0",
- 'json: /nash/kind = "no_nash_equilibrium"',"stdout-contains: Lemma 3","stdout-contains: min(capacity_i, d/2)",
+ 'json: /nash/kind = "no_nash_equilibrium"',"stdout-contains: Lemma 3","stdout-contains: min(capacity_i, d/2)",'json: /nash/field = "customers[].capacity"',
  f"json: /competitive/price ~ {f(comp([1,1,1],[1,1,1],10,[10,0.1,0.1])[0])} rel 1e-9",
  "note: Σ min(cap, d/2) = 5 + 0.1 + 0.1 = 5.2 < d = 10 although Σ cap = 10.2 ≥ d; competitive price by mpmath bisection (customer 1 sheds 9.8: p̄ = 1 + 2·9.8 = 20.6)."],
  'model = "bidding"\ndeficit = 10.0\n'+toml_customers([1,1,1],[1,1,1],[10,0.1,0.1]))
