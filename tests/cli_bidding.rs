@@ -204,7 +204,8 @@ fn simulate_paper_rule_honours_start_price_and_tolerance() {
 
 #[test]
 fn simulate_with_a_large_step_reports_oscillation() {
-    let v = ok_json(&[
+    // A run that did not converge exits 4 (README, "Exit status"), its JSON still printed.
+    let o = dr(&[
         "simulate",
         BIDDING_30,
         "--equilibrium",
@@ -213,7 +214,10 @@ fn simulate_with_a_large_step_reports_oscillation() {
         "1",
         "--json",
     ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let v = json_of(&o);
     assert_eq!(v["termination"], "oscillating");
+    assert_eq!(v["outcome"], "not_converged", "{v}");
     assert!(v["converged_after"].is_null());
     // γ = 1 is above the critical step 2/S'(p̄) of this market.
     assert!(f(&v["critical_step"]) < 1.0);
@@ -225,8 +229,68 @@ fn simulate_with_a_large_step_reports_oscillation() {
         "--step",
         "1",
     ]);
-    assert!(o.status.success());
+    assert_eq!(o.status.code(), Some(4));
     assert!(stdout(&o).contains("oscillating"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("competitive simulation"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The exit status follows the certificates and terminations (one policy, README "Exit
+/// status"): a solved market exits 0 with its heading naming Solved; a two-customer
+/// simulation runs the competitive scheme and reports the Nash one as undefined
+/// (Corollary 2), exit 0; a population of 10⁸ under a 6 GiB limit is refused with the
+/// estimate and the limit, exit 1.
+#[test]
+fn exit_status_follows_the_outcome() {
+    let dir = scratch("outcome");
+    let o = dr(&["solve", BIDDING_30]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Solved: "), "{}", stdout(&o));
+
+    let two = dir.join("two.toml");
+    std::fs::write(&two, homogeneous(2, 1.0, 1.0, 2.0)).unwrap();
+    let o = dr(&[
+        "simulate",
+        two.to_str().unwrap(),
+        "--json",
+        "--rule",
+        "fast",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["runs"][0]["converged"], true, "{v}");
+    assert_eq!(v["runs"][1]["undefined"], true, "{v}");
+    assert!(v["runs"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Corollary 2"));
+
+    let o = dr(&[
+        "simulate",
+        two.to_str().unwrap(),
+        "--rounds",
+        "2",
+        "--equilibrium",
+        "competitive",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+
+    let big = dir.join("big.toml");
+    std::fs::write(
+        &big,
+        "model = \"bidding\"\ndeficit = 1e7\n[population]\ncount = 100000000\n\
+         linear = [1.0, 2.0]\nquadratic = [0.5, 4.5]\n",
+    )
+    .unwrap();
+    for cmd in ["solve", "simulate"] {
+        let o = dr(&[cmd, big.to_str().unwrap(), "--memory-limit", "6GiB"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains("6.00 GiB") && e.contains("memory"), "{e}");
+    }
 }
 
 #[test]

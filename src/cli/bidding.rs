@@ -35,7 +35,9 @@ use super::args::{EquilibriumChoice, RuleChoice};
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_json, certificate_text, num, Options, Output, Table};
+use super::output::{
+    certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
+};
 use super::study::Study;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
@@ -93,9 +95,17 @@ fn model_err(file: &str) -> impl Fn(BiddingError) -> CliError + '_ {
 }
 
 /// The typed scenario and its validated market. A file without `deficit` or `surplus` is
-/// reported as a missing field (every other field of the schema is optional).
-fn read_market(s: &Scenario) -> Result<(BiddingScenario, Market), CliError> {
+/// reported as a missing field (every other field of the schema is optional). The memory
+/// the run needs ([`BiddingScenario::memory_estimate`]) is checked against
+/// `--memory-limit` before the market is built (a drawn population is allocated there).
+fn read_market(s: &Scenario, opts: &Options) -> Result<(BiddingScenario, Market), CliError> {
     let file: BiddingScenario = s.parse()?;
+    check_memory(opts, s.name(), file.memory_estimate())?;
+    market_of(s, file)
+}
+
+/// The market of a parsed scenario (no memory check: for the demo's fixed 30-customer file).
+fn market_of(s: &Scenario, file: BiddingScenario) -> Result<(BiddingScenario, Market), CliError> {
     if file.deficit.is_none() && file.surplus.is_none() {
         return Err(CliError::model(
             s.name(),
@@ -110,11 +120,27 @@ fn read_market(s: &Scenario) -> Result<(BiddingScenario, Market), CliError> {
 
 /// The Nash equilibrium, or the reason none exists (Corollary 2, Lemma 3) as `Ok(Err(..))`;
 /// other failures are errors.
-fn nash_or_none(market: &Market) -> Result<Result<Equilibrium, BiddingError>, BiddingError> {
+/// The capacity field as the scenario file writes it (`population.capacity` or
+/// `customers[].capacity`), for the Lemma 3 error.
+fn nash_or_none(
+    market: &Market,
+    file: &BiddingScenario,
+) -> Result<Result<Equilibrium, BiddingError>, BiddingError> {
+    let capacity_field = if file.population.is_some() {
+        "population.capacity"
+    } else {
+        "customers[].capacity"
+    };
     match nash_equilibrium(market) {
         Ok(eq) => Ok(Ok(eq)),
-        Err(e @ BiddingError::NashNeedsThreeSuppliers { .. })
-        | Err(e @ BiddingError::Infeasible { .. }) => Ok(Err(e)),
+        Err(e @ BiddingError::NashNeedsThreeSuppliers { .. }) => Ok(Err(e)),
+        Err(BiddingError::NashCapacity { deficit, max, .. }) => {
+            Ok(Err(BiddingError::NashCapacity {
+                field: capacity_field.into(),
+                deficit,
+                max,
+            }))
+        }
         Err(e) => Err(e),
     }
 }
@@ -303,13 +329,13 @@ fn efficiency_text(eff: &Efficiency, n: usize) -> String {
 
 fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("bidding solve", &[])?;
-    let (_, market) = read_market(s)?;
+    let (file, market) = read_market(s, opts)?;
     let err = model_err(s.name());
     let n = market.len();
     let d = market.deficit();
     let (act, what) = verb(market.direction());
     let ce = competitive_equilibrium(&market).map_err(&err)?;
-    let ne = nash_or_none(&market).map_err(&err)?;
+    let ne = nash_or_none(&market, &file).map_err(&err)?;
     let eff = match &ne {
         Ok(ne) => Some(efficiency(&market, &ce, ne).map_err(&err)?),
         Err(_) => None,
@@ -337,11 +363,41 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "efficiency": eff_json,
     });
 
+    // The outcome: both certificates and every claim printed below.
+    let mut outcome = super::output::Outcome::default();
+    outcome.certificate("competitive equilibrium", &ce.certificate);
+    outcome.claim(
+        "competitive water-filling prefix (Theorem 2)",
+        ce.water_filling.prefix,
+    );
+    let mut status = ce.certificate.status;
+    if let Ok(eq) = &ne {
+        outcome.certificate("Nash equilibrium", &eq.certificate);
+        outcome.claim(
+            "Nash water-filling prefix (Theorem 4)",
+            eq.water_filling.prefix,
+        );
+        if let Some(g) = eq.max_relative_gain {
+            outcome.claim(
+                "no customer gains by deviating from the Nash bids (eq. 13)",
+                g <= CHECK_TOL,
+            );
+        }
+        if status.is_solved() {
+            status = eq.certificate.status;
+        }
+    }
+    if let Some(eff) = &eff {
+        outcome.claim("p*/p̄ bounds (Theorem 5.2)", eff.price_bounds_hold);
+        outcome.claim("C*/C̄ bounds (Theorem 5.3)", eff.cost_bounds_hold);
+        outcome.claim("N̄ ⊆ N* (Theorem 5.1)", eff.active_sets_nested);
+    }
+
     // Text.
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: supply-function bidding on {} ({PAPER}): {n} customer{} {act} a {what} of \
+        "{}: supply-function bidding on {} ({PAPER}): {n} customer{} {act} a {what} of \
          d = {}.\n\
          Competitive equilibrium (price-taking, Theorem 1): min Σ C_i(q_i) s.t. Σ q_i = d, \
          0 ≤ q_i ≤ q^max_i.\n\
@@ -349,6 +405,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
          0 ≤ q_i ≤ min(q^max_i, d/2),\n\
          D_i'(q) = (1 + q/(d − 2q)) C_i'(q). Prices are the multipliers of Σ q_i = d; bids \
          b_i = q_i / p.\n",
+        heading_word(status),
         s.name(),
         if n == 1 { "" } else { "s" },
         num(d)
@@ -449,7 +506,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         json,
         text,
         plots,
-        ..Output::default()
+        outcome,
     })
 }
 
@@ -782,7 +839,7 @@ fn termination_text(
 fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params
         .allow_only("bidding simulate", &["record_bids"])?;
-    let (file, market) = read_market(s)?;
+    let (file, market) = read_market(s, opts)?;
     let err = model_err(s.name());
     let plan = file.simulation_plan().map_err(&err)?;
     let behaviours = match opts.sim.equilibrium {
@@ -833,15 +890,54 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let every_opt = opts.sim.every;
     let mut runs_json = Vec::new();
     let mut plots = Vec::new();
+    let mut outcome = super::output::Outcome::default();
     for &behaviour in &behaviours {
         let exact = match behaviour {
-            Behaviour::Competitive => competitive_equilibrium(&market),
-            Behaviour::Strategic => nash_equilibrium(&market),
-        }
-        .map_err(&err)?;
+            Behaviour::Competitive => competitive_equilibrium(&market).map_err(&err)?,
+            // Several behaviours asked for: a market without a Nash equilibrium (Corollary
+            // 2, Lemma 3) still runs the competitive scheme; the Nash run is reported as
+            // undefined, with the theorem that says why (not an error, not a failure).
+            Behaviour::Strategic if behaviours.len() > 1 => {
+                match nash_or_none(&market, &file).map_err(&err)? {
+                    Ok(eq) => eq,
+                    Err(why) => {
+                        let _ = writeln!(
+                            text,
+                            "\nStrategic customers → Nash equilibrium: undefined, not simulated: \
+                         {why}"
+                        );
+                        runs_json.push(json!({
+                            "equilibrium": behaviour_name(behaviour),
+                            "undefined": true,
+                            "reason": why.to_string(),
+                            "field": why.field(),
+                        }));
+                        continue;
+                    }
+                }
+            }
+            Behaviour::Strategic => nash_equilibrium(&market).map_err(&err)?,
+        };
         let critical = critical_step(&market, behaviour).ok();
         let run = run_update(&market, behaviour, update, settings.clone(), opts).map_err(&err)?;
         runs_json.push(run_json(&run, update, &settings, &exact, critical));
+        let label = match behaviour {
+            Behaviour::Competitive => "competitive",
+            Behaviour::Strategic => "Nash",
+        };
+        outcome.certificate(
+            &format!("{label} equilibrium (the reference of the {label} simulation)"),
+            &exact.certificate,
+        );
+        outcome.converged(
+            &format!("{label} simulation"),
+            run.termination == Termination::Converged,
+            &format!(
+                "{} after {} rounds",
+                termination_name(run.termination),
+                run.rounds
+            ),
+        );
 
         let (who, sym) = match behaviour {
             Behaviour::Competitive => ("Price-taking customers → competitive equilibrium", "p̄"),
@@ -958,7 +1054,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         json,
         text,
         plots,
-        ..Output::default()
+        outcome,
     })
 }
 
@@ -1622,7 +1718,7 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
         Format::Toml,
         BIDDING_30_NAME.to_string(),
     )?;
-    let (file, market) = read_market(&s)?;
+    let (file, market) = market_of(&s, s.parse()?)?;
     let err = model_err(BIDDING_30_NAME);
     let n = market.len();
     let d = market.deficit();
@@ -1872,11 +1968,26 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
             .series_with_markers("fast", error_points(&fast, ce.price));
         plots.push(Plot::new("bidding-demo-convergence", &chart));
     }
+    // Every claim above was checked (a failure is a bug: CheckFailed); the certificates and
+    // runs shown still go through the one exit-code policy.
+    let mut outcome = super::output::Outcome::default();
+    outcome.certificate("competitive equilibrium", &ce.certificate);
+    outcome.certificate("Nash equilibrium", &ne.certificate);
+    for (name, run) in [
+        ("paper-rule simulation", &paper),
+        ("fast-rule simulation", &fast),
+    ] {
+        outcome.converged(
+            name,
+            run.termination == Termination::Converged,
+            termination_name(run.termination),
+        );
+    }
     Ok(Output {
         json,
         text,
         plots,
-        ..Output::default()
+        outcome,
     })
 }
 

@@ -24,7 +24,7 @@
 
 use crate::error::BiddingError;
 use crate::market::{Costs, Direction, Market};
-use dr_convex::parallel::{deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
+use dr_convex::parallel::{chunked_reduce, deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{
     allocate, Allocation, AllocatorSettings, Bound, Certificate, ConvexScalar, Family,
     NashQuadraticFamily, NashTransform, QuadraticFamily, ScalarFamily,
@@ -351,8 +351,25 @@ pub fn competitive_equilibrium_with(
     let lower = Bound::Constant(0.0);
     let alloc = match market.costs() {
         Costs::Quadratic { linear, quadratic } => {
-            let fam = QuadraticFamily { linear, quadratic };
-            allocate(&fam, lower, upper, d, settings)?
+            // Prices measured from the lowest base marginal cost `r = min_i a_i` (the
+            // kernel's price reference): with a tiny deficit `p̄ = r + 2 h q` differs from
+            // `r` only far below `ε·r`, and the loads `q_i = (p̄ − a_i)/(2 h_i)` keep their
+            // relative accuracy only when computed from `p̄ − r` (units must not matter).
+            let r = chunked_reduce(
+                linear.len(),
+                DEFAULT_PARALLEL_THRESHOLD,
+                f64::INFINITY,
+                |range| linear[range].iter().copied().fold(f64::INFINITY, f64::min),
+                f64::min,
+            );
+            let fam = QuadraticFamily {
+                linear,
+                quadratic,
+                reference: r,
+            };
+            let mut alloc = allocate(&fam, lower, upper, d, settings)?;
+            alloc.multiplier += r;
+            alloc
         }
         Costs::General(c) => allocate(&ScalarFamily { pieces: c }, lower, upper, d, settings)?,
     };
@@ -362,7 +379,7 @@ pub fn competitive_equilibrium_with(
 /// Nash equilibrium (li-chen-dahleh-2015 Theorems 3–4) with default kernel settings.
 ///
 /// Errors: fewer than three customers able to shed ([`BiddingError::NashNeedsThreeSuppliers`],
-/// Corollary 2); capacities with `Σ min(q^max_i, d/2) < d` ([`BiddingError::Infeasible`],
+/// Corollary 2); capacities with `Σ min(q^max_i, d/2) ≤ d` ([`BiddingError::NashCapacity`],
 /// Lemma 3).
 pub fn nash_equilibrium(market: &Market) -> Result<Equilibrium, BiddingError> {
     nash_equilibrium_with(market, &AllocatorSettings::default())
@@ -394,7 +411,7 @@ pub fn nash_equilibrium_with(
         let total = deterministic_sum(c.len(), DEFAULT_PARALLEL_THRESHOLD, |i| c[i]);
         let open = c.iter().any(|&x| x >= half);
         if total < d || (total <= d && open) {
-            return Err(BiddingError::Infeasible {
+            return Err(BiddingError::NashCapacity {
                 field: "capacity".into(),
                 deficit: d,
                 max: total,

@@ -76,6 +76,27 @@ pub enum BiddingError {
         /// The most the customers can shed together.
         max: f64,
     },
+    /// Capacities too small for a Nash equilibrium: at a NE every load is below `d/2`
+    /// (li-chen-dahleh-2015 Lemma 3), so customer `i` sheds at most `min(capacity_i, d/2)`,
+    /// and these do not add up to more than the deficit.
+    #[error("{field}: no Nash equilibrium: at a Nash equilibrium every load is below d/2 (li-chen-dahleh-2015 Lemma 3), so customer i sheds at most min(capacity_i, d/2); Σ_i min(capacity_i, d/2) = {max} does not exceed the deficit d = {deficit} (the competitive equilibrium only needs Σ capacity_i ≥ d)")]
+    NashCapacity {
+        /// Name of the limiting field (`capacity`, `customers[].capacity`, …).
+        field: String,
+        /// The deficit `d`.
+        deficit: f64,
+        /// `Σ_i min(capacity_i, d/2)`.
+        max: f64,
+    },
+    /// A user-supplied cost is not convex: its marginal cost decreases, or its second
+    /// derivative is negative (li-chen-dahleh-2015 §II assumes convex, increasing costs).
+    #[error("{field}: {message}")]
+    NotConvex {
+        /// The sampled quantity, e.g. `costs[1].derivative(0.5)`.
+        field: String,
+        /// What was seen.
+        message: String,
+    },
     /// The equilibrium price is not positive, so bids `b_i = q_i / p` are undefined
     /// (costs must be strictly increasing, li-chen-dahleh-2015 §II).
     #[error("{field} = {value}: the equilibrium price must be > 0 for bids q_i / p to exist; costs must be strictly increasing")]
@@ -149,6 +170,8 @@ impl BiddingError {
             | BiddingError::ZeroTotalBid { field }
             | BiddingError::NashNeedsThreeSuppliers { field, .. }
             | BiddingError::Infeasible { field, .. }
+            | BiddingError::NashCapacity { field, .. }
+            | BiddingError::NotConvex { field, .. }
             | BiddingError::NonPositivePrice { field, .. }
             | BiddingError::Scenario { field, .. } => field.clone(),
             BiddingError::Convex(e) => convex_field(e),
@@ -187,6 +210,15 @@ impl BiddingError {
                 deficit,
                 max,
             } => BiddingError::Infeasible {
+                field: p(field),
+                deficit,
+                max,
+            },
+            BiddingError::NashCapacity {
+                field,
+                deficit,
+                max,
+            } => BiddingError::NashCapacity {
                 field: p(field),
                 deficit,
                 max,

@@ -11,9 +11,11 @@
 //! A *surplus* of `s` is the same model with the sign flipped (li-chen-dahleh-2015 §II:
 //! "the case with a supply surplus can be handled in the same way"): customers *increase*
 //! their load by `q_i ≥ 0` at disutility `C_i(q_i)`, `Σ q_i = s`, and the utility pays `p` per
-//! unit. Every constructor takes a signed `deficit`: `deficit > 0` is a deficit of `d`,
-//! `deficit < 0` a surplus of `s = −deficit`. All formulas then use the magnitude
-//! [`Market::deficit`] `> 0`; [`Market::direction`] records which case it is and
+//! unit. The direction is always explicit: every constructor takes the amount `d > 0` and
+//! builds a deficit market (a negative or zero amount is an error naming `deficit` and its
+//! value — it never silently turns into a surplus); [`Market::with_direction`] with
+//! [`Direction::Surplus`] makes it a surplus market of the same amount. All formulas use the
+//! magnitude [`Market::deficit`] `> 0`; [`Market::direction`] records which case it is and
 //! [`Market::load_change`] turns a load into a signed change of consumption.
 //!
 //! # Storage
@@ -118,13 +120,13 @@ fn split_deficit(deficit: f64) -> Result<(f64, Direction), BiddingError> {
     BiddingError::check_finite(|| "deficit".into(), deficit)?;
     if deficit > 0.0 {
         Ok((deficit, Direction::Deficit))
-    } else if deficit < 0.0 {
-        Ok((-deficit, Direction::Surplus))
     } else {
         Err(BiddingError::OutOfRange {
             field: "deficit".into(),
             value: deficit,
-            requirement: "must be nonzero (> 0 deficit, < 0 surplus)",
+            requirement: "must be > 0 (the amount the customers shed); for a surplus build \
+                          the market with .with_direction(Direction::Surplus), or write \
+                          `surplus = …` in a scenario file",
         })
     }
 }
@@ -157,7 +159,8 @@ fn check_general(cost: &dyn ConvexScalar, d: f64, name: &str) -> Result<(), Bidd
     let top_value = cost.value(top);
     let v0 = cost.value(0.0);
     BiddingError::check_finite(|| format!("{name}.value(0)"), v0)?;
-    if v0.abs() > 1e-9 * top_value.abs().max(1.0) {
+    // Relative to the cost's own size on [0, d] (no unit floor: costs of 1e-12 count).
+    if v0.abs() > 1e-9 * top_value.abs() {
         return Err(BiddingError::OutOfRange {
             field: format!("{name}.value(0)"),
             value: v0,
@@ -174,11 +177,24 @@ fn check_general(cost: &dyn ConvexScalar, d: f64, name: &str) -> Result<(), Bidd
         BiddingError::check_finite(|| format!("{name}.derivative({x})"), g)?;
         let c = cost.second_derivative(x);
         BiddingError::check_finite(|| format!("{name}.second_derivative({x})"), c)?;
-        if c < 0.0 || g < prev - 1e-12 * g.abs().max(1.0) {
-            return Err(BiddingError::OutOfRange {
+        // Rounding slack relative to the marginal costs themselves (no absolute floor).
+        if k > 0 && g < prev - 1e-12 * g.abs().max(prev.abs()) {
+            let px = top * (k - 1) as f64 / samples as f64;
+            return Err(BiddingError::NotConvex {
+                field: format!("{name}.derivative({x})"),
+                message: format!(
+                    "the marginal cost decreases: C'({px}) = {prev} > C'({x}) = {g}; a cost \
+                     must be convex, with a non-decreasing marginal cost C'"
+                ),
+            });
+        }
+        if c < 0.0 {
+            return Err(BiddingError::NotConvex {
                 field: format!("{name}.second_derivative({x})"),
-                value: c,
-                requirement: "must be >= 0 (convex cost, non-decreasing marginal cost)",
+                message: format!(
+                    "C''({x}) = {c} < 0: a cost must be convex (C'' >= 0), the marginal cost \
+                     C' = {g} is non-decreasing only if C'' >= 0"
+                ),
             });
         }
         prev = g;
@@ -187,7 +203,9 @@ fn check_general(cost: &dyn ConvexScalar, d: f64, name: &str) -> Result<(), Bidd
 }
 
 impl Market {
-    /// A market from per-customer costs and a signed deficit (`> 0` deficit, `< 0` surplus).
+    /// A deficit market from per-customer costs and the deficit `d > 0` (see
+    /// [`Market::with_direction`] for a surplus). A `deficit ≤ 0` is an error naming
+    /// `deficit` and its value.
     ///
     /// When every cost is [`CustomerCost::LinearQuadratic`] or
     /// [`CustomerCost::HalfQuadratic`] the market is stored as struct-of-arrays
@@ -355,8 +373,17 @@ impl Market {
             }
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut a = Vec::with_capacity(count);
-        let mut h = Vec::with_capacity(count);
+        // 16 bytes a customer; a refused reservation is an error, never an abort.
+        let mut a: Vec<f64> = Vec::new();
+        let mut h: Vec<f64> = Vec::new();
+        if a.try_reserve_exact(count).is_err() || h.try_reserve_exact(count).is_err() {
+            return Err(BiddingError::OutOfRange {
+                field: "population.count".into(),
+                value: count as f64,
+                requirement: "too large for this machine's memory (16 bytes of coefficients a \
+                              customer, more to solve)",
+            });
+        }
         for _ in 0..count {
             a.push(linear[0] + (linear[1] - linear[0]) * rng.gen::<f64>());
             h.push(quadratic[0] + (quadratic[1] - quadratic[0]) * rng.gen::<f64>());
@@ -370,6 +397,22 @@ impl Market {
             },
             capacity: None,
         })
+    }
+
+    /// The same market facing a deficit or a surplus of the same amount `d`
+    /// (li-chen-dahleh-2015 §II: a surplus is the deficit model with the sign flipped).
+    ///
+    /// ```
+    /// use dr_bidding::{Direction, Market};
+    /// let m = Market::quadratic(vec![1.0; 3], vec![0.5; 3], 3.0)?.with_direction(Direction::Surplus);
+    /// assert_eq!(m.signed_deficit(), -3.0);
+    /// // A negative amount is an error, never a surplus in disguise.
+    /// assert!(Market::quadratic(vec![1.0; 3], vec![0.5; 3], -3.0).is_err());
+    /// # Ok::<(), dr_bidding::BiddingError>(())
+    /// ```
+    pub fn with_direction(mut self, direction: Direction) -> Self {
+        self.direction = direction;
+        self
     }
 
     /// Adds capacities `q_i ≤ capacity[i]` (li-chen-dahleh-2015 footnote 3); `+∞` means no

@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! model = "bidding"          # optional; if present it must be "bidding"
-//! deficit = 10.0             # d > 0; a negative value is a surplus of −deficit
+//! deficit = 10.0             # d > 0 (a negative value is an error: write surplus = …)
 //! # surplus = 5.0            # alternatively (exactly one of deficit / surplus)
 //!
 //! [[customers]]
@@ -35,7 +35,7 @@
 
 use crate::error::BiddingError;
 use crate::iterative::{Behaviour, PriceUpdate, SimulationSettings};
-use crate::market::{CustomerCost, Market};
+use crate::market::{CustomerCost, Direction, Market};
 use serde::{Deserialize, Serialize};
 
 /// A bidding scenario as read from a file (see the module docs for the schema).
@@ -45,7 +45,7 @@ pub struct BiddingScenario {
     /// Model tag; must be `"bidding"` when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Signed deficit `d` (`< 0`: a surplus of `−d`).
+    /// Deficit `d > 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deficit: Option<f64>,
     /// Surplus `s > 0` (instead of `deficit`).
@@ -95,10 +95,11 @@ pub struct CostSpec {
 pub struct PopulationSpec {
     /// Number of customers.
     pub count: usize,
-    /// Range `[lo, hi]` of `a_i`.
-    pub linear: [f64; 2],
-    /// Range `[lo, hi]` of `h_i`.
-    pub quadratic: [f64; 2],
+    /// Range `[lo, hi]` of `a_i` (exactly two numbers; read as a list so that a wrong
+    /// length is reported naming the field, not as a parser's "trailing characters").
+    pub linear: Vec<f64>,
+    /// Range `[lo, hi]` of `h_i` (exactly two numbers).
+    pub quadratic: Vec<f64>,
     /// ChaCha8 seed (default 0).
     #[serde(default)]
     pub seed: u64,
@@ -152,7 +153,39 @@ pub struct SimulationPlan {
     pub settings: SimulationSettings,
 }
 
+/// Peak bytes per customer of `dr solve` / `dr simulate` / `dr verify` on a bidding
+/// scenario, an upper bound used by [`BiddingScenario::memory_estimate`]:
+/// - the market: `a_i`, `h_i` (16) and a capacity (8), plus the Nash problem's capped copy
+///   `min(q̄_i, d/2)` (8) — 32;
+/// - both equilibria: loads, bids and net revenues, 3 × 8 each — 48;
+/// - the JSON tree of the output: loads, bids and net revenues of both equilibria as
+///   `serde_json::Value` numbers (32 bytes each, 6 arrays) — 192;
+/// - the printed JSON text (about 24 characters a number, 6 arrays) — 144;
+/// - the iterative schemes' per-customer state (bids, fitted coefficients, the reference
+///   equilibrium's buffers) or the LP cross-check's per-customer rows, whichever is run — 96.
+///
+/// Total 512 bytes a customer. Measured (debug build, `/usr/bin/time -v`, drawn population
+/// of 10⁶ in `data/bidding_population.toml`): peak 352 MB for `dr solve --json` (≈ 350
+/// bytes a customer with the fixed overhead), 201 MB for `dr simulate --json --rule fast`.
+pub const BYTES_PER_CUSTOMER: u64 = 512;
+
+/// Fixed overhead of a run (the binary, thread pools, small tables), in bytes.
+pub const BASE_BYTES: u64 = 64 << 20;
+
 impl BiddingScenario {
+    /// An upper bound, in bytes, of the peak memory `dr solve` / `simulate` / `verify` need
+    /// on this scenario, from its customer count alone (nothing is allocated):
+    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see [`BYTES_PER_CUSTOMER`] for the
+    /// breakdown), saturating. The count is `population.count` for a drawn population, the
+    /// number of `[[customers]]` otherwise.
+    pub fn memory_estimate(&self) -> u64 {
+        let count = match &self.population {
+            Some(p) => p.count as u64,
+            None => self.customers.len() as u64,
+        };
+        BASE_BYTES.saturating_add(count.saturating_mul(BYTES_PER_CUSTOMER))
+    }
+
     /// Validates the scenario and builds its market (parse the file first, e.g. with
     /// `toml::from_str`). Errors name the field (`deficit`, `customers[3].cost.quadratic`,
     /// `population.linear[1]`, `model`, …).
@@ -165,9 +198,25 @@ impl BiddingScenario {
                 });
             }
         }
-        let signed = match (self.deficit, self.surplus) {
-            (Some(d), None) => d,
-            (None, Some(s)) => -BiddingError::check_positive(|| "surplus".into(), s)?,
+        let (amount, direction) = match (self.deficit, self.surplus) {
+            (Some(d), None) => {
+                BiddingError::check_finite(|| "deficit".into(), d)?;
+                if d <= 0.0 {
+                    return Err(BiddingError::Scenario {
+                        field: "deficit".into(),
+                        message: format!(
+                            "deficit = {d} must be > 0 (the amount to shed); for a surplus \
+                             write `surplus = {}` instead",
+                            -d
+                        ),
+                    });
+                }
+                (d, Direction::Deficit)
+            }
+            (None, Some(s)) => (
+                BiddingError::check_positive(|| "surplus".into(), s)?,
+                Direction::Surplus,
+            ),
             (Some(_), Some(_)) => {
                 return Err(BiddingError::Scenario {
                     field: "deficit".into(),
@@ -190,7 +239,10 @@ impl BiddingScenario {
                 field: "customers".into(),
             }),
             (Some(p), true) => {
-                let m = Market::drawn(p.count, p.linear, p.quadratic, p.seed, signed)?;
+                let linear = range("population.linear", &p.linear)?;
+                let quadratic = range("population.quadratic", &p.quadratic)?;
+                let m = Market::drawn(p.count, linear, quadratic, p.seed, amount)?
+                    .with_direction(direction);
                 match p.capacity {
                     Some(c) => {
                         check_capacity(c, "population.capacity")?;
@@ -208,11 +260,11 @@ impl BiddingScenario {
                     None => Ok(m),
                 }
             }
-            (None, false) => self.listed_market(signed),
+            (None, false) => Ok(self.listed_market(amount)?.with_direction(direction)),
         }
     }
 
-    fn listed_market(&self, signed: f64) -> Result<Market, BiddingError> {
+    fn listed_market(&self, amount: f64) -> Result<Market, BiddingError> {
         let mut costs = Vec::with_capacity(self.customers.len());
         let mut capacity = Vec::with_capacity(self.customers.len());
         for (i, c) in self.customers.iter().enumerate() {
@@ -248,7 +300,7 @@ impl BiddingScenario {
                 None => capacity.push(f64::INFINITY),
             }
         }
-        let market = Market::new(costs, signed)?;
+        let market = Market::new(costs, amount)?;
         if self.customers.iter().any(|c| c.capacity.is_some()) {
             market.with_capacity(capacity).map_err(|e| match e {
                 BiddingError::Infeasible { deficit, max, .. } => BiddingError::Infeasible {
@@ -296,6 +348,21 @@ impl BiddingScenario {
             update,
             settings,
         })
+    }
+}
+
+/// A `[lo, hi]` range of the `[population]` table: exactly two numbers.
+fn range(name: &str, v: &[f64]) -> Result<[f64; 2], BiddingError> {
+    match v {
+        [lo, hi] => Ok([*lo, *hi]),
+        _ => Err(BiddingError::Scenario {
+            field: name.into(),
+            message: format!(
+                "expected a range of exactly two numbers [lo, hi], got {} value(s) {v:?}; \
+                 write e.g. {name} = [1.0, 2.0] (customers are drawn uniformly in it)",
+                v.len()
+            ),
+        }),
     }
 }
 

@@ -85,8 +85,57 @@ fn capacities() {
         .with_capacity(vec![3.0, 0.5, 0.5, 0.5])
         .unwrap();
     let e = nash_equilibrium(&tight).unwrap_err();
-    assert!(matches!(e, BiddingError::Infeasible { .. }), "{e}");
+    assert!(
+        matches!(e, BiddingError::NashCapacity { deficit, max, .. } if deficit == 4.0 && max == 3.5),
+        "{e}"
+    );
     assert_eq!(e.field(), "capacity");
+    // The message cites Lemma 3's min(capacity, d/2), not only "cannot be met".
+    let msg = e.to_string();
+    assert!(
+        msg.contains("Lemma 3") && msg.contains("min(capacity_i, d/2)"),
+        "{msg}"
+    );
+}
+
+/// Issue finding 8: a negative deficit never silently becomes a surplus; the direction is
+/// explicit.
+#[test]
+fn negative_deficit_is_an_error_naming_it() {
+    for d in [-7.0, 0.0] {
+        let e = Market::quadratic(vec![1.0; 3], vec![1.0; 3], d).unwrap_err();
+        assert!(
+            matches!(e, BiddingError::OutOfRange { ref field, value, .. } if field == "deficit" && value == d),
+            "{e}"
+        );
+        assert!(e.to_string().contains("Direction::Surplus"), "{e}");
+        assert!(Market::half_quadratic(&[1.0; 3], d).is_err());
+        assert!(Market::drawn(3, [1.0, 2.0], [0.5, 1.0], 1, d).is_err());
+    }
+}
+
+/// Issue finding 9: a cost whose marginal cost decreases is blamed on C' (not C'').
+#[test]
+fn decreasing_marginal_cost_is_named_as_such() {
+    use std::sync::Arc;
+    // C(q) = 2q − q²/4 on [0, 4]: C' = 2 − q/2 decreases; C'' = −1/2 < 0 too, but the
+    // first thing seen is C' falling between two samples.
+    let make = || -> Arc<dyn dr_convex::ConvexScalar> {
+        Arc::new(
+            dr_convex::ClosureConvex::new(
+                |q: f64| 2.0 * q - 0.25 * q * q,
+                |q: f64| 2.0 - 0.5 * q,
+                |_q: f64| 0.0, // a wrong C'': only C' shows the non-convexity
+                (f64::NEG_INFINITY, f64::INFINITY),
+            )
+            .unwrap(),
+        )
+    };
+    let costs = vec![make(), make(), make()];
+    let e = Market::general(costs, 2.0).unwrap_err();
+    let msg = e.to_string();
+    assert!(e.field().starts_with("costs[0].derivative("), "{msg}");
+    assert!(msg.contains("marginal cost decreases"), "{msg}");
 }
 
 #[test]

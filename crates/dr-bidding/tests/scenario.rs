@@ -50,15 +50,18 @@ fn listed_customers() {
         .market()
         .unwrap();
     assert_eq!(m2.deficit(), 3.0);
-    // Surplus, both ways.
-    let s1 = parse("deficit = -3.0\n[[customers]]\ncost = { quadratic = 2 }\n")
+    // A surplus is explicit (`surplus = s`); a negative deficit is an error naming it and
+    // saying what to write instead (issue finding 8: never a surplus in disguise).
+    let e = parse("deficit = -3.0\n[[customers]]\ncost = { quadratic = 2 }\n")
         .market()
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(e.field(), "deficit");
+    assert!(e.to_string().contains("surplus = 3"), "{e}");
     let s2 = parse("surplus = 3.0\n[[customers]]\ncost = { quadratic = 2 }\n")
         .market()
         .unwrap();
-    assert_eq!(s1.direction(), dr_bidding::Direction::Surplus);
-    assert_eq!(s1.signed_deficit(), s2.signed_deficit());
+    assert_eq!(s2.direction(), dr_bidding::Direction::Surplus);
+    assert_eq!(s2.signed_deficit(), -3.0);
 }
 
 #[test]

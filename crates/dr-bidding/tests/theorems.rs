@@ -268,7 +268,9 @@ fn three_customer_efficiency_loss_is_unbounded() {
 fn surplus_mirrors_deficit() {
     let (a, h) = (vec![1.0, 1.3, 2.0, 0.5], vec![0.5, 1.0, 2.0, 3.0]);
     let def = Market::quadratic(a.clone(), h.clone(), 7.0).unwrap();
-    let sur = Market::quadratic(a, h, -7.0).unwrap();
+    let sur = Market::quadratic(a, h, 7.0)
+        .unwrap()
+        .with_direction(dr_bidding::Direction::Surplus);
     assert_eq!(sur.direction(), dr_bidding::Direction::Surplus);
     assert_eq!(sur.deficit(), 7.0);
     assert_eq!(sur.signed_deficit(), -7.0);

@@ -99,6 +99,10 @@ pub struct FinishStats {
     pub stationarity: f64,
     /// Largest complementarity product of the bound multipliers (unscaled).
     pub complementarity: f64,
+    /// `max_i |f_i'(x_i)|` over the items with a finite derivative: the price scale of the
+    /// stationarity residual (see [`Certificate`]). An override that leaves it 0 makes the
+    /// residual relative to `|λ|` alone.
+    pub derivative_scale: f64,
 }
 
 impl FinishStats {
@@ -108,6 +112,7 @@ impl FinishStats {
             objective: a.objective + b.objective,
             stationarity: a.stationarity.max(b.stationarity),
             complementarity: a.complementarity.max(b.complementarity),
+            derivative_scale: a.derivative_scale.max(b.derivative_scale),
         }
     }
 }
@@ -129,7 +134,11 @@ pub fn generic_finish<F: Family + ?Sized>(
         *o = xi;
         st.sum += xi;
         st.objective += family.value(i, xi);
-        let r = family.derivative(i, xi) - lambda; // = bound multiplier ν_l − ν_u
+        let fd = family.derivative(i, xi);
+        if fd.is_finite() && fd.abs() > st.derivative_scale {
+            st.derivative_scale = fd.abs();
+        }
+        let r = fd - lambda; // = bound multiplier ν_l − ν_u
         let (viol, comp) = if xi > l && xi < u {
             (r.abs(), 0.0)
         } else if xi <= l && xi >= u {
@@ -175,8 +184,15 @@ impl Bound<'_> {
 /// Settings of [`allocate`], with defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AllocatorSettings {
-    /// Stop when `|Σ x(λ) − total| ≤ tolerance · max(1, |total|)`.
+    /// Stop when `|Σ x(λ) − total| ≤ tolerance · S`, `S` the quantity scale of
+    /// [`quantity_scale`] (`|total|`, or the bounds' scale when `total = 0`): a relative
+    /// tolerance, the same for a total of `1e-12` as for `1e12`.
     pub tolerance: f64,
+    /// A search that stopped as converged is reported [`Status::Solved`] only when every
+    /// relative residual of the final [`Certificate`] is at most this; otherwise the status
+    /// becomes [`Status::NumericalError`] (the answer is then not certified, e.g. when `g`
+    /// jumps over the total because some `f_i''` vanishes).
+    pub certificate_tolerance: f64,
     /// Most Newton/bracketing passes.
     pub max_iterations: usize,
     /// Population size from which passes run on the rayon pool.
@@ -187,6 +203,7 @@ impl Default for AllocatorSettings {
     fn default() -> Self {
         Self {
             tolerance: 1e-13,
+            certificate_tolerance: 1e-9,
             max_iterations: 100,
             parallel_threshold: DEFAULT_PARALLEL_THRESHOLD,
         }
@@ -361,7 +378,7 @@ fn validate<F: Family + ?Sized>(
             upper: u,
         });
     }
-    let slack = 1e-12 * total.abs().max(1.0);
+    let slack = 1e-12 * quantity_scale(total, &br);
     if total < br.sum_lower - slack || total > br.sum_upper + slack {
         return Err(ConvexError::Infeasible {
             field: "total".into(),
@@ -371,6 +388,20 @@ fn validate<F: Family + ?Sized>(
         });
     }
     Ok(br)
+}
+
+/// The scale `S` against which the allocator measures quantities (the stopping rule, the
+/// feasibility slack and the certificate's primal residual): `|total|` when `total ≠ 0`;
+/// for `total = 0` the larger of `|Σ l_i|` and `|Σ u_i|` among the finite ones (the size of
+/// the box the population lives in); `0` when both are zero or infinite — then only an
+/// exact `Σ x = 0` counts, which the degenerate-end and closed-bracket exits deliver.
+/// Never `max(1, ·)`: that would be an absolute tolerance for totals below 1.
+pub fn quantity_scale(total: f64, bracket: &Bracket) -> f64 {
+    if total != 0.0 {
+        return total.abs();
+    }
+    let fin = |v: f64| if v.is_finite() { v.abs() } else { 0.0 };
+    fin(bracket.sum_lower).max(fin(bracket.sum_upper))
 }
 
 /// `(Σ x_i(λ), Σ dx_i/dλ)` in one deterministic pass.
@@ -401,7 +432,7 @@ pub fn solve_multiplier<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Multiplier, ConvexError> {
-    multiplier_search(family, lower, upper, total, settings, false)
+    multiplier_search(family, lower, upper, total, settings, false).map(|(m, _)| m)
 }
 
 /// Relative Newton step below which an optimistic search stops without evaluating `g` at the
@@ -417,29 +448,36 @@ fn multiplier_search<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
     optimistic: bool,
-) -> Result<Multiplier, ConvexError> {
+) -> Result<(Multiplier, f64), ConvexError> {
     let br = validate(family, lower, upper, total, settings)?;
     let th = settings.parallel_threshold;
-    let tol = settings.tolerance * total.abs().max(1.0);
+    let scale = quantity_scale(total, &br);
+    let tol = settings.tolerance * scale;
     let (mut a, mut b) = (br.lambda_lower, br.lambda_upper);
     // Degenerate: the total sits at an end of the reachable range.
     if (total - br.sum_lower).abs() <= tol && a.is_finite() {
         let r = evaluate(family, lower, upper, a, th).0 - total;
-        return Ok(Multiplier {
-            lambda: a,
-            residual: r,
-            iterations: 1,
-            status: Status::Solved,
-        });
+        return Ok((
+            Multiplier {
+                lambda: a,
+                residual: r,
+                iterations: 1,
+                status: Status::Solved,
+            },
+            scale,
+        ));
     }
     if (total - br.sum_upper).abs() <= tol && b.is_finite() {
         let r = evaluate(family, lower, upper, b, th).0 - total;
-        return Ok(Multiplier {
-            lambda: b,
-            residual: r,
-            iterations: 1,
-            status: Status::Solved,
-        });
+        return Ok((
+            Multiplier {
+                lambda: b,
+                residual: r,
+                iterations: 1,
+                status: Status::Solved,
+            },
+            scale,
+        ));
     }
     let (mut ga, mut gb) = (br.sum_lower - total, br.sum_upper - total);
     // First trial point: regula falsi on a finite bracket, else the finite end, else 0.
@@ -472,12 +510,15 @@ fn multiplier_search<F: Family + ?Sized>(
             best = (lambda, g);
         }
         if g.abs() <= tol {
-            return Ok(Multiplier {
-                lambda,
-                residual: g,
-                iterations: it,
-                status: Status::Solved,
-            });
+            return Ok((
+                Multiplier {
+                    lambda,
+                    residual: g,
+                    iterations: it,
+                    status: Status::Solved,
+                },
+                scale,
+            ));
         }
         if g < 0.0 {
             a = lambda;
@@ -490,12 +531,15 @@ fn multiplier_search<F: Family + ?Sized>(
             && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
         {
             // The bracket closed: λ is exact to rounding; g jumps (flat f'') across it.
-            return Ok(Multiplier {
-                lambda: best.0,
-                residual: best.1,
-                iterations: it,
-                status: Status::Solved,
-            });
+            return Ok((
+                Multiplier {
+                    lambda: best.0,
+                    residual: best.1,
+                    iterations: it,
+                    status: Status::Solved,
+                },
+                scale,
+            ));
         }
         let width = b - a;
         if width.is_finite() {
@@ -514,14 +558,17 @@ fn multiplier_search<F: Family + ?Sized>(
         if optimistic
             && newton > a
             && newton < b
-            && (newton - lambda).abs() <= OPTIMISTIC_STEP * lambda.abs().max(1.0)
+            && (newton - lambda).abs() <= OPTIMISTIC_STEP * lambda.abs()
         {
-            return Ok(Multiplier {
-                lambda: newton,
-                residual: f64::NAN,
-                iterations: it,
-                status: Status::Solved,
-            });
+            return Ok((
+                Multiplier {
+                    lambda: newton,
+                    residual: f64::NAN,
+                    iterations: it,
+                    status: Status::Solved,
+                },
+                scale,
+            ));
         }
         lambda = if newton > a && newton < b && stalled < 3 {
             newton
@@ -544,9 +591,11 @@ fn multiplier_search<F: Family + ?Sized>(
                 }
             }
         } else {
-            // Expand towards the infinite end.
+            // Expand towards the infinite end, in steps relative to the current price (a
+            // unit step only from λ = 0, where there is no scale yet; the doubling then
+            // reaches any magnitude in a few dozen passes).
             expand *= 2.0;
-            let step = expand * lambda.abs().max(1.0);
+            let step = expand * if lambda != 0.0 { lambda.abs() } else { 1.0 };
             if g < 0.0 {
                 lambda + step
             } else {
@@ -554,20 +603,33 @@ fn multiplier_search<F: Family + ?Sized>(
             }
         };
     }
-    Ok(Multiplier {
-        lambda: best.0,
-        residual: best.1,
-        iterations: settings.max_iterations,
-        status: Status::MaxIterations,
-    })
+    Ok((
+        Multiplier {
+            lambda: best.0,
+            residual: best.1,
+            iterations: settings.max_iterations,
+            status: Status::MaxIterations,
+        },
+        scale,
+    ))
 }
 
 /// Solves `min Σ f_i(x_i) s.t. Σ x_i = total, l_i ≤ x_i ≤ u_i` exactly (see the module docs).
 ///
-/// Returns the allocation, the multiplier (price) and a [`Certificate`]: primal
-/// infeasibility `|Σx − total|/max(1,|total|)`, the stationarity residual (`|f_i'(x_i) − λ|`
-/// for free items, the sign conditions at bounds), complementarity of the bound multipliers,
-/// and the duality gap `λ(Σx − total)` against the dual function at `λ`.
+/// Returns the allocation, the multiplier (price) and a [`Certificate`] whose residuals are
+/// all relative to the problem's own scale (so a total of `1e-12` is held to the same
+/// standard as one of `1e12`), with `S` the [`quantity_scale`] and
+/// `P = max(|λ|, max_i |f_i'(x_i)|)` the price scale:
+/// - primal infeasibility `|Σx − total| / S`;
+/// - stationarity: the largest `|f_i'(x_i) − λ|` for free items (the sign conditions at
+///   bounds), divided by `P`;
+/// - complementarity of the bound multipliers `|ν_i (x_i − bound)|`, divided by `P·S`;
+/// - duality gap `|λ (Σx − total)|` (primal value minus the dual function at `λ`), divided by
+///   `max(|Σ f_i(x_i)|, |λ|·S)`.
+///
+/// A zero scale leaves a residual unscaled (it is then zero up to rounding of zero data).
+/// [`Status::Solved`] only when the search converged *and* every residual is at most
+/// [`AllocatorSettings::certificate_tolerance`]; otherwise [`Status::NumericalError`].
 ///
 /// ```
 /// use dr_convex::{allocate, AllocatorSettings, Bound, QuadraticFamily};
@@ -630,28 +692,48 @@ pub fn allocate_into<F: Family + ?Sized>(
     };
     // Optimistic search first (saves the pass that would only confirm a converged Newton
     // step); the final pass measures the residual, and the strict search runs if it is off.
-    let mut m = multiplier_search(family, lower, upper, total, settings, true)?;
+    let (mut m, scale) = multiplier_search(family, lower, upper, total, settings, true)?;
     let mut st = finish_pass(m.lambda, x);
     if m.residual.is_nan() {
-        if (st.sum - total).abs() <= settings.tolerance * total.abs().max(1.0) {
+        if (st.sum - total).abs() <= settings.tolerance * scale {
             m.residual = st.sum - total;
         } else {
-            m = multiplier_search(family, lower, upper, total, settings, false)?;
+            m = multiplier_search(family, lower, upper, total, settings, false)?.0;
             st = finish_pass(m.lambda, x);
         }
     }
     let lambda = m.lambda;
-    let price_scale = lambda.abs().max(1.0);
     let residual = st.sum - total;
-    let certificate = Certificate {
-        primal_infeasibility: residual.abs() / total.abs().max(1.0),
-        stationarity: st.stationarity / price_scale,
-        complementarity: st.complementarity / (price_scale * total.abs().max(1.0)),
-        duality_gap: (lambda * residual).abs() / st.objective.abs().max(1.0),
+    let price_scale = lambda.abs().max(st.derivative_scale);
+    let mut certificate = Certificate {
+        primal_infeasibility: relative(residual.abs(), scale),
+        stationarity: relative(st.stationarity, price_scale),
+        complementarity: relative(st.complementarity, price_scale * scale),
+        duality_gap: relative(
+            (lambda * residual).abs(),
+            st.objective.abs().max(lambda.abs() * scale),
+        ),
         iterations: m.iterations,
         status: m.status,
     };
+    if certificate.status.is_solved()
+        && (certificate.max_residual().is_nan()
+            || certificate.max_residual() > settings.certificate_tolerance)
+    {
+        certificate.status = Status::NumericalError;
+    }
     Ok((lambda, st.objective, certificate))
+}
+
+/// `residual / scale`, the certificate's relative measure; a zero scale (all the data that
+/// sets it is zero) leaves the residual as it is — it is then an exact zero or rounding of
+/// zero-sized data, reported without inflating it.
+fn relative(residual: f64, scale: f64) -> f64 {
+    if scale > 0.0 {
+        residual / scale
+    } else {
+        residual
+    }
 }
 
 /// Accumulator lanes of the vectorised loops.
@@ -664,12 +746,23 @@ fn lanes_sum(v: &[f64; LANES]) -> f64 {
 
 /// Linear-plus-quadratic costs `f_i(x) = a_i x + h_i x²` as struct-of-arrays
 /// (li-chen-dahleh-2015 §VII-B): the competitive equilibrium's family.
+///
+/// # Price reference (units)
+/// With `reference = r` the family is `f_i(x) = (a_i − r) x + h_i x²`: the allocator's
+/// multiplier is then the price *measured from* `r`, `μ = λ − r`, and the caller adds `r`
+/// back. This is how the competitive equilibrium keeps relative accuracy in the loads when
+/// the deficit is tiny: there `λ = a_min + 2 h q` with `2 h q` far below `a_min`, so
+/// `x_i = (λ − a_i)/(2h_i)` computed from `λ` loses every digit below `ε·a_min`, while
+/// `x_i = (μ − (a_i − r))/(2h_i)` with `r = a_min` keeps them (`a_i − r` is exact near
+/// `r`, Sterbenz). `r = 0` ([`QuadraticFamily::new`]) is the plain family.
 #[derive(Debug, Clone, Copy)]
 pub struct QuadraticFamily<'a> {
     /// `a_i ≥ 0`.
     pub linear: &'a [f64],
     /// `h_i > 0`.
     pub quadratic: &'a [f64],
+    /// The price reference `r` subtracted from every `a_i` (0 for the plain family).
+    pub reference: f64,
 }
 
 fn check_soa(linear: &[f64], quadratic: &[f64]) -> Result<(), ConvexError> {
@@ -691,7 +784,19 @@ impl<'a> QuadraticFamily<'a> {
     /// Validated: equal lengths, finite `a_i`, finite `h_i > 0`.
     pub fn new(linear: &'a [f64], quadratic: &'a [f64]) -> Result<Self, ConvexError> {
         check_soa(linear, quadratic)?;
-        Ok(Self { linear, quadratic })
+        Ok(Self {
+            linear,
+            quadratic,
+            reference: 0.0,
+        })
+    }
+
+    /// The family with price reference `r` (see the type's docs): multipliers of
+    /// [`allocate`] are then `λ − r`.
+    pub fn with_reference(mut self, reference: f64) -> Result<Self, ConvexError> {
+        ConvexError::check_finite(|| "reference".into(), reference)?;
+        self.reference = reference;
+        Ok(self)
     }
 }
 
@@ -701,7 +806,7 @@ impl Family for QuadraticFamily<'_> {
     }
     fn affine_response(&self, i: usize) -> Option<(f64, f64)> {
         let inv = 0.5 / self.quadratic[i];
-        Some((inv, self.linear[i] * inv))
+        Some((inv, (self.linear[i] - self.reference) * inv))
     }
     fn bracket(&self, range: Range<usize>, lower: Bound<'_>, upper: Bound<'_>) -> Bracket {
         let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) else {
@@ -725,8 +830,10 @@ impl Family for QuadraticFamily<'_> {
         // f_i'(l) = a_i + 2 h_i l; infinite bounds give ±∞ ends (set after the loop).
         let lf = if lo.is_finite() { lo } else { 0.0 };
         let hf = if hi.is_finite() { hi } else { 0.0 };
+        let r = self.reference;
         for (j, (&a, &h)) in a.iter().zip(h).enumerate() {
             let k = j % LANES;
+            let a = a - r;
             let inv = 0.5 / h;
             alpha[k] += inv;
             beta[k] += a * inv;
@@ -774,16 +881,21 @@ impl Family for QuadraticFamily<'_> {
         let mut sum = [0.0f64; LANES];
         let mut obj = [0.0f64; LANES];
         let mut stat = [0.0f64; LANES];
+        let mut dscale = [0.0f64; LANES];
+        let r = self.reference;
         for (j, o) in out.iter_mut().enumerate() {
             let k = j % LANES;
-            let (a, h) = (a[j], h[j]);
+            let (a, h) = (a[j] - r, h[j]);
             let x = (lambda - a) * (0.5 / h);
             let xl = if x < lo { lo } else { x };
             let xc = if xl < hi { xl } else { hi };
             *o = xc;
             sum[k] += xc;
             obj[k] += (a + h * xc) * xc;
-            let r = a + 2.0 * h * xc - lambda;
+            let fd = a + 2.0 * h * xc;
+            let fa = if fd < 0.0 { -fd } else { fd };
+            dscale[k] = if fa > dscale[k] { fa } else { dscale[k] };
+            let r = fd - lambda;
             // Free: |r|; at the lower bound ν_l = r must be ≥ 0; at the upper ν_u = −r ≥ 0.
             let v = if x < lo {
                 -r
@@ -802,6 +914,9 @@ impl Family for QuadraticFamily<'_> {
             objective: lanes_sum(&obj),
             stationarity: smax,
             complementarity: 0.0,
+            derivative_scale: dscale
+                .iter()
+                .fold(0.0f64, |m, &v| if v > m { v } else { m }),
         }
     }
     fn sum_response(
@@ -819,7 +934,9 @@ impl Family for QuadraticFamily<'_> {
             let mut sl = [0.0f64; LANES];
             let mut ac = a.chunks_exact(LANES);
             let mut hc = h.chunks_exact(LANES);
+            let r = self.reference;
             let mut lane = |k: usize, a: f64, h: f64| {
+                let a = a - r;
                 let inv = 0.5 / h;
                 let x = (lambda - a) * inv;
                 let xl = if x < lo { lo } else { x };
@@ -852,16 +969,16 @@ impl Family for QuadraticFamily<'_> {
     }
     #[inline(always)]
     fn value(&self, i: usize, x: f64) -> f64 {
-        (self.linear[i] + self.quadratic[i] * x) * x
+        (self.linear[i] - self.reference + self.quadratic[i] * x) * x
     }
     #[inline(always)]
     fn derivative(&self, i: usize, x: f64) -> f64 {
-        self.linear[i] + 2.0 * self.quadratic[i] * x
+        self.linear[i] - self.reference + 2.0 * self.quadratic[i] * x
     }
     #[inline(always)]
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64) {
         let inv = 0.5 / self.quadratic[i];
-        let x = (lambda - self.linear[i]) * inv;
+        let x = (lambda - (self.linear[i] - self.reference)) * inv;
         if x < lo {
             (lo, if x == lo { inv } else { 0.0 })
         } else if x >= hi {

@@ -32,15 +32,30 @@ impl Status {
     }
 }
 
-/// Residuals and status of a solve; relative measures unless the field says otherwise.
+/// Residuals and status of a solve, every residual **relative to the problem's own scale**.
 ///
-/// For `min Σ f_i(x_i)` subject to linear constraints with multipliers `λ` (the prices):
-/// - `primal_infeasibility`: largest constraint violation, scaled by `max(1, |rhs|)`;
-/// - `stationarity`: largest KKT stationarity violation `|f_i'(x_i) − (Aᵀλ)_i|` (with the
-///   bound multipliers' signs respected), scaled by `max(1, |price|)`;
-/// - `complementarity`: largest `|λ_j · slack_j|`, scaled;
-/// - `duality_gap`: `(primal objective − dual function) / max(1, |primal objective|)`;
+/// For `min Σ f_i(x_i)` subject to linear constraints with multipliers `λ` (the prices), each
+/// residual is divided by a scale read from the data and the solution, never by
+/// `max(1, ·)` (which would make it absolute for data below 1: a deficit of `1e-12` would be
+/// "solved" by any allocation). The scales:
+/// - `primal_infeasibility`: largest constraint violation divided by the quantity scale of
+///   its row — `|rhs|` (allocator: `|total|`); where the right-hand side is 0, the scale of
+///   the variables it constrains (allocator: `max(|Σ l_i|, |Σ u_i|)` over finite bounds;
+///   IPM: the row's `Σ_j |a_rj x_j|`);
+/// - `stationarity`: largest KKT stationarity violation `|f_i'(x_i) − (Aᵀλ)_i|` (bound
+///   multipliers' signs respected) divided by the price scale
+///   `max(‖λ‖_∞, max_i |f_i'(x_i)|)`;
+/// - `complementarity`: largest `|multiplier · slack|` divided by price scale × quantity
+///   scale (allocator) or by the objective's scale (IPM, below);
+/// - `duality_gap`: `(primal objective − dual function)` divided by the objective's scale
+///   `max(|Σ f_i(x_i)|, |λ|·quantity scale)` (allocator) or
+///   `max(|objective|, Σ_j |f_j(x_j)|, |bᵀy|)` (IPM);
 /// - `iterations`: passes, Newton steps or rounds the method used.
+///
+/// Where every number that sets a scale is zero the residual is left unscaled (it is then
+/// zero up to the rounding of zero data). Each solver documents its scales in detail
+/// (`allocate`, `ipm::solve`, `vi::solve`). A solver reports [`Status::Solved`] only when
+/// these relative residuals meet its tolerance.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Certificate {
     /// Largest scaled violation of the constraints.

@@ -279,8 +279,16 @@ pub struct IpmSolution {
 /// set on which the objective keeps decreasing. `MaxIterations`; `NumericalError` when the
 /// factorisation fails, a term is not finite at the iterate, or the steps stall.
 ///
+/// # Units
+/// The method runs on the problem rescaled to its own units ([`problem_scales`]: quantity
+/// scale `X` from the right-hand sides or bounds, price scale `P` from the marginal values
+/// `f_j'`, powers of two so the rescaling is exact), and the solution is scaled back. Every
+/// `max(1, ·)` below is therefore `max(X, ·)` for quantities, `max(P, ·)` for prices and
+/// `max(P·X, ·)` for objective values in the caller's units: the tolerances are relative to
+/// the problem's own scale, the same for a deficit of `1e-12` as for `1e12`.
+///
 /// # Certificate
-/// Computed from the returned `x` and multipliers: `primal_infeasibility` is the largest
+/// Computed (in the problem's units, see above) from the returned `x` and multipliers: `primal_infeasibility` is the largest
 /// violation `|Ax − b|`, `max(0, Gx − h)` scaled by `max(1, |rhs|)`; `stationarity` is
 /// `‖f'(x) − Aᵀy + Gᵀz − ν_l + ν_u‖_∞ / max(1, ‖multipliers‖_∞)`; `complementarity` the
 /// largest product of a multiplier and its slack, over `max(1, |objective|)`;
@@ -326,9 +334,144 @@ pub fn solve(
     problem: &SeparableProblem,
     settings: &IpmSettings,
 ) -> Result<IpmSolution, ConvexError> {
+    // Validation (and its error messages) in the caller's units.
     let prep = Prepared::new(problem, settings)?;
+    let (xs, ps) = problem_scales(problem);
+    if xs == 1.0 && ps == 1.0 {
+        let mut ipm = Ipm::new(&prep);
+        return Ok(ipm.run(settings));
+    }
+    drop(prep);
+    let scaled = scaled_problem(problem, xs, ps)?;
+    let prep = Prepared::new(&scaled, settings)?;
     let mut ipm = Ipm::new(&prep);
-    Ok(ipm.run(settings))
+    let mut sol = ipm.run(settings);
+    for v in &mut sol.x {
+        *v *= xs;
+    }
+    for m in [
+        &mut sol.equality_multipliers,
+        &mut sol.inequality_multipliers,
+        &mut sol.lower_bound_multipliers,
+        &mut sol.upper_bound_multipliers,
+    ] {
+        for v in m.iter_mut() {
+            *v *= ps;
+        }
+    }
+    sol.objective *= xs * ps;
+    Ok(sol)
+}
+
+/// The units of a problem, as powers of two (so that rescaling is exact):
+/// - the quantity scale `X`: the largest `|rhs|` of the rows; when every right-hand side
+///   is 0, the largest finite nonzero bound `|l_j|`, `|u_j|`; 1 when there is none;
+/// - the price scale `P`: the largest `|f_j'(x̂_j)|` at a representative point `x̂_j` of
+///   each variable's interval at scale `X` (the midpoint of a finite interval, else `X`
+///   inside the one finite end, else 0), over the points inside `f_j`'s domain where it is
+///   finite and nonzero; 1 when there is none.
+///
+/// [`solve`] runs the interior-point method on the problem in these units
+/// (`x = X x̃`, `f̃_j(x̃) = f_j(X x̃)/(P X)`, rows `A x̃ = b/X`, multipliers `λ = P λ̃`), so
+/// its tolerances — and the `max(1, ·)` guards inside the method, which are then at the
+/// problem's own scale — mean the same relative accuracy whatever the units.
+fn problem_scales(p: &SeparableProblem) -> (f64, f64) {
+    let pow2 = |v: f64| -> f64 {
+        if v.is_finite() && v > 0.0 {
+            let e = v.log2().round().clamp(-1000.0, 1000.0);
+            2f64.powi(e as i32)
+        } else {
+            1.0
+        }
+    };
+    let rhs = norm_inf(p.equalities.rhs()).max(norm_inf(p.inequalities.rhs()));
+    let x_scale = if rhs > 0.0 {
+        rhs
+    } else {
+        p.lower
+            .iter()
+            .chain(&p.upper)
+            .filter(|v| v.is_finite())
+            .fold(0.0_f64, |m, v| m.max(v.abs()))
+    };
+    let xs = pow2(x_scale);
+    let mut price = 0.0_f64;
+    for (j, f) in p.objective.iter().enumerate() {
+        let (l, u) = (p.lower[j], p.upper[j]);
+        let (dl, du) = f.domain();
+        let x = match (l.is_finite(), u.is_finite()) {
+            (true, true) => 0.5 * (l + u),
+            (true, false) => l + xs,
+            (false, true) => u - xs,
+            (false, false) => 0.0,
+        };
+        if x > dl && x < du {
+            let g = f.derivative(x).abs();
+            if g.is_finite() {
+                price = price.max(g);
+            }
+        }
+    }
+    (xs, pow2(price))
+}
+
+/// `f(X x̃) / (P X)`: a term of [`SeparableProblem`] in the units of [`problem_scales`].
+#[derive(Debug)]
+struct ScaledTerm {
+    inner: Arc<dyn ConvexScalar>,
+    x_scale: f64,
+    p_scale: f64,
+}
+
+impl ConvexScalar for ScaledTerm {
+    fn value(&self, x: f64) -> f64 {
+        self.inner.value(self.x_scale * x) / (self.p_scale * self.x_scale)
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.inner.derivative(self.x_scale * x) / self.p_scale
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.inner.second_derivative(self.x_scale * x) * self.x_scale / self.p_scale
+    }
+    fn domain(&self) -> (f64, f64) {
+        let (lo, hi) = self.inner.domain();
+        (lo / self.x_scale, hi / self.x_scale)
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.inner
+            .inverse_derivative(p * self.p_scale, lo * self.x_scale, hi * self.x_scale)
+            / self.x_scale
+    }
+}
+
+fn scaled_problem(p: &SeparableProblem, xs: f64, ps: f64) -> Result<SeparableProblem, ConvexError> {
+    let rows = |r: &LinearRows| -> Result<LinearRows, ConvexError> {
+        let mut out = LinearRows::new(r.ncols());
+        for k in 0..r.nrows() {
+            let (cols, vals) = r.row(k);
+            let entries: Vec<(usize, f64)> =
+                cols.iter().copied().zip(vals.iter().copied()).collect();
+            out.push_row(&entries, r.rhs()[k] / xs)?;
+        }
+        Ok(out)
+    };
+    Ok(SeparableProblem {
+        objective: p
+            .objective
+            .iter()
+            .map(|f| -> Arc<dyn ConvexScalar> {
+                Arc::new(ScaledTerm {
+                    inner: Arc::clone(f),
+                    x_scale: xs,
+                    p_scale: ps,
+                })
+            })
+            .collect(),
+        lower: p.lower.iter().map(|v| v / xs).collect(),
+        upper: p.upper.iter().map(|v| v / xs).collect(),
+        equalities: rows(&p.equalities)?,
+        inequalities: rows(&p.inequalities)?,
+    })
 }
 
 /// Primal regularisation `ρ` added to the diagonal `D` (relative to `max(1, max f'')`).

@@ -363,12 +363,106 @@ fn all_finite(v: &[f64]) -> bool {
 /// Solves `VI(F, K)` from `x0` by Tseng's forward–backward–forward method with
 /// backtracking (see the module docs).
 ///
+/// # Units
+/// `x − F(x)` adds a quantity to a price, so an unscaled natural residual depends on the
+/// units. The method therefore runs on the problem in its own units: with `x₀' = P_K(x0)`,
+/// the quantity scale `X = ‖x₀'‖_∞` and the price scale `P = ‖F(x₀')‖_∞` (each rounded to
+/// a power of two so the rescaling is exact; a zero scale — the start at the origin, or
+/// `F(x₀') = 0` — is taken as 1, the caller's units), it solves `VI(F̃, K̃)` with
+/// `F̃(x̃) = F(X x̃)/P`, `K̃ = K/X`, and scales back. The certificate is that of the scaled
+/// problem: `primal_infeasibility` and `stationarity` are relative to `X` (the natural
+/// residual is `‖x − P_K(x − (X/P) F(x))‖₂ / X`), `duality_gap` to `P·X`; the returned
+/// `step` is in the caller's units.
+///
 /// # Errors
 /// [`ConvexError`] naming the field for: `x0` of the wrong length or not finite, settings
 /// out of range (`tolerance > 0`, `initial_step > 0`, `backtrack` and `theta` in (0, 1)), and
 /// any error of the projection. Non-convergence and a non-finite `F` are statuses
 /// (`MaxIterations`, `NumericalError`) on the certificate.
 pub fn solve_vi<F: MonotoneOperator + ?Sized, K: ConvexSet + ?Sized>(
+    operator: &F,
+    set: &K,
+    x0: &[f64],
+    settings: &ViSettings,
+) -> Result<ViSolution, ConvexError> {
+    let n = operator.dim();
+    if n == 0 || x0.len() != n || x0.iter().any(|v| !v.is_finite()) {
+        // Input errors, reported by the unscaled path in the caller's terms.
+        return solve_vi_in_units(operator, set, x0, settings);
+    }
+    let mut x = vec![0.0; n];
+    set.project(x0, &mut x)?;
+    let mut fx = vec![0.0; n];
+    operator.apply(&x, &mut fx);
+    let pow2 = |v: f64| -> f64 {
+        if v.is_finite() && v > 0.0 {
+            2f64.powi(v.log2().round().clamp(-1000.0, 1000.0) as i32)
+        } else {
+            1.0
+        }
+    };
+    let norm = |v: &[f64]| v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+    let (xs, ps) = (pow2(norm(&x)), pow2(norm(&fx)));
+    if xs == 1.0 && ps == 1.0 {
+        return solve_vi_in_units(operator, set, x0, settings);
+    }
+    let op = ScaledOperator {
+        inner: operator,
+        xs,
+        ps,
+    };
+    let k = ScaledSet { inner: set, xs };
+    let x0s: Vec<f64> = x0.iter().map(|v| v / xs).collect();
+    let mut sol = solve_vi_in_units(&op, &k, &x0s, settings)?;
+    for v in &mut sol.x {
+        *v *= xs;
+    }
+    for v in &mut sol.operator_value {
+        *v *= ps;
+    }
+    sol.step *= xs / ps;
+    Ok(sol)
+}
+
+/// `F(X x̃)/P` (see [`solve_vi`], "Units").
+struct ScaledOperator<'a, F: ?Sized> {
+    inner: &'a F,
+    xs: f64,
+    ps: f64,
+}
+
+impl<F: MonotoneOperator + ?Sized> MonotoneOperator for ScaledOperator<'_, F> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        let xx: Vec<f64> = x.iter().map(|v| v * self.xs).collect();
+        self.inner.apply(&xx, out);
+        for v in out.iter_mut() {
+            *v /= self.ps;
+        }
+    }
+}
+
+/// `K/X`: `P_{K/X}(v) = P_K(X v)/X` (see [`solve_vi`], "Units").
+struct ScaledSet<'a, K: ?Sized> {
+    inner: &'a K,
+    xs: f64,
+}
+
+impl<K: ConvexSet + ?Sized> ConvexSet for ScaledSet<'_, K> {
+    fn project(&self, v: &[f64], out: &mut [f64]) -> Result<(), ConvexError> {
+        let vv: Vec<f64> = v.iter().map(|a| a * self.xs).collect();
+        self.inner.project(&vv, out)?;
+        for o in out.iter_mut() {
+            *o /= self.xs;
+        }
+        Ok(())
+    }
+}
+
+/// [`solve_vi`] in the units it is given.
+fn solve_vi_in_units<F: MonotoneOperator + ?Sized, K: ConvexSet + ?Sized>(
     operator: &F,
     set: &K,
     x0: &[f64],
