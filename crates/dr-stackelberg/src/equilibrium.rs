@@ -193,6 +193,64 @@ pub struct EquilibriumCertificate {
     pub certificate: Certificate,
 }
 
+/// Who gets the scarce supply when a price sits at its cap `p_max` with demand above supply
+/// (alshehri-liu-chen-basar Remark 3 clips the price but does not say how the supply is
+/// shared; this is our choice, *not the paper's*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RationingRule {
+    /// Proportional rationing: at an entry `j` with aggregate demand `D_j > G_j` every
+    /// consumer receives the same fraction `G_j / D_j` of what it asks for at the announced
+    /// prices, `r_{n,j} = d_{n,j} G_j / D_j`, and pays `p_j r_{n,j}`. Consumers are not
+    /// re-optimised with the money they could not spend (no spill-over to other entries):
+    /// their requests are their best responses to the announced prices (eq. 10 /
+    /// water-filling), so free entries still clear exactly.
+    Proportional,
+}
+
+/// Whether the market clears at the equilibrium prices, and what each consumer actually
+/// receives and pays (alshehri-liu-chen-basar Remark 3).
+///
+/// Without binding price bounds every company sells exactly its supply, every consumer
+/// receives its best response and spends its whole budget (eq. 15). When a price sits at
+/// `p_max` with demand above supply the supply is rationed ([`RationingRule`]) and budgets
+/// are *not* fully spent; when a price sits at `p_min` with demand below supply part of the
+/// supply is unsold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clearing {
+    /// True when `|D_k(t) − G_k(t)| ≤ CLEARING_TOLERANCE · G_k(t)` for every entry.
+    pub clears: bool,
+    /// The rationing rule applied at entries with excess demand.
+    pub rule: RationingRule,
+    /// Excess demand `D_k(t) − G_k(t)` `[k][t]`: positive = rationed (price at `p_max`),
+    /// negative = unsold supply (price at `p_min`), 0 (within the solver tolerance) where
+    /// the market clears.
+    pub excess_demand: Vec<Vec<f64>>,
+    /// Energy sold `min(D_k(t), G_k(t))` `[k][t]`.
+    pub sold: Vec<Vec<f64>>,
+    /// Fraction of each request served, `min(1, G_k(t) / D_k(t))` `[k][t]`.
+    pub served_fraction: Vec<Vec<f64>>,
+    /// Energy received per consumer of each class `[class][k][t]` (empty when the demand
+    /// table is not materialised).
+    pub allocation: Vec<Vec<Vec<f64>>>,
+    /// Energy received per consumer of each class.
+    pub energy: Vec<f64>,
+    /// Payment `Σ p r` per consumer of each class for what it receives.
+    pub payment: Vec<f64>,
+    /// Budget left unspent per consumer of each class, `B_n − payment_n` (0 up to rounding
+    /// when the market clears).
+    pub unspent_budget: Vec<f64>,
+    /// Total unspent budget `Σ_n count_n (B_n − payment_n)` (`= B − Σ_k revenue_k`).
+    pub unspent_total: f64,
+    /// Utility per consumer of each class of what it receives.
+    pub utility: Vec<f64>,
+    /// Classes whose received energy falls below their energy need `E_n` because of
+    /// rationing (their budget meets Theorem 1 at the announced prices).
+    pub unmet_need: Vec<usize>,
+}
+
+/// Relative tolerance of [`Clearing::clears`]: `|D − G| ≤ 1e-9 · G` at every entry.
+pub const CLEARING_TOLERANCE: f64 = 1e-9;
+
 /// The Stackelberg equilibrium with per-class results and its certificate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Equilibrium {
@@ -208,11 +266,12 @@ pub struct Equilibrium {
     pub supply: Vec<Vec<f64>>,
     /// Minimum budget (Theorem 1, exact) of each class at the equilibrium prices.
     pub minimum_budget: Vec<f64>,
-    /// Energy `Σ_{k,t} d` per consumer of each class.
+    /// Energy `Σ_{k,t} d` per consumer of each class, as requested (its best response; what
+    /// it receives is [`Clearing::energy`]).
     pub energy: Vec<f64>,
-    /// Utility per consumer of each class (eq. 3 / eq. 28).
+    /// Utility per consumer of each class of its best response (eq. 3 / eq. 28).
     pub utility: Vec<f64>,
-    /// Payment `Σ p d` per consumer of each class.
+    /// Payment `Σ p d` per consumer of each class for its best response (its budget).
     pub payment: Vec<f64>,
     /// The regime.
     pub case: EquilibriumCase,
@@ -222,6 +281,8 @@ pub struct Equilibrium {
     pub price_bound: Vec<Vec<PriceBound>>,
     /// `B = Σ_n count_n B_n`.
     pub budget_total: f64,
+    /// Whether the market clears; what consumers receive and pay (Remark 3).
+    pub clearing: Clearing,
     /// Residuals.
     pub certificate: EquilibriumCertificate,
 }
@@ -670,6 +731,8 @@ struct ClassRow {
     kkt: f64,
     budget: f64,
     demand: Option<Vec<Vec<f64>>>,
+    /// Received energy, payment, utility, allocation (when rationed).
+    received: Option<(f64, f64, f64, Option<Vec<Vec<f64>>>)>,
 }
 
 /// Per-class results at fixed prices.
@@ -768,7 +831,21 @@ pub(crate) fn build_equilibrium(
         DemandOutput::Auto => classes.saturating_mul(n) <= AUTO_DEMAND_LIMIT,
     };
     let th = DEFAULT_PARALLEL_THRESHOLD;
-    let verify = materialise || settings.verify_consumers;
+    let g = market.supply();
+    // Proportional rationing (RationingRule::Proportional): the fraction of each request
+    // served at entry j.
+    let served: Vec<f64> = (0..n)
+        .map(|j| {
+            let d = pe.aggregate_demand[j];
+            if d > g[j] {
+                g[j] / d
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let rationed_any = served.iter().any(|&f| f < 1.0);
+    let verify = materialise || settings.verify_consumers || rationed_any;
     // One deterministic pass over the classes (chunks concatenated in order).
     let rows: Vec<ClassRow> = chunked_reduce(
         classes,
@@ -776,15 +853,31 @@ pub(crate) fn build_equilibrium(
         Vec::new(),
         |range| {
             let mut buf = vec![0.0; n];
+            let mut got = vec![0.0; n];
             range
                 .map(|i| {
                     let out = if verify { Some(&mut buf[..]) } else { None };
                     let (res, kkt, budget) = class_result(market, &sorted, prices, i, out);
+                    let received = rationed_any.then(|| {
+                        for j in 0..n {
+                            got[j] = buf[j] * served[j];
+                        }
+                        let energy: f64 = got.iter().sum();
+                        let pay: f64 = got.iter().zip(prices).map(|(r, p)| r * p).sum();
+                        let util = utility_unchecked(&got, cons.prefs(i));
+                        (
+                            energy,
+                            pay,
+                            util,
+                            materialise.then(|| to_table(&got, periods)),
+                        )
+                    });
                     ClassRow {
                         res,
                         kkt,
                         budget,
                         demand: materialise.then(|| to_table(&buf, periods)),
+                        received,
                     }
                 })
                 .collect::<Vec<_>>()
@@ -800,12 +893,34 @@ pub(crate) fn build_equilibrium(
     let mut minimum = Vec::with_capacity(classes);
     let mut water_filling_classes = Vec::new();
     let mut demand = Vec::new();
+    let mut got_energy = Vec::with_capacity(classes);
+    let mut got_payment = Vec::with_capacity(classes);
+    let mut got_utility = Vec::with_capacity(classes);
+    let mut allocation = Vec::new();
     let (mut kkt_max, mut budget_max) = (0.0_f64, 0.0_f64);
     for (i, row) in rows.into_iter().enumerate() {
         energy.push(row.res.energy);
         utility.push(row.res.utility);
         payment.push(row.res.payment);
         minimum.push(row.res.minimum);
+        match row.received {
+            Some((e, p, u, a)) => {
+                got_energy.push(e);
+                got_payment.push(p);
+                got_utility.push(u);
+                if let Some(a) = a {
+                    allocation.push(a);
+                }
+            }
+            None => {
+                got_energy.push(row.res.energy);
+                got_payment.push(row.res.payment);
+                got_utility.push(row.res.utility);
+                if let Some(d) = &row.demand {
+                    allocation.push(d.clone());
+                }
+            }
+        }
         if !row.res.interior {
             water_filling_classes.push(i);
         }
@@ -816,7 +931,6 @@ pub(crate) fn build_equilibrium(
         }
     }
     let verified = verify;
-    let g = market.supply();
     let revenues: Vec<f64> = (0..market.company_count())
         .map(|k| {
             (0..periods)
@@ -866,6 +980,46 @@ pub(crate) fn build_equilibrium(
             return Err(StackelbergError::BudgetBelowMinimum { shortfalls });
         }
     }
+    let excess: Vec<f64> = (0..n).map(|j| pe.aggregate_demand[j] - g[j]).collect();
+    let clears = (0..n).all(|j| excess[j].abs() <= CLEARING_TOLERANCE * g[j]);
+    let unspent_budget: Vec<f64> = (0..classes)
+        .map(|i| {
+            if rationed_any {
+                cons.budget[i] - got_payment[i]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let unspent_total = if rationed_any {
+        dr_convex::parallel::deterministic_sum(classes, th, |i| cons.count[i] * unspent_budget[i])
+    } else {
+        0.0
+    };
+    let unmet_need: Vec<usize> = (0..classes)
+        .filter(|&i| {
+            rationed_any && got_energy[i] < cons.energy_need[i] * (1.0 - settings.energy_tolerance)
+        })
+        .collect();
+    let clearing = Clearing {
+        clears,
+        rule: RationingRule::Proportional,
+        excess_demand: to_table(&excess, periods),
+        sold: to_table(
+            &(0..n)
+                .map(|j| pe.aggregate_demand[j].min(g[j]))
+                .collect::<Vec<_>>(),
+            periods,
+        ),
+        served_fraction: to_table(&served, periods),
+        allocation,
+        energy: got_energy,
+        payment: got_payment,
+        unspent_budget,
+        unspent_total,
+        utility: got_utility,
+        unmet_need,
+    };
     Ok(Equilibrium {
         prices: to_table(prices, periods),
         revenues,
@@ -880,6 +1034,7 @@ pub(crate) fn build_equilibrium(
         water_filling_classes,
         price_bound: pe.bound.chunks(periods).map(|c| c.to_vec()).collect(),
         budget_total: b,
+        clearing,
         certificate,
     })
 }

@@ -96,9 +96,10 @@ pub use distributed::{
 };
 pub use equilibrium::{
     aggregate_demand_at, equilibrium_prices, linear_system_residual, price_deviation_gain,
-    prices_closed_form, prices_linear_system, solve_equilibrium, DemandOutput, DeviationCheck,
-    Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumSettings, LinearSolver,
-    LinearSystemSolution, PriceBound, PriceEquilibrium,
+    prices_closed_form, prices_linear_system, solve_equilibrium, Clearing, DemandOutput,
+    DeviationCheck, Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumSettings,
+    LinearSolver, LinearSystemSolution, PriceBound, PriceEquilibrium, RationingRule,
+    CLEARING_TOLERANCE,
 };
 pub use error::{BudgetShortfall, StackelbergError};
 pub use model::{
