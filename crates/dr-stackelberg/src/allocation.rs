@@ -293,6 +293,7 @@ impl AllocationGame {
                 field: "companies".into(),
             });
         }
+        crate::scenario::check_entries(companies.len(), periods)?;
         check_positive(|| "budget_total".into(), budget_total)?;
         check_positive(
             || "zeta_total (Σ count·ζ of the consumers)".into(),
@@ -613,8 +614,92 @@ impl AllocationGame {
         })
     }
 
+    /// Checks that a supply profile meets every player's constraints (Theorem 6): its total,
+    /// generation limits, ramping limits, and every network row, each relative to its own
+    /// scale (`1e-7` of the largest term of the row). A violation means the game has no
+    /// feasible allocation (the kernel's sub-problem could not meet the rows): an error
+    /// naming the row and the company.
+    fn check_feasible(&self, supply: &[Vec<f64>]) -> Result<(), StackelbergError> {
+        const TOL: f64 = 1e-7;
+        for (r, row) in self.network.iter().enumerate() {
+            let lhs: f64 = row.terms.iter().map(|&(k, t, c)| c * supply[k][t]).sum();
+            let scale = row
+                .terms
+                .iter()
+                .map(|&(k, t, c)| (c * supply[k][t]).abs())
+                .fold(row.rhs.abs(), f64::max);
+            let players: Vec<usize> = {
+                let mut v: Vec<usize> = row
+                    .terms
+                    .iter()
+                    .filter(|&&(k, _, _)| matches!(self.companies[k], CompanyStrategy::Allocate(_)))
+                    .map(|&(k, _, _)| k)
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let who = players
+                .iter()
+                .map(|k| match &self.companies[*k] {
+                    CompanyStrategy::Allocate(a) => format!("companies[{k}] (total = {})", a.total),
+                    CompanyStrategy::Fixed(_) => format!("companies[{k}]"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let totals_met = players.iter().all(|&k| match &self.companies[k] {
+                CompanyStrategy::Allocate(a) => {
+                    let sum: f64 = supply[k].iter().sum();
+                    (sum - a.total).abs() <= TOL * a.total
+                }
+                CompanyStrategy::Fixed(_) => true,
+            });
+            if lhs > row.rhs + TOL * scale || !totals_met {
+                return Err(StackelbergError::Invalid {
+                    field: format!("network[{r}]"),
+                    message: format!(
+                        "Σ coefficient · G ≤ {} cannot hold together with the total, limits and \
+                         ramping of {who}: the allocation game has no feasible allocation \
+                         (Theorem 6 needs a non-empty strategy set)",
+                        row.rhs
+                    ),
+                });
+            }
+        }
+        for (k, c) in self.companies.iter().enumerate() {
+            let CompanyStrategy::Allocate(a) = c else {
+                continue;
+            };
+            let row = &supply[k];
+            let sum: f64 = row.iter().sum();
+            let mut bad = (sum - a.total).abs() > TOL * a.total;
+            for (t, &g) in row.iter().enumerate() {
+                let (lo, hi) = (a.lower(t), a.upper(t));
+                bad |= g < lo - TOL * a.total || g > hi + TOL * a.total;
+                if t > 0 {
+                    let r = AllocatingCompany::bound(&a.ramp_limit, t - 1, f64::INFINITY);
+                    bad |= (g - row[t - 1]).abs() > r + TOL * a.total;
+                }
+            }
+            if bad {
+                return Err(StackelbergError::Invalid {
+                    field: format!("companies[{k}].total"),
+                    message: format!(
+                        "total = {} cannot be allocated within the company's min_generation, \
+                         max_generation and ramp_limit: no feasible allocation",
+                        a.total
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Solves the game by Gauss–Seidel best-response rounds from the equal split, with the
     /// Nash check at the end.
+    ///
+    /// Errors: an allocation that cannot meet a company's total, limits, ramping and the
+    /// network rows (named: `network[r]` with the companies in it, or `companies[k].total`).
     pub fn solve(
         &self,
         settings: &AllocationSettings,
@@ -646,6 +731,7 @@ impl AllocationGame {
                 break;
             }
         }
+        self.check_feasible(&supply)?;
         let nash = self.nash_gain(&supply, settings)?;
         let status = if converged && nash.max_gain <= settings.gain_tolerance {
             Status::Solved
@@ -714,13 +800,24 @@ fn validate_company(
         lo_sum += lo;
         hi_sum += hi;
     }
-    if a.total < lo_sum || a.total > hi_sum {
-        return Err(StackelbergError::InvertedBounds {
-            field: format!(
-                "companies[{k}].total (must lie within Σ min_generation, Σ max_generation)"
+    if a.total < lo_sum {
+        return Err(StackelbergError::Invalid {
+            field: format!("companies[{k}].total"),
+            message: format!(
+                "total = {} is below Σ companies[{k}].min_generation = {lo_sum} over the {periods} \
+                 periods: the company cannot meet its minimum generation",
+                a.total
             ),
-            lower: lo_sum,
-            upper: hi_sum,
+        });
+    }
+    if a.total > hi_sum {
+        return Err(StackelbergError::Invalid {
+            field: format!("companies[{k}].total"),
+            message: format!(
+                "total = {} is above Σ companies[{k}].max_generation = {hi_sum} over the {periods} \
+                 periods: the company cannot place its total",
+                a.total
+            ),
         });
     }
     if let Some(c) = &a.cost {

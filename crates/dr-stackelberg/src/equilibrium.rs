@@ -803,15 +803,40 @@ fn class_result(
 /// The Stackelberg equilibrium with per-class demands, payments, utilities, minimum
 /// budgets, revenues and the certificate (see the module docs for the method).
 ///
-/// Errors: invalid settings; [`StackelbergError::BudgetBelowMinimum`] listing every class
-/// whose energy need is not met at the equilibrium prices (with its minimum budget), when
-/// `settings.check_energy_need`.
+/// Errors: invalid settings; when `settings.check_energy_need`,
+/// [`StackelbergError::SupplyShortfall`] when the total energy need exceeds the total supply,
+/// and [`StackelbergError::BudgetBelowMinimum`] listing every class whose energy need is not
+/// met at the equilibrium prices (with its minimum budget).
 pub fn solve_equilibrium(
     market: &Market,
     settings: &EquilibriumSettings,
 ) -> Result<Equilibrium, StackelbergError> {
+    if settings.check_energy_need {
+        check_supply_covers_needs(market, settings)?;
+    }
     let pe = equilibrium_prices(market, settings)?;
     build_equilibrium(market, pe, settings)
+}
+
+/// [`StackelbergError::SupplyShortfall`] when `Σ_n count_n E_n > Σ_{k,t} G_k(t)` (relative
+/// slack `settings.energy_tolerance`).
+pub(crate) fn check_supply_covers_needs(
+    market: &Market,
+    settings: &EquilibriumSettings,
+) -> Result<(), StackelbergError> {
+    let cons = market.consumers();
+    let th = DEFAULT_PARALLEL_THRESHOLD;
+    let need = dr_convex::parallel::deterministic_sum(cons.len(), th, |i| {
+        cons.count[i] * cons.energy_need[i]
+    });
+    let supply: f64 = market.supply().iter().sum();
+    if need > supply * (1.0 + settings.energy_tolerance) {
+        return Err(StackelbergError::SupplyShortfall {
+            energy_need_total: need,
+            supply_total: supply,
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn build_equilibrium(
