@@ -228,7 +228,7 @@ pub(crate) fn kkt_unchecked(
         }
     }
     kkt.budget = (spend - budget).abs() / budget.abs().max(f64::MIN_POSITIVE);
-    kkt.nonnegativity = (-dmin).max(0.0) / dmax.max(1.0);
+    kkt.nonnegativity = (-dmin).max(0.0) / dmax.max(f64::MIN_POSITIVE);
     if !multiplier.is_finite() || multiplier <= 0.0 {
         kkt.stationarity = f64::INFINITY;
     }

@@ -991,7 +991,7 @@ pub(crate) fn build_equilibrium(
         let shortfalls: Vec<BudgetShortfall> = (0..classes)
             .filter(|&i| {
                 let need = cons.energy_need[i];
-                energy[i] < need * (1.0 - settings.energy_tolerance) - 1e-12
+                energy[i] < need * (1.0 - settings.energy_tolerance)
             })
             .map(|i| BudgetShortfall {
                 class: i,

@@ -190,11 +190,15 @@ fn schema_errors_name_the_field() {
     assert!(e.contains("periods"), "{e}");
     // simulation.tolerance is named as in the file.
     let e = build(&format!("{ECOGRID_TOML}\n[simulation]\ntolerance = -1.0\n"));
-    assert!(e.contains("simulation.tolerance") && e.contains("-1"), "{e}");
+    assert!(
+        e.contains("simulation.tolerance") && e.contains("-1"),
+        "{e}"
+    );
     // A wrong per-period value reads as what was expected, with the field's path.
-    let e = parse(
-        &ECOGRID_TOML.replace("supply = [1900.0, 1800.0]", "total = 3700.0\nmin_generation = \"x\""),
-    )
+    let e = parse(&ECOGRID_TOML.replace(
+        "supply = [1900.0, 1800.0]",
+        "total = 3700.0\nmin_generation = \"x\"",
+    ))
     .unwrap_err()
     .to_string();
     assert!(
