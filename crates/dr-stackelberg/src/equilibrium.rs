@@ -858,11 +858,12 @@ pub(crate) fn build_equilibrium(
     let th = DEFAULT_PARALLEL_THRESHOLD;
     let g = market.supply();
     // Proportional rationing (RationingRule::Proportional): the fraction of each request
-    // served at entry j.
+    // served at entry j. Only prices at their cap ration; a free price clears (D = G up to
+    // the solver's tolerance, not rationing).
     let served: Vec<f64> = (0..n)
         .map(|j| {
             let d = pe.aggregate_demand[j];
-            if d > g[j] {
+            if pe.bound[j] == PriceBound::AtMax && d > g[j] {
                 g[j] / d
             } else {
                 1.0
