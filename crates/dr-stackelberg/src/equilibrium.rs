@@ -731,8 +731,17 @@ struct ClassRow {
     kkt: f64,
     budget: f64,
     demand: Option<Vec<Vec<f64>>>,
-    /// Received energy, payment, utility, allocation (when rationed).
-    received: Option<(f64, f64, f64, Option<Vec<Vec<f64>>>)>,
+    /// What the class receives when some entry is rationed.
+    received: Option<Received>,
+}
+
+/// What one consumer of a class receives under rationing ([`RationingRule`]).
+#[derive(Clone)]
+struct Received {
+    energy: f64,
+    payment: f64,
+    utility: f64,
+    allocation: Option<Vec<Vec<f64>>>,
 }
 
 /// Per-class results at fixed prices.
@@ -891,12 +900,12 @@ pub(crate) fn build_equilibrium(
                         let energy: f64 = got.iter().sum();
                         let pay: f64 = got.iter().zip(prices).map(|(r, p)| r * p).sum();
                         let util = utility_unchecked(&got, cons.prefs(i));
-                        (
+                        Received {
                             energy,
-                            pay,
-                            util,
-                            materialise.then(|| to_table(&got, periods)),
-                        )
+                            payment: pay,
+                            utility: util,
+                            allocation: materialise.then(|| to_table(&got, periods)),
+                        }
                     });
                     ClassRow {
                         res,
@@ -930,11 +939,11 @@ pub(crate) fn build_equilibrium(
         payment.push(row.res.payment);
         minimum.push(row.res.minimum);
         match row.received {
-            Some((e, p, u, a)) => {
-                got_energy.push(e);
-                got_payment.push(p);
-                got_utility.push(u);
-                if let Some(a) = a {
+            Some(r) => {
+                got_energy.push(r.energy);
+                got_payment.push(r.payment);
+                got_utility.push(r.utility);
+                if let Some(a) = r.allocation {
                     allocation.push(a);
                 }
             }

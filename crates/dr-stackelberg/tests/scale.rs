@@ -51,16 +51,17 @@ fn max_rel(a: &[Vec<f64>], b: &[Vec<f64>], factor: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn market_parts() -> impl Strategy<
-    Value = (
-        Vec<Vec<f64>>,
-        Vec<f64>,
-        Vec<f64>,
-        Vec<f64>,
-        Vec<f64>,
-        Option<f64>,
-    ),
-> {
+/// Supplies `[k][t]`, counts, budgets, ζ, energy-need fractions, an optional cap factor.
+type Parts = (
+    Vec<Vec<f64>>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Option<f64>,
+);
+
+fn market_parts() -> impl Strategy<Value = Parts> {
     (1usize..=2, 1usize..=4, 1usize..=3).prop_flat_map(|(k, t, c)| {
         (
             prop::collection::vec(prop::collection::vec(5.0f64..200.0, t), k),
@@ -120,7 +121,11 @@ proptest! {
                 prop_assert!((x - y * s).abs() <= 1e-9 * scale, "{x:e} vs {:e}", y * s);
             }
         }
-        let du = max_rel(&[scaled.clearing.unspent_budget.clone()], &[base.clearing.unspent_budget.clone()], t);
+        let du = max_rel(
+            std::slice::from_ref(&scaled.clearing.unspent_budget),
+            std::slice::from_ref(&base.clearing.unspent_budget),
+            t,
+        );
         prop_assert!(du <= 1e-9 || base.clearing.unspent_budget.iter().all(|u| u.abs() <= 1e-12 * b_total), "unspent off by {du:e}");
         // Relative certificates: as good at any scale.
         prop_assert!(c1.holds(1e-9), "{:?}", c1);
