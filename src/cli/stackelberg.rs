@@ -306,7 +306,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
          {k_n} compan{} × {t_n} period{}, {classes} consumer class{} ({} consumers).\n\
          Companies announce prices p_k(t); each consumer maximises Σ γ ln(ζ + d) within its\n\
          budget (eq. 10); {}\n",
-        heading_word(cert.status),
+        heading_word(match &model.allocation {
+            Some(a) if !a.status.is_solved() => a.status,
+            _ => cert.status,
+        }),
         s.name(),
         if k_n == 1 { "y" } else { "ies" },
         if t_n == 1 { "" } else { "s" },

@@ -408,23 +408,40 @@ impl AllocationGame {
         settings: &AllocationSettings,
     ) -> Result<(Vec<f64>, Status), StackelbergError> {
         let t_n = self.periods;
+        // Solved in units where the company's total is 1 and the largest objective
+        // coefficient is 1 (the argmin is unchanged): x = G / S, money / M. The kernel's
+        // tolerances then act relative to the data's own scale (issue 11).
+        let scale = a.total;
+        let coefficient = |t: usize| a.cost.as_ref().map_or((0.0, 0.0), |c| c.coefficients(t));
+        let money = (0..t_n)
+            .map(|t| {
+                let (lin, quad) = coefficient(t);
+                (lin * scale).max(quad * scale * scale)
+            })
+            .fold(theta, f64::max);
+        let money = if money > 0.0 && money.is_finite() {
+            money
+        } else {
+            1.0
+        };
         let terms: Vec<AllocationTerm> = (0..t_n)
             .map(|t| {
-                let (lin, quad) = a.cost.as_ref().map_or((0.0, 0.0), |c| c.coefficients(t));
+                let (lin, quad) = coefficient(t);
                 AllocationTerm {
-                    theta,
-                    zeta_total: self.zeta_total,
-                    linear: lin,
-                    quadratic: quad,
+                    theta: theta / money,
+                    zeta_total: self.zeta_total / scale,
+                    linear: lin * scale / money,
+                    quadratic: quad * scale * scale / money,
                 }
             })
             .collect();
-        let lower: Vec<f64> = (0..t_n).map(|t| a.lower(t)).collect();
-        let upper: Vec<f64> = (0..t_n).map(|t| a.upper(t)).collect();
-        let rows: Vec<&NetworkConstraint> = self
+        let lower: Vec<f64> = (0..t_n).map(|t| a.lower(t) / scale).collect();
+        let upper: Vec<f64> = (0..t_n).map(|t| a.upper(t) / scale).collect();
+        let rows: Vec<(usize, &NetworkConstraint)> = self
             .network
             .iter()
-            .filter(|r| r.terms.iter().any(|&(kk, _, c)| kk == k && c != 0.0))
+            .enumerate()
+            .filter(|(_, r)| r.terms.iter().any(|&(kk, _, c)| kk == k && c != 0.0))
             .collect();
         let field = format!("companies[{k}]");
         if a.ramp_limit.is_empty() && rows.is_empty() {
@@ -432,30 +449,31 @@ impl AllocationGame {
                 &ScalarFamily { pieces: &terms },
                 Bound::PerItem(&lower),
                 Bound::PerItem(&upper),
-                a.total,
+                1.0,
                 &AllocatorSettings::default(),
             )
             .map_err(StackelbergError::kernel(field))?;
-            return Ok((alloc.x, alloc.certificate.status));
+            let x = alloc.x.iter().map(|x| x * scale).collect();
+            return Ok((x, alloc.certificate.status));
         }
         let mut equalities = LinearRows::new(t_n);
         let all: Vec<(usize, f64)> = (0..t_n).map(|t| (t, 1.0)).collect();
         equalities
-            .push_row(&all, a.total)
+            .push_row(&all, 1.0)
             .map_err(StackelbergError::kernel(format!("{field}.total")))?;
         let mut inequalities = LinearRows::new(t_n);
         for t in 1..t_n {
             let r = AllocatingCompany::bound(&a.ramp_limit, t - 1, f64::INFINITY);
             if r.is_finite() {
                 inequalities
-                    .push_row(&[(t, 1.0), (t - 1, -1.0)], r)
+                    .push_row(&[(t, 1.0), (t - 1, -1.0)], r / scale)
                     .map_err(StackelbergError::kernel(format!("{field}.ramp_limit")))?;
                 inequalities
-                    .push_row(&[(t - 1, 1.0), (t, -1.0)], r)
+                    .push_row(&[(t - 1, 1.0), (t, -1.0)], r / scale)
                     .map_err(StackelbergError::kernel(format!("{field}.ramp_limit")))?;
             }
         }
-        for (r, row) in rows.iter().enumerate() {
+        for &(r, row) in &rows {
             let mut rhs = row.rhs;
             let mut entries = Vec::new();
             for &(kk, t, c) in &row.terms {
@@ -466,7 +484,7 @@ impl AllocationGame {
                 }
             }
             inequalities
-                .push_row(&entries, rhs)
+                .push_row(&entries, rhs / scale)
                 .map_err(StackelbergError::kernel(format!("network[{r}]")))?;
         }
         let problem = SeparableProblem {
@@ -480,7 +498,8 @@ impl AllocationGame {
             inequalities,
         };
         let sol = ipm::solve(&problem, &settings.ipm).map_err(StackelbergError::kernel(field))?;
-        Ok((sol.x, sol.certificate.status))
+        let x = sol.x.iter().map(|x| x * scale).collect();
+        Ok((x, sol.certificate.status))
     }
 
     /// Company `k`'s exact best response to the others' supplies in `supply` (`[k][t]`).
@@ -699,7 +718,9 @@ impl AllocationGame {
     /// Nash check at the end.
     ///
     /// Errors: an allocation that cannot meet a company's total, limits, ramping and the
-    /// network rows (named: `network[r]` with the companies in it, or `companies[k].total`).
+    /// network rows, proven by the kernel ([`Status::Infeasible`], a Farkas ray), named:
+    /// `network[r]` with the companies in it, or `companies[k].total`. A violation the kernel
+    /// did not prove (a numerical failure) is not an error: the status is then not Solved.
     pub fn solve(
         &self,
         settings: &AllocationSettings,
@@ -713,12 +734,17 @@ impl AllocationGame {
         let mut trace = Vec::new();
         let mut rounds = 0;
         let mut converged = false;
+        // The worst kernel status of the best responses (Infeasible is a proof: a Farkas ray).
+        let mut kernel = Status::Solved;
         while rounds < settings.max_rounds {
             rounds += 1;
             let mut moved = 0.0_f64;
             for k in 0..self.companies.len() {
                 if let CompanyStrategy::Allocate(_) = self.companies[k] {
                     let br = self.best_response(&supply, k, settings)?;
+                    if br.status == Status::Infeasible || kernel.is_solved() {
+                        kernel = br.status;
+                    }
                     for (old, new) in supply[k].iter().zip(&br.allocation) {
                         moved = moved.max((old - new).abs() / scale);
                     }
@@ -731,9 +757,21 @@ impl AllocationGame {
                 break;
             }
         }
-        self.check_feasible(&supply)?;
+        // An allocation outside the constraints is an error only when the kernel proved
+        // infeasibility; otherwise the kernel failed numerically and the game's status says so.
+        let feasible = match self.check_feasible(&supply) {
+            Ok(()) => true,
+            Err(e) if kernel == Status::Infeasible => return Err(e),
+            Err(_) => false,
+        };
         let nash = self.nash_gain(&supply, settings)?;
-        let status = if converged && nash.max_gain <= settings.gain_tolerance {
+        let status = if !feasible {
+            if kernel.is_solved() {
+                Status::NumericalError
+            } else {
+                kernel
+            }
+        } else if converged && nash.max_gain <= settings.gain_tolerance {
             Status::Solved
         } else {
             Status::MaxIterations
