@@ -121,12 +121,20 @@ proptest! {
                 prop_assert!((x - y * s).abs() <= 1e-9 * scale, "{x:e} vs {:e}", y * s);
             }
         }
-        let du = max_rel(
-            std::slice::from_ref(&scaled.clearing.unspent_budget),
-            std::slice::from_ref(&base.clearing.unspent_budget),
-            t,
-        );
-        prop_assert!(du <= 1e-9 || base.clearing.unspent_budget.iter().all(|u| u.abs() <= 1e-12 * b_total), "unspent off by {du:e}");
+        // Unspent budgets scale with t, each relative to its class's budget.
+        for (n, (u1, u0)) in scaled
+            .clearing
+            .unspent_budget
+            .iter()
+            .zip(&base.clearing.unspent_budget)
+            .enumerate()
+        {
+            prop_assert!(
+                (u1 - u0 * t).abs() <= 1e-9 * budget[n] * t,
+                "unspent {u1:e} vs {:e}",
+                u0 * t
+            );
+        }
         // Relative certificates: as good at any scale.
         prop_assert!(c1.holds(1e-9), "{:?}", c1);
         prop_assert!(scaled.certificate.consumer_kkt <= 1e-9);
