@@ -491,10 +491,18 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         }
         plots.push(Plot::new("stackelberg-solve-prices", &chart));
     }
-    out.json = json;
+    out.json = without_nulls(json);
     out.text = text;
     out.plots = plots;
     Ok(out)
+}
+
+/// Drops top-level `null`s (a number that does not apply is omitted, never `null`).
+fn without_nulls(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
 }
 
 fn rule_text(rule: RationingRule) -> &'static str {
@@ -874,7 +882,8 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let last_mismatch = run.trace.last().map_or(f64::NAN, |r| r.mismatch);
     let _ = writeln!(
         text,
-        "  final mismatch       {:.3e} (max_k,t |D_k(t) − G_k(t)| / G_k(t))",
+        "  final mismatch       {:.3e} (max_k,t |D_k(t) − G_k(t)| / G_k(t); at a price bound only\n\
+         \x20                      the wrong sign counts, Remark 3)",
         last_mismatch
     );
     let _ = writeln!(
@@ -950,7 +959,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             .series(rule, run.trace.iter().map(|r| (r.round as f64, r.mismatch)));
         plots.push(Plot::new("stackelberg-simulate-mismatch", &chart));
     }
-    out.json = json;
+    out.json = without_nulls(json);
     out.text = text;
     out.plots = plots;
     Ok(out)
