@@ -1308,12 +1308,14 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
             .collect();
         plots.extend(convergence_plots("ecogrid", "Fig. 5", &runs, &entries));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate("EcoGrid EU equilibrium", &s.equilibrium.certificate.certificate);
+    Ok(out)
 }
 
 fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
@@ -1354,12 +1356,14 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
             .collect();
         plots.extend(convergence_plots("dutch-pilot", "Fig. 7", &runs, &entries));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate("Dutch pilot equilibrium", &s.equilibrium.certificate.certificate);
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1757,10 +1761,11 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: the Stackelberg game of {PAPER} on the EcoGrid EU day (Bornholm, 5 Dec 2014;\n\
+        "{}: the Stackelberg game of {PAPER} on the EcoGrid EU day (Bornholm, 5 Dec 2014;\n\
          §VIII-A): one company selling the experiment's hourly supply G(t) over T = 24 hours to\n\
          N = 2000 identical consumers with log utility Σ ln(1 + d(t)) and energy need\n\
          E = Σ G / N = {} kWh. (Same as `dr solve data/stackelberg_ecogrid.toml`.)\n",
+        heading_word(cert.status),
         num(energy)
     );
     let lines: [(&str, String, String); 8] = [
@@ -1862,12 +1867,14 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
             );
         plots.push(Plot::new("stackelberg-ecogrid-demo-prices", &chart));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate("EcoGrid EU equilibrium", cert);
+    Ok(out)
 }
 
 #[cfg(test)]
