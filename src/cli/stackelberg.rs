@@ -1314,7 +1314,10 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
         plots,
         ..Output::default()
     };
-    out.certificate("EcoGrid EU equilibrium", &s.equilibrium.certificate.certificate);
+    out.certificate(
+        "EcoGrid EU equilibrium",
+        &s.equilibrium.certificate.certificate,
+    );
     Ok(out)
 }
 
@@ -1362,7 +1365,10 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
         plots,
         ..Output::default()
     };
-    out.certificate("Dutch pilot equilibrium", &s.equilibrium.certificate.certificate);
+    out.certificate(
+        "Dutch pilot equilibrium",
+        &s.equilibrium.certificate.certificate,
+    );
     Ok(out)
 }
 

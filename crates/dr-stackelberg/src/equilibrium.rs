@@ -605,6 +605,12 @@ fn excess(market: &Market, prices: &[f64], agg: &Aggregate) -> Vec<f64> {
         .collect()
 }
 
+/// The largest `K T` for which the Newton method forms its dense `K T × K T` Jacobian
+/// (`4096² · 8` bytes = 128 MiB). Beyond it the method takes eq. 21's price steps
+/// (`δ = 0`) instead, so a huge market costs `O(K T)` memory and at worst ends with
+/// [`Status::MaxIterations`] — never an allocation failure.
+pub const DENSE_NEWTON_LIMIT: usize = 4096;
+
 /// Projected semismooth Newton on `H(p) = spend(p) − G ∘ p` over the price box.
 fn newton(
     market: &Market,
@@ -621,7 +627,8 @@ fn newton(
     let phi = |p: &[f64], agg: &Aggregate| -> f64 {
         agg.potential - 0.5 * (0..n).map(|j| g[j] * p[j] * p[j]).sum::<f64>()
     };
-    let mut agg = aggregate(market, &p, true);
+    let dense = n <= DENSE_NEWTON_LIMIT;
+    let mut agg = aggregate(market, &p, dense);
     for it in 0..=settings.max_iterations {
         let h = excess(market, &p, &agg);
         let converged = (0..n).all(|j| {
@@ -716,7 +723,7 @@ fn newton(
                 })
                 .collect(),
         };
-        agg = aggregate(market, &p, true);
+        agg = aggregate(market, &p, dense);
     }
     let agg = Aggregate {
         neg_jacobian: None,

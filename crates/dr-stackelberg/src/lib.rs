@@ -99,7 +99,7 @@ pub use equilibrium::{
     prices_closed_form, prices_linear_system, solve_equilibrium, Clearing, DemandOutput,
     DeviationCheck, Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumSettings,
     LinearSolver, LinearSystemSolution, PriceBound, PriceEquilibrium, RationingRule,
-    CLEARING_TOLERANCE,
+    CLEARING_TOLERANCE, DENSE_NEWTON_LIMIT,
 };
 pub use error::{BudgetShortfall, StackelbergError};
 pub use model::{

@@ -487,8 +487,9 @@ pub(crate) fn check_entries(companies: usize, periods: usize) -> Result<(), Stac
 /// distributed run) plus about ten `[k][t]` tables in the output, each number costing up to
 /// 64 bytes as JSON value and text.
 pub const MEMORY_PER_ENTRY: u64 = 40 * 8 + 10 * 64;
-/// Bytes per entry squared: the dense Newton Jacobian, its factor and the dense faer
-/// cross-check of system (13) (four `K T × K T` matrices of `f64`).
+/// Bytes per entry squared, for at most [`crate::equilibrium::DENSE_NEWTON_LIMIT`] entries:
+/// the dense Newton Jacobian, its factor and the dense faer cross-check of system (13)
+/// (four `K T × K T` matrices of `f64`).
 pub const MEMORY_PER_ENTRY_PAIR: u64 = 4 * 8;
 /// Bytes per (class, entry) pair: the per-class demand and received-allocation tables
 /// (`f64` each) and their JSON/text output (64 bytes per number), plus eq. 28 weights.
@@ -506,7 +507,7 @@ impl Scenario {
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` and
     /// `dr verify` need on this scenario, from its counts (`K` companies, `T` periods, `N`
     /// classes) without allocating anything: [`MEMORY_BASE`] +
-    /// `K T ·` [`MEMORY_PER_ENTRY`] + `(K T)² ·` [`MEMORY_PER_ENTRY_PAIR`] +
+    /// `K T ·` [`MEMORY_PER_ENTRY`] + `min(K T, 4096)² ·` [`MEMORY_PER_ENTRY_PAIR`] +
     /// `N K T ·` [`MEMORY_PER_CLASS_ENTRY`] + `N ·` [`MEMORY_PER_CLASS`] +
     /// `K T ·` [`MEMORY_PER_ALLOCATION_ENTRY`] (saturating arithmetic).
     ///
@@ -517,9 +518,14 @@ impl Scenario {
         let t = self.periods as u64;
         let n = self.consumers.len() as u64;
         let kt = k.saturating_mul(t);
+        let dense = kt.min(crate::equilibrium::DENSE_NEWTON_LIMIT as u64);
         MEMORY_BASE
             .saturating_add(kt.saturating_mul(MEMORY_PER_ENTRY))
-            .saturating_add(kt.saturating_mul(kt).saturating_mul(MEMORY_PER_ENTRY_PAIR))
+            .saturating_add(
+                dense
+                    .saturating_mul(dense)
+                    .saturating_mul(MEMORY_PER_ENTRY_PAIR),
+            )
             .saturating_add(n.saturating_mul(kt).saturating_mul(MEMORY_PER_CLASS_ENTRY))
             .saturating_add(n.saturating_mul(MEMORY_PER_CLASS))
             .saturating_add(kt.saturating_mul(MEMORY_PER_ALLOCATION_ENTRY))
