@@ -647,7 +647,16 @@ fn equilibrium_certificate_text(eq: &Equilibrium) -> String {
         "  budgets spent         {:.3e} (by the best responses)",
         c.budget_residual
     );
-    let _ = writeln!(s, "  eq. 15 gap            {:.3e}", c.revenue_budget_gap);
+    let _ = writeln!(
+        s,
+        "  eq. 15 gap            {:.3e}{}",
+        c.revenue_budget_gap,
+        if eq.clearing.unspent_total > 0.0 {
+            " (Σ revenues vs Σ budgets: not 0 when rationed at p_max)"
+        } else {
+            ""
+        }
+    );
     let _ = writeln!(
         s,
         "  consumer KKT          {:.3e}{}",
