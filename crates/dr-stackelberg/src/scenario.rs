@@ -737,6 +737,14 @@ impl Scenario {
                 vec![Company::new(vec![1.0; t_n]); k_n],
                 classes.clone(),
             )?;
+            if z <= 0.0 {
+                return Err(invalid(
+                    "consumers.zeta".into(),
+                    "the power allocation game (eq. 17) needs Σ count · zeta > 0 (with every \
+                     zeta = 0 each allocation earns the same share B / K): give some class a \
+                     positive zeta",
+                ));
+            }
             let game = AllocationGame::new(t_n, strategies, b, z, network)?;
             let eq = game.solve(&AllocationSettings::default())?;
             (eq.supply.clone(), Some(eq))
