@@ -143,8 +143,8 @@ fn bounded_equilibrium_beyond_the_dense_newton_limit() {
     let eq = solve_equilibrium(&market, &EquilibriumSettings::default()).unwrap();
     assert!(eq.certificate.certificate.status.is_solved());
     assert!(!eq.clearing.clears);
-    for t in 0..t_n {
-        let (d, g) = (eq.aggregate_demand[0][t], supply[t]);
+    for (t, &g) in supply.iter().enumerate() {
+        let d = eq.aggregate_demand[0][t];
         match eq.price_bound[0][t] {
             PriceBound::AtMax => assert!(d >= g * (1.0 - 1e-9)),
             PriceBound::Free => assert!((d - g).abs() <= 1e-9 * g, "{t}: {d} vs {g}"),
