@@ -776,13 +776,34 @@ pub fn check_stackelberg(
         })?;
         let budget = cons.budget.get(n).copied().unwrap_or(f64::NAN);
         let count = cons.count.get(n).copied().unwrap_or(f64::NAN);
-        let problem = consumer_problem(&prices, budget, prefs)?;
         let br = dr_stackelberg::best_response(&prices, budget, prefs)?;
+        // The LP sees the class's problem in its own units (issue 11: any scale): demand
+        // `d = σ x` with `σ = B / Σ_j p_j`, prices `p' = p σ / B`, budget 1, `ζ' = ζ / σ`.
+        // Then `f(x) = F(σ x) + ln σ · Σ γ`, the budget multiplier is `y' = B y`, and the
+        // proven radii scale back by `σ`.
+        let sigma = budget / prices.iter().sum::<f64>();
+        let scaled_prices: Vec<f64> = prices.iter().map(|p| p * sigma / budget).collect();
+        let scaled_zeta: Vec<f64>;
+        let zeta = match prefs.zeta {
+            Weights::Uniform(z) => Weights::Uniform(z / sigma),
+            Weights::PerEntry(v) => {
+                scaled_zeta = v.iter().map(|z| z / sigma).collect();
+                Weights::PerEntry(&scaled_zeta)
+            }
+        };
+        let scaled_prefs = dr_stackelberg::Preferences {
+            gamma: prefs.gamma,
+            zeta,
+        };
+        let gamma_sum: f64 = (0..entries)
+            .map(|j| weight(prefs.gamma, j, "gamma"))
+            .sum::<Result<f64, _>>()?;
+        let problem = consumer_problem(&scaled_prices, 1.0, scaled_prefs)?;
         let kernel = Kernel {
-            x: demand.clone(),
-            equality: vec![-br.multiplier],
+            x: demand.iter().map(|d| d / sigma).collect(),
+            equality: vec![-br.multiplier * budget],
             inequality: Vec::new(),
-            objective: -eq.utility[n],
+            objective: -eq.utility[n] + sigma.ln() * gamma_sum,
         };
         let lp = lp_solve(&problem, settings)?;
         let compared = compare(
@@ -793,8 +814,8 @@ pub fn check_stackelberg(
             settings,
         )?;
         for j in 0..entries {
-            lp_aggregate[j] += count * lp.x[j];
-            allowance[j] += count * compared.radii[j];
+            lp_aggregate[j] += count * sigma * lp.x[j];
+            allowance[j] += count * sigma * compared.radii[j];
         }
         report.checks.push(compared.report);
     }
