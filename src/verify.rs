@@ -733,7 +733,17 @@ pub fn consumer_problem(
 /// [`dr_stackelberg::best_response`]), and the company prices by a [`Condition`]: with
 /// the LP-verified demands `d̂_n`, `D̂_j = Σ_n count_n d̂_{n,j}` must clear the market
 /// (`|D̂_j − G_j| ≤ Σ_n count_n r_{n,j} + κ G_j` on free entries, `D̂_j ≤ G_j + …` at
-/// `p_min`, `D̂_j ≥ G_j − …` at `p_max`; `r` the proven radii, `κ` the kernel tolerance).
+/// `p_min`, `D̂_j ≥ G_j − …` at `p_max`; `r` the proven radii, `κ` the kernel tolerance,
+/// relative to `G_j` with no absolute floor).
+///
+/// Where a price bound binds (Remark 3) the market does not clear, and the one condition
+/// says so: it is named "Remark 3 bounded equilibrium (the market does NOT clear)" and its
+/// statement lists the excess demand (rationed) or unsold supply per bounded entry; it is
+/// called "market clearing" only when every price is free (or a bound holds with `D̂ = G`).
+///
+/// Each class's problem goes to the LP in its own units (`d = σ x`, `σ = B / Σ_j p_j`,
+/// prices `p σ / B`, budget 1, `ζ / σ`), so the check is the same at any scale of budgets,
+/// prices and supplies; `settings.perturb_price` then acts on the scaled multiplier `B y`.
 ///
 /// # Errors
 /// [`VerifyError::Mismatch`] when the equilibrium has no per-class demand table or its
