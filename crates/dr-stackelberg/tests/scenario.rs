@@ -220,3 +220,27 @@ fn json_scenarios_and_round_trip() {
     .unwrap();
     assert_eq!(minimum.build().unwrap().budgets, vec![1.0]); // p E = 0.5 · 2
 }
+
+/// The memory estimate is computed from the counts alone (no allocation), grows with them,
+/// and does not depend on a class's `count` (a population weight).
+#[test]
+fn memory_estimate_from_counts() {
+    let small = parse(ECOGRID_TOML).unwrap().memory_estimate();
+    assert!(small < 16 << 20, "{small}");
+    let many = parse(&ECOGRID_TOML.replace("count = 2000", "count = 1e12"))
+        .unwrap()
+        .memory_estimate();
+    assert_eq!(many, small);
+    // periods = 1e9 (a ten-line file): the estimate says terabytes, instantly.
+    let huge = parse(&ECOGRID_TOML.replace("periods = 2", "periods = 1000000000"))
+        .unwrap()
+        .memory_estimate();
+    assert!(huge > 1 << 40, "{huge}");
+    // More classes cost more.
+    let two = parse(&format!(
+        "{ECOGRID_TOML}\n[[consumers]]\ncount = 1\nbudget = 1.0\n"
+    ))
+    .unwrap()
+    .memory_estimate();
+    assert!(two > small);
+}
