@@ -166,3 +166,57 @@ fn price_cap_market_at_extreme_scale() {
     assert!(close(c.unspent_total, 380.0 * t));
     assert!(close(c.excess_demand[0][0], 2200.0 / 3.0 * s));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The power allocation game with generation limits and a ramp limit (kernel interior-
+    /// point path) at scale `s`: scaling every total, limit, fixed supply and `ζ` by `s`
+    /// scales the Nash allocation by `s` (the share `G/(G + Z)` of eq. 17 is homogeneous of
+    /// degree 0), and budgets by `t` leave it unchanged; same status at every scale.
+    #[test]
+    fn allocation_game_at_any_scale(
+        total in 2.0f64..4.0,
+        cap in 0.5f64..0.9,
+        ramp in 0.1f64..0.5,
+        s_exp in -12i32..=12,
+        t_exp in -12i32..=12,
+    ) {
+        let game = |s: f64, t: f64| {
+            AllocationGame::new(
+                3,
+                vec![
+                    CompanyStrategy::Allocate(
+                        AllocatingCompany::new(total * s)
+                            .with_limits(vec![], vec![2.0 * s, 2.0 * s, cap * s])
+                            .with_ramp_limit(vec![ramp * s]),
+                    ),
+                    CompanyStrategy::Fixed(vec![s, s, s]),
+                ],
+                50.0 * t,
+                s,
+                vec![],
+            )
+            .unwrap()
+            .solve(&AllocationSettings::default())
+        };
+        let base = game(1.0, 1.0);
+        let (s, t) = (10f64.powi(s_exp), 10f64.powi(t_exp));
+        let scaled = game(s, t);
+        match (base, scaled) {
+            (Ok(b), Ok(c)) => {
+                prop_assert_eq!(b.status, c.status);
+                prop_assert!(b.status.is_solved(), "{:?}", b.status);
+                for (x, y) in c.supply[0].iter().zip(&b.supply[0]) {
+                    prop_assert!((x - y * s).abs() <= 1e-7 * total * s, "{x:e} vs {:e}", y * s);
+                }
+            }
+            // Infeasible (3 cap + 3 ramp < total) at every scale alike.
+            (Err(b), Err(c)) => {
+                prop_assert_eq!(std::mem::discriminant(&b), std::mem::discriminant(&c));
+                prop_assert!(3.0 * cap + 3.0 * ramp < total * (1.0 + 1e-9), "{b}");
+            }
+            (b, c) => prop_assert!(false, "base {:?} vs scaled {:?}", b.map(|e| e.status), c.map(|e| e.status)),
+        }
+    }
+}
