@@ -733,7 +733,17 @@ pub fn consumer_problem(
 /// [`dr_stackelberg::best_response`]), and the company prices by a [`Condition`]: with
 /// the LP-verified demands `d̂_n`, `D̂_j = Σ_n count_n d̂_{n,j}` must clear the market
 /// (`|D̂_j − G_j| ≤ Σ_n count_n r_{n,j} + κ G_j` on free entries, `D̂_j ≤ G_j + …` at
-/// `p_min`, `D̂_j ≥ G_j − …` at `p_max`; `r` the proven radii, `κ` the kernel tolerance).
+/// `p_min`, `D̂_j ≥ G_j − …` at `p_max`; `r` the proven radii, `κ` the kernel tolerance,
+/// relative to `G_j` with no absolute floor).
+///
+/// Where a price bound binds (Remark 3) the market does not clear, and the one condition
+/// says so: it is named "Remark 3 bounded equilibrium (the market does NOT clear)" and its
+/// statement lists the excess demand (rationed) or unsold supply per bounded entry; it is
+/// called "market clearing" only when every price is free (or a bound holds with `D̂ = G`).
+///
+/// Each class's problem goes to the LP in its own units (`d = σ x`, `σ = B / Σ_j p_j`,
+/// prices `p σ / B`, budget 1, `ζ / σ`), so the check is the same at any scale of budgets,
+/// prices and supplies; `settings.perturb_price` then acts on the scaled multiplier `B y`.
 ///
 /// # Errors
 /// [`VerifyError::Mismatch`] when the equilibrium has no per-class demand table or its
@@ -776,13 +786,34 @@ pub fn check_stackelberg(
         })?;
         let budget = cons.budget.get(n).copied().unwrap_or(f64::NAN);
         let count = cons.count.get(n).copied().unwrap_or(f64::NAN);
-        let problem = consumer_problem(&prices, budget, prefs)?;
         let br = dr_stackelberg::best_response(&prices, budget, prefs)?;
+        // The LP sees the class's problem in its own units (issue 11: any scale): demand
+        // `d = σ x` with `σ = B / Σ_j p_j`, prices `p' = p σ / B`, budget 1, `ζ' = ζ / σ`.
+        // Then `f(x) = F(σ x) + ln σ · Σ γ`, the budget multiplier is `y' = B y`, and the
+        // proven radii scale back by `σ`.
+        let sigma = budget / prices.iter().sum::<f64>();
+        let scaled_prices: Vec<f64> = prices.iter().map(|p| p * sigma / budget).collect();
+        let scaled_zeta: Vec<f64>;
+        let zeta = match prefs.zeta {
+            Weights::Uniform(z) => Weights::Uniform(z / sigma),
+            Weights::PerEntry(v) => {
+                scaled_zeta = v.iter().map(|z| z / sigma).collect();
+                Weights::PerEntry(&scaled_zeta)
+            }
+        };
+        let scaled_prefs = dr_stackelberg::Preferences {
+            gamma: prefs.gamma,
+            zeta,
+        };
+        let gamma_sum: f64 = (0..entries)
+            .map(|j| weight(prefs.gamma, j, "gamma"))
+            .sum::<Result<f64, _>>()?;
+        let problem = consumer_problem(&scaled_prices, 1.0, scaled_prefs)?;
         let kernel = Kernel {
-            x: demand.clone(),
-            equality: vec![-br.multiplier],
+            x: demand.iter().map(|d| d / sigma).collect(),
+            equality: vec![-br.multiplier * budget],
             inequality: Vec::new(),
-            objective: -eq.utility[n],
+            objective: -eq.utility[n] + sigma.ln() * gamma_sum,
         };
         let lp = lp_solve(&problem, settings)?;
         let compared = compare(
@@ -793,16 +824,19 @@ pub fn check_stackelberg(
             settings,
         )?;
         for j in 0..entries {
-            lp_aggregate[j] += count * lp.x[j];
-            allowance[j] += count * compared.radii[j];
+            lp_aggregate[j] += count * sigma * lp.x[j];
+            allowance[j] += count * sigma * compared.radii[j];
         }
         report.checks.push(compared.report);
     }
-    // Market clearing at the company prices with the LP-verified demands.
+    // Market clearing at the company prices with the LP-verified demands: exact on free
+    // entries; at a price bound (Remark 3) only the sign condition, and the market is *not*
+    // claimed to clear there (excess demand is rationed, or supply unsold).
     let kappa = settings.check.kernel_tolerance;
-    let mut worst_ratio = 0.0_f64;
-    let mut worst = (0.0, 0.0);
-    let mut max_gap = 0.0_f64;
+    // (violation / G, tolerance / G, ratio) at the entry nearest its allowance, largest gap.
+    let mut free = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64, 0usize);
+    let mut bounded = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64, 0usize);
+    let mut not_clearing: Vec<String> = Vec::new();
     for j in 0..entries {
         let g = supply[j];
         let excess = lp_aggregate[j] - g;
@@ -811,29 +845,89 @@ pub fn check_stackelberg(
             PriceBound::AtMax => (-excess).max(0.0),
             PriceBound::Free => excess.abs(),
         };
-        let tol = allowance[j] + kappa * g.abs().max(1.0);
-        max_gap = max_gap.max(violation / g.abs().max(f64::MIN_POSITIVE));
-        let ratio = violation / tol;
-        if ratio.is_nan() || ratio > worst_ratio {
-            worst_ratio = ratio;
-            worst = (
-                violation / g.abs().max(f64::MIN_POSITIVE),
-                tol / g.abs().max(f64::MIN_POSITIVE),
-            );
+        // Relative to the entry's own supply: no absolute floor.
+        let tol = allowance[j] + kappa * g.abs();
+        let scale = g.abs().max(f64::MIN_POSITIVE);
+        let ratio = if violation == 0.0 {
+            0.0
+        } else {
+            violation / tol
+        };
+        let slot = if bounds[j] == PriceBound::Free {
+            &mut free
+        } else {
+            &mut bounded
+        };
+        slot.4 += 1;
+        slot.3 = slot.3.max(violation / scale);
+        if ratio.is_nan() || ratio > slot.2 {
+            *slot = (violation / scale, tol / scale, ratio, slot.3, slot.4);
+        }
+        if bounds[j] != PriceBound::Free && excess.abs() > tol {
+            let (k, t) = (j / t_n.max(1), j % t_n.max(1));
+            if not_clearing.len() < 8 {
+                not_clearing.push(format!(
+                    "company {k} period {t}: D − G = {excess:.6e} ({})",
+                    if excess > 0.0 {
+                        "excess demand at p_max, rationed"
+                    } else {
+                        "unsold supply at p_min"
+                    }
+                ));
+            } else if not_clearing.len() == 8 {
+                not_clearing.push("…".into());
+            }
         }
     }
-    report.conditions.push(Condition {
-        name: "market clearing".into(),
-        statement: format!(
-            "|Σ_n count_n d̂_n − G| / G with the LP's demands d̂ at the equilibrium prices \
-             (one-sided at price bounds), at the entry nearest its allowance (largest over \
-             all entries: {max_gap:.2e})"
-        ),
-        value: worst.0,
-        tolerance: worst.1,
-        holds: worst_ratio <= 1.0,
-    });
-    let _ = t_n;
+    // One condition (the worst entry of either kind); its name and statement say whether the
+    // market clears.
+    let worst = if bounded.2 > free.2 || bounded.2.is_nan() {
+        bounded
+    } else {
+        free
+    };
+    if bounded.4 == 0 {
+        report.conditions.push(Condition {
+            name: "market clearing".into(),
+            statement: format!(
+                "|Σ_n count_n d̂_n − G| / G with the LP's demands d̂ at the equilibrium prices, at \
+                 the entry nearest its allowance (largest over all entries: {:.2e})",
+                free.3
+            ),
+            value: worst.0,
+            tolerance: worst.1,
+            holds: worst.2 <= 1.0,
+        });
+    } else {
+        report.conditions.push(Condition {
+            name: if not_clearing.is_empty() {
+                "market clearing (prices at Remark 3's bounds)".into()
+            } else {
+                "Remark 3 bounded equilibrium (the market does NOT clear)".into()
+            },
+            statement: format!(
+                "with the LP's demands d̂ at the equilibrium prices: |D̂ − G| / G at the {} free \
+                 prices (largest {:.2e}), the sign of D̂ − G at the {} prices at a bound (D̂ ≥ G \
+                 at p_max, D̂ ≤ G at p_min; largest violation {:.2e}){}; at the entry nearest \
+                 its allowance",
+                free.4,
+                free.3,
+                bounded.4,
+                bounded.3,
+                if not_clearing.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; the market does NOT clear there: {}",
+                        not_clearing.join("; ")
+                    )
+                }
+            ),
+            value: worst.0,
+            tolerance: worst.1,
+            holds: worst.2 <= 1.0,
+        });
+    }
     Ok(report.summarise())
 }
 

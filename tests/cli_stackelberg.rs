@@ -260,13 +260,17 @@ fn simulate_rules_and_delta() {
     assert_eq!(rounds(&same), rounds(&slow));
     // δ < 0 is outside Theorem 4: from the uniform start, ε = (G + Z)/p − 10000 becomes
     // tiny at the hour whose price overshot, and the next update drives it below zero.
-    let bad = json_ok(&["--json", "simulate", ECOGRID, "--delta", "-10000"]);
+    // A run that does not converge exits 4 (README "Exit status"), its JSON still printed.
+    let bad = json_exit(&["--json", "simulate", ECOGRID, "--delta", "-10000"], 4);
     assert_ne!(bad["termination"], "converged");
     assert!(bad["converged_after"].is_null());
-    // A round limit is honoured.
-    let short = json_ok(&["--json", "simulate", ECOGRID, "--rounds", "3"]);
+    assert_eq!(bad["outcome"], "not_converged");
+    // A round limit is honoured (and is not convergence: exit 4).
+    let short = json_exit(&["--json", "simulate", ECOGRID, "--rounds", "3"], 4);
     assert_eq!(short["termination"], "max_rounds");
     assert_eq!(short["rounds"].as_array().unwrap().len(), 4);
+    let o = dr(&["simulate", ECOGRID, "--rounds", "3"]);
+    assert!(stdout(&o).starts_with("NOT CONVERGED"), "{}", stdout(&o));
 }
 
 #[test]
@@ -471,4 +475,99 @@ fn demo_has_a_checked_stackelberg_section() {
         .unwrap()
         .iter()
         .any(|m| m == "stackelberg"));
+}
+
+/// Runs `dr` expecting exit `code` and JSON on stdout.
+fn json_exit(args: &[&str], code: i32) -> Value {
+    let o = dr(args);
+    assert_eq!(o.status.code(), Some(code), "dr {args:?}: {}", stderr(&o));
+    serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("dr {args:?}: stdout is not JSON ({e}): {}", stdout(&o)))
+}
+
+/// Issue 11, finding 2: a binding price cap. Supply [100, 300], 100 consumers with budget 5,
+/// p_max = 0.3 (the unbounded prices would be 2 and 1, eq. 14). By hand: each consumer asks
+/// d = (5 + 0.6)/(2 · 0.3) − 1 = 25/3 per period, D = 2500/3; excess 2200/3 and 1600/3;
+/// proportional rationing serves 12 % and 36 %, i.e. 1 and 3 per consumer, who pays 1.2 and
+/// keeps 3.8 (380 in all = 500 − revenue 120). No claim of clearing or of eq. 15.
+#[test]
+fn binding_price_cap_is_reported_as_not_clearing() {
+    let dir = scratch("cap");
+    let file = write(
+        &dir,
+        "cap.toml",
+        "model = \"stackelberg\"\nperiods = 2\n[[companies]]\nsupply = [100.0, 300.0]\n\
+         price_max = 0.3\n[[consumers]]\ncount = 100\nbudget = 5\n",
+    );
+    let v = json_exit(&["--json", "solve", &file], 0);
+    let c = &v["clearing"];
+    assert_eq!(c["clears"], false);
+    assert_eq!(c["rationing_rule"], "proportional");
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+    let ex = vec2(&c["excess_demand"]);
+    assert!(
+        close(ex[0][0], 2200.0 / 3.0) && close(ex[0][1], 1600.0 / 3.0),
+        "{ex:?}"
+    );
+    assert!(close(f(&c["unspent_total"]), 380.0));
+    assert!(close(f(&c["unspent_budget"][0]), 3.8));
+    assert!(close(f(&c["allocation"][0][0][1]), 3.0));
+    let o = dr(&["solve", &file]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.contains("does NOT clear"), "{text}");
+    assert!(!text.contains("budgets are fully spent"), "{text}");
+    assert!(!text.contains("sells its whole supply"), "{text}");
+    assert!(text.contains("proportional"), "{text}");
+    // dr verify: the two solvers agree on this bounded equilibrium, and its one condition
+    // says the market does not clear (no "market clearing" is claimed).
+    let o = dr(&["--json", "verify", &file]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let conditions = v["conditions"].as_array().unwrap();
+    assert_eq!(conditions.len(), 1);
+    let name = conditions[0]["name"].as_str().unwrap();
+    assert!(name.contains("does NOT clear"), "{name}");
+    assert!(
+        conditions[0]["statement"]
+            .as_str()
+            .unwrap()
+            .contains("excess demand at p_max"),
+        "{v}"
+    );
+}
+
+/// Issue 11, finding 3: a company with total = 20 whose network row caps its sum at 5.
+#[test]
+fn infeasible_allocation_game_names_row_and_company() {
+    let dir = scratch("alloc");
+    let file = write(
+        &dir,
+        "alloc.toml",
+        "model = \"stackelberg\"\nperiods = 2\n[[companies]]\ntotal = 20\n[[consumers]]\n\
+         count = 10\nbudget = 5\n[[network]]\nrhs = 5\nterms = [{company = 0, period = 0, \
+         coefficient = 1.0}, {company = 0, period = 1, coefficient = 1.0}]\n",
+    );
+    let o = dr(&["solve", &file]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("network[0]") && e.contains("companies[0]") && e.contains("total = 20"),
+        "{e}"
+    );
+}
+
+/// `--memory-limit`: a scenario whose estimate exceeds the limit is refused (exit 1) before
+/// anything is built.
+#[test]
+fn oversized_scenario_is_refused_by_the_memory_limit() {
+    let dir = scratch("big");
+    let file = write(
+        &dir,
+        "big.toml",
+        "model = \"stackelberg\"\nperiods = 1000000000\n[[companies]]\ntotal = 20\n\
+         [[consumers]]\ncount = 10\nbudget = 5\n",
+    );
+    let o = dr(&["solve", "--memory-limit", "1GiB", &file]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).is_empty());
 }

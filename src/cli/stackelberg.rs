@@ -9,12 +9,27 @@
 //!   equilibrium;
 //! - `dr study ecogrid | dutch-pilot | periods`: the case studies of §VIII (Figs. 3–7);
 //! - a `dr demo` section: the EcoGrid EU day, every printed number checked.
+//!
+//! Exit status (README, "Exit status"): the equilibrium certificate is recorded in the
+//! outcome (not Solved → 4), as is the power allocation game's status and a distributed
+//! run's termination (not converged → 4); every printed identity (eq. 15, or with rationing
+//! "revenues + unspent budgets = budgets") is recorded as a claim (false → 3).
+//!
+//! **Binding price bounds** (Remark 3). A correctly computed equilibrium whose prices sit at
+//! a bound is *not* a failed solve: it exits 0 with status Solved. But the market does not
+//! clear there, and the output says so: the heading, a "market clearing" section with the
+//! excess demand `D − G` per bounded entry, the rationing rule
+//! ([`dr_stackelberg::RationingRule::Proportional`]), what each class receives and pays and
+//! its unspent budget; JSON `clearing.clears = false`. Eq. 15 ("budgets are fully spent")
+//! is printed only when it holds.
 
 use super::args::RuleChoice;
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_json, certificate_text, num, Options, Output, Table};
+use super::output::{
+    certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
+};
 use super::study::Study;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{ModelKind, Scenario};
@@ -23,7 +38,7 @@ use dr_stackelberg::{
     best_response, period_sweep, simulate as run_distributed, solve_equilibrium, Company,
     ConsumerClasses, DemandOutput, DistributedPricing, DistributedRun, DistributedSettings,
     Equilibrium, EquilibriumCase, EquilibriumSettings, InitialPrices, Market, PeriodPoint,
-    Preferences, PriceBound, PriceUpdate, StackelbergError, Termination,
+    Preferences, PriceBound, PriceUpdate, RationingRule, StackelbergError, Termination,
 };
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -210,9 +225,13 @@ fn max_price_error(prices: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
 // ---------------------------------------------------------------------------------------
 // dr solve
 
+/// Relative tolerance of the printed identities (eq. 15, the budget balance).
+const CLAIM_TOLERANCE: f64 = 1e-9;
+
 fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("stackelberg solve", &[])?;
     let file: dr_stackelberg::Scenario = s.parse()?;
+    check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
     let model = file.build().map_err(&err)?;
     let market = &model.market;
@@ -261,22 +280,47 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             "rounds": a.rounds,
             "status": format!("{:?}", a.status),
         })),
+        "clearing": clearing_json(&eq),
         "certificate": certificate_json(&eq.certificate.certificate),
         "equilibrium_certificate": equilibrium_certificate_json(&eq),
     });
 
+    let cert = &eq.certificate.certificate;
+    let clearing = &eq.clearing;
+    let mut out = Output::default();
+    out.certificate("Stackelberg equilibrium", cert);
+    if let Some(a) = &model.allocation {
+        out.outcome.converged(
+            "power allocation game (Theorem 3 / eq. 20)",
+            a.status.is_solved(),
+            &format!(
+                "{:?} after {} best-response rounds (largest unilateral gain {:.2e})",
+                a.status, a.rounds, a.nash.max_gain
+            ),
+        );
+    }
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: the Stackelberg equilibrium of {} ({PAPER} §IV-B):\n\
+        "{}: the Stackelberg equilibrium of {} ({PAPER} §IV-B):\n\
          {k_n} compan{} × {t_n} period{}, {classes} consumer class{} ({} consumers).\n\
          Companies announce prices p_k(t); each consumer maximises Σ γ ln(ζ + d) within its\n\
-         budget (eq. 10); at equilibrium every company sells its whole supply G_k(t).\n",
+         budget (eq. 10); {}\n",
+        heading_word(match &model.allocation {
+            Some(a) if !a.status.is_solved() => a.status,
+            _ => cert.status,
+        }),
         s.name(),
         if k_n == 1 { "y" } else { "ies" },
         if t_n == 1 { "" } else { "s" },
         if classes == 1 { "" } else { "es" },
         num(consumers_total),
+        if clearing.clears {
+            "the market clears: every company sells its whole supply G_k(t)."
+        } else {
+            "the market does NOT clear: a price bound of Remark 3 binds\n\
+             (see \"market clearing\" below)."
+        },
     );
     let _ = writeln!(text, "  case  {}", case_text(eq.case));
     if let Some(a) = &model.allocation {
@@ -287,12 +331,41 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             a.rounds, a.status
         );
     }
-    let _ = writeln!(
-        text,
-        "  Σ revenues {} = Σ budgets {} (eq. 15: budgets are fully spent)\n",
-        num(revenue_total),
-        num(eq.budget_total)
-    );
+    let rev_gap = rel(revenue_total, eq.budget_total);
+    if clearing.unspent_total == 0.0 {
+        let holds = rev_gap <= CLAIM_TOLERANCE;
+        out.claim("Σ revenues = Σ budgets (eq. 15)", holds);
+        let _ = writeln!(
+            text,
+            "  Σ revenues {} {} Σ budgets {} (eq. 15: budgets are fully spent){}\n",
+            num(revenue_total),
+            if holds { "=" } else { "≠" },
+            num(eq.budget_total),
+            if holds { "" } else { " — DOES NOT HOLD" }
+        );
+    } else {
+        let spent = revenue_total + clearing.unspent_total;
+        let holds = rel(spent, eq.budget_total) <= CLAIM_TOLERANCE;
+        out.claim("Σ revenues + Σ unspent budgets = Σ budgets", holds);
+        let _ = writeln!(
+            text,
+            "  Σ revenues {} < Σ budgets {}: {} of the budgets is left unspent (rationed at\n\
+             \x20 p_max, so eq. 15 does not apply); revenues + unspent {} budgets{}\n",
+            num(revenue_total),
+            num(eq.budget_total),
+            num(clearing.unspent_total),
+            if holds { "=" } else { "≠" },
+            if holds { "" } else { " — DOES NOT HOLD" }
+        );
+    }
+    if !clearing.clears {
+        text.push_str(&clearing_text(
+            &eq,
+            &model.company_names,
+            &model.consumer_names,
+        ));
+        text.push('\n');
+    }
 
     // Prices per period, one column group per company.
     let show_k = k_n.min(4);
@@ -333,15 +406,20 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let _ = writeln!(text, "\nCompanies:");
     text.push_str(&companies.render());
 
+    let (energy_h, utility_h, payment_h) = if clearing.clears {
+        ("energy", "utility", "payment")
+    } else {
+        ("energy asked", "utility if served", "payment asked")
+    };
     let mut table = Table::new(&[
         "class",
         "consumers",
         "budget B_n",
         "min budget (Thm 1)",
-        "energy",
+        energy_h,
         "need E_n",
-        "utility",
-        "payment",
+        utility_h,
+        payment_h,
     ]);
     for n in 0..classes {
         table.row(vec![
@@ -413,12 +491,123 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         }
         plots.push(Plot::new("stackelberg-solve-prices", &chart));
     }
-    Ok(Output {
-        json,
-        text,
-        plots,
-        ..Output::default()
+    out.json = without_nulls(json);
+    out.text = text;
+    out.plots = plots;
+    Ok(out)
+}
+
+/// Drops top-level `null`s (a number that does not apply is omitted, never `null`).
+fn without_nulls(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+fn rule_text(rule: RationingRule) -> &'static str {
+    match rule {
+        RationingRule::Proportional => {
+            "proportional: where demand exceeds supply at p_max every consumer receives\n\
+             \x20                 the same fraction G/D of its request and pays for what it \
+             receives\n\
+             \x20                 (our rule: Remark 3 clips prices but names none)"
+        }
+    }
+}
+
+fn clearing_json(eq: &Equilibrium) -> Value {
+    let c = &eq.clearing;
+    json!({
+        "clears": c.clears,
+        "rationing_rule": match c.rule { RationingRule::Proportional => "proportional" },
+        "excess_demand": c.excess_demand,
+        "sold": c.sold,
+        "served_fraction": c.served_fraction,
+        "allocation": c.allocation,
+        "energy_received": c.energy,
+        "payment": c.payment,
+        "unspent_budget": c.unspent_budget,
+        "unspent_total": c.unspent_total,
+        "utility_received": c.utility,
+        "unmet_need_classes": c.unmet_need,
     })
+}
+
+/// The market-clearing section printed when a price bound binds (Remark 3).
+fn clearing_text(eq: &Equilibrium, companies: &[String], classes: &[String]) -> String {
+    let c = &eq.clearing;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Market clearing (Remark 3): the market does NOT clear where a price sits at a bound.\n\
+         \x20 rationing rule  {}",
+        rule_text(c.rule)
+    );
+    let mut table = Table::new(&[
+        "company",
+        "period t",
+        "price",
+        "bound",
+        "demand D",
+        "supply G",
+        "excess D − G",
+        "served",
+    ]);
+    let mut rows = 0;
+    let mut more = 0;
+    for (k, row) in eq.price_bound.iter().enumerate() {
+        for (t, b) in row.iter().enumerate() {
+            if *b == PriceBound::Free {
+                continue;
+            }
+            if rows >= 24 {
+                more += 1;
+                continue;
+            }
+            rows += 1;
+            table.row(vec![
+                companies.get(k).cloned().unwrap_or_else(|| k.to_string()),
+                t.to_string(),
+                num(eq.prices[k][t]),
+                bound_name(*b).replace('_', " "),
+                num(eq.aggregate_demand[k][t]),
+                num(eq.supply[k][t]),
+                num(c.excess_demand[k][t]),
+                format!("{:.1}%", 100.0 * c.served_fraction[k][t]),
+            ]);
+        }
+    }
+    s.push_str(&table.render());
+    if more > 0 {
+        let _ = writeln!(s, "({more} more bounded entries: see --json)");
+    }
+    let mut table = Table::new(&[
+        "class",
+        "energy received",
+        "requested",
+        "paid",
+        "unspent budget",
+    ]);
+    for (n, name) in classes.iter().enumerate().take(24) {
+        table.row(vec![
+            name.clone(),
+            num(c.energy[n]),
+            num(eq.energy[n]),
+            num(c.payment[n]),
+            num(c.unspent_budget[n]),
+        ]);
+    }
+    let _ = writeln!(s, "Per consumer of each class:");
+    s.push_str(&table.render());
+    if !c.unmet_need.is_empty() {
+        let _ = writeln!(
+            s,
+            "classes whose energy need is not met because of rationing: {:?}",
+            c.unmet_need
+        );
+    }
+    s
 }
 
 fn equilibrium_certificate_json(eq: &Equilibrium) -> Value {
@@ -448,9 +637,26 @@ fn equilibrium_certificate_text(eq: &Equilibrium) -> String {
         "  eq. 14 vs faer (13)   {:.3e}",
         c.closed_form_vs_linear_system
     );
-    let _ = writeln!(s, "  supply balance        {:.3e}", c.supply_balance);
-    let _ = writeln!(s, "  budgets spent         {:.3e}", c.budget_residual);
-    let _ = writeln!(s, "  eq. 15 gap            {:.3e}", c.revenue_budget_gap);
+    let _ = writeln!(
+        s,
+        "  supply balance        {:.3e} (|D − G|/G at free prices; sign of D − G at bounds)",
+        c.supply_balance
+    );
+    let _ = writeln!(
+        s,
+        "  budgets spent         {:.3e} (by the best responses)",
+        c.budget_residual
+    );
+    let _ = writeln!(
+        s,
+        "  eq. 15 gap            {:.3e}{}",
+        c.revenue_budget_gap,
+        if eq.clearing.unspent_total > 0.0 {
+            " (Σ revenues vs Σ budgets: not 0 when rationed at p_max)"
+        } else {
+            ""
+        }
+    );
     let _ = writeln!(
         s,
         "  consumer KKT          {:.3e}{}",
@@ -523,6 +729,9 @@ fn simulation_settings(
         settings.max_rounds = r;
     }
     if let Some(tol) = opts.sim.tolerance {
+        if !(tol.is_finite() && tol > 0.0) {
+            return Err(bad(format!("--tolerance {tol}: must be finite and > 0")));
+        }
         settings.tolerance = tol;
     }
     if let Some(p) = opts.params.get::<f64>("initial_price")? {
@@ -577,6 +786,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params
         .allow_only("stackelberg simulate", &["delta", "initial_price"])?;
     let file: dr_stackelberg::Scenario = s.parse()?;
+    check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
     let model = file.build().map_err(&err)?;
     let market = &model.market;
@@ -633,14 +843,29 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "equilibrium_certificate": certificate_json(&eq.certificate.certificate),
     });
 
+    let mut out = Output::default();
+    out.certificate(
+        "exact equilibrium (the run's reference)",
+        &eq.certificate.certificate,
+    );
+    out.outcome.converged(
+        "distributed price algorithm (eq. 21)",
+        converged,
+        &termination_text(&run, Some(settings.tolerance)),
+    );
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Simulated: the distributed price algorithm of {PAPER} §VI on {}\n\
+        "{}: the distributed price algorithm of {PAPER} §VI on {}\n\
          ({k_n} compan{} × {} periods). Each round every consumer answers the announced prices\n\
          with its exact best response (eq. 10, water-filling when needed) and each company\n\
          updates its own prices from the aggregate demand it sees:\n\
          p_k(t) ← p_k(t) + (D_k(t) − G_k(t)) / ε,  ε = (G_k(t) + Z)/p_k(t) + δ  (eq. 21).\n",
+        if converged {
+            "Simulated (converged)".to_string()
+        } else {
+            format!("NOT CONVERGED ({})", termination_name(run.termination))
+        },
         s.name(),
         if k_n == 1 { "y" } else { "ies" },
         market.periods(),
@@ -666,7 +891,8 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let last_mismatch = run.trace.last().map_or(f64::NAN, |r| r.mismatch);
     let _ = writeln!(
         text,
-        "  final mismatch       {:.3e} (max_k,t |D_k(t) − G_k(t)| / G_k(t))",
+        "  final mismatch       {:.3e} (max_k,t |D_k(t) − G_k(t)| / G_k(t); at a price bound only\n\
+         \x20                      the wrong sign counts, Remark 3)",
         last_mismatch
     );
     let _ = writeln!(
@@ -742,12 +968,10 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             .series(rule, run.trace.iter().map(|r| (r.round as f64, r.mismatch)));
         plots.push(Plot::new("stackelberg-simulate-mismatch", &chart));
     }
-    Ok(Output {
-        json,
-        text,
-        plots,
-        ..Output::default()
-    })
+    out.json = without_nulls(json);
+    out.text = text;
+    out.plots = plots;
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1093,12 +1317,17 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
             .collect();
         plots.extend(convergence_plots("ecogrid", "Fig. 5", &runs, &entries));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate(
+        "EcoGrid EU equilibrium",
+        &s.equilibrium.certificate.certificate,
+    );
+    Ok(out)
 }
 
 fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
@@ -1139,12 +1368,17 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
             .collect();
         plots.extend(convergence_plots("dutch-pilot", "Fig. 7", &runs, &entries));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate(
+        "Dutch pilot equilibrium",
+        &s.equilibrium.certificate.certificate,
+    );
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1542,10 +1776,11 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: the Stackelberg game of {PAPER} on the EcoGrid EU day (Bornholm, 5 Dec 2014;\n\
+        "{}: the Stackelberg game of {PAPER} on the EcoGrid EU day (Bornholm, 5 Dec 2014;\n\
          §VIII-A): one company selling the experiment's hourly supply G(t) over T = 24 hours to\n\
          N = 2000 identical consumers with log utility Σ ln(1 + d(t)) and energy need\n\
          E = Σ G / N = {} kWh. (Same as `dr solve data/stackelberg_ecogrid.toml`.)\n",
+        heading_word(cert.status),
         num(energy)
     );
     let lines: [(&str, String, String); 8] = [
@@ -1647,12 +1882,14 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
             );
         plots.push(Plot::new("stackelberg-ecogrid-demo-prices", &chart));
     }
-    Ok(Output {
+    let mut out = Output {
         json,
         text,
         plots,
         ..Output::default()
-    })
+    };
+    out.certificate("EcoGrid EU equilibrium", cert);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -293,6 +293,7 @@ impl AllocationGame {
                 field: "companies".into(),
             });
         }
+        crate::scenario::check_entries(companies.len(), periods)?;
         check_positive(|| "budget_total".into(), budget_total)?;
         check_positive(
             || "zeta_total (Σ count·ζ of the consumers)".into(),
@@ -407,23 +408,40 @@ impl AllocationGame {
         settings: &AllocationSettings,
     ) -> Result<(Vec<f64>, Status), StackelbergError> {
         let t_n = self.periods;
+        // Solved in units where the company's total is 1 and the largest objective
+        // coefficient is 1 (the argmin is unchanged): x = G / S, money / M. The kernel's
+        // tolerances then act relative to the data's own scale (issue 11).
+        let scale = a.total;
+        let coefficient = |t: usize| a.cost.as_ref().map_or((0.0, 0.0), |c| c.coefficients(t));
+        let money = (0..t_n)
+            .map(|t| {
+                let (lin, quad) = coefficient(t);
+                (lin * scale).max(quad * scale * scale)
+            })
+            .fold(theta, f64::max);
+        let money = if money > 0.0 && money.is_finite() {
+            money
+        } else {
+            1.0
+        };
         let terms: Vec<AllocationTerm> = (0..t_n)
             .map(|t| {
-                let (lin, quad) = a.cost.as_ref().map_or((0.0, 0.0), |c| c.coefficients(t));
+                let (lin, quad) = coefficient(t);
                 AllocationTerm {
-                    theta,
-                    zeta_total: self.zeta_total,
-                    linear: lin,
-                    quadratic: quad,
+                    theta: theta / money,
+                    zeta_total: self.zeta_total / scale,
+                    linear: lin * scale / money,
+                    quadratic: quad * scale * scale / money,
                 }
             })
             .collect();
-        let lower: Vec<f64> = (0..t_n).map(|t| a.lower(t)).collect();
-        let upper: Vec<f64> = (0..t_n).map(|t| a.upper(t)).collect();
-        let rows: Vec<&NetworkConstraint> = self
+        let lower: Vec<f64> = (0..t_n).map(|t| a.lower(t) / scale).collect();
+        let upper: Vec<f64> = (0..t_n).map(|t| a.upper(t) / scale).collect();
+        let rows: Vec<(usize, &NetworkConstraint)> = self
             .network
             .iter()
-            .filter(|r| r.terms.iter().any(|&(kk, _, c)| kk == k && c != 0.0))
+            .enumerate()
+            .filter(|(_, r)| r.terms.iter().any(|&(kk, _, c)| kk == k && c != 0.0))
             .collect();
         let field = format!("companies[{k}]");
         if a.ramp_limit.is_empty() && rows.is_empty() {
@@ -431,30 +449,31 @@ impl AllocationGame {
                 &ScalarFamily { pieces: &terms },
                 Bound::PerItem(&lower),
                 Bound::PerItem(&upper),
-                a.total,
+                1.0,
                 &AllocatorSettings::default(),
             )
             .map_err(StackelbergError::kernel(field))?;
-            return Ok((alloc.x, alloc.certificate.status));
+            let x = alloc.x.iter().map(|x| x * scale).collect();
+            return Ok((x, alloc.certificate.status));
         }
         let mut equalities = LinearRows::new(t_n);
         let all: Vec<(usize, f64)> = (0..t_n).map(|t| (t, 1.0)).collect();
         equalities
-            .push_row(&all, a.total)
+            .push_row(&all, 1.0)
             .map_err(StackelbergError::kernel(format!("{field}.total")))?;
         let mut inequalities = LinearRows::new(t_n);
         for t in 1..t_n {
             let r = AllocatingCompany::bound(&a.ramp_limit, t - 1, f64::INFINITY);
             if r.is_finite() {
                 inequalities
-                    .push_row(&[(t, 1.0), (t - 1, -1.0)], r)
+                    .push_row(&[(t, 1.0), (t - 1, -1.0)], r / scale)
                     .map_err(StackelbergError::kernel(format!("{field}.ramp_limit")))?;
                 inequalities
-                    .push_row(&[(t - 1, 1.0), (t, -1.0)], r)
+                    .push_row(&[(t - 1, 1.0), (t, -1.0)], r / scale)
                     .map_err(StackelbergError::kernel(format!("{field}.ramp_limit")))?;
             }
         }
-        for (r, row) in rows.iter().enumerate() {
+        for &(r, row) in &rows {
             let mut rhs = row.rhs;
             let mut entries = Vec::new();
             for &(kk, t, c) in &row.terms {
@@ -465,7 +484,7 @@ impl AllocationGame {
                 }
             }
             inequalities
-                .push_row(&entries, rhs)
+                .push_row(&entries, rhs / scale)
                 .map_err(StackelbergError::kernel(format!("network[{r}]")))?;
         }
         let problem = SeparableProblem {
@@ -479,7 +498,8 @@ impl AllocationGame {
             inequalities,
         };
         let sol = ipm::solve(&problem, &settings.ipm).map_err(StackelbergError::kernel(field))?;
-        Ok((sol.x, sol.certificate.status))
+        let x = sol.x.iter().map(|x| x * scale).collect();
+        Ok((x, sol.certificate.status))
     }
 
     /// Company `k`'s exact best response to the others' supplies in `supply` (`[k][t]`).
@@ -613,8 +633,94 @@ impl AllocationGame {
         })
     }
 
+    /// Checks that a supply profile meets every player's constraints (Theorem 6): its total,
+    /// generation limits, ramping limits, and every network row, each relative to its own
+    /// scale (`1e-7` of the largest term of the row). A violation means the game has no
+    /// feasible allocation (the kernel's sub-problem could not meet the rows): an error
+    /// naming the row and the company.
+    fn check_feasible(&self, supply: &[Vec<f64>]) -> Result<(), StackelbergError> {
+        const TOL: f64 = 1e-7;
+        for (r, row) in self.network.iter().enumerate() {
+            let lhs: f64 = row.terms.iter().map(|&(k, t, c)| c * supply[k][t]).sum();
+            let scale = row
+                .terms
+                .iter()
+                .map(|&(k, t, c)| (c * supply[k][t]).abs())
+                .fold(row.rhs.abs(), f64::max);
+            let players: Vec<usize> = {
+                let mut v: Vec<usize> = row
+                    .terms
+                    .iter()
+                    .filter(|&&(k, _, _)| matches!(self.companies[k], CompanyStrategy::Allocate(_)))
+                    .map(|&(k, _, _)| k)
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let who = players
+                .iter()
+                .map(|k| match &self.companies[*k] {
+                    CompanyStrategy::Allocate(a) => format!("companies[{k}] (total = {})", a.total),
+                    CompanyStrategy::Fixed(_) => format!("companies[{k}]"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let totals_met = players.iter().all(|&k| match &self.companies[k] {
+                CompanyStrategy::Allocate(a) => {
+                    let sum: f64 = supply[k].iter().sum();
+                    (sum - a.total).abs() <= TOL * a.total
+                }
+                CompanyStrategy::Fixed(_) => true,
+            });
+            if lhs > row.rhs + TOL * scale || !totals_met {
+                return Err(StackelbergError::Invalid {
+                    field: format!("network[{r}]"),
+                    message: format!(
+                        "Σ coefficient · G ≤ {} cannot hold together with the total, limits and \
+                         ramping of {who}: the allocation game has no feasible allocation \
+                         (Theorem 6 needs a non-empty strategy set)",
+                        row.rhs
+                    ),
+                });
+            }
+        }
+        for (k, c) in self.companies.iter().enumerate() {
+            let CompanyStrategy::Allocate(a) = c else {
+                continue;
+            };
+            let row = &supply[k];
+            let sum: f64 = row.iter().sum();
+            let mut bad = (sum - a.total).abs() > TOL * a.total;
+            for (t, &g) in row.iter().enumerate() {
+                let (lo, hi) = (a.lower(t), a.upper(t));
+                bad |= g < lo - TOL * a.total || g > hi + TOL * a.total;
+                if t > 0 {
+                    let r = AllocatingCompany::bound(&a.ramp_limit, t - 1, f64::INFINITY);
+                    bad |= (g - row[t - 1]).abs() > r + TOL * a.total;
+                }
+            }
+            if bad {
+                return Err(StackelbergError::Invalid {
+                    field: format!("companies[{k}].total"),
+                    message: format!(
+                        "total = {} cannot be allocated within the company's min_generation, \
+                         max_generation and ramp_limit: no feasible allocation",
+                        a.total
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Solves the game by Gauss–Seidel best-response rounds from the equal split, with the
     /// Nash check at the end.
+    ///
+    /// Errors: an allocation that cannot meet a company's total, limits, ramping and the
+    /// network rows, proven by the kernel ([`Status::Infeasible`], a Farkas ray), named:
+    /// `network[r]` with the companies in it, or `companies[k].total`. A violation the kernel
+    /// did not prove (a numerical failure) is not an error: the status is then not Solved.
     pub fn solve(
         &self,
         settings: &AllocationSettings,
@@ -628,12 +734,17 @@ impl AllocationGame {
         let mut trace = Vec::new();
         let mut rounds = 0;
         let mut converged = false;
+        // The worst kernel status of the best responses (Infeasible is a proof: a Farkas ray).
+        let mut kernel = Status::Solved;
         while rounds < settings.max_rounds {
             rounds += 1;
             let mut moved = 0.0_f64;
             for k in 0..self.companies.len() {
                 if let CompanyStrategy::Allocate(_) = self.companies[k] {
                     let br = self.best_response(&supply, k, settings)?;
+                    if br.status == Status::Infeasible || kernel.is_solved() {
+                        kernel = br.status;
+                    }
                     for (old, new) in supply[k].iter().zip(&br.allocation) {
                         moved = moved.max((old - new).abs() / scale);
                     }
@@ -646,8 +757,21 @@ impl AllocationGame {
                 break;
             }
         }
+        // An allocation outside the constraints is an error only when the kernel proved
+        // infeasibility; otherwise the kernel failed numerically and the game's status says so.
+        let feasible = match self.check_feasible(&supply) {
+            Ok(()) => true,
+            Err(e) if kernel == Status::Infeasible => return Err(e),
+            Err(_) => false,
+        };
         let nash = self.nash_gain(&supply, settings)?;
-        let status = if converged && nash.max_gain <= settings.gain_tolerance {
+        let status = if !feasible {
+            if kernel.is_solved() {
+                Status::NumericalError
+            } else {
+                kernel
+            }
+        } else if converged && nash.max_gain <= settings.gain_tolerance {
             Status::Solved
         } else {
             Status::MaxIterations
@@ -714,13 +838,24 @@ fn validate_company(
         lo_sum += lo;
         hi_sum += hi;
     }
-    if a.total < lo_sum || a.total > hi_sum {
-        return Err(StackelbergError::InvertedBounds {
-            field: format!(
-                "companies[{k}].total (must lie within Σ min_generation, Σ max_generation)"
+    if a.total < lo_sum {
+        return Err(StackelbergError::Invalid {
+            field: format!("companies[{k}].total"),
+            message: format!(
+                "total = {} is below Σ companies[{k}].min_generation = {lo_sum} over the {periods} \
+                 periods: the company cannot meet its minimum generation",
+                a.total
             ),
-            lower: lo_sum,
-            upper: hi_sum,
+        });
+    }
+    if a.total > hi_sum {
+        return Err(StackelbergError::Invalid {
+            field: format!("companies[{k}].total"),
+            message: format!(
+                "total = {} is above Σ companies[{k}].max_generation = {hi_sum} over the {periods} \
+                 periods: the company cannot place its total",
+                a.total
+            ),
         });
     }
     if let Some(c) = &a.cost {

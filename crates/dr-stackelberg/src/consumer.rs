@@ -228,7 +228,7 @@ pub(crate) fn kkt_unchecked(
         }
     }
     kkt.budget = (spend - budget).abs() / budget.abs().max(f64::MIN_POSITIVE);
-    kkt.nonnegativity = (-dmin).max(0.0) / dmax.max(1.0);
+    kkt.nonnegativity = (-dmin).max(0.0) / dmax.max(f64::MIN_POSITIVE);
     if !multiplier.is_finite() || multiplier <= 0.0 {
         kkt.stationarity = f64::INFINITY;
     }
@@ -306,22 +306,29 @@ pub fn best_response(
         let lambda = gamma_sum(&prefs, n) / (budget + weighted);
         (closed, lambda, ConsumerCase::Interior, None)
     } else {
-        let family = SpendFamily { prices, prefs };
+        // Solved in units of the budget (spend shares e' = e / B, prices p / B, Σ e' = 1),
+        // so the kernel's tolerances act relative to the data's scale (issue 11); the
+        // demands are unchanged and the multiplier scales back by 1/B.
+        let shares: Vec<f64> = prices.iter().map(|p| p / budget).collect();
+        let family = SpendFamily {
+            prices: &shares,
+            prefs,
+        };
         let alloc = allocate(
             &family,
             Bound::Constant(0.0),
-            // Never binds (Σ e = B, e ≥ 0); an upper bound of B could bind for a single
+            // Never binds (Σ e' = 1, e' ≥ 0); an upper bound of 1 could bind for a single
             // active entry and blur the multiplier.
-            Bound::Constant(2.0 * budget),
-            budget,
+            Bound::Constant(2.0),
+            1.0,
             &AllocatorSettings::default(),
         )
         .map_err(StackelbergError::kernel("consumer best response"))?;
-        let demand: Vec<f64> = alloc.x.iter().zip(prices).map(|(e, p)| e / p).collect();
+        let demand: Vec<f64> = alloc.x.iter().zip(&shares).map(|(e, p)| e / p).collect();
         let inactive = demand.iter().filter(|&&d| d <= 0.0).count();
         (
             demand,
-            -alloc.multiplier,
+            -alloc.multiplier / budget,
             ConsumerCase::WaterFilling { inactive },
             Some(alloc.certificate),
         )

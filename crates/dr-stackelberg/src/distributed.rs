@@ -8,6 +8,11 @@
 //! choice; Theorem 4: convergence for `δ ≥ 0`; `δ < 0` may diverge). All companies update
 //! simultaneously (Jacobi).
 //!
+//! With price bounds (Remark 3) every update is clipped to `[p_min, p_max]`, and the
+//! mismatch of a price at its cap (floor) counts only a demand below (above) supply: there
+//! the market does not clear, by design, and the run converges to the bounded equilibrium
+//! of [`crate::solve_equilibrium`].
+//!
 //! The run is an argmin-style stepper ([`DistributedPricing::step`]): one round per step, a
 //! per-round [`Round`] trace, and an explicit [`Termination`]. Any
 //! [`dr_convex::PriceRule`] can replace the paper's update. Two faster rules use the same
@@ -357,13 +362,27 @@ impl<'a> DistributedPricing<'a> {
         }
         let g = self.market.supply();
         let demand = aggregate_demand(self.market, &self.prices);
-        let mismatch =
-            (0..g.len())
-                .map(|j| (demand[j] - g[j]).abs() / g[j])
-                .fold(
-                    0.0_f64,
-                    |m, x| if x.is_nan() { f64::INFINITY } else { m.max(x) },
-                );
+        // Remark 3: a price at its cap with demand above supply (rationed), or at its floor
+        // with demand below supply (unsold), is where it belongs: only the wrong-sign part of
+        // the excess counts there.
+        let market = self.market;
+        let prices = &self.prices;
+        let mismatch = (0..g.len())
+            .map(|j| {
+                let (lo, hi) = market.price_bounds(j);
+                let excess = (demand[j] - g[j]) / g[j];
+                if prices[j] >= hi {
+                    (-excess).max(0.0)
+                } else if lo > 0.0 && prices[j] <= lo {
+                    excess.max(0.0)
+                } else {
+                    excess.abs()
+                }
+            })
+            .fold(
+                0.0_f64,
+                |m, x| if x.is_nan() { f64::INFINITY } else { m.max(x) },
+            );
         self.trace.push(Round {
             round: self.round,
             mismatch,
@@ -389,7 +408,14 @@ impl<'a> DistributedPricing<'a> {
             return end;
         }
         for j in 0..g.len() {
+            let (lo, hi) = self.market.price_bounds(j);
+            // Remark 3: the update is clipped to [p_min, p_max].
             let next = self.rules[j].next_price(self.prices[j], g[j] - demand[j]);
+            let next = if next.is_nan() {
+                next
+            } else {
+                next.max(lo).min(hi)
+            };
             if next.is_nan() || next <= 0.0 {
                 let t = self.market.periods();
                 let end = if next.is_nan() {

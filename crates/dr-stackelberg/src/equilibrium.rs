@@ -193,6 +193,64 @@ pub struct EquilibriumCertificate {
     pub certificate: Certificate,
 }
 
+/// Who gets the scarce supply when a price sits at its cap `p_max` with demand above supply
+/// (alshehri-liu-chen-basar Remark 3 clips the price but does not say how the supply is
+/// shared; this is our choice, *not the paper's*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RationingRule {
+    /// Proportional rationing: at an entry `j` with aggregate demand `D_j > G_j` every
+    /// consumer receives the same fraction `G_j / D_j` of what it asks for at the announced
+    /// prices, `r_{n,j} = d_{n,j} G_j / D_j`, and pays `p_j r_{n,j}`. Consumers are not
+    /// re-optimised with the money they could not spend (no spill-over to other entries):
+    /// their requests are their best responses to the announced prices (eq. 10 /
+    /// water-filling), so free entries still clear exactly.
+    Proportional,
+}
+
+/// Whether the market clears at the equilibrium prices, and what each consumer actually
+/// receives and pays (alshehri-liu-chen-basar Remark 3).
+///
+/// Without binding price bounds every company sells exactly its supply, every consumer
+/// receives its best response and spends its whole budget (eq. 15). When a price sits at
+/// `p_max` with demand above supply the supply is rationed ([`RationingRule`]) and budgets
+/// are *not* fully spent; when a price sits at `p_min` with demand below supply part of the
+/// supply is unsold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clearing {
+    /// True when `|D_k(t) − G_k(t)| ≤ CLEARING_TOLERANCE · G_k(t)` for every entry.
+    pub clears: bool,
+    /// The rationing rule applied at entries with excess demand.
+    pub rule: RationingRule,
+    /// Excess demand `D_k(t) − G_k(t)` `[k][t]`: positive = rationed (price at `p_max`),
+    /// negative = unsold supply (price at `p_min`), 0 (within the solver tolerance) where
+    /// the market clears.
+    pub excess_demand: Vec<Vec<f64>>,
+    /// Energy sold `min(D_k(t), G_k(t))` `[k][t]`.
+    pub sold: Vec<Vec<f64>>,
+    /// Fraction of each request served, `min(1, G_k(t) / D_k(t))` `[k][t]`.
+    pub served_fraction: Vec<Vec<f64>>,
+    /// Energy received per consumer of each class `[class][k][t]` (empty when the demand
+    /// table is not materialised).
+    pub allocation: Vec<Vec<Vec<f64>>>,
+    /// Energy received per consumer of each class.
+    pub energy: Vec<f64>,
+    /// Payment `Σ p r` per consumer of each class for what it receives.
+    pub payment: Vec<f64>,
+    /// Budget left unspent per consumer of each class, `B_n − payment_n` (0 up to rounding
+    /// when the market clears).
+    pub unspent_budget: Vec<f64>,
+    /// Total unspent budget `Σ_n count_n (B_n − payment_n)` (`= B − Σ_k revenue_k`).
+    pub unspent_total: f64,
+    /// Utility per consumer of each class of what it receives.
+    pub utility: Vec<f64>,
+    /// Classes whose received energy falls below their energy need `E_n` because of
+    /// rationing (their budget meets Theorem 1 at the announced prices).
+    pub unmet_need: Vec<usize>,
+}
+
+/// Relative tolerance of [`Clearing::clears`]: `|D − G| ≤ 1e-9 · G` at every entry.
+pub const CLEARING_TOLERANCE: f64 = 1e-9;
+
 /// The Stackelberg equilibrium with per-class results and its certificate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Equilibrium {
@@ -208,11 +266,12 @@ pub struct Equilibrium {
     pub supply: Vec<Vec<f64>>,
     /// Minimum budget (Theorem 1, exact) of each class at the equilibrium prices.
     pub minimum_budget: Vec<f64>,
-    /// Energy `Σ_{k,t} d` per consumer of each class.
+    /// Energy `Σ_{k,t} d` per consumer of each class, as requested (its best response; what
+    /// it receives is [`Clearing::energy`]).
     pub energy: Vec<f64>,
-    /// Utility per consumer of each class (eq. 3 / eq. 28).
+    /// Utility per consumer of each class of its best response (eq. 3 / eq. 28).
     pub utility: Vec<f64>,
-    /// Payment `Σ p d` per consumer of each class.
+    /// Payment `Σ p d` per consumer of each class for its best response (its budget).
     pub payment: Vec<f64>,
     /// The regime.
     pub case: EquilibriumCase,
@@ -222,6 +281,8 @@ pub struct Equilibrium {
     pub price_bound: Vec<Vec<PriceBound>>,
     /// `B = Σ_n count_n B_n`.
     pub budget_total: f64,
+    /// Whether the market clears; what consumers receive and pay (Remark 3).
+    pub clearing: Clearing,
     /// Residuals.
     pub certificate: EquilibriumCertificate,
 }
@@ -544,6 +605,12 @@ fn excess(market: &Market, prices: &[f64], agg: &Aggregate) -> Vec<f64> {
         .collect()
 }
 
+/// The largest `K T` for which the Newton method forms its dense `K T × K T` Jacobian
+/// (`4096² · 8` bytes = 128 MiB). Beyond it the method takes eq. 21's price steps
+/// (`δ = 0`) instead, so a huge market costs `O(K T)` memory and at worst ends with
+/// [`Status::MaxIterations`] — never an allocation failure.
+pub const DENSE_NEWTON_LIMIT: usize = 4096;
+
 /// Projected semismooth Newton on `H(p) = spend(p) − G ∘ p` over the price box.
 fn newton(
     market: &Market,
@@ -560,7 +627,8 @@ fn newton(
     let phi = |p: &[f64], agg: &Aggregate| -> f64 {
         agg.potential - 0.5 * (0..n).map(|j| g[j] * p[j] * p[j]).sum::<f64>()
     };
-    let mut agg = aggregate(market, &p, true);
+    let dense = n <= DENSE_NEWTON_LIMIT;
+    let mut agg = aggregate(market, &p, dense);
     for it in 0..=settings.max_iterations {
         let h = excess(market, &p, &agg);
         let converged = (0..n).all(|j| {
@@ -655,7 +723,7 @@ fn newton(
                 })
                 .collect(),
         };
-        agg = aggregate(market, &p, true);
+        agg = aggregate(market, &p, dense);
     }
     let agg = Aggregate {
         neg_jacobian: None,
@@ -670,6 +738,17 @@ struct ClassRow {
     kkt: f64,
     budget: f64,
     demand: Option<Vec<Vec<f64>>>,
+    /// What the class receives when some entry is rationed.
+    received: Option<Received>,
+}
+
+/// What one consumer of a class receives under rationing ([`RationingRule`]).
+#[derive(Clone)]
+struct Received {
+    energy: f64,
+    payment: f64,
+    utility: f64,
+    allocation: Option<Vec<Vec<f64>>>,
 }
 
 /// Per-class results at fixed prices.
@@ -740,15 +819,40 @@ fn class_result(
 /// The Stackelberg equilibrium with per-class demands, payments, utilities, minimum
 /// budgets, revenues and the certificate (see the module docs for the method).
 ///
-/// Errors: invalid settings; [`StackelbergError::BudgetBelowMinimum`] listing every class
-/// whose energy need is not met at the equilibrium prices (with its minimum budget), when
-/// `settings.check_energy_need`.
+/// Errors: invalid settings; when `settings.check_energy_need`,
+/// [`StackelbergError::SupplyShortfall`] when the total energy need exceeds the total supply,
+/// and [`StackelbergError::BudgetBelowMinimum`] listing every class whose energy need is not
+/// met at the equilibrium prices (with its minimum budget).
 pub fn solve_equilibrium(
     market: &Market,
     settings: &EquilibriumSettings,
 ) -> Result<Equilibrium, StackelbergError> {
+    if settings.check_energy_need {
+        check_supply_covers_needs(market, settings)?;
+    }
     let pe = equilibrium_prices(market, settings)?;
     build_equilibrium(market, pe, settings)
+}
+
+/// [`StackelbergError::SupplyShortfall`] when `Σ_n count_n E_n > Σ_{k,t} G_k(t)` (relative
+/// slack `settings.energy_tolerance`).
+pub(crate) fn check_supply_covers_needs(
+    market: &Market,
+    settings: &EquilibriumSettings,
+) -> Result<(), StackelbergError> {
+    let cons = market.consumers();
+    let th = DEFAULT_PARALLEL_THRESHOLD;
+    let need = dr_convex::parallel::deterministic_sum(cons.len(), th, |i| {
+        cons.count[i] * cons.energy_need[i]
+    });
+    let supply: f64 = market.supply().iter().sum();
+    if need > supply * (1.0 + settings.energy_tolerance) {
+        return Err(StackelbergError::SupplyShortfall {
+            energy_need_total: need,
+            supply_total: supply,
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn build_equilibrium(
@@ -768,7 +872,22 @@ pub(crate) fn build_equilibrium(
         DemandOutput::Auto => classes.saturating_mul(n) <= AUTO_DEMAND_LIMIT,
     };
     let th = DEFAULT_PARALLEL_THRESHOLD;
-    let verify = materialise || settings.verify_consumers;
+    let g = market.supply();
+    // Proportional rationing (RationingRule::Proportional): the fraction of each request
+    // served at entry j. Only prices at their cap ration; a free price clears (D = G up to
+    // the solver's tolerance, not rationing).
+    let served: Vec<f64> = (0..n)
+        .map(|j| {
+            let d = pe.aggregate_demand[j];
+            if pe.bound[j] == PriceBound::AtMax && d > g[j] {
+                g[j] / d
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let rationed_any = served.iter().any(|&f| f < 1.0);
+    let verify = materialise || settings.verify_consumers || rationed_any;
     // One deterministic pass over the classes (chunks concatenated in order).
     let rows: Vec<ClassRow> = chunked_reduce(
         classes,
@@ -776,15 +895,31 @@ pub(crate) fn build_equilibrium(
         Vec::new(),
         |range| {
             let mut buf = vec![0.0; n];
+            let mut got = vec![0.0; n];
             range
                 .map(|i| {
                     let out = if verify { Some(&mut buf[..]) } else { None };
                     let (res, kkt, budget) = class_result(market, &sorted, prices, i, out);
+                    let received = rationed_any.then(|| {
+                        for j in 0..n {
+                            got[j] = buf[j] * served[j];
+                        }
+                        let energy: f64 = got.iter().sum();
+                        let pay: f64 = got.iter().zip(prices).map(|(r, p)| r * p).sum();
+                        let util = utility_unchecked(&got, cons.prefs(i));
+                        Received {
+                            energy,
+                            payment: pay,
+                            utility: util,
+                            allocation: materialise.then(|| to_table(&got, periods)),
+                        }
+                    });
                     ClassRow {
                         res,
                         kkt,
                         budget,
                         demand: materialise.then(|| to_table(&buf, periods)),
+                        received,
                     }
                 })
                 .collect::<Vec<_>>()
@@ -800,12 +935,34 @@ pub(crate) fn build_equilibrium(
     let mut minimum = Vec::with_capacity(classes);
     let mut water_filling_classes = Vec::new();
     let mut demand = Vec::new();
+    let mut got_energy = Vec::with_capacity(classes);
+    let mut got_payment = Vec::with_capacity(classes);
+    let mut got_utility = Vec::with_capacity(classes);
+    let mut allocation = Vec::new();
     let (mut kkt_max, mut budget_max) = (0.0_f64, 0.0_f64);
     for (i, row) in rows.into_iter().enumerate() {
         energy.push(row.res.energy);
         utility.push(row.res.utility);
         payment.push(row.res.payment);
         minimum.push(row.res.minimum);
+        match row.received {
+            Some(r) => {
+                got_energy.push(r.energy);
+                got_payment.push(r.payment);
+                got_utility.push(r.utility);
+                if let Some(a) = r.allocation {
+                    allocation.push(a);
+                }
+            }
+            None => {
+                got_energy.push(row.res.energy);
+                got_payment.push(row.res.payment);
+                got_utility.push(row.res.utility);
+                if let Some(d) = &row.demand {
+                    allocation.push(d.clone());
+                }
+            }
+        }
         if !row.res.interior {
             water_filling_classes.push(i);
         }
@@ -816,7 +973,6 @@ pub(crate) fn build_equilibrium(
         }
     }
     let verified = verify;
-    let g = market.supply();
     let revenues: Vec<f64> = (0..market.company_count())
         .map(|k| {
             (0..periods)
@@ -852,7 +1008,7 @@ pub(crate) fn build_equilibrium(
         let shortfalls: Vec<BudgetShortfall> = (0..classes)
             .filter(|&i| {
                 let need = cons.energy_need[i];
-                energy[i] < need * (1.0 - settings.energy_tolerance) - 1e-12
+                energy[i] < need * (1.0 - settings.energy_tolerance)
             })
             .map(|i| BudgetShortfall {
                 class: i,
@@ -866,6 +1022,46 @@ pub(crate) fn build_equilibrium(
             return Err(StackelbergError::BudgetBelowMinimum { shortfalls });
         }
     }
+    let excess: Vec<f64> = (0..n).map(|j| pe.aggregate_demand[j] - g[j]).collect();
+    let clears = (0..n).all(|j| excess[j].abs() <= CLEARING_TOLERANCE * g[j]);
+    let unspent_budget: Vec<f64> = (0..classes)
+        .map(|i| {
+            if rationed_any {
+                cons.budget[i] - got_payment[i]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let unspent_total = if rationed_any {
+        dr_convex::parallel::deterministic_sum(classes, th, |i| cons.count[i] * unspent_budget[i])
+    } else {
+        0.0
+    };
+    let unmet_need: Vec<usize> = (0..classes)
+        .filter(|&i| {
+            rationed_any && got_energy[i] < cons.energy_need[i] * (1.0 - settings.energy_tolerance)
+        })
+        .collect();
+    let clearing = Clearing {
+        clears,
+        rule: RationingRule::Proportional,
+        excess_demand: to_table(&excess, periods),
+        sold: to_table(
+            &(0..n)
+                .map(|j| pe.aggregate_demand[j].min(g[j]))
+                .collect::<Vec<_>>(),
+            periods,
+        ),
+        served_fraction: to_table(&served, periods),
+        allocation,
+        energy: got_energy,
+        payment: got_payment,
+        unspent_budget,
+        unspent_total,
+        utility: got_utility,
+        unmet_need,
+    };
     Ok(Equilibrium {
         prices: to_table(prices, periods),
         revenues,
@@ -880,6 +1076,7 @@ pub(crate) fn build_equilibrium(
         water_filling_classes,
         price_bound: pe.bound.chunks(periods).map(|c| c.to_vec()).collect(),
         budget_total: b,
+        clearing,
         certificate,
     })
 }

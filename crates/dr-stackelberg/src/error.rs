@@ -99,6 +99,20 @@ pub enum StackelbergError {
         /// Every class below its minimum, with the minimum.
         shortfalls: Vec<BudgetShortfall>,
     },
+    /// The consumers' total energy need exceeds the total supply: no prices meet every
+    /// need (at any equilibrium the consumers receive at most `Σ G_k(t)`), so Theorem 1's
+    /// minimum budgets cannot be met by raising budgets (that only raises prices).
+    #[error(
+        "energy needs exceed supply: Σ consumers[n].count · consumers[n].energy_need = \
+         {energy_need_total} > Σ companies[k].supply = {supply_total}; no prices can meet every \
+         consumer's energy need (raising budgets only raises prices, Theorem 1)"
+    )]
+    SupplyShortfall {
+        /// `Σ_n count_n E_n`.
+        energy_need_total: f64,
+        /// `Σ_{k,t} G_k(t)`.
+        supply_total: f64,
+    },
     /// A CSV file could not be read.
     #[error("{source_name}: line {line}, column {column}: {message}")]
     Csv {

@@ -35,7 +35,19 @@
 //!   (32 %); both are reported.
 //! - **Price bounds** (Remark 3) are solved as the box-constrained equilibrium (not by
 //!   clipping eq. 14 entry by entry): a price at `p_max` has demand ≥ supply (rationing), a
-//!   price at `p_min` has unsold supply.
+//!   price at `p_min` has unsold supply. The market then does **not** clear, and
+//!   [`Equilibrium::clearing`] says so ([`Clearing::clears`], the excess demand `D − G` per
+//!   entry, what each class receives and pays, its unspent budget). The paper names no
+//!   rationing rule; ours is [`RationingRule::Proportional`] (every consumer receives the
+//!   same fraction `G/D` of its request at a capped price). Eq. 15 ("budgets are fully
+//!   spent") holds only when nothing is rationed. A correctly computed bounded equilibrium
+//!   is Solved: its certificate checks the sign conditions at the bounds, not clearing.
+//! - **Infeasible allocation games** (a network row, ramp or generation limits that no
+//!   allocation of a company's `total` can meet) are an error naming the row and company,
+//!   when the kernel proves infeasibility; the kernel solves each company's sub-problem in
+//!   units where its total is 1, so the game is solved alike at any scale.
+//! - **Energy needs above the total supply** are [`StackelbergError::SupplyShortfall`], not
+//!   a minimum budget that grows with the budget.
 //! - **Eq. 21** uses the per-entry `Z_{k,t}` (equal to `Z` without eq. 28 weights) and updates
 //!   all prices simultaneously each round.
 //! - **Allocation game rows** that couple companies (network constraints) are handled with the
@@ -96,9 +108,10 @@ pub use distributed::{
 };
 pub use equilibrium::{
     aggregate_demand_at, equilibrium_prices, linear_system_residual, price_deviation_gain,
-    prices_closed_form, prices_linear_system, solve_equilibrium, DemandOutput, DeviationCheck,
-    Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumSettings, LinearSolver,
-    LinearSystemSolution, PriceBound, PriceEquilibrium,
+    prices_closed_form, prices_linear_system, solve_equilibrium, Clearing, DemandOutput,
+    DeviationCheck, Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumSettings,
+    LinearSolver, LinearSystemSolution, PriceBound, PriceEquilibrium, RationingRule,
+    CLEARING_TOLERANCE, DENSE_NEWTON_LIMIT,
 };
 pub use error::{BudgetShortfall, StackelbergError};
 pub use model::{

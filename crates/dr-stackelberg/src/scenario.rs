@@ -55,13 +55,71 @@ pub enum ModelName {
 }
 
 /// A number, or one number per period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialised by hand (not `#[serde(untagged)]`) so that a wrong value reads "expected a
+/// number or an array of T numbers" with the field's path, instead of serde's "data did
+/// not match any variant of untagged enum".
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
     /// The same value every period.
     One(f64),
     /// One value per period.
     Many(Vec<f64>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or an array of T numbers (one per period)")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v as f64))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element::<Number>()? {
+                    out.push(x.0);
+                }
+                Ok(OneOrMany::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One number (an element of a per-period array), with a plain message when it is not.
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl OneOrMany {
@@ -74,13 +132,47 @@ impl OneOrMany {
 }
 
 /// A `K × T` table given flat (company-major, `K · T` values) or nested (`[k][t]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialised by hand: a wrong value reads "expected an array of K·T numbers or K arrays
+/// of T numbers" with the field's path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PriceTable {
     /// `K · T` values, entry `k · T + t`.
     Flat(Vec<f64>),
     /// `[k][t]`.
     Nested(Vec<Vec<f64>>),
+}
+
+impl<'de> Deserialize<'de> for PriceTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PriceTable;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of K·T numbers or K arrays of T numbers")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<PriceTable, A::Error> {
+                let mut flat = Vec::new();
+                let mut nested = Vec::new();
+                while let Some(x) = seq.next_element::<OneOrMany>()? {
+                    match x {
+                        OneOrMany::One(v) => flat.push(v),
+                        OneOrMany::Many(r) => nested.push(r),
+                    }
+                }
+                match (flat.is_empty(), nested.is_empty()) {
+                    (_, true) => Ok(PriceTable::Flat(flat)),
+                    (true, false) => Ok(PriceTable::Nested(nested)),
+                    (false, false) => Err(de::Error::custom(
+                        "mixes numbers and arrays: expected an array of K·T numbers or K arrays \
+                         of T numbers",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl PriceTable {
@@ -372,7 +464,73 @@ fn invalid(field: String, message: &str) -> StackelbergError {
     }
 }
 
+/// The largest number of `(company, period)` entries `K · T` a scenario or allocation game
+/// may have (`2^26`, about 67 million): beyond it every working vector would take more than
+/// half a gigabyte and the dense Newton step could not run; such inputs are rejected with a
+/// typed error instead of an allocation failure.
+pub const MAX_ENTRIES: usize = 1 << 26;
+
+pub(crate) fn check_entries(companies: usize, periods: usize) -> Result<(), StackelbergError> {
+    let kt = companies.saturating_mul(periods);
+    if kt > MAX_ENTRIES {
+        return Err(StackelbergError::OutOfRange {
+            field: "periods".into(),
+            value: periods as f64,
+            requirement: "companies × periods must be at most 2^26 = 67108864",
+        });
+    }
+    Ok(())
+}
+
+/// Bytes per `(company, period)` entry of [`Scenario::memory_estimate`]: about 40 `f64`
+/// working vectors of the solvers (prices, supplies, bounds, aggregates, Newton steps, the
+/// distributed run) plus about ten `[k][t]` tables in the output, each number costing up to
+/// 64 bytes as JSON value and text.
+pub const MEMORY_PER_ENTRY: u64 = 40 * 8 + 10 * 64;
+/// Bytes per entry squared, for at most [`crate::equilibrium::DENSE_NEWTON_LIMIT`] entries:
+/// the dense Newton Jacobian, its factor and the dense faer cross-check of system (13)
+/// (four `K T × K T` matrices of `f64`).
+pub const MEMORY_PER_ENTRY_PAIR: u64 = 4 * 8;
+/// Bytes per (class, entry) pair: the per-class demand and received-allocation tables
+/// (`f64` each) and their JSON/text output (64 bytes per number), plus eq. 28 weights.
+pub const MEMORY_PER_CLASS_ENTRY: u64 = 2 * 8 + 2 * 64 + 2 * 8;
+/// Bytes per consumer class independent of `K T`: about 30 numbers in the struct-of-arrays,
+/// the per-class results and their output, and its name.
+pub const MEMORY_PER_CLASS: u64 = 512;
+/// Bytes per (allocating company, period) of the power allocation game: the kernel's
+/// allocator or interior-point working vectors (sparse normal equations).
+pub const MEMORY_PER_ALLOCATION_ENTRY: u64 = 100 * 8;
+/// Fixed overhead of a solve (code, small buffers).
+pub const MEMORY_BASE: u64 = 1 << 20;
+
 impl Scenario {
+    /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` and
+    /// `dr verify` need on this scenario, from its counts (`K` companies, `T` periods, `N`
+    /// classes) without allocating anything: [`MEMORY_BASE`] +
+    /// `K T ·` [`MEMORY_PER_ENTRY`] + `min(K T, 4096)² ·` [`MEMORY_PER_ENTRY_PAIR`] +
+    /// `N K T ·` [`MEMORY_PER_CLASS_ENTRY`] + `N ·` [`MEMORY_PER_CLASS`] +
+    /// `K T ·` [`MEMORY_PER_ALLOCATION_ENTRY`] (saturating arithmetic).
+    ///
+    /// A class's `count` is a population weight and costs nothing: a class of `10^12`
+    /// consumers needs the memory of one.
+    pub fn memory_estimate(&self) -> u64 {
+        let k = self.companies.len() as u64;
+        let t = self.periods as u64;
+        let n = self.consumers.len() as u64;
+        let kt = k.saturating_mul(t);
+        let dense = kt.min(crate::equilibrium::DENSE_NEWTON_LIMIT as u64);
+        MEMORY_BASE
+            .saturating_add(kt.saturating_mul(MEMORY_PER_ENTRY))
+            .saturating_add(
+                dense
+                    .saturating_mul(dense)
+                    .saturating_mul(MEMORY_PER_ENTRY_PAIR),
+            )
+            .saturating_add(n.saturating_mul(kt).saturating_mul(MEMORY_PER_CLASS_ENTRY))
+            .saturating_add(n.saturating_mul(MEMORY_PER_CLASS))
+            .saturating_add(kt.saturating_mul(MEMORY_PER_ALLOCATION_ENTRY))
+    }
+
     /// Validates the scenario and builds the market: resolves `budget = "minimum"`
     /// (Theorem 1 at `reference_prices`), plays the power allocation game for companies
     /// with `total` (Theorem 3, eq. 20, Theorem 6), applies price bounds.
@@ -393,6 +551,14 @@ impl Scenario {
             return Err(StackelbergError::Empty {
                 field: "companies".into(),
             });
+        }
+        check_entries(k_n, t_n)?;
+        // Per-period lists must have T entries: checked before anything of length T is
+        // allocated (a ten-line file with `periods = 1e9` is an error, not an abort).
+        for (k, c) in self.companies.iter().enumerate() {
+            if let Some(s) = &c.supply {
+                crate::error::check_len(|| format!("companies[{k}].supply"), t_n, s.len())?;
+            }
         }
         if self.consumers.is_empty() {
             return Err(StackelbergError::Empty {
@@ -469,6 +635,15 @@ impl Scenario {
                     b
                 }
             };
+            // A class in a file counts consumers: a whole number (the library's
+            // `ConsumerClasses::count` is a population weight, a mass, and may be fractional).
+            if c.count.is_finite() && c.count.fract() != 0.0 {
+                return Err(StackelbergError::OutOfRange {
+                    field: format!("consumers[{i}].count"),
+                    value: c.count,
+                    requirement: "must be a whole number of consumers",
+                });
+            }
             budgets.push(budget);
             classes.count.push(c.count);
             classes.budget.push(budget);
@@ -562,6 +737,14 @@ impl Scenario {
                 vec![Company::new(vec![1.0; t_n]); k_n],
                 classes.clone(),
             )?;
+            if z <= 0.0 {
+                return Err(invalid(
+                    "consumers.zeta".into(),
+                    "the power allocation game (eq. 17) needs Σ count · zeta > 0 (with every \
+                     zeta = 0 each allocation earns the same share B / K): give some class a \
+                     positive zeta",
+                ));
+            }
             let game = AllocationGame::new(t_n, strategies, b, z, network)?;
             let eq = game.solve(&AllocationSettings::default())?;
             (eq.supply.clone(), Some(eq))
@@ -590,6 +773,26 @@ impl Scenario {
         let simulation = match &self.simulation {
             None => DistributedSettings::default(),
             Some(s) => {
+                if let Some(tol) = s.tolerance {
+                    if !(tol.is_finite() && tol > 0.0) {
+                        return Err(StackelbergError::OutOfRange {
+                            field: "simulation.tolerance".into(),
+                            value: tol,
+                            requirement: "must be finite and > 0",
+                        });
+                    }
+                }
+                crate::error::check_finite(|| "simulation.delta".into(), s.delta)?;
+                if let Some(p) = s.initial_price {
+                    crate::error::check_positive(|| "simulation.initial_price".into(), p)?;
+                }
+                if s.max_rounds == Some(0) {
+                    return Err(StackelbergError::OutOfRange {
+                        field: "simulation.max_rounds".into(),
+                        value: 0.0,
+                        requirement: "must be >= 1",
+                    });
+                }
                 let d = DistributedSettings::default();
                 DistributedSettings {
                     update: match s.rule {

@@ -173,7 +173,14 @@ fn bad_allocation_input_is_a_typed_error() {
         vec![],
     )
     .unwrap_err();
-    assert!(matches!(e, StackelbergError::InvertedBounds { .. }), "{e}");
+    // Σ min_generation = 12 > total = 10: named by company, field and both values.
+    let msg = e.to_string();
+    assert!(
+        msg.contains("companies[0].total")
+            && msg.contains("total = 10")
+            && msg.contains("min_generation = 12"),
+        "{msg}"
+    );
     let e = AllocationGame::new(2, a(AllocatingCompany::new(10.0)), 1.0, 0.0, vec![]).unwrap_err();
     assert!(e.to_string().contains("zeta_total"), "{e}");
     let e = AllocationGame::new(
@@ -197,4 +204,29 @@ fn bad_allocation_input_is_a_typed_error() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("generation_cost.linear"), "{e}");
+}
+
+/// A network row caps the only company's sum at 5 while its total is 20 (issue 11, finding
+/// 3): no allocation is feasible, an error naming the row and the company.
+#[test]
+fn infeasible_network_row_is_an_error_naming_row_and_company() {
+    let game = AllocationGame::new(
+        2,
+        vec![CompanyStrategy::Allocate(AllocatingCompany::new(20.0))],
+        50.0,
+        10.0,
+        vec![NetworkConstraint {
+            terms: vec![(0, 0, 1.0), (0, 1, 1.0)],
+            rhs: 5.0,
+        }],
+    )
+    .unwrap();
+    let e = game
+        .solve(&dr_stackelberg::AllocationSettings::default())
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("network[0]") && msg.contains("companies[0]") && msg.contains("total = 20"),
+        "{msg}"
+    );
 }

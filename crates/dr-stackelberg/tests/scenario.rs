@@ -150,11 +150,59 @@ fn schema_errors_name_the_field() {
         "energy_need = 1.8\nweights = { gamma = [1.0, 2.0, 3.0] }",
     ));
     assert!(e.contains("consumers[0].weights.gamma"), "{e}");
-    // Energy need above what the budget buys at the equilibrium: Theorem 1 error.
+    // Total energy need 2000 · 2 = 4000 above the total supply 3700: no budget can meet it
+    // (one homogeneous class always receives Σ G / N = 1.85 each), a supply shortfall, not an
+    // ever-growing minimum budget.
     let sc = parse(&ECOGRID_TOML.replace("energy_need = 1.8", "energy_need = 2.0")).unwrap();
     let e = sc.solve(&EquilibriumSettings::default()).unwrap_err();
     assert!(
+        matches!(
+            e,
+            StackelbergError::SupplyShortfall { energy_need_total, supply_total }
+                if energy_need_total == 4000.0 && supply_total == 3700.0
+        ),
+        "{e}"
+    );
+    // A poor class next to a rich one: the supply covers every need (1000 < 3700), but the
+    // poor class's budget buys too little at the equilibrium prices: Theorem 1 error.
+    let sc = parse(&format!(
+        "{}\n[[consumers]]\ncount = 1000\nbudget = 1000.0\n",
+        ECOGRID_TOML
+            .replace("count = 2000", "count = 1000")
+            .replace("budget = 7.55", "budget = 1.0")
+            .replace("energy_need = 1.8", "energy_need = 1.0")
+    ))
+    .unwrap();
+    let e = sc.solve(&EquilibriumSettings::default()).unwrap_err();
+    assert!(
         matches!(e, StackelbergError::BudgetBelowMinimum { .. }),
+        "{e}"
+    );
+    // Fractional counts in a file: a count is a number of consumers.
+    let e = build(&ECOGRID_TOML.replace("count = 2000", "count = 2.5"));
+    assert!(e.contains("consumers[0].count") && e.contains("2.5"), "{e}");
+    // A ten-line file with periods = 1e9 and a `total`: a typed error, never an abort.
+    let e = build(
+        &ECOGRID_TOML
+            .replace("periods = 2", "periods = 1000000000")
+            .replace("supply = [1900.0, 1800.0]", "total = 3700.0"),
+    );
+    assert!(e.contains("periods"), "{e}");
+    // simulation.tolerance is named as in the file.
+    let e = build(&format!("{ECOGRID_TOML}\n[simulation]\ntolerance = -1.0\n"));
+    assert!(
+        e.contains("simulation.tolerance") && e.contains("-1"),
+        "{e}"
+    );
+    // A wrong per-period value reads as what was expected, with the field's path.
+    let e = parse(&ECOGRID_TOML.replace(
+        "supply = [1900.0, 1800.0]",
+        "total = 3700.0\nmin_generation = \"x\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("a number or an array of T numbers") && !e.contains("untagged"),
         "{e}"
     );
 }
@@ -171,4 +219,28 @@ fn json_scenarios_and_round_trip() {
     )
     .unwrap();
     assert_eq!(minimum.build().unwrap().budgets, vec![1.0]); // p E = 0.5 · 2
+}
+
+/// The memory estimate is computed from the counts alone (no allocation), grows with them,
+/// and does not depend on a class's `count` (a population weight).
+#[test]
+fn memory_estimate_from_counts() {
+    let small = parse(ECOGRID_TOML).unwrap().memory_estimate();
+    assert!(small < 16 << 20, "{small}");
+    let many = parse(&ECOGRID_TOML.replace("count = 2000", "count = 1e12"))
+        .unwrap()
+        .memory_estimate();
+    assert_eq!(many, small);
+    // periods = 1e9 (a ten-line file): the estimate says terabytes, instantly.
+    let huge = parse(&ECOGRID_TOML.replace("periods = 2", "periods = 1000000000"))
+        .unwrap()
+        .memory_estimate();
+    assert!(huge > 1 << 40, "{huge}");
+    // More classes cost more.
+    let two = parse(&format!(
+        "{ECOGRID_TOML}\n[[consumers]]\ncount = 1\nbudget = 1.0\n"
+    ))
+    .unwrap()
+    .memory_estimate();
+    assert!(two > small);
 }
