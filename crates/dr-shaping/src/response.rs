@@ -219,6 +219,23 @@ pub(crate) fn water_fill<P: Pieces>(
     q: &mut [f64],
     slope: &mut [f64],
 ) -> WaterFill {
+    if hi == 0.0 {
+        // S_i = {0}: every load is 0, μ = λ_i − λ̄_i the largest multiplier that keeps
+        // every period at zero load, min_t (p(t) + h_t'(0)) (capped at 0).
+        let mut mu = 0.0f64;
+        let mut objective = 0.0;
+        for t in 0..prices.len() {
+            q[t] = 0.0;
+            slope[t] = 0.0;
+            mu = mu.min(prices[t] + pieces.derivative(t, 0.0));
+            objective += pieces.value(t, 0.0);
+        }
+        return WaterFill {
+            mu,
+            active: true,
+            objective,
+        };
+    }
     if let Some((theta, kappa, extra)) = pieces.quadratic() {
         return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope);
     }
@@ -228,7 +245,7 @@ pub(crate) fn water_fill<P: Pieces>(
     if !(s0 >= lo && s0 <= hi) {
         active = true;
         let target = if s0 < lo { lo } else { hi };
-        let tol = 1e-14 * target.abs().max(1.0);
+        let tol = 1e-14 * target.abs();
         // Bracket [a, b] with g(a) < 0 < g(b), g(μ) = Σ_t r_t(μ − p_t) − target.
         let (mut a, mut b);
         let mut g = s0 - target;
@@ -260,6 +277,12 @@ pub(crate) fn water_fill<P: Pieces>(
             };
         }
         let mut expand = 1.0_f64;
+        // Bracket expansion in units of the prices and marginal utilities (no absolute 1).
+        let unit = prices
+            .iter()
+            .fold(all_zero.abs(), |m, p| m.max(p.abs()))
+            .max(f64::MIN_POSITIVE);
+        let unit = if unit.is_finite() { unit } else { 1.0 };
         for _ in 0..200 {
             if g.abs() <= tol {
                 break;
@@ -283,10 +306,10 @@ pub(crate) fn water_fill<P: Pieces>(
                 0.5 * (a + b)
             } else if a.is_finite() {
                 expand *= 2.0;
-                a + expand * a.abs().max(1.0)
+                a + expand * a.abs().max(unit)
             } else {
                 expand *= 2.0;
-                b - expand * b.abs().max(1.0)
+                b - expand * b.abs().max(unit)
             };
             let (s, k) = sum_at(pieces, prices, mu, q, slope);
             g = s - target;
@@ -345,7 +368,7 @@ fn water_fill_quadratic(
     let active = !(s0 >= lo && s0 <= hi);
     if active {
         let target = if s0 < lo { lo } else { hi };
-        let tol = 1e-14 * target.abs().max(1.0);
+        let tol = 1e-14 * target.abs();
         let (mut g, mut d) = (s0 - target, d0);
         for _ in 0..100 {
             if g.abs() <= tol {

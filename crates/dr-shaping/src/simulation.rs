@@ -18,7 +18,7 @@
 //! "the system may only approach to within a certain neighborhood").
 //!
 //! Each round records prices, total load, the fixed-point residual
-//! `‖q^{k+1} − q^k‖_∞ / (γ · max(1, ‖p^k‖_∞))` (zero exactly at the equilibrium), the
+//! `‖q^{k+1} − q^k‖_∞ / (γ ‖p^k‖_∞)` (relative to the price scale; zero exactly at the equilibrium), the
 //! welfare, and optionally the first customers' loads. A run stops with an explicit
 //! [`Termination`]: `Converged` (residual ≤ tolerance), `Oscillating` (over the last `2W`
 //! rounds the residual did not shrink by 5% between the two windows of `W` and the largest
@@ -144,7 +144,7 @@ pub struct Round {
     /// total reply to them (Newton).
     pub total_load: Vec<f64>,
     /// Gradient: the fixed-point residual (module docs). Newton: the price residual
-    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` ([`crate::newton`]).
+    /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale ([`crate::newton`]).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -387,7 +387,9 @@ impl<'a> GradientScheme<'a> {
                 .collect()
         };
         let change = changes.iter().copied().fold(0.0f64, f64::max);
-        let pscale = prices.iter().fold(1.0f64, |m, p| m.max(p.abs()));
+        // Relative to the price scale (no floor; a zero price profile keeps the raw change).
+        let pscale = prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+        let pscale = if pscale > 0.0 { pscale } else { 1.0 };
         let residual = change / (gamma * pscale);
         let round = Round {
             round: self.round,

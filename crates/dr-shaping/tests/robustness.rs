@@ -101,3 +101,23 @@ proptest! {
         check(seed)?;
     }
 }
+
+#[test]
+#[ignore]
+fn debug_seed() {
+    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
+    let model = badly_scaled(seed);
+    let ce = competitive_equilibrium(&model).unwrap();
+    eprintln!("{:?}", ce.certificate);
+    let c = model.customers();
+    for i in 0..model.len() {
+        let e: f64 = ce.loads.customer(i).iter().sum();
+        let lo = c.min_energy()[i];
+        let hi = c.max_energy()[i];
+        if e < lo * (1.0 - 1e-9) || e > hi * (1.0 + 1e-9) {
+            eprintln!("customer {i} {:?} energy {e} lo {lo} hi {hi} mu {} {}", c.kind(i), ce.min_energy_multipliers[i], ce.max_energy_multipliers[i]);
+            eprintln!("  loads {:?}", ce.loads.customer(i));
+        }
+    }
+    eprintln!("prices {:?}", ce.prices);
+}
