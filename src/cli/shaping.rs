@@ -6,7 +6,10 @@
 //!   equilibrium of price-anticipating customers, checked by every customer's exact
 //!   best-response gain) — with their certificates, the load shape (peak-to-average ratio,
 //!   load factor) next to the unshaped preferred loads, and the cross-check of the two solver
-//!   paths (price Newton vs the kernel's interior-point method) for `N·T ≤ 50 000`;
+//!   paths (price Newton vs the kernel's interior-point method) for `N·T ≤ 50 000`
+//!   (`--set cross_check=true|false`, `--set ipm_max_iterations=K`). A second path that
+//!   does not solve leaves the answer "not confirmed" (exit 5); two Solved paths whose
+//!   prices differ are a disagreement (exit 3); a certificate that is not Solved exits 4;
 //! - `dr simulate FILE [--equilibrium competitive|nash|both] [--rule paper|fast] [--step γ]`:
 //!   the papers' projected-gradient scheme (eqs. 41–42, or eq. 48 for strategic customers) or
 //!   the fast price-Newton scheme, round by round, against the exact equilibrium, with the
@@ -320,7 +323,11 @@ fn strip_nulls(v: &mut Value) {
 
 impl Solved {
     /// Solves both equilibria of `file`; `cross_check`: `None` = automatic (size limit).
-    fn new(file: &ShapingScenario, cross_check: Option<bool>) -> Result<Solved, ShapingError> {
+    fn new(
+        file: &ShapingScenario,
+        cross_check: Option<bool>,
+        ipm_max_iterations: Option<usize>,
+    ) -> Result<Solved, ShapingError> {
         let model = file.to_model()?;
         let ce = competitive_equilibrium(&model)?;
         let ne = strategic_equilibrium(&model)?;
@@ -341,7 +348,10 @@ impl Solved {
         let ipm_variables = nt + model.periods();
         let run_ipm = cross_check.unwrap_or(nt <= CROSS_CHECK_LIMIT);
         let cross = if run_ipm {
-            let settings = IpmSettings::default();
+            let mut settings = IpmSettings::default();
+            if let Some(k) = ipm_max_iterations {
+                settings.max_iterations = k;
+            }
             match (
                 competitive_equilibrium_ipm(&model, &settings),
                 strategic_equilibrium_ipm(&model, &settings),
@@ -852,11 +862,23 @@ impl Solved {
 // dr solve
 
 fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
-    opts.params.allow_only("shaping solve", &["cross_check"])?;
+    opts.params
+        .allow_only("shaping solve", &["cross_check", "ipm_max_iterations"])?;
     let cross_check: Option<bool> = opts.params.get("cross_check")?;
+    // The second path's iteration limit (default the kernel's): a small one shows what a
+    // failed second opinion looks like ("not confirmed", exit 5).
+    let ipm_max_iterations: Option<usize> = opts.params.get("ipm_max_iterations")?;
+    if ipm_max_iterations == Some(0) {
+        return Err(CliError::model(
+            s.name(),
+            ModelKind::Shaping,
+            "--set ipm_max_iterations=0: must be >= 1".to_string(),
+        ));
+    }
     let file: ShapingScenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
-    let solved = Solved::new(&file, cross_check).map_err(model_err(s.name()))?;
+    let solved =
+        Solved::new(&file, cross_check, ipm_max_iterations).map_err(model_err(s.name()))?;
     let mut json = solved.json(s.name());
     strip_nulls(&mut json);
     let model = &solved.model;
@@ -1398,7 +1420,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     let scenario = Scenario::from_named_text(DAY.to_string(), Format::Toml, DAY_NAME.to_string())?;
     let file: ShapingScenario = scenario.parse()?;
     let err = model_err(DAY_NAME);
-    let solved = Solved::new(&file, Some(true)).map_err(&err)?;
+    let solved = Solved::new(&file, Some(true), None).map_err(&err)?;
     let model = &solved.model;
     let (ce, ne, u) = (&solved.ce, &solved.ne, &solved.unshaped);
     let periods = model.periods();
