@@ -252,7 +252,11 @@ fn simulate_with_a_large_step_reports_non_convergence() {
     // A run that did not converge exits 4 (README "Exit status"), naming the termination.
     let o = dr(&["simulate", DAY, "--step", "20", "--rounds", "2000"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(stderr(&o).contains("competitive simulation"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("competitive simulation"),
+        "{}",
+        stderr(&o)
+    );
     let text = stdout(&o);
     assert!(text.contains("DID NOT CONVERGE"), "{text}");
     assert!(text.contains("critical step"), "{text}");
@@ -401,7 +405,10 @@ fn a_failed_second_path_is_not_confirmed() {
     let want = [(3.0 + mu) / 2.0, (2.0 + mu) / 2.0];
     let p = vec1(&v["prices"]);
     for t in 0..2 {
-        assert!((p[t] - want[t]).abs() <= 1e-12 * want[t], "{p:?} vs {want:?}");
+        assert!(
+            (p[t] - want[t]).abs() <= 1e-12 * want[t],
+            "{p:?} vs {want:?}"
+        );
     }
     assert_eq!(v["certificate"]["status"], "Solved");
     let o = dr(&["solve", &file, "--set", "ipm_max_iterations=1"]);
@@ -436,7 +443,10 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
         ),
         (
             base.replace("curvature = 1.0", "curvature = \"steep\""),
-            vec!["supply.curvature", "expected a number or an array of T numbers"],
+            vec![
+                "supply.curvature",
+                "expected a number or an array of T numbers",
+            ],
         ),
         (
             base.replace("kappa = 1.0", "kappa = [1.0, \"x\"]"),

@@ -465,7 +465,10 @@ impl Solved {
                             m.insert("agree".into(), json!(c.agree()));
                             for (k, x) in [
                                 ("max_price_difference", c.max_price_difference),
-                                ("max_relative_price_difference", c.max_relative_price_difference),
+                                (
+                                    "max_relative_price_difference",
+                                    c.max_relative_price_difference,
+                                ),
                             ] {
                                 m.insert(
                                     k.into(),

@@ -496,7 +496,8 @@ pub const CERTIFICATE_TOLERANCE: f64 = 1e-8;
 ///   `λ̄_i` with `Q̄_i = ∞` counts as `λ̄_i / (|μ_i| + P)`;
 /// - `complementarity`: largest `(ν/m) · (q / E_i)`, and `λ_i |Σ q − Q_i|`,
 ///   `λ̄_i |Q̄_i − Σ q|` over `(|μ_i| + P) · E_i`;
-/// - `duality_gap`: `(Pr − d(p)) / (|Pr| + |d(p)| + Σ_t |p(t) Q(t)|)` for the welfare problem
+/// - `duality_gap`: `(Pr − d(p)) / (|Pr| + |d(p)| + Σ_t |p(t)| (|Q(t)| + |S_t(p)|))` (`S_t(p)`
+///   the supply at the prices) for the welfare problem
 ///   (competitive) or the potential problem (strategic, quadratic supply), where `Pr` is the
 ///   primal objective and `d` the exact dual function (each customer's exact water-filling
 ///   at `p`). For strategic customers with a non-quadratic supply cost (no potential) it is
@@ -620,16 +621,15 @@ pub fn certificate(
                 }
                 let lambda = mu.max(0.0);
                 let lambda_bar = (-mu).max(0.0);
-                r.comp = r
-                    .comp
-                    .max(both(ratio(lambda, mscale), ratio((energy - lo[i]).abs(), escale)));
+                r.comp = r.comp.max(both(
+                    ratio(lambda, mscale),
+                    ratio((energy - lo[i]).abs(), escale),
+                ));
                 if hi[i].is_finite() {
-                    r.comp = r
-                        .comp
-                        .max(both(
-                            ratio(lambda_bar, mscale),
-                            ratio((hi[i] - energy).abs(), escale),
-                        ));
+                    r.comp = r.comp.max(both(
+                        ratio(lambda_bar, mscale),
+                        ratio((hi[i] - energy).abs(), escale),
+                    ));
                 } else {
                     r.stat = r.stat.max(ratio(lambda_bar, mscale));
                 }
@@ -658,10 +658,17 @@ pub fn certificate(
     };
     let duality_gap = match potential {
         Some(extra) => {
-            let d = evaluate(model, prices, &extra, false, 1 << 13).dual;
+            let ev = evaluate(model, prices, &extra, false, 1 << 13);
+            // The money at stake at these prices: the primal and dual objectives' sizes,
+            // the payments for Q(t) and for the supply S_t(p) the prices call forth.
+            let reply: f64 = prices
+                .iter()
+                .zip(&ev.supply)
+                .map(|(p, s)| (p * s).abs())
+                .sum();
             ratio(
-                primal_objective - d,
-                primal_objective.abs() + d.abs() + money,
+                primal_objective - ev.dual,
+                primal_objective.abs() + ev.dual.abs() + money + reply,
             )
         }
         None => 0.0,

@@ -71,21 +71,75 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Known defect, found while widening this test: on about 0.2% of these adversarial draws
-/// (7 of 4000 seeds sampled, plus 352350 which CI drew) an equilibrium's certificate has a
-/// residual of 1e-8…1e-7 although the price Newton converged. Diagnosed for 352350: a log
-/// customer whose shift is far larger than its load resolves its energy multiplier μ only to
-/// a few ulps of the prices, not enough when `|μ − p(t)| ≪ |p(t)|`, leaving a 1e-7 gap on
-/// its binding minimum energy (closing the gap in load space fixed that seed but broke
-/// others, so it was not kept). The other seeds are not diagnosed. Run with `--ignored`.
+/// Seeds that failed before the water-filling was solved for `δ = μ − p(t₀)` (a log
+/// customer whose shift dwarfs its load left μ a few ulps from the prices, 1e-8…1e-7 gaps
+/// on its binding energy bound) and before the certificates were made relative: they
+/// certify now.
 #[test]
-#[ignore = "known defect: badly scaled log customers (see doc comment)"]
-fn known_failures() {
-    for seed in [
-        164500, 301000, 352350, 433000, 511000, 586500, 678250, 690250,
-    ] {
+fn formerly_failing_seeds() {
+    for seed in [301000, 352350, 433000, 511000, 586500, 678250] {
         check(seed).unwrap();
     }
+}
+
+/// A market where nobody may consume (one customer with `max_energy = 0`): every amount
+/// of money is zero, so the duality gap must be measured against the payments for the
+/// supply the prices call forth, not against itself (found by [`survey`]).
+#[test]
+fn zero_markets_certify() {
+    for seed in [4371288, 8140732, 15347022, 23202670] {
+        check(seed).unwrap();
+    }
+}
+
+/// Known defects of the price Newton, still open: on seed 164500 it stalls at a price
+/// residual of 4e-8 (two periods' prices agree to 5e-7 and a kink of the water-filling sits
+/// between them), on 690250 (three log customers with shifts up to 3e3 and supply
+/// curvatures down to 4e-6) its Levenberg–Marquardt steps make almost no progress within
+/// 200 evaluations. Their statuses must say so: never `Solved` beside residuals above the
+/// tolerance.
+#[test]
+fn known_failures_report_an_honest_status() {
+    for seed in [164500, 690250] {
+        let model = badly_scaled(seed);
+        let ce = competitive_equilibrium(&model).unwrap();
+        assert!(
+            !ce.certificate.status.is_solved(),
+            "seed {seed}: {:?}",
+            ce.certificate
+        );
+        assert!(ce.certificate.max_residual() > 1e-8, "seed {seed}");
+    }
+}
+
+/// The known failures, for whoever fixes the price Newton (`--ignored`).
+#[test]
+#[ignore = "known defect: the price Newton stalls or crawls on these (see above)"]
+fn known_failures() {
+    for seed in [164500, 690250] {
+        check(seed).unwrap();
+    }
+}
+
+/// How often a status is not Solved over many draws (`--ignored --nocapture`); every
+/// Solved status must come with its certificate within the tolerance.
+#[test]
+#[ignore = "a survey, not a check"]
+fn survey() {
+    let mut unsolved = Vec::new();
+    for seed in 0..3000u64 {
+        let model = badly_scaled(seed * 7919);
+        for eq in [
+            competitive_equilibrium(&model).unwrap(),
+            strategic_equilibrium(&model).unwrap(),
+        ] {
+            assert!(!eq.certificate.status.is_solved() || eq.certificate.max_residual() <= 1e-8);
+            if !eq.certificate.holds(1e-8) {
+                unsolved.push((seed * 7919, eq.behaviour, eq.certificate.status));
+            }
+        }
+    }
+    eprintln!("{} of 6000 not Solved: {unsolved:?}", unsolved.len());
 }
 
 proptest! {
@@ -100,24 +154,4 @@ proptest! {
     fn badly_scaled_instances_solve(seed in 0u64..1_000_000) {
         check(seed)?;
     }
-}
-
-#[test]
-#[ignore]
-fn debug_seed() {
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let model = badly_scaled(seed);
-    let ce = competitive_equilibrium(&model).unwrap();
-    eprintln!("{:?}", ce.certificate);
-    let c = model.customers();
-    for i in 0..model.len() {
-        let e: f64 = ce.loads.customer(i).iter().sum();
-        let lo = c.min_energy()[i];
-        let hi = c.max_energy()[i];
-        if e < lo * (1.0 - 1e-9) || e > hi * (1.0 + 1e-9) {
-            eprintln!("customer {i} {:?} energy {e} lo {lo} hi {hi} mu {} {}", c.kind(i), ce.min_energy_multipliers[i], ce.max_energy_multipliers[i]);
-            eprintln!("  loads {:?}", ce.loads.customer(i));
-        }
-    }
-    eprintln!("prices {:?}", ce.prices);
 }

@@ -82,11 +82,31 @@ fn check_units(seed: u64, s: f64, r: f64) -> Result<(), TestCaseError> {
                 strategic_equilibrium(&scaled).unwrap(),
             ),
         };
-        prop_assert_eq!(a.certificate.status, b.certificate.status, "{:?}", behaviour);
-        prop_assert!(a.certificate.holds(1e-8), "{:?} {:?}", behaviour, a.certificate);
-        prop_assert!(b.certificate.holds(1e-8), "{:?} {:?}", behaviour, b.certificate);
+        prop_assert_eq!(
+            a.certificate.status,
+            b.certificate.status,
+            "{:?}",
+            behaviour
+        );
+        prop_assert!(
+            a.certificate.holds(1e-8),
+            "{:?} {:?}",
+            behaviour,
+            a.certificate
+        );
+        prop_assert!(
+            b.certificate.holds(1e-8),
+            "{:?} {:?}",
+            behaviour,
+            b.certificate
+        );
         let p: Vec<f64> = a.prices.iter().map(|p| r * p).collect();
-        prop_assert!(rel(&b.prices, &p) <= 1e-9, "prices {:?} vs {:?}", b.prices, p);
+        prop_assert!(
+            rel(&b.prices, &p) <= 1e-9,
+            "prices {:?} vs {:?}",
+            b.prices,
+            p
+        );
         let q: Vec<f64> = a.loads.as_slice().iter().map(|q| s * q).collect();
         prop_assert!(
             rel(b.loads.as_slice(), &q) <= 1e-9,
@@ -96,7 +116,11 @@ fn check_units(seed: u64, s: f64, r: f64) -> Result<(), TestCaseError> {
         );
         let gain = nash_gain(&scaled, &b.loads).unwrap();
         if behaviour == Behaviour::Strategic {
-            prop_assert!(gain.max_relative_gain <= 1e-9, "{:?}", gain.max_relative_gain);
+            prop_assert!(
+                gain.max_relative_gain <= 1e-9,
+                "{:?}",
+                gain.max_relative_gain
+            );
         }
     }
     Ok(())
@@ -171,7 +195,11 @@ fn one_customer_two_periods_closed_form() {
                 assert!(eq.certificate.holds(1e-9), "{what}: {:?}", eq.certificate);
                 let want_q = [s * q[0], s * q[1]];
                 let want_p = [r * (c * q[0] + e), r * (c * q[1] + e)];
-                assert!(rel(eq.loads.customer(0), &want_q) <= 1e-9, "{what}: {:?}", eq.loads);
+                assert!(
+                    rel(eq.loads.customer(0), &want_q) <= 1e-9,
+                    "{what}: {:?}",
+                    eq.loads
+                );
                 assert!(rel(&eq.prices, &want_p) <= 1e-9, "{what}: {:?}", eq.prices);
             }
         }
