@@ -1457,7 +1457,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
         let name = behaviour_name(eq.behaviour);
         for t in 0..periods {
             check(
-                (q[t] - eq.total_load[t]).abs() <= 1e-9 * q[t].abs().max(1.0),
+                (q[t] - eq.total_load[t]).abs() <= 1e-9 * q[t].abs(),
                 format!(
                     "{name}: Σ_i q_i({t}) = {} ≠ Q({t}) = {}",
                     q[t], eq.total_load[t]
@@ -1469,7 +1469,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
                 format!("{name}: p({t}) = {} is not positive", eq.prices[t]),
             );
             check(
-                (marginal - eq.prices[t]).abs() <= 1e-9 * marginal.abs().max(1e-3),
+                (marginal - eq.prices[t]).abs() <= 1e-9 * marginal.abs(),
                 format!(
                     "{name}: p({t}) = {} ≠ c_t Q(t) + e_t = {marginal}",
                     eq.prices[t]
@@ -1550,7 +1550,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     let w_ce = welfare_of(model, &ce.loads, &totals[0]);
     let w_ne = welfare_of(model, &ne.loads, &totals[1]);
     check(
-        (w_ce - ce.welfare).abs() <= 1e-9 * w_ce.abs().max(1.0),
+        (w_ce - ce.welfare).abs() <= 1e-9 * (ce.utility.abs() + ce.supply_cost.abs()),
         format!("competitive welfare {} ≠ recomputed {w_ce}", ce.welfare),
     );
     check(
