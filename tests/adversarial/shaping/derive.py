@@ -240,6 +240,31 @@ case("second_path_agrees", """# case: both paths solve a small market and agree 
 # note: one customer θ = [4, 3], κ = c = 1, e = 0: θ_t − q = q → q = θ/2 = [2, 1.5], p = c q = [2, 1.5].
 """, q1(2,"[4.0, 3.0]","1.0","1.0","0.0"))
 
+case("log_tiny_shift_flat_quadratic", """# case: log customers with shift 1e-9 beside a quadratic one with kappa = 1e-9 (load known only to ulp(p)/kappa from the prices): certified after exact market clearing, and the IPM agrees
+# args: solve --json
+# exit: 0
+# json: /certificate/status = "Solved"
+# json: /strategic/certificate/status = "Solved"
+# json: /cross_check/verdict = "agrees"
+# json: /strategic/cross_check/verdict = "agrees"
+""", HEAD + """periods = 4
+[supply]
+curvature = [1.0, 2.0, 0.5, 1.0]
+linear = 0.1
+[[customers]]
+count = 5
+jitter = 0.3
+utility = "log"
+weight = [1.0, 2.0, 1.5, 0.5]
+shift = 1e-9
+min_energy = 2.0
+[[customers]]
+utility = "quadratic"
+theta = [3.0, 2.0, 1.0, 2.0]
+kappa = 1e-9
+max_energy = 3.0
+""")
+
 # ---- simulate ----
 case("simulate_two_rounds", """# case: the gradient scheme stopped after 2 rounds did not converge: exit 4, never "Solved"
 # args: simulate --json --rounds 2 --step 0.001
