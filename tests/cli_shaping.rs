@@ -260,6 +260,8 @@ fn simulate_with_a_large_step_reports_non_convergence() {
     let text = stdout(&o);
     assert!(text.contains("DID NOT CONVERGE"), "{text}");
     assert!(text.contains("critical step"), "{text}");
+    // The heading names the termination, never "Simulated" for a run that did not converge.
+    assert!(text.starts_with("NOT CONVERGED ("), "{text}");
 
     let o = dr(&[
         "simulate", DAY, "--json", "--step", "20", "--rounds", "2000",

@@ -1150,6 +1150,15 @@ impl Simulated {
         let run = &self.run;
         let b = self.behaviour;
         let mut text = String::new();
+        // The heading names the termination: "Simulated" only for a converged run.
+        let heading = if self.converged() {
+            "Simulated".to_string()
+        } else {
+            format!(
+                "NOT CONVERGED ({})",
+                termination_name(run.termination).replace('_', " ")
+            )
+        };
         match run.scheme {
             Scheme::Gradient => {
                 let update = match b {
@@ -1162,7 +1171,7 @@ impl Simulated {
                 };
                 let _ = writeln!(
                     text,
-                    "Simulated: the distributed gradient scheme of {PAPER} ({} customers) on {file}:\n\
+                    "{heading}: the distributed gradient scheme of {PAPER} ({} customers) on {file}:\n\
                      {} × {}. Each round the utility announces p(t) = C'(Q(t), t) (eq. 41){}, and\n\
                      every customer projects a gradient step onto S_i = {{q ≥ 0, Q_i ≤ Σ_t q(t) ≤ Q̄_i}}:\n  {update}\n",
                     behaviour_name(b),
@@ -1178,7 +1187,7 @@ impl Simulated {
             Scheme::Newton => {
                 let _ = writeln!(
                     text,
-                    "Simulated: the fast price-Newton scheme ({} customers) on {file}:\n\
+                    "{heading}: the fast price-Newton scheme ({} customers) on {file}:\n\
                      {} × {}. Each round the utility announces a price profile, every customer\n\
                      replies with its exact optimal loads and their slopes, and the utility takes a\n\
                      safeguarded Newton step towards p(t) = C'(Q(t), t). Rounds are price\n\
