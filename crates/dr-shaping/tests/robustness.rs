@@ -155,3 +155,66 @@ proptest! {
         check(seed)?;
     }
 }
+
+/// The model in other units: quantities × `s`, money per quantity × `r` (see
+/// `tests/scale.rs` for the derivation: every first-order condition is multiplied by `r`,
+/// so loads become `s q` and prices `r p`).
+fn rescale(model: &ShapingModel, s: f64, r: f64) -> ShapingModel {
+    let c = model.customers();
+    let periods = model.periods();
+    let mut out = Customers::new(periods).unwrap();
+    for i in 0..model.len() {
+        let (lo, hi) = (s * c.min_energy()[i], s * c.max_energy()[i]);
+        match c.utility(i).unwrap() {
+            Utility::Quadratic { theta, kappa } => {
+                let th: Vec<f64> = theta.iter().map(|x| r * x).collect();
+                let k: Vec<f64> = kappa.iter().map(|x| r * x / s).collect();
+                out.push_quadratic(&th, &k, lo, hi).unwrap();
+            }
+            Utility::Log { weight, shift } => {
+                let w: Vec<f64> = weight.iter().map(|x| r * s * x).collect();
+                let sh: Vec<f64> = shift.iter().map(|x| s * x).collect();
+                out.push_log(&w, &sh, lo, hi).unwrap();
+            }
+            Utility::Custom(_) => unreachable!(),
+        }
+    }
+    let (cc, e) = model.supply().as_quadratic().unwrap();
+    let cc: Vec<f64> = cc.iter().map(|x| r * x / s).collect();
+    let e: Vec<f64> = e.iter().map(|x| r * x).collect();
+    ShapingModel::new(out, SupplyCost::quadratic(cc, e).unwrap()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261205),
+        ..ProptestConfig::default()
+    })]
+
+    /// The adversarial populations in units from 1e-12 to 1e12: the same statuses, both
+    /// certified to 1e-8, prices equal to `r p` within 1e-9 of the price scale.
+    #[test]
+    fn badly_scaled_instances_in_any_units(
+        seed in 0u64..1_000_000,
+        ls in -12.0f64..12.0,
+        lr in -12.0f64..12.0,
+    ) {
+        let (s, r) = (10f64.powf(ls), 10f64.powf(lr));
+        let base = badly_scaled(seed);
+        let scaled = rescale(&base, s, r);
+        for strategic in [false, true] {
+            let (a, b) = if strategic {
+                (strategic_equilibrium(&base).unwrap(), strategic_equilibrium(&scaled).unwrap())
+            } else {
+                (competitive_equilibrium(&base).unwrap(), competitive_equilibrium(&scaled).unwrap())
+            };
+            prop_assert_eq!(a.certificate.status, b.certificate.status);
+            prop_assert!(b.certificate.holds(1e-8), "{:?}", b.certificate);
+            let scale = a.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+            for (pa, pb) in a.prices.iter().zip(&b.prices) {
+                prop_assert!((r * pa - pb).abs() <= 1e-9 * r * scale, "{} vs {}", r * pa, pb);
+            }
+        }
+    }
+}
