@@ -344,9 +344,34 @@ pub(crate) fn assemble(
     prices: Vec<f64>,
     loads: Loads,
     mu: &[f64],
+    run: (Status, usize),
+) -> Result<Equilibrium, ShapingError> {
+    let certificate = certificate(model, behaviour, &loads, &prices, mu)?;
+    assemble_certified(
+        model,
+        behaviour,
+        method,
+        prices,
+        loads,
+        mu,
+        certificate,
+        run,
+    )
+}
+
+/// [`assemble`] with the certificate of exactly these loads, prices and multipliers
+/// already computed.
+#[allow(clippy::too_many_arguments)]
+fn assemble_certified(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    method: Method,
+    prices: Vec<f64>,
+    loads: Loads,
+    mu: &[f64],
+    mut certificate: Certificate,
     (status, iterations): (Status, usize),
 ) -> Result<Equilibrium, ShapingError> {
-    let mut certificate = certificate(model, behaviour, &loads, &prices, mu)?;
     // The status is the solver's only when its certificate agrees: a converged run whose
     // residuals exceed the tolerance is not Solved (it reached a rounding floor above it).
     certificate.status = match status {
@@ -416,29 +441,31 @@ pub(crate) fn newton_equilibrium(
     let termination = newton.run();
     let prices = newton.prices().to_vec();
     let (mut loads, mu) = responses(model, &prices, newton.extra(), settings.parallel_threshold);
-    let mut residual = certificate(model, behaviour, &loads, &prices, &mu)?.max_residual();
-    if residual > 1e-3 * CERTIFICATE_TOLERANCE {
+    let mut cert = certificate(model, behaviour, &loads, &prices, &mu)?;
+    if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
         if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
-            let second = certificate(model, behaviour, &cleared, &prices, &mu)?.max_residual();
-            if second < residual {
+            let second = certificate(model, behaviour, &cleared, &prices, &mu)?;
+            if second.max_residual() < cert.max_residual() {
                 loads = cleared;
-                residual = second;
+                cert = second;
             }
         }
     }
+    let residual = cert.max_residual();
     // A run that stalled at its rounding floor is Solved when its certificate (the KKT
     // conditions checked independently of the run) holds; otherwise it says why not.
     let status = match termination {
         Termination::Stalled if residual <= CERTIFICATE_TOLERANCE => Status::Solved,
         other => status_of(other),
     };
-    assemble(
+    assemble_certified(
         model,
         behaviour,
         Method::Newton,
         prices,
         loads,
         &mu,
+        cert,
         (status, newton.evaluations()),
     )
 }
