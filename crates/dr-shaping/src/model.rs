@@ -583,7 +583,7 @@ fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<
                 },
             });
         }
-        if d < prev - 1e-12 * d.abs().max(1.0) {
+        if d < prev - 1e-12 * (d.abs() + prev.abs()) {
             return Err(ShapingError::OutOfRange {
                 field: format!(".derivative({x})"),
                 value: d,
