@@ -21,7 +21,8 @@
 //! predicts, `d(p + Δ) − d(p) ≥ 10⁻⁴ (gᵀΔ − ½ ΔᵀHΔ)`; the damping `τ` (0 at the start: pure
 //! Newton) shrinks by 8 after a step the model predicted well (ratio > 3/4) and grows by 4
 //! after a poor or rejected one (ratio < 1/4), turning the step towards the diagonally
-//! scaled gradient. Where the active sets of the customers' water-fillings change between
+//! scaled gradient; after a fair one (1/2 < ratio ≤ 3/4) it is relaxed by Nielsen's factor
+//! `1 − (2 ratio − 1)³` (so a long run of fair steps does not stay at one damping). Where the active sets of the customers' water-fillings change between
 //! `p` and `p + Δ` the quadratic model is poor and the damping takes over; near the solution
 //! `τ → 0` and convergence is quadratic (finite for quadratic utilities once the active sets
 //! settle). Near the solution the increase of `d` also drowns in the rounding of its `N T`
@@ -458,6 +459,10 @@ impl<'a> PriceNewton<'a> {
             };
         } else if !(ev.dual.is_finite() && ratio >= 0.25) {
             self.damping = (4.0 * self.damping).max(floor_damping * 8.0);
+        } else if ratio > 0.5 {
+            // A fair prediction: relax the damping smoothly (Nielsen's factor
+            // 1 − (2ρ − 1)³ ∈ [1/2, 1)), so a long run of fair steps is not stuck at one τ.
+            self.damping *= (1.0 - (2.0 * ratio - 1.0).powi(3)).max(0.5);
         }
         if accepted {
             self.best_residual = self.best_residual.min(ev.residual);
