@@ -290,6 +290,26 @@ case("simulate_tiny_prices_fast", """# case: the fast scheme at prices of 1e-12 
 # note: θ = 1e-12·[4, 3], κ = c = 1e-12, e = 0: q = θ/(κ + c) = [2, 1.5], p = c q = 1e-12·[2, 1.5].
 """, q1(2,"[4e-12, 3e-12]","1e-12","1e-12","0.0"))
 
+# gradient scheme (paper rule) with quantities x 1e12, money x 1e-12: every start price is 0
+for name, s_, r_ in [("simulate_gradient_zero_start_prices", 1e12, 1e-12), ("simulate_gradient_tiny_quantities", 1e-12, 1.0)]:
+    case(name, f"""# case: gradient scheme (eqs. 41-42), 3 identical customers, quantities x {s_:g}, money x {r_:g}: the run starts at prices C'(0) = 0 and must not call that converged; it reaches the closed form
+# args: simulate --json
+# exit: 0
+# json: /converged = true
+# json: /prices/0 ~ {g(3*r_)} rel 1e-8
+# json: /prices/1 ~ {g(2.25*r_)} rel 1e-8
+# note: θ = r·[4, 3], κ = c = r/s, e = 0, three customers: θ_t − κ q = c·3q → q = θ_t/(κ + 3c) = s·θ_t/(4r), p = 3cq = 3θ_t/4 = r·[3, 2.25].
+# note: tolerance 1e-9 on the fixed-point residual (relative to the price scale), so prices agree to ~1e-9; asserted at 1e-8.
+""", HEAD + f"""periods = 2
+[supply]
+curvature = {g(r_/s_)}
+[[customers]]
+count = 3
+utility = "quadratic"
+theta = [{g(4*r_)}, {g(3*r_)}]
+kappa = {g(r_/s_)}
+""")
+
 for name, text in cases.items():
     open(name + ".toml", "w").write(text)
 print(len(cases))
