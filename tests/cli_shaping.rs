@@ -249,18 +249,30 @@ fn simulate_with_a_small_step_reaches_the_solve_prices() {
 
 #[test]
 fn simulate_with_a_large_step_reports_non_convergence() {
+    // A run that did not converge exits 4 (README "Exit status"), naming the termination.
     let o = dr(&["simulate", DAY, "--step", "20", "--rounds", "2000"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("competitive simulation"),
+        "{}",
+        stderr(&o)
+    );
     let text = stdout(&o);
     assert!(text.contains("DID NOT CONVERGE"), "{text}");
     assert!(text.contains("critical step"), "{text}");
+    // The heading names the termination, never "Simulated" for a run that did not converge.
+    assert!(text.starts_with("NOT CONVERGED ("), "{text}");
 
-    let v = json_ok(&[
+    let o = dr(&[
         "simulate", DAY, "--json", "--step", "20", "--rounds", "2000",
     ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["outcome"], "not_converged");
     assert_ne!(v["termination"], "converged");
     assert_eq!(v["converged"], false);
-    assert!(v["converged_after"].is_null());
+    // No null for a number: the round of convergence is omitted, not null.
+    assert!(v.get("converged_after").is_none(), "{v}");
     assert!(f(&v["step_over_critical"]) > 1.0);
     // It is far from the equilibrium, not merely slow.
     let exact = json_ok(&["solve", DAY, "--json", "--set", "cross_check=false"]);
@@ -348,4 +360,108 @@ fn plots_are_written_as_svg() {
     let svg =
         std::fs::read_to_string(dir.join("shaping-simulate-competitive-residual.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("residual"));
+}
+
+/// Every `null` in a JSON document, by pointer.
+fn nulls(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Null => out.push(at),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| nulls(x, format!("{at}/{i}"), out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| nulls(x, format!("{at}/{k}"), out)),
+        _ => {}
+    }
+}
+
+/// Finding 5 of the honest-results issue: a second path that fails is "not confirmed"
+/// (exit 5), never "disagree", and the JSON holds no null; the answer itself is checked
+/// against its closed form (one customer, quadratic utility, T = 2, minimum energy 1e9
+/// binding: q_t = (θ_t − e + μ)/(κ + c), μ = (Q (κ + c) − Σ_t (θ_t − e))/2, p_t = c q_t).
+#[test]
+fn a_failed_second_path_is_not_confirmed() {
+    let dir = scratch("not-confirmed");
+    let file = write(
+        &dir,
+        "big.toml",
+        "model = \"shaping\"\nperiods = 2\n[supply]\ncurvature = 1.0\n[[customers]]\n\
+         utility = \"quadratic\"\ntheta = [3.0, 2.0]\nkappa = 1.0\nmin_energy = 1e9\n",
+    );
+    // The IPM limited to 1 iteration cannot solve: its status is not Solved.
+    let o = dr(&["solve", &file, "--json", "--set", "ipm_max_iterations=1"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["outcome"], "inconclusive");
+    assert_eq!(v["cross_check"]["verdict"], "not confirmed");
+    assert!(v["cross_check"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("second path: "));
+    let mut found = Vec::new();
+    nulls(&v, String::new(), &mut found);
+    assert!(found.is_empty(), "nulls at {found:?}");
+    let mu = (1e9 * 2.0 - 5.0) / 2.0;
+    let want = [(3.0 + mu) / 2.0, (2.0 + mu) / 2.0];
+    let p = vec1(&v["prices"]);
+    for t in 0..2 {
+        assert!(
+            (p[t] - want[t]).abs() <= 1e-12 * want[t],
+            "{p:?} vs {want:?}"
+        );
+    }
+    assert_eq!(v["certificate"]["status"], "Solved");
+    let o = dr(&["solve", &file, "--set", "ipm_max_iterations=1"]);
+    assert_eq!(o.status.code(), Some(5));
+    let text = stdout(&o);
+    assert!(text.contains("not confirmed (second path: "), "{text}");
+    assert!(!text.to_lowercase().contains("disagree"), "{text}");
+    assert!(stderr(&o).contains("not confirmed"), "{}", stderr(&o));
+}
+
+/// Findings 7–9: huge counts are refused before allocating (exit 1, with the estimate and
+/// the limit), a fractional count is rejected naming the field, and a per-period value of
+/// the wrong type says what is expected.
+#[test]
+fn huge_counts_and_bad_values_are_refused_naming_the_field() {
+    let dir = scratch("huge");
+    let base = "model = \"shaping\"\nperiods = 2\n[supply]\ncurvature = 1.0\n[[customers]]\n\
+                utility = \"quadratic\"\ntheta = [3.0, 2.0]\nkappa = 1.0\n";
+    let cases = [
+        (
+            base.replace("periods = 2", "periods = 1000000000")
+                .replace("[3.0, 2.0]", "3.0"),
+            vec!["needs about", "1.00 GiB"],
+        ),
+        (
+            format!("{base}count = 1000000000000\n"),
+            vec!["needs about", "1.00 GiB"],
+        ),
+        (
+            format!("{base}count = 2.5\n"),
+            vec!["customers[0].count", "2.5", "whole number"],
+        ),
+        (
+            base.replace("curvature = 1.0", "curvature = \"steep\""),
+            vec![
+                "supply.curvature",
+                "expected a number or an array of T numbers",
+            ],
+        ),
+        (
+            base.replace("kappa = 1.0", "kappa = [1.0, \"x\"]"),
+            vec!["customers[0].kappa", "element [1]"],
+        ),
+    ];
+    for (k, (text, wants)) in cases.iter().enumerate() {
+        let file = write(&dir, &format!("case{k}.toml"), text);
+        let o = dr(&["solve", &file, "--memory-limit", "1GiB"]);
+        assert_eq!(o.status.code(), Some(1), "case {k}: {}", stderr(&o));
+        for w in wants {
+            assert!(stderr(&o).contains(w), "case {k}: {w}: {}", stderr(&o));
+        }
+        assert!(!stderr(&o).contains("untagged"), "{}", stderr(&o));
+    }
 }

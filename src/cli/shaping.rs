@@ -6,7 +6,10 @@
 //!   equilibrium of price-anticipating customers, checked by every customer's exact
 //!   best-response gain) — with their certificates, the load shape (peak-to-average ratio,
 //!   load factor) next to the unshaped preferred loads, and the cross-check of the two solver
-//!   paths (price Newton vs the kernel's interior-point method) for `N·T ≤ 50 000`;
+//!   paths (price Newton vs the kernel's interior-point method) for `N·T ≤ 50 000`
+//!   (`--set cross_check=true|false`, `--set ipm_max_iterations=K`). A second path that
+//!   does not solve leaves the answer "not confirmed" (exit 5); two Solved paths whose
+//!   prices differ are a disagreement (exit 3); a certificate that is not Solved exits 4;
 //! - `dr simulate FILE [--equilibrium competitive|nash|both] [--rule paper|fast] [--step γ]`:
 //!   the papers' projected-gradient scheme (eqs. 41–42, or eq. 48 for strategic customers) or
 //!   the fast price-Newton scheme, round by round, against the exact equilibrium, with the
@@ -19,10 +22,13 @@ use super::args::{EquilibriumChoice, RuleChoice};
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_json, certificate_text, num, Options, Output, Table};
+use super::output::{
+    certificate_json, certificate_text, check_memory, heading_word, num, Options, Outcome, Output,
+    Table,
+};
 use demand_response::plot::{LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
-use dr_convex::{Certificate, IpmSettings};
+use dr_convex::{Certificate, IpmSettings, Status};
 use dr_shaping::{
     competitive_equilibrium, competitive_equilibrium_ipm, critical_step, load_factor, nash_gain,
     peak_to_average, simulate as run_newton_scheme, strategic_equilibrium,
@@ -55,7 +61,10 @@ const DAY_NAME: &str = "data/shaping_day.toml";
 /// The interior-point cross-check runs by default when the problem has at most this many
 /// load variables `N·T` (`--set cross_check=true|false` overrides).
 const CROSS_CHECK_LIMIT: usize = 50_000;
-/// Newton and IPM prices agree when `|p_N(t) − p_IPM(t)| ≤ AGREE_TOL · max(1, |p(t)|)`.
+/// Newton and IPM prices agree when `max_t |p_N(t) − p_IPM(t)| ≤ AGREE_TOL · P`, `P` the
+/// price scale of the day `max_t max(|p_N(t)|, |p_IPM(t)|)` (relative: the same in any
+/// units). Compared only when the IPM's own certificate is Solved; otherwise the second
+/// opinion failed and the Newton answer is "not confirmed", not "disagreed with".
 const AGREE_TOL: f64 = 1e-6;
 /// Tolerance of the certificates and of "nobody gains by deviating" (relative gain).
 const CHECK_TOL: f64 = 1e-8;
@@ -196,13 +205,31 @@ struct UnshapedRef {
     welfare: f64,
 }
 
+/// What the second path says about the first.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// Both paths Solved and their prices agree within `AGREE_TOL` (relative).
+    Agrees,
+    /// Both paths Solved and their prices differ: a proven disagreement.
+    Disagrees,
+    /// The second path did not solve (its status, or its error): no second opinion.
+    NotConfirmed(String),
+}
+
 /// One of the two solver paths compared with the other.
 struct PathCompare {
     max_price_difference: f64,
+    /// `max_t |p_N(t) − p_IPM(t)| / P` (`P` the price scale, see `AGREE_TOL`).
     max_relative_price_difference: f64,
     /// The IPM solution's own certificate.
     ipm_certificate: Certificate,
-    agree: bool,
+    verdict: Verdict,
+}
+
+impl PathCompare {
+    fn agree(&self) -> bool {
+        self.verdict == Verdict::Agrees
+    }
 }
 
 enum CrossCheck {
@@ -233,23 +260,74 @@ struct Solved {
 }
 
 fn compare(newton: &Equilibrium, ipm: &Equilibrium) -> PathCompare {
-    let (abs, rel) = price_difference(&newton.prices, &ipm.prices);
-    let agree = newton
+    let (abs, _) = price_difference(&newton.prices, &ipm.prices);
+    let scale = newton
         .prices
         .iter()
-        .zip(&ipm.prices)
-        .all(|(a, b)| (a - b).abs() <= AGREE_TOL * b.abs().max(1.0));
+        .chain(&ipm.prices)
+        .fold(0.0f64, |m, p| m.max(p.abs()));
+    let rel = if abs == 0.0 {
+        0.0
+    } else if scale > 0.0 {
+        abs / scale
+    } else {
+        f64::INFINITY
+    };
+    let verdict = if ipm.certificate.status != Status::Solved {
+        Verdict::NotConfirmed(format!("second path: {:?}", ipm.certificate.status))
+    } else if rel <= AGREE_TOL {
+        Verdict::Agrees
+    } else {
+        Verdict::Disagrees
+    };
     PathCompare {
         max_price_difference: abs,
         max_relative_price_difference: rel,
         ipm_certificate: ipm.certificate,
-        agree,
+        verdict,
+    }
+}
+
+/// A certificate as JSON with no `null`: a non-finite residual is written as a string
+/// naming it (e.g. `"inf"`).
+fn cert_json(c: &Certificate) -> Value {
+    let mut v = certificate_json(c);
+    if let Value::Object(m) = &mut v {
+        for (k, x) in [
+            ("primal_infeasibility", c.primal_infeasibility),
+            ("stationarity", c.stationarity),
+            ("complementarity", c.complementarity),
+            ("duality_gap", c.duality_gap),
+            ("max_residual", c.max_residual()),
+        ] {
+            if !x.is_finite() {
+                m.insert(k.into(), json!(format!("{x} (not finite)")));
+            }
+        }
+    }
+    v
+}
+
+/// Removes every `null` from `v` (a number that is not finite, an absent option): the
+/// JSON never holds null for a number; the key is omitted instead.
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
 
 impl Solved {
     /// Solves both equilibria of `file`; `cross_check`: `None` = automatic (size limit).
-    fn new(file: &ShapingScenario, cross_check: Option<bool>) -> Result<Solved, ShapingError> {
+    fn new(
+        file: &ShapingScenario,
+        cross_check: Option<bool>,
+        ipm_max_iterations: Option<usize>,
+    ) -> Result<Solved, ShapingError> {
         let model = file.to_model()?;
         let ce = competitive_equilibrium(&model)?;
         let ne = strategic_equilibrium(&model)?;
@@ -270,7 +348,10 @@ impl Solved {
         let ipm_variables = nt + model.periods();
         let run_ipm = cross_check.unwrap_or(nt <= CROSS_CHECK_LIMIT);
         let cross = if run_ipm {
-            let settings = IpmSettings::default();
+            let mut settings = IpmSettings::default();
+            if let Some(k) = ipm_max_iterations {
+                settings.max_iterations = k;
+            }
             match (
                 competitive_equilibrium_ipm(&model, &settings),
                 strategic_equilibrium_ipm(&model, &settings),
@@ -348,7 +429,7 @@ impl Solved {
                 "peak_to_average": eq.unshaped.peak_to_average,
                 "load_factor": eq.unshaped.load_factor,
             },
-            "certificate": certificate_json(&eq.certificate),
+            "certificate": cert_json(&eq.certificate),
         })
     }
 
@@ -362,22 +443,53 @@ impl Solved {
 
     fn cross_json(&self, pick: impl Fn(&CrossCheck) -> Option<&PathCompare>) -> Value {
         match (&self.cross, pick(&self.cross)) {
-            (_, Some(c)) => json!({
-                "performed": true,
-                "second_path": "ipm",
-                "variables": self.ipm_variables,
-                "max_price_difference": c.max_price_difference,
-                "max_relative_price_difference": c.max_relative_price_difference,
-                "agree": c.agree,
-                "tolerance": AGREE_TOL,
-                "ipm_certificate": certificate_json(&c.ipm_certificate),
-            }),
+            (_, Some(c)) => {
+                let mut v = json!({
+                    "performed": true,
+                    "second_path": "ipm",
+                    "variables": self.ipm_variables,
+                    "verdict": match &c.verdict {
+                        Verdict::Agrees => "agrees",
+                        Verdict::Disagrees => "disagrees",
+                        Verdict::NotConfirmed(_) => "not confirmed",
+                    },
+                    "tolerance": AGREE_TOL,
+                    "ipm_certificate": cert_json(&c.ipm_certificate),
+                });
+                if let Value::Object(m) = &mut v {
+                    match &c.verdict {
+                        Verdict::NotConfirmed(reason) => {
+                            m.insert("reason".into(), json!(reason));
+                        }
+                        _ => {
+                            m.insert("agree".into(), json!(c.agree()));
+                            for (k, x) in [
+                                ("max_price_difference", c.max_price_difference),
+                                (
+                                    "max_relative_price_difference",
+                                    c.max_relative_price_difference,
+                                ),
+                            ] {
+                                m.insert(
+                                    k.into(),
+                                    if x.is_finite() {
+                                        json!(x)
+                                    } else {
+                                        json!(format!("{x} (not finite)"))
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+                v
+            }
             (CrossCheck::Skipped(reason), None) => json!({
                 "performed": false, "variables": self.ipm_variables, "reason": reason,
             }),
             (CrossCheck::Failed(reason), None) => json!({
-                "performed": true, "variables": self.ipm_variables, "agree": false,
-                "error": reason,
+                "performed": true, "variables": self.ipm_variables,
+                "verdict": "not confirmed", "reason": format!("second path: {reason}"),
             }),
             (CrossCheck::Done { .. }, None) => Value::Null,
         }
@@ -614,30 +726,96 @@ impl Solved {
                     self.ipm_variables
                 );
                 for (label, c) in [("competitive", competitive), ("strategic", strategic)] {
-                    let _ = writeln!(
-                        s,
-                        "  {label:<11}  max |p_Newton − p_IPM| = {:.3e} (relative {:.3e}); IPM \
-                         status {:?}, residual {:.1e}: {}",
-                        c.max_price_difference,
-                        c.max_relative_price_difference,
-                        c.ipm_certificate.status,
-                        c.ipm_certificate.max_residual(),
-                        if c.agree {
-                            "the two paths agree"
-                        } else {
-                            "THE TWO PATHS DISAGREE"
-                        }
-                    );
+                    let _ = match &c.verdict {
+                        Verdict::NotConfirmed(reason) => writeln!(
+                            s,
+                            "  {label:<11}  IPM status {:?}, residual {:.1e}: not confirmed \
+                             ({reason}); the Newton answer stands on its own certificate",
+                            c.ipm_certificate.status,
+                            c.ipm_certificate.max_residual(),
+                        ),
+                        v => writeln!(
+                            s,
+                            "  {label:<11}  max |p_Newton − p_IPM| = {:.3e} (relative to the \
+                             price scale {:.3e}, tolerance {AGREE_TOL:e}); IPM status {:?}, \
+                             residual {:.1e}: {}",
+                            c.max_price_difference,
+                            c.max_relative_price_difference,
+                            c.ipm_certificate.status,
+                            c.ipm_certificate.max_residual(),
+                            if *v == Verdict::Agrees {
+                                "the two paths agree"
+                            } else {
+                                "THE TWO PATHS DISAGREE"
+                            }
+                        ),
+                    };
                 }
             }
             CrossCheck::Skipped(reason) => {
                 let _ = writeln!(s, "Second solver path (IPM): skipped, {reason}");
             }
             CrossCheck::Failed(reason) => {
-                let _ = writeln!(s, "Second solver path (IPM): FAILED: {reason}");
+                let _ = writeln!(
+                    s,
+                    "Second solver path (IPM): not confirmed (second path: {reason})"
+                );
             }
         }
         s
+    }
+
+    /// Records every certificate and every printed claim of `solve` (and the demo).
+    fn outcome(&self) -> Outcome {
+        let mut o = Outcome::default();
+        o.certificate("competitive equilibrium", &self.ce.certificate);
+        o.certificate("strategic equilibrium", &self.ne.certificate);
+        o.claim(
+            "Nash check: nobody gains by deviating at the strategic loads",
+            self.nash_holds(),
+        );
+        // "W_comp − W_strat ≥ 0 (Theorem 6)", relative to the welfare's scale.
+        let loss = self.ce.welfare - self.ne.welfare;
+        let scale = self.ce.utility.abs()
+            + self.ce.supply_cost.abs()
+            + self.ne.utility.abs()
+            + self.ne.supply_cost.abs();
+        o.claim(
+            "welfare loss of strategic behaviour >= 0 (Theorem 6)",
+            loss >= -CHECK_TOL * scale,
+        );
+        match &self.cross {
+            CrossCheck::Done {
+                competitive,
+                strategic,
+            } => {
+                for (label, c) in [("competitive", competitive), ("strategic", strategic)] {
+                    let what = format!("IPM cross-check of the {label} equilibrium");
+                    match &c.verdict {
+                        Verdict::Agrees => {}
+                        Verdict::Disagrees => o.disagrees(&format!(
+                            "{what}: max |p_Newton − p_IPM| = {:.3e} (relative {:.3e} > {AGREE_TOL:e})",
+                            c.max_price_difference, c.max_relative_price_difference
+                        )),
+                        Verdict::NotConfirmed(reason) => o.not_confirmed(&what, reason),
+                    }
+                }
+            }
+            CrossCheck::Skipped(_) => {}
+            CrossCheck::Failed(reason) => {
+                o.not_confirmed("IPM cross-check", &format!("second path: {reason}"))
+            }
+        }
+        o
+    }
+
+    /// The worse of the two equilibria's statuses (for the heading).
+    fn status(&self) -> Status {
+        if self.ce.certificate.status.is_solved() {
+            self.ne.certificate.status
+        } else {
+            self.ce.certificate.status
+        }
     }
 
     fn plots(&self, prefix: &str) -> Vec<Plot> {
@@ -687,20 +865,35 @@ impl Solved {
 // dr solve
 
 fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
-    opts.params.allow_only("shaping solve", &["cross_check"])?;
+    opts.params
+        .allow_only("shaping solve", &["cross_check", "ipm_max_iterations"])?;
     let cross_check: Option<bool> = opts.params.get("cross_check")?;
+    // The second path's iteration limit (default the kernel's): a small one shows what a
+    // failed second opinion looks like ("not confirmed", exit 5).
+    let ipm_max_iterations: Option<usize> = opts.params.get("ipm_max_iterations")?;
+    if ipm_max_iterations == Some(0) {
+        return Err(CliError::model(
+            s.name(),
+            ModelKind::Shaping,
+            "--set ipm_max_iterations=0: must be >= 1".to_string(),
+        ));
+    }
     let file: ShapingScenario = s.parse()?;
-    let solved = Solved::new(&file, cross_check).map_err(model_err(s.name()))?;
-    let json = solved.json(s.name());
+    check_memory(opts, s.name(), file.memory_estimate())?;
+    let solved =
+        Solved::new(&file, cross_check, ipm_max_iterations).map_err(model_err(s.name()))?;
+    let mut json = solved.json(s.name());
+    strip_nulls(&mut json);
     let model = &solved.model;
 
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: demand shaping on {} ({PAPER} §IV): {} in {} over T = {},\n\
+        "{}: demand shaping on {} ({PAPER} §IV): {} in {} over T = {},\n\
          supply cost C(Q, t) = ½ c_t Q² + e_t Q, prices p(t) = C'(Q(t), t) (eq. 30).\n\
          competitive: price-taking customers; the welfare optimum (Theorem 6).\n\
          strategic:   customers who anticipate C'(Q(t), t); the Nash equilibrium (Theorem 7).\n",
+        heading_word(solved.status()),
         s.name(),
         plural(model.len(), "customer", "customers"),
         plural(solved.classes.len(), "class", "classes"),
@@ -735,7 +928,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         json,
         text,
         plots,
-        ..Output::default()
+        outcome: solved.outcome(),
     })
 }
 
@@ -899,7 +1092,7 @@ impl Simulated {
             "equilibrium_peak_to_average": self.exact.peak_to_average,
             "max_price_difference": abs,
             "max_relative_price_difference": rel,
-            "equilibrium_certificate": certificate_json(&self.exact.certificate),
+            "equilibrium_certificate": cert_json(&self.exact.certificate),
             "rounds": run.trace,
         })
     }
@@ -957,6 +1150,15 @@ impl Simulated {
         let run = &self.run;
         let b = self.behaviour;
         let mut text = String::new();
+        // The heading names the termination: "Simulated" only for a converged run.
+        let heading = if self.converged() {
+            "Simulated".to_string()
+        } else {
+            format!(
+                "NOT CONVERGED ({})",
+                termination_name(run.termination).replace('_', " ")
+            )
+        };
         match run.scheme {
             Scheme::Gradient => {
                 let update = match b {
@@ -969,7 +1171,7 @@ impl Simulated {
                 };
                 let _ = writeln!(
                     text,
-                    "Simulated: the distributed gradient scheme of {PAPER} ({} customers) on {file}:\n\
+                    "{heading}: the distributed gradient scheme of {PAPER} ({} customers) on {file}:\n\
                      {} × {}. Each round the utility announces p(t) = C'(Q(t), t) (eq. 41){}, and\n\
                      every customer projects a gradient step onto S_i = {{q ≥ 0, Q_i ≤ Σ_t q(t) ≤ Q̄_i}}:\n  {update}\n",
                     behaviour_name(b),
@@ -985,7 +1187,7 @@ impl Simulated {
             Scheme::Newton => {
                 let _ = writeln!(
                     text,
-                    "Simulated: the fast price-Newton scheme ({} customers) on {file}:\n\
+                    "{heading}: the fast price-Newton scheme ({} customers) on {file}:\n\
                      {} × {}. Each round the utility announces a price profile, every customer\n\
                      replies with its exact optimal loads and their slopes, and the utility takes a\n\
                      safeguarded Newton step towards p(t) = C'(Q(t), t). Rounds are price\n\
@@ -1145,9 +1347,14 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params
         .allow_only("shaping simulate", &["record_loads"])?;
     let file: ShapingScenario = s.parse()?;
+    check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
-    let model = file.to_model().map_err(&err)?;
     let (settings, behaviours) = simulation_settings(s, opts, &file)?;
+    // The round limit of the flags may exceed the file's: estimate with the one used.
+    let mut sized = file.clone();
+    sized.simulation = Some(settings.clone());
+    check_memory(opts, s.name(), sized.memory_estimate())?;
+    let model = file.to_model().map_err(&err)?;
     let mut runs = Vec::with_capacity(behaviours.len());
     for &behaviour in &behaviours {
         let exact = match behaviour {
@@ -1164,6 +1371,23 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
     let mut text = String::new();
     let mut plots = Vec::new();
+    let mut outcome = Outcome::default();
+    for r in &runs {
+        let name = behaviour_name(r.behaviour);
+        outcome.certificate(
+            &format!("exact {name} equilibrium (the reference)"),
+            &r.exact.certificate,
+        );
+        outcome.converged(
+            &format!("{name} simulation"),
+            r.converged(),
+            &format!(
+                "{} after {}",
+                termination_name(r.run.termination),
+                rounds(r.run.rounds)
+            ),
+        );
+    }
     for (k, r) in runs.iter().enumerate() {
         if k > 0 {
             text.push('\n');
@@ -1188,11 +1412,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             m.insert(behaviour_name(r.behaviour).into(), r.json(&settings));
         }
     }
+    strip_nulls(&mut json);
     Ok(Output {
         json,
         text,
         plots,
-        ..Output::default()
+        outcome,
     })
 }
 
@@ -1207,7 +1432,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     let scenario = Scenario::from_named_text(DAY.to_string(), Format::Toml, DAY_NAME.to_string())?;
     let file: ShapingScenario = scenario.parse()?;
     let err = model_err(DAY_NAME);
-    let solved = Solved::new(&file, Some(true)).map_err(&err)?;
+    let solved = Solved::new(&file, Some(true), None).map_err(&err)?;
     let model = &solved.model;
     let (ce, ne, u) = (&solved.ce, &solved.ne, &solved.unshaped);
     let periods = model.periods();
@@ -1241,7 +1466,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
         let name = behaviour_name(eq.behaviour);
         for t in 0..periods {
             check(
-                (q[t] - eq.total_load[t]).abs() <= 1e-9 * q[t].abs().max(1.0),
+                (q[t] - eq.total_load[t]).abs() <= 1e-9 * q[t].abs(),
                 format!(
                     "{name}: Σ_i q_i({t}) = {} ≠ Q({t}) = {}",
                     q[t], eq.total_load[t]
@@ -1253,7 +1478,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
                 format!("{name}: p({t}) = {} is not positive", eq.prices[t]),
             );
             check(
-                (marginal - eq.prices[t]).abs() <= 1e-9 * marginal.abs().max(1e-3),
+                (marginal - eq.prices[t]).abs() <= 1e-9 * marginal.abs(),
                 format!(
                     "{name}: p({t}) = {} ≠ c_t Q(t) + e_t = {marginal}",
                     eq.prices[t]
@@ -1334,7 +1559,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     let w_ce = welfare_of(model, &ce.loads, &totals[0]);
     let w_ne = welfare_of(model, &ne.loads, &totals[1]);
     check(
-        (w_ce - ce.welfare).abs() <= 1e-9 * w_ce.abs().max(1.0),
+        (w_ce - ce.welfare).abs() <= 1e-9 * (ce.utility.abs() + ce.supply_cost.abs()),
         format!("competitive welfare {} ≠ recomputed {w_ce}", ce.welfare),
     );
     check(
@@ -1352,7 +1577,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
         } => {
             for (name, cmp) in [("competitive", competitive), ("strategic", strategic)] {
                 check(
-                    cmp.agree,
+                    cmp.agree(),
                     format!(
                         "{name}: Newton and IPM prices differ by {}",
                         cmp.max_price_difference
@@ -1403,10 +1628,11 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: {DAY_NAME}, {} customers in {} classes (households, offices, electric vehicles,\n\
+        "{}: {DAY_NAME}, {} customers in {} classes (households, offices, electric vehicles,\n\
          water heaters) over 24 hours, supply cost C(Q, t) = ½ c_t Q² + e_t Q steepest in the\n\
          evening. Competitive equilibrium = the welfare optimum (Theorem 6); strategic = the Nash\n\
          equilibrium of customers who anticipate the price (Theorem 7). (Same as `dr solve {DAY_NAME}`.)\n",
+        heading_word(solved.status()),
         model.len(),
         solved.classes.len()
     );
@@ -1508,11 +1734,12 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
+    strip_nulls(&mut json);
     Ok(Output {
         json,
         text,
         plots,
-        ..Output::default()
+        outcome: solved.outcome(),
     })
 }
 

@@ -344,10 +344,42 @@ pub(crate) fn assemble(
     prices: Vec<f64>,
     loads: Loads,
     mu: &[f64],
+    run: (Status, usize),
+) -> Result<Equilibrium, ShapingError> {
+    let certificate = certificate(model, behaviour, &loads, &prices, mu)?;
+    assemble_certified(
+        model,
+        behaviour,
+        method,
+        prices,
+        loads,
+        mu,
+        certificate,
+        run,
+    )
+}
+
+/// [`assemble`] with the certificate of exactly these loads, prices and multipliers
+/// already computed.
+#[allow(clippy::too_many_arguments)]
+fn assemble_certified(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    method: Method,
+    prices: Vec<f64>,
+    loads: Loads,
+    mu: &[f64],
+    mut certificate: Certificate,
     (status, iterations): (Status, usize),
 ) -> Result<Equilibrium, ShapingError> {
-    let mut certificate = certificate(model, behaviour, &loads, &prices, mu)?;
-    certificate.status = status;
+    // The status is the solver's only when its certificate agrees: a converged run whose
+    // residuals exceed the tolerance is not Solved (it reached a rounding floor above it).
+    certificate.status = match status {
+        Status::Solved if certificate.max_residual() > CERTIFICATE_TOLERANCE => {
+            Status::NumericalError
+        }
+        other => other,
+    };
     certificate.iterations = iterations;
     let total_load = loads.total();
     let customers = model.customers();
@@ -408,16 +440,90 @@ pub(crate) fn newton_equilibrium(
     let mut newton = PriceNewton::new(model, extra, None, *settings);
     let termination = newton.run();
     let prices = newton.prices().to_vec();
-    let (loads, mu) = responses(model, &prices, newton.extra(), settings.parallel_threshold);
-    assemble(
+    let (mut loads, mu) = responses(model, &prices, newton.extra(), settings.parallel_threshold);
+    let mut cert = certificate(model, behaviour, &loads, &prices, &mu)?;
+    if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
+        if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
+            let second = certificate(model, behaviour, &cleared, &prices, &mu)?;
+            if second.max_residual() < cert.max_residual() {
+                loads = cleared;
+                cert = second;
+            }
+        }
+    }
+    let residual = cert.max_residual();
+    // A run that stalled at its rounding floor is Solved when its certificate (the KKT
+    // conditions checked independently of the run) holds; otherwise it says why not.
+    let status = match termination {
+        Termination::Stalled if residual <= CERTIFICATE_TOLERANCE => Status::Solved,
+        other => status_of(other),
+    };
+    assemble_certified(
         model,
         behaviour,
         Method::Newton,
         prices,
         loads,
         &mu,
-        (status_of(termination), newton.evaluations()),
+        cert,
+        (status, newton.evaluations()),
     )
+}
+
+/// Market clearing made exact at the prices `p` found: the gap `S_t(p) − Σ_i q_i(t)` between
+/// the supply the prices call forth and the customers' replies is shared among the
+/// customers whose daily energy bounds do not bind, in proportion to their response slopes
+/// `1 / h_{i,t}''(q_i(t))` in the periods where they draw a load. A customer with a nearly
+/// flat marginal utility (a tiny `κ`, a log shift far above its load) replies to a price
+/// known to a few ulps with a load known only to `ulp(p) / κ`; moving its load by the gap
+/// changes its marginal utility by only `gap / slope`, the price error itself, so every
+/// condition of eq. 30 and eqs. 35–37 holds to rounding afterwards. `None` when nobody can
+/// absorb the gap. The caller keeps the result only when its certificate is better.
+fn clear_market(
+    model: &ShapingModel,
+    prices: &[f64],
+    extra: &[f64],
+    loads: &Loads,
+    mu: &[f64],
+) -> Option<Loads> {
+    let customers = model.customers();
+    let periods = model.periods();
+    let total = loads.total();
+    let slope = |i: usize, t: usize, q: f64| -> f64 {
+        if mu[i] != 0.0 || q <= 0.0 {
+            return 0.0;
+        }
+        let h = customers.piece(i, t).second_derivative(q, extra[t]);
+        if h > 0.0 && (1.0 / h).is_finite() {
+            1.0 / h
+        } else {
+            0.0
+        }
+    };
+    let mut weight = vec![0.0; periods];
+    for i in 0..loads.len() {
+        for (t, &q) in loads.customer(i).iter().enumerate() {
+            weight[t] += slope(i, t, q);
+        }
+    }
+    if weight.iter().all(|&w| w <= 0.0) {
+        return None;
+    }
+    let gap: Vec<f64> = (0..periods)
+        .map(|t| model.supply().supply(t, prices[t]).0 - total[t])
+        .collect();
+    let mut data = loads.as_slice().to_vec();
+    for (i, row) in data.chunks_mut(periods).enumerate() {
+        for t in 0..periods {
+            if weight[t] > 0.0 {
+                let w = slope(i, t, row[t]);
+                if w > 0.0 {
+                    row[t] = (row[t] + gap[t] * (w / weight[t])).max(0.0);
+                }
+            }
+        }
+    }
+    Loads::new(periods, data).ok()
 }
 
 /// The competitive equilibrium (chen-li-low-doyle-2010 Theorem 6): the welfare optimum
@@ -469,29 +575,39 @@ pub fn strategic_equilibrium_with(
     }
 }
 
+/// Tolerance on every (relative) residual of a [`certificate`]: an equilibrium is `Solved`
+/// only when its solver converged *and* its certificate is within it.
+pub const CERTIFICATE_TOLERANCE: f64 = 1e-8;
+
 /// KKT residuals of loads `q`, prices `p` and energy multipliers `μ_i = λ_i − λ̄_i` for the
 /// competitive equilibrium (eqs. 35–37 with 30–31) or the Nash equilibrium (condition 44).
 ///
-/// With `Q(t) = Σ_i q_i(t)` and the residual
-/// `r_{i,t} = −U_i'(q_i(t), t) + p(t) − μ_i` (`+ q_i(t) C''(Q(t), t)` when strategic), the
-/// multiplier of `q_i(t) ≥ 0` is `ν_{i,t} = max(r, 0)`:
-/// - `primal_infeasibility`: largest negative load, and violation of
-///   `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i` scaled by `max(1, bound)`;
-/// - `stationarity`: largest `max(−r, 0)` over customers and periods, and
-///   `|C'(Q(t), t) − p(t)|`, each scaled by `max(1, |p(t)|)`; a positive `λ̄_i` with
-///   `Q̄_i = ∞` counts as a violation;
-/// - `complementarity`: largest `ν q`, `λ_i (Σ q − Q_i)`, `λ̄_i (Q̄_i − Σ q)`, scaled by
-///   `max(1, |p|) · max(1, Σ_t q_i(t))`;
-/// - `duality_gap`: `(P − d(p)) / max(1, |P|)` for the welfare problem (competitive) or
-///   the potential problem (strategic, quadratic supply), where `P` is the primal objective
-///   and `d` the exact dual function (each customer's exact water-filling at `p`). For
-///   strategic customers with a non-quadratic supply cost (no potential) it is 0: the
-///   stationarity and complementarity residuals are the VI's KKT system, and
+/// Every residual is relative to the data's own scale (no `max(1, ·)` floor): the same
+/// instance in other units (loads × s, prices × r) has the same residuals. With
+/// `Q(t) = Σ_i q_i(t)`, the price scale `P = max_t max(|p(t)|, |C'(Q(t), t)|)`, the
+/// residual `r_{i,t} = −U_i'(q_i(t), t) + p(t) − μ_i` (`+ q_i(t) C''(Q(t), t)` when
+/// strategic) and its magnitude `m_{i,t} = |U_i'| + |μ_i| + q_i(t) C'' + P`, the multiplier
+/// of `q_i(t) ≥ 0` is `ν_{i,t} = max(r, 0)`; customer `i`'s energy scale is
+/// `E_i = max(Σ_t |q_i(t)|, Q_i, Q̄_i if finite, Σ_t Q(t) / N)`:
+/// - `primal_infeasibility`: largest `max(−q_i(t), 0) / E_i` and violation of
+///   `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i` over `E_i`;
+/// - `stationarity`: largest `max(−r, 0) / m`, and `|C'(Q(t), t) − p(t)| / P`; a positive
+///   `λ̄_i` with `Q̄_i = ∞` counts as `λ̄_i / (|μ_i| + P)`;
+/// - `complementarity`: largest `(ν/m) · (q / E_i)`, and `λ_i |Σ q − Q_i|`,
+///   `λ̄_i |Q̄_i − Σ q|` over `(|μ_i| + P) · E_i`;
+/// - `duality_gap`: `(Pr − d(p)) / (|Pr| + |d(p)| + Σ_t |p(t)| (|Q(t)| + |S_t(p)|))` (`S_t(p)`
+///   the supply at the prices) for the welfare problem
+///   (competitive) or the potential problem (strategic, quadratic supply), where `Pr` is the
+///   primal objective and `d` the exact dual function (each customer's exact water-filling
+///   at `p`). For strategic customers with a non-quadratic supply cost (no potential) it is
+///   0: the stationarity and complementarity residuals are the VI's KKT system, and
 ///   [`crate::nash_gain`] is the independent check.
 ///
-/// The returned status is `Solved` when every residual is at most `1e-8`, else `Unsolved`;
-/// `iterations` is 0. Errors name `loads`, `prices` or `energy_multipliers` on a length
-/// mismatch and the entry on a non-finite value.
+/// A ratio whose scale is 0 (e.g. an all-zero customer at zero prices) is 0 when its
+/// numerator is 0. The returned status is `Solved` when every residual is at most
+/// [`CERTIFICATE_TOLERANCE`], else `Unsolved`; `iterations` is 0. Errors name `loads`,
+/// `prices` or `energy_multipliers` on a length mismatch and the entry on a non-finite
+/// value.
 pub fn certificate(
     model: &ShapingModel,
     behaviour: Behaviour,
@@ -541,6 +657,13 @@ pub fn certificate(
         })
         .collect();
     let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    // The market's energy per customer, the floor of every customer's energy scale (a
+    // customer whose bounds are 0 is measured in the market's units).
+    let market_energy = total.iter().map(|x| x.abs()).sum::<f64>() / n.max(1) as f64;
+    let price_scale = (0..periods).fold(0.0f64, |m, t| {
+        m.max(prices[t].abs())
+            .max(supply.marginal(t, total[t]).abs())
+    });
     #[derive(Clone, Copy)]
     struct R {
         primal: f64,
@@ -568,33 +691,46 @@ pub fn certificate(
                 let q = loads.customer(i);
                 let mu = energy_multipliers[i];
                 let energy: f64 = q.iter().sum();
-                let escale = energy.abs().max(1.0);
+                let mut escale = q
+                    .iter()
+                    .map(|x| x.abs())
+                    .sum::<f64>()
+                    .max(lo[i])
+                    .max(market_energy);
+                if hi[i].is_finite() {
+                    escale = escale.max(hi[i]);
+                }
+                let mscale = mu.abs() + price_scale;
                 for t in 0..periods {
                     let piece = customers.piece(i, t);
                     let x = q[t];
-                    r.primal = r.primal.max(-x);
+                    r.primal = r.primal.max(ratio((-x).max(0.0), escale));
                     r.objective += piece.value(x, curvature[t]);
+                    let marginal = piece.derivative(x, 0.0);
                     let res = piece.derivative(x, curvature[t]) + prices[t] - mu;
-                    let pscale = prices[t].abs().max(1.0);
-                    r.stat = r.stat.max((-res).max(0.0) / pscale);
-                    r.comp = r.comp.max(res.max(0.0) * x.max(0.0) / (pscale * escale));
+                    let m = marginal.abs() + (curvature[t] * x).abs() + mscale;
+                    r.stat = r.stat.max(ratio((-res).max(0.0), m));
+                    r.comp = r
+                        .comp
+                        .max(both(ratio(res.max(0.0), m), ratio(x.max(0.0), escale)));
                 }
-                r.primal = r.primal.max((lo[i] - energy) / lo[i].max(1.0));
+                r.primal = r.primal.max(ratio((lo[i] - energy).max(0.0), escale));
                 if hi[i].is_finite() {
-                    r.primal = r.primal.max((energy - hi[i]) / hi[i].max(1.0));
+                    r.primal = r.primal.max(ratio((energy - hi[i]).max(0.0), escale));
                 }
                 let lambda = mu.max(0.0);
                 let lambda_bar = (-mu).max(0.0);
-                let mscale = mu.abs().max(1.0);
-                r.comp = r
-                    .comp
-                    .max(lambda * (energy - lo[i]).abs() / (mscale * escale));
+                r.comp = r.comp.max(both(
+                    ratio(lambda, mscale),
+                    ratio((energy - lo[i]).abs(), escale),
+                ));
                 if hi[i].is_finite() {
-                    r.comp = r
-                        .comp
-                        .max(lambda_bar * (hi[i] - energy).abs() / (mscale * escale));
+                    r.comp = r.comp.max(both(
+                        ratio(lambda_bar, mscale),
+                        ratio((hi[i] - energy).abs(), escale),
+                    ));
                 } else {
-                    r.stat = r.stat.max(lambda_bar);
+                    r.stat = r.stat.max(ratio(lambda_bar, mscale));
                 }
             }
             r
@@ -608,10 +744,12 @@ pub fn certificate(
     );
     let mut stat = r.stat;
     let mut primal_objective = r.objective;
+    let mut money = 0.0;
     for t in 0..periods {
         let m = supply.marginal(t, total[t]);
-        stat = stat.max((m - prices[t]).abs() / prices[t].abs().max(1.0));
+        stat = stat.max(ratio((m - prices[t]).abs(), price_scale));
         primal_objective += supply.value(t, total[t]);
+        money += (prices[t] * total[t]).abs();
     }
     let potential = match behaviour {
         Behaviour::Competitive => Some(vec![0.0; periods]),
@@ -619,8 +757,18 @@ pub fn certificate(
     };
     let duality_gap = match potential {
         Some(extra) => {
-            let d = evaluate(model, prices, &extra, false, 1 << 13).dual;
-            (primal_objective - d) / primal_objective.abs().max(1.0)
+            let ev = evaluate(model, prices, &extra, false, 1 << 13);
+            // The money at stake at these prices: the primal and dual objectives' sizes,
+            // the payments for Q(t) and for the supply S_t(p) the prices call forth.
+            let reply: f64 = prices
+                .iter()
+                .zip(&ev.supply)
+                .map(|(p, s)| (p * s).abs())
+                .sum();
+            ratio(
+                primal_objective - ev.dual,
+                primal_objective.abs() + ev.dual.abs() + money + reply,
+            )
         }
         None => 0.0,
     };
@@ -632,8 +780,29 @@ pub fn certificate(
         iterations: 0,
         status: Status::Unsolved,
     };
-    if c.max_residual() <= 1e-8 {
+    if c.max_residual() <= CERTIFICATE_TOLERANCE {
         c.status = Status::Solved;
     }
     Ok(c)
+}
+
+/// The product of two relative factors of a complementarity term (0 when either is 0).
+fn both(a: f64, b: f64) -> f64 {
+    if a == 0.0 || b == 0.0 {
+        0.0
+    } else {
+        a * b
+    }
+}
+
+/// `a / b` for a residual `a` and its scale `b ≥ 0`: 0 when `a = 0` (also for `b = 0`),
+/// `∞` for `a ≠ 0` at scale 0, NaN propagated as `∞`.
+fn ratio(a: f64, b: f64) -> f64 {
+    if a == 0.0 {
+        0.0
+    } else if b > 0.0 && (a / b).is_finite() {
+        a / b
+    } else {
+        f64::INFINITY
+    }
 }

@@ -79,6 +79,17 @@ pub enum ShapingError {
         /// What is wrong with it.
         message: String,
     },
+    /// A size too large to allocate (e.g. `periods = 1e9` or a class of `10¹²` customers):
+    /// refused before allocating, never an abort.
+    #[error("{field} = {count} is too large: about {bytes} bytes would be needed")]
+    TooLarge {
+        /// The field whose count is too large.
+        field: String,
+        /// The count.
+        count: f64,
+        /// The bytes the allocation would take (at least).
+        bytes: u64,
+    },
     /// An error of the convex kernel (its message names the field).
     #[error(transparent)]
     Convex(#[from] ConvexError),
@@ -134,7 +145,8 @@ impl ShapingError {
             | ShapingError::LengthMismatch { field, .. }
             | ShapingError::InvertedBounds { field, .. }
             | ShapingError::Unsupported { field, .. }
-            | ShapingError::Scenario { field, .. } => field.clone(),
+            | ShapingError::Scenario { field, .. }
+            | ShapingError::TooLarge { field, .. } => field.clone(),
             ShapingError::Convex(e) => match e {
                 ConvexError::NotFinite { field, .. }
                 | ConvexError::OutOfRange { field, .. }
@@ -195,6 +207,15 @@ impl ShapingError {
             ShapingError::Scenario { field, message } => ShapingError::Scenario {
                 field: p(field),
                 message,
+            },
+            ShapingError::TooLarge {
+                field,
+                count,
+                bytes,
+            } => ShapingError::TooLarge {
+                field: p(field),
+                count,
+                bytes,
             },
             ShapingError::Convex(e) => ShapingError::Convex(map_convex(e, &p)),
         }

@@ -22,7 +22,8 @@ use serde::Serialize;
 pub struct NashGain {
     /// `u_i(best response) − u_i(current)` (≥ 0 up to rounding).
     pub gains: Vec<f64>,
-    /// `gain_i / max(1, |u_i(current)|)`.
+    /// `gain_i / Σ_t (|U_i(q_i(t), t)| + |q_i(t) C'(Q(t), t)|)`: relative to the customer's
+    /// own utility and bill (no floor: the same in any units).
     pub relative_gains: Vec<f64>,
     /// Largest gain.
     pub max_gain: f64,
@@ -66,11 +67,14 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
             for i in range {
                 let current = loads.customer(i);
                 let mut cost = 0.0;
+                let mut scale = 0.0;
                 for t in 0..periods {
                     others[t] = total[t] - current[t];
                     let x = current[t];
-                    cost +=
-                        customers.piece(i, t).value(x, 0.0) + x * supply.marginal(t, others[t] + x);
+                    let u = customers.piece(i, t).value(x, 0.0);
+                    let bill = x * supply.marginal(t, others[t] + x);
+                    cost += u + bill;
+                    scale += u.abs() + bill.abs();
                 }
                 let best = match quadratic {
                     Some((c, e)) => {
@@ -97,7 +101,16 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
                     }
                 };
                 let gain = cost - best;
-                out.push((gain, gain / cost.abs().max(1.0)));
+                let scale = scale + best.abs();
+                // Relative to the customer's own money scale Σ_t |U_i| + |q_i p(t)| (no floor).
+                let relative = if gain <= 0.0 {
+                    gain / scale.max(f64::MIN_POSITIVE)
+                } else if scale > 0.0 {
+                    gain / scale
+                } else {
+                    f64::INFINITY
+                };
+                out.push((gain, relative));
             }
             out
         },

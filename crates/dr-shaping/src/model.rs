@@ -269,6 +269,33 @@ impl Customers {
         })
     }
 
+    /// Reserves room for `additional` more customers, or [`ShapingError::TooLarge`] naming
+    /// `field` when `additional · T` overflows or cannot be allocated (a builder never
+    /// aborts on a huge count such as `count = 1e12`).
+    pub fn try_reserve(&mut self, additional: usize, field: &str) -> Result<(), ShapingError> {
+        let too_large = || ShapingError::TooLarge {
+            field: field.into(),
+            count: additional as f64,
+            bytes: (additional as u64)
+                .saturating_mul(self.periods as u64)
+                .saturating_mul(16),
+        };
+        let values = additional.checked_mul(self.periods).ok_or_else(too_large)?;
+        self.a.try_reserve(values).map_err(|_| too_large())?;
+        self.b.try_reserve(values).map_err(|_| too_large())?;
+        self.kind.try_reserve(additional).map_err(|_| too_large())?;
+        self.custom_start
+            .try_reserve(additional)
+            .map_err(|_| too_large())?;
+        self.min_energy
+            .try_reserve(additional)
+            .map_err(|_| too_large())?;
+        self.max_energy
+            .try_reserve(additional)
+            .map_err(|_| too_large())?;
+        Ok(())
+    }
+
     fn push_raw(
         &mut self,
         kind: UtilityKind,
@@ -556,7 +583,7 @@ fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<
                 },
             });
         }
-        if d < prev - 1e-12 * d.abs().max(1.0) {
+        if d < prev - 1e-12 * (d.abs() + prev.abs()) {
             return Err(ShapingError::OutOfRange {
                 field: format!(".derivative({x})"),
                 value: d,

@@ -21,15 +21,18 @@
 //! predicts, `d(p + Δ) − d(p) ≥ 10⁻⁴ (gᵀΔ − ½ ΔᵀHΔ)`; the damping `τ` (0 at the start: pure
 //! Newton) shrinks by 8 after a step the model predicted well (ratio > 3/4) and grows by 4
 //! after a poor or rejected one (ratio < 1/4), turning the step towards the diagonally
-//! scaled gradient. Where the active sets of the customers' water-fillings change between
+//! scaled gradient; after a fair one (1/2 < ratio ≤ 3/4) it is relaxed by Nielsen's factor
+//! `1 − (2 ratio − 1)³` (so a long run of fair steps does not stay at one damping). Where the active sets of the customers' water-fillings change between
 //! `p` and `p + Δ` the quadratic model is poor and the damping takes over; near the solution
 //! `τ → 0` and convergence is quadratic (finite for quadratic utilities once the active sets
 //! settle). Near the solution the increase of `d` also drowns in the rounding of its `N T`
 //! terms, so a trial that halves the best price residual so far is accepted as well.
 //!
 //! Convergence is measured by the price residual
-//! `r(p) = max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)`: the announced prices are the
-//! marginal costs of the demand they produce (eq. 30) — every other KKT condition holds by
+//! `r(p) = max_t |C'(D_t(p), t) − p(t)| / P`: the announced prices are the
+//! marginal costs of the demand they produce (eq. 30), relative to the day's price scale
+//! `P = max_t max(|p(t)|, |C'(D_t(p), t)|)` (no floor: the same in any units) — every other
+//! KKT condition holds by
 //! construction of the exact responses. The run stops at `r ≤ tolerance` or, on an
 //! ill-conditioned instance whose rounding floor lies above it, when no trial improves a
 //! point with `r ≤ acceptable_tolerance` ([`SolverSettings`]).
@@ -50,7 +53,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SolverSettings {
-    /// Converged when `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|) ≤ tolerance`
+    /// Converged when `max_t |C'(D_t(p), t) − p(t)| / P ≤ tolerance`
     /// (default 1e-12): the announced prices are the marginal costs of the demand they
     /// produce (eq. 30), the only KKT condition the customers' exact responses leave open.
     pub tolerance: f64,
@@ -87,7 +90,7 @@ pub(crate) struct Evaluation {
     pub(crate) hessian: Vec<f64>,
     /// `d(p)` (may be `−∞` when some demand is unbounded).
     pub(crate) dual: f64,
-    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)`.
+    /// `max_t |C'(D_t(p), t) − p(t)| / P`.
     pub(crate) residual: f64,
 }
 
@@ -184,6 +187,7 @@ pub(crate) fn evaluate(
     let mut acc = acc;
     let mut dual = acc.value;
     let mut worst = 0.0f64;
+    let mut scale = 0.0f64;
     for t in 0..periods {
         let (s, slope) = supply_cost.supply(t, prices[t]);
         supply[t] = s;
@@ -192,14 +196,23 @@ pub(crate) fn evaluate(
             acc.hessian[t * periods + t] += slope;
         }
         // The announced price against the marginal cost of the demand it produced.
-        let gap =
-            (supply_cost.marginal(t, acc.demand[t]) - prices[t]).abs() / prices[t].abs().max(1.0);
+        let marginal = supply_cost.marginal(t, acc.demand[t]);
+        let gap = (marginal - prices[t]).abs();
         worst = if gap.is_nan() || gap > worst {
             gap
         } else {
             worst
         };
+        scale = scale.max(marginal.abs()).max(prices[t].abs());
     }
+    // Relative to the day's price scale (no floor: the same in any units).
+    let worst = if worst == 0.0 {
+        0.0
+    } else if scale > 0.0 {
+        worst / scale
+    } else {
+        f64::INFINITY
+    };
     if dual.is_nan() {
         dual = f64::NEG_INFINITY;
     }
@@ -294,7 +307,7 @@ pub struct NewtonRound {
     pub prices: Vec<f64>,
     /// The customers' total reply `Σ_i q_i(p)(t)`.
     pub total_load: Vec<f64>,
-    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` at the announced prices: the price
+    /// `max_t |C'(D_t(p), t) − p(t)| / P` at the announced prices: the price
     /// against the marginal cost of the demand it produced.
     pub residual: f64,
     /// Whether the trial was accepted.
@@ -446,6 +459,10 @@ impl<'a> PriceNewton<'a> {
             };
         } else if !(ev.dual.is_finite() && ratio >= 0.25) {
             self.damping = (4.0 * self.damping).max(floor_damping * 8.0);
+        } else if ratio > 0.5 {
+            // A fair prediction: relax the damping smoothly (Nielsen's factor
+            // 1 − (2ρ − 1)³ ∈ [1/2, 1)), so a long run of fair steps is not stuck at one τ.
+            self.damping *= (1.0 - (2.0 * ratio - 1.0).powi(3)).max(0.5);
         }
         if accepted {
             self.best_residual = self.best_residual.min(ev.residual);
@@ -464,7 +481,7 @@ impl<'a> PriceNewton<'a> {
                     .current
                     .prices
                     .iter()
-                    .fold(1.0f64, |m, p| m.max(p.abs()));
+                    .fold(f64::MIN_POSITIVE, |m, p| m.max(p.abs()));
             if self.damping > 1e12 || step <= floor {
                 self.termination = Some(Termination::Stalled);
             } else if self.evaluations >= self.settings.max_evaluations {
@@ -488,7 +505,7 @@ impl<'a> PriceNewton<'a> {
     pub fn prices(&self) -> &[f64] {
         &self.current.prices
     }
-    /// The residual `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` at the accepted prices.
+    /// The residual `max_t |C'(D_t(p), t) − p(t)| / P` at the accepted prices.
     pub fn residual(&self) -> f64 {
         self.current.residual
     }

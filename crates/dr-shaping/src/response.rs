@@ -208,6 +208,27 @@ fn sum_at<P: Pieces>(
     (s, d)
 }
 
+/// `sum_at` with `λ_t = δ + (p(t₀) − p(t))` (`p0 = p(t₀)`): the water-filling in `δ`.
+#[inline]
+fn sum_offset<P: Pieces>(
+    pieces: &P,
+    prices: &[f64],
+    p0: f64,
+    delta: f64,
+    q: &mut [f64],
+    slope: &mut [f64],
+) -> (f64, f64) {
+    let (mut s, mut d) = (0.0, 0.0);
+    for t in 0..prices.len() {
+        let (x, k) = pieces.response(t, delta + (p0 - prices[t]));
+        q[t] = x;
+        slope[t] = k;
+        s += x;
+        d += k;
+    }
+    (s, d)
+}
+
 /// Customer response `argmin_{q ≥ 0, lo ≤ Σq ≤ hi} Σ_t h_t(q(t)) + p(t) q(t)`: writes the
 /// loads to `q` and the right slopes `∂q(t)/∂λ` of the free periods to `slope` (all of
 /// length `T = prices.len()`).
@@ -219,6 +240,23 @@ pub(crate) fn water_fill<P: Pieces>(
     q: &mut [f64],
     slope: &mut [f64],
 ) -> WaterFill {
+    if hi == 0.0 {
+        // S_i = {0}: every load is 0, μ = λ_i − λ̄_i the largest multiplier that keeps
+        // every period at zero load, min_t (p(t) + h_t'(0)) (capped at 0).
+        let mut mu = 0.0f64;
+        let mut objective = 0.0;
+        for t in 0..prices.len() {
+            q[t] = 0.0;
+            slope[t] = 0.0;
+            mu = mu.min(prices[t] + pieces.derivative(t, 0.0));
+            objective += pieces.value(t, 0.0);
+        }
+        return WaterFill {
+            mu,
+            active: true,
+            objective,
+        };
+    }
     if let Some((theta, kappa, extra)) = pieces.quadratic() {
         return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope);
     }
@@ -227,71 +265,84 @@ pub(crate) fn water_fill<P: Pieces>(
     let mut active = false;
     if !(s0 >= lo && s0 <= hi) {
         active = true;
+        // Solved for δ = μ − p(t₀), t₀ the cheapest period, with λ_t = δ + (p(t₀) − p(t)):
+        // when a binding bound puts μ within a few ulps of the prices (a log customer whose
+        // shift dwarfs its load), δ is still resolved to its own ulp, not to that of p.
+        let t0 = (0..prices.len()).fold(0, |m, t| if prices[t] < prices[m] { t } else { m });
+        let p0 = prices[t0];
         let target = if s0 < lo { lo } else { hi };
-        let tol = 1e-14 * target.abs().max(1.0);
-        // Bracket [a, b] with g(a) < 0 < g(b), g(μ) = Σ_t r_t(μ − p_t) − target.
+        let tol = 1e-14 * target.abs();
+        // Bracket [a, b] with g(a) < 0 < g(b), g(δ) = Σ_t r_t(λ_t(δ)) − target.
         let (mut a, mut b);
         let mut g = s0 - target;
         let mut d = d0;
-        // Where every period is at zero load: μ ≤ min_t (p_t + h_t'(0)).
+        let mut delta = -p0;
+        // Where every period is at zero load: δ ≤ min_t (h_t'(0) − (p(t₀) − p(t))).
         let mut all_zero = f64::INFINITY;
         for (t, &p) in prices.iter().enumerate() {
-            all_zero = all_zero.min(p + pieces.derivative(t, 0.0));
+            all_zero = all_zero.min(pieces.derivative(t, 0.0) - (p0 - p));
         }
         if s0 < lo {
-            a = 0.0;
+            a = -p0;
             b = f64::INFINITY;
-            if (d.is_nan() || d <= 0.0) && all_zero.is_finite() && all_zero > 0.0 {
-                // Every period is clamped at zero until μ reaches all_zero: start there.
-                mu = all_zero;
-                let (s, k) = sum_at(pieces, prices, mu, q, slope);
+            if (d.is_nan() || d <= 0.0) && all_zero.is_finite() && all_zero > -p0 {
+                // Every period is clamped at zero until δ reaches all_zero: start there.
+                delta = all_zero;
+                let (s, k) = sum_offset(pieces, prices, p0, delta, q, slope);
                 g = s - target;
                 d = k;
                 if g < 0.0 {
-                    a = mu;
+                    a = delta;
                 }
             }
         } else {
-            b = 0.0;
-            a = if all_zero.is_finite() && all_zero < 0.0 {
+            b = -p0;
+            a = if all_zero.is_finite() && all_zero < -p0 {
                 all_zero
             } else {
                 f64::NEG_INFINITY
             };
         }
         let mut expand = 1.0_f64;
+        // Bracket expansion in units of the prices and marginal utilities (no absolute 1).
+        let unit = prices
+            .iter()
+            .fold(all_zero.abs(), |m, p| m.max(p.abs()))
+            .max(f64::MIN_POSITIVE);
+        let unit = if unit.is_finite() { unit } else { 1.0 };
         for _ in 0..200 {
             if g.abs() <= tol {
                 break;
             }
             if g < 0.0 {
-                a = a.max(mu);
+                a = a.max(delta);
             } else {
-                b = b.min(mu);
+                b = b.min(delta);
             }
             if (b - a).is_finite() && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()) {
                 break;
             }
             let newton = if d > 0.0 && g.is_finite() {
-                mu - g / d
+                delta - g / d
             } else {
                 f64::NAN
             };
-            mu = if newton > a && newton < b {
+            delta = if newton > a && newton < b {
                 newton
             } else if a.is_finite() && b.is_finite() {
                 0.5 * (a + b)
             } else if a.is_finite() {
                 expand *= 2.0;
-                a + expand * a.abs().max(1.0)
+                a + expand * a.abs().max(unit)
             } else {
                 expand *= 2.0;
-                b - expand * b.abs().max(1.0)
+                b - expand * b.abs().max(unit)
             };
-            let (s, k) = sum_at(pieces, prices, mu, q, slope);
+            let (s, k) = sum_offset(pieces, prices, p0, delta, q, slope);
             g = s - target;
             d = k;
         }
+        mu = delta + p0;
     }
     let mut objective = 0.0;
     for t in 0..prices.len() {
@@ -345,7 +396,7 @@ fn water_fill_quadratic(
     let active = !(s0 >= lo && s0 <= hi);
     if active {
         let target = if s0 < lo { lo } else { hi };
-        let tol = 1e-14 * target.abs().max(1.0);
+        let tol = 1e-14 * target.abs();
         let (mut g, mut d) = (s0 - target, d0);
         for _ in 0..100 {
             if g.abs() <= tol {

@@ -12,7 +12,8 @@
 //!
 //! [[customers]]                # one customer, or a class of `count` customers
 //! name = "households"          # optional label
-//! count = 50                   # optional (default 1)
+//! count = 50                   # optional (default 1): a whole number of customers (each has
+//!                              #   its own loads; a fractional count is rejected, not a mass)
 //! utility = "quadratic"        # U(q, t) = θ_t q − ½ κ_t q²
 //! theta = [0.3, 0.3]           # θ_t: one number or T numbers
 //! kappa = 0.15                 # κ_t > 0: one number or T numbers
@@ -56,7 +57,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// A per-period parameter: one number for every period, or one per period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Read from a number or an array of numbers; anything else is rejected with "expected a
+/// number or an array of T numbers" (the reader names the field).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PerPeriod {
     /// The same value in every period.
@@ -65,11 +69,65 @@ pub enum PerPeriod {
     Profile(Vec<f64>),
 }
 
+struct PerPeriodVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PerPeriodVisitor {
+    type Value = PerPeriod;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a number or an array of T numbers")
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PerPeriod, E> {
+        Ok(PerPeriod::Constant(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PerPeriod, E> {
+        Ok(PerPeriod::Constant(v as f64))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PerPeriod, E> {
+        Ok(PerPeriod::Constant(v as f64))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<PerPeriod, A::Error> {
+        let mut v = Vec::new();
+        loop {
+            match seq.next_element::<Number>() {
+                Ok(Some(Number(x))) => v.push(x),
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "element [{}]: {e} (expected a number or an array of T numbers)",
+                        v.len()
+                    )))
+                }
+            }
+        }
+        Ok(PerPeriod::Profile(v))
+    }
+}
+
+/// One number of a profile (integer or float).
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        f64::deserialize(d).map(Number)
+    }
+}
+
+impl<'de> Deserialize<'de> for PerPeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PerPeriodVisitor)
+    }
+}
+
 impl PerPeriod {
-    /// The `T` values; error names `field` on a wrong length.
+    /// The `T` values; error names `field` on a wrong length, and on a `T` too large to
+    /// allocate (never aborts).
     pub fn expand(&self, field: &str, periods: usize) -> Result<Vec<f64>, ShapingError> {
         match self {
-            PerPeriod::Constant(v) => Ok(vec![*v; periods]),
+            PerPeriod::Constant(v) => {
+                let mut out = try_vec(field, periods)?;
+                out.resize(periods, *v);
+                Ok(out)
+            }
             PerPeriod::Profile(v) if v.len() == periods => Ok(v.clone()),
             PerPeriod::Profile(v) => Err(ShapingError::LengthMismatch {
                 field: field.into(),
@@ -79,6 +137,30 @@ impl PerPeriod {
         }
     }
 }
+
+/// An empty vector with room for `len` numbers, or [`ShapingError::TooLarge`] naming
+/// `field` when the allocation fails (no abort on huge counts).
+pub(crate) fn try_vec(field: &str, len: usize) -> Result<Vec<f64>, ShapingError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| ShapingError::TooLarge {
+            field: field.into(),
+            count: len as f64,
+            bytes: (len as u64).saturating_mul(8),
+        })?;
+    Ok(v)
+}
+
+/// Bytes per load variable `q_i(t)` in [`ShapingScenario::memory_estimate`].
+pub const BYTES_PER_LOAD: u64 = 320;
+/// Bytes per customer in [`ShapingScenario::memory_estimate`].
+pub const BYTES_PER_CUSTOMER: u64 = 512;
+/// Bytes per period (supply cost, prices, totals, their JSON) in
+/// [`ShapingScenario::memory_estimate`].
+pub const BYTES_PER_PERIOD: u64 = 1024;
+/// Bytes per traced number of `dr simulate` (the value and its JSON) in
+/// [`ShapingScenario::memory_estimate`].
+pub const BYTES_PER_TRACE_VALUE: u64 = 96;
 
 /// A demand-shaping scenario as read from a file (see the module docs for the schema).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,8 +201,14 @@ pub struct CustomerSpec {
     /// Optional label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Number of customers of this class (default 1).
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    /// Number of customers of this class (default 1). A whole number: every customer of
+    /// the class has its own loads, so a count is not a mass (`count = 2.5` is rejected,
+    /// `count = 3.0` is read as 3).
+    #[serde(
+        default = "one",
+        skip_serializing_if = "is_one",
+        deserialize_with = "whole_count"
+    )]
     pub count: usize,
     /// `"quadratic"` or `"log"`.
     pub utility: UtilitySpec,
@@ -156,6 +244,40 @@ fn one() -> usize {
 
 fn is_one(v: &usize) -> bool {
     *v == 1
+}
+
+/// A class count: a whole number of customers (an integer, or a float with no fraction).
+fn whole_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number of customers >= 1 (a count is not a mass)")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<usize, E> {
+            usize::try_from(v).map_err(|_| E::custom(format!("count {v} is too large")))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<usize, E> {
+            if v < 0 {
+                Err(E::custom(format!(
+                    "got {v}: expected a whole number of customers >= 1"
+                )))
+            } else {
+                self.visit_u64(v as u64)
+            }
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<usize, E> {
+            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 {
+                self.visit_u64(v as u64)
+            } else {
+                Err(E::custom(format!(
+                    "got {v}: expected a whole number of customers >= 1 (each customer has \
+                     its own loads; a count is not a mass)"
+                )))
+            }
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// The utility kind of a scenario customer.
@@ -221,10 +343,12 @@ impl ShapingScenario {
                 requirement: "must be >= 1",
             });
         }
+        // Huge sizes are refused before any allocation that could abort.
+        try_vec("periods", periods.saturating_mul(4))?;
         let curvature = self.supply.curvature.expand("supply.curvature", periods)?;
         let linear = match &self.supply.linear {
             Some(l) => l.expand("supply.linear", periods)?,
-            None => vec![0.0; periods],
+            None => PerPeriod::Constant(0.0).expand("supply.linear", periods)?,
         };
         let supply = SupplyCost::quadratic(curvature, linear)?;
         if self.customers.is_empty() {
@@ -236,6 +360,12 @@ impl ShapingScenario {
         let mut customers = Customers::new(periods)?;
         for (k, spec) in self.customers.iter().enumerate() {
             let prefix = format!("customers[{k}].");
+            let field = if spec.count == 1 {
+                "periods".to_string()
+            } else {
+                format!("{prefix}count")
+            };
+            customers.try_reserve(spec.count, &field)?;
             spec.push_class(&mut customers, periods, &mut rng)
                 .map_err(|e| {
                     // Errors of `Customers::push_*` name the expanded index: rename it.
@@ -249,6 +379,41 @@ impl ShapingScenario {
                 })?;
         }
         ShapingModel::new(customers, supply)
+    }
+
+    /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` or `dr verify`
+    /// need on this scenario, computed from the counts in the file without allocating
+    /// (saturating arithmetic). With `N = Σ count`, `T = periods`:
+    /// - [`BYTES_PER_LOAD`] per load variable `q_i(t)` (`N·T` of them): the utility
+    ///   parameters (16), the loads of both equilibria and of the unshaped reference (24),
+    ///   the responses' and best responses' scratch (48), and the `--json` output of both
+    ///   equilibria's loads (serde values ~2·64, printed text ~2·48);
+    /// - [`BYTES_PER_CUSTOMER`] per customer (kind, energy bounds, multipliers, gains,
+    ///   per-customer JSON arrays);
+    /// - `8·T²·(⌈N/4096⌉ + 8)` for the price Newton's `T × T` matrices (one partial Hessian
+    ///   per chunk of 4096 customers, the assembled one and faer's factor);
+    /// - [`BYTES_PER_TRACE_VALUE`] per traced value of `dr simulate` (`(2 + record_loads)·T` per
+    ///   round, up to `max_rounds` rounds).
+    pub fn memory_estimate(&self) -> u64 {
+        let t = self.periods as u64;
+        let n = self
+            .customers
+            .iter()
+            .fold(0u64, |a, c| a.saturating_add(c.count as u64));
+        let loads = n.saturating_mul(t);
+        let chunks = n.div_ceil(4096).saturating_add(8);
+        let sim = self.simulation.clone().unwrap_or_default();
+        let recorded = (sim.record_loads as u64).min(n).saturating_add(2);
+        let traced = (sim.max_rounds as u64)
+            .saturating_add(1)
+            .saturating_mul(t.saturating_mul(recorded));
+        loads
+            .saturating_mul(BYTES_PER_LOAD)
+            .saturating_add(n.saturating_mul(BYTES_PER_CUSTOMER))
+            .saturating_add(t.saturating_mul(t).saturating_mul(8).saturating_mul(chunks))
+            .saturating_add(traced.saturating_mul(BYTES_PER_TRACE_VALUE))
+            .saturating_add(t.saturating_mul(BYTES_PER_PERIOD))
+            .saturating_add(1 << 20)
     }
 
     /// The simulation settings of the scenario (defaults when absent), validated.

@@ -18,7 +18,8 @@
 //! "the system may only approach to within a certain neighborhood").
 //!
 //! Each round records prices, total load, the fixed-point residual
-//! `‖q^{k+1} − q^k‖_∞ / (γ · max(1, ‖p^k‖_∞))` (zero exactly at the equilibrium), the
+//! `‖q^{k+1} − q^k‖_∞ / (γ P)` (`P = ‖p^k‖_∞`, or the largest marginal utility where every
+//! price is 0: relative to the price scale; zero exactly at the equilibrium), the
 //! welfare, and optionally the first customers' loads. A run stops with an explicit
 //! [`Termination`]: `Converged` (residual ≤ tolerance), `Oscillating` (over the last `2W`
 //! rounds the residual did not shrink by 5% between the two windows of `W` and the largest
@@ -144,7 +145,7 @@ pub struct Round {
     /// total reply to them (Newton).
     pub total_load: Vec<f64>,
     /// Gradient: the fixed-point residual (module docs). Newton: the price residual
-    /// `max_t |C'(D_t(p), t) − p(t)| / max(1, |p(t)|)` ([`crate::newton`]).
+    /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale ([`crate::newton`]).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -340,20 +341,23 @@ impl<'a> GradientScheme<'a> {
         let gamma = self.step;
         let (lo, hi) = (customers.min_energy(), customers.max_energy());
         let current = self.loads.as_slice();
-        let work = |c: usize, out: &mut [f64]| -> f64 {
+        // Returns the largest load change and the largest marginal utility seen (the price
+        // scale of the residual when every price is 0).
+        let work = |c: usize, out: &mut [f64]| -> (f64, f64) {
             let mut v = vec![0.0; periods];
             let mut change = 0.0f64;
+            let mut marginal = 0.0f64;
             for (k, o) in out.chunks_mut(periods).enumerate() {
                 let i = c * CHUNK + k;
                 let q = &current[i * periods..(i + 1) * periods];
                 for t in 0..periods {
-                    let g = -customers.piece(i, t).derivative(q[t], 0.0)
-                        - prices[t]
-                        - q[t] * curvature[t];
+                    let u = -customers.piece(i, t).derivative(q[t], 0.0);
+                    marginal = marginal.max(u.abs());
+                    let g = u - prices[t] - q[t] * curvature[t];
                     v[t] = q[t] + gamma * g;
                 }
                 if v.iter().any(|x| !x.is_finite()) {
-                    return f64::INFINITY;
+                    return (f64::INFINITY, marginal);
                 }
                 match project_box_sum(
                     &v,
@@ -368,12 +372,12 @@ impl<'a> GradientScheme<'a> {
                             change = change.max((p.x[t] - q[t]).abs());
                         }
                     }
-                    Err(_) => return f64::INFINITY,
+                    Err(_) => return (f64::INFINITY, marginal),
                 }
             }
-            change
+            (change, marginal)
         };
-        let changes: Vec<f64> = if model.len() >= 4096 {
+        let changes: Vec<(f64, f64)> = if model.len() >= 4096 {
             self.next
                 .par_chunks_mut(CHUNK * periods)
                 .enumerate()
@@ -386,8 +390,20 @@ impl<'a> GradientScheme<'a> {
                 .map(|(c, out)| work(c, out))
                 .collect()
         };
-        let change = changes.iter().copied().fold(0.0f64, f64::max);
-        let pscale = prices.iter().fold(1.0f64, |m, p| m.max(p.abs()));
+        let change = changes.iter().fold(0.0f64, |m, c| m.max(c.0));
+        // Relative to the price scale: the largest price or, where every price is 0, the
+        // largest marginal utility (no absolute floor; the same in any units).
+        let pscale = prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+        let pscale = if pscale > 0.0 {
+            pscale
+        } else {
+            changes.iter().fold(0.0f64, |m, c| m.max(c.1))
+        };
+        let pscale = if pscale > 0.0 {
+            pscale
+        } else {
+            f64::MIN_POSITIVE
+        };
         let residual = change / (gamma * pscale);
         let round = Round {
             round: self.round,

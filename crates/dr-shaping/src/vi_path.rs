@@ -76,7 +76,12 @@ pub fn strategic_equilibrium_vi(
     for (i, m) in mu.iter_mut().enumerate() {
         let q = loads.customer(i);
         let energy: f64 = q.iter().sum();
-        let eps = 1e-9 * energy.abs().max(1.0);
+        // Relative to the customer's own energy scale (no absolute floor).
+        let mut escale = energy.abs().max(lo[i]);
+        if hi[i].is_finite() {
+            escale = escale.max(hi[i]);
+        }
+        let eps = 1e-9 * escale;
         let at_lo = energy <= lo[i] + eps;
         let at_hi = energy >= hi[i] - eps;
         if !(at_lo || at_hi) {

@@ -71,16 +71,18 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Known defect, found while widening this test: on about 0.2% of these adversarial draws
-/// (7 of 4000 seeds sampled, plus 352350 which CI drew) an equilibrium's certificate has a
-/// residual of 1e-8…1e-7 although the price Newton converged. Diagnosed for 352350: a log
-/// customer whose shift is far larger than its load resolves its energy multiplier μ only to
-/// a few ulps of the prices, not enough when `|μ − p(t)| ≪ |p(t)|`, leaving a 1e-7 gap on
-/// its binding minimum energy (closing the gap in load space fixed that seed but broke
-/// others, so it was not kept). The other seeds are not diagnosed. Run with `--ignored`.
+/// Seeds that failed before (formerly the ignored `known_failures`) and certify now:
+/// - 301000, 352350, 433000, 511000, 586500, 678250: a log customer whose shift dwarfs its
+///   load left μ a few ulps from the prices (1e-8…1e-7 gaps on its binding energy bound);
+///   fixed by solving the water-filling for `δ = μ − p(t₀)` and by relative certificates;
+/// - 164500: the price Newton stalled at a price residual of 4e-8 (two periods' prices
+///   within 5e-7 of each other, a kink of a water-filling between them), and
+/// - 690250 (three log customers with shifts up to 3e3, supply curvatures down to 4e-6):
+///   the Levenberg–Marquardt damping stayed at τ ≈ 2 through hundreds of fair steps (470
+///   evaluations to converge); both fixed by relaxing τ smoothly after a fair step
+///   (Nielsen's factor), 43 and 137 evaluations now.
 #[test]
-#[ignore = "known defect: badly scaled log customers (see doc comment)"]
-fn known_failures() {
+fn formerly_failing_seeds() {
     for seed in [
         164500, 301000, 352350, 433000, 511000, 586500, 678250, 690250,
     ] {
@@ -88,8 +90,39 @@ fn known_failures() {
     }
 }
 
+/// A market where nobody may consume (one customer with `max_energy = 0`): every amount
+/// of money is zero, so the duality gap must be measured against the payments for the
+/// supply the prices call forth, not against itself (found by [`survey`]).
+#[test]
+fn zero_markets_certify() {
+    for seed in [4371288, 8140732, 15347022, 23202670] {
+        check(seed).unwrap();
+    }
+}
+
+/// How often a status is not Solved over many draws (`--ignored --nocapture`); every
+/// Solved status must come with its certificate within the tolerance.
+#[test]
+#[ignore = "a survey, not a check"]
+fn survey() {
+    let mut unsolved = Vec::new();
+    for seed in 0..3000u64 {
+        let model = badly_scaled(seed * 7919);
+        for eq in [
+            competitive_equilibrium(&model).unwrap(),
+            strategic_equilibrium(&model).unwrap(),
+        ] {
+            assert!(!eq.certificate.status.is_solved() || eq.certificate.max_residual() <= 1e-8);
+            if !eq.certificate.holds(1e-8) {
+                unsolved.push((seed * 7919, eq.behaviour, eq.certificate.status));
+            }
+        }
+    }
+    eprintln!("{} of 6000 not Solved: {unsolved:?}", unsolved.len());
+}
+
 proptest! {
-    // A fixed seed: the draws are reproducible and avoid the known failures above.
+    // A fixed seed: the draws are reproducible.
     #![proptest_config(ProptestConfig {
         cases: 48,
         rng_seed: proptest::test_runner::RngSeed::Fixed(20261123),
@@ -99,5 +132,68 @@ proptest! {
     #[test]
     fn badly_scaled_instances_solve(seed in 0u64..1_000_000) {
         check(seed)?;
+    }
+}
+
+/// The model in other units: quantities × `s`, money per quantity × `r` (see
+/// `tests/scale.rs` for the derivation: every first-order condition is multiplied by `r`,
+/// so loads become `s q` and prices `r p`).
+fn rescale(model: &ShapingModel, s: f64, r: f64) -> ShapingModel {
+    let c = model.customers();
+    let periods = model.periods();
+    let mut out = Customers::new(periods).unwrap();
+    for i in 0..model.len() {
+        let (lo, hi) = (s * c.min_energy()[i], s * c.max_energy()[i]);
+        match c.utility(i).unwrap() {
+            Utility::Quadratic { theta, kappa } => {
+                let th: Vec<f64> = theta.iter().map(|x| r * x).collect();
+                let k: Vec<f64> = kappa.iter().map(|x| r * x / s).collect();
+                out.push_quadratic(&th, &k, lo, hi).unwrap();
+            }
+            Utility::Log { weight, shift } => {
+                let w: Vec<f64> = weight.iter().map(|x| r * s * x).collect();
+                let sh: Vec<f64> = shift.iter().map(|x| s * x).collect();
+                out.push_log(&w, &sh, lo, hi).unwrap();
+            }
+            Utility::Custom(_) => unreachable!(),
+        }
+    }
+    let (cc, e) = model.supply().as_quadratic().unwrap();
+    let cc: Vec<f64> = cc.iter().map(|x| r * x / s).collect();
+    let e: Vec<f64> = e.iter().map(|x| r * x).collect();
+    ShapingModel::new(out, SupplyCost::quadratic(cc, e).unwrap()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261205),
+        ..ProptestConfig::default()
+    })]
+
+    /// The adversarial populations in units from 1e-12 to 1e12: the same statuses, both
+    /// certified to 1e-8, prices equal to `r p` within 1e-9 of the price scale.
+    #[test]
+    fn badly_scaled_instances_in_any_units(
+        seed in 0u64..1_000_000,
+        ls in -12.0f64..12.0,
+        lr in -12.0f64..12.0,
+    ) {
+        let (s, r) = (10f64.powf(ls), 10f64.powf(lr));
+        let base = badly_scaled(seed);
+        let scaled = rescale(&base, s, r);
+        for strategic in [false, true] {
+            let (a, b) = if strategic {
+                (strategic_equilibrium(&base).unwrap(), strategic_equilibrium(&scaled).unwrap())
+            } else {
+                (competitive_equilibrium(&base).unwrap(), competitive_equilibrium(&scaled).unwrap())
+            };
+            prop_assert_eq!(a.certificate.status, b.certificate.status);
+            prop_assert!(b.certificate.holds(1e-8), "{:?}", b.certificate);
+            let scale = a.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+            for (pa, pb) in a.prices.iter().zip(&b.prices) {
+                prop_assert!((r * pa - pb).abs() <= 1e-9 * r * scale, "{} vs {}", r * pa, pb);
+            }
+        }
     }
 }

@@ -77,3 +77,72 @@ fn scenario_round_trips_and_jitter_is_seeded() {
     assert_eq!(ua(&a), ua(&b));
     assert_ne!(ua(&a), ua(&c));
 }
+
+fn small(extra: &str) -> String {
+    format!(
+        "periods = 2\n[supply]\ncurvature = 1.0\n[[customers]]\nutility = \"quadratic\"\n\
+         theta = [3.0, 2.0]\nkappa = 1.0\n{extra}"
+    )
+}
+
+/// Findings 8–9 of the honest-results issue: a per-period value of the wrong type says
+/// what is expected (not "untagged enum"); a class count is a whole number of customers
+/// (3.0 is read as 3, 2.5 is rejected).
+#[test]
+fn per_period_and_count_messages() {
+    let bad = small("").replace("curvature = 1.0", "curvature = true");
+    let e = toml::from_str::<ShapingScenario>(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a number or an array of T numbers"), "{e}");
+    assert!(!e.contains("untagged"), "{e}");
+    let bad = small("").replace("kappa = 1.0", "kappa = [1.0, \"x\"]");
+    let e = toml::from_str::<ShapingScenario>(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("element [1]"), "{e}");
+    let ok: ShapingScenario = toml::from_str(&small("count = 3.0\n")).unwrap();
+    assert_eq!(ok.customers[0].count, 3);
+    assert_eq!(ok.to_model().unwrap().len(), 3);
+    for c in ["count = 2.5\n", "count = -1\n", "count = nan\n"] {
+        let e = toml::from_str::<ShapingScenario>(&small(c))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("whole number of customers"), "{c}: {e}");
+    }
+}
+
+/// The memory estimate is computed from the counts without allocating, grows with them,
+/// covers at least the loads of both equilibria, and saturates instead of overflowing.
+#[test]
+fn memory_estimate_from_the_counts() {
+    let one: ShapingScenario = toml::from_str(&small("")).unwrap();
+    let many: ShapingScenario = toml::from_str(&small("count = 1000000\n")).unwrap();
+    assert!(many.memory_estimate() > one.memory_estimate());
+    assert!(many.memory_estimate() >= 2 * 1_000_000 * 2 * 8);
+    let huge: ShapingScenario = toml::from_str(
+        &small("count = 1000000000000\n").replace("periods = 2", "periods = 1000000000"),
+    )
+    .unwrap();
+    assert_eq!(huge.memory_estimate(), u64::MAX);
+}
+
+/// Library builders never abort on huge sizes: a count whose `N·T` overflows and a `T`
+/// that cannot be allocated are typed errors naming the field.
+#[test]
+fn huge_sizes_are_typed_errors() {
+    let s: ShapingScenario =
+        toml::from_str(&small(&format!("count = {}\n", u64::MAX / 2))).unwrap();
+    let e = s.to_model().unwrap_err();
+    assert!(matches!(e, ShapingError::TooLarge { .. }), "{e}");
+    assert_eq!(e.field(), "customers[0].count");
+    let mut s: ShapingScenario = toml::from_str(&small("")).unwrap();
+    s.periods = usize::MAX;
+    s.customers[0].theta = Some(PerPeriod::Constant(1.0));
+    let e = s.to_model().unwrap_err();
+    assert!(matches!(e, ShapingError::TooLarge { .. }), "{e}");
+    assert_eq!(e.field(), "periods");
+    let mut c = Customers::new(1 << 40).unwrap();
+    let e = c.try_reserve(1 << 40, "count").unwrap_err();
+    assert_eq!(e.field(), "count");
+}
