@@ -15,7 +15,7 @@ use crate::game::{
 };
 use crate::model::Model;
 use crate::planner::{KktResiduals, PlannerSolution};
-use crate::radial::{peak_set, radial_on};
+use crate::radial::{peak_set_sized, radial_on};
 use serde::{Deserialize, Serialize};
 
 /// A message profile of the centralized mechanism (eq. 5), struct-of-arrays: user `i`'s
@@ -110,6 +110,10 @@ struct Pre {
     s_sum: Vec<f64>,
     y_sum: Vec<f64>,
     ay: Vec<f64>,
+    /// `Σ_i |y_t^i|`.
+    y_abs: Vec<f64>,
+    /// `|b^l| + Σ_j |a^{j,l}·y^j|`.
+    ay_abs: Vec<f64>,
 }
 
 impl<'m> CentralizedMechanism<'m> {
@@ -199,11 +203,28 @@ impl<'m> CentralizedMechanism<'m> {
                 *a += b;
             }
         }
+        let mut y_abs = vec![0.0; t_len];
+        for (j, v) in m.y.iter().enumerate() {
+            y_abs[j % t_len] += v.abs();
+        }
+        let ay_abs: Vec<f64> = (0..l_len)
+            .map(|l| {
+                let (vars, coefs) = model.row(l);
+                model.rhs()[l].abs()
+                    + vars
+                        .iter()
+                        .zip(coefs)
+                        .map(|(&j, &a)| (a * m.y[j]).abs())
+                        .sum::<f64>()
+            })
+            .collect();
         Pre {
             q_sum,
             s_sum,
             y_sum: model.aggregate(&m.y),
             ay: model.row_activity(&m.y),
+            y_abs,
+            ay_abs,
         }
     }
 
@@ -218,9 +239,14 @@ impl<'m> CentralizedMechanism<'m> {
             .map(|l| (pre.q_sum[l] - q_i[l]).max(0.0) * inv)
             .collect();
         let mut q_slack: Vec<f64> = (0..l_len).map(|l| model.rhs()[l] - pre.ay[l]).collect();
+        let mut q_slack_size = pre.ay_abs.clone();
         let (y_i, beta_prev) = (m.y_of(i), m.beta_of(prev));
         for ur in model.user_rows(i) {
             q_slack[ur.row] += model.user_row_dot(ur, y_i) - model.user_row_dot(ur, beta_prev);
+            q_slack_size[ur.row] += model
+                .user_row_entries(ur)
+                .map(|(t, a)| (a * beta_prev[t]).abs())
+                .sum::<f64>();
         }
         let s_i = m.s_of(i);
         let s_avg: Vec<f64> = (0..t_len)
@@ -229,7 +255,11 @@ impl<'m> CentralizedMechanism<'m> {
         let zeta: Vec<f64> = (0..t_len)
             .map(|t| pre.y_sum[t] - y_i[t] + beta_prev[t])
             .collect();
-        let (z, a) = peak_set(&zeta, self.settings.tie_tolerance);
+        let zeta_size: Vec<f64> = (0..t_len)
+            .map(|t| pre.y_abs[t] + beta_prev[t].abs())
+            .collect();
+        let tie_scale = zeta_size.iter().copied().fold(0.0, f64::max);
+        let (z, a) = peak_set_sized(&zeta, self.settings.tie_tolerance, tie_scale);
         let rp = radial_on(&s_avg, &a, model.peak_price());
         let price = game::price_vector(model, i, &rp, &q_avg);
         let proxy_penalty = m
@@ -247,6 +277,8 @@ impl<'m> CentralizedMechanism<'m> {
             zeta,
             z,
             proxy_penalty,
+            q_slack_size,
+            zeta_size,
         }
     }
 

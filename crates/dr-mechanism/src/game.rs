@@ -21,7 +21,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MechanismSettings {
     /// Relative tolerance `τ` for ties in the argmax of radial pricing: `t` is a peak period
-    /// when `ζ_t ≥ z − τ max(1, |z|)` (see [`crate::radial::peak_set`]). Default `1e-9`.
+    /// when `ζ_t ≥ z − τ S`, `S` the size of the terms `ζ` is summed from (`Σ_j |y_t^j|`;
+    /// see [`crate::radial::peak_set`]): relative to the demands' own scale. Default `1e-9`.
     pub tie_tolerance: f64,
 }
 
@@ -62,6 +63,12 @@ pub struct TaxBreakdown {
     pub proxy_penalties: f64,
     /// `t̂^i`, the sum of the above.
     pub total: f64,
+    /// The size of the money terms the tax is computed from (`Σ_t |y_t| (|p_t| + RP_t +
+    /// Σ_l |q^{−i,l} a_t^{i,l}|) + Σ_l q^{i,l} (|b^l| + Σ_j |a^{j,l}·y^j|) + Σ_t s_t (z-size +
+    /// ζ_t-size)`): the scale of its rounding error, and of the checks of Theorem 4. The
+    /// squared penalties are left out: they vanish at a NE, and they are not in units of
+    /// money.
+    pub size: f64,
 }
 
 /// User `i`'s exact best-response gain `max_{m^i} u^i(m^i, m^{−i}) − u^i(m)`, by component.
@@ -79,6 +86,12 @@ pub struct GainBreakdown {
     pub proxies: f64,
     /// The exact gain of the joint best response (the sum: the tax is separable).
     pub total: f64,
+    /// The user's money scale the gain is judged against: its utility's own scale
+    /// ([`Model::user_money_scale`]) plus `Σ_t (|v_t(y_t)| + |c_t y_t|)`, the size of the
+    /// terms the demand gain is computed from.
+    pub scale: f64,
+    /// `total / scale` (0 when both are 0).
+    pub relative: f64,
 }
 
 /// Lemma 2 of wei-anastasopoulos at a profile: equal prices, feasibility, complementary
@@ -102,9 +115,10 @@ pub struct Lemma2Report {
 /// Lemma 3 of wei-anastasopoulos at a profile: stationarity (13) and `Σ_t RP_t = p_0` (14).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Lemma3Report {
-    /// (13): `max_{i,t} |v̇_t^i(y_t^i) − p_t − RP_t^i − Σ_l q^{−i,l} a_t^{i,l}| / max(1, |v̇|)`.
+    /// (13): `max_{i,t} |v̇_t^i(y_t^i) − p_t − RP_t^i − Σ_l q^{−i,l} a_t^{i,l}| / (|v̇| + |price|)`
+    /// (relative).
     pub stationarity: f64,
-    /// (14): `max_i |Σ_t RP_t^i − p_0|`.
+    /// (14): `max_i |Σ_t RP_t^i − p_0| / p_0` (relative).
     pub peak_price_sum: f64,
 }
 
@@ -119,6 +133,8 @@ pub struct Theorem4Report {
     pub balanced_taxes: Vec<f64>,
     /// `Σ_i t̃^i − J(ŷ)` (eq. 17: 0 at a NE).
     pub budget_imbalance: f64,
+    /// The payment scale (see [`ProfileEvaluation::payment_scale`]).
+    pub payment_scale: f64,
 }
 
 /// Everything a profile implies, in one pass over the users.
@@ -136,6 +152,12 @@ pub struct ProfileEvaluation {
     pub gains: Vec<GainBreakdown>,
     /// `max_i gains[i].total`.
     pub max_gain: f64,
+    /// `max_i gains[i].relative`: the largest gain relative to the user's money scale.
+    pub max_relative_gain: f64,
+    /// The payment scale `Σ_i (taxes[i].size + |rebate^i|) + Σ_t |p_t| Σ_i |y_t^i| +
+    /// p_0 max_t Σ_i |y_t^i|`: the size of every money term in `Σ_i t̃^i − J(ŷ)`; the budget
+    /// balance of Theorem 4 is judged relative to it.
+    pub payment_scale: f64,
     /// `J(ŷ)` (eq. 1).
     pub energy_cost: f64,
     /// `Σ_i t̂^i − J(ŷ)`.
@@ -163,6 +185,10 @@ pub(crate) struct Env {
     pub z: f64,
     /// The current proxy penalties (= the proxies' best-response gain).
     pub proxy_penalty: f64,
+    /// Size of the terms of `e^{i,l}`: `|b^l| + Σ |a·y|` over what it sums.
+    pub q_slack_size: Vec<f64>,
+    /// Size of the terms of `ζ_t^{−i}`: `Σ |y_t|` (and summaries) over what it sums.
+    pub zeta_size: Vec<f64>,
 }
 
 /// Own message parts of all users, flat: `y`, `s` are `N·T`, `q` is `N·L`.
@@ -191,8 +217,9 @@ pub(crate) fn demand_response(f: &dyn ConvexScalar, c: f64) -> Option<f64> {
     if !(y > lo && y < hi) {
         return None;
     }
-    let d = f.derivative(y) + c;
-    if d.abs() <= 1e-8 * (1.0 + c.abs()) {
+    let fd = f.derivative(y);
+    let d = fd + c;
+    if d.abs() <= 1e-8 * (fd.abs() + c.abs()) {
         Some(y)
     } else {
         None
@@ -235,12 +262,33 @@ pub(crate) fn tax_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> T
         .map(|t| (s[t] - env.s_avg[t]).powi(2) + s[t] * (env.z - env.zeta[t]))
         .sum();
     let total = cost + constraint_terms + peak_terms + env.proxy_penalty;
+    let zmax = env.zeta_size.iter().copied().fold(0.0, f64::max);
+    let mut size: f64 = y
+        .iter()
+        .zip(&env.rp)
+        .zip(model.energy_prices())
+        .map(|((yt, rp), p)| yt.abs() * (p.abs() + rp.abs()))
+        .sum();
+    for ur in model.user_rows(i) {
+        let qa = env.q_avg[ur.row];
+        size += model
+            .user_row_entries(ur)
+            .map(|(t, a)| (qa * a * y[t]).abs())
+            .sum::<f64>();
+    }
+    size += (0..l_len)
+        .map(|l| q[l].abs() * env.q_slack_size[l])
+        .sum::<f64>();
+    size += (0..t_len)
+        .map(|t| s[t].abs() * (zmax + env.zeta_size[t]))
+        .sum::<f64>();
     TaxBreakdown {
         cost,
         constraint_terms,
         peak_terms,
         proxy_penalties: env.proxy_penalty,
         total,
+        size,
     }
 }
 
@@ -251,9 +299,14 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
     let s = &parts.s[i * t_len..(i + 1) * t_len];
     let q = &parts.q[i * l_len..(i + 1) * l_len];
     let mut demand = 0.0;
+    let mut scale = model.user_money_scale(i);
     for (t, &yt) in y.iter().enumerate() {
         let f = model.disutility(i, t).as_ref();
         let c = env.price[t];
+        let fy = priced_value(f, 0.0, yt);
+        if fy.is_finite() {
+            scale += fy.abs() + (c * yt).abs();
+        }
         demand += match demand_response(f, c) {
             Some(best) => (priced_value(f, c, yt) - priced_value(f, c, best)).max(0.0),
             None => f64::INFINITY,
@@ -272,6 +325,8 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
         peak_prices,
         proxies: env.proxy_penalty,
         total,
+        scale,
+        relative: crate::planner::ratio(total, scale),
     }
 }
 
@@ -428,6 +483,7 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
             .map(|(q, b)| q * b)
             .sum::<f64>()
             / n as f64;
+        // (The rebate is a sum of non-negative terms q ≥ 0, b ≥ 0: its size is itself.)
     });
     let utility_at_zero: Vec<f64> = (0..n)
         .map(|i| model.user_utility(i, &vec![0.0; t_len]))
@@ -439,7 +495,13 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
     let energy_cost = model.energy_cost(parts.y);
     let planner_surplus = taxes.iter().map(|t| t.total).sum::<f64>() - energy_cost;
     let max_gain = gains.iter().map(|g| g.total).fold(0.0, f64::max);
+    let max_relative_gain = gains.iter().map(|g| g.relative).fold(0.0, f64::max);
+    let payment_scale = taxes.iter().map(|t| t.size).sum::<f64>()
+        + rebate.iter().map(|r| r.abs()).sum::<f64>()
+        + cost_size(model, parts.y);
     ProfileEvaluation {
+        max_relative_gain,
+        payment_scale,
         welfare: model.welfare(parts.y),
         taxes,
         balanced_taxes,
@@ -450,6 +512,20 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
         energy_cost,
         planner_surplus,
     }
+}
+
+/// `Σ_t |p_t| Σ_i |y_t^i| + p_0 max_t Σ_i |y_t^i|`: the size of the terms of `J(y)`.
+pub(crate) fn cost_size(model: &Model, y: &[f64]) -> f64 {
+    let t_len = model.periods();
+    let mut abs = vec![0.0; t_len];
+    for (j, v) in y.iter().enumerate() {
+        abs[j % t_len] += v.abs();
+    }
+    abs.iter()
+        .zip(model.energy_prices())
+        .map(|(a, p)| a * p.abs())
+        .sum::<f64>()
+        + model.peak_price() * abs.iter().copied().fold(0.0, f64::max)
 }
 
 pub(crate) fn gains<P: Provider>(p: &P, m: &P::Profile) -> Vec<GainBreakdown> {
@@ -527,14 +603,14 @@ pub(crate) fn lemma3<P: Provider>(p: &P, m: &P::Profile) -> Lemma3Report {
     p.for_each_env(m, &mut |i, env| {
         for t in 0..t_len {
             let vdot = model.marginal_utility(i, t, parts.y[i * t_len + t]);
-            let res = (vdot - env.price[t]).abs() / vdot.abs().max(1.0);
+            let res = crate::planner::ratio(vdot - env.price[t], vdot.abs() + env.price[t].abs());
             r.stationarity = r
                 .stationarity
                 .max(if res.is_nan() { f64::INFINITY } else { res });
         }
         r.peak_price_sum = r
             .peak_price_sum
-            .max((env.rp.iter().sum::<f64>() - model.peak_price()).abs());
+            .max((env.rp.iter().sum::<f64>() - model.peak_price()).abs() / model.peak_price());
     });
     r
 }
@@ -570,6 +646,7 @@ pub(crate) fn theorem4<P: Provider>(p: &P, m: &P::Profile) -> Theorem4Report {
         price_revenue,
         balanced_taxes: e.balanced_taxes,
         budget_imbalance,
+        payment_scale: e.payment_scale,
     }
 }
 

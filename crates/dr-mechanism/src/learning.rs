@@ -48,7 +48,8 @@
 //!   tied peak periods (tested); it converges with a single peak period.
 //!
 //! Convergence is measured by the exact quantity that defines a NE: the largest
-//! best-response gain of any user ([`crate::game::GainBreakdown`]).
+//! best-response gain of any user ([`crate::game::GainBreakdown`]), relative to that user's
+//! money scale (so a tolerance means the same for utilities in units of 10⁻¹² or 10¹²).
 
 use crate::centralized::{CentralizedMechanism, MessageProfile};
 use crate::distributed::{DistributedMechanism, DistributedProfile};
@@ -81,7 +82,9 @@ pub struct LearningSettings {
     pub rule: LearningRule,
     /// Most rounds.
     pub max_rounds: usize,
-    /// Converged when every user's best-response gain is at most this.
+    /// Converged when every user's best-response gain is at most this *relative to the
+    /// user's money scale* ([`crate::game::GainBreakdown::relative`]), so that the test
+    /// means the same in any units.
     pub tolerance: f64,
 }
 
@@ -151,7 +154,9 @@ pub struct LearningRecord {
     pub round: usize,
     /// Largest best-response gain of any user.
     pub max_gain: f64,
-    /// `max_l (a^l y − b^l)^+`.
+    /// Largest best-response gain relative to its user's money scale (the convergence test).
+    pub max_relative_gain: f64,
+    /// `max_l (a^l y − b^l)^+` (in the rows' own units).
     pub infeasibility: f64,
     /// Largest spread of the announced prices (`q^{·,l}`, `s_t^·`) across users.
     pub price_disagreement: f64,
@@ -214,6 +219,7 @@ fn record_of<P: Provider>(p: &P, m: &P::Profile) -> LearningRecord {
     LearningRecord {
         round: 0,
         max_gain: gains.iter().map(|g| g.total).fold(0.0, f64::max),
+        max_relative_gain: gains.iter().map(|g| g.relative).fold(0.0, f64::max),
         infeasibility,
         price_disagreement: dis,
         welfare: model.welfare(parts.y),
@@ -278,6 +284,8 @@ pub struct LearningOutcome<P> {
     pub termination: Termination,
     /// Largest best-response gain at the last profile.
     pub max_gain: f64,
+    /// Largest relative best-response gain at the last profile (the convergence test).
+    pub max_relative_gain: f64,
     /// One record per round, the last one describing the final profile.
     pub trace: Vec<LearningRecord>,
 }
@@ -343,7 +351,7 @@ impl<'g, G: LearningGame> Learner<'g, G> {
         let mut rec = self.game.record(&self.profile);
         rec.round = self.round;
         self.trace.push(rec);
-        if rec.max_gain <= self.settings.tolerance {
+        if rec.max_relative_gain <= self.settings.tolerance {
             self.termination = Some(Termination::Converged);
         } else if self.round >= self.settings.max_rounds {
             self.termination = Some(Termination::MaxRounds);
@@ -368,7 +376,13 @@ impl<'g, G: LearningGame> Learner<'g, G> {
                     .last()
                     .map(|r| r.max_gain)
                     .unwrap_or(f64::INFINITY);
+                let max_relative_gain = self
+                    .trace
+                    .last()
+                    .map(|r| r.max_relative_gain)
+                    .unwrap_or(f64::INFINITY);
                 return LearningOutcome {
+                    max_relative_gain,
                     profile: self.profile,
                     rounds: self.round,
                     termination,
