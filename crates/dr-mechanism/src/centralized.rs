@@ -98,6 +98,36 @@ pub(crate) fn check_vec(
     Ok(())
 }
 
+/// The most `f64` entries one message array may have (2³¹, 16 GiB): larger message spaces
+/// are refused with [`MechanismError::TooLarge`] before anything is allocated.
+pub const MAX_MESSAGE_ENTRIES: u64 = 1 << 31;
+
+/// Refuses message spaces over [`MAX_MESSAGE_ENTRIES`]: `q` has `N·L` entries, `y`, `s`,
+/// `β` have `N·T`, and (distributed, `directed_edges > 0`) `n` has `E·L`, `ν` `E·T`.
+pub(crate) fn check_message_size(model: &Model, directed_edges: usize) -> Result<(), MechanismError> {
+    let (n, t, l) = (
+        model.users() as u64,
+        model.periods() as u64,
+        model.rows() as u64,
+    );
+    let e = directed_edges as u64;
+    for (field, count) in [
+        ("users × rows (q)", n.saturating_mul(l)),
+        ("users × periods (y, s, β)", n.saturating_mul(t)),
+        ("directed edges × rows (n)", e.saturating_mul(l)),
+        ("directed edges × periods (ν)", e.saturating_mul(t)),
+    ] {
+        if count > MAX_MESSAGE_ENTRIES {
+            return Err(MechanismError::TooLarge {
+                field: field.into(),
+                count,
+                limit: MAX_MESSAGE_ENTRIES,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The centralized mechanism on a [`Model`] with `N ≥ 2` users.
 #[derive(Debug, Clone, Copy)]
 pub struct CentralizedMechanism<'m> {
@@ -128,6 +158,7 @@ impl<'m> CentralizedMechanism<'m> {
             });
         }
         settings.validate()?;
+        check_message_size(model, 0)?;
         Ok(Self { model, settings })
     }
 
@@ -191,16 +222,19 @@ impl<'m> CentralizedMechanism<'m> {
     fn pre(&self, m: &MessageProfile) -> Pre {
         let model = self.model;
         let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
+        // Sums of deviations from user 0's announcement: the means q^{−i}, s^{−i} are then
+        // exact when every user announces the same price (as at the NE of Theorem 2), so the
+        // penalties (q − q^{−i})², whose units are price², carry no rounding there.
         let mut q_sum = vec![0.0; l_len];
         for i in 0..n {
-            for (a, b) in q_sum.iter_mut().zip(m.q_of(i)) {
-                *a += b;
+            for ((a, b), r) in q_sum.iter_mut().zip(m.q_of(i)).zip(m.q_of(0)) {
+                *a += b - r;
             }
         }
         let mut s_sum = vec![0.0; t_len];
         for i in 0..n {
-            for (a, b) in s_sum.iter_mut().zip(m.s_of(i)) {
-                *a += b;
+            for ((a, b), r) in s_sum.iter_mut().zip(m.s_of(i)).zip(m.s_of(0)) {
+                *a += b - r;
             }
         }
         let mut y_abs = vec![0.0; t_len];
@@ -236,7 +270,10 @@ impl<'m> CentralizedMechanism<'m> {
         let inv = 1.0 / (n - 1) as f64;
         let q_i = m.q_of(i);
         let q_avg: Vec<f64> = (0..l_len)
-            .map(|l| (pre.q_sum[l] - q_i[l]).max(0.0) * inv)
+            .map(|l| {
+                let r = m.q_of(0)[l];
+                (r + (pre.q_sum[l] - (q_i[l] - r)) * inv).max(0.0)
+            })
             .collect();
         let mut q_slack: Vec<f64> = (0..l_len).map(|l| model.rhs()[l] - pre.ay[l]).collect();
         let mut q_slack_size = pre.ay_abs.clone();
@@ -250,7 +287,10 @@ impl<'m> CentralizedMechanism<'m> {
         }
         let s_i = m.s_of(i);
         let s_avg: Vec<f64> = (0..t_len)
-            .map(|t| (pre.s_sum[t] - s_i[t]).max(0.0) * inv)
+            .map(|t| {
+                let r = m.s_of(0)[t];
+                (r + (pre.s_sum[t] - (s_i[t] - r)) * inv).max(0.0)
+            })
             .collect();
         let zeta: Vec<f64> = (0..t_len)
             .map(|t| pre.y_sum[t] - y_i[t] + beta_prev[t])
@@ -279,6 +319,12 @@ impl<'m> CentralizedMechanism<'m> {
             proxy_penalty,
             q_slack_size,
             zeta_size,
+            proxy_size: m
+                .beta_of(i)
+                .iter()
+                .zip(m.y_of(next))
+                .map(|(b, y)| (b.abs() + y.abs()).powi(2))
+                .sum(),
         }
     }
 

@@ -155,6 +155,7 @@ impl<'m> DistributedMechanism<'m> {
             });
         }
         settings.validate()?;
+        crate::centralized::check_message_size(model, network.directed_edges())?;
         let mut proxied = vec![Vec::new(); model.users()];
         for j in 0..model.users() {
             proxied[network.phi(j)].push(j);
@@ -316,11 +317,13 @@ impl<'m> DistributedMechanism<'m> {
         let mut sum_f = vec![0.0; l_len];
         let mut q_slack_size: Vec<f64> = model.rhs().iter().map(|b| b.abs()).collect();
         let (mut dev_n, mut dev_nu, mut pen) = (0.0_f64, 0.0_f64, 0.0);
+        let mut pen_size = 0.0;
         for (k, e) in net.edges_of(i).enumerate() {
             let j = net.edge_head(e);
             let back = net.reverse(e);
             for l in 0..l_len {
-                q_avg[l] += m.q[j * l_len + l] * inv;
+                // Deviations from the first neighbour's price: exact when they agree.
+                q_avg[l] += (m.q[j * l_len + l] - m.q[nb[0] * l_len + l]) * inv;
                 f_n[k * l_len + l] = pre.n_sum[j * l_len + l] - m.n[back * l_len + l];
                 q_slack_size[l] += pre.n_abs[j * l_len + l] + m.n[back * l_len + l].abs();
             }
@@ -333,7 +336,7 @@ impl<'m> DistributedMechanism<'m> {
                     .sum::<f64>();
             }
             for t in 0..t_len {
-                s_avg[t] += m.s[j * t_len + t] * inv;
+                s_avg[t] += (m.s[j * t_len + t] - m.s[nb[0] * t_len + t]) * inv;
                 let f = y_j[t] + pre.nu_sum[j * t_len + t] - m.nu[back * t_len + t];
                 f_nu[k * t_len + t] = f;
                 zeta[t] += f;
@@ -341,6 +344,7 @@ impl<'m> DistributedMechanism<'m> {
                     y_j[t].abs() + pre.nu_abs[j * t_len + t] + m.nu[back * t_len + t].abs();
                 let dv = m.nu[e * t_len + t] - f;
                 pen += dv * dv;
+                pen_size += (m.nu[e * t_len + t].abs() + f.abs()).powi(2);
                 dev_nu = dev_nu.max(dv.abs());
             }
             for l in 0..l_len {
@@ -348,6 +352,7 @@ impl<'m> DistributedMechanism<'m> {
                 sum_f[l] += f;
                 let dv = m.n[e * l_len + l] - f;
                 pen += dv * dv;
+                pen_size += (m.n[e * l_len + l].abs() + f.abs()).powi(2);
                 dev_n = dev_n.max(dv.abs());
             }
         }
@@ -356,7 +361,16 @@ impl<'m> DistributedMechanism<'m> {
             for t in 0..t_len {
                 let dv = m.beta[j * t_len + t] - m.y[j * t_len + t];
                 pen += dv * dv;
+                pen_size += (m.beta[j * t_len + t].abs() + m.y[j * t_len + t].abs()).powi(2);
                 dev_b = dev_b.max(dv.abs());
+            }
+        }
+        if let Some(&first) = nb.first() {
+            for (l, q) in q_avg.iter_mut().enumerate() {
+                *q = (*q + m.q[first * l_len + l]).max(0.0);
+            }
+            for (t, s) in s_avg.iter_mut().enumerate() {
+                *s = (*s + m.s[first * t_len + t]).max(0.0);
             }
         }
         let own_proxy = &m.beta[i * t_len..(i + 1) * t_len];
@@ -384,6 +398,7 @@ impl<'m> DistributedMechanism<'m> {
                 proxy_penalty: pen,
                 q_slack_size,
                 zeta_size,
+                proxy_size: pen_size,
             },
             f_n,
             f_nu,

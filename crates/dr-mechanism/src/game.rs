@@ -69,6 +69,15 @@ pub struct TaxBreakdown {
     /// squared penalties are left out: they vanish at a NE, and they are not in units of
     /// money.
     pub size: f64,
+    /// The squared penalties inside the tax: `Σ_l (q^{i,l} − q^{−i,l})² + Σ_t (s_t^i −
+    /// s_t^{−i})²` plus the proxy penalties. In units of price² and quantity², not money;
+    /// zero at a NE (Lemmas 1, 2, 4), and judged in their own units by the proxies' and
+    /// prices' best-response gains ([`GainBreakdown::relative`]).
+    pub squared_penalties: f64,
+    /// The money part `t̂^i − squared_penalties`, summed directly from the money terms
+    /// `cost^i + Σ_l q^{i,l} e^{i,l} + Σ_t s_t^i (z^{−i} − ζ_t^{−i})` (not by subtraction, so
+    /// that large penalties in other units cost it no precision).
+    pub money: f64,
 }
 
 /// User `i`'s exact best-response gain `max_{m^i} u^i(m^i, m^{−i}) − u^i(m)`, by component.
@@ -86,11 +95,15 @@ pub struct GainBreakdown {
     pub proxies: f64,
     /// The exact gain of the joint best response (the sum: the tax is separable).
     pub total: f64,
-    /// The user's money scale the gain is judged against: its utility's own scale
+    /// The user's money scale the demand gain is judged against: its utility's own scale
     /// ([`Model::user_money_scale`]) plus `Σ_t (|v_t(y_t)| + |c_t y_t|)`, the size of the
     /// terms the demand gain is computed from.
     pub scale: f64,
-    /// `total / scale` (0 when both are 0).
+    /// The largest of the component gains, each relative to the size of the terms it is
+    /// computed from: `demand / scale`; `constraint_prices / Σ_l (|q^{i,l}| + |q^{−i,l}| +
+    /// |e^{i,l}|-size)²`; `peak_prices` likewise; `proxies / Σ (|proxy| + |target|)²`. The
+    /// penalty terms of the paper's taxes (7), (18) add squares of prices and of quantities,
+    /// so each is judged in its own units rather than against money.
     pub relative: f64,
 }
 
@@ -154,6 +167,9 @@ pub struct ProfileEvaluation {
     pub max_gain: f64,
     /// `max_i gains[i].relative`: the largest gain relative to the user's money scale.
     pub max_relative_gain: f64,
+    /// `Σ_i (taxes[i].money − rebate^i) − J(ŷ)`: the budget imbalance of Theorem 4 in money,
+    /// without the squared penalties (see [`TaxBreakdown::money`]).
+    pub money_budget_imbalance: f64,
     /// The payment scale `Σ_i (taxes[i].size + |rebate^i|) + Σ_t |p_t| Σ_i |y_t^i| +
     /// p_0 max_t Σ_i |y_t^i|`: the size of every money term in `Σ_i t̃^i − J(ŷ)`; the budget
     /// balance of Theorem 4 is judged relative to it.
@@ -189,6 +205,8 @@ pub(crate) struct Env {
     pub q_slack_size: Vec<f64>,
     /// Size of the terms of `ζ_t^{−i}`: `Σ |y_t|` (and summaries) over what it sums.
     pub zeta_size: Vec<f64>,
+    /// `Σ (|proxy| + |its target|)²` over the proxy penalties.
+    pub proxy_size: f64,
 }
 
 /// Own message parts of all users, flat: `y`, `s` are `N·T`, `q` is `N·L`.
@@ -262,6 +280,18 @@ pub(crate) fn tax_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> T
         .map(|t| (s[t] - env.s_avg[t]).powi(2) + s[t] * (env.z - env.zeta[t]))
         .sum();
     let total = cost + constraint_terms + peak_terms + env.proxy_penalty;
+    let squared_penalties = (0..l_len)
+        .map(|l| (q[l] - env.q_avg[l]).powi(2))
+        .sum::<f64>()
+        + (0..t_len)
+            .map(|t| (s[t] - env.s_avg[t]).powi(2))
+            .sum::<f64>()
+        + env.proxy_penalty;
+    let money = cost
+        + (0..l_len).map(|l| q[l] * env.q_slack[l]).sum::<f64>()
+        + (0..t_len)
+            .map(|t| s[t] * (env.z - env.zeta[t]))
+            .sum::<f64>();
     let zmax = env.zeta_size.iter().copied().fold(0.0, f64::max);
     let mut size: f64 = y
         .iter()
@@ -289,6 +319,8 @@ pub(crate) fn tax_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> T
         proxy_penalties: env.proxy_penalty,
         total,
         size,
+        squared_penalties,
+        money,
     }
 }
 
@@ -319,6 +351,18 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
         .map(|t| quadratic_gain(s[t], env.s_avg[t] - 0.5 * (env.z - env.zeta[t])))
         .sum();
     let total = demand + constraint_prices + peak_prices + env.proxy_penalty;
+    let q_size: f64 = (0..l_len)
+        .map(|l| (q[l].abs() + env.q_avg[l].abs() + env.q_slack_size[l]).powi(2))
+        .sum();
+    let zmax = env.zeta_size.iter().copied().fold(0.0, f64::max);
+    let s_size: f64 = (0..t_len)
+        .map(|t| (s[t].abs() + env.s_avg[t].abs() + zmax + env.zeta_size[t]).powi(2))
+        .sum();
+    let ratio = crate::planner::ratio;
+    let relative = ratio(demand, scale)
+        .max(ratio(constraint_prices, q_size))
+        .max(ratio(peak_prices, s_size))
+        .max(ratio(env.proxy_penalty, env.proxy_size));
     GainBreakdown {
         demand,
         constraint_prices,
@@ -326,7 +370,7 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
         proxies: env.proxy_penalty,
         total,
         scale,
-        relative: crate::planner::ratio(total, scale),
+        relative,
     }
 }
 
@@ -499,7 +543,14 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
     let payment_scale = taxes.iter().map(|t| t.size).sum::<f64>()
         + rebate.iter().map(|r| r.abs()).sum::<f64>()
         + cost_size(model, parts.y);
+    let money_budget_imbalance = taxes
+        .iter()
+        .zip(&rebate)
+        .map(|(t, r)| t.money - r)
+        .sum::<f64>()
+        - energy_cost;
     ProfileEvaluation {
+        money_budget_imbalance,
         max_relative_gain,
         payment_scale,
         welfare: model.welfare(parts.y),
