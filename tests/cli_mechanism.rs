@@ -421,9 +421,13 @@ fn simulate_converges_to_the_planner_optimum() {
         let needed = v["rounds_needed"].as_u64().unwrap() as usize;
         assert_eq!(rounds.len(), needed + 1);
         assert_eq!(rounds[needed]["round"].as_u64(), Some(needed as u64));
-        let gain = f(&v["max_best_response_gain"]);
+        let gain = f(&v["max_relative_best_response_gain"]);
         assert!(gain <= f(&v["tolerance"]));
-        assert_eq!(gain, f(&rounds[needed]["max_gain"]));
+        assert_eq!(gain, f(&rounds[needed]["max_relative_gain"]));
+        assert_eq!(
+            f(&v["max_best_response_gain"]),
+            f(&rounds[needed]["max_gain"])
+        );
         let y = matrix(&v["allocation"]);
         let dist = y
             .iter()
@@ -447,7 +451,9 @@ fn simulate_converges_to_the_planner_optimum() {
 #[test]
 fn simulate_says_plainly_when_it_did_not_converge() {
     let o = dr(&["simulate", COMMUNITY, "--rounds", "5"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // Exit 4: a run that did not converge (README "Exit status").
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("MaxRounds after 5 rounds"), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
         out.contains("DID NOT CONVERGE") && out.contains("round limit (5 rounds)"),
@@ -456,9 +462,11 @@ fn simulate_says_plainly_when_it_did_not_converge() {
     let v = json_of(&dr(&["--json", "simulate", COMMUNITY, "--rounds", "5"]));
     assert_eq!(v["termination"], "MaxRounds");
     assert_eq!(v["converged"], false);
-    assert!(v["rounds_needed"].is_null());
+    // Never null for a number: the reason instead.
+    assert_eq!(v["rounds_needed"], "not converged (MaxRounds)");
+    assert_eq!(v["outcome"], "not_converged");
     assert_eq!(v["rounds"].as_array().unwrap().len(), 6);
-    assert!(f(&v["max_best_response_gain"]) > f(&v["tolerance"]));
+    assert!(f(&v["max_relative_best_response_gain"]) > f(&v["tolerance"]));
 }
 
 #[test]

@@ -271,7 +271,9 @@ impl PlannerSolution {
 /// (see the module docs). Both run on the problem rewritten in the data's own units
 /// ([`Model::scales`]: `x = Q u`, money in units of `M = P·Q`), so that their internal
 /// thresholds see numbers near 1 whatever the units of the file; the result is mapped back
-/// and its residuals ([`KktResiduals`], relative) are those of the original problem.
+/// and its residuals ([`KktResiduals`], relative) are those of the original problem. Where
+/// that point misses the tolerance, the problem is also solved in the file's own units and
+/// the point with the smaller residuals is returned.
 ///
 /// Status of the certificate: `Solved` when every KKT residual of the returned point is at
 /// most `settings.kkt_tolerance`; otherwise the interior point's status when that is not
@@ -289,9 +291,78 @@ pub fn solve_planner(
             requirement: "must be > 0 and finite".into(),
         });
     }
-    // Solve in the data's own units (numbers near 1), see `Model::scales`.
+    // Solve in the data's own units (numbers near 1), see `Model::scales`; where that does
+    // not reach the tolerance, also in the file's units, and keep the better point.
     let units = original.scales();
-    let (qu, mu_unit) = (units.quantity, units.money());
+    let mut run = solve_in_units(original, settings, units.quantity, units.money())?;
+    if !run.kkt.holds(settings.kkt_tolerance) && (units.quantity, units.money()) != (1.0, 1.0) {
+        let plain = solve_in_units(original, settings, 1.0, 1.0)?;
+        if plain.kkt.max() < run.kkt.max() {
+            run = plain;
+        }
+    }
+    let Run {
+        x,
+        lam,
+        mu,
+        kkt,
+        ipm_cert,
+        polish_its,
+        polished,
+    } = run;
+    let model = original;
+    let status = if kkt.holds(settings.kkt_tolerance) {
+        Status::Solved
+    } else if ipm_cert.status != Status::Solved {
+        ipm_cert.status
+    } else {
+        Status::NumericalError
+    };
+    let certificate = Certificate {
+        primal_infeasibility: kkt.primal_infeasibility,
+        stationarity: kkt
+            .stationarity
+            .max(kkt.peak_price_balance)
+            .max(kkt.dual_infeasibility),
+        complementarity: kkt.complementarity,
+        duality_gap: kkt.duality_gap,
+        iterations: ipm_cert.iterations + polish_its,
+        status,
+    };
+    let agg = model.aggregate(&x);
+    let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Ok(PlannerSolution {
+        welfare: model.welfare(&x),
+        energy_cost: model.energy_cost(&x),
+        allocation: x,
+        peak,
+        constraint_multipliers: lam,
+        peak_multipliers: mu,
+        kkt,
+        certificate,
+        ipm_certificate: ipm_cert,
+        polished,
+    })
+}
+
+/// One solve of problem (3) in units `q` of quantity and `m` of money, mapped back.
+struct Run {
+    x: Vec<f64>,
+    lam: Vec<f64>,
+    mu: Vec<f64>,
+    /// Residuals of the original problem.
+    kkt: KktResiduals,
+    ipm_cert: Certificate,
+    polish_its: usize,
+    polished: bool,
+}
+
+fn solve_in_units(
+    original: &Model,
+    settings: &PlannerSettings,
+    qu: f64,
+    mu_unit: f64,
+) -> Result<Run, MechanismError> {
     let scaled = original.rescaled(qu, mu_unit);
     let model = &scaled;
     let mut attempt = interior_point(model, settings, false)?;
@@ -342,39 +413,14 @@ pub fn solve_planner(
     let w = w * qu;
     let lam: Vec<f64> = lam.iter().map(|v| v * dual).collect();
     let mu: Vec<f64> = mu.iter().map(|v| v * dual).collect();
-    let model = original;
-    let kkt = kkt_unchecked(model, &x, w, &lam, &mu);
-    let status = if kkt.holds(settings.kkt_tolerance) {
-        Status::Solved
-    } else if ipm_cert.status != Status::Solved {
-        ipm_cert.status
-    } else {
-        Status::NumericalError
-    };
-    let certificate = Certificate {
-        primal_infeasibility: kkt.primal_infeasibility,
-        stationarity: kkt
-            .stationarity
-            .max(kkt.peak_price_balance)
-            .max(kkt.dual_infeasibility),
-        complementarity: kkt.complementarity,
-        duality_gap: kkt.duality_gap,
-        iterations: ipm_cert.iterations + polish_its,
-        status,
-    };
-    let agg = model.aggregate(&x);
-    let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let _ = w;
-    Ok(PlannerSolution {
-        welfare: model.welfare(&x),
-        energy_cost: model.energy_cost(&x),
-        allocation: x,
-        peak,
-        constraint_multipliers: lam,
-        peak_multipliers: mu,
+    let kkt = kkt_unchecked(original, &x, w, &lam, &mu);
+    Ok(Run {
+        x,
+        lam,
+        mu,
         kkt,
-        certificate,
-        ipm_certificate: ipm_cert,
+        ipm_cert,
+        polish_its,
         polished,
     })
 }
