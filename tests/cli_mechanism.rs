@@ -453,7 +453,11 @@ fn simulate_says_plainly_when_it_did_not_converge() {
     let o = dr(&["simulate", COMMUNITY, "--rounds", "5"]);
     // Exit 4: a run that did not converge (README "Exit status").
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(stderr(&o).contains("MaxRounds after 5 rounds"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("MaxRounds after 5 rounds"),
+        "{}",
+        stderr(&o)
+    );
     let out = stdout(&o);
     assert!(
         out.contains("DID NOT CONVERGE") && out.contains("round limit (5 rounds)"),
@@ -593,7 +597,10 @@ fn five_hundred_users_claims_hold_in_any_units() {
         let bt = vec_f(&v["balanced_taxes"]);
         let size: f64 = bt.iter().map(|t| t.abs()).sum::<f64>() + j.abs();
         let gap = (bt.iter().sum::<f64>() - j).abs();
-        assert!(gap <= 1e-9 * size, "{money} {sigma}: Σ t̃ − J = {gap}, size {size}");
+        assert!(
+            gap <= 1e-9 * size,
+            "{money} {sigma}: Σ t̃ − J = {gap}, size {size}"
+        );
         let dbt = vec_f(&v["distributed"]["balanced_taxes"]);
         let dgap = (dbt.iter().sum::<f64>() - j).abs();
         let dsize: f64 = dbt.iter().map(|t| t.abs()).sum::<f64>() + j.abs();
@@ -616,7 +623,11 @@ fn five_hundred_users_claims_hold_in_any_units() {
 fn network_self_loops_and_bad_shapes_are_named() {
     let dir = scratch("network-shapes");
     let cases = [
-        ("[1, 4]]", "[1, 1]]", "network.edges[6] = [1, 1] is a self-loop"),
+        (
+            "[1, 4]]",
+            "[1, 1]]",
+            "network.edges[6] = [1, 1] is a self-loop",
+        ),
         ("[1, 4]]", "[1, 9]]", "network.edges[6]"),
         (
             "edges = [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [1, 4]]",
@@ -642,7 +653,11 @@ fn network_self_loops_and_bad_shapes_are_named() {
         for cmd in ["solve", "simulate"] {
             let o = dr(&[cmd, &file]);
             assert_eq!(o.status.code(), Some(1), "case {k} {cmd}: {}", stderr(&o));
-            assert!(stderr(&o).contains(needle), "case {k} {cmd}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(needle),
+                "case {k} {cmd}: {}",
+                stderr(&o)
+            );
             assert!(!stderr(&o).contains("untagged"), "{}", stderr(&o));
         }
     }

@@ -104,7 +104,10 @@ pub const MAX_MESSAGE_ENTRIES: u64 = 1 << 31;
 
 /// Refuses message spaces over [`MAX_MESSAGE_ENTRIES`]: `q` has `N·L` entries, `y`, `s`,
 /// `β` have `N·T`, and (distributed, `directed_edges > 0`) `n` has `E·L`, `ν` `E·T`.
-pub(crate) fn check_message_size(model: &Model, directed_edges: usize) -> Result<(), MechanismError> {
+pub(crate) fn check_message_size(
+    model: &Model,
+    directed_edges: usize,
+) -> Result<(), MechanismError> {
     let (n, t, l) = (
         model.users() as u64,
         model.periods() as u64,

@@ -27,8 +27,9 @@
 //!      multipliers as its prices of those bound rows (priced exactly, not by ascent).
 //!
 //!   The step is normalised by `‖a^l‖²` and by `N`, which the mechanism makes public (the
-//!   taxes use every `a^{j,l}`), so `γ` is dimensionless, of the order of the utilities'
-//!   curvature. Every NE built by Theorem 2 is a rest point (there `RP = s = μ` and the box
+//!   taxes use every `a^{j,l}`), and taken in the data's units (`γ P/Q`, with the price
+//!   and quantity units of [`crate::Model::scales`]), so `γ` is dimensionless, relative to
+//!   the utilities' own curvature, and the dynamic is the same in any units. Every NE built by Theorem 2 is a rest point (there `RP = s = μ` and the box
 //!   multipliers are `λ`), and a rest point with consensus is a NE.
 //!
 //! # Where it converges and where it fails (measured; see the crate tests)
@@ -183,10 +184,19 @@ pub trait LearningGame {
     fn record(&self, m: &Self::Profile) -> LearningRecord;
 }
 
-fn own_rule(rule: LearningRule) -> OwnUpdate {
+/// The round's update rule; the price step `γ` is taken in the data's units: it is
+/// multiplied by `P/Q` ([`crate::Model::scales`], a price per unit of quantity, i.e. a
+/// curvature), so that the dynamic is the same in any money and quantity units.
+fn own_rule(rule: LearningRule, model: &crate::Model) -> OwnUpdate {
     match rule {
         LearningRule::BestResponse { damping } => OwnUpdate::BestResponse { damping },
-        LearningRule::PriceAdjustment { step, consensus } => OwnUpdate::Prices { step, consensus },
+        LearningRule::PriceAdjustment { step, consensus } => {
+            let units = model.scales();
+            OwnUpdate::Prices {
+                step: step * units.price / units.quantity,
+                consensus,
+            }
+        }
     }
 }
 
@@ -243,7 +253,7 @@ impl LearningGame for CentralizedMechanism<'_> {
         &m.y
     }
     fn round(&self, m: &MessageProfile, rule: LearningRule) -> (MessageProfile, bool) {
-        self.update(m, own_rule(rule))
+        self.update(m, own_rule(rule, self.model()))
     }
     fn record(&self, m: &MessageProfile) -> LearningRecord {
         record_of(self, m)
@@ -266,7 +276,7 @@ impl LearningGame for DistributedMechanism<'_> {
         &m.y
     }
     fn round(&self, m: &DistributedProfile, rule: LearningRule) -> (DistributedProfile, bool) {
-        self.update(m, own_rule(rule))
+        self.update(m, own_rule(rule, self.model()))
     }
     fn record(&self, m: &DistributedProfile) -> LearningRecord {
         record_of(self, m)

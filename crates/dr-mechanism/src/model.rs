@@ -556,7 +556,7 @@ fn check_custom(
         let d = c.derivative(x);
         let h = c.second_derivative(x);
         MechanismError::check_finite(|| format!("{}.derivative({x})", field()), d)?;
-        if h.is_nan() || h <= 0.0 || !h.is_finite() || d < prev - 1e-12 * d.abs().max(1.0) {
+        if h.is_nan() || h <= 0.0 || !h.is_finite() || d < prev - 1e-12 * (d.abs() + prev.abs()) {
             return Err(MechanismError::OutOfRange {
                 field: format!("{}.second_derivative({x})", field()),
                 value: h,
@@ -811,7 +811,13 @@ impl Model {
         } else {
             (1.0, p_market)
         };
-        let ok = |v: f64, fallback: f64| if v.is_finite() && v > 0.0 { v } else { fallback };
+        let ok = |v: f64, fallback: f64| {
+            if v.is_finite() && v > 0.0 {
+                v
+            } else {
+                fallback
+            }
+        };
         Scales {
             quantity: ok(quantity, 1.0),
             price: ok(price, ok(p_market, 1.0)),
@@ -845,13 +851,7 @@ impl Model {
         out.disutility = self
             .disutility
             .iter()
-            .map(|f| {
-                Arc::new(ScaledConvex {
-                    f: f.clone(),
-                    q,
-                    m,
-                }) as Arc<dyn ConvexScalar>
-            })
+            .map(|f| Arc::new(ScaledConvex { f: f.clone(), q, m }) as Arc<dyn ConvexScalar>)
             .collect();
         out
     }

@@ -163,7 +163,7 @@ pub(crate) fn kkt_unchecked(
         .fold(model.peak_price(), |a, v| a.max(v.abs()));
     let mut gap = 0.0;
     let mut gap_scale = 0.0;
-    for l in 0..model.rows() {
+    for (l, &lam) in lambda.iter().enumerate() {
         let (vars, coefs) = model.row(l);
         let b = model.rhs()[l];
         let mut activity = 0.0;
@@ -177,13 +177,9 @@ pub(crate) fn kkt_unchecked(
         let row_price = price_scale / amax;
         let slack = b - activity;
         r.primal_infeasibility = r.primal_infeasibility.max(ratio((-slack).max(0.0), size));
-        r.dual_infeasibility = r
-            .dual_infeasibility
-            .max(ratio((-lambda[l]).max(0.0), row_price));
-        r.complementarity = r
-            .complementarity
-            .max(ratio(lambda[l] * slack, row_price * size));
-        gap += lambda[l] * slack;
+        r.dual_infeasibility = r.dual_infeasibility.max(ratio((-lam).max(0.0), row_price));
+        r.complementarity = r.complementarity.max(ratio(lam * slack, row_price * size));
+        gap += lam * slack;
         gap_scale += row_price * size;
     }
     for (t, &mu_t) in mu.iter().enumerate() {

@@ -117,11 +117,18 @@ fn price_adjustment_diverges_when_a_log_demand_stops_existing() {
     assert!((opt.constraint_multipliers[0] - lambda).abs() < 1e-10);
     assert!((opt.allocation[0] - (4.0 / (1.0 + lambda) - 1.0)).abs() < 1e-10);
     let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
-    let out = Learner::new(&cm, cm.starting_profile(), price(2.0))
+    // γ is taken in the data's units (γ P/Q, P/Q = √(4 · 0.5) / 1 = √2 here).
+    let out = Learner::new(&cm, cm.starting_profile(), price(2.0 / 2f64.sqrt()))
         .unwrap()
         .run();
-    assert_eq!(out.termination, Termination::Diverged);
-    let ok = Learner::new(&cm, cm.starting_profile(), price(0.1))
+    assert_eq!(
+        out.termination,
+        Termination::Diverged,
+        "{:?} {}",
+        out.trace.last(),
+        out.rounds
+    );
+    let ok = Learner::new(&cm, cm.starting_profile(), price(0.1 / 2f64.sqrt()))
         .unwrap()
         .run();
     assert_eq!(ok.termination, Termination::Converged);

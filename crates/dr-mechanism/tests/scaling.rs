@@ -120,14 +120,55 @@ fn binding_cap_closed_form_in_any_units() {
             assert!((x - s).abs() <= 1e-12 * s, "{m} {s}: x = {x}");
         }
         let lam = o.constraint_multipliers[0];
-        assert!((lam - 2.0 * m / s).abs() <= 1e-12 * m / s, "{m} {s}: λ = {lam}");
+        assert!(
+            (lam - 2.0 * m / s).abs() <= 1e-12 * m / s,
+            "{m} {s}: λ = {lam}"
+        );
         let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
         let ne = mech.nash_equilibrium(&o).unwrap();
         let ev = mech.evaluate(&ne).unwrap();
         for (tax, bt) in ev.taxes.iter().zip(&ev.balanced_taxes) {
-            assert!((tax.total - 3.0 * m).abs() <= 1e-12 * m, "{m} {s}: t̂ = {}", tax.total);
+            assert!(
+                (tax.total - 3.0 * m).abs() <= 1e-12 * m,
+                "{m} {s}: t̂ = {}",
+                tax.total
+            );
             assert!((bt - m).abs() <= 1e-12 * m, "{m} {s}: t̃ = {bt}");
         }
-        assert!(ev.max_relative_gain <= 1e-12, "{m} {s}: {}", ev.max_relative_gain);
+        assert!(
+            ev.max_relative_gain <= 1e-12,
+            "{m} {s}: {}",
+            ev.max_relative_gain
+        );
+    }
+}
+
+/// The learning dynamic (price adjustment, step in the data's units) reaches the NE of the
+/// closed-form binding-cap community (`x = σ`) in every unit system, with the same status.
+#[test]
+fn learning_is_unit_free() {
+    use dr_mechanism::{Learner, LearningGame, LearningSettings, Termination};
+    for &(m, s) in &[
+        (1.0, 1.0),
+        (1e-12, 1e12),
+        (1e12, 1e-12),
+        (1e-12, 1e-12),
+        (1e12, 1e12),
+    ] {
+        let model = Model::builder(vec![0.0], m / s)
+            .user(User::quadratic(&[4.0 * m / s], &[m / (s * s)]))
+            .user(User::quadratic(&[4.0 * m / s], &[m / (s * s)]))
+            .community_total(2.0 * s)
+            .build()
+            .unwrap();
+        let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+        let out = Learner::new(&cm, cm.starting_profile(), LearningSettings::default())
+            .unwrap()
+            .run();
+        assert_eq!(out.termination, Termination::Converged, "{m} {s}");
+        assert!(out.max_relative_gain <= 1e-10);
+        for &y in &out.profile.y {
+            assert!((y - s).abs() <= 1e-3 * s, "{m} {s}: y = {y}");
+        }
     }
 }
