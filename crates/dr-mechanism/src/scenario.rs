@@ -519,7 +519,13 @@ impl Scenario {
                 b = b.upper_bounds(i, &up);
             }
         }
-        let model = b.build()?;
+        // The builder names its rows `rows[l]`; say which entry of the file that is.
+        let model = b.build().map_err(|e| {
+            rename_rows(e, |l| match constraint_entry.get(l) {
+                Some(k) => format!("constraints[{k}] (model row {l})"),
+                None => format!("a bound of [[users]] (model row {l})"),
+            })
+        })?;
         Ok(ScenarioModel {
             model,
             constraint_rows,
@@ -540,6 +546,47 @@ impl Scenario {
             )
             .map(Some),
         }
+    }
+}
+
+/// Replaces a `rows[l]` prefix in an error's field by what the scenario file calls the row.
+fn rename_rows(e: MechanismError, name: impl Fn(usize) -> String) -> MechanismError {
+    let fix = |field: String| -> String {
+        let Some(rest) = field.strip_prefix("rows[") else {
+            return field;
+        };
+        let Some(end) = rest.find(']') else {
+            return field;
+        };
+        match rest[..end].parse::<usize>() {
+            Ok(l) => format!("{}{}", name(l), &rest[end + 1..]),
+            Err(_) => field,
+        }
+    };
+    match e {
+        MechanismError::Invalid { field, message } => MechanismError::Invalid {
+            field: fix(field),
+            message,
+        },
+        MechanismError::OutOfRange {
+            field,
+            value,
+            requirement,
+        } => MechanismError::OutOfRange {
+            field: fix(field),
+            value,
+            requirement,
+        },
+        MechanismError::NotFinite { field, value } => MechanismError::NotFinite {
+            field: fix(field),
+            value,
+        },
+        MechanismError::IndexOutOfRange { field, index, size } => MechanismError::IndexOutOfRange {
+            field: fix(field),
+            index,
+            size,
+        },
+        other => other,
     }
 }
 
