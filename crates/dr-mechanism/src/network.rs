@@ -66,6 +66,28 @@ macro_rules! edge_weight_as_f64 {
 }
 edge_weight_as_f64!(f64, f32, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
+/// Bytes per node and per edge the spanning tree needs at most (adjacency lists, BFS and
+/// Euler-tour arrays, the tree's own arrays; the petgraph graph of `from_edges`).
+const BYTES_PER_NODE: usize = 256;
+const BYTES_PER_EDGE: usize = 96;
+
+/// Refuses, with a typed error instead of an aborting allocation, a network whose arrays
+/// the allocator cannot provide: the memory is reserved fallibly once, then released.
+fn check_room(nodes: usize, edges: usize) -> Result<(), MechanismError> {
+    let bytes = nodes
+        .saturating_mul(BYTES_PER_NODE)
+        .saturating_add(edges.saturating_mul(BYTES_PER_EDGE));
+    let mut probe: Vec<u8> = Vec::new();
+    if probe.try_reserve_exact(bytes).is_err() {
+        return Err(MechanismError::TooLarge {
+            field: "network nodes and edges".into(),
+            count: bytes as u64,
+            limit: isize::MAX as u64,
+        });
+    }
+    Ok(())
+}
+
 impl Network {
     /// The breadth-first spanning tree of `graph` from `root`. Errors: a graph without nodes
     /// ([`MechanismError::EmptyNetwork`]), a node count different from `users`
@@ -112,6 +134,7 @@ impl Network {
                 size: n,
             });
         }
+        check_room(n, graph.edge_count())?;
         let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut all_edges: Vec<(usize, usize)> = Vec::new();
         for e in graph.edge_indices() {
@@ -313,6 +336,7 @@ impl Network {
                 requirement: format!("at most {MAX_USERS} users in a message network"),
             });
         }
+        check_room(users, edges.len())?;
         let mut g: UnGraph<(), ()> = UnGraph::with_capacity(users, edges.len());
         for _ in 0..users {
             g.add_node(());

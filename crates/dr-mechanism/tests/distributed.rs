@@ -300,3 +300,17 @@ fn summaries_on_a_cycle_are_inconsistent_without_the_tree() {
     let l5 = mech.lemma5(&ne).unwrap();
     assert!(l5.peak_summaries < 1e-12 && l5.corollary_peak < 1e-12);
 }
+
+/// A network of 2^40 users with no edge: refused with a typed error, never an aborting
+/// allocation.
+#[test]
+fn huge_networks_are_refused_not_aborted() {
+    let e = Network::from_edges(1 << 40, &[], 0).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MechanismError::OutOfRange { .. } | MechanismError::TooLarge { .. }
+        ),
+        "{e}"
+    );
+}
