@@ -1210,13 +1210,13 @@ fn demo_community(opts: &Options) -> Result<Output, CliError> {
         map.insert(
             "claims_checked".into(),
             json!([
-                "planner certificate and KKT (4)",
-                "sum of peak prices equals p_0",
-                "max best-response gain <= 1e-8 (centralized and distributed NE)",
-                "NE taxes equal KKT prices times demand",
-                "sum of balanced taxes equals J (relative 1e-9)",
-                "planner surplus equals sum of lambda b >= 0",
-                "individual rationality u_i >= v_i(0), with taxes and balanced taxes",
+                "planner certificate: KKT (4), residuals relative to their terms",
+                "sum of peak prices equals p_0 (relative 1e-9)",
+                "no user gains by deviating, centralized and distributed NE (each gain component relative to its terms, 1e-9)",
+                "NE taxes equal KKT prices times demand (relative 1e-9)",
+                "sum of balanced taxes equals J (relative to the payment scale, 1e-9)",
+                "planner surplus equals sum of lambda b >= 0 (relative to the payment scale)",
+                "individual rationality u_i >= v_i(0), with taxes and balanced taxes (relative)",
             ]),
         );
     }
