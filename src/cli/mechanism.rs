@@ -626,9 +626,22 @@ impl Solved {
             .max(d.lemma5.peak_summaries)
             .max(d.lemma5.corollary_constraints)
             .max(d.lemma5.corollary_peak);
+        // The residuals are differences of demands (and of row activities): judged against
+        // the community's demand scale Σ_i Σ_t |x_t^i| plus Σ_l |b^l|, not against 1.
+        let scale = self
+            .report
+            .allocation
+            .iter()
+            .flatten()
+            .map(|v| v.abs())
+            .sum::<f64>()
+            + self.sm.model.rhs().iter().map(|b| b.abs()).sum::<f64>();
         let _ = writeln!(
             s,
-            "  Lemma 4 / Lemma 5 + Corollary 1  residuals {l4:.1e} / {l5:.1e}\n"
+            "  Lemma 4 / Lemma 5 + Corollary 1  residuals {l4:.1e} / {l5:.1e} (relative to the \
+             demand scale {scale:.1e}: {:.1e} / {:.1e})\n",
+            ratio(l4, scale),
+            ratio(l5, scale)
         );
         let mut t = Table::new(&["user i", "φ(i)", "tax t̂^i", "balanced t̃^i", "payoff u^i"]);
         for i in 0..self.report.users {
