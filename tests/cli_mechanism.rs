@@ -681,3 +681,45 @@ fn oversized_scenarios_are_refused_before_allocating() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(dr(&["solve", COMMUNITY]).status.success());
 }
+
+/// JSON never holds null for a number (issue: "never write null for a number"): every null
+/// in `solve` and `simulate` output is the absent `distributed` section, nothing else.
+#[test]
+fn json_has_no_null_numbers() {
+    fn nulls(v: &Value, path: String, out: &mut Vec<String>) {
+        match v {
+            Value::Null => out.push(path),
+            Value::Array(a) => {
+                for (k, x) in a.iter().enumerate() {
+                    nulls(x, format!("{path}/{k}"), out);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    nulls(x, format!("{path}/{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let dir = scratch("nulls");
+    let no_network = community_text()
+        .split("[network]")
+        .next()
+        .unwrap()
+        .to_string();
+    let file = write(&dir, "plain.toml", &no_network);
+    for args in [
+        vec!["--json", "solve", COMMUNITY],
+        vec!["--json", "solve", file.as_str()],
+        vec!["--json", "simulate", COMMUNITY, "--rounds", "3"],
+        vec!["--json", "simulate", COMMUNITY],
+    ] {
+        let o = dr(&args);
+        let v = json_of(&o);
+        let mut found = Vec::new();
+        nulls(&v, String::new(), &mut found);
+        found.retain(|p| p != "/distributed");
+        assert!(found.is_empty(), "{args:?}: null at {found:?}");
+    }
+}
