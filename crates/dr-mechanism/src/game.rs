@@ -108,20 +108,22 @@ pub struct GainBreakdown {
 }
 
 /// Lemma 2 of wei-anastasopoulos at a profile: equal prices, feasibility, complementary
-/// slackness (10)–(12). Every field is 0 at a Nash equilibrium.
+/// slackness (10)–(12). Every field is 0 at a Nash equilibrium. Each is **relative** to the
+/// size of its terms (so it means the same in any units): with `R^l = |b^l| + Σ_j |a^{j,l}·y^j|`
+/// and `R_t = |z| + Σ_i |y_t^i|`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Lemma2Report {
-    /// `max_l (max_i q^{i,l} − min_i q^{i,l})` (eq. 8).
+    /// `max_l (max_i q^{i,l} − min_i q^{i,l}) / max_i |q^{i,l}|` (eq. 8).
     pub constraint_price_disagreement: f64,
-    /// `max_t (max_i s_t^i − min_i s_t^i)` (eq. 9).
+    /// `max_t (max_i s_t^i − min_i s_t^i) / max_i |s_t^i|` (eq. 9).
     pub peak_price_disagreement: f64,
-    /// `max_l (a^l y − b^l)^+`: `y ∈ X`.
+    /// `max_l (a^l y − b^l)^+ / R^l`: `y ∈ X`.
     pub infeasibility: f64,
-    /// (10): `max_l |q̄^l (b^l − a^l y)|`, `q̄` the users' mean.
+    /// (10): `max_l |q̄^l (b^l − a^l y)| / (q̄^l R^l)`, `q̄` the users' mean.
     pub constraint_complementarity: f64,
-    /// (11): `max_t |s̄_t (z − Σ_i y_t^i)|`, `z` the peak of `y`.
+    /// (11): `max_t |s̄_t (z − Σ_i y_t^i)| / (s̄_t R_t)`, `z` the peak of `y`.
     pub peak_complementarity: f64,
-    /// (12): `max_{i,t} |RP_t^i (z − Σ_i y_t^i)|`.
+    /// (12): `max_{i,t} |RP_t^i (z − Σ_i y_t^i)| / (RP_t^i R_t)`.
     pub radial_complementarity: f64,
 }
 
@@ -611,35 +613,61 @@ pub(crate) fn mean_prices(model: &Model, parts: &Parts<'_>) -> (Vec<f64>, Vec<f6
 }
 
 pub(crate) fn lemma2<P: Provider>(p: &P, m: &P::Profile) -> Lemma2Report {
+    use crate::planner::ratio;
     let model = p.model();
     let n = model.users();
     let (t_len, l_len) = (model.periods(), model.rows());
     let parts = p.parts(m);
+    let largest = |v: &mut dyn Iterator<Item = f64>| v.fold(0.0_f64, |a, x| a.max(x.abs()));
     let mut r = Lemma2Report {
         constraint_price_disagreement: (0..l_len)
-            .map(|l| spread((0..n).map(|i| parts.q[i * l_len + l])))
+            .map(|l| {
+                ratio(
+                    spread((0..n).map(|i| parts.q[i * l_len + l])),
+                    largest(&mut (0..n).map(|i| parts.q[i * l_len + l])),
+                )
+            })
             .fold(0.0, f64::max),
         peak_price_disagreement: (0..t_len)
-            .map(|t| spread((0..n).map(|i| parts.s[i * t_len + t])))
+            .map(|t| {
+                ratio(
+                    spread((0..n).map(|i| parts.s[i * t_len + t])),
+                    largest(&mut (0..n).map(|i| parts.s[i * t_len + t])),
+                )
+            })
             .fold(0.0, f64::max),
         ..Default::default()
     };
     let (qbar, sbar) = mean_prices(model, &parts);
-    let act = model.row_activity(parts.y);
     for l in 0..l_len {
-        let slack = model.rhs()[l] - act[l];
-        r.infeasibility = r.infeasibility.max((-slack).max(0.0));
-        r.constraint_complementarity = r.constraint_complementarity.max((qbar[l] * slack).abs());
+        let (vars, coefs) = model.row(l);
+        let b = model.rhs()[l];
+        let (mut act, mut size) = (0.0, b.abs());
+        for (&j, &a) in vars.iter().zip(coefs) {
+            act += a * parts.y[j];
+            size += (a * parts.y[j]).abs();
+        }
+        let slack = b - act;
+        r.infeasibility = r.infeasibility.max(ratio((-slack).max(0.0), size));
+        r.constraint_complementarity = r
+            .constraint_complementarity
+            .max(ratio(qbar[l] * slack, qbar[l] * size));
     }
     let agg = model.aggregate(parts.y);
     let z = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut size_t = vec![z.abs(); t_len];
+    for (j, y) in parts.y.iter().enumerate() {
+        size_t[j % t_len] += y.abs();
+    }
     for t in 0..t_len {
-        r.peak_complementarity = r.peak_complementarity.max((sbar[t] * (z - agg[t])).abs());
+        r.peak_complementarity = r
+            .peak_complementarity
+            .max(ratio(sbar[t] * (z - agg[t]), sbar[t] * size_t[t]));
     }
     let mut rc = 0.0_f64;
     p.for_each_env(m, &mut |_, env| {
-        for (rp, a) in env.rp.iter().zip(&agg) {
-            rc = rc.max((rp * (z - a)).abs());
+        for t in 0..t_len {
+            rc = rc.max(ratio(env.rp[t] * (z - agg[t]), env.rp[t] * size_t[t]));
         }
     });
     r.radial_complementarity = rc;

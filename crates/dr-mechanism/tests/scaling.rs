@@ -61,6 +61,17 @@ proptest! {
             let ne = mech.nash_equilibrium(o).unwrap();
             let ev = mech.evaluate(&ne).unwrap();
             prop_assert!(ev.max_relative_gain <= 1e-9, "gain {}", ev.max_relative_gain);
+            // Lemma 2 and Theorem 1, relative, in any units.
+            let l2 = mech.lemma2(&ne).unwrap();
+            prop_assert!(
+                l2.infeasibility <= 1e-9
+                    && l2.constraint_complementarity <= 1e-9
+                    && l2.peak_complementarity <= 1e-9
+                    && l2.radial_complementarity <= 1e-9
+                    && l2.constraint_price_disagreement == 0.0,
+                "{:?}", l2
+            );
+            prop_assert!(mech.theorem1(&ne).unwrap().holds(1e-8));
             prop_assert!(
                 ev.money_budget_imbalance.abs() <= 1e-9 * ev.payment_scale,
                 "imbalance {} vs scale {}", ev.money_budget_imbalance, ev.payment_scale
