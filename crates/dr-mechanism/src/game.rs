@@ -639,7 +639,7 @@ pub(crate) fn lemma2<P: Provider>(p: &P, m: &P::Profile) -> Lemma2Report {
         ..Default::default()
     };
     let (qbar, sbar) = mean_prices(model, &parts);
-    for l in 0..l_len {
+    for (l, &q) in qbar.iter().enumerate() {
         let (vars, coefs) = model.row(l);
         let b = model.rhs()[l];
         let (mut act, mut size) = (0.0, b.abs());
@@ -649,9 +649,7 @@ pub(crate) fn lemma2<P: Provider>(p: &P, m: &P::Profile) -> Lemma2Report {
         }
         let slack = b - act;
         r.infeasibility = r.infeasibility.max(ratio((-slack).max(0.0), size));
-        r.constraint_complementarity = r
-            .constraint_complementarity
-            .max(ratio(qbar[l] * slack, qbar[l] * size));
+        r.constraint_complementarity = r.constraint_complementarity.max(ratio(q * slack, q * size));
     }
     let agg = model.aggregate(parts.y);
     let z = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
