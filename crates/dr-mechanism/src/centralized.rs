@@ -15,7 +15,7 @@ use crate::game::{
 };
 use crate::model::Model;
 use crate::planner::{KktResiduals, PlannerSolution};
-use crate::radial::{peak_set, radial_on};
+use crate::radial::{peak_set_sized, radial_on};
 use serde::{Deserialize, Serialize};
 
 /// A message profile of the centralized mechanism (eq. 5), struct-of-arrays: user `i`'s
@@ -98,6 +98,39 @@ pub(crate) fn check_vec(
     Ok(())
 }
 
+/// The most `f64` entries one message array may have (2³¹, 16 GiB): larger message spaces
+/// are refused with [`MechanismError::TooLarge`] before anything is allocated.
+pub const MAX_MESSAGE_ENTRIES: u64 = 1 << 31;
+
+/// Refuses message spaces over [`MAX_MESSAGE_ENTRIES`]: `q` has `N·L` entries, `y`, `s`,
+/// `β` have `N·T`, and (distributed, `directed_edges > 0`) `n` has `E·L`, `ν` `E·T`.
+pub(crate) fn check_message_size(
+    model: &Model,
+    directed_edges: usize,
+) -> Result<(), MechanismError> {
+    let (n, t, l) = (
+        model.users() as u64,
+        model.periods() as u64,
+        model.rows() as u64,
+    );
+    let e = directed_edges as u64;
+    for (field, count) in [
+        ("users × rows (q)", n.saturating_mul(l)),
+        ("users × periods (y, s, β)", n.saturating_mul(t)),
+        ("directed edges × rows (n)", e.saturating_mul(l)),
+        ("directed edges × periods (ν)", e.saturating_mul(t)),
+    ] {
+        if count > MAX_MESSAGE_ENTRIES {
+            return Err(MechanismError::TooLarge {
+                field: field.into(),
+                count,
+                limit: MAX_MESSAGE_ENTRIES,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The centralized mechanism on a [`Model`] with `N ≥ 2` users.
 #[derive(Debug, Clone, Copy)]
 pub struct CentralizedMechanism<'m> {
@@ -110,6 +143,10 @@ struct Pre {
     s_sum: Vec<f64>,
     y_sum: Vec<f64>,
     ay: Vec<f64>,
+    /// `Σ_i |y_t^i|`.
+    y_abs: Vec<f64>,
+    /// `|b^l| + Σ_j |a^{j,l}·y^j|`.
+    ay_abs: Vec<f64>,
 }
 
 impl<'m> CentralizedMechanism<'m> {
@@ -124,6 +161,7 @@ impl<'m> CentralizedMechanism<'m> {
             });
         }
         settings.validate()?;
+        check_message_size(model, 0)?;
         Ok(Self { model, settings })
     }
 
@@ -187,23 +225,43 @@ impl<'m> CentralizedMechanism<'m> {
     fn pre(&self, m: &MessageProfile) -> Pre {
         let model = self.model;
         let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
+        // Sums of deviations from user 0's announcement: the means q^{−i}, s^{−i} are then
+        // exact when every user announces the same price (as at the NE of Theorem 2), so the
+        // penalties (q − q^{−i})², whose units are price², carry no rounding there.
         let mut q_sum = vec![0.0; l_len];
         for i in 0..n {
-            for (a, b) in q_sum.iter_mut().zip(m.q_of(i)) {
-                *a += b;
+            for ((a, b), r) in q_sum.iter_mut().zip(m.q_of(i)).zip(m.q_of(0)) {
+                *a += b - r;
             }
         }
         let mut s_sum = vec![0.0; t_len];
         for i in 0..n {
-            for (a, b) in s_sum.iter_mut().zip(m.s_of(i)) {
-                *a += b;
+            for ((a, b), r) in s_sum.iter_mut().zip(m.s_of(i)).zip(m.s_of(0)) {
+                *a += b - r;
             }
         }
+        let mut y_abs = vec![0.0; t_len];
+        for (j, v) in m.y.iter().enumerate() {
+            y_abs[j % t_len] += v.abs();
+        }
+        let ay_abs: Vec<f64> = (0..l_len)
+            .map(|l| {
+                let (vars, coefs) = model.row(l);
+                model.rhs()[l].abs()
+                    + vars
+                        .iter()
+                        .zip(coefs)
+                        .map(|(&j, &a)| (a * m.y[j]).abs())
+                        .sum::<f64>()
+            })
+            .collect();
         Pre {
             q_sum,
             s_sum,
             y_sum: model.aggregate(&m.y),
             ay: model.row_activity(&m.y),
+            y_abs,
+            ay_abs,
         }
     }
 
@@ -215,21 +273,36 @@ impl<'m> CentralizedMechanism<'m> {
         let inv = 1.0 / (n - 1) as f64;
         let q_i = m.q_of(i);
         let q_avg: Vec<f64> = (0..l_len)
-            .map(|l| (pre.q_sum[l] - q_i[l]).max(0.0) * inv)
+            .map(|l| {
+                let r = m.q_of(0)[l];
+                (r + (pre.q_sum[l] - (q_i[l] - r)) * inv).max(0.0)
+            })
             .collect();
         let mut q_slack: Vec<f64> = (0..l_len).map(|l| model.rhs()[l] - pre.ay[l]).collect();
+        let mut q_slack_size = pre.ay_abs.clone();
         let (y_i, beta_prev) = (m.y_of(i), m.beta_of(prev));
         for ur in model.user_rows(i) {
             q_slack[ur.row] += model.user_row_dot(ur, y_i) - model.user_row_dot(ur, beta_prev);
+            q_slack_size[ur.row] += model
+                .user_row_entries(ur)
+                .map(|(t, a)| (a * beta_prev[t]).abs())
+                .sum::<f64>();
         }
         let s_i = m.s_of(i);
         let s_avg: Vec<f64> = (0..t_len)
-            .map(|t| (pre.s_sum[t] - s_i[t]).max(0.0) * inv)
+            .map(|t| {
+                let r = m.s_of(0)[t];
+                (r + (pre.s_sum[t] - (s_i[t] - r)) * inv).max(0.0)
+            })
             .collect();
         let zeta: Vec<f64> = (0..t_len)
             .map(|t| pre.y_sum[t] - y_i[t] + beta_prev[t])
             .collect();
-        let (z, a) = peak_set(&zeta, self.settings.tie_tolerance);
+        let zeta_size: Vec<f64> = (0..t_len)
+            .map(|t| pre.y_abs[t] + beta_prev[t].abs())
+            .collect();
+        let tie_scale = zeta_size.iter().copied().fold(0.0, f64::max);
+        let (z, a) = peak_set_sized(&zeta, self.settings.tie_tolerance, tie_scale);
         let rp = radial_on(&s_avg, &a, model.peak_price());
         let price = game::price_vector(model, i, &rp, &q_avg);
         let proxy_penalty = m
@@ -247,6 +320,14 @@ impl<'m> CentralizedMechanism<'m> {
             zeta,
             z,
             proxy_penalty,
+            q_slack_size,
+            zeta_size,
+            proxy_size: m
+                .beta_of(i)
+                .iter()
+                .zip(m.y_of(next))
+                .map(|(b, y)| (b.abs() + y.abs()).powi(2))
+                .sum(),
         }
     }
 

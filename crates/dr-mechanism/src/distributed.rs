@@ -25,7 +25,7 @@ use crate::game::{
 use crate::model::Model;
 use crate::network::Network;
 use crate::planner::{KktResiduals, PlannerSolution};
-use crate::radial::{peak_set, radial_on};
+use crate::radial::{peak_set_sized, radial_on};
 use serde::{Deserialize, Serialize};
 
 /// A message profile of the distributed mechanism (§V-B), struct-of-arrays.
@@ -117,6 +117,10 @@ pub struct DistributedMechanism<'m> {
 struct Pre {
     nu_sum: Vec<f64>,
     n_sum: Vec<f64>,
+    /// `Σ_e |ν_t^e|` over the edges out of each user.
+    nu_abs: Vec<f64>,
+    /// `Σ_e |n^{e,l}|` over the edges out of each user.
+    n_abs: Vec<f64>,
 }
 
 /// User `i`'s local view plus the targets of its summaries.
@@ -151,6 +155,7 @@ impl<'m> DistributedMechanism<'m> {
             });
         }
         settings.validate()?;
+        crate::centralized::check_message_size(model, network.directed_edges())?;
         let mut proxied = vec![Vec::new(); model.users()];
         for j in 0..model.users() {
             proxied[network.phi(j)].push(j);
@@ -274,17 +279,26 @@ impl<'m> DistributedMechanism<'m> {
         let (n, t_len, l_len) = (self.model.users(), self.model.periods(), self.model.rows());
         let mut nu_sum = vec![0.0; n * t_len];
         let mut n_sum = vec![0.0; n * l_len];
+        let mut nu_abs = vec![0.0; n * t_len];
+        let mut n_abs = vec![0.0; n * l_len];
         for j in 0..n {
             for e in self.network.edges_of(j) {
                 for t in 0..t_len {
                     nu_sum[j * t_len + t] += m.nu[e * t_len + t];
+                    nu_abs[j * t_len + t] += m.nu[e * t_len + t].abs();
                 }
                 for l in 0..l_len {
                     n_sum[j * l_len + l] += m.n[e * l_len + l];
+                    n_abs[j * l_len + l] += m.n[e * l_len + l].abs();
                 }
             }
         }
-        Pre { nu_sum, n_sum }
+        Pre {
+            nu_sum,
+            n_sum,
+            nu_abs,
+            n_abs,
+        }
     }
 
     fn local(&self, m: &DistributedProfile, pre: &Pre, i: usize) -> Local {
@@ -299,26 +313,38 @@ impl<'m> DistributedMechanism<'m> {
         let mut f_n = vec![0.0; d * l_len];
         let mut f_nu = vec![0.0; d * t_len];
         let mut zeta: Vec<f64> = m.beta[i * t_len..(i + 1) * t_len].to_vec();
+        let mut zeta_size: Vec<f64> = zeta.iter().map(|v| v.abs()).collect();
         let mut sum_f = vec![0.0; l_len];
+        let mut q_slack_size: Vec<f64> = model.rhs().iter().map(|b| b.abs()).collect();
         let (mut dev_n, mut dev_nu, mut pen) = (0.0_f64, 0.0_f64, 0.0);
+        let mut pen_size = 0.0;
         for (k, e) in net.edges_of(i).enumerate() {
             let j = net.edge_head(e);
             let back = net.reverse(e);
             for l in 0..l_len {
-                q_avg[l] += m.q[j * l_len + l] * inv;
+                // Deviations from the first neighbour's price: exact when they agree.
+                q_avg[l] += (m.q[j * l_len + l] - m.q[nb[0] * l_len + l]) * inv;
                 f_n[k * l_len + l] = pre.n_sum[j * l_len + l] - m.n[back * l_len + l];
+                q_slack_size[l] += pre.n_abs[j * l_len + l] + m.n[back * l_len + l].abs();
             }
             let y_j = &m.y[j * t_len..(j + 1) * t_len];
             for ur in model.user_rows(j) {
                 f_n[k * l_len + ur.row] += model.user_row_dot(ur, y_j);
+                q_slack_size[ur.row] += model
+                    .user_row_entries(ur)
+                    .map(|(t, a)| (a * y_j[t]).abs())
+                    .sum::<f64>();
             }
             for t in 0..t_len {
-                s_avg[t] += m.s[j * t_len + t] * inv;
+                s_avg[t] += (m.s[j * t_len + t] - m.s[nb[0] * t_len + t]) * inv;
                 let f = y_j[t] + pre.nu_sum[j * t_len + t] - m.nu[back * t_len + t];
                 f_nu[k * t_len + t] = f;
                 zeta[t] += f;
+                zeta_size[t] +=
+                    y_j[t].abs() + pre.nu_abs[j * t_len + t] + m.nu[back * t_len + t].abs();
                 let dv = m.nu[e * t_len + t] - f;
                 pen += dv * dv;
+                pen_size += (m.nu[e * t_len + t].abs() + f.abs()).powi(2);
                 dev_nu = dev_nu.max(dv.abs());
             }
             for l in 0..l_len {
@@ -326,6 +352,7 @@ impl<'m> DistributedMechanism<'m> {
                 sum_f[l] += f;
                 let dv = m.n[e * l_len + l] - f;
                 pen += dv * dv;
+                pen_size += (m.n[e * l_len + l].abs() + f.abs()).powi(2);
                 dev_n = dev_n.max(dv.abs());
             }
         }
@@ -334,15 +361,29 @@ impl<'m> DistributedMechanism<'m> {
             for t in 0..t_len {
                 let dv = m.beta[j * t_len + t] - m.y[j * t_len + t];
                 pen += dv * dv;
+                pen_size += (m.beta[j * t_len + t].abs() + m.y[j * t_len + t].abs()).powi(2);
                 dev_b = dev_b.max(dv.abs());
+            }
+        }
+        if let Some(&first) = nb.first() {
+            for (l, q) in q_avg.iter_mut().enumerate() {
+                *q = (*q + m.q[first * l_len + l]).max(0.0);
+            }
+            for (t, s) in s_avg.iter_mut().enumerate() {
+                *s = (*s + m.s[first * t_len + t]).max(0.0);
             }
         }
         let own_proxy = &m.beta[i * t_len..(i + 1) * t_len];
         let mut q_slack: Vec<f64> = (0..l_len).map(|l| model.rhs()[l] - sum_f[l]).collect();
         for ur in model.user_rows(i) {
             q_slack[ur.row] -= model.user_row_dot(ur, own_proxy);
+            q_slack_size[ur.row] += model
+                .user_row_entries(ur)
+                .map(|(t, a)| (a * own_proxy[t]).abs())
+                .sum::<f64>();
         }
-        let (z, a) = peak_set(&zeta, self.settings.tie_tolerance);
+        let tie_scale = zeta_size.iter().copied().fold(0.0, f64::max);
+        let (z, a) = peak_set_sized(&zeta, self.settings.tie_tolerance, tie_scale);
         let rp = radial_on(&s_avg, &a, model.peak_price());
         let price = game::price_vector(model, i, &rp, &q_avg);
         Local {
@@ -355,6 +396,9 @@ impl<'m> DistributedMechanism<'m> {
                 zeta,
                 z,
                 proxy_penalty: pen,
+                q_slack_size,
+                zeta_size,
+                proxy_size: pen_size,
             },
             f_n,
             f_nu,

@@ -70,8 +70,36 @@ pub enum MechanismError {
         message: String,
     },
     /// The message-exchange network has no nodes.
-    #[error("network has no nodes")]
+    #[error("network has no nodes: the distributed mechanism needs one node per user")]
     EmptyNetwork,
+    /// An edge joins a user to itself (a user does not exchange messages with itself; such
+    /// an edge is rejected rather than silently dropped).
+    #[error(
+        "{field} = [{node}, {node}] is a self-loop: a user does not exchange messages with \
+         itself; remove the edge"
+    )]
+    SelfLoop {
+        /// The edge, as named in the input (e.g. `network.edges[3]`).
+        field: String,
+        /// The node it loops on.
+        node: usize,
+    },
+    /// An edge weight is NaN or negative.
+    #[error(
+        "{field}: the weight of the edge between users {a} and {b} is {value}; a weight must \
+         be a number >= 0 (weights are checked but do not change the breadth-first spanning \
+         tree, see Network::spanning_tree)"
+    )]
+    InvalidEdgeWeight {
+        /// The edge, as named in the input.
+        field: String,
+        /// One end.
+        a: usize,
+        /// The other end.
+        b: usize,
+        /// The offending weight.
+        value: f64,
+    },
     /// The message-exchange network has a different number of nodes than there are users.
     #[error("network has {nodes} nodes but the model has {users} users")]
     NodeCountMismatch {
@@ -81,10 +109,27 @@ pub enum MechanismError {
         users: usize,
     },
     /// The message-exchange network is not connected (wei-anastasopoulos Assumption 3).
-    #[error("network is disconnected: components {components:?}")]
+    #[error(
+        "network is disconnected: components {components:?} (users are nodes 0..N; the \
+         distributed mechanism needs a connected network, wei-anastasopoulos Assumption 3 — \
+         add an edge between the components)"
+    )]
     Disconnected {
         /// The connected components, each as its sorted node indices.
         components: Vec<Vec<usize>>,
+    },
+    /// A size whose arrays would not fit in memory (checked before allocating).
+    #[error(
+        "{field}: {count} entries would be needed, more than the {limit} this library \
+         allocates (the centralized mechanism's messages hold N·L constraint prices q^{{i,l}})"
+    )]
+    TooLarge {
+        /// What is too large (e.g. `users × rows`).
+        field: String,
+        /// Entries needed (saturated at `u64::MAX`).
+        count: u64,
+        /// The most allowed.
+        limit: u64,
     },
     /// An error of the convex kernel (names its own field).
     #[error(transparent)]

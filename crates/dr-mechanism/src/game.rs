@@ -21,7 +21,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MechanismSettings {
     /// Relative tolerance `τ` for ties in the argmax of radial pricing: `t` is a peak period
-    /// when `ζ_t ≥ z − τ max(1, |z|)` (see [`crate::radial::peak_set`]). Default `1e-9`.
+    /// when `ζ_t ≥ z − τ S`, `S` the size of the terms `ζ` is summed from (`Σ_j |y_t^j|`;
+    /// see [`crate::radial::peak_set`]): relative to the demands' own scale. Default `1e-9`.
     pub tie_tolerance: f64,
 }
 
@@ -62,6 +63,21 @@ pub struct TaxBreakdown {
     pub proxy_penalties: f64,
     /// `t̂^i`, the sum of the above.
     pub total: f64,
+    /// The size of the money terms the tax is computed from (`Σ_t |y_t| (|p_t| + RP_t +
+    /// Σ_l |q^{−i,l} a_t^{i,l}|) + Σ_l q^{i,l} (|b^l| + Σ_j |a^{j,l}·y^j|) + Σ_t s_t (z-size +
+    /// ζ_t-size)`): the scale of its rounding error, and of the checks of Theorem 4. The
+    /// squared penalties are left out: they vanish at a NE, and they are not in units of
+    /// money.
+    pub size: f64,
+    /// The squared penalties inside the tax: `Σ_l (q^{i,l} − q^{−i,l})² + Σ_t (s_t^i −
+    /// s_t^{−i})²` plus the proxy penalties. In units of price² and quantity², not money;
+    /// zero at a NE (Lemmas 1, 2, 4), and judged in their own units by the proxies' and
+    /// prices' best-response gains ([`GainBreakdown::relative`]).
+    pub squared_penalties: f64,
+    /// The money part `t̂^i − squared_penalties`, summed directly from the money terms
+    /// `cost^i + Σ_l q^{i,l} e^{i,l} + Σ_t s_t^i (z^{−i} − ζ_t^{−i})` (not by subtraction, so
+    /// that large penalties in other units cost it no precision).
+    pub money: f64,
 }
 
 /// User `i`'s exact best-response gain `max_{m^i} u^i(m^i, m^{−i}) − u^i(m)`, by component.
@@ -79,32 +95,45 @@ pub struct GainBreakdown {
     pub proxies: f64,
     /// The exact gain of the joint best response (the sum: the tax is separable).
     pub total: f64,
+    /// The user's money scale the demand gain is judged against: its utility's own scale
+    /// ([`Model::user_money_scale`]) plus `Σ_t (|v_t(y_t)| + |c_t y_t|)`, the size of the
+    /// terms the demand gain is computed from.
+    pub scale: f64,
+    /// The largest of the component gains, each relative to the size of the terms it is
+    /// computed from: `demand / scale`; `constraint_prices / Σ_l (|q^{i,l}| + |q^{−i,l}| +
+    /// |e^{i,l}|-size)²`; `peak_prices` likewise; `proxies / Σ (|proxy| + |target|)²`. The
+    /// penalty terms of the paper's taxes (7), (18) add squares of prices and of quantities,
+    /// so each is judged in its own units rather than against money.
+    pub relative: f64,
 }
 
 /// Lemma 2 of wei-anastasopoulos at a profile: equal prices, feasibility, complementary
-/// slackness (10)–(12). Every field is 0 at a Nash equilibrium.
+/// slackness (10)–(12). Every field is 0 at a Nash equilibrium. Each is **relative** to the
+/// size of its terms (so it means the same in any units): with `R^l = |b^l| + Σ_j |a^{j,l}·y^j|`
+/// and `R_t = |z| + Σ_i |y_t^i|`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Lemma2Report {
-    /// `max_l (max_i q^{i,l} − min_i q^{i,l})` (eq. 8).
+    /// `max_l (max_i q^{i,l} − min_i q^{i,l}) / max_i |q^{i,l}|` (eq. 8).
     pub constraint_price_disagreement: f64,
-    /// `max_t (max_i s_t^i − min_i s_t^i)` (eq. 9).
+    /// `max_t (max_i s_t^i − min_i s_t^i) / max_i |s_t^i|` (eq. 9).
     pub peak_price_disagreement: f64,
-    /// `max_l (a^l y − b^l)^+`: `y ∈ X`.
+    /// `max_l (a^l y − b^l)^+ / R^l`: `y ∈ X`.
     pub infeasibility: f64,
-    /// (10): `max_l |q̄^l (b^l − a^l y)|`, `q̄` the users' mean.
+    /// (10): `max_l |q̄^l (b^l − a^l y)| / (q̄^l R^l)`, `q̄` the users' mean.
     pub constraint_complementarity: f64,
-    /// (11): `max_t |s̄_t (z − Σ_i y_t^i)|`, `z` the peak of `y`.
+    /// (11): `max_t |s̄_t (z − Σ_i y_t^i)| / (s̄_t R_t)`, `z` the peak of `y`.
     pub peak_complementarity: f64,
-    /// (12): `max_{i,t} |RP_t^i (z − Σ_i y_t^i)|`.
+    /// (12): `max_{i,t} |RP_t^i (z − Σ_i y_t^i)| / (RP_t^i R_t)`.
     pub radial_complementarity: f64,
 }
 
 /// Lemma 3 of wei-anastasopoulos at a profile: stationarity (13) and `Σ_t RP_t = p_0` (14).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Lemma3Report {
-    /// (13): `max_{i,t} |v̇_t^i(y_t^i) − p_t − RP_t^i − Σ_l q^{−i,l} a_t^{i,l}| / max(1, |v̇|)`.
+    /// (13): `max_{i,t} |v̇_t^i(y_t^i) − p_t − RP_t^i − Σ_l q^{−i,l} a_t^{i,l}| / (|v̇| + |price|)`
+    /// (relative).
     pub stationarity: f64,
-    /// (14): `max_i |Σ_t RP_t^i − p_0|`.
+    /// (14): `max_i |Σ_t RP_t^i − p_0| / p_0` (relative).
     pub peak_price_sum: f64,
 }
 
@@ -119,6 +148,8 @@ pub struct Theorem4Report {
     pub balanced_taxes: Vec<f64>,
     /// `Σ_i t̃^i − J(ŷ)` (eq. 17: 0 at a NE).
     pub budget_imbalance: f64,
+    /// The payment scale (see [`ProfileEvaluation::payment_scale`]).
+    pub payment_scale: f64,
 }
 
 /// Everything a profile implies, in one pass over the users.
@@ -136,6 +167,15 @@ pub struct ProfileEvaluation {
     pub gains: Vec<GainBreakdown>,
     /// `max_i gains[i].total`.
     pub max_gain: f64,
+    /// `max_i gains[i].relative`: the largest gain relative to the user's money scale.
+    pub max_relative_gain: f64,
+    /// `Σ_i (taxes[i].money − rebate^i) − J(ŷ)`: the budget imbalance of Theorem 4 in money,
+    /// without the squared penalties (see [`TaxBreakdown::money`]).
+    pub money_budget_imbalance: f64,
+    /// The payment scale `Σ_i (taxes[i].size + |rebate^i|) + Σ_t |p_t| Σ_i |y_t^i| +
+    /// p_0 max_t Σ_i |y_t^i|`: the size of every money term in `Σ_i t̃^i − J(ŷ)`; the budget
+    /// balance of Theorem 4 is judged relative to it.
+    pub payment_scale: f64,
     /// `J(ŷ)` (eq. 1).
     pub energy_cost: f64,
     /// `Σ_i t̂^i − J(ŷ)`.
@@ -163,6 +203,12 @@ pub(crate) struct Env {
     pub z: f64,
     /// The current proxy penalties (= the proxies' best-response gain).
     pub proxy_penalty: f64,
+    /// Size of the terms of `e^{i,l}`: `|b^l| + Σ |a·y|` over what it sums.
+    pub q_slack_size: Vec<f64>,
+    /// Size of the terms of `ζ_t^{−i}`: `Σ |y_t|` (and summaries) over what it sums.
+    pub zeta_size: Vec<f64>,
+    /// `Σ (|proxy| + |its target|)²` over the proxy penalties.
+    pub proxy_size: f64,
 }
 
 /// Own message parts of all users, flat: `y`, `s` are `N·T`, `q` is `N·L`.
@@ -191,8 +237,9 @@ pub(crate) fn demand_response(f: &dyn ConvexScalar, c: f64) -> Option<f64> {
     if !(y > lo && y < hi) {
         return None;
     }
-    let d = f.derivative(y) + c;
-    if d.abs() <= 1e-8 * (1.0 + c.abs()) {
+    let fd = f.derivative(y);
+    let d = fd + c;
+    if d.abs() <= 1e-8 * (fd.abs() + c.abs()) {
         Some(y)
     } else {
         None
@@ -235,12 +282,47 @@ pub(crate) fn tax_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> T
         .map(|t| (s[t] - env.s_avg[t]).powi(2) + s[t] * (env.z - env.zeta[t]))
         .sum();
     let total = cost + constraint_terms + peak_terms + env.proxy_penalty;
+    let squared_penalties = (0..l_len)
+        .map(|l| (q[l] - env.q_avg[l]).powi(2))
+        .sum::<f64>()
+        + (0..t_len)
+            .map(|t| (s[t] - env.s_avg[t]).powi(2))
+            .sum::<f64>()
+        + env.proxy_penalty;
+    let money = cost
+        + (0..l_len).map(|l| q[l] * env.q_slack[l]).sum::<f64>()
+        + (0..t_len)
+            .map(|t| s[t] * (env.z - env.zeta[t]))
+            .sum::<f64>();
+    let zmax = env.zeta_size.iter().copied().fold(0.0, f64::max);
+    let mut size: f64 = y
+        .iter()
+        .zip(&env.rp)
+        .zip(model.energy_prices())
+        .map(|((yt, rp), p)| yt.abs() * (p.abs() + rp.abs()))
+        .sum();
+    for ur in model.user_rows(i) {
+        let qa = env.q_avg[ur.row];
+        size += model
+            .user_row_entries(ur)
+            .map(|(t, a)| (qa * a * y[t]).abs())
+            .sum::<f64>();
+    }
+    size += (0..l_len)
+        .map(|l| q[l].abs() * env.q_slack_size[l])
+        .sum::<f64>();
+    size += (0..t_len)
+        .map(|t| s[t].abs() * (zmax + env.zeta_size[t]))
+        .sum::<f64>();
     TaxBreakdown {
         cost,
         constraint_terms,
         peak_terms,
         proxy_penalties: env.proxy_penalty,
         total,
+        size,
+        squared_penalties,
+        money,
     }
 }
 
@@ -251,9 +333,14 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
     let s = &parts.s[i * t_len..(i + 1) * t_len];
     let q = &parts.q[i * l_len..(i + 1) * l_len];
     let mut demand = 0.0;
+    let mut scale = model.user_money_scale(i);
     for (t, &yt) in y.iter().enumerate() {
         let f = model.disutility(i, t).as_ref();
         let c = env.price[t];
+        let fy = priced_value(f, 0.0, yt);
+        if fy.is_finite() {
+            scale += fy.abs() + (c * yt).abs();
+        }
         demand += match demand_response(f, c) {
             Some(best) => (priced_value(f, c, yt) - priced_value(f, c, best)).max(0.0),
             None => f64::INFINITY,
@@ -266,12 +353,26 @@ pub(crate) fn gain_of(model: &Model, env: &Env, i: usize, parts: &Parts<'_>) -> 
         .map(|t| quadratic_gain(s[t], env.s_avg[t] - 0.5 * (env.z - env.zeta[t])))
         .sum();
     let total = demand + constraint_prices + peak_prices + env.proxy_penalty;
+    let q_size: f64 = (0..l_len)
+        .map(|l| (q[l].abs() + env.q_avg[l].abs() + env.q_slack_size[l]).powi(2))
+        .sum();
+    let zmax = env.zeta_size.iter().copied().fold(0.0, f64::max);
+    let s_size: f64 = (0..t_len)
+        .map(|t| (s[t].abs() + env.s_avg[t].abs() + zmax + env.zeta_size[t]).powi(2))
+        .sum();
+    let ratio = crate::planner::ratio;
+    let relative = ratio(demand, scale)
+        .max(ratio(constraint_prices, q_size))
+        .max(ratio(peak_prices, s_size))
+        .max(ratio(env.proxy_penalty, env.proxy_size));
     GainBreakdown {
         demand,
         constraint_prices,
         peak_prices,
         proxies: env.proxy_penalty,
         total,
+        scale,
+        relative,
     }
 }
 
@@ -428,6 +529,7 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
             .map(|(q, b)| q * b)
             .sum::<f64>()
             / n as f64;
+        // (The rebate is a sum of non-negative terms q ≥ 0, b ≥ 0: its size is itself.)
     });
     let utility_at_zero: Vec<f64> = (0..n)
         .map(|i| model.user_utility(i, &vec![0.0; t_len]))
@@ -439,7 +541,20 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
     let energy_cost = model.energy_cost(parts.y);
     let planner_surplus = taxes.iter().map(|t| t.total).sum::<f64>() - energy_cost;
     let max_gain = gains.iter().map(|g| g.total).fold(0.0, f64::max);
+    let max_relative_gain = gains.iter().map(|g| g.relative).fold(0.0, f64::max);
+    let payment_scale = taxes.iter().map(|t| t.size).sum::<f64>()
+        + rebate.iter().map(|r| r.abs()).sum::<f64>()
+        + cost_size(model, parts.y);
+    let money_budget_imbalance = taxes
+        .iter()
+        .zip(&rebate)
+        .map(|(t, r)| t.money - r)
+        .sum::<f64>()
+        - energy_cost;
     ProfileEvaluation {
+        money_budget_imbalance,
+        max_relative_gain,
+        payment_scale,
         welfare: model.welfare(parts.y),
         taxes,
         balanced_taxes,
@@ -450,6 +565,20 @@ pub(crate) fn evaluate<P: Provider>(p: &P, m: &P::Profile) -> ProfileEvaluation 
         energy_cost,
         planner_surplus,
     }
+}
+
+/// `Σ_t |p_t| Σ_i |y_t^i| + p_0 max_t Σ_i |y_t^i|`: the size of the terms of `J(y)`.
+pub(crate) fn cost_size(model: &Model, y: &[f64]) -> f64 {
+    let t_len = model.periods();
+    let mut abs = vec![0.0; t_len];
+    for (j, v) in y.iter().enumerate() {
+        abs[j % t_len] += v.abs();
+    }
+    abs.iter()
+        .zip(model.energy_prices())
+        .map(|(a, p)| a * p.abs())
+        .sum::<f64>()
+        + model.peak_price() * abs.iter().copied().fold(0.0, f64::max)
 }
 
 pub(crate) fn gains<P: Provider>(p: &P, m: &P::Profile) -> Vec<GainBreakdown> {
@@ -484,35 +613,59 @@ pub(crate) fn mean_prices(model: &Model, parts: &Parts<'_>) -> (Vec<f64>, Vec<f6
 }
 
 pub(crate) fn lemma2<P: Provider>(p: &P, m: &P::Profile) -> Lemma2Report {
+    use crate::planner::ratio;
     let model = p.model();
     let n = model.users();
     let (t_len, l_len) = (model.periods(), model.rows());
     let parts = p.parts(m);
+    let largest = |v: &mut dyn Iterator<Item = f64>| v.fold(0.0_f64, |a, x| a.max(x.abs()));
     let mut r = Lemma2Report {
         constraint_price_disagreement: (0..l_len)
-            .map(|l| spread((0..n).map(|i| parts.q[i * l_len + l])))
+            .map(|l| {
+                ratio(
+                    spread((0..n).map(|i| parts.q[i * l_len + l])),
+                    largest(&mut (0..n).map(|i| parts.q[i * l_len + l])),
+                )
+            })
             .fold(0.0, f64::max),
         peak_price_disagreement: (0..t_len)
-            .map(|t| spread((0..n).map(|i| parts.s[i * t_len + t])))
+            .map(|t| {
+                ratio(
+                    spread((0..n).map(|i| parts.s[i * t_len + t])),
+                    largest(&mut (0..n).map(|i| parts.s[i * t_len + t])),
+                )
+            })
             .fold(0.0, f64::max),
         ..Default::default()
     };
     let (qbar, sbar) = mean_prices(model, &parts);
-    let act = model.row_activity(parts.y);
-    for l in 0..l_len {
-        let slack = model.rhs()[l] - act[l];
-        r.infeasibility = r.infeasibility.max((-slack).max(0.0));
-        r.constraint_complementarity = r.constraint_complementarity.max((qbar[l] * slack).abs());
+    for (l, &q) in qbar.iter().enumerate() {
+        let (vars, coefs) = model.row(l);
+        let b = model.rhs()[l];
+        let (mut act, mut size) = (0.0, b.abs());
+        for (&j, &a) in vars.iter().zip(coefs) {
+            act += a * parts.y[j];
+            size += (a * parts.y[j]).abs();
+        }
+        let slack = b - act;
+        r.infeasibility = r.infeasibility.max(ratio((-slack).max(0.0), size));
+        r.constraint_complementarity = r.constraint_complementarity.max(ratio(q * slack, q * size));
     }
     let agg = model.aggregate(parts.y);
     let z = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut size_t = vec![z.abs(); t_len];
+    for (j, y) in parts.y.iter().enumerate() {
+        size_t[j % t_len] += y.abs();
+    }
     for t in 0..t_len {
-        r.peak_complementarity = r.peak_complementarity.max((sbar[t] * (z - agg[t])).abs());
+        r.peak_complementarity = r
+            .peak_complementarity
+            .max(ratio(sbar[t] * (z - agg[t]), sbar[t] * size_t[t]));
     }
     let mut rc = 0.0_f64;
     p.for_each_env(m, &mut |_, env| {
-        for (rp, a) in env.rp.iter().zip(&agg) {
-            rc = rc.max((rp * (z - a)).abs());
+        for t in 0..t_len {
+            rc = rc.max(ratio(env.rp[t] * (z - agg[t]), env.rp[t] * size_t[t]));
         }
     });
     r.radial_complementarity = rc;
@@ -527,14 +680,14 @@ pub(crate) fn lemma3<P: Provider>(p: &P, m: &P::Profile) -> Lemma3Report {
     p.for_each_env(m, &mut |i, env| {
         for t in 0..t_len {
             let vdot = model.marginal_utility(i, t, parts.y[i * t_len + t]);
-            let res = (vdot - env.price[t]).abs() / vdot.abs().max(1.0);
+            let res = crate::planner::ratio(vdot - env.price[t], vdot.abs() + env.price[t].abs());
             r.stationarity = r
                 .stationarity
                 .max(if res.is_nan() { f64::INFINITY } else { res });
         }
         r.peak_price_sum = r
             .peak_price_sum
-            .max((env.rp.iter().sum::<f64>() - model.peak_price()).abs());
+            .max((env.rp.iter().sum::<f64>() - model.peak_price()).abs() / model.peak_price());
     });
     r
 }
@@ -570,6 +723,7 @@ pub(crate) fn theorem4<P: Provider>(p: &P, m: &P::Profile) -> Theorem4Report {
         price_revenue,
         balanced_taxes: e.balanced_taxes,
         budget_imbalance,
+        payment_scale: e.payment_scale,
     }
 }
 

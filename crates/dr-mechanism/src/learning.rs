@@ -27,8 +27,9 @@
 //!      multipliers as its prices of those bound rows (priced exactly, not by ascent).
 //!
 //!   The step is normalised by `‖a^l‖²` and by `N`, which the mechanism makes public (the
-//!   taxes use every `a^{j,l}`), so `γ` is dimensionless, of the order of the utilities'
-//!   curvature. Every NE built by Theorem 2 is a rest point (there `RP = s = μ` and the box
+//!   taxes use every `a^{j,l}`), and taken in the data's units (`γ P/Q`, with the price
+//!   and quantity units of [`crate::Model::scales`]), so `γ` is dimensionless, relative to
+//!   the utilities' own curvature, and the dynamic is the same in any units. Every NE built by Theorem 2 is a rest point (there `RP = s = μ` and the box
 //!   multipliers are `λ`), and a rest point with consensus is a NE.
 //!
 //! # Where it converges and where it fails (measured; see the crate tests)
@@ -48,7 +49,8 @@
 //!   tied peak periods (tested); it converges with a single peak period.
 //!
 //! Convergence is measured by the exact quantity that defines a NE: the largest
-//! best-response gain of any user ([`crate::game::GainBreakdown`]).
+//! best-response gain of any user ([`crate::game::GainBreakdown`]), relative to that user's
+//! money scale (so a tolerance means the same for utilities in units of 10⁻¹² or 10¹²).
 
 use crate::centralized::{CentralizedMechanism, MessageProfile};
 use crate::distributed::{DistributedMechanism, DistributedProfile};
@@ -81,7 +83,9 @@ pub struct LearningSettings {
     pub rule: LearningRule,
     /// Most rounds.
     pub max_rounds: usize,
-    /// Converged when every user's best-response gain is at most this.
+    /// Converged when every user's best-response gain is at most this *relative to the
+    /// user's money scale* ([`crate::game::GainBreakdown::relative`]), so that the test
+    /// means the same in any units.
     pub tolerance: f64,
 }
 
@@ -151,7 +155,9 @@ pub struct LearningRecord {
     pub round: usize,
     /// Largest best-response gain of any user.
     pub max_gain: f64,
-    /// `max_l (a^l y − b^l)^+`.
+    /// Largest best-response gain relative to its user's money scale (the convergence test).
+    pub max_relative_gain: f64,
+    /// `max_l (a^l y − b^l)^+` (in the rows' own units).
     pub infeasibility: f64,
     /// Largest spread of the announced prices (`q^{·,l}`, `s_t^·`) across users.
     pub price_disagreement: f64,
@@ -178,10 +184,19 @@ pub trait LearningGame {
     fn record(&self, m: &Self::Profile) -> LearningRecord;
 }
 
-fn own_rule(rule: LearningRule) -> OwnUpdate {
+/// The round's update rule; the price step `γ` is taken in the data's units: it is
+/// multiplied by `P/Q` ([`crate::Model::scales`], a price per unit of quantity, i.e. a
+/// curvature), so that the dynamic is the same in any money and quantity units.
+fn own_rule(rule: LearningRule, model: &crate::Model) -> OwnUpdate {
     match rule {
         LearningRule::BestResponse { damping } => OwnUpdate::BestResponse { damping },
-        LearningRule::PriceAdjustment { step, consensus } => OwnUpdate::Prices { step, consensus },
+        LearningRule::PriceAdjustment { step, consensus } => {
+            let units = model.scales();
+            OwnUpdate::Prices {
+                step: step * units.price / units.quantity,
+                consensus,
+            }
+        }
     }
 }
 
@@ -214,6 +229,7 @@ fn record_of<P: Provider>(p: &P, m: &P::Profile) -> LearningRecord {
     LearningRecord {
         round: 0,
         max_gain: gains.iter().map(|g| g.total).fold(0.0, f64::max),
+        max_relative_gain: gains.iter().map(|g| g.relative).fold(0.0, f64::max),
         infeasibility,
         price_disagreement: dis,
         welfare: model.welfare(parts.y),
@@ -237,7 +253,7 @@ impl LearningGame for CentralizedMechanism<'_> {
         &m.y
     }
     fn round(&self, m: &MessageProfile, rule: LearningRule) -> (MessageProfile, bool) {
-        self.update(m, own_rule(rule))
+        self.update(m, own_rule(rule, self.model()))
     }
     fn record(&self, m: &MessageProfile) -> LearningRecord {
         record_of(self, m)
@@ -260,7 +276,7 @@ impl LearningGame for DistributedMechanism<'_> {
         &m.y
     }
     fn round(&self, m: &DistributedProfile, rule: LearningRule) -> (DistributedProfile, bool) {
-        self.update(m, own_rule(rule))
+        self.update(m, own_rule(rule, self.model()))
     }
     fn record(&self, m: &DistributedProfile) -> LearningRecord {
         record_of(self, m)
@@ -278,6 +294,8 @@ pub struct LearningOutcome<P> {
     pub termination: Termination,
     /// Largest best-response gain at the last profile.
     pub max_gain: f64,
+    /// Largest relative best-response gain at the last profile (the convergence test).
+    pub max_relative_gain: f64,
     /// One record per round, the last one describing the final profile.
     pub trace: Vec<LearningRecord>,
 }
@@ -343,7 +361,7 @@ impl<'g, G: LearningGame> Learner<'g, G> {
         let mut rec = self.game.record(&self.profile);
         rec.round = self.round;
         self.trace.push(rec);
-        if rec.max_gain <= self.settings.tolerance {
+        if rec.max_relative_gain <= self.settings.tolerance {
             self.termination = Some(Termination::Converged);
         } else if self.round >= self.settings.max_rounds {
             self.termination = Some(Termination::MaxRounds);
@@ -368,7 +386,13 @@ impl<'g, G: LearningGame> Learner<'g, G> {
                     .last()
                     .map(|r| r.max_gain)
                     .unwrap_or(f64::INFINITY);
+                let max_relative_gain = self
+                    .trace
+                    .last()
+                    .map(|r| r.max_relative_gain)
+                    .unwrap_or(f64::INFINITY);
                 return LearningOutcome {
+                    max_relative_gain,
                     profile: self.profile,
                     rounds: self.round,
                     termination,

@@ -70,8 +70,8 @@ pub use learning::{
     Learner, LearningGame, LearningOutcome, LearningRecord, LearningRule, LearningSettings,
     Termination,
 };
-pub use model::{Model, ModelBuilder, PeriodUtility, RowKind, User};
-pub use network::Network;
+pub use model::{Model, ModelBuilder, PeriodUtility, RowKind, Scales, User};
+pub use network::{EdgeWeight, Network};
 pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, PlannerSolution};
 pub use radial::{project_simplex, radial_pricing};
 pub use scenario::{

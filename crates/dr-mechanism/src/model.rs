@@ -556,7 +556,7 @@ fn check_custom(
         let d = c.derivative(x);
         let h = c.second_derivative(x);
         MechanismError::check_finite(|| format!("{}.derivative({x})", field()), d)?;
-        if h.is_nan() || h <= 0.0 || !h.is_finite() || d < prev - 1e-12 * d.abs().max(1.0) {
+        if h.is_nan() || h <= 0.0 || !h.is_finite() || d < prev - 1e-12 * (d.abs() + prev.abs()) {
             return Err(MechanismError::OutOfRange {
                 field: format!("{}.second_derivative({x})", field()),
                 value: h,
@@ -733,4 +733,140 @@ impl Model {
         }
         Ok(())
     }
+}
+
+/// The data's own units: a quantity `Q` and a price `P` (money per unit of quantity) read
+/// off the utilities and prices, so that `M = P·Q` is a unit of money. Used to rescale the
+/// planner's problem internally (the solvers see `x/Q` and prices `/P`, numbers near 1) and
+/// as the scale of the mechanism's relative checks.
+///
+/// Per user and period a natural price `π` and quantity `q`: for `w ln(x + s)`,
+/// `π = w/s` (the marginal utility at 0) and `q = s`; for `θ x − ½ κ x²`, `π = |θ|` and
+/// `q = |θ|/κ` (when `θ = 0`: `π = P₀ = max(max_t |p_t|, p_0)`, `q = P₀/κ`); for a
+/// user-supplied utility `π = |v̇(0)|` (or `P₀`) and `q = π / |v̈(0)|` (or 1 where that is not
+/// finite and positive). `Q` and `P` are the geometric means of `q` and `π` over all users and
+/// periods. Both are *equivariant*: scaling every utility and price by `t` scales `P` by `t`
+/// and leaves `Q`; scaling quantities by `σ` (`x ↦ σx`, `b ↦ σb`, prices `/σ`) scales `Q`
+/// by `σ` and `P` by `1/σ`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Scales {
+    /// Quantity unit `Q > 0`.
+    pub quantity: f64,
+    /// Price unit `P > 0` (money per unit of quantity).
+    pub price: f64,
+}
+
+impl Scales {
+    /// Money unit `M = P·Q`.
+    pub fn money(&self) -> f64 {
+        self.price * self.quantity
+    }
+}
+
+/// `g(u) = f(Q u) / M`: a disutility in the solver's units.
+#[derive(Debug, Clone)]
+pub(crate) struct ScaledConvex {
+    pub f: Arc<dyn ConvexScalar>,
+    pub q: f64,
+    pub m: f64,
+}
+
+impl ConvexScalar for ScaledConvex {
+    fn value(&self, u: f64) -> f64 {
+        self.f.value(self.q * u) / self.m
+    }
+    fn derivative(&self, u: f64) -> f64 {
+        self.f.derivative(self.q * u) * (self.q / self.m)
+    }
+    fn second_derivative(&self, u: f64) -> f64 {
+        self.f.second_derivative(self.q * u) * (self.q * self.q / self.m)
+    }
+    fn domain(&self) -> (f64, f64) {
+        let (lo, hi) = self.f.domain();
+        (lo / self.q, hi / self.q)
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.f
+            .inverse_derivative(p * (self.m / self.q), lo * self.q, hi * self.q)
+            / self.q
+    }
+}
+
+impl Model {
+    /// The data's units `Q`, `P` (see [`Scales`]).
+    pub fn scales(&self) -> Scales {
+        let p_market = self
+            .energy_prices
+            .iter()
+            .fold(self.peak_price, |a, p| a.max(p.abs()));
+        let (mut lq, mut lp, mut k) = (0.0, 0.0, 0.0);
+        for f in &self.disutility {
+            let (pi, q) = natural_units(f.as_ref(), p_market);
+            lq += q.ln();
+            lp += pi.ln();
+            k += 1.0;
+        }
+        let (quantity, price) = if k > 0.0 {
+            ((lq / k).exp(), (lp / k).exp())
+        } else {
+            (1.0, p_market)
+        };
+        let ok = |v: f64, fallback: f64| {
+            if v.is_finite() && v > 0.0 {
+                v
+            } else {
+                fallback
+            }
+        };
+        Scales {
+            quantity: ok(quantity, 1.0),
+            price: ok(price, ok(p_market, 1.0)),
+        }
+    }
+
+    /// User `i`'s own money scale `Σ_t π_t^i q_t^i` (see [`Scales`]: `w` per period for
+    /// `w ln(x + s)`, `θ²/κ` for `θ x − ½ κ x²`): the scale of its utility, against which
+    /// its best-response gains are judged.
+    pub fn user_money_scale(&self, i: usize) -> f64 {
+        let p_market = self
+            .energy_prices
+            .iter()
+            .fold(self.peak_price, |a, p| a.max(p.abs()));
+        (0..self.periods)
+            .map(|t| {
+                let (pi, q) = natural_units(self.disutility(i, t).as_ref(), p_market);
+                pi * q
+            })
+            .sum()
+    }
+
+    /// The same community in units `Q` of quantity and `M` of money: `x = Q u`, utilities
+    /// `v(Q u)/M`, prices `p Q/M`, right-hand sides `b/Q` (row coefficients unchanged). Its
+    /// multipliers are `λ Q/M`, `μ Q/M`.
+    pub(crate) fn rescaled(&self, q: f64, m: f64) -> Model {
+        let mut out = self.clone();
+        out.energy_prices.iter_mut().for_each(|p| *p *= q / m);
+        out.peak_price *= q / m;
+        out.rhs.iter_mut().for_each(|b| *b /= q);
+        out.disutility = self
+            .disutility
+            .iter()
+            .map(|f| Arc::new(ScaledConvex { f: f.clone(), q, m }) as Arc<dyn ConvexScalar>)
+            .collect();
+        out
+    }
+}
+
+/// Natural price `π` and quantity `q` of one disutility (see [`Scales`]).
+fn natural_units(f: &dyn ConvexScalar, p_market: f64) -> (f64, f64) {
+    let d0 = f.derivative(0.0).abs();
+    let h0 = f.second_derivative(0.0);
+    let pi = if d0.is_finite() && d0 > 0.0 {
+        d0
+    } else {
+        p_market
+    };
+    let q = pi / h0;
+    let q = if q.is_finite() && q > 0.0 { q } else { 1.0 };
+    (pi, q)
 }

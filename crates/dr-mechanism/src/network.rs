@@ -16,6 +16,9 @@ use crate::error::MechanismError;
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::VecDeque;
 
+/// The most users a network may have (petgraph's default `u32` node indices).
+pub const MAX_USERS: usize = u32::MAX as usize - 1;
+
 /// A spanning tree of the message-exchange network, with `φ`, `n(i, k)` and the directed
 /// edge numbering used by [`crate::distributed::DistributedProfile`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,16 +37,81 @@ pub struct Network {
     order: Vec<usize>,
 }
 
+/// An edge weight of the message network, as [`Network::spanning_tree`] sees it.
+///
+/// **How weights are used:** they are validated (NaN or negative is an error naming the
+/// edge and the value) and otherwise ignored: the spanning tree is the *breadth-first* tree
+/// (fewest hops from the root), because the distributed mechanism's messages do not depend
+/// on what a link costs — only on the tree's shape (wei-anastasopoulos §V). A weight of
+/// `+∞` is accepted (it still connects the users).
+pub trait EdgeWeight {
+    /// The weight as a number, or `None` for an unweighted edge.
+    fn weight(&self) -> Option<f64>;
+}
+
+impl EdgeWeight for () {
+    fn weight(&self) -> Option<f64> {
+        None
+    }
+}
+
+macro_rules! edge_weight_as_f64 {
+    ($($t:ty),*) => {$(
+        impl EdgeWeight for $t {
+            fn weight(&self) -> Option<f64> {
+                Some(*self as f64)
+            }
+        }
+    )*};
+}
+edge_weight_as_f64!(f64, f32, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+/// Bytes per node and per edge the spanning tree needs at most (adjacency lists, BFS and
+/// Euler-tour arrays, the tree's own arrays; the petgraph graph of `from_edges`).
+const BYTES_PER_NODE: usize = 256;
+const BYTES_PER_EDGE: usize = 96;
+
+/// Refuses, with a typed error instead of an aborting allocation, a network whose arrays
+/// the allocator cannot provide: the memory is reserved fallibly once, then released.
+fn check_room(nodes: usize, edges: usize) -> Result<(), MechanismError> {
+    let bytes = nodes
+        .saturating_mul(BYTES_PER_NODE)
+        .saturating_add(edges.saturating_mul(BYTES_PER_EDGE));
+    let mut probe: Vec<u8> = Vec::new();
+    if probe.try_reserve_exact(bytes).is_err() {
+        return Err(MechanismError::TooLarge {
+            field: "network nodes and edges".into(),
+            count: bytes as u64,
+            limit: isize::MAX as u64,
+        });
+    }
+    Ok(())
+}
+
 impl Network {
     /// The breadth-first spanning tree of `graph` from `root`. Errors: a graph without nodes
     /// ([`MechanismError::EmptyNetwork`]), a node count different from `users`
-    /// ([`MechanismError::NodeCountMismatch`]), fewer than 2 users, a root out of range, or a
-    /// disconnected graph ([`MechanismError::Disconnected`], naming its components).
-    /// Self-loops and parallel edges are dropped (and reported).
-    pub fn spanning_tree<N, E>(
+    /// ([`MechanismError::NodeCountMismatch`]), fewer than 2 users, a root out of range, a
+    /// self-loop ([`MechanismError::SelfLoop`]), a NaN or negative edge weight
+    /// ([`MechanismError::InvalidEdgeWeight`]; weights are otherwise ignored, see
+    /// [`EdgeWeight`]), or a disconnected graph ([`MechanismError::Disconnected`], naming its
+    /// components). Edges are named `edges[k]` by their petgraph edge index. Parallel edges
+    /// are harmless: the tree uses one of them and the others are listed in
+    /// [`Network::dropped_edges`].
+    pub fn spanning_tree<N, E: EdgeWeight>(
         graph: &UnGraph<N, E>,
         users: usize,
         root: usize,
+    ) -> Result<Self, MechanismError> {
+        Self::spanning_tree_named(graph, users, root, "edges", "root")
+    }
+
+    fn spanning_tree_named<N, E: EdgeWeight>(
+        graph: &UnGraph<N, E>,
+        users: usize,
+        root: usize,
+        edges_field: &str,
+        root_field: &str,
     ) -> Result<Self, MechanismError> {
         let n = graph.node_count();
         if n == 0 {
@@ -54,28 +122,44 @@ impl Network {
         }
         if n < 2 {
             return Err(MechanismError::TooFew {
-                field: "network nodes".into(),
+                field: "users".into(),
                 got: n,
                 required: 2,
             });
         }
         if root >= n {
             return Err(MechanismError::IndexOutOfRange {
-                field: "network.root".into(),
+                field: root_field.into(),
                 index: root,
                 size: n,
             });
         }
+        check_room(n, graph.edge_count())?;
         let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut all_edges: Vec<(usize, usize)> = Vec::new();
         for e in graph.edge_indices() {
             if let Some((a, b)) = graph.edge_endpoints(e) {
                 let (a, b) = (a.index(), b.index());
-                all_edges.push((a.min(b), a.max(b)));
-                if a != b {
-                    nbrs[a].push(b);
-                    nbrs[b].push(a);
+                let field = || format!("{edges_field}[{}]", e.index());
+                if a == b {
+                    return Err(MechanismError::SelfLoop {
+                        field: field(),
+                        node: a,
+                    });
                 }
+                if let Some(value) = graph[e].weight() {
+                    if value.is_nan() || value < 0.0 {
+                        return Err(MechanismError::InvalidEdgeWeight {
+                            field: field(),
+                            a,
+                            b,
+                            value,
+                        });
+                    }
+                }
+                all_edges.push((a.min(b), a.max(b)));
+                nbrs[a].push(b);
+                nbrs[b].push(a);
             }
         }
         for v in &mut nbrs {
@@ -207,13 +291,52 @@ impl Network {
         })
     }
 
-    /// Builds the graph from an edge list (nodes `0..users`) and takes its spanning tree.
-    /// An edge naming a node `≥ users` is an error naming `edges[k]`.
+    /// Builds the graph from an edge list (nodes `0..users`) and takes its spanning tree
+    /// (errors as [`Network::spanning_tree`]). An edge naming a node `≥ users` is an error
+    /// naming `edges[k]`.
     pub fn from_edges(
         users: usize,
         edges: &[(usize, usize)],
         root: usize,
     ) -> Result<Self, MechanismError> {
+        Self::from_edges_named(users, edges, root, "edges", "root")
+    }
+
+    /// [`Network::from_edges`] with the names the input gives the edge list and the root
+    /// (e.g. `network.edges`, `network.root` in a scenario file), used in errors.
+    pub fn from_edges_named(
+        users: usize,
+        edges: &[(usize, usize)],
+        root: usize,
+        edges_field: &str,
+        root_field: &str,
+    ) -> Result<Self, MechanismError> {
+        // Every check that needs no allocation first: a huge node count must not abort.
+        for (k, &(a, b)) in edges.iter().enumerate() {
+            for v in [a, b] {
+                if v >= users {
+                    return Err(MechanismError::IndexOutOfRange {
+                        field: format!("{edges_field}[{k}]"),
+                        index: v,
+                        size: users,
+                    });
+                }
+            }
+            if a == b {
+                return Err(MechanismError::SelfLoop {
+                    field: format!("{edges_field}[{k}]"),
+                    node: a,
+                });
+            }
+        }
+        if users > MAX_USERS {
+            return Err(MechanismError::OutOfRange {
+                field: "users".into(),
+                value: users as f64,
+                requirement: format!("at most {MAX_USERS} users in a message network"),
+            });
+        }
+        check_room(users, edges.len())?;
         let mut g: UnGraph<(), ()> = UnGraph::with_capacity(users, edges.len());
         for _ in 0..users {
             g.add_node(());
@@ -230,7 +353,7 @@ impl Network {
             }
             g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
         }
-        Self::spanning_tree(&g, users, root)
+        Self::spanning_tree_named(&g, users, root, edges_field, root_field)
     }
 
     /// Number of users (nodes).

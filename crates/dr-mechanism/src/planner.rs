@@ -52,23 +52,45 @@ impl Default for PlannerSettings {
     }
 }
 
-/// Residuals of the KKT conditions (4) of problem (3) at a point `(x, w, λ, μ)`.
-/// Each is scaled by `max(1, |reference|)` as noted.
+/// Residuals of the KKT conditions (4) of problem (3) at a point `(x, w, λ, μ)`, each
+/// **relative to the size of the terms it is made of** (no `max(1, ·)` floor, so a residual
+/// means the same for data in units of 10⁻¹² as of 10¹²: scaling every utility and price by
+/// `t`, or every quantity by `σ` with the prices by `1/σ`, leaves every residual unchanged).
+///
+/// With the price scale `P = max(max_{i,t} |v̇_t^i(x_t^i)|, max_t |p_t|, p_0)`, for row `l`
+/// the quantity scale `R^l = |b^l| + Σ_j |a_j^l x_j|` and the price scale in the row's units
+/// `P^l = P / max_j |a_j^l|`, and for the peak rows `R_t = |w| + Σ_i |x_t^i|`, `P_t = P`.
+/// A ratio `0/0` counts as `0`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct KktResiduals {
-    /// (4a), (4b): `max_l (a^l x − b^l)^+ / max(1, |b^l|)`, `max_t (X_t − w)^+ / max(1, |w|)`.
+    /// (4a), (4b): `max_l (a^l x − b^l)^+ / R^l`, `max_t (X_t − w)^+ / R_t`.
     pub primal_infeasibility: f64,
-    /// (4c): largest negative part of `λ` and `μ`.
+    /// (4c): `max_l (−λ^l)^+ / P^l`, `max_t (−μ_t)^+ / P`.
     pub dual_infeasibility: f64,
-    /// (4d), (4e): `max |λ^l (b^l − a^l x)| / max(1, |b^l|)`, `max |μ_t (w − X_t)| / max(1, |w|)`.
+    /// (4d), (4e): `max_l |λ^l (b^l − a^l x)| / (P^l R^l)`, `max_t |μ_t (w − X_t)| / (P R_t)`.
     pub complementarity: f64,
     /// (4f): `|Σ_t μ_t − p_0| / p_0`.
     pub peak_price_balance: f64,
-    /// (4g): `max |v̇_t^i(x_t^i) − p_t − Σ_l λ^l a_t^{i,l} − μ_t| / max(1, |v̇_t^i|)`.
+    /// (4g): `max |v̇_t^i − p_t − Σ_l λ^l a_t^{i,l} − μ_t| / (|v̇_t^i| + |p_t| + Σ_l |λ^l a_t^{i,l}| + |μ_t|)`.
     pub stationarity: f64,
-    /// `(Σ_l λ^l (b^l − a^l x) + Σ_t μ_t (w − X_t)) / max(1, |welfare|)`: the gap between
-    /// the primal objective and the Lagrangian (the duality gap when (4g) holds).
+    /// `|Σ_l λ^l (b^l − a^l x) + Σ_t μ_t (w − X_t)| / (Σ_l P^l R^l + Σ_t P R_t)`: the gap
+    /// between the primal objective and the Lagrangian (the duality gap when (4g) holds),
+    /// relative to the same scales as the complementarity.
     pub duality_gap: f64,
+}
+
+/// `num / den` with `0/0 = 0` and `x/0 = ∞` for `x > 0` (NaN → ∞): a relative residual.
+pub(crate) fn ratio(num: f64, den: f64) -> f64 {
+    let num = num.abs();
+    if num.is_nan() || den.is_nan() {
+        f64::INFINITY
+    } else if num == 0.0 {
+        0.0
+    } else if den == 0.0 {
+        f64::INFINITY
+    } else {
+        num / den.abs()
+    }
 }
 
 impl KktResiduals {
@@ -130,55 +152,79 @@ pub(crate) fn kkt_unchecked(
 ) -> KktResiduals {
     let t_len = model.periods();
     let n = model.users();
-    let activity = model.row_activity(x);
-    let agg = model.aggregate(x);
     let mut r = KktResiduals::default();
+    // Marginal utilities and the price scale P.
+    let vdot: Vec<f64> = (0..n * t_len)
+        .map(|j| model.marginal_utility(j / t_len, j % t_len, x[j]))
+        .collect();
+    let price_scale = vdot
+        .iter()
+        .chain(model.energy_prices())
+        .fold(model.peak_price(), |a, v| a.max(v.abs()));
     let mut gap = 0.0;
-    for l in 0..model.rows() {
+    let mut gap_scale = 0.0;
+    for (l, &lam) in lambda.iter().enumerate() {
+        let (vars, coefs) = model.row(l);
         let b = model.rhs()[l];
-        let sc = b.abs().max(1.0);
-        let slack = b - activity[l];
-        r.primal_infeasibility = r.primal_infeasibility.max((-slack).max(0.0) / sc);
-        r.dual_infeasibility = r.dual_infeasibility.max((-lambda[l]).max(0.0));
-        r.complementarity = r.complementarity.max((lambda[l] * slack).abs() / sc);
-        gap += lambda[l] * slack;
+        let mut activity = 0.0;
+        let mut size = b.abs();
+        let mut amax = 0.0_f64;
+        for (&j, &a) in vars.iter().zip(coefs) {
+            activity += a * x[j];
+            size += (a * x[j]).abs();
+            amax = amax.max(a.abs());
+        }
+        let row_price = price_scale / amax;
+        let slack = b - activity;
+        r.primal_infeasibility = r.primal_infeasibility.max(ratio((-slack).max(0.0), size));
+        r.dual_infeasibility = r.dual_infeasibility.max(ratio((-lam).max(0.0), row_price));
+        r.complementarity = r.complementarity.max(ratio(lam * slack, row_price * size));
+        gap += lam * slack;
+        gap_scale += row_price * size;
     }
-    let wsc = w.abs().max(1.0);
-    for t in 0..t_len {
-        let slack = w - agg[t];
-        r.primal_infeasibility = r.primal_infeasibility.max((-slack).max(0.0) / wsc);
-        r.dual_infeasibility = r.dual_infeasibility.max((-mu[t]).max(0.0));
-        r.complementarity = r.complementarity.max((mu[t] * slack).abs() / wsc);
-        gap += mu[t] * slack;
+    for (t, &mu_t) in mu.iter().enumerate() {
+        let mut agg = 0.0;
+        let mut size = w.abs();
+        for i in 0..n {
+            agg += x[i * t_len + t];
+            size += x[i * t_len + t].abs();
+        }
+        let slack = w - agg;
+        r.primal_infeasibility = r.primal_infeasibility.max(ratio((-slack).max(0.0), size));
+        r.dual_infeasibility = r
+            .dual_infeasibility
+            .max(ratio((-mu_t).max(0.0), price_scale));
+        r.complementarity = r
+            .complementarity
+            .max(ratio(mu_t * slack, price_scale * size));
+        gap += mu_t * slack;
+        gap_scale += price_scale * size;
     }
     let p0 = model.peak_price();
-    r.peak_price_balance = (mu.iter().sum::<f64>() - p0).abs() / p0;
-    // Σ_l λ^l a^{i,l}: accumulate Aᵀλ.
+    r.peak_price_balance = ratio(mu.iter().sum::<f64>() - p0, p0);
+    // Σ_l λ^l a^{i,l} and Σ_l |λ^l a^{i,l}|: accumulate Aᵀλ.
     let mut atl = vec![0.0; n * t_len];
+    let mut atl_abs = vec![0.0; n * t_len];
     for (l, &lam) in lambda.iter().enumerate() {
         if lam != 0.0 {
             let (v, c) = model.row(l);
             for (&j, &a) in v.iter().zip(c) {
                 atl[j] += a * lam;
+                atl_abs[j] += (a * lam).abs();
             }
         }
     }
     for i in 0..n {
         for (t, mu_t) in mu.iter().enumerate() {
             let j = i * t_len + t;
-            let vdot = model.marginal_utility(i, t, x[j]);
-            let res = vdot - model.energy_prices()[t] - atl[j] - mu_t;
-            let s = if res.is_nan() {
-                f64::INFINITY
-            } else {
-                res.abs() / vdot.abs().max(1.0)
-            };
-            r.stationarity = r.stationarity.max(s);
+            let p = model.energy_prices()[t];
+            let res = vdot[j] - p - atl[j] - mu_t;
+            let size = vdot[j].abs() + p.abs() + atl_abs[j] + mu_t.abs();
+            r.stationarity = r.stationarity.max(ratio(res, size));
         }
     }
-    let welfare = model.welfare(x);
-    r.duality_gap = gap / welfare.abs().max(1.0);
-    if !welfare.is_finite() {
+    r.duality_gap = ratio(gap, gap_scale);
+    if !model.welfare(x).is_finite() {
         r.primal_infeasibility = f64::INFINITY;
     }
     r
@@ -218,7 +264,12 @@ impl PlannerSolution {
 }
 
 /// Solves the planner's problem (3) with the kernel's interior-point solver, then polishes
-/// (see the module docs).
+/// (see the module docs). Both run on the problem rewritten in the data's own units
+/// ([`Model::scales`]: `x = Q u`, money in units of `M = P·Q`), so that their internal
+/// thresholds see numbers near 1 whatever the units of the file; the result is mapped back
+/// and its residuals ([`KktResiduals`], relative) are those of the original problem. Where
+/// that point misses the tolerance, the problem is also solved in the file's own units and
+/// the point with the smaller residuals is returned.
 ///
 /// Status of the certificate: `Solved` when every KKT residual of the returned point is at
 /// most `settings.kkt_tolerance`; otherwise the interior point's status when that is not
@@ -226,9 +277,90 @@ impl PlannerSolution {
 /// hold to the tolerance. Input errors of the kernel are passed on as
 /// [`MechanismError::Convex`].
 pub fn solve_planner(
-    model: &Model,
+    original: &Model,
     settings: &PlannerSettings,
 ) -> Result<PlannerSolution, MechanismError> {
+    if !(settings.kkt_tolerance.is_finite() && settings.kkt_tolerance > 0.0) {
+        return Err(MechanismError::OutOfRange {
+            field: "kkt_tolerance".into(),
+            value: settings.kkt_tolerance,
+            requirement: "must be > 0 and finite".into(),
+        });
+    }
+    // Solve in the data's own units (numbers near 1), see `Model::scales`; where that does
+    // not reach the tolerance, also in the file's units, and keep the better point.
+    let units = original.scales();
+    let mut run = solve_in_units(original, settings, units.quantity, units.money())?;
+    if !run.kkt.holds(settings.kkt_tolerance) && (units.quantity, units.money()) != (1.0, 1.0) {
+        let plain = solve_in_units(original, settings, 1.0, 1.0)?;
+        if plain.kkt.max() < run.kkt.max() {
+            run = plain;
+        }
+    }
+    let Run {
+        x,
+        lam,
+        mu,
+        kkt,
+        ipm_cert,
+        polish_its,
+        polished,
+    } = run;
+    let model = original;
+    let status = if kkt.holds(settings.kkt_tolerance) {
+        Status::Solved
+    } else if ipm_cert.status != Status::Solved {
+        ipm_cert.status
+    } else {
+        Status::NumericalError
+    };
+    let certificate = Certificate {
+        primal_infeasibility: kkt.primal_infeasibility,
+        stationarity: kkt
+            .stationarity
+            .max(kkt.peak_price_balance)
+            .max(kkt.dual_infeasibility),
+        complementarity: kkt.complementarity,
+        duality_gap: kkt.duality_gap,
+        iterations: ipm_cert.iterations + polish_its,
+        status,
+    };
+    let agg = model.aggregate(&x);
+    let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Ok(PlannerSolution {
+        welfare: model.welfare(&x),
+        energy_cost: model.energy_cost(&x),
+        allocation: x,
+        peak,
+        constraint_multipliers: lam,
+        peak_multipliers: mu,
+        kkt,
+        certificate,
+        ipm_certificate: ipm_cert,
+        polished,
+    })
+}
+
+/// One solve of problem (3) in units `q` of quantity and `m` of money, mapped back.
+struct Run {
+    x: Vec<f64>,
+    lam: Vec<f64>,
+    mu: Vec<f64>,
+    /// Residuals of the original problem.
+    kkt: KktResiduals,
+    ipm_cert: Certificate,
+    polish_its: usize,
+    polished: bool,
+}
+
+fn solve_in_units(
+    original: &Model,
+    settings: &PlannerSettings,
+    qu: f64,
+    mu_unit: f64,
+) -> Result<Run, MechanismError> {
+    let scaled = original.rescaled(qu, mu_unit);
+    let model = &scaled;
     let mut attempt = interior_point(model, settings, false)?;
     if !attempt.1.status.is_solved() || attempt.0.x.iter().any(|v| !v.is_finite()) {
         // Retry with guard bounds at the ends of the utilities' domains (see `interior_point`).
@@ -270,38 +402,21 @@ pub fn solve_planner(
             }
         }
     }
-    let (x, w, lam, mu, kkt, polish_its, polished) = best;
-    let status = if kkt.holds(settings.kkt_tolerance) {
-        Status::Solved
-    } else if ipm_cert.status != Status::Solved {
-        ipm_cert.status
-    } else {
-        Status::NumericalError
-    };
-    let certificate = Certificate {
-        primal_infeasibility: kkt.primal_infeasibility,
-        stationarity: kkt
-            .stationarity
-            .max(kkt.peak_price_balance)
-            .max(kkt.dual_infeasibility),
-        complementarity: kkt.complementarity,
-        duality_gap: kkt.duality_gap,
-        iterations: ipm_cert.iterations + polish_its,
-        status,
-    };
-    let agg = model.aggregate(&x);
-    let peak = agg.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let _ = w;
-    Ok(PlannerSolution {
-        welfare: model.welfare(&x),
-        energy_cost: model.energy_cost(&x),
-        allocation: x,
-        peak,
-        constraint_multipliers: lam,
-        peak_multipliers: mu,
+    let (x, w, lam, mu, _, polish_its, polished) = best;
+    // Back to the file's units; the residuals are those of the original problem.
+    let dual = mu_unit / qu;
+    let x: Vec<f64> = x.iter().map(|v| v * qu).collect();
+    let w = w * qu;
+    let lam: Vec<f64> = lam.iter().map(|v| v * dual).collect();
+    let mu: Vec<f64> = mu.iter().map(|v| v * dual).collect();
+    let kkt = kkt_unchecked(original, &x, w, &lam, &mu);
+    Ok(Run {
+        x,
+        lam,
+        mu,
         kkt,
-        certificate,
-        ipm_certificate: ipm_cert,
+        ipm_cert,
+        polish_its,
         polished,
     })
 }

@@ -2,11 +2,19 @@
 //! `p_0` over the peak periods, and the simplex projection used by the price-adjustment
 //! learning dynamic.
 
-/// The peak `z = max_t ζ_t` and the argmax set `A = {t : ζ_t ≥ z − τ max(1, |z|)}` (ties
-/// within the relative tolerance `τ` count as ties).
+/// The peak `z = max_t ζ_t` and the argmax set `A = {t : ζ_t ≥ z − τ max_t |ζ_t|}` (ties
+/// within the relative tolerance `τ`, relative to the demands' own scale, count as ties).
 pub fn peak_set(zeta: &[f64], tie_tolerance: f64) -> (f64, Vec<bool>) {
+    let scale = zeta.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+    peak_set_sized(zeta, tie_tolerance, scale)
+}
+
+/// [`peak_set`] with an explicit scale `S` of the terms `ζ` was summed from:
+/// `A = {t : ζ_t ≥ z − τ S}` (so that rounding in a sum of large terms of both signs does
+/// not break a tie).
+pub(crate) fn peak_set_sized(zeta: &[f64], tie_tolerance: f64, scale: f64) -> (f64, Vec<bool>) {
     let z = zeta.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let thr = z - tie_tolerance * z.abs().max(1.0);
+    let thr = z - tie_tolerance * scale;
     (z, zeta.iter().map(|&v| v >= thr).collect())
 }
 

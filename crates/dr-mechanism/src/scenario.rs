@@ -57,13 +57,73 @@ pub enum ModelTag {
 }
 
 /// A number for every period, or one number per period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialized by hand (not as an untagged enum) so that a wrong value gets a message a
+/// user can act on: "expected a number or an array of numbers (one per period)".
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PerPeriod {
     /// The same value in every period.
     One(f64),
     /// One value per period.
     Many(Vec<f64>),
+}
+
+impl<'de> Deserialize<'de> for PerPeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PerPeriod;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or an array of numbers (one per period)")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PerPeriod, E> {
+                Ok(PerPeriod::One(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PerPeriod, E> {
+                Ok(PerPeriod::One(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PerPeriod, E> {
+                Ok(PerPeriod::One(v as f64))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PerPeriod, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<Number>()? {
+                    v.push(x.0);
+                }
+                Ok(PerPeriod::Many(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One number of a [`PerPeriod`] array (integers accepted), with a plain message.
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number (an array of numbers, one per period)")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl PerPeriod {
@@ -201,6 +261,71 @@ fn nonneg(field: impl Fn() -> String, v: f64) -> Result<f64, MechanismError> {
 }
 
 impl Scenario {
+    /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` and `dr verify`
+    /// need on this scenario, from the counts in the file and without allocating
+    /// (saturating arithmetic). With `N` users, `T` periods, `L` rows of `A x ≤ b` (the
+    /// `[[constraints]]` rows plus `T` per `lower` and per `upper` of a user),
+    /// `E` nonzero entries of `A` plus the `T(N + 1)` entries of the peak rows, and
+    /// `m = (constraint rows) + T` coupling rows of the interior point:
+    ///
+    /// - `512 NT`: per variable, the model and its rescaled copy (utility objects, bounds),
+    ///   about 30 vectors of the interior point, the polish, the KKT check and the report;
+    /// - `128 E`: per entry, the rows of the model (twice), the interior point's constraint
+    ///   matrix and the polish's column lists;
+    /// - `256 L`: per row, its kind, right-hand side, multipliers and the user-row index;
+    /// - `32 (m + 1)²`: the normal equations of the interior point and their Cholesky factor
+    ///   (dense in the worst case: the `T` peak rows all share the peak variable `w`) and the
+    ///   polish's dense Schur complement;
+    /// - `64 N L + 64 N T`: the mechanisms' message profiles (`q` has `N·L` entries; the
+    ///   distributed summaries `n`, `ν` `2(N−1)·L`, `2(N−1)·T`), a few copies each;
+    /// - `64 · (edges)`: the network.
+    pub fn memory_estimate(&self) -> u64 {
+        let n = self.users.len() as u64;
+        let t = self.periods as u64;
+        let nt = n.saturating_mul(t);
+        let mut rows: u64 = 0;
+        let mut entries: u64 = 0;
+        for c in &self.constraints {
+            if c.community_total.is_some() {
+                rows = rows.saturating_add(1);
+                entries = entries.saturating_add(nt);
+            } else if c.community_cap.is_some() {
+                if c.period.is_some() {
+                    rows = rows.saturating_add(1);
+                    entries = entries.saturating_add(n);
+                } else {
+                    rows = rows.saturating_add(t);
+                    entries = entries.saturating_add(nt);
+                }
+            } else if c.user_total.is_some() {
+                rows = rows.saturating_add(1);
+                entries = entries.saturating_add(t);
+            } else if let Some(terms) = &c.terms {
+                rows = rows.saturating_add(1);
+                entries = entries.saturating_add(terms.len() as u64);
+            }
+        }
+        let bound_rows = self
+            .users
+            .iter()
+            .map(|u| u64::from(u.lower.is_some()) + u64::from(u.upper.is_some()))
+            .fold(0u64, |a, k| a.saturating_add(k.saturating_mul(t)));
+        let coupling = rows.saturating_add(t).saturating_add(1);
+        let all_rows = rows.saturating_add(bound_rows);
+        let all_entries = entries
+            .saturating_add(bound_rows)
+            .saturating_add(t.saturating_mul(n.saturating_add(1)));
+        let edges = self.network.as_ref().map_or(0, |s| s.edges.len() as u64);
+        4096u64
+            .saturating_add(nt.saturating_mul(512))
+            .saturating_add(all_entries.saturating_mul(128))
+            .saturating_add(all_rows.saturating_mul(256))
+            .saturating_add(coupling.saturating_mul(coupling).saturating_mul(32))
+            .saturating_add(n.saturating_mul(all_rows).saturating_mul(64))
+            .saturating_add(nt.saturating_mul(64))
+            .saturating_add(edges.saturating_mul(64))
+    }
+
     /// Validates the scenario and builds the model (errors name the scenario's field).
     pub fn to_model(&self) -> Result<ScenarioModel, MechanismError> {
         let t_len = self.periods;
@@ -394,7 +519,13 @@ impl Scenario {
                 b = b.upper_bounds(i, &up);
             }
         }
-        let model = b.build()?;
+        // The builder names its rows `rows[l]`; say which entry of the file that is.
+        let model = b.build().map_err(|e| {
+            rename_rows(e, |l| match constraint_entry.get(l) {
+                Some(k) => format!("constraints[{k}] (model row {l})"),
+                None => format!("a bound of [[users]] (model row {l})"),
+            })
+        })?;
         Ok(ScenarioModel {
             model,
             constraint_rows,
@@ -406,8 +537,56 @@ impl Scenario {
     pub fn network(&self) -> Result<Option<Network>, MechanismError> {
         match &self.network {
             None => Ok(None),
-            Some(spec) => Network::from_edges(self.users.len(), &spec.edges, spec.root).map(Some),
+            Some(spec) => Network::from_edges_named(
+                self.users.len(),
+                &spec.edges,
+                spec.root,
+                "network.edges",
+                "network.root",
+            )
+            .map(Some),
         }
+    }
+}
+
+/// Replaces a `rows[l]` prefix in an error's field by what the scenario file calls the row.
+fn rename_rows(e: MechanismError, name: impl Fn(usize) -> String) -> MechanismError {
+    let fix = |field: String| -> String {
+        let Some(rest) = field.strip_prefix("rows[") else {
+            return field;
+        };
+        let Some(end) = rest.find(']') else {
+            return field;
+        };
+        match rest[..end].parse::<usize>() {
+            Ok(l) => format!("{}{}", name(l), &rest[end + 1..]),
+            Err(_) => field,
+        }
+    };
+    match e {
+        MechanismError::Invalid { field, message } => MechanismError::Invalid {
+            field: fix(field),
+            message,
+        },
+        MechanismError::OutOfRange {
+            field,
+            value,
+            requirement,
+        } => MechanismError::OutOfRange {
+            field: fix(field),
+            value,
+            requirement,
+        },
+        MechanismError::NotFinite { field, value } => MechanismError::NotFinite {
+            field: fix(field),
+            value,
+        },
+        MechanismError::IndexOutOfRange { field, index, size } => MechanismError::IndexOutOfRange {
+            field: fix(field),
+            index,
+            size,
+        },
+        other => other,
     }
 }
 
@@ -443,6 +622,15 @@ pub struct DistributedReport {
     pub budget_imbalance: f64,
     /// Largest best-response gain at the constructed NE.
     pub max_best_response_gain: f64,
+    /// The same, relative to the size of its terms ([`crate::GainBreakdown::relative`]).
+    pub max_relative_best_response_gain: f64,
+    /// The payment scale of the distributed taxes ([`crate::ProfileEvaluation::payment_scale`]).
+    pub payment_scale: f64,
+    /// `Σ_i` of the squared penalties inside the distributed taxes
+    /// ([`crate::TaxBreakdown::squared_penalties`]; 0 at a NE up to rounding in their units).
+    pub squared_penalties: f64,
+    /// `Σ_i (money part of t̃^i) − J` ([`crate::ProfileEvaluation::money_budget_imbalance`]).
+    pub money_budget_imbalance: f64,
     /// Lemma 4 residuals.
     pub lemma4: Lemma4Report,
     /// Lemma 5 / Corollary 1 residuals.
@@ -490,6 +678,22 @@ pub struct ScenarioReport {
     pub budget_imbalance: f64,
     /// Largest exact best-response gain at the constructed NE (0 up to rounding).
     pub max_best_response_gain: f64,
+    /// The same, relative to the size of its terms ([`crate::GainBreakdown::relative`]).
+    pub max_relative_best_response_gain: f64,
+    /// Size of the money terms of each tax ([`crate::TaxBreakdown::size`]).
+    pub tax_sizes: Vec<f64>,
+    /// The payment scale ([`crate::ProfileEvaluation::payment_scale`]): the budget balance
+    /// and the planner surplus of Theorem 4 are judged relative to it.
+    pub payment_scale: f64,
+    /// `Σ_i` of the squared penalties inside the taxes
+    /// ([`crate::TaxBreakdown::squared_penalties`]; 0 at a NE).
+    pub squared_penalties: Vec<f64>,
+    /// The money part of each tax ([`crate::TaxBreakdown::money`]).
+    pub money_taxes: Vec<f64>,
+    /// `Σ_i (money part of t̃^i) − J` ([`crate::ProfileEvaluation::money_budget_imbalance`]).
+    pub money_budget_imbalance: f64,
+    /// The data's units (quantity `Q`, price `P`) the planner was solved in.
+    pub units: crate::model::Scales,
     /// KKT residuals (4) of the planner's solution.
     pub kkt: KktResiduals,
     /// The planner's certificate.
@@ -548,6 +752,10 @@ pub fn run_scenario(
                 planner_surplus: dev.planner_surplus,
                 budget_imbalance: dt4.budget_imbalance,
                 max_best_response_gain: dev.max_gain,
+                max_relative_best_response_gain: dev.max_relative_gain,
+                payment_scale: dev.payment_scale,
+                squared_penalties: dev.taxes.iter().map(|t| t.squared_penalties).sum(),
+                money_budget_imbalance: dev.money_budget_imbalance,
                 lemma4: dm.lemma4(&dne)?,
                 lemma5: dm.lemma5(&dne)?,
             })
@@ -575,6 +783,13 @@ pub fn run_scenario(
         price_revenue: t4.price_revenue,
         budget_imbalance: t4.budget_imbalance,
         max_best_response_gain: ev.max_gain,
+        max_relative_best_response_gain: ev.max_relative_gain,
+        tax_sizes: ev.taxes.iter().map(|t| t.size).collect(),
+        payment_scale: ev.payment_scale,
+        squared_penalties: ev.taxes.iter().map(|t| t.squared_penalties).collect(),
+        money_taxes: ev.taxes.iter().map(|t| t.money).collect(),
+        money_budget_imbalance: ev.money_budget_imbalance,
+        units: model.scales(),
         kkt: opt.kkt,
         certificate: opt.certificate,
         polished: opt.polished,

@@ -215,6 +215,56 @@ fn network_errors_name_the_problem() {
         .unwrap_err()
         .to_string()
         .contains("root"));
+    // A self-loop is rejected, naming the edge (it used to be dropped silently).
+    assert_eq!(
+        Network::from_edges(3, &[(0, 1), (1, 1), (1, 2)], 0).unwrap_err(),
+        MechanismError::SelfLoop {
+            field: "edges[1]".into(),
+            node: 1
+        }
+    );
+    let mut g: UnGraph<(), ()> = UnGraph::default();
+    let (a, b) = (g.add_node(()), g.add_node(()));
+    g.add_edge(a, b, ());
+    g.add_edge(b, b, ());
+    assert_eq!(
+        Network::spanning_tree(&g, 2, 0).unwrap_err(),
+        MechanismError::SelfLoop {
+            field: "edges[1]".into(),
+            node: 1
+        }
+    );
+    // Weights: NaN or negative is an error naming the edge and the value; others are
+    // accepted and do not change the breadth-first tree.
+    for bad in [f64::NAN, -1.0] {
+        let mut g: UnGraph<(), f64> = UnGraph::default();
+        let n: Vec<_> = (0..3).map(|_| g.add_node(())).collect();
+        g.add_edge(n[0], n[1], 1.0);
+        g.add_edge(n[1], n[2], bad);
+        match Network::spanning_tree(&g, 3, 0).unwrap_err() {
+            MechanismError::InvalidEdgeWeight { field, a, b, value } => {
+                assert_eq!((field.as_str(), a, b), ("edges[1]", 1, 2));
+                assert!(value.is_nan() == bad.is_nan() && (bad.is_nan() || value == bad));
+            }
+            e => panic!("{e}"),
+        }
+    }
+    let mut g: UnGraph<(), f64> = UnGraph::default();
+    let n: Vec<_> = (0..3).map(|_| g.add_node(())).collect();
+    g.add_edge(n[0], n[1], 100.0);
+    g.add_edge(n[1], n[2], 0.0);
+    g.add_edge(n[0], n[2], f64::INFINITY);
+    let weighted = Network::spanning_tree(&g, 3, 0).unwrap();
+    let unweighted = Network::from_edges(3, &[(0, 1), (1, 2), (0, 2)], 0).unwrap();
+    assert_eq!(weighted.tree_edges(), unweighted.tree_edges());
+    assert_eq!(weighted.tree_edges(), &[(0, 1), (0, 2)]);
+    // No edges among two users: disconnected, both components named.
+    assert_eq!(
+        Network::from_edges(2, &[], 0).unwrap_err(),
+        MechanismError::Disconnected {
+            components: vec![vec![0], vec![1]]
+        }
+    );
     // Mechanism on a network of the wrong size.
     let model = common::random_model(1, 4, 2);
     let net = Network::from_edges(3, &[(0, 1), (1, 2)], 0).unwrap();
@@ -249,4 +299,18 @@ fn summaries_on_a_cycle_are_inconsistent_without_the_tree() {
     let ne = mech.nash_equilibrium(&opt).unwrap();
     let l5 = mech.lemma5(&ne).unwrap();
     assert!(l5.peak_summaries < 1e-12 && l5.corollary_peak < 1e-12);
+}
+
+/// A network of 2^40 users with no edge: refused with a typed error, never an aborting
+/// allocation.
+#[test]
+fn huge_networks_are_refused_not_aborted() {
+    let e = Network::from_edges(1 << 40, &[], 0).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MechanismError::OutOfRange { .. } | MechanismError::TooLarge { .. }
+        ),
+        "{e}"
+    );
 }

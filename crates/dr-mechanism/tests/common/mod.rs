@@ -9,21 +9,37 @@ use rand_chacha::ChaCha8Rng;
 /// per-user bounds, user totals, a community total, per-period caps and general rows
 /// (all with `b ≥ 0`).
 pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
+    random_model_in_units(seed, n, t, 1.0, 1.0)
+}
+
+/// [`random_model`] in other units: every utility and price in money units of `money`
+/// (`v ↦ money·v`), every quantity in units of `sigma` (`x ↦ sigma·x`): log weights
+/// `·money`, shifts `·sigma`; quadratic `θ ·money/sigma`, `κ ·money/sigma²`; prices
+/// `·money/sigma`; bounds and right-hand sides `·sigma` (general-row coefficients unchanged).
+/// The optimum is then `x·sigma`, `λ, μ ·money/sigma`, welfare `·money` up to a constant.
+pub fn random_model_in_units(seed: u64, n: usize, t: usize, money: f64, sigma: f64) -> Model {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let prices: Vec<f64> = (0..t).map(|_| rng.gen_range(0.05..0.3)).collect();
+    let price_unit = money / sigma;
+    let prices: Vec<f64> = (0..t)
+        .map(|_| rng.gen_range(0.05..0.3) * price_unit)
+        .collect();
     let p0 = if rng.gen_bool(0.5) {
         rng.gen_range(0.2..1.0)
     } else {
         rng.gen_range(1.0..4.0)
-    };
+    } * price_unit;
     let mut b = Model::builder(prices, p0);
     for i in 0..n {
         let user = if rng.gen_bool(0.5) {
-            let w: Vec<f64> = (0..t).map(|_| rng.gen_range(0.5..3.0)).collect();
-            User::log(&w, rng.gen_range(0.5..2.0))
+            let w: Vec<f64> = (0..t).map(|_| rng.gen_range(0.5..3.0) * money).collect();
+            User::log(&w, rng.gen_range(0.5..2.0) * sigma)
         } else {
-            let th: Vec<f64> = (0..t).map(|_| rng.gen_range(0.5..3.0)).collect();
-            let ka: Vec<f64> = (0..t).map(|_| rng.gen_range(0.5..2.0)).collect();
+            let th: Vec<f64> = (0..t)
+                .map(|_| rng.gen_range(0.5..3.0) * price_unit)
+                .collect();
+            let ka: Vec<f64> = (0..t)
+                .map(|_| rng.gen_range(0.5..2.0) * price_unit / sigma)
+                .collect();
             User::quadratic(&th, &ka)
         };
         b = b.user(user);
@@ -31,7 +47,7 @@ pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
             let up: Vec<f64> = (0..t)
                 .map(|_| {
                     if rng.gen_bool(0.7) {
-                        rng.gen_range(0.3..3.0)
+                        rng.gen_range(0.3..3.0) * sigma
                     } else {
                         f64::INFINITY
                     }
@@ -40,19 +56,19 @@ pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
             b = b.upper_bounds(i, &up);
         }
         if rng.gen_bool(0.4) {
-            let lo: Vec<f64> = (0..t).map(|_| -rng.gen_range(0.0..0.4)).collect();
+            let lo: Vec<f64> = (0..t).map(|_| -rng.gen_range(0.0..0.4) * sigma).collect();
             b = b.lower_bounds(i, &lo);
         }
         if rng.gen_bool(0.3) {
-            b = b.user_total(i, rng.gen_range(0.5..1.5) * t as f64);
+            b = b.user_total(i, rng.gen_range(0.5..1.5) * t as f64 * sigma);
         }
     }
     if rng.gen_bool(0.5) {
-        b = b.community_total(rng.gen_range(0.3..1.0) * (n * t) as f64);
+        b = b.community_total(rng.gen_range(0.3..1.0) * (n * t) as f64 * sigma);
     }
     for period in 0..t {
         if rng.gen_bool(0.2) {
-            b = b.community_cap(period, rng.gen_range(0.3..1.2) * n as f64);
+            b = b.community_cap(period, rng.gen_range(0.3..1.2) * n as f64 * sigma);
         }
     }
     for _ in 0..rng.gen_range(0..3) {
@@ -66,7 +82,7 @@ pub fn random_model(seed: u64, n: usize, t: usize) -> Model {
                 )
             })
             .collect();
-        b = b.row(&entries, rng.gen_range(0.0..2.0));
+        b = b.row(&entries, rng.gen_range(0.0..2.0) * sigma);
     }
     b.build().expect("valid random model")
 }
