@@ -55,9 +55,13 @@ pub mod error;
 mod lp;
 mod outer;
 mod prices;
+pub mod scaling;
 
-pub use cross_check::{cross_check, verify, CrossCheck, CrossCheckSettings, KernelSolution};
+pub use cross_check::{
+    cross_check, verify, CrossCheck, CrossCheckSettings, KernelSolution, Verdict,
+};
 pub use error::LpError;
 pub use lp::Backend;
 pub use outer::{solve, LpSolution, OuterSettings, PriceSource};
 pub use prices::MultiplierRanges;
+pub use scaling::{scaling_of, Scaling};

@@ -1,10 +1,11 @@
 //! The outer-approximation solver: cutting planes (Kelley) on the epigraphs of the
 //! separable objective, with a proven interval around the optimum.
 
-use crate::bounds::{working_box, WorkingBox};
+use crate::bounds::{validate_bounds, working_box, WorkingBox};
 use crate::error::LpError;
 use crate::lp::{Backend, Cut, CutLp, LpFailure};
 use crate::prices::{slope_prices, MultiplierRanges, SlopeInput};
+use crate::scaling::{Scaled, Scaling};
 use dr_convex::ipm::SeparableProblem;
 use dr_convex::{Certificate, ConvexScalar, Status};
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OuterSettings {
-    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(1, |upper|)`.
+    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(σ_f,
+    /// |upper|)`, `σ_f` the data's cost scale ([`crate::Scaling`]; the run is in units of
+    /// the data, where this reads `tolerance · max(1, |upper|)`).
     pub tolerance: f64,
     /// Most cutting-plane LPs.
     pub max_iterations: usize,
@@ -105,6 +108,11 @@ pub struct LpSolution {
     pub working_upper: Vec<f64>,
     /// Tangent cuts in the last LP.
     pub cuts: usize,
+    /// The units the LP ran in (`x = quantity · u`, `F = cost · G`; [`Scaling`]): every
+    /// tolerance of the run is relative to them, so the certificate's residuals are
+    /// relative to the data's own scale.
+    pub scaling: Scaling,
+    /// Residuals in the units of [`LpSolution::scaling`] (relative to the data's scale):
     /// `primal_infeasibility` of `x`; `stationarity` `‖f'(x) − Aᵀy + Gᵀz − ν_l + ν_u‖_∞`
     /// over `max(1, ‖multipliers‖_∞)` with the *true* derivative (it shrinks with the cut
     /// spacing, not to zero); `complementarity` as the kernel's; `duality_gap`
@@ -201,6 +209,65 @@ impl LpSolution {
 pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpSolution, LpError> {
     settings.validate()?;
     validate_shape(problem)?;
+    validate_bounds(problem)?;
+    let scaled = Scaled::new(problem)?;
+    let unit = solve_unit(&scaled.problem, settings).map_err(|e| scaled.unscale_error(e))?;
+    Ok(unscale_solution(&scaled, unit))
+}
+
+/// An LP solution of the scaled problem in the original units (`crate::scaling`).
+fn unscale_solution(scaled: &Scaled, s: LpSolution) -> LpSolution {
+    let Scaling {
+        quantity: sx,
+        cost: sf,
+    } = scaled.scaling;
+    let price = scaled.scaling.price();
+    let ranges = s.multiplier_ranges.map(|r| {
+        let map = |v: &[(f64, f64)], eq: bool| -> Vec<(f64, f64)> {
+            let a: Vec<f64> = v.iter().map(|p| p.0).collect();
+            let b: Vec<f64> = v.iter().map(|p| p.1).collect();
+            let a = scaled.unscale_multipliers(&a, eq);
+            let b = scaled.unscale_multipliers(&b, eq);
+            a.into_iter().zip(b).collect()
+        };
+        MultiplierRanges {
+            equality: map(&r.equality, true),
+            inequality: map(&r.inequality, false),
+        }
+    });
+    LpSolution {
+        x: s.x.iter().map(|u| u * sx).collect(),
+        lower: s.lower * sf,
+        upper: s.upper * sf,
+        lp_value: s.lp_value * sf,
+        equality_multipliers: scaled.unscale_multipliers(&s.equality_multipliers, true),
+        inequality_multipliers: scaled.unscale_multipliers(&s.inequality_multipliers, false),
+        lower_bound_multipliers: s
+            .lower_bound_multipliers
+            .iter()
+            .map(|v| v * price)
+            .collect(),
+        upper_bound_multipliers: s
+            .upper_bound_multipliers
+            .iter()
+            .map(|v| v * price)
+            .collect(),
+        multiplier_ranges: ranges,
+        prices: s.prices,
+        backend: s.backend,
+        working_lower: s.working_lower.iter().map(|u| u * sx).collect(),
+        working_upper: s.working_upper.iter().map(|u| u * sx).collect(),
+        cuts: s.cuts,
+        certificate: s.certificate,
+        scaling: scaled.scaling,
+    }
+}
+
+/// [`solve`] on a problem already in the units of its data.
+pub(crate) fn solve_unit(
+    problem: &SeparableProblem,
+    settings: &OuterSettings,
+) -> Result<LpSolution, LpError> {
     let mut wb = working_box(problem)?;
     let n = problem.objective.len();
     let f = &problem.objective;
@@ -469,6 +536,10 @@ fn finish(
         working_upper: wb.lp_hi.clone(),
         cuts: cuts.iter().map(Vec::len).sum(),
         certificate,
+        scaling: Scaling {
+            quantity: 1.0,
+            cost: 1.0,
+        },
     })
 }
 
