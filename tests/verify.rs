@@ -300,10 +300,14 @@ fn bad_requests_are_errors_naming_the_field() {
         "{}",
         r.reason
     );
+    let tiny = VerifySettings {
+        max_variables: 4,
+        ..VerifySettings::default()
+    };
     let e = check_bidding(
         &market(),
         &competitive_equilibrium(&market()).unwrap(),
-        &small,
+        &tiny,
     )
     .unwrap_err();
     assert!(matches!(e, VerifyError::TooLarge { .. }), "{e}");
