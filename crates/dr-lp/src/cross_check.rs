@@ -425,7 +425,15 @@ fn rules(
     let (lower, upper) = (lp.lower, lp.upper);
     let xl = &lp.x;
     let xk = kernel.x;
-    let abs_sum: f64 = (0..n).map(|j| f[j].value(xl[j]).abs()).sum();
+    // Rounding of Σ f is relative to the magnitude of its terms, at the LP point and at the
+    // kernel's (which may lie far from it).
+    let abs_sum_lp: f64 = (0..n).map(|j| f[j].value(xl[j]).abs()).sum();
+    let abs_sum_k: f64 = (0..n).map(|j| f[j].value(xk[j]).abs()).sum();
+    let abs_sum = if abs_sum_k.is_finite() {
+        abs_sum_lp.max(abs_sum_k)
+    } else {
+        abs_sum_lp
+    };
     let ax = problem.equalities.apply(xk);
     let gx_k = problem.inequalities.apply(xk);
     let mut first_order = 0.0;
@@ -629,8 +637,8 @@ fn rules(
         (Verdict::Disagrees, failures.join("; "))
     } else if !converged {
         let mut r = format!(
-            "the LP back end ({}) did not converge ({:?}): its interval [{:e}, {:e}] is too \
-             wide to confirm the kernel's answer",
+            "the LP back end ({}) did not converge ({:?}): its proven interval [{:e}, {:e}] \
+             did not reach the requested tolerance, so the kernel's answer is not confirmed",
             lp.backend.name(),
             lp.certificate.status,
             lower * sc.cost,

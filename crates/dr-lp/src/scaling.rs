@@ -14,10 +14,12 @@
 //! - `r_i = max_j |a_ij|` (`1` for an empty row);
 //! - `σ_x` = the largest of `|b_i|/r_i` and the finite bounds `|l_j|`, `|u_j|` (the size of
 //!   the totals the rows and bounds impose), `1` when all are zero;
-//! - `σ_f = σ_x π`, `π` the largest `|f_j'|` sampled at the points `l_j`, `u_j`, `0`,
-//!   `±σ_x`, `(l_j + u_j)/2` that are finite, inside `[l_j, u_j]` and strictly inside the
-//!   domain of `f_j` (a price scale); where every sampled slope is `0`, `σ_x² κ` with `κ`
-//!   the largest sampled `f_j''`; `1` when that is `0` too.
+//! - `σ_f` = the largest variation `max_P f_j − min_P f_j` of a term over the sample
+//!   points `P_j` = {`l_j`, `u_j`, `0`, `±σ_x`, `±σ_x/2`, `(l_j + u_j)/2`} that are finite,
+//!   inside `[l_j, u_j]` and strictly inside the domain of `f_j`: how much a term's cost
+//!   changes over the size of the data (for `a q + h q²` about `a σ_x + h σ_x²`; for
+//!   `−γ ln(ζ + x)` about `γ ln(1 + σ_x/ζ)`). Where every term is constant on its samples,
+//!   `σ_x π` with `π` the largest sampled `|f_j'|`; `1` when that is `0` too.
 //!
 //! The scales are exact powers of nothing in particular: the scaled data are rounded once
 //! (relative `1e-16`), which is far below every tolerance used.
@@ -124,27 +126,32 @@ pub fn scaling_of(problem: &SeparableProblem) -> Scaling {
     if !(sx > 0.0 && sx.is_finite()) {
         sx = 1.0;
     }
+    let mut variation = 0.0_f64;
     let mut slope = 0.0_f64;
-    let mut curvature = 0.0_f64;
     for (j, f) in problem.objective.iter().enumerate() {
         let (l, u) = (problem.lower[j], problem.upper[j]);
         let (dlo, dhi) = f.domain();
-        for p in [l, u, 0.0, sx, -sx, 0.5 * (l + u)] {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for p in [l, u, 0.0, sx, -sx, 0.5 * sx, -0.5 * sx, 0.5 * (l + u)] {
             if p.is_finite() && p >= l && p <= u && p > dlo && p < dhi {
+                let v = f.value(p);
+                if v.is_finite() {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
                 let d = f.derivative(p).abs();
                 if d.is_finite() {
                     slope = slope.max(d);
                 }
-                let c = f.second_derivative(p).abs();
-                if c.is_finite() {
-                    curvature = curvature.max(c);
-                }
             }
         }
+        if hi > lo {
+            variation = variation.max(hi - lo);
+        }
     }
-    let mut sf = sx * slope;
+    let mut sf = variation;
     if !(sf > 0.0 && sf.is_finite()) {
-        sf = sx * sx * curvature;
+        sf = sx * slope;
     }
     if !(sf > 0.0 && sf.is_finite()) {
         sf = 1.0;
