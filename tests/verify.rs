@@ -61,12 +61,12 @@ fn quick_corpus_agrees_with_the_lp_back_end() {
             assert_eq!(c.lp_status, "Solved", "{name}: {}", c.name);
             // The kernel objective lies in the proven interval (up to the slack).
             assert!(
-                c.objective_gap >= -cc(&c).objective_slack
-                    && c.objective_gap <= c.bound + cc(&c).objective_slack,
+                c.objective_gap >= -cc(c).objective_slack
+                    && c.objective_gap <= c.bound + cc(c).objective_slack,
                 "{name}: {}",
                 c.name
             );
-            assert!(cc(&c).allocation_ratio <= 1.0);
+            assert!(cc(c).allocation_ratio <= 1.0);
         }
         // The summary is the worst of the checks.
         let worst = |f: fn(&demand_response::verify::CheckReport) -> f64| {

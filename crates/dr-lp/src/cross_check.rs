@@ -354,7 +354,7 @@ pub fn cross_check(
         working_lower: lp.working_lower.iter().map(|v| v / sx).collect(),
         working_upper: lp.working_upper.iter().map(|v| v / sx).collect(),
         cuts: lp.cuts,
-        certificate: lp.certificate.clone(),
+        certificate: lp.certificate,
         scaling: sc,
     };
     let curvature: Option<Vec<f64>> = settings

@@ -23,7 +23,12 @@ use dr_lp::{
 fn market(s: f64, c: f64) -> SeparableProblem {
     let a: Vec<f64> = [1.0, 1.5, 2.0].iter().map(|v| c * v / s).collect();
     let h: Vec<f64> = [0.5, 1.0, 2.0].iter().map(|v| c * v / (s * s)).collect();
-    single_coupling(quadratic_terms(&a, &h), vec![0.0; 3], vec![3.0 * s; 3], 3.0 * s)
+    single_coupling(
+        quadratic_terms(&a, &h),
+        vec![0.0; 3],
+        vec![3.0 * s; 3],
+        3.0 * s,
+    )
 }
 
 const Q: [f64; 3] = [2.0, 0.75, 0.25];
@@ -71,10 +76,18 @@ fn the_interval_is_equally_tight_in_any_units() {
             lp.lower,
             lp.upper
         );
-        assert!(lp.bound() <= 1e-8 * f, "s = {s}, c = {c}: bound {}", lp.bound());
+        assert!(
+            lp.bound() <= 1e-8 * f,
+            "s = {s}, c = {c}: bound {}",
+            lp.bound()
+        );
         // The LP point and price, in units of the data.
         for (x, q) in lp.x.iter().zip(Q) {
-            assert!((x / s - q).abs() <= 1e-3, "s = {s}, c = {c}: x = {:?}", lp.x);
+            assert!(
+                (x / s - q).abs() <= 1e-3,
+                "s = {s}, c = {c}: x = {:?}",
+                lp.x
+            );
         }
         let p = lp.equality_multipliers[0] * s / c;
         assert!((p - P).abs() <= 1e-3 * P, "s = {s}, c = {c}: p = {p}");
@@ -93,7 +106,12 @@ fn verdicts_do_not_depend_on_the_units() {
         let f = F * c;
         // The exact answer agrees.
         let cc = check(&problem, &lp, &x, p, f);
-        assert_eq!(cc.verdict, Verdict::Agrees, "s = {s}, c = {c}: {}", cc.reason);
+        assert_eq!(
+            cc.verdict,
+            Verdict::Agrees,
+            "s = {s}, c = {c}: {}",
+            cc.reason
+        );
         // A price moved by 1e-3 (relative) is caught at every scale.
         let cc = check(&problem, &lp, &x, p * 1.001, f);
         assert_eq!(cc.verdict, Verdict::Disagrees, "s = {s}, c = {c}");
@@ -181,5 +199,8 @@ fn a_tiny_deficit_next_to_a_domain_end_is_not_rejected() {
     let lp = solve(&problem, &OuterSettings::default()).unwrap();
     let total: f64 = lp.x.iter().sum();
     assert!((total - d).abs() <= 1e-9 * d, "Σ x = {total}");
-    assert!(lp.working_upper.iter().all(|&u| u < 0.5 * d && u > 0.49 * d));
+    assert!(lp
+        .working_upper
+        .iter()
+        .all(|&u| u < 0.5 * d && u > 0.49 * d));
 }
