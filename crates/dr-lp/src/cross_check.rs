@@ -46,11 +46,12 @@
 //! slack are reported back in the original units.
 //!
 //! # Verdict
-//! [`Verdict::Disagrees`] when rule 2 or 3 fails (proven whatever the LP's status: `[L, U]`
-//! encloses `F*` at every iterate) or, with a converged LP (rule 1), any of rules 4–6;
-//! [`Verdict::Inconclusive`] when the LP did not converge and rules 2–3 hold (the failures
-//! of rules 4–6 are then listed as unconfirmed in the reason); [`Verdict::Agrees`] when
-//! the LP converged and every rule holds.
+//! [`Verdict::Disagrees`] when rule 2 fails, or the kernel objective lies above `U + s`
+//! or differs from `Σ f(x_K)` (rule 3: proven whatever the LP's status, since `U` is `Σ f`
+//! at a feasible point), or, with a converged LP (rule 1), any other rule fails;
+//! [`Verdict::Inconclusive`] when the LP did not converge and those hold (the other
+//! failures are then listed as unconfirmed in the reason); [`Verdict::Agrees`] when the LP
+//! converged and every rule holds.
 //!
 //! The tolerances are proven from the interval and the curvature; `μ_j` is the smallest
 //! `f_j''` sampled at the ends of the working box, at its midpoint and at `x̂_j` and
@@ -475,14 +476,18 @@ fn rules(
     let recomputed: f64 = (0..n).map(|j| f[j].value(xk[j])).sum();
     let fk = kernel.objective;
     let c = sc.cost;
-    if !(at_most(lower - s, fk) && at_most(fk, upper + s)) {
-        failures.push(format!(
+    let outside = || {
+        format!(
             "kernel objective {} outside the LP interval [{}, {}] (slack {:e})",
             fk * c,
             lower * c,
             upper * c,
             s * c
-        ));
+        )
+    };
+    // Above U: U is Σ f at a feasible point, a bound whatever the LP's status.
+    if !at_most(fk, upper + s) {
+        failures.push(outside());
     }
     if !at_most((recomputed - fk).abs(), s) {
         failures.push(format!(
@@ -492,6 +497,11 @@ fn rules(
         ));
     }
     let proven_failures = failures.len();
+    // Below L: L is proven by weak duality, but only a converged LP's L is trusted here
+    // (an LP that stopped on numerical trouble may have overshot).
+    if at_most(fk, upper + s) && !at_most(lower - s, fk) {
+        failures.push(outside());
+    }
     // Rule 4.
     let gap_lp = (upper - lower.min(lp.lp_value)).max(0.0) + s;
     let mut r = vec![f64::INFINITY; n];

@@ -293,7 +293,13 @@ pub(crate) fn solve_unit(
         cuts.push(list);
     }
 
-    let mut lower = f64::NEG_INFINITY;
+    // Two lower bounds, kept apart: the Lagrangian dual value (weak duality, robust to
+    // rounding: it evaluates the terms at points) and the LP value (exact only as far as the
+    // back end solved the LP; with steep cuts it can overshoot).
+    let mut bounds = LowerBounds {
+        dual: f64::NEG_INFINITY,
+        lp: f64::NEG_INFINITY,
+    };
     let mut last: Option<Iterate> = None;
     let mut status = Status::MaxIterations;
     let mut iterations = 0;
@@ -357,13 +363,14 @@ pub(crate) fn solve_unit(
         if let Some(d) = &point.duals {
             let g = lagrangian(problem, &wb, &d.equality, &d.inequality);
             if g.is_finite() {
-                lower = lower.max(g);
+                bounds.dual = bounds.dual.max(g);
             } else if !restricted {
-                lower = lower.max(point.value);
+                bounds.lp = bounds.lp.max(point.value);
             }
         } else if !restricted {
-            lower = lower.max(point.value);
+            bounds.lp = bounds.lp.max(point.value);
         }
+        let lower = bounds.consistent(upper).0;
         let mut widened = false;
         for (j, fj) in f.iter().enumerate() {
             let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
@@ -403,7 +410,35 @@ pub(crate) fn solve_unit(
             message: "no LP was solved".into(),
         });
     };
-    finish(problem, &wb, &cuts, it, lower, iterations, status, settings)
+    finish(
+        problem, &wb, &cuts, it, bounds, iterations, status, settings,
+    )
+}
+
+/// The lower bounds found so far (see [`solve`], *Interval*).
+#[derive(Debug, Clone, Copy)]
+struct LowerBounds {
+    /// The largest Lagrangian dual value.
+    dual: f64,
+    /// The largest LP value that counted.
+    lp: f64,
+}
+
+impl LowerBounds {
+    /// The lower bound to use with the upper bound `upper`, and whether a bound had to be
+    /// dropped: a lower bound above `upper` (beyond rounding, `1e-12` relative in the units
+    /// of the data) is demonstrably wrong — the LP value of a badly conditioned LP, or a
+    /// rounding failure — so it is not used; the LP value goes first, as the less robust.
+    fn consistent(&self, upper: f64) -> (f64, bool) {
+        let round = 1e-12 * upper.abs().max(1.0);
+        let ok = |v: f64| v <= upper + round;
+        match (ok(self.dual), ok(self.lp)) {
+            (true, true) => (self.dual.max(self.lp), false),
+            (true, false) => (self.dual, true),
+            (false, true) => (self.lp, true),
+            (false, false) => (f64::NEG_INFINITY, true),
+        }
+    }
 }
 
 /// One LP point with its objective values.
@@ -418,7 +453,7 @@ fn finish(
     wb: &WorkingBox,
     cuts: &[Vec<Cut>],
     it: Iterate,
-    mut lower: f64,
+    mut bounds: LowerBounds,
     iterations: usize,
     mut status: Status,
     settings: &OuterSettings,
@@ -451,7 +486,7 @@ fn finish(
                 Some(sp) => {
                     let g = lagrangian(problem, wb, &sp.equality, &sp.inequality);
                     if g.is_finite() {
-                        lower = lower.max(g);
+                        bounds.dual = bounds.dual.max(g);
                     }
                     (
                         sp.equality,
@@ -478,6 +513,12 @@ fn finish(
         }
     };
     let upper = it.values.iter().sum::<f64>() + residual_allowance(problem, &x, &eq, &ineq);
+    let (lower, dropped) = bounds.consistent(upper);
+    if dropped && status == Status::Solved {
+        // A bound had to be dropped: the run is solved only if the remaining bound meets
+        // the tolerance (decided below), not by the dropped one.
+        status = Status::NumericalError;
+    }
     // The status follows the proven interval (a stalled run whose final prices close the
     // gap is solved; a failed price computation is not).
     if status != Status::NumericalError || prices_ok {
