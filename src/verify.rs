@@ -39,6 +39,21 @@
 //! (`Σ_n count_n d̂_n = G` on free entries, up to the proven radii of those demands); for
 //! the mechanism, the NE's announced prices must be the same for every user.
 //!
+//! # Verdicts
+//! Every check, and the report, has a [`Verdict`] with its reason:
+//! - **agrees** — proven: the kernel's answer lies within the LP's proven interval and
+//!   tolerances (dr-lp's rules, run in the units of the data, so a deficit of `1e-12` is
+//!   checked as strictly, relatively, as one of `1e12`);
+//! - **disagrees** — proven: the answer lies outside a proven bound (or a [`Condition`]
+//!   fails);
+//! - **inconclusive** — neither: the LP back end failed (its first LP, a claim of
+//!   infeasibility on a problem the model accepted), did not converge, or the problem
+//!   exceeds [`VerifySettings::max_variables`]. A second opinion that could not be formed
+//!   is never reported as a disagreement, nor as bad input.
+//!
+//! The LP back end stays an independent second opinion: it re-solves each problem by its
+//! own cutting planes and never calls the kernel's allocator or multiplier search.
+//!
 //! Prices follow the kernel's convention (`dr_convex::ipm` module docs): the bidding
 //! price is the multiplier of `Σ q = d`; a consumer's budget-row multiplier is `−λ_n`
 //! (`λ_n` the marginal utility of money); the mechanism's `λ`, `μ` are inequality
@@ -116,7 +131,8 @@ pub enum VerifyError {
     #[cfg(feature = "scenario")]
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
-    /// A problem too large for the LP reference back end.
+    /// A problem too large for the LP reference back end (the `verify_*` functions and
+    /// [`verify_scenario`] report it as an inconclusive [`VerifyReport`] instead).
     #[error(
         "{field}: {variables} variables exceed the LP reference back end's limit of {limit} \
          (VerifySettings::max_variables; `dr verify --set max_variables=N`)"
@@ -1190,7 +1206,9 @@ fn check_ne_with(
     check_finite(|| "profile.s".into(), &profile.s)?;
     let (q, s, spread) = announced_prices(profile);
     let kernel = planner_kernel(model, pp, &profile.y, &q, &s);
-    let scale = q.iter().chain(&s).fold(1.0_f64, |m, v| m.max(v.abs()));
+    // Relative to the announced prices themselves (no absolute floor: prices of 1e-12
+    // must agree as closely, relatively, as prices of 1).
+    let scale = q.iter().chain(&s).fold(0.0_f64, |m, v| m.max(v.abs()));
     let tol = settings.check.kernel_tolerance * scale;
     let condition = Condition {
         name: "NE announcements".into(),
