@@ -328,7 +328,18 @@ pub fn cross_check(
     }
     // The rules run in the units of the data (`crate::scaling`), so that every allowance
     // (`ρ`, `κ`) is relative to the data's own scale.
-    let scaled = Scaled::new(problem)?;
+    // The units the LP ran in (`LpSolution::scaling`), where valid: its interval's
+    // tolerance was relative to them, and so are the rules' allowances.
+    let given = lp.scaling;
+    let scaled = if given.quantity > 0.0
+        && given.quantity.is_finite()
+        && given.cost > 0.0
+        && given.cost.is_finite()
+    {
+        Scaled::with_scaling(problem, given)?
+    } else {
+        Scaled::new(problem)?
+    };
     let sc = scaled.scaling;
     let (sx, sf) = (sc.quantity, sc.cost);
     let xk_unit: Vec<f64> = kernel.x.iter().map(|v| v / sx).collect();

@@ -212,7 +212,36 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
     validate_bounds(problem)?;
     let scaled = Scaled::new(problem)?;
     let unit = solve_unit(&scaled.problem, settings).map_err(|e| scaled.unscale_error(e))?;
-    Ok(unscale_solution(&scaled, unit))
+    let first = unscale_solution(&scaled, unit);
+    // The cost scale is set before the optimum is known (the largest variation of a term
+    // over the data's quantity scale). Where the terms at the optimum are far smaller — an
+    // expensive customer that sheds almost nothing — the interval's tolerance, relative
+    // to that scale, is loose relative to the optimum: solve again in those smaller units.
+    let magnitude: f64 = problem
+        .objective
+        .iter()
+        .zip(&first.x)
+        .map(|(f, &x)| f.value(x).abs())
+        .sum();
+    let sc = scaled.scaling;
+    if first.certificate.status == Status::Solved
+        && magnitude.is_finite()
+        && magnitude > 0.0
+        && magnitude < 1e-3 * sc.cost
+    {
+        let finer = Scaling {
+            quantity: sc.quantity,
+            cost: magnitude,
+        };
+        let again = Scaled::with_scaling(problem, finer)?;
+        if let Ok(unit) = solve_unit(&again.problem, settings) {
+            let second = unscale_solution(&again, unit);
+            if second.certificate.status == Status::Solved {
+                return Ok(second);
+            }
+        }
+    }
+    Ok(first)
 }
 
 /// An LP solution of the scaled problem in the original units (`crate::scaling`).

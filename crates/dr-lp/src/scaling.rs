@@ -165,7 +165,11 @@ pub fn scaling_of(problem: &SeparableProblem) -> Scaling {
 impl Scaled {
     /// The problem in the units of its data.
     pub fn new(problem: &SeparableProblem) -> Result<Self, LpError> {
-        let scaling = scaling_of(problem);
+        Self::with_scaling(problem, scaling_of(problem))
+    }
+
+    /// The problem in the given units.
+    pub fn with_scaling(problem: &SeparableProblem, scaling: Scaling) -> Result<Self, LpError> {
         let (sx, sf) = (scaling.quantity, scaling.cost);
         let eq_rows = row_scales(&problem.equalities);
         let in_rows = row_scales(&problem.inequalities);

@@ -204,3 +204,25 @@ fn a_tiny_deficit_next_to_a_domain_end_is_not_rejected() {
         .iter()
         .all(|&u| u < 0.5 * d && u > 0.49 * d));
 }
+
+#[test]
+fn an_optimum_far_below_the_cost_scale_still_gets_a_relative_interval() {
+    // a = (1e-8, 1), h = (1e8, 1e-8), d = 1: the a-priori cost scale is h_0 = 1e8, the
+    // optimum about 1. By hand: p = (1 + 5e-17 + 5e7)/(5e-9 + 5e7) = 1.00000002,
+    // q = (5.00000005e-9, 0.999999995), F* = 1.0000000075.
+    let problem = single_coupling(
+        quadratic_terms(&[1e-8, 1.0], &[1e8, 1e-8]),
+        vec![0.0; 2],
+        vec![f64::INFINITY; 2],
+        1.0,
+    );
+    let lp = solve(&problem, &OuterSettings::default()).unwrap();
+    assert_eq!(lp.certificate.status, Status::Solved);
+    let f = 1.0000000075;
+    assert!(
+        lp.lower <= f * (1.0 + 1e-12) && f <= lp.upper * (1.0 + 1e-12),
+        "{lp:?}"
+    );
+    assert!(lp.bound() <= 1e-8 * f, "bound {}", lp.bound());
+    assert!(lp.scaling.cost < 10.0, "{:?}", lp.scaling);
+}
