@@ -39,6 +39,21 @@
 //! (`Σ_n count_n d̂_n = G` on free entries, up to the proven radii of those demands); for
 //! the mechanism, the NE's announced prices must be the same for every user.
 //!
+//! # Verdicts
+//! Every check, and the report, has a [`Verdict`] with its reason:
+//! - **agrees** — proven: the kernel's answer lies within the LP's proven interval and
+//!   tolerances (dr-lp's rules, run in the units of the data, so a deficit of `1e-12` is
+//!   checked as strictly, relatively, as one of `1e12`);
+//! - **disagrees** — proven: the answer lies outside a proven bound (or a [`Condition`]
+//!   fails);
+//! - **inconclusive** — neither: the LP back end failed (its first LP, a claim of
+//!   infeasibility on a problem the model accepted), did not converge, or the problem
+//!   exceeds [`VerifySettings::max_variables`]. A second opinion that could not be formed
+//!   is never reported as a disagreement, nor as bad input.
+//!
+//! The LP back end stays an independent second opinion: it re-solves each problem by its
+//! own cutting planes and never calls the kernel's allocator or multiplier search.
+//!
 //! Prices follow the kernel's convention (`dr_convex::ipm` module docs): the bidding
 //! price is the multiplier of `Σ q = d`; a consumer's budget-row multiplier is `−λ_n`
 //! (`λ_n` the marginal utility of money); the mechanism's `λ`, `μ` are inequality
@@ -48,15 +63,15 @@
 //!
 //! ```
 //! use demand_response::bidding::Market;
-//! use demand_response::verify::{verify_bidding, VerifySettings};
+//! use demand_response::verify::{verify_bidding, Verdict, VerifySettings};
 //! // Four customers C_i(q) = a_i q + h_i q² shed d = 10 (li-chen-dahleh-2015).
 //! let market = Market::quadratic(vec![1.0, 1.2, 1.5, 2.0], vec![0.5, 1.0, 2.0, 4.0], 10.0)?;
 //! let report = verify_bidding(&market, &VerifySettings::default())?;
-//! assert!(report.agrees, "{:?}", report.failures());
+//! assert_eq!(report.verdict, Verdict::Agrees, "{}", report.reason);
 //! assert_eq!(report.checks.len(), 2); // competitive and Nash
 //! for check in &report.checks {
 //!     // Each gap within its proven tolerance, the kernel objective inside [L, U].
-//!     let cc = &check.cross_check;
+//!     let cc = check.cross_check.as_ref().expect("the LP back end ran");
 //!     assert!(cc.allocation_ratio <= 1.0 && cc.price_ratio <= 1.0);
 //!     let gap = check.objective_gap; // F_K − L
 //!     assert!(-cc.objective_slack <= gap && gap <= check.bound + cc.objective_slack);
@@ -70,6 +85,7 @@ use dr_convex::{
     ConvexError, ConvexScalar, Linear, LinearQuadraticCost, LogUtility, NashTransform,
 };
 use dr_convex::{PlusLinear, Status};
+pub use dr_lp::Verdict;
 use dr_lp::{
     cross_check, solve as lp_solve_with, Backend, CrossCheck, CrossCheckSettings, KernelSolution,
     LpError, LpSolution, OuterSettings,
@@ -115,7 +131,8 @@ pub enum VerifyError {
     #[cfg(feature = "scenario")]
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
-    /// A problem too large for the LP reference back end.
+    /// A problem too large for the LP reference back end (the `verify_*` functions and
+    /// [`verify_scenario`] report it as an inconclusive [`VerifyReport`] instead).
     #[error(
         "{field}: {variables} variables exceed the LP reference back end's limit of {limit} \
          (VerifySettings::max_variables; `dr verify --set max_variables=N`)"
@@ -203,8 +220,13 @@ pub struct CheckReport {
     /// The proven bound `upper − lower` on the optimum.
     pub bound: f64,
     /// Whether the kernel's answer agrees with the LP back end ([`dr_lp::cross_check()`]'s
-    /// rule).
+    /// rule): `verdict == Agrees`.
     pub agrees: bool,
+    /// Agrees (proven), disagrees (proven) or inconclusive (the LP back end failed or did
+    /// not converge).
+    pub verdict: Verdict,
+    /// Why, in words.
+    pub reason: String,
     /// Status of the LP back end (`Solved` when its interval met the tolerance).
     pub lp_status: String,
     /// The LP solver that produced the solution (`clarabel`, or `microlp` after a failed
@@ -214,8 +236,35 @@ pub struct CheckReport {
     pub lp_iterations: usize,
     /// Tangent cuts in the last LP.
     pub cuts: usize,
-    /// The full comparison (ratios to the proven tolerances, failures in words).
-    pub cross_check: CrossCheck,
+    /// The full comparison (ratios to the proven tolerances, failures in words); `None`
+    /// when the LP back end failed before it had an iterate (the gaps above are then NaN,
+    /// and omitted from `dr verify --json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_check: Option<CrossCheck>,
+}
+
+impl CheckReport {
+    /// A check the LP back end could not run: inconclusive, with the reason.
+    fn lp_failed(name: &str, problem: &SeparableProblem, reason: String) -> Self {
+        Self {
+            name: name.into(),
+            variables: problem.objective.len(),
+            rows: problem.equalities.nrows() + problem.inequalities.nrows(),
+            max_allocation_gap: f64::NAN,
+            max_price_gap: f64::NAN,
+            max_marginal_price_gap: f64::NAN,
+            objective_gap: f64::NAN,
+            bound: f64::NAN,
+            agrees: false,
+            verdict: Verdict::Inconclusive,
+            reason,
+            lp_status: "Failed".into(),
+            lp_backend: "-".into(),
+            lp_iterations: 0,
+            cuts: 0,
+            cross_check: None,
+        }
+    }
 }
 
 /// A model-level condition that ties cross-checked pieces together.
@@ -254,8 +303,14 @@ pub struct VerifyReport {
     pub objective_gap: f64,
     /// Largest proven bound over the checks.
     pub bound: f64,
-    /// Every check agrees and every condition holds.
+    /// Every check agrees and every condition holds (`verdict == Agrees`).
     pub agrees: bool,
+    /// `agrees` (every check agrees, proven, and every condition holds), `disagrees` (a
+    /// check disagrees, proven, or a condition fails) or `inconclusive` (otherwise: an LP
+    /// back end failed, did not converge, or the problem exceeds `max_variables`).
+    pub verdict: Verdict,
+    /// Why, in words.
+    pub reason: String,
     /// The cross-checks.
     pub checks: Vec<CheckReport>,
     /// The model-level conditions.
@@ -275,56 +330,82 @@ impl VerifyReport {
             max_marginal_price_gap: 0.0,
             objective_gap: 0.0,
             bound: 0.0,
-            agrees: true,
+            agrees: false,
+            verdict: Verdict::Inconclusive,
+            reason: "nothing was checked".into(),
             checks: Vec::new(),
             conditions: Vec::new(),
             notes: Vec::new(),
         }
     }
 
-    /// Recomputes the summary from the checks and conditions.
+    /// A report with no check: inconclusive, with the reason (e.g. a size limit).
+    pub fn inconclusive(model: &str, size: usize, size_unit: &str, reason: String) -> Self {
+        let mut r = Self::new(model, size, size_unit);
+        r.max_allocation_gap = f64::NAN;
+        r.max_price_gap = f64::NAN;
+        r.max_marginal_price_gap = f64::NAN;
+        r.objective_gap = f64::NAN;
+        r.bound = f64::NAN;
+        r.reason = reason;
+        r
+    }
+
+    /// Recomputes the summary and the verdict from the checks and conditions: the gaps are
+    /// the largest over the checks the LP back end ran (NaN when it ran none).
     fn summarise(mut self) -> Self {
-        let nan_max = |a: f64, b: f64| {
-            if a.is_nan() || b.is_nan() {
-                f64::NAN
-            } else {
-                a.max(b)
+        let ran: Vec<&CheckReport> = self
+            .checks
+            .iter()
+            .filter(|c| c.cross_check.is_some())
+            .collect();
+        let worst = |f: fn(&CheckReport) -> f64| -> f64 {
+            if ran.is_empty() {
+                return f64::NAN;
             }
+            ran.iter().map(|c| f(c)).fold(0.0, |a: f64, b| {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            })
         };
-        self.max_allocation_gap = self
-            .checks
-            .iter()
-            .map(|c| c.max_allocation_gap)
-            .fold(0.0, nan_max);
-        self.max_price_gap = self
-            .checks
-            .iter()
-            .map(|c| c.max_price_gap)
-            .fold(0.0, nan_max);
-        self.max_marginal_price_gap = self
-            .checks
-            .iter()
-            .map(|c| c.max_marginal_price_gap)
-            .fold(0.0, nan_max);
-        self.objective_gap = self
-            .checks
-            .iter()
-            .map(|c| c.objective_gap.abs())
-            .fold(0.0, nan_max);
-        self.bound = self.checks.iter().map(|c| c.bound).fold(0.0, nan_max);
-        self.agrees = !self.checks.is_empty()
-            && self.checks.iter().all(|c| c.agrees)
-            && self.conditions.iter().all(|c| c.holds);
+        self.max_allocation_gap = worst(|c| c.max_allocation_gap);
+        self.max_price_gap = worst(|c| c.max_price_gap);
+        self.max_marginal_price_gap = worst(|c| c.max_marginal_price_gap);
+        self.objective_gap = worst(|c| c.objective_gap.abs());
+        self.bound = worst(|c| c.bound);
+        let failures = self.failures();
+        let unconfirmed = self.unconfirmed();
+        (self.verdict, self.reason) = if !failures.is_empty() {
+            (Verdict::Disagrees, failures.join("; "))
+        } else if self.checks.is_empty() {
+            (Verdict::Inconclusive, "nothing was checked".into())
+        } else if !unconfirmed.is_empty() {
+            (Verdict::Inconclusive, unconfirmed.join("; "))
+        } else {
+            (
+                Verdict::Agrees,
+                "every check agrees within its proven tolerances and every condition holds".into(),
+            )
+        };
+        self.agrees = self.verdict == Verdict::Agrees;
         self
     }
 
-    /// Every failure, in words: the failed rules of each check and the conditions that do
-    /// not hold.
+    /// Every proven failure, in words: the failed rules of each check that disagrees and
+    /// the conditions that do not hold (empty unless the verdict is `Disagrees`).
     pub fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
         for c in &self.checks {
-            for f in &c.cross_check.failures {
-                out.push(format!("{}: {f}", c.name));
+            if c.verdict == Verdict::Disagrees {
+                match &c.cross_check {
+                    Some(cc) if !cc.failures.is_empty() => {
+                        out.extend(cc.failures.iter().map(|f| format!("{}: {f}", c.name)));
+                    }
+                    _ => out.push(format!("{}: {}", c.name, c.reason)),
+                }
             }
         }
         for c in &self.conditions {
@@ -335,10 +416,20 @@ impl VerifyReport {
                 ));
             }
         }
-        if self.checks.is_empty() {
-            out.push("nothing was checked".into());
-        }
         out
+    }
+
+    /// Why a check could not be confirmed: one line per inconclusive check (or the
+    /// report's own reason when nothing was checked).
+    pub fn unconfirmed(&self) -> Vec<String> {
+        if self.checks.is_empty() {
+            return vec![self.reason.clone()];
+        }
+        self.checks
+            .iter()
+            .filter(|c| c.verdict == Verdict::Inconclusive)
+            .map(|c| format!("{}: {}", c.name, c.reason))
+            .collect()
     }
 }
 
@@ -423,6 +514,37 @@ fn lp_solve(
         (Ok(a), Err(_)) => Ok(a),
         (Err(_), Ok(b)) => Ok(b),
         (Err(e), Err(_)) => Err(e.into()),
+    }
+}
+
+/// [`lp_solve`], with a failure of the LP back end as the reason of an inconclusive check
+/// rather than an error: the problems are built from models that accepted their input, so
+/// an LP back end that rejects or fails on one (a failed first LP, a claim of
+/// infeasibility, a term it cannot evaluate) has not disproved the kernel's answer.
+fn lp_or_reason(
+    problem: &SeparableProblem,
+    settings: &VerifySettings,
+) -> Result<Result<LpSolution, String>, VerifyError> {
+    match lp_solve(problem, settings) {
+        Ok(lp) => Ok(Ok(lp)),
+        Err(VerifyError::Lp(e)) => Ok(Err(format!("the LP back end failed: {e}"))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A [`VerifyError`] that stops the LP cross-check without saying anything about the
+/// kernel's answer (a size limit, a failed LP back end) becomes an inconclusive report.
+fn or_inconclusive(
+    result: Result<VerifyReport, VerifyError>,
+    model: &str,
+    size: usize,
+    size_unit: &str,
+) -> Result<VerifyReport, VerifyError> {
+    match result {
+        Err(e @ (VerifyError::TooLarge { .. } | VerifyError::Lp(_))) => Ok(
+            VerifyReport::inconclusive(model, size, size_unit, e.to_string()),
+        ),
+        other => other,
     }
 }
 
@@ -511,11 +633,14 @@ fn compare(
                 .collect();
             let r0 = radii(lp, &first, &mu0);
             let rho = settings.check.rounding;
+            // dr-lp's rules run in units of the data: its `max(1, |x̂|)` is
+            // `max(σ_x, |x̂|)` here.
+            let sx = first.scaling.quantity;
             let mu: Vec<f64> = (0..n)
                 .map(|j| {
                     let (a, b) = (lp.working_lower[j], lp.working_upper[j]);
                     let xl = lp.x[j];
-                    let w = 3.0 * r0[j] + 2.0 * rho * xl.abs().max(1.0);
+                    let w = 3.0 * r0[j] + 2.0 * rho * xl.abs().max(sx);
                     let lo = (xl - w).max(a);
                     let hi = (xl + w).min(b);
                     if lo.is_nan() || hi.is_nan() || lo > hi {
@@ -544,11 +669,13 @@ fn compare(
         objective_gap: cc.objective_gap,
         bound: cc.bound,
         agrees: cc.agrees,
+        verdict: cc.verdict,
+        reason: cc.reason.clone(),
         lp_status: format!("{:?}", lp.certificate.status),
         lp_backend: lp.backend.name().into(),
         lp_iterations: lp.certificate.iterations,
         cuts: lp.cuts,
-        cross_check: cc,
+        cross_check: Some(cc),
     };
     Ok(Compared { report, radii: r })
 }
@@ -626,7 +753,14 @@ pub fn check_bidding(
     check_len("equilibrium.loads", eq.loads.len(), n)?;
     check_finite(|| "equilibrium.loads".into(), &eq.loads)?;
     let problem = bidding_problem(market, eq.kind)?;
-    let lp = lp_solve(&problem, settings)?;
+    let name = match eq.kind {
+        EquilibriumKind::Competitive => "competitive equilibrium",
+        EquilibriumKind::Nash => "Nash equilibrium",
+    };
+    let lp = match lp_or_reason(&problem, settings)? {
+        Ok(lp) => lp,
+        Err(reason) => return Ok(CheckReport::lp_failed(name, &problem, reason)),
+    };
     let d = market.deficit();
     let objective: f64 = match (eq.kind, market.costs()) {
         (EquilibriumKind::Competitive, _) => (0..n).map(|i| market.cost(i, eq.loads[i])).sum(),
@@ -649,10 +783,6 @@ pub fn check_bidding(
         inequality: Vec::new(),
         objective,
     };
-    let name = match eq.kind {
-        EquilibriumKind::Competitive => "competitive equilibrium",
-        EquilibriumKind::Nash => "Nash equilibrium",
-    };
     Ok(compare(name, &problem, kernel, &lp, settings)?.report)
 }
 
@@ -666,7 +796,14 @@ pub fn verify_bidding(
     market: &BiddingMarket,
     settings: &VerifySettings,
 ) -> Result<VerifyReport, VerifyError> {
-    check_size("customers", market.len(), settings)?;
+    if let Err(e) = check_size("customers", market.len(), settings) {
+        return Ok(VerifyReport::inconclusive(
+            "bidding",
+            market.len(),
+            "customers",
+            e.to_string(),
+        ));
+    }
     let mut report = VerifyReport::new("bidding", market.len(), "customers");
     let ce = dr_bidding::competitive_equilibrium(market)?;
     report.checks.push(check_bidding(market, &ce, settings)?);
@@ -1028,6 +1165,11 @@ pub fn planner_problem(model: &MechanismModel) -> Result<PlannerProblem, VerifyE
     })
 }
 
+/// Name of the planner's check.
+const PLANNER_CHECK: &str = "planner's optimum (x*, λ, μ)";
+/// Name of the mechanism's NE check.
+const NE_CHECK: &str = "Nash equilibrium (y = x*, q = λ, s = μ)";
+
 fn planner_kernel(
     model: &MechanismModel,
     pp: &PlannerProblem,
@@ -1082,14 +1224,7 @@ fn check_planner_with(
         &sol.constraint_multipliers,
         &sol.peak_multipliers,
     );
-    Ok(compare(
-        "planner's optimum (x*, λ, μ)",
-        &pp.problem,
-        kernel,
-        lp,
-        settings,
-    )?
-    .report)
+    Ok(compare(PLANNER_CHECK, &pp.problem, kernel, lp, settings)?.report)
 }
 
 /// Cross-checks the planner's optimum `(x*, λ, μ)` (wei-anastasopoulos problem (3)) against
@@ -1109,8 +1244,10 @@ pub fn check_planner(
         settings,
     )?;
     let pp = planner_problem(model)?;
-    let lp = lp_solve(&pp.problem, settings)?;
-    check_planner_with(model, &pp, &lp, sol, settings)
+    match lp_or_reason(&pp.problem, settings)? {
+        Ok(lp) => check_planner_with(model, &pp, &lp, sol, settings),
+        Err(reason) => Ok(CheckReport::lp_failed(PLANNER_CHECK, &pp.problem, reason)),
+    }
 }
 
 /// The prices announced at a message profile: the mean over users of `q^{i,l}` and `s_t^i`,
@@ -1163,7 +1300,9 @@ fn check_ne_with(
     check_finite(|| "profile.s".into(), &profile.s)?;
     let (q, s, spread) = announced_prices(profile);
     let kernel = planner_kernel(model, pp, &profile.y, &q, &s);
-    let scale = q.iter().chain(&s).fold(1.0_f64, |m, v| m.max(v.abs()));
+    // Relative to the announced prices themselves (no absolute floor: prices of 1e-12
+    // must agree as closely, relatively, as prices of 1).
+    let scale = q.iter().chain(&s).fold(0.0_f64, |m, v| m.max(v.abs()));
     let tol = settings.check.kernel_tolerance * scale;
     let condition = Condition {
         name: "NE announcements".into(),
@@ -1172,14 +1311,7 @@ fn check_ne_with(
         tolerance: tol,
         holds: spread <= tol,
     };
-    let report = compare(
-        "Nash equilibrium (y = x*, q = λ, s = μ)",
-        &pp.problem,
-        kernel,
-        lp,
-        settings,
-    )?
-    .report;
+    let report = compare(NE_CHECK, &pp.problem, kernel, lp, settings)?.report;
     Ok((report, condition))
 }
 
@@ -1215,24 +1347,44 @@ pub fn verify_mechanism(
     model: &MechanismModel,
     settings: &VerifySettings,
 ) -> Result<VerifyReport, VerifyError> {
-    check_size(
+    if let Err(e) = check_size(
         "users × periods",
-        model.users() * model.periods() + 1,
+        model
+            .users()
+            .saturating_mul(model.periods())
+            .saturating_add(1),
         settings,
-    )?;
+    ) {
+        return Ok(VerifyReport::inconclusive(
+            "mechanism",
+            model.users(),
+            "users",
+            e.to_string(),
+        ));
+    }
     let mut report = VerifyReport::new("mechanism", model.users(), "users");
     let sol = dr_mechanism::solve_planner(model, &PlannerSettings::default())?;
     let pp = planner_problem(model)?;
-    let lp = lp_solve(&pp.problem, settings)?;
-    report
-        .checks
-        .push(check_planner_with(model, &pp, &lp, &sol, settings)?);
+    let lp = lp_or_reason(&pp.problem, settings)?;
+    report.checks.push(match &lp {
+        Ok(lp) => check_planner_with(model, &pp, lp, &sol, settings)?,
+        Err(reason) => CheckReport::lp_failed(PLANNER_CHECK, &pp.problem, reason.clone()),
+    });
     match CentralizedMechanism::new(model, MechanismSettings::default()) {
         Ok(mechanism) => {
             let ne = mechanism.nash_equilibrium(&sol)?;
-            let (check, condition) = check_ne_with(model, &pp, &lp, &ne, settings)?;
-            report.checks.push(check);
-            report.conditions.push(condition);
+            match &lp {
+                Ok(lp) => {
+                    let (check, condition) = check_ne_with(model, &pp, lp, &ne, settings)?;
+                    report.checks.push(check);
+                    report.conditions.push(condition);
+                }
+                Err(reason) => report.checks.push(CheckReport::lp_failed(
+                    NE_CHECK,
+                    &pp.problem,
+                    reason.clone(),
+                )),
+            }
         }
         Err(e @ MechanismError::TooFew { .. }) => {
             report
@@ -1409,7 +1561,14 @@ pub fn check_shaping(
         n,
     )?;
     let sp = shaping_problem(model, eq.behaviour)?;
-    let lp = lp_solve(&sp.problem, settings)?;
+    let name = match eq.behaviour {
+        ShapingBehaviour::Competitive => "competitive equilibrium (welfare optimum)",
+        ShapingBehaviour::Strategic => "strategic equilibrium (potential maximiser)",
+    };
+    let lp = match lp_or_reason(&sp.problem, settings)? {
+        Ok(lp) => lp,
+        Err(reason) => return Ok(CheckReport::lp_failed(name, &sp.problem, reason)),
+    };
     let mut x = loads.to_vec();
     x.extend_from_slice(&eq.total_load);
     let inequality: Vec<f64> = sp
@@ -1423,8 +1582,8 @@ pub fn check_shaping(
             }
         })
         .collect();
-    let (objective, name) = match eq.behaviour {
-        ShapingBehaviour::Competitive => (-eq.welfare, "competitive equilibrium (welfare optimum)"),
+    let objective = match eq.behaviour {
+        ShapingBehaviour::Competitive => -eq.welfare,
         ShapingBehaviour::Strategic => {
             let c = model.supply().as_quadratic().map(|(c, _)| c).unwrap_or(&[]);
             let extra: f64 = (0..n)
@@ -1434,10 +1593,7 @@ pub fn check_shaping(
                     0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q
                 })
                 .sum();
-            (
-                -eq.utility + eq.supply_cost + extra,
-                "strategic equilibrium (potential maximiser)",
-            )
+            -eq.utility + eq.supply_cost + extra
         }
     };
     let kernel = Kernel {
@@ -1460,11 +1616,21 @@ pub fn verify_shaping(
     model: &ShapingModel,
     settings: &VerifySettings,
 ) -> Result<VerifyReport, VerifyError> {
-    check_size(
+    if let Err(e) = check_size(
         "customers × periods",
-        model.len() * model.periods() + model.periods(),
+        model
+            .len()
+            .saturating_mul(model.periods())
+            .saturating_add(model.periods()),
         settings,
-    )?;
+    ) {
+        return Ok(VerifyReport::inconclusive(
+            "shaping",
+            model.len(),
+            "customers",
+            e.to_string(),
+        ));
+    }
     let mut report = VerifyReport::new("shaping", model.len(), "customers");
     let ce = dr_shaping::competitive_equilibrium(model)?;
     report.checks.push(check_shaping(model, &ce, settings)?);
@@ -1517,7 +1683,14 @@ pub fn verify_scenario(
         }
         ModelKind::Stackelberg => {
             let file: dr_stackelberg::Scenario = scenario.parse()?;
-            verify_stackelberg(&file.build()?.market, settings)
+            let market = file.build()?.market;
+            let classes = market.consumers().len();
+            or_inconclusive(
+                verify_stackelberg(&market, settings),
+                "stackelberg",
+                classes,
+                "consumer classes",
+            )
         }
         ModelKind::Mechanism => {
             let file: dr_mechanism::Scenario = scenario.parse()?;

@@ -12,14 +12,25 @@
 //! the check fail), `--set tolerance=ε` (the LP back end's interval tolerance, default
 //! `1e-9`).
 //!
-//! Exit status: 0 when everything agrees; 3 (a failed self-check) when the kernel's
-//! answer disagrees with the LP back end — the report is printed first, the failures go to
-//! stderr; the usual codes for bad input.
+//! Three verdicts (`"verdict"` and `"reason"` in the JSON, the last line of the text):
+//! - **agrees** (exit 0): every cross-check agrees, proven — the kernel's answer lies within
+//!   the LP's proven interval and tolerances — and every condition holds;
+//! - **disagrees** (exit 3, `outcome.disagrees`): a check disagrees, proven (outside a
+//!   proven bound), or a condition fails; the failures are listed;
+//! - **inconclusive** (exit 5, `outcome.not_confirmed`): nothing disagrees, but a check
+//!   could not be confirmed — the LP back end failed or did not converge, or the problem
+//!   exceeds `max_variables`; the reason is given ("not confirmed (…)").
+//!
+//! Bad input is exit 1 (naming the field), a bad `--set` key or value exit 2. Numbers that
+//! were not measured (a check whose LP back end failed) are omitted from the JSON, never
+//! `null`.
 
 use super::error::CliError;
 use super::output::{num, Options, Output, Table};
 use demand_response::scenario::Scenario;
-use demand_response::verify::{verify_scenario, VerifyError, VerifyReport, VerifySettings};
+use demand_response::verify::{
+    verify_scenario, Verdict, VerifyError, VerifyReport, VerifySettings,
+};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -54,12 +65,17 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         text: text(s, &report),
         ..Output::default()
     };
-    if !report.agrees {
-        for f in report.failures() {
-            out.outcome.disagrees(&format!(
-                "{}: the kernel's equilibrium disagrees with the LP reference back end: {f}",
-                s.name()
-            ));
+    for f in report.failures() {
+        out.outcome.disagrees(&format!(
+            "{}: the kernel's equilibrium disagrees with the LP reference back end (proven): \
+             {f}",
+            s.name()
+        ));
+    }
+    if report.verdict != Verdict::Agrees {
+        for r in report.unconfirmed() {
+            out.outcome
+                .not_confirmed(&format!("{}: LP cross-check", s.name()), &r);
         }
     }
     Ok(out)
@@ -75,6 +91,7 @@ fn bad_parameter(key: &str, value: f64, reason: &str) -> CliError {
 
 fn json(s: &Scenario, report: &VerifyReport) -> Value {
     let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
+    drop_nulls(&mut v);
     if let Value::Object(map) = &mut v {
         map.insert("file".into(), Value::String(s.name().into()));
         map.insert(
@@ -85,8 +102,25 @@ fn json(s: &Scenario, report: &VerifyReport) -> Value {
     v
 }
 
+/// Removes the keys whose value is `null`: serde writes a non-finite number (a gap that
+/// was not measured) as `null`, and the JSON never holds `null` for a number.
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            for x in map.values_mut() {
+                drop_nulls(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 fn sci(v: f64) -> String {
-    if v == 0.0 {
+    if v.is_nan() {
+        "-".into()
+    } else if v == 0.0 {
         "0".into()
     } else {
         format!("{v:.2e}")
@@ -116,7 +150,7 @@ fn text(s: &Scenario, r: &VerifyReport) -> String {
         "Δx ratio",
         "Δp ratio",
         "LP",
-        "agrees",
+        "verdict",
     ]);
     for c in &r.checks {
         table.row(vec![
@@ -127,18 +161,24 @@ fn text(s: &Scenario, r: &VerifyReport) -> String {
             sci(c.max_marginal_price_gap),
             sci(c.objective_gap),
             sci(c.bound),
-            num(c.cross_check.allocation_ratio),
-            if c.cross_check.rows_with_witness > 0 {
-                num(c.cross_check.price_ratio)
-            } else {
-                "-".into()
+            c.cross_check
+                .as_ref()
+                .map_or("-".into(), |cc| num(cc.allocation_ratio)),
+            match &c.cross_check {
+                Some(cc) if cc.rows_with_witness > 0 => num(cc.price_ratio),
+                _ => "-".into(),
             },
-            if c.lp_backend == "clarabel" {
+            if c.lp_backend == "clarabel" || c.cross_check.is_none() {
                 c.lp_status.clone()
             } else {
                 format!("{} ({})", c.lp_status, c.lp_backend)
             },
-            if c.agrees { "yes" } else { "NO" }.into(),
+            match c.verdict {
+                Verdict::Agrees => "yes",
+                Verdict::Disagrees => "NO",
+                Verdict::Inconclusive => "inconclusive",
+            }
+            .into(),
         ]);
     }
     t.push_str(&table.render());
@@ -175,12 +215,27 @@ fn text(s: &Scenario, r: &VerifyReport) -> String {
         sci(r.objective_gap),
         sci(r.bound)
     );
-    if r.agrees {
-        let _ = writeln!(t, "verdict: AGREES");
-    } else {
-        let _ = writeln!(t, "verdict: DISAGREES");
-        for f in r.failures() {
-            let _ = writeln!(t, "  {f}");
+    match r.verdict {
+        Verdict::Agrees => {
+            let _ = writeln!(
+                t,
+                "verdict: AGREES (proven: every answer lies within the LP's proven interval and \
+                 tolerances)"
+            );
+        }
+        Verdict::Disagrees => {
+            let _ = writeln!(t, "verdict: DISAGREES (proven: outside a proven bound)");
+            for f in r.failures() {
+                let _ = writeln!(t, "  {f}");
+            }
+        }
+        Verdict::Inconclusive => {
+            let _ = writeln!(t, "verdict: INCONCLUSIVE (not confirmed)");
+        }
+    }
+    if r.verdict != Verdict::Agrees {
+        for u in r.unconfirmed() {
+            let _ = writeln!(t, "  not confirmed: {u}");
         }
     }
     t

@@ -1,11 +1,13 @@
-//! `cargo xtask verify [--quick] [--no-build] [FILE…]`: the LP cross-check over the corpus.
+//! `cargo xtask verify [--quick] [--no-build] [--debug] [FILE…]`: the LP cross-check over the corpus.
 //!
 //! Builds `dr` in release mode once, runs `dr verify FILE --json` on every scenario of
 //! `tests/corpus/` (with `--quick`, the files listed in `tests/corpus/quick.txt`; or the
 //! files given), and prints one row per scenario: model, size, the largest allocation and
 //! price gaps between the kernel and the LP reference back end, the kernel objective above
-//! the proven lower bound, the proven bound, the time, and pass/fail. Exits non-zero when
-//! any scenario disagrees or cannot be verified.
+//! the proven lower bound, the proven bound, the time, and the verdict: `agrees` (proven),
+//! `DISAGREES` (proven), `inconclusive` (the LP back end failed, did not converge or hit a
+//! size limit) with its reason, or `ERROR` (no report). Exits non-zero when any scenario
+//! does not agree.
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -30,9 +32,25 @@ struct Row {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verdict {
-    Pass,
-    Fail,
+    /// `dr verify` proved agreement (exit 0).
+    Agrees,
+    /// `dr verify` proved a disagreement (exit 3).
+    Disagrees,
+    /// `dr verify` could not confirm the answer (exit 5).
+    Inconclusive,
+    /// No report (bad input, a crash).
     Error,
+}
+
+impl Verdict {
+    fn word(self) -> &'static str {
+        match self {
+            Verdict::Agrees => "agrees",
+            Verdict::Disagrees => "DISAGREES",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Error => "ERROR",
+        }
+    }
 }
 
 fn sci(v: Option<f64>) -> String {
@@ -134,13 +152,24 @@ fn verify_one(dr: &Path, root: &Path, file: &Path) -> Row {
     row.marginal = sci(f("max_marginal_price_gap"));
     row.objective = sci(f("objective_gap"));
     row.bound = sci(f("bound"));
-    let agrees = v.get("agrees").and_then(Value::as_bool) == Some(true);
-    row.verdict = if agrees && output.status.success() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
+    let verdict = v.get("verdict").and_then(Value::as_str).unwrap_or("");
+    let code = output.status.code();
+    row.verdict = match (verdict, code) {
+        ("agrees", Some(0)) => Verdict::Agrees,
+        ("disagrees", Some(3)) => Verdict::Disagrees,
+        ("inconclusive", Some(5)) => Verdict::Inconclusive,
+        _ => {
+            row.detail = format!("verdict {verdict:?} with exit status {code:?}");
+            return row;
+        }
     };
-    if !agrees {
+    if row.verdict == Verdict::Inconclusive {
+        row.detail = v
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+    } else if row.verdict == Verdict::Disagrees {
         row.detail = v
             .get("failures")
             .and_then(Value::as_array)
@@ -155,6 +184,15 @@ fn verify_one(dr: &Path, root: &Path, file: &Path) -> Row {
     row
 }
 
+/// The first 60 characters of a reason (the whole one is listed below the table).
+fn short(reason: &str) -> String {
+    let mut s: String = reason.chars().take(60).collect();
+    if reason.chars().count() > 60 {
+        s.push('…');
+    }
+    s
+}
+
 fn render(rows: &[Row]) -> String {
     let header = [
         "scenario",
@@ -166,7 +204,8 @@ fn render(rows: &[Row]) -> String {
         "objective gap",
         "bound",
         "time (s)",
-        "result",
+        "verdict",
+        "reason",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -181,11 +220,8 @@ fn render(rows: &[Row]) -> String {
                 r.objective.clone(),
                 r.bound.clone(),
                 format!("{:.2}", r.seconds),
-                match r.verdict {
-                    Verdict::Pass => "pass".into(),
-                    Verdict::Fail => "FAIL".into(),
-                    Verdict::Error => "ERROR".into(),
-                },
+                r.verdict.word().into(),
+                short(&r.detail),
             ]
         })
         .collect();
@@ -201,7 +237,7 @@ fn render(rows: &[Row]) -> String {
             .enumerate()
             .map(|(j, (c, &w))| {
                 let pad = " ".repeat(w - c.chars().count());
-                if j == 0 {
+                if j == 0 || j + 1 == r.len() {
                     format!("{c}{pad}")
                 } else {
                     format!("{pad}{c}")
@@ -224,6 +260,8 @@ fn render(rows: &[Row]) -> String {
 pub fn verify(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let no_build = args.iter().any(|a| a == "--no-build");
+    // `--debug`: the debug build of `dr` (no release build; slower LPs).
+    let debug = args.iter().any(|a| a == "--debug");
     let root = super::root();
     let given: Vec<PathBuf> = args
         .iter()
@@ -247,25 +285,20 @@ pub fn verify(args: &[String]) -> Result<()> {
     }
     if !no_build {
         let mut build = super::cargo();
-        build.args(["build", "--release", "--quiet", "--bin", "dr"]);
+        build.args(["build", "--quiet", "--bin", "dr"]);
+        if !debug {
+            build.arg("--release");
+        }
         super::run(build)?;
     }
     let dr = root
         .join("target")
-        .join("release")
+        .join(if debug { "debug" } else { "release" })
         .join(format!("dr{}", std::env::consts::EXE_SUFFIX));
     let mut rows = Vec::with_capacity(files.len());
     for f in &files {
         let row = verify_one(&dr, &root, f);
-        eprintln!(
-            "{:<48} {}",
-            row.file,
-            match row.verdict {
-                Verdict::Pass => "pass",
-                Verdict::Fail => "FAIL",
-                Verdict::Error => "ERROR",
-            }
-        );
+        eprintln!("{:<48} {}", row.file, row.verdict.word());
         rows.push(row);
     }
     print!("{}", render(&rows));
@@ -274,14 +307,22 @@ pub fn verify(args: &[String]) -> Result<()> {
          multipliers are not; objective gap: kernel objective − proven lower bound; bound: \
          proven upper − lower)"
     );
-    let failed: Vec<&Row> = rows.iter().filter(|r| r.verdict != Verdict::Pass).collect();
-    let passed = rows.len() - failed.len();
+    let failed: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::Agrees)
+        .collect();
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
     println!(
-        "\n{passed} of {} scenarios agree with the LP reference back end.",
-        rows.len()
+        "\n{} of {} scenarios agree with the LP reference back end (proven); {} disagree \
+         (proven), {} inconclusive, {} without a report.",
+        count(Verdict::Agrees),
+        rows.len(),
+        count(Verdict::Disagrees),
+        count(Verdict::Inconclusive),
+        count(Verdict::Error)
     );
     for r in &failed {
-        println!("  {}: {}", r.file, r.detail);
+        println!("  {} ({}): {}", r.file, r.verdict.word(), r.detail);
     }
     if !failed.is_empty() {
         bail!("{} scenario(s) did not verify", failed.len());

@@ -50,31 +50,9 @@ pub(crate) struct WorkingBox {
 /// Validates the problem's bounds and builds the working box.
 pub(crate) fn working_box(problem: &SeparableProblem) -> Result<WorkingBox, LpError> {
     let n = problem.objective.len();
+    validate_bounds(problem)?;
     let mut lo = problem.lower.clone();
     let mut hi = problem.upper.clone();
-    for j in 0..n {
-        let (l, u) = (lo[j], hi[j]);
-        if l.is_nan() {
-            return Err(LpError::NotFinite {
-                field: format!("lower[{j}]"),
-                value: l,
-            });
-        }
-        if u.is_nan() {
-            return Err(LpError::NotFinite {
-                field: format!("upper[{j}]"),
-                value: u,
-            });
-        }
-        if l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {
-            return Err(LpError::InvertedBounds {
-                field: format!("bounds of x[{j}]"),
-                index: j,
-                lower: l,
-                upper: u,
-            });
-        }
-    }
     propagate(problem, &mut lo, &mut hi)?;
     let scale = problem_scale(problem, &lo, &hi);
     let mut wb = WorkingBox {
@@ -105,13 +83,23 @@ pub(crate) fn working_box(problem: &SeparableProblem) -> Result<WorkingBox, LpEr
         } else {
             f64::INFINITY
         };
+        // The margin is relative (the problem is in the units of its data, see
+        // `crate::scaling`) and never more than a thousandth of a finite box.
+        let box_width = vhi - vlo;
+        let cap = |m: f64| {
+            if box_width.is_finite() && box_width > 0.0 {
+                m.min(1e-3 * box_width)
+            } else {
+                m
+            }
+        };
         if dlo.is_finite() && vlo <= dlo {
-            let m = DOMAIN_MARGIN * width.min(dlo.abs().max(1.0));
+            let m = cap(DOMAIN_MARGIN * width.min(dlo.abs().max(1.0)));
             wb.lp_lo[j] = dlo + m;
             wb.restrict_lo[j] = true;
         }
         if dhi.is_finite() && vhi >= dhi {
-            let m = DOMAIN_MARGIN * width.min(dhi.abs().max(1.0));
+            let m = cap(DOMAIN_MARGIN * width.min(dhi.abs().max(1.0)));
             wb.lp_hi[j] = dhi - m;
             wb.restrict_hi[j] = true;
         }
@@ -148,6 +136,35 @@ pub(crate) fn working_box(problem: &SeparableProblem) -> Result<WorkingBox, LpEr
         }
     }
     Ok(wb)
+}
+
+/// Rejects NaN and inverted bounds, naming the variable.
+pub(crate) fn validate_bounds(problem: &SeparableProblem) -> Result<(), LpError> {
+    let (lo, hi) = (&problem.lower, &problem.upper);
+    for j in 0..problem.objective.len() {
+        let (l, u) = (lo[j], hi[j]);
+        if l.is_nan() {
+            return Err(LpError::NotFinite {
+                field: format!("lower[{j}]"),
+                value: l,
+            });
+        }
+        if u.is_nan() {
+            return Err(LpError::NotFinite {
+                field: format!("upper[{j}]"),
+                value: u,
+            });
+        }
+        if l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {
+            return Err(LpError::InvertedBounds {
+                field: format!("bounds of x[{j}]"),
+                index: j,
+                lower: l,
+                upper: u,
+            });
+        }
+    }
+    Ok(())
 }
 
 impl WorkingBox {

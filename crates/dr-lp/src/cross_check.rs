@@ -10,7 +10,7 @@
 //!
 //! 1. **LP converged**: the LP solution's status is `Solved`.
 //! 2. **Feasibility**: `x_K` violates no row or bound by more than `κ` (scaled by
-//!    `max(1, |rhs|)`, as in the kernel's certificates).
+//!    `max(1, |rhs|)` in the units of the data, as in the kernel's certificates).
 //! 3. **Objective**: `L − s ≤ F_K ≤ U + s`, and `F_K` matches `Σ f_j(x_K,j)` within `s`.
 //! 4. **Allocation**: with `μ_j ≤ f_j''` on the working box, the objective grows at least
 //!    quadratically away from the optimum along feasible directions: for every feasible
@@ -38,6 +38,21 @@
 //!    `ρ max(1, |λ|)`). Rows without a witness are compared by rule 5 only. For one
 //!    coupling row `Σ x_j = d`, every variable strictly inside its bounds is a witness.
 //!
+//! # Units
+//! Every rule runs on the problem in the units of its own data ([`crate::scaling`]):
+//! quantities over `σ_x`, costs over `σ_f`, each row over its largest coefficient. So the
+//! `1` in `max(1, ·)` above is the data's own scale, `ρ` and `κ` are relative, and the
+//! answer is the same for a deficit of `1e-12` as for `1e12`. Gaps, the interval and the
+//! slack are reported back in the original units.
+//!
+//! # Verdict
+//! [`Verdict::Disagrees`] when rule 2 fails, or the kernel objective lies above `U + s`
+//! or differs from `Σ f(x_K)` (rule 3: proven whatever the LP's status, since `U` is `Σ f`
+//! at a feasible point), or, with a converged LP (rule 1), any other rule fails;
+//! [`Verdict::Inconclusive`] when the LP did not converge and those hold (the other
+//! failures are then listed as unconfirmed in the reason); [`Verdict::Agrees`] when the LP
+//! converged and every rule holds.
+//!
 //! The tolerances are proven from the interval and the curvature; `μ_j` is the smallest
 //! `f_j''` sampled at the ends of the working box, at its midpoint and at `x̂_j` and
 //! `x_K,j` — exact for the kernel's pieces, whose `f''` is constant or monotone — unless
@@ -45,6 +60,7 @@
 
 use crate::error::LpError;
 use crate::outer::{primal_infeasibility, validate_shape, LpSolution};
+use crate::scaling::{Scaled, Scaling};
 use crate::{solve, OuterSettings};
 use dr_convex::ipm::{IpmSolution, SeparableProblem};
 use dr_convex::{Allocation, Status};
@@ -152,8 +168,39 @@ pub struct CrossCheck {
     pub located_variables: usize,
     /// The rules that failed, in words (empty when it agrees).
     pub failures: Vec<String>,
-    /// Whether the kernel solution agrees with the LP back end.
+    /// Whether the kernel solution agrees with the LP back end (`verdict == Agrees`).
     pub agrees: bool,
+    /// Agrees, disagrees (proven) or inconclusive (the LP back end did not converge).
+    pub verdict: Verdict,
+    /// Why, in words.
+    pub reason: String,
+    /// The units the rules ran in ([`Scaling`]): `ρ`, `κ` and the ratios are relative to
+    /// them.
+    pub scaling: Scaling,
+}
+
+/// The three-valued outcome of a cross-check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Proven: the kernel's answer lies within the LP's proven interval and tolerances.
+    Agrees,
+    /// Proven: the kernel's answer lies outside a proven bound.
+    Disagrees,
+    /// Neither could be proven: the LP back end failed, did not converge, or a size
+    /// limit stopped it.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// `agrees`, `disagrees` or `inconclusive`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Agrees => "agrees",
+            Verdict::Disagrees => "disagrees",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
 }
 
 /// Solves `problem` with the LP back end and cross-checks `kernel` against it.
@@ -279,11 +326,126 @@ pub fn cross_check(
             }
         }
     }
+    // The rules run in the units of the data (`crate::scaling`), so that every allowance
+    // (`ρ`, `κ`) is relative to the data's own scale.
+    // The units the LP ran in (`LpSolution::scaling`), where valid: its interval's
+    // tolerance was relative to them, and so are the rules' allowances.
+    let given = lp.scaling;
+    let scaled = if given.quantity > 0.0
+        && given.quantity.is_finite()
+        && given.cost > 0.0
+        && given.cost.is_finite()
+    {
+        Scaled::with_scaling(problem, given)?
+    } else {
+        Scaled::new(problem)?
+    };
+    let sc = scaled.scaling;
+    let (sx, sf) = (sc.quantity, sc.cost);
+    let xk_unit: Vec<f64> = kernel.x.iter().map(|v| v / sx).collect();
+    let yk_unit = scaled.scale_multipliers(kernel.equality_multipliers, true);
+    let zk_unit = scaled.scale_multipliers(kernel.inequality_multipliers, false);
+    let kernel_unit = KernelSolution {
+        x: &xk_unit,
+        equality_multipliers: &yk_unit,
+        inequality_multipliers: &zk_unit,
+        objective: kernel.objective / sf,
+    };
+    let lp_unit = LpSolution {
+        x: lp.x.iter().map(|v| v / sx).collect(),
+        lower: lp.lower / sf,
+        upper: lp.upper / sf,
+        lp_value: lp.lp_value / sf,
+        equality_multipliers: scaled.scale_multipliers(&lp.equality_multipliers, true),
+        inequality_multipliers: scaled.scale_multipliers(&lp.inequality_multipliers, false),
+        lower_bound_multipliers: Vec::new(),
+        upper_bound_multipliers: Vec::new(),
+        multiplier_ranges: None,
+        prices: lp.prices,
+        backend: lp.backend,
+        working_lower: lp.working_lower.iter().map(|v| v / sx).collect(),
+        working_upper: lp.working_upper.iter().map(|v| v / sx).collect(),
+        cuts: lp.cuts,
+        certificate: lp.certificate,
+        scaling: sc,
+    };
+    let curvature: Option<Vec<f64>> = settings
+        .curvature
+        .as_ref()
+        .map(|mu| mu.iter().map(|m| m * (sx / sf) * sx).collect());
+    let mut cc = rules(
+        &scaled.problem,
+        &kernel_unit,
+        &lp_unit,
+        curvature.as_deref(),
+        rho,
+        kappa,
+        sc,
+    );
+    // Back to the original units.
+    cc.max_allocation_gap *= sx;
+    cc.objective_gap *= sf;
+    cc.bound *= sf;
+    cc.lower *= sf;
+    cc.upper *= sf;
+    cc.objective_slack *= sf;
+    cc.max_price_gap = kernel
+        .equality_multipliers
+        .iter()
+        .zip(&lp.equality_multipliers)
+        .chain(
+            kernel
+                .inequality_multipliers
+                .iter()
+                .zip(&lp.inequality_multipliers),
+        )
+        .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    let ck = marginal_prices(
+        problem,
+        kernel.equality_multipliers,
+        kernel.inequality_multipliers,
+    );
+    let cl = marginal_prices(
+        problem,
+        &lp.equality_multipliers,
+        &lp.inequality_multipliers,
+    );
+    cc.max_marginal_price_gap = ck
+        .iter()
+        .zip(&cl)
+        .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    cc.scaling = sc;
+    Ok(cc)
+}
+
+/// The rules of the module docs on a problem in the units of its data; `sc` only turns
+/// the numbers in the failure messages back into the original units.
+#[allow(clippy::too_many_arguments)]
+fn rules(
+    problem: &SeparableProblem,
+    kernel: &KernelSolution<'_>,
+    lp: &LpSolution,
+    curvature: Option<&[f64]>,
+    rho: f64,
+    kappa: f64,
+    sc: Scaling,
+) -> CrossCheck {
+    let n = problem.objective.len();
+    let mi = problem.inequalities.nrows();
+    let me = problem.equalities.nrows();
     let f = &problem.objective;
     let (lower, upper) = (lp.lower, lp.upper);
     let xl = &lp.x;
     let xk = kernel.x;
-    let abs_sum: f64 = (0..n).map(|j| f[j].value(xl[j]).abs()).sum();
+    // Rounding of Σ f is relative to the magnitude of its terms, at the LP point and at the
+    // kernel's (which may lie far from it).
+    let abs_sum_lp: f64 = (0..n).map(|j| f[j].value(xl[j]).abs()).sum();
+    let abs_sum_k: f64 = (0..n).map(|j| f[j].value(xk[j]).abs()).sum();
+    let abs_sum = if abs_sum_k.is_finite() {
+        abs_sum_lp.max(abs_sum_k)
+    } else {
+        abs_sum_lp
+    };
     let ax = problem.equalities.apply(xk);
     let gx_k = problem.inequalities.apply(xk);
     let mut first_order = 0.0;
@@ -308,14 +470,9 @@ pub fn cross_check(
             0.0
         };
     let mut failures = Vec::new();
-
-    // Rule 1.
-    if lp.certificate.status != Status::Solved {
-        failures.push(format!(
-            "the LP back end did not converge ({:?})",
-            lp.certificate.status
-        ));
-    }
+    // Rule 1 decides the verdict at the end: rules 2 and 3 are proven whatever the LP's
+    // status (`[L, U]` is an interval around `F*` at every iterate), rules 4–6 only for a
+    // converged LP.
     // Rule 2.
     let mut kinf = primal_infeasibility(problem, xk);
     for ((&x, &l), &u) in xk.iter().zip(&problem.lower).zip(&problem.upper) {
@@ -329,15 +486,32 @@ pub fn cross_check(
     // Rule 3.
     let recomputed: f64 = (0..n).map(|j| f[j].value(xk[j])).sum();
     let fk = kernel.objective;
-    if !(at_most(lower - s, fk) && at_most(fk, upper + s)) {
-        failures.push(format!(
-            "kernel objective {fk} outside the LP interval [{lower}, {upper}] (slack {s:e})"
-        ));
+    let c = sc.cost;
+    let outside = || {
+        format!(
+            "kernel objective {} outside the LP interval [{}, {}] (slack {:e})",
+            fk * c,
+            lower * c,
+            upper * c,
+            s * c
+        )
+    };
+    // Above U: U is Σ f at a feasible point, a bound whatever the LP's status.
+    if !at_most(fk, upper + s) {
+        failures.push(outside());
     }
     if !at_most((recomputed - fk).abs(), s) {
         failures.push(format!(
-            "kernel objective {fk} differs from Σ f(x_K) = {recomputed}"
+            "kernel objective {} differs from Σ f(x_K) = {}",
+            fk * c,
+            recomputed * c
         ));
+    }
+    let proven_failures = failures.len();
+    // Below L: L is proven by weak duality, but only a converged LP's L is trusted here
+    // (an LP that stopped on numerical trouble may have overshot).
+    if at_most(fk, upper + s) && !at_most(lower - s, fk) {
+        failures.push(outside());
     }
     // Rule 4.
     let gap_lp = (upper - lower.min(lp.lp_value)).max(0.0) + s;
@@ -346,7 +520,7 @@ pub fn cross_check(
     let mut allocation_ratio = 0.0_f64;
     let mut located = 0usize;
     for j in 0..n {
-        let mu = match &settings.curvature {
+        let mu = match curvature {
             Some(m) => m[j],
             None => sampled_curvature(
                 f[j].as_ref(),
@@ -479,7 +653,29 @@ pub fn cross_check(
             "row price gap beyond its proven tolerance (ratio {price_ratio:.3})"
         ));
     }
-    Ok(CrossCheck {
+    let converged = lp.certificate.status == Status::Solved;
+    let (verdict, reason) = if proven_failures > 0 || (converged && !failures.is_empty()) {
+        (Verdict::Disagrees, failures.join("; "))
+    } else if !converged {
+        let mut r = format!(
+            "the LP back end ({}) did not converge ({:?}): its proven interval [{:e}, {:e}] \
+             did not reach the requested tolerance, so the kernel's answer is not confirmed",
+            lp.backend.name(),
+            lp.certificate.status,
+            lower * sc.cost,
+            upper * sc.cost
+        );
+        if !failures.is_empty() {
+            r.push_str(&format!(" (unconfirmed: {})", failures.join("; ")));
+        }
+        (Verdict::Inconclusive, r)
+    } else {
+        (
+            Verdict::Agrees,
+            "every rule holds within its proven tolerance".to_string(),
+        )
+    };
+    CrossCheck {
         max_allocation_gap,
         allocation_ratio,
         max_price_gap,
@@ -494,9 +690,12 @@ pub fn cross_check(
         kernel_infeasibility: kinf,
         rows_with_witness: witnessed,
         located_variables: located,
-        agrees: failures.is_empty(),
+        agrees: verdict == Verdict::Agrees,
         failures,
-    })
+        verdict,
+        reason,
+        scaling: sc,
+    }
 }
 
 /// `v ≤ limit`, false when either is NaN (so a NaN never passes a check).

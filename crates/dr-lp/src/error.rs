@@ -86,6 +86,14 @@ pub enum LpError {
 }
 
 impl LpError {
+    /// Whether this is a failure of the LP back end on a problem it accepted (its first LP
+    /// failed, or it claimed the rows infeasible), rather than bad input: a second opinion
+    /// that could not be formed, which says nothing against another solver's answer
+    /// ("inconclusive", not "disagrees").
+    pub fn is_back_end_failure(&self) -> bool {
+        matches!(self, LpError::Backend { .. } | LpError::Infeasible { .. })
+    }
+
     /// Checks that `value` is finite, naming `field` otherwise.
     pub(crate) fn check_finite(field: impl Fn() -> String, value: f64) -> Result<f64, LpError> {
         if value.is_finite() {

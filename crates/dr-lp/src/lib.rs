@@ -11,8 +11,14 @@
 //!
 //! - [`solve`] → [`LpSolution`]: the interval, the LP point, prices, a certificate.
 //! - [`cross_check()`] / [`verify`] → [`CrossCheck`]: gaps between a kernel solution and the LP
-//!   back end, the proven bound, and `agrees` under a documented rule whose tolerances
+//!   back end, the proven bound, and a [`Verdict`] — agrees / disagrees (both proven) /
+//!   inconclusive (the LP did not converge) — under a documented rule whose tolerances
 //!   follow from the interval and the curvature ([`cross_check`](mod@cross_check) module docs).
+//! - Units do not matter: every problem is solved and checked in the units of its own data
+//!   ([`scaling`]: quantities, costs and rows scaled, results scaled back), so tolerances
+//!   are relative to the data's scale, from a deficit of `1e-12` to `1e12`.
+//! - A failure of the back end on a problem it accepted is told apart from bad input
+//!   ([`LpError::is_back_end_failure`]).
 //!
 //! **Invariant:** this crate is only a second opinion; model crates never depend on it.
 //!
@@ -55,9 +61,13 @@ pub mod error;
 mod lp;
 mod outer;
 mod prices;
+pub mod scaling;
 
-pub use cross_check::{cross_check, verify, CrossCheck, CrossCheckSettings, KernelSolution};
+pub use cross_check::{
+    cross_check, verify, CrossCheck, CrossCheckSettings, KernelSolution, Verdict,
+};
 pub use error::LpError;
 pub use lp::Backend;
 pub use outer::{solve, LpSolution, OuterSettings, PriceSource};
 pub use prices::MultiplierRanges;
+pub use scaling::{scaling_of, Scaling};

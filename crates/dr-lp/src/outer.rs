@@ -1,10 +1,11 @@
 //! The outer-approximation solver: cutting planes (Kelley) on the epigraphs of the
 //! separable objective, with a proven interval around the optimum.
 
-use crate::bounds::{working_box, WorkingBox};
+use crate::bounds::{validate_bounds, working_box, WorkingBox};
 use crate::error::LpError;
 use crate::lp::{Backend, Cut, CutLp, LpFailure};
 use crate::prices::{slope_prices, MultiplierRanges, SlopeInput};
+use crate::scaling::{Scaled, Scaling};
 use dr_convex::ipm::SeparableProblem;
 use dr_convex::{Certificate, ConvexScalar, Status};
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OuterSettings {
-    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(1, |upper|)`.
+    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(σ_f,
+    /// |upper|)`, `σ_f` the data's cost scale ([`crate::Scaling`]; the run is in units of
+    /// the data, where this reads `tolerance · max(1, |upper|)`).
     pub tolerance: f64,
     /// Most cutting-plane LPs.
     pub max_iterations: usize,
@@ -105,6 +108,11 @@ pub struct LpSolution {
     pub working_upper: Vec<f64>,
     /// Tangent cuts in the last LP.
     pub cuts: usize,
+    /// The units the LP ran in (`x = quantity · u`, `F = cost · G`; [`Scaling`]): every
+    /// tolerance of the run is relative to them, so the certificate's residuals are
+    /// relative to the data's own scale.
+    pub scaling: Scaling,
+    /// Residuals in the units of [`LpSolution::scaling`] (relative to the data's scale):
     /// `primal_infeasibility` of `x`; `stationarity` `‖f'(x) − Aᵀy + Gᵀz − ν_l + ν_u‖_∞`
     /// over `max(1, ‖multipliers‖_∞)` with the *true* derivative (it shrinks with the cut
     /// spacing, not to zero); `complementarity` as the kernel's; `duality_gap`
@@ -201,6 +209,94 @@ impl LpSolution {
 pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpSolution, LpError> {
     settings.validate()?;
     validate_shape(problem)?;
+    validate_bounds(problem)?;
+    let scaled = Scaled::new(problem)?;
+    let unit = solve_unit(&scaled.problem, settings).map_err(|e| scaled.unscale_error(e))?;
+    let first = unscale_solution(&scaled, unit);
+    // The cost scale is set before the optimum is known (the largest variation of a term
+    // over the data's quantity scale). Where the terms at the optimum are far smaller — an
+    // expensive customer that sheds almost nothing — the interval's tolerance, relative
+    // to that scale, is loose relative to the optimum: solve again in those smaller units.
+    let magnitude: f64 = problem
+        .objective
+        .iter()
+        .zip(&first.x)
+        .map(|(f, &x)| f.value(x).abs())
+        .sum();
+    let sc = scaled.scaling;
+    if first.certificate.status == Status::Solved
+        && magnitude.is_finite()
+        && magnitude > 0.0
+        && magnitude < 1e-3 * sc.cost
+    {
+        let finer = Scaling {
+            quantity: sc.quantity,
+            cost: magnitude,
+        };
+        let again = Scaled::with_scaling(problem, finer)?;
+        if let Ok(unit) = solve_unit(&again.problem, settings) {
+            let second = unscale_solution(&again, unit);
+            if second.certificate.status == Status::Solved {
+                return Ok(second);
+            }
+        }
+    }
+    Ok(first)
+}
+
+/// An LP solution of the scaled problem in the original units (`crate::scaling`).
+fn unscale_solution(scaled: &Scaled, s: LpSolution) -> LpSolution {
+    let Scaling {
+        quantity: sx,
+        cost: sf,
+    } = scaled.scaling;
+    let price = scaled.scaling.price();
+    let ranges = s.multiplier_ranges.map(|r| {
+        let map = |v: &[(f64, f64)], eq: bool| -> Vec<(f64, f64)> {
+            let a: Vec<f64> = v.iter().map(|p| p.0).collect();
+            let b: Vec<f64> = v.iter().map(|p| p.1).collect();
+            let a = scaled.unscale_multipliers(&a, eq);
+            let b = scaled.unscale_multipliers(&b, eq);
+            a.into_iter().zip(b).collect()
+        };
+        MultiplierRanges {
+            equality: map(&r.equality, true),
+            inequality: map(&r.inequality, false),
+        }
+    });
+    LpSolution {
+        x: s.x.iter().map(|u| u * sx).collect(),
+        lower: s.lower * sf,
+        upper: s.upper * sf,
+        lp_value: s.lp_value * sf,
+        equality_multipliers: scaled.unscale_multipliers(&s.equality_multipliers, true),
+        inequality_multipliers: scaled.unscale_multipliers(&s.inequality_multipliers, false),
+        lower_bound_multipliers: s
+            .lower_bound_multipliers
+            .iter()
+            .map(|v| v * price)
+            .collect(),
+        upper_bound_multipliers: s
+            .upper_bound_multipliers
+            .iter()
+            .map(|v| v * price)
+            .collect(),
+        multiplier_ranges: ranges,
+        prices: s.prices,
+        backend: s.backend,
+        working_lower: s.working_lower.iter().map(|u| u * sx).collect(),
+        working_upper: s.working_upper.iter().map(|u| u * sx).collect(),
+        cuts: s.cuts,
+        certificate: s.certificate,
+        scaling: scaled.scaling,
+    }
+}
+
+/// [`solve`] on a problem already in the units of its data.
+pub(crate) fn solve_unit(
+    problem: &SeparableProblem,
+    settings: &OuterSettings,
+) -> Result<LpSolution, LpError> {
     let mut wb = working_box(problem)?;
     let n = problem.objective.len();
     let f = &problem.objective;
@@ -226,7 +322,13 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
         cuts.push(list);
     }
 
-    let mut lower = f64::NEG_INFINITY;
+    // Two lower bounds, kept apart: the Lagrangian dual value (weak duality, robust to
+    // rounding: it evaluates the terms at points) and the LP value (exact only as far as the
+    // back end solved the LP; with steep cuts it can overshoot).
+    let mut bounds = LowerBounds {
+        dual: f64::NEG_INFINITY,
+        lp: f64::NEG_INFINITY,
+    };
     let mut last: Option<Iterate> = None;
     let mut status = Status::MaxIterations;
     let mut iterations = 0;
@@ -290,13 +392,14 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
         if let Some(d) = &point.duals {
             let g = lagrangian(problem, &wb, &d.equality, &d.inequality);
             if g.is_finite() {
-                lower = lower.max(g);
+                bounds.dual = bounds.dual.max(g);
             } else if !restricted {
-                lower = lower.max(point.value);
+                bounds.lp = bounds.lp.max(point.value);
             }
         } else if !restricted {
-            lower = lower.max(point.value);
+            bounds.lp = bounds.lp.max(point.value);
         }
+        let lower = bounds.consistent(upper).0;
         let mut widened = false;
         for (j, fj) in f.iter().enumerate() {
             let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
@@ -336,7 +439,35 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
             message: "no LP was solved".into(),
         });
     };
-    finish(problem, &wb, &cuts, it, lower, iterations, status, settings)
+    finish(
+        problem, &wb, &cuts, it, bounds, iterations, status, settings,
+    )
+}
+
+/// The lower bounds found so far (see [`solve`], *Interval*).
+#[derive(Debug, Clone, Copy)]
+struct LowerBounds {
+    /// The largest Lagrangian dual value.
+    dual: f64,
+    /// The largest LP value that counted.
+    lp: f64,
+}
+
+impl LowerBounds {
+    /// The lower bound to use with the upper bound `upper`, and whether a bound had to be
+    /// dropped: a lower bound above `upper` (beyond rounding, `1e-12` relative in the units
+    /// of the data) is demonstrably wrong — the LP value of a badly conditioned LP, or a
+    /// rounding failure — so it is not used; the LP value goes first, as the less robust.
+    fn consistent(&self, upper: f64) -> (f64, bool) {
+        let round = 1e-12 * upper.abs().max(1.0);
+        let ok = |v: f64| v <= upper + round;
+        match (ok(self.dual), ok(self.lp)) {
+            (true, true) => (self.dual.max(self.lp), false),
+            (true, false) => (self.dual, true),
+            (false, true) => (self.lp, true),
+            (false, false) => (f64::NEG_INFINITY, true),
+        }
+    }
 }
 
 /// One LP point with its objective values.
@@ -351,7 +482,7 @@ fn finish(
     wb: &WorkingBox,
     cuts: &[Vec<Cut>],
     it: Iterate,
-    mut lower: f64,
+    mut bounds: LowerBounds,
     iterations: usize,
     mut status: Status,
     settings: &OuterSettings,
@@ -384,7 +515,7 @@ fn finish(
                 Some(sp) => {
                     let g = lagrangian(problem, wb, &sp.equality, &sp.inequality);
                     if g.is_finite() {
-                        lower = lower.max(g);
+                        bounds.dual = bounds.dual.max(g);
                     }
                     (
                         sp.equality,
@@ -411,6 +542,12 @@ fn finish(
         }
     };
     let upper = it.values.iter().sum::<f64>() + residual_allowance(problem, &x, &eq, &ineq);
+    let (lower, dropped) = bounds.consistent(upper);
+    if dropped && status == Status::Solved {
+        // A bound had to be dropped: the run is solved only if the remaining bound meets
+        // the tolerance (decided below), not by the dropped one.
+        status = Status::NumericalError;
+    }
     // The status follows the proven interval (a stalled run whose final prices close the
     // gap is solved; a failed price computation is not).
     if status != Status::NumericalError || prices_ok {
@@ -469,6 +606,10 @@ fn finish(
         working_upper: wb.lp_hi.clone(),
         cuts: cuts.iter().map(Vec::len).sum(),
         certificate,
+        scaling: Scaling {
+            quantity: 1.0,
+            cost: 1.0,
+        },
     })
 }
 

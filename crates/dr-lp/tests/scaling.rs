@@ -1,0 +1,228 @@
+//! Units must not matter: the same market in quantities of `s` and costs of `c`, for
+//! `s, c` from `1e-12` to `1e12`, gets the same relative interval, the same status and the
+//! same verdicts (no absolute tolerance hides a moved price or allocation at small scales,
+//! none flags a right answer at large ones); a failed or unconverged LP is inconclusive,
+//! never a disagreement.
+
+mod common;
+
+use common::{quadratic_terms, single_coupling};
+use dr_convex::ipm::SeparableProblem;
+use dr_convex::Status;
+use dr_lp::{
+    cross_check, solve, CrossCheckSettings, KernelSolution, LpError, OuterSettings, Verdict,
+};
+
+/// `C_i(q) = a_i q + h_i q²` with `a = (1, 1.5, 2)`, `h = (0.5, 1, 2)`, `d = 3`, `0 ≤ q ≤ 3`,
+/// in units where quantities are `s` and costs `c`: `C'(q') = c C(q'/s)`, i.e.
+/// `a' = c a/s`, `h' = c h/s²`, `d' = s d`, `u' = 3 s`.
+///
+/// By hand (all interior): `p = (d + Σ a/2h)/Σ 1/2h = (3 + 1 + 0.75 + 0.5)/1.75 = 3`,
+/// `q = (p − a)/2h = (2, 0.75, 0.25)`, `F* = 4 + 1.6875 + 0.625 = 6.3125`; in the scaled
+/// units `q' = s q`, `p' = 3 c/s`, `F'* = 6.3125 c`.
+fn market(s: f64, c: f64) -> SeparableProblem {
+    let a: Vec<f64> = [1.0, 1.5, 2.0].iter().map(|v| c * v / s).collect();
+    let h: Vec<f64> = [0.5, 1.0, 2.0].iter().map(|v| c * v / (s * s)).collect();
+    single_coupling(
+        quadratic_terms(&a, &h),
+        vec![0.0; 3],
+        vec![3.0 * s; 3],
+        3.0 * s,
+    )
+}
+
+const Q: [f64; 3] = [2.0, 0.75, 0.25];
+const P: f64 = 3.0;
+const F: f64 = 6.3125;
+
+fn scales() -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for s in [1e-12, 1e-6, 1.0, 1e6, 1e12] {
+        for c in [1e-12, 1.0, 1e12] {
+            out.push((s, c));
+        }
+    }
+    out
+}
+
+fn check(
+    problem: &SeparableProblem,
+    lp: &dr_lp::LpSolution,
+    x: &[f64],
+    price: f64,
+    objective: f64,
+) -> dr_lp::CrossCheck {
+    let y = [price];
+    let kernel = KernelSolution {
+        x,
+        equality_multipliers: &y,
+        inequality_multipliers: &[],
+        objective,
+    };
+    cross_check(problem, &kernel, lp, &CrossCheckSettings::default()).unwrap()
+}
+
+#[test]
+fn the_interval_is_equally_tight_in_any_units() {
+    for (s, c) in scales() {
+        let problem = market(s, c);
+        let lp = solve(&problem, &OuterSettings::default()).unwrap();
+        assert_eq!(lp.certificate.status, Status::Solved, "s = {s}, c = {c}");
+        let f = F * c;
+        // The hand optimum lies in the proven interval, which is short relative to it.
+        assert!(
+            lp.lower <= f * (1.0 + 1e-12) && f <= lp.upper * (1.0 + 1e-12),
+            "s = {s}, c = {c}: [{}, {}] ∌ {f}",
+            lp.lower,
+            lp.upper
+        );
+        assert!(
+            lp.bound() <= 1e-8 * f,
+            "s = {s}, c = {c}: bound {}",
+            lp.bound()
+        );
+        // The LP point and price, in units of the data.
+        for (x, q) in lp.x.iter().zip(Q) {
+            assert!(
+                (x / s - q).abs() <= 1e-3,
+                "s = {s}, c = {c}: x = {:?}",
+                lp.x
+            );
+        }
+        let p = lp.equality_multipliers[0] * s / c;
+        assert!((p - P).abs() <= 1e-3 * P, "s = {s}, c = {c}: p = {p}");
+        // σ_x = max(|d|, |u_j|) = 3 s.
+        assert!((lp.scaling.quantity - 3.0 * s).abs() <= 1e-15 * 3.0 * s);
+    }
+}
+
+#[test]
+fn verdicts_do_not_depend_on_the_units() {
+    for (s, c) in scales() {
+        let problem = market(s, c);
+        let lp = solve(&problem, &OuterSettings::default()).unwrap();
+        let x: Vec<f64> = Q.iter().map(|q| q * s).collect();
+        let p = P * c / s;
+        let f = F * c;
+        // The exact answer agrees.
+        let cc = check(&problem, &lp, &x, p, f);
+        assert_eq!(
+            cc.verdict,
+            Verdict::Agrees,
+            "s = {s}, c = {c}: {}",
+            cc.reason
+        );
+        // A price moved by 1e-3 (relative) is caught at every scale.
+        let cc = check(&problem, &lp, &x, p * 1.001, f);
+        assert_eq!(cc.verdict, Verdict::Disagrees, "s = {s}, c = {c}");
+        // So is 1e-2 of the deficit moved between two customers (still feasible).
+        let mut moved = x.clone();
+        moved[0] += 0.03 * s;
+        moved[1] -= 0.03 * s;
+        let fm: f64 = moved
+            .iter()
+            .zip(&problem.objective)
+            .map(|(&v, t)| t.value(v))
+            .sum();
+        let cc = check(&problem, &lp, &moved, p, fm);
+        assert_eq!(cc.verdict, Verdict::Disagrees, "s = {s}, c = {c}");
+        assert!(cc.allocation_ratio > 1.0, "s = {s}, c = {c}: {cc:?}");
+        // And an answer off the coupling row by 1e-4 of the deficit (rule 2).
+        let mut short = x.clone();
+        short[0] -= 3e-4 * s;
+        let cc = check(&problem, &lp, &short, p, f);
+        assert_eq!(cc.verdict, Verdict::Disagrees, "s = {s}, c = {c}");
+        assert!(cc.kernel_infeasibility > 1e-5, "s = {s}, c = {c}: {cc:?}");
+    }
+}
+
+#[test]
+fn an_unconverged_lp_is_inconclusive_not_a_disagreement() {
+    for (s, c) in [(1e-12, 1.0), (1.0, 1.0), (1e12, 1e-12)] {
+        let problem = market(s, c);
+        let settings = OuterSettings {
+            tolerance: 1e-300,
+            max_iterations: 3,
+            ..OuterSettings::default()
+        };
+        let lp = solve(&problem, &settings).unwrap();
+        assert_ne!(lp.certificate.status, Status::Solved);
+        let x: Vec<f64> = Q.iter().map(|q| q * s).collect();
+        let cc = check(&problem, &lp, &x, P * c / s, F * c);
+        assert_eq!(cc.verdict, Verdict::Inconclusive, "{cc:?}");
+        assert!(!cc.agrees);
+        assert!(cc.reason.contains("did not converge"), "{}", cc.reason);
+        // An answer that violates the coupling row is still a proven disagreement: rule 2
+        // does not depend on the LP.
+        let mut short = x.clone();
+        short[0] -= 0.03 * s;
+        let cc = check(&problem, &lp, &short, P * c / s, F * c);
+        assert_eq!(cc.verdict, Verdict::Disagrees, "{cc:?}");
+    }
+}
+
+#[test]
+fn back_end_failures_are_told_apart_from_bad_input() {
+    // Infeasible rows: Σ q = 20 with q ≤ 3 each.
+    let problem = single_coupling(
+        quadratic_terms(&[1.0, 1.0], &[1.0, 1.0]),
+        vec![0.0; 2],
+        vec![3.0; 2],
+        20.0,
+    );
+    let e = solve(&problem, &OuterSettings::default()).unwrap_err();
+    assert!(matches!(e, LpError::Infeasible { .. }), "{e}");
+    assert!(e.is_back_end_failure());
+    // A NaN bound is bad input.
+    let mut problem = market(1.0, 1.0);
+    problem.upper[1] = f64::NAN;
+    let e = solve(&problem, &OuterSettings::default()).unwrap_err();
+    assert!(!e.is_back_end_failure(), "{e}");
+    assert!(e.to_string().contains("upper[1]"), "{e}");
+}
+
+#[test]
+fn a_tiny_deficit_next_to_a_domain_end_is_not_rejected() {
+    // The Nash transform's domain ends at d/2; for d = 1e-12 the old fixed margin of 1e-6
+    // crossed the box ("lower 0 > upper 5e-13"). Here a term with domain (−∞, d/2) and
+    // bounds [0, d/2].
+    use dr_convex::{LinearQuadraticCost, NashTransform};
+    use std::sync::Arc;
+    let d = 1e-12;
+    let objective: Vec<Arc<dyn dr_convex::ConvexScalar>> = (0..3)
+        .map(|i| {
+            let c = LinearQuadraticCost::new(1.0 + 0.5 * i as f64, 0.5).unwrap();
+            Arc::new(NashTransform::new(c, d).unwrap()) as Arc<dyn dr_convex::ConvexScalar>
+        })
+        .collect();
+    let problem = single_coupling(objective, vec![0.0; 3], vec![0.5 * d; 3], d);
+    let lp = solve(&problem, &OuterSettings::default()).unwrap();
+    let total: f64 = lp.x.iter().sum();
+    assert!((total - d).abs() <= 1e-9 * d, "Σ x = {total}");
+    assert!(lp
+        .working_upper
+        .iter()
+        .all(|&u| u < 0.5 * d && u > 0.49 * d));
+}
+
+#[test]
+fn an_optimum_far_below_the_cost_scale_still_gets_a_relative_interval() {
+    // a = (1e-8, 1), h = (1e8, 1e-8), d = 1: the a-priori cost scale is h_0 = 1e8, the
+    // optimum about 1. By hand: p = (1 + 5e-17 + 5e7)/(5e-9 + 5e7) = 1.00000002,
+    // q = (5.00000005e-9, 0.999999995), F* = 1.0000000075.
+    let problem = single_coupling(
+        quadratic_terms(&[1e-8, 1.0], &[1e8, 1e-8]),
+        vec![0.0; 2],
+        vec![f64::INFINITY; 2],
+        1.0,
+    );
+    let lp = solve(&problem, &OuterSettings::default()).unwrap();
+    assert_eq!(lp.certificate.status, Status::Solved);
+    let f = 1.0000000075;
+    assert!(
+        lp.lower <= f * (1.0 + 1e-12) && f <= lp.upper * (1.0 + 1e-12),
+        "{lp:?}"
+    );
+    assert!(lp.bound() <= 1e-8 * f, "bound {}", lp.bound());
+    assert!(lp.scaling.cost < 10.0, "{:?}", lp.scaling);
+}
