@@ -953,13 +953,20 @@ pub fn check_stackelberg(
             objective: -eq.utility[n] + sigma.ln() * gamma_sum,
         };
         let lp = lp_solve(&problem, settings)?;
-        let compared = compare(
+        let mut compared = compare(
             &format!("consumer class {n} (budget {budget})"),
             &problem,
             kernel,
             &lp,
             settings,
         )?;
+        // The proven interval back in the file's units: `F(d) = f(x) − ln σ · Σ γ`
+        // (gaps and radii are differences, unchanged by the shift).
+        if let Some(cc) = compared.report.cross_check.as_mut() {
+            let shift = sigma.ln() * gamma_sum;
+            cc.lower -= shift;
+            cc.upper -= shift;
+        }
         for j in 0..entries {
             lp_aggregate[j] += count * sigma * lp.x[j];
             allowance[j] += count * sigma * compared.radii[j];

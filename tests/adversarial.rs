@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The catalogue must hold at least this many cases (the honest-results issue asks 150).
-const MIN_CASES: usize = 1;
+const MIN_CASES: usize = 150;
 
 #[derive(Debug, Default)]
 struct Case {

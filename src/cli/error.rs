@@ -81,7 +81,6 @@ pub(crate) enum CliError {
         super::output::bytes_text(*estimate),
         super::output::bytes_text(*limit)
     )]
-    #[allow(dead_code, reason = "built by check_memory")]
     TooLarge {
         /// The scenario file's name.
         file: String,

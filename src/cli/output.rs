@@ -25,7 +25,6 @@ pub(crate) struct Output {
     pub outcome: Outcome,
 }
 
-#[allow(dead_code, reason = "the model modules record their certificates here")]
 impl Output {
     /// Records a certificate shown in this output (see [`Outcome::certificate`]).
     pub(crate) fn certificate(&mut self, what: &str, c: &Certificate) -> &mut Self {
@@ -64,7 +63,6 @@ pub(crate) struct Outcome {
 
 /// What an [`Outcome`] amounts to; ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-#[allow(dead_code, reason = "recorded by the model modules")]
 pub(crate) enum Verdict {
     /// Every certificate Solved, every claim holds.
     #[default]
@@ -100,7 +98,6 @@ impl Verdict {
     }
 }
 
-#[allow(dead_code, reason = "the model modules record their certificates here")]
 impl Outcome {
     /// Records a certificate: anything but `Solved` makes the outcome
     /// [`Verdict::NotConverged`], with `what` and the status named.
@@ -160,11 +157,6 @@ impl Outcome {
             .unwrap_or(Verdict::Ok)
     }
 
-    /// The process exit status (see the table above).
-    pub(crate) fn exit_code(&self) -> u8 {
-        self.verdict().exit_code()
-    }
-
     /// The problems as lines for stderr (empty when the outcome is Ok).
     pub(crate) fn messages(&self) -> Vec<String> {
         self.problems.iter().map(|(_, m)| m.clone()).collect()
@@ -174,7 +166,6 @@ impl Outcome {
 /// The word a text heading starts with for a certificate status: `"Solved"` only when the
 /// status is Solved; otherwise the status itself (e.g. `"NOT SOLVED (MaxIterations)"`), so
 /// a heading never claims more than its certificate.
-#[allow(dead_code, reason = "used by the model modules' headings")]
 pub(crate) fn heading_word(status: dr_convex::Status) -> String {
     if status.is_solved() {
         "Solved".to_string()
@@ -197,7 +188,6 @@ pub(crate) struct Options {
     /// Whether progress bars may be drawn (stdout and stderr are terminals, no `--json`).
     pub progress_allowed: bool,
     /// `--memory-limit`: the most bytes a scenario may need (see [`check_memory`]).
-    #[allow(dead_code, reason = "read by check_memory")]
     pub memory_limit: u64,
 }
 
@@ -319,7 +309,6 @@ impl Params {
 
 /// Rejects a scenario whose estimated peak memory (`estimate` bytes, computed from its
 /// counts before anything is allocated) exceeds `--memory-limit`, with both numbers.
-#[allow(dead_code, reason = "called by the model modules")]
 pub(crate) fn check_memory(opts: &Options, file: &str, estimate: u64) -> Result<(), CliError> {
     if estimate > opts.memory_limit {
         return Err(CliError::TooLarge {

@@ -56,6 +56,7 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         }
         settings.outer.tolerance = t;
     }
+    super::output::check_memory(opts, s.name(), memory_estimate(s)?)?;
     let report = verify_scenario(s, &settings).map_err(|e| match e {
         VerifyError::Scenario(e) => CliError::Scenario(e),
         other => CliError::model(s.name(), s.model(), other),
@@ -79,6 +80,19 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         }
     }
     Ok(out)
+}
+
+/// The model's own estimate of the memory its solve needs (each model crate's
+/// `memory_estimate`), read before anything is built; the LP back end stays within
+/// `max_variables` on top of it.
+fn memory_estimate(s: &Scenario) -> Result<u64, CliError> {
+    use demand_response::scenario::ModelKind;
+    Ok(match s.model() {
+        ModelKind::Bidding => s.parse::<dr_bidding::BiddingScenario>()?.memory_estimate(),
+        ModelKind::Stackelberg => s.parse::<dr_stackelberg::Scenario>()?.memory_estimate(),
+        ModelKind::Mechanism => s.parse::<dr_mechanism::Scenario>()?.memory_estimate(),
+        ModelKind::Shaping => s.parse::<dr_shaping::ShapingScenario>()?.memory_estimate(),
+    })
 }
 
 fn bad_parameter(key: &str, value: f64, reason: &str) -> CliError {
