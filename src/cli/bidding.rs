@@ -1827,12 +1827,17 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Solved: supply-function bidding on {BIDDING_30_NAME} ({PAPER}): {n} customers with \
+        "{}: supply-function bidding on {BIDDING_30_NAME} ({PAPER}): {n} customers with \
          C_i(q) = a_i q + h_i q² bid\n\
          b_i, shedding q_i = b_i p at the clearing price p = d / Σ b_i; d = {}. Competitive \
          (price-taking, Theorem 1) and\n\
          Nash (price-anticipating, Theorem 3) equilibria, both solved exactly by the kernel's \
          allocator (dr_bidding::solve).\n",
+        heading_word(if ce.certificate.status.is_solved() {
+            ne.certificate.status
+        } else {
+            ce.certificate.status
+        }),
         num(d)
     );
     let mut t = Table::new(&["", "competitive", "Nash"]);
