@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OuterSettings {
-    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(σ_f,
-    /// |upper|)`, `σ_f` the data's cost scale ([`crate::Scaling`]; the run is in units of
-    /// the data, where this reads `tolerance · max(1, |upper|)`).
+    /// Stop when the proven interval is short *relative to the objective*: `upper − lower
+    /// ≤ tolerance · M`, with `M = Σ_j |f_j(x̂_j)|` the magnitude of the objective's terms
+    /// at the LP point ([`LpSolution::magnitude`]: `|F|` when the terms have one sign, as
+    /// every cost model's do, and never below it; it is the scale at which `Σ f` itself is
+    /// computed). The status is `Solved` only then, whatever the units the LP ran in.
     pub tolerance: f64,
     /// Most cutting-plane LPs.
     pub max_iterations: usize,
@@ -108,16 +110,21 @@ pub struct LpSolution {
     pub working_upper: Vec<f64>,
     /// Tangent cuts in the last LP.
     pub cuts: usize,
-    /// The units the LP ran in (`x = quantity · u`, `F = cost · G`; [`Scaling`]): every
-    /// tolerance of the run is relative to them, so the certificate's residuals are
-    /// relative to the data's own scale.
+    /// The units the LP ran in (`x = quantity · u`, `F = cost · G`; [`Scaling`]): the
+    /// back end's own tolerances are relative to them. [`solve`] re-solves in units of the
+    /// optimum found when the a-priori cost scale is far above it.
     pub scaling: Scaling,
+    /// `M = Σ_j |f_j(x̂_j)|` at the LP point: the magnitude of the objective the interval
+    /// is measured against ([`OuterSettings::tolerance`]).
+    pub magnitude: f64,
+    /// The relative tolerance the interval had to meet ([`OuterSettings::tolerance`]).
+    pub tolerance: f64,
     /// Residuals in the units of [`LpSolution::scaling`] (relative to the data's scale):
     /// `primal_infeasibility` of `x`; `stationarity` `‖f'(x) − Aᵀy + Gᵀz − ν_l + ν_u‖_∞`
     /// over `max(1, ‖multipliers‖_∞)` with the *true* derivative (it shrinks with the cut
-    /// spacing, not to zero); `complementarity` as the kernel's; `duality_gap`
-    /// `(upper − lower)/max(1, |upper|)`; `iterations` the LPs solved; `status` `Solved`
-    /// when the interval met the tolerance.
+    /// spacing, not to zero); `complementarity` over `M`; `duality_gap` the relative width
+    /// `(upper − lower)/M` ([`LpSolution::relative_width`]); `iterations` the LPs solved;
+    /// `status` `Solved` exactly when `duality_gap ≤ tolerance`.
     pub certificate: Certificate,
 }
 
@@ -125,6 +132,13 @@ impl LpSolution {
     /// Length of the proven interval, `upper − lower`.
     pub fn bound(&self) -> f64 {
         self.upper - self.lower
+    }
+
+    /// `(upper − lower)/M` with `M` = [`LpSolution::magnitude`]: the interval's width
+    /// relative to the objective (`+∞` for an interval of positive width around an
+    /// objective whose terms are all `0`; `0` for a point interval).
+    pub fn relative_width(&self) -> f64 {
+        relative_width(self.upper - self.lower, self.magnitude)
     }
 
     /// Whether `value` lies in `[lower − slack, upper + slack]`.
@@ -212,40 +226,57 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
     validate_bounds(problem)?;
     let scaled = Scaled::new(problem)?;
     let unit = solve_unit(&scaled.problem, settings).map_err(|e| scaled.unscale_error(e))?;
-    let first = unscale_solution(&scaled, unit);
+    let mut best = unscale_solution(&scaled, unit, settings);
     // The cost scale is set before the optimum is known (the largest variation of a term
-    // over the data's quantity scale). Where the terms at the optimum are far smaller — an
-    // expensive customer that sheds almost nothing — the interval's tolerance, relative
-    // to that scale, is loose relative to the optimum: solve again in those smaller units.
-    let magnitude: f64 = problem
-        .objective
-        .iter()
-        .zip(&first.x)
-        .map(|(f, &x)| f.value(x).abs())
-        .sum();
-    let sc = scaled.scaling;
-    if first.certificate.status == Status::Solved
-        && magnitude.is_finite()
-        && magnitude > 0.0
-        && magnitude < 1e-3 * sc.cost
-    {
+    // over the data's quantity scale). Where the objective at the LP point is far smaller —
+    // an expensive customer that sheds almost nothing, costs spanning many decades — the
+    // back end's own tolerances (relative to that scale) cannot reach an interval that is
+    // tight relative to the objective, and its multipliers are only accurate to that
+    // scale: solve again in units of the objective found (at most three times, each in the
+    // units of the previous LP point's objective).
+    for _ in 0..3 {
+        let m = best.magnitude;
+        let sc = best.scaling;
+        if !(m.is_finite() && m > 0.0 && m < 1e-3 * sc.cost) {
+            break;
+        }
         let finer = Scaling {
             quantity: sc.quantity,
-            cost: magnitude,
+            cost: m,
         };
         let again = Scaled::with_scaling(problem, finer)?;
-        if let Ok(unit) = solve_unit(&again.problem, settings) {
-            let second = unscale_solution(&again, unit);
-            if second.certificate.status == Status::Solved {
-                return Ok(second);
-            }
+        let Ok(unit) = solve_unit(&again.problem, settings) else {
+            break;
+        };
+        let next = unscale_solution(&again, unit, settings);
+        let solved = next.certificate.status == Status::Solved;
+        // In the finer units: solved wins, else the relatively tighter interval.
+        if solved
+            || best.certificate.status != Status::Solved
+                && !(best.relative_width() < next.relative_width())
+        {
+            best = next;
+        }
+        if solved {
+            break;
         }
     }
-    Ok(first)
+    Ok(best)
+}
+
+/// `width / magnitude`, with `0/0 = 0` and `w/0 = +∞` (module docs of [`solve`]).
+pub(crate) fn relative_width(width: f64, magnitude: f64) -> f64 {
+    if width <= 0.0 {
+        0.0
+    } else if magnitude > 0.0 {
+        width / magnitude
+    } else {
+        f64::INFINITY
+    }
 }
 
 /// An LP solution of the scaled problem in the original units (`crate::scaling`).
-fn unscale_solution(scaled: &Scaled, s: LpSolution) -> LpSolution {
+fn unscale_solution(scaled: &Scaled, s: LpSolution, settings: &OuterSettings) -> LpSolution {
     let Scaling {
         quantity: sx,
         cost: sf,
@@ -289,6 +320,8 @@ fn unscale_solution(scaled: &Scaled, s: LpSolution) -> LpSolution {
         cuts: s.cuts,
         certificate: s.certificate,
         scaling: scaled.scaling,
+        magnitude: s.magnitude * sf,
+        tolerance: settings.tolerance,
     }
 }
 
@@ -399,7 +432,10 @@ pub(crate) fn solve_unit(
         } else if !restricted {
             bounds.lp = bounds.lp.max(point.value);
         }
-        let lower = bounds.consistent(upper).0;
+        // Relative to the objective's magnitude at the LP point (not to the units: see
+        // `OuterSettings::tolerance`).
+        let magnitude: f64 = values.iter().map(|v| v.abs()).sum();
+        let lower = bounds.consistent(upper, magnitude).0;
         let mut widened = false;
         for (j, fj) in f.iter().enumerate() {
             let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
@@ -411,7 +447,7 @@ pub(crate) fn solve_unit(
                 widened |= wb.widen_upper(j, domain);
             }
         }
-        let tol_abs = settings.tolerance * upper.abs().max(1.0);
+        let tol_abs = settings.tolerance * magnitude;
         let done = !widened && upper - lower <= tol_abs;
         last = Some(Iterate { point, values });
         if done {
@@ -455,11 +491,11 @@ struct LowerBounds {
 
 impl LowerBounds {
     /// The lower bound to use with the upper bound `upper`, and whether a bound had to be
-    /// dropped: a lower bound above `upper` (beyond rounding, `1e-12` relative in the units
-    /// of the data) is demonstrably wrong — the LP value of a badly conditioned LP, or a
+    /// dropped: a lower bound above `upper` (beyond rounding, `1e-12` relative to the
+    /// objective's magnitude `M`) is demonstrably wrong — the LP value of a badly conditioned LP, or a
     /// rounding failure — so it is not used; the LP value goes first, as the less robust.
-    fn consistent(&self, upper: f64) -> (f64, bool) {
-        let round = 1e-12 * upper.abs().max(1.0);
+    fn consistent(&self, upper: f64, magnitude: f64) -> (f64, bool) {
+        let round = 1e-12 * magnitude;
         let ok = |v: f64| v <= upper + round;
         match (ok(self.dual), ok(self.lp)) {
             (true, true) => (self.dual.max(self.lp), false),
@@ -542,7 +578,8 @@ fn finish(
         }
     };
     let upper = it.values.iter().sum::<f64>() + residual_allowance(problem, &x, &eq, &ineq);
-    let (lower, dropped) = bounds.consistent(upper);
+    let magnitude: f64 = it.values.iter().map(|v| v.abs()).sum();
+    let (lower, dropped) = bounds.consistent(upper, magnitude);
     if dropped && status == Status::Solved {
         // A bound had to be dropped: the run is solved only if the remaining bound meets
         // the tolerance (decided below), not by the dropped one.
@@ -551,7 +588,7 @@ fn finish(
     // The status follows the proven interval (a stalled run whose final prices close the
     // gap is solved; a failed price computation is not).
     if status != Status::NumericalError || prices_ok {
-        status = if upper - lower <= settings.tolerance * upper.abs().max(1.0) {
+        status = if relative_width(upper - lower, magnitude) <= settings.tolerance {
             Status::Solved
         } else if status == Status::Solved {
             Status::MaxIterations
@@ -581,12 +618,11 @@ fn finish(
     for i in 0..mi {
         comp = comp.max((ineq[i] * (problem.inequalities.rhs()[i] - gx[i])).abs());
     }
-    let obj_scale = upper.abs().max(1.0);
     let certificate = Certificate {
         primal_infeasibility: primal_infeasibility(problem, &x),
         stationarity: stat / dual_scale,
-        complementarity: comp / obj_scale,
-        duality_gap: (upper - lower) / obj_scale,
+        complementarity: if comp > 0.0 { comp / magnitude } else { 0.0 },
+        duality_gap: relative_width(upper - lower, magnitude),
         iterations,
         status,
     };
@@ -610,6 +646,8 @@ fn finish(
             quantity: 1.0,
             cost: 1.0,
         },
+        magnitude,
+        tolerance: settings.tolerance,
     })
 }
 
