@@ -70,6 +70,11 @@ pub enum PriceSource {
     /// The cut slopes at the LP point: a point of the LP-optimal multiplier set (see
     /// [`MultiplierRanges`]).
     CutSlopes,
+    /// One coupling row: the price that maximises the Lagrangian dual (bisection on its
+    /// derivative, the row's residual), with the point a convex combination of the
+    /// Lagrangian minimisers at the two ends of the final bracket that satisfies the row
+    /// (used where the LP's own interval was not tight).
+    DualAscent,
 }
 
 /// The LP back end's answer: an allocation, a proven interval around the optimum, and
@@ -420,7 +425,7 @@ pub(crate) fn solve_unit(
             Some(d) => residual_allowance(problem, &point.x, &d.equality, &d.inequality),
             None => 0.0,
         };
-        let upper: f64 = values.iter().sum::<f64>() + allowance;
+        let upper: f64 = rounded_sum(&values) + allowance;
         let restricted = restriction_binding(&wb, &point.x);
         if let Some(d) = &point.duals {
             let g = lagrangian(problem, &wb, &d.equality, &d.inequality);
@@ -526,9 +531,10 @@ fn finish(
     let n = problem.objective.len();
     let me = problem.equalities.nrows();
     let mi = problem.inequalities.nrows();
-    let x = it.point.x;
+    let mut x = it.point.x;
+    let values = it.values;
     let mut prices_ok = true;
-    let (eq, ineq, nl, nu, ranges, prices) = match it.point.duals {
+    let (mut eq, ineq, mut nl, mut nu, mut ranges, mut prices) = match it.point.duals {
         Some(d) => (
             d.equality,
             d.inequality,
@@ -577,8 +583,48 @@ fn finish(
             }
         }
     };
-    let upper = it.values.iter().sum::<f64>() + residual_allowance(problem, &x, &eq, &ineq);
-    let magnitude: f64 = it.values.iter().map(|v| v.abs()).sum();
+    let mut upper = rounded_sum(&values) + residual_allowance(problem, &x, &eq, &ineq);
+    let mut magnitude: f64 = values.iter().map(|v| v.abs()).sum();
+    // One coupling row and an interval not yet tight relative to the objective: the LP's
+    // price and point are only as accurate as the back end on steep cuts. Maximise the
+    // Lagrangian dual over the row's price instead (`polish_single_row`).
+    let tight = relative_width(upper - bounds.consistent(upper, magnitude).0, magnitude)
+        <= settings.tolerance;
+    if !tight && me == 1 && mi == 0 {
+        let y0 = eq.first().copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+        if let Some(p) = polish_single_row(problem, wb, y0) {
+            if p.lower.is_finite() {
+                bounds.dual = bounds.dual.max(p.lower);
+            }
+            let allowance = residual_allowance(problem, &p.x, &[p.price], &[]);
+            let candidate = rounded_sum(&p.values) + allowance;
+            if candidate < upper && primal_infeasibility(problem, &p.x) <= 1e-12 {
+                upper = candidate;
+                magnitude = p.values.iter().map(|v| v.abs()).sum();
+                x = p.x;
+                eq = vec![p.price];
+                let (a, _) = dense_row(problem);
+                nl = vec![0.0; n];
+                nu = vec![0.0; n];
+                for j in 0..n {
+                    let r = problem.objective[j].derivative(x[j]) - a[j] * p.price;
+                    if r > 0.0 {
+                        nl[j] = r;
+                    } else {
+                        nu[j] = -r;
+                    }
+                }
+                ranges = None;
+                prices = PriceSource::DualAscent;
+                if status == Status::NumericalError {
+                    // The back end's failure no longer bears on the returned point and
+                    // prices; the interval decides below.
+                    status = Status::MaxIterations;
+                }
+                prices_ok = true;
+            }
+        }
+    }
     let (lower, dropped) = bounds.consistent(upper, magnitude);
     if dropped && status == Status::Solved {
         // A bound had to be dropped: the run is solved only if the remaining bound meets
@@ -703,18 +749,34 @@ fn restriction_binding(wb: &WorkingBox, x: &[f64]) -> bool {
 fn residual_allowance(problem: &SeparableProblem, x: &[f64], y: &[f64], z: &[f64]) -> f64 {
     let ax = problem.equalities.apply(x);
     let gx = problem.inequalities.apply(x);
+    // The computed residual can hide the rounding of the row's own sum: allow
+    // `(k + 2) ε (Σ_j |a_ij x_j| + |b_i|)` for a row of `k` entries (Higham 2002 §4.2).
+    let rounding = |rows: &dr_convex::ipm::LinearRows, i: usize, rhs: f64| -> f64 {
+        let (cols, vals) = rows.row(i);
+        let act: f64 = cols.iter().zip(vals).map(|(&c, &v)| (v * x[c]).abs()).sum();
+        (cols.len() + 2) as f64 * f64::EPSILON * (act + rhs.abs())
+    };
     let mut a = 0.0;
-    for ((v, b), y) in ax.iter().zip(problem.equalities.rhs()).zip(y) {
-        a += y.abs() * (v - b).abs();
+    for (i, ((v, b), y)) in ax.iter().zip(problem.equalities.rhs()).zip(y).enumerate() {
+        a += y.abs() * ((v - b).abs() + rounding(&problem.equalities, i, *b));
     }
-    for ((v, h), z) in gx.iter().zip(problem.inequalities.rhs()).zip(z) {
-        a += z.max(0.0) * (v - h).max(0.0);
+    for (i, ((v, h), z)) in gx.iter().zip(problem.inequalities.rhs()).zip(z).enumerate() {
+        a += z.max(0.0) * ((v - h).max(0.0) + rounding(&problem.inequalities, i, *h));
     }
     if a.is_finite() {
         a
     } else {
         0.0
     }
+}
+
+/// `Σ_j v_j` plus the bound `(n + 2) ε Σ_j |v_j|` on its rounding (Higham 2002 §4.2): an
+/// upper bound on the exact sum of the computed terms.
+fn rounded_sum(values: &[f64]) -> f64 {
+    let (sum, mag) = values
+        .iter()
+        .fold((0.0, 0.0), |(s, m), v| (s + v, m + v.abs()));
+    sum + (values.len() + 2) as f64 * f64::EPSILON * mag
 }
 
 /// Largest row violation `|Ax − b|`, `max(0, Gx − h)`, scaled by `max(1, |rhs|)`.
@@ -733,6 +795,13 @@ pub(crate) fn primal_infeasibility(problem: &SeparableProblem, x: &[f64]) -> f64
 
 /// The Lagrangian dual function `g(y, z⁺)` over the valid box (−∞ when an inner minimum
 /// is not finite). A lower bound on the optimum for any `y` and `z`, by weak duality.
+///
+/// Less its own rounding: `g = bᵀy − hᵀz + Σ_j (f_j(ξ_j) − c_j ξ_j)` is a sum of `k = n +
+/// rows` terms that can cancel (`bᵀy = p d` far above the optimum when a cost is nearly
+/// linear or next to a barrier), so the value returned is the computed sum minus
+/// `(k + 4) ε Σ |terms|` (`ε` the machine epsilon; the classical bound `(k − 1) u Σ|terms|`
+/// of a recursive sum, Higham 2002 §4.2, with a few ulps for each term's own evaluation).
+/// A lower bound on `F*` thus stays one in floating point.
 pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64], z: &[f64]) -> f64 {
     let n = problem.objective.len();
     let zp: Vec<f64> = z.iter().map(|v| v.max(0.0)).collect();
@@ -744,19 +813,159 @@ pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64],
     let neg: Vec<f64> = zp.iter().map(|v| -v).collect();
     problem.inequalities.apply_transpose_add(&neg, &mut c);
     let mut g = 0.0;
+    let mut mag = 0.0;
     for (b, yi) in problem.equalities.rhs().iter().zip(y) {
         g += b * yi;
+        mag += (b * yi).abs();
     }
     for (h, zi) in problem.inequalities.rhs().iter().zip(&zp) {
         g -= h * zi;
+        mag += (h * zi).abs();
     }
     for (j, (f, &cj)) in problem.objective.iter().zip(&c).enumerate() {
         let xi = f.inverse_derivative(cj, wb.valid_lo[j], wb.valid_hi[j]);
-        let v = f.value(xi) - cj * xi;
+        let fx = f.value(xi);
+        let v = fx - cj * xi;
         if !(v.is_finite() && xi.is_finite()) {
             return f64::NEG_INFINITY;
         }
         g += v;
+        mag += fx.abs() + (cj * xi).abs();
     }
-    g
+    let k = (n + y.len() + zp.len() + 4) as f64;
+    g - k * f64::EPSILON * mag
+}
+
+/// The result of [`polish_single_row`].
+struct Polished {
+    price: f64,
+    x: Vec<f64>,
+    values: Vec<f64>,
+    lower: f64,
+}
+
+/// The single equality row as a dense coefficient vector, and its right-hand side.
+fn dense_row(problem: &SeparableProblem) -> (Vec<f64>, f64) {
+    let mut a = vec![0.0; problem.objective.len()];
+    let (cols, vals) = problem.equalities.row(0);
+    for (&c, &v) in cols.iter().zip(vals) {
+        a[c] += v;
+    }
+    (a, problem.equalities.rhs()[0])
+}
+
+/// Dual ascent on a problem with one equality row `aᵀx = b` and no inequality rows.
+///
+/// The dual function `g(y) = b y + Σ_j min_{ξ ∈ B_j} (f_j(ξ) − a_j y ξ)` is concave with
+/// derivative `r(y) = b − Σ_j a_j ξ_j(y)`, non-increasing in `y` (each minimiser `ξ_j` is
+/// non-decreasing in `a_j y`). A bracket `r(y_lo) ≥ 0 ≥ r(y_hi)` is found by doubling steps
+/// from the LP's price `y0` and shrunk by bisection. The lower bound is the largest `g` at
+/// the bracket's ends (weak duality: valid for any `y`, computed by [`lagrangian`] over the
+/// valid box). The point is `x = (1 − θ) ξ(y_lo) + θ ξ(y_hi)`, the minimisers over the valid
+/// box (which lies within the problem's bounds), `θ = r_lo/(r_lo − r_hi)`: it lies in the box and satisfies the row up to rounding, so
+/// `Σ f_j(x_j)` bounds the optimum from above. `None` when no bracket is found or a value
+/// is not finite.
+fn polish_single_row(problem: &SeparableProblem, wb: &WorkingBox, y0: f64) -> Option<Polished> {
+    let n = problem.objective.len();
+    let f = &problem.objective;
+    let (a, b) = dense_row(problem);
+    let point = |y: f64| -> Vec<f64> {
+        (0..n)
+            .map(|j| {
+                // Over the valid box, not the LP's: an optimum closer to an open end of a
+                // term's domain than the LP's margin (the Nash transform's barrier at
+                // `d/2`) is reached.
+                f[j].inverse_derivative(a[j] * y, wb.valid_lo[j], wb.valid_hi[j])
+            })
+            .collect()
+    };
+    let residual = |x: &[f64]| -> f64 { b - (0..n).map(|j| a[j] * x[j]).sum::<f64>() };
+    let (mut lo, mut hi) = (y0, y0);
+    let mut x_lo = point(lo);
+    let mut r_lo = residual(&x_lo);
+    let (mut x_hi, mut r_hi) = (x_lo.clone(), r_lo);
+    let mut step = y0.abs().max(f64::MIN_POSITIVE) * 1e-6;
+    let mut found = r_lo == 0.0;
+    for _ in 0..400 {
+        if found || !(r_lo.is_finite() && r_hi.is_finite()) {
+            break;
+        }
+        if r_lo > 0.0 {
+            // The price is too low: move the upper end up.
+            hi = lo + step;
+            x_hi = point(hi);
+            r_hi = residual(&x_hi);
+            if r_hi <= 0.0 {
+                found = true;
+            } else {
+                lo = hi;
+                x_lo = x_hi.clone();
+                r_lo = r_hi;
+            }
+        } else {
+            lo = hi - step;
+            x_lo = point(lo);
+            r_lo = residual(&x_lo);
+            if r_lo >= 0.0 {
+                found = true;
+            } else {
+                hi = lo;
+                x_hi = x_lo.clone();
+                r_hi = r_lo;
+            }
+        }
+        step *= 2.0;
+    }
+    if !found || !(lo.is_finite() && hi.is_finite()) {
+        return None;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if !(mid > lo && mid < hi) {
+            break;
+        }
+        let xm = point(mid);
+        let rm = residual(&xm);
+        if !rm.is_finite() {
+            return None;
+        }
+        if rm >= 0.0 {
+            lo = mid;
+            x_lo = xm;
+            r_lo = rm;
+        } else {
+            hi = mid;
+            x_hi = xm;
+            r_hi = rm;
+        }
+        if r_lo == 0.0 || r_hi == 0.0 {
+            break;
+        }
+    }
+    let theta = if r_lo > r_hi {
+        (r_lo / (r_lo - r_hi)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x: Vec<f64> = (0..n)
+        .map(|j| ((1.0 - theta) * x_lo[j] + theta * x_hi[j]).clamp(wb.valid_lo[j], wb.valid_hi[j]))
+        .collect();
+    let values: Vec<f64> = (0..n).map(|j| f[j].value(x[j])).collect();
+    if values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let lower = lagrangian(problem, wb, &[lo], &[]).max(lagrangian(problem, wb, &[hi], &[]));
+    let price = if r_lo == 0.0 {
+        lo
+    } else if r_hi == 0.0 {
+        hi
+    } else {
+        (1.0 - theta) * lo + theta * hi
+    };
+    Some(Polished {
+        price,
+        x,
+        values,
+        lower,
+    })
 }
