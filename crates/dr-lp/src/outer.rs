@@ -242,7 +242,11 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
     for _ in 0..3 {
         let m = best.magnitude;
         let sc = best.scaling;
-        if !(m.is_finite() && m > 0.0 && m < 1e-3 * sc.cost) {
+        // Far above (the multipliers too are only accurate to the scale), or above and the
+        // interval not yet tight.
+        let solved = best.certificate.status == Status::Solved;
+        let above = if solved { 1e-3 } else { 0.5 };
+        if !(m.is_finite() && m > 0.0 && m < above * sc.cost) {
             break;
         }
         let finer = Scaling {
