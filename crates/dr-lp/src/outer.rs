@@ -374,6 +374,7 @@ pub(crate) fn solve_unit(
     let mut last: Option<Iterate> = None;
     let mut status = Status::MaxIterations;
     let mut iterations = 0;
+    let single_row = problem.equalities.nrows() == 1 && problem.inequalities.nrows() == 0;
     while iterations < settings.max_iterations {
         let lp = CutLp {
             equalities: &problem.equalities,
@@ -457,7 +458,25 @@ pub(crate) fn solve_unit(
             }
         }
         let tol_abs = settings.tolerance * magnitude;
-        let done = !widened && upper - lower <= tol_abs;
+        let mut done = !widened && upper - lower <= tol_abs;
+        if !done && !widened && single_row {
+            // One coupling row: the dual ascent of `finish` may already close the interval
+            // (it is deterministic, so `finish` reaches the same point and bounds).
+            let y0 = point
+                .duals
+                .as_ref()
+                .and_then(|d| d.equality.first().copied())
+                .filter(|v| v.is_finite())
+                .unwrap_or(0.0);
+            if let Some(p) = polish_single_row(problem, &wb, y0) {
+                let up =
+                    rounded_sum(&p.values) + residual_allowance(problem, &p.x, &[p.price], &[]);
+                let lo = lower.max(p.lower);
+                let m: f64 = p.values.iter().map(|v| v.abs()).sum();
+                done = primal_infeasibility(problem, &p.x) <= 1e-12
+                    && relative_width(up.min(upper) - lo, m) <= settings.tolerance;
+            }
+        }
         last = Some(Iterate { point, values });
         if done {
             status = Status::Solved;
@@ -805,7 +824,9 @@ pub(crate) fn primal_infeasibility(problem: &SeparableProblem, x: &[f64]) -> f64
 /// linear or next to a barrier), so the value returned is the computed sum minus
 /// `(k + 4) ε Σ |terms|` (`ε` the machine epsilon; the classical bound `(k − 1) u Σ|terms|`
 /// of a recursive sum, Higham 2002 §4.2, with a few ulps for each term's own evaluation).
-/// A lower bound on `F*` thus stays one in floating point.
+/// A lower bound on `F*` thus stays one in floating point, and does not rely on
+/// [`ConvexScalar::inverse_derivative`] being exact: the gap of its answer is bounded
+/// through `f'` and convexity (see the code).
 pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64], z: &[f64]) -> f64 {
     let n = problem.objective.len();
     let zp: Vec<f64> = z.iter().map(|v| v.max(0.0)).collect();
@@ -827,13 +848,32 @@ pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64],
         mag += (h * zi).abs();
     }
     for (j, (f, &cj)) in problem.objective.iter().zip(&c).enumerate() {
-        let xi = f.inverse_derivative(cj, wb.valid_lo[j], wb.valid_hi[j]);
+        let (lo, hi) = (wb.valid_lo[j], wb.valid_hi[j]);
+        let xi = f.inverse_derivative(cj, lo, hi);
         let fx = f.value(xi);
         let v = fx - cj * xi;
         if !(v.is_finite() && xi.is_finite()) {
             return f64::NEG_INFINITY;
         }
-        g += v;
+        // `ξ` need not be the exact minimiser: by convexity `f(x) − c x ≥ f(ξ) − c ξ +
+        // s (x − ξ)`, `s = f'(ξ) − c`, so the minimum over `[lo, hi]` is at least
+        // `f(ξ) − c ξ − max(0, −s (hi − ξ), s (ξ − lo))`. A slope mismatch at the level of
+        // rounding (`4 ε` relative) counts as none.
+        let slope = f.derivative(xi);
+        let mismatch = slope - cj;
+        let corr = if !mismatch.is_finite() {
+            f64::INFINITY
+        } else if mismatch.abs() <= 4.0 * f64::EPSILON * slope.abs().max(cj.abs()) {
+            0.0
+        } else if mismatch < 0.0 {
+            -mismatch * (hi - xi)
+        } else {
+            mismatch * (xi - lo)
+        };
+        if !corr.is_finite() {
+            return f64::NEG_INFINITY;
+        }
+        g += v - corr;
         mag += fx.abs() + (cj * xi).abs();
     }
     let k = (n + y.len() + zp.len() + 4) as f64;
