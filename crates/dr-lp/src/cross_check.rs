@@ -2,7 +2,8 @@
 //!
 //! # The agreement rule
 //! Let `[L, U]` be the LP interval (`L ≤ F* ≤ U`), `x̂` the LP point, `L' = min(L, LP
-//! value)`, `ρ` the relative rounding allowance and `κ` the kernel tolerance
+//! value)` (`L` where point and prices come from dual ascent on a single row:
+//! [`LpSolution::radius_lower`]), `ρ` the relative rounding allowance and `κ` the kernel tolerance
 //! ([`CrossCheckSettings`]). The objective slack is
 //! `s = ρ · max(1, Σ_j |f_j(x̂_j)|) + Σ_i |λ̂_i| |r_i|`, where `r` is the kernel point's row
 //! residual and `λ̂` the LP's multipliers (a point off the rows by `r` can be cheaper than
@@ -526,7 +527,7 @@ fn rules(
         failures.push(outside());
     }
     // Rule 4.
-    let gap_lp = (upper - lower.min(lp.lp_value)).max(0.0) + s;
+    let gap_lp = (upper - lp.radius_lower()).max(0.0) + s;
     let mut r = vec![f64::INFINITY; n];
     let mut max_allocation_gap = 0.0_f64;
     let mut allocation_ratio = 0.0_f64;

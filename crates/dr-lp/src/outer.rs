@@ -146,6 +146,17 @@ impl LpSolution {
         relative_width(self.upper - self.lower, self.magnitude)
     }
 
+    /// `L'` of the cross-check's radii: `min(lower, lp_value)` where the prices are the
+    /// LP's (its cuts touch `f` within the radius only up to the LP's own gap), `lower`
+    /// for [`PriceSource::DualAscent`] (point and price come from `f` itself).
+    pub fn radius_lower(&self) -> f64 {
+        if self.prices == PriceSource::DualAscent {
+            self.lower
+        } else {
+            self.lower.min(self.lp_value)
+        }
+    }
+
     /// Whether `value` lies in `[lower − slack, upper + slack]`.
     pub fn contains(&self, value: f64, slack: f64) -> bool {
         value >= self.lower - slack && value <= self.upper + slack
