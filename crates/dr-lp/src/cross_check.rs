@@ -686,7 +686,8 @@ fn rules(
         } else {
             format!(
                 "proven interval [{:e}, {:e}] too wide: relative width {:.3e} > {:e} \
-                 (the LP back end ({}) ended {:?}), so the kernel's answer is not confirmed",
+                 (the LP back end ({}) did not converge: {:?}), so the kernel's answer is not \
+                 confirmed",
                 lower * sc.cost,
                 upper * sc.cost,
                 width,
