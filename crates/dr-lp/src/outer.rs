@@ -273,7 +273,8 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
         // In the finer units: solved wins, else the relatively tighter interval.
         if solved
             || best.certificate.status != Status::Solved
-                && !(best.relative_width() < next.relative_width())
+                && next.relative_width().partial_cmp(&best.relative_width())
+                    != Some(std::cmp::Ordering::Greater)
         {
             best = next;
         }
@@ -971,7 +972,7 @@ fn polish_single_row(problem: &SeparableProblem, wb: &WorkingBox, y0: f64) -> Op
         }
         step *= 2.0;
     }
-    if !found || !(lo.is_finite() && hi.is_finite()) {
+    if !(found && lo.is_finite() && hi.is_finite()) {
         return None;
     }
     for _ in 0..200 {
