@@ -940,7 +940,9 @@ fn polish_single_row(problem: &SeparableProblem, wb: &WorkingBox, y0: f64) -> Op
     let mut x_lo = point(lo);
     let mut r_lo = residual(&x_lo);
     let (mut x_hi, mut r_hi) = (x_lo.clone(), r_lo);
-    let mut step = y0.abs().max(f64::MIN_POSITIVE) * 1e-6;
+    // A search step, not a tolerance: prices are `O(1)` in the units of the data, and 400
+    // doublings from `1e-12` reach `1e108`.
+    let mut step = (y0.abs() * 1e-6).max(1e-12);
     let mut found = r_lo == 0.0;
     for _ in 0..400 {
         if found || !(r_lo.is_finite() && r_hi.is_finite()) {

@@ -287,3 +287,20 @@ fn the_nash_objective_next_to_its_barrier_gets_a_tight_interval() {
     let p = 7_084_158_515.171_835;
     assert!((lp.equality_multipliers[0] - p).abs() <= 1e-6 * p);
 }
+
+#[test]
+fn the_simplex_back_end_gets_the_same_tight_interval_on_sixteen_decades() {
+    // As above, with microlp (prices from the cut slopes, no LP duals to start from).
+    let problem = single_coupling(
+        quadratic_terms(&WIDE_A, &WIDE_H),
+        vec![0.0; 4],
+        vec![f64::INFINITY; 4],
+        WIDE_D,
+    );
+    let settings = OuterSettings {
+        backend: dr_lp::Backend::Microlp,
+        ..OuterSettings::default()
+    };
+    let lp = solve(&problem, &settings).unwrap();
+    assert_tight(&lp, 9999749925027498.0);
+}
