@@ -576,7 +576,7 @@ fn sampled_curvature(f: &dyn ConvexScalar, points: &[f64]) -> f64 {
 
 /// `r_j = √(2 (U − L' + s)/μ_j)` (dr-lp `cross_check` rule 4; `+∞` where `μ_j = 0`).
 fn radii(lp: &LpSolution, cc: &CrossCheck, mu: &[f64]) -> Vec<f64> {
-    let gap = (cc.upper - cc.lower.min(lp.lp_value)).max(0.0) + cc.objective_slack;
+    let gap = (cc.upper - lp.radius_lower()).max(0.0) + cc.objective_slack;
     mu.iter()
         .map(|&m| {
             if m > 0.0 {

@@ -9,8 +9,8 @@
 //!
 //! Parameters: `--set max_variables=N` (largest LP, default 2000 variables),
 //! `--set perturb_price=δ` (adds `δ` to every kernel price before the comparison, to see
-//! the check fail), `--set tolerance=ε` (the LP back end's interval tolerance, default
-//! `1e-9`).
+//! the check fail), `--set tolerance=ε` (the LP back end's interval tolerance, relative
+//! to the objective: `U − L ≤ ε Σ_j |f_j(x̂_j)|`, default `1e-9`).
 //!
 //! Three verdicts (`"verdict"` and `"reason"` in the JSON, the last line of the text):
 //! - **agrees** (exit 0): every cross-check agrees, proven — the kernel's answer lies within
@@ -18,8 +18,10 @@
 //! - **disagrees** (exit 3, `outcome.disagrees`): a check disagrees, proven (outside a
 //!   proven bound), or a condition fails; the failures are listed;
 //! - **inconclusive** (exit 5, `outcome.not_confirmed`): nothing disagrees, but a check
-//!   could not be confirmed — the LP back end failed or did not converge, or the problem
-//!   exceeds `max_variables`; the reason is given ("not confirmed (…)").
+//!   could not be confirmed — the LP back end failed or did not converge, its proven
+//!   interval is not tight relative to the objective ("proven interval [L, U] too wide:
+//!   relative width w > ε"), or the problem exceeds `max_variables`; the reason is given
+//!   ("not confirmed (…)").
 //!
 //! Bad input is exit 1 (naming the field), a bad `--set` key or value exit 2. Numbers that
 //! were not measured (a check whose LP back end failed) are omitted from the JSON, never

@@ -130,9 +130,13 @@ impl Equilibrium {
 /// `D(q)` of li-chen-dahleh-2015 Theorem 3 for `C(q) = a q + h q²`, in closed form:
 /// `D(q) = (1 + q/(d−2q)) C(q) − ∫_0^q d C(x)/(d−2x)² dx` with
 /// `∫_0^q d C(x)/(d−2x)² dx = (a d/2 + h d²/4) q/(d−2q) − d(a + h d)/4 · ln(d/(d−2q)) + h d q/4`
-/// (*derived*: substitute `u = d − 2x`). For `τ = 2q/d < 0.01` the equivalent,
-/// cancellation-free series `D = C + ΔC`, `ΔC = (q²/d) Σ_k τ^k (a/(k+2) + 2 h q/(k+3))`
-/// (from `ΔC' = q C'(q)/(d − 2q)`, *derived*) is used instead. `+∞` for `q ≥ d/2`.
+/// (*derived*: substitute `u = d − 2x`). That difference cancels catastrophically next to
+/// the barrier (both terms grow like `q/(d − 2q)`, `D` like `ln(d/(d − 2q))`), so `D` is
+/// computed as `C + ΔC`, `ΔC = ∫_0^q x C'(x)/(d − 2x) dx = a d/4 (L − τ) + h d²/4
+/// (L − τ − τ²/2)`, `L = ln(d/(d − 2q))`, `τ = 2q/d` (eq. 17 integrated by parts,
+/// *derived*); for `τ < 0.01` (where `L − τ` cancels) by the equivalent series
+/// `ΔC = (q²/d) Σ_k τ^k (a/(k+2) + 2 h q/(k+3))` (from `ΔC' = q C'(q)/(d − 2q)`,
+/// *derived*). `+∞` for `q ≥ d/2`.
 pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
     if q >= 0.5 * d {
         return f64::INFINITY;
@@ -164,11 +168,11 @@ pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
         }
         return c + q * q / d * sum;
     }
-    let r = q / (d - 2.0 * q);
-    let log = -(-tau).ln_1p();
-    let integral =
-        (0.5 * a * d + 0.25 * h * d * d) * r - 0.25 * d * (a + h * d) * log + 0.25 * h * d * q;
-    (1.0 + r) * c - integral
+    // ΔC = ∫_0^q x (a + 2 h x)/(d − 2x) dx = a d/4 (L − τ) + h d²/4 (L − τ − τ²/2),
+    // L = ln(d/(d − 2q)): a sum of non-negative terms (L ≥ τ + τ²/2 + τ³/3), unlike
+    // eq. 17's difference of two terms growing like q/(d − 2q) next to the barrier.
+    let log = dr_convex::scalar::nash_log(d, q);
+    c + 0.25 * a * d * (log - tau) + 0.25 * h * d * d * (log - tau - 0.5 * tau * tau)
 }
 
 /// The kernel's [`NashQuadraticFamily`] with the closed-form `D_i` value.

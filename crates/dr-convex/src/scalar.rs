@@ -482,7 +482,9 @@ impl ConvexScalar for ClosureConvex {
 /// `D'(q) = (1 + q/(d − 2q)) C'(q)` on `[0, d/2)`, with
 /// `D(q) = (1 + q/(d−2q)) C(q) − ∫_0^q d/(d−2x)² C(x) dx`.
 ///
-/// `D` is convex when `C` is (the paper's Lemma 4); it has a barrier at `q → d/2`. For a
+/// `D` is convex when `C` is (the paper's Lemma 4); it has a barrier at `q → d/2`. `D` is
+/// evaluated as `C(q) + ∫_0^q x C'(x)/(d − 2x) dx` (eq. 17 integrated by parts, *derived*),
+/// which stays accurate next to the barrier where eq. 17's two terms cancel. For a
 /// [`LinearQuadraticCost`] the inverse of `D'` is the smaller root of a quadratic (closed
 /// form, [`NashTransform::inverse_derivative`]); otherwise safeguarded Newton.
 #[derive(Debug, Clone)]
@@ -505,9 +507,17 @@ impl<C: ConvexScalar> NashTransform<C> {
         (self.deficit - q) / (self.deficit - 2.0 * q)
     }
 
-    fn integral(&self, q: f64) -> f64 {
-        // ∫_0^q d C(x)/(d − 2x)² dx by composite Gauss–Legendre (5 points on 64 panels,
-        // panels graded towards d/2 where the weight grows).
+    /// `D(q) − C(q) = ∫_0^q x C'(x)/(d − 2x) dx` for `0 < q < d/2`.
+    ///
+    /// Integrating eq. 17's `∫_0^q d C(x)/(d − 2x)² dx` by parts (`d/(d − 2x)² = d/dx
+    /// [x/(d − 2x)]`) gives `D(q) = C(q) + ∫_0^q x C'(x)/(d − 2x) dx` (*derived*), a sum
+    /// of non-negative terms for an increasing cost. Eq. 17 as written is the difference
+    /// of two terms that grow like `q/(d − 2q)` while `D` grows only like `ln(d/(d − 2q))`:
+    /// next to the barrier it loses every digit (at `d − 2q = 2` with `d = 1e12` it gave
+    /// `D < 0` for `C(q) = 1e-8 (q + q²)`). With `x = d/2 (1 − e^{−u})` the integrand is
+    /// `x C'(x)/2` in `u ∈ [0, ln(d/(d − 2q))]` — bounded and smooth, no weight to grade.
+    fn excess(&self, q: f64) -> f64 {
+        // Composite Gauss–Legendre, 5 points on 64 panels.
         let d = self.deficit;
         let panels = 64;
         let nodes = [
@@ -517,8 +527,7 @@ impl<C: ConvexScalar> NashTransform<C> {
             (-0.906_179_845_938_664, 0.236_926_885_056_189_08),
             (0.906_179_845_938_664, 0.236_926_885_056_189_08),
         ];
-        // Substitute x = d/2 (1 − e^{−u}) so that the weight is smooth in u.
-        let u_max = -(1.0 - 2.0 * q / d).ln();
+        let u_max = nash_log(d, q);
         let mut total = 0.0;
         for k in 0..panels {
             let a = u_max * k as f64 / panels as f64;
@@ -526,14 +535,22 @@ impl<C: ConvexScalar> NashTransform<C> {
             let (m, r) = (0.5 * (a + b), 0.5 * (b - a));
             for &(t, w) in &nodes {
                 let u = m + r * t;
-                let e = (-u).exp();
-                let x = 0.5 * d * (1.0 - e);
-                let dx_du = 0.5 * d * e;
-                let den = d - 2.0 * x;
-                total += w * r * d * self.cost.value(x) / (den * den) * dx_du;
+                let x = -0.5 * d * (-u).exp_m1();
+                total += w * r * 0.5 * x * self.cost.derivative(x);
             }
         }
         total
+    }
+}
+
+/// `ln(d/(d − 2q))` for `0 ≤ q < d/2` without cancellation: `−ln(1 − 2q/d)` by `ln_1p`
+/// below `q = d/4`, and `ln(d/(d − 2q))` above, where `d − 2q` is exact (Sterbenz).
+#[inline]
+pub fn nash_log(d: f64, q: f64) -> f64 {
+    if 4.0 * q < d {
+        -(-2.0 * q / d).ln_1p()
+    } else {
+        (d / (d - 2.0 * q)).ln()
     }
 }
 
@@ -545,7 +562,9 @@ impl<C: ConvexScalar> ConvexScalar for NashTransform<C> {
         if q <= 0.0 {
             return self.markup(q) * self.cost.value(q);
         }
-        self.markup(q) * self.cost.value(q) - self.integral(q)
+        // D = C + ∫_0^q x C'(x)/(d − 2x) dx (cancellation-free form of eq. 17, see
+        // `excess`).
+        self.cost.value(q) + self.excess(q)
     }
     fn derivative(&self, q: f64) -> f64 {
         if q >= 0.5 * self.deficit {

@@ -2,13 +2,16 @@
 //!
 //! # The agreement rule
 //! Let `[L, U]` be the LP interval (`L ≤ F* ≤ U`), `x̂` the LP point, `L' = min(L, LP
-//! value)`, `ρ` the relative rounding allowance and `κ` the kernel tolerance
+//! value)` (`L` where point and prices come from dual ascent on a single row:
+//! [`LpSolution::radius_lower`]), `ρ` the relative rounding allowance and `κ` the kernel tolerance
 //! ([`CrossCheckSettings`]). The objective slack is
 //! `s = ρ · max(1, Σ_j |f_j(x̂_j)|) + Σ_i |λ̂_i| |r_i|`, where `r` is the kernel point's row
 //! residual and `λ̂` the LP's multipliers (a point off the rows by `r` can be cheaper than
 //! `F*` by `λᵀr` to first order). The kernel solution `(x_K, y_K, z_K, F_K)` *agrees* when:
 //!
-//! 1. **LP converged**: the LP solution's status is `Solved`.
+//! 1. **LP converged**: the LP solution's status is `Solved` and its interval is tight
+//!    relative to the objective: `U − L ≤ tol · M`, `M = Σ_j |f_j(x̂_j)|`
+//!    ([`LpSolution::relative_width`], [`crate::OuterSettings::tolerance`]).
 //! 2. **Feasibility**: `x_K` violates no row or bound by more than `κ` (scaled by
 //!    `max(1, |rhs|)` in the units of the data, as in the kernel's certificates).
 //! 3. **Objective**: `L − s ≤ F_K ≤ U + s`, and `F_K` matches `Σ f_j(x_K,j)` within `s`.
@@ -40,8 +43,10 @@
 //!
 //! # Units
 //! Every rule runs on the problem in the units of its own data ([`crate::scaling`]):
-//! quantities over `σ_x`, costs over `σ_f`, each row over its largest coefficient. So the
-//! `1` in `max(1, ·)` above is the data's own scale, `ρ` and `κ` are relative, and the
+//! quantities over `σ_x`, costs over `min(σ_f, M)` (`M` the objective's magnitude at the
+//! LP point, so a cost scale decades above the optimum never loosens an allowance), each
+//! row over its largest coefficient. So the `1` in `max(1, ·)` above is the data's own
+//! scale, at most the objective's magnitude for costs and prices, `ρ` and `κ` are relative, and the
 //! answer is the same for a deficit of `1e-12` as for `1e12`. Gaps, the interval and the
 //! slack are reported back in the original units.
 //!
@@ -330,7 +335,13 @@ pub fn cross_check(
     // (`ρ`, `κ`) is relative to the data's own scale.
     // The units the LP ran in (`LpSolution::scaling`), where valid: its interval's
     // tolerance was relative to them, and so are the rules' allowances.
-    let given = lp.scaling;
+    // The cost unit is never above the objective's magnitude `M` at the LP point, so the
+    // `1` of `max(1, ·)` in the rules is at most `M`: every allowance is relative to the
+    // objective, not to an a-priori cost scale that may exceed it by decades.
+    let mut given = lp.scaling;
+    if lp.magnitude > 0.0 && lp.magnitude.is_finite() && lp.magnitude < given.cost {
+        given.cost = lp.magnitude;
+    }
     let scaled = if given.quantity > 0.0
         && given.quantity.is_finite()
         && given.cost > 0.0
@@ -368,6 +379,8 @@ pub fn cross_check(
         cuts: lp.cuts,
         certificate: lp.certificate,
         scaling: sc,
+        magnitude: lp.magnitude / sf,
+        tolerance: lp.tolerance,
     };
     let curvature: Option<Vec<f64>> = settings
         .curvature
@@ -514,7 +527,7 @@ fn rules(
         failures.push(outside());
     }
     // Rule 4.
-    let gap_lp = (upper - lower.min(lp.lp_value)).max(0.0) + s;
+    let gap_lp = (upper - lp.radius_lower()).max(0.0) + s;
     let mut r = vec![f64::INFINITY; n];
     let mut max_allocation_gap = 0.0_f64;
     let mut allocation_ratio = 0.0_f64;
@@ -653,18 +666,36 @@ fn rules(
             "row price gap beyond its proven tolerance (ratio {price_ratio:.3})"
         ));
     }
-    let converged = lp.certificate.status == Status::Solved;
+    // Rule 1: the LP's status, and (whatever the status says) an interval that is tight
+    // relative to the objective's own magnitude.
+    let width = lp.relative_width();
+    let tight = at_most(width, lp.tolerance);
+    let converged = lp.certificate.status == Status::Solved && tight;
     let (verdict, reason) = if proven_failures > 0 || (converged && !failures.is_empty()) {
         (Verdict::Disagrees, failures.join("; "))
     } else if !converged {
-        let mut r = format!(
-            "the LP back end ({}) did not converge ({:?}): its proven interval [{:e}, {:e}] \
-             did not reach the requested tolerance, so the kernel's answer is not confirmed",
-            lp.backend.name(),
-            lp.certificate.status,
-            lower * sc.cost,
-            upper * sc.cost
-        );
+        let mut r = if tight {
+            format!(
+                "the LP back end ({}) did not converge ({:?}): its proven interval \
+                 [{:e}, {:e}] is not certified, so the kernel's answer is not confirmed",
+                lp.backend.name(),
+                lp.certificate.status,
+                lower * sc.cost,
+                upper * sc.cost
+            )
+        } else {
+            format!(
+                "proven interval [{:e}, {:e}] too wide: relative width {:.3e} > {:e} \
+                 (the LP back end ({}) did not converge: {:?}), so the kernel's answer is not \
+                 confirmed",
+                lower * sc.cost,
+                upper * sc.cost,
+                width,
+                lp.tolerance,
+                lp.backend.name(),
+                lp.certificate.status
+            )
+        };
         if !failures.is_empty() {
             r.push_str(&format!(" (unconfirmed: {})", failures.join("; ")));
         }

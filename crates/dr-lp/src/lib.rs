@@ -12,8 +12,14 @@
 //! - [`solve`] → [`LpSolution`]: the interval, the LP point, prices, a certificate.
 //! - [`cross_check()`] / [`verify`] → [`CrossCheck`]: gaps between a kernel solution and the LP
 //!   back end, the proven bound, and a [`Verdict`] — agrees / disagrees (both proven) /
-//!   inconclusive (the LP did not converge) — under a documented rule whose tolerances
-//!   follow from the interval and the curvature ([`cross_check`](mod@cross_check) module docs).
+//!   inconclusive (the LP did not converge, or its interval is not tight relative to the
+//!   objective) — under a documented rule whose tolerances follow from the interval and the
+//!   curvature ([`cross_check`](mod@cross_check) module docs).
+//! - The interval is `Solved` only when tight *relative to the objective*: `U − L ≤ tol ·
+//!   Σ_j |f_j(x̂_j)|` ([`OuterSettings::tolerance`]), whatever the units the LP ran in; a
+//!   problem whose a-priori cost scale is far above its optimum is solved again in units
+//!   of the optimum, and a problem with one coupling row is finished by dual ascent on its
+//!   price ([`PriceSource::DualAscent`]) where the cuts alone do not close the interval.
 //! - Units do not matter: every problem is solved and checked in the units of its own data
 //!   ([`scaling`]: quantities, costs and rows scaled, results scaled back), so tolerances
 //!   are relative to the data's scale, from a deficit of `1e-12` to `1e12`.

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OuterSettings {
-    /// Stop when the proven interval is short: `upper − lower ≤ tolerance · max(σ_f,
-    /// |upper|)`, `σ_f` the data's cost scale ([`crate::Scaling`]; the run is in units of
-    /// the data, where this reads `tolerance · max(1, |upper|)`).
+    /// Stop when the proven interval is short *relative to the objective*: `upper − lower
+    /// ≤ tolerance · M`, with `M = Σ_j |f_j(x̂_j)|` the magnitude of the objective's terms
+    /// at the LP point ([`LpSolution::magnitude`]: `|F|` when the terms have one sign, as
+    /// every cost model's do, and never below it; it is the scale at which `Σ f` itself is
+    /// computed). The status is `Solved` only then, whatever the units the LP ran in.
     pub tolerance: f64,
     /// Most cutting-plane LPs.
     pub max_iterations: usize,
@@ -68,6 +70,11 @@ pub enum PriceSource {
     /// The cut slopes at the LP point: a point of the LP-optimal multiplier set (see
     /// [`MultiplierRanges`]).
     CutSlopes,
+    /// One coupling row: the price that maximises the Lagrangian dual (bisection on its
+    /// derivative, the row's residual), with the point a convex combination of the
+    /// Lagrangian minimisers at the two ends of the final bracket that satisfies the row
+    /// (used where the LP's own interval was not tight).
+    DualAscent,
 }
 
 /// The LP back end's answer: an allocation, a proven interval around the optimum, and
@@ -108,16 +115,21 @@ pub struct LpSolution {
     pub working_upper: Vec<f64>,
     /// Tangent cuts in the last LP.
     pub cuts: usize,
-    /// The units the LP ran in (`x = quantity · u`, `F = cost · G`; [`Scaling`]): every
-    /// tolerance of the run is relative to them, so the certificate's residuals are
-    /// relative to the data's own scale.
+    /// The units the LP ran in (`x = quantity · u`, `F = cost · G`; [`Scaling`]): the
+    /// back end's own tolerances are relative to them. [`solve`] re-solves in units of the
+    /// optimum found when the a-priori cost scale is far above it.
     pub scaling: Scaling,
+    /// `M = Σ_j |f_j(x̂_j)|` at the LP point: the magnitude of the objective the interval
+    /// is measured against ([`OuterSettings::tolerance`]).
+    pub magnitude: f64,
+    /// The relative tolerance the interval had to meet ([`OuterSettings::tolerance`]).
+    pub tolerance: f64,
     /// Residuals in the units of [`LpSolution::scaling`] (relative to the data's scale):
     /// `primal_infeasibility` of `x`; `stationarity` `‖f'(x) − Aᵀy + Gᵀz − ν_l + ν_u‖_∞`
     /// over `max(1, ‖multipliers‖_∞)` with the *true* derivative (it shrinks with the cut
-    /// spacing, not to zero); `complementarity` as the kernel's; `duality_gap`
-    /// `(upper − lower)/max(1, |upper|)`; `iterations` the LPs solved; `status` `Solved`
-    /// when the interval met the tolerance.
+    /// spacing, not to zero); `complementarity` over `M`; `duality_gap` the relative width
+    /// `(upper − lower)/M` ([`LpSolution::relative_width`]); `iterations` the LPs solved;
+    /// `status` `Solved` exactly when `duality_gap ≤ tolerance`.
     pub certificate: Certificate,
 }
 
@@ -125,6 +137,24 @@ impl LpSolution {
     /// Length of the proven interval, `upper − lower`.
     pub fn bound(&self) -> f64 {
         self.upper - self.lower
+    }
+
+    /// `(upper − lower)/M` with `M` = [`LpSolution::magnitude`]: the interval's width
+    /// relative to the objective (`+∞` for an interval of positive width around an
+    /// objective whose terms are all `0`; `0` for a point interval).
+    pub fn relative_width(&self) -> f64 {
+        relative_width(self.upper - self.lower, self.magnitude)
+    }
+
+    /// `L'` of the cross-check's radii: `min(lower, lp_value)` where the prices are the
+    /// LP's (its cuts touch `f` within the radius only up to the LP's own gap), `lower`
+    /// for [`PriceSource::DualAscent`] (point and price come from `f` itself).
+    pub fn radius_lower(&self) -> f64 {
+        if self.prices == PriceSource::DualAscent {
+            self.lower
+        } else {
+            self.lower.min(self.lp_value)
+        }
     }
 
     /// Whether `value` lies in `[lower − slack, upper + slack]`.
@@ -212,40 +242,62 @@ pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpS
     validate_bounds(problem)?;
     let scaled = Scaled::new(problem)?;
     let unit = solve_unit(&scaled.problem, settings).map_err(|e| scaled.unscale_error(e))?;
-    let first = unscale_solution(&scaled, unit);
+    let mut best = unscale_solution(&scaled, unit, settings);
     // The cost scale is set before the optimum is known (the largest variation of a term
-    // over the data's quantity scale). Where the terms at the optimum are far smaller — an
-    // expensive customer that sheds almost nothing — the interval's tolerance, relative
-    // to that scale, is loose relative to the optimum: solve again in those smaller units.
-    let magnitude: f64 = problem
-        .objective
-        .iter()
-        .zip(&first.x)
-        .map(|(f, &x)| f.value(x).abs())
-        .sum();
-    let sc = scaled.scaling;
-    if first.certificate.status == Status::Solved
-        && magnitude.is_finite()
-        && magnitude > 0.0
-        && magnitude < 1e-3 * sc.cost
-    {
+    // over the data's quantity scale). Where the objective at the LP point is far smaller —
+    // an expensive customer that sheds almost nothing, costs spanning many decades — the
+    // back end's own tolerances (relative to that scale) cannot reach an interval that is
+    // tight relative to the objective, and its multipliers are only accurate to that
+    // scale: solve again in units of the objective found (at most three times, each in the
+    // units of the previous LP point's objective).
+    for _ in 0..3 {
+        let m = best.magnitude;
+        let sc = best.scaling;
+        // Far above (the multipliers too are only accurate to the scale), or above and the
+        // interval not yet tight.
+        let solved = best.certificate.status == Status::Solved;
+        let above = if solved { 1e-3 } else { 0.5 };
+        if !(m.is_finite() && m > 0.0 && m < above * sc.cost) {
+            break;
+        }
         let finer = Scaling {
             quantity: sc.quantity,
-            cost: magnitude,
+            cost: m,
         };
         let again = Scaled::with_scaling(problem, finer)?;
-        if let Ok(unit) = solve_unit(&again.problem, settings) {
-            let second = unscale_solution(&again, unit);
-            if second.certificate.status == Status::Solved {
-                return Ok(second);
-            }
+        let Ok(unit) = solve_unit(&again.problem, settings) else {
+            break;
+        };
+        let next = unscale_solution(&again, unit, settings);
+        let solved = next.certificate.status == Status::Solved;
+        // In the finer units: solved wins, else the relatively tighter interval.
+        if solved
+            || best.certificate.status != Status::Solved
+                && next.relative_width().partial_cmp(&best.relative_width())
+                    != Some(std::cmp::Ordering::Greater)
+        {
+            best = next;
+        }
+        if solved {
+            break;
         }
     }
-    Ok(first)
+    Ok(best)
+}
+
+/// `width / magnitude`, with `0/0 = 0` and `w/0 = +∞` (module docs of [`solve`]).
+pub(crate) fn relative_width(width: f64, magnitude: f64) -> f64 {
+    if width <= 0.0 {
+        0.0
+    } else if magnitude > 0.0 {
+        width / magnitude
+    } else {
+        f64::INFINITY
+    }
 }
 
 /// An LP solution of the scaled problem in the original units (`crate::scaling`).
-fn unscale_solution(scaled: &Scaled, s: LpSolution) -> LpSolution {
+fn unscale_solution(scaled: &Scaled, s: LpSolution, settings: &OuterSettings) -> LpSolution {
     let Scaling {
         quantity: sx,
         cost: sf,
@@ -289,6 +341,8 @@ fn unscale_solution(scaled: &Scaled, s: LpSolution) -> LpSolution {
         cuts: s.cuts,
         certificate: s.certificate,
         scaling: scaled.scaling,
+        magnitude: s.magnitude * sf,
+        tolerance: settings.tolerance,
     }
 }
 
@@ -332,6 +386,7 @@ pub(crate) fn solve_unit(
     let mut last: Option<Iterate> = None;
     let mut status = Status::MaxIterations;
     let mut iterations = 0;
+    let single_row = problem.equalities.nrows() == 1 && problem.inequalities.nrows() == 0;
     while iterations < settings.max_iterations {
         let lp = CutLp {
             equalities: &problem.equalities,
@@ -387,7 +442,7 @@ pub(crate) fn solve_unit(
             Some(d) => residual_allowance(problem, &point.x, &d.equality, &d.inequality),
             None => 0.0,
         };
-        let upper: f64 = values.iter().sum::<f64>() + allowance;
+        let upper: f64 = rounded_sum(&values) + allowance;
         let restricted = restriction_binding(&wb, &point.x);
         if let Some(d) = &point.duals {
             let g = lagrangian(problem, &wb, &d.equality, &d.inequality);
@@ -399,7 +454,10 @@ pub(crate) fn solve_unit(
         } else if !restricted {
             bounds.lp = bounds.lp.max(point.value);
         }
-        let lower = bounds.consistent(upper).0;
+        // Relative to the objective's magnitude at the LP point (not to the units: see
+        // `OuterSettings::tolerance`).
+        let magnitude: f64 = values.iter().map(|v| v.abs()).sum();
+        let lower = bounds.consistent(upper, magnitude).0;
         let mut widened = false;
         for (j, fj) in f.iter().enumerate() {
             let tol = 1e-6 * (wb.lp_hi[j] - wb.lp_lo[j]).max(1.0);
@@ -411,8 +469,26 @@ pub(crate) fn solve_unit(
                 widened |= wb.widen_upper(j, domain);
             }
         }
-        let tol_abs = settings.tolerance * upper.abs().max(1.0);
-        let done = !widened && upper - lower <= tol_abs;
+        let tol_abs = settings.tolerance * magnitude;
+        let mut done = !widened && upper - lower <= tol_abs;
+        if !done && !widened && single_row {
+            // One coupling row: the dual ascent of `finish` may already close the interval
+            // (it is deterministic, so `finish` reaches the same point and bounds).
+            let y0 = point
+                .duals
+                .as_ref()
+                .and_then(|d| d.equality.first().copied())
+                .filter(|v| v.is_finite())
+                .unwrap_or(0.0);
+            if let Some(p) = polish_single_row(problem, &wb, y0) {
+                let up =
+                    rounded_sum(&p.values) + residual_allowance(problem, &p.x, &[p.price], &[]);
+                let lo = lower.max(p.lower);
+                let m: f64 = p.values.iter().map(|v| v.abs()).sum();
+                done = primal_infeasibility(problem, &p.x) <= 1e-12
+                    && relative_width(up.min(upper) - lo, m) <= settings.tolerance;
+            }
+        }
         last = Some(Iterate { point, values });
         if done {
             status = Status::Solved;
@@ -455,11 +531,11 @@ struct LowerBounds {
 
 impl LowerBounds {
     /// The lower bound to use with the upper bound `upper`, and whether a bound had to be
-    /// dropped: a lower bound above `upper` (beyond rounding, `1e-12` relative in the units
-    /// of the data) is demonstrably wrong — the LP value of a badly conditioned LP, or a
+    /// dropped: a lower bound above `upper` (beyond rounding, `1e-12` relative to the
+    /// objective's magnitude `M`) is demonstrably wrong — the LP value of a badly conditioned LP, or a
     /// rounding failure — so it is not used; the LP value goes first, as the less robust.
-    fn consistent(&self, upper: f64) -> (f64, bool) {
-        let round = 1e-12 * upper.abs().max(1.0);
+    fn consistent(&self, upper: f64, magnitude: f64) -> (f64, bool) {
+        let round = 1e-12 * magnitude;
         let ok = |v: f64| v <= upper + round;
         match (ok(self.dual), ok(self.lp)) {
             (true, true) => (self.dual.max(self.lp), false),
@@ -490,9 +566,10 @@ fn finish(
     let n = problem.objective.len();
     let me = problem.equalities.nrows();
     let mi = problem.inequalities.nrows();
-    let x = it.point.x;
+    let mut x = it.point.x;
+    let values = it.values;
     let mut prices_ok = true;
-    let (eq, ineq, nl, nu, ranges, prices) = match it.point.duals {
+    let (mut eq, ineq, mut nl, mut nu, mut ranges, mut prices) = match it.point.duals {
         Some(d) => (
             d.equality,
             d.inequality,
@@ -541,8 +618,49 @@ fn finish(
             }
         }
     };
-    let upper = it.values.iter().sum::<f64>() + residual_allowance(problem, &x, &eq, &ineq);
-    let (lower, dropped) = bounds.consistent(upper);
+    let mut upper = rounded_sum(&values) + residual_allowance(problem, &x, &eq, &ineq);
+    let mut magnitude: f64 = values.iter().map(|v| v.abs()).sum();
+    // One coupling row and an interval not yet tight relative to the objective: the LP's
+    // price and point are only as accurate as the back end on steep cuts. Maximise the
+    // Lagrangian dual over the row's price instead (`polish_single_row`).
+    let tight = relative_width(upper - bounds.consistent(upper, magnitude).0, magnitude)
+        <= settings.tolerance;
+    if !tight && me == 1 && mi == 0 {
+        let y0 = eq.first().copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+        if let Some(p) = polish_single_row(problem, wb, y0) {
+            if p.lower.is_finite() {
+                bounds.dual = bounds.dual.max(p.lower);
+            }
+            let allowance = residual_allowance(problem, &p.x, &[p.price], &[]);
+            let candidate = rounded_sum(&p.values) + allowance;
+            if candidate < upper && primal_infeasibility(problem, &p.x) <= 1e-12 {
+                upper = candidate;
+                magnitude = p.values.iter().map(|v| v.abs()).sum();
+                x = p.x;
+                eq = vec![p.price];
+                let (a, _) = dense_row(problem);
+                nl = vec![0.0; n];
+                nu = vec![0.0; n];
+                for j in 0..n {
+                    let r = problem.objective[j].derivative(x[j]) - a[j] * p.price;
+                    if r > 0.0 {
+                        nl[j] = r;
+                    } else {
+                        nu[j] = -r;
+                    }
+                }
+                ranges = None;
+                prices = PriceSource::DualAscent;
+                if status == Status::NumericalError {
+                    // The back end's failure no longer bears on the returned point and
+                    // prices; the interval decides below.
+                    status = Status::MaxIterations;
+                }
+                prices_ok = true;
+            }
+        }
+    }
+    let (lower, dropped) = bounds.consistent(upper, magnitude);
     if dropped && status == Status::Solved {
         // A bound had to be dropped: the run is solved only if the remaining bound meets
         // the tolerance (decided below), not by the dropped one.
@@ -551,7 +669,7 @@ fn finish(
     // The status follows the proven interval (a stalled run whose final prices close the
     // gap is solved; a failed price computation is not).
     if status != Status::NumericalError || prices_ok {
-        status = if upper - lower <= settings.tolerance * upper.abs().max(1.0) {
+        status = if relative_width(upper - lower, magnitude) <= settings.tolerance {
             Status::Solved
         } else if status == Status::Solved {
             Status::MaxIterations
@@ -581,12 +699,11 @@ fn finish(
     for i in 0..mi {
         comp = comp.max((ineq[i] * (problem.inequalities.rhs()[i] - gx[i])).abs());
     }
-    let obj_scale = upper.abs().max(1.0);
     let certificate = Certificate {
         primal_infeasibility: primal_infeasibility(problem, &x),
         stationarity: stat / dual_scale,
-        complementarity: comp / obj_scale,
-        duality_gap: (upper - lower) / obj_scale,
+        complementarity: if comp > 0.0 { comp / magnitude } else { 0.0 },
+        duality_gap: relative_width(upper - lower, magnitude),
         iterations,
         status,
     };
@@ -610,6 +727,8 @@ fn finish(
             quantity: 1.0,
             cost: 1.0,
         },
+        magnitude,
+        tolerance: settings.tolerance,
     })
 }
 
@@ -665,18 +784,34 @@ fn restriction_binding(wb: &WorkingBox, x: &[f64]) -> bool {
 fn residual_allowance(problem: &SeparableProblem, x: &[f64], y: &[f64], z: &[f64]) -> f64 {
     let ax = problem.equalities.apply(x);
     let gx = problem.inequalities.apply(x);
+    // The computed residual can hide the rounding of the row's own sum: allow
+    // `(k + 2) ε (Σ_j |a_ij x_j| + |b_i|)` for a row of `k` entries (Higham 2002 §4.2).
+    let rounding = |rows: &dr_convex::ipm::LinearRows, i: usize, rhs: f64| -> f64 {
+        let (cols, vals) = rows.row(i);
+        let act: f64 = cols.iter().zip(vals).map(|(&c, &v)| (v * x[c]).abs()).sum();
+        (cols.len() + 2) as f64 * f64::EPSILON * (act + rhs.abs())
+    };
     let mut a = 0.0;
-    for ((v, b), y) in ax.iter().zip(problem.equalities.rhs()).zip(y) {
-        a += y.abs() * (v - b).abs();
+    for (i, ((v, b), y)) in ax.iter().zip(problem.equalities.rhs()).zip(y).enumerate() {
+        a += y.abs() * ((v - b).abs() + rounding(&problem.equalities, i, *b));
     }
-    for ((v, h), z) in gx.iter().zip(problem.inequalities.rhs()).zip(z) {
-        a += z.max(0.0) * (v - h).max(0.0);
+    for (i, ((v, h), z)) in gx.iter().zip(problem.inequalities.rhs()).zip(z).enumerate() {
+        a += z.max(0.0) * ((v - h).max(0.0) + rounding(&problem.inequalities, i, *h));
     }
     if a.is_finite() {
         a
     } else {
         0.0
     }
+}
+
+/// `Σ_j v_j` plus the bound `(n + 2) ε Σ_j |v_j|` on its rounding (Higham 2002 §4.2): an
+/// upper bound on the exact sum of the computed terms.
+fn rounded_sum(values: &[f64]) -> f64 {
+    let (sum, mag) = values
+        .iter()
+        .fold((0.0, 0.0), |(s, m), v| (s + v, m + v.abs()));
+    sum + (values.len() + 2) as f64 * f64::EPSILON * mag
 }
 
 /// Largest row violation `|Ax − b|`, `max(0, Gx − h)`, scaled by `max(1, |rhs|)`.
@@ -695,6 +830,15 @@ pub(crate) fn primal_infeasibility(problem: &SeparableProblem, x: &[f64]) -> f64
 
 /// The Lagrangian dual function `g(y, z⁺)` over the valid box (−∞ when an inner minimum
 /// is not finite). A lower bound on the optimum for any `y` and `z`, by weak duality.
+///
+/// Less its own rounding: `g = bᵀy − hᵀz + Σ_j (f_j(ξ_j) − c_j ξ_j)` is a sum of `k = n +
+/// rows` terms that can cancel (`bᵀy = p d` far above the optimum when a cost is nearly
+/// linear or next to a barrier), so the value returned is the computed sum minus
+/// `(k + 4) ε Σ |terms|` (`ε` the machine epsilon; the classical bound `(k − 1) u Σ|terms|`
+/// of a recursive sum, Higham 2002 §4.2, with a few ulps for each term's own evaluation).
+/// A lower bound on `F*` thus stays one in floating point, and does not rely on
+/// [`ConvexScalar::inverse_derivative`] being exact: the gap of its answer is bounded
+/// through `f'` and convexity (see the code).
 pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64], z: &[f64]) -> f64 {
     let n = problem.objective.len();
     let zp: Vec<f64> = z.iter().map(|v| v.max(0.0)).collect();
@@ -706,19 +850,180 @@ pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64],
     let neg: Vec<f64> = zp.iter().map(|v| -v).collect();
     problem.inequalities.apply_transpose_add(&neg, &mut c);
     let mut g = 0.0;
+    let mut mag = 0.0;
     for (b, yi) in problem.equalities.rhs().iter().zip(y) {
         g += b * yi;
+        mag += (b * yi).abs();
     }
     for (h, zi) in problem.inequalities.rhs().iter().zip(&zp) {
         g -= h * zi;
+        mag += (h * zi).abs();
     }
     for (j, (f, &cj)) in problem.objective.iter().zip(&c).enumerate() {
-        let xi = f.inverse_derivative(cj, wb.valid_lo[j], wb.valid_hi[j]);
-        let v = f.value(xi) - cj * xi;
+        let (lo, hi) = (wb.valid_lo[j], wb.valid_hi[j]);
+        let xi = f.inverse_derivative(cj, lo, hi);
+        let fx = f.value(xi);
+        let v = fx - cj * xi;
         if !(v.is_finite() && xi.is_finite()) {
             return f64::NEG_INFINITY;
         }
-        g += v;
+        // `ξ` need not be the exact minimiser: by convexity `f(x) − c x ≥ f(ξ) − c ξ +
+        // s (x − ξ)`, `s = f'(ξ) − c`, so the minimum over `[lo, hi]` is at least
+        // `f(ξ) − c ξ − max(0, −s (hi − ξ), s (ξ − lo))`. A slope mismatch at the level of
+        // rounding (`4 ε` relative) counts as none.
+        let slope = f.derivative(xi);
+        let mismatch = slope - cj;
+        let corr = if !mismatch.is_finite() {
+            f64::INFINITY
+        } else if mismatch.abs() <= 4.0 * f64::EPSILON * slope.abs().max(cj.abs()) {
+            0.0
+        } else if mismatch < 0.0 {
+            -mismatch * (hi - xi)
+        } else {
+            mismatch * (xi - lo)
+        };
+        if !corr.is_finite() {
+            return f64::NEG_INFINITY;
+        }
+        g += v - corr;
+        mag += fx.abs() + (cj * xi).abs();
     }
-    g
+    let k = (n + y.len() + zp.len() + 4) as f64;
+    g - k * f64::EPSILON * mag
+}
+
+/// The result of [`polish_single_row`].
+struct Polished {
+    price: f64,
+    x: Vec<f64>,
+    values: Vec<f64>,
+    lower: f64,
+}
+
+/// The single equality row as a dense coefficient vector, and its right-hand side.
+fn dense_row(problem: &SeparableProblem) -> (Vec<f64>, f64) {
+    let mut a = vec![0.0; problem.objective.len()];
+    let (cols, vals) = problem.equalities.row(0);
+    for (&c, &v) in cols.iter().zip(vals) {
+        a[c] += v;
+    }
+    (a, problem.equalities.rhs()[0])
+}
+
+/// Dual ascent on a problem with one equality row `aᵀx = b` and no inequality rows.
+///
+/// The dual function `g(y) = b y + Σ_j min_{ξ ∈ B_j} (f_j(ξ) − a_j y ξ)` is concave with
+/// derivative `r(y) = b − Σ_j a_j ξ_j(y)`, non-increasing in `y` (each minimiser `ξ_j` is
+/// non-decreasing in `a_j y`). A bracket `r(y_lo) ≥ 0 ≥ r(y_hi)` is found by doubling steps
+/// from the LP's price `y0` and shrunk by bisection. The lower bound is the largest `g` at
+/// the bracket's ends (weak duality: valid for any `y`, computed by [`lagrangian`] over the
+/// valid box). The point is `x = (1 − θ) ξ(y_lo) + θ ξ(y_hi)`, the minimisers over the valid
+/// box (which lies within the problem's bounds), `θ = r_lo/(r_lo − r_hi)`: it lies in the box and satisfies the row up to rounding, so
+/// `Σ f_j(x_j)` bounds the optimum from above. `None` when no bracket is found or a value
+/// is not finite.
+fn polish_single_row(problem: &SeparableProblem, wb: &WorkingBox, y0: f64) -> Option<Polished> {
+    let n = problem.objective.len();
+    let f = &problem.objective;
+    let (a, b) = dense_row(problem);
+    let point = |y: f64| -> Vec<f64> {
+        (0..n)
+            .map(|j| {
+                // Over the valid box, not the LP's: an optimum closer to an open end of a
+                // term's domain than the LP's margin (the Nash transform's barrier at
+                // `d/2`) is reached.
+                f[j].inverse_derivative(a[j] * y, wb.valid_lo[j], wb.valid_hi[j])
+            })
+            .collect()
+    };
+    let residual = |x: &[f64]| -> f64 { b - (0..n).map(|j| a[j] * x[j]).sum::<f64>() };
+    let (mut lo, mut hi) = (y0, y0);
+    let mut x_lo = point(lo);
+    let mut r_lo = residual(&x_lo);
+    let (mut x_hi, mut r_hi) = (x_lo.clone(), r_lo);
+    // A search step, not a tolerance: prices are `O(1)` in the units of the data, and 400
+    // doublings from `1e-12` reach `1e108`.
+    let mut step = (y0.abs() * 1e-6).max(1e-12);
+    let mut found = r_lo == 0.0;
+    for _ in 0..400 {
+        if found || !(r_lo.is_finite() && r_hi.is_finite()) {
+            break;
+        }
+        if r_lo > 0.0 {
+            // The price is too low: move the upper end up.
+            hi = lo + step;
+            x_hi = point(hi);
+            r_hi = residual(&x_hi);
+            if r_hi <= 0.0 {
+                found = true;
+            } else {
+                lo = hi;
+                x_lo = x_hi.clone();
+                r_lo = r_hi;
+            }
+        } else {
+            lo = hi - step;
+            x_lo = point(lo);
+            r_lo = residual(&x_lo);
+            if r_lo >= 0.0 {
+                found = true;
+            } else {
+                hi = lo;
+                x_hi = x_lo.clone();
+                r_hi = r_lo;
+            }
+        }
+        step *= 2.0;
+    }
+    if !(found && lo.is_finite() && hi.is_finite()) {
+        return None;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if !(mid > lo && mid < hi) {
+            break;
+        }
+        let xm = point(mid);
+        let rm = residual(&xm);
+        if !rm.is_finite() {
+            return None;
+        }
+        if rm >= 0.0 {
+            lo = mid;
+            x_lo = xm;
+            r_lo = rm;
+        } else {
+            hi = mid;
+            x_hi = xm;
+            r_hi = rm;
+        }
+        if r_lo == 0.0 || r_hi == 0.0 {
+            break;
+        }
+    }
+    let theta = if r_lo > r_hi {
+        (r_lo / (r_lo - r_hi)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x: Vec<f64> = (0..n)
+        .map(|j| ((1.0 - theta) * x_lo[j] + theta * x_hi[j]).clamp(wb.valid_lo[j], wb.valid_hi[j]))
+        .collect();
+    let values: Vec<f64> = (0..n).map(|j| f[j].value(x[j])).collect();
+    if values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let lower = lagrangian(problem, wb, &[lo], &[]).max(lagrangian(problem, wb, &[hi], &[]));
+    let price = if r_lo == 0.0 {
+        lo
+    } else if r_hi == 0.0 {
+        hi
+    } else {
+        (1.0 - theta) * lo + theta * hi
+    };
+    Some(Polished {
+        price,
+        x,
+        values,
+        lower,
+    })
 }

@@ -21,6 +21,12 @@
 //!   `−γ ln(ζ + x)` about `γ ln(1 + σ_x/ζ)`). Where every term is constant on its samples,
 //!   `σ_x π` with `π` the largest sampled `|f_j'|`; `1` when that is `0` too.
 //!
+//! `σ_f` is an a-priori guess: with costs spanning many decades it can exceed the optimum
+//! by a factor `1e6` or more. So the solver's *status* never relies on it (the interval must
+//! be tight relative to the objective itself, [`crate::OuterSettings::tolerance`]), the run
+//! is repeated in units of the objective found where it is far smaller ([`crate::solve`]),
+//! and the cross-check never uses a cost unit above the objective's magnitude.
+//!
 //! The scales are exact powers of nothing in particular: the scaled data are rounded once
 //! (relative `1e-16`), which is far below every tolerance used.
 
