@@ -413,20 +413,10 @@ pub fn cross_check(
                 .zip(&lp.inequality_multipliers),
         )
         .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    let ck = marginal_prices(
-        problem,
-        kernel.equality_multipliers,
-        kernel.inequality_multipliers,
-    );
-    let cl = marginal_prices(
-        problem,
-        &lp.equality_multipliers,
-        &lp.inequality_multipliers,
-    );
-    cc.max_marginal_price_gap = ck
-        .iter()
-        .zip(&cl)
-        .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    // Marginal prices `c_j = f_j'(x_j)` are in cost per quantity in every row's units, so
+    // the gap `rules` measured scales back by `sf / sx` (row multipliers, by contrast, carry
+    // each row's own scale and are compared again above in the original units).
+    cc.max_marginal_price_gap *= sf / sx;
     cc.scaling = sc;
     Ok(cc)
 }
