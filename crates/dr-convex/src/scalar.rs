@@ -545,6 +545,9 @@ impl<C: ConvexScalar> NashTransform<C> {
 
 /// `ln(d/(d − 2q))` for `0 ≤ q < d/2` without cancellation: `−ln(1 − 2q/d)` by `ln_1p`
 /// below `q = d/4`, and `ln(d/(d − 2q))` above, where `d − 2q` is exact (Sterbenz).
+///
+/// The logarithm of the Nash transform `D_i` of li-chen-dahleh-2015 (eq. 17, Theorem 3)
+/// next to its `d/2` barrier.
 #[inline]
 pub fn nash_log(d: f64, q: f64) -> f64 {
     if 4.0 * q < d {
