@@ -38,6 +38,7 @@
 //! ```
 
 pub mod allocator;
+mod candidate;
 pub mod certificate;
 pub mod error;
 pub mod ipm;
@@ -51,6 +52,7 @@ pub use allocator::{
     allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family,
     Multiplier, NashQuadraticFamily, QuadraticFamily, ScalarFamily,
 };
+pub use candidate::Candidate;
 pub use certificate::{Certificate, Status};
 pub use error::ConvexError;
 pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
@@ -58,7 +60,7 @@ pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
     ClosureConvex, ConvexScalar, HalfQuadraticCost, Linear, LinearQuadraticCost, LogUtility,
-    NashTransform, PlusLinear, QuadraticUtility,
+    NashTransform, PlusHalfQuadratic, PlusLinear, QuadraticUtility,
 };
 pub use vi::{
     solve_vi, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator, MonotoneOperator,

@@ -294,6 +294,43 @@ impl<F: ConvexScalar> ConvexScalar for PlusLinear<F> {
     }
 }
 
+/// A convex term plus a half-quadratic one, `f(x) + ½ e x²` with `e ≥ 0`: the term a
+/// strategic customer's potential adds to its disutility under a quadratic supply cost
+/// `½ c_t Q² + e_t Q` (chen-li-low-doyle-2010 Theorem 7, `e = c_t`), and the curvature
+/// shift of the shaping model's per-period responses. With `e = 0` it is `f` itself.
+///
+/// ```
+/// use dr_convex::{ConvexScalar, LinearQuadraticCost, PlusHalfQuadratic};
+/// let f = PlusHalfQuadratic { f: LinearQuadraticCost::new(1.0, 0.5)?, curvature: 2.0 };
+/// // f(x) = x + ½ x² + x², f'(x) = 1 + 3x, f''(x) = 3.
+/// assert_eq!(f.value(2.0), 2.0 + 2.0 + 4.0);
+/// assert_eq!(f.derivative(2.0), 7.0);
+/// assert_eq!(f.second_derivative(2.0), 3.0);
+/// # Ok::<(), dr_convex::ConvexError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlusHalfQuadratic<F> {
+    /// The convex term `f`.
+    pub f: F,
+    /// The curvature `e ≥ 0` of the added term `½ e x²`.
+    pub curvature: f64,
+}
+
+impl<F: ConvexScalar> ConvexScalar for PlusHalfQuadratic<F> {
+    fn value(&self, x: f64) -> f64 {
+        self.f.value(x) + 0.5 * self.curvature * x * x
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.f.derivative(x) + self.curvature * x
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.f.second_derivative(x) + self.curvature
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+}
+
 /// Log utility `U(x) = w ln(s + x)` (alshehri-liu-chen-basar eq. 5 with `γ = w`, `ζ = s`;
 /// wei-anastasopoulos §V), `w > 0`. As a [`ConvexScalar`] it is the disutility
 /// `f(x) = −w ln(s + x)` on `x > −s`.
@@ -613,6 +650,27 @@ pub fn nash_quadratic_slope(a: f64, h: f64, d: f64, q: f64) -> f64 {
 }
 
 impl<T: ConvexScalar + ?Sized> ConvexScalar for Box<T> {
+    fn value(&self, x: f64) -> f64 {
+        (**self).value(x)
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        (**self).derivative(x)
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        (**self).second_derivative(x)
+    }
+    fn domain(&self) -> (f64, f64) {
+        (**self).domain()
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        (**self).inverse_derivative(p, lo, hi)
+    }
+    fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
+        (**self).nash_inverse_derivative(p, deficit)
+    }
+}
+
+impl<T: ConvexScalar + ?Sized> ConvexScalar for &T {
     fn value(&self, x: f64) -> f64 {
         (**self).value(x)
     }

@@ -62,6 +62,7 @@
 //! ```
 
 mod bounds;
+mod compare;
 pub mod cross_check;
 pub mod error;
 mod lp;
@@ -69,6 +70,9 @@ mod outer;
 mod prices;
 pub mod scaling;
 
+pub use compare::{
+    check_candidate, compare, solve_with_fallback, CheckedCandidate, CompareSettings, Comparison,
+};
 pub use cross_check::{
     cross_check, verify, CrossCheck, CrossCheckSettings, KernelSolution, Verdict,
 };

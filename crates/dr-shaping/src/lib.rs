@@ -59,6 +59,7 @@ pub mod gain;
 pub mod ipm_path;
 pub mod model;
 pub mod newton;
+mod problem;
 pub mod response;
 pub mod scenario;
 pub mod simulation;
@@ -74,6 +75,7 @@ pub use gain::{nash_gain, NashGain};
 pub use ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 pub use model::{Customers, ShapingModel, SupplyCost, Utility, UtilityKind};
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
+pub use problem::{welfare_problem, WelfareProblem};
 pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};
 pub use simulation::{

@@ -18,7 +18,7 @@
 
 use crate::error::ShapingError;
 use dr_convex::scalar::generic_inverse_derivative;
-use dr_convex::ConvexScalar;
+use dr_convex::{ConvexScalar, PlusHalfQuadratic};
 use std::fmt;
 use std::sync::Arc;
 
@@ -142,7 +142,15 @@ impl Piece<'_> {
                 let x = if extra == 0.0 {
                     f.inverse_derivative(lambda, 0.0, f64::INFINITY)
                 } else {
-                    generic_inverse_derivative(&WithExtra { f, extra }, lambda, 0.0, f64::INFINITY)
+                    generic_inverse_derivative(
+                        &PlusHalfQuadratic {
+                            f,
+                            curvature: extra,
+                        },
+                        lambda,
+                        0.0,
+                        f64::INFINITY,
+                    )
                 };
                 let x = if x.is_nan() { 0.0 } else { x.max(0.0) };
                 let free = x > 0.0 || self.derivative(0.0, extra) <= lambda;
@@ -154,28 +162,6 @@ impl Piece<'_> {
                 }
             }
         }
-    }
-}
-
-/// `f + ½ e q²` for a user-supplied piece (internal).
-#[derive(Debug)]
-pub(crate) struct WithExtra<'a> {
-    pub(crate) f: &'a dyn ConvexScalar,
-    pub(crate) extra: f64,
-}
-
-impl ConvexScalar for WithExtra<'_> {
-    fn value(&self, x: f64) -> f64 {
-        self.f.value(x) + 0.5 * self.extra * x * x
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        self.f.derivative(x) + self.extra * x
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        self.f.second_derivative(x) + self.extra
-    }
-    fn domain(&self) -> (f64, f64) {
-        self.f.domain()
     }
 }
 
