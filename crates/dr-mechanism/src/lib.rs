@@ -56,6 +56,7 @@ pub mod learning;
 pub mod model;
 pub mod network;
 pub mod planner;
+mod problem;
 pub mod radial;
 pub mod scenario;
 
@@ -73,6 +74,7 @@ pub use learning::{
 pub use model::{Model, ModelBuilder, PeriodUtility, RowKind, Scales, User};
 pub use network::{EdgeWeight, Network};
 pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, PlannerSolution};
+pub use problem::{planner_problem, PlannerProblem};
 pub use radial::{project_simplex, radial_pricing};
 pub use scenario::{
     run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioReport,

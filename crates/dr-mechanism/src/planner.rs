@@ -26,10 +26,10 @@
 use crate::dense::solve_in_place;
 use crate::error::MechanismError;
 use crate::model::Model;
-use dr_convex::ipm::{self, IpmSettings, LinearRows, SeparableProblem};
-use dr_convex::{Certificate, ConvexScalar, Linear, PlusLinear, Status};
+use crate::problem::{planner_problem, PlannerProblem};
+use dr_convex::ipm::{self, IpmSettings};
+use dr_convex::{Certificate, Status};
 use serde::Serialize;
-use std::sync::Arc;
 
 /// Settings of [`solve_planner`], with defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -421,99 +421,23 @@ fn solve_in_units(
     })
 }
 
-/// The kernel's interior point on problem (3): `(x, w, λ, μ, certificate)`.
-///
-/// With `guard`, a variable whose utility has a finite domain end and no bound on that side
-/// gets a guard bound where its marginal utility reaches `±M`, `M = 10⁶ (1 + max_t |p_t| + p_0)`
-/// (e.g. `x ≥ w/M − s` for `w ln(x + s)`). A guard cannot bind at an optimum whose prices are
-/// below `M`; its multiplier is dropped, and the KKT check on the original problem decides
-/// the final status. (Used as a retry: the kernel's solver can fail on a log utility that has
-/// an upper bound but no lower bound.)
+/// The kernel's interior point on problem (3) ([`planner_problem`], with guard bounds when
+/// `guard`): `(x, w, λ, μ, certificate)`. A guard's multiplier is dropped, and the KKT
+/// check on the original problem decides the final status.
 fn interior_point(
     model: &Model,
     settings: &PlannerSettings,
     guard: bool,
 ) -> Result<(Point, Certificate), MechanismError> {
-    let n = model.users();
+    let nt = model.users() * model.periods();
     let t_len = model.periods();
-    let nt = n * t_len;
-    let nv = nt + 1;
-    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
-    for i in 0..n {
-        for t in 0..t_len {
-            objective.push(Arc::new(PlusLinear {
-                f: model.disutility(i, t).clone(),
-                slope: model.energy_prices()[t],
-            }));
-        }
-    }
-    objective.push(Arc::new(Linear {
-        slope: model.peak_price(),
-    }));
-    let mut lower = vec![f64::NEG_INFINITY; nv];
-    let mut upper = vec![f64::INFINITY; nv];
-    let mut lower_row: Vec<Option<usize>> = vec![None; nv];
-    let mut upper_row: Vec<Option<usize>> = vec![None; nv];
-    let mut ineq = LinearRows::new(nv);
-    let mut g_rows: Vec<usize> = Vec::new(); // model row of each inequality row (before the peak rows)
-    for l in 0..model.rows() {
-        let (v, c) = model.row(l);
-        let b = model.rhs()[l];
-        if v.len() == 1 {
-            let (j, a) = (v[0], c[0]);
-            let bound = b / a;
-            if a > 0.0 {
-                if bound < upper[j] {
-                    upper[j] = bound;
-                    upper_row[j] = Some(l);
-                }
-            } else if bound > lower[j] {
-                lower[j] = bound;
-                lower_row[j] = Some(l);
-            }
-        } else {
-            let entries: Vec<(usize, f64)> = v.iter().copied().zip(c.iter().copied()).collect();
-            ineq.push_row(&entries, b)?;
-            g_rows.push(l);
-        }
-    }
-    if guard {
-        let scale = model
-            .energy_prices()
-            .iter()
-            .fold(0.0_f64, |a, p| a.max(p.abs()))
-            + model.peak_price();
-        let big = 1e6 * (1.0 + scale);
-        for j in 0..nt {
-            let f = model.disutility(j / t_len, j % t_len);
-            let (dlo, dhi) = f.domain();
-            if dlo.is_finite() && lower[j] == f64::NEG_INFINITY {
-                let g = f.inverse_derivative(-big, f64::NEG_INFINITY, f64::INFINITY);
-                if g.is_finite() && g > dlo && g < upper[j] {
-                    lower[j] = g;
-                }
-            }
-            if dhi.is_finite() && upper[j] == f64::INFINITY {
-                let g = f.inverse_derivative(big, f64::NEG_INFINITY, f64::INFINITY);
-                if g.is_finite() && g < dhi && g > lower[j] {
-                    upper[j] = g;
-                }
-            }
-        }
-    }
-    let peak_row0 = ineq.nrows();
-    for t in 0..t_len {
-        let mut entries: Vec<(usize, f64)> = (0..n).map(|i| (i * t_len + t, 1.0)).collect();
-        entries.push((nt, -1.0));
-        ineq.push_row(&entries, 0.0)?;
-    }
-    let problem = SeparableProblem {
-        objective,
-        lower,
-        upper,
-        equalities: LinearRows::new(nv),
-        inequalities: ineq,
-    };
+    let PlannerProblem {
+        problem,
+        model_rows: g_rows,
+        peak_row: peak_row0,
+        lower_rows: lower_row,
+        upper_rows: upper_row,
+    } = planner_problem(model, guard)?;
     let sol = ipm::solve(&problem, &settings.ipm)?;
     let x: Vec<f64> = sol.x[..nt].to_vec();
     let w = sol.x[nt];
