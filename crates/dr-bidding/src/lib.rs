@@ -52,9 +52,12 @@ pub mod fitted;
 pub mod gain;
 pub mod iterative;
 pub mod market;
+mod problem;
 pub mod scenario;
 pub mod studies;
 
+/// Kernel types a custom cost and a cross-check need (one dependency, matching versions).
+pub use dr_convex::{Candidate, ConvexScalar, SeparableProblem};
 pub use efficiency::{
     efficiency, solve, solve_with, theorem6_competitive_bids, theorem6_nash_bids,
     theorem6_residual, Efficiency, MarketReport,
@@ -71,6 +74,7 @@ pub use iterative::{
     Round, SimulationRun, SimulationSettings, Termination,
 };
 pub use market::{Costs, CustomerCost, Direction, Market, MAX_DRAWN};
+pub use problem::equilibrium_problem;
 pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec,
