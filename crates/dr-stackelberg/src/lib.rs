@@ -87,6 +87,7 @@ pub mod distributed;
 pub mod equilibrium;
 pub mod error;
 pub mod model;
+mod problem;
 pub mod scenario;
 pub mod studies;
 
@@ -117,4 +118,5 @@ pub use error::{BudgetShortfall, StackelbergError};
 pub use model::{
     entry, to_table, Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights,
 };
+pub use problem::consumer_problem;
 pub use scenario::{Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution};
