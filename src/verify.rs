@@ -1,21 +1,26 @@
 //! Cross-checks of every equilibrium against the LP reference back end ([`dr_lp`]).
 //!
-//! For each model the kernel problem is built **once** as a
-//! [`dr_convex::ipm::SeparableProblem`]; the model's own solver (the exact allocator, a
-//! closed form, or the interior-point method) gives the *kernel's answer*; the LP back end
-//! solves the same problem by an outer approximation with a proven interval
-//! ([`dr_lp::solve`]); and [`dr_lp::cross_check()`] compares the two under its proven
-//! tolerances (allocation within the quadratic-growth radius, prices within the interval
-//! of optimal marginal prices, objective inside `[lower, upper]`).
+//! This module is glue: each model's kernel problem is built **once**, by its model crate
+//! (as a [`dr_convex::SeparableProblem`]; the same builder the model's own solver path uses
+//! where it solves one), and each result hands back that problem with its answer as a
+//! [`dr_convex::Candidate`] (e.g. [`dr_bidding::Equilibrium::cross_check_problem`]). The
+//! model's own solver (the exact allocator, a closed form, or the interior-point method)
+//! gives the *kernel's answer*; the LP back end solves the same problem by an outer
+//! approximation with a proven interval ([`dr_lp::solve`], with a fallback back end:
+//! [`dr_lp::solve_with_fallback`]); and [`dr_lp::compare()`] compares the two under
+//! [`dr_lp::cross_check()`]'s proven tolerances (allocation within the quadratic-growth
+//! radius, prices within the interval of optimal marginal prices, objective inside
+//! `[lower, upper]`). What stays here: running the models, the model-level
+//! [`Condition`]s, and shaping the [`VerifyReport`].
 //!
 //! | model | problem | kernel's answer |
 //! |---|---|---|
-//! | bidding, competitive | `min Σ C_i(q_i)`, `Σ q = d`, `0 ≤ q ≤ q^max` (li-chen-dahleh-2015 Thm 1) | [`dr_bidding::competitive_equilibrium`]: loads, price `p̄` |
+//! | bidding, competitive ([`dr_bidding::equilibrium_problem`]) | `min Σ C_i(q_i)`, `Σ q = d`, `0 ≤ q ≤ q^max` (li-chen-dahleh-2015 Thm 1) | [`dr_bidding::competitive_equilibrium`]: loads, price `p̄` |
 //! | bidding, Nash | `min Σ D_i(q_i)`, `Σ q = d`, `0 ≤ q ≤ min(q^max, d/2)` (Thm 3, eq. 17) | [`dr_bidding::nash_equilibrium`]: loads, price `p*` |
-//! | shaping, competitive | `min Σ −U_i(q_i(t), t) + Σ_t C(Q(t), t)`, `Q(t) = Σ_i q_i(t)`, `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i`, `q ≥ 0` (chen-li-low-doyle-2010 Thm 6) | [`dr_shaping::competitive_equilibrium`]: loads, prices `p(t)`, `λ_i`, `λ̄_i` |
+//! | shaping, competitive ([`dr_shaping::welfare_problem`]) | `min Σ −U_i(q_i(t), t) + Σ_t C(Q(t), t)`, `Q(t) = Σ_i q_i(t)`, `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i`, `q ≥ 0` (chen-li-low-doyle-2010 Thm 6) | [`dr_shaping::competitive_equilibrium`]: loads, prices `p(t)`, `λ_i`, `λ̄_i` |
 //! | shaping, strategic | the same plus `½ c_t q_i(t)²` (the potential of Thm 7, quadratic supply cost) | [`dr_shaping::strategic_equilibrium`] |
-//! | Stackelberg, each class | `min −Σ γ_j ln(ζ_j + d_j)`, `Σ p_j d_j = B`, `d ≥ 0` (alshehri-liu-chen-basar §III-A) | [`dr_stackelberg::solve_equilibrium`]'s demand, the budget multiplier of [`dr_stackelberg::best_response`] |
-//! | mechanism, planner | problem (3) of wei-anastasopoulos with the peak variable `w` | [`dr_mechanism::solve_planner`]: `x*`, `λ`, `μ` |
+//! | Stackelberg, each class ([`dr_stackelberg::consumer_problem`]) | `min −Σ γ_j ln(ζ_j + d_j)`, `Σ p_j d_j = B`, `d ≥ 0` (alshehri-liu-chen-basar §III-A) | [`dr_stackelberg::solve_equilibrium`]'s demand, the budget multiplier of [`dr_stackelberg::best_response`] |
+//! | mechanism, planner ([`dr_mechanism::planner_problem`]) | problem (3) of wei-anastasopoulos with the peak variable `w` | [`dr_mechanism::solve_planner`]: `x*`, `λ`, `μ` |
 //! | mechanism, NE | the same problem | [`dr_mechanism::CentralizedMechanism::nash_equilibrium`] (Theorem 2): `y = x*`, `q = λ`, `s = μ` |
 //!
 //! In the Nash problem `D_i` is the Nash transform of `C_i` ([`dr_convex::NashTransform`]),
@@ -32,7 +37,7 @@
 //! `r_j = √(2 (U − L + s)/μ_j)`. For log utilities a curvature bound `μ_j` sampled over the
 //! whole working box is very pessimistic, so it is refined on a window around the LP point
 //! that provably contains the optimum (first check) — a tighter, still proven, tolerance
-//! (details at `compare` in the source).
+//! (details at [`dr_lp::compare()`]).
 //!
 //! Besides the cross-checks, model-level [`Condition`]s tie the checked pieces together:
 //! for Stackelberg, the company prices must clear the market with the **LP's** demands
@@ -79,21 +84,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use dr_bidding::{BiddingError, Costs, EquilibriumKind, Market as BiddingMarket};
-use dr_convex::ipm::{LinearRows, SeparableProblem};
-use dr_convex::{
-    ConvexError, ConvexScalar, Linear, LinearQuadraticCost, LogUtility, NashTransform,
-};
-use dr_convex::{PlusLinear, Status};
+use dr_bidding::{BiddingError, EquilibriumKind, Market as BiddingMarket};
+use dr_convex::{Candidate, ConvexError, SeparableProblem};
+use dr_lp::Backend;
 pub use dr_lp::Verdict;
 use dr_lp::{
-    cross_check, solve as lp_solve_with, Backend, CrossCheck, CrossCheckSettings, KernelSolution,
-    LpError, LpSolution, OuterSettings,
+    compare as lp_compare, solve_with_fallback, CrossCheck, CrossCheckSettings, LpError,
+    LpSolution, OuterSettings,
 };
+pub use dr_mechanism::PlannerProblem;
 use dr_mechanism::{
     CentralizedMechanism, MechanismError, MechanismSettings, MessageProfile,
     Model as MechanismModel, PlannerSettings, PlannerSolution,
 };
+pub use dr_shaping::WelfareProblem as ShapingProblem;
 use dr_shaping::{
     Behaviour as ShapingBehaviour, Equilibrium as ShapingEquilibrium, ShapingError, ShapingModel,
 };
@@ -102,7 +106,6 @@ use dr_stackelberg::{
     Market as StackelbergMarket, PriceBound, StackelbergError, Weights,
 };
 use serde::Serialize;
-use std::sync::Arc;
 use thiserror::Error;
 
 /// Errors of the cross-checks. Every variant names the offending field.
@@ -433,25 +436,6 @@ impl VerifyReport {
     }
 }
 
-/// A kernel answer in owned form (allocation, row multipliers, objective).
-struct Kernel {
-    x: Vec<f64>,
-    equality: Vec<f64>,
-    inequality: Vec<f64>,
-    objective: f64,
-}
-
-impl Kernel {
-    fn as_solution(&self) -> KernelSolution<'_> {
-        KernelSolution {
-            x: &self.x,
-            equality_multipliers: &self.equality,
-            inequality_multipliers: &self.inequality,
-            objective: self.objective,
-        }
-    }
-}
-
 fn check_size(field: &str, variables: usize, settings: &VerifySettings) -> Result<(), VerifyError> {
     if variables > settings.max_variables {
         return Err(VerifyError::TooLarge {
@@ -486,35 +470,17 @@ fn check_len(field: &str, got: usize, expected: usize) -> Result<(), VerifyError
 }
 
 /// Solves `problem` with the LP back end of `settings.outer`, and with
-/// `settings.fallback_backend` when that run does not end `Solved` (the solved run, else
-/// the one with the shorter interval, is returned).
+/// `settings.fallback_backend` when that run does not end `Solved`
+/// ([`dr_lp::solve_with_fallback`]).
 fn lp_solve(
     problem: &SeparableProblem,
     settings: &VerifySettings,
 ) -> Result<LpSolution, VerifyError> {
-    let first = lp_solve_with(problem, &settings.outer);
-    let solved = matches!(&first, Ok(lp) if lp.certificate.status == Status::Solved);
-    let fallback = match settings.fallback_backend {
-        Some(b) if !solved && b != settings.outer.backend => b,
-        _ => return Ok(first?),
-    };
-    let outer = OuterSettings {
-        backend: fallback,
-        ..settings.outer
-    };
-    let second = lp_solve_with(problem, &outer);
-    match (first, second) {
-        (Ok(a), Ok(b)) => {
-            if b.certificate.status == Status::Solved || b.bound() < a.bound() {
-                Ok(b)
-            } else {
-                Ok(a)
-            }
-        }
-        (Ok(a), Err(_)) => Ok(a),
-        (Err(_), Ok(b)) => Ok(b),
-        (Err(e), Err(_)) => Err(e.into()),
-    }
+    Ok(solve_with_fallback(
+        problem,
+        &settings.outer,
+        settings.fallback_backend,
+    )?)
 }
 
 /// [`lp_solve`], with a failure of the LP back end as the reason of an inconclusive check
@@ -548,117 +514,33 @@ fn or_inconclusive(
     }
 }
 
-/// The result of [`compare`]: the report, the comparison, and the proven radii `r_j`
-/// around the LP point.
+/// The result of [`compare`]: the report and the proven radii `r_j` around the LP point.
 struct Compared {
     report: CheckReport,
     radii: Vec<f64>,
 }
 
-/// Smallest `f''` at the given points (0 where not finite; points outside the open domain
-/// are skipped), as dr-lp's cross-check samples it: exact for pieces whose `f''` is
-/// constant or monotone.
-fn sampled_curvature(f: &dyn ConvexScalar, points: &[f64]) -> f64 {
-    let (dlo, dhi) = f.domain();
-    let mut mu = f64::INFINITY;
-    for &p in points {
-        if p > dlo && p < dhi {
-            let v = f.second_derivative(p);
-            mu = mu.min(if v.is_finite() { v.max(0.0) } else { 0.0 });
-        }
-    }
-    if mu.is_finite() {
-        mu
-    } else {
-        0.0
-    }
-}
-
-/// `r_j = √(2 (U − L' + s)/μ_j)` (dr-lp `cross_check` rule 4; `+∞` where `μ_j = 0`).
-fn radii(lp: &LpSolution, cc: &CrossCheck, mu: &[f64]) -> Vec<f64> {
-    let gap = (cc.upper - lp.radius_lower()).max(0.0) + cc.objective_slack;
-    mu.iter()
-        .map(|&m| {
-            if m > 0.0 {
-                (2.0 * gap / m).sqrt()
-            } else {
-                f64::INFINITY
-            }
-        })
-        .collect()
-}
-
 /// Cross-checks `kernel` against an LP solution of `problem` (prices perturbed by
-/// `settings.perturb_price` first).
-///
-/// # Curvature on a window
-/// dr-lp's rule 4 needs `μ_j ≤ f_j''` on every segment from the optimum `x*_j` to the
-/// points it locates (`x̂_j`, `x_K,j`). Sampled over the whole working box (dr-lp's
-/// default), `μ_j` is very pessimistic for log utilities (`f''` falls like `1/x²`). So,
-/// unless `settings.check.curvature` is given, the check runs twice: first with the
-/// box-wide `μ⁰_j`, which proves `|x̂_j − x*_j| ≤ r⁰_j`; then with `μ_j = min f_j''` over
-/// the window `W_j = [x̂_j − w_j, x̂_j + w_j]` ∩ box, `w_j = 3 r⁰_j + 2 ρ max(1, |x̂_j|)`.
-/// `W_j` contains `x*_j`, and every `x_K,j` that passes the second check
-/// (`|x_K,j − x̂_j| ≤ 2 r_j + ρ max(1, |x̂_j|)` with `r_j ≤ r⁰_j`), so the second check's
-/// conclusions are as proven as the first's, with tighter radii; a kernel point outside
-/// `W_j` fails both.
+/// `settings.perturb_price` first) with [`dr_lp::compare()`] (curvature bounds refined on a
+/// proven window around the LP point), and shapes the [`CheckReport`].
 fn compare(
     name: &str,
     problem: &SeparableProblem,
-    mut kernel: Kernel,
+    mut kernel: Candidate,
     lp: &LpSolution,
     settings: &VerifySettings,
 ) -> Result<Compared, VerifyError> {
     if settings.perturb_price != 0.0 {
         for y in kernel
-            .equality
+            .equality_multipliers
             .iter_mut()
-            .chain(kernel.inequality.iter_mut())
+            .chain(kernel.inequality_multipliers.iter_mut())
         {
             *y += settings.perturb_price;
         }
     }
-    let solution = kernel.as_solution();
-    let first = cross_check(problem, &solution, lp, &settings.check)?;
-    let (cc, mu) = match &settings.check.curvature {
-        Some(mu) => (first, mu.clone()),
-        None => {
-            let f = &problem.objective;
-            let n = f.len();
-            let mu0: Vec<f64> = (0..n)
-                .map(|j| {
-                    let (a, b) = (lp.working_lower[j], lp.working_upper[j]);
-                    sampled_curvature(f[j].as_ref(), &[a, b, lp.x[j], kernel.x[j], 0.5 * (a + b)])
-                })
-                .collect();
-            let r0 = radii(lp, &first, &mu0);
-            let rho = settings.check.rounding;
-            // dr-lp's rules run in units of the data: its `max(1, |x̂|)` is
-            // `max(σ_x, |x̂|)` here.
-            let sx = first.scaling.quantity;
-            let mu: Vec<f64> = (0..n)
-                .map(|j| {
-                    let (a, b) = (lp.working_lower[j], lp.working_upper[j]);
-                    let xl = lp.x[j];
-                    let w = 3.0 * r0[j] + 2.0 * rho * xl.abs().max(sx);
-                    let lo = (xl - w).max(a);
-                    let hi = (xl + w).min(b);
-                    if lo.is_nan() || hi.is_nan() || lo > hi {
-                        return mu0[j];
-                    }
-                    // Never below the box-wide bound (it holds on the window too).
-                    sampled_curvature(f[j].as_ref(), &[lo, hi, xl, kernel.x[j].clamp(lo, hi)])
-                        .max(mu0[j])
-                })
-                .collect();
-            let refined = CrossCheckSettings {
-                curvature: Some(mu.clone()),
-                ..settings.check.clone()
-            };
-            (cross_check(problem, &solution, lp, &refined)?, mu)
-        }
-    };
-    let r = radii(lp, &cc, &mu);
+    let compared = lp_compare(problem, &(&kernel).into(), lp, &settings.check)?;
+    let cc = compared.cross_check;
     let report = CheckReport {
         name: name.into(),
         variables: problem.objective.len(),
@@ -677,82 +559,48 @@ fn compare(
         cuts: lp.cuts,
         cross_check: Some(cc),
     };
-    Ok(Compared { report, radii: r })
+    Ok(Compared {
+        report,
+        radii: compared.radii,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
 // Supply-function bidding (li-chen-dahleh-2015)
 // ---------------------------------------------------------------------------------------
 
-/// The kernel problem of a bidding equilibrium: `min Σ f_i(q_i)` s.t. `Σ q_i = d`,
-/// `0 ≤ q_i ≤ u_i` with `f_i = C_i`, `u_i = q^max_i` for the competitive equilibrium
-/// (li-chen-dahleh-2015 Theorem 1) and `f_i = D_i` (the Nash transform, eq. 17),
-/// `u_i = min(q^max_i, d/2)` for the Nash equilibrium (Theorem 3). `D_i` is evaluated by
-/// quadrature ([`NashTransform`]), also for quadratic costs.
+/// The kernel problem of a bidding equilibrium ([`dr_bidding::equilibrium_problem`]):
+/// `min Σ f_i(q_i)` s.t. `Σ q_i = d`, `0 ≤ q_i ≤ u_i` with `f_i = C_i`, `u_i = q^max_i` for
+/// the competitive equilibrium (li-chen-dahleh-2015 Theorem 1) and `f_i = D_i` (the Nash
+/// transform, eq. 17), `u_i = min(q^max_i, d/2)` for the Nash equilibrium (Theorem 3).
 ///
 /// # Errors
-/// [`VerifyError::Convex`] when a cost is rejected by the kernel's constructors.
+/// [`VerifyError::Bidding`] when a cost is rejected by the kernel's constructors.
 pub fn bidding_problem(
     market: &BiddingMarket,
     kind: EquilibriumKind,
 ) -> Result<SeparableProblem, VerifyError> {
-    let n = market.len();
-    let d = market.deficit();
-    let costs: Vec<Arc<dyn ConvexScalar>> = match market.costs() {
-        Costs::Quadratic { linear, quadratic } => {
-            let mut v: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n);
-            for (&a, &h) in linear.iter().zip(quadratic) {
-                v.push(Arc::new(LinearQuadraticCost::new(a, h)?));
-            }
-            v
-        }
-        Costs::General(c) => c.clone(),
-    };
-    let (objective, upper): (Vec<Arc<dyn ConvexScalar>>, Vec<f64>) = match kind {
-        EquilibriumKind::Competitive => (costs, (0..n).map(|i| market.capacity(i)).collect()),
-        EquilibriumKind::Nash => {
-            let mut pieces: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n);
-            for c in costs {
-                pieces.push(Arc::new(NashTransform::new(c, d)?));
-            }
-            (
-                pieces,
-                (0..n).map(|i| market.capacity(i).min(0.5 * d)).collect(),
-            )
-        }
-    };
-    let mut equalities = LinearRows::new(n);
-    let entries: Vec<(usize, f64)> = (0..n).map(|i| (i, 1.0)).collect();
-    equalities.push_row(&entries, d)?;
-    Ok(SeparableProblem {
-        objective,
-        lower: vec![0.0; n],
-        upper,
-        equalities,
-        inequalities: LinearRows::new(n),
-    })
+    Ok(dr_bidding::equilibrium_problem(market, kind)?)
 }
 
 /// Cross-checks a bidding equilibrium (the kernel's loads `q`, price `p`, and objective
-/// `Σ C_i(q_i)` or `Σ D_i(q_i)`) against the LP back end on [`bidding_problem`].
+/// `Σ C_i(q_i)` or `Σ D_i(q_i)`: [`dr_bidding::Equilibrium::cross_check_problem`]) against
+/// the LP back end on [`bidding_problem`].
 ///
 /// For quadratic costs the Nash objective is the closed form
 /// [`dr_bidding::nash_quadratic_value`]; the LP evaluates `D_i` by quadrature.
 ///
 /// # Errors
 /// [`VerifyError::TooLarge`] above `settings.max_variables` customers;
-/// [`VerifyError::Mismatch`] when the equilibrium's loads do not fit the market or are not
+/// [`VerifyError::Bidding`] when the equilibrium's loads do not fit the market or are not
 /// finite; errors of the LP back end.
 pub fn check_bidding(
     market: &BiddingMarket,
     eq: &dr_bidding::Equilibrium,
     settings: &VerifySettings,
 ) -> Result<CheckReport, VerifyError> {
-    let n = market.len();
-    check_size("customers", n, settings)?;
-    check_len("equilibrium.loads", eq.loads.len(), n)?;
-    check_finite(|| "equilibrium.loads".into(), &eq.loads)?;
-    let problem = bidding_problem(market, eq.kind)?;
+    check_size("customers", market.len(), settings)?;
+    let (problem, kernel) = eq.cross_check_problem(market)?;
     let name = match eq.kind {
         EquilibriumKind::Competitive => "competitive equilibrium",
         EquilibriumKind::Nash => "Nash equilibrium",
@@ -760,28 +608,6 @@ pub fn check_bidding(
     let lp = match lp_or_reason(&problem, settings)? {
         Ok(lp) => lp,
         Err(reason) => return Ok(CheckReport::lp_failed(name, &problem, reason)),
-    };
-    let d = market.deficit();
-    let objective: f64 = match (eq.kind, market.costs()) {
-        (EquilibriumKind::Competitive, _) => (0..n).map(|i| market.cost(i, eq.loads[i])).sum(),
-        (EquilibriumKind::Nash, Costs::Quadratic { linear, quadratic }) => eq
-            .loads
-            .iter()
-            .zip(linear.iter().zip(quadratic))
-            .map(|(&q, (&a, &h))| dr_bidding::nash_quadratic_value(a, h, d, q))
-            .sum(),
-        (EquilibriumKind::Nash, Costs::General(_)) => problem
-            .objective
-            .iter()
-            .zip(&eq.loads)
-            .map(|(f, &q)| f.value(q))
-            .sum(),
-    };
-    let kernel = Kernel {
-        x: eq.loads.clone(),
-        equality: vec![eq.price],
-        inequality: Vec::new(),
-        objective,
     };
     Ok(compare(name, &problem, kernel, &lp, settings)?.report)
 }
@@ -833,35 +659,20 @@ fn weight(w: Weights<'_>, j: usize, field: &str) -> Result<f64, VerifyError> {
     }
 }
 
-/// The kernel problem of one consumer's best response (alshehri-liu-chen-basar §III-A):
-/// `min −Σ_j γ_j ln(ζ_j + d_j)` s.t. `Σ_j p_j d_j = B`, `d ≥ 0`, entries `j = k T + t`. Its
-/// equality multiplier is `−λ` (`λ` the marginal utility of money).
+/// The kernel problem of one consumer's best response ([`dr_stackelberg::consumer_problem`],
+/// alshehri-liu-chen-basar §III-A): `min −Σ_j γ_j ln(ζ_j + d_j)` s.t. `Σ_j p_j d_j = B`,
+/// `d ≥ 0`, entries `j = k T + t`. Its equality multiplier is `−λ` (`λ` the marginal
+/// utility of money).
 ///
 /// # Errors
-/// [`VerifyError::Convex`] for a non-positive `γ` or non-finite `ζ`, price or budget;
-/// [`VerifyError::Mismatch`] for weights of the wrong length.
+/// [`VerifyError::Stackelberg`] naming the field for non-positive prices or budget, and `γ`,
+/// `ζ` out of range or of the wrong length.
 pub fn consumer_problem(
     prices: &[f64],
     budget: f64,
     prefs: dr_stackelberg::Preferences<'_>,
 ) -> Result<SeparableProblem, VerifyError> {
-    let n = prices.len();
-    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n);
-    for j in 0..n {
-        let g = weight(prefs.gamma, j, "gamma")?;
-        let z = weight(prefs.zeta, j, "zeta")?;
-        objective.push(Arc::new(LogUtility::new(g, z)?));
-    }
-    let mut equalities = LinearRows::new(n);
-    let entries: Vec<(usize, f64)> = prices.iter().copied().enumerate().collect();
-    equalities.push_row(&entries, budget)?;
-    Ok(SeparableProblem {
-        objective,
-        lower: vec![0.0; n],
-        upper: vec![f64::INFINITY; n],
-        equalities,
-        inequalities: LinearRows::new(n),
-    })
+    Ok(dr_stackelberg::consumer_problem(prices, budget, prefs)?)
 }
 
 /// Cross-checks a Stackelberg equilibrium with per-class demands: every consumer class's
@@ -946,10 +757,10 @@ pub fn check_stackelberg(
             .map(|j| weight(prefs.gamma, j, "gamma"))
             .sum::<Result<f64, _>>()?;
         let problem = consumer_problem(&scaled_prices, 1.0, scaled_prefs)?;
-        let kernel = Kernel {
+        let kernel = Candidate {
             x: demand.iter().map(|d| d / sigma).collect(),
-            equality: vec![-br.multiplier * budget],
-            inequality: Vec::new(),
+            equality_multipliers: vec![-br.multiplier * budget],
+            inequality_multipliers: Vec::new(),
             objective: -eq.utility[n] + sigma.ln() * gamma_sum,
         };
         let lp = lp_solve(&problem, settings)?;
@@ -1097,112 +908,20 @@ pub fn verify_stackelberg(
 // Peak-demand mechanism (wei-anastasopoulos)
 // ---------------------------------------------------------------------------------------
 
-/// The planner's problem (3) as a kernel problem, with the map from its inequality rows
-/// back to the model.
-#[derive(Debug, Clone)]
-pub struct PlannerProblem {
-    /// `min Σ (f_t^i(x_t^i) + p_t x_t^i) + p_0 w` over `(x, w)` (`x` indexed `i·T + t`, `w`
-    /// last) s.t. the multi-entry rows of `A x ≤ b`, the peak rows `Σ_i x_t^i − w ≤ 0`;
-    /// single-entry rows of `A` are bounds.
-    pub problem: SeparableProblem,
-    /// The model row of each inequality row before the peak rows.
-    pub model_rows: Vec<usize>,
-    /// Index of the first peak row among the inequality rows.
-    pub peak_row: usize,
-}
-
-/// Builds the planner's problem (3) of wei-anastasopoulos as a [`SeparableProblem`] (see
-/// [`PlannerProblem`]): inequality multipliers are `λ` (multi-entry rows) and `μ` (peak
-/// rows), as in [`dr_mechanism::solve_planner`].
+/// Builds the planner's problem (3) of wei-anastasopoulos as a [`SeparableProblem`]
+/// ([`dr_mechanism::planner_problem`], without guard bounds): inequality multipliers are `λ`
+/// (multi-entry rows) and `μ` (peak rows), as in [`dr_mechanism::solve_planner`].
 ///
 /// # Errors
-/// [`VerifyError::Convex`] when a row is rejected by the kernel.
+/// [`VerifyError::Mechanism`] when a row is rejected by the kernel.
 pub fn planner_problem(model: &MechanismModel) -> Result<PlannerProblem, VerifyError> {
-    let n = model.users();
-    let t_len = model.periods();
-    let nt = n * t_len;
-    let nv = nt + 1;
-    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
-    for i in 0..n {
-        for t in 0..t_len {
-            objective.push(Arc::new(PlusLinear {
-                f: model.disutility(i, t).clone(),
-                slope: model.energy_prices()[t],
-            }));
-        }
-    }
-    objective.push(Arc::new(Linear {
-        slope: model.peak_price(),
-    }));
-    let mut lower = vec![f64::NEG_INFINITY; nv];
-    let mut upper = vec![f64::INFINITY; nv];
-    let mut inequalities = LinearRows::new(nv);
-    let mut model_rows = Vec::new();
-    for l in 0..model.rows() {
-        let (v, c) = model.row(l);
-        let b = model.rhs()[l];
-        if let ([j], [a]) = (v, c) {
-            if *a > 0.0 {
-                upper[*j] = upper[*j].min(b / a);
-            } else if *a < 0.0 {
-                lower[*j] = lower[*j].max(b / a);
-            }
-        } else {
-            let entries: Vec<(usize, f64)> = v.iter().copied().zip(c.iter().copied()).collect();
-            inequalities.push_row(&entries, b)?;
-            model_rows.push(l);
-        }
-    }
-    let peak_row = inequalities.nrows();
-    for t in 0..t_len {
-        let mut entries: Vec<(usize, f64)> = (0..n).map(|i| (i * t_len + t, 1.0)).collect();
-        entries.push((nt, -1.0));
-        inequalities.push_row(&entries, 0.0)?;
-    }
-    Ok(PlannerProblem {
-        problem: SeparableProblem {
-            objective,
-            lower,
-            upper,
-            equalities: LinearRows::new(nv),
-            inequalities,
-        },
-        model_rows,
-        peak_row,
-    })
+    Ok(dr_mechanism::planner_problem(model, false)?)
 }
 
 /// Name of the planner's check.
 const PLANNER_CHECK: &str = "planner's optimum (x*, λ, μ)";
 /// Name of the mechanism's NE check.
 const NE_CHECK: &str = "Nash equilibrium (y = x*, q = λ, s = μ)";
-
-fn planner_kernel(
-    model: &MechanismModel,
-    pp: &PlannerProblem,
-    x: &[f64],
-    lambda: &[f64],
-    mu: &[f64],
-) -> Kernel {
-    let peak = model
-        .aggregate(x)
-        .into_iter()
-        .fold(f64::NEG_INFINITY, f64::max);
-    let mut xk = x.to_vec();
-    xk.push(peak);
-    let mut z: Vec<f64> = pp
-        .model_rows
-        .iter()
-        .map(|&l| lambda.get(l).copied().unwrap_or(f64::NAN))
-        .collect();
-    z.extend_from_slice(mu);
-    Kernel {
-        x: xk,
-        equality: Vec::new(),
-        inequality: z,
-        objective: -model.welfare(x),
-    }
-}
 
 fn check_planner_with(
     model: &MechanismModel,
@@ -1211,26 +930,8 @@ fn check_planner_with(
     sol: &PlannerSolution,
     settings: &VerifySettings,
 ) -> Result<CheckReport, VerifyError> {
-    let nt = model.users() * model.periods();
-    check_len("planner.allocation", sol.allocation.len(), nt)?;
     check_finite(|| "planner.allocation".into(), &sol.allocation)?;
-    check_len(
-        "planner.constraint_multipliers",
-        sol.constraint_multipliers.len(),
-        model.rows(),
-    )?;
-    check_len(
-        "planner.peak_multipliers",
-        sol.peak_multipliers.len(),
-        model.periods(),
-    )?;
-    let kernel = planner_kernel(
-        model,
-        pp,
-        &sol.allocation,
-        &sol.constraint_multipliers,
-        &sol.peak_multipliers,
-    );
+    let (_, kernel) = sol.cross_check_problem(model)?;
     Ok(compare(PLANNER_CHECK, &pp.problem, kernel, lp, settings)?.report)
 }
 
@@ -1306,7 +1007,7 @@ fn check_ne_with(
     check_finite(|| "profile.q".into(), &profile.q)?;
     check_finite(|| "profile.s".into(), &profile.s)?;
     let (q, s, spread) = announced_prices(profile);
-    let kernel = planner_kernel(model, pp, &profile.y, &q, &s);
+    let kernel = pp.candidate(model, &profile.y, &q, &s);
     // Relative to the announced prices themselves (no absolute floor: prices of 1e-12
     // must agree as closely, relatively, as prices of 1).
     let scale = q.iter().chain(&s).fold(0.0_f64, |m, v| m.max(v.abs()));
@@ -1407,133 +1108,30 @@ pub fn verify_mechanism(
 // Demand shaping (chen-li-low-doyle-2010 §IV)
 // ---------------------------------------------------------------------------------------
 
-/// `f(x) + ½ e x²` (the Nash potential's extra term of a quadratic supply cost).
-#[derive(Debug)]
-struct PlusHalfQuadratic {
-    f: Arc<dyn ConvexScalar>,
-    extra: f64,
-}
-
-impl ConvexScalar for PlusHalfQuadratic {
-    fn value(&self, x: f64) -> f64 {
-        self.f.value(x) + 0.5 * self.extra * x * x
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        self.f.derivative(x) + self.extra * x
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        self.f.second_derivative(x) + self.extra
-    }
-    fn domain(&self) -> (f64, f64) {
-        self.f.domain()
-    }
-}
-
-/// The demand-shaping problem as a kernel problem, with the owners of its inequality rows.
-#[derive(Debug, Clone)]
-pub struct ShapingProblem {
-    /// `min Σ_{i,t} (−U_i(q_i(t), t) [+ ½ c_t q_i(t)²]) + Σ_t C(Q(t), t)` over `q_i(t) ≥ 0`
-    /// (index `i·T + t`) and `Q(t)` (index `N·T + t`), s.t. `Q(t) − Σ_i q_i(t) = 0`
-    /// (multipliers: the prices `p(t)`), `Σ_t q_i(t) ≤ Q̄_i` (finite `Q̄_i`; `λ̄_i`) and
-    /// `−Σ_t q_i(t) ≤ −Q_i` (`Q_i > 0`; `λ_i`). The bracketed term is the strategic
-    /// customers' potential (quadratic supply cost `½ c_t Q² + e_t Q` only).
-    pub problem: SeparableProblem,
-    /// `(customer, is_upper)` of each inequality row.
-    pub owners: Vec<(usize, bool)>,
-}
-
 /// Builds the welfare problem of chen-li-low-doyle-2010 Theorem 6 (`Behaviour::Competitive`)
 /// or the potential of the strategic game, Theorem 7 (`Behaviour::Strategic`, quadratic
-/// supply cost only), as a [`ShapingProblem`].
+/// supply cost only), as a [`ShapingProblem`] ([`dr_shaping::welfare_problem`]).
 ///
 /// # Errors
 /// [`VerifyError::Unavailable`] for the strategic problem with a non-quadratic supply cost
-/// (no potential); [`VerifyError::Mismatch`] when a piece is missing; the kernel's row
-/// errors.
+/// (no potential); the model's errors ([`VerifyError::Shaping`]) when a piece is missing or
+/// a row is rejected.
 pub fn shaping_problem(
     model: &ShapingModel,
     behaviour: ShapingBehaviour,
 ) -> Result<ShapingProblem, VerifyError> {
-    let n = model.len();
-    let periods = model.periods();
-    let customers = model.customers();
-    let extra: Vec<f64> = match behaviour {
-        ShapingBehaviour::Competitive => vec![0.0; periods],
-        ShapingBehaviour::Strategic => match model.supply().as_quadratic() {
-            Some((c, _)) => c.to_vec(),
-            None => {
-                return Err(VerifyError::Unavailable {
-                    model: "shaping (strategic equilibrium with a non-quadratic supply cost)"
-                        .into(),
-                })
-            }
-        },
-    };
-    let nv = n * periods + periods;
-    let missing = |field: String| VerifyError::Mismatch {
-        field,
-        reason: "missing".into(),
-    };
-    let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
-    for i in 0..n {
-        for (t, &e) in extra.iter().enumerate() {
-            let f = customers
-                .disutility(i, t)
-                .ok_or_else(|| missing(format!("customers[{i}].utility[{t}]")))?;
-            objective.push(if e != 0.0 {
-                Arc::new(PlusHalfQuadratic { f, extra: e })
-            } else {
-                f
-            });
-        }
+    unavailable(model, behaviour)?;
+    Ok(dr_shaping::welfare_problem(model, behaviour)?)
+}
+
+/// The strategic equilibrium with a non-quadratic supply cost maximises no potential.
+fn unavailable(model: &ShapingModel, behaviour: ShapingBehaviour) -> Result<(), VerifyError> {
+    if behaviour == ShapingBehaviour::Strategic && model.supply().as_quadratic().is_none() {
+        return Err(VerifyError::Unavailable {
+            model: "shaping (strategic equilibrium with a non-quadratic supply cost)".into(),
+        });
     }
-    for t in 0..periods {
-        objective.push(
-            model
-                .supply()
-                .piece(t)
-                .ok_or_else(|| missing(format!("supply[{t}]")))?,
-        );
-    }
-    let mut lower = vec![0.0; n * periods];
-    lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, periods));
-    let upper = vec![f64::INFINITY; nv];
-    let mut equalities = LinearRows::new(nv);
-    for t in 0..periods {
-        let mut entries = Vec::with_capacity(n + 1);
-        entries.push((n * periods + t, 1.0));
-        entries.extend((0..n).map(|i| (i * periods + t, -1.0)));
-        equalities.push_row(&entries, 0.0)?;
-    }
-    let mut inequalities = LinearRows::new(nv);
-    let mut owners = Vec::new();
-    let (lo, hi) = (customers.min_energy(), customers.max_energy());
-    for i in 0..n {
-        let (l, h) = (
-            lo.get(i).copied().unwrap_or(0.0),
-            hi.get(i).copied().unwrap_or(f64::INFINITY),
-        );
-        if h.is_finite() {
-            let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, 1.0)).collect();
-            inequalities.push_row(&row, h)?;
-            owners.push((i, true));
-        }
-        if l > 0.0 {
-            let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, -1.0)).collect();
-            inequalities.push_row(&row, -l)?;
-            owners.push((i, false));
-        }
-    }
-    Ok(ShapingProblem {
-        problem: SeparableProblem {
-            objective,
-            lower,
-            upper,
-            equalities,
-            inequalities,
-        },
-        owners,
-    })
+    Ok(())
 }
 
 /// Cross-checks a demand-shaping equilibrium (loads `q`, total load `Q`, prices `p(t)`,
@@ -1552,22 +1150,9 @@ pub fn check_shaping(
     let n = model.len();
     let periods = model.periods();
     check_size("customers × periods", n * periods + periods, settings)?;
-    let loads = eq.loads.as_slice();
-    check_len("equilibrium.loads", loads.len(), n * periods)?;
-    check_finite(|| "equilibrium.loads".into(), loads)?;
-    check_len("equilibrium.prices", eq.prices.len(), periods)?;
-    check_len("equilibrium.total_load", eq.total_load.len(), periods)?;
-    check_len(
-        "equilibrium.min_energy_multipliers",
-        eq.min_energy_multipliers.len(),
-        n,
-    )?;
-    check_len(
-        "equilibrium.max_energy_multipliers",
-        eq.max_energy_multipliers.len(),
-        n,
-    )?;
-    let sp = shaping_problem(model, eq.behaviour)?;
+    check_finite(|| "equilibrium.loads".into(), eq.loads.as_slice())?;
+    unavailable(model, eq.behaviour)?;
+    let (sp, kernel) = eq.cross_check_problem(model)?;
     let name = match eq.behaviour {
         ShapingBehaviour::Competitive => "competitive equilibrium (welfare optimum)",
         ShapingBehaviour::Strategic => "strategic equilibrium (potential maximiser)",
@@ -1575,39 +1160,6 @@ pub fn check_shaping(
     let lp = match lp_or_reason(&sp.problem, settings)? {
         Ok(lp) => lp,
         Err(reason) => return Ok(CheckReport::lp_failed(name, &sp.problem, reason)),
-    };
-    let mut x = loads.to_vec();
-    x.extend_from_slice(&eq.total_load);
-    let inequality: Vec<f64> = sp
-        .owners
-        .iter()
-        .map(|&(i, upper)| {
-            if upper {
-                eq.max_energy_multipliers[i]
-            } else {
-                eq.min_energy_multipliers[i]
-            }
-        })
-        .collect();
-    let objective = match eq.behaviour {
-        ShapingBehaviour::Competitive => -eq.welfare,
-        ShapingBehaviour::Strategic => {
-            let c = model.supply().as_quadratic().map(|(c, _)| c).unwrap_or(&[]);
-            let extra: f64 = (0..n)
-                .flat_map(|i| (0..periods).map(move |t| (i, t)))
-                .map(|(i, t)| {
-                    let q = loads[i * periods + t];
-                    0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q
-                })
-                .sum();
-            -eq.utility + eq.supply_cost + extra
-        }
-    };
-    let kernel = Kernel {
-        x,
-        equality: eq.prices.clone(),
-        inequality,
-        objective,
     };
     Ok(compare(name, &sp.problem, kernel, &lp, settings)?.report)
 }
