@@ -1,8 +1,8 @@
-//! A model's claimed optimum of a [`SeparableProblem`], handed to a second opinion.
+//! A model's claimed optimum of a [`SeparableProblem`](crate::ipm::SeparableProblem), handed to a second opinion.
 
-use crate::ipm::{IpmSolution, SeparableProblem};
+use crate::ipm::IpmSolution;
 
-/// A claimed optimum of a [`SeparableProblem`], in the kernel's sign convention (see the
+/// A claimed optimum of a [`SeparableProblem`](crate::ipm::SeparableProblem), in the kernel's sign convention (see the
 /// [`crate::ipm`] module docs): the allocation `x`, the multipliers `y` of the equality
 /// rows and `z ≥ 0` of the inequality rows, and the objective `Σ_j f_j(x_j)` the model
 /// reports there.
@@ -20,30 +20,6 @@ pub struct Candidate {
     pub inequality_multipliers: Vec<f64>,
     /// The reported objective `Σ_j f_j(x_j)`.
     pub objective: f64,
-}
-
-impl Candidate {
-    /// The candidate with its objective evaluated on `problem`'s pieces, `Σ_j f_j(x_j)`
-    /// (for models whose own objective value is the same sum).
-    pub fn evaluated(
-        problem: &SeparableProblem,
-        x: Vec<f64>,
-        equality_multipliers: Vec<f64>,
-        inequality_multipliers: Vec<f64>,
-    ) -> Self {
-        let objective = problem
-            .objective
-            .iter()
-            .zip(&x)
-            .map(|(f, &v)| f.value(v))
-            .sum();
-        Self {
-            x,
-            equality_multipliers,
-            inequality_multipliers,
-            objective,
-        }
-    }
 }
 
 impl From<&IpmSolution> for Candidate {

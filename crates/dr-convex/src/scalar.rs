@@ -649,65 +649,31 @@ pub fn nash_quadratic_slope(a: f64, h: f64, d: f64, q: f64) -> f64 {
     1.0 / dd
 }
 
-impl<T: ConvexScalar + ?Sized> ConvexScalar for Box<T> {
-    fn value(&self, x: f64) -> f64 {
-        (**self).value(x)
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        (**self).derivative(x)
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        (**self).second_derivative(x)
-    }
-    fn domain(&self) -> (f64, f64) {
-        (**self).domain()
-    }
-    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        (**self).inverse_derivative(p, lo, hi)
-    }
-    fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
-        (**self).nash_inverse_derivative(p, deficit)
-    }
+/// Pointers to a convex piece are the piece: `Box<T>`, `Arc<T>` and `&T` forward every
+/// method (the closed forms included).
+macro_rules! forward_convex_scalar {
+    ($($ptr:ty),*) => {$(
+        impl<T: ConvexScalar + ?Sized> ConvexScalar for $ptr {
+            fn value(&self, x: f64) -> f64 {
+                (**self).value(x)
+            }
+            fn derivative(&self, x: f64) -> f64 {
+                (**self).derivative(x)
+            }
+            fn second_derivative(&self, x: f64) -> f64 {
+                (**self).second_derivative(x)
+            }
+            fn domain(&self) -> (f64, f64) {
+                (**self).domain()
+            }
+            fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+                (**self).inverse_derivative(p, lo, hi)
+            }
+            fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
+                (**self).nash_inverse_derivative(p, deficit)
+            }
+        }
+    )*};
 }
 
-impl<T: ConvexScalar + ?Sized> ConvexScalar for &T {
-    fn value(&self, x: f64) -> f64 {
-        (**self).value(x)
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        (**self).derivative(x)
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        (**self).second_derivative(x)
-    }
-    fn domain(&self) -> (f64, f64) {
-        (**self).domain()
-    }
-    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        (**self).inverse_derivative(p, lo, hi)
-    }
-    fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
-        (**self).nash_inverse_derivative(p, deficit)
-    }
-}
-
-impl<T: ConvexScalar + ?Sized> ConvexScalar for Arc<T> {
-    fn value(&self, x: f64) -> f64 {
-        (**self).value(x)
-    }
-    fn derivative(&self, x: f64) -> f64 {
-        (**self).derivative(x)
-    }
-    fn second_derivative(&self, x: f64) -> f64 {
-        (**self).second_derivative(x)
-    }
-    fn domain(&self) -> (f64, f64) {
-        (**self).domain()
-    }
-    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        (**self).inverse_derivative(p, lo, hi)
-    }
-    fn nash_inverse_derivative(&self, p: f64, deficit: f64) -> Option<f64> {
-        (**self).nash_inverse_derivative(p, deficit)
-    }
-}
+forward_convex_scalar!(Box<T>, Arc<T>, &T);
