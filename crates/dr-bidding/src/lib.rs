@@ -55,6 +55,8 @@ pub mod market;
 pub mod scenario;
 pub mod studies;
 
+/// The kernel's iteration vocabulary (one termination reason, the executor, observers).
+pub use dr_convex::{callback, Executor, Observer, Run, Stepper, Termination, TraceMode};
 pub use efficiency::{
     efficiency, solve, solve_with, theorem6_competitive_bids, theorem6_nash_bids,
     theorem6_residual, Efficiency, MarketReport,
@@ -67,8 +69,8 @@ pub use error::BiddingError;
 pub use fitted::FittedMarketRule;
 pub use gain::{clearing_price, nash_gain, NashGain};
 pub use iterative::{
-    critical_step, simulate, supply_slope, Behaviour, BidRecording, BiddingSimulation, PriceUpdate,
-    Round, SimulationRun, SimulationSettings, Termination,
+    critical_step, simulate, supply_slope, Behaviour, BiddingSimulation, PriceUpdate, Round,
+    SimulationRun, SimulationSettings, UpdateRule,
 };
 pub use market::{Costs, CustomerCost, Direction, Market, MAX_DRAWN};
 pub use scenario::{
