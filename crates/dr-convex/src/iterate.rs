@@ -167,6 +167,18 @@ pub trait Stepper {
     }
 }
 
+/// A stepper borrowed mutably is a stepper: run it with an [`Executor`] and keep it after
+/// the run.
+impl<S: Stepper + ?Sized> Stepper for &mut S {
+    type Round = S::Round;
+    fn step(&mut self) -> Step<S::Round> {
+        (**self).step()
+    }
+    fn swing(&self, round: &S::Round) -> Option<Swing> {
+        (**self).swing(round)
+    }
+}
+
 /// The one oscillation test (module docs, "Oscillation"): window `W`, sign flips over the
 /// last `2W` rounds at least `⌊W/2⌋`, and no shrinking by 5% between the two halves.
 #[derive(Debug, Clone, PartialEq)]
