@@ -3,7 +3,9 @@
 //! stderr is not a terminal or `--json` is given, so piped and machine-readable output
 //! stays clean.
 
+use dr_convex::{Observer, Stepper, Termination};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::ops::ControlFlow;
 
 /// A progress bar that may be hidden; all methods are no-ops when it is.
 #[derive(Debug)]
@@ -50,6 +52,18 @@ impl Progress {
 
     /// Removes the bar from the terminal.
     pub(crate) fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The bar as an observer of an iterative run ([`dr_convex::Executor`]): one step per
+/// round, cleared when the run ends.
+impl<S: Stepper> Observer<S> for Progress {
+    fn observe(&mut self, _index: usize, _round: &S::Round, _stepper: &S) -> ControlFlow<()> {
+        self.bar.inc(1);
+        ControlFlow::Continue(())
+    }
+    fn finish(&mut self, _termination: Termination, _rounds: usize) {
         self.bar.finish_and_clear();
     }
 }
