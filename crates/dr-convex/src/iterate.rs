@@ -751,15 +751,16 @@ mod tests {
                 ControlFlow::Continue(())
             }
         });
-        let mut hook = progress(Some(100), |p| seen.push(p));
-        let r = Executor::new(script(vec![(1.0, 1.0); 50]))
-            .max_rounds(100)
-            .observe(&mut stop)
-            .observe(&mut hook)
-            .run();
+        let r = {
+            let mut hook = progress(Some(100), |p| seen.push(p));
+            Executor::new(script(vec![(1.0, 1.0); 50]))
+                .max_rounds(100)
+                .observe(&mut stop)
+                .observe(&mut hook)
+                .run()
+        };
         assert_eq!((r.termination, r.rounds), (Termination::Stopped, 5));
         assert_eq!(r.last.map(|x| x.0), Some(4));
-        drop(hook);
         assert_eq!(seen.len(), 6);
         assert_eq!(
             seen[4],

@@ -180,15 +180,16 @@ fn price_newton_stepper() {
     let exact = strategic_equilibrium(&model).unwrap();
     let mut newton = PriceNewton::strategic(&model, SolverSettings::default()).unwrap();
     let mut rounds = 0;
-    let mut check = callback(|r: &NewtonRound| {
-        rounds += 1;
-        assert_eq!(r.prices.len(), 3);
-        std::ops::ControlFlow::Continue(())
-    });
-    let run = Executor::new(&mut newton).observe(&mut check).run();
-    assert_eq!(run.termination, Termination::Converged);
-    let played = run.rounds;
-    drop(check);
+    let (termination, played) = {
+        let mut check = callback(|r: &NewtonRound| {
+            rounds += 1;
+            assert_eq!(r.prices.len(), 3);
+            std::ops::ControlFlow::Continue(())
+        });
+        let run = Executor::new(&mut newton).observe(&mut check).run();
+        (run.termination, run.rounds)
+    };
+    assert_eq!(termination, Termination::Converged);
     assert_eq!(played, rounds);
     assert_eq!(newton.termination(), Some(Termination::Converged));
     assert_eq!(newton.evaluations(), rounds + 1);
