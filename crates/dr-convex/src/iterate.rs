@@ -64,8 +64,8 @@
 //! let mut stop = callback(|x: &f64| if *x > 1.5 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) });
 //! let run = Executor::new(Halving { x: 0.0 }).observe(&mut stop).run();
 //! assert_eq!(run.termination, Termination::Stopped);
-//! assert_eq!(run.rounds, 3); // x = 0, 1, 1.5 … 1.75 stops
-//! # let _ = run;
+//! assert_eq!(run.rounds, 4); // x = 0, 1, 1.5, then 1.75 > 1.5 stops the run
+//! assert_eq!(run.last, Some(1.75));
 //! ```
 
 use serde::{Deserialize, Serialize};
