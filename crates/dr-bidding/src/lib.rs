@@ -56,7 +56,9 @@ pub mod scenario;
 pub mod studies;
 
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
-pub use dr_convex::{callback, Executor, Observer, Run, Stepper, Termination, TraceMode};
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use efficiency::{
     efficiency, solve, solve_with, theorem6_competitive_bids, theorem6_nash_bids,
     theorem6_residual, Efficiency, MarketReport,

@@ -62,7 +62,9 @@ pub mod scenario;
 pub use centralized::{CentralizedMechanism, MessageProfile};
 pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
-pub use dr_convex::{callback, Executor, Observer, Run, Step, Stepper, Termination, TraceMode};
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use error::MechanismError;
 pub use game::{
     GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, ProfileEvaluation, TaxBreakdown,

@@ -65,7 +65,9 @@ pub mod simulation;
 pub mod vi_path;
 
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
-pub use dr_convex::{callback, Executor, Observer, Run, Step, Stepper, Termination, TraceMode};
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use equilibrium::{
     certificate, competitive_equilibrium, competitive_equilibrium_with, load_factor,
     peak_to_average, strategic_equilibrium, strategic_equilibrium_with, unshaped_loads, Behaviour,

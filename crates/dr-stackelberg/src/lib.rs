@@ -107,7 +107,9 @@ pub use distributed::{
     Round,
 };
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
-pub use dr_convex::{callback, Executor, Observer, Run, Step, Stepper, Termination, TraceMode};
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use equilibrium::{
     aggregate_demand_at, equilibrium_prices, linear_system_residual, price_deviation_gain,
     prices_closed_form, prices_linear_system, solve_equilibrium, Clearing, DemandOutput,
