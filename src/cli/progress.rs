@@ -91,4 +91,26 @@ mod tests {
         }
         p.finish();
     }
+
+    /// The bar is an observer of the kernel executor: it sees every round and never stops
+    /// the run.
+    #[test]
+    fn bar_observes_an_executor_run() {
+        use dr_convex::{Executor, Step, Stepper, Termination};
+        struct Count(usize);
+        impl Stepper for Count {
+            type Round = usize;
+            fn step(&mut self) -> Step<usize> {
+                self.0 += 1;
+                Step::Next(self.0)
+            }
+        }
+        let mut bar = Progress::hidden();
+        let run = Executor::new(Count(0))
+            .max_rounds(7)
+            .observe(&mut bar)
+            .run();
+        assert_eq!((run.termination, run.rounds), (Termination::MaxRounds, 7));
+        assert_eq!(bar.bar.position(), 7);
+    }
 }
