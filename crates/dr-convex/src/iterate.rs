@@ -331,6 +331,10 @@ type Recorder<'o, S> = Box<dyn FnMut(&S, &<S as Stepper>::Round) -> <S as Steppe
 
 /// A trace observer: keeps the records of the rounds its [`TraceMode`] selects (and the last
 /// round for [`TraceMode::Every`]), each paired with its round index.
+///
+/// With [`TraceMode::Every`] the recorder also runs on the rounds in between (the latest is
+/// held until the next round in case it is the last), so a costly recorder costs every round;
+/// only the memory is saved.
 pub struct Trace<'o, S: Stepper> {
     mode: TraceMode,
     record: Recorder<'o, S>,
