@@ -415,7 +415,7 @@ fn simulate_converges_to_the_planner_optimum() {
             "centralized"
         };
         assert_eq!(v["mechanism"], expected);
-        assert_eq!(v["termination"], "Converged");
+        assert_eq!(v["termination"], "converged");
         assert_eq!(v["converged"], true);
         let rounds = v["rounds"].as_array().unwrap();
         let needed = v["rounds_needed"].as_u64().unwrap() as usize;
@@ -464,7 +464,7 @@ fn simulate_says_plainly_when_it_did_not_converge() {
         "{out}"
     );
     let v = json_of(&dr(&["--json", "simulate", COMMUNITY, "--rounds", "5"]));
-    assert_eq!(v["termination"], "MaxRounds");
+    assert_eq!(v["termination"], "max_rounds");
     assert_eq!(v["converged"], false);
     // Never null for a number: the reason instead.
     assert_eq!(v["rounds_needed"], "not converged (MaxRounds)");

@@ -44,12 +44,10 @@ use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow, PRICE_TOLERANCE};
 use dr_bidding::{
     competitive_equilibrium, convergence_study, critical_step, efficiency, nash_equilibrium,
-    nash_gain, oscillation_study, scenario_sweep, Behaviour, BidRecording, BiddingError,
-    BiddingScenario, BiddingSimulation, ConvergenceConfig, Costs, Direction, Efficiency,
-    Equilibrium, FittedMarketRule, Market, PriceUpdate, SimulationRun, SimulationSettings,
-    Termination,
+    nash_gain, oscillation_study, scenario_sweep, Behaviour, BiddingError, BiddingScenario,
+    BiddingSimulation, ConvergenceConfig, Costs, Direction, Efficiency, Equilibrium, Market,
+    PriceUpdate, SimulationRun, SimulationSettings, Termination, TraceMode,
 };
-use dr_convex::{FixedStep, PriceRule};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -650,13 +648,7 @@ fn behaviour_name(b: Behaviour) -> &'static str {
 }
 
 fn termination_name(t: Termination) -> &'static str {
-    match t {
-        Termination::Converged => "converged",
-        Termination::MaxRounds => "max_rounds",
-        Termination::Oscillating => "oscillating",
-        Termination::Diverged => "diverged",
-        Termination::Stalled => "stalled",
-    }
+    t.name()
 }
 
 fn update_text(u: PriceUpdate) -> String {
@@ -673,43 +665,25 @@ fn update_slug(u: PriceUpdate) -> &'static str {
     }
 }
 
-/// Runs the stepper to termination with a progress bar.
-fn run_stepper<R: PriceRule>(
-    market: &Market,
-    behaviour: Behaviour,
-    rule: R,
-    settings: SimulationSettings,
-    opts: &Options,
-) -> Result<SimulationRun, BiddingError> {
-    let progress = opts.progress(settings.max_rounds as u64, "bidding rounds");
-    let mut sim = BiddingSimulation::new(market, behaviour, rule, settings)?;
-    while sim.step().is_some() {
-        progress.inc(1);
-    }
-    progress.finish();
-    Ok(sim.run())
-}
-
+/// Runs the scheme with the kernel executor; the progress bar is an observer, and
+/// `record_bids = Some(k)` adds the first `k` customers' bids to every traced round (a
+/// trace recorder).
 fn run_update(
     market: &Market,
     behaviour: Behaviour,
     update: PriceUpdate,
     settings: SimulationSettings,
+    record_bids: Option<usize>,
     opts: &Options,
 ) -> Result<SimulationRun, BiddingError> {
-    match update {
-        PriceUpdate::Paper { step } => {
-            BiddingError::check_positive(|| "step".into(), step)?;
-            run_stepper(market, behaviour, FixedStep::new(step), settings, opts)
-        }
-        PriceUpdate::Fast => run_stepper(
-            market,
-            behaviour,
-            FittedMarketRule::new(behaviour, market.deficit()),
-            settings,
-            opts,
-        ),
-    }
+    let mut bar = opts.progress(settings.max_rounds as u64, "bidding rounds");
+    let sim = BiddingSimulation::from_update(market, behaviour, update, settings)?;
+    let executor = sim.executor().observe(&mut bar);
+    let executor = match record_bids {
+        Some(k) => executor.trace_with(TraceMode::Always, move |s, r| s.with_bids(r, k)),
+        None => executor,
+    };
+    Ok(executor.run().into())
 }
 
 /// The price update: flags over the file's `[simulation]` table. `--step` implies the
@@ -833,6 +807,7 @@ fn termination_text(
         Termination::Diverged => {
             format!("diverged after {rounds} rounds: the price or mismatch became non-finite")
         }
+        other => format!("stopped ({other}) after {rounds} rounds"),
     }
 }
 
@@ -859,9 +834,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     if let Some(t) = opts.sim.tolerance {
         settings.tolerance = t;
     }
-    if let Some(k) = opts.params.get::<usize>("record_bids")? {
-        settings.record_bids = BidRecording::First(k);
-    }
+    let record_bids = opts.params.get::<usize>("record_bids")?;
     settings.validate().map_err(|e| {
         CliError::model(
             s.name(),
@@ -919,7 +892,15 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             Behaviour::Strategic => nash_equilibrium(&market).map_err(&err)?,
         };
         let critical = critical_step(&market, behaviour).ok();
-        let run = run_update(&market, behaviour, update, settings.clone(), opts).map_err(&err)?;
+        let run = run_update(
+            &market,
+            behaviour,
+            update,
+            settings.clone(),
+            record_bids,
+            opts,
+        )
+        .map_err(&err)?;
         runs_json.push(run_json(&run, update, &settings, &exact, critical));
         let label = match behaviour {
             Behaviour::Competitive => "competitive",
@@ -1737,6 +1718,7 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
         Behaviour::Competitive,
         paper_update,
         plan.settings.clone(),
+        None,
         &hidden,
     )
     .map_err(&err)?;
@@ -1745,6 +1727,7 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
         Behaviour::Competitive,
         PriceUpdate::Fast,
         plan.settings.clone(),
+        None,
         &hidden,
     )
     .map_err(&err)?;

@@ -51,8 +51,8 @@ use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_mechanism::scenario::{run_scenario, ScenarioModel, ScenarioReport, ScenarioSettings};
 use dr_mechanism::{
     solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame,
-    LearningRecord, LearningRule, LearningSettings, MechanismError, MechanismSettings,
-    PlannerSettings, RowKind, Termination,
+    LearningOutcome, LearningRecord, LearningRule, LearningSettings, MechanismError,
+    MechanismSettings, PlannerSettings, RowKind, Termination,
 };
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -881,20 +881,15 @@ fn learn<G: LearningGame>(
     settings: LearningSettings,
     opts: &Options,
 ) -> Result<(Termination, usize, Vec<f64>, Vec<LearningRecord>), MechanismError> {
-    let mut learner = Learner::new(game, game.starting_profile(), settings)?;
-    let bar = opts.progress(
+    let learner = Learner::new(game, game.starting_profile(), settings)?;
+    let mut bar = opts.progress(
         settings.max_rounds.saturating_add(1) as u64,
         "learning the NE",
     );
-    let termination = loop {
-        if let Some(t) = learner.step() {
-            break t;
-        }
-        bar.inc(1);
-    };
-    bar.finish();
-    let y = game.allocation(learner.profile()).to_vec();
-    Ok((termination, learner.rounds(), y, learner.trace().to_vec()))
+    // The kernel executor runs the learner; the progress bar is an observer.
+    let out: LearningOutcome<G::Profile> = learner.executor().observe(&mut bar).run().into();
+    let y = game.allocation(&out.profile).to_vec();
+    Ok((out.termination, out.rounds, y, out.trace))
 }
 
 fn run_learning(
@@ -1028,6 +1023,11 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
              Try a smaller --step.",
             run.rounds, run.max_gain
         ),
+        other => format!(
+            "DID NOT CONVERGE: the dynamic ended ({other}) after {} rounds; last best-response \
+             gain {:.3e}.",
+            run.rounds, run.max_gain
+        ),
     };
     let _ = writeln!(text, "{verdict}\n");
     let every = opts
@@ -1124,6 +1124,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 Termination::Converged => "converged",
                 Termination::MaxRounds => "round limit",
                 Termination::Diverged => "diverged",
+                other => other.name(),
             }
         ))
         .x_label("round k")

@@ -3,7 +3,9 @@
 //! stderr is not a terminal or `--json` is given, so piped and machine-readable output
 //! stays clean.
 
+use dr_convex::{Observer, Stepper, Termination};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::ops::ControlFlow;
 
 /// A progress bar that may be hidden; all methods are no-ops when it is.
 #[derive(Debug)]
@@ -54,6 +56,18 @@ impl Progress {
     }
 }
 
+/// The bar as an observer of an iterative run ([`dr_convex::Executor`]): one step per
+/// round, cleared when the run ends.
+impl<S: Stepper> Observer<S> for Progress {
+    fn observe(&mut self, _index: usize, _round: &S::Round, _stepper: &S) -> ControlFlow<()> {
+        self.bar.inc(1);
+        ControlFlow::Continue(())
+    }
+    fn finish(&mut self, _termination: Termination, _rounds: usize) {
+        self.bar.finish_and_clear();
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if !self.bar.is_finished() {
@@ -76,5 +90,27 @@ mod tests {
             tick();
         }
         p.finish();
+    }
+
+    /// The bar is an observer of the kernel executor: it sees every round and never stops
+    /// the run.
+    #[test]
+    fn bar_observes_an_executor_run() {
+        use dr_convex::{Executor, Step, Stepper, Termination};
+        struct Count(usize);
+        impl Stepper for Count {
+            type Round = usize;
+            fn step(&mut self) -> Step<usize> {
+                self.0 += 1;
+                Step::Next(self.0)
+            }
+        }
+        let mut bar = Progress::hidden();
+        let run = Executor::new(Count(0))
+            .max_rounds(7)
+            .observe(&mut bar)
+            .run();
+        assert_eq!((run.termination, run.rounds), (Termination::MaxRounds, 7));
+        assert_eq!(bar.bar.position(), 7);
     }
 }

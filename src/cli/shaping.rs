@@ -81,13 +81,7 @@ fn behaviour_name(b: Behaviour) -> &'static str {
 }
 
 fn termination_name(t: Termination) -> &'static str {
-    match t {
-        Termination::Converged => "converged",
-        Termination::MaxRounds => "max_rounds",
-        Termination::Oscillating => "oscillating",
-        Termination::Diverged => "diverged",
-        Termination::Stalled => "stalled",
-    }
+    t.name()
 }
 
 fn rounds(n: usize) -> String {
@@ -1001,7 +995,8 @@ fn default_step(model: &ShapingModel, behaviour: Behaviour, given: Option<f64>) 
         .unwrap_or(1e-3)
 }
 
-/// Runs one scheme, the gradient one round by round (for the progress bar).
+/// Runs one scheme; the gradient one with the kernel executor and the progress bar as an
+/// observer.
 fn run_scheme(
     model: &ShapingModel,
     behaviour: Behaviour,
@@ -1015,20 +1010,12 @@ fn run_scheme(
     match settings.scheme {
         Scheme::Gradient => {
             let step = default_step(model, behaviour, settings.step);
-            let mut scheme = GradientScheme::new(model, behaviour, step, &settings)?;
-            let progress = opts.progress(
+            let scheme = GradientScheme::new(model, behaviour, step, &settings)?;
+            let mut bar = opts.progress(
                 settings.max_rounds as u64,
                 &format!("eq. {} rounds", scheme_equation(behaviour)),
             );
-            let mut trace = Vec::new();
-            while let Some(r) = scheme.step() {
-                trace.push(r);
-                progress.inc(1);
-            }
-            progress.finish();
-            let mut run = scheme.run();
-            run.trace = trace;
-            Ok(run)
+            Ok(scheme.executor().observe(&mut bar).run().into())
         }
         Scheme::Newton => run_newton_scheme(model, &settings),
     }
@@ -1134,6 +1121,11 @@ impl Simulated {
             ),
             Termination::Stalled => format!(
                 "DID NOT CONVERGE: the price Newton stalled after {} (residual {:.1e}).",
+                rounds(run.rounds),
+                run.residual
+            ),
+            other => format!(
+                "DID NOT CONVERGE: the run ended ({other}) after {} (residual {:.1e}).",
                 rounds(run.rounds),
                 run.residual
             ),

@@ -147,12 +147,7 @@ fn update_slug(u: PriceUpdate) -> String {
 }
 
 fn termination_name(t: Termination) -> &'static str {
-    match t {
-        Termination::Converged => "converged",
-        Termination::MaxRounds => "max_rounds",
-        Termination::NonPositivePrice { .. } => "non_positive_price",
-        Termination::Diverged => "diverged",
-    }
+    t.name()
 }
 
 fn termination_text(run: &DistributedRun, tolerance: Option<f64>) -> String {
@@ -166,12 +161,16 @@ fn termination_text(run: &DistributedRun, tolerance: Option<f64>) -> String {
             None => format!("converged after {}", rounds(run.rounds)),
         },
         Termination::MaxRounds => format!("stopped at the round limit ({})", rounds(run.rounds)),
-        Termination::NonPositivePrice { company, period } => format!(
-            "stopped after {}: the update gave company {company} a non-positive price in \
-             period {period} (Theorem 4 excludes this only for δ ≥ 0)",
-            rounds(run.rounds)
-        ),
+        Termination::NonPositivePrice { .. } => {
+            let (company, period) = run.non_positive_entry().unwrap_or_default();
+            format!(
+                "stopped after {}: the update gave company {company} a non-positive price in \
+                 period {period} (Theorem 4 excludes this only for δ ≥ 0)",
+                rounds(run.rounds)
+            )
+        }
         Termination::Diverged => format!("diverged after {}", rounds(run.rounds)),
+        other => format!("stopped ({other}) after {}", rounds(run.rounds)),
     }
 }
 
@@ -183,12 +182,10 @@ fn rounds(n: usize) -> String {
     }
 }
 
-fn termination_at(t: Termination) -> Value {
-    match t {
-        Termination::NonPositivePrice { company, period } => {
-            json!({"company": company, "period": period})
-        }
-        _ => Value::Null,
+fn termination_at(run: &DistributedRun) -> Value {
+    match run.non_positive_entry() {
+        Some((company, period)) => json!({"company": company, "period": period}),
+        None => Value::Null,
     }
 }
 
@@ -801,13 +798,10 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         },
     )
     .map_err(&err)?;
-    let progress = opts.progress(settings.max_rounds as u64 + 1, "eq. 21 rounds");
-    let mut stepper = DistributedPricing::new(market, &settings).map_err(&err)?;
-    while stepper.step().is_none() {
-        progress.inc(1);
-    }
-    progress.finish();
-    let run = stepper.run();
+    // The kernel executor runs eq. 21; the progress bar is an observer.
+    let mut bar = opts.progress(settings.max_rounds as u64 + 1, "eq. 21 rounds");
+    let stepper = DistributedPricing::new(market, &settings).map_err(&err)?;
+    let run: DistributedRun = stepper.executor().observe(&mut bar).run().into();
     let k_n = market.companies().len();
     let final_error = max_price_error(&run.prices, &eq.prices);
     let (rule, delta) = update_name(settings.update);
@@ -833,7 +827,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "max_rounds": settings.max_rounds,
         "tolerance": settings.tolerance,
         "termination": termination_name(run.termination),
-        "termination_at": termination_at(run.termination),
+        "termination_at": termination_at(&run),
         "converged_after": converged.then_some(run.rounds),
         "rounds_run": run.rounds,
         "prices": run.prices,
@@ -1008,7 +1002,7 @@ fn run_json(r: &DistributedStudy, period0_only: bool) -> Value {
         "rule": rule,
         "delta": delta,
         "termination": termination_name(r.run.termination),
-        "termination_at": termination_at(r.run.termination),
+        "termination_at": termination_at(&r.run),
         "converged_after": (r.run.termination == Termination::Converged).then_some(r.run.rounds),
         "rounds_run": r.run.rounds,
         "max_price_error": r.max_price_error,

@@ -15,8 +15,11 @@
 //!    — or the fast rule [`FittedMarketRule`], which reads the same bids (every rule is shown
 //!    them through `PriceRule::observe_replies` before the update).
 //!
-//! Every round is appended to a trace ([`Round`]: price, total bid, supply, mismatch and,
-//! optionally, the bids). A run stops with an explicit [`Termination`].
+//! [`BiddingSimulation`] is a kernel [`Stepper`]: its [`Executor`]
+//! ([`BiddingSimulation::executor`]) adds the round limit and the kernel's one oscillation
+//! detector (on the signed mismatch); a trace of [`Round`]s (price, total bid, supply,
+//! mismatch and, when a trace recorder asks for them, the bids) and progress reports are
+//! observers. A run stops with an explicit [`Termination`] (the kernel's).
 //!
 //! At a price `p ≤ 0` (the projection `[·]^+` can reach 0) a bid `q_i(p)/p` is undefined; a
 //! customer then replies with its limit bid `lim_{p→0⁺} q_i(p)/p` (`1/C_i''(0)` if
@@ -37,7 +40,10 @@ use crate::fitted::FittedMarketRule;
 use crate::market::{Costs, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, fill, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::scalar::{nash_quadratic_response, nash_quadratic_slope};
-use dr_convex::{ConvexScalar, FixedStep, NashTransform, PriceRule};
+use dr_convex::{
+    ConvexScalar, Executor, FixedStep, NashTransform, PriceRule, Run, Step, Stepper, Swing,
+    Termination, TraceMode,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -49,18 +55,6 @@ pub enum Behaviour {
     Competitive,
     /// Price-anticipating customers, eq. 26 (converges to the Nash equilibrium).
     Strategic,
-}
-
-/// Which bids the trace keeps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BidRecording {
-    /// No bids in the trace (only price, total bid, mismatch).
-    None,
-    /// Every customer's bid every round.
-    All,
-    /// The first `k` customers' bids every round.
-    First(usize),
 }
 
 /// Settings of an iterative run, with defaults.
@@ -76,12 +70,11 @@ pub struct SimulationSettings {
     /// Stalled when the rule moves the price by at most `price_tolerance · p` while the
     /// mismatch is above `tolerance` (default 1e-15: the price stopped moving).
     pub price_tolerance: f64,
-    /// Window `W` of the oscillation test: over the last `2W` rounds the mismatch changed
-    /// sign at least `W/2` times and its largest size in the last `W` rounds is at least 95%
-    /// of that in the `W` before (default 32).
+    /// Window `W` of the kernel's oscillation test ([`dr_convex::OscillationDetector`]) on
+    /// the signed mismatch: over the last `2W` rounds it changed sign at least `W/2` times
+    /// and its largest size in the last `W` rounds is at least 95% of that in the `W`
+    /// before (default 32).
     pub oscillation_window: usize,
-    /// Which bids the trace keeps (default none).
-    pub record_bids: BidRecording,
 }
 
 impl Default for SimulationSettings {
@@ -92,7 +85,6 @@ impl Default for SimulationSettings {
             tolerance: 1e-9,
             price_tolerance: 1e-15,
             oscillation_window: 32,
-            record_bids: BidRecording::None,
         }
     }
 }
@@ -121,22 +113,6 @@ impl SimulationSettings {
     }
 }
 
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Termination {
-    /// The relative mismatch reached the tolerance.
-    Converged,
-    /// The round limit was reached.
-    MaxRounds,
-    /// The mismatch keeps changing sign without shrinking (step too large).
-    Oscillating,
-    /// The price or mismatch became non-finite.
-    Diverged,
-    /// The rule stopped moving the price before the tolerance was met.
-    Stalled,
-}
-
 /// One round of the trace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Round {
@@ -152,7 +128,8 @@ pub struct Round {
     pub mismatch: f64,
     /// `|mismatch| / d`.
     pub relative_mismatch: f64,
-    /// The recorded bids (see [`BidRecording`]).
+    /// The bids of the round, when a trace recorder added them
+    /// ([`BiddingSimulation::with_bids`]); `None` in the stepper's own record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bids: Option<Vec<f64>>,
 }
@@ -164,7 +141,10 @@ pub struct SimulationRun {
     pub behaviour: Behaviour,
     /// The price rule's name (`"paper"`, `"fast"`).
     pub rule: String,
-    /// Why the run stopped.
+    /// Why the run stopped ([`Termination::Converged`]: relative mismatch at most the
+    /// tolerance; `Oscillating`: the kernel's detector; `Diverged`: a non-finite price or
+    /// mismatch; `Stalled`: the rule stopped moving the price; `MaxRounds`; `Stopped` by an
+    /// observer).
     pub termination: Termination,
     /// Rounds executed (bids collected).
     pub rounds: usize,
@@ -176,8 +156,28 @@ pub struct SimulationRun {
     pub relative_mismatch: f64,
     /// Scalar messages exchanged: one price to and one bid from each customer per round.
     pub messages: usize,
-    /// Per-round trace.
+    /// The trace the executor collected (every round for [`BiddingSimulation::run`];
+    /// empty when none was collected).
     pub trace: Vec<Round>,
+}
+
+impl<R: PriceRule> From<Run<BiddingSimulation<'_, R>>> for SimulationRun {
+    /// The outcome of an executor run of a [`BiddingSimulation`].
+    fn from(run: Run<BiddingSimulation<'_, R>>) -> Self {
+        let sim = run.stepper;
+        let rounds = run.rounds;
+        SimulationRun {
+            behaviour: sim.behaviour,
+            rule: sim.rule.name().to_string(),
+            termination: run.termination,
+            rounds,
+            price: run.last.as_ref().map_or(sim.price, |r| r.price),
+            relative_mismatch: run.last.as_ref().map_or(f64::NAN, |r| r.relative_mismatch),
+            messages: 2 * rounds * sim.market.len(),
+            bids: sim.bids,
+            trace: run.trace.unwrap_or_default(),
+        }
+    }
 }
 
 impl SimulationRun {
@@ -222,8 +222,8 @@ fn reply(
     q / p
 }
 
-/// The iterative bidding scheme as an argmin-style stepper: one [`BiddingSimulation::step`]
-/// is one round (see the module docs).
+/// The iterative bidding scheme as a kernel [`Stepper`]: one [`Stepper::step`] is one
+/// round (see the module docs).
 ///
 /// ```
 /// use dr_bidding::{Behaviour, BiddingSimulation, Market, SimulationSettings, Termination};
@@ -243,8 +243,7 @@ pub struct BiddingSimulation<'m, R> {
     nash: Option<Vec<NashTransform<Arc<dyn ConvexScalar>>>>,
     price: f64,
     bids: Vec<f64>,
-    trace: Vec<Round>,
-    termination: Option<Termination>,
+    round: usize,
 }
 
 impl<'m, R: PriceRule> BiddingSimulation<'m, R> {
@@ -280,8 +279,7 @@ impl<'m, R: PriceRule> BiddingSimulation<'m, R> {
             settings,
             nash,
             bids: vec![0.0; market.len()],
-            trace: Vec::new(),
-            termination: None,
+            round: 0,
         })
     }
 
@@ -295,22 +293,47 @@ impl<'m, R: PriceRule> BiddingSimulation<'m, R> {
         &self.bids
     }
 
-    /// The trace so far.
-    pub fn trace(&self) -> &[Round] {
-        &self.trace
+    /// The settings of the run.
+    pub fn settings(&self) -> &SimulationSettings {
+        &self.settings
     }
 
-    /// Why the run stopped, once it has.
-    pub fn termination(&self) -> Option<Termination> {
-        self.termination
-    }
-
-    /// One round: announce `p(k)`, collect the bids, compute the mismatch, then stop or
-    /// update the price. Returns the round's record, or `None` once the run has stopped.
-    pub fn step(&mut self) -> Option<&Round> {
-        if self.termination.is_some() {
-            return None;
+    /// `round` completed with the first `first` customers' bids of the round just played
+    /// (all of them when `first ≥ N`): a trace recorder for
+    /// [`dr_convex::Executor::trace_with`], e.g.
+    /// `executor.trace_with(TraceMode::Always, |sim, r| sim.with_bids(r, 5))`.
+    pub fn with_bids(&self, round: &Round, first: usize) -> Round {
+        Round {
+            bids: Some(self.bids[..first.min(self.bids.len())].to_vec()),
+            ..round.clone()
         }
+    }
+
+    /// The kernel executor for this run: the settings' round limit and oscillation window,
+    /// and a trace of every round. Add observers (progress, callbacks, a recorder with
+    /// bids) before [`Executor::run`]; convert its [`Run`] with `SimulationRun::from`.
+    pub fn executor<'o>(self) -> Executor<'o, Self> {
+        let (max_rounds, window) = (self.settings.max_rounds, self.settings.oscillation_window);
+        Executor::new(self)
+            .max_rounds(max_rounds)
+            .oscillation(window)
+            .trace(TraceMode::Always)
+    }
+
+    /// Runs to termination with [`BiddingSimulation::executor`] and returns the outcome.
+    pub fn run(self) -> SimulationRun {
+        self.executor().run().into()
+    }
+}
+
+impl<R: PriceRule> Stepper for BiddingSimulation<'_, R> {
+    type Round = Round;
+
+    /// One round: announce `p(k)`, collect the bids, compute the mismatch; converged
+    /// (relative mismatch at most the tolerance) or diverged (non-finite) ends the run with
+    /// this round, otherwise the rule computes the next price (`Diverged` if it is not
+    /// finite, `Stalled` if it moved by at most `price_tolerance · p`).
+    fn step(&mut self) -> Step<Round> {
         let market = self.market;
         let behaviour = self.behaviour;
         let nash = self.nash.as_deref();
@@ -324,75 +347,98 @@ impl<'m, R: PriceRule> BiddingSimulation<'m, R> {
         let supply = total * p;
         let mismatch = supply - d;
         let relative = mismatch.abs() / d;
-        let recorded = match self.settings.record_bids {
-            BidRecording::None => None,
-            BidRecording::All => Some(self.bids.clone()),
-            BidRecording::First(k) => Some(self.bids[..k.min(self.bids.len())].to_vec()),
-        };
-        let k = self.trace.len();
-        self.trace.push(Round {
-            round: k,
+        let round = Round {
+            round: self.round,
             price: p,
             total_bid: total,
             supply,
             mismatch,
             relative_mismatch: relative,
-            bids: recorded,
-        });
-        self.termination = if !(mismatch.is_finite() && p.is_finite()) {
-            Some(Termination::Diverged)
-        } else if relative <= self.settings.tolerance {
-            Some(Termination::Converged)
-        } else if self.oscillating() {
-            Some(Termination::Oscillating)
+            bids: None,
+        };
+        self.round += 1;
+        if !(mismatch.is_finite() && p.is_finite()) {
+            return Step::Last(round, Termination::Diverged);
+        }
+        if relative <= self.settings.tolerance {
+            return Step::Last(round, Termination::Converged);
+        }
+        self.rule.observe_replies(p, &self.bids);
+        let next = self.rule.next_price(p, mismatch);
+        if !next.is_finite() {
+            Step::Last(round, Termination::Diverged)
+        } else if (next - p).abs() <= self.settings.price_tolerance * p.abs() {
+            Step::Last(round, Termination::Stalled)
         } else {
-            self.rule.observe_replies(p, &self.bids);
-            let next = self.rule.next_price(p, mismatch);
-            if !next.is_finite() {
-                Some(Termination::Diverged)
-            } else if (next - p).abs() <= self.settings.price_tolerance * p.abs() {
-                Some(Termination::Stalled)
-            } else if k + 1 >= self.settings.max_rounds {
-                Some(Termination::MaxRounds)
-            } else {
-                self.price = next;
-                None
+            self.price = next;
+            Step::Next(round)
+        }
+    }
+
+    /// The signed mismatch (eqs. 12 / 27): it flips sign when the price jumps across the
+    /// equilibrium.
+    fn swing(&self, round: &Round) -> Option<Swing> {
+        Some(Swing {
+            size: round.mismatch.abs(),
+            direction: round.mismatch,
+        })
+    }
+}
+
+/// The rule behind a [`PriceUpdate`] (what [`BiddingSimulation::from_update`] runs).
+pub enum UpdateRule {
+    /// The papers' fixed step.
+    Paper(FixedStep),
+    /// The fast rule.
+    Fast(Box<FittedMarketRule>),
+}
+
+impl PriceRule for UpdateRule {
+    fn next_price(&mut self, price: f64, mismatch: f64) -> f64 {
+        match self {
+            UpdateRule::Paper(r) => r.next_price(price, mismatch),
+            UpdateRule::Fast(r) => r.next_price(price, mismatch),
+        }
+    }
+    fn observe_replies(&mut self, price: f64, replies: &[f64]) {
+        match self {
+            UpdateRule::Paper(r) => r.observe_replies(price, replies),
+            UpdateRule::Fast(r) => r.observe_replies(price, replies),
+        }
+    }
+    fn reset(&mut self) {
+        match self {
+            UpdateRule::Paper(r) => r.reset(),
+            UpdateRule::Fast(r) => r.reset(),
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            UpdateRule::Paper(r) => r.name(),
+            UpdateRule::Fast(r) => r.name(),
+        }
+    }
+}
+
+impl<'m> BiddingSimulation<'m, UpdateRule> {
+    /// The stepper with the named price rule. Errors name `step` (not finite and positive)
+    /// or the settings' fields.
+    pub fn from_update(
+        market: &'m Market,
+        behaviour: Behaviour,
+        update: PriceUpdate,
+        settings: SimulationSettings,
+    ) -> Result<Self, BiddingError> {
+        let rule = match update {
+            PriceUpdate::Paper { step } => {
+                BiddingError::check_positive(|| "step".into(), step)?;
+                UpdateRule::Paper(FixedStep::new(step))
+            }
+            PriceUpdate::Fast => {
+                UpdateRule::Fast(Box::new(FittedMarketRule::new(behaviour, market.deficit())))
             }
         };
-        self.trace.last()
-    }
-
-    fn oscillating(&self) -> bool {
-        let w = self.settings.oscillation_window;
-        let len = self.trace.len();
-        if len < 2 * w {
-            return false;
-        }
-        let window = &self.trace[len - 2 * w..];
-        let changes = window
-            .windows(2)
-            .filter(|p| p[0].mismatch * p[1].mismatch < 0.0)
-            .count();
-        let size = |r: &[Round]| r.iter().map(|x| x.mismatch.abs()).fold(0.0, f64::max);
-        changes >= w / 2 && size(&window[w..]) >= 0.95 * size(&window[..w])
-    }
-
-    /// Runs to termination and returns the outcome.
-    pub fn run(mut self) -> SimulationRun {
-        while self.step().is_some() {}
-        let last = self.trace.last().map_or(f64::NAN, |r| r.relative_mismatch);
-        let rounds = self.trace.len();
-        SimulationRun {
-            behaviour: self.behaviour,
-            rule: self.rule.name().to_string(),
-            termination: self.termination.unwrap_or(Termination::MaxRounds),
-            rounds,
-            price: self.trace.last().map_or(self.price, |r| r.price),
-            bids: self.bids,
-            relative_mismatch: last,
-            messages: 2 * rounds * self.market.len(),
-            trace: self.trace,
-        }
+        Self::new(market, behaviour, rule, settings)
     }
 }
 
@@ -410,27 +456,16 @@ pub enum PriceUpdate {
     Fast,
 }
 
-/// Runs the iterative scheme with the named price rule (see [`BiddingSimulation`]).
-/// Errors name `step` (not finite and positive) or the settings' fields.
+/// Runs the iterative scheme with the named price rule (see [`BiddingSimulation`]),
+/// tracing every round. Errors name `step` (not finite and positive) or the settings'
+/// fields.
 pub fn simulate(
     market: &Market,
     behaviour: Behaviour,
     update: PriceUpdate,
     settings: SimulationSettings,
 ) -> Result<SimulationRun, BiddingError> {
-    match update {
-        PriceUpdate::Paper { step } => {
-            BiddingError::check_positive(|| "step".into(), step)?;
-            Ok(BiddingSimulation::new(market, behaviour, FixedStep::new(step), settings)?.run())
-        }
-        PriceUpdate::Fast => Ok(BiddingSimulation::new(
-            market,
-            behaviour,
-            FittedMarketRule::new(behaviour, market.deficit()),
-            settings,
-        )?
-        .run()),
-    }
+    Ok(BiddingSimulation::from_update(market, behaviour, update, settings)?.run())
 }
 
 /// The slope `S'(p)` of the total supply `S(p) = Σ_i q_i(p)` at the equilibrium price of the

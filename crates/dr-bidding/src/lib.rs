@@ -58,6 +58,10 @@ pub mod studies;
 
 /// Kernel types a custom cost and a cross-check need (one dependency, matching versions).
 pub use dr_convex::{Candidate, ConvexScalar, SeparableProblem};
+/// The kernel's iteration vocabulary (one termination reason, the executor, observers).
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use efficiency::{
     efficiency, solve, solve_with, theorem6_competitive_bids, theorem6_nash_bids,
     theorem6_residual, Efficiency, MarketReport,
@@ -70,8 +74,8 @@ pub use error::BiddingError;
 pub use fitted::FittedMarketRule;
 pub use gain::{clearing_price, nash_gain, NashGain};
 pub use iterative::{
-    critical_step, simulate, supply_slope, Behaviour, BidRecording, BiddingSimulation, PriceUpdate,
-    Round, SimulationRun, SimulationSettings, Termination,
+    critical_step, simulate, supply_slope, Behaviour, BiddingSimulation, PriceUpdate, Round,
+    SimulationRun, SimulationSettings, UpdateRule,
 };
 pub use market::{Costs, CustomerCost, Direction, Market, MAX_DRAWN};
 pub use problem::equilibrium_problem;

@@ -24,10 +24,7 @@
 
 use crate::efficiency::solve;
 use crate::error::BiddingError;
-use crate::iterative::{
-    critical_step, simulate, Behaviour, BidRecording, PriceUpdate, SimulationRun,
-    SimulationSettings,
-};
+use crate::iterative::{critical_step, Behaviour, PriceUpdate, SimulationRun, SimulationSettings};
 use crate::market::Market;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -111,7 +108,6 @@ impl ConvergenceConfig {
             start_price: self.start_price,
             max_rounds: self.max_rounds,
             tolerance: self.tolerance,
-            record_bids: BidRecording::All,
             ..SimulationSettings::default()
         }
     }
@@ -151,6 +147,24 @@ pub struct ConvergenceStudy {
     pub runs: Vec<StudyRun>,
 }
 
+/// [`crate::simulate`] with every customer's bid in every round of the trace (a trace recorder,
+/// [`crate::BiddingSimulation::with_bids`]).
+fn simulate_with_bids(
+    market: &Market,
+    behaviour: Behaviour,
+    update: PriceUpdate,
+    settings: SimulationSettings,
+) -> Result<SimulationRun, BiddingError> {
+    let sim = crate::BiddingSimulation::from_update(market, behaviour, update, settings)?;
+    Ok(sim
+        .executor()
+        .trace_with(dr_convex::TraceMode::Always, |s, r| {
+            s.with_bids(r, usize::MAX)
+        })
+        .run()
+        .into())
+}
+
 fn study_run(
     market: &Market,
     behaviour: Behaviour,
@@ -158,7 +172,7 @@ fn study_run(
     settings: &SimulationSettings,
     reference: f64,
 ) -> Result<StudyRun, BiddingError> {
-    let run = simulate(market, behaviour, update, settings.clone())?;
+    let run = simulate_with_bids(market, behaviour, update, settings.clone())?;
     Ok(StudyRun {
         behaviour,
         update,
@@ -232,7 +246,7 @@ pub fn oscillation_study(
         Behaviour::Competitive => crate::competitive_equilibrium(&market)?.price,
         Behaviour::Strategic => crate::nash_equilibrium(&market)?.price,
     };
-    let run = simulate(&market, behaviour, PriceUpdate::Paper { step }, settings)?;
+    let run = simulate_with_bids(&market, behaviour, PriceUpdate::Paper { step }, settings)?;
     let tail = &run.trace[run.trace.len().saturating_sub(64)..];
     let late_amplitude = tail.iter().map(|r| r.relative_mismatch).fold(0.0, f64::max);
     let late_sign_changes = tail

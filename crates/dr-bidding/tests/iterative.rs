@@ -6,11 +6,13 @@
 
 use dr_bidding::{
     competitive_equilibrium, convergence_study, critical_step, nash_equilibrium, oscillation_study,
-    simulate, Behaviour, BidRecording, BiddingSimulation, ConvergenceConfig, Costs, Market,
-    PriceUpdate, SimulationSettings, Termination,
+    simulate, Behaviour, BiddingSimulation, ConvergenceConfig, Costs, Market, PriceUpdate, Round,
+    SimulationRun, SimulationSettings, Termination, TraceMode,
 };
 use dr_convex::scalar::nash_quadratic_response;
+use dr_convex::{callback, Stepper, Trace};
 use dr_convex::{ClosureConvex, ConvexScalar, FixedStep};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 fn figure1() -> Market {
@@ -35,10 +37,20 @@ fn trace_follows_the_papers_equations() {
     for behaviour in [Behaviour::Competitive, Behaviour::Strategic] {
         let settings = SimulationSettings {
             start_price: 0.5,
-            record_bids: BidRecording::All,
             ..SimulationSettings::default()
         };
-        let run = simulate(&m, behaviour, PriceUpdate::Paper { step: gamma }, settings).unwrap();
+        let sim = BiddingSimulation::from_update(
+            &m,
+            behaviour,
+            PriceUpdate::Paper { step: gamma },
+            settings,
+        )
+        .unwrap();
+        let run: SimulationRun = sim
+            .executor()
+            .trace_with(TraceMode::Always, |s, r| s.with_bids(r, usize::MAX))
+            .run()
+            .into();
         assert_eq!(run.termination, Termination::Converged);
         assert_eq!(run.messages, 2 * run.rounds * m.len());
         for (k, r) in run.trace.iter().enumerate() {
@@ -240,27 +252,28 @@ fn fast_rule_reaches_the_price_in_few_rounds() {
     }
 }
 
-/// The stepper: `step` returns one round at a time and then `None`; a round limit ends the
-/// run as `MaxRounds`; recording the first k bids keeps k.
+/// The stepper under the kernel executor: a round limit ends the run as `MaxRounds` after
+/// exactly that many rounds; a trace recorder keeping the first k bids keeps k.
 #[test]
 fn stepper_and_limits() {
     let m = figure1();
     let settings = SimulationSettings {
         max_rounds: 3,
-        record_bids: BidRecording::First(5),
         ..SimulationSettings::default()
     };
-    let mut sim =
+    let sim =
         BiddingSimulation::new(&m, Behaviour::Competitive, FixedStep::new(0.01), settings).unwrap();
-    let mut n = 0;
-    while let Some(r) = sim.step() {
+    let run = sim
+        .executor()
+        .trace_with(TraceMode::Always, |s, r| s.with_bids(r, 5))
+        .run();
+    assert_eq!(run.termination, Termination::MaxRounds);
+    assert_eq!(run.rounds, 3);
+    let trace = run.trace.unwrap();
+    assert_eq!(trace.len(), 3);
+    for r in &trace {
         assert_eq!(r.bids.as_ref().unwrap().len(), 5);
-        n += 1;
     }
-    assert_eq!(n, 3);
-    assert_eq!(sim.termination(), Some(Termination::MaxRounds));
-    assert!(sim.step().is_none());
-    assert_eq!(sim.trace().len(), 3);
     // Strategic bidding with two customers is refused (Corollary 2).
     let two = Market::quadratic(vec![1.0, 1.0], vec![1.0, 1.0], 1.0).unwrap();
     assert!(BiddingSimulation::new(
@@ -402,4 +415,96 @@ fn fast_rule_converges_on_random_markets() {
         }
     }
     assert!(runs > 400, "{runs} runs");
+}
+
+/// A trace observer every k rounds and a user callback on the real algorithm: the Every(4)
+/// trace holds exactly the rounds 0, 4, 8, … and the last one, each equal to the round of
+/// the full trace; a callback that stops once the price is within 1% of the exact
+/// equilibrium price ends the run there (`Stopped`), earlier than convergence, and at the
+/// first such round.
+#[test]
+fn trace_observer_and_stopping_callback() {
+    let m = figure1();
+    let settings = SimulationSettings::default();
+    let update = PriceUpdate::Paper { step: 0.1 };
+    let full = simulate(&m, Behaviour::Competitive, update, settings.clone()).unwrap();
+    assert_eq!(full.termination, Termination::Converged);
+    assert!(full.rounds > 8, "{}", full.rounds);
+
+    let sim = BiddingSimulation::from_update(&m, Behaviour::Competitive, update, settings.clone())
+        .unwrap();
+    let mut every = Trace::new(TraceMode::Every(4));
+    let run = sim
+        .executor()
+        .trace(TraceMode::Never)
+        .observe(&mut every)
+        .run();
+    assert_eq!(run.termination, Termination::Converged);
+    assert!(run.trace.is_none());
+    let kept = every.rounds();
+    let mut expected: Vec<usize> = (0..full.rounds).step_by(4).collect();
+    if (full.rounds - 1) % 4 != 0 {
+        expected.push(full.rounds - 1);
+    }
+    assert_eq!(kept.iter().map(|(k, _)| *k).collect::<Vec<_>>(), expected);
+    for (k, r) in kept {
+        assert_eq!(r, &full.trace[*k]);
+    }
+
+    let exact = competitive_equilibrium(&m).unwrap().price;
+    let near = |r: &Round| (r.price - exact).abs() <= 0.01 * exact;
+    let first_near = full.trace.iter().position(near).unwrap();
+    assert!(first_near + 1 < full.rounds);
+    let mut stop = callback(|r: &Round| {
+        if near(r) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    let sim = BiddingSimulation::from_update(&m, Behaviour::Competitive, update, settings).unwrap();
+    let run: SimulationRun = sim.executor().observe(&mut stop).run().into();
+    assert_eq!(run.termination, Termination::Stopped);
+    assert_eq!(run.rounds, first_near + 1);
+    assert!(near(run.trace.last().unwrap()));
+    assert_eq!(run.price, full.trace[first_near].price);
+}
+
+/// The kernel's termination serialises in snake_case (one casing for every model).
+#[test]
+fn termination_serialises_in_snake_case() {
+    for (t, json) in [
+        (Termination::Converged, "\"converged\""),
+        (Termination::MaxRounds, "\"max_rounds\""),
+        (Termination::Oscillating, "\"oscillating\""),
+        (Termination::Stopped, "\"stopped\""),
+        (
+            Termination::NonPositivePrice { entry: 3 },
+            "{\"non_positive_price\":{\"entry\":3}}",
+        ),
+    ] {
+        assert_eq!(serde_json::to_string(&t).unwrap(), json);
+        let back: Termination = serde_json::from_str(json).unwrap();
+        assert_eq!(back, t);
+    }
+}
+
+/// The stepper can also be driven by hand, one `step` per round.
+#[test]
+fn stepper_by_hand() {
+    let m = figure1();
+    let mut sim = BiddingSimulation::new(
+        &m,
+        Behaviour::Competitive,
+        FixedStep::new(0.1),
+        SimulationSettings::default(),
+    )
+    .unwrap();
+    let first = match sim.step() {
+        dr_convex::Step::Next(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(first.round, 0);
+    assert_eq!(first.price, 1.0);
+    assert_eq!(sim.price(), (1.0 - 0.1 * first.mismatch).max(0.0));
 }

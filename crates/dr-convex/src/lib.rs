@@ -18,6 +18,9 @@
 //!   for strategic equilibria without a potential.
 //! - [`price_rule`]: price updates of iterative market schemes (the papers' fixed step and
 //!   a safeguarded fast rule that uses only the observed mismatch).
+//! - [`iterate`]: one way to run the papers' distributed algorithms — a [`Stepper`] (one
+//!   round per step), an [`Executor`] with the shared stopping rules and oscillation
+//!   detector, observers for traces, progress and user callbacks, one [`Termination`].
 //! - [`parallel`]: the deterministic chunked reductions everything else uses.
 //!
 //! ```
@@ -42,6 +45,7 @@ mod candidate;
 pub mod certificate;
 pub mod error;
 pub mod ipm;
+pub mod iterate;
 pub mod parallel;
 pub mod price_rule;
 pub mod projection;
@@ -56,6 +60,10 @@ pub use candidate::Candidate;
 pub use certificate::{Certificate, Status};
 pub use error::ConvexError;
 pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
+pub use iterate::{
+    callback, progress, Callback, Executor, Observer, OscillationDetector, Progress, ProgressHook,
+    Run, Step, Stepper, Swing, Termination, Trace, TraceMode,
+};
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{

@@ -1,7 +1,9 @@
 //! Learning the Nash equilibrium: users update their own messages round by round from the
-//! messages they can read (`N(i) ∪ {i}` in the distributed mechanism), as an argmin-style
-//! stepper (one round = one [`Learner::step`]) with a per-round trace and an explicit
-//! [`Termination`].
+//! messages they can read (`N(i) ∪ {i}` in the distributed mechanism), as a kernel
+//! [`Stepper`] (one round = one step: the users apply the update decided from the last
+//! round's messages, then the new profile is measured), run by the kernel [`Executor`]
+//! ([`Learner::executor`]: round limit, a per-round trace as an observer) and ending with the
+//! kernel's [`Termination`].
 //!
 //! wei-anastasopoulos leave open how users learn the NE (§VI). Two dynamics are offered:
 //!
@@ -56,6 +58,7 @@ use crate::centralized::{CentralizedMechanism, MessageProfile};
 use crate::distributed::{DistributedMechanism, DistributedProfile};
 use crate::error::MechanismError;
 use crate::game::{self, OwnUpdate, Provider};
+use dr_convex::{Executor, Run, Step, Stepper, Termination, TraceMode};
 use serde::Serialize;
 
 /// How users update their messages (see the module docs).
@@ -135,17 +138,6 @@ impl LearningSettings {
         MechanismError::check_positive(|| "tolerance".into(), self.tolerance)?;
         Ok(())
     }
-}
-
-/// Why a learning run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Termination {
-    /// Every best-response gain is at most the tolerance: the profile is a NE to tolerance.
-    Converged,
-    /// The round limit was reached first.
-    MaxRounds,
-    /// A demand response did not exist (unbounded) or a message became non-finite.
-    Diverged,
 }
 
 /// One round of the trace (the profile *before* that round's update).
@@ -290,7 +282,9 @@ pub struct LearningOutcome<P> {
     pub profile: P,
     /// Updates applied (rounds needed, when converged).
     pub rounds: usize,
-    /// Why it stopped.
+    /// Why it stopped: `Converged` (every best-response gain at most the tolerance: the
+    /// profile is a NE to tolerance), `MaxRounds`, `Diverged` (a demand response did not
+    /// exist, or a message became non-finite), or `Stopped` by an observer.
     pub termination: Termination,
     /// Largest best-response gain at the last profile.
     pub max_gain: f64,
@@ -300,15 +294,15 @@ pub struct LearningOutcome<P> {
     pub trace: Vec<LearningRecord>,
 }
 
-/// The learning stepper: one [`Learner::step`] = one round of message updates by all users.
+/// The learning stepper: one step = one round of message updates by all users.
 #[derive(Debug, Clone)]
 pub struct Learner<'g, G: LearningGame> {
     game: &'g G,
     settings: LearningSettings,
     profile: G::Profile,
     round: usize,
-    trace: Vec<LearningRecord>,
-    termination: Option<Termination>,
+    /// Whether the last measured profile is to be updated at the next step.
+    pending: bool,
 }
 
 impl<'g, G: LearningGame> Learner<'g, G> {
@@ -326,8 +320,7 @@ impl<'g, G: LearningGame> Learner<'g, G> {
             settings,
             profile: initial,
             round: 0,
-            trace: Vec::new(),
-            termination: None,
+            pending: false,
         })
     }
 
@@ -336,70 +329,65 @@ impl<'g, G: LearningGame> Learner<'g, G> {
         &self.profile
     }
 
-    /// The trace so far.
-    pub fn trace(&self) -> &[LearningRecord] {
-        &self.trace
-    }
-
     /// Updates applied so far.
     pub fn rounds(&self) -> usize {
         self.round
     }
 
-    /// Why the run stopped, once it has.
-    pub fn termination(&self) -> Option<Termination> {
-        self.termination
+    /// The kernel executor for this learner: `max_rounds` updates (so `max_rounds + 1`
+    /// measured profiles, the initial one included) and a trace of every round. Add
+    /// observers before [`Executor::run`]; convert its [`Run`] with `LearningOutcome::from`.
+    pub fn executor<'o>(self) -> Executor<'o, Self> {
+        let limit = self.settings.max_rounds.saturating_add(1);
+        Executor::new(self)
+            .max_rounds(limit)
+            .trace(TraceMode::Always)
     }
 
-    /// One round: records the current profile; stops if it is a NE to tolerance or the
-    /// round limit is reached; otherwise every user updates its message. Returns the
-    /// termination once the run has stopped.
-    pub fn step(&mut self) -> Option<Termination> {
-        if self.termination.is_some() {
-            return self.termination;
+    /// Runs until termination with [`Learner::executor`].
+    pub fn run(self) -> LearningOutcome<G::Profile> {
+        self.executor().run().into()
+    }
+}
+
+impl<G: LearningGame> Stepper for Learner<'_, G> {
+    type Round = LearningRecord;
+
+    /// One round: every user updates its message from the last round's profile (not before
+    /// round 0; a failed update ends the run as `Diverged`), then the profile is recorded;
+    /// a NE to tolerance ends the run as `Converged` with this round.
+    fn step(&mut self) -> Step<LearningRecord> {
+        if self.pending {
+            self.pending = false;
+            let (next, ok) = self.game.round(&self.profile, self.settings.rule);
+            if !ok || self.game.check_profile(&next).is_err() {
+                return Step::Halt(Termination::Diverged);
+            }
+            self.profile = next;
+            self.round += 1;
         }
         let mut rec = self.game.record(&self.profile);
         rec.round = self.round;
-        self.trace.push(rec);
         if rec.max_relative_gain <= self.settings.tolerance {
-            self.termination = Some(Termination::Converged);
-        } else if self.round >= self.settings.max_rounds {
-            self.termination = Some(Termination::MaxRounds);
+            Step::Last(rec, Termination::Converged)
         } else {
-            let (next, ok) = self.game.round(&self.profile, self.settings.rule);
-            if !ok || self.game.check_profile(&next).is_err() {
-                self.termination = Some(Termination::Diverged);
-            } else {
-                self.profile = next;
-                self.round += 1;
-            }
+            self.pending = true;
+            Step::Next(rec)
         }
-        self.termination
     }
+}
 
-    /// Runs until termination.
-    pub fn run(mut self) -> LearningOutcome<G::Profile> {
-        loop {
-            if let Some(termination) = self.step() {
-                let max_gain = self
-                    .trace
-                    .last()
-                    .map(|r| r.max_gain)
-                    .unwrap_or(f64::INFINITY);
-                let max_relative_gain = self
-                    .trace
-                    .last()
-                    .map(|r| r.max_relative_gain)
-                    .unwrap_or(f64::INFINITY);
-                return LearningOutcome {
-                    max_relative_gain,
-                    profile: self.profile,
-                    rounds: self.round,
-                    termination,
-                    max_gain,
-                    trace: self.trace,
-                };
-            }
+impl<G: LearningGame> From<Run<Learner<'_, G>>> for LearningOutcome<G::Profile> {
+    /// The outcome of an executor run; the last record describes the final profile.
+    fn from(run: Run<Learner<'_, G>>) -> Self {
+        let learner = run.stepper;
+        LearningOutcome {
+            max_gain: run.last.map_or(f64::INFINITY, |r| r.max_gain),
+            max_relative_gain: run.last.map_or(f64::INFINITY, |r| r.max_relative_gain),
+            profile: learner.profile,
+            rounds: learner.round,
+            termination: run.termination,
+            trace: run.trace.unwrap_or_default(),
         }
     }
 }

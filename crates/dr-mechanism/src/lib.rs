@@ -62,6 +62,10 @@ pub mod scenario;
 
 pub use centralized::{CentralizedMechanism, MessageProfile};
 pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
+/// The kernel's iteration vocabulary (one termination reason, the executor, observers).
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use error::MechanismError;
 pub use game::{
     GainBreakdown, Lemma2Report, Lemma3Report, MechanismSettings, ProfileEvaluation, TaxBreakdown,
@@ -69,7 +73,6 @@ pub use game::{
 };
 pub use learning::{
     Learner, LearningGame, LearningOutcome, LearningRecord, LearningRule, LearningSettings,
-    Termination,
 };
 pub use model::{Model, ModelBuilder, PeriodUtility, RowKind, Scales, User};
 pub use network::{EdgeWeight, Network};

@@ -41,11 +41,12 @@ use crate::centralized::CentralizedMechanism;
 use crate::distributed::{DistributedMechanism, Lemma4Report, Lemma5Report};
 use crate::error::MechanismError;
 use crate::game::MechanismSettings;
-use crate::learning::{Learner, LearningGame, LearningRecord, LearningSettings, Termination};
+use crate::learning::{Learner, LearningGame, LearningRecord, LearningSettings};
 use crate::model::{Model, RowKind, User};
 use crate::network::Network;
 use crate::planner::{solve_planner, KktResiduals, PlannerSettings};
 use dr_convex::Certificate;
+use dr_convex::Termination;
 use serde::{Deserialize, Serialize};
 
 /// The model tag of a scenario file (`model = "mechanism"`).

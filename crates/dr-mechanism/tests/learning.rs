@@ -4,8 +4,9 @@
 mod common;
 
 use dr_mechanism::{
-    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame, LearningRule,
-    LearningSettings, MechanismSettings, Model, PlannerSettings, Termination, User,
+    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame,
+    LearningOutcome, LearningRecord, LearningRule, LearningSettings, MechanismSettings, Model,
+    Observer, PlannerSettings, Termination, User,
 };
 
 fn dist(a: &[f64], b: &[f64]) -> f64 {
@@ -206,15 +207,27 @@ fn best_response_dynamic_fails_on_an_uneven_shared_peak() {
         .build()
         .unwrap();
     let cm = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
-    let mut learner = Learner::new(&cm, cm.starting_profile(), best_response(0.3, 3_000)).unwrap();
-    let mut max_s = learner.profile().s.iter().copied().fold(0.0, f64::max);
-    while learner.step().is_none() {
-        let now = learner.profile().s.iter().copied().fold(0.0, f64::max);
-        assert!(now <= max_s + 1e-15, "max s grew from {max_s} to {now}");
-        max_s = now;
+    let learner = Learner::new(&cm, cm.starting_profile(), best_response(0.3, 3_000)).unwrap();
+    // An observer that sees the learner's profile after every round.
+    struct MaxS(f64);
+    impl<'g, 'm> Observer<Learner<'g, CentralizedMechanism<'m>>> for MaxS {
+        fn observe(
+            &mut self,
+            _index: usize,
+            _round: &LearningRecord,
+            learner: &Learner<'g, CentralizedMechanism<'m>>,
+        ) -> std::ops::ControlFlow<()> {
+            let now = learner.profile().s.iter().copied().fold(0.0, f64::max);
+            assert!(now <= self.0 + 1e-15, "max s grew from {} to {now}", self.0);
+            self.0 = now;
+            std::ops::ControlFlow::Continue(())
+        }
     }
-    assert_eq!(learner.termination(), Some(Termination::MaxRounds));
-    let trace = learner.trace();
+    let mut max_s = MaxS(learner.profile().s.iter().copied().fold(0.0, f64::max));
+    let out: LearningOutcome<_> = learner.executor().observe(&mut max_s).run().into();
+    assert_eq!(out.termination, Termination::MaxRounds);
+    assert_eq!(out.rounds, 3_000);
+    let trace = &out.trace;
     assert!(trace[trace.len() - 50..].iter().all(|r| r.max_gain > 1e-3));
     // The price iteration learns the same NE.
     let out = Learner::new(&cm, cm.starting_profile(), price(0.1))

@@ -65,6 +65,10 @@ pub mod scenario;
 pub mod simulation;
 pub mod vi_path;
 
+/// The kernel's iteration vocabulary (one termination reason, the executor, observers).
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
+};
 pub use equilibrium::{
     certificate, competitive_equilibrium, competitive_equilibrium_with, load_factor,
     peak_to_average, strategic_equilibrium, strategic_equilibrium_with, unshaped_loads, Behaviour,
@@ -80,6 +84,5 @@ pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};
 pub use simulation::{
     critical_step, simulate, GradientScheme, Round, Scheme, SimulationRun, SimulationSettings,
-    Termination,
 };
 pub use vi_path::strategic_equilibrium_vi;

@@ -37,14 +37,16 @@
 //! ill-conditioned instance whose rounding floor lies above it, when no trial improves a
 //! point with `r ≤ acceptable_tolerance` ([`SolverSettings`]).
 //!
-//! The solver is written as a stepper ([`PriceNewton`]): one step announces one trial
-//! price profile and collects the customers' replies, so the same code is the fast
-//! message-passing variant of the distributed scheme ([`crate::simulation`]).
+//! The solver is written as a kernel [`Stepper`] ([`PriceNewton`]): one step announces one
+//! trial price profile and collects the customers' replies, so the same code is the fast
+//! message-passing variant of the distributed scheme ([`crate::simulation`]). It keeps its
+//! own evaluation limit (`max_evaluations`, the start included) and ends with the kernel's
+//! [`Termination`] (`Converged`, `Diverged`, `Stalled`, `MaxRounds`).
 
 use crate::model::ShapingModel;
 use crate::response::{water_fill, CustomerPieces};
-use crate::simulation::Termination;
 use dr_convex::parallel::chunked_reduce;
+use dr_convex::{Executor, Step, Stepper, Termination};
 use faer::prelude::*;
 use faer::{Mat, Side};
 use serde::{Deserialize, Serialize};
@@ -421,7 +423,7 @@ impl<'a> PriceNewton<'a> {
 
     /// One round: announce the trial prices, collect the replies, accept or backtrack.
     /// Returns `None` once terminated.
-    pub fn step(&mut self) -> Option<NewtonRound> {
+    fn trial_round(&mut self) -> Option<NewtonRound> {
         if self.termination.is_some() {
             return None;
         }
@@ -491,10 +493,9 @@ impl<'a> PriceNewton<'a> {
         Some(round)
     }
 
-    /// Runs to termination; returns the termination reason.
+    /// Runs to termination with the kernel [`Executor`]; returns the termination reason.
     pub fn run(&mut self) -> Termination {
-        while self.step().is_some() {}
-        self.termination.unwrap_or(Termination::MaxRounds)
+        Executor::new(&mut *self).run().termination
     }
 
     /// Why it stopped (`None` while running).
@@ -524,5 +525,20 @@ impl<'a> PriceNewton<'a> {
     /// The extra curvature of this run.
     pub(crate) fn extra(&self) -> &[f64] {
         &self.extra
+    }
+}
+
+impl Stepper for PriceNewton<'_> {
+    type Round = NewtonRound;
+
+    /// One trial round (announce, collect the replies, accept or backtrack); the start was
+    /// evaluated on construction, and a start that already ends the run (converged, or no
+    /// finite demand) halts at once.
+    fn step(&mut self) -> Step<NewtonRound> {
+        match (self.trial_round(), self.termination) {
+            (Some(r), None) => Step::Next(r),
+            (Some(r), Some(t)) => Step::Last(r, t),
+            (None, t) => Step::Halt(t.unwrap_or(Termination::MaxRounds)),
+        }
     }
 }

@@ -20,12 +20,15 @@
 //! Each round records prices, total load, the fixed-point residual
 //! `‖q^{k+1} − q^k‖_∞ / (γ P)` (`P = ‖p^k‖_∞`, or the largest marginal utility where every
 //! price is 0: relative to the price scale; zero exactly at the equilibrium), the
-//! welfare, and optionally the first customers' loads. A run stops with an explicit
-//! [`Termination`]: `Converged` (residual ≤ tolerance), `Oscillating` (over the last `2W`
-//! rounds the residual did not shrink by 5% between the two windows of `W` and the largest
-//! total-load change flipped sign at least `W/2` times in the last `W`), `Diverged`
-//! (a non-finite value, or a residual above `divergence_factor ×` the first one) or
-//! `MaxRounds`.
+//! welfare, and optionally the first customers' loads (a trace recorder,
+//! [`GradientScheme::with_loads`]). [`GradientScheme`] is a kernel [`Stepper`] run by the
+//! kernel [`Executor`] ([`GradientScheme::executor`]); a run stops with the kernel's
+//! [`Termination`]: `Converged` (residual ≤ tolerance), `Oscillating` (the kernel's one
+//! detector, [`dr_convex::OscillationDetector`], on the residual as size and the largest
+//! signed total-load change as direction: over the last `2W` rounds the direction flipped
+//! sign at least `W/2` times and the residual did not shrink by 5% between the two windows
+//! of `W`), `Diverged` (a non-finite value, or a residual above `divergence_factor ×` the
+//! first one), `MaxRounds`, or `Stopped` by an observer.
 //!
 //! # Fast variant ([`Scheme::Newton`])
 //! The utility runs the structure-exploiting price Newton ([`crate::PriceNewton`]): each
@@ -40,25 +43,11 @@ use crate::error::ShapingError;
 use crate::model::ShapingModel;
 use crate::newton::{PriceNewton, SolverSettings};
 use dr_convex::parallel::CHUNK;
-use dr_convex::{project_box_sum, Bound};
+use dr_convex::{
+    project_box_sum, Bound, Executor, Run, Step, Stepper, Swing, Termination, TraceMode,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// Why a run (or the price Newton) stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Termination {
-    /// The residual reached the tolerance.
-    Converged,
-    /// The round limit was reached.
-    MaxRounds,
-    /// The iterates keep oscillating without approaching a fixed point (step too large).
-    Oscillating,
-    /// A value became non-finite or the residual blew up.
-    Diverged,
-    /// The damped Newton steps could not make progress (price Newton only).
-    Stalled,
-}
 
 /// Which distributed scheme to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +78,9 @@ pub struct SimulationSettings {
     pub oscillation_window: usize,
     /// Diverged when the residual exceeds this multiple of the first round's (default 1e6).
     pub divergence_factor: f64,
-    /// Record the loads of the first `record_loads` customers every round (default 0).
+    /// Loads of the first `record_loads` customers in every round of the trace that
+    /// [`simulate`] collects (default 0): it attaches the trace recorder
+    /// [`GradientScheme::with_loads`]; the stepper itself has no trace switch.
     pub record_loads: usize,
 }
 
@@ -238,12 +229,13 @@ pub struct GradientScheme<'a> {
     next: Vec<f64>,
     round: usize,
     first_residual: Option<f64>,
-    residuals: Vec<f64>,
-    changes: Vec<f64>,
+    /// The largest signed total-load change of the last round (0 in round 0).
+    last_change: f64,
+    /// Whether the last round moved the loads (then `next` holds the round's loads).
+    advanced: bool,
     last_total: Option<Vec<f64>>,
     last_prices: Vec<f64>,
     last_residual: f64,
-    termination: Option<Termination>,
 }
 
 impl<'a> GradientScheme<'a> {
@@ -301,20 +293,18 @@ impl<'a> GradientScheme<'a> {
             next: vec![0.0; n],
             round: 0,
             first_residual: None,
-            residuals: Vec::new(),
-            changes: Vec::new(),
+            last_change: 0.0,
+            advanced: false,
             last_total: None,
             last_prices: vec![0.0; model.periods()],
             last_residual: f64::INFINITY,
-            termination: None,
         })
     }
 
-    /// One round (module docs). Returns `None` once terminated.
-    pub fn step(&mut self) -> Option<Round> {
-        if self.termination.is_some() {
-            return None;
-        }
+    /// One round (module docs): prices from the current loads, every customer's projected
+    /// gradient step; ends the run as `Diverged` (non-finite value or residual above
+    /// `divergence_factor ×` the first) or `Converged` (residual ≤ tolerance).
+    fn play(&mut self) -> Step<Round> {
         let model = self.model;
         let periods = model.periods();
         let customers = model.customers();
@@ -412,101 +402,136 @@ impl<'a> GradientScheme<'a> {
             residual,
             welfare: Some(welfare),
             accepted: None,
-            loads: (self.settings.record_loads > 0).then(|| {
-                (0..self.settings.record_loads.min(model.len()))
-                    .map(|i| self.loads.customer(i).to_vec())
-                    .collect()
-            }),
+            loads: None,
         };
         self.last_prices = prices;
         self.last_residual = residual;
         self.round += 1;
+        self.advanced = false;
         // Termination tests.
         if !residual.is_finite() || !welfare.is_finite() {
-            self.termination = Some(Termination::Diverged);
-            return Some(round);
+            return Step::Last(round, Termination::Diverged);
         }
         std::mem::swap(self.loads.data_mut(), &mut self.next);
-        // The largest total-load change (signed) for the oscillation test.
+        self.advanced = true;
+        // The largest total-load change (signed): the direction of the oscillation test.
+        self.last_change = 0.0;
         if let Some(prev) = &self.last_total {
-            let mut best = 0.0f64;
             for (a, b) in total.iter().zip(prev) {
                 let d = a - b;
-                if d.abs() > best.abs() {
-                    best = d;
+                if d.abs() > self.last_change.abs() {
+                    self.last_change = d;
                 }
             }
-            self.changes.push(best);
         }
         self.last_total = Some(total);
-        self.residuals.push(residual);
         let first = *self.first_residual.get_or_insert(residual.max(1e-300));
         if residual <= self.settings.tolerance {
-            self.termination = Some(Termination::Converged);
+            Step::Last(round, Termination::Converged)
         } else if residual > self.settings.divergence_factor * first {
-            self.termination = Some(Termination::Diverged);
-        } else if self.oscillating() {
-            self.termination = Some(Termination::Oscillating);
-        } else if self.round >= self.settings.max_rounds {
-            self.termination = Some(Termination::MaxRounds);
+            Step::Last(round, Termination::Diverged)
+        } else {
+            Step::Next(round)
         }
-        Some(round)
     }
 
-    fn oscillating(&self) -> bool {
-        let w = self.settings.oscillation_window;
-        let r = &self.residuals;
-        if r.len() < 2 * w || self.changes.len() < w {
-            return false;
+    /// The loads `q^k` of the round just played (before its update).
+    pub fn round_loads(&self) -> &[f64] {
+        if self.advanced {
+            &self.next
+        } else {
+            self.loads.as_slice()
         }
-        let recent = r[r.len() - w..].iter().copied().fold(0.0f64, f64::max);
-        let before = r[r.len() - 2 * w..r.len() - w]
-            .iter()
-            .copied()
-            .fold(0.0f64, f64::max);
-        if recent < 0.95 * before {
-            return false;
-        }
-        let c = &self.changes[self.changes.len() - w..];
-        let flips = c.windows(2).filter(|p| p[0] * p[1] < 0.0).count();
-        flips >= w / 2
     }
 
-    /// Runs to termination and returns the run.
-    pub fn run(mut self) -> SimulationRun {
-        let mut trace = Vec::new();
-        while let Some(r) = self.step() {
-            trace.push(r);
+    /// `round` completed with the loads `q^k` of its first `first` customers: a trace
+    /// recorder for [`Executor::trace_with`].
+    pub fn with_loads(&self, round: &Round, first: usize) -> Round {
+        let periods = self.model.periods();
+        let q = self.round_loads();
+        Round {
+            loads: Some(
+                (0..first.min(self.model.len()))
+                    .map(|i| q[i * periods..(i + 1) * periods].to_vec())
+                    .collect(),
+            ),
+            ..round.clone()
         }
-        let messages_per_round = match self.behaviour {
-            Behaviour::Competitive => 2,
-            Behaviour::Strategic => 3,
-        } * self.model.len()
-            * self.model.periods();
-        let total_load = self.loads.total();
-        SimulationRun {
-            scheme: Scheme::Gradient,
-            behaviour: self.behaviour,
-            step: Some(self.step),
-            critical_step: critical_step(self.model, self.behaviour),
-            termination: self.termination.unwrap_or(Termination::MaxRounds),
-            rounds: self.round,
-            prices: self.last_prices,
-            loads: self.loads,
-            total_load,
-            residual: self.last_residual,
-            messages: self.round * messages_per_round,
-            trace,
+    }
+
+    /// The kernel executor for this scheme: the settings' round limit and oscillation
+    /// window and a trace of every round (with the first `record_loads` customers' loads).
+    /// Add observers before [`Executor::run`]; convert its [`Run`] with
+    /// `SimulationRun::from`.
+    pub fn executor<'o>(self) -> Executor<'o, Self> {
+        let (max_rounds, window, first) = (
+            self.settings.max_rounds,
+            self.settings.oscillation_window,
+            self.settings.record_loads,
+        );
+        let exec = Executor::new(self)
+            .max_rounds(max_rounds)
+            .oscillation(window);
+        if first > 0 {
+            exec.trace_with(TraceMode::Always, move |s, r| s.with_loads(r, first))
+        } else {
+            exec.trace(TraceMode::Always)
         }
+    }
+
+    /// Runs to termination with [`GradientScheme::executor`] and returns the run.
+    pub fn run(self) -> SimulationRun {
+        self.executor().run().into()
     }
 
     /// The current loads.
     pub fn loads(&self) -> &Loads {
         &self.loads
     }
-    /// Why it stopped (`None` while running).
-    pub fn termination(&self) -> Option<Termination> {
-        self.termination
+}
+
+impl Stepper for GradientScheme<'_> {
+    type Round = Round;
+
+    fn step(&mut self) -> Step<Round> {
+        self.play()
+    }
+
+    /// Size: the fixed-point residual; direction: the largest signed change of the total
+    /// load from the last round (0 in round 0).
+    fn swing(&self, round: &Round) -> Option<Swing> {
+        Some(Swing {
+            size: round.residual,
+            direction: self.last_change,
+        })
+    }
+}
+
+impl From<Run<GradientScheme<'_>>> for SimulationRun {
+    /// The outcome of an executor run of the gradient scheme (rounds counted by the
+    /// stepper, so rounds played by hand before the run count too).
+    fn from(run: Run<GradientScheme<'_>>) -> Self {
+        let g = run.stepper;
+        let messages_per_round = match g.behaviour {
+            Behaviour::Competitive => 2,
+            Behaviour::Strategic => 3,
+        } * g.model.len()
+            * g.model.periods();
+        let total_load = g.loads.total();
+        SimulationRun {
+            scheme: Scheme::Gradient,
+            behaviour: g.behaviour,
+            step: Some(g.step),
+            critical_step: critical_step(g.model, g.behaviour),
+            termination: run.termination,
+            rounds: g.round,
+            prices: g.last_prices,
+            loads: g.loads,
+            total_load,
+            residual: g.last_residual,
+            messages: g.round * messages_per_round,
+            trace: run.trace.unwrap_or_default(),
+        }
     }
 }
 
@@ -566,6 +591,7 @@ pub fn simulate(
                 ..SolverSettings::default()
             };
             let mut newton = PriceNewton::new(model, extra, None, solver);
+            // Round 0 is the start the stepper evaluated on construction.
             let mut trace = vec![Round {
                 round: 0,
                 prices: newton.prices().to_vec(),
@@ -575,18 +601,19 @@ pub fn simulate(
                 accepted: Some(true),
                 loads: None,
             }];
-            while let Some(r) = newton.step() {
-                trace.push(Round {
-                    round: r.round,
-                    prices: r.prices,
-                    total_load: r.total_load,
-                    residual: r.residual,
-                    welfare: None,
-                    accepted: Some(r.accepted),
-                    loads: None,
-                });
-            }
-            let termination = newton.termination().unwrap_or(Termination::MaxRounds);
+            // The stepper owns its evaluation limit (max_evaluations); the executor adds
+            // the trace.
+            let run = Executor::new(&mut newton).trace(TraceMode::Always).run();
+            let termination = run.termination;
+            trace.extend(run.trace.unwrap_or_default().into_iter().map(|r| Round {
+                round: r.round,
+                prices: r.prices,
+                total_load: r.total_load,
+                residual: r.residual,
+                welfare: None,
+                accepted: Some(r.accepted),
+                loads: None,
+            }));
             let prices = newton.prices().to_vec();
             let (loads, _) = responses(model, &prices, newton.extra(), 8192);
             let rounds = newton.evaluations();

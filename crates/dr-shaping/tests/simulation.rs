@@ -5,6 +5,7 @@
 mod common;
 
 use common::{max_diff, random_model};
+use dr_convex::Trace;
 use dr_shaping::*;
 
 fn settings(behaviour: Behaviour, step: f64) -> SimulationSettings {
@@ -149,19 +150,23 @@ fn newton_scheme_is_fast() {
     }
 }
 
-/// The stepper API: one round per `step`, `None` after termination.
+/// The stepper API: one round per `step` (the first two by hand, neither ending the run),
+/// then the executor runs the rest; the rounds played by hand count.
 #[test]
 fn stepper_api() {
     let model = random_model(2, 3, 2, false);
     let s = SimulationSettings::default();
     let step = 0.5 * critical_step(&model, Behaviour::Competitive).unwrap();
     let mut g = GradientScheme::new(&model, Behaviour::Competitive, step, &s).unwrap();
-    let first = g.step().unwrap();
+    let Step::Next(first) = g.step() else {
+        panic!("round 0 ended the run")
+    };
     assert_eq!(first.round, 0);
     assert!(first.welfare.is_some());
-    let second = g.step().unwrap();
+    let Step::Next(second) = g.step() else {
+        panic!("round 1 ended the run")
+    };
     assert_eq!(second.round, 1);
-    assert!(g.termination().is_none());
     let run = g.run();
     assert_eq!(run.termination, Termination::Converged);
     assert_eq!(run.trace.len() + 2, run.rounds);
@@ -175,10 +180,17 @@ fn price_newton_stepper() {
     let exact = strategic_equilibrium(&model).unwrap();
     let mut newton = PriceNewton::strategic(&model, SolverSettings::default()).unwrap();
     let mut rounds = 0;
-    while let Some(r) = newton.step() {
-        rounds += 1;
-        assert_eq!(r.prices.len(), 3);
-    }
+    let (termination, played) = {
+        let mut check = callback(|r: &NewtonRound| {
+            rounds += 1;
+            assert_eq!(r.prices.len(), 3);
+            std::ops::ControlFlow::Continue(())
+        });
+        let run = Executor::new(&mut newton).observe(&mut check).run();
+        (run.termination, run.rounds)
+    };
+    assert_eq!(termination, Termination::Converged);
+    assert_eq!(played, rounds);
     assert_eq!(newton.termination(), Some(Termination::Converged));
     assert_eq!(newton.evaluations(), rounds + 1);
     assert!(max_diff(newton.prices(), &exact.prices) < 1e-12);
@@ -191,4 +203,57 @@ fn price_newton_stepper() {
         "supply"
     );
     assert!(PriceNewton::competitive(&custom, SolverSettings::default()).is_ok());
+}
+
+/// Trace and callback observers on the gradient scheme: an Every(5) trace keeps the rounds
+/// 0, 5, 10, … and the last, each equal to the full trace's round (and the loads recorder
+/// gives the round's own loads `q^k`, whose total is the round's `Q^k`); a callback that
+/// stops once the residual is below 1e-3 ends the run at the first such round.
+#[test]
+fn observers_on_the_gradient_scheme() {
+    let model = random_model(1, 4, 3, false);
+    let step = 0.5 * critical_step(&model, Behaviour::Competitive).unwrap();
+    let s = SimulationSettings {
+        record_loads: 4,
+        ..settings(Behaviour::Competitive, step)
+    };
+    let full = GradientScheme::new(&model, Behaviour::Competitive, step, &s)
+        .unwrap()
+        .run();
+    assert_eq!(full.termination, Termination::Converged);
+    assert!(full.rounds > 12, "{}", full.rounds);
+    for r in &full.trace {
+        let loads = r.loads.as_ref().unwrap();
+        for t in 0..3 {
+            let total: f64 = loads.iter().map(|q| q[t]).sum();
+            assert!((total - r.total_load[t]).abs() <= 1e-12 * r.total_load[t].abs().max(1e-300));
+        }
+    }
+    let mut every = Trace::new(TraceMode::Every(5));
+    let g = GradientScheme::new(&model, Behaviour::Competitive, step, &s).unwrap();
+    let run = g.executor().observe(&mut every).run();
+    assert_eq!(run.termination, Termination::Converged);
+    let kept: Vec<usize> = every.rounds().iter().map(|(k, _)| *k).collect();
+    let mut expected: Vec<usize> = (0..full.rounds).step_by(5).collect();
+    if (full.rounds - 1) % 5 != 0 {
+        expected.push(full.rounds - 1);
+    }
+    assert_eq!(kept, expected);
+    for (k, r) in every.rounds() {
+        assert_eq!(r.prices, full.trace[*k].prices);
+        assert_eq!(r.residual, full.trace[*k].residual);
+    }
+    let first_small = full.trace.iter().position(|r| r.residual < 1e-3).unwrap();
+    assert!(first_small + 1 < full.rounds);
+    let mut stop = callback(|r: &Round| {
+        if r.residual < 1e-3 {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    let g = GradientScheme::new(&model, Behaviour::Competitive, step, &s).unwrap();
+    let run: SimulationRun = g.executor().observe(&mut stop).run().into();
+    assert_eq!(run.termination, Termination::Stopped);
+    assert_eq!(run.rounds, first_small + 1);
 }

@@ -13,8 +13,11 @@
 //! the market does not clear, by design, and the run converges to the bounded equilibrium
 //! of [`crate::solve_equilibrium`].
 //!
-//! The run is an argmin-style stepper ([`DistributedPricing::step`]): one round per step, a
-//! per-round [`Round`] trace, and an explicit [`Termination`]. Any
+//! The run is a kernel [`Stepper`] ([`DistributedPricing`]): one round per step (first the
+//! companies apply the update decided from the last round's observations, then the
+//! consumers answer the prices and the companies observe), run by the kernel [`Executor`]
+//! ([`DistributedPricing::executor`]: the round limit, a per-round [`Round`] trace as an
+//! observer) and ending with the kernel's [`Termination`]. Any
 //! [`dr_convex::PriceRule`] can replace the paper's update. Two faster rules use the same
 //! observations: [`PriceUpdate::Secant`] (a secant per entry on its own price and mismatch
 //! history, safeguarded by the paper's step) and [`PriceUpdate::Steffensen`] (Aitken
@@ -23,7 +26,7 @@
 use crate::aggregate::aggregate_demand;
 use crate::error::{check_positive, StackelbergError};
 use crate::model::{to_table, Market};
-use dr_convex::PriceRule;
+use dr_convex::{Executor, PriceRule, Run, Step, Stepper, Termination, TraceMode};
 use serde::Serialize;
 
 /// Which price update the companies use.
@@ -67,7 +70,9 @@ pub struct DistributedSettings {
     pub tolerance: f64,
     /// Diverged when the mismatch exceeds this factor times the first round's (or 1).
     pub divergence_factor: f64,
-    /// Keep every round's prices in the trace.
+    /// Keep every round's prices in the trace that [`DistributedPricing::executor`] collects
+    /// (it attaches the recorder [`DistributedPricing::with_prices`]; the stepper itself has
+    /// no trace switch).
     pub record_prices: bool,
 }
 
@@ -82,24 +87,6 @@ impl Default for DistributedSettings {
             record_prices: false,
         }
     }
-}
-
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Termination {
-    /// Supply met demand within the tolerance.
-    Converged,
-    /// The round limit was reached.
-    MaxRounds,
-    /// An update produced a non-positive price (the failure mode Theorem 4 excludes).
-    NonPositivePrice {
-        /// Company.
-        company: usize,
-        /// Period.
-        period: usize,
-    },
-    /// The mismatch grew beyond `divergence_factor` times its start, or became non-finite.
-    Diverged,
 }
 
 /// One round of the trace.
@@ -120,12 +107,49 @@ pub struct DistributedRun {
     pub prices: Vec<Vec<f64>>,
     /// Rounds taken (price announcements after the first).
     pub rounds: usize,
-    /// Why it stopped.
+    /// Why it stopped: `Converged` (supply met demand within the tolerance), `MaxRounds`,
+    /// `NonPositivePrice { entry }` (an update produced a non-positive price at the flat
+    /// entry `k·T + t`, the failure mode Theorem 4 excludes; see
+    /// [`DistributedRun::non_positive_entry`]), `Diverged` (the mismatch grew beyond
+    /// `divergence_factor` times its start, or became non-finite), or `Stopped` by an
+    /// observer.
     pub termination: Termination,
-    /// Per-round trace.
+    /// Per-round trace (every round for [`DistributedPricing::run`]).
     pub trace: Vec<Round>,
     /// Name of the price rule.
     pub rule: String,
+    /// Periods `T` of the market (to name the company and period of a flat entry).
+    #[serde(skip)]
+    pub periods: usize,
+}
+
+impl DistributedRun {
+    /// `(company, period)` of the entry whose price an update made non-positive, when the
+    /// run ended that way.
+    pub fn non_positive_entry(&self) -> Option<(usize, usize)> {
+        match self.termination {
+            Termination::NonPositivePrice { entry } if self.periods > 0 => {
+                Some((entry / self.periods, entry % self.periods))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<Run<DistributedPricing<'_>>> for DistributedRun {
+    /// The outcome of an executor run; the prices are those the last round measured.
+    fn from(run: Run<DistributedPricing<'_>>) -> Self {
+        let sim = run.stepper;
+        let rule = sim.rules.first().map_or("none", |r| r.name()).to_string();
+        DistributedRun {
+            prices: to_table(&sim.prices, sim.market.periods()),
+            rounds: sim.round,
+            termination: run.termination,
+            trace: run.trace.unwrap_or_default(),
+            rule,
+            periods: sim.market.periods(),
+        }
+    }
 }
 
 /// The paper's update (eq. 21) as a [`PriceRule`]: `p ← p − mismatch / ε`,
@@ -277,8 +301,8 @@ pub struct DistributedPricing<'a> {
     prices: Vec<f64>,
     round: usize,
     first_mismatch: Option<f64>,
-    trace: Vec<Round>,
-    termination: Option<Termination>,
+    /// The demand observed in the last round, whose update is applied at the next step.
+    pending: Option<Vec<f64>>,
 }
 
 impl<'a> DistributedPricing<'a> {
@@ -334,8 +358,7 @@ impl<'a> DistributedPricing<'a> {
             prices,
             round: 0,
             first_mismatch: None,
-            trace: Vec::new(),
-            termination: None,
+            pending: None,
         })
     }
 
@@ -344,21 +367,79 @@ impl<'a> DistributedPricing<'a> {
         &self.prices
     }
 
-    /// The trace so far.
-    pub fn trace(&self) -> &[Round] {
-        &self.trace
+    /// Price updates applied so far.
+    pub fn rounds(&self) -> usize {
+        self.round
     }
 
-    /// How the run ended, once it has.
-    pub fn termination(&self) -> Option<Termination> {
-        self.termination
+    /// `round` completed with the prices `[k][t]` it measured: a trace recorder for
+    /// [`Executor::trace_with`].
+    pub fn with_prices(&self, round: &Round) -> Round {
+        Round {
+            prices: Some(to_table(&self.prices, self.market.periods())),
+            ..round.clone()
+        }
     }
 
-    /// One round: consumers respond, companies observe their aggregate demand and update.
-    /// Returns the termination once the run has ended (and keeps returning it).
-    pub fn step(&mut self) -> Option<Termination> {
-        if self.termination.is_some() {
-            return self.termination;
+    /// The kernel executor for this run: `max_rounds` updates (so `max_rounds + 1`
+    /// measured rounds, the start included) and a trace of every round (with its prices
+    /// when `record_prices`). Add observers before [`Executor::run`]; convert its [`Run`]
+    /// with `DistributedRun::from`.
+    pub fn executor<'o>(self) -> Executor<'o, Self> {
+        let limit = self.settings.max_rounds.saturating_add(1);
+        let record = self.settings.record_prices;
+        let exec = Executor::new(self).max_rounds(limit);
+        if record {
+            exec.trace_with(TraceMode::Always, |s, r| s.with_prices(r))
+        } else {
+            exec.trace(TraceMode::Always)
+        }
+    }
+
+    /// Runs to termination with [`DistributedPricing::executor`].
+    pub fn run(self) -> DistributedRun {
+        self.executor().run().into()
+    }
+
+    /// Applies the companies' update (eq. 21 or the chosen rule, clipped to the bounds of
+    /// Remark 3) from the observed demand; a NaN or non-positive price ends the run.
+    fn update(&mut self, demand: &[f64]) -> Result<(), Termination> {
+        let g = self.market.supply();
+        for j in 0..g.len() {
+            let (lo, hi) = self.market.price_bounds(j);
+            // Remark 3: the update is clipped to [p_min, p_max].
+            let next = self.rules[j].next_price(self.prices[j], g[j] - demand[j]);
+            let next = if next.is_nan() {
+                next
+            } else {
+                next.max(lo).min(hi)
+            };
+            if next.is_nan() {
+                return Err(Termination::Diverged);
+            }
+            if next <= 0.0 {
+                return Err(Termination::NonPositivePrice { entry: j });
+            }
+            self.prices[j] = next;
+        }
+        self.round += 1;
+        Ok(())
+    }
+}
+
+impl Stepper for DistributedPricing<'_> {
+    type Round = Round;
+
+    /// One round: the companies apply the update decided from the last round (none before
+    /// round 0), consumers respond to the prices, companies observe their aggregate demand.
+    /// Ends the run as `Converged` (mismatch ≤ tolerance) or `Diverged` (non-finite, or
+    /// above `divergence_factor ×` the first round's, at least 1) with this round, or,
+    /// before measuring, as `NonPositivePrice` / `Diverged` when the update fails.
+    fn step(&mut self) -> Step<Round> {
+        if let Some(demand) = self.pending.take() {
+            if let Err(t) = self.update(&demand) {
+                return Step::Halt(t);
+            }
         }
         let g = self.market.supply();
         let demand = aggregate_demand(self.market, &self.prices);
@@ -383,72 +464,21 @@ impl<'a> DistributedPricing<'a> {
                 0.0_f64,
                 |m, x| if x.is_nan() { f64::INFINITY } else { m.max(x) },
             );
-        self.trace.push(Round {
+        let round = Round {
             round: self.round,
             mismatch,
-            prices: self
-                .settings
-                .record_prices
-                .then(|| to_table(&self.prices, self.market.periods())),
-        });
+            prices: None,
+        };
         let first = *self.first_mismatch.get_or_insert(mismatch);
-        let end = if mismatch <= self.settings.tolerance {
-            Some(Termination::Converged)
+        if mismatch <= self.settings.tolerance {
+            Step::Last(round, Termination::Converged)
         } else if !mismatch.is_finite()
             || mismatch > self.settings.divergence_factor * first.max(1.0)
         {
-            Some(Termination::Diverged)
-        } else if self.round >= self.settings.max_rounds {
-            Some(Termination::MaxRounds)
+            Step::Last(round, Termination::Diverged)
         } else {
-            None
-        };
-        if end.is_some() {
-            self.termination = end;
-            return end;
-        }
-        for j in 0..g.len() {
-            let (lo, hi) = self.market.price_bounds(j);
-            // Remark 3: the update is clipped to [p_min, p_max].
-            let next = self.rules[j].next_price(self.prices[j], g[j] - demand[j]);
-            let next = if next.is_nan() {
-                next
-            } else {
-                next.max(lo).min(hi)
-            };
-            if next.is_nan() || next <= 0.0 {
-                let t = self.market.periods();
-                let end = if next.is_nan() {
-                    Termination::Diverged
-                } else {
-                    Termination::NonPositivePrice {
-                        company: j / t,
-                        period: j % t,
-                    }
-                };
-                self.termination = Some(end);
-                return Some(end);
-            }
-            self.prices[j] = next;
-        }
-        self.round += 1;
-        None
-    }
-
-    /// Runs to termination.
-    pub fn run(mut self) -> DistributedRun {
-        let termination = loop {
-            if let Some(t) = self.step() {
-                break t;
-            }
-        };
-        let rule = self.rules.first().map_or("none", |r| r.name()).to_string();
-        DistributedRun {
-            prices: to_table(&self.prices, self.market.periods()),
-            rounds: self.round,
-            termination,
-            trace: self.trace,
-            rule,
+            self.pending = Some(demand);
+            Step::Next(round)
         }
     }
 }

@@ -105,7 +105,11 @@ pub use consumer::{
 };
 pub use distributed::{
     simulate, DistributedPricing, DistributedRun, DistributedSettings, InitialPrices, PriceUpdate,
-    Round, Termination,
+    Round,
+};
+/// The kernel's iteration vocabulary (one termination reason, the executor, observers).
+pub use dr_convex::{
+    callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
 };
 pub use equilibrium::{
     aggregate_demand_at, equilibrium_prices, linear_system_residual, price_deviation_gain,

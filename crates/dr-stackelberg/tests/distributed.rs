@@ -158,20 +158,31 @@ fn stepper_trace_and_termination() {
         max_rounds: 3,
         ..Default::default()
     };
+    // By hand: round 0 measures the starting prices (the stepper's own record has no
+    // prices; the executor's recorder adds them).
     let mut sim = DistributedPricing::new(&market, &settings).unwrap();
-    assert!(sim.step().is_none());
-    assert_eq!(sim.trace().len(), 1);
-    assert!(sim.trace()[0].prices.is_some());
-    let end = loop {
-        if let Some(t) = sim.step() {
-            break t;
-        }
+    let Step::Next(first) = sim.step() else {
+        panic!("round 0 ended the run")
     };
+    assert_eq!(first.round, 0);
+    assert!(first.prices.is_none());
+    let run: DistributedRun = DistributedPricing::new(&market, &settings)
+        .unwrap()
+        .executor()
+        .run()
+        .into();
+    assert_eq!(run.trace[0].mismatch, first.mismatch);
+    assert!(run.trace.iter().all(|r| r.prices.is_some()));
+    let end = run.termination;
     assert!(matches!(
         end,
         Termination::MaxRounds | Termination::Converged
     ));
-    assert_eq!(sim.step(), Some(end));
+    // At most max_rounds updates, one measured round more than updates.
+    assert!(run.rounds <= 3);
+    assert_eq!(run.trace.len(), run.rounds + 1);
+    // The prices reported are those the last round measured.
+    assert_eq!(run.trace.last().unwrap().prices.as_ref(), Some(&run.prices));
     let e = DistributedPricing::new(
         &market,
         &DistributedSettings {
