@@ -351,7 +351,7 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
                 return Ok(xs.into_pyarray(py).into_any());
             }
             let rows: Option<Vec<Vec<f64>>> = items.iter().map(numeric_array).collect();
-            if let Some(rows) = rows {
+            if let Some(rows) = rows.filter(|r| !r.is_empty()) {
                 let width = rows[0].len();
                 if rows.iter().all(|r| r.len() == width) {
                     if let Ok(a) = PyArray2::from_vec2(py, &rows) {
