@@ -22,7 +22,7 @@
 //! The pure-Rust helpers are usable without Python, e.g. the JSON→array rule:
 //!
 //! ```
-//! use dr_python::numeric_array;
+//! use _native::numeric_array; // the library target of dr-python is `_native`
 //! use serde_json::json;
 //! assert_eq!(numeric_array(&json!([1.0, 2, null])).unwrap().len(), 3);
 //! assert!(numeric_array(&json!(["a", 1.0])).is_none());
@@ -420,4 +420,24 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bidding_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(run_command, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{integer_array, numeric_array};
+    use serde_json::json;
+
+    #[test]
+    fn arrays_of_numbers_become_arrays_and_nothing_else_does() {
+        assert_eq!(integer_array(&json!([1, 2, 3])), Some(vec![1, 2, 3]));
+        assert_eq!(integer_array(&json!([1, 2.5])), None);
+        assert_eq!(numeric_array(&json!([1, 2.5])), Some(vec![1.0, 2.5]));
+        let with_nan = numeric_array(&json!([null, 2.0])).expect("numbers with a NaN");
+        assert!(with_nan[0].is_nan() && with_nan[1] == 2.0);
+        assert_eq!(numeric_array(&json!([null, null])), None);
+        assert_eq!(numeric_array(&json!([])), None);
+        assert_eq!(numeric_array(&json!(["x"])), None);
+        assert_eq!(numeric_array(&json!([1.0, {"a": 1}])), None);
+        assert_eq!(numeric_array(&json!(3.0)), None);
+    }
 }
