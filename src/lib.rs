@@ -46,6 +46,10 @@
 //! # Ok::<(), ConvexError>(())
 //! ```
 
+// The `dr` command's modules name this crate `demand_response::…` (they began in the binary).
+#[cfg(feature = "cli")]
+extern crate self as demand_response;
+
 pub use dr_bidding as bidding;
 pub use dr_convex as convex;
 pub use dr_lp as lp;
@@ -53,6 +57,11 @@ pub use dr_mechanism as mechanism;
 pub use dr_shaping as shaping;
 pub use dr_stackelberg as stackelberg;
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
+#[cfg(feature = "cli")]
+pub mod command;
 #[cfg(feature = "plot")]
 pub mod plot;
 #[cfg(feature = "scenario")]

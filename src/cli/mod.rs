@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Parses the arguments, runs the command, prints the result or the error.
-pub(crate) fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json_requested = raw.iter().skip(1).any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&raw) {

@@ -1,0 +1,130 @@
+//! The `dr` command as a library call: the JSON of `dr solve|simulate|verify --json FILE`
+//! for a parsed [`Scenario`], without a process (used by the Python bindings,
+//! `crates/dr-python`).
+//!
+//! [`run`] goes through the very handlers of the command (`src/cli/<model>.rs`), so the
+//! value is the one `dr … --json` prints — including the top-level `"outcome"` and
+//! `"problems"` that `dr` adds — and the exit status the command would return is
+//! [`CommandResult::exit_code`] (policy: README "Exit status"; 0 ok, 3 a claim fails or a
+//! proven disagreement, 4 not converged, 5 inconclusive). Errors carry the command's
+//! message, its `--json` `"kind"` and its exit status (1 bad input, 2 usage).
+//!
+//! ```
+//! use demand_response::command::{run, Action};
+//! use demand_response::scenario::{Format, Scenario};
+//! // li-chen-dahleh-2015 Theorem 1: two customers C_i(q) = a_i q + h_i q² shed d = 1.
+//! // With a = (1, 1), h = (1, 1) both are active, q̄ = (½, ½), p̄ = 1 + 2·½ = 2.
+//! let text = r#"
+//! model = "bidding"
+//! deficit = 1.0
+//! [[customers]]
+//! cost = { linear = 1.0, quadratic = 1.0 }
+//! [[customers]]
+//! cost = { linear = 1.0, quadratic = 1.0 }
+//! "#;
+//! let scenario = Scenario::from_text(text, Format::Toml)?;
+//! let result = run(Action::Solve, &scenario, &[]).expect("solves");
+//! assert_eq!(result.exit_code, 0);
+//! let price = result.json["competitive"]["price"].as_f64().unwrap();
+//! assert!((price - 2.0).abs() < 1e-9);
+//! # Ok::<(), demand_response::scenario::ScenarioError>(())
+//! ```
+
+use crate::cli::error::CliError;
+use crate::cli::models;
+use crate::cli::output::{self, Options, Params};
+use crate::scenario::{Scenario, ScenarioError};
+use serde_json::{json, Value};
+
+/// Which `dr` command to run on a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `dr solve`: the exact equilibrium with its certificate.
+    Solve,
+    /// `dr simulate`: the model's distributed algorithm, with the scenario's own settings.
+    Simulate,
+    /// `dr verify`: the LP cross-check verdict (`agrees`, `disagrees`, `inconclusive`).
+    Verify,
+}
+
+/// What `dr … --json` prints on success, and the exit status it would return.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandResult {
+    /// The JSON object printed by `dr … --json` (with `"outcome"` and `"problems"`).
+    pub json: Value,
+    /// The exit status `dr` returns for this result (0, 3, 4 or 5).
+    pub exit_code: u8,
+}
+
+/// A failed command: the message `dr` prints (it names the field and the value), the
+/// `"kind"` of its `--json` error object and its exit status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    /// The one-line message (`dr`'s `--json` `"error"`).
+    pub message: String,
+    /// The message with an excerpt of the offending line when known (what `dr` writes to
+    /// stderr).
+    pub detailed: String,
+    /// `dr`'s `--json` error kind: `scenario`, `model`, `bad_parameter`, `too_large`, ….
+    pub kind: &'static str,
+    /// The exit status `dr` returns for it (1 bad input, 2 usage, 3 failed self-check).
+    pub exit_code: u8,
+}
+
+impl From<CliError> for CommandError {
+    fn from(e: CliError) -> Self {
+        CommandError {
+            message: e.to_string(),
+            detailed: e.detailed(),
+            kind: e.kind(),
+            exit_code: e.exit_code(),
+        }
+    }
+}
+
+impl From<ScenarioError> for CommandError {
+    fn from(e: ScenarioError) -> Self {
+        CliError::Scenario(e).into()
+    }
+}
+
+/// Runs `dr <action> --json` on `scenario` with `--set KEY=VALUE` pairs `settings`, in
+/// this process. The memory limit is the command's default (`DR_MEMORY_LIMIT` when set,
+/// else ¾ of the machine's memory); no progress bars, no plots.
+pub fn run(
+    action: Action,
+    scenario: &Scenario,
+    settings: &[(String, String)],
+) -> Result<CommandResult, CommandError> {
+    let memory_limit = match std::env::var("DR_MEMORY_LIMIT") {
+        Ok(v) => output::parse_bytes(&v).map_err(|reason| CliError::BadParameter {
+            key: "DR_MEMORY_LIMIT".into(),
+            value: v.clone(),
+            reason,
+        })?,
+        Err(_) => output::default_memory_limit(),
+    };
+    let opts = Options {
+        json: true,
+        progress_allowed: false,
+        memory_limit,
+        params: Params::new(settings.to_vec()),
+        ..Options::default()
+    };
+    let action = match action {
+        Action::Solve => models::Action::Solve,
+        Action::Simulate => models::Action::Simulate,
+        Action::Verify => models::Action::Verify,
+    };
+    let mut out = models::run(action, scenario, &opts)?;
+    // As `cli::emit` does for `--json`.
+    if let Value::Object(map) = &mut out.json {
+        map.insert("outcome".into(), json!(out.outcome.verdict().name()));
+        map.insert("problems".into(), json!(out.outcome.messages()));
+    }
+    Ok(CommandResult {
+        json: out.json,
+        exit_code: out.outcome.verdict().exit_code(),
+    })
+}
