@@ -41,6 +41,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 create_exception!(
@@ -242,55 +243,56 @@ pub fn bidding_simulate<'py>(
     }
 }
 
-/// The round loop of `BiddingSimulation::run`, with the Python observer between rounds.
-// TODO(issue 12, ITER): once dr-convex's iteration abstraction lands, pass the callback as
-// its observer instead of driving `step()` here.
+/// Runs the simulation with the kernel's executor (`BiddingSimulation::executor`: the
+/// settings' round limit and oscillation window, a trace of every round), the Python
+/// callback attached as a [`dr_bidding::callback`] observer. The GIL is released while the
+/// rounds run and taken back only to call the callback; `False` from it stops the run
+/// (`Termination::Stopped`), an exception from it stops the run and is raised.
 fn drive<'py, R: PriceRule + Send>(
     py: Python<'py>,
-    mut sim: BiddingSimulation<'_, R>,
+    sim: BiddingSimulation<'_, R>,
     callback: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let mut stopped = false;
-    loop {
-        let round = py.detach(|| sim.step().cloned());
-        let Some(round) = round else { break };
-        if let Some(cb) = &callback {
-            let r = PyDict::new(py);
-            r.set_item("round", round.round)?;
-            r.set_item("price", round.price)?;
-            r.set_item("total_bid", round.total_bid)?;
-            r.set_item("supply", round.supply)?;
-            r.set_item("mismatch", round.mismatch)?;
-            r.set_item("relative_mismatch", round.relative_mismatch)?;
-            let answer = cb.call1((r,))?;
-            if answer.is(pyo3::types::PyBool::new(py, false).as_any()) {
-                stopped = true;
-                break;
-            }
-        }
+    let cb: Option<Py<PyAny>> = callback.map(Bound::unbind);
+    let mut raised: Option<PyErr> = None;
+    let run = py.detach(|| {
+        let mut observer = dr_bidding::callback(|round: &dr_bidding::Round| {
+            let Some(cb) = &cb else {
+                return ControlFlow::Continue(());
+            };
+            Python::attach(|py| {
+                let answer = round_dict(py, round).and_then(|r| cb.bind(py).call1((r,)));
+                match answer {
+                    Ok(a) if a.is(pyo3::types::PyBool::new(py, false).as_any()) => {
+                        ControlFlow::Break(())
+                    }
+                    Ok(_) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        raised = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            })
+        });
+        sim.executor().observe(&mut observer).run()
+    });
+    if let Some(e) = raised {
+        return Err(e);
     }
-    let termination = match (stopped, sim.termination()) {
-        (true, _) => "stopped".to_string(),
-        (false, Some(t)) => serde_json::to_value(t)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("{t:?}")),
-        (false, None) => "max_rounds".to_string(),
-    };
-    let trace = sim.trace();
+    let trace = run.trace.unwrap_or_default();
     let out = PyDict::new(py);
-    out.set_item("termination", termination)?;
+    out.set_item("termination", run.termination.name())?;
+    out.set_item("converged", run.termination.is_converged())?;
+    out.set_item("rounds", run.rounds)?;
     out.set_item(
-        "converged",
-        !stopped && sim.termination() == Some(dr_bidding::Termination::Converged),
+        "price",
+        trace.last().map_or(run.stepper.price(), |r| r.price),
     )?;
-    out.set_item("rounds", trace.len())?;
-    out.set_item("price", trace.last().map_or(sim.price(), |r| r.price))?;
     out.set_item(
         "relative_mismatch",
         trace.last().map_or(f64::NAN, |r| r.relative_mismatch),
     )?;
-    out.set_item("bids", sim.bids().to_vec().into_pyarray(py))?;
+    out.set_item("bids", run.stepper.bids().to_vec().into_pyarray(py))?;
     let col = |f: fn(&dr_bidding::Round) -> f64| trace.iter().map(f).collect::<Vec<f64>>();
     let t = PyDict::new(py);
     t.set_item("price", col(|r| r.price).into_pyarray(py))?;
@@ -302,6 +304,18 @@ fn drive<'py, R: PriceRule + Send>(
     )?;
     out.set_item("trace", t)?;
     Ok(out)
+}
+
+/// One round record as the dict handed to the Python callback.
+fn round_dict<'py>(py: Python<'py>, round: &dr_bidding::Round) -> PyResult<Bound<'py, PyDict>> {
+    let r = PyDict::new(py);
+    r.set_item("round", round.round)?;
+    r.set_item("price", round.price)?;
+    r.set_item("total_bid", round.total_bid)?;
+    r.set_item("supply", round.supply)?;
+    r.set_item("mismatch", round.mismatch)?;
+    r.set_item("relative_mismatch", round.relative_mismatch)?;
+    Ok(r)
 }
 
 /// `Some(values)` when `v` is a non-empty array of numbers (JSON `null`, which is how
