@@ -56,12 +56,12 @@ mod problem;
 pub mod scenario;
 pub mod studies;
 
-/// Kernel types a custom cost and a cross-check need (one dependency, matching versions).
-pub use dr_convex::{Candidate, ConvexScalar, SeparableProblem};
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{
     callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
 };
+/// Kernel types a custom cost and a cross-check need (one dependency, matching versions).
+pub use dr_convex::{Candidate, ConvexScalar, SeparableProblem};
 pub use efficiency::{
     efficiency, solve, solve_with, theorem6_competitive_bids, theorem6_nash_bids,
     theorem6_residual, Efficiency, MarketReport,
