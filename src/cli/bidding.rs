@@ -699,7 +699,7 @@ fn run_update(
 ) -> Result<SimulationRun, BiddingError> {
     match update {
         PriceUpdate::Paper { step } => {
-            BiddingError::check_positive(|| "step".into(), step)?;
+            dr_convex::check_positive(|| "step".into(), step)?;
             run_stepper(market, behaviour, FixedStep::new(step), settings, opts)
         }
         PriceUpdate::Fast => run_stepper(

@@ -100,22 +100,22 @@ impl Default for SimulationSettings {
 impl SimulationSettings {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<(), BiddingError> {
-        BiddingError::check_nonnegative(|| "start_price".into(), self.start_price)?;
-        BiddingError::check_positive(|| "tolerance".into(), self.tolerance)?;
-        BiddingError::check_nonnegative(|| "price_tolerance".into(), self.price_tolerance)?;
+        dr_convex::check_nonnegative(|| "start_price".into(), self.start_price)?;
+        dr_convex::check_positive(|| "tolerance".into(), self.tolerance)?;
+        dr_convex::check_nonnegative(|| "price_tolerance".into(), self.price_tolerance)?;
         if self.max_rounds == 0 {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "max_rounds".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         if self.oscillation_window < 2 {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "oscillation_window".into(),
                 value: self.oscillation_window as f64,
-                requirement: "must be >= 2",
-            });
+                requirement: "must be >= 2".into(),
+            }));
         }
         Ok(())
     }
@@ -420,7 +420,7 @@ pub fn simulate(
 ) -> Result<SimulationRun, BiddingError> {
     match update {
         PriceUpdate::Paper { step } => {
-            BiddingError::check_positive(|| "step".into(), step)?;
+            dr_convex::check_positive(|| "step".into(), step)?;
             Ok(BiddingSimulation::new(market, behaviour, FixedStep::new(step), settings)?.run())
         }
         PriceUpdate::Fast => Ok(BiddingSimulation::new(

@@ -265,19 +265,19 @@ pub fn scenario_market(
         2 => 1,
         3 => 2,
         _ => {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "scenario".into(),
                 value: scenario as f64,
-                requirement: "must be 1, 2 or 3",
-            })
+                requirement: "must be 1, 2 or 3".into(),
+            }))
         }
     };
     if customers < low.max(1) {
-        return Err(BiddingError::OutOfRange {
+        return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
             field: "customers".into(),
             value: customers as f64,
-            requirement: "must be at least the number of low-cost customers",
-        });
+            requirement: "must be at least the number of low-cost customers".into(),
+        }));
     }
     let a = (0..customers)
         .map(|i| if i < low { 0.1 } else { 1.0 })
@@ -342,9 +342,9 @@ pub fn paper_sweep_sizes() -> Vec<usize> {
 /// Scenarios 1–3 for each size in `sizes` (each ≥ 3), in parallel, deterministic.
 pub fn scenario_sweep(deficit: f64, sizes: &[usize]) -> Result<ScenarioSweep, BiddingError> {
     if sizes.is_empty() {
-        return Err(BiddingError::Empty {
+        return Err(BiddingError::Input(dr_convex::InputError::Empty {
             field: "sizes".into(),
-        });
+        }));
     }
     let points: Vec<(u8, usize)> = (1..=3u8)
         .flat_map(|s| sizes.iter().map(move |&n| (s, n)))

@@ -348,7 +348,7 @@ fn validate<F: Family + ?Sized>(
             field: "population".into(),
         });
     }
-    ConvexError::check_finite(|| "total".into(), total)?;
+    crate::error::check_finite(|| "total".into(), total)?;
     if let Some(got) = lower.len_ok(n) {
         return Err(ConvexError::LengthMismatch {
             field: "lower".into(),
@@ -372,8 +372,7 @@ fn validate<F: Family + ?Sized>(
     );
     if let Some((index, l, u)) = br.bad {
         return Err(ConvexError::InvertedBounds {
-            field: "bounds".into(),
-            index,
+            field: format!("bounds[{index}]"),
             lower: l,
             upper: u,
         });
@@ -774,8 +773,8 @@ fn check_soa(linear: &[f64], quadratic: &[f64]) -> Result<(), ConvexError> {
         });
     }
     for (i, (&a, &h)) in linear.iter().zip(quadratic).enumerate() {
-        ConvexError::check_finite(|| format!("linear[{i}]"), a)?;
-        ConvexError::check_positive(|| format!("quadratic[{i}]"), h)?;
+        crate::error::check_finite(|| format!("linear[{i}]"), a)?;
+        crate::error::check_positive(|| format!("quadratic[{i}]"), h)?;
     }
     Ok(())
 }
@@ -794,7 +793,7 @@ impl<'a> QuadraticFamily<'a> {
     /// The family with price reference `r` (see the type's docs): multipliers of
     /// [`allocate`] are then `λ − r`.
     pub fn with_reference(mut self, reference: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_finite(|| "reference".into(), reference)?;
+        crate::error::check_finite(|| "reference".into(), reference)?;
         self.reference = reference;
         Ok(self)
     }
@@ -1006,7 +1005,7 @@ impl<'a> NashQuadraticFamily<'a> {
     /// Validated: as [`QuadraticFamily::new`], and `d > 0`.
     pub fn new(linear: &'a [f64], quadratic: &'a [f64], deficit: f64) -> Result<Self, ConvexError> {
         check_soa(linear, quadratic)?;
-        ConvexError::check_positive(|| "deficit".into(), deficit)?;
+        crate::error::check_positive(|| "deficit".into(), deficit)?;
         Ok(Self {
             linear,
             quadratic,

@@ -13,12 +13,16 @@
 //! - [`projection`]: projection onto `{l ≤ x ≤ u, L ≤ Σ x ≤ U}`.
 //! - [`ipm`]: a primal–dual interior-point solver (Mehrotra predictor–corrector, sparse
 //!   Cholesky on faer) for separable convex objectives with linear equality/inequality rows
-//!   and bounds — the multi-period models' welfare and planner problems.
+//!   and bounds — the multi-period models' welfare and planner problems. The solver is the
+//!   feature `ipm` (on by default; it compiles faer); the problem types are always there.
 //! - [`vi`]: a monotone variational-inequality solver (Tseng's forward–backward–forward)
 //!   for strategic equilibria without a potential.
 //! - [`price_rule`]: price updates of iterative market schemes (the papers' fixed step and
 //!   a safeguarded fast rule that uses only the observed mismatch).
 //! - [`parallel`]: the deterministic chunked reductions everything else uses.
+//! - [`error`]: the one input-error vocabulary of the workspace, [`InputError`] (a field as
+//!   the user wrote it, and its value), with its check helpers ([`check_finite`],
+//!   [`check_positive`], [`check_len`], …); every crate's error wraps it as `Input`.
 //!
 //! ```
 //! use dr_convex::{allocate, AllocatorSettings, Bound, QuadraticFamily};
@@ -52,7 +56,10 @@ pub use allocator::{
     Multiplier, NashQuadraticFamily, QuadraticFamily, ScalarFamily,
 };
 pub use certificate::{Certificate, Status};
-pub use error::ConvexError;
+pub use error::{
+    check_finite, check_len, check_nonempty, check_nonnegative, check_positive, ConvexError,
+    InputError,
+};
 pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};

@@ -37,13 +37,13 @@ impl Default for MechanismSettings {
 impl MechanismSettings {
     pub(crate) fn validate(&self) -> Result<(), MechanismError> {
         let v = self.tie_tolerance;
-        MechanismError::check_finite(|| "tie_tolerance".into(), v)?;
+        dr_convex::check_finite(|| "tie_tolerance".into(), v)?;
         if v < 0.0 {
-            return Err(MechanismError::OutOfRange {
+            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                 field: "tie_tolerance".into(),
                 value: v,
                 requirement: "must be >= 0".into(),
-            });
+            }));
         }
         Ok(())
     }

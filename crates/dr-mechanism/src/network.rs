@@ -121,18 +121,20 @@ impl Network {
             return Err(MechanismError::NodeCountMismatch { nodes: n, users });
         }
         if n < 2 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: n,
                 required: 2,
-            });
+            }));
         }
         if root >= n {
-            return Err(MechanismError::IndexOutOfRange {
-                field: root_field.into(),
-                index: root,
-                size: n,
-            });
+            return Err(MechanismError::Input(
+                dr_convex::InputError::IndexOutOfRange {
+                    field: root_field.into(),
+                    index: root,
+                    size: n,
+                },
+            ));
         }
         check_room(n, graph.edge_count())?;
         let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -315,11 +317,13 @@ impl Network {
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
                 if v >= users {
-                    return Err(MechanismError::IndexOutOfRange {
-                        field: format!("{edges_field}[{k}]"),
-                        index: v,
-                        size: users,
-                    });
+                    return Err(MechanismError::Input(
+                        dr_convex::InputError::IndexOutOfRange {
+                            field: format!("{edges_field}[{k}]"),
+                            index: v,
+                            size: users,
+                        },
+                    ));
                 }
             }
             if a == b {
@@ -330,11 +334,11 @@ impl Network {
             }
         }
         if users > MAX_USERS {
-            return Err(MechanismError::OutOfRange {
+            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                 field: "users".into(),
                 value: users as f64,
-                requirement: format!("at most {MAX_USERS} users in a message network"),
-            });
+                requirement: format!("at most {MAX_USERS} users in a message network").into(),
+            }));
         }
         check_room(users, edges.len())?;
         let mut g: UnGraph<(), ()> = UnGraph::with_capacity(users, edges.len());
@@ -344,11 +348,13 @@ impl Network {
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
                 if v >= users {
-                    return Err(MechanismError::IndexOutOfRange {
-                        field: format!("edges[{k}]"),
-                        index: v,
-                        size: users,
-                    });
+                    return Err(MechanismError::Input(
+                        dr_convex::InputError::IndexOutOfRange {
+                            field: format!("edges[{k}]"),
+                            index: v,
+                            size: users,
+                        },
+                    ));
                 }
             }
             g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());

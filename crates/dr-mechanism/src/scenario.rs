@@ -135,7 +135,7 @@ impl PerPeriod {
         match self {
             PerPeriod::One(v) => Ok(vec![*v; periods]),
             PerPeriod::Many(v) => {
-                MechanismError::check_len(&field, v.len(), periods)?;
+                dr_convex::check_len(&field, periods, v.len())?;
                 Ok(v.clone())
             }
         }
@@ -249,13 +249,13 @@ pub struct ScenarioModel {
 }
 
 fn nonneg(field: impl Fn() -> String, v: f64) -> Result<f64, MechanismError> {
-    MechanismError::check_finite(&field, v)?;
+    dr_convex::check_finite(&field, v)?;
     if v < 0.0 {
-        return Err(MechanismError::OutOfRange {
+        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
             field: field(),
             value: v,
             requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)".into(),
-        });
+        }));
     }
     Ok(v)
 }
@@ -330,20 +330,20 @@ impl Scenario {
     pub fn to_model(&self) -> Result<ScenarioModel, MechanismError> {
         let t_len = self.periods;
         if t_len == 0 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "periods".into(),
                 got: 0,
                 required: 1,
-            });
+            }));
         }
-        MechanismError::check_len(|| "energy_prices".into(), self.energy_prices.len(), t_len)?;
+        dr_convex::check_len(|| "energy_prices".into(), t_len, self.energy_prices.len())?;
         let n = self.users.len();
         if n == 0 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: 0,
                 required: 1,
-            });
+            }));
         }
         let mut b = Model::builder(self.energy_prices.clone(), self.peak_price);
         let mut constraint_entry = Vec::new();
@@ -356,19 +356,19 @@ impl Scenario {
                 c.terms.is_some(),
             ];
             if kinds.iter().filter(|&&x| x).count() != 1 {
-                return Err(MechanismError::Invalid {
+                return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                     field: format!("constraints[{k}]"),
                     message:
                         "give exactly one of community_total, community_cap, user_total, terms"
                             .into(),
-                });
+                }));
             }
             let stray = |name: &str, present: bool, allowed: bool| -> Result<(), MechanismError> {
                 if present && !allowed {
-                    Err(MechanismError::Invalid {
+                    Err(MechanismError::Input(dr_convex::InputError::Invalid {
                         field: f(name),
                         message: "not allowed with this kind of constraint".into(),
-                    })
+                    }))
                 } else {
                     Ok(())
                 }
@@ -383,11 +383,13 @@ impl Scenario {
                 let cap = nonneg(|| f("community_cap"), cap)?;
                 match c.period {
                     Some(t) if t >= t_len => {
-                        return Err(MechanismError::IndexOutOfRange {
-                            field: f("period"),
-                            index: t,
-                            size: t_len,
-                        })
+                        return Err(MechanismError::Input(
+                            dr_convex::InputError::IndexOutOfRange {
+                                field: f("period"),
+                                index: t,
+                                size: t_len,
+                            },
+                        ))
                     }
                     Some(t) => b = b.community_cap(t, cap),
                     None => {
@@ -398,49 +400,56 @@ impl Scenario {
                 }
             } else if let Some(cap) = c.user_total {
                 let cap = nonneg(|| f("user_total"), cap)?;
-                let user = c.user.ok_or_else(|| MechanismError::Invalid {
-                    field: f("user"),
-                    message: "missing".into(),
+                let user = c.user.ok_or_else(|| {
+                    MechanismError::Input(dr_convex::InputError::Invalid {
+                        field: f("user"),
+                        message: "missing".into(),
+                    })
                 })?;
                 if user >= n {
-                    return Err(MechanismError::IndexOutOfRange {
-                        field: f("user"),
-                        index: user,
-                        size: n,
-                    });
+                    return Err(MechanismError::Input(
+                        dr_convex::InputError::IndexOutOfRange {
+                            field: f("user"),
+                            index: user,
+                            size: n,
+                        },
+                    ));
                 }
                 b = b.user_total(user, cap);
             } else if let Some(terms) = &c.terms {
-                let rhs = c.rhs.ok_or_else(|| MechanismError::Invalid {
-                    field: f("rhs"),
-                    message: "missing".into(),
+                let rhs = c.rhs.ok_or_else(|| {
+                    MechanismError::Input(dr_convex::InputError::Invalid {
+                        field: f("rhs"),
+                        message: "missing".into(),
+                    })
                 })?;
                 let rhs = nonneg(|| f("rhs"), rhs)?;
                 for (e, &(user, period, coef)) in terms.iter().enumerate() {
                     if user >= n {
-                        return Err(MechanismError::IndexOutOfRange {
-                            field: format!("constraints[{k}].terms[{e}][0]"),
-                            index: user,
-                            size: n,
-                        });
+                        return Err(MechanismError::Input(
+                            dr_convex::InputError::IndexOutOfRange {
+                                field: format!("constraints[{k}].terms[{e}][0]"),
+                                index: user,
+                                size: n,
+                            },
+                        ));
                     }
                     if period >= t_len {
-                        return Err(MechanismError::IndexOutOfRange {
-                            field: format!("constraints[{k}].terms[{e}][1]"),
-                            index: period,
-                            size: t_len,
-                        });
+                        return Err(MechanismError::Input(
+                            dr_convex::InputError::IndexOutOfRange {
+                                field: format!("constraints[{k}].terms[{e}][1]"),
+                                index: period,
+                                size: t_len,
+                            },
+                        ));
                     }
-                    MechanismError::check_finite(
-                        || format!("constraints[{k}].terms[{e}][2]"),
-                        coef,
-                    )?;
+                    dr_convex::check_finite(|| format!("constraints[{k}].terms[{e}][2]"), coef)?;
                 }
                 if !terms.iter().any(|e| e.2 != 0.0) {
-                    return Err(MechanismError::Invalid {
+                    return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                         field: f("terms"),
                         message: "the row has no nonzero coefficient".into(),
-                    });
+                    }));
                 }
                 b = b.row(terms, rhs);
             }
@@ -453,11 +462,11 @@ impl Scenario {
                     let w = weight.expand(|| format!("users[{i}].utility.log.weight"), t_len)?;
                     let s = shift.expand(|| format!("users[{i}].utility.log.shift"), t_len)?;
                     for t in 0..t_len {
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility.log.weight[{t}]"),
                             w[t],
                         )?;
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility.log.shift[{t}]"),
                             s[t],
                         )?;
@@ -477,11 +486,11 @@ impl Scenario {
                     let ka =
                         kappa.expand(|| format!("users[{i}].utility.quadratic.kappa"), t_len)?;
                     for t in 0..t_len {
-                        MechanismError::check_finite(
+                        dr_convex::check_finite(
                             || format!("users[{i}].utility.quadratic.theta[{t}]"),
                             th[t],
                         )?;
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility.quadratic.kappa[{t}]"),
                             ka[t],
                         )?;
@@ -494,12 +503,12 @@ impl Scenario {
                 let lo = lo.expand(|| format!("users[{i}].lower"), t_len)?;
                 for (t, &v) in lo.iter().enumerate() {
                     if v.is_nan() || v > 0.0 || v == f64::INFINITY {
-                        return Err(MechanismError::OutOfRange {
+                        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                             field: format!("users[{i}].lower[{t}]"),
                             value: v,
                             requirement: "must be <= 0 so that x = 0 is feasible (Assumption 2)"
                                 .into(),
-                        });
+                        }));
                     }
                 }
                 b = b.lower_bounds(i, &lo);
@@ -508,12 +517,12 @@ impl Scenario {
                 let up = up.expand(|| format!("users[{i}].upper"), t_len)?;
                 for (t, &v) in up.iter().enumerate() {
                     if v.is_nan() || v < 0.0 || v == f64::NEG_INFINITY {
-                        return Err(MechanismError::OutOfRange {
+                        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                             field: format!("users[{i}].upper[{t}]"),
                             value: v,
                             requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)"
                                 .into(),
-                        });
+                        }));
                     }
                 }
                 b = b.upper_bounds(i, &up);
@@ -564,28 +573,34 @@ fn rename_rows(e: MechanismError, name: impl Fn(usize) -> String) -> MechanismEr
         }
     };
     match e {
-        MechanismError::Invalid { field, message } => MechanismError::Invalid {
-            field: fix(field),
-            message,
-        },
-        MechanismError::OutOfRange {
+        MechanismError::Input(dr_convex::InputError::Invalid { field, message }) => {
+            MechanismError::Input(dr_convex::InputError::Invalid {
+                field: fix(field),
+                message,
+            })
+        }
+        MechanismError::Input(dr_convex::InputError::OutOfRange {
             field,
             value,
             requirement,
-        } => MechanismError::OutOfRange {
+        }) => MechanismError::Input(dr_convex::InputError::OutOfRange {
             field: fix(field),
             value,
             requirement,
-        },
-        MechanismError::NotFinite { field, value } => MechanismError::NotFinite {
-            field: fix(field),
-            value,
-        },
-        MechanismError::IndexOutOfRange { field, index, size } => MechanismError::IndexOutOfRange {
-            field: fix(field),
-            index,
-            size,
-        },
+        }),
+        MechanismError::Input(dr_convex::InputError::NotFinite { field, value }) => {
+            MechanismError::Input(dr_convex::InputError::NotFinite {
+                field: fix(field),
+                value,
+            })
+        }
+        MechanismError::Input(dr_convex::InputError::IndexOutOfRange { field, index, size }) => {
+            MechanismError::Input(dr_convex::InputError::IndexOutOfRange {
+                field: fix(field),
+                index,
+                size,
+            })
+        }
         other => other,
     }
 }

@@ -52,11 +52,11 @@ fn build(
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
         for (t, &e) in extra.iter().enumerate() {
-            let f = customers
-                .disutility(i, t)
-                .ok_or_else(|| ShapingError::Empty {
+            let f = customers.disutility(i, t).ok_or_else(|| {
+                ShapingError::Input(dr_convex::InputError::Empty {
                     field: format!("customers[{i}].utility[{t}]"),
-                })?;
+                })
+            })?;
             objective.push(if e != 0.0 {
                 Arc::new(PlusHalfQuadratic { f, extra: e })
             } else {
@@ -65,8 +65,10 @@ fn build(
         }
     }
     for t in 0..periods {
-        objective.push(supply.piece(t).ok_or_else(|| ShapingError::Empty {
-            field: format!("supply[{t}]"),
+        objective.push(supply.piece(t).ok_or_else(|| {
+            ShapingError::Input(dr_convex::InputError::Empty {
+                field: format!("supply[{t}]"),
+            })
         })?);
     }
     let mut lower = vec![0.0; n * periods];
@@ -120,11 +122,11 @@ fn ipm_equilibrium(
     let prices = sol.equality_multipliers.get(..periods).map(<[f64]>::to_vec);
     let loads = sol.x.get(..n * periods).map(<[f64]>::to_vec);
     let (Some(prices), Some(loads)) = (prices, loads) else {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "ipm solution".into(),
             expected: n * periods + periods,
             got: sol.x.len(),
-        });
+        }));
     };
     // μ_i = λ_i − λ̄_i from the rows' multipliers (the IPM keeps loads ≥ 0 strictly
     // interior; the certificate takes ν = max(r, 0), so tiny positive loads are fine).

@@ -32,21 +32,21 @@ pub fn customer_response(
 ) -> Result<(Vec<f64>, f64), ShapingError> {
     let periods = model.periods();
     if customer >= model.len() {
-        return Err(ShapingError::OutOfRange {
+        return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
             field: "customer".into(),
             value: customer as f64,
-            requirement: "must be < the number of customers",
-        });
+            requirement: "must be < the number of customers".into(),
+        }));
     }
     if prices.len() != periods {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "prices".into(),
             expected: periods,
             got: prices.len(),
-        });
+        }));
     }
     for (t, &p) in prices.iter().enumerate() {
-        ShapingError::check_finite(|| format!("prices[{t}]"), p)?;
+        dr_convex::check_finite(|| format!("prices[{t}]"), p)?;
     }
     let customers = model.customers();
     let zeros = vec![0.0; periods];

@@ -129,11 +129,13 @@ impl PerPeriod {
                 Ok(out)
             }
             PerPeriod::Profile(v) if v.len() == periods => Ok(v.clone()),
-            PerPeriod::Profile(v) => Err(ShapingError::LengthMismatch {
-                field: field.into(),
-                expected: periods,
-                got: v.len(),
-            }),
+            PerPeriod::Profile(v) => {
+                Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
+                    field: field.into(),
+                    expected: periods,
+                    got: v.len(),
+                }))
+            }
         }
     }
 }
@@ -291,10 +293,10 @@ pub enum UtilitySpec {
 }
 
 fn scenario_err(field: String, message: &str) -> ShapingError {
-    ShapingError::Scenario {
+    ShapingError::Input(dr_convex::InputError::Invalid {
         field,
         message: message.into(),
-    }
+    })
 }
 
 impl ShapingScenario {
@@ -329,19 +331,19 @@ impl ShapingScenario {
     pub fn to_model(&self) -> Result<ShapingModel, ShapingError> {
         if let Some(m) = &self.model {
             if m != "shaping" {
-                return Err(ShapingError::Scenario {
+                return Err(ShapingError::Input(dr_convex::InputError::Invalid {
                     field: "model".into(),
                     message: format!("expected \"shaping\", got {m:?}"),
-                });
+                }));
             }
         }
         let periods = self.periods;
         if periods == 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "periods".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         // Huge sizes are refused before any allocation that could abort.
         try_vec("periods", periods.saturating_mul(4))?;
@@ -352,9 +354,9 @@ impl ShapingScenario {
         };
         let supply = SupplyCost::quadratic(curvature, linear)?;
         if self.customers.is_empty() {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "customers".into(),
-            });
+            }));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut customers = Customers::new(periods)?;
@@ -432,28 +434,28 @@ impl CustomerSpec {
         rng: &mut ChaCha8Rng,
     ) -> Result<(), ShapingError> {
         if self.count == 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "count".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         let jitter = self.jitter.unwrap_or(0.0);
-        ShapingError::check_nonnegative(|| "jitter".into(), jitter)?;
+        dr_convex::check_nonnegative(|| "jitter".into(), jitter)?;
         if jitter >= 1.0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "jitter".into(),
                 value: jitter,
-                requirement: "must be < 1",
-            });
+                requirement: "must be < 1".into(),
+            }));
         }
         let roll = self.roll.unwrap_or(0);
         if roll >= periods && roll > 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "roll".into(),
                 value: roll as f64,
-                requirement: "must be < periods",
-            });
+                requirement: "must be < periods".into(),
+            }));
         }
         let (first, second, names) =
             match self.utility {

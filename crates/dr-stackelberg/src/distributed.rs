@@ -21,8 +21,9 @@
 //! extrapolation of each entry's own eq. 21 price sequence).
 
 use crate::aggregate::aggregate_demand;
-use crate::error::{check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use crate::model::{to_table, Market};
+use dr_convex::check_positive;
 use dr_convex::PriceRule;
 use serde::Serialize;
 
@@ -298,7 +299,7 @@ impl<'a> DistributedPricing<'a> {
         let z = market.zeta_entry();
         let rules: Vec<Box<dyn PriceRule>> = match settings.update {
             PriceUpdate::Paper { delta } => {
-                crate::error::check_finite(|| "simulation.delta".into(), delta)?;
+                dr_convex::check_finite(|| "simulation.delta".into(), delta)?;
                 (0..n)
                     .map(|j| {
                         Box::new(PaperRule {
