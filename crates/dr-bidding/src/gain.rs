@@ -20,8 +20,8 @@
 
 use crate::error::BiddingError;
 use crate::market::{first_error, Costs, Market};
+use dr_convex::generic_inverse_derivative;
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
-use dr_convex::scalar::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
 use rayon::prelude::*;
 use serde::Serialize;

@@ -36,7 +36,7 @@ use crate::error::BiddingError;
 use crate::fitted::FittedMarketRule;
 use crate::market::{Costs, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, fill, DEFAULT_PARALLEL_THRESHOLD};
-use dr_convex::scalar::{nash_quadratic_response, nash_quadratic_slope};
+use dr_convex::{nash_quadratic_response, nash_quadratic_slope};
 use dr_convex::{ConvexScalar, FixedStep, NashTransform, PriceRule};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -175,7 +175,7 @@ pub const BASE_BYTES: u64 = 64 << 20;
 impl BiddingScenario {
     /// An upper bound, in bytes, of the peak memory `dr solve` / `simulate` / `verify` need
     /// on this scenario, from its customer count alone (nothing is allocated):
-    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see [`BYTES_PER_CUSTOMER`] for the
+    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see `BYTES_PER_CUSTOMER` for the
     /// breakdown), saturating. The count is `population.count` for a drawn population, the
     /// number of `[[customers]]` otherwise.
     pub fn memory_estimate(&self) -> u64 {

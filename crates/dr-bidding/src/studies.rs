@@ -9,7 +9,7 @@
 //!   conference paper's ranges for `a_i`, `h_i` were lost in extraction; the journal's
 //!   ranges are used.
 //!
-//!   Finding: the fixed step converges locally iff `γ < 2/S'(p)` (see [`crate::iterative`]).
+//!   Finding: the fixed step converges locally iff `γ < 2/S'(p)` (see `crate::iterative`).
 //!   For Fig. 1 (30 customers, `γ = 0.1`) every draw is far inside (critical steps 0.18–0.34
 //!   over 200 seeds). For Fig. 2 (300 customers) `γ = 0.05` sits *at* the limit: over seeds
 //!   0–199 the critical step ranges 0.044–0.057 with median 0.049, and only 77 of 200 draws

@@ -5,11 +5,12 @@
 #![allow(clippy::needless_range_loop)]
 
 use dr_bidding::{
-    competitive_equilibrium, convergence_study, critical_step, nash_equilibrium, oscillation_study,
-    simulate, Behaviour, BidRecording, BiddingSimulation, ConvergenceConfig, Costs, Market,
-    PriceUpdate, SimulationSettings, Termination,
+    competitive_equilibrium, critical_step, nash_equilibrium, simulate, Behaviour, BidRecording,
+    BiddingSimulation, Costs, Market, PriceUpdate, SimulationSettings, Termination,
 };
-use dr_convex::scalar::nash_quadratic_response;
+
+use dr_bidding::studies::{convergence_study, oscillation_study, ConvergenceConfig};
+use dr_convex::nash_quadratic_response;
 use dr_convex::{ClosureConvex, ConvexScalar, FixedStep};
 use std::sync::Arc;
 

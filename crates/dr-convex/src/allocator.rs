@@ -68,7 +68,7 @@ pub trait Family: Sync {
     fn bracket(&self, range: Range<usize>, lower: Bound<'_>, upper: Bound<'_>) -> Bracket {
         generic_bracket(self, range, lower, upper)
     }
-    /// Writes `out[k] = x_{base+k}(λ)` for one chunk and returns its [`FinishStats`]
+    /// Writes `out[k] = x_{base+k}(λ)` for one chunk and returns its `FinishStats`
     /// (sum, objective, KKT residuals). Override with a tight loop for speed.
     fn finish(
         &self,
@@ -185,7 +185,7 @@ impl Bound<'_> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AllocatorSettings {
     /// Stop when `|Σ x(λ) − total| ≤ tolerance · S`, `S` the quantity scale of
-    /// [`quantity_scale`] (`|total|`, or the bounds' scale when `total = 0`): a relative
+    /// `quantity_scale` (`|total|`, or the bounds' scale when `total = 0`): a relative
     /// tolerance, the same for a total of `1e-12` as for `1e12`.
     pub tolerance: f64,
     /// A search that stopped as converged is reported [`Status::Solved`] only when every
@@ -617,7 +617,7 @@ fn multiplier_search<F: Family + ?Sized>(
 ///
 /// Returns the allocation, the multiplier (price) and a [`Certificate`] whose residuals are
 /// all relative to the problem's own scale (so a total of `1e-12` is held to the same
-/// standard as one of `1e12`), with `S` the [`quantity_scale`] and
+/// standard as one of `1e12`), with `S` the `quantity_scale` and
 /// `P = max(|λ|, max_i |f_i'(x_i)|)` the price scale:
 /// - primal infeasibility `|Σx − total| / S`;
 /// - stationarity: the largest `|f_i'(x_i) − λ|` for free items (the sign conditions at

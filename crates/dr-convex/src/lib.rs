@@ -4,23 +4,23 @@
 //! inequality) whose multipliers are prices. This crate solves them exactly, fast, and with
 //! a [`Certificate`]; it knows nothing about markets.
 //!
-//! - [`scalar`]: one-dimensional convex pieces (costs `a q + h q²` and `½ c q²`, log and
+//! - One-dimensional convex pieces ([`ConvexScalar`]) (costs `a q + h q²` and `½ c q²`, log and
 //!   quadratic utilities, user closures, the Nash transform `D'` of li-chen-dahleh-2015
 //!   Theorem 3) with value, derivative and inverse derivative.
-//! - [`allocator`]: the exact single-coupling allocator `min Σ f_i(x_i), Σ x_i = d,
+//! - [`allocate`]: the exact single-coupling allocator `min Σ f_i(x_i), Σ x_i = d,
 //!   l ≤ x ≤ u` (safeguarded Newton on the multiplier; struct-of-arrays; deterministic
 //!   rayon reductions).
-//! - [`projection`]: projection onto `{l ≤ x ≤ u, L ≤ Σ x ≤ U}`.
+//! - [`project_box_sum`]: projection onto `{l ≤ x ≤ u, L ≤ Σ x ≤ U}`.
 //! - [`ipm`]: a primal–dual interior-point solver (Mehrotra predictor–corrector, sparse
 //!   Cholesky on faer) for separable convex objectives with linear equality/inequality rows
 //!   and bounds — the multi-period models' welfare and planner problems. The solver is the
 //!   feature `ipm` (on by default; it compiles faer); the problem types are always there.
-//! - [`vi`]: a monotone variational-inequality solver (Tseng's forward–backward–forward)
+//! - [`solve_vi`]: a monotone variational-inequality solver (Tseng's forward–backward–forward)
 //!   for strategic equilibria without a potential.
-//! - [`price_rule`]: price updates of iterative market schemes (the papers' fixed step and
+//! - [`PriceRule`]: price updates of iterative market schemes (the papers' fixed step and
 //!   a safeguarded fast rule that uses only the observed mismatch).
 //! - [`parallel`]: the deterministic chunked reductions everything else uses.
-//! - [`error`]: the one input-error vocabulary of the workspace, [`InputError`] (a field as
+//! - [`InputError`]: the one input-error vocabulary of the workspace (a field as
 //!   the user wrote it, and its value), with its check helpers ([`check_finite`],
 //!   [`check_positive`], [`check_len`], …); every crate's error wraps it as `Input`.
 //!
@@ -41,15 +41,15 @@
 //! # Ok::<(), dr_convex::ConvexError>(())
 //! ```
 
-pub mod allocator;
-pub mod certificate;
-pub mod error;
+mod allocator;
+mod certificate;
+mod error;
 pub mod ipm;
 pub mod parallel;
-pub mod price_rule;
-pub mod projection;
-pub mod scalar;
-pub mod vi;
+mod price_rule;
+mod projection;
+mod scalar;
+mod vi;
 
 pub use allocator::{
     allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family,
@@ -64,6 +64,7 @@ pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
+    generic_inverse_derivative, nash_log, nash_quadratic_response, nash_quadratic_slope,
     ClosureConvex, ConvexScalar, HalfQuadraticCost, Linear, LinearQuadraticCost, LogUtility,
     NashTransform, PlusLinear, QuadraticUtility,
 };

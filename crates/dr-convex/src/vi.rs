@@ -35,7 +35,7 @@
 //! `complementarity` is not separate for a VI and is reported as 0.
 //!
 //! ```
-//! use dr_convex::vi::{solve_vi, AffineOperator, BoxSet, ViSettings};
+//! use dr_convex::{solve_vi, AffineOperator, BoxSet, ViSettings};
 //! // F(x) = M x + q with M = [[1, 1], [−1, 1]] (monotone, not symmetric) on [0, 1]².
 //! let op = AffineOperator::new(2, vec![1.0, 1.0, -1.0, 1.0], vec![-1.0, 1.0])?;
 //! let set = BoxSet::new(vec![0.0; 2], vec![1.0; 2])?;

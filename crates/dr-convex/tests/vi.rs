@@ -13,7 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use dr_convex::ipm::{solve, IpmSettings, LinearRows, SeparableProblem};
-use dr_convex::vi::{
+use dr_convex::{
     solve_vi, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator, ViSettings,
 };
 use dr_convex::{ClosureConvex, ConvexError, ConvexScalar, QuadraticUtility, Status};

@@ -661,7 +661,7 @@ impl Model {
     pub fn user_rows(&self, i: usize) -> &[UserRow] {
         &self.user_rows[i]
     }
-    /// The entries `(period, a_t^{i,l})` of a [`UserRow`].
+    /// The entries `(period, a_t^{i,l})` of a `UserRow`.
     pub fn user_row_entries(&self, ur: &UserRow) -> impl Iterator<Item = (usize, f64)> + '_ {
         let t_len = self.periods;
         (ur.start..ur.end).map(move |k| (self.vars[k] % t_len, self.coefs[k]))

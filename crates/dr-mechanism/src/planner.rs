@@ -275,7 +275,7 @@ impl PlannerSolution {
 /// most `settings.kkt_tolerance`; otherwise the interior point's status when that is not
 /// `Solved`, and `NumericalError` when the interior point claimed success but (4) does not
 /// hold to the tolerance. Input errors of the kernel are passed on as
-/// [`MechanismError::Convex`].
+/// [`MechanismError::Input`].
 pub fn solve_planner(
     original: &Model,
     settings: &PlannerSettings,

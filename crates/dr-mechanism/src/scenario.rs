@@ -41,7 +41,7 @@ use crate::centralized::CentralizedMechanism;
 use crate::distributed::{DistributedMechanism, Lemma4Report, Lemma5Report};
 use crate::error::MechanismError;
 use crate::game::MechanismSettings;
-use crate::learning::{Learner, LearningGame, LearningRecord, LearningSettings, Termination};
+use crate::learning::{Learner, LearningRecord, LearningSettings, Termination};
 use crate::model::{Model, RowKind, User};
 use crate::network::Network;
 use crate::planner::{solve_planner, KktResiduals, PlannerSettings};

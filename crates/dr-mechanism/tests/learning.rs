@@ -4,7 +4,7 @@
 mod common;
 
 use dr_mechanism::{
-    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame, LearningRule,
+    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningRule,
     LearningSettings, MechanismSettings, Model, PlannerSettings, Termination, User,
 };
 

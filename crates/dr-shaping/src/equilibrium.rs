@@ -49,11 +49,11 @@ pub enum Behaviour {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// The structure-exploiting price Newton ([`crate::newton`]).
+    /// The structure-exploiting price Newton (`crate::newton`).
     Newton,
-    /// The kernel's interior-point solver on the full problem ([`crate::ipm_path`]).
+    /// The kernel's interior-point solver on the full problem (`crate::ipm_path`).
     Ipm,
-    /// The kernel's variational-inequality solver ([`crate::vi_path`]).
+    /// The kernel's variational-inequality solver (`crate::vi_path`).
     Vi,
 }
 
@@ -567,7 +567,7 @@ pub fn strategic_equilibrium_with(
         Some(extra) => newton_equilibrium(model, Behaviour::Strategic, extra, settings),
         None => crate::vi_path::strategic_equilibrium_vi(
             model,
-            &dr_convex::vi::ViSettings {
+            &dr_convex::ViSettings {
                 tolerance: 1e-10,
                 ..Default::default()
             },
@@ -605,7 +605,7 @@ pub const CERTIFICATE_TOLERANCE: f64 = 1e-8;
 ///
 /// A ratio whose scale is 0 (e.g. an all-zero customer at zero prices) is 0 when its
 /// numerator is 0. The returned status is `Solved` when every residual is at most
-/// [`CERTIFICATE_TOLERANCE`], else `Unsolved`; `iterations` is 0. Errors name `loads`,
+/// `CERTIFICATE_TOLERANCE`, else `Unsolved`; `iterations` is 0. Errors name `loads`,
 /// `prices` or `energy_multipliers` on a length mismatch and the entry on a non-finite
 /// value.
 pub fn certificate(

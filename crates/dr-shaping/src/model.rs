@@ -17,7 +17,7 @@
 //! exactly at the equilibrium, as in the paper (eq. 30).
 
 use crate::error::ShapingError;
-use dr_convex::scalar::generic_inverse_derivative;
+use dr_convex::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
 use std::fmt;
 use std::sync::Arc;

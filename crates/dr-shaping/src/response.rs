@@ -18,7 +18,7 @@
 
 use crate::error::ShapingError;
 use crate::model::{Customers, Piece, ShapingModel, SupplyCost, Utility};
-use dr_convex::scalar::generic_inverse_derivative;
+use dr_convex::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
 
 /// Customer `i`'s exact response to prices `p(t)` (chen-li-low-doyle-2010 eqs. 32–34):

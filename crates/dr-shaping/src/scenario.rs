@@ -386,15 +386,15 @@ impl ShapingScenario {
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` or `dr verify`
     /// need on this scenario, computed from the counts in the file without allocating
     /// (saturating arithmetic). With `N = Σ count`, `T = periods`:
-    /// - [`BYTES_PER_LOAD`] per load variable `q_i(t)` (`N·T` of them): the utility
+    /// - `BYTES_PER_LOAD` per load variable `q_i(t)` (`N·T` of them): the utility
     ///   parameters (16), the loads of both equilibria and of the unshaped reference (24),
     ///   the responses' and best responses' scratch (48), and the `--json` output of both
     ///   equilibria's loads (serde values ~2·64, printed text ~2·48);
-    /// - [`BYTES_PER_CUSTOMER`] per customer (kind, energy bounds, multipliers, gains,
+    /// - `BYTES_PER_CUSTOMER` per customer (kind, energy bounds, multipliers, gains,
     ///   per-customer JSON arrays);
     /// - `8·T²·(⌈N/4096⌉ + 8)` for the price Newton's `T × T` matrices (one partial Hessian
     ///   per chunk of 4096 customers, the assembled one and faer's factor);
-    /// - [`BYTES_PER_TRACE_VALUE`] per traced value of `dr simulate` (`(2 + record_loads)·T` per
+    /// - `BYTES_PER_TRACE_VALUE` per traced value of `dr simulate` (`(2 + record_loads)·T` per
     ///   round, up to `max_rounds` rounds).
     pub fn memory_estimate(&self) -> u64 {
         let t = self.periods as u64;

@@ -145,7 +145,7 @@ pub struct Round {
     /// total reply to them (Newton).
     pub total_load: Vec<f64>,
     /// Gradient: the fixed-point residual (module docs). Newton: the price residual
-    /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale ([`crate::newton`]).
+    /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale (`crate::newton`).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -251,7 +251,7 @@ impl ConvexScalar for AllocationTerm {
             };
             return x.max(lo).min(hi);
         }
-        dr_convex::scalar::generic_inverse_derivative(self, p, lo, hi)
+        dr_convex::generic_inverse_derivative(self, p, lo, hi)
     }
 }
 
@@ -274,7 +274,7 @@ impl AllocationGame {
     /// `Z = Σ_n ζ_n > 0` (with `Z = 0` every allocation earns `B / K`), network rows.
     ///
     /// Errors name the field: `companies[k].total`, `companies[k].min_generation[t]`, …; a
-    /// total outside `[Σ G_min, Σ G_max]` is [`StackelbergError::InvertedBounds`].
+    /// total outside `[Σ G_min, Σ G_max]` is [`InputError::InvertedBounds`](crate::InputError::InvertedBounds).
     pub fn new(
         periods: usize,
         companies: Vec<CompanyStrategy>,

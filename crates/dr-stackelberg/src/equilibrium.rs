@@ -72,7 +72,7 @@ pub const AUTO_DEMAND_LIMIT: usize = 1 << 22;
 /// Whether [`solve_equilibrium`] materialises the per-class demand table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum DemandOutput {
-    /// Per class when `classes · K · T ≤` [`AUTO_DEMAND_LIMIT`].
+    /// Per class when `classes · K · T ≤` `AUTO_DEMAND_LIMIT`.
     #[default]
     Auto,
     /// Always per class (`[class][k][t]`).
@@ -397,7 +397,7 @@ fn structured_solve(lr: &LowRank) -> Option<Vec<f64>> {
 /// Equilibrium prices by solving the linear system (13) with faer (dense Cholesky or LU for
 /// small `K T`; the Woodbury form for large `K T`), with its residual.
 ///
-/// Errors: a singular or non-finite solve is reported as [`StackelbergError::Invalid`]
+/// Errors: a singular or non-finite solve is reported as [`InputError::Invalid`](crate::InputError::Invalid)
 /// naming `companies.supply` (it cannot happen for valid markets without eq. 28 weights,
 /// Lemma 1).
 pub fn prices_linear_system(

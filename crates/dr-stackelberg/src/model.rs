@@ -125,7 +125,7 @@ pub struct ConsumerClasses {
     /// Number of identical consumers in each class: a population weight `> 0`, i.e. a mass
     /// (the model is linear in it: eq. 13 sees only `Σ count·B` and `Σ count·ζ`), so it may
     /// be fractional here; scenario files, whose `count` counts consumers, require a whole
-    /// number (see [`crate::scenario`]). A class of `10^12` costs the memory of one.
+    /// number (see `crate::scenario`). A class of `10^12` costs the memory of one.
     pub count: Vec<f64>,
     /// Budget `B_n > 0` of each consumer of the class, for the whole horizon (eq. 4).
     pub budget: Vec<f64>,

@@ -506,10 +506,10 @@ pub const MEMORY_BASE: u64 = 1 << 20;
 impl Scenario {
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` and
     /// `dr verify` need on this scenario, from its counts (`K` companies, `T` periods, `N`
-    /// classes) without allocating anything: [`MEMORY_BASE`] +
-    /// `K T ·` [`MEMORY_PER_ENTRY`] + `min(K T, 4096)² ·` [`MEMORY_PER_ENTRY_PAIR`] +
-    /// `N K T ·` [`MEMORY_PER_CLASS_ENTRY`] + `N ·` [`MEMORY_PER_CLASS`] +
-    /// `K T ·` [`MEMORY_PER_ALLOCATION_ENTRY`] (saturating arithmetic).
+    /// classes) without allocating anything: `MEMORY_BASE` +
+    /// `K T ·` `MEMORY_PER_ENTRY` + `min(K T, 4096)² ·` `MEMORY_PER_ENTRY_PAIR` +
+    /// `N K T ·` `MEMORY_PER_CLASS_ENTRY` + `N ·` `MEMORY_PER_CLASS` +
+    /// `K T ·` `MEMORY_PER_ALLOCATION_ENTRY` (saturating arithmetic).
     ///
     /// A class's `count` is a population weight and costs nothing: a class of `10^12`
     /// consumers needs the memory of one.

@@ -67,7 +67,7 @@ use std::sync::Arc;
 /// factorisation fails, a term is not finite at the iterate, or the steps stall.
 ///
 /// # Units
-/// The method runs on the problem rescaled to its own units ([`problem_scales`]: quantity
+/// The method runs on the problem rescaled to its own units (`problem_scales`: quantity
 /// scale `X` from the right-hand sides or bounds, price scale `P` from the marginal values
 /// `f_j'`, powers of two so the rescaling is exact), and the solution is scaled back. Every
 /// `max(1, ·)` below is therefore `max(X, ·)` for quantities, `max(P, ·)` for prices and
