@@ -223,6 +223,23 @@ pub fn check_len(
     }
 }
 
+/// Checks that `index` is below `size` (a user, period, row or node index).
+pub fn check_index(
+    field: impl FnOnce() -> String,
+    index: usize,
+    size: usize,
+) -> Result<usize, InputError> {
+    if index < size {
+        Ok(index)
+    } else {
+        Err(InputError::IndexOutOfRange {
+            field: field(),
+            index,
+            size,
+        })
+    }
+}
+
 /// Checks that a population or vector of length `len` is not empty.
 pub fn check_nonempty(field: impl FnOnce() -> String, len: usize) -> Result<(), InputError> {
     if len > 0 {

@@ -57,8 +57,8 @@ pub use allocator::{
 };
 pub use certificate::{Certificate, Status};
 pub use error::{
-    check_finite, check_len, check_nonempty, check_nonnegative, check_positive, ConvexError,
-    InputError,
+    check_finite, check_index, check_len, check_nonempty, check_nonnegative, check_positive,
+    ConvexError, InputError,
 };
 pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
 pub use price_rule::{FastRule, FixedStep, PriceRule};

@@ -436,15 +436,7 @@ impl<'m> DistributedMechanism<'m> {
     /// User `i`'s payoff `u^i(m) = v^i(y^i) − t̂^i(m)`.
     pub fn payoff(&self, m: &DistributedProfile, i: usize) -> Result<f64, MechanismError> {
         self.validate(m)?;
-        if i >= self.model.users() {
-            return Err(MechanismError::Input(
-                dr_convex::InputError::IndexOutOfRange {
-                    field: "user".into(),
-                    index: i,
-                    size: self.model.users(),
-                },
-            ));
-        }
+        dr_convex::check_index(|| "user".into(), i, self.model.users())?;
         let pre = self.pre(m);
         let loc = self.local(m, &pre, i);
         let tax = game::tax_of(self.model, &loc.env, i, &self.parts(m));

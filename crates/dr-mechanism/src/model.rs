@@ -378,24 +378,12 @@ impl ModelBuilder {
                 RowSpec::General { entries: e, rhs: r } => {
                     check_rhs(l, "rhs", *r)?;
                     for (k, &(user, period, coef)) in e.iter().enumerate() {
-                        if user >= n {
-                            return Err(MechanismError::Input(
-                                dr_convex::InputError::IndexOutOfRange {
-                                    field: format!("rows[{l}].entries[{k}].user"),
-                                    index: user,
-                                    size: n,
-                                },
-                            ));
-                        }
-                        if period >= t_len {
-                            return Err(MechanismError::Input(
-                                dr_convex::InputError::IndexOutOfRange {
-                                    field: format!("rows[{l}].entries[{k}].period"),
-                                    index: period,
-                                    size: t_len,
-                                },
-                            ));
-                        }
+                        dr_convex::check_index(|| format!("rows[{l}].entries[{k}].user"), user, n)?;
+                        dr_convex::check_index(
+                            || format!("rows[{l}].entries[{k}].period"),
+                            period,
+                            t_len,
+                        )?;
                         dr_convex::check_finite(|| format!("rows[{l}].entries[{k}].coef"), coef)?;
                         entries.push((user * t_len + period, coef));
                     }

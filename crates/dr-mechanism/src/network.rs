@@ -127,15 +127,7 @@ impl Network {
                 required: 2,
             }));
         }
-        if root >= n {
-            return Err(MechanismError::Input(
-                dr_convex::InputError::IndexOutOfRange {
-                    field: root_field.into(),
-                    index: root,
-                    size: n,
-                },
-            ));
-        }
+        dr_convex::check_index(|| root_field.into(), root, n)?;
         check_room(n, graph.edge_count())?;
         let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut all_edges: Vec<(usize, usize)> = Vec::new();
@@ -316,15 +308,7 @@ impl Network {
         // Every check that needs no allocation first: a huge node count must not abort.
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
-                if v >= users {
-                    return Err(MechanismError::Input(
-                        dr_convex::InputError::IndexOutOfRange {
-                            field: format!("{edges_field}[{k}]"),
-                            index: v,
-                            size: users,
-                        },
-                    ));
-                }
+                dr_convex::check_index(|| format!("{edges_field}[{k}]"), v, users)?;
             }
             if a == b {
                 return Err(MechanismError::SelfLoop {
@@ -347,15 +331,7 @@ impl Network {
         }
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
-                if v >= users {
-                    return Err(MechanismError::Input(
-                        dr_convex::InputError::IndexOutOfRange {
-                            field: format!("edges[{k}]"),
-                            index: v,
-                            size: users,
-                        },
-                    ));
-                }
+                dr_convex::check_index(|| format!("edges[{k}]"), v, users)?;
             }
             g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
         }

@@ -406,15 +406,7 @@ impl Scenario {
                         message: "missing".into(),
                     })
                 })?;
-                if user >= n {
-                    return Err(MechanismError::Input(
-                        dr_convex::InputError::IndexOutOfRange {
-                            field: f("user"),
-                            index: user,
-                            size: n,
-                        },
-                    ));
-                }
+                dr_convex::check_index(|| f("user"), user, n)?;
                 b = b.user_total(user, cap);
             } else if let Some(terms) = &c.terms {
                 let rhs = c.rhs.ok_or_else(|| {
@@ -425,24 +417,12 @@ impl Scenario {
                 })?;
                 let rhs = nonneg(|| f("rhs"), rhs)?;
                 for (e, &(user, period, coef)) in terms.iter().enumerate() {
-                    if user >= n {
-                        return Err(MechanismError::Input(
-                            dr_convex::InputError::IndexOutOfRange {
-                                field: format!("constraints[{k}].terms[{e}][0]"),
-                                index: user,
-                                size: n,
-                            },
-                        ));
-                    }
-                    if period >= t_len {
-                        return Err(MechanismError::Input(
-                            dr_convex::InputError::IndexOutOfRange {
-                                field: format!("constraints[{k}].terms[{e}][1]"),
-                                index: period,
-                                size: t_len,
-                            },
-                        ));
-                    }
+                    dr_convex::check_index(|| format!("constraints[{k}].terms[{e}][0]"), user, n)?;
+                    dr_convex::check_index(
+                        || format!("constraints[{k}].terms[{e}][1]"),
+                        period,
+                        t_len,
+                    )?;
                     dr_convex::check_finite(|| format!("constraints[{k}].terms[{e}][2]"), coef)?;
                 }
                 if !terms.iter().any(|e| e.2 != 0.0) {
