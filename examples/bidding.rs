@@ -5,7 +5,9 @@
 //!
 //! Run: `cargo run --example bidding`.
 
-use dr_bidding::{convergence_study, nash_gain, solve, ConvergenceConfig, PriceUpdate};
+use dr_bidding::{nash_gain, solve, PriceUpdate};
+
+use dr_bidding::studies::{convergence_study, ConvergenceConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = ConvergenceConfig::figure1();

@@ -12,7 +12,7 @@
 //! Run: `cargo run --example mechanism`.
 
 use dr_mechanism::{
-    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame, LearningRule,
+    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningRule,
     LearningSettings, MechanismError, MechanismSettings, Model, Network, PlannerSettings, User,
 };
 

@@ -1094,7 +1094,7 @@ pub fn verify_mechanism(
                 )),
             }
         }
-        Err(e @ MechanismError::TooFew { .. }) => {
+        Err(e @ MechanismError::Input(dr_convex::InputError::TooFew { .. })) => {
             report
                 .notes
                 .push(format!("Nash equilibrium not checked: {e}"));

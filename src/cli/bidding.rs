@@ -41,12 +41,14 @@ use super::output::{
 use super::study::Study;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
+use dr_bidding::studies::{
+    convergence_study, oscillation_study, scenario_sweep, ConvergenceConfig,
+};
 use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow, PRICE_TOLERANCE};
 use dr_bidding::{
-    competitive_equilibrium, convergence_study, critical_step, efficiency, nash_equilibrium,
-    nash_gain, oscillation_study, scenario_sweep, Behaviour, BiddingError, BiddingScenario,
-    BiddingSimulation, ConvergenceConfig, Costs, Direction, Efficiency, Equilibrium, Market,
-    PriceUpdate, SimulationRun, SimulationSettings, Termination, TraceMode,
+    competitive_equilibrium, critical_step, efficiency, nash_equilibrium, nash_gain, Behaviour,
+    BiddingError, BiddingScenario, BiddingSimulation, Costs, Direction, Efficiency, Equilibrium,
+    Market, PriceUpdate, SimulationRun, SimulationSettings, Termination, TraceMode,
 };
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -1346,7 +1348,7 @@ fn who(b: Behaviour) -> &'static str {
     }
 }
 
-fn study_run_json(r: &dr_bidding::StudyRun) -> Value {
+fn study_run_json(r: &dr_bidding::studies::StudyRun) -> Value {
     json!({
         "equilibrium": behaviour_name(r.behaviour),
         "rule": update_slug(r.update),

@@ -1,5 +1,5 @@
 //! `dr solve | simulate` for the peak-demand mechanism of wei-anastasopoulos
-//! (`model = "mechanism"`, schema in [`dr_mechanism::scenario`]), and its section of
+//! (`model = "mechanism"`, schema in [`dr_mechanism::Scenario`]), and its section of
 //! `dr demo`.
 //!
 //! - `dr solve FILE`: the planner's problem (3) with its certificate and KKT residuals (4);
@@ -7,7 +7,7 @@
 //!   with its taxes (7), balanced taxes (Theorem 4), payoffs (Theorem 3) and every user's
 //!   exact best-response gain; with a `[network]`, the distributed mechanism (§V) on the
 //!   breadth-first spanning tree, with the tree edges it uses and the cycle edges it drops.
-//! - `dr simulate FILE`: a learning dynamic ([`dr_mechanism::learning`]) from the default
+//! - `dr simulate FILE`: a learning dynamic ([`dr_mechanism::Learner`]) from the default
 //!   starting profile, one round per step, with its trace and why it stopped — distributed
 //!   when the file has a network, centralized otherwise. `--rounds`, `--step` (γ of the
 //!   price adjustment), `--tolerance` (on the largest best-response gain), `--every`;
@@ -48,7 +48,7 @@ use super::output::{
 };
 use demand_response::plot::{BarChart, GraphDrawing, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
-use dr_mechanism::scenario::{run_scenario, ScenarioModel, ScenarioReport, ScenarioSettings};
+use dr_mechanism::{run_scenario, ScenarioModel, ScenarioReport, ScenarioSettings};
 use dr_mechanism::{
     solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame,
     LearningOutcome, LearningRecord, LearningRule, LearningSettings, MechanismError,

@@ -60,11 +60,11 @@ pub fn efficiency(
     let n = market.len();
     for (name, eq) in [("competitive.loads", competitive), ("nash.loads", nash)] {
         if eq.loads.len() != n {
-            return Err(BiddingError::LengthMismatch {
+            return Err(BiddingError::Input(dr_convex::InputError::LengthMismatch {
                 field: name.into(),
                 expected: n,
                 got: eq.loads.len(),
-            });
+            }));
         }
     }
     let d = market.deficit();
@@ -218,12 +218,14 @@ pub fn solve_with(
 
 fn check_curvatures(curvatures: &[f64]) -> Result<(), BiddingError> {
     if curvatures.is_empty() {
-        return Err(BiddingError::Empty {
+        return Err(BiddingError::Input(dr_convex::InputError::Empty {
             field: "curvature".into(),
-        });
+        }));
     }
     first_error(curvatures.len(), |i| {
-        BiddingError::check_positive(|| format!("curvature[{i}]"), curvatures[i]).map(|_| ())
+        dr_convex::check_positive(|| format!("curvature[{i}]"), curvatures[i])
+            .map(|_| ())
+            .map_err(Into::into)
     })
 }
 
@@ -292,14 +294,16 @@ pub fn theorem6_nash_bids(curvatures: &[f64]) -> Result<Vec<f64>, BiddingError> 
 pub fn theorem6_residual(curvatures: &[f64], bids: &[f64]) -> Result<f64, BiddingError> {
     check_curvatures(curvatures)?;
     if bids.len() != curvatures.len() {
-        return Err(BiddingError::LengthMismatch {
+        return Err(BiddingError::Input(dr_convex::InputError::LengthMismatch {
             field: "bids".into(),
             expected: curvatures.len(),
             got: bids.len(),
-        });
+        }));
     }
     first_error(bids.len(), |i| {
-        BiddingError::check_nonnegative(|| format!("bids[{i}]"), bids[i]).map(|_| ())
+        dr_convex::check_nonnegative(|| format!("bids[{i}]"), bids[i])
+            .map(|_| ())
+            .map_err(Into::into)
     })?;
     let total: f64 = bids.iter().sum();
     if total.is_nan() || total <= 0.0 {

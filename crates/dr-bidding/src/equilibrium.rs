@@ -171,7 +171,7 @@ pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
     // ΔC = ∫_0^q x (a + 2 h x)/(d − 2x) dx = a d/4 (L − τ) + h d²/4 (L − τ − τ²/2),
     // L = ln(d/(d − 2q)): a sum of non-negative terms (L ≥ τ + τ²/2 + τ³/3), unlike
     // eq. 17's difference of two terms growing like q/(d − 2q) next to the barrier.
-    let log = dr_convex::scalar::nash_log(d, q);
+    let log = dr_convex::nash_log(d, q);
     c + 0.25 * a * d * (log - tau) + 0.25 * h * d * d * (log - tau - 0.5 * tau * tau)
 }
 

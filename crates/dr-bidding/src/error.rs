@@ -1,51 +1,18 @@
-//! The one error type of `dr-bidding`: bad input, named by field and value.
+//! The one error type of `dr-bidding`: bad input, named by field and value, in the
+//! workspace's vocabulary ([`InputError`]), and the model's own failures.
 //!
 //! Bad input (NaN or infinite data, negative curvature, an empty population, a zero
 //! deficit, capacities that cannot cover the deficit, bids that sum to zero, a Nash
 //! equilibrium asked of fewer than three customers) is a [`BiddingError`]. An iterative run
 //! that does not converge is *not* an error: it ends with a [`crate::Termination`].
 
-use dr_convex::ConvexError;
+use dr_convex::InputError;
 use thiserror::Error;
 
 /// Input errors of supply-function bidding. Every variant names the offending field.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum BiddingError {
-    /// A number that must be finite was NaN or infinite.
-    #[error("{field} must be finite, got {value}")]
-    NotFinite {
-        /// Name of the field, with its index (e.g. `quadratic[3]`).
-        field: String,
-        /// The offending value.
-        value: f64,
-    },
-    /// A number was outside its allowed range (e.g. a negative curvature).
-    #[error("{field} = {value} is out of range: {requirement}")]
-    OutOfRange {
-        /// Name of the field, with its index.
-        field: String,
-        /// The offending value.
-        value: f64,
-        /// What the field must satisfy, e.g. "must be > 0".
-        requirement: &'static str,
-    },
-    /// A population or vector that must be non-empty was empty.
-    #[error("{field} is empty")]
-    Empty {
-        /// Name of the field.
-        field: String,
-    },
-    /// Two vectors that must have the same length do not.
-    #[error("{field} has length {got}, expected {expected}")]
-    LengthMismatch {
-        /// Name of the field.
-        field: String,
-        /// Required length (the number of customers).
-        expected: usize,
-        /// Actual length.
-        got: usize,
-    },
     /// The bids sum to zero, so the market-clearing price `p(b) = d / Σ b_i`
     /// (li-chen-dahleh-2015 eq. 4) is undefined; the utility rejects such a profile
     /// (footnote 4).
@@ -106,137 +73,36 @@ pub enum BiddingError {
         /// The price found.
         value: f64,
     },
-    /// A scenario file is inconsistent (e.g. both `customers` and `population`).
-    #[error("{field}: {message}")]
-    Scenario {
-        /// The scenario field.
-        field: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// An error of the convex kernel (its message names the field).
+    /// Bad input, named by field and value (the workspace's one vocabulary).
     #[error(transparent)]
-    Convex(#[from] ConvexError),
+    Input(#[from] InputError),
 }
 
 impl BiddingError {
-    /// Checks that `value` is finite, naming `field` otherwise.
-    pub fn check_finite(field: impl Fn() -> String, value: f64) -> Result<f64, BiddingError> {
-        if value.is_finite() {
-            Ok(value)
-        } else {
-            Err(BiddingError::NotFinite {
-                field: field(),
-                value,
-            })
-        }
-    }
-
-    /// Checks that `value` is finite and strictly positive.
-    pub fn check_positive(field: impl Fn() -> String, value: f64) -> Result<f64, BiddingError> {
-        let v = Self::check_finite(&field, value)?;
-        if v > 0.0 {
-            Ok(v)
-        } else {
-            Err(BiddingError::OutOfRange {
-                field: field(),
-                value,
-                requirement: "must be > 0",
-            })
-        }
-    }
-
-    /// Checks that `value` is finite and non-negative.
-    pub fn check_nonnegative(field: impl Fn() -> String, value: f64) -> Result<f64, BiddingError> {
-        let v = Self::check_finite(&field, value)?;
-        if v >= 0.0 {
-            Ok(v)
-        } else {
-            Err(BiddingError::OutOfRange {
-                field: field(),
-                value,
-                requirement: "must be >= 0",
-            })
-        }
-    }
-
     /// The name of the field this error is about.
     pub fn field(&self) -> String {
         match self {
-            BiddingError::NotFinite { field, .. }
-            | BiddingError::OutOfRange { field, .. }
-            | BiddingError::Empty { field }
-            | BiddingError::LengthMismatch { field, .. }
-            | BiddingError::ZeroTotalBid { field }
+            BiddingError::ZeroTotalBid { field }
             | BiddingError::NashNeedsThreeSuppliers { field, .. }
             | BiddingError::Infeasible { field, .. }
             | BiddingError::NashCapacity { field, .. }
             | BiddingError::NotConvex { field, .. }
-            | BiddingError::NonPositivePrice { field, .. }
-            | BiddingError::Scenario { field, .. } => field.clone(),
-            BiddingError::Convex(e) => convex_field(e),
+            | BiddingError::NonPositivePrice { field, .. } => field.clone(),
+            BiddingError::Input(e) => e.field().to_string(),
         }
     }
 
     /// Prefixes the field name (e.g. `customers[3].` + `cost.quadratic`).
-    pub(crate) fn prefixed(self, prefix: &str) -> BiddingError {
-        let p = |f: String| format!("{prefix}{f}");
-        match self {
-            BiddingError::NotFinite { field, value } => BiddingError::NotFinite {
-                field: p(field),
-                value,
-            },
-            BiddingError::OutOfRange {
-                field,
-                value,
-                requirement,
-            } => BiddingError::OutOfRange {
-                field: p(field),
-                value,
-                requirement,
-            },
-            BiddingError::Empty { field } => BiddingError::Empty { field: p(field) },
-            BiddingError::LengthMismatch {
-                field,
-                expected,
-                got,
-            } => BiddingError::LengthMismatch {
-                field: p(field),
-                expected,
-                got,
-            },
-            BiddingError::Infeasible {
-                field,
-                deficit,
-                max,
-            } => BiddingError::Infeasible {
-                field: p(field),
-                deficit,
-                max,
-            },
-            BiddingError::NashCapacity {
-                field,
-                deficit,
-                max,
-            } => BiddingError::NashCapacity {
-                field: p(field),
-                deficit,
-                max,
-            },
-            other => other,
+    pub(crate) fn prefixed(mut self, prefix: &str) -> BiddingError {
+        if let BiddingError::Input(e) = self {
+            return BiddingError::Input(e.prefixed(prefix));
         }
-    }
-}
-
-fn convex_field(e: &ConvexError) -> String {
-    match e {
-        ConvexError::NotFinite { field, .. }
-        | ConvexError::OutOfRange { field, .. }
-        | ConvexError::Empty { field }
-        | ConvexError::LengthMismatch { field, .. }
-        | ConvexError::InvertedBounds { field, .. }
-        | ConvexError::Infeasible { field, .. }
-        | ConvexError::IndexOutOfRange { field, .. } => field.clone(),
-        _ => String::new(),
+        match &mut self {
+            BiddingError::Infeasible { field, .. } | BiddingError::NashCapacity { field, .. } => {
+                *field = format!("{prefix}{field}");
+            }
+            _ => {}
+        }
+        self
     }
 }

@@ -20,8 +20,8 @@
 
 use crate::error::BiddingError;
 use crate::market::{first_error, Costs, Market};
+use dr_convex::generic_inverse_derivative;
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
-use dr_convex::scalar::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -36,14 +36,16 @@ pub fn clearing_price(market: &Market, bids: &[f64]) -> Result<f64, BiddingError
 /// Validates a bid profile and returns `Σ b_i > 0`.
 pub(crate) fn validate_bids(market: &Market, bids: &[f64]) -> Result<f64, BiddingError> {
     if bids.len() != market.len() {
-        return Err(BiddingError::LengthMismatch {
+        return Err(BiddingError::Input(dr_convex::InputError::LengthMismatch {
             field: "bids".into(),
             expected: market.len(),
             got: bids.len(),
-        });
+        }));
     }
     first_error(bids.len(), |i| {
-        BiddingError::check_nonnegative(|| format!("bids[{i}]"), bids[i]).map(|_| ())
+        dr_convex::check_nonnegative(|| format!("bids[{i}]"), bids[i])
+            .map(|_| ())
+            .map_err(Into::into)
     })?;
     let total = deterministic_sum(bids.len(), DEFAULT_PARALLEL_THRESHOLD, |i| bids[i]);
     if total.is_nan() || total <= 0.0 {
@@ -51,7 +53,7 @@ pub(crate) fn validate_bids(market: &Market, bids: &[f64]) -> Result<f64, Biddin
             field: "bids".into(),
         });
     }
-    BiddingError::check_finite(|| "bids (sum)".into(), total)?;
+    dr_convex::check_finite(|| "bids (sum)".into(), total)?;
     Ok(total)
 }
 

@@ -39,7 +39,7 @@ use crate::error::BiddingError;
 use crate::fitted::FittedMarketRule;
 use crate::market::{Costs, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, fill, DEFAULT_PARALLEL_THRESHOLD};
-use dr_convex::scalar::{nash_quadratic_response, nash_quadratic_slope};
+use dr_convex::{nash_quadratic_response, nash_quadratic_slope};
 use dr_convex::{
     ConvexScalar, Executor, FixedStep, NashTransform, PriceRule, Run, Step, Stepper, Swing,
     Termination, TraceMode,
@@ -92,22 +92,22 @@ impl Default for SimulationSettings {
 impl SimulationSettings {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<(), BiddingError> {
-        BiddingError::check_nonnegative(|| "start_price".into(), self.start_price)?;
-        BiddingError::check_positive(|| "tolerance".into(), self.tolerance)?;
-        BiddingError::check_nonnegative(|| "price_tolerance".into(), self.price_tolerance)?;
+        dr_convex::check_nonnegative(|| "start_price".into(), self.start_price)?;
+        dr_convex::check_positive(|| "tolerance".into(), self.tolerance)?;
+        dr_convex::check_nonnegative(|| "price_tolerance".into(), self.price_tolerance)?;
         if self.max_rounds == 0 {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "max_rounds".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         if self.oscillation_window < 2 {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "oscillation_window".into(),
                 value: self.oscillation_window as f64,
-                requirement: "must be >= 2",
-            });
+                requirement: "must be >= 2".into(),
+            }));
         }
         Ok(())
     }
@@ -431,7 +431,7 @@ impl<'m> BiddingSimulation<'m, UpdateRule> {
     ) -> Result<Self, BiddingError> {
         let rule = match update {
             PriceUpdate::Paper { step } => {
-                BiddingError::check_positive(|| "step".into(), step)?;
+                dr_convex::check_positive(|| "step".into(), step)?;
                 UpdateRule::Paper(FixedStep::new(step))
             }
             PriceUpdate::Fast => {

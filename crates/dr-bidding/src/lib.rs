@@ -6,11 +6,11 @@
 //! `q_i = b_i p` at price `p`; the market clears at `p(b) = d / Σ_i b_i` (eq. 4).
 //!
 //! - [`Market`]: customers with convex costs (`a q + h q²`, `½ c q²` or any
-//!   [`dr_convex::ConvexScalar`]), optional capacities, a deficit or surplus; validated,
+//!   [`ConvexScalar`]), optional capacities, a deficit or surplus; validated,
 //!   struct-of-arrays for quadratic populations (10⁷ customers), seeded drawn populations.
 //! - [`competitive_equilibrium`] (Theorems 1–2) and [`nash_equilibrium`] (Theorems 3–4),
 //!   solved exactly by the kernel's allocator: price (a multiplier), bids, loads, net
-//!   revenues, total cost, the water-filling structure and a [`dr_convex::Certificate`];
+//!   revenues, total cost, the water-filling structure and a [`Certificate`];
 //!   [`solve`] gives both and the [`Efficiency`] report (Theorem 5, Corollary 4).
 //! - [`nash_gain`]: for any bid profile, every customer's exact best-response gain (eq. 13,
 //!   conditions 15–16) — "is this a Nash equilibrium?".
@@ -20,9 +20,9 @@
 //!   message-passing stepper with a per-round trace and an explicit [`Termination`], with the
 //!   papers' fixed step or the fast rule [`FittedMarketRule`], which clears a market fitted
 //!   to the bids it receives ([`simulate`], [`PriceUpdate`]).
-//! - [`studies`]: Figs. 1–2 and the conference run ([`convergence_study`]), oscillation for a
-//!   too-large step ([`oscillation_study`]), the scenario sweep of Figs. 3–6
-//!   ([`scenario_sweep`]).
+//! - [`studies`]: Figs. 1–2 and the conference run ([`studies::convergence_study`]),
+//!   oscillation for a too-large step ([`studies::oscillation_study`]), the scenario sweep of
+//!   Figs. 3–6 ([`studies::scenario_sweep`]).
 //! - [`BiddingScenario`]: the serde scenario type (TOML/JSON) behind `dr solve|simulate`.
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
@@ -45,15 +45,15 @@
 //! # Ok::<(), dr_bidding::BiddingError>(())
 //! ```
 
-pub mod efficiency;
-pub mod equilibrium;
-pub mod error;
-pub mod fitted;
-pub mod gain;
-pub mod iterative;
-pub mod market;
+mod efficiency;
+mod equilibrium;
+mod error;
+mod fitted;
+mod gain;
+mod iterative;
+mod market;
 mod problem;
-pub mod scenario;
+mod scenario;
 pub mod studies;
 
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
@@ -61,7 +61,7 @@ pub use dr_convex::{
     callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
 };
 /// Kernel types a custom cost and a cross-check need (one dependency, matching versions).
-pub use dr_convex::{Candidate, ConvexScalar, SeparableProblem};
+pub use dr_convex::{Candidate, SeparableProblem};
 pub use efficiency::{
     efficiency, solve, solve_with, theorem6_competitive_bids, theorem6_nash_bids,
     theorem6_residual, Efficiency, MarketReport,
@@ -83,8 +83,10 @@ pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec,
 };
-pub use studies::{
-    convergence_study, oscillation_study, paper_scenario_sweep, paper_sweep_sizes, scenario_market,
-    scenario_sweep, ConvergenceConfig, ConvergenceStudy, OscillationStudy, ScenarioSweep, StudyRun,
-    SweepRow,
+
+/// The kernel types a user of this crate needs (custom costs for [`Market::general`],
+/// allocator settings for the `_with` solvers, certificates, the input-error vocabulary),
+/// so that no direct `dr-convex` dependency is needed.
+pub use dr_convex::{
+    AllocatorSettings, Certificate, ClosureConvex, ConvexScalar, InputError, Status,
 };

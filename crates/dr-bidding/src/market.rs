@@ -117,17 +117,18 @@ where
 }
 
 fn split_deficit(deficit: f64) -> Result<(f64, Direction), BiddingError> {
-    BiddingError::check_finite(|| "deficit".into(), deficit)?;
+    dr_convex::check_finite(|| "deficit".into(), deficit)?;
     if deficit > 0.0 {
         Ok((deficit, Direction::Deficit))
     } else {
-        Err(BiddingError::OutOfRange {
+        Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
             field: "deficit".into(),
             value: deficit,
             requirement: "must be > 0 (the amount the customers shed); for a surplus build \
                           the market with .with_direction(Direction::Surplus), or write \
-                          `surplus = …` in a scenario file",
-        })
+                          `surplus = …` in a scenario file"
+                .into(),
+        }))
     }
 }
 
@@ -138,8 +139,8 @@ fn check_quadratic(
     quadratic_name: &(dyn Fn(usize) -> String + Sync),
 ) -> Result<(), BiddingError> {
     first_error(linear.len(), |i| {
-        BiddingError::check_nonnegative(|| linear_name(i), linear[i])?;
-        BiddingError::check_positive(|| quadratic_name(i), quadratic[i])?;
+        dr_convex::check_nonnegative(|| linear_name(i), linear[i])?;
+        dr_convex::check_positive(|| quadratic_name(i), quadratic[i])?;
         Ok(())
     })
 }
@@ -149,34 +150,34 @@ fn check_quadratic(
 fn check_general(cost: &dyn ConvexScalar, d: f64, name: &str) -> Result<(), BiddingError> {
     let (lo, hi) = cost.domain();
     if !(lo <= 0.0 && hi > 0.0) {
-        return Err(BiddingError::OutOfRange {
+        return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
             field: format!("{name}.domain"),
             value: if lo > 0.0 { lo } else { hi },
-            requirement: "the domain must contain [0, ε): C(0) = 0 must be finite",
-        });
+            requirement: "the domain must contain [0, ε): C(0) = 0 must be finite".into(),
+        }));
     }
     let top = if hi > d { d } else { hi - 1e-6 * hi };
     let top_value = cost.value(top);
     let v0 = cost.value(0.0);
-    BiddingError::check_finite(|| format!("{name}.value(0)"), v0)?;
+    dr_convex::check_finite(|| format!("{name}.value(0)"), v0)?;
     // Relative to the cost's own size on [0, d] (no unit floor: costs of 1e-12 count).
     if v0.abs() > 1e-9 * top_value.abs() {
-        return Err(BiddingError::OutOfRange {
+        return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
             field: format!("{name}.value(0)"),
             value: v0,
-            requirement: "must be 0 (C_i(0) = 0)",
-        });
+            requirement: "must be 0 (C_i(0) = 0)".into(),
+        }));
     }
     let d0 = cost.derivative(0.0);
-    BiddingError::check_nonnegative(|| format!("{name}.derivative(0)"), d0)?;
+    dr_convex::check_nonnegative(|| format!("{name}.derivative(0)"), d0)?;
     let samples = 32;
     let mut prev = f64::NEG_INFINITY;
     for k in 0..=samples {
         let x = top * k as f64 / samples as f64;
         let g = cost.derivative(x);
-        BiddingError::check_finite(|| format!("{name}.derivative({x})"), g)?;
+        dr_convex::check_finite(|| format!("{name}.derivative({x})"), g)?;
         let c = cost.second_derivative(x);
-        BiddingError::check_finite(|| format!("{name}.second_derivative({x})"), c)?;
+        dr_convex::check_finite(|| format!("{name}.second_derivative({x})"), c)?;
         // Rounding slack relative to the marginal costs themselves (no absolute floor).
         if k > 0 && g < prev - 1e-12 * g.abs().max(prev.abs()) {
             let px = top * (k - 1) as f64 / samples as f64;
@@ -214,18 +215,18 @@ impl Market {
     pub fn new(costs: Vec<CustomerCost>, deficit: f64) -> Result<Self, BiddingError> {
         let (d, direction) = split_deficit(deficit)?;
         if costs.is_empty() {
-            return Err(BiddingError::Empty {
+            return Err(BiddingError::Input(dr_convex::InputError::Empty {
                 field: "costs".into(),
-            });
+            }));
         }
         for (i, c) in costs.iter().enumerate() {
             match c {
                 CustomerCost::LinearQuadratic { linear, quadratic } => {
-                    BiddingError::check_nonnegative(|| format!("costs[{i}].linear"), *linear)?;
-                    BiddingError::check_positive(|| format!("costs[{i}].quadratic"), *quadratic)?;
+                    dr_convex::check_nonnegative(|| format!("costs[{i}].linear"), *linear)?;
+                    dr_convex::check_positive(|| format!("costs[{i}].quadratic"), *quadratic)?;
                 }
                 CustomerCost::HalfQuadratic { curvature } => {
-                    BiddingError::check_positive(|| format!("costs[{i}].curvature"), *curvature)?;
+                    dr_convex::check_positive(|| format!("costs[{i}].curvature"), *curvature)?;
                 }
                 CustomerCost::General(g) => check_general(g.as_ref(), d, &format!("costs[{i}]"))?,
             }
@@ -276,16 +277,16 @@ impl Market {
     ) -> Result<Self, BiddingError> {
         let (d, direction) = split_deficit(deficit)?;
         if linear.is_empty() {
-            return Err(BiddingError::Empty {
+            return Err(BiddingError::Input(dr_convex::InputError::Empty {
                 field: "linear".into(),
-            });
+            }));
         }
         if quadratic.len() != linear.len() {
-            return Err(BiddingError::LengthMismatch {
+            return Err(BiddingError::Input(dr_convex::InputError::LengthMismatch {
                 field: "quadratic".into(),
                 expected: linear.len(),
                 got: quadratic.len(),
-            });
+            }));
         }
         check_quadratic(&linear, &quadratic, &|i| format!("linear[{i}]"), &|i| {
             format!("quadratic[{i}]")
@@ -303,12 +304,14 @@ impl Market {
     pub fn half_quadratic(curvature: &[f64], deficit: f64) -> Result<Self, BiddingError> {
         let (d, direction) = split_deficit(deficit)?;
         if curvature.is_empty() {
-            return Err(BiddingError::Empty {
+            return Err(BiddingError::Input(dr_convex::InputError::Empty {
                 field: "curvature".into(),
-            });
+            }));
         }
         first_error(curvature.len(), |i| {
-            BiddingError::check_positive(|| format!("curvature[{i}]"), curvature[i]).map(|_| ())
+            dr_convex::check_positive(|| format!("curvature[{i}]"), curvature[i])
+                .map(|_| ())
+                .map_err(Into::into)
         })?;
         Ok(Self {
             deficit: d,
@@ -345,31 +348,31 @@ impl Market {
     ) -> Result<Self, BiddingError> {
         let (d, direction) = split_deficit(deficit)?;
         if count == 0 {
-            return Err(BiddingError::Empty {
+            return Err(BiddingError::Input(dr_convex::InputError::Empty {
                 field: "population.count".into(),
-            });
+            }));
         }
         if count > MAX_DRAWN {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "population.count".into(),
                 value: count as f64,
-                requirement: "must be <= 1e9 (16 GB of coefficients)",
-            });
+                requirement: "must be <= 1e9 (16 GB of coefficients)".into(),
+            }));
         }
         for (name, range, positive) in [("linear", linear, false), ("quadratic", quadratic, true)] {
             let lo_name = || format!("population.{name}[0]");
             if positive {
-                BiddingError::check_positive(lo_name, range[0])?;
+                dr_convex::check_positive(lo_name, range[0])?;
             } else {
-                BiddingError::check_nonnegative(lo_name, range[0])?;
+                dr_convex::check_nonnegative(lo_name, range[0])?;
             }
-            BiddingError::check_finite(|| format!("population.{name}[1]"), range[1])?;
+            dr_convex::check_finite(|| format!("population.{name}[1]"), range[1])?;
             if range[1] < range[0] {
-                return Err(BiddingError::OutOfRange {
+                return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                     field: format!("population.{name}[1]"),
                     value: range[1],
-                    requirement: "the upper end of the range must be >= the lower end",
-                });
+                    requirement: "the upper end of the range must be >= the lower end".into(),
+                }));
             }
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -377,12 +380,13 @@ impl Market {
         let mut a: Vec<f64> = Vec::new();
         let mut h: Vec<f64> = Vec::new();
         if a.try_reserve_exact(count).is_err() || h.try_reserve_exact(count).is_err() {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "population.count".into(),
                 value: count as f64,
                 requirement: "too large for this machine's memory (16 bytes of coefficients a \
-                              customer, more to solve)",
-            });
+                              customer, more to solve)"
+                    .into(),
+            }));
         }
         for _ in 0..count {
             a.push(linear[0] + (linear[1] - linear[0]) * rng.gen::<f64>());
@@ -420,26 +424,26 @@ impl Market {
     /// `capacity` (wrong length) or, when `Σ capacity < d`, [`BiddingError::Infeasible`].
     pub fn with_capacity(mut self, capacity: Vec<f64>) -> Result<Self, BiddingError> {
         if capacity.len() != self.len() {
-            return Err(BiddingError::LengthMismatch {
+            return Err(BiddingError::Input(dr_convex::InputError::LengthMismatch {
                 field: "capacity".into(),
                 expected: self.len(),
                 got: capacity.len(),
-            });
+            }));
         }
         first_error(capacity.len(), |i| {
             let c = capacity[i];
             if c.is_nan() {
-                return Err(BiddingError::NotFinite {
+                return Err(BiddingError::Input(dr_convex::InputError::NotFinite {
                     field: format!("capacity[{i}]"),
                     value: c,
-                });
+                }));
             }
             if c < 0.0 {
-                return Err(BiddingError::OutOfRange {
+                return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                     field: format!("capacity[{i}]"),
                     value: c,
-                    requirement: "must be >= 0",
-                });
+                    requirement: "must be >= 0".into(),
+                }));
             }
             Ok(())
         })?;

@@ -17,7 +17,7 @@ use crate::equilibrium::{nash_pieces, nash_quadratic_value, Equilibrium, Equilib
 use crate::error::BiddingError;
 use crate::market::{Costs, Market};
 use dr_convex::ipm::{LinearRows, SeparableProblem};
-use dr_convex::{Candidate, ConvexScalar, LinearQuadraticCost};
+use dr_convex::{Candidate, ConvexScalar, InputError, LinearQuadraticCost};
 use std::sync::Arc;
 
 /// The costs `C_i` as kernel pieces (`a_i q + h_i q²` for a quadratic population).
@@ -97,24 +97,26 @@ impl Equilibrium {
     ///
     /// # Errors
     /// [`BiddingError::LengthMismatch`] when the loads do not fit `market`,
-    /// [`BiddingError::NotFinite`] for a non-finite load; those of [`equilibrium_problem`].
+    /// [`InputError::NotFinite`] for a non-finite load; those of [`equilibrium_problem`].
     pub fn cross_check_problem(
         &self,
         market: &Market,
     ) -> Result<(SeparableProblem, Candidate), BiddingError> {
         let n = market.len();
         if self.loads.len() != n {
-            return Err(BiddingError::LengthMismatch {
+            return Err(InputError::LengthMismatch {
                 field: "equilibrium.loads".into(),
                 expected: n,
                 got: self.loads.len(),
-            });
+            }
+            .into());
         }
         if let Some((i, &q)) = self.loads.iter().enumerate().find(|(_, q)| !q.is_finite()) {
-            return Err(BiddingError::NotFinite {
+            return Err(InputError::NotFinite {
                 field: format!("equilibrium.loads[{i}]"),
                 value: q,
-            });
+            }
+            .into());
         }
         let problem = equilibrium_problem(market, self.kind)?;
         let d = market.deficit();

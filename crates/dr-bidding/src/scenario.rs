@@ -175,7 +175,7 @@ pub const BASE_BYTES: u64 = 64 << 20;
 impl BiddingScenario {
     /// An upper bound, in bytes, of the peak memory `dr solve` / `simulate` / `verify` need
     /// on this scenario, from its customer count alone (nothing is allocated):
-    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see [`BYTES_PER_CUSTOMER`] for the
+    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see `BYTES_PER_CUSTOMER` for the
     /// breakdown), saturating. The count is `population.count` for a drawn population, the
     /// number of `[[customers]]` otherwise.
     pub fn memory_estimate(&self) -> u64 {
@@ -192,52 +192,52 @@ impl BiddingScenario {
     pub fn market(&self) -> Result<Market, BiddingError> {
         if let Some(m) = &self.model {
             if m != "bidding" {
-                return Err(BiddingError::Scenario {
+                return Err(BiddingError::Input(dr_convex::InputError::Invalid {
                     field: "model".into(),
                     message: format!("expected \"bidding\", got {m:?}"),
-                });
+                }));
             }
         }
         let (amount, direction) = match (self.deficit, self.surplus) {
             (Some(d), None) => {
-                BiddingError::check_finite(|| "deficit".into(), d)?;
+                dr_convex::check_finite(|| "deficit".into(), d)?;
                 if d <= 0.0 {
-                    return Err(BiddingError::Scenario {
+                    return Err(BiddingError::Input(dr_convex::InputError::Invalid {
                         field: "deficit".into(),
                         message: format!(
                             "deficit = {d} must be > 0 (the amount to shed); for a surplus \
                              write `surplus = {}` instead",
                             -d
                         ),
-                    });
+                    }));
                 }
                 (d, Direction::Deficit)
             }
             (None, Some(s)) => (
-                BiddingError::check_positive(|| "surplus".into(), s)?,
+                dr_convex::check_positive(|| "surplus".into(), s)?,
                 Direction::Surplus,
             ),
             (Some(_), Some(_)) => {
-                return Err(BiddingError::Scenario {
+                return Err(BiddingError::Input(dr_convex::InputError::Invalid {
                     field: "deficit".into(),
                     message: "give either deficit or surplus, not both".into(),
-                })
+                }))
             }
             (None, None) => {
-                return Err(BiddingError::Scenario {
+                return Err(BiddingError::Input(dr_convex::InputError::Invalid {
                     field: "deficit".into(),
                     message: "missing: give deficit (or surplus)".into(),
-                })
+                }))
             }
         };
         match (&self.population, self.customers.is_empty()) {
-            (Some(_), false) => Err(BiddingError::Scenario {
+            (Some(_), false) => Err(BiddingError::Input(dr_convex::InputError::Invalid {
                 field: "customers".into(),
                 message: "give either [[customers]] or [population], not both".into(),
-            }),
-            (None, true) => Err(BiddingError::Empty {
+            })),
+            (None, true) => Err(BiddingError::Input(dr_convex::InputError::Empty {
                 field: "customers".into(),
-            }),
+            })),
             (Some(p), true) => {
                 let linear = range("population.linear", &p.linear)?;
                 let quadratic = range("population.quadratic", &p.quadratic)?;
@@ -272,23 +272,23 @@ impl BiddingScenario {
             let cost = match (c.cost.linear, c.cost.quadratic, c.cost.half_quadratic) {
                 (linear, Some(h), None) => {
                     let a = linear.unwrap_or(0.0);
-                    BiddingError::check_nonnegative(|| format!("{name}.linear"), a)?;
-                    BiddingError::check_positive(|| format!("{name}.quadratic"), h)?;
+                    dr_convex::check_nonnegative(|| format!("{name}.linear"), a)?;
+                    dr_convex::check_positive(|| format!("{name}.quadratic"), h)?;
                     CustomerCost::LinearQuadratic {
                         linear: a,
                         quadratic: h,
                     }
                 }
                 (None, None, Some(cv)) => {
-                    BiddingError::check_positive(|| format!("{name}.half_quadratic"), cv)?;
+                    dr_convex::check_positive(|| format!("{name}.half_quadratic"), cv)?;
                     CustomerCost::HalfQuadratic { curvature: cv }
                 }
                 _ => {
-                    return Err(BiddingError::Scenario {
+                    return Err(BiddingError::Input(dr_convex::InputError::Invalid {
                         field: name,
                         message: "give { linear = a, quadratic = h } or { half_quadratic = c }"
                             .into(),
-                    })
+                    }))
                 }
             };
             costs.push(cost);
@@ -327,7 +327,7 @@ impl BiddingScenario {
         let update = match spec.rule.unwrap_or(RuleName::Paper) {
             RuleName::Paper => {
                 let step = spec.step.unwrap_or(0.1);
-                BiddingError::check_positive(|| "simulation.step".into(), step)?;
+                dr_convex::check_positive(|| "simulation.step".into(), step)?;
                 PriceUpdate::Paper { step }
             }
             RuleName::Fast => PriceUpdate::Fast,
@@ -355,30 +355,30 @@ impl BiddingScenario {
 fn range(name: &str, v: &[f64]) -> Result<[f64; 2], BiddingError> {
     match v {
         [lo, hi] => Ok([*lo, *hi]),
-        _ => Err(BiddingError::Scenario {
+        _ => Err(BiddingError::Input(dr_convex::InputError::Invalid {
             field: name.into(),
             message: format!(
                 "expected a range of exactly two numbers [lo, hi], got {} value(s) {v:?}; \
                  write e.g. {name} = [1.0, 2.0] (customers are drawn uniformly in it)",
                 v.len()
             ),
-        }),
+        })),
     }
 }
 
 fn check_capacity(v: f64, name: &str) -> Result<(), BiddingError> {
     if v.is_nan() {
-        return Err(BiddingError::NotFinite {
+        return Err(BiddingError::Input(dr_convex::InputError::NotFinite {
             field: name.into(),
             value: v,
-        });
+        }));
     }
     if v < 0.0 {
-        return Err(BiddingError::OutOfRange {
+        return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
             field: name.into(),
             value: v,
-            requirement: "must be >= 0",
-        });
+            requirement: "must be >= 0".into(),
+        }));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //!   conference paper's ranges for `a_i`, `h_i` were lost in extraction; the journal's
 //!   ranges are used.
 //!
-//!   Finding: the fixed step converges locally iff `γ < 2/S'(p)` (see [`crate::iterative`]).
+//!   Finding: the fixed step converges locally iff `γ < 2/S'(p)` (see `crate::iterative`).
 //!   For Fig. 1 (30 customers, `γ = 0.1`) every draw is far inside (critical steps 0.18–0.34
 //!   over 200 seeds). For Fig. 2 (300 customers) `γ = 0.05` sits *at* the limit: over seeds
 //!   0–199 the critical step ranges 0.044–0.057 with median 0.049, and only 77 of 200 draws
@@ -279,19 +279,19 @@ pub fn scenario_market(
         2 => 1,
         3 => 2,
         _ => {
-            return Err(BiddingError::OutOfRange {
+            return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "scenario".into(),
                 value: scenario as f64,
-                requirement: "must be 1, 2 or 3",
-            })
+                requirement: "must be 1, 2 or 3".into(),
+            }))
         }
     };
     if customers < low.max(1) {
-        return Err(BiddingError::OutOfRange {
+        return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
             field: "customers".into(),
             value: customers as f64,
-            requirement: "must be at least the number of low-cost customers",
-        });
+            requirement: "must be at least the number of low-cost customers".into(),
+        }));
     }
     let a = (0..customers)
         .map(|i| if i < low { 0.1 } else { 1.0 })
@@ -356,9 +356,9 @@ pub fn paper_sweep_sizes() -> Vec<usize> {
 /// Scenarios 1–3 for each size in `sizes` (each ≥ 3), in parallel, deterministic.
 pub fn scenario_sweep(deficit: f64, sizes: &[usize]) -> Result<ScenarioSweep, BiddingError> {
     if sizes.is_empty() {
-        return Err(BiddingError::Empty {
+        return Err(BiddingError::Input(dr_convex::InputError::Empty {
             field: "sizes".into(),
-        });
+        }));
     }
     let points: Vec<(u8, usize)> = (1..=3u8)
         .flat_map(|s| sizes.iter().map(move |&n| (s, n)))

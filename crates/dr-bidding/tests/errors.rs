@@ -105,7 +105,7 @@ fn negative_deficit_is_an_error_naming_it() {
     for d in [-7.0, 0.0] {
         let e = Market::quadratic(vec![1.0; 3], vec![1.0; 3], d).unwrap_err();
         assert!(
-            matches!(e, BiddingError::OutOfRange { ref field, value, .. } if field == "deficit" && value == d),
+            matches!(e, BiddingError::Input(dr_convex::InputError::OutOfRange { ref field, value, .. }) if field == "deficit" && value == d),
             "{e}"
         );
         assert!(e.to_string().contains("Direction::Surplus"), "{e}");

@@ -4,12 +4,13 @@
 
 #![allow(clippy::needless_range_loop)]
 
+use dr_bidding::studies::{convergence_study, oscillation_study, ConvergenceConfig};
 use dr_bidding::{
-    competitive_equilibrium, convergence_study, critical_step, nash_equilibrium, oscillation_study,
-    simulate, Behaviour, BiddingSimulation, ConvergenceConfig, Costs, Market, PriceUpdate, Round,
-    SimulationRun, SimulationSettings, Termination, TraceMode,
+    competitive_equilibrium, critical_step, nash_equilibrium, simulate, Behaviour,
+    BiddingSimulation, Costs, Market, PriceUpdate, Round, SimulationRun, SimulationSettings,
+    Termination, TraceMode,
 };
-use dr_convex::scalar::nash_quadratic_response;
+use dr_convex::nash_quadratic_response;
 use dr_convex::{callback, Stepper, Trace};
 use dr_convex::{ClosureConvex, ConvexScalar, FixedStep};
 use std::ops::ControlFlow;

@@ -3,7 +3,9 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use dr_bidding::{paper_scenario_sweep, scenario_market, scenario_sweep, ScenarioSweep, SweepRow};
+use dr_bidding::studies::{
+    paper_scenario_sweep, scenario_market, scenario_sweep, ScenarioSweep, SweepRow,
+};
 
 fn at(rows: &[&SweepRow], n: usize) -> SweepRow {
     rows.iter()

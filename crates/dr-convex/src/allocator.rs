@@ -68,7 +68,7 @@ pub trait Family: Sync {
     fn bracket(&self, range: Range<usize>, lower: Bound<'_>, upper: Bound<'_>) -> Bracket {
         generic_bracket(self, range, lower, upper)
     }
-    /// Writes `out[k] = x_{base+k}(λ)` for one chunk and returns its [`FinishStats`]
+    /// Writes `out[k] = x_{base+k}(λ)` for one chunk and returns its `FinishStats`
     /// (sum, objective, KKT residuals). Override with a tight loop for speed.
     fn finish(
         &self,
@@ -185,7 +185,7 @@ impl Bound<'_> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AllocatorSettings {
     /// Stop when `|Σ x(λ) − total| ≤ tolerance · S`, `S` the quantity scale of
-    /// [`quantity_scale`] (`|total|`, or the bounds' scale when `total = 0`): a relative
+    /// `quantity_scale` (`|total|`, or the bounds' scale when `total = 0`): a relative
     /// tolerance, the same for a total of `1e-12` as for `1e12`.
     pub tolerance: f64,
     /// A search that stopped as converged is reported [`Status::Solved`] only when every
@@ -348,7 +348,7 @@ fn validate<F: Family + ?Sized>(
             field: "population".into(),
         });
     }
-    ConvexError::check_finite(|| "total".into(), total)?;
+    crate::error::check_finite(|| "total".into(), total)?;
     if let Some(got) = lower.len_ok(n) {
         return Err(ConvexError::LengthMismatch {
             field: "lower".into(),
@@ -372,8 +372,7 @@ fn validate<F: Family + ?Sized>(
     );
     if let Some((index, l, u)) = br.bad {
         return Err(ConvexError::InvertedBounds {
-            field: "bounds".into(),
-            index,
+            field: format!("bounds[{index}]"),
             lower: l,
             upper: u,
         });
@@ -618,7 +617,7 @@ fn multiplier_search<F: Family + ?Sized>(
 ///
 /// Returns the allocation, the multiplier (price) and a [`Certificate`] whose residuals are
 /// all relative to the problem's own scale (so a total of `1e-12` is held to the same
-/// standard as one of `1e12`), with `S` the [`quantity_scale`] and
+/// standard as one of `1e12`), with `S` the `quantity_scale` and
 /// `P = max(|λ|, max_i |f_i'(x_i)|)` the price scale:
 /// - primal infeasibility `|Σx − total| / S`;
 /// - stationarity: the largest `|f_i'(x_i) − λ|` for free items (the sign conditions at
@@ -774,8 +773,8 @@ fn check_soa(linear: &[f64], quadratic: &[f64]) -> Result<(), ConvexError> {
         });
     }
     for (i, (&a, &h)) in linear.iter().zip(quadratic).enumerate() {
-        ConvexError::check_finite(|| format!("linear[{i}]"), a)?;
-        ConvexError::check_positive(|| format!("quadratic[{i}]"), h)?;
+        crate::error::check_finite(|| format!("linear[{i}]"), a)?;
+        crate::error::check_positive(|| format!("quadratic[{i}]"), h)?;
     }
     Ok(())
 }
@@ -794,7 +793,7 @@ impl<'a> QuadraticFamily<'a> {
     /// The family with price reference `r` (see the type's docs): multipliers of
     /// [`allocate`] are then `λ − r`.
     pub fn with_reference(mut self, reference: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_finite(|| "reference".into(), reference)?;
+        crate::error::check_finite(|| "reference".into(), reference)?;
         self.reference = reference;
         Ok(self)
     }
@@ -1006,7 +1005,7 @@ impl<'a> NashQuadraticFamily<'a> {
     /// Validated: as [`QuadraticFamily::new`], and `d > 0`.
     pub fn new(linear: &'a [f64], quadratic: &'a [f64], deficit: f64) -> Result<Self, ConvexError> {
         check_soa(linear, quadratic)?;
-        ConvexError::check_positive(|| "deficit".into(), deficit)?;
+        crate::error::check_positive(|| "deficit".into(), deficit)?;
         Ok(Self {
             linear,
             quadratic,

@@ -4,24 +4,28 @@
 //! inequality) whose multipliers are prices. This crate solves them exactly, fast, and with
 //! a [`Certificate`]; it knows nothing about markets.
 //!
-//! - [`scalar`]: one-dimensional convex pieces (costs `a q + h q²` and `½ c q²`, log and
+//! - One-dimensional convex pieces ([`ConvexScalar`]) (costs `a q + h q²` and `½ c q²`, log and
 //!   quadratic utilities, user closures, the Nash transform `D'` of li-chen-dahleh-2015
 //!   Theorem 3) with value, derivative and inverse derivative.
-//! - [`allocator`]: the exact single-coupling allocator `min Σ f_i(x_i), Σ x_i = d,
+//! - [`allocate`]: the exact single-coupling allocator `min Σ f_i(x_i), Σ x_i = d,
 //!   l ≤ x ≤ u` (safeguarded Newton on the multiplier; struct-of-arrays; deterministic
 //!   rayon reductions).
-//! - [`projection`]: projection onto `{l ≤ x ≤ u, L ≤ Σ x ≤ U}`.
+//! - [`project_box_sum`]: projection onto `{l ≤ x ≤ u, L ≤ Σ x ≤ U}`.
 //! - [`ipm`]: a primal–dual interior-point solver (Mehrotra predictor–corrector, sparse
 //!   Cholesky on faer) for separable convex objectives with linear equality/inequality rows
-//!   and bounds — the multi-period models' welfare and planner problems.
-//! - [`vi`]: a monotone variational-inequality solver (Tseng's forward–backward–forward)
+//!   and bounds — the multi-period models' welfare and planner problems. The solver is the
+//!   feature `ipm` (on by default; it compiles faer); the problem types are always there.
+//! - [`solve_vi`]: a monotone variational-inequality solver (Tseng's forward–backward–forward)
 //!   for strategic equilibria without a potential.
-//! - [`price_rule`]: price updates of iterative market schemes (the papers' fixed step and
+//! - [`PriceRule`]: price updates of iterative market schemes (the papers' fixed step and
 //!   a safeguarded fast rule that uses only the observed mismatch).
 //! - [`iterate`]: one way to run the papers' distributed algorithms — a [`Stepper`] (one
 //!   round per step), an [`Executor`] with the shared stopping rules and oscillation
 //!   detector, observers for traces, progress and user callbacks, one [`Termination`].
 //! - [`parallel`]: the deterministic chunked reductions everything else uses.
+//! - [`InputError`]: the one input-error vocabulary of the workspace (a field as
+//!   the user wrote it, and its value), with its check helpers ([`check_finite`],
+//!   [`check_positive`], [`check_len`], …); every crate's error wraps it as `Input`.
 //!
 //! ```
 //! use dr_convex::{allocate, AllocatorSettings, Bound, QuadraticFamily};
@@ -40,17 +44,17 @@
 //! # Ok::<(), dr_convex::ConvexError>(())
 //! ```
 
-pub mod allocator;
+mod allocator;
 mod candidate;
-pub mod certificate;
-pub mod error;
+mod certificate;
+mod error;
 pub mod ipm;
 pub mod iterate;
 pub mod parallel;
-pub mod price_rule;
-pub mod projection;
-pub mod scalar;
-pub mod vi;
+mod price_rule;
+mod projection;
+mod scalar;
+mod vi;
 
 pub use allocator::{
     allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family,
@@ -58,7 +62,10 @@ pub use allocator::{
 };
 pub use candidate::Candidate;
 pub use certificate::{Certificate, Status};
-pub use error::ConvexError;
+pub use error::{
+    check_finite, check_index, check_len, check_nonempty, check_nonnegative, check_positive,
+    ConvexError, InputError,
+};
 pub use ipm::{IpmSettings, IpmSolution, LinearRows, SeparableProblem};
 pub use iterate::{
     callback, progress, Callback, Executor, Observer, OscillationDetector, Progress, ProgressHook,
@@ -67,6 +74,7 @@ pub use iterate::{
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
+    generic_inverse_derivative, nash_log, nash_quadratic_response, nash_quadratic_slope,
     ClosureConvex, ConvexScalar, HalfQuadraticCost, Linear, LinearQuadraticCost, LogUtility,
     NashTransform, PlusHalfQuadratic, PlusLinear, QuadraticUtility,
 };

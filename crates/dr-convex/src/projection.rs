@@ -70,12 +70,11 @@ pub fn project_box_sum(
         return Err(ConvexError::Empty { field: "v".into() });
     }
     for (i, &vi) in v.iter().enumerate() {
-        ConvexError::check_finite(|| format!("v[{i}]"), vi)?;
+        crate::error::check_finite(|| format!("v[{i}]"), vi)?;
     }
     if sum_lower.is_nan() || sum_upper.is_nan() || sum_lower > sum_upper {
         return Err(ConvexError::InvertedBounds {
-            field: "sum".into(),
-            index: 0,
+            field: "sum bounds".into(),
             lower: sum_lower,
             upper: sum_upper,
         });
@@ -87,8 +86,7 @@ pub fn project_box_sum(
         let (l, u) = (lower.get(i), upper.get(i));
         if l.is_nan() || u.is_nan() || l > u {
             return Err(ConvexError::InvertedBounds {
-                field: "bounds".into(),
-                index: i,
+                field: format!("bounds[{i}]"),
                 lower: l,
                 upper: u,
             });

@@ -171,8 +171,8 @@ pub struct LinearQuadraticCost {
 impl LinearQuadraticCost {
     /// Validated constructor: `a` finite and ≥ 0, `h` finite and > 0.
     pub fn new(linear: f64, quadratic: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_nonnegative(|| "linear".into(), linear)?;
-        ConvexError::check_positive(|| "quadratic".into(), quadratic)?;
+        crate::error::check_nonnegative(|| "linear".into(), linear)?;
+        crate::error::check_positive(|| "quadratic".into(), quadratic)?;
         Ok(Self { linear, quadratic })
     }
 }
@@ -210,7 +210,7 @@ pub struct HalfQuadraticCost {
 impl HalfQuadraticCost {
     /// Validated constructor: `c` finite and > 0.
     pub fn new(curvature: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_positive(|| "curvature".into(), curvature)?;
+        crate::error::check_positive(|| "curvature".into(), curvature)?;
         Ok(Self { curvature })
     }
 }
@@ -345,8 +345,8 @@ pub struct LogUtility {
 impl LogUtility {
     /// Validated constructor: `w > 0`, `s` finite.
     pub fn new(weight: f64, shift: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_positive(|| "weight".into(), weight)?;
-        ConvexError::check_finite(|| "shift".into(), shift)?;
+        crate::error::check_positive(|| "weight".into(), weight)?;
+        crate::error::check_finite(|| "shift".into(), shift)?;
         Ok(Self { weight, shift })
     }
     /// The utility `w ln(s + x)` itself.
@@ -401,8 +401,8 @@ pub struct QuadraticUtility {
 impl QuadraticUtility {
     /// Validated constructor: `θ` finite, `κ > 0`.
     pub fn new(theta: f64, kappa: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_finite(|| "theta".into(), theta)?;
-        ConvexError::check_positive(|| "kappa".into(), kappa)?;
+        crate::error::check_finite(|| "theta".into(), theta)?;
+        crate::error::check_positive(|| "kappa".into(), kappa)?;
         Ok(Self { theta, kappa })
     }
     /// The utility `θ x − ½ κ x²`.
@@ -464,7 +464,6 @@ impl ClosureConvex {
         if domain.0.is_nan() || domain.1.is_nan() || domain.0 >= domain.1 {
             return Err(ConvexError::InvertedBounds {
                 field: "domain".into(),
-                index: 0,
                 lower: domain.0,
                 upper: domain.1,
             });
@@ -486,12 +485,12 @@ impl ClosureConvex {
             let x = lo + (hi - lo) * k as f64 / (n - 1) as f64;
             let d = (self.derivative)(x);
             let c = (self.second_derivative)(x);
-            ConvexError::check_finite(|| format!("derivative({x})"), d)?;
+            crate::error::check_finite(|| format!("derivative({x})"), d)?;
             if c.is_nan() || c < 0.0 || d < prev - 1e-12 * d.abs().max(1.0) {
                 return Err(ConvexError::OutOfRange {
                     field: format!("second_derivative({x})"),
                     value: c,
-                    requirement: "must be >= 0 (convex)",
+                    requirement: "must be >= 0 (convex)".into(),
                 });
             }
             prev = d;
@@ -535,7 +534,7 @@ pub struct NashTransform<C> {
 impl<C: ConvexScalar> NashTransform<C> {
     /// Validated constructor: `d > 0` and finite.
     pub fn new(cost: C, deficit: f64) -> Result<Self, ConvexError> {
-        ConvexError::check_positive(|| "deficit".into(), deficit)?;
+        crate::error::check_positive(|| "deficit".into(), deficit)?;
         Ok(Self { cost, deficit })
     }
 

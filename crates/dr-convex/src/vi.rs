@@ -35,7 +35,7 @@
 //! `complementarity` is not separate for a VI and is reported as 0.
 //!
 //! ```
-//! use dr_convex::vi::{solve_vi, AffineOperator, BoxSet, ViSettings};
+//! use dr_convex::{solve_vi, AffineOperator, BoxSet, ViSettings};
 //! // F(x) = M x + q with M = [[1, 1], [−1, 1]] (monotone, not symmetric) on [0, 1]².
 //! let op = AffineOperator::new(2, vec![1.0, 1.0, -1.0, 1.0], vec![-1.0, 1.0])?;
 //! let set = BoxSet::new(vec![0.0; 2], vec![1.0; 2])?;
@@ -108,10 +108,10 @@ impl AffineOperator {
             });
         }
         for (k, &v) in matrix.iter().enumerate() {
-            ConvexError::check_finite(|| format!("matrix[{}][{}]", k / n, k % n), v)?;
+            crate::error::check_finite(|| format!("matrix[{}][{}]", k / n, k % n), v)?;
         }
         for (k, &v) in offset.iter().enumerate() {
-            ConvexError::check_finite(|| format!("offset[{k}]"), v)?;
+            crate::error::check_finite(|| format!("offset[{k}]"), v)?;
         }
         Ok(Self { n, matrix, offset })
     }
@@ -177,8 +177,7 @@ fn check_bounds(field: &str, lower: &[f64], upper: &[f64]) -> Result<(), ConvexE
     for (i, (&l, &u)) in lower.iter().zip(upper).enumerate() {
         if l.is_nan() || u.is_nan() || l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {
             return Err(ConvexError::InvertedBounds {
-                field: field.into(),
-                index: i,
+                field: format!("{field}[{i}]"),
                 lower: l,
                 upper: u,
             });
@@ -476,16 +475,16 @@ fn solve_vi_in_units<F: MonotoneOperator + ?Sized, K: ConvexSet + ?Sized>(
     }
     check_len("x0", n, x0.len())?;
     for (i, &v) in x0.iter().enumerate() {
-        ConvexError::check_finite(|| format!("x0[{i}]"), v)?;
+        crate::error::check_finite(|| format!("x0[{i}]"), v)?;
     }
-    ConvexError::check_positive(|| "settings.tolerance".into(), settings.tolerance)?;
-    ConvexError::check_positive(|| "settings.initial_step".into(), settings.initial_step)?;
+    crate::error::check_positive(|| "settings.tolerance".into(), settings.tolerance)?;
+    crate::error::check_positive(|| "settings.initial_step".into(), settings.initial_step)?;
     for (name, v) in [("backtrack", settings.backtrack), ("theta", settings.theta)] {
         if !(v > 0.0 && v < 1.0) {
             return Err(ConvexError::OutOfRange {
                 field: format!("settings.{name}"),
                 value: v,
-                requirement: "must be in (0, 1)",
+                requirement: "must be in (0, 1)".into(),
             });
         }
     }

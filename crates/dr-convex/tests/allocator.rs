@@ -313,7 +313,10 @@ fn bad_inputs_are_errors_naming_the_field() {
             1.5,
             &s
         ),
-        Err(ConvexError::InvertedBounds { index: 1, .. })
+        Err(ConvexError::InvertedBounds {
+            ref field,
+            ..
+        }) if field == "bounds[1]"
     ));
     assert!(matches!(
         allocate(
@@ -323,7 +326,10 @@ fn bad_inputs_are_errors_naming_the_field() {
             1.5,
             &s
         ),
-        Err(ConvexError::InvertedBounds { index: 1, .. })
+        Err(ConvexError::InvertedBounds {
+            ref field,
+            ..
+        }) if field == "bounds[1]"
     ));
     assert!(
         matches!(allocate(&fam, Bound::Constant(0.0), Bound::Constant(1.0), 3.0, &s), Err(ConvexError::Infeasible { min, max, .. }) if min == 0.0 && max == 2.0)

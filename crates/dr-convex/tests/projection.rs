@@ -97,6 +97,9 @@ fn bad_projection_inputs() {
             0.0,
             3.0
         ),
-        Err(ConvexError::InvertedBounds { index: 1, .. })
+        Err(ConvexError::InvertedBounds {
+            ref field,
+            ..
+        }) if field == "bounds[1]"
     ));
 }

@@ -7,7 +7,7 @@
 //! - user closures: negative curvature is detected; a closure cost gives the same inverse
 //!   as the built-in piece.
 
-use dr_convex::scalar::{generic_inverse_derivative, nash_quadratic_response};
+use dr_convex::{generic_inverse_derivative, nash_quadratic_response};
 use dr_convex::{
     ClosureConvex, ConvexError, ConvexScalar, HalfQuadraticCost, LinearQuadraticCost, LogUtility,
     NashTransform, PlusLinear, QuadraticUtility,

@@ -232,7 +232,7 @@ fn solve_alloc(a: &[f64], h: &[f64], u: &[f64], total: f64) -> dr_convex::Alloca
 /// `s, t` in 1e-12 … 1e12, with a Solved certificate.
 #[test]
 fn vi_solution_scales_with_the_units() {
-    use dr_convex::vi::{solve_vi, AffineOperator, BoxSet, ViSettings};
+    use dr_convex::{solve_vi, AffineOperator, BoxSet, ViSettings};
     for s in [1e-12, 1e-6, 1.0, 1e6, 1e12] {
         for t in [1e-12, 1.0, 1e12] {
             let op =

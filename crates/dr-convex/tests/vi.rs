@@ -13,7 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use dr_convex::ipm::{solve, IpmSettings, LinearRows, SeparableProblem};
-use dr_convex::vi::{
+use dr_convex::{
     solve_vi, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator, ViSettings,
 };
 use dr_convex::{ClosureConvex, ConvexError, ConvexScalar, QuadraticUtility, Status};
@@ -483,7 +483,7 @@ fn bad_input_names_the_field() {
     .contains("matrix[0][1]"));
     assert!(matches!(
         BoxSet::new(vec![1.0], vec![0.0]).unwrap_err(),
-        ConvexError::InvertedBounds { index: 0, .. }
+        ConvexError::InvertedBounds { ref field, .. } if field == "bounds[0]"
     ));
     assert!(msg(BoxSet::new(vec![1.0], vec![2.0, 3.0]).unwrap_err()).contains("upper"));
     assert!(msg(

@@ -71,12 +71,11 @@ pub(crate) fn working_box(problem: &SeparableProblem) -> Result<WorkingBox, LpEr
         let (dlo, dhi) = f.domain();
         let (vlo, vhi) = (wb.valid_lo[j], wb.valid_hi[j]);
         if vhi <= dlo || vlo >= dhi || dlo.is_nan() || dhi.is_nan() {
-            return Err(LpError::InvertedBounds {
+            return Err(LpError::Input(dr_convex::InputError::InvertedBounds {
                 field: format!("bounds of x[{j}] ∩ domain of objective[{j}] ({dlo}, {dhi})"),
-                index: j,
                 lower: vlo,
                 upper: vhi,
-            });
+            }));
         }
         let width = if dlo.is_finite() && dhi.is_finite() {
             dhi - dlo
@@ -104,12 +103,11 @@ pub(crate) fn working_box(problem: &SeparableProblem) -> Result<WorkingBox, LpEr
             wb.restrict_hi[j] = true;
         }
         if wb.lp_lo[j] > wb.lp_hi[j] {
-            return Err(LpError::InvertedBounds {
+            return Err(LpError::Input(dr_convex::InputError::InvertedBounds {
                 field: format!("bounds of x[{j}] ∩ domain of objective[{j}] ({dlo}, {dhi})"),
-                index: j,
                 lower: vlo,
                 upper: vhi,
-            });
+            }));
         }
         let (a, b) = (wb.lp_lo[j], wb.lp_hi[j]);
         let mut c = f.inverse_derivative(0.0, a, b);
@@ -144,24 +142,23 @@ pub(crate) fn validate_bounds(problem: &SeparableProblem) -> Result<(), LpError>
     for j in 0..problem.objective.len() {
         let (l, u) = (lo[j], hi[j]);
         if l.is_nan() {
-            return Err(LpError::NotFinite {
+            return Err(LpError::Input(dr_convex::InputError::NotFinite {
                 field: format!("lower[{j}]"),
                 value: l,
-            });
+            }));
         }
         if u.is_nan() {
-            return Err(LpError::NotFinite {
+            return Err(LpError::Input(dr_convex::InputError::NotFinite {
                 field: format!("upper[{j}]"),
                 value: u,
-            });
+            }));
         }
         if l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {
-            return Err(LpError::InvertedBounds {
+            return Err(LpError::Input(dr_convex::InputError::InvertedBounds {
                 field: format!("bounds of x[{j}]"),
-                index: j,
                 lower: l,
                 upper: u,
-            });
+            }));
         }
     }
     Ok(())

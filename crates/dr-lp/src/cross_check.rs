@@ -263,8 +263,8 @@ pub fn cross_check(
     settings: &CrossCheckSettings,
 ) -> Result<CrossCheck, LpError> {
     validate_shape(problem)?;
-    let rho = LpError::check_positive(|| "settings.rounding".into(), settings.rounding)?;
-    let kappa = LpError::check_positive(
+    let rho = dr_convex::check_positive(|| "settings.rounding".into(), settings.rounding)?;
+    let kappa = dr_convex::check_positive(
         || "settings.kernel_tolerance".into(),
         settings.kernel_tolerance,
     )?;
@@ -294,15 +294,15 @@ pub fn cross_check(
         ("lp.working_upper", lp.working_upper.len(), n),
     ] {
         if got != expected {
-            return Err(LpError::LengthMismatch {
+            return Err(LpError::Input(dr_convex::InputError::LengthMismatch {
                 field: field.into(),
                 expected,
                 got,
-            });
+            }));
         }
     }
     for (j, &v) in kernel.x.iter().enumerate() {
-        LpError::check_finite(|| format!("kernel.x[{j}]"), v)?;
+        dr_convex::check_finite(|| format!("kernel.x[{j}]"), v)?;
     }
     for (r, &v) in kernel
         .equality_multipliers
@@ -310,24 +310,24 @@ pub fn cross_check(
         .chain(kernel.inequality_multipliers)
         .enumerate()
     {
-        LpError::check_finite(|| format!("kernel multiplier [{r}]"), v)?;
+        dr_convex::check_finite(|| format!("kernel multiplier [{r}]"), v)?;
     }
-    LpError::check_finite(|| "kernel.objective".into(), kernel.objective)?;
+    dr_convex::check_finite(|| "kernel.objective".into(), kernel.objective)?;
     if let Some(mu) = &settings.curvature {
         if mu.len() != n {
-            return Err(LpError::LengthMismatch {
+            return Err(LpError::Input(dr_convex::InputError::LengthMismatch {
                 field: "settings.curvature".into(),
                 expected: n,
                 got: mu.len(),
-            });
+            }));
         }
         for (j, &v) in mu.iter().enumerate() {
             if !at_most(0.0, v) {
-                return Err(LpError::OutOfRange {
+                return Err(LpError::Input(dr_convex::InputError::OutOfRange {
                     field: format!("settings.curvature[{j}]"),
                     value: v,
-                    requirement: "must be >= 0",
-                });
+                    requirement: "must be >= 0".into(),
+                }));
             }
         }
     }

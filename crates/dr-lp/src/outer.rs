@@ -42,20 +42,20 @@ impl Default for OuterSettings {
 
 impl OuterSettings {
     fn validate(&self) -> Result<(), LpError> {
-        LpError::check_positive(|| "settings.tolerance".into(), self.tolerance)?;
+        dr_convex::check_positive(|| "settings.tolerance".into(), self.tolerance)?;
         if self.max_iterations == 0 {
-            return Err(LpError::OutOfRange {
+            return Err(LpError::Input(dr_convex::InputError::OutOfRange {
                 field: "settings.max_iterations".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         if self.initial_cuts < 2 {
-            return Err(LpError::OutOfRange {
+            return Err(LpError::Input(dr_convex::InputError::OutOfRange {
                 field: "settings.initial_cuts".into(),
                 value: self.initial_cuts as f64,
-                requirement: "must be >= 2",
-            });
+                requirement: "must be >= 2".into(),
+            }));
         }
         Ok(())
     }

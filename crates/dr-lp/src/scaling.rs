@@ -230,17 +230,15 @@ impl Scaled {
     pub fn unscale_error(&self, e: LpError) -> LpError {
         let sx = self.scaling.quantity;
         match e {
-            LpError::InvertedBounds {
+            LpError::Input(dr_convex::InputError::InvertedBounds {
                 field,
-                index,
                 lower,
                 upper,
-            } => LpError::InvertedBounds {
+            }) => LpError::Input(dr_convex::InputError::InvertedBounds {
                 field,
-                index,
                 lower: lower * sx,
                 upper: upper * sx,
-            },
+            }),
             LpError::ObjectiveNotFinite {
                 field,
                 index,

@@ -81,7 +81,7 @@ fn nan_bounds_name_the_field() {
     p.lower[1] = f64::NAN;
     let e = solve(&p, &OuterSettings::default()).unwrap_err();
     match &e {
-        LpError::NotFinite { field, value } => {
+        LpError::Input(dr_convex::InputError::NotFinite { field, value }) => {
             assert_eq!(field, "lower[1]");
             assert!(value.is_nan());
         }
@@ -92,7 +92,7 @@ fn nan_bounds_name_the_field() {
     p.upper[0] = f64::NAN;
     let e = solve(&p, &OuterSettings::default()).unwrap_err();
     assert!(
-        matches!(&e, LpError::NotFinite { field, .. } if field == "upper[0]"),
+        matches!(&e, LpError::Input(dr_convex::InputError::NotFinite { field, .. }) if field == "upper[0]"),
         "{e:?}"
     );
 }
@@ -128,7 +128,7 @@ fn shape_and_bound_errors() {
     p.lower.pop();
     assert!(matches!(
         solve(&p, &OuterSettings::default()),
-        Err(LpError::LengthMismatch { ref field, expected: 2, got: 1 }) if field == "lower"
+        Err(LpError::Input(dr_convex::InputError::LengthMismatch { ref field, expected: 2, got: 1 })) if field == "lower"
     ));
     let mut p = two_customers();
     p.objective.clear();
@@ -136,14 +136,15 @@ fn shape_and_bound_errors() {
     p.upper.clear();
     assert!(matches!(
         solve(&p, &OuterSettings::default()),
-        Err(LpError::Empty { ref field }) if field == "objective"
+        Err(LpError::Input(dr_convex::InputError::Empty { ref field })) if field == "objective"
     ));
     let mut p = two_customers();
     p.lower[0] = 4.0;
     p.upper[0] = 1.0;
     assert!(matches!(
         solve(&p, &OuterSettings::default()),
-        Err(LpError::InvertedBounds { index: 0, .. })
+        Err(LpError::Input(dr_convex::InputError::InvertedBounds { ref field, lower: 4.0, upper: 1.0 }))
+            if field.contains("x[0]")
     ));
     // Bounds that leave no point of a term's domain: −ln(1 + x) needs x > −1.
     let objective: Vec<Arc<dyn ConvexScalar>> = vec![Arc::new(LogUtility::new(1.0, 1.0).unwrap())];
@@ -156,7 +157,9 @@ fn shape_and_bound_errors() {
     };
     let e = solve(&p, &OuterSettings::default()).unwrap_err();
     match &e {
-        LpError::InvertedBounds { field, .. } => assert!(field.contains("domain"), "{field}"),
+        LpError::Input(dr_convex::InputError::InvertedBounds { field, .. }) => {
+            assert!(field.contains("domain"), "{field}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -170,7 +173,7 @@ fn bad_settings_name_the_field() {
     };
     assert!(matches!(
         solve(&p, &s),
-        Err(LpError::NotFinite { ref field, .. }) if field == "settings.tolerance"
+        Err(LpError::Input(dr_convex::InputError::NotFinite { ref field, .. })) if field == "settings.tolerance"
     ));
     let s = OuterSettings {
         initial_cuts: 1,
@@ -178,7 +181,7 @@ fn bad_settings_name_the_field() {
     };
     assert!(matches!(
         solve(&p, &s),
-        Err(LpError::OutOfRange { ref field, .. }) if field == "settings.initial_cuts"
+        Err(LpError::Input(dr_convex::InputError::OutOfRange { ref field, .. })) if field == "settings.initial_cuts"
     ));
 }
 
@@ -195,7 +198,7 @@ fn bad_kernel_solution_names_the_field() {
     };
     let e = cross_check(&p, &k, &lp, &CrossCheckSettings::default()).unwrap_err();
     assert!(
-        matches!(&e, LpError::NotFinite { field, .. } if field == "kernel.x[1]"),
+        matches!(&e, LpError::Input(dr_convex::InputError::NotFinite { field, .. }) if field == "kernel.x[1]"),
         "{e:?}"
     );
     let x = [2.0];
@@ -207,7 +210,7 @@ fn bad_kernel_solution_names_the_field() {
     };
     let e = cross_check(&p, &k, &lp, &CrossCheckSettings::default()).unwrap_err();
     assert!(
-        matches!(&e, LpError::LengthMismatch { field, .. } if field == "kernel.x"),
+        matches!(&e, LpError::Input(dr_convex::InputError::LengthMismatch { field, .. }) if field == "kernel.x"),
         "{e:?}"
     );
     let x = [2.0, 1.0];
@@ -219,7 +222,7 @@ fn bad_kernel_solution_names_the_field() {
     };
     let e = cross_check(&p, &k, &lp, &CrossCheckSettings::default()).unwrap_err();
     assert!(
-        matches!(&e, LpError::NotFinite { field, .. } if field == "kernel.objective"),
+        matches!(&e, LpError::Input(dr_convex::InputError::NotFinite { field, .. }) if field == "kernel.objective"),
         "{e:?}"
     );
     let settings = CrossCheckSettings {
@@ -234,7 +237,7 @@ fn bad_kernel_solution_names_the_field() {
     };
     let e = cross_check(&p, &k, &lp, &settings).unwrap_err();
     assert!(
-        matches!(&e, LpError::OutOfRange { field, .. } if field == "settings.curvature[1]"),
+        matches!(&e, LpError::Input(dr_convex::InputError::OutOfRange { field, .. }) if field == "settings.curvature[1]"),
         "{e:?}"
     );
 }

@@ -77,7 +77,7 @@ pub(crate) fn check_vec(
     width: usize,
     nonneg: bool,
 ) -> Result<(), MechanismError> {
-    MechanismError::check_len(|| format!("profile.{field}"), v.len(), len)?;
+    dr_convex::check_len(|| format!("profile.{field}"), len, v.len())?;
     for (k, &x) in v.iter().enumerate() {
         let name = || {
             format!(
@@ -86,13 +86,13 @@ pub(crate) fn check_vec(
                 k % width.max(1)
             )
         };
-        MechanismError::check_finite(name, x)?;
+        dr_convex::check_finite(name, x)?;
         if nonneg && x < 0.0 {
-            return Err(MechanismError::OutOfRange {
+            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                 field: name(),
                 value: x,
                 requirement: "prices must be >= 0 (message space ℝ_+)".into(),
-            });
+            }));
         }
     }
     Ok(())
@@ -154,11 +154,11 @@ impl<'m> CentralizedMechanism<'m> {
     /// another user) or the settings are invalid.
     pub fn new(model: &'m Model, settings: MechanismSettings) -> Result<Self, MechanismError> {
         if model.users() < 2 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: model.users(),
                 required: 2,
-            });
+            }));
         }
         settings.validate()?;
         check_message_size(model, 0)?;
@@ -178,13 +178,13 @@ impl<'m> CentralizedMechanism<'m> {
         check_vec("s", &m.s, n * t, t, true)?;
         check_vec("beta", &m.beta, n * t, t, false)?;
         if m.users != n || m.periods != t || m.rows != l {
-            return Err(MechanismError::Invalid {
+            return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                 field: "profile".into(),
                 message: format!(
                     "dimensions ({}, {}, {}) differ from the model's ({n}, {t}, {l})",
                     m.users, m.periods, m.rows
                 ),
-            });
+            }));
         }
         Ok(())
     }
@@ -198,15 +198,15 @@ impl<'m> CentralizedMechanism<'m> {
         let model = self.model;
         let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
         model.check_allocation("planner.allocation", &planner.allocation)?;
-        MechanismError::check_len(
+        dr_convex::check_len(
             || "planner.constraint_multipliers".into(),
-            planner.constraint_multipliers.len(),
             l_len,
+            planner.constraint_multipliers.len(),
         )?;
-        MechanismError::check_len(
+        dr_convex::check_len(
             || "planner.peak_multipliers".into(),
-            planner.peak_multipliers.len(),
             t_len,
+            planner.peak_multipliers.len(),
         )?;
         let mut m = MessageProfile::zeros(model);
         m.y.copy_from_slice(&planner.allocation);
@@ -353,13 +353,7 @@ impl<'m> CentralizedMechanism<'m> {
     /// User `i`'s payoff `u^i(m) = v^i(y^i) − t̂^i(m)`.
     pub fn payoff(&self, m: &MessageProfile, i: usize) -> Result<f64, MechanismError> {
         self.validate(m)?;
-        if i >= self.model.users() {
-            return Err(MechanismError::IndexOutOfRange {
-                field: "user".into(),
-                index: i,
-                size: self.model.users(),
-            });
-        }
+        dr_convex::check_index(|| "user".into(), i, self.model.users())?;
         let pre = self.pre(m);
         let env = self.env(m, &pre, i);
         let tax = game::tax_of(self.model, &env, i, &self.parts(m));

@@ -148,11 +148,11 @@ impl<'m> DistributedMechanism<'m> {
             });
         }
         if model.users() < 2 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: model.users(),
                 required: 2,
-            });
+            }));
         }
         settings.validate()?;
         crate::centralized::check_message_size(model, network.directed_edges())?;
@@ -189,13 +189,13 @@ impl<'m> DistributedMechanism<'m> {
         check_vec("n", &m.n, e * l, l, false)?;
         check_vec("nu", &m.nu, e * t, t, false)?;
         if m.users != n || m.periods != t || m.rows != l || m.directed_edges != e {
-            return Err(MechanismError::Invalid {
+            return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                 field: "profile".into(),
                 message: format!(
                     "dimensions ({}, {}, {}, {}) differ from the mechanism's ({n}, {t}, {l}, {e})",
                     m.users, m.periods, m.rows, m.directed_edges
                 ),
-            });
+            }));
         }
         Ok(())
     }
@@ -212,15 +212,15 @@ impl<'m> DistributedMechanism<'m> {
         let net = &self.network;
         let (n, t_len, l_len) = (model.users(), model.periods(), model.rows());
         model.check_allocation("planner.allocation", &planner.allocation)?;
-        MechanismError::check_len(
+        dr_convex::check_len(
             || "planner.constraint_multipliers".into(),
-            planner.constraint_multipliers.len(),
             l_len,
+            planner.constraint_multipliers.len(),
         )?;
-        MechanismError::check_len(
+        dr_convex::check_len(
             || "planner.peak_multipliers".into(),
-            planner.peak_multipliers.len(),
             t_len,
+            planner.peak_multipliers.len(),
         )?;
         let x = &planner.allocation;
         let mut m = DistributedProfile::zeros(model, net);
@@ -436,13 +436,7 @@ impl<'m> DistributedMechanism<'m> {
     /// User `i`'s payoff `u^i(m) = v^i(y^i) − t̂^i(m)`.
     pub fn payoff(&self, m: &DistributedProfile, i: usize) -> Result<f64, MechanismError> {
         self.validate(m)?;
-        if i >= self.model.users() {
-            return Err(MechanismError::IndexOutOfRange {
-                field: "user".into(),
-                index: i,
-                size: self.model.users(),
-            });
-        }
+        dr_convex::check_index(|| "user".into(), i, self.model.users())?;
         let pre = self.pre(m);
         let loc = self.local(m, &pre, i);
         let tax = game::tax_of(self.model, &loc.env, i, &self.parts(m));

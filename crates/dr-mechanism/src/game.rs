@@ -22,7 +22,7 @@ use serde::Serialize;
 pub struct MechanismSettings {
     /// Relative tolerance `τ` for ties in the argmax of radial pricing: `t` is a peak period
     /// when `ζ_t ≥ z − τ S`, `S` the size of the terms `ζ` is summed from (`Σ_j |y_t^j|`;
-    /// see [`crate::radial::peak_set`]): relative to the demands' own scale. Default `1e-9`.
+    /// see `crate::radial::peak_set`): relative to the demands' own scale. Default `1e-9`.
     pub tie_tolerance: f64,
 }
 
@@ -37,13 +37,13 @@ impl Default for MechanismSettings {
 impl MechanismSettings {
     pub(crate) fn validate(&self) -> Result<(), MechanismError> {
         let v = self.tie_tolerance;
-        MechanismError::check_finite(|| "tie_tolerance".into(), v)?;
+        dr_convex::check_finite(|| "tie_tolerance".into(), v)?;
         if v < 0.0 {
-            return Err(MechanismError::OutOfRange {
+            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                 field: "tie_tolerance".into(),
                 value: v,
                 requirement: "must be >= 0".into(),
-            });
+            }));
         }
         Ok(())
     }

@@ -109,7 +109,7 @@ impl LearningSettings {
     fn validate(&self) -> Result<(), MechanismError> {
         let range =
             |field: &str, v: f64, lo: f64, hi: f64, open_lo: bool| -> Result<(), MechanismError> {
-                MechanismError::check_finite(|| field.to_string(), v)?;
+                dr_convex::check_finite(|| field.to_string(), v)?;
                 let ok = if open_lo {
                     v > lo && v <= hi
                 } else {
@@ -118,14 +118,15 @@ impl LearningSettings {
                 if ok {
                     Ok(())
                 } else {
-                    Err(MechanismError::OutOfRange {
+                    Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                         field: field.to_string(),
                         value: v,
                         requirement: format!(
                             "must lie in {}{lo}, {hi}]",
                             if open_lo { "(" } else { "[" }
-                        ),
-                    })
+                        )
+                        .into(),
+                    }))
                 }
             };
         match self.rule {
@@ -135,7 +136,7 @@ impl LearningSettings {
                 range("consensus", consensus, 0.0, 1.0, false)?;
             }
         }
-        MechanismError::check_positive(|| "tolerance".into(), self.tolerance)?;
+        dr_convex::check_positive(|| "tolerance".into(), self.tolerance)?;
         Ok(())
     }
 }

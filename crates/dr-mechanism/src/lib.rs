@@ -3,20 +3,20 @@
 //! The mechanisms of wei-anastasopoulos ("Mechanism Design for Peak Demand Management in
 //! Energy Communities") as a library, on the `dr-convex` kernel:
 //!
-//! - [`model`]: users with per-period concave utilities (log, quadratic, user-supplied),
+//! - `model`: users with per-period concave utilities (log, quadratic, user-supplied),
 //!   energy prices `p_t`, peak price `p_0`, and the polytope `A x ≤ b` (`b ≥ 0`) from typed
 //!   builders; validated, with errors naming field and value.
-//! - [`planner`]: the planner's problem (3) solved by the kernel's interior-point solver and
+//! - `planner`: the planner's problem (3) solved by the kernel's interior-point solver and
 //!   polished on its active set: allocation `x*`, constraint prices `λ`, peak prices `μ`
 //!   (`Σ μ_t = p_0`), welfare, a certificate, and the KKT check (4).
-//! - [`centralized`]: messages (5), allocation (6), radial pricing, taxes (7), payoffs, the
+//! - `centralized`: messages (5), allocation (6), radial pricing, taxes (7), payoffs, the
 //!   NE of Theorem 2, every user's exact best-response gain, and Lemmas 1–3 and Theorems
 //!   1, 3, 4 as check functions.
-//! - [`network`] and [`distributed`]: the distributed mechanism (§V) on the BFS spanning tree
+//! - `network` and `distributed`: the distributed mechanism (§V) on the BFS spanning tree
 //!   of a petgraph network; taxes (18), the NE of Theorem 5, Lemmas 4–5 and Corollary 1.
-//! - [`learning`]: learning dynamics (best response, distributed price adjustment) as a
+//! - `learning`: learning dynamics (best response, distributed price adjustment) as a
 //!   stepper with a per-round trace and an explicit termination reason.
-//! - [`scenario`]: serde scenario files and the reports of the `dr` command.
+//! - `scenario`: serde scenario files and the reports of the `dr` command.
 //!
 //! ```
 //! use dr_mechanism::{
@@ -47,18 +47,18 @@
 //! # Ok::<(), dr_mechanism::MechanismError>(())
 //! ```
 
-pub mod centralized;
+mod centralized;
 mod dense;
-pub mod distributed;
-pub mod error;
-pub mod game;
-pub mod learning;
-pub mod model;
-pub mod network;
-pub mod planner;
+mod distributed;
+mod error;
+mod game;
+mod learning;
+mod model;
+mod network;
+mod planner;
 mod problem;
-pub mod radial;
-pub mod scenario;
+mod radial;
+mod scenario;
 
 pub use centralized::{CentralizedMechanism, MessageProfile};
 pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
@@ -80,6 +80,30 @@ pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, Plann
 pub use problem::{planner_problem, PlannerProblem};
 pub use radial::{project_simplex, radial_pricing};
 pub use scenario::{
-    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioReport,
-    ScenarioSettings, SimulationReport, UserSpec, UtilitySpec,
+    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioModel,
+    ScenarioReport, ScenarioSettings, SimulationReport, UserSpec, UtilitySpec,
 };
+
+/// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
+/// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
+pub use dr_convex::{Certificate, ClosureConvex, ConvexScalar, InputError, IpmSettings, Status};
+
+/// The graph library the message network is built on (`Network` takes and exposes its
+/// types), re-exported so that its version always matches.
+pub use petgraph;
+
+impl CentralizedMechanism<'_> {
+    /// The default starting profile of a learning run (zero demands, prices and proxies,
+    /// peak prices `s_t^i = p_0 / T`), without importing [`LearningGame`].
+    pub fn starting_profile(&self) -> MessageProfile {
+        LearningGame::starting_profile(self)
+    }
+}
+
+impl DistributedMechanism<'_> {
+    /// The default starting profile of a learning run (zero demands, prices and proxies,
+    /// peak prices `s_t^i = p_0 / T`), without importing [`LearningGame`].
+    pub fn starting_profile(&self) -> DistributedProfile {
+        LearningGame::starting_profile(self)
+    }
+}

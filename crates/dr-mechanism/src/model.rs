@@ -260,23 +260,23 @@ impl ModelBuilder {
     pub fn build(self) -> Result<Model, MechanismError> {
         let t_len = self.energy_prices.len();
         if t_len == 0 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "energy_prices".into(),
                 got: 0,
                 required: 1,
-            });
+            }));
         }
         for (t, &p) in self.energy_prices.iter().enumerate() {
-            MechanismError::check_finite(|| format!("energy_prices[{t}]"), p)?;
+            dr_convex::check_finite(|| format!("energy_prices[{t}]"), p)?;
         }
-        MechanismError::check_positive(|| "peak_price".into(), self.peak_price)?;
+        dr_convex::check_positive(|| "peak_price".into(), self.peak_price)?;
         let n = self.users.len();
         if n == 0 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: 0,
                 required: 1,
-            });
+            }));
         }
         // Bounds per variable (for sampling custom utilities).
         let mut lo = vec![f64::NEG_INFINITY; n * t_len];
@@ -291,32 +291,36 @@ impl ModelBuilder {
             if user < n {
                 Ok(())
             } else {
-                Err(MechanismError::IndexOutOfRange {
-                    field: format!("rows[{l}].user"),
-                    index: user,
-                    size: n,
-                })
+                Err(MechanismError::Input(
+                    dr_convex::InputError::IndexOutOfRange {
+                        field: format!("rows[{l}].user"),
+                        index: user,
+                        size: n,
+                    },
+                ))
             }
         };
         let check_period = |l: usize, period: usize| {
             if period < t_len {
                 Ok(())
             } else {
-                Err(MechanismError::IndexOutOfRange {
-                    field: format!("rows[{l}].period"),
-                    index: period,
-                    size: t_len,
-                })
+                Err(MechanismError::Input(
+                    dr_convex::InputError::IndexOutOfRange {
+                        field: format!("rows[{l}].period"),
+                        index: period,
+                        size: t_len,
+                    },
+                ))
             }
         };
         let check_rhs = |l: usize, name: &str, v: f64| -> Result<(), MechanismError> {
-            MechanismError::check_finite(|| format!("rows[{l}].{name}"), v)?;
+            dr_convex::check_finite(|| format!("rows[{l}].{name}"), v)?;
             if v < 0.0 {
-                return Err(MechanismError::OutOfRange {
+                return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                     field: format!("rows[{l}].{name}"),
                     value: v,
                     requirement: "the right-hand side b must be >= 0 so that x = 0 is feasible (Assumption 2)".into(),
-                });
+                }));
             }
             Ok(())
         };
@@ -342,13 +346,13 @@ impl ModelBuilder {
                 } => {
                     check_user(l, user)?;
                     check_period(l, period)?;
-                    MechanismError::check_finite(|| format!("rows[{l}].lower"), value)?;
+                    dr_convex::check_finite(|| format!("rows[{l}].lower"), value)?;
                     if value > 0.0 {
-                        return Err(MechanismError::OutOfRange {
+                        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                             field: format!("rows[{l}].lower"),
                             value,
                             requirement: "a lower bound must be <= 0 so that x = 0 is feasible (Assumption 2)".into(),
-                        });
+                        }));
                     }
                     entries.push((user * t_len + period, -1.0));
                     lo[user * t_len + period] = lo[user * t_len + period].max(value);
@@ -374,24 +378,13 @@ impl ModelBuilder {
                 RowSpec::General { entries: e, rhs: r } => {
                     check_rhs(l, "rhs", *r)?;
                     for (k, &(user, period, coef)) in e.iter().enumerate() {
-                        if user >= n {
-                            return Err(MechanismError::IndexOutOfRange {
-                                field: format!("rows[{l}].entries[{k}].user"),
-                                index: user,
-                                size: n,
-                            });
-                        }
-                        if period >= t_len {
-                            return Err(MechanismError::IndexOutOfRange {
-                                field: format!("rows[{l}].entries[{k}].period"),
-                                index: period,
-                                size: t_len,
-                            });
-                        }
-                        MechanismError::check_finite(
-                            || format!("rows[{l}].entries[{k}].coef"),
-                            coef,
+                        dr_convex::check_index(|| format!("rows[{l}].entries[{k}].user"), user, n)?;
+                        dr_convex::check_index(
+                            || format!("rows[{l}].entries[{k}].period"),
+                            period,
+                            t_len,
                         )?;
+                        dr_convex::check_finite(|| format!("rows[{l}].entries[{k}].coef"), coef)?;
                         entries.push((user * t_len + period, coef));
                     }
                     (RowKind::General, *r)
@@ -420,10 +413,10 @@ impl ModelBuilder {
             vars.truncate(w);
             coefs.truncate(w);
             if w == start {
-                return Err(MechanismError::Invalid {
+                return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                     field: format!("rows[{l}]"),
                     message: "the row has no nonzero coefficient".into(),
-                });
+                }));
             }
             row_ptr.push(vars.len());
             rhs.push(b);
@@ -432,47 +425,47 @@ impl ModelBuilder {
         // Utilities.
         let mut disutility: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n * t_len);
         for (i, user) in self.users.iter().enumerate() {
-            MechanismError::check_len(
+            dr_convex::check_len(
                 || format!("users[{i}].utility"),
-                user.utilities.len(),
                 t_len,
+                user.utilities.len(),
             )?;
             for (t, u) in user.utilities.iter().enumerate() {
                 let f: Arc<dyn ConvexScalar> = match u {
                     &PeriodUtility::Log { weight, shift } => {
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility[{t}].weight"),
                             weight,
                         )?;
-                        MechanismError::check_finite(
+                        dr_convex::check_finite(
                             || format!("users[{i}].utility[{t}].shift"),
                             shift,
                         )?;
                         if shift <= 0.0 {
-                            return Err(MechanismError::OutOfRange {
+                            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                                 field: format!("users[{i}].utility[{t}].shift"),
                                 value: shift,
                                 requirement: "must be > 0 so that v(0) = w ln(s) is finite".into(),
-                            });
+                            }));
                         }
                         Arc::new(LogUtility { weight, shift })
                     }
                     &PeriodUtility::Quadratic { theta, kappa } => {
-                        MechanismError::check_finite(
+                        dr_convex::check_finite(
                             || format!("users[{i}].utility[{t}].theta"),
                             theta,
                         )?;
-                        MechanismError::check_finite(
+                        dr_convex::check_finite(
                             || format!("users[{i}].utility[{t}].kappa"),
                             kappa,
                         )?;
                         if kappa <= 0.0 {
-                            return Err(MechanismError::OutOfRange {
+                            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                                 field: format!("users[{i}].utility[{t}].kappa"),
                                 value: kappa,
                                 requirement: "must be > 0 (strictly concave utility, Assumption 1)"
                                     .into(),
-                            });
+                            }));
                         }
                         Arc::new(QuadraticUtility { theta, kappa })
                     }
@@ -528,13 +521,13 @@ fn check_custom(
     let field = || format!("users[{i}].utility[{t}]");
     let (dlo, dhi) = c.domain();
     if !(dlo < 0.0 && 0.0 < dhi) {
-        return Err(MechanismError::Invalid {
+        return Err(MechanismError::Input(dr_convex::InputError::Invalid {
             field: field(),
             message: format!("the domain ({dlo}, {dhi}) must contain 0 (so that v(0) is defined)"),
-        });
+        }));
     }
     let v0 = c.value(0.0);
-    MechanismError::check_finite(|| format!("{}.value(0)", field()), v0)?;
+    dr_convex::check_finite(|| format!("{}.value(0)", field()), v0)?;
     let a = lo.max(-100.0).max(if dlo.is_finite() {
         dlo + 1e-6 * (1.0 + dlo.abs())
     } else {
@@ -555,14 +548,14 @@ fn check_custom(
         };
         let d = c.derivative(x);
         let h = c.second_derivative(x);
-        MechanismError::check_finite(|| format!("{}.derivative({x})", field()), d)?;
+        dr_convex::check_finite(|| format!("{}.derivative({x})", field()), d)?;
         if h.is_nan() || h <= 0.0 || !h.is_finite() || d < prev - 1e-12 * (d.abs() + prev.abs()) {
-            return Err(MechanismError::OutOfRange {
+            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                 field: format!("{}.second_derivative({x})", field()),
                 value: h,
                 requirement: "must be > 0: the utility must be strictly concave (Assumption 1)"
                     .into(),
-            });
+            }));
         }
         prev = d;
     }
@@ -656,7 +649,7 @@ impl Model {
     pub fn user_rows(&self, i: usize) -> &[UserRow] {
         &self.user_rows[i]
     }
-    /// The entries `(period, a_t^{i,l})` of a [`UserRow`].
+    /// The entries `(period, a_t^{i,l})` of a `UserRow`.
     pub fn user_row_entries(&self, ur: &UserRow) -> impl Iterator<Item = (usize, f64)> + '_ {
         let t_len = self.periods;
         (ur.start..ur.end).map(move |k| (self.vars[k] % t_len, self.coefs[k]))
@@ -724,9 +717,9 @@ impl Model {
     }
     /// Checks the length of a full allocation.
     pub(crate) fn check_allocation(&self, field: &str, x: &[f64]) -> Result<(), MechanismError> {
-        MechanismError::check_len(|| field.to_string(), x.len(), self.n_users * self.periods)?;
+        dr_convex::check_len(|| field.to_string(), self.n_users * self.periods, x.len())?;
         for (j, &v) in x.iter().enumerate() {
-            MechanismError::check_finite(
+            dr_convex::check_finite(
                 || format!("{field}[{}][{}]", j / self.periods, j % self.periods),
                 v,
             )?;

@@ -121,19 +121,13 @@ impl Network {
             return Err(MechanismError::NodeCountMismatch { nodes: n, users });
         }
         if n < 2 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: n,
                 required: 2,
-            });
+            }));
         }
-        if root >= n {
-            return Err(MechanismError::IndexOutOfRange {
-                field: root_field.into(),
-                index: root,
-                size: n,
-            });
-        }
+        dr_convex::check_index(|| root_field.into(), root, n)?;
         check_room(n, graph.edge_count())?;
         let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut all_edges: Vec<(usize, usize)> = Vec::new();
@@ -314,13 +308,7 @@ impl Network {
         // Every check that needs no allocation first: a huge node count must not abort.
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
-                if v >= users {
-                    return Err(MechanismError::IndexOutOfRange {
-                        field: format!("{edges_field}[{k}]"),
-                        index: v,
-                        size: users,
-                    });
-                }
+                dr_convex::check_index(|| format!("{edges_field}[{k}]"), v, users)?;
             }
             if a == b {
                 return Err(MechanismError::SelfLoop {
@@ -330,11 +318,11 @@ impl Network {
             }
         }
         if users > MAX_USERS {
-            return Err(MechanismError::OutOfRange {
+            return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                 field: "users".into(),
                 value: users as f64,
-                requirement: format!("at most {MAX_USERS} users in a message network"),
-            });
+                requirement: format!("at most {MAX_USERS} users in a message network").into(),
+            }));
         }
         check_room(users, edges.len())?;
         let mut g: UnGraph<(), ()> = UnGraph::with_capacity(users, edges.len());
@@ -343,13 +331,7 @@ impl Network {
         }
         for (k, &(a, b)) in edges.iter().enumerate() {
             for v in [a, b] {
-                if v >= users {
-                    return Err(MechanismError::IndexOutOfRange {
-                        field: format!("edges[{k}]"),
-                        index: v,
-                        size: users,
-                    });
-                }
+                dr_convex::check_index(|| format!("edges[{k}]"), v, users)?;
             }
             g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
         }

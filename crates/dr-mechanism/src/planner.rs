@@ -131,14 +131,14 @@ pub fn check_kkt(
     mu: &[f64],
 ) -> Result<KktResiduals, MechanismError> {
     model.check_allocation("x", x)?;
-    MechanismError::check_finite(|| "w".into(), w)?;
-    MechanismError::check_len(|| "lambda".into(), lambda.len(), model.rows())?;
-    MechanismError::check_len(|| "mu".into(), mu.len(), model.periods())?;
+    dr_convex::check_finite(|| "w".into(), w)?;
+    dr_convex::check_len(|| "lambda".into(), model.rows(), lambda.len())?;
+    dr_convex::check_len(|| "mu".into(), model.periods(), mu.len())?;
     for (l, &v) in lambda.iter().enumerate() {
-        MechanismError::check_finite(|| format!("lambda[{l}]"), v)?;
+        dr_convex::check_finite(|| format!("lambda[{l}]"), v)?;
     }
     for (t, &v) in mu.iter().enumerate() {
-        MechanismError::check_finite(|| format!("mu[{t}]"), v)?;
+        dr_convex::check_finite(|| format!("mu[{t}]"), v)?;
     }
     Ok(kkt_unchecked(model, x, w, lambda, mu))
 }
@@ -275,17 +275,17 @@ impl PlannerSolution {
 /// most `settings.kkt_tolerance`; otherwise the interior point's status when that is not
 /// `Solved`, and `NumericalError` when the interior point claimed success but (4) does not
 /// hold to the tolerance. Input errors of the kernel are passed on as
-/// [`MechanismError::Convex`].
+/// [`MechanismError::Input`].
 pub fn solve_planner(
     original: &Model,
     settings: &PlannerSettings,
 ) -> Result<PlannerSolution, MechanismError> {
     if !(settings.kkt_tolerance.is_finite() && settings.kkt_tolerance > 0.0) {
-        return Err(MechanismError::OutOfRange {
+        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
             field: "kkt_tolerance".into(),
             value: settings.kkt_tolerance,
             requirement: "must be > 0 and finite".into(),
-        });
+        }));
     }
     // Solve in the data's own units (numbers near 1), see `Model::scales`; where that does
     // not reach the tolerance, also in the file's units, and keep the better point.

@@ -162,16 +162,9 @@ impl PlannerProblem {
     }
 }
 
+/// The kernel's length check, in this module's argument order.
 fn check_len(field: &str, got: usize, expected: usize) -> Result<(), MechanismError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(MechanismError::LengthMismatch {
-            field: field.into(),
-            expected,
-            got,
-        })
-    }
+    Ok(dr_convex::check_len(|| field.into(), expected, got)?)
 }
 
 impl PlannerSolution {

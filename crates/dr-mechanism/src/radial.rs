@@ -19,7 +19,7 @@ pub(crate) fn peak_set_sized(zeta: &[f64], tie_tolerance: f64, scale: f64) -> (f
 }
 
 /// Radial pricing `RP(s, ζ)` (wei-anastasopoulos §IV, as restated in SPEC §4):
-/// with `A = argmax_t ζ_t` (see [`peak_set`]),
+/// with `A = argmax_t ζ_t` (see `peak_set`),
 /// `RP_t = p_0 s_t / Σ_{t'∈A} s_{t'}` for `t ∈ A` (0 elsewhere) when some `s_{t'} > 0` with
 /// `t' ∈ A`; otherwise `RP_t = p_0 1{t ∈ A} / |A|`. Hence `Σ_t RP_t = p_0` (eq. 14).
 ///

@@ -41,7 +41,7 @@ use crate::centralized::CentralizedMechanism;
 use crate::distributed::{DistributedMechanism, Lemma4Report, Lemma5Report};
 use crate::error::MechanismError;
 use crate::game::MechanismSettings;
-use crate::learning::{Learner, LearningGame, LearningRecord, LearningSettings};
+use crate::learning::{Learner, LearningRecord, LearningSettings};
 use crate::model::{Model, RowKind, User};
 use crate::network::Network;
 use crate::planner::{solve_planner, KktResiduals, PlannerSettings};
@@ -136,7 +136,7 @@ impl PerPeriod {
         match self {
             PerPeriod::One(v) => Ok(vec![*v; periods]),
             PerPeriod::Many(v) => {
-                MechanismError::check_len(&field, v.len(), periods)?;
+                dr_convex::check_len(&field, periods, v.len())?;
                 Ok(v.clone())
             }
         }
@@ -250,13 +250,13 @@ pub struct ScenarioModel {
 }
 
 fn nonneg(field: impl Fn() -> String, v: f64) -> Result<f64, MechanismError> {
-    MechanismError::check_finite(&field, v)?;
+    dr_convex::check_finite(&field, v)?;
     if v < 0.0 {
-        return Err(MechanismError::OutOfRange {
+        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
             field: field(),
             value: v,
             requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)".into(),
-        });
+        }));
     }
     Ok(v)
 }
@@ -331,20 +331,20 @@ impl Scenario {
     pub fn to_model(&self) -> Result<ScenarioModel, MechanismError> {
         let t_len = self.periods;
         if t_len == 0 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "periods".into(),
                 got: 0,
                 required: 1,
-            });
+            }));
         }
-        MechanismError::check_len(|| "energy_prices".into(), self.energy_prices.len(), t_len)?;
+        dr_convex::check_len(|| "energy_prices".into(), t_len, self.energy_prices.len())?;
         let n = self.users.len();
         if n == 0 {
-            return Err(MechanismError::TooFew {
+            return Err(MechanismError::Input(dr_convex::InputError::TooFew {
                 field: "users".into(),
                 got: 0,
                 required: 1,
-            });
+            }));
         }
         let mut b = Model::builder(self.energy_prices.clone(), self.peak_price);
         let mut constraint_entry = Vec::new();
@@ -357,19 +357,19 @@ impl Scenario {
                 c.terms.is_some(),
             ];
             if kinds.iter().filter(|&&x| x).count() != 1 {
-                return Err(MechanismError::Invalid {
+                return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                     field: format!("constraints[{k}]"),
                     message:
                         "give exactly one of community_total, community_cap, user_total, terms"
                             .into(),
-                });
+                }));
             }
             let stray = |name: &str, present: bool, allowed: bool| -> Result<(), MechanismError> {
                 if present && !allowed {
-                    Err(MechanismError::Invalid {
+                    Err(MechanismError::Input(dr_convex::InputError::Invalid {
                         field: f(name),
                         message: "not allowed with this kind of constraint".into(),
-                    })
+                    }))
                 } else {
                     Ok(())
                 }
@@ -384,11 +384,13 @@ impl Scenario {
                 let cap = nonneg(|| f("community_cap"), cap)?;
                 match c.period {
                     Some(t) if t >= t_len => {
-                        return Err(MechanismError::IndexOutOfRange {
-                            field: f("period"),
-                            index: t,
-                            size: t_len,
-                        })
+                        return Err(MechanismError::Input(
+                            dr_convex::InputError::IndexOutOfRange {
+                                field: f("period"),
+                                index: t,
+                                size: t_len,
+                            },
+                        ))
                     }
                     Some(t) => b = b.community_cap(t, cap),
                     None => {
@@ -399,49 +401,36 @@ impl Scenario {
                 }
             } else if let Some(cap) = c.user_total {
                 let cap = nonneg(|| f("user_total"), cap)?;
-                let user = c.user.ok_or_else(|| MechanismError::Invalid {
-                    field: f("user"),
-                    message: "missing".into(),
-                })?;
-                if user >= n {
-                    return Err(MechanismError::IndexOutOfRange {
+                let user = c.user.ok_or_else(|| {
+                    MechanismError::Input(dr_convex::InputError::Invalid {
                         field: f("user"),
-                        index: user,
-                        size: n,
-                    });
-                }
+                        message: "missing".into(),
+                    })
+                })?;
+                dr_convex::check_index(|| f("user"), user, n)?;
                 b = b.user_total(user, cap);
             } else if let Some(terms) = &c.terms {
-                let rhs = c.rhs.ok_or_else(|| MechanismError::Invalid {
-                    field: f("rhs"),
-                    message: "missing".into(),
+                let rhs = c.rhs.ok_or_else(|| {
+                    MechanismError::Input(dr_convex::InputError::Invalid {
+                        field: f("rhs"),
+                        message: "missing".into(),
+                    })
                 })?;
                 let rhs = nonneg(|| f("rhs"), rhs)?;
                 for (e, &(user, period, coef)) in terms.iter().enumerate() {
-                    if user >= n {
-                        return Err(MechanismError::IndexOutOfRange {
-                            field: format!("constraints[{k}].terms[{e}][0]"),
-                            index: user,
-                            size: n,
-                        });
-                    }
-                    if period >= t_len {
-                        return Err(MechanismError::IndexOutOfRange {
-                            field: format!("constraints[{k}].terms[{e}][1]"),
-                            index: period,
-                            size: t_len,
-                        });
-                    }
-                    MechanismError::check_finite(
-                        || format!("constraints[{k}].terms[{e}][2]"),
-                        coef,
+                    dr_convex::check_index(|| format!("constraints[{k}].terms[{e}][0]"), user, n)?;
+                    dr_convex::check_index(
+                        || format!("constraints[{k}].terms[{e}][1]"),
+                        period,
+                        t_len,
                     )?;
+                    dr_convex::check_finite(|| format!("constraints[{k}].terms[{e}][2]"), coef)?;
                 }
                 if !terms.iter().any(|e| e.2 != 0.0) {
-                    return Err(MechanismError::Invalid {
+                    return Err(MechanismError::Input(dr_convex::InputError::Invalid {
                         field: f("terms"),
                         message: "the row has no nonzero coefficient".into(),
-                    });
+                    }));
                 }
                 b = b.row(terms, rhs);
             }
@@ -454,11 +443,11 @@ impl Scenario {
                     let w = weight.expand(|| format!("users[{i}].utility.log.weight"), t_len)?;
                     let s = shift.expand(|| format!("users[{i}].utility.log.shift"), t_len)?;
                     for t in 0..t_len {
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility.log.weight[{t}]"),
                             w[t],
                         )?;
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility.log.shift[{t}]"),
                             s[t],
                         )?;
@@ -478,11 +467,11 @@ impl Scenario {
                     let ka =
                         kappa.expand(|| format!("users[{i}].utility.quadratic.kappa"), t_len)?;
                     for t in 0..t_len {
-                        MechanismError::check_finite(
+                        dr_convex::check_finite(
                             || format!("users[{i}].utility.quadratic.theta[{t}]"),
                             th[t],
                         )?;
-                        MechanismError::check_positive(
+                        dr_convex::check_positive(
                             || format!("users[{i}].utility.quadratic.kappa[{t}]"),
                             ka[t],
                         )?;
@@ -495,12 +484,12 @@ impl Scenario {
                 let lo = lo.expand(|| format!("users[{i}].lower"), t_len)?;
                 for (t, &v) in lo.iter().enumerate() {
                     if v.is_nan() || v > 0.0 || v == f64::INFINITY {
-                        return Err(MechanismError::OutOfRange {
+                        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                             field: format!("users[{i}].lower[{t}]"),
                             value: v,
                             requirement: "must be <= 0 so that x = 0 is feasible (Assumption 2)"
                                 .into(),
-                        });
+                        }));
                     }
                 }
                 b = b.lower_bounds(i, &lo);
@@ -509,12 +498,12 @@ impl Scenario {
                 let up = up.expand(|| format!("users[{i}].upper"), t_len)?;
                 for (t, &v) in up.iter().enumerate() {
                     if v.is_nan() || v < 0.0 || v == f64::NEG_INFINITY {
-                        return Err(MechanismError::OutOfRange {
+                        return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
                             field: format!("users[{i}].upper[{t}]"),
                             value: v,
                             requirement: "must be >= 0 so that x = 0 is feasible (Assumption 2)"
                                 .into(),
-                        });
+                        }));
                     }
                 }
                 b = b.upper_bounds(i, &up);
@@ -565,28 +554,34 @@ fn rename_rows(e: MechanismError, name: impl Fn(usize) -> String) -> MechanismEr
         }
     };
     match e {
-        MechanismError::Invalid { field, message } => MechanismError::Invalid {
-            field: fix(field),
-            message,
-        },
-        MechanismError::OutOfRange {
+        MechanismError::Input(dr_convex::InputError::Invalid { field, message }) => {
+            MechanismError::Input(dr_convex::InputError::Invalid {
+                field: fix(field),
+                message,
+            })
+        }
+        MechanismError::Input(dr_convex::InputError::OutOfRange {
             field,
             value,
             requirement,
-        } => MechanismError::OutOfRange {
+        }) => MechanismError::Input(dr_convex::InputError::OutOfRange {
             field: fix(field),
             value,
             requirement,
-        },
-        MechanismError::NotFinite { field, value } => MechanismError::NotFinite {
-            field: fix(field),
-            value,
-        },
-        MechanismError::IndexOutOfRange { field, index, size } => MechanismError::IndexOutOfRange {
-            field: fix(field),
-            index,
-            size,
-        },
+        }),
+        MechanismError::Input(dr_convex::InputError::NotFinite { field, value }) => {
+            MechanismError::Input(dr_convex::InputError::NotFinite {
+                field: fix(field),
+                value,
+            })
+        }
+        MechanismError::Input(dr_convex::InputError::IndexOutOfRange { field, index, size }) => {
+            MechanismError::Input(dr_convex::InputError::IndexOutOfRange {
+                field: fix(field),
+                index,
+                size,
+            })
+        }
         other => other,
     }
 }

@@ -255,7 +255,7 @@ fn input_errors_name_the_field() {
         .unwrap();
     assert!(matches!(
         CentralizedMechanism::new(&one, MechanismSettings::default()),
-        Err(MechanismError::TooFew { ref field, got: 1, .. }) if field == "users"
+        Err(MechanismError::Input(dr_convex::InputError::TooFew { ref field, got: 1, .. })) if field == "users"
     ));
     let model = common::random_model(5, 3, 2);
     let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();

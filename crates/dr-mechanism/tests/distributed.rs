@@ -309,7 +309,8 @@ fn huge_networks_are_refused_not_aborted() {
     assert!(
         matches!(
             e,
-            MechanismError::OutOfRange { .. } | MechanismError::TooLarge { .. }
+            MechanismError::Input(dr_convex::InputError::OutOfRange { .. })
+                | MechanismError::TooLarge { .. }
         ),
         "{e}"
     );

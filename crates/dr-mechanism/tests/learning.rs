@@ -4,9 +4,9 @@
 mod common;
 
 use dr_mechanism::{
-    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningGame,
-    LearningOutcome, LearningRecord, LearningRule, LearningSettings, MechanismSettings, Model,
-    Observer, PlannerSettings, Termination, User,
+    solve_planner, CentralizedMechanism, DistributedMechanism, Learner, LearningOutcome,
+    LearningRecord, LearningRule, LearningSettings, MechanismSettings, Model, Observer,
+    PlannerSettings, Termination, User,
 };
 
 fn dist(a: &[f64], b: &[f64]) -> f64 {

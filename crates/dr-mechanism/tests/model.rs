@@ -91,11 +91,13 @@ fn rows() {
     let e = err(two().user_total(3, 1.0));
     assert!(matches!(
         two().user_total(3, 1.0).build(),
-        Err(MechanismError::IndexOutOfRange {
-            index: 3,
-            size: 1,
-            ..
-        })
+        Err(MechanismError::Input(
+            dr_convex::InputError::IndexOutOfRange {
+                index: 3,
+                size: 1,
+                ..
+            }
+        ))
     ));
     assert!(e.contains("rows[0].user"), "{e}");
     let e = err(two().community_cap(2, 1.0));

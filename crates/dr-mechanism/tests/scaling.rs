@@ -158,7 +158,7 @@ fn binding_cap_closed_form_in_any_units() {
 /// closed-form binding-cap community (`x = σ`) in every unit system, with the same status.
 #[test]
 fn learning_is_unit_free() {
-    use dr_mechanism::{Learner, LearningGame, LearningSettings, Termination};
+    use dr_mechanism::{Learner, LearningSettings, Termination};
     for &(m, s) in &[
         (1.0, 1.0),
         (1e-12, 1e12),

@@ -1,6 +1,6 @@
 //! Scenario files: the documented TOML schema, JSON dumps, and errors that name the field.
 
-use dr_mechanism::scenario::{run_scenario, simulate_scenario, Scenario, ScenarioSettings};
+use dr_mechanism::{run_scenario, simulate_scenario, Scenario, ScenarioSettings};
 use dr_mechanism::{LearningSettings, Termination};
 
 const EXAMPLE: &str = r#"

@@ -223,8 +223,8 @@ pub fn bidding_simulate<'py>(
     };
     match rule {
         "paper" => {
-            BiddingError::check_positive(|| "step".into(), step)
-                .map_err(|e| bidding_error(py, &e))?;
+            dr_convex::check_positive(|| "step".into(), step)
+                .map_err(|e| bidding_error(py, &BiddingError::from(e)))?;
             let sim = BiddingSimulation::new(&market, behaviour, FixedStep::new(step), settings)
                 .map_err(|e| bidding_error(py, &e))?;
             drive(py, sim, callback)

@@ -49,11 +49,11 @@ pub enum Behaviour {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// The structure-exploiting price Newton ([`crate::newton`]).
+    /// The structure-exploiting price Newton (`crate::newton`).
     Newton,
-    /// The kernel's interior-point solver on the full problem ([`crate::ipm_path`]).
+    /// The kernel's interior-point solver on the full problem (`crate::ipm_path`).
     Ipm,
-    /// The kernel's variational-inequality solver ([`crate::vi_path`]).
+    /// The kernel's variational-inequality solver (`crate::vi_path`).
     Vi,
 }
 
@@ -69,16 +69,16 @@ impl Loads {
     /// Loads from a flat customer-major array of length `N · T`.
     pub fn new(periods: usize, data: Vec<f64>) -> Result<Self, ShapingError> {
         if periods == 0 {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "periods".into(),
-            });
+            }));
         }
         if data.len() % periods != 0 {
-            return Err(ShapingError::LengthMismatch {
+            return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                 field: "loads".into(),
                 expected: data.len().div_ceil(periods) * periods,
                 got: data.len(),
-            });
+            }));
         }
         Ok(Self { periods, data })
     }
@@ -88,11 +88,11 @@ impl Loads {
         let mut data = Vec::with_capacity(rows.len() * periods);
         for (i, r) in rows.iter().enumerate() {
             if r.len() != periods {
-                return Err(ShapingError::LengthMismatch {
+                return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                     field: format!("loads[{i}]"),
                     expected: periods,
                     got: r.len(),
-                });
+                }));
             }
             data.extend_from_slice(r);
         }
@@ -213,7 +213,7 @@ pub struct Unshaped {
 /// The customers' unshaped preferred loads at the flat price `flat_price` (each customer's
 /// exact optimum of eqs. 32–34 with `p(t) = flat_price`).
 pub fn unshaped_loads(model: &ShapingModel, flat_price: f64) -> Result<Loads, ShapingError> {
-    ShapingError::check_finite(|| "flat_price".into(), flat_price)?;
+    dr_convex::check_finite(|| "flat_price".into(), flat_price)?;
     let prices = vec![flat_price; model.periods()];
     let zeros = vec![0.0; model.periods()];
     let (loads, _) = responses(model, &prices, &zeros, 1 << 13);
@@ -318,14 +318,14 @@ pub struct Equilibrium {
 impl SolverSettings {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<(), ShapingError> {
-        ShapingError::check_positive(|| "tolerance".into(), self.tolerance)?;
-        ShapingError::check_positive(|| "acceptable_tolerance".into(), self.acceptable_tolerance)?;
+        dr_convex::check_positive(|| "tolerance".into(), self.tolerance)?;
+        dr_convex::check_positive(|| "acceptable_tolerance".into(), self.acceptable_tolerance)?;
         if self.max_evaluations == 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "max_evaluations".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         Ok(())
     }
@@ -567,7 +567,7 @@ pub fn strategic_equilibrium_with(
         Some(extra) => newton_equilibrium(model, Behaviour::Strategic, extra, settings),
         None => crate::vi_path::strategic_equilibrium_vi(
             model,
-            &dr_convex::vi::ViSettings {
+            &dr_convex::ViSettings {
                 tolerance: 1e-10,
                 ..Default::default()
             },
@@ -605,7 +605,7 @@ pub const CERTIFICATE_TOLERANCE: f64 = 1e-8;
 ///
 /// A ratio whose scale is 0 (e.g. an all-zero customer at zero prices) is 0 when its
 /// numerator is 0. The returned status is `Solved` when every residual is at most
-/// [`CERTIFICATE_TOLERANCE`], else `Unsolved`; `iterations` is 0. Errors name `loads`,
+/// `CERTIFICATE_TOLERANCE`, else `Unsolved`; `iterations` is 0. Errors name `loads`,
 /// `prices` or `energy_multipliers` on a length mismatch and the entry on a non-finite
 /// value.
 pub fn certificate(
@@ -618,34 +618,34 @@ pub fn certificate(
     let n = model.len();
     let periods = model.periods();
     if loads.periods() != periods || loads.len() != n {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "loads".into(),
             expected: n * periods,
             got: loads.as_slice().len(),
-        });
+        }));
     }
     if prices.len() != periods {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "prices".into(),
             expected: periods,
             got: prices.len(),
-        });
+        }));
     }
     if energy_multipliers.len() != n {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "energy_multipliers".into(),
             expected: n,
             got: energy_multipliers.len(),
-        });
+        }));
     }
     for (k, &q) in loads.as_slice().iter().enumerate() {
-        ShapingError::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
+        dr_convex::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
     }
     for (t, &p) in prices.iter().enumerate() {
-        ShapingError::check_finite(|| format!("prices[{t}]"), p)?;
+        dr_convex::check_finite(|| format!("prices[{t}]"), p)?;
     }
     for (i, &m) in energy_multipliers.iter().enumerate() {
-        ShapingError::check_finite(|| format!("energy_multipliers[{i}]"), m)?;
+        dr_convex::check_finite(|| format!("energy_multipliers[{i}]"), m)?;
     }
     let customers = model.customers();
     let supply = model.supply();

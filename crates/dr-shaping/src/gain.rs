@@ -39,14 +39,14 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
     let n = model.len();
     let periods = model.periods();
     if loads.len() != n || loads.periods() != periods {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "loads".into(),
             expected: n * periods,
             got: loads.as_slice().len(),
-        });
+        }));
     }
     for (k, &q) in loads.as_slice().iter().enumerate() {
-        ShapingError::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
+        dr_convex::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
     }
     let customers = model.customers();
     let supply = model.supply();

@@ -28,11 +28,11 @@ fn ipm_equilibrium(
     let prices = sol.equality_multipliers.get(..periods).map(<[f64]>::to_vec);
     let loads = sol.x.get(..n * periods).map(<[f64]>::to_vec);
     let (Some(prices), Some(loads)) = (prices, loads) else {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "ipm solution".into(),
             expected: n * periods + periods,
             got: sol.x.len(),
-        });
+        }));
     };
     // μ_i = λ_i − λ̄_i from the rows' multipliers (the IPM keeps loads ≥ 0 strictly
     // interior; the certificate takes ν = max(r, 0), so tiny positive loads are fine).

@@ -9,14 +9,14 @@
 //!   struct-of-arrays for `N = 10⁵` customers) and a [`SupplyCost`]; validated (errors name
 //!   field and index).
 //! - [`competitive_equilibrium`] (Theorem 6): the welfare optimum, by the
-//!   structure-exploiting price Newton ([`newton`]): `T` unknowns, each evaluation one
+//!   structure-exploiting price Newton (`newton`): `T` unknowns, each evaluation one
 //!   deterministic parallel pass of exact water-filling responses, a `T × T` Newton system
 //!   (faer Cholesky), Levenberg–Marquardt safeguarding on the dual.
 //!   [`competitive_equilibrium_ipm`] is the independent second path (the kernel's
 //!   interior-point method on the full problem).
 //! - [`strategic_equilibrium`] (Theorem 7): for quadratic supply costs the potential game's
 //!   maximiser by the same Newton ([`strategic_equilibrium_ipm`] is its second path); the
-//!   monotone VI otherwise ([`vi_path`]). [`nash_gain`]: every customer's exact
+//!   monotone VI otherwise (`vi_path`). [`nash_gain`]: every customer's exact
 //!   best-response gain.
 //! - [`certificate`]: KKT residuals of any result; every [`Equilibrium`] carries one.
 //!   Prices are multipliers.
@@ -24,7 +24,7 @@
 //!   variant as message-passing steppers ([`GradientScheme`], [`PriceNewton`]) with traces
 //!   and explicit [`Termination`] (oscillation/divergence of too large a step is detected).
 //! - Load shape: [`peak_to_average`], [`load_factor`], and the [`Unshaped`] reference
-//!   (customers' own optima under the flat average price; see [`equilibrium`]).
+//!   (customers' own optima under the flat average price; see `equilibrium`).
 //! - [`ShapingScenario`]: the serde scenario type (TOML/JSON) behind `dr solve|simulate`.
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
@@ -53,17 +53,17 @@
 //! # Ok::<(), dr_shaping::ShapingError>(())
 //! ```
 
-pub mod equilibrium;
-pub mod error;
-pub mod gain;
-pub mod ipm_path;
-pub mod model;
-pub mod newton;
+mod equilibrium;
+mod error;
+mod gain;
+mod ipm_path;
+mod model;
+mod newton;
 mod problem;
-pub mod response;
-pub mod scenario;
-pub mod simulation;
-pub mod vi_path;
+mod response;
+mod scenario;
+mod simulation;
+mod vi_path;
 
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{
@@ -86,3 +86,7 @@ pub use simulation::{
     critical_step, simulate, GradientScheme, Round, Scheme, SimulationRun, SimulationSettings,
 };
 pub use vi_path::strategic_equilibrium_vi;
+
+/// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
+/// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
+pub use dr_convex::{Certificate, ConvexScalar, InputError, IpmSettings, Status, ViSettings};

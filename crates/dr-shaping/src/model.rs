@@ -17,8 +17,7 @@
 //! exactly at the equilibrium, as in the paper (eq. 30).
 
 use crate::error::ShapingError;
-use dr_convex::scalar::generic_inverse_derivative;
-use dr_convex::{ConvexScalar, PlusHalfQuadratic};
+use dr_convex::{generic_inverse_derivative, ConvexScalar, PlusHalfQuadratic};
 use std::fmt;
 use std::sync::Arc;
 
@@ -200,17 +199,17 @@ fn check_profile(
     positive: bool,
 ) -> Result<(), ShapingError> {
     if values.len() != periods {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: name.into(),
             expected: periods,
             got: values.len(),
-        });
+        }));
     }
     for (t, &v) in values.iter().enumerate() {
         if positive {
-            ShapingError::check_positive(|| format!("{name}[{t}]"), v)?;
+            dr_convex::check_positive(|| format!("{name}[{t}]"), v)?;
         } else {
-            ShapingError::check_finite(|| format!("{name}[{t}]"), v)?;
+            dr_convex::check_finite(|| format!("{name}[{t}]"), v)?;
         }
     }
     Ok(())
@@ -218,19 +217,19 @@ fn check_profile(
 
 /// Validates daily energy bounds `0 ≤ Q ≤ Q̄ ≤ ∞` (eqs. 27–28).
 fn check_energy(min_energy: f64, max_energy: f64) -> Result<(), ShapingError> {
-    ShapingError::check_nonnegative(|| "min_energy".into(), min_energy)?;
+    dr_convex::check_nonnegative(|| "min_energy".into(), min_energy)?;
     if max_energy.is_nan() || max_energy == f64::NEG_INFINITY {
-        return Err(ShapingError::NotFinite {
+        return Err(ShapingError::Input(dr_convex::InputError::NotFinite {
             field: "max_energy".into(),
             value: max_energy,
-        });
+        }));
     }
     if max_energy < min_energy {
-        return Err(ShapingError::InvertedBounds {
+        return Err(ShapingError::Input(dr_convex::InputError::InvertedBounds {
             field: "max_energy".into(),
             lower: min_energy,
             upper: max_energy,
-        });
+        }));
     }
     Ok(())
 }
@@ -239,9 +238,9 @@ impl Customers {
     /// An empty population over `periods ≥ 1` periods.
     pub fn new(periods: usize) -> Result<Self, ShapingError> {
         if periods == 0 {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "periods".into(),
-            });
+            }));
         }
         Ok(Self {
             periods,
@@ -356,11 +355,11 @@ impl Customers {
         let prefix = format!("customers[{i}].");
         let check = || -> Result<(), ShapingError> {
             if disutility.len() != self.periods {
-                return Err(ShapingError::LengthMismatch {
+                return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                     field: "disutility".into(),
                     expected: self.periods,
                     got: disutility.len(),
-                });
+                }));
             }
             check_energy(min_energy, max_energy)?;
             let probe = if max_energy.is_finite() {
@@ -396,9 +395,9 @@ impl Customers {
         let mut c = Self::new(periods)?;
         let n = min_energy.len();
         if n == 0 {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "customers".into(),
-            });
+            }));
         }
         for (name, len, expected) in [
             ("theta", theta.len(), n * periods),
@@ -406,11 +405,11 @@ impl Customers {
             ("max_energy", max_energy.len(), n),
         ] {
             if len != expected {
-                return Err(ShapingError::LengthMismatch {
+                return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                     field: name.into(),
                     expected,
                     got: len,
-                });
+                }));
             }
         }
         for i in 0..n {
@@ -536,11 +535,11 @@ impl Customers {
 fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<(), ShapingError> {
     let (lo, hi) = f.domain();
     if !(lo < 0.0 && hi > 0.0) {
-        return Err(ShapingError::OutOfRange {
+        return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
             field: ".domain".into(),
             value: if lo >= 0.0 { lo } else { hi },
-            requirement: "must contain 0 in its interior",
-        });
+            requirement: "must contain 0 in its interior".into(),
+        }));
     }
     let samples = 64;
     let top = probe.min(hi);
@@ -555,26 +554,27 @@ fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<
         let d = f.derivative(x);
         let c = f.second_derivative(x);
         let v = f.value(x);
-        ShapingError::check_finite(|| format!(".value({x})"), v)?;
-        ShapingError::check_finite(|| format!(".derivative({x})"), d)?;
+        dr_convex::check_finite(|| format!(".value({x})"), v)?;
+        dr_convex::check_finite(|| format!(".derivative({x})"), d)?;
         let curvature_ok = if strict { c > 0.0 } else { c >= 0.0 };
         if !curvature_ok || !c.is_finite() {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: format!(".second_derivative({x})"),
                 value: c,
                 requirement: if strict {
                     "must be > 0 (strictly convex; the utility must be strictly concave)"
                 } else {
                     "must be >= 0 (convex)"
-                },
-            });
+                }
+                .into(),
+            }));
         }
         if d < prev - 1e-12 * (d.abs() + prev.abs()) {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: format!(".derivative({x})"),
                 value: d,
-                requirement: "must be non-decreasing (convex)",
-            });
+                requirement: "must be non-decreasing (convex)".into(),
+            }));
         }
         prev = d;
     }
@@ -613,20 +613,20 @@ impl SupplyCost {
     pub fn quadratic(curvature: Vec<f64>, linear: Vec<f64>) -> Result<Self, ShapingError> {
         let periods = curvature.len();
         if periods == 0 {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "supply.curvature".into(),
-            });
+            }));
         }
         if linear.len() != periods {
-            return Err(ShapingError::LengthMismatch {
+            return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                 field: "supply.linear".into(),
                 expected: periods,
                 got: linear.len(),
-            });
+            }));
         }
         for t in 0..periods {
-            ShapingError::check_positive(|| format!("supply.curvature[{t}]"), curvature[t])?;
-            ShapingError::check_nonnegative(|| format!("supply.linear[{t}]"), linear[t])?;
+            dr_convex::check_positive(|| format!("supply.curvature[{t}]"), curvature[t])?;
+            dr_convex::check_nonnegative(|| format!("supply.linear[{t}]"), linear[t])?;
         }
         Ok(Self {
             periods,
@@ -640,11 +640,11 @@ impl SupplyCost {
     /// Errors name `supply.cost[t]`.
     pub fn custom(costs: Vec<Arc<dyn ConvexScalar>>, probe: f64) -> Result<Self, ShapingError> {
         if costs.is_empty() {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "supply.cost".into(),
-            });
+            }));
         }
-        ShapingError::check_positive(|| "probe".into(), probe)?;
+        dr_convex::check_positive(|| "probe".into(), probe)?;
         for (t, f) in costs.iter().enumerate() {
             check_convex_piece(&**f, probe, true)
                 .map_err(|e| e.prefixed(&format!("supply.cost[{t}]")))?;
@@ -759,16 +759,16 @@ impl ShapingModel {
     /// periods (error names `supply`).
     pub fn new(customers: Customers, supply: SupplyCost) -> Result<Self, ShapingError> {
         if customers.is_empty() {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "customers".into(),
-            });
+            }));
         }
         if supply.periods() != customers.periods() {
-            return Err(ShapingError::LengthMismatch {
+            return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                 field: "supply (number of periods)".into(),
                 expected: customers.periods(),
                 got: supply.periods(),
-            });
+            }));
         }
         Ok(Self { customers, supply })
     }

@@ -63,11 +63,11 @@ pub fn welfare_problem(
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
         for (t, &e) in curvature.iter().enumerate() {
-            let f = customers
-                .disutility(i, t)
-                .ok_or_else(|| ShapingError::Empty {
+            let f = customers.disutility(i, t).ok_or_else(|| {
+                ShapingError::Input(dr_convex::InputError::Empty {
                     field: format!("customers[{i}].utility[{t}]"),
-                })?;
+                })
+            })?;
             objective.push(if e != 0.0 {
                 Arc::new(PlusHalfQuadratic { f, curvature: e })
             } else {
@@ -76,8 +76,10 @@ pub fn welfare_problem(
         }
     }
     for t in 0..periods {
-        objective.push(supply.piece(t).ok_or_else(|| ShapingError::Empty {
-            field: format!("supply[{t}]"),
+        objective.push(supply.piece(t).ok_or_else(|| {
+            ShapingError::Input(dr_convex::InputError::Empty {
+                field: format!("supply[{t}]"),
+            })
         })?);
     }
     let mut lower = vec![0.0; n * periods];
@@ -122,16 +124,9 @@ pub fn welfare_problem(
     })
 }
 
+/// The kernel's length check, in this module's argument order.
 fn check_len(field: &str, got: usize, expected: usize) -> Result<(), ShapingError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(ShapingError::LengthMismatch {
-            field: field.into(),
-            expected,
-            got,
-        })
-    }
+    Ok(dr_convex::check_len(|| field.into(), expected, got)?)
 }
 
 impl Equilibrium {

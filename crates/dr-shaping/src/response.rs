@@ -18,7 +18,7 @@
 
 use crate::error::ShapingError;
 use crate::model::{Customers, Piece, ShapingModel, SupplyCost, Utility};
-use dr_convex::scalar::generic_inverse_derivative;
+use dr_convex::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
 
 /// Customer `i`'s exact response to prices `p(t)` (chen-li-low-doyle-2010 eqs. 32–34):
@@ -32,21 +32,21 @@ pub fn customer_response(
 ) -> Result<(Vec<f64>, f64), ShapingError> {
     let periods = model.periods();
     if customer >= model.len() {
-        return Err(ShapingError::OutOfRange {
+        return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
             field: "customer".into(),
             value: customer as f64,
-            requirement: "must be < the number of customers",
-        });
+            requirement: "must be < the number of customers".into(),
+        }));
     }
     if prices.len() != periods {
-        return Err(ShapingError::LengthMismatch {
+        return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
             field: "prices".into(),
             expected: periods,
             got: prices.len(),
-        });
+        }));
     }
     for (t, &p) in prices.iter().enumerate() {
-        ShapingError::check_finite(|| format!("prices[{t}]"), p)?;
+        dr_convex::check_finite(|| format!("prices[{t}]"), p)?;
     }
     let customers = model.customers();
     let zeros = vec![0.0; periods];

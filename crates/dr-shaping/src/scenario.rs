@@ -129,11 +129,13 @@ impl PerPeriod {
                 Ok(out)
             }
             PerPeriod::Profile(v) if v.len() == periods => Ok(v.clone()),
-            PerPeriod::Profile(v) => Err(ShapingError::LengthMismatch {
-                field: field.into(),
-                expected: periods,
-                got: v.len(),
-            }),
+            PerPeriod::Profile(v) => {
+                Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
+                    field: field.into(),
+                    expected: periods,
+                    got: v.len(),
+                }))
+            }
         }
     }
 }
@@ -291,10 +293,10 @@ pub enum UtilitySpec {
 }
 
 fn scenario_err(field: String, message: &str) -> ShapingError {
-    ShapingError::Scenario {
+    ShapingError::Input(dr_convex::InputError::Invalid {
         field,
         message: message.into(),
-    }
+    })
 }
 
 impl ShapingScenario {
@@ -329,19 +331,19 @@ impl ShapingScenario {
     pub fn to_model(&self) -> Result<ShapingModel, ShapingError> {
         if let Some(m) = &self.model {
             if m != "shaping" {
-                return Err(ShapingError::Scenario {
+                return Err(ShapingError::Input(dr_convex::InputError::Invalid {
                     field: "model".into(),
                     message: format!("expected \"shaping\", got {m:?}"),
-                });
+                }));
             }
         }
         let periods = self.periods;
         if periods == 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "periods".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         // Huge sizes are refused before any allocation that could abort.
         try_vec("periods", periods.saturating_mul(4))?;
@@ -352,9 +354,9 @@ impl ShapingScenario {
         };
         let supply = SupplyCost::quadratic(curvature, linear)?;
         if self.customers.is_empty() {
-            return Err(ShapingError::Empty {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "customers".into(),
-            });
+            }));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut customers = Customers::new(periods)?;
@@ -384,15 +386,15 @@ impl ShapingScenario {
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` or `dr verify`
     /// need on this scenario, computed from the counts in the file without allocating
     /// (saturating arithmetic). With `N = Σ count`, `T = periods`:
-    /// - [`BYTES_PER_LOAD`] per load variable `q_i(t)` (`N·T` of them): the utility
+    /// - `BYTES_PER_LOAD` per load variable `q_i(t)` (`N·T` of them): the utility
     ///   parameters (16), the loads of both equilibria and of the unshaped reference (24),
     ///   the responses' and best responses' scratch (48), and the `--json` output of both
     ///   equilibria's loads (serde values ~2·64, printed text ~2·48);
-    /// - [`BYTES_PER_CUSTOMER`] per customer (kind, energy bounds, multipliers, gains,
+    /// - `BYTES_PER_CUSTOMER` per customer (kind, energy bounds, multipliers, gains,
     ///   per-customer JSON arrays);
     /// - `8·T²·(⌈N/4096⌉ + 8)` for the price Newton's `T × T` matrices (one partial Hessian
     ///   per chunk of 4096 customers, the assembled one and faer's factor);
-    /// - [`BYTES_PER_TRACE_VALUE`] per traced value of `dr simulate` (`(2 + record_loads)·T` per
+    /// - `BYTES_PER_TRACE_VALUE` per traced value of `dr simulate` (`(2 + record_loads)·T` per
     ///   round, up to `max_rounds` rounds).
     pub fn memory_estimate(&self) -> u64 {
         let t = self.periods as u64;
@@ -432,28 +434,28 @@ impl CustomerSpec {
         rng: &mut ChaCha8Rng,
     ) -> Result<(), ShapingError> {
         if self.count == 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "count".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         let jitter = self.jitter.unwrap_or(0.0);
-        ShapingError::check_nonnegative(|| "jitter".into(), jitter)?;
+        dr_convex::check_nonnegative(|| "jitter".into(), jitter)?;
         if jitter >= 1.0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "jitter".into(),
                 value: jitter,
-                requirement: "must be < 1",
-            });
+                requirement: "must be < 1".into(),
+            }));
         }
         let roll = self.roll.unwrap_or(0);
         if roll >= periods && roll > 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "roll".into(),
                 value: roll as f64,
-                requirement: "must be < periods",
-            });
+                requirement: "must be < periods".into(),
+            }));
         }
         let (first, second, names) =
             match self.utility {

@@ -103,23 +103,23 @@ impl SimulationSettings {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<(), ShapingError> {
         if let Some(s) = self.step {
-            ShapingError::check_positive(|| "step".into(), s)?;
+            dr_convex::check_positive(|| "step".into(), s)?;
         }
-        ShapingError::check_positive(|| "tolerance".into(), self.tolerance)?;
-        ShapingError::check_positive(|| "divergence_factor".into(), self.divergence_factor)?;
+        dr_convex::check_positive(|| "tolerance".into(), self.tolerance)?;
+        dr_convex::check_positive(|| "divergence_factor".into(), self.divergence_factor)?;
         if self.max_rounds == 0 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "max_rounds".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         if self.oscillation_window < 2 {
-            return Err(ShapingError::OutOfRange {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
                 field: "oscillation_window".into(),
                 value: self.oscillation_window as f64,
-                requirement: "must be >= 2",
-            });
+                requirement: "must be >= 2".into(),
+            }));
         }
         Ok(())
     }
@@ -136,7 +136,7 @@ pub struct Round {
     /// total reply to them (Newton).
     pub total_load: Vec<f64>,
     /// Gradient: the fixed-point residual (module docs). Newton: the price residual
-    /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale ([`crate::newton`]).
+    /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale (`crate::newton`).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -272,16 +272,16 @@ impl<'a> GradientScheme<'a> {
         settings: &SimulationSettings,
     ) -> Result<Self, ShapingError> {
         settings.validate()?;
-        ShapingError::check_positive(|| "step".into(), step)?;
+        dr_convex::check_positive(|| "step".into(), step)?;
         if start.len() != model.len() || start.periods() != model.periods() {
-            return Err(ShapingError::LengthMismatch {
+            return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
                 field: "start".into(),
                 expected: model.len() * model.periods(),
                 got: start.as_slice().len(),
-            });
+            }));
         }
         for (k, &q) in start.as_slice().iter().enumerate() {
-            ShapingError::check_finite(|| format!("start[{k}]"), q)?;
+            dr_convex::check_finite(|| format!("start[{k}]"), q)?;
         }
         let n = start.as_slice().len();
         Ok(Self {

@@ -5,8 +5,8 @@
 //!
 //! This is the path for supply costs without the quadratic potential (user-supplied `C`);
 //! it also solves quadratic ones (an independent cross-check of the potential Newton).
-//! Solved by the kernel's [`dr_convex::vi::solve_vi`] (Tseng's forward–backward–forward
-//! method with backtracking) over [`dr_convex::vi::BoxSumBlocks`] (one block of `T` periods
+//! Solved by the kernel's [`dr_convex::solve_vi`] (Tseng's forward–backward–forward
+//! method with backtracking) over [`dr_convex::BoxSumBlocks`] (one block of `T` periods
 //! per customer, projected exactly), started from the competitive equilibrium's loads.
 //!
 //! The energy multiplier `μ_i = λ_i − λ̄_i` is recovered from the KKT conditions of the VI:
@@ -19,7 +19,7 @@ use crate::equilibrium::{
 };
 use crate::error::ShapingError;
 use crate::model::ShapingModel;
-use dr_convex::vi::{solve_vi, BoxSumBlocks, FnOperator, ViSettings};
+use dr_convex::{solve_vi, BoxSumBlocks, FnOperator, ViSettings};
 
 /// `F(q)` of condition (44) into `out` (both `N·T`, customer-major).
 fn operator(model: &ShapingModel, q: &[f64], out: &mut [f64]) {

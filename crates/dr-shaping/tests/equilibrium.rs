@@ -6,7 +6,7 @@ mod common;
 
 use common::{cubic_supply, max_diff, random_customers, random_model};
 use dr_convex::ipm::IpmSettings;
-use dr_convex::vi::ViSettings;
+use dr_convex::ViSettings;
 use dr_convex::{allocate, AllocatorSettings, Bound, ConvexScalar, QuadraticUtility, ScalarFamily};
 use dr_shaping::*;
 use proptest::prelude::*;

@@ -29,7 +29,10 @@ fn bad_customers() {
     let e = c
         .push_quadratic(&[1.0; 3], &[1.0; 3], 6.0, 5.0)
         .unwrap_err();
-    assert!(matches!(e, ShapingError::InvertedBounds { .. }));
+    assert!(matches!(
+        e,
+        ShapingError::Input(dr_convex::InputError::InvertedBounds { .. })
+    ));
     assert_eq!(field(e), "customers[1].max_energy");
     let e = c
         .push_quadratic(&[1.0; 3], &[1.0; 3], -1.0, 5.0)
@@ -39,11 +42,11 @@ fn bad_customers() {
     let e = c.push_log(&[1.0; 2], &[1.0; 3], 0.0, 5.0).unwrap_err();
     assert!(matches!(
         e,
-        ShapingError::LengthMismatch {
+        ShapingError::Input(dr_convex::InputError::LengthMismatch {
             expected: 3,
             got: 2,
             ..
-        }
+        })
     ));
     assert_eq!(field(e), "customers[1].weight");
     // Log utility must be finite at q = 0.

@@ -24,9 +24,10 @@
 //! finds `θ`. Without costs `θ` drops out. The Nash equilibrium is found by Gauss–Seidel
 //! best-response rounds; its check is the largest unilateral gain.
 
-use crate::error::{check_finite, check_len, check_nonnegative, check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use dr_convex::ipm::{self, IpmSettings, LinearRows, SeparableProblem};
 use dr_convex::{allocate, AllocatorSettings, Bound, ConvexScalar, ScalarFamily, Status};
+use dr_convex::{check_finite, check_len, check_nonnegative, check_positive};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -250,7 +251,7 @@ impl ConvexScalar for AllocationTerm {
             };
             return x.max(lo).min(hi);
         }
-        dr_convex::scalar::generic_inverse_derivative(self, p, lo, hi)
+        dr_convex::generic_inverse_derivative(self, p, lo, hi)
     }
 }
 
@@ -273,7 +274,7 @@ impl AllocationGame {
     /// `Z = Σ_n ζ_n > 0` (with `Z = 0` every allocation earns `B / K`), network rows.
     ///
     /// Errors name the field: `companies[k].total`, `companies[k].min_generation[t]`, …; a
-    /// total outside `[Σ G_min, Σ G_max]` is [`StackelbergError::InvertedBounds`].
+    /// total outside `[Σ G_min, Σ G_max]` is [`InputError::InvertedBounds`](crate::InputError::InvertedBounds).
     pub fn new(
         periods: usize,
         companies: Vec<CompanyStrategy>,
@@ -282,16 +283,16 @@ impl AllocationGame {
         network: Vec<NetworkConstraint>,
     ) -> Result<Self, StackelbergError> {
         if periods == 0 {
-            return Err(StackelbergError::OutOfRange {
+            return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                 field: "periods".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         if companies.is_empty() {
-            return Err(StackelbergError::Empty {
+            return Err(StackelbergError::Input(dr_convex::InputError::Empty {
                 field: "companies".into(),
-            });
+            }));
         }
         crate::scenario::check_entries(companies.len(), periods)?;
         check_positive(|| "budget_total".into(), budget_total)?;
@@ -314,13 +315,13 @@ impl AllocationGame {
             check_finite(|| format!("network[{r}].rhs"), row.rhs)?;
             for (i, &(k, t, c)) in row.terms.iter().enumerate() {
                 if k >= companies.len() || t >= periods {
-                    return Err(StackelbergError::Invalid {
+                    return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
                         field: format!("network[{r}].terms[{i}]"),
                         message: format!(
                             "(company {k}, period {t}) outside {} companies × {periods} periods",
                             companies.len()
                         ),
-                    });
+                    }));
                 }
                 check_finite(|| format!("network[{r}].terms[{i}].coefficient"), c)?;
             }
@@ -515,10 +516,10 @@ impl AllocationGame {
         let a = match self.companies.get(k) {
             Some(CompanyStrategy::Allocate(a)) => a,
             _ => {
-                return Err(StackelbergError::Invalid {
+                return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
                     field: format!("companies[{k}]"),
                     message: "not an allocating company".into(),
-                })
+                }))
             }
         };
         let s_others: f64 = supply
@@ -674,7 +675,7 @@ impl AllocationGame {
                 CompanyStrategy::Fixed(_) => true,
             });
             if lhs > row.rhs + TOL * scale || !totals_met {
-                return Err(StackelbergError::Invalid {
+                return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
                     field: format!("network[{r}]"),
                     message: format!(
                         "Σ coefficient · G ≤ {} cannot hold together with the total, limits and \
@@ -682,7 +683,7 @@ impl AllocationGame {
                          (Theorem 6 needs a non-empty strategy set)",
                         row.rhs
                     ),
-                });
+                }));
             }
         }
         for (k, c) in self.companies.iter().enumerate() {
@@ -701,14 +702,14 @@ impl AllocationGame {
                 }
             }
             if bad {
-                return Err(StackelbergError::Invalid {
+                return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
                     field: format!("companies[{k}].total"),
                     message: format!(
                         "total = {} cannot be allocated within the company's min_generation, \
                          max_generation and ramp_limit: no feasible allocation",
                         a.total
                     ),
-                });
+                }));
             }
         }
         Ok(())
@@ -796,11 +797,13 @@ fn validate_company(
     check_positive(|| format!("companies[{k}].total"), a.total)?;
     let lens = |name: &str, v: &[f64], full: usize| -> Result<(), StackelbergError> {
         if v.len() > 1 && v.len() != full {
-            return Err(StackelbergError::LengthMismatch {
-                field: format!("companies[{k}].{name}"),
-                expected: full,
-                got: v.len(),
-            });
+            return Err(StackelbergError::Input(
+                dr_convex::InputError::LengthMismatch {
+                    field: format!("companies[{k}].{name}"),
+                    expected: full,
+                    got: v.len(),
+                },
+            ));
         }
         Ok(())
     };
@@ -816,10 +819,10 @@ fn validate_company(
     }
     for (t, &v) in a.max_generation.iter().enumerate() {
         if v.is_nan() {
-            return Err(StackelbergError::NotFinite {
+            return Err(StackelbergError::Input(dr_convex::InputError::NotFinite {
                 field: format!("companies[{k}].max_generation[{t}]"),
                 value: v,
-            });
+            }));
         }
     }
     for (t, &v) in a.ramp_limit.iter().enumerate() {
@@ -829,42 +832,44 @@ fn validate_company(
     for t in 0..periods {
         let (lo, hi) = (a.lower(t), a.upper(t));
         if lo > hi {
-            return Err(StackelbergError::InvertedBounds {
-                field: format!("companies[{k}].min_generation/max_generation[{t}]"),
-                lower: lo,
-                upper: hi,
-            });
+            return Err(StackelbergError::Input(
+                dr_convex::InputError::InvertedBounds {
+                    field: format!("companies[{k}].min_generation/max_generation[{t}]"),
+                    lower: lo,
+                    upper: hi,
+                },
+            ));
         }
         lo_sum += lo;
         hi_sum += hi;
     }
     if a.total < lo_sum {
-        return Err(StackelbergError::Invalid {
+        return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
             field: format!("companies[{k}].total"),
             message: format!(
                 "total = {} is below Σ companies[{k}].min_generation = {lo_sum} over the {periods} \
                  periods: the company cannot meet its minimum generation",
                 a.total
             ),
-        });
+        }));
     }
     if a.total > hi_sum {
-        return Err(StackelbergError::Invalid {
+        return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
             field: format!("companies[{k}].total"),
             message: format!(
                 "total = {} is above Σ companies[{k}].max_generation = {hi_sum} over the {periods} \
                  periods: the company cannot place its total",
                 a.total
             ),
-        });
+        }));
     }
     if let Some(c) = &a.cost {
         lens("generation_cost.linear", &c.linear, periods)?;
         lens("generation_cost.quadratic", &c.quadratic, periods)?;
         if c.linear.is_empty() || c.quadratic.is_empty() {
-            return Err(StackelbergError::Empty {
+            return Err(StackelbergError::Input(dr_convex::InputError::Empty {
                 field: format!("companies[{k}].generation_cost"),
-            });
+            }));
         }
         for (t, &v) in c.linear.iter().enumerate() {
             check_nonnegative(|| format!("companies[{k}].generation_cost.linear[{t}]"), v)?;

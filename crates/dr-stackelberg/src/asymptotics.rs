@@ -13,8 +13,9 @@
 //! also covers heterogeneous consumers whose closed-form demands turn negative).
 
 use crate::equilibrium::{solve_equilibrium, EquilibriumCase, EquilibriumSettings};
-use crate::error::{check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use crate::model::{Company, ConsumerClasses, Market};
+use dr_convex::check_positive;
 use serde::Serialize;
 
 /// The equilibrium for one number of periods.
@@ -66,18 +67,18 @@ pub fn period_sweep(
     settings: &EquilibriumSettings,
 ) -> Result<PeriodSweep, StackelbergError> {
     if totals.is_empty() {
-        return Err(StackelbergError::Empty {
+        return Err(StackelbergError::Input(dr_convex::InputError::Empty {
             field: "totals".into(),
-        });
+        }));
     }
     for (k, &g) in totals.iter().enumerate() {
         check_positive(|| format!("totals[{k}]"), g)?;
     }
     if !consumers.specific.is_empty() {
-        return Err(StackelbergError::Invalid {
+        return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
             field: "consumers.weights".into(),
             message: "a sweep over T needs uniform utility weights (eq. 3)".into(),
-        });
+        }));
     }
     let mut points = Vec::with_capacity(periods.len());
     for &t_n in periods {
@@ -144,9 +145,9 @@ pub fn consumer_sweep(
     check_positive(|| "budget".into(), budget)?;
     check_positive(|| "company_total".into(), company_total)?;
     if companies == 0 {
-        return Err(StackelbergError::Empty {
+        return Err(StackelbergError::Input(dr_convex::InputError::Empty {
             field: "companies".into(),
-        });
+        }));
     }
     counts
         .iter()

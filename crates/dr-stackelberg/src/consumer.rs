@@ -15,9 +15,10 @@
 //! - [`minimum_budget`] (exact, Theorem 1 generalised to the water-filling case) and
 //!   [`minimum_budget_closed_form`] (eq. 11).
 
-use crate::error::{check_len, check_nonnegative, check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use crate::model::{Preferences, Weights};
 use dr_convex::{allocate, AllocatorSettings, Bound, Certificate, Family, QuadraticFamily, Status};
+use dr_convex::{check_len, check_nonnegative, check_positive};
 use serde::Serialize;
 
 /// Which case of the consumer's best response applied.
@@ -82,9 +83,9 @@ pub struct BestResponse {
 
 pub(crate) fn validate_prices(prices: &[f64]) -> Result<(), StackelbergError> {
     if prices.is_empty() {
-        return Err(StackelbergError::Empty {
+        return Err(StackelbergError::Input(dr_convex::InputError::Empty {
             field: "prices".into(),
-        });
+        }));
     }
     for (j, &p) in prices.iter().enumerate() {
         check_positive(|| format!("prices[{j}]"), p)?;

@@ -24,9 +24,9 @@
 //! extrapolation of each entry's own eq. 21 price sequence).
 
 use crate::aggregate::aggregate_demand;
-use crate::error::{check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use crate::model::{to_table, Market};
-use dr_convex::{Executor, PriceRule, Run, Step, Stepper, Termination, TraceMode};
+use dr_convex::{check_positive, Executor, PriceRule, Run, Step, Stepper, Termination, TraceMode};
 use serde::Serialize;
 
 /// Which price update the companies use.
@@ -322,7 +322,7 @@ impl<'a> DistributedPricing<'a> {
         let z = market.zeta_entry();
         let rules: Vec<Box<dyn PriceRule>> = match settings.update {
             PriceUpdate::Paper { delta } => {
-                crate::error::check_finite(|| "simulation.delta".into(), delta)?;
+                dr_convex::check_finite(|| "simulation.delta".into(), delta)?;
                 (0..n)
                     .map(|j| {
                         Box::new(PaperRule {

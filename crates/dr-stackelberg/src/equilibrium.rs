@@ -72,7 +72,7 @@ pub const AUTO_DEMAND_LIMIT: usize = 1 << 22;
 /// Whether [`solve_equilibrium`] materialises the per-class demand table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum DemandOutput {
-    /// Per class when `classes · K · T ≤` [`AUTO_DEMAND_LIMIT`].
+    /// Per class when `classes · K · T ≤` `AUTO_DEMAND_LIMIT`.
     #[default]
     Auto,
     /// Always per class (`[class][k][t]`).
@@ -397,7 +397,7 @@ fn structured_solve(lr: &LowRank) -> Option<Vec<f64>> {
 /// Equilibrium prices by solving the linear system (13) with faer (dense Cholesky or LU for
 /// small `K T`; the Woodbury form for large `K T`), with its residual.
 ///
-/// Errors: a singular or non-finite solve is reported as [`StackelbergError::Invalid`]
+/// Errors: a singular or non-finite solve is reported as [`InputError::Invalid`](crate::InputError::Invalid)
 /// naming `companies.supply` (it cannot happen for valid markets without eq. 28 weights,
 /// Lemma 1).
 pub fn prices_linear_system(
@@ -437,9 +437,11 @@ pub fn prices_linear_system(
             (x.iter().all(|v| v.is_finite()).then_some(x), used)
         }
     };
-    let prices = prices.ok_or_else(|| StackelbergError::Invalid {
-        field: "companies.supply".into(),
-        message: "system (13) is singular for these supplies and weights".into(),
+    let prices = prices.ok_or_else(|| {
+        StackelbergError::Input(dr_convex::InputError::Invalid {
+            field: "companies.supply".into(),
+            message: "system (13) is singular for these supplies and weights".into(),
+        })
     })?;
     let residual = lr.residual(&prices);
     Ok(LinearSystemSolution {
@@ -485,18 +487,18 @@ fn balance(market: &Market, prices: &[f64], spend: &[f64]) -> (f64, Vec<PriceBou
 
 fn validate_settings(s: &EquilibriumSettings) -> Result<(), StackelbergError> {
     if !(s.tolerance > 0.0 && s.tolerance.is_finite()) {
-        return Err(StackelbergError::OutOfRange {
+        return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
             field: "settings.tolerance".into(),
             value: s.tolerance,
-            requirement: "must be finite and > 0",
-        });
+            requirement: "must be finite and > 0".into(),
+        }));
     }
     if !(s.energy_tolerance >= 0.0 && s.energy_tolerance.is_finite()) {
-        return Err(StackelbergError::OutOfRange {
+        return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
             field: "settings.energy_tolerance".into(),
             value: s.energy_tolerance,
-            requirement: "must be finite and >= 0",
-        });
+            requirement: "must be finite and >= 0".into(),
+        }));
     }
     Ok(())
 }
@@ -1097,12 +1099,12 @@ pub(crate) fn flatten_prices(
     market: &Market,
     prices: &[Vec<f64>],
 ) -> Result<Vec<f64>, StackelbergError> {
-    crate::error::check_len(|| "prices".into(), market.company_count(), prices.len())?;
+    dr_convex::check_len(|| "prices".into(), market.company_count(), prices.len())?;
     let mut flat = Vec::with_capacity(market.entries());
     for (k, row) in prices.iter().enumerate() {
-        crate::error::check_len(|| format!("prices[{k}]"), market.periods(), row.len())?;
+        dr_convex::check_len(|| format!("prices[{k}]"), market.periods(), row.len())?;
         for (t, &p) in row.iter().enumerate() {
-            crate::error::check_positive(|| format!("prices[{k}][{t}]"), p)?;
+            dr_convex::check_positive(|| format!("prices[{k}][{t}]"), p)?;
             flat.push(p);
         }
     }
@@ -1135,7 +1137,7 @@ pub fn price_deviation_gain(
 ) -> Result<DeviationCheck, StackelbergError> {
     let flat = flatten_prices(market, prices)?;
     for (i, &f) in factors.iter().enumerate() {
-        crate::error::check_positive(|| format!("factors[{i}]"), f)?;
+        dr_convex::check_positive(|| format!("factors[{i}]"), f)?;
     }
     let periods = market.periods();
     let g = market.supply();

@@ -1,4 +1,5 @@
-//! The one error type of `dr-stackelberg`: bad input, named by field and value.
+//! The one error type of `dr-stackelberg`: bad input, named by field and value in the
+//! workspace's vocabulary ([`InputError`]), and the model's own failures.
 //!
 //! Bad input (NaN or infinite data, non-positive supplies or budgets, wrong lengths, an empty
 //! market, inverted price bounds, a malformed CSV line or scenario) is a
@@ -7,7 +8,7 @@
 //! A solve or simulation that does not converge is *not* an error: it carries a
 //! [`dr_convex::Status`] or a [`crate::Termination`].
 
-use dr_convex::ConvexError;
+use dr_convex::{ConvexError, InputError};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -48,50 +49,6 @@ fn list_shortfalls(s: &[BudgetShortfall]) -> String {
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum StackelbergError {
-    /// A number that must be finite was NaN or infinite.
-    #[error("{field} must be finite, got {value}")]
-    NotFinite {
-        /// Name of the field with its index, e.g. `companies[1].supply[3]`.
-        field: String,
-        /// The offending value.
-        value: f64,
-    },
-    /// A number was outside its allowed range.
-    #[error("{field} = {value} is out of range: {requirement}")]
-    OutOfRange {
-        /// Name of the field with its index.
-        field: String,
-        /// The offending value.
-        value: f64,
-        /// What the field must satisfy, e.g. "must be > 0".
-        requirement: &'static str,
-    },
-    /// A list that must be non-empty was empty.
-    #[error("{field} is empty")]
-    Empty {
-        /// Name of the field.
-        field: String,
-    },
-    /// A vector has the wrong length.
-    #[error("{field} has length {got}, expected {expected}")]
-    LengthMismatch {
-        /// Name of the field.
-        field: String,
-        /// Required length.
-        expected: usize,
-        /// Actual length.
-        got: usize,
-    },
-    /// A lower bound exceeds its upper bound.
-    #[error("{field}: lower bound {lower} > upper bound {upper}")]
-    InvertedBounds {
-        /// Name of the bounded field.
-        field: String,
-        /// Lower bound.
-        lower: f64,
-        /// Upper bound.
-        upper: f64,
-    },
     /// Consumers whose budget is below the minimum budget of Theorem 1 (eq. 11) at the
     /// prices in force: their energy need cannot be met (Assumption 1 fails).
     #[error("budget below the minimum of Theorem 1 (eq. 11): {}", list_shortfalls(.shortfalls))]
@@ -125,89 +82,16 @@ pub enum StackelbergError {
         /// What is wrong.
         message: String,
     },
-    /// A scenario or model field is missing, conflicting or unsupported in this combination.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// Name of the field.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The convex kernel rejected a sub-problem built from the named field.
-    #[error("{field}: {source}")]
-    Kernel {
-        /// The model field the sub-problem came from.
-        field: String,
-        /// The kernel's error.
-        source: ConvexError,
-    },
+    /// Bad input, named by field and value (the workspace's one vocabulary).
+    #[error(transparent)]
+    Input(#[from] InputError),
 }
 
 impl StackelbergError {
+    /// Wraps a kernel error of a sub-problem built from the model field `field`, naming
+    /// that field first (`consumer best response: x[2] must be finite, got NaN`).
     pub(crate) fn kernel(field: impl Into<String>) -> impl FnOnce(ConvexError) -> Self {
         let field = field.into();
-        move |source| StackelbergError::Kernel { field, source }
-    }
-}
-
-pub(crate) fn check_finite(
-    field: impl Fn() -> String,
-    value: f64,
-) -> Result<f64, StackelbergError> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(StackelbergError::NotFinite {
-            field: field(),
-            value,
-        })
-    }
-}
-
-pub(crate) fn check_positive(
-    field: impl Fn() -> String,
-    value: f64,
-) -> Result<f64, StackelbergError> {
-    let v = check_finite(&field, value)?;
-    if v > 0.0 {
-        Ok(v)
-    } else {
-        Err(StackelbergError::OutOfRange {
-            field: field(),
-            value,
-            requirement: "must be > 0",
-        })
-    }
-}
-
-pub(crate) fn check_nonnegative(
-    field: impl Fn() -> String,
-    value: f64,
-) -> Result<f64, StackelbergError> {
-    let v = check_finite(&field, value)?;
-    if v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(StackelbergError::OutOfRange {
-            field: field(),
-            value,
-            requirement: "must be >= 0",
-        })
-    }
-}
-
-pub(crate) fn check_len(
-    field: impl Fn() -> String,
-    expected: usize,
-    got: usize,
-) -> Result<(), StackelbergError> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(StackelbergError::LengthMismatch {
-            field: field(),
-            expected,
-            got,
-        })
+        move |source| source.map_field(|f| format!("{field}: {f}")).into()
     }
 }

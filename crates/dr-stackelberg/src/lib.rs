@@ -5,29 +5,29 @@
 //! (leaders) announce prices `p_k(t)`, budget-limited consumers (followers) with the log
 //! utility `γ Σ ln(ζ + d)` choose demands `d_{n,k}(t) ≥ 0`.
 //!
-//! - [`model`]: the validated [`Market`] (companies with supply `G_k(t)` and price bounds;
+//! - `model`: the validated [`Market`] (companies with supply `G_k(t)` and price bounds;
 //!   consumer classes as struct-of-arrays, optionally with eq. 28 weights).
-//! - [`consumer`]: best responses — eq. 10 when interior, else the exact water-filling via the
+//! - `consumer`: best responses — eq. 10 when interior, else the exact water-filling via the
 //!   kernel allocator, with the case reported — the consumer KKT check, and the minimum
 //!   budget of Theorem 1 (eq. 11, and its exact water-filling generalisation).
-//! - [`equilibrium`]: equilibrium prices by eq. 14 and by faer on system (13) (they must
+//! - `equilibrium`: equilibrium prices by eq. 14 and by faer on system (13) (they must
 //!   agree), the exact equilibrium when closed-form demands turn negative or price bounds
 //!   bind (Remark 3), with an [`EquilibriumCertificate`]; Theorem 2's deviation check.
-//! - [`allocation`]: the power allocation game (Theorem 3: equal split), profits with
+//! - `allocation`: the power allocation game (Theorem 3: equal split), profits with
 //!   generation costs (eq. 20), ramping and network constraints (Theorem 6), with a Nash check.
-//! - [`distributed`]: the distributed price algorithm (eq. 21, Theorem 4) as a stepper with a
+//! - `distributed`: the distributed price algorithm (eq. 21, Theorem 4) as a stepper with a
 //!   per-round trace, and a faster secant rule.
-//! - [`asymptotics`]: sweeps over `T` and `N`, the company-to-consumer ratio (§VII).
+//! - `asymptotics`: sweeps over `T` and `N`, the company-to-consumer ratio (§VII).
 //! - [`data`], [`studies`]: the EcoGrid EU and Dutch pilot case studies (§VIII) on embedded
 //!   data.
-//! - [`scenario`]: serde scenario types for the `dr` command.
+//! - `scenario`: serde scenario types for the `dr` command.
 //!
 //! ## Choices and findings beyond the paper
 //! - **Negative closed-form demands.** Eq. 10 and eq. 14 assume every demand is positive. With
 //!   heterogeneous budgets that fails: in the EcoGrid class study (budgets 4…8 DKK, `K = 4`)
 //!   the 4 DKK class's eq. 10 demand from the dearest company is negative for `T ≥ 6`. The
 //!   solver then computes the exact equilibrium with water-filling consumers (`d ≥ 0`) by a
-//!   projected Newton method on a concave potential (see [`equilibrium`]) and reports
+//!   projected Newton method on a concave potential (see `equilibrium`) and reports
 //!   [`EquilibriumCase::WaterFilling`].
 //! - **Theorem 1 with `d ≥ 0`.** [`minimum_budget`] is exact with `d ≥ 0`; it equals eq. 11
 //!   whenever eq. 10's demands are non-negative. At the Dutch pilot's tariff they are not, so
@@ -79,16 +79,16 @@
 //! ```
 
 mod aggregate;
-pub mod allocation;
-pub mod asymptotics;
-pub mod consumer;
+mod allocation;
+mod asymptotics;
+mod consumer;
 pub mod data;
-pub mod distributed;
-pub mod equilibrium;
-pub mod error;
-pub mod model;
+mod distributed;
+mod equilibrium;
+mod error;
+mod model;
 mod problem;
-pub mod scenario;
+mod scenario;
 pub mod studies;
 
 pub use allocation::{
@@ -101,7 +101,7 @@ pub use asymptotics::{
 };
 pub use consumer::{
     best_response, closed_form_demand, consumer_kkt, minimum_budget, minimum_budget_closed_form,
-    water_fill, BestResponse, ConsumerCase, ConsumerKkt,
+    utility, water_fill, BestResponse, ConsumerCase, ConsumerKkt,
 };
 pub use distributed::{
     simulate, DistributedPricing, DistributedRun, DistributedSettings, InitialPrices, PriceUpdate,
@@ -124,3 +124,7 @@ pub use model::{
 };
 pub use problem::consumer_problem;
 pub use scenario::{Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution};
+
+/// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
+/// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
+pub use dr_convex::{Certificate, InputError, IpmSettings, Status};

@@ -7,8 +7,9 @@
 //! company-major: entry `j = k · T + t` (see [`entry`]). Consumers are stored as
 //! struct-of-arrays so that a million of them cost five `f64` vectors.
 
-use crate::error::{check_finite, check_len, check_nonnegative, check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use dr_convex::parallel::{deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
+use dr_convex::{check_finite, check_len, check_nonnegative, check_positive};
 use serde::Serialize;
 
 /// The flat index `j = k · T + t` of company `k` at period `t`.
@@ -124,7 +125,7 @@ pub struct ConsumerClasses {
     /// Number of identical consumers in each class: a population weight `> 0`, i.e. a mass
     /// (the model is linear in it: eq. 13 sees only `Σ count·B` and `Σ count·ζ`), so it may
     /// be fractional here; scenario files, whose `count` counts consumers, require a whole
-    /// number (see [`crate::scenario`]). A class of `10^12` costs the memory of one.
+    /// number (see `crate::scenario`). A class of `10^12` costs the memory of one.
     pub count: Vec<f64>,
     /// Budget `B_n > 0` of each consumer of the class, for the whole horizon (eq. 4).
     pub budget: Vec<f64>,
@@ -240,16 +241,16 @@ impl Market {
         mut consumers: ConsumerClasses,
     ) -> Result<Self, StackelbergError> {
         if periods == 0 {
-            return Err(StackelbergError::OutOfRange {
+            return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                 field: "periods".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         if companies.is_empty() {
-            return Err(StackelbergError::Empty {
+            return Err(StackelbergError::Input(dr_convex::InputError::Empty {
                 field: "companies".into(),
-            });
+            }));
         }
         for (k, c) in companies.iter().enumerate() {
             check_len(|| format!("companies[{k}].supply"), periods, c.supply.len())?;
@@ -258,31 +259,33 @@ impl Market {
             }
             check_nonnegative(|| format!("companies[{k}].price_min"), c.price_min)?;
             if c.price_max.is_nan() || c.price_max == f64::NEG_INFINITY {
-                return Err(StackelbergError::NotFinite {
+                return Err(StackelbergError::Input(dr_convex::InputError::NotFinite {
                     field: format!("companies[{k}].price_max"),
                     value: c.price_max,
-                });
+                }));
             }
             if c.price_max <= 0.0 {
-                return Err(StackelbergError::OutOfRange {
+                return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                     field: format!("companies[{k}].price_max"),
                     value: c.price_max,
-                    requirement: "must be > 0",
-                });
+                    requirement: "must be > 0".into(),
+                }));
             }
             if c.price_min > c.price_max {
-                return Err(StackelbergError::InvertedBounds {
-                    field: format!("companies[{k}].price_min/price_max"),
-                    lower: c.price_min,
-                    upper: c.price_max,
-                });
+                return Err(StackelbergError::Input(
+                    dr_convex::InputError::InvertedBounds {
+                        field: format!("companies[{k}].price_min/price_max"),
+                        lower: c.price_min,
+                        upper: c.price_max,
+                    },
+                ));
             }
         }
         let n = consumers.count.len();
         if n == 0 {
-            return Err(StackelbergError::Empty {
+            return Err(StackelbergError::Input(dr_convex::InputError::Empty {
                 field: "consumers".into(),
-            });
+            }));
         }
         check_len(|| "consumers.budget".into(), n, consumers.budget.len())?;
         check_len(
@@ -306,20 +309,20 @@ impl Market {
         consumers.specific.sort_by_key(|s| s.0);
         for w in consumers.specific.windows(2) {
             if w[0].0 == w[1].0 {
-                return Err(StackelbergError::Invalid {
+                return Err(StackelbergError::Input(dr_convex::InputError::Invalid {
                     field: format!("consumers[{}].weights", w[0].0),
                     message: "time/company-specific weights given twice".into(),
-                });
+                }));
             }
         }
         for (class, s) in &consumers.specific {
             let class = *class;
             if class >= n {
-                return Err(StackelbergError::OutOfRange {
+                return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                     field: "consumers.specific class index".into(),
                     value: class as f64,
-                    requirement: "must be < the number of consumer classes",
-                });
+                    requirement: "must be < the number of consumer classes".into(),
+                }));
             }
             check_len(
                 || format!("consumers[{class}].weights.gamma"),

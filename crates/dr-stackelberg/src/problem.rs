@@ -8,8 +8,9 @@
 //! interior).
 
 use crate::consumer::{validate_preferences, validate_prices};
-use crate::error::{check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use crate::model::Preferences;
+use dr_convex::check_positive;
 use dr_convex::ipm::{LinearRows, SeparableProblem};
 use dr_convex::{ConvexScalar, LogUtility};
 use std::sync::Arc;

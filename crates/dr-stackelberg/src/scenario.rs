@@ -184,13 +184,13 @@ impl PriceTable {
     ) -> Result<Vec<f64>, StackelbergError> {
         match self {
             PriceTable::Flat(v) => {
-                crate::error::check_len(|| field.to_string(), companies * periods, v.len())?;
+                dr_convex::check_len(|| field.to_string(), companies * periods, v.len())?;
                 Ok(v.clone())
             }
             PriceTable::Nested(rows) => {
-                crate::error::check_len(|| field.to_string(), companies, rows.len())?;
+                dr_convex::check_len(|| field.to_string(), companies, rows.len())?;
                 for (k, r) in rows.iter().enumerate() {
-                    crate::error::check_len(|| format!("{field}[{k}]"), periods, r.len())?;
+                    dr_convex::check_len(|| format!("{field}[{k}]"), periods, r.len())?;
                 }
                 Ok(rows.iter().flatten().copied().collect())
             }
@@ -458,10 +458,10 @@ pub struct ScenarioSimulation {
 }
 
 fn invalid(field: String, message: &str) -> StackelbergError {
-    StackelbergError::Invalid {
+    StackelbergError::Input(dr_convex::InputError::Invalid {
         field,
         message: message.to_string(),
-    }
+    })
 }
 
 /// The largest number of `(company, period)` entries `K · T` a scenario or allocation game
@@ -473,11 +473,11 @@ pub const MAX_ENTRIES: usize = 1 << 26;
 pub(crate) fn check_entries(companies: usize, periods: usize) -> Result<(), StackelbergError> {
     let kt = companies.saturating_mul(periods);
     if kt > MAX_ENTRIES {
-        return Err(StackelbergError::OutOfRange {
+        return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
             field: "periods".into(),
             value: periods as f64,
-            requirement: "companies × periods must be at most 2^26 = 67108864",
-        });
+            requirement: "companies × periods must be at most 2^26 = 67108864".into(),
+        }));
     }
     Ok(())
 }
@@ -506,10 +506,10 @@ pub const MEMORY_BASE: u64 = 1 << 20;
 impl Scenario {
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` and
     /// `dr verify` need on this scenario, from its counts (`K` companies, `T` periods, `N`
-    /// classes) without allocating anything: [`MEMORY_BASE`] +
-    /// `K T ·` [`MEMORY_PER_ENTRY`] + `min(K T, 4096)² ·` [`MEMORY_PER_ENTRY_PAIR`] +
-    /// `N K T ·` [`MEMORY_PER_CLASS_ENTRY`] + `N ·` [`MEMORY_PER_CLASS`] +
-    /// `K T ·` [`MEMORY_PER_ALLOCATION_ENTRY`] (saturating arithmetic).
+    /// classes) without allocating anything: `MEMORY_BASE` +
+    /// `K T ·` `MEMORY_PER_ENTRY` + `min(K T, 4096)² ·` `MEMORY_PER_ENTRY_PAIR` +
+    /// `N K T ·` `MEMORY_PER_CLASS_ENTRY` + `N ·` `MEMORY_PER_CLASS` +
+    /// `K T ·` `MEMORY_PER_ALLOCATION_ENTRY` (saturating arithmetic).
     ///
     /// A class's `count` is a population weight and costs nothing: a class of `10^12`
     /// consumers needs the memory of one.
@@ -540,30 +540,30 @@ impl Scenario {
     pub fn build(&self) -> Result<ScenarioModel, StackelbergError> {
         let t_n = self.periods;
         if t_n == 0 {
-            return Err(StackelbergError::OutOfRange {
+            return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                 field: "periods".into(),
                 value: 0.0,
-                requirement: "must be >= 1",
-            });
+                requirement: "must be >= 1".into(),
+            }));
         }
         let k_n = self.companies.len();
         if k_n == 0 {
-            return Err(StackelbergError::Empty {
+            return Err(StackelbergError::Input(dr_convex::InputError::Empty {
                 field: "companies".into(),
-            });
+            }));
         }
         check_entries(k_n, t_n)?;
         // Per-period lists must have T entries: checked before anything of length T is
         // allocated (a ten-line file with `periods = 1e9` is an error, not an abort).
         for (k, c) in self.companies.iter().enumerate() {
             if let Some(s) = &c.supply {
-                crate::error::check_len(|| format!("companies[{k}].supply"), t_n, s.len())?;
+                dr_convex::check_len(|| format!("companies[{k}].supply"), t_n, s.len())?;
             }
         }
         if self.consumers.is_empty() {
-            return Err(StackelbergError::Empty {
+            return Err(StackelbergError::Input(dr_convex::InputError::Empty {
                 field: "consumers".into(),
-            });
+            }));
         }
         // Consumers.
         let mut classes = ConsumerClasses::default();
@@ -606,24 +606,25 @@ impl Scenario {
                         None => Preferences::uniform(c.gamma, c.zeta),
                     };
                     let b = minimum_budget(&prices, c.energy_need, prefs).map_err(|e| match e {
-                        StackelbergError::NotFinite { field: f, value } => {
-                            StackelbergError::NotFinite {
-                                field: format!("consumers[{i}].{f}"),
-                                value,
-                            }
-                        }
-                        StackelbergError::OutOfRange {
+                        StackelbergError::Input(dr_convex::InputError::NotFinite {
+                            field: f,
+                            value,
+                        }) => StackelbergError::Input(dr_convex::InputError::NotFinite {
+                            field: format!("consumers[{i}].{f}"),
+                            value,
+                        }),
+                        StackelbergError::Input(dr_convex::InputError::OutOfRange {
                             field: f,
                             value,
                             requirement,
-                        } => StackelbergError::OutOfRange {
+                        }) => StackelbergError::Input(dr_convex::InputError::OutOfRange {
                             field: format!(
                                 "consumers[{i}].{}",
                                 f.replace("prices", "reference_prices")
                             ),
                             value,
                             requirement,
-                        },
+                        }),
                         other => other,
                     })?;
                     if b <= 0.0 {
@@ -638,11 +639,11 @@ impl Scenario {
             // A class in a file counts consumers: a whole number (the library's
             // `ConsumerClasses::count` is a population weight, a mass, and may be fractional).
             if c.count.is_finite() && c.count.fract() != 0.0 {
-                return Err(StackelbergError::OutOfRange {
+                return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                     field: format!("consumers[{i}].count"),
                     value: c.count,
-                    requirement: "must be a whole number of consumers",
-                });
+                    requirement: "must be a whole number of consumers".into(),
+                }));
             }
             budgets.push(budget);
             classes.count.push(c.count);
@@ -775,23 +776,23 @@ impl Scenario {
             Some(s) => {
                 if let Some(tol) = s.tolerance {
                     if !(tol.is_finite() && tol > 0.0) {
-                        return Err(StackelbergError::OutOfRange {
+                        return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                             field: "simulation.tolerance".into(),
                             value: tol,
-                            requirement: "must be finite and > 0",
-                        });
+                            requirement: "must be finite and > 0".into(),
+                        }));
                     }
                 }
-                crate::error::check_finite(|| "simulation.delta".into(), s.delta)?;
+                dr_convex::check_finite(|| "simulation.delta".into(), s.delta)?;
                 if let Some(p) = s.initial_price {
-                    crate::error::check_positive(|| "simulation.initial_price".into(), p)?;
+                    dr_convex::check_positive(|| "simulation.initial_price".into(), p)?;
                 }
                 if s.max_rounds == Some(0) {
-                    return Err(StackelbergError::OutOfRange {
+                    return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
                         field: "simulation.max_rounds".into(),
                         value: 0.0,
-                        requirement: "must be >= 1",
-                    });
+                        requirement: "must be >= 1".into(),
+                    }));
                 }
                 let d = DistributedSettings::default();
                 DistributedSettings {

@@ -30,8 +30,9 @@ use crate::consumer::{closed_form_demand, minimum_budget, minimum_budget_closed_
 use crate::data::{DutchPilotDay, EcoGridDay};
 use crate::distributed::{simulate, DistributedRun, DistributedSettings, PriceUpdate};
 use crate::equilibrium::{solve_equilibrium, Equilibrium, EquilibriumSettings};
-use crate::error::{check_len, check_positive, StackelbergError};
+use crate::error::StackelbergError;
 use crate::model::{Company, ConsumerClasses, Market, Preferences};
+use dr_convex::{check_len, check_positive};
 use serde::Serialize;
 
 /// Number of EcoGrid EU consumers.

@@ -115,18 +115,21 @@ fn bad_consumer_input_is_a_typed_error() {
     let p = Preferences::uniform(1.0, 1.0);
     let e = best_response(&[1.0, -2.0], 1.0, p).unwrap_err();
     assert!(
-        matches!(e, StackelbergError::OutOfRange { ref field, .. } if field == "prices[1]"),
+        matches!(e, StackelbergError::Input(dr_convex::InputError::OutOfRange { ref field, .. }) if field == "prices[1]"),
         "{e}"
     );
     let e = best_response(&[1.0, f64::NAN], 1.0, p).unwrap_err();
     assert!(
-        matches!(e, StackelbergError::NotFinite { ref field, .. } if field == "prices[1]"),
+        matches!(e, StackelbergError::Input(dr_convex::InputError::NotFinite { ref field, .. }) if field == "prices[1]"),
         "{e}"
     );
     let e = best_response(&[1.0], 0.0, p).unwrap_err();
     assert!(e.to_string().contains("budget"), "{e}");
     let e = best_response(&[], 1.0, p).unwrap_err();
-    assert!(matches!(e, StackelbergError::Empty { .. }));
+    assert!(matches!(
+        e,
+        StackelbergError::Input(dr_convex::InputError::Empty { .. })
+    ));
     let e = best_response(&[1.0], 1.0, Preferences::uniform(0.0, 1.0)).unwrap_err();
     assert!(e.to_string().contains("gamma"), "{e}");
     let g = [1.0];
@@ -139,7 +142,13 @@ fn bad_consumer_input_is_a_typed_error() {
         },
     )
     .unwrap_err();
-    assert!(matches!(e, StackelbergError::LengthMismatch { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StackelbergError::Input(dr_convex::InputError::LengthMismatch { .. })
+        ),
+        "{e}"
+    );
     let e = minimum_budget(&[1.0], -1.0, p).unwrap_err();
     assert!(e.to_string().contains("energy_need"), "{e}");
 }

@@ -284,18 +284,21 @@ fn bad_market_input_is_a_typed_error() {
     let c = || ConsumerClasses::homogeneous(10.0, 5.0, 0.0);
     let e = Market::new(2, vec![Company::new(vec![1.0, f64::NAN])], c()).unwrap_err();
     assert!(
-        matches!(e, StackelbergError::NotFinite { ref field, .. } if field == "companies[0].supply[1]"),
+        matches!(e, StackelbergError::Input(dr_convex::InputError::NotFinite { ref field, .. }) if field == "companies[0].supply[1]"),
         "{e}"
     );
     let e = Market::new(2, vec![Company::new(vec![1.0])], c()).unwrap_err();
     assert!(
-        matches!(e, StackelbergError::LengthMismatch { ref field, .. } if field == "companies[0].supply"),
+        matches!(e, StackelbergError::Input(dr_convex::InputError::LengthMismatch { ref field, .. }) if field == "companies[0].supply"),
         "{e}"
     );
     let e = Market::new(1, vec![Company::new(vec![0.0])], c()).unwrap_err();
     assert!(e.to_string().contains("companies[0].supply[0]"), "{e}");
     let e = Market::new(1, vec![], c()).unwrap_err();
-    assert!(matches!(e, StackelbergError::Empty { .. }));
+    assert!(matches!(
+        e,
+        StackelbergError::Input(dr_convex::InputError::Empty { .. })
+    ));
     let e = Market::new(0, vec![Company::new(vec![])], c()).unwrap_err();
     assert!(e.to_string().contains("periods"), "{e}");
     let e = Market::new(
@@ -304,7 +307,13 @@ fn bad_market_input_is_a_typed_error() {
         c(),
     )
     .unwrap_err();
-    assert!(matches!(e, StackelbergError::InvertedBounds { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StackelbergError::Input(dr_convex::InputError::InvertedBounds { .. })
+        ),
+        "{e}"
+    );
     let e = Market::new(
         1,
         vec![Company::new(vec![1.0])],
@@ -319,7 +328,7 @@ fn bad_market_input_is_a_typed_error() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, StackelbergError::LengthMismatch { ref field, .. } if field == "consumers.budget"),
+        matches!(e, StackelbergError::Input(dr_convex::InputError::LengthMismatch { ref field, .. }) if field == "consumers.budget"),
         "{e}"
     );
     let e = Market::new(1, vec![Company::new(vec![1.0])], c().with_zeta(vec![-1.0])).unwrap_err();
