@@ -191,7 +191,7 @@ impl Default for VerifySettings {
         Self {
             outer: OuterSettings::default(),
             check: CrossCheckSettings::default(),
-            max_variables: 2000,
+            max_variables: 20_000,
             perturb_price: 0.0,
             fallback_backend: Some(Backend::Microlp),
         }
@@ -495,7 +495,7 @@ fn lp_solve(
     let first = lp_solve_with(problem, &settings.outer);
     let solved = matches!(&first, Ok(lp) if lp.certificate.status == Status::Solved);
     let fallback = match settings.fallback_backend {
-        Some(b) if !solved && b != settings.outer.backend => b,
+        Some(b) if !solved && b != settings.outer.backend.resolve(problem.objective.len()) => b,
         _ => return Ok(first?),
     };
     let outer = OuterSettings {

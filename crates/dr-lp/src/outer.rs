@@ -25,7 +25,8 @@ pub struct OuterSettings {
     /// Tangent cuts per variable before the first LP: a uniform grid over the working box
     /// (ends included, at least 2), plus the term's own minimiser.
     pub initial_cuts: usize,
-    /// The LP solver.
+    /// The LP solver (default [`Backend::Auto`]: microlp on small problems, clarabel on
+    /// large ones when built in).
     pub backend: Backend,
 }
 
@@ -35,7 +36,7 @@ impl Default for OuterSettings {
             tolerance: 1e-9,
             max_iterations: 200,
             initial_cuts: 5,
-            backend: Backend::Clarabel,
+            backend: Backend::Auto,
         }
     }
 }
@@ -107,7 +108,7 @@ pub struct LpSolution {
     pub multiplier_ranges: Option<MultiplierRanges>,
     /// Where the prices come from.
     pub prices: PriceSource,
-    /// The back end that solved the LPs.
+    /// The back end that solved the LPs ([`Backend::Auto`] resolved: never `Auto`).
     pub backend: Backend,
     /// Lower ends of the finite working box the LP ran on.
     pub working_lower: Vec<f64>,
@@ -238,6 +239,11 @@ impl LpSolution {
 /// ```
 pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpSolution, LpError> {
     settings.validate()?;
+    // `Backend::Auto` picks by size once, so that every LP and the report name one back end.
+    let settings = &OuterSettings {
+        backend: settings.backend.resolve(problem.objective.len()),
+        ..*settings
+    };
     validate_shape(problem)?;
     validate_bounds(problem)?;
     let scaled = Scaled::new(problem)?;
