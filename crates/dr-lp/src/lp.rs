@@ -16,11 +16,11 @@ use dr_convex::ipm::LinearRows;
 #[cfg(feature = "clarabel")]
 use good_lp::solvers::clarabel::clarabel;
 use good_lp::solvers::microlp::microlp;
-#[cfg(feature = "clarabel")]
-use good_lp::{DualValues, SolutionWithDual};
 use good_lp::{
     variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable,
 };
+#[cfg(feature = "clarabel")]
+use good_lp::{DualValues, SolutionWithDual};
 use serde::{Deserialize, Serialize};
 
 /// Which LP solver runs the cutting-plane LPs.

@@ -21,7 +21,10 @@ fn hand_derived_two_customers() {
         vec![f64::INFINITY; 2],
         3.0,
     );
-    for backend in [Backend::Clarabel, Backend::Microlp].into_iter().filter(|b| b.available()) {
+    for backend in [Backend::Clarabel, Backend::Microlp]
+        .into_iter()
+        .filter(|b| b.available())
+    {
         let settings = OuterSettings {
             backend,
             ..OuterSettings::default()
