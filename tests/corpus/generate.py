@@ -408,10 +408,8 @@ bidding_exact("b006_surplus_1e-12.toml",
               "A surplus of 1e-12 absorbed by six customers.",
               1e-12, [(1.1, 0.6, None), (1.3, 1.2, None), (1.5, 2.0, None), (1.0, 4.0, None),
                       (1.9, 0.7, None), (1.2, 3.3, None)], surplus=True)
-mechanism("m001_log_shift_1e-9.toml",
-          "One user whose log utility has shift 1e-9 (slopes up to 1e9 next to x = 0).",
-          3, [0.1, 0.2, 0.15], 0.3,
-          ["utility = { log = { weight = [1.0, 1.5, 0.7], shift = 1e-9 } }\nlower = 0.0\nupper = 4.0\n"])
+# (One user alone with shift 1e-9, m001_single_user's data, stays inconclusive: it is
+# tests/adversarial/verify/inconclusive_log_shift_1e-9.toml, which asserts exit 5.)
 mechanism("m003_log_shift_1e-9.toml",
           "Three users, two with log shifts 1e-9, a community cap that binds.",
           2, [0.1, 0.2], 0.4,
@@ -440,3 +438,22 @@ mechanism("m200_exports.toml",
           "Two hundred users, three periods, some exporting, a per-period community cap.",
           3, [0.1, 0.15, 0.05], 0.6, rand_users(rng, 200, 3, exports=True),
           "\n[[constraints]]\ncommunity_cap = 150.0\n")
+write("b2000_population_capacity.toml",
+      "A drawn population of 2000 customers with capacity 0.1 each, d = 150 (ChaCha8 seed 16):\n"
+      "many capacities bind in both equilibria.",
+      '''model = "bidding"
+deficit = 150.0
+
+[population]
+count = 2000
+linear = [1.0, 2.0]
+quadratic = [0.5, 4.5]
+seed = 16
+capacity = 0.1
+''')
+rng = random.Random(24)
+stackelberg("s1000_individuals.toml",
+            "A thousand individual consumers, two companies, three periods, budgets U[0.5, 5].",
+            3, ["supply = " + flist([rng.uniform(800, 1600) for _ in range(3)]) + "\n",
+                "supply = " + flist([rng.uniform(300, 900) for _ in range(3)]) + "\n"],
+            [f"budget = {fmt(rng.uniform(0.5, 5))}\n" for _ in range(1000)])
