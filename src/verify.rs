@@ -176,8 +176,9 @@ pub struct VerifySettings {
     /// around the LP point (see the module docs); a given `curvature` must have one entry
     /// per LP variable of every problem checked.
     pub check: CrossCheckSettings,
-    /// Largest number of LP variables in one problem (the LP back end is a reference, not
-    /// a fast solver: about 1 s for 50 variables and 4 s for 200 in a debug build).
+    /// Largest number of LP variables in one problem (default 20000; the LP back end is a
+    /// reference, not a fast solver: 10^4 bidding customers take about 6 s and a 2001-variable
+    /// mechanism about 8 s in a release build, BENCHMARKS.md).
     pub max_variables: usize,
     /// Added to every kernel price before the comparison (`0` normally): a deliberate
     /// perturbation, to see the check fail (`dr verify --set perturb_price=δ`).
@@ -194,7 +195,7 @@ impl Default for VerifySettings {
         Self {
             outer: OuterSettings::default(),
             check: CrossCheckSettings::default(),
-            max_variables: 2000,
+            max_variables: 20_000,
             perturb_price: 0.0,
             fallback_backend: Some(Backend::Microlp),
         }

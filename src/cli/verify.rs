@@ -7,7 +7,9 @@
 //! [`VerifyReport`] with `file` and `failures` added; its top level has at least
 //! `max_allocation_gap`, `max_price_gap`, `objective_gap`, `bound` and `agrees`.
 //!
-//! Parameters: `--set max_variables=N` (largest LP, default 2000 variables),
+//! Parameters: `--set backend=auto|microlp|clarabel` (the LP solver; `auto`, the default,
+//! picks microlp for small problems and clarabel for large ones), `--set max_variables=N`
+//! (largest LP, default 20000 variables),
 //! `--set perturb_price=δ` (adds `δ` to every kernel price before the comparison, to see
 //! the check fail), `--set tolerance=ε` (the LP back end's interval tolerance, relative
 //! to the objective: `U − L ≤ ε Σ_j |f_j(x̂_j)|`, default `1e-9`).
@@ -40,9 +42,17 @@ use std::fmt::Write as _;
 pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only(
         &format!("{} verify", s.model()),
-        &["max_variables", "perturb_price", "tolerance"],
+        &["backend", "max_variables", "perturb_price", "tolerance"],
     )?;
     let mut settings = VerifySettings::default();
+    if let Some(name) = opts.params.get::<String>("backend")? {
+        settings.outer.backend =
+            dr_lp::Backend::from_name(&name).ok_or_else(|| CliError::BadParameter {
+                key: "backend".into(),
+                value: name.clone(),
+                reason: "must be auto, microlp or clarabel".into(),
+            })?;
+    }
     if let Some(n) = opts.params.get::<usize>("max_variables")? {
         settings.max_variables = n;
     }

@@ -332,3 +332,128 @@ shaping("h080_customers.toml",
         3, "[0.005, 0.01, 0.008]", "[0.05, 0.08, 0.06]",
         ['count = 80\nutility = "quadratic"\ntheta = [0.6, 1.0, 0.8]\nkappa = 0.4\n'
          'min_energy = 0.5\nmax_energy = 3.0\njitter = 0.4\nroll = 1\n'], seed=80)
+
+
+# ------------------------------------------------- issue 14: sizes and extreme scales
+def exact(v):
+    """Shortest round-trip form (valid TOML), for values that span many decades."""
+    return repr(float(v))
+
+
+def bidding_exact(name, comment, d, customers, surplus=False):
+    body = 'model = "bidding"\n'
+    body += f"surplus = {exact(d)}\n" if surplus else f"deficit = {exact(d)}\n"
+    for a, h, cap in customers:
+        body += f"\n[[customers]]\ncost = {{ linear = {exact(a)}, quadratic = {exact(h)} }}\n"
+        if cap is not None:
+            body += f"capacity = {exact(cap)}\n"
+    write(name, comment, body)
+
+
+bidding("b1000_capacities.toml",
+        "A thousand customers, d = 150, a ~ U[1,2], h ~ U[0.5,4.5]; every third has a capacity\n"
+        "U[0.05, 0.3] (binding in both equilibria for many). Issue 14 size target (< 30 s).",
+        1000, 150.0, 14, cap=lambda i, r: r.uniform(0.05, 0.3) if i % 3 == 0 else None)
+bidding("b1000_uncapacitated.toml",
+        "A thousand customers without capacities, d = 200: the Nash problem's only bound is the\n"
+        "barrier d/2 of the Nash transform (li-chen-dahleh-2015 eq. 17). Issue 14 size target.",
+        1000, 200.0, 15)
+bidding("b500_wide.toml",
+        "Five hundred customers, wide base costs a ~ U[0.5, 8] (a water-filling prefix is active).",
+        500, 80.0, 16, a=(0.5, 8.0))
+write("b1000_population.toml",
+      "A drawn population of 1000 customers with capacity 0.3 each, d = 120 (ChaCha8 seed 14).",
+      '''model = "bidding"
+deficit = 120.0
+
+[population]
+count = 1000
+linear = [1.0, 2.0]
+quadratic = [0.5, 4.5]
+seed = 14
+capacity = 0.3
+''')
+write("b10000_population.toml",
+      "A drawn population of 10^4 customers, d = 1500 (ChaCha8 seed 15). Issue 14 size target\n"
+      "(< 5 min); above the former 2000-variable limit of `dr verify`.",
+      '''model = "bidding"
+deficit = 1500.0
+
+[population]
+count = 10000
+linear = [1.0, 2.0]
+quadratic = [0.5, 4.5]
+seed = 15
+''')
+
+# Extreme scales (issue 11 finding 6, issue 14): valid inputs whose units span many decades.
+bidding_exact("b003_deficit_1e-12.toml",
+              "Deficit 1e-12 among three customers (tolerances relative to the data's scale).",
+              1e-12, [(1.8, 3.5, None), (1.5, 2.3, None), (1.7, 0.9, None)])
+bidding_exact("b003_deficit_1e12.toml",
+              "Deficit 1e12 among three customers (tolerances relative to the data's scale).",
+              1e12, [(1.8, 3.5, None), (1.5, 2.3, None), (1.7, 0.9, None)])
+bidding_exact("b004_prices_near_zero.toml",
+              "Costs of order 1e-10: the clearing prices are near zero (about 3e-10).",
+              1.0, [(1e-10, 1e-10, None), (2e-10, 2e-10, None), (3e-10, 4e-10, None),
+                    (2.5e-10, 1e-10, None)])
+bidding_exact("b004_costs_1e-8_1e8.toml",
+              "Cost coefficients spanning 1e-8 … 1e8 among four customers.",
+              1.0, [(1e-8, 1e8, None), (1.0, 1e-8, None), (1e-4, 1e4, None), (10.0, 1.0, None)])
+bidding_exact("b005_capacities_1e12.toml",
+              "Five customers with capacities, every quantity scaled by 1e12.",
+              6e12, [(1.8, 3.5e-12, 0.8e12), (1.5, 2.3e-12, 1.5e12), (1.7, 0.9e-12, 4e12),
+                     (1.2, 1.1e-12, 0.5e12), (1.9, 2.0e-12, 3e12)])
+bidding_exact("b006_surplus_1e-12.toml",
+              "A surplus of 1e-12 absorbed by six customers.",
+              1e-12, [(1.1, 0.6, None), (1.3, 1.2, None), (1.5, 2.0, None), (1.0, 4.0, None),
+                      (1.9, 0.7, None), (1.2, 3.3, None)], surplus=True)
+# (One user alone with shift 1e-9, m001_single_user's data, stays inconclusive: it is
+# tests/adversarial/verify/inconclusive_log_shift_1e-9.toml, which asserts exit 5.)
+mechanism("m003_log_shift_1e-9.toml",
+          "Three users, two with log shifts 1e-9, a community cap that binds.",
+          2, [0.1, 0.2], 0.4,
+          ["utility = { log = { weight = [1.0, 2.0], shift = 1e-9 } }\nlower = 0.0\nupper = 3.0\n",
+           "utility = { log = { weight = [0.5, 1.5], shift = 1e-9 } }\nlower = 0.0\nupper = 3.0\n",
+           "utility = { quadratic = { theta = [2.0, 1.5], kappa = 1.0 } }\nlower = 0.0\nupper = 3.0\n"],
+          "\n[[constraints]]\ncommunity_total = 2.0\n")
+stackelberg("s002_zeta_1e-9.toml",
+            "Utilities γ ln(ζ + d) with ζ = 1e-9 (log shifts near the barrier).",
+            2, ["supply = [10.0, 14.0]\n", "supply = [8.0, 6.0]\n"],
+            ["count = 5\nbudget = 3.0\nzeta = 1e-9\n", "count = 3\nbudget = 1.0\nzeta = 1e-9\ngamma = 2.0\n"])
+stackelberg("s001_supply_1e12.toml",
+            "One company, two periods, supply and budgets of order 1e12.",
+            2, ["supply = [3e12, 5e12]\n"], ["count = 2\nbudget = 4e12\n"])
+stackelberg("s001_budget_1e-12.toml",
+            "Two companies, budgets of order 1e-12.",
+            2, ["supply = [3.0, 5.0]\n", "supply = [2.0, 1.0]\n"], ["count = 4\nbudget = 4e-12\n"])
+rng = random.Random(36)
+mechanism("m500_users.toml",
+          "Five hundred users, four periods, a community energy cap (2004 LP variables with the\n"
+          "peak). Issue 14 size target (< 30 s).",
+          4, [0.1, 0.12, 0.2, 0.08], 0.5, rand_users(rng, 500, 4),
+          "\n[[constraints]]\ncommunity_total = 700.0\n")
+rng = random.Random(37)
+mechanism("m200_exports.toml",
+          "Two hundred users, three periods, some exporting, a per-period community cap.",
+          3, [0.1, 0.15, 0.05], 0.6, rand_users(rng, 200, 3, exports=True),
+          "\n[[constraints]]\ncommunity_cap = 150.0\n")
+write("b2000_population_capacity.toml",
+      "A drawn population of 2000 customers with capacity 0.1 each, d = 150 (ChaCha8 seed 16):\n"
+      "many capacities bind in both equilibria.",
+      '''model = "bidding"
+deficit = 150.0
+
+[population]
+count = 2000
+linear = [1.0, 2.0]
+quadratic = [0.5, 4.5]
+seed = 16
+capacity = 0.1
+''')
+rng = random.Random(24)
+stackelberg("s1000_individuals.toml",
+            "A thousand individual consumers, two companies, three periods, budgets U[0.5, 5].",
+            3, ["supply = " + flist([rng.uniform(800, 1600) for _ in range(3)]) + "\n",
+                "supply = " + flist([rng.uniform(300, 900) for _ in range(3)]) + "\n"],
+            [f"budget = {fmt(rng.uniform(0.5, 5))}\n" for _ in range(1000)])

@@ -88,7 +88,7 @@ pub fn solve_with_fallback(
     let first = solve(problem, outer);
     let solved = matches!(&first, Ok(lp) if lp.certificate.status == Status::Solved);
     let fallback = match fallback {
-        Some(b) if !solved && b != outer.backend => b,
+        Some(b) if !solved && b != outer.backend.resolve(problem.objective.len()) => b,
         _ => return first,
     };
     let outer = OuterSettings {

@@ -2,8 +2,9 @@
 //!
 //! A second, independent way to solve the kernel's problems, for cross-checking equilibria:
 //! a [`dr_convex::ipm::SeparableProblem`] `min Σ_j f_j(x_j), A x = b, G x ≤ h, l ≤ x ≤ u` is
-//! solved as a sequence of linear programs (good_lp, with the pure-Rust clarabel or microlp
-//! solvers) over a piecewise-linear **outer** approximation of the objective — tangent
+//! solved as a sequence of linear programs (good_lp, with the pure-Rust microlp simplex,
+//! and the clarabel interior point with the `clarabel` cargo feature; [`Backend::Auto`]
+//! picks by size) over a piecewise-linear **outer** approximation of the objective — tangent
 //! cuts `t_j ≥ f_j(p) + f_j'(p)(x_j − p)`, refined by Kelley's cutting planes. It shares no
 //! code path with the kernel's interior-point method or allocator, and it returns a
 //! **proven interval** `[lower, upper]` around the optimum, the allocation, and prices
@@ -23,6 +24,10 @@
 //! - Units do not matter: every problem is solved and checked in the units of its own data
 //!   ([`scaling`]: quantities, costs and rows scaled, results scaled back), so tolerances
 //!   are relative to the data's scale, from a deficit of `1e-12` to `1e12`.
+//! - The LP stays small: cuts are added only where the LP point violates the epigraph by
+//!   more than a quarter of the mean violation, and on problems with a few coupling rows
+//!   the Lagrangian lower bound is raised by a derivative-free ascent from the LP's
+//!   multipliers (every value is a proven bound by weak duality).
 //! - A failure of the back end on a problem it accepted is told apart from bad input
 //!   ([`LpError::is_back_end_failure`]).
 //!

@@ -1,4 +1,5 @@
-//! The cutting-plane LP and its two back ends (good_lp with clarabel or microlp).
+//! The cutting-plane LP and its back ends (good_lp with microlp, and clarabel with the
+//! `clarabel` cargo feature).
 //!
 //! Variables `x_j` (in the LP box) and epigraph variables `t_j` (free); minimise `Σ t_j`
 //! subject to the problem's rows and the tangent cuts
@@ -12,33 +13,82 @@
 //! `y = dual(A x = b)`, `z = −dual(G x ≤ h)`, `ν_l = dual(x ≥ l)`, `ν_u = −dual(x ≤ u)`.
 
 use dr_convex::ipm::LinearRows;
+#[cfg(feature = "clarabel")]
 use good_lp::solvers::clarabel::clarabel;
 use good_lp::solvers::microlp::microlp;
 use good_lp::{
-    variable, DualValues, Expression, ProblemVariables, ResolutionError, Solution,
-    SolutionWithDual, SolverModel, Variable,
+    variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable,
 };
+#[cfg(feature = "clarabel")]
+use good_lp::{DualValues, SolutionWithDual};
 use serde::{Deserialize, Serialize};
 
 /// Which LP solver runs the cutting-plane LPs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Backend {
-    /// clarabel (pure-Rust interior point) through good_lp: duals available, so prices are
-    /// the LP's constraint multipliers.
+    /// [`Backend::Microlp`] up to [`Backend::AUTO_CLARABEL_ABOVE`] variables, and
+    /// [`Backend::Clarabel`] above when the `clarabel` feature is built in (measured in
+    /// BENCHMARKS.md, "LP reference back end"): the simplex is faster on small LPs, the
+    /// interior point on large ones, whose cut rows slow the simplex down (it starts every
+    /// LP afresh).
     #[default]
+    Auto,
+    /// clarabel (pure-Rust interior point) through good_lp, with the `clarabel` cargo
+    /// feature: duals available, so prices are the LP's constraint multipliers. Without
+    /// the feature a solve with it fails as a back-end failure (an inconclusive verdict).
     Clarabel,
-    /// microlp (pure-Rust simplex) through good_lp: exact vertex solutions, no duals, so
-    /// prices come from the cut slopes at the LP point (see [`crate::MultiplierRanges`]).
+    /// microlp (pure-Rust simplex) through good_lp, always built in: exact vertex
+    /// solutions, no duals, so prices come from the cut slopes at the LP point (see
+    /// [`crate::MultiplierRanges`]).
     Microlp,
 }
 
 impl Backend {
+    /// Above this many LP variables (`x`, without the epigraph variables) [`Backend::Auto`]
+    /// picks clarabel, when built in.
+    pub const AUTO_CLARABEL_ABOVE: usize = 30;
+
     /// The back end's name.
     pub fn name(self) -> &'static str {
         match self {
+            Backend::Auto => "auto",
             Backend::Clarabel => "clarabel",
             Backend::Microlp => "microlp",
+        }
+    }
+
+    /// The back end named `name` (`"auto"`, `"clarabel"`, `"microlp"`), if any.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        match name {
+            "auto" => Some(Backend::Auto),
+            "clarabel" => Some(Backend::Clarabel),
+            "microlp" => Some(Backend::Microlp),
+            _ => None,
+        }
+    }
+
+    /// Whether this build can run the back end (clarabel needs the `clarabel` feature).
+    pub fn available(self) -> bool {
+        match self {
+            Backend::Clarabel => cfg!(feature = "clarabel"),
+            Backend::Auto | Backend::Microlp => true,
+        }
+    }
+
+    /// The back end that runs a problem with `variables` variables: itself, or for
+    /// [`Backend::Auto`] the choice by size described there.
+    pub fn resolve(self, variables: usize) -> Backend {
+        match self {
+            Backend::Auto => {
+                if variables > Self::AUTO_CLARABEL_ABOVE && Backend::Clarabel.available() {
+                    Backend::Clarabel
+                } else {
+                    Backend::Microlp
+                }
+            }
+            other => other,
         }
     }
 }
@@ -117,14 +167,20 @@ fn failure(e: ResolutionError) -> LpFailure {
 }
 
 /// Accuracy asked of clarabel (its defaults are 1e-8).
+#[cfg(feature = "clarabel")]
 const CLARABEL_TOLERANCE: f64 = 1e-10;
 
 impl CutLp<'_> {
     /// Solves the LP with the chosen back end.
     pub fn solve(&self, backend: Backend) -> Result<LpPoint, LpFailure> {
-        match backend {
+        match backend.resolve(self.lo.len()) {
+            #[cfg(feature = "clarabel")]
             Backend::Clarabel => self.solve_clarabel(),
-            Backend::Microlp => self.solve_microlp(),
+            #[cfg(not(feature = "clarabel"))]
+            Backend::Clarabel => Err(LpFailure::Other(
+                "clarabel is not built in (dr-lp's `clarabel` cargo feature)".into(),
+            )),
+            _ => self.solve_microlp(),
         }
     }
 
@@ -161,6 +217,7 @@ impl CutLp<'_> {
         })
     }
 
+    #[cfg(feature = "clarabel")]
     fn solve_clarabel(&self) -> Result<LpPoint, LpFailure> {
         let n = self.lo.len();
         let mut vars = ProblemVariables::new();

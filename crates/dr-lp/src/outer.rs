@@ -25,7 +25,8 @@ pub struct OuterSettings {
     /// Tangent cuts per variable before the first LP: a uniform grid over the working box
     /// (ends included, at least 2), plus the term's own minimiser.
     pub initial_cuts: usize,
-    /// The LP solver.
+    /// The LP solver (default [`Backend::Auto`]: microlp on small problems, clarabel on
+    /// large ones when built in).
     pub backend: Backend,
 }
 
@@ -35,7 +36,7 @@ impl Default for OuterSettings {
             tolerance: 1e-9,
             max_iterations: 200,
             initial_cuts: 5,
-            backend: Backend::Clarabel,
+            backend: Backend::Auto,
         }
     }
 }
@@ -107,7 +108,7 @@ pub struct LpSolution {
     pub multiplier_ranges: Option<MultiplierRanges>,
     /// Where the prices come from.
     pub prices: PriceSource,
-    /// The back end that solved the LPs.
+    /// The back end that solved the LPs ([`Backend::Auto`] resolved: never `Auto`).
     pub backend: Backend,
     /// Lower ends of the finite working box the LP ran on.
     pub working_lower: Vec<f64>,
@@ -238,6 +239,11 @@ impl LpSolution {
 /// ```
 pub fn solve(problem: &SeparableProblem, settings: &OuterSettings) -> Result<LpSolution, LpError> {
     settings.validate()?;
+    // `Backend::Auto` picks by size once, so that every LP and the report name one back end.
+    let settings = &OuterSettings {
+        backend: settings.backend.resolve(problem.objective.len()),
+        ..*settings
+    };
     validate_shape(problem)?;
     validate_bounds(problem)?;
     let scaled = Scaled::new(problem)?;
@@ -446,6 +452,7 @@ pub(crate) fn solve_unit(
         let restricted = restriction_binding(&wb, &point.x);
         if let Some(d) = &point.duals {
             let g = lagrangian(problem, &wb, &d.equality, &d.inequality);
+            let g = ascend_lagrangian(problem, &wb, &d.equality, &d.inequality, g);
             if g.is_finite() {
                 bounds.dual = bounds.dual.max(g);
             } else if !restricted {
@@ -495,7 +502,16 @@ pub(crate) fn solve_unit(
             break;
         }
         let Some(it) = &last else { break };
-        let threshold = 1e-3 * tol_abs / n as f64;
+        // Cuts only where the LP point violates the epigraph by more than a quarter of the
+        // mean violation `Σ_j (f_j(x_j) − t_j)/n` (and a negligible floor): the terms that
+        // make the gap, so that the LP grows only where it must.
+        let errors: f64 = it
+            .values
+            .iter()
+            .zip(&it.point.t)
+            .map(|(v, t)| (v - t).max(0.0))
+            .sum();
+        let threshold = (1e-3 * tol_abs / n as f64).max(0.25 * errors / n as f64);
         let mut added = 0usize;
         for j in 0..n {
             if it.values[j] - it.point.t[j] > threshold {
@@ -890,6 +906,91 @@ pub(crate) fn lagrangian(problem: &SeparableProblem, wb: &WorkingBox, y: &[f64],
     }
     let k = (n + y.len() + zp.len() + 4) as f64;
     g - k * f64::EPSILON * mag
+}
+
+/// Rows (equalities and inequalities together) up to which [`ascend_lagrangian`] runs.
+const ASCENT_ROWS: usize = 16;
+/// Sweeps over the directions of [`ascend_lagrangian`].
+const ASCENT_SWEEPS: usize = 30;
+/// Rows up to which [`ascend_lagrangian`] also moves pairs of multipliers.
+const ASCENT_PAIR_ROWS: usize = 6;
+
+/// The Lagrangian dual value `g(y, z)` ([`lagrangian`]) raised by a derivative-free
+/// coordinate ascent from the LP's multipliers (`g0 = g(y, z)`), for problems with a few
+/// coupling rows: each row's multiplier is moved by a step that doubles while `g` grows and
+/// halves when neither direction helps (`z ≥ 0` kept).
+///
+/// Every value of `g` is a lower bound on the optimum (weak duality), so the largest one
+/// found is still a proven lower bound, whatever the steps; the ascent only closes the gap
+/// that the LP's multipliers leave (they are exact for the outer approximation, not for
+/// the problem). It uses nothing but the terms' values and inverse derivatives: no code of
+/// the kernel's multiplier search.
+fn ascend_lagrangian(
+    problem: &SeparableProblem,
+    wb: &WorkingBox,
+    y: &[f64],
+    z: &[f64],
+    g0: f64,
+) -> f64 {
+    let me = y.len();
+    let m = me + z.len();
+    // One equality row alone is finished by `polish_single_row`'s bisection instead.
+    let single_row = me == 1 && z.is_empty();
+    if m == 0 || single_row || m > ASCENT_ROWS || !g0.is_finite() {
+        return g0;
+    }
+    let mut v: Vec<f64> = y
+        .iter()
+        .copied()
+        .chain(z.iter().map(|z| z.max(0.0)))
+        .collect();
+    let scale = v.iter().fold(0.0_f64, |a, b| a.max(b.abs()));
+    if !(scale.is_finite() && scale > 0.0) {
+        return g0;
+    }
+    // Directions: each row's multiplier alone, and (for up to `ASCENT_PAIR_ROWS` rows) each
+    // pair moved in opposite directions, which keeps their sum — the Lagrangian of a free
+    // linear term, such as a peak variable priced by several rows, has a kink across it.
+    let mut dirs: Vec<(usize, Option<usize>)> = (0..m).map(|k| (k, None)).collect();
+    if m <= ASCENT_PAIR_ROWS {
+        for a in 0..m {
+            for b in a + 1..m {
+                dirs.push((a, Some(b)));
+            }
+        }
+    }
+    let mut step = vec![1e-4 * scale; dirs.len()];
+    let mut best = g0;
+    for _ in 0..ASCENT_SWEEPS {
+        for (d, &(a, b)) in dirs.iter().enumerate() {
+            let mut improved = false;
+            for sign in [1.0, -1.0] {
+                let mut trial = v.clone();
+                trial[a] += sign * step[d];
+                if let Some(b) = b {
+                    trial[b] -= sign * step[d];
+                }
+                for t in trial.iter_mut().skip(me) {
+                    *t = t.max(0.0);
+                }
+                if trial == v {
+                    continue;
+                }
+                let g = lagrangian(problem, wb, &trial[..me], &trial[me..]);
+                if g > best {
+                    best = g;
+                    v = trial;
+                    step[d] *= 2.0;
+                    improved = true;
+                    break;
+                }
+            }
+            if !improved {
+                step[d] *= 0.5;
+            }
+        }
+    }
+    best
 }
 
 /// The result of [`polish_single_row`].

@@ -6,6 +6,7 @@
 //! 2. This crate's conversion to the kernel's convention `f'(x) = Aᵀy − Gᵀz + ν_l − ν_u`,
 //!    on linear objectives (for which the outer approximation is exact), with the kernel
 //!    IPM as a second witness.
+#![cfg(feature = "clarabel")]
 
 use dr_convex::ipm::{solve as ipm_solve, IpmSettings, LinearRows, SeparableProblem};
 use dr_convex::{ConvexScalar, Linear};
@@ -124,7 +125,10 @@ fn linear(slopes: &[f64]) -> Vec<Arc<dyn ConvexScalar>> {
 
 fn both_backends() -> [OuterSettings; 2] {
     [
-        OuterSettings::default(),
+        OuterSettings {
+            backend: Backend::Clarabel,
+            ..OuterSettings::default()
+        },
         OuterSettings {
             backend: Backend::Microlp,
             ..OuterSettings::default()

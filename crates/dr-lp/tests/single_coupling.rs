@@ -21,7 +21,10 @@ fn hand_derived_two_customers() {
         vec![f64::INFINITY; 2],
         3.0,
     );
-    for backend in [Backend::Clarabel, Backend::Microlp] {
+    for backend in [Backend::Clarabel, Backend::Microlp]
+        .into_iter()
+        .filter(|b| b.available())
+    {
         let settings = OuterSettings {
             backend,
             ..OuterSettings::default()
@@ -137,7 +140,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
     #[test]
     fn clarabel_agrees_with_allocator((a, h, u, d) in instance()) {
-        check_against_allocator(&a, &h, &u, d, Backend::Clarabel);
+        if Backend::Clarabel.available() {
+            check_against_allocator(&a, &h, &u, d, Backend::Clarabel);
+        }
     }
 }
 
