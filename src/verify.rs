@@ -86,12 +86,9 @@
 
 use dr_bidding::{BiddingError, EquilibriumKind, Market as BiddingMarket};
 use dr_convex::{Candidate, ConvexError, SeparableProblem};
-use dr_lp::Backend;
+pub use dr_lp::CompareSettings;
 pub use dr_lp::Verdict;
-use dr_lp::{
-    compare as lp_compare, solve_with_fallback, CrossCheck, CrossCheckSettings, LpError,
-    LpSolution, OuterSettings,
-};
+use dr_lp::{compare as lp_compare, solve_with_fallback, CrossCheck, LpError, LpSolution};
 pub use dr_mechanism::PlannerProblem;
 use dr_mechanism::{
     CentralizedMechanism, MechanismError, MechanismSettings, MessageProfile,
@@ -166,16 +163,14 @@ pub enum VerifyError {
     },
 }
 
-/// Settings of the cross-checks, with defaults.
+/// Settings of the cross-checks, with defaults: the LP back end's and the comparison's
+/// ([`dr_lp::CompareSettings`]) plus what the facade adds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifySettings {
-    /// Settings of the LP back end ([`dr_lp::solve`]).
-    pub outer: OuterSettings,
-    /// Settings of the comparison ([`dr_lp::cross_check()`]). With `curvature: None` (the
-    /// default) the curvature bounds are sampled per problem and refined on a window
-    /// around the LP point (see the module docs); a given `curvature` must have one entry
-    /// per LP variable of every problem checked.
-    pub check: CrossCheckSettings,
+    /// The LP run (back end, tolerance), its fallback back end and the comparison
+    /// ([`dr_lp::CompareSettings`]; with `check.curvature: None`, the default, the curvature
+    /// bounds are sampled per problem and refined on a window around the LP point).
+    pub lp: CompareSettings,
     /// Largest number of LP variables in one problem (default 20000; the LP back end is a
     /// reference, not a fast solver: 10^4 bidding customers take about 6 s and a 2001-variable
     /// mechanism about 8 s in a release build, BENCHMARKS.md).
@@ -183,21 +178,14 @@ pub struct VerifySettings {
     /// Added to every kernel price before the comparison (`0` normally): a deliberate
     /// perturbation, to see the check fail (`dr verify --set perturb_price=δ`).
     pub perturb_price: f64,
-    /// The LP back end tried when `outer.backend` ends without `Status::Solved` or fails
-    /// before its first iterate (default: the simplex back end, `Backend::Microlp`, slower
-    /// but robust to the steep cuts next to a barrier such as the Nash transform's at
-    /// `d/2`); `None`: no second try.
-    pub fallback_backend: Option<Backend>,
 }
 
 impl Default for VerifySettings {
     fn default() -> Self {
         Self {
-            outer: OuterSettings::default(),
-            check: CrossCheckSettings::default(),
+            lp: CompareSettings::default(),
             max_variables: 20_000,
             perturb_price: 0.0,
-            fallback_backend: Some(Backend::Microlp),
         }
     }
 }
@@ -233,8 +221,9 @@ pub struct CheckReport {
     pub reason: String,
     /// Status of the LP back end (`Solved` when its interval met the tolerance).
     pub lp_status: String,
-    /// The LP solver that produced the solution (`clarabel`, or `microlp` after a failed
-    /// `clarabel` run: see [`VerifySettings::fallback_backend`]).
+    /// The LP solver that produced the solution (`microlp` or `clarabel`, as
+    /// `Backend::Auto` chose, or the fallback after a failed run: see
+    /// [`dr_lp::CompareSettings::fallback_backend`]).
     pub lp_backend: String,
     /// LPs solved.
     pub lp_iterations: usize,
@@ -470,8 +459,8 @@ fn check_len(field: &str, got: usize, expected: usize) -> Result<(), VerifyError
     Ok(())
 }
 
-/// Solves `problem` with the LP back end of `settings.outer`, and with
-/// `settings.fallback_backend` when that run does not end `Solved`
+/// Solves `problem` with the LP back end of `settings.lp.outer`, and with
+/// `settings.lp.fallback_backend` when that run does not end `Solved`
 /// ([`dr_lp::solve_with_fallback`]).
 fn lp_solve(
     problem: &SeparableProblem,
@@ -479,8 +468,8 @@ fn lp_solve(
 ) -> Result<LpSolution, VerifyError> {
     Ok(solve_with_fallback(
         problem,
-        &settings.outer,
-        settings.fallback_backend,
+        &settings.lp.outer,
+        settings.lp.fallback_backend,
     )?)
 }
 
@@ -540,7 +529,7 @@ fn compare(
             *y += settings.perturb_price;
         }
     }
-    let compared = lp_compare(problem, &(&kernel).into(), lp, &settings.check)?;
+    let compared = lp_compare(problem, &(&kernel).into(), lp, &settings.lp.check)?;
     let cc = compared.cross_check;
     let report = CheckReport {
         name: name.into(),
@@ -788,7 +777,7 @@ pub fn check_stackelberg(
     // Market clearing at the company prices with the LP-verified demands: exact on free
     // entries; at a price bound (Remark 3) only the sign condition, and the market is *not*
     // claimed to clear there (excess demand is rationed, or supply unsold).
-    let kappa = settings.check.kernel_tolerance;
+    let kappa = settings.lp.check.kernel_tolerance;
     // (violation / G, tolerance / G, ratio) at the entry nearest its allowance, largest gap.
     let mut free = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64, 0usize);
     let mut bounded = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64, 0usize);
@@ -1012,7 +1001,7 @@ fn check_ne_with(
     // Relative to the announced prices themselves (no absolute floor: prices of 1e-12
     // must agree as closely, relatively, as prices of 1).
     let scale = q.iter().chain(&s).fold(0.0_f64, |m, v| m.max(v.abs()));
-    let tol = settings.check.kernel_tolerance * scale;
+    let tol = settings.lp.check.kernel_tolerance * scale;
     let condition = Condition {
         name: "NE announcements".into(),
         statement: "largest spread between users' announced prices q^{i,l}, s_t^i at the NE".into(),

@@ -46,7 +46,7 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     )?;
     let mut settings = VerifySettings::default();
     if let Some(name) = opts.params.get::<String>("backend")? {
-        settings.outer.backend =
+        settings.lp.outer.backend =
             dr_lp::Backend::from_name(&name).ok_or_else(|| CliError::BadParameter {
                 key: "backend".into(),
                 value: name.clone(),
@@ -66,7 +66,7 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         if !(t.is_finite() && t > 0.0) {
             return Err(bad_parameter("tolerance", t, "must be finite and > 0"));
         }
-        settings.outer.tolerance = t;
+        settings.lp.outer.tolerance = t;
     }
     super::output::check_memory(opts, s.name(), memory_estimate(s)?)?;
     let report = verify_scenario(s, &settings).map_err(|e| match e {
