@@ -21,7 +21,7 @@ pub(crate) struct Output {
     pub text: String,
     /// Figures, written as `DIR/<name>.svg` with `--plot DIR`.
     pub plots: Vec<Plot>,
-    /// What the result certifies; the exit status is [`Outcome::exit_code`].
+    /// What the result certifies; the exit status is its worst verdict's (`Verdict::exit_code`).
     pub outcome: Outcome,
 }
 

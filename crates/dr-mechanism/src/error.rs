@@ -5,7 +5,7 @@
 //! convex "utility", wrong lengths, fewer than two users for a mechanism, a message outside
 //! its message space, an empty or disconnected network…) is a [`MechanismError`]. A solver
 //! that does not converge is *not* an error: it is a [`dr_convex::Status`] on a certificate,
-//! or a [`crate::learning::Termination`] of a learning run.
+//! or a [`crate::Termination`] of a learning run.
 
 use dr_convex::InputError;
 use thiserror::Error;
