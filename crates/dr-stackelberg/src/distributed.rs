@@ -5,8 +5,11 @@
 //! (eq. 10, water-filling when needed); every company observes only the aggregate demand
 //! `D_k(t)` on its own (company, period) entries and updates its price,
 //! `p_k(t) ← p_k(t) + (D_k(t) − G_k(t)) / ε`, `ε = (G_k(t) + Z)/p_k(t) + δ` (the notebook's
-//! choice; Theorem 4: convergence for `δ ≥ 0`; `δ < 0` may diverge). All companies update
-//! simultaneously (Jacobi).
+//! choice; Theorem 4: convergence for `δ ≥ 0`; `δ < 0` may diverge). The companies update
+//! in the [`UpdateOrder`] of the settings: one after another within a round, each seeing the
+//! consumers' answer to the latest prices ([`UpdateOrder::Sequential`], Gauss–Seidel, the
+//! paper's order: §VI, "the prices are sequentially updated"), or all at once from the same
+//! observation ([`UpdateOrder::Simultaneous`], Jacobi).
 //!
 //! With price bounds (Remark 3) every update is clipped to `[p_min, p_max]`, and the
 //! mismatch of a price at its cap (floor) counts only a demand below (above) supply: there
@@ -45,6 +48,74 @@ pub enum PriceUpdate {
     Steffensen,
 }
 
+/// The order in which the companies apply eq. 21 within one round (alshehri-liu-chen-basar
+/// §VI).
+///
+/// One round is one update of every price `p_k(t)`, `k = 1..K`, `t = 1..T`.
+/// - [`UpdateOrder::Sequential`] (Gauss–Seidel): companies `k = 1, …, K` take turns. Company
+///   `k` updates all its `T` prices by eq. 21 from the aggregate demand `D_k(t)` the
+///   consumers report for the current prices, in which companies `1..k−1` have already
+///   announced their new prices this round and companies `k+1..K` still hold last round's.
+///   After each company's announcement every consumer recomputes its exact best response
+///   (eq. 10, water-filling when needed) to the whole price vector, so one round costs `K`
+///   consumer responses (the response to company `K`'s announcement is the round's
+///   measurement and company 1's observation in the next round). This is the paper's order:
+///   §VI, "Then, the prices are sequentially updated using the following update rule
+///   [eq. 21] … Whenever a company k updates its price at time t, it transmits the price to
+///   each consumer n, and they modify their demands accordingly." (The paper's sentence can
+///   also be read per period, one entry `(k, t)` at a time; we take turns by company, which is
+///   the same for `T = 1`, the setting of its Fig. 5.)
+/// - [`UpdateOrder::Simultaneous`] (Jacobi): every company updates all its prices from the
+///   same observation, the demand at last round's prices; one consumer response per round.
+///
+/// With `K = 1` both orders are the same algorithm, bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateOrder {
+    /// All companies at once from the same observation (Jacobi).
+    Simultaneous,
+    /// One company after another, each seeing the latest prices (Gauss–Seidel; §VI).
+    Sequential,
+}
+
+impl UpdateOrder {
+    /// The name used in scenario files and output: `"sequential"` or `"simultaneous"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateOrder::Simultaneous => "simultaneous",
+            UpdateOrder::Sequential => "sequential",
+        }
+    }
+}
+
+impl std::str::FromStr for UpdateOrder {
+    type Err = String;
+    /// `"sequential"` or `"simultaneous"`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sequential" => Ok(UpdateOrder::Sequential),
+            "simultaneous" => Ok(UpdateOrder::Simultaneous),
+            _ => Err(format!(
+                "unknown order `{s}`: expected `sequential` or `simultaneous`"
+            )),
+        }
+    }
+}
+
+impl PriceUpdate {
+    /// The order a rule runs in when the settings name none: [`UpdateOrder::Sequential`] for
+    /// the paper's eq. 21 (§VI: "the prices are sequentially updated"), and
+    /// [`UpdateOrder::Simultaneous`] for the secant and Steffensen rules (ours, not the
+    /// paper's; Steffensen's extrapolation is exact for the Jacobi iteration, see
+    /// [`SteffensenRule`]).
+    pub fn default_order(self) -> UpdateOrder {
+        match self {
+            PriceUpdate::Paper { .. } => UpdateOrder::Sequential,
+            PriceUpdate::Secant | PriceUpdate::Steffensen => UpdateOrder::Simultaneous,
+        }
+    }
+}
+
 /// The starting prices.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub enum InitialPrices {
@@ -62,6 +133,9 @@ pub enum InitialPrices {
 pub struct DistributedSettings {
     /// The price update.
     pub update: PriceUpdate,
+    /// The order of the companies' updates within a round; `None`: the rule's own
+    /// ([`PriceUpdate::default_order`]: sequential for the paper's eq. 21).
+    pub order: Option<UpdateOrder>,
     /// Starting prices.
     pub initial: InitialPrices,
     /// Most rounds.
@@ -80,12 +154,20 @@ impl Default for DistributedSettings {
     fn default() -> Self {
         Self {
             update: PriceUpdate::Paper { delta: 0.0 },
+            order: None,
             initial: InitialPrices::Auto,
             max_rounds: 1000,
             tolerance: 1e-9,
             divergence_factor: 1e6,
             record_prices: false,
         }
+    }
+}
+
+impl DistributedSettings {
+    /// The order the run uses: [`DistributedSettings::order`], else the rule's default.
+    pub fn effective_order(&self) -> UpdateOrder {
+        self.order.unwrap_or_else(|| self.update.default_order())
     }
 }
 
@@ -118,6 +200,8 @@ pub struct DistributedRun {
     pub trace: Vec<Round>,
     /// Name of the price rule.
     pub rule: String,
+    /// The order the companies updated in.
+    pub order: UpdateOrder,
     /// Periods `T` of the market (to name the company and period of a flat entry).
     #[serde(skip)]
     pub periods: usize,
@@ -147,6 +231,7 @@ impl From<Run<DistributedPricing<'_>>> for DistributedRun {
             termination: run.termination,
             trace: run.trace.unwrap_or_default(),
             rule,
+            order: sim.settings.effective_order(),
             periods: sim.market.periods(),
         }
     }
@@ -402,10 +487,36 @@ impl<'a> DistributedPricing<'a> {
     }
 
     /// Applies the companies' update (eq. 21 or the chosen rule, clipped to the bounds of
-    /// Remark 3) from the observed demand; a NaN or non-positive price ends the run.
+    /// Remark 3) in the settings' [`UpdateOrder`], from `demand` observed at the current
+    /// prices; with [`UpdateOrder::Sequential`] the consumers answer again after each
+    /// company's announcement. A NaN or non-positive price ends the run.
     fn update(&mut self, demand: &[f64]) -> Result<(), Termination> {
+        let n = self.market.supply().len();
+        match self.settings.effective_order() {
+            UpdateOrder::Simultaneous => self.update_entries(0..n, demand)?,
+            UpdateOrder::Sequential => {
+                let t_n = self.market.periods();
+                let k_n = self.market.companies().len();
+                self.update_entries(0..t_n, demand)?;
+                for k in 1..k_n {
+                    // The consumers' answer to the prices announced so far this round.
+                    let latest = aggregate_demand(self.market, &self.prices);
+                    self.update_entries(k * t_n..(k + 1) * t_n, &latest)?;
+                }
+            }
+        }
+        self.round += 1;
+        Ok(())
+    }
+
+    /// Eq. 21 (or the chosen rule) on the flat entries `entries`, from `demand`.
+    fn update_entries(
+        &mut self,
+        entries: std::ops::Range<usize>,
+        demand: &[f64],
+    ) -> Result<(), Termination> {
         let g = self.market.supply();
-        for j in 0..g.len() {
+        for j in entries {
             let (lo, hi) = self.market.price_bounds(j);
             // Remark 3: the update is clipped to [p_min, p_max].
             let next = self.rules[j].next_price(self.prices[j], g[j] - demand[j]);
@@ -422,7 +533,6 @@ impl<'a> DistributedPricing<'a> {
             }
             self.prices[j] = next;
         }
-        self.round += 1;
         Ok(())
     }
 }

@@ -105,7 +105,7 @@ pub use consumer::{
 };
 pub use distributed::{
     simulate, DistributedPricing, DistributedRun, DistributedSettings, InitialPrices, PriceUpdate,
-    Round,
+    Round, UpdateOrder,
 };
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{

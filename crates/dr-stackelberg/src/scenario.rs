@@ -26,6 +26,9 @@
 //! # [simulation]                   # distributed algorithm (eq. 21)
 //! # rule = "paper"                 # or "secant", "steffensen"
 //! # delta = 0.0
+//! # order = "sequential"          # eq. 21's update order (§VI): "sequential" (companies one
+//! #                                # after another, Gauss–Seidel; default for rule "paper") or
+//! #                                # "simultaneous" (all at once, Jacobi; default otherwise)
 //! # max_rounds = 1000
 //! # tolerance = 1e-9
 //! # initial_price = 0.3
@@ -37,7 +40,7 @@ use crate::allocation::{
 };
 use crate::consumer::minimum_budget;
 use crate::distributed::{
-    simulate, DistributedRun, DistributedSettings, InitialPrices, PriceUpdate,
+    simulate, DistributedRun, DistributedSettings, InitialPrices, PriceUpdate, UpdateOrder,
 };
 use crate::equilibrium::{solve_equilibrium, Equilibrium, EquilibriumSettings};
 use crate::error::StackelbergError;
@@ -380,6 +383,10 @@ pub struct SimulationSpec {
     /// `δ` of eq. 21 (default 0).
     #[serde(default)]
     pub delta: f64,
+    /// `"sequential"` or `"simultaneous"` ([`UpdateOrder`]; default: the rule's own,
+    /// sequential for `"paper"` as in §VI).
+    #[serde(default)]
+    pub order: Option<UpdateOrder>,
     /// Most rounds.
     #[serde(default)]
     pub max_rounds: Option<usize>,
@@ -806,6 +813,7 @@ impl Scenario {
                         .map_or(InitialPrices::Auto, InitialPrices::Uniform),
                     max_rounds: s.max_rounds.unwrap_or(d.max_rounds),
                     tolerance: s.tolerance.unwrap_or(d.tolerance),
+                    order: s.order,
                     record_prices: s.record_prices,
                     ..d
                 }
