@@ -273,6 +273,76 @@ fn simulate_rules_and_delta() {
     assert!(stdout(&o).starts_with("NOT CONVERGED"), "{}", stdout(&o));
 }
 
+/// Two companies, one period, one consumer with budget 10, G = (1, 3), start p = (1, 1).
+/// By hand (eq. 10: d_k = (10 + p_1 + p_2)/(2 p_k) − 1; eq. 21 with δ = 0 gives
+/// p_k ← (10 + p_1 + p_2)/(2 (G_k + 1))): at (1, 1) the demand is (5, 5), so company 1
+/// moves to 3 in both orders; simultaneously company 2 moves to 12/8 = 1.5 from the same
+/// demand, sequentially it sees the answer to (3, 1), d_2 = 6, and moves to 14/8 = 1.75.
+/// Eq. 14: H = 1/4 + 1/8, p = 10/(2 (G_k + 1)(5/8)) = (4, 2).
+const TWO_COMPANIES: &str = r#"
+model = "stackelberg"
+periods = 1
+[[companies]]
+supply = [1.0]
+[[companies]]
+supply = [3.0]
+[[consumers]]
+count = 1
+budget = 10
+[simulation]
+initial_price = 1.0
+"#;
+
+#[test]
+fn simulate_update_order() {
+    let dir = scratch("order");
+    let file = dir.join("two.toml");
+    std::fs::write(&file, TWO_COMPANIES).unwrap();
+    let path = file.to_str().unwrap();
+    let default = json_ok(&["--json", "simulate", path]);
+    let seq = json_ok(&["--json", "simulate", path, "--set", "order=sequential"]);
+    let sim = json_ok(&["--json", "simulate", path, "--set", "order=simultaneous"]);
+    assert_eq!(default["order"], "sequential", "§VI: the paper's order");
+    assert_eq!(seq["order"], "sequential");
+    assert_eq!(sim["order"], "simultaneous");
+    assert_eq!(default["rounds"], seq["rounds"]);
+    let round = |v: &Value, r: usize| vec2(&v["rounds"][r]["prices"]).concat();
+    assert_eq!(round(&seq, 0), round(&sim, 0));
+    let (s1, j1) = (round(&seq, 1), round(&sim, 1));
+    assert!(
+        rel(s1[0], 3.0) < 1e-12 && rel(s1[1], 1.75) < 1e-12,
+        "{s1:?}"
+    );
+    assert!(rel(j1[0], 3.0) < 1e-12 && rel(j1[1], 1.5) < 1e-12, "{j1:?}");
+    for v in [&seq, &sim] {
+        assert_eq!(v["termination"], "converged");
+        let p = vec2(&v["prices"]).concat();
+        assert!(rel(p[0], 4.0) < 1e-8 && rel(p[1], 2.0) < 1e-8, "{p:?}");
+    }
+    // The file's key, overridden by --set.
+    let keyed = dir.join("keyed.toml");
+    std::fs::write(&keyed, format!("{TWO_COMPANIES}order = \"simultaneous\"\n")).unwrap();
+    let keyed = keyed.to_str().unwrap();
+    assert_eq!(
+        json_ok(&["--json", "simulate", keyed])["order"],
+        "simultaneous"
+    );
+    assert_eq!(
+        json_ok(&["--json", "simulate", keyed, "--set", "order=sequential"])["rounds"],
+        seq["rounds"]
+    );
+    let o = dr(&["simulate", path, "--set", "order=simultaneous"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("order                simultaneous"),
+        "{}",
+        stdout(&o)
+    );
+    let o = dr(&["simulate", path, "--set", "order=jacobi"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("order=jacobi"), "{}", stderr(&o));
+}
+
 #[test]
 fn simulate_rejects_settings_it_cannot_honour() {
     for args in [

@@ -4,9 +4,10 @@
 //! - `dr solve FILE`: the equilibrium prices `p_k(t)` (eq. 14, or the exact water-filling /
 //!   bounded equilibrium), revenues, per-consumer demands `d_{n,k}(t)`, Theorem 1's minimum
 //!   budgets and the equilibrium certificate;
-//! - `dr simulate FILE [--delta δ] [--rule paper|fast]`: the distributed price algorithm
-//!   (eq. 21, Theorem 4) round by round, or Steffensen's acceleration of it, against the exact
-//!   equilibrium;
+//! - `dr simulate FILE [--delta δ] [--rule paper|fast] [--set order=sequential|simultaneous]`:
+//!   the distributed price algorithm (eq. 21, Theorem 4) round by round, or Steffensen's
+//!   acceleration of it, against the exact equilibrium; companies update one after another
+//!   (§VI, the default for eq. 21) or all at once ([`dr_stackelberg::UpdateOrder`]);
 //! - `dr study ecogrid | dutch-pilot | periods`: the case studies of §VIII (Figs. 3–7);
 //! - a `dr demo` section: the EcoGrid EU day, every printed number checked.
 //!
@@ -39,6 +40,7 @@ use dr_stackelberg::{
     ConsumerClasses, DemandOutput, DistributedPricing, DistributedRun, DistributedSettings,
     Equilibrium, EquilibriumCase, EquilibriumSettings, InitialPrices, Market, PeriodPoint,
     Preferences, PriceBound, PriceUpdate, RationingRule, StackelbergError, Termination,
+    UpdateOrder,
 };
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -670,6 +672,18 @@ fn equilibrium_certificate_text(eq: &Equilibrium) -> String {
 // ---------------------------------------------------------------------------------------
 // dr simulate
 
+/// The update order in words (§VI: "the prices are sequentially updated").
+fn order_text(order: UpdateOrder) -> &'static str {
+    match order {
+        UpdateOrder::Sequential => {
+            "sequential (one company after another, each seeing the latest prices: Gauss–Seidel, §VI)"
+        }
+        UpdateOrder::Simultaneous => {
+            "simultaneous (all companies from the same observation: Jacobi)"
+        }
+    }
+}
+
 /// The δ given by `--delta` or `--set delta=…` (they must agree when both are given).
 fn delta_option(s: &Scenario, opts: &Options) -> Result<Option<f64>, CliError> {
     let set: Option<f64> = opts.params.get("delta")?;
@@ -734,6 +748,9 @@ fn simulation_settings(
     if let Some(p) = opts.params.get::<f64>("initial_price")? {
         settings.initial = InitialPrices::Uniform(p);
     }
+    if let Some(order) = opts.params.get::<UpdateOrder>("order")? {
+        settings.order = Some(order);
+    }
     settings.record_prices = true;
     Ok(settings)
 }
@@ -781,7 +798,7 @@ fn entry_label((k, t): (usize, usize), companies: usize) -> String {
 
 fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params
-        .allow_only("stackelberg simulate", &["delta", "initial_price"])?;
+        .allow_only("stackelberg simulate", &["delta", "initial_price", "order"])?;
     let file: dr_stackelberg::Scenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
@@ -824,6 +841,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "simulated": "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)",
         "rule": rule,
         "delta": delta,
+        "order": run.order.name(),
         "max_rounds": settings.max_rounds,
         "tolerance": settings.tolerance,
         "termination": termination_name(run.termination),
@@ -869,6 +887,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "  rule                 {}",
         update_text(settings.update)
     );
+    let _ = writeln!(text, "  order                {}", order_text(run.order));
     if let PriceUpdate::Paper { delta } = settings.update {
         if delta < 0.0 {
             let _ = writeln!(
@@ -1001,6 +1020,7 @@ fn run_json(r: &DistributedStudy, period0_only: bool) -> Value {
     json!({
         "rule": rule,
         "delta": delta,
+        "order": r.run.order.name(),
         "termination": termination_name(r.run.termination),
         "termination_at": termination_at(&r.run),
         "converged_after": (r.run.termination == Termination::Converged).then_some(r.run.rounds),
