@@ -26,6 +26,7 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Outcome, Output,
     Table,
 };
+use demand_response::command::RoundReport;
 use demand_response::plot::{LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_convex::{Certificate, IpmSettings, Status};
@@ -1011,12 +1012,35 @@ fn run_scheme(
         Scheme::Gradient => {
             let step = default_step(model, behaviour, settings.step);
             let scheme = GradientScheme::new(model, behaviour, step, &settings)?;
-            let mut bar = opts.progress(
+            let algorithm = format!("shaping gradient {}", behaviour_name(behaviour));
+            let mut bar = opts.watch(
                 settings.max_rounds as u64,
                 &format!("eq. {} rounds", scheme_equation(behaviour)),
+                |_: usize, r: &dr_shaping::Round, _: &GradientScheme<'_>| {
+                    let mut scalars = vec![("residual", r.residual)];
+                    if let Some(w) = r.welfare {
+                        scalars.push(("welfare", w));
+                    }
+                    RoundReport {
+                        algorithm: algorithm.clone(),
+                        round: r.round,
+                        scalars,
+                        vectors: vec![
+                            ("prices", r.prices.clone()),
+                            ("total_load", r.total_load.clone()),
+                        ],
+                    }
+                },
             );
             Ok(scheme.executor().observe(&mut bar).run().into())
         }
+        // The price Newton runs its own loop (no executor): no round observer can watch it.
+        Scheme::Newton if opts.rounds.is_active() => Err(ShapingError::Unsupported {
+            field: "scheme".into(),
+            message: "a round observer (a Python callback) watches the gradient scheme only; \
+                      scheme = \"newton\" runs without one"
+                .into(),
+        }),
         Scheme::Newton => run_newton_scheme(model, &settings),
     }
 }
