@@ -452,9 +452,14 @@ pub fn run_command<'py>(
 }
 
 /// The Python callback `cb` as a round observer: it is called with the GIL taken back,
-/// `False` stops the run, an exception stops it and is kept in `raised`.
+/// `False` stops the run, an exception stops it and is kept in `raised`; after an exception
+/// the callback is not called again (a later run of the same command, e.g. bidding's
+/// second equilibrium, stops at its first round).
 fn python_observer(cb: Py<PyAny>, raised: Arc<Mutex<Option<PyErr>>>) -> RoundObserver {
     Box::new(move |report: &RoundReport| {
+        if raised.lock().map_or(true, |r| r.is_some()) {
+            return ControlFlow::Break(());
+        }
         Python::attach(|py| {
             let answer = report_dict(py, report).and_then(|r| cb.bind(py).call1((r,)));
             match answer {

@@ -35,6 +35,12 @@ def observed(path, **kwargs):
     return demand_response.simulate(str(path), callback=keep, **kwargs), seen
 
 
+def runs(result):
+    """The runs of a result: bidding scenarios simulate both equilibria (``runs``), the
+    others one run (the result itself)."""
+    return result["runs"] if "runs" in result else [result]
+
+
 def final_vector(path, result):
     """The result's final prices (allocation for the mechanism), flat."""
     key = "allocation" if path == MECHANISM else "prices"
@@ -58,8 +64,8 @@ def test_callback_only_observes_the_commands_result(dr, path):
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
 def test_callback_sees_every_recorded_round(path):
     result, seen = observed(path)
-    records = result["rounds"]
-    # Every round the result's trace records (the trace keeps every round), in order.
+    records = [rec for run in runs(result) for rec in run["rounds"]]
+    # Every round the result's traces record (they keep every round), run after run.
     assert len(seen) == len(records)
     assert [r["round"] for r in seen] == [int(rec["round"]) for rec in records]
     # The same numbers as the trace, each under the trace's name.
@@ -117,9 +123,11 @@ def test_false_stops_the_run(path):
         return len(seen) < 3
 
     result = demand_response.simulate(str(path), callback=stop_at_three)
-    assert len(seen) == 3
-    assert result["termination"].lower() == "stopped"
-    assert len(result["rounds"]) == 3
+    # The first run stops after its third round; a second run (bidding simulates both
+    # equilibria) after its first, the callback saying False again.
+    assert [len(run["rounds"]) for run in runs(result)] == [3, 1][: len(runs(result))]
+    assert len(seen) == sum(len(run["rounds"]) for run in runs(result))
+    assert all(run["termination"].lower() == "stopped" for run in runs(result))
     assert result["outcome"] == "not_converged"
     assert demand_response.exit_code(result) == 4
 
