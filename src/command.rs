@@ -149,6 +149,8 @@ pub fn run(
 /// cost = { linear = 1.0, quadratic = 1.0 }
 /// [[customers]]
 /// cost = { linear = 1.0, quadratic = 2.0 }
+/// [[customers]]
+/// cost = { linear = 2.0, quadratic = 1.0 }
 /// "#;
 /// let scenario = Scenario::from_text(text, Format::Toml)?;
 /// let seen = Arc::new(Mutex::new(Vec::<RoundReport>::new()));
@@ -158,9 +160,17 @@ pub fn run(
 ///     ControlFlow::Continue(())
 /// });
 /// let result = run_observed(Action::Simulate, &scenario, &[], observer).expect("runs");
-/// // The observer saw every round the result records.
-/// let records = result.json["rounds"].as_array().unwrap().len();
+/// // A bidding scenario simulates both equilibria (li-chen-dahleh-2015 eqs. 11–12 and
+/// // 26–27); the observer saw every round both traces record.
+/// let records: usize = result.json["runs"]
+///     .as_array()
+///     .unwrap()
+///     .iter()
+///     .map(|run| run["rounds"].as_array().unwrap().len())
+///     .sum();
 /// assert_eq!(seen.lock().unwrap().len(), records);
+/// let last = seen.lock().unwrap().last().cloned().unwrap();
+/// assert_eq!(last.algorithm, "bidding strategic");
 /// # Ok::<(), demand_response::scenario::ScenarioError>(())
 /// ```
 pub fn run_observed(
