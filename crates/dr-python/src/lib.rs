@@ -13,7 +13,10 @@
 //!   26–27) round by round, calling a Python callback after each round;
 //! - [`run_command`]: `dr solve|simulate|verify --json` on a scenario (any of the four
 //!   models) through [`demand_response::command::run`], the JSON converted to Python
-//!   (arrays of numbers become numpy arrays).
+//!   (arrays of numbers become numpy arrays); for `simulate`, an optional Python callback
+//!   watches every round of the model's iterative algorithm
+//!   ([`demand_response::command::run_observed`]: bidding eqs. 11–12/26–27, shaping's
+//!   gradient scheme eqs. 41–42/48, Stackelberg eq. 21, the mechanism's learning dynamic).
 //!
 //! Bad input raises `demand_response.InputError` (a `ValueError`) with the message the `dr`
 //! command prints, naming the field and value; its `kind` attribute is the command's
