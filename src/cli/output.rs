@@ -207,11 +207,6 @@ impl RoundSink {
         RoundSink(observer.map(RefCell::new))
     }
 
-    /// Whether a library caller observes the rounds.
-    pub(crate) fn is_active(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Hands the round `report()` builds to the observer (built only when there is one);
     /// its answer says whether the run goes on.
     pub(crate) fn report(&self, report: impl FnOnce() -> RoundReport) -> ControlFlow<()> {

@@ -32,7 +32,7 @@ use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_convex::{Certificate, IpmSettings, Status};
 use dr_shaping::{
     competitive_equilibrium, competitive_equilibrium_ipm, critical_step, load_factor, nash_gain,
-    peak_to_average, simulate as run_newton_scheme, strategic_equilibrium,
+    peak_to_average, simulate as run_newton_scheme, simulate_observed, strategic_equilibrium,
     strategic_equilibrium_ipm, unshaped_loads, Behaviour, Equilibrium, GradientScheme, Loads,
     NashGain, Scheme, ShapingError, ShapingModel, ShapingScenario, SimulationRun,
     SimulationSettings, Termination, UtilitySpec,
@@ -1017,31 +1017,35 @@ fn run_scheme(
                 settings.max_rounds as u64,
                 &format!("eq. {} rounds", scheme_equation(behaviour)),
                 |_: usize, r: &dr_shaping::Round, _: &GradientScheme<'_>| {
-                    let mut scalars = vec![("residual", r.residual)];
-                    if let Some(w) = r.welfare {
-                        scalars.push(("welfare", w));
-                    }
-                    RoundReport {
-                        algorithm: algorithm.clone(),
-                        round: r.round,
-                        scalars,
-                        vectors: vec![
-                            ("prices", r.prices.clone()),
-                            ("total_load", r.total_load.clone()),
-                        ],
-                    }
+                    round_report(&algorithm, r)
                 },
             );
             Ok(scheme.executor().observe(&mut bar).run().into())
         }
-        // The price Newton runs its own loop (no executor): no round observer can watch it.
-        Scheme::Newton if opts.rounds.is_active() => Err(ShapingError::Unsupported {
-            field: "scheme".into(),
-            message: "a round observer (a Python callback) watches the gradient scheme only; \
-                      scheme = \"newton\" runs without one"
-                .into(),
-        }),
-        Scheme::Newton => run_newton_scheme(model, &settings),
+        Scheme::Newton => {
+            let algorithm = format!("shaping newton {}", behaviour_name(behaviour));
+            simulate_observed(model, &settings, &mut |r: &dr_shaping::Round| {
+                opts.rounds.report(|| round_report(&algorithm, r))
+            })
+        }
+    }
+}
+
+/// A round of either scheme for a library caller's round observer
+/// (`demand_response::command::run_observed`).
+fn round_report(algorithm: &str, r: &dr_shaping::Round) -> RoundReport {
+    let mut scalars = vec![("residual", r.residual)];
+    if let Some(w) = r.welfare {
+        scalars.push(("welfare", w));
+    }
+    RoundReport {
+        algorithm: algorithm.to_string(),
+        round: r.round,
+        scalars,
+        vectors: vec![
+            ("prices", r.prices.clone()),
+            ("total_load", r.total_load.clone()),
+        ],
     }
 }
 

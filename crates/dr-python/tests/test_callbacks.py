@@ -150,16 +150,35 @@ def test_exception_propagates_and_stops_the_run(path):
     assert len(seen) == 2  # not called again after raising
 
 
-def test_newton_scheme_cannot_be_observed():
+def test_newton_scheme_is_observed_too():
+    # chen-li-low-doyle-2010 §IV, the fast scheme: the price Newton's announcements.
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     with open(SHAPING, "rb") as f:
         scenario = tomllib.load(f)
     scenario["simulation"] = {**scenario.get("simulation", {}), "scheme": "newton"}
-    with pytest.raises(demand_response.InputError, match="scheme"):
-        demand_response.simulate(scenario, callback=lambda r: None)
-    # Without a callback the same scenario runs (the price Newton of chen-li-low-doyle-2010
-    # §IV, its own loop).
-    assert demand_response.simulate(scenario)["termination"] == "converged"
+    seen = []
+    result = demand_response.simulate(scenario, callback=seen.append)
+    assert result["scheme"] == "newton" and result["termination"] == "converged"
+    plain = demand_response.simulate(scenario)
+    # It only observes: the same result as without the callback (compared as JSON).
+    assert_same(result, json.loads(json.dumps(plain, default=lambda o: o.tolist())))
+    records = result["rounds"]
+    assert [r["round"] for r in seen] == [int(rec["round"]) for rec in records]
+    for r, rec in zip(seen, records):
+        np.testing.assert_array_equal(r["prices"], np.asarray(rec["prices"]))
+        assert r["residual"] == rec["residual"]
+    # The final prices are the last accepted announcement's.
+    accepted = [r for r, rec in zip(seen, records) if rec["accepted"]]
+    np.testing.assert_array_equal(accepted[-1]["prices"], np.asarray(result["prices"]))
+    assert accepted[-1]["residual"] <= result["tolerance"] < seen[0]["residual"]
+    # False stops it: at the start (round 0) and after two announcements.
+    for k in (1, 3):
+        count = []
+        stopped = demand_response.simulate(
+            scenario, callback=lambda r: count.append(r) or len(count) < k
+        )
+        assert len(count) == k == len(stopped["rounds"])
+        assert stopped["termination"] == "stopped"
 
 
 def test_callback_needs_simulate_and_a_callable():

@@ -98,8 +98,9 @@ def simulate(
     - bidding (li-chen-dahleh-2015 eqs. 11-12, strategic 26-27): ``price``,
       ``total_bid``, ``supply``, ``mismatch``, ``relative_mismatch``;
     - shaping, gradient scheme (chen-li-low-doyle-2010 eqs. 41-42, strategic 48):
-      ``prices`` p(t), ``total_load`` Q(t), ``residual``, ``welfare`` (the price-Newton
-      scheme, ``scheme = "newton"``, cannot be observed: :class:`InputError`);
+      ``prices`` p(t), ``total_load`` Q(t), ``residual``, ``welfare``; the fast scheme
+      (``scheme = "newton"``, the price Newton): ``prices`` (the announced trial),
+      ``total_load``, ``residual``, round 0 being the start;
     - stackelberg, distributed pricing (alshehri-liu-chen-basar eq. 21): ``prices``
       (flat, company-major ``k*T + t``: the prices the round measured), ``mismatch``;
     - mechanism, the learning dynamic (wei-anastasopoulos): ``allocation`` (flat,
