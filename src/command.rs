@@ -32,9 +32,10 @@
 
 use crate::cli::error::CliError;
 use crate::cli::models;
-use crate::cli::output::{self, Options, Params};
+use crate::cli::output::{self, Options, Params, RoundSink};
 use crate::scenario::{Scenario, ScenarioError};
 use serde_json::{json, Value};
+use std::ops::ControlFlow;
 
 /// Which `dr` command to run on a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,38 @@ impl From<ScenarioError> for CommandError {
     }
 }
 
+/// One round of the iterative algorithm `dr simulate` runs, as handed to a
+/// [`RoundObserver`] (see [`run_observed`]): the round index and the round's numbers, each
+/// under the name `dr simulate --json` gives it in its `"rounds"` records.
+///
+/// - bidding (li-chen-dahleh-2015 eqs. 11–12, 26–27): scalars `price`, `total_bid`,
+///   `supply`, `mismatch`, `relative_mismatch`;
+/// - shaping, gradient scheme (chen-li-low-doyle-2010 eqs. 41–42, 48) or price Newton:
+///   vectors `prices` `p^k(t)` and `total_load` `Q^k(t)`, scalar `residual` (and
+///   `welfare` for the gradient scheme);
+/// - stackelberg, distributed pricing (alshehri-liu-chen-basar eq. 21): vector `prices`
+///   (flat, `k·T + t`, the prices the round measured), scalar `mismatch`;
+/// - mechanism, the learning dynamic (wei-anastasopoulos §V): vector `allocation` (flat,
+///   `i·T + t`, the allocation `ŷ(m)` after the round), scalars `max_gain`,
+///   `max_relative_gain`, `infeasibility`, `price_disagreement`, `welfare`, `peak`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundReport {
+    /// The algorithm, e.g. `"shaping gradient competitive"` (a scenario simulated with
+    /// both behaviours reports the rounds of both runs, one after the other).
+    pub algorithm: String,
+    /// The round index as the algorithm's trace numbers it (0 = the start).
+    pub round: usize,
+    /// The round's scalar figures, by name.
+    pub scalars: Vec<(&'static str, f64)>,
+    /// The round's vectors, by name.
+    pub vectors: Vec<(&'static str, Vec<f64>)>,
+}
+
+/// Watches the rounds of `dr simulate` (the observer of the kernel's iteration abstraction,
+/// `dr_convex::Observer`): called after every round; `ControlFlow::Break(())` stops the run
+/// (termination `"stopped"`).
+pub type RoundObserver = Box<dyn FnMut(&RoundReport) -> ControlFlow<()> + Send>;
+
 /// Runs `dr <action> --json` on `scenario` with `--set KEY=VALUE` pairs `settings`, in
 /// this process. The memory limit is the command's default (`DR_MEMORY_LIMIT` when set,
 /// else ¾ of the machine's memory); no progress bars, no plots.
@@ -96,6 +129,64 @@ pub fn run(
     action: Action,
     scenario: &Scenario,
     settings: &[(String, String)],
+) -> Result<CommandResult, CommandError> {
+    run_with(action, scenario, settings, None)
+}
+
+/// [`run`] with `observer` watching every round of the iterative algorithm
+/// (`Action::Simulate`; the other actions run no rounds). The result is the one [`run`]
+/// returns unless the observer stops the run early.
+///
+/// ```
+/// use demand_response::command::{run_observed, Action, RoundReport};
+/// use demand_response::scenario::{Format, Scenario};
+/// use std::ops::ControlFlow;
+/// use std::sync::{Arc, Mutex};
+/// let text = r#"
+/// model = "bidding"
+/// deficit = 1.0
+/// [[customers]]
+/// cost = { linear = 1.0, quadratic = 1.0 }
+/// [[customers]]
+/// cost = { linear = 1.0, quadratic = 2.0 }
+/// [[customers]]
+/// cost = { linear = 2.0, quadratic = 1.0 }
+/// "#;
+/// let scenario = Scenario::from_text(text, Format::Toml)?;
+/// let seen = Arc::new(Mutex::new(Vec::<RoundReport>::new()));
+/// let sink = Arc::clone(&seen);
+/// let observer = Box::new(move |r: &RoundReport| {
+///     sink.lock().unwrap().push(r.clone());
+///     ControlFlow::Continue(())
+/// });
+/// let result = run_observed(Action::Simulate, &scenario, &[], observer).expect("runs");
+/// // A bidding scenario simulates both equilibria (li-chen-dahleh-2015 eqs. 11–12 and
+/// // 26–27); the observer saw every round both traces record.
+/// let records: usize = result.json["runs"]
+///     .as_array()
+///     .unwrap()
+///     .iter()
+///     .map(|run| run["rounds"].as_array().unwrap().len())
+///     .sum();
+/// assert_eq!(seen.lock().unwrap().len(), records);
+/// let last = seen.lock().unwrap().last().cloned().unwrap();
+/// assert_eq!(last.algorithm, "bidding strategic");
+/// # Ok::<(), demand_response::scenario::ScenarioError>(())
+/// ```
+pub fn run_observed(
+    action: Action,
+    scenario: &Scenario,
+    settings: &[(String, String)],
+    observer: RoundObserver,
+) -> Result<CommandResult, CommandError> {
+    run_with(action, scenario, settings, Some(observer))
+}
+
+fn run_with(
+    action: Action,
+    scenario: &Scenario,
+    settings: &[(String, String)],
+    observer: Option<RoundObserver>,
 ) -> Result<CommandResult, CommandError> {
     let memory_limit = match std::env::var("DR_MEMORY_LIMIT") {
         Ok(v) => output::parse_bytes(&v).map_err(|reason| CliError::BadParameter {
@@ -110,6 +201,7 @@ pub fn run(
         progress_allowed: false,
         memory_limit,
         params: Params::new(settings.to_vec()),
+        rounds: RoundSink::new(observer),
         ..Options::default()
     };
     let action = match action {

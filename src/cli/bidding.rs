@@ -39,6 +39,7 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
 };
 use super::study::Study;
+use demand_response::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_bidding::studies::{
@@ -678,7 +679,23 @@ fn run_update(
     record_bids: Option<usize>,
     opts: &Options,
 ) -> Result<SimulationRun, BiddingError> {
-    let mut bar = opts.progress(settings.max_rounds as u64, "bidding rounds");
+    let algorithm = format!("bidding {}", format!("{behaviour:?}").to_lowercase());
+    let mut bar = opts.watch(
+        settings.max_rounds as u64,
+        "bidding rounds",
+        |_: usize, r: &dr_bidding::Round, _: &BiddingSimulation<'_, _>| RoundReport {
+            algorithm: algorithm.clone(),
+            round: r.round,
+            scalars: vec![
+                ("price", r.price),
+                ("total_bid", r.total_bid),
+                ("supply", r.supply),
+                ("mismatch", r.mismatch),
+                ("relative_mismatch", r.relative_mismatch),
+            ],
+            vectors: Vec::new(),
+        },
+    );
     let sim = BiddingSimulation::from_update(market, behaviour, update, settings)?;
     let executor = sim.executor().observe(&mut bar);
     let executor = match record_bids {

@@ -46,6 +46,7 @@ use super::models::ModelCommands;
 use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
 };
+use demand_response::command::RoundReport;
 use demand_response::plot::{BarChart, GraphDrawing, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_mechanism::{run_scenario, ScenarioModel, ScenarioReport, ScenarioSettings};
@@ -882,9 +883,22 @@ fn learn<G: LearningGame>(
     opts: &Options,
 ) -> Result<(Termination, usize, Vec<f64>, Vec<LearningRecord>), MechanismError> {
     let learner = Learner::new(game, game.starting_profile(), settings)?;
-    let mut bar = opts.progress(
+    let mut bar = opts.watch(
         settings.max_rounds.saturating_add(1) as u64,
         "learning the NE",
+        |_: usize, r: &LearningRecord, l: &Learner<'_, G>| RoundReport {
+            algorithm: "mechanism learning".into(),
+            round: r.round,
+            scalars: vec![
+                ("max_gain", r.max_gain),
+                ("max_relative_gain", r.max_relative_gain),
+                ("infeasibility", r.infeasibility),
+                ("price_disagreement", r.price_disagreement),
+                ("welfare", r.welfare),
+                ("peak", r.peak),
+            ],
+            vectors: vec![("allocation", game.allocation(l.profile()).to_vec())],
+        },
     );
     // The kernel executor runs the learner; the progress bar is an observer.
     let out: LearningOutcome<G::Profile> = learner.executor().observe(&mut bar).run().into();

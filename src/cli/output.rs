@@ -3,11 +3,14 @@
 
 use super::args::{EquilibriumChoice, RuleChoice, SimArgs};
 use super::error::CliError;
-use super::progress::Progress;
+use super::progress::{Progress, Watch};
+use demand_response::command::{RoundObserver, RoundReport};
 use demand_response::plot::Plot;
 use dr_convex::Certificate;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -189,6 +192,43 @@ pub(crate) struct Options {
     pub progress_allowed: bool,
     /// `--memory-limit`: the most bytes a scenario may need (see [`check_memory`]).
     pub memory_limit: u64,
+    /// A library caller's observer of the simulation rounds (none for the command).
+    pub rounds: RoundSink,
+}
+
+/// Where the rounds of an iterative algorithm go besides the progress bar: a library
+/// caller's [`RoundObserver`] (`demand_response::command::run_observed`), or nowhere.
+#[derive(Default)]
+pub(crate) struct RoundSink(Option<RefCell<RoundObserver>>);
+
+impl RoundSink {
+    /// A sink passing rounds to `observer` (none: rounds go nowhere).
+    pub(crate) fn new(observer: Option<RoundObserver>) -> RoundSink {
+        RoundSink(observer.map(RefCell::new))
+    }
+
+    /// Hands the round `report()` builds to the observer (built only when there is one);
+    /// its answer says whether the run goes on.
+    pub(crate) fn report(&self, report: impl FnOnce() -> RoundReport) -> ControlFlow<()> {
+        match &self.0 {
+            Some(cell) => match cell.try_borrow_mut() {
+                Ok(mut observer) => observer(&report()),
+                // Not re-entered by the handlers (one run at a time); keep going if it were.
+                Err(_) => ControlFlow::Continue(()),
+            },
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for RoundSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RoundSink(observer)"
+        } else {
+            "RoundSink(none)"
+        })
+    }
 }
 
 impl Options {
@@ -204,6 +244,13 @@ impl Options {
         } else {
             Progress::hidden()
         }
+    }
+
+    /// The observer of an iterative run ([`dr_convex::Executor::observe`]): the progress bar
+    /// ([`Options::progress`]) and the library caller's [`RoundSink`], which gets each round
+    /// as `report(index, round, stepper)` builds it.
+    pub(crate) fn watch<F>(&self, len: u64, message: &str, report: F) -> Watch<'_, F> {
+        Watch::new(self.progress(len, message), &self.rounds, report)
     }
 }
 

@@ -3,6 +3,8 @@
 //! stderr is not a terminal or `--json` is given, so piped and machine-readable output
 //! stays clean.
 
+use super::output::RoundSink;
+use demand_response::command::RoundReport;
 use dr_convex::{Observer, Stepper, Termination};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ops::ControlFlow;
@@ -65,6 +67,33 @@ impl<S: Stepper> Observer<S> for Progress {
     }
     fn finish(&mut self, _termination: Termination, _rounds: usize) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// The observer of an iterative run that `dr simulate` attaches
+/// ([`super::output::Options::watch`]): the progress bar, and the library caller's round
+/// observer ([`super::output::RoundSink`], `demand_response::command::run_observed`), which
+/// may stop the run.
+pub(crate) struct Watch<'o, F> {
+    bar: Progress,
+    sink: &'o RoundSink,
+    report: F,
+}
+
+impl<'o, F> Watch<'o, F> {
+    pub(crate) fn new(bar: Progress, sink: &'o RoundSink, report: F) -> Self {
+        Watch { bar, sink, report }
+    }
+}
+
+impl<S: Stepper, F: FnMut(usize, &S::Round, &S) -> RoundReport> Observer<S> for Watch<'_, F> {
+    fn observe(&mut self, index: usize, round: &S::Round, stepper: &S) -> ControlFlow<()> {
+        self.bar.inc(1);
+        let report = &mut self.report;
+        self.sink.report(|| report(index, round, stepper))
+    }
+    fn finish(&mut self, _termination: Termination, _rounds: usize) {
+        self.bar.bar.finish_and_clear();
     }
 }
 

@@ -26,12 +26,13 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Outcome, Output,
     Table,
 };
+use demand_response::command::RoundReport;
 use demand_response::plot::{LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_convex::{Certificate, IpmSettings, Status};
 use dr_shaping::{
     competitive_equilibrium, competitive_equilibrium_ipm, critical_step, load_factor, nash_gain,
-    peak_to_average, simulate as run_newton_scheme, strategic_equilibrium,
+    peak_to_average, simulate as run_newton_scheme, simulate_observed, strategic_equilibrium,
     strategic_equilibrium_ipm, unshaped_loads, Behaviour, Equilibrium, GradientScheme, Loads,
     NashGain, Scheme, ShapingError, ShapingModel, ShapingScenario, SimulationRun,
     SimulationSettings, Termination, UtilitySpec,
@@ -1011,13 +1012,40 @@ fn run_scheme(
         Scheme::Gradient => {
             let step = default_step(model, behaviour, settings.step);
             let scheme = GradientScheme::new(model, behaviour, step, &settings)?;
-            let mut bar = opts.progress(
+            let algorithm = format!("shaping gradient {}", behaviour_name(behaviour));
+            let mut bar = opts.watch(
                 settings.max_rounds as u64,
                 &format!("eq. {} rounds", scheme_equation(behaviour)),
+                |_: usize, r: &dr_shaping::Round, _: &GradientScheme<'_>| {
+                    round_report(&algorithm, r)
+                },
             );
             Ok(scheme.executor().observe(&mut bar).run().into())
         }
-        Scheme::Newton => run_newton_scheme(model, &settings),
+        Scheme::Newton => {
+            let algorithm = format!("shaping newton {}", behaviour_name(behaviour));
+            simulate_observed(model, &settings, &mut |r: &dr_shaping::Round| {
+                opts.rounds.report(|| round_report(&algorithm, r))
+            })
+        }
+    }
+}
+
+/// A round of either scheme for a library caller's round observer
+/// (`demand_response::command::run_observed`).
+fn round_report(algorithm: &str, r: &dr_shaping::Round) -> RoundReport {
+    let mut scalars = vec![("residual", r.residual)];
+    if let Some(w) = r.welfare {
+        scalars.push(("welfare", w));
+    }
+    RoundReport {
+        algorithm: algorithm.to_string(),
+        round: r.round,
+        scalars,
+        vectors: vec![
+            ("prices", r.prices.clone()),
+            ("total_load", r.total_load.clone()),
+        ],
     }
 }
 

@@ -32,6 +32,7 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
 };
 use super::study::Study;
+use demand_response::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{ModelKind, Scenario};
 use dr_stackelberg::studies::{self, CaseStudy, DistributedStudy};
@@ -816,7 +817,17 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     )
     .map_err(&err)?;
     // The kernel executor runs eq. 21; the progress bar is an observer.
-    let mut bar = opts.progress(settings.max_rounds as u64 + 1, "eq. 21 rounds");
+    let mut bar = opts.watch(
+        settings.max_rounds as u64 + 1,
+        "eq. 21 rounds",
+        |_: usize, r: &dr_stackelberg::Round, s: &DistributedPricing<'_>| RoundReport {
+            algorithm: "stackelberg distributed pricing".into(),
+            round: r.round,
+            scalars: vec![("mismatch", r.mismatch)],
+            // The prices this round measured (as `with_prices` records them).
+            vectors: vec![("prices", s.prices().to_vec())],
+        },
+    );
     let stepper = DistributedPricing::new(market, &settings).map_err(&err)?;
     let run: DistributedRun = stepper.executor().observe(&mut bar).run().into();
     let k_n = market.companies().len();

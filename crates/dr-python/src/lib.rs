@@ -13,7 +13,10 @@
 //!   26–27) round by round, calling a Python callback after each round;
 //! - [`run_command`]: `dr solve|simulate|verify --json` on a scenario (any of the four
 //!   models) through [`demand_response::command::run`], the JSON converted to Python
-//!   (arrays of numbers become numpy arrays).
+//!   (arrays of numbers become numpy arrays); for `simulate`, an optional Python callback
+//!   watches every round of the model's iterative algorithm
+//!   ([`demand_response::command::run_observed`]: bidding eqs. 11–12/26–27, shaping's
+//!   gradient scheme eqs. 41–42/48, Stackelberg eq. 21, the mechanism's learning dynamic).
 //!
 //! Bad input raises `demand_response.InputError` (a `ValueError`) with the message the `dr`
 //! command prints, naming the field and value; its `kind` attribute is the command's
@@ -28,7 +31,7 @@
 //! assert!(numeric_array(&json!(["a", 1.0])).is_none());
 //! ```
 
-use demand_response::command::{self, Action, CommandError};
+use demand_response::command::{self, Action, CommandError, RoundObserver, RoundReport};
 use demand_response::scenario::Scenario;
 use dr_bidding::{
     competitive_equilibrium, efficiency, nash_equilibrium, Behaviour, BiddingError,
@@ -43,6 +46,7 @@ use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 create_exception!(
     demand_response,
@@ -392,8 +396,17 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
 /// Runs `dr <action> --json` on a scenario: `path` (a file, as `dr` reads it) or `text`
 /// (JSON or TOML, named `name` in messages), with `--set KEY=VALUE` pairs `settings`.
 /// Returns `(result, exit_code)`: the converted JSON and the status `dr` would exit with.
+///
+/// With `callback` (action `simulate` only), `callback(round_dict)` is called after every
+/// round of the model's iterative algorithm — li-chen-dahleh-2015 eqs. 11–12/26–27,
+/// chen-li-low-doyle-2010 eqs. 41–42/48 (gradient scheme), alshehri-liu-chen-basar eq. 21,
+/// wei-anastasopoulos' learning dynamic — through
+/// [`demand_response::command::run_observed`] (the observer of the kernel executor): the
+/// dict holds `algorithm`, `round` and the round's figures ([`RoundReport`]; vectors as
+/// numpy arrays). It runs with the GIL held; the rounds run with it released. `False`
+/// stops the run (termination `"stopped"`); an exception stops it and is raised.
 #[pyfunction]
-#[pyo3(signature = (action, path=None, text=None, name="<dict>", settings=Vec::new()))]
+#[pyo3(signature = (action, path=None, text=None, name="<dict>", settings=Vec::new(), callback=None))]
 pub fn run_command<'py>(
     py: Python<'py>,
     action: &str,
@@ -401,6 +414,7 @@ pub fn run_command<'py>(
     text: Option<String>,
     name: &str,
     settings: Vec<(String, String)>,
+    callback: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyAny>, u8)> {
     let action = match action {
         "solve" => Action::Solve,
@@ -412,6 +426,13 @@ pub fn run_command<'py>(
             )))
         }
     };
+    if callback.is_some() && action != Action::Simulate {
+        return Err(PyValueError::new_err(
+            "callback: only `simulate` runs rounds to observe",
+        ));
+    }
+    let raised: Arc<Mutex<Option<PyErr>>> = Arc::new(Mutex::new(None));
+    let observer = callback.map(|cb| python_observer(cb.unbind(), Arc::clone(&raised)));
     let name = name.to_string();
     let result = py.detach(move || -> Result<_, CommandError> {
         let scenario = match (path, text) {
@@ -420,10 +441,58 @@ pub fn run_command<'py>(
             (None, None) => Scenario::from_bytes(b"", &name),
         }
         .map_err(CommandError::from)?;
-        command::run(action, &scenario, &settings)
+        match observer {
+            Some(observer) => command::run_observed(action, &scenario, &settings, observer),
+            None => command::run(action, &scenario, &settings),
+        }
     });
+    let pending = raised.lock().map(|mut r| r.take()).unwrap_or(None);
+    if let Some(e) = pending {
+        return Err(e);
+    }
     let result = result.map_err(|e| command_error(py, e))?;
     Ok((json_to_py(py, &result.json)?, result.exit_code))
+}
+
+/// The Python callback `cb` as a round observer: it is called with the GIL taken back,
+/// `False` stops the run, an exception stops it and is kept in `raised`; after an exception
+/// the callback is not called again (a later run of the same command, e.g. bidding's
+/// second equilibrium, stops at its first round).
+fn python_observer(cb: Py<PyAny>, raised: Arc<Mutex<Option<PyErr>>>) -> RoundObserver {
+    Box::new(move |report: &RoundReport| {
+        if raised.lock().map_or(true, |r| r.is_some()) {
+            return ControlFlow::Break(());
+        }
+        Python::attach(|py| {
+            let answer = report_dict(py, report).and_then(|r| cb.bind(py).call1((r,)));
+            match answer {
+                Ok(a) if a.is(pyo3::types::PyBool::new(py, false).as_any()) => {
+                    ControlFlow::Break(())
+                }
+                Ok(_) => ControlFlow::Continue(()),
+                Err(e) => {
+                    if let Ok(mut slot) = raised.lock() {
+                        slot.get_or_insert(e);
+                    }
+                    ControlFlow::Break(())
+                }
+            }
+        })
+    })
+}
+
+/// One round of `dr simulate` as the dict handed to the Python callback.
+fn report_dict<'py>(py: Python<'py>, report: &RoundReport) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("algorithm", &report.algorithm)?;
+    d.set_item("round", report.round)?;
+    for (name, x) in &report.scalars {
+        d.set_item(*name, *x)?;
+    }
+    for (name, v) in &report.vectors {
+        d.set_item(*name, v.clone().into_pyarray(py))?;
+    }
+    Ok(d)
 }
 
 /// The native module `demand_response._native`.

@@ -83,7 +83,8 @@ pub use problem::{welfare_problem, WelfareProblem};
 pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};
 pub use simulation::{
-    critical_step, simulate, GradientScheme, Round, Scheme, SimulationRun, SimulationSettings,
+    critical_step, simulate, simulate_observed, GradientScheme, Round, Scheme, SimulationRun,
+    SimulationSettings,
 };
 pub use vi_path::strategic_equilibrium_vi;
 

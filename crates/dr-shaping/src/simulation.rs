@@ -41,13 +41,14 @@
 use crate::equilibrium::{potential_curvature, responses, Behaviour, Loads};
 use crate::error::ShapingError;
 use crate::model::ShapingModel;
-use crate::newton::{PriceNewton, SolverSettings};
+use crate::newton::{NewtonRound, PriceNewton, SolverSettings};
 use dr_convex::parallel::CHUNK;
 use dr_convex::{
-    project_box_sum, Bound, Executor, Run, Step, Stepper, Swing, Termination, TraceMode,
+    callback, project_box_sum, Bound, Executor, Run, Step, Stepper, Swing, Termination, TraceMode,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 
 /// Which distributed scheme to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -563,6 +564,35 @@ pub fn simulate(
     model: &ShapingModel,
     settings: &SimulationSettings,
 ) -> Result<SimulationRun, ShapingError> {
+    simulate_observed(model, settings, &mut |_: &Round| ControlFlow::Continue(()))
+}
+
+/// [`simulate`] with `observe` called on every round the run's trace records, as it is
+/// played (for [`Scheme::Newton`] round 0, the start the price Newton evaluates on
+/// construction, included): the observer of the kernel executor (`dr_convex::callback`).
+/// `ControlFlow::Break(())` stops the run ([`Termination::Stopped`]); otherwise the run is
+/// the one [`simulate`] returns.
+///
+/// ```
+/// use dr_shaping::{simulate_observed, Round, Scheme, ShapingModel, SimulationSettings};
+/// use std::ops::ControlFlow;
+/// let model = ShapingModel::quadratic(2, vec![3.0; 6], vec![1.0; 6], vec![0.0; 3],
+///                                     vec![f64::INFINITY; 3], vec![0.5; 2], vec![0.1; 2])?;
+/// let settings = SimulationSettings { scheme: Scheme::Newton, ..Default::default() };
+/// let mut residuals = Vec::new();
+/// let run = simulate_observed(&model, &settings, &mut |r: &Round| {
+///     residuals.push(r.residual);
+///     ControlFlow::Continue(())
+/// })?;
+/// assert_eq!(residuals.len(), run.trace.len());
+/// assert_eq!(residuals.last(), Some(&run.residual));
+/// # Ok::<(), dr_shaping::ShapingError>(())
+/// ```
+pub fn simulate_observed(
+    model: &ShapingModel,
+    settings: &SimulationSettings,
+    observe: &mut dyn FnMut(&Round) -> ControlFlow<()>,
+) -> Result<SimulationRun, ShapingError> {
     settings.validate()?;
     match settings.scheme {
         Scheme::Gradient => {
@@ -570,7 +600,9 @@ pub fn simulate(
                 .step
                 .or_else(|| critical_step(model, settings.behaviour).map(|s| 0.5 * s))
                 .unwrap_or(1e-3);
-            Ok(GradientScheme::new(model, settings.behaviour, step, settings)?.run())
+            let scheme = GradientScheme::new(model, settings.behaviour, step, settings)?;
+            let mut watch = callback(|r: &Round| observe(r));
+            Ok(scheme.executor().observe(&mut watch).run().into())
         }
         Scheme::Newton => {
             let extra = match settings.behaviour {
@@ -601,19 +633,28 @@ pub fn simulate(
                 accepted: Some(true),
                 loads: None,
             }];
-            // The stepper owns its evaluation limit (max_evaluations); the executor adds
-            // the trace.
-            let run = Executor::new(&mut newton).trace(TraceMode::Always).run();
-            let termination = run.termination;
-            trace.extend(run.trace.unwrap_or_default().into_iter().map(|r| Round {
-                round: r.round,
-                prices: r.prices,
-                total_load: r.total_load,
-                residual: r.residual,
-                welfare: None,
-                accepted: Some(r.accepted),
-                loads: None,
-            }));
+            let termination = if observe(&trace[0]).is_break() {
+                Termination::Stopped
+            } else {
+                // The stepper owns its evaluation limit (max_evaluations); the executor
+                // adds the trace and the observer.
+                let as_round = |r: &NewtonRound| Round {
+                    round: r.round,
+                    prices: r.prices.clone(),
+                    total_load: r.total_load.clone(),
+                    residual: r.residual,
+                    welfare: None,
+                    accepted: Some(r.accepted),
+                    loads: None,
+                };
+                let mut watch = callback(|r: &NewtonRound| observe(&as_round(r)));
+                let run = Executor::new(&mut newton)
+                    .trace(TraceMode::Always)
+                    .observe(&mut watch)
+                    .run();
+                trace.extend(run.trace.unwrap_or_default().iter().map(as_round));
+                run.termination
+            };
             let prices = newton.prices().to_vec();
             let (loads, _) = responses(model, &prices, newton.extra(), 8192);
             let rounds = newton.evaluations();

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json as _json
 import os as _os
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 from . import _native
 from ._native import InputError
@@ -32,13 +32,24 @@ __all__ = ["InputError", "bidding", "solve", "simulate", "verify", "exit_code"]
 Scenario = Union[str, "_os.PathLike[str]", Mapping[str, Any]]
 
 
-def _run(action: str, scenario: Scenario, settings: Optional[Mapping[str, Any]]):
+def _run(
+    action: str,
+    scenario: Scenario,
+    settings: Optional[Mapping[str, Any]],
+    callback: Optional[Callable[[Dict[str, Any]], Any]] = None,
+):
     pairs = [(str(k), _setting_text(v)) for k, v in (settings or {}).items()]
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if isinstance(scenario, Mapping):
         text = _json.dumps(scenario, allow_nan=False, default=_json_default)
-        return _native.run_command(action, text=text, name="<dict>", settings=pairs)
+        return _native.run_command(
+            action, text=text, name="<dict>", settings=pairs, callback=callback
+        )
     if isinstance(scenario, (str, _os.PathLike)):
-        return _native.run_command(action, path=_os.fspath(scenario), settings=pairs)
+        return _native.run_command(
+            action, path=_os.fspath(scenario), settings=pairs, callback=callback
+        )
     raise TypeError(
         "scenario must be a path (str or os.PathLike) or a dict with the scenario schema, "
         f"got {type(scenario).__name__}"
@@ -72,11 +83,35 @@ def solve(scenario: Scenario, settings: Optional[Mapping[str, Any]] = None) -> D
     return result
 
 
-def simulate(scenario: Scenario, settings: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+def simulate(
+    scenario: Scenario,
+    settings: Optional[Mapping[str, Any]] = None,
+    callback: Optional[Callable[[Dict[str, Any]], Any]] = None,
+) -> Dict[str, Any]:
     """The model's distributed algorithm with the scenario's ``[simulation]`` settings:
-    the structure of ``dr simulate --json``. For a per-round Python callback see
-    :func:`demand_response.bidding.simulate`."""
-    result, _ = _run("simulate", scenario, settings)
+    the structure of ``dr simulate --json``.
+
+    ``callback(round)``, when given, is called after every round (the observer of the
+    kernel's iteration abstraction) with a dict: ``algorithm``, ``round`` (the index the
+    result's ``rounds`` records carry) and the round's figures, vectors as numpy arrays:
+
+    - bidding (li-chen-dahleh-2015 eqs. 11-12, strategic 26-27): ``price``,
+      ``total_bid``, ``supply``, ``mismatch``, ``relative_mismatch``;
+    - shaping, gradient scheme (chen-li-low-doyle-2010 eqs. 41-42, strategic 48):
+      ``prices`` p(t), ``total_load`` Q(t), ``residual``, ``welfare``; the fast scheme
+      (``scheme = "newton"``, the price Newton): ``prices`` (the announced trial),
+      ``total_load``, ``residual``, round 0 being the start;
+    - stackelberg, distributed pricing (alshehri-liu-chen-basar eq. 21): ``prices``
+      (flat, company-major ``k*T + t``: the prices the round measured), ``mismatch``;
+    - mechanism, the learning dynamic (wei-anastasopoulos): ``allocation`` (flat,
+      user-major ``i*T + t``), ``max_gain``, ``max_relative_gain``, ``infeasibility``,
+      ``price_disagreement``, ``welfare``, ``peak``.
+
+    The callback runs with the GIL held, the rounds with it released. Returning ``False``
+    stops the run (termination ``"stopped"``, outcome not converged); an exception it
+    raises stops the run and propagates. Otherwise it only observes: the result is the
+    one without a callback."""
+    result, _ = _run("simulate", scenario, settings, callback)
     return result
 
 

@@ -3,7 +3,7 @@ li-chen-dahleh-2015, chen-li-low-doyle-2010, alshehri-liu-chen-basar, wei-anasta
 solved in Rust with certificates."""
 
 import os
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 from . import bidding as bidding
 
@@ -21,8 +21,16 @@ def solve(scenario: Scenario, settings: Optional[Mapping[str, Any]] = ...) -> Di
     """`dr solve --json` on a scenario path or dict (any of the four models); arrays of
     numbers as numpy arrays."""
 
-def simulate(scenario: Scenario, settings: Optional[Mapping[str, Any]] = ...) -> Dict[str, Any]:
-    """`dr simulate --json`: the model's distributed algorithm."""
+def simulate(
+    scenario: Scenario,
+    settings: Optional[Mapping[str, Any]] = ...,
+    callback: Optional[Callable[[Dict[str, Any]], Any]] = ...,
+) -> Dict[str, Any]:
+    """`dr simulate --json`: the model's distributed algorithm (li-chen-dahleh-2015
+    eqs. 11-12/26-27, chen-li-low-doyle-2010 eqs. 41-42/48, alshehri-liu-chen-basar eq. 21,
+    wei-anastasopoulos' learning dynamic). ``callback(round)`` is called after every round
+    with ``algorithm``, ``round`` and the round's figures (numpy arrays for vectors);
+    ``False`` stops the run (termination ``"stopped"``), an exception propagates."""
 
 def verify(scenario: Scenario, settings: Optional[Mapping[str, Any]] = ...) -> Dict[str, Any]:
     """`dr verify --json`: the LP cross-check verdict (``outcome`` ok / failed /

@@ -1,6 +1,6 @@
 """The native module (Rust, pyo3); use :mod:`demand_response` instead."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -34,4 +34,5 @@ def run_command(
     text: Optional[str] = None,
     name: str = "<dict>",
     settings: List[Tuple[str, str]] = ...,
+    callback: Optional[Callable[[Dict[str, Any]], Any]] = None,
 ) -> Tuple[Dict[str, Any], int]: ...
