@@ -188,14 +188,7 @@ fn run_with(
     settings: &[(String, String)],
     observer: Option<RoundObserver>,
 ) -> Result<CommandResult, CommandError> {
-    let memory_limit = match std::env::var("DR_MEMORY_LIMIT") {
-        Ok(v) => output::parse_bytes(&v).map_err(|reason| CliError::BadParameter {
-            key: "DR_MEMORY_LIMIT".into(),
-            value: v.clone(),
-            reason,
-        })?,
-        Err(_) => output::default_memory_limit(),
-    };
+    let memory_limit = output::memory_limit_from_env()?;
     let opts = Options {
         json: true,
         progress_allowed: false,

@@ -89,14 +89,7 @@ fn options(cli: Cli) -> Result<(Options, Command), CliError> {
         !cli.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let memory_limit = match cli.memory_limit {
         Some(b) => b,
-        None => match std::env::var("DR_MEMORY_LIMIT") {
-            Ok(v) => output::parse_bytes(&v).map_err(|reason| CliError::BadParameter {
-                key: "DR_MEMORY_LIMIT".into(),
-                value: v.clone(),
-                reason,
-            })?,
-            Err(_) => output::default_memory_limit(),
-        },
+        None => output::memory_limit_from_env()?,
     };
     let mut opts = Options {
         json: cli.json,

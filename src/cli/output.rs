@@ -367,6 +367,19 @@ pub(crate) fn check_memory(opts: &Options, file: &str, estimate: u64) -> Result<
     Ok(())
 }
 
+/// The memory limit when `--memory-limit` is not given: `$DR_MEMORY_LIMIT`, else
+/// [`default_memory_limit`]; a malformed variable is a `BadParameter` naming it.
+pub(crate) fn memory_limit_from_env() -> Result<u64, CliError> {
+    match std::env::var("DR_MEMORY_LIMIT") {
+        Ok(v) => parse_bytes(&v).map_err(|reason| CliError::BadParameter {
+            key: "DR_MEMORY_LIMIT".into(),
+            value: v.clone(),
+            reason,
+        }),
+        Err(_) => Ok(default_memory_limit()),
+    }
+}
+
 /// The default `--memory-limit`: 3/4 of the machine's physical memory (from
 /// `/proc/meminfo`), or 8 GiB where that cannot be read.
 pub(crate) fn default_memory_limit() -> u64 {
