@@ -511,7 +511,8 @@ fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Ve
     claims.push(PaperClaim {
         claim: format!(
             "{figure}: for every δ ≥ 0 the distributed algorithm (eq. 21) converges to the \
-             equilibrium prices of eq. 14 (Theorem 4)"
+             equilibrium prices of eq. 14 (Theorem 4; §VIII-A: the limits are \"consistent \
+             with\" the analytical prices)"
         ),
         holds: !runs.is_empty()
             && runs
