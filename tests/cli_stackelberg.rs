@@ -464,7 +464,7 @@ fn paper_setting_study_checks(name: &str, deltas: [f64; 2], start: f64, periods:
         assert_eq!(r["termination"], "converged");
         // Round 0 is the paper's starting price everywhere.
         let first = r["rounds"][0]["prices"].as_array().unwrap();
-        assert!(first.iter().flat_map(|row| vec1(row)).all(|p| p == start));
+        assert!(first.iter().flat_map(vec1).all(|p| p == start));
         let last: Vec<f64> = r["prices"]
             .as_array()
             .unwrap()
