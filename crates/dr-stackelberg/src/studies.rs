@@ -561,11 +561,30 @@ fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Ve
              inversely proportional to the value of δ\")"
         ),
         holds: slower,
-        evidence: sorted
-            .iter()
-            .map(|r| format!("δ = {}: {} rounds", delta(r), r.run.rounds))
-            .collect::<Vec<_>>()
-            .join(", "),
+        evidence: {
+            let counts = sorted
+                .iter()
+                .map(|r| format!("δ = {}: {} rounds", delta(r), r.run.rounds))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Only "more slowly" is judged; the ratios show how far from proportional it is.
+            let ratios = sorted
+                .windows(2)
+                .map(|w| {
+                    format!(
+                        "δ × {} gives rounds × {:.2}",
+                        delta(w[1]) / delta(w[0]),
+                        w[1].run.rounds as f64 / w[0].run.rounds.max(1) as f64
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ratios.is_empty() {
+                counts
+            } else {
+                format!("{counts} ({ratios}; only the direction is judged)")
+            }
+        },
     });
     claims
 }
