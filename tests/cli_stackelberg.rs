@@ -447,6 +447,57 @@ fn study_ecogrid_reproduces_the_papers_findings() {
     }
 }
 
+/// `dr study <name> --json` for the paper-setting studies: exit 0, the paper's δ and p(0),
+/// every claim present with a verdict, and final prices equal to eq. 14's closed form.
+fn paper_setting_study_checks(name: &str, deltas: [f64; 2], start: f64, periods: u64) {
+    let v = json_ok(&["--json", "study", name]);
+    assert_eq!(v["study"], name);
+    assert_eq!(v["periods"].as_u64(), Some(periods));
+    assert_eq!(f(&v["start_price"]), start);
+    let runs = v["runs"].as_array().unwrap();
+    let got: Vec<f64> = runs.iter().map(|r| f(&r["delta"])).collect();
+    assert_eq!(got, deltas.to_vec());
+    let closed_form = vec1(&v["closed_form_prices"]);
+    let mut rounds = Vec::new();
+    for r in runs {
+        assert_eq!(r["order"], "sequential");
+        assert_eq!(r["termination"], "converged");
+        // Round 0 is the paper's starting price everywhere.
+        let first = r["rounds"][0]["prices"].as_array().unwrap();
+        assert!(first.iter().flat_map(vec1).all(|p| p == start));
+        let last: Vec<f64> = r["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(vec1)
+            .collect();
+        assert_eq!(last.len(), closed_form.len());
+        for (p, q) in last.iter().zip(&closed_form) {
+            assert!(rel(*p, *q) <= 1e-6, "{p} vs eq. 14 {q}");
+        }
+        rounds.push(r["converged_after"].as_u64().unwrap());
+    }
+    // Larger δ, more rounds (the paper's claim, re-derived here from the runs).
+    assert!(rounds[1] > rounds[0], "{rounds:?}");
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 3);
+    for c in claims {
+        assert!(!c["claim"].as_str().unwrap().is_empty());
+        assert!(!c["evidence"].as_str().unwrap().is_empty());
+        assert_eq!(c["holds"], true, "{c}");
+    }
+}
+
+#[test]
+fn study_ecogrid_fig5_uses_the_papers_settings_and_judges_its_claims() {
+    paper_setting_study_checks("ecogrid-fig5", [1000.0, 10_000.0], 5.0, 1);
+}
+
+#[test]
+fn study_dutch_pilot_fig7_uses_the_papers_settings_and_judges_its_claims() {
+    paper_setting_study_checks("dutch-pilot-fig7", [100.0, 1000.0], 0.5, 24);
+}
+
 #[test]
 fn study_dutch_pilot_shows_lower_spread_and_savings() {
     let v = json_ok(&["--json", "study", "dutch-pilot"]);

@@ -65,6 +65,8 @@ fn figures(dir: Option<String>) -> Result<()> {
         "bidding-scenarios",
         "ecogrid",
         "dutch-pilot",
+        "ecogrid-fig5",
+        "dutch-pilot-fig7",
         "periods",
     ];
     for s in studies {

@@ -33,6 +33,13 @@
 //! # tolerance = 1e-9
 //! # initial_price = 0.3
 //! ```
+//!
+//! The paper's own settings of Figs. 5 and 7 (`delta = 1000` or `10000` with
+//! `initial_price = 5` on the EcoGrid classes at `periods = 1`; `delta = 100` or `1000` with
+//! `initial_price = 0.5` on the Dutch pilot) are also ready-made studies:
+//! [`crate::studies::ecogrid_fig5`] and [`crate::studies::dutch_pilot_fig7`]
+//! (`dr study ecogrid-fig5 | dutch-pilot-fig7`), which print the paper's claims about those
+//! figures with a verdict each.
 
 use crate::allocation::{
     AllocatingCompany, AllocationEquilibrium, AllocationGame, AllocationSettings, CompanyStrategy,

@@ -24,6 +24,16 @@
 //! For EcoGrid EU the two coincide.
 //!
 //! Means and standard deviations are over the 24 hours (population standard deviation).
+//!
+//! **The paper's own settings of Figs. 5 and 7** ([`ecogrid_fig5`], [`dutch_pilot_fig7`]):
+//! the distributed algorithm (eq. 21, companies updating one after another, §VI) with the
+//! paper's `δ` and starting price `p(0)` (Fig. 5: the EcoGrid classes, `K = 4`, `T = 1`,
+//! `δ = 1000` and `10 000`, `p(0) = 5`; Fig. 7: the Dutch pilot, `δ = 100` and `1000`,
+//! `p(0) = 0.5`). Each returns the paper's qualitative statements about the figure
+//! ([`PaperClaim`]) with a verdict computed from the runs' traces: convergence to eq. 14's
+//! closed-form prices (Theorem 4), positive prices throughout, and slower convergence for a
+//! larger `δ` (§VIII-A). The existing `ecogrid_distributed`/`dutch_distributed` runs keep
+//! their own settings (`T = 24`, start at `B / Σ G`).
 
 use crate::asymptotics::{period_sweep, PeriodSweep};
 use crate::consumer::{closed_form_demand, minimum_budget, minimum_budget_closed_form};
@@ -368,4 +378,314 @@ pub fn ecogrid_day_distributed(
         ),
     )?;
     distributed_study(&market, updates, &DistributedSettings::default())
+}
+
+// ---------------------------------------------------------------------------------------
+// The distributed studies with the paper's own settings (Figs. 5 and 7).
+
+/// Fig. 5's periods: the paper runs its algorithm on the EcoGrid classes with `T = 1`.
+pub const FIG5_PERIODS: usize = 1;
+/// Fig. 5's `δ` values (§VIII-A: "δ = 1000 … Next, we increase δ to 10 000").
+pub const FIG5_DELTAS: [f64; 2] = [1000.0, 10_000.0];
+/// Fig. 5's starting price `p(0)` (DKK/kWh) for every company.
+pub const FIG5_START_PRICE: f64 = 5.0;
+/// Fig. 7's `δ` values (Dutch pilot).
+pub const FIG7_DELTAS: [f64; 2] = [100.0, 1000.0];
+/// Fig. 7's starting price `p(0)` (EUR/kWh) in every hour.
+pub const FIG7_START_PRICE: f64 = 0.5;
+/// Most rounds of the paper-setting runs (large `δ` takes small steps; Theorem 4 only
+/// promises convergence, not a rate).
+pub const PAPER_SETTING_MAX_ROUNDS: usize = 100_000;
+/// A run "reaches the equilibrium" when `max |p − p̄| / p̄ ≤` this against eq. 14's prices.
+pub const PAPER_SETTING_PRICE_TOLERANCE: f64 = 1e-6;
+
+/// One of the paper's qualitative statements about a figure, with the verdict our runs give.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PaperClaim {
+    /// The statement, as the paper makes it (with where).
+    pub claim: String,
+    /// Whether our runs bear it out.
+    pub holds: bool,
+    /// The measured evidence.
+    pub evidence: String,
+}
+
+/// A distributed study with the paper's own `δ` values and starting price (Figs. 5 and 7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PaperSettingStudy {
+    /// `"Fig. 5"` or `"Fig. 7"`.
+    pub figure: String,
+    /// The market the algorithm runs on.
+    pub periods: usize,
+    /// Number of companies `K`.
+    pub companies: usize,
+    /// The starting price `p(0)`, the same for every company and period.
+    pub start_price: f64,
+    /// The runs, one per `δ`, in the paper's order (eq. 21, the paper's update order).
+    pub runs: Vec<DistributedStudy>,
+    /// Eq. 14's closed-form equilibrium prices (flat `k·T + t`), computed independently of the
+    /// runs ([`crate::prices_closed_form`]).
+    pub closed_form_prices: Vec<f64>,
+    /// Per run, `max |p_run − p_eq14| / p_eq14` at the end.
+    pub closed_form_error: Vec<f64>,
+    /// The paper's statements about the figure with a verdict each.
+    pub claims: Vec<PaperClaim>,
+}
+
+/// Runs eq. 21 from `start_price` for each `δ` (update order: the paper's, sequential) and
+/// judges the paper's statements (§VI Theorem 4, §VIII-A's text on Fig. 5, §VIII-B's on
+/// Fig. 7) from the traces.
+///
+/// Errors: non-positive or non-finite `start_price` or `δ < 0` (the paper's settings are
+/// all `δ ≥ 0`), and the equilibrium's and simulation's errors.
+pub fn paper_setting_study(
+    figure: &str,
+    market: &Market,
+    deltas: &[f64],
+    start_price: f64,
+) -> Result<PaperSettingStudy, StackelbergError> {
+    check_positive(|| "start_price".into(), start_price)?;
+    for (i, &d) in deltas.iter().enumerate() {
+        dr_convex::check_nonnegative(|| format!("deltas[{i}]"), d)?;
+    }
+    let updates: Vec<PriceUpdate> = deltas
+        .iter()
+        .map(|&delta| PriceUpdate::Paper { delta })
+        .collect();
+    let settings = DistributedSettings {
+        initial: crate::distributed::InitialPrices::Uniform(start_price),
+        max_rounds: PAPER_SETTING_MAX_ROUNDS,
+        record_prices: true,
+        ..DistributedSettings::default()
+    };
+    let runs = distributed_study(market, &updates, &settings)?;
+    let closed_form_prices = crate::equilibrium::prices_closed_form(market);
+    let closed_form_error: Vec<f64> = runs
+        .iter()
+        .map(|r| {
+            r.run
+                .prices
+                .iter()
+                .flatten()
+                .zip(&closed_form_prices)
+                .map(|(a, b)| (a - b).abs() / b)
+                .fold(
+                    0.0_f64,
+                    |m, x| if x.is_nan() { f64::INFINITY } else { m.max(x) },
+                )
+        })
+        .collect();
+    let claims = paper_claims(figure, &runs, &closed_form_error);
+    Ok(PaperSettingStudy {
+        figure: figure.to_string(),
+        periods: market.periods(),
+        companies: market.companies().len(),
+        start_price,
+        runs,
+        closed_form_prices,
+        closed_form_error,
+        claims,
+    })
+}
+
+/// The rounds a run took to converge, `None` when it did not.
+fn converged_rounds(r: &DistributedStudy) -> Option<usize> {
+    (r.run.termination == crate::Termination::Converged).then_some(r.run.rounds)
+}
+
+/// The paper's statements, judged from the runs' traces.
+fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Vec<PaperClaim> {
+    let delta = |r: &DistributedStudy| match r.update {
+        PriceUpdate::Paper { delta } => delta,
+        _ => f64::NAN,
+    };
+    let mut claims = Vec::new();
+    // 1. Convergence to the equilibrium prices (Theorem 4; Figs. 5 and 7).
+    let reached: Vec<String> = runs
+        .iter()
+        .zip(cf_error)
+        .map(|(r, e)| {
+            format!(
+                "δ = {}: {} after {} rounds, max |p − p_eq14|/p_eq14 = {:.1e}",
+                delta(r),
+                if converged_rounds(r).is_some() {
+                    "converged"
+                } else {
+                    "did not converge"
+                },
+                r.run.rounds,
+                e
+            )
+        })
+        .collect();
+    claims.push(PaperClaim {
+        claim: format!(
+            "{figure}: for every δ ≥ 0 the distributed algorithm (eq. 21) converges to the \
+             equilibrium prices of eq. 14 (Theorem 4; §VIII-A: the limits are \"consistent \
+             with\" the analytical prices)"
+        ),
+        holds: !runs.is_empty()
+            && runs
+                .iter()
+                .zip(cf_error)
+                .all(|(r, &e)| converged_rounds(r).is_some() && e <= PAPER_SETTING_PRICE_TOLERANCE),
+        evidence: reached.join("; "),
+    });
+    // 2. Prices stay positive along the way (Theorem 4's condition, Appendix XII-F).
+    let min_price = runs
+        .iter()
+        .flat_map(|r| r.run.trace.iter())
+        .filter_map(|x| x.prices.as_ref())
+        .flatten()
+        .flatten()
+        .fold(f64::INFINITY, |m, &p| m.min(p));
+    claims.push(PaperClaim {
+        claim: format!("{figure}: every price stays positive along the way (Theorem 4, δ ≥ 0)"),
+        holds: min_price > 0.0 && min_price.is_finite(),
+        evidence: format!("smallest price in any round: {min_price:.4e}"),
+    });
+    // 3. Larger δ converges more slowly (§VIII-A on Fig. 5: "the rate of convergence is
+    // inversely proportional to the value of δ").
+    let mut sorted: Vec<&DistributedStudy> = runs.iter().collect();
+    sorted.sort_by(|a, b| delta(a).total_cmp(&delta(b)));
+    let slower = sorted.len() >= 2
+        && sorted.windows(2).all(|w| {
+            matches!(
+                (converged_rounds(w[0]), converged_rounds(w[1])),
+                (Some(a), Some(b)) if b > a
+            )
+        });
+    claims.push(PaperClaim {
+        claim: format!(
+            "{figure}: a larger δ converges more slowly (§VIII-A: \"the rate of convergence is \
+             inversely proportional to the value of δ\")"
+        ),
+        holds: slower,
+        evidence: {
+            let counts = sorted
+                .iter()
+                .map(|r| format!("δ = {}: {} rounds", delta(r), r.run.rounds))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Only "more slowly" is judged; the ratios show how far from proportional it is.
+            let ratios = sorted
+                .windows(2)
+                .map(|w| {
+                    format!(
+                        "δ × {} gives rounds × {:.2}",
+                        delta(w[1]) / delta(w[0]),
+                        w[1].run.rounds as f64 / w[0].run.rounds.max(1) as f64
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ratios.is_empty() {
+                counts
+            } else {
+                format!("{counts} ({ratios}; only the direction is judged)")
+            }
+        },
+    });
+    claims
+}
+
+/// Fig. 5 with the paper's settings: the EcoGrid classes, `K = 4`, `T = 1`,
+/// `δ ∈ {1000, 10 000}`, `p(0) = 5` DKK/kWh, companies updating one after another (§VI).
+pub fn ecogrid_fig5() -> Result<PaperSettingStudy, StackelbergError> {
+    let market = ecogrid_classes_market(FIG5_PERIODS)?;
+    paper_setting_study("Fig. 5", &market, &FIG5_DELTAS, FIG5_START_PRICE)
+}
+
+/// Fig. 7 with the paper's settings: the Dutch pilot market of [`dutch_pilot_day`] (`K = 1`,
+/// `T = 24`, `N = 77`), `δ ∈ {100, 1000}`, `p(0) = 0.5` EUR/kWh.
+pub fn dutch_pilot_fig7() -> Result<PaperSettingStudy, StackelbergError> {
+    let study = dutch_pilot_day()?;
+    let market = Market::new(
+        study.periods,
+        vec![Company::new(study.supply.clone())],
+        ConsumerClasses::homogeneous(
+            study.consumers as f64,
+            study.budget_per_consumer,
+            study.energy_need,
+        ),
+    )?;
+    paper_setting_study("Fig. 7", &market, &FIG7_DELTAS, FIG7_START_PRICE)
+}
+
+#[cfg(test)]
+mod paper_setting_tests {
+    use super::*;
+
+    /// Eq. 14 by hand for the Fig. 5 market (T = 1, equal allocations): with `G_k` the
+    /// company totals, `B = 400 (4 + 5 + 6 + 7 + 8) = 12 000`, `Z = 2000` (ζ = 1 each),
+    /// `p_k = B / (K (G_k + Z) (1 − Z H))`, `H = Σ_k 1/(K (G_k + Z))`.
+    fn fig5_by_hand() -> Vec<f64> {
+        let (totals, _) = ecogrid_classes().unwrap();
+        let (b, z, k) = (12_000.0, 2000.0, 4.0);
+        let h: f64 = totals.iter().map(|g| 1.0 / (k * (g + z))).sum();
+        totals
+            .iter()
+            .map(|g| b / (k * (g + z) * (1.0 - z * h)))
+            .collect()
+    }
+
+    #[test]
+    fn fig5_reaches_eq14_and_bears_out_the_papers_claims() {
+        let s = ecogrid_fig5().unwrap();
+        assert_eq!((s.periods, s.companies, s.runs.len()), (1, 4, 2));
+        let by_hand = fig5_by_hand();
+        for r in &s.runs {
+            assert_eq!(r.run.order, crate::UpdateOrder::Sequential);
+            assert_eq!(r.run.termination, crate::Termination::Converged);
+            // The starting prices are the paper's p(0) = 5.
+            let first = r.run.trace[0].prices.as_ref().unwrap();
+            assert!(first.iter().flatten().all(|&p| p == FIG5_START_PRICE));
+            for (p, q) in r.run.prices.iter().flatten().zip(&by_hand) {
+                assert!((p - q).abs() <= 1e-6 * q, "{p} vs hand-derived {q}");
+            }
+        }
+        // Larger δ: more rounds.
+        assert!(s.runs[1].run.rounds > s.runs[0].run.rounds);
+        assert_eq!(s.claims.len(), 3);
+        assert!(s.claims.iter().all(|c| c.holds), "{:#?}", s.claims);
+    }
+
+    #[test]
+    fn fig7_reaches_eq14_and_bears_out_the_papers_claims() {
+        let s = dutch_pilot_fig7().unwrap();
+        assert_eq!((s.periods, s.companies, s.runs.len()), (24, 1, 2));
+        for (r, e) in s.runs.iter().zip(&s.closed_form_error) {
+            assert_eq!(r.run.termination, crate::Termination::Converged);
+            assert!(*e <= PAPER_SETTING_PRICE_TOLERANCE);
+            let first = r.run.trace[0].prices.as_ref().unwrap();
+            assert!(first.iter().flatten().all(|&p| p == FIG7_START_PRICE));
+        }
+        assert!(s.claims.iter().all(|c| c.holds), "{:#?}", s.claims);
+    }
+
+    #[test]
+    fn claims_are_judged_from_the_traces() {
+        // A run cut short fails the convergence claim and the ordering claim.
+        let market = ecogrid_classes_market(1).unwrap();
+        let mut s = paper_setting_study("test", &market, &[1000.0, 10_000.0], 5.0).unwrap();
+        s.runs[1].run.termination = crate::Termination::MaxRounds;
+        let claims = paper_claims("test", &s.runs, &s.closed_form_error);
+        assert!(!claims[0].holds && !claims[2].holds && claims[1].holds);
+        // Equal round counts fail "larger δ is slower".
+        let mut runs = s.runs.clone();
+        runs[1].run.termination = crate::Termination::Converged;
+        runs[1].run.rounds = runs[0].run.rounds;
+        assert!(!paper_claims("test", &runs, &s.closed_form_error)[2].holds);
+        // A negative price in a trace fails the positivity claim.
+        let mut runs = s.runs.clone();
+        if let Some(p) = runs[0].run.trace[1].prices.as_mut() {
+            p[0][0] = -1.0;
+        }
+        assert!(!paper_claims("test", &runs, &s.closed_form_error)[1].holds);
+        // Bad settings are typed errors naming the field.
+        let e = paper_setting_study("test", &market, &[-1.0], 5.0).unwrap_err();
+        assert!(e.to_string().contains("deltas[0]"), "{e}");
+        let e = paper_setting_study("test", &market, &[1.0], 0.0).unwrap_err();
+        assert!(e.to_string().contains("start_price"), "{e}");
+    }
 }
