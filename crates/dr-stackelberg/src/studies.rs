@@ -351,7 +351,14 @@ pub fn dutch_distributed(
     updates: &[PriceUpdate],
 ) -> Result<Vec<DistributedStudy>, StackelbergError> {
     let study = dutch_pilot_day()?;
-    let market = Market::new(
+    let market = case_study_market(&study)?;
+    distributed_study(&market, updates, &DistributedSettings::default())
+}
+
+/// The market of a one-company field trial: its supply, and its consumers as one homogeneous
+/// class with the trial's budget and energy need (§VIII, eq. 8 with `K = 1`).
+fn case_study_market(study: &CaseStudy) -> Result<Market, StackelbergError> {
+    Market::new(
         study.periods,
         vec![Company::new(study.supply.clone())],
         ConsumerClasses::homogeneous(
@@ -359,8 +366,7 @@ pub fn dutch_distributed(
             study.budget_per_consumer,
             study.energy_need,
         ),
-    )?;
-    distributed_study(&market, updates, &DistributedSettings::default())
+    )
 }
 
 /// The distributed algorithm on the EcoGrid EU day (one company, 2000 consumers).
@@ -368,15 +374,7 @@ pub fn ecogrid_day_distributed(
     updates: &[PriceUpdate],
 ) -> Result<Vec<DistributedStudy>, StackelbergError> {
     let study = ecogrid_eu_day()?;
-    let market = Market::new(
-        study.periods,
-        vec![Company::new(study.supply.clone())],
-        ConsumerClasses::homogeneous(
-            study.consumers as f64,
-            study.budget_per_consumer,
-            study.energy_need,
-        ),
-    )?;
+    let market = case_study_market(&study)?;
     distributed_study(&market, updates, &DistributedSettings::default())
 }
 
@@ -600,15 +598,7 @@ pub fn ecogrid_fig5() -> Result<PaperSettingStudy, StackelbergError> {
 /// `T = 24`, `N = 77`), `δ ∈ {100, 1000}`, `p(0) = 0.5` EUR/kWh.
 pub fn dutch_pilot_fig7() -> Result<PaperSettingStudy, StackelbergError> {
     let study = dutch_pilot_day()?;
-    let market = Market::new(
-        study.periods,
-        vec![Company::new(study.supply.clone())],
-        ConsumerClasses::homogeneous(
-            study.consumers as f64,
-            study.budget_per_consumer,
-            study.energy_need,
-        ),
-    )?;
+    let market = case_study_market(&study)?;
     paper_setting_study("Fig. 7", &market, &FIG7_DELTAS, FIG7_START_PRICE)
 }
 
