@@ -46,7 +46,7 @@ fn cost_pieces(market: &Market) -> Result<Vec<Arc<dyn ConvexScalar>>, BiddingErr
 /// ```
 ///
 /// # Errors
-/// [`BiddingError::Convex`] when a cost or the row is rejected by the kernel.
+/// [`BiddingError::Input`] when a cost or the row is rejected by the kernel.
 pub fn equilibrium_problem(
     market: &Market,
     kind: EquilibriumKind,
@@ -96,7 +96,7 @@ impl Equilibrium {
     /// ```
     ///
     /// # Errors
-    /// [`BiddingError::LengthMismatch`] when the loads do not fit `market`,
+    /// [`BiddingError::Input`] (`LengthMismatch`) when the loads do not fit `market`,
     /// [`InputError::NotFinite`] for a non-finite load; those of [`equilibrium_problem`].
     pub fn cross_check_problem(
         &self,

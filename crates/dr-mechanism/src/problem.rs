@@ -46,7 +46,7 @@ pub struct PlannerProblem {
 /// lower bound); a second opinion gets the problem without guards.
 ///
 /// # Errors
-/// [`MechanismError::Convex`] when a row is rejected by the kernel.
+/// [`MechanismError::Input`] when a row is rejected by the kernel.
 pub fn planner_problem(model: &Model, guard: bool) -> Result<PlannerProblem, MechanismError> {
     let n = model.users();
     let t_len = model.periods();
@@ -173,7 +173,7 @@ impl PlannerSolution {
     /// opinion (e.g. `dr_lp::check_candidate`).
     ///
     /// # Errors
-    /// [`MechanismError::LengthMismatch`] when the solution does not fit `model`; those of
+    /// [`MechanismError::Input`] (`LengthMismatch`) when the solution does not fit `model`; those of
     /// [`planner_problem`].
     pub fn cross_check_problem(
         &self,

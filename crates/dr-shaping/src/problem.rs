@@ -38,7 +38,7 @@ pub struct WelfareProblem {
 ///
 /// # Errors
 /// [`ShapingError::Unsupported`] (`supply`) for the strategic problem with a non-quadratic
-/// supply cost (no potential); [`ShapingError::Empty`] when a piece is missing; the
+/// supply cost (no potential); [`ShapingError::Input`] (`Empty`) when a piece is missing; the
 /// kernel's row errors.
 pub fn welfare_problem(
     model: &ShapingModel,
@@ -137,7 +137,7 @@ impl Equilibrium {
     /// strategic customers, the negated potential `Σ −U + Σ C + Σ ½ c_t q_i(t)²` (Theorem 7).
     ///
     /// # Errors
-    /// [`ShapingError::LengthMismatch`] when the equilibrium does not fit `model`; those of
+    /// [`ShapingError::Input`] (`LengthMismatch`) when the equilibrium does not fit `model`; those of
     /// [`welfare_problem`].
     pub fn cross_check_problem(
         &self,
