@@ -17,9 +17,9 @@
 //! Common items are in [`prelude`]. With the `scenario` feature, [`scenario`] reads
 //! scenario files (TOML or JSON, dispatched on a top-level `model` key) with errors that
 //! name the line, column and field; with the `plot` feature, [`plot`] writes SVG figures.
-//! Both are on by default through the `cli` feature, which also builds the `dr` command
-//! (`dr solve | simulate | verify | study | demo`). `--no-default-features` leaves only the
-//! re-exports.
+//! Both are on by default and pull no command-line dependencies; the `dr` command
+//! (`dr solve | simulate | verify | study | demo`) is its own crate, `crates/dr-cli`.
+//! `--no-default-features` leaves only the re-exports and [`verify`].
 //!
 //! ```
 //! use demand_response::prelude::*;
@@ -46,10 +46,6 @@
 //! # Ok::<(), ConvexError>(())
 //! ```
 
-// The `dr` command's modules name this crate `demand_response::…` (they began in the binary).
-#[cfg(feature = "cli")]
-extern crate self as demand_response;
-
 pub use dr_bidding as bidding;
 pub use dr_convex as convex;
 pub use dr_lp as lp;
@@ -57,11 +53,6 @@ pub use dr_mechanism as mechanism;
 pub use dr_shaping as shaping;
 pub use dr_stackelberg as stackelberg;
 
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;
-#[cfg(feature = "cli")]
-pub mod command;
 #[cfg(feature = "plot")]
 pub mod plot;
 #[cfg(feature = "scenario")]

@@ -14,7 +14,7 @@
 //! empty charts still render axes, log axes skip non-positive values, and all text is
 //! XML-escaped. Rendering never panics.
 //!
-//! Compiled with the `plot` feature (on by default through `cli`).
+//! Compiled with the `plot` feature (on by default).
 //!
 //! ```
 //! use demand_response::plot::{Chart, LineChart};

@@ -16,7 +16,7 @@
 //! Everything here returns [`ScenarioError`] on bad input and never panics, whatever the
 //! bytes (a fuzz test feeds it random bytes and mutated scenarios).
 //!
-//! This module is compiled with the `scenario` feature (on by default through `cli`).
+//! This module is compiled with the `scenario` feature (on by default).
 //!
 //! ```
 //! use demand_response::scenario::{Format, ModelKind, Scenario};

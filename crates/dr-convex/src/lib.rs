@@ -47,6 +47,7 @@
 mod allocator;
 mod candidate;
 mod certificate;
+mod claim;
 mod error;
 pub mod ipm;
 pub mod iterate;
@@ -62,6 +63,7 @@ pub use allocator::{
 };
 pub use candidate::Candidate;
 pub use certificate::{Certificate, Status};
+pub use claim::Claim;
 pub use error::{
     check_finite, check_index, check_len, check_nonempty, check_nonnegative, check_positive,
     ConvexError, InputError,

@@ -12,10 +12,10 @@
 //! - [`bidding_simulate`]: the papers' iterative bidding (li-chen-dahleh-2015 eqs. 11–12,
 //!   26–27) round by round, calling a Python callback after each round;
 //! - [`run_command`]: `dr solve|simulate|verify --json` on a scenario (any of the four
-//!   models) through [`demand_response::command::run`], the JSON converted to Python
+//!   models) through [`dr_cli::command::run`], the JSON converted to Python
 //!   (arrays of numbers become numpy arrays); for `simulate`, an optional Python callback
 //!   watches every round of the model's iterative algorithm
-//!   ([`demand_response::command::run_observed`]: bidding eqs. 11–12/26–27, shaping's
+//!   ([`dr_cli::command::run_observed`]: bidding eqs. 11–12/26–27, shaping's
 //!   gradient scheme eqs. 41–42/48, Stackelberg eq. 21, the mechanism's learning dynamic).
 //!
 //! Bad input raises `demand_response.InputError` (a `ValueError`) with the message the `dr`
@@ -31,12 +31,12 @@
 //! assert!(numeric_array(&json!(["a", 1.0])).is_none());
 //! ```
 
-use demand_response::command::{self, Action, CommandError, RoundObserver, RoundReport};
 use demand_response::scenario::Scenario;
 use dr_bidding::{
     competitive_equilibrium, efficiency, nash_equilibrium, Behaviour, BiddingError,
     BiddingSimulation, Equilibrium, FittedMarketRule, Market, SimulationSettings,
 };
+use dr_cli::command::{self, Action, CommandError, RoundObserver, RoundReport};
 use dr_convex::{Certificate, FixedStep, PriceRule};
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
 use pyo3::create_exception;
@@ -401,7 +401,7 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
 /// round of the model's iterative algorithm — li-chen-dahleh-2015 eqs. 11–12/26–27,
 /// chen-li-low-doyle-2010 eqs. 41–42/48 (gradient scheme), alshehri-liu-chen-basar eq. 21,
 /// wei-anastasopoulos' learning dynamic — through
-/// [`demand_response::command::run_observed`] (the observer of the kernel executor): the
+/// [`dr_cli::command::run_observed`] (the observer of the kernel executor): the
 /// dict holds `algorithm`, `round` and the round's figures ([`RoundReport`]; vectors as
 /// numpy arrays). It runs with the GIL held; the rounds run with it released. `False`
 /// stops the run (termination `"stopped"`); an exception stops it and is raised.

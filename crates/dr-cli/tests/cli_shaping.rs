@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 mod common;
 use common::*;
 
-const DAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/shaping_day.toml");
+const DAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/shaping_day.toml");
 
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-shaping-{test}"));

@@ -31,7 +31,7 @@ fn cc(c: &demand_response::verify::CheckReport) -> &demand_response::lp::CrossCh
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus")
 }
 
 fn quick_files() -> Vec<PathBuf> {

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 mod common;
 use common::*;
 
-const ECOGRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/stackelberg_ecogrid.toml");
+const ECOGRID: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/stackelberg_ecogrid.toml"
+);
 
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-stackelberg-{test}"));

@@ -26,7 +26,7 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Outcome, Output,
     Table,
 };
-use demand_response::command::RoundReport;
+use crate::command::RoundReport;
 use demand_response::plot::{LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_convex::{Certificate, IpmSettings, Status};
@@ -56,7 +56,7 @@ pub(crate) const COMMANDS: ModelCommands = ModelCommands {
 const PAPER: &str = "chen-li-low-doyle-2010";
 
 /// The bundled scenario of the demo (also `data/shaping_day.toml`).
-const DAY: &str = include_str!("../../data/shaping_day.toml");
+const DAY: &str = include_str!("../../../data/shaping_day.toml");
 const DAY_NAME: &str = "data/shaping_day.toml";
 
 /// The interior-point cross-check runs by default when the problem has at most this many
@@ -920,6 +920,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         Vec::new()
     };
     Ok(Output {
+        body: None,
         json,
         text,
         plots,
@@ -1032,7 +1033,7 @@ fn run_scheme(
 }
 
 /// A round of either scheme for a library caller's round observer
-/// (`demand_response::command::run_observed`).
+/// (`crate::command::run_observed`).
 fn round_report(algorithm: &str, r: &dr_shaping::Round) -> RoundReport {
     let mut scalars = vec![("residual", r.residual)];
     if let Some(w) = r.welfare {
@@ -1434,6 +1435,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
     strip_nulls(&mut json);
     Ok(Output {
+        body: None,
         json,
         text,
         plots,
@@ -1756,6 +1758,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     };
     strip_nulls(&mut json);
     Ok(Output {
+        body: None,
         json,
         text,
         plots,

@@ -2,5 +2,5 @@
 //! demand-response market models from TOML/JSON scenario files. See `dr --help`.
 
 fn main() -> std::process::ExitCode {
-    demand_response::cli::main()
+    dr_cli::main()
 }

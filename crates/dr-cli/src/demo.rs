@@ -89,6 +89,7 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
     }
     progress.finish();
     Ok(Output {
+        body: None,
         json: json!({
             "sections": json_sections,
             "models_available": available.iter().map(|m| m.name()).collect::<Vec<_>>(),

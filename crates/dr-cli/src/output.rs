@@ -4,9 +4,10 @@
 use super::args::{EquilibriumChoice, RuleChoice, SimArgs};
 use super::error::CliError;
 use super::progress::{Progress, Watch};
-use demand_response::command::{RoundObserver, RoundReport};
+use crate::command::{RoundObserver, RoundReport};
 use demand_response::plot::Plot;
 use dr_convex::Certificate;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -14,11 +15,62 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// The result of a command: JSON for `--json`, a human-readable text, and plots for
-/// `--plot DIR`, plus the [`Outcome`] that decides the exit status.
-#[derive(Debug, Default)]
+/// A typed result the command renders as JSON: any `Serialize` value whose JSON is an
+/// object (a struct or a map). `--json` streams it straight to the writer
+/// ([`Body::write_json`]) with `"plots"`, `"outcome"` and `"problems"` appended, never
+/// building the document in memory; library callers ([`crate::command::run`]) get it as a
+/// `serde_json::Value` ([`Body::to_value`]).
+pub(crate) trait Body {
+    /// Writes `{ …self's fields…, "plots"?, "outcome", "problems" }` to `w`, pretty-printed.
+    fn write_json(&self, extras: &Extras<'_>, w: &mut dyn std::io::Write)
+        -> serde_json::Result<()>;
+    /// The same object as a value.
+    fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value>;
+}
+
+/// What `dr` adds to every JSON result (README, "Exit status").
+#[derive(Debug, Serialize)]
+pub(crate) struct Extras<'a> {
+    /// Files written by `--plot DIR` (absent without `--plot`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plots: Option<&'a [String]>,
+    /// [`Verdict::name`] of the result's [`Outcome`].
+    pub outcome: &'a str,
+    /// [`Outcome::messages`].
+    pub problems: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T: ?Sized> {
+    #[serde(flatten)]
+    body: &'a T,
+    #[serde(flatten)]
+    extras: &'a Extras<'a>,
+}
+
+impl<T: Serialize> Body for T {
+    fn write_json(
+        &self,
+        extras: &Extras<'_>,
+        w: &mut dyn std::io::Write,
+    ) -> serde_json::Result<()> {
+        serde_json::to_writer_pretty(w, &Envelope { body: self, extras })
+    }
+
+    fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
+        serde_json::to_value(Envelope { body: self, extras })
+    }
+}
+
+/// The result of a command: a typed JSON body for `--json`, a human-readable text, and
+/// plots for `--plot DIR`, plus the [`Outcome`] that decides the exit status.
+#[derive(Default)]
 pub(crate) struct Output {
-    /// Machine-readable result (printed with `--json`).
+    /// Machine-readable result (streamed with `--json`): the typed report. When `None`,
+    /// [`Output::json`] is printed instead.
+    pub body: Option<Box<dyn Body>>,
+    /// Machine-readable result built by hand (printed with `--json` when there is no
+    /// [`Output::body`]). Being replaced by typed reports (issue 13).
     pub json: Value,
     /// Human-readable result: a few lines and tables (printed otherwise).
     pub text: String,
@@ -28,7 +80,45 @@ pub(crate) struct Output {
     pub outcome: Outcome,
 }
 
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("body", &self.body.as_ref().map(|_| "<typed report>"))
+            .field("json", &self.json)
+            .field("text", &self.text)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Output {
+    /// Sets the typed report `--json` renders.
+    #[allow(dead_code)] // the model modules move to typed reports one by one (issue 13)
+    pub(crate) fn with_body(mut self, body: impl Serialize + 'static) -> Self {
+        self.body = Some(Box::new(body));
+        self
+    }
+
+    /// Writes the JSON result (the typed body, or the hand-built value) with `extras`.
+    pub(crate) fn write_json(
+        &self,
+        extras: &Extras<'_>,
+        w: &mut dyn std::io::Write,
+    ) -> serde_json::Result<()> {
+        match &self.body {
+            Some(body) => body.write_json(extras, w),
+            None => self.json.write_json(extras, w),
+        }
+    }
+
+    /// The JSON result as a value (for library callers).
+    pub(crate) fn json_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
+        match &self.body {
+            Some(body) => body.to_value(extras),
+            None => self.json.to_value(extras),
+        }
+    }
+
     /// Records a certificate shown in this output (see [`Outcome::certificate`]).
     pub(crate) fn certificate(&mut self, what: &str, c: &Certificate) -> &mut Self {
         self.outcome.certificate(what, c);
@@ -197,7 +287,7 @@ pub(crate) struct Options {
 }
 
 /// Where the rounds of an iterative algorithm go besides the progress bar: a library
-/// caller's [`RoundObserver`] (`demand_response::command::run_observed`), or nowhere.
+/// caller's [`RoundObserver`] (`crate::command::run_observed`), or nowhere.
 #[derive(Default)]
 pub(crate) struct RoundSink(Option<RefCell<RoundObserver>>);
 

@@ -1,14 +1,35 @@
-//! The `dr` command: argument parsing, dispatch to the model modules, output and errors.
+//! # dr-cli — the `dr` command of `demand-response`
 //!
-//! - [`args`]: the clap definition (`solve | simulate | verify | study | demo`, global
+//! `dr solve | simulate | verify | study | demo` over TOML/JSON scenario files (read by
+//! `demand_response::scenario`), for the four market models of the workspace. The binary is
+//! this crate's `dr`; from the repository root `cargo run --release -- demo` runs it (the
+//! workspace's default members). As a library, [`command`] runs the command in-process on a
+//! parsed scenario and returns the JSON `dr … --json` prints (the Python bindings use it):
+//!
+//! ```
+//! use dr_cli::command::{run, Action};
+//! use demand_response::scenario::{Format, Scenario};
+//! // li-chen-dahleh-2015 Theorem 1: two identical customers C(q) = q + q² shed d = 1:
+//! // q̄ = (½, ½) and the price p̄ = C'(½) = 2.
+//! let text = "model = \"bidding\"\ndeficit = 1.0\n\
+//!             [[customers]]\ncost = { linear = 1.0, quadratic = 1.0 }\n\
+//!             [[customers]]\ncost = { linear = 1.0, quadratic = 1.0 }\n";
+//! let scenario = Scenario::from_text(text, Format::Toml)?;
+//! let result = run(Action::Solve, &scenario, &[]).expect("solves");
+//! assert!((result.json["competitive"]["price"].as_f64().unwrap() - 2.0).abs() < 1e-9);
+//! # Ok::<(), demand_response::scenario::ScenarioError>(())
+//! ```
+//!
+//! Modules:
+//! - `args`: the clap definition (`solve | simulate | verify | study | demo`, global
 //!   `--json` and `--plot DIR`);
-//! - [`models`]: the registry — one [`models::ModelCommands`] per wired model, found by one
-//!   `match` arm in [`models::commands`];
-//! - [`output`]: what a model receives ([`output::Options`]) and returns
-//!   ([`output::Output`]: JSON, text, plots), with table and certificate formatting;
-//! - [`error`]: [`error::CliError`] and the exit codes;
-//! - [`progress`]: progress bars shown only on a terminal;
-//! - [`demo`], [`study`]: `dr demo` sections and `dr study` registry.
+//! - `models`: the registry — one `ModelCommands` per wired model;
+//! - `output`: what a model receives (`Options`) and returns (`Output`: JSON, text, plots),
+//!   with table and certificate formatting;
+//! - `error`: `CliError` and the exit codes;
+//! - `progress`: progress bars shown only on a terminal (an observer of the kernel's
+//!   executor);
+//! - `demo`, `study`: `dr demo` sections and the `dr study` registry.
 //!
 //! Output discipline: results go to stdout (text, or JSON with `--json`); errors go to
 //! stderr with a non-zero exit code, and with `--json` also to stdout as
@@ -16,6 +37,7 @@
 
 pub(crate) mod args;
 mod bidding;
+pub mod command;
 pub(crate) mod demo;
 pub(crate) mod error;
 mod mechanism;
@@ -146,28 +168,40 @@ fn read_scenario(file: &Path) -> Result<Scenario, CliError> {
 /// [`output::Outcome`]: the one place where a result becomes an exit code. With `--json` the
 /// top-level object gains `"outcome"` (`ok`, `failed`, `not_converged`, `inconclusive`) and
 /// `"problems"`; the problems also go to stderr.
-fn emit(mut out: Output, opts: &Options) -> Result<u8, CliError> {
+fn emit(out: Output, opts: &Options) -> Result<u8, CliError> {
     let written = match &opts.plot_dir {
         Some(dir) => write_plots(dir, &out.plots)?,
         None => Vec::new(),
     };
     if opts.json {
-        let paths: Vec<Value> = written
-            .iter()
-            .map(|p| Value::String(p.display().to_string()))
-            .collect();
-        if let Value::Object(map) = &mut out.json {
-            if opts.plot_dir.is_some() {
-                map.insert("plots".into(), Value::Array(paths));
+        let paths: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        let problems = out.outcome.messages();
+        let extras = output::Extras {
+            plots: opts.plot_dir.as_ref().map(|_| paths.as_slice()),
+            outcome: out.outcome.verdict().name(),
+            problems: &problems,
+        };
+        // Streamed: the document is never held in memory. A closed pipe (`dr … --json |
+        // head`) ends the output quietly, as `write_stdout` does.
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        let written = out
+            .write_json(&extras, &mut w)
+            .map_err(|e| (e.io_error_kind(), e.to_string()))
+            .and_then(|()| {
+                w.write_all(b"\n")
+                    .and_then(|()| w.flush())
+                    .map_err(|e| (Some(e.kind()), e.to_string()))
+            });
+        match written {
+            Ok(()) | Err((Some(std::io::ErrorKind::BrokenPipe), _)) => {}
+            Err((_, reason)) => {
+                return Err(CliError::Io {
+                    path: "<stdout>".into(),
+                    reason,
+                })
             }
-            map.insert("outcome".into(), json!(out.outcome.verdict().name()));
-            map.insert("problems".into(), json!(out.outcome.messages()));
         }
-        let text = serde_json::to_string_pretty(&out.json).map_err(|e| CliError::Io {
-            path: "<stdout>".into(),
-            reason: e.to_string(),
-        })?;
-        write_stdout(&format!("{text}\n"));
     } else {
         let mut text = out.text;
         if !text.ends_with('\n') {

@@ -13,7 +13,10 @@ use std::process::Output;
 mod common;
 use common::*;
 
-const COMMUNITY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mechanism_community.toml");
+const COMMUNITY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/mechanism_community.toml"
+);
 
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-mechanism-{test}"));

@@ -2,7 +2,7 @@
 //! for a parsed [`Scenario`], without a process (used by the Python bindings,
 //! `crates/dr-python`).
 //!
-//! [`run`] goes through the very handlers of the command (`src/cli/<model>.rs`), so the
+//! [`run`] goes through the very handlers of the command (`crates/dr-cli/src/<model>.rs`), so the
 //! value is the one `dr … --json` prints — including the top-level `"outcome"` and
 //! `"problems"` that `dr` adds — and the exit status the command would return is
 //! [`CommandResult::exit_code`] (policy: README "Exit status"; 0 ok, 3 a claim fails or a
@@ -10,7 +10,7 @@
 //! message, its `--json` `"kind"` and its exit status (1 bad input, 2 usage).
 //!
 //! ```
-//! use demand_response::command::{run, Action};
+//! use dr_cli::command::{run, Action};
 //! use demand_response::scenario::{Format, Scenario};
 //! // li-chen-dahleh-2015 Theorem 1: two customers C_i(q) = a_i q + h_i q² shed d = 1.
 //! // With a = (1, 1), h = (1, 1) both are active, q̄ = (½, ½), p̄ = 1 + 2·½ = 2.
@@ -30,11 +30,11 @@
 //! # Ok::<(), demand_response::scenario::ScenarioError>(())
 //! ```
 
-use crate::cli::error::CliError;
-use crate::cli::models;
-use crate::cli::output::{self, Options, Params, RoundSink};
-use crate::scenario::{Scenario, ScenarioError};
-use serde_json::{json, Value};
+use crate::error::CliError;
+use crate::models;
+use crate::output::{self, Options, Params, RoundSink};
+use demand_response::scenario::{Scenario, ScenarioError};
+use serde_json::Value;
 use std::ops::ControlFlow;
 
 /// Which `dr` command to run on a scenario.
@@ -138,7 +138,7 @@ pub fn run(
 /// returns unless the observer stops the run early.
 ///
 /// ```
-/// use demand_response::command::{run_observed, Action, RoundReport};
+/// use crate::command::{run_observed, Action, RoundReport};
 /// use demand_response::scenario::{Format, Scenario};
 /// use std::ops::ControlFlow;
 /// use std::sync::{Arc, Mutex};
@@ -202,14 +202,22 @@ fn run_with(
         Action::Simulate => models::Action::Simulate,
         Action::Verify => models::Action::Verify,
     };
-    let mut out = models::run(action, scenario, &opts)?;
-    // As `cli::emit` does for `--json`.
-    if let Value::Object(map) = &mut out.json {
-        map.insert("outcome".into(), json!(out.outcome.verdict().name()));
-        map.insert("problems".into(), json!(out.outcome.messages()));
-    }
+    let out = models::run(action, scenario, &opts)?;
+    // The object `dr … --json` prints (`emit`).
+    let problems = out.outcome.messages();
+    let extras = output::Extras {
+        plots: None,
+        outcome: out.outcome.verdict().name(),
+        problems: &problems,
+    };
+    let json = out.json_value(&extras).map_err(|e| CommandError {
+        message: format!("the result could not be rendered as JSON: {e}"),
+        detailed: format!("the result could not be rendered as JSON: {e}"),
+        kind: "internal",
+        exit_code: 1,
+    })?;
     Ok(CommandResult {
-        json: out.json,
+        json,
         exit_code: out.outcome.verdict().exit_code(),
     })
 }

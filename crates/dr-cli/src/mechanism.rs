@@ -46,7 +46,7 @@ use super::models::ModelCommands;
 use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
 };
-use demand_response::command::RoundReport;
+use crate::command::RoundReport;
 use demand_response::plot::{BarChart, GraphDrawing, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_mechanism::{run_scenario, ScenarioModel, ScenarioReport, ScenarioSettings};
@@ -72,7 +72,7 @@ pub(crate) const COMMANDS: ModelCommands = ModelCommands {
 };
 
 /// The bundled scenario of the demo (also `data/mechanism_community.toml`).
-const COMMUNITY: &str = include_str!("../../data/mechanism_community.toml");
+const COMMUNITY: &str = include_str!("../../../data/mechanism_community.toml");
 const COMMUNITY_NAME: &str = "data/mechanism_community.toml";
 
 /// Relative tolerance of the printed claims (`solve`, the demo): each claim compares a

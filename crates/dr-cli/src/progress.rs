@@ -4,7 +4,7 @@
 //! stays clean.
 
 use super::output::RoundSink;
-use demand_response::command::RoundReport;
+use crate::command::RoundReport;
 use dr_convex::{Observer, Stepper, Termination};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ops::ControlFlow;
@@ -72,7 +72,7 @@ impl<S: Stepper> Observer<S> for Progress {
 
 /// The observer of an iterative run that `dr simulate` attaches
 /// ([`super::output::Options::watch`]): the progress bar, and the library caller's round
-/// observer ([`super::output::RoundSink`], `demand_response::command::run_observed`), which
+/// observer ([`super::output::RoundSink`], `crate::command::run_observed`), which
 /// may stop the run.
 pub(crate) struct Watch<'o, F> {
     bar: Progress,

@@ -34,7 +34,7 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
 };
 use super::study::Study;
-use demand_response::command::RoundReport;
+use crate::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{ModelKind, Scenario};
 use dr_stackelberg::studies::{self, CaseStudy, DistributedStudy};

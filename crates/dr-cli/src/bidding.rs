@@ -39,7 +39,7 @@ use super::output::{
     certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
 };
 use super::study::Study;
-use demand_response::command::RoundReport;
+use crate::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_bidding::studies::{
@@ -504,6 +504,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         plots.push(loads_plot(&market, &ce, ne_ok));
     }
     Ok(Output {
+        body: None,
         json,
         text,
         plots,
@@ -1051,6 +1052,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         })
     };
     Ok(Output {
+        body: None,
         json,
         text,
         plots,
@@ -1709,7 +1711,7 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
 // ---------------------------------------------------------------------------------------
 // dr demo
 
-const BIDDING_30: &str = include_str!("../../data/bidding_30.toml");
+const BIDDING_30: &str = include_str!("../../../data/bidding_30.toml");
 const BIDDING_30_NAME: &str = "data/bidding_30.toml";
 
 fn demo_30(opts: &Options) -> Result<Output, CliError> {
@@ -1991,6 +1993,7 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
         );
     }
     Ok(Output {
+        body: None,
         json,
         text,
         plots,

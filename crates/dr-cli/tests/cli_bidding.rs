@@ -10,7 +10,7 @@ use std::process::Output;
 mod common;
 use common::*;
 
-const BIDDING_30: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/bidding_30.toml");
+const BIDDING_30: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/bidding_30.toml");
 
 fn json_of(o: &Output) -> Value {
     serde_json::from_str(&stdout(o))

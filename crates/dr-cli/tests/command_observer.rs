@@ -4,10 +4,8 @@
 //! round the result's trace records, with the trace's numbers; it does not change the
 //! result; `Break` stops the run.
 
-#![cfg(feature = "cli")]
-
-use demand_response::command::{run, run_observed, Action, RoundReport};
 use demand_response::scenario::Scenario;
+use dr_cli::command::{run, run_observed, Action, RoundReport};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,7 +18,12 @@ const FILES: [&str; 4] = [
 ];
 
 fn scenario(file: &str) -> Scenario {
-    Scenario::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).expect("reads")
+    Scenario::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file),
+    )
+    .expect("reads")
 }
 
 /// Runs `dr simulate` on `file` with an observer that stops after `stop_after` rounds.

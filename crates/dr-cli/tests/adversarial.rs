@@ -206,7 +206,7 @@ fn run(case: &Case) -> Result<(), String> {
 
 #[test]
 fn adversarial_catalogue() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adversarial");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/adversarial");
     let mut paths = Vec::new();
     files(&root, &mut paths);
     let cases: Vec<Case> = paths.iter().map(|p| parse(p)).collect();
