@@ -38,7 +38,7 @@ use dr_convex::parallel::{chunked_reduce, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{Certificate, Status};
 use faer::prelude::*;
 use faer::{Mat, Side};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which linear solver computes the prices of system (13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,7 +128,7 @@ pub enum EquilibriumCase {
 }
 
 /// Where a price sits relative to its bounds (Remark 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PriceBound {
     /// Strictly inside: supply is sold exactly.
     Free,
@@ -1114,7 +1114,7 @@ pub(crate) fn flatten_prices(
 /// The largest gain of a unilateral price deviation (Theorem 2): company `k` moves one price
 /// `p_k(t) → f · p_k(t)` for each factor `f`, consumers re-optimise exactly, and its revenue
 /// `Σ_t p_k(t) min(D_k(t), G_k(t))` is compared with the equilibrium's.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DeviationCheck {
     /// Largest relative revenue gain `(R'_k − R_k) / R_k` (≤ 0 at an equilibrium).
     pub max_gain: f64,

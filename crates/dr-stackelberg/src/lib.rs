@@ -86,6 +86,7 @@ pub mod data;
 mod distributed;
 mod equilibrium;
 mod error;
+mod general;
 mod model;
 mod problem;
 mod scenario;
@@ -119,6 +120,10 @@ pub use equilibrium::{
     CLEARING_TOLERANCE, DENSE_NEWTON_LIMIT,
 };
 pub use error::{BudgetShortfall, StackelbergError};
+pub use general::{
+    general_best_response, general_kkt, solve_general_equilibrium, GeneralClass,
+    GeneralEquilibrium, GeneralKkt, GeneralMarket, GeneralResponse, GeneralSettings, UtilityFamily,
+};
 pub use model::{
     entry, to_table, Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights,
 };
