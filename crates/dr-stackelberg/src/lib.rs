@@ -128,7 +128,10 @@ pub use model::{
     entry, to_table, Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights,
 };
 pub use problem::consumer_problem;
-pub use scenario::{Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution};
+pub use scenario::{
+    GeneralScenarioModel, Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution,
+    UtilityName,
+};
 
 /// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
 /// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.

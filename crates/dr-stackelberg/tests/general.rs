@@ -214,3 +214,53 @@ fn bad_inputs_name_their_field() {
     assert!(matches!(e, StackelbergError::Input(_)));
     assert!(e.to_string().contains("cannot clear"), "{e}");
 }
+
+/// The scenario keys reach the general solver: the power equilibrium of
+/// [`power_equilibrium_by_hand`] from a file, and the key errors name the field.
+#[test]
+fn scenario_keys_build_the_general_market() {
+    let text = r#"
+model = "stackelberg"
+periods = 2
+[[companies]]
+supply = [1.0, 4.0]
+[[consumers]]
+budget = 1.0
+zeta = 0.0
+utility = "power"
+exponent = 0.5
+[[consumers]]
+budget = 2.0
+zeta = 0.0
+utility = "power"
+exponent = 0.5
+"#;
+    let s: dr_stackelberg::Scenario = toml::from_str(text).unwrap();
+    assert!(s.is_general());
+    assert!(s.build().is_err());
+    let model = s.build_general().unwrap();
+    let eq = solve_general_equilibrium(&model.market, &GeneralSettings::default()).unwrap();
+    assert!(close(eq.prices[0][0], 1.0, 1e-8) && close(eq.prices[0][1], 0.5, 1e-8));
+
+    let fixed = text.replace(
+        "exponent = 0.5\n[[consumers]]",
+        "exponent = 0.5\nfixed_demand = [0.1, 0.2]\n[[consumers]]",
+    );
+    let s: dr_stackelberg::Scenario = toml::from_str(&fixed).unwrap();
+    let model = s.build_general().unwrap();
+    assert_eq!(model.market.classes()[0].min_demand, vec![0.1, 0.2]);
+    assert_eq!(model.market.classes()[0].max_demand, vec![0.1, 0.2]);
+
+    let missing = text.replacen("exponent = 0.5\n", "", 1);
+    let s: dr_stackelberg::Scenario = toml::from_str(&missing).unwrap();
+    let e = s.build_general().unwrap_err().to_string();
+    assert!(e.contains("consumers[0].exponent"), "{e}");
+    let wrong_len = text.replacen(
+        "exponent = 0.5\n",
+        "exponent = 0.5\nmax_demand = [1.0, 2.0, 3.0]\n",
+        1,
+    );
+    let s: dr_stackelberg::Scenario = toml::from_str(&wrong_len).unwrap();
+    let e = s.build_general().unwrap_err().to_string();
+    assert!(e.contains("consumers[0].max_demand"), "{e}");
+}
