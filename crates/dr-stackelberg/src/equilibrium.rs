@@ -116,7 +116,8 @@ impl Default for EquilibriumSettings {
 }
 
 /// Which regime the equilibrium is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EquilibriumCase {
     /// Eq. 14 / system (13): every closed-form demand is non-negative, no bound binds.
     Interior,
@@ -129,6 +130,7 @@ pub enum EquilibriumCase {
 
 /// Where a price sits relative to its bounds (Remark 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PriceBound {
     /// Strictly inside: supply is sold exactly.
     Free,
@@ -196,7 +198,8 @@ pub struct EquilibriumCertificate {
 /// Who gets the scarce supply when a price sits at its cap `p_max` with demand above supply
 /// (alshehri-liu-chen-basar Remark 3 clips the price but does not say how the supply is
 /// shared; this is our choice, *not the paper's*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RationingRule {
     /// Proportional rationing: at an entry `j` with aggregate demand `D_j > G_j` every
     /// consumer receives the same fraction `G_j / D_j` of what it asks for at the announced

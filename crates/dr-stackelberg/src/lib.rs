@@ -89,6 +89,7 @@ mod error;
 mod general;
 mod model;
 mod problem;
+pub mod report;
 mod scenario;
 pub mod studies;
 
@@ -97,8 +98,8 @@ pub use allocation::{
     AllocationSettings, CompanyStrategy, GenerationCost, NashCheck, NetworkConstraint,
 };
 pub use asymptotics::{
-    companies_needed, company_to_consumer_ratio, consumer_sweep, period_sweep, utility_limit,
-    ConsumerPoint, PeriodPoint, PeriodSweep,
+    asymptotics_study, companies_needed, company_to_consumer_ratio, consumer_sweep, period_sweep,
+    utility_limit, AsymptoticsReport, AsymptoticsSetting, ConsumerPoint, PeriodPoint, PeriodSweep,
 };
 pub use consumer::{
     best_response, closed_form_demand, consumer_kkt, minimum_budget, minimum_budget_closed_form,

@@ -1,0 +1,726 @@
+//! Typed reports of the `dr` command (issue 13): what `dr solve`, `dr simulate`, the studies
+//! and the demo section print, as one `Serialize + Deserialize` value each. The command
+//! renders its text and its `--json` from the same value; nothing printed is computed
+//! outside these builders.
+//!
+//! Units: prices in money per unit energy (DKK/kWh, EUR/kWh in the case studies), supplies
+//! and demands in energy per period (kWh), budgets, payments and revenues in money over the
+//! horizon. Tables `[k][t]` are company-major (company `k`, period `t`); per-class tables
+//! `[n][k][t]` are per consumer of class `n`.
+
+use crate::distributed::{DistributedRun, DistributedSettings, PriceUpdate, UpdateOrder};
+use crate::equilibrium::{Equilibrium, EquilibriumCase, PriceBound, RationingRule};
+use crate::general::{GeneralEquilibrium, UtilityFamily};
+use crate::scenario::{GeneralScenarioModel, ScenarioModel};
+use crate::studies::{CaseStudy, DistributedStudy, PaperSettingStudy};
+use dr_convex::{Certificate, Claim, Status, Termination};
+use serde::{Deserialize, Serialize};
+
+/// Relative tolerance of the printed identities (eq. 15, the budget balance).
+pub const CLAIM_TOLERANCE: f64 = 1e-9;
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
+}
+
+/// `max_j |p_j − q_j| / q_j` over two `[k][t]` tables (∞ when a price is not finite).
+pub fn max_price_error(prices: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
+    prices
+        .iter()
+        .flatten()
+        .zip(reference.iter().flatten())
+        .map(|(a, b)| rel(*a, *b))
+        .fold(0.0_f64, |m, x| {
+            if x.is_finite() {
+                m.max(x)
+            } else {
+                f64::INFINITY
+            }
+        })
+}
+
+/// A kernel certificate with its largest residual.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CertificateReport {
+    /// The certificate (status and relative residuals).
+    #[serde(flatten)]
+    pub certificate: Certificate,
+    /// [`Certificate::max_residual`].
+    pub max_residual: f64,
+}
+
+impl From<&Certificate> for CertificateReport {
+    fn from(c: &Certificate) -> Self {
+        Self {
+            certificate: *c,
+            max_residual: c.max_residual(),
+        }
+    }
+}
+
+/// The model's own checks of an equilibrium ([`crate::EquilibriumCertificate`] without the
+/// kernel certificate, reported beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EquilibriumChecks {
+    /// System (13)'s relative residual.
+    pub linear_system_residual: f64,
+    /// Eq. 14 against faer's solution of system (13).
+    pub closed_form_vs_linear_system: f64,
+    /// `|D − G| / G` at free prices; the sign of `D − G` at bounds.
+    pub supply_balance: f64,
+    /// Budgets spent by the best responses.
+    pub budget_residual: f64,
+    /// Eq. 15's gap `|Σ revenues − Σ budgets| / Σ budgets`.
+    pub revenue_budget_gap: f64,
+    /// Largest consumer KKT residual.
+    pub consumer_kkt: f64,
+    /// Whether the consumers' KKT conditions were checked.
+    pub consumers_verified: bool,
+    /// Newton iterations of the price solve.
+    pub newton_iterations: usize,
+}
+
+impl From<&Equilibrium> for EquilibriumChecks {
+    fn from(eq: &Equilibrium) -> Self {
+        let c = &eq.certificate;
+        Self {
+            linear_system_residual: c.linear_system_residual,
+            closed_form_vs_linear_system: c.closed_form_vs_linear_system,
+            supply_balance: c.supply_balance,
+            budget_residual: c.budget_residual,
+            revenue_budget_gap: c.revenue_budget_gap,
+            consumer_kkt: c.consumer_kkt,
+            consumers_verified: c.consumers_verified,
+            newton_iterations: c.newton_iterations,
+        }
+    }
+}
+
+/// Market clearing under Remark 3's price bounds ([`crate::Clearing`], keys as printed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClearingReport {
+    /// True when every company sells exactly its supply.
+    pub clears: bool,
+    /// The rationing rule at `p_max`.
+    pub rationing_rule: RationingRule,
+    /// Excess demand `D − G`, `[k][t]`.
+    pub excess_demand: Vec<Vec<f64>>,
+    /// Energy sold, `[k][t]`.
+    pub sold: Vec<Vec<f64>>,
+    /// Fraction of requests served, `[k][t]`.
+    pub served_fraction: Vec<Vec<f64>>,
+    /// What each consumer of each class receives, `[n][k][t]`.
+    pub allocation: Vec<Vec<Vec<f64>>>,
+    /// Energy received per consumer.
+    pub energy_received: Vec<f64>,
+    /// Payment per consumer for what it receives.
+    pub payment: Vec<f64>,
+    /// Unspent budget per consumer.
+    pub unspent_budget: Vec<f64>,
+    /// `Σ count · unspent`.
+    pub unspent_total: f64,
+    /// Utility of what is received.
+    pub utility_received: Vec<f64>,
+    /// Classes whose energy need is not met because of rationing.
+    pub unmet_need_classes: Vec<usize>,
+}
+
+impl From<&Equilibrium> for ClearingReport {
+    fn from(eq: &Equilibrium) -> Self {
+        let c = &eq.clearing;
+        Self {
+            clears: c.clears,
+            rationing_rule: c.rule,
+            excess_demand: c.excess_demand.clone(),
+            sold: c.sold.clone(),
+            served_fraction: c.served_fraction.clone(),
+            allocation: c.allocation.clone(),
+            energy_received: c.energy.clone(),
+            payment: c.payment.clone(),
+            unspent_budget: c.unspent_budget.clone(),
+            unspent_total: c.unspent_total,
+            utility_received: c.utility.clone(),
+            unmet_need_classes: c.unmet_need.clone(),
+        }
+    }
+}
+
+/// The power allocation game played before the Stackelberg game (Theorem 3, eq. 20).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocationReport {
+    /// Allocated supplies `G_k(t)`, `[k][t]`.
+    pub supply: Vec<Vec<f64>>,
+    /// Revenues.
+    pub revenues: Vec<f64>,
+    /// Profits (revenue − generation cost).
+    pub profits: Vec<f64>,
+    /// Best-response rounds.
+    pub rounds: usize,
+    /// Status of the game's solve.
+    pub status: Status,
+    /// Largest unilateral gain (Nash check).
+    pub max_gain: f64,
+}
+
+/// `dr solve` on a scenario with the paper's log consumers (§IV-B: eq. 10, eq. 14,
+/// Theorem 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolveReport {
+    /// `"stackelberg"`.
+    pub model: String,
+    /// The scenario file.
+    pub file: String,
+    /// What was solved.
+    pub solved: String,
+    /// `T`.
+    pub periods: usize,
+    /// Company names.
+    pub companies: Vec<String>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// Which case of the equilibrium applied.
+    pub case: EquilibriumCase,
+    /// Prices `p_k(t)`, `[k][t]`.
+    pub prices: Vec<Vec<f64>>,
+    /// Company revenues.
+    pub revenues: Vec<f64>,
+    /// `Σ revenues`.
+    pub revenue_total: f64,
+    /// Each company's share of `Σ budgets`.
+    pub revenue_share: Vec<f64>,
+    /// `Σ_n count_n B_n`.
+    pub budget_total: f64,
+    /// `G_k(t)`, `[k][t]`.
+    pub supply: Vec<Vec<f64>>,
+    /// `Σ_n count_n d_{n,k}(t)`, `[k][t]`.
+    pub aggregate_demand: Vec<Vec<f64>>,
+    /// Per-consumer demands `[n][k][t]`.
+    pub demand: Vec<Vec<Vec<f64>>>,
+    /// Consumers per class.
+    pub count: Vec<f64>,
+    /// `Σ count`.
+    pub consumers_total: f64,
+    /// Budgets used (after `"minimum"`).
+    pub budget: Vec<f64>,
+    /// Theorem 1's minimum budget at the equilibrium prices.
+    pub minimum_budget: Vec<f64>,
+    /// Energy per consumer `Σ d`.
+    pub energy: Vec<f64>,
+    /// Energy needs `E_n`.
+    pub energy_need: Vec<f64>,
+    /// Utility per consumer.
+    pub utility: Vec<f64>,
+    /// Payment per consumer.
+    pub payment: Vec<f64>,
+    /// Classes buying nothing on some entry (water-filling).
+    pub water_filling_classes: Vec<usize>,
+    /// Where each price sits (Remark 3), `[k][t]`.
+    pub price_bound: Vec<Vec<PriceBound>>,
+    /// The power allocation game, when played.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<AllocationReport>,
+    /// Market clearing.
+    pub clearing: ClearingReport,
+    /// The kernel certificate of the equilibrium.
+    pub certificate: CertificateReport,
+    /// The model's own checks.
+    pub equilibrium_certificate: EquilibriumChecks,
+    /// The printed identities with a verdict each (eq. 15, or with rationing the budget
+    /// balance).
+    pub claims: Vec<Claim>,
+}
+
+impl SolveReport {
+    /// The report of `eq` solved on `model` from `file`.
+    pub fn new(file: &str, model: &ScenarioModel, eq: &Equilibrium) -> Self {
+        let cons = model.market.consumers();
+        let revenue_total: f64 = eq.revenues.iter().sum();
+        let clearing = ClearingReport::from(eq);
+        let claim = if clearing.unspent_total == 0.0 {
+            let gap = rel(revenue_total, eq.budget_total);
+            Claim::new(
+                "Σ revenues = Σ budgets (eq. 15)",
+                gap <= CLAIM_TOLERANCE,
+                format!("relative gap {gap:.2e} (tolerance {CLAIM_TOLERANCE:.0e})"),
+            )
+        } else {
+            let gap = rel(revenue_total + clearing.unspent_total, eq.budget_total);
+            Claim::new(
+                "Σ revenues + Σ unspent budgets = Σ budgets",
+                gap <= CLAIM_TOLERANCE,
+                format!("relative gap {gap:.2e} (tolerance {CLAIM_TOLERANCE:.0e})"),
+            )
+        };
+        Self {
+            model: "stackelberg".into(),
+            file: file.into(),
+            solved: "Stackelberg equilibrium (alshehri-liu-chen-basar §IV-B: eq. 10, eq. 14, \
+                     Theorem 2)"
+                .into(),
+            periods: model.market.periods(),
+            companies: model.company_names.clone(),
+            classes: model.consumer_names.clone(),
+            case: eq.case,
+            prices: eq.prices.clone(),
+            revenue_share: eq.revenues.iter().map(|r| r / eq.budget_total).collect(),
+            revenues: eq.revenues.clone(),
+            revenue_total,
+            budget_total: eq.budget_total,
+            supply: eq.supply.clone(),
+            aggregate_demand: eq.aggregate_demand.clone(),
+            demand: eq.demand.clone(),
+            count: cons.count.clone(),
+            consumers_total: cons.count.iter().sum(),
+            budget: model.budgets.clone(),
+            minimum_budget: eq.minimum_budget.clone(),
+            energy: eq.energy.clone(),
+            energy_need: cons.energy_need.clone(),
+            utility: eq.utility.clone(),
+            payment: eq.payment.clone(),
+            water_filling_classes: eq.water_filling_classes.clone(),
+            price_bound: eq.price_bound.clone(),
+            allocation: model.allocation.as_ref().map(|a| AllocationReport {
+                supply: a.supply.clone(),
+                revenues: a.revenues.clone(),
+                profits: a.profits.clone(),
+                rounds: a.rounds,
+                status: a.status,
+                max_gain: a.nash.max_gain,
+            }),
+            clearing,
+            certificate: (&eq.certificate.certificate).into(),
+            equilibrium_certificate: eq.into(),
+            claims: vec![claim],
+        }
+    }
+}
+
+/// `dr solve` on a scenario with general consumers (§IX-A, §III; [`crate::general`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneralSolveReport {
+    /// `"stackelberg"`.
+    pub model: String,
+    /// The scenario file.
+    pub file: String,
+    /// What was solved.
+    pub solved: String,
+    /// `T`.
+    pub periods: usize,
+    /// Company names.
+    pub companies: Vec<String>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// `"general"`: the closed forms do not apply.
+    pub case: String,
+    /// Each class's utility family.
+    pub utility_family: Vec<UtilityFamily>,
+    /// Consumers per class.
+    pub count: Vec<f64>,
+    /// Budgets.
+    pub budget: Vec<f64>,
+    /// Energy needs.
+    pub energy_need: Vec<f64>,
+    /// The paper's results that do not hold for these consumers.
+    pub not_applicable: Vec<String>,
+    /// The equilibrium (prices, demands, certificate, claims).
+    #[serde(flatten)]
+    pub equilibrium: GeneralEquilibrium,
+}
+
+/// The paper's results that need log consumers without demand bounds.
+pub const GENERAL_NOT_APPLICABLE: [&str; 6] = [
+    "eq. 10 / eq. 29 (closed-form demand)",
+    "Theorem 1, eq. 11 (minimum budget)",
+    "eqs. 13-14, Lemma 2 (closed-form, unique prices: uniqueness is not claimed)",
+    "Theorem 2 (Nash equilibrium of the companies: checked numerically instead)",
+    "Theorems 3, 4 and 6 (allocation game, eq. 21 convergence, network constraints)",
+    "§VII asymptotics (eqs. 22-27, Theorem 5)",
+];
+
+impl GeneralSolveReport {
+    /// The report of `eq` solved on `model` from `file`.
+    pub fn new(file: &str, model: &GeneralScenarioModel, eq: GeneralEquilibrium) -> Self {
+        let classes = model.market.classes();
+        Self {
+            model: "stackelberg".into(),
+            file: file.into(),
+            solved: "clearing prices with general consumers (alshehri-liu-chen-basar §IX-A: \
+                     non-logarithmic utilities; §III: period-specific demand bounds), \
+                     numerically"
+                .into(),
+            periods: model.market.periods(),
+            companies: model.company_names.clone(),
+            classes: model.consumer_names.clone(),
+            case: "general".into(),
+            utility_family: classes.iter().map(|c| c.utility).collect(),
+            count: classes.iter().map(|c| c.count).collect(),
+            budget: classes.iter().map(|c| c.budget).collect(),
+            energy_need: classes.iter().map(|c| c.energy_need).collect(),
+            not_applicable: GENERAL_NOT_APPLICABLE
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            equilibrium: eq,
+        }
+    }
+}
+
+/// One round of a distributed run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundReport {
+    /// Round number.
+    pub round: usize,
+    /// `max |D − G| / G` (wrong sign only at a bound).
+    pub mismatch: f64,
+    /// `max |p − p̄| / p̄` against the exact equilibrium (when prices were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_error: Option<f64>,
+    /// Prices `[k][t]` (when recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<Vec<Vec<f64>>>,
+    /// `p_k(0)` per company, for equal allocations (every period priced alike).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_prices: Option<Vec<f64>>,
+}
+
+/// A (company, period) entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryIndex {
+    /// Company `k`.
+    pub company: usize,
+    /// Period `t`.
+    pub period: usize,
+}
+
+/// A distributed run (eq. 21 or an acceleration) against the exact equilibrium.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// `"paper"`, `"secant"` or `"steffensen"`.
+    pub rule: String,
+    /// `δ` of eq. 21.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    /// Update order.
+    pub order: UpdateOrder,
+    /// Why the run stopped ([`Termination::name`]).
+    pub termination: String,
+    /// The entry whose price turned non-positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_at: Option<EntryIndex>,
+    /// Rounds to convergence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged_after: Option<usize>,
+    /// Rounds run.
+    pub rounds_run: usize,
+    /// `max |p − p̄| / p̄` at the end.
+    pub max_price_error: f64,
+    /// Final prices `[k][t]`.
+    pub prices: Vec<Vec<f64>>,
+    /// The exact equilibrium prices `[k][t]` the run is compared with.
+    pub equilibrium_prices: Vec<Vec<f64>>,
+    /// Every round.
+    pub rounds: Vec<RoundReport>,
+}
+
+/// `(name, δ)` of a price update.
+pub fn update_name(u: PriceUpdate) -> (&'static str, Option<f64>) {
+    match u {
+        PriceUpdate::Paper { delta } => ("paper", Some(delta)),
+        PriceUpdate::Secant => ("secant", None),
+        PriceUpdate::Steffensen => ("steffensen", None),
+    }
+}
+
+impl RunReport {
+    /// The report of `run` with update `update` against `equilibrium_prices`. With
+    /// `period0_only` each round lists `company_prices[k] = p_k(0)` instead of the table.
+    pub fn new(
+        update: PriceUpdate,
+        run: &DistributedRun,
+        equilibrium_prices: &[Vec<f64>],
+        period0_only: bool,
+    ) -> Self {
+        let (rule, delta) = update_name(update);
+        Self {
+            rule: rule.into(),
+            delta,
+            order: run.order,
+            termination: run.termination.name().into(),
+            termination_at: run
+                .non_positive_entry()
+                .map(|(company, period)| EntryIndex { company, period }),
+            converged_after: (run.termination == Termination::Converged).then_some(run.rounds),
+            rounds_run: run.rounds,
+            max_price_error: max_price_error(&run.prices, equilibrium_prices),
+            prices: run.prices.clone(),
+            equilibrium_prices: equilibrium_prices.to_vec(),
+            rounds: run
+                .trace
+                .iter()
+                .map(|x| RoundReport {
+                    round: x.round,
+                    mismatch: x.mismatch,
+                    price_error: x
+                        .prices
+                        .as_ref()
+                        .map(|p| max_price_error(p, equilibrium_prices)),
+                    prices: if period0_only { None } else { x.prices.clone() },
+                    company_prices: if period0_only {
+                        x.prices.as_ref().map(|p| {
+                            p.iter()
+                                .map(|row| row.first().copied().unwrap_or(f64::NAN))
+                                .collect()
+                        })
+                    } else {
+                        None
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// A study's run.
+    pub fn from_study(s: &DistributedStudy, period0_only: bool) -> Self {
+        Self::new(s.update, &s.run, &s.equilibrium_prices, period0_only)
+    }
+
+    /// The price update this run used.
+    pub fn update(&self) -> PriceUpdate {
+        match (self.rule.as_str(), self.delta) {
+            ("secant", _) => PriceUpdate::Secant,
+            ("steffensen", _) => PriceUpdate::Steffensen,
+            (_, d) => PriceUpdate::Paper {
+                delta: d.unwrap_or(0.0),
+            },
+        }
+    }
+
+    /// True when the run converged.
+    pub fn converged(&self) -> bool {
+        self.converged_after.is_some()
+    }
+
+    /// The price of entry `(k, t)` in round `i` (from `prices` or `company_prices`).
+    pub fn round_price(&self, i: usize, k: usize, t: usize) -> Option<f64> {
+        let r = self.rounds.get(i)?;
+        match (&r.prices, &r.company_prices) {
+            (Some(p), _) => p.get(k)?.get(t).copied(),
+            (None, Some(c)) => c.get(k).copied(),
+            _ => None,
+        }
+    }
+}
+
+/// `dr simulate`: the distributed price algorithm (eq. 21, Theorem 4) against the exact
+/// equilibrium.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimulationReport {
+    /// `"stackelberg"`.
+    pub model: String,
+    /// The scenario file.
+    pub file: String,
+    /// What was simulated.
+    pub simulated: String,
+    /// Most rounds.
+    pub max_rounds: usize,
+    /// Convergence tolerance on the mismatch.
+    pub tolerance: f64,
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunReport,
+    /// Certificate of the exact equilibrium (the run's reference).
+    pub equilibrium_certificate: CertificateReport,
+}
+
+impl SimulationReport {
+    /// The report of `run` with `settings` against `eq`.
+    pub fn new(
+        file: &str,
+        settings: &DistributedSettings,
+        run: &DistributedRun,
+        eq: &Equilibrium,
+    ) -> Self {
+        Self {
+            model: "stackelberg".into(),
+            file: file.into(),
+            simulated: "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)"
+                .into(),
+            max_rounds: settings.max_rounds,
+            tolerance: settings.tolerance,
+            run: RunReport::new(settings.update, run, &eq.prices, false),
+            equilibrium_certificate: (&eq.certificate.certificate).into(),
+        }
+    }
+}
+
+/// The distributed part of a case study (Figs. 5 and 7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributedReport {
+    /// `"Fig. 5"` or `"Fig. 7"`.
+    pub figure: String,
+    /// Periods of the market the runs use (Fig. 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periods: Option<usize>,
+    /// Company names (Fig. 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companies: Option<Vec<String>>,
+    /// Class budgets (Fig. 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_budgets: Option<Vec<f64>>,
+    /// Consumers per class (Fig. 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_size: Option<f64>,
+    /// The runs.
+    pub runs: Vec<RunReport>,
+}
+
+/// A one-company field-trial study (§VIII: Figs. 3 and 6) with its distributed runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseStudyReport {
+    /// The study's `dr study` name.
+    pub study: String,
+    /// Display name.
+    pub name: String,
+    /// Currency.
+    pub currency: String,
+    /// `N`.
+    pub consumers: usize,
+    /// `T`.
+    pub periods: usize,
+    /// `G(t)` (kW over the hour).
+    pub supply: Vec<f64>,
+    /// `E = Σ G / N`.
+    pub energy_need: f64,
+    /// Equilibrium prices `p(t)`.
+    pub prices: Vec<f64>,
+    /// The experiment's prices.
+    pub experiment_prices: Vec<f64>,
+    /// Budget per consumer (Theorem 1 at the experiment's prices, exact with `d ≥ 0`).
+    pub budget_per_consumer: f64,
+    /// Eq. 11's budget.
+    pub budget_eq11: f64,
+    /// Whether eq. 11 is valid there.
+    pub eq11_valid: bool,
+    /// Savings `1 − payment / experiment's payment`.
+    pub savings_fraction: f64,
+    /// Savings with eq. 11's budget.
+    pub savings_fraction_eq11: f64,
+    /// `d(t)` per consumer.
+    pub demand_per_consumer: Vec<f64>,
+    /// Payment per consumer at equilibrium.
+    pub payment_equilibrium: f64,
+    /// Payment per consumer in the experiment.
+    pub payment_experiment: f64,
+    /// Payments of all consumers per hour at equilibrium.
+    pub hourly_payment_equilibrium: Vec<f64>,
+    /// Payments of all consumers per hour in the experiment.
+    pub hourly_payment_experiment: Vec<f64>,
+    /// Mean equilibrium price.
+    pub price_mean: f64,
+    /// Standard deviation of the equilibrium prices.
+    pub price_std: f64,
+    /// Mean experiment price.
+    pub experiment_price_mean: f64,
+    /// Standard deviation of the experiment's prices.
+    pub experiment_price_std: f64,
+    /// Equilibrium case.
+    pub case: EquilibriumCase,
+    /// Revenues.
+    pub revenues: Vec<f64>,
+    /// Kernel certificate.
+    pub certificate: CertificateReport,
+    /// The model's own checks.
+    pub equilibrium_certificate: EquilibriumChecks,
+    /// The distributed runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<DistributedReport>,
+}
+
+impl CaseStudyReport {
+    /// The report of `s` as study `key`.
+    pub fn new(key: &str, s: &CaseStudy, distributed: Option<DistributedReport>) -> Self {
+        Self {
+            study: key.into(),
+            name: s.name.clone(),
+            currency: s.currency.clone(),
+            consumers: s.consumers,
+            periods: s.periods,
+            supply: s.supply.clone(),
+            energy_need: s.energy_need,
+            prices: s.prices.clone(),
+            experiment_prices: s.experiment_prices.clone(),
+            budget_per_consumer: s.budget_per_consumer,
+            budget_eq11: s.budget_eq11,
+            eq11_valid: s.eq11_valid,
+            savings_fraction: s.savings_fraction,
+            savings_fraction_eq11: s.savings_fraction_eq11,
+            demand_per_consumer: s.demand_per_consumer.clone(),
+            payment_equilibrium: s.payment_equilibrium,
+            payment_experiment: s.payment_experiment,
+            hourly_payment_equilibrium: s.hourly_payment_equilibrium.clone(),
+            hourly_payment_experiment: s.hourly_payment_experiment.clone(),
+            price_mean: s.price_mean,
+            price_std: s.price_std,
+            experiment_price_mean: s.experiment_price_mean,
+            experiment_price_std: s.experiment_price_std,
+            case: s.equilibrium.case,
+            revenues: s.equilibrium.revenues.clone(),
+            certificate: (&s.equilibrium.certificate.certificate).into(),
+            equilibrium_certificate: (&s.equilibrium).into(),
+            distributed,
+        }
+    }
+}
+
+/// A paper-setting study (Figs. 5 and 7 with the paper's `δ` and `p(0)`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperSettingReport {
+    /// The study's `dr study` name.
+    pub study: String,
+    /// `"Fig. 5"` or `"Fig. 7"`.
+    pub figure: String,
+    /// The paper's setting in words.
+    pub setting: String,
+    /// `K`.
+    pub companies: usize,
+    /// `T`.
+    pub periods: usize,
+    /// `p(0)`.
+    pub start_price: f64,
+    /// Eq. 14's prices (flat).
+    pub closed_form_prices: Vec<f64>,
+    /// Per run, `max |p − p_eq14| / p_eq14`.
+    pub closed_form_error: Vec<f64>,
+    /// What the paper says about round counts.
+    pub paper_rounds: String,
+    /// Most rounds per run.
+    pub max_rounds: usize,
+    /// The runs.
+    pub runs: Vec<RunReport>,
+    /// The paper's claims with a verdict each.
+    pub claims: Vec<Claim>,
+}
+
+impl PaperSettingReport {
+    /// The report of `s` as study `key`.
+    pub fn new(key: &str, setting: &str, paper_rounds: &str, s: &PaperSettingStudy) -> Self {
+        Self {
+            study: key.into(),
+            figure: s.figure.clone(),
+            setting: setting.into(),
+            companies: s.companies,
+            periods: s.periods,
+            start_price: s.start_price,
+            closed_form_prices: s.closed_form_prices.clone(),
+            closed_form_error: s.closed_form_error.clone(),
+            paper_rounds: paper_rounds.into(),
+            max_rounds: crate::studies::PAPER_SETTING_MAX_ROUNDS,
+            runs: s
+                .runs
+                .iter()
+                .map(|r| RunReport::from_study(r, false))
+                .collect(),
+            claims: s.claims.clone(),
+        }
+    }
+}
