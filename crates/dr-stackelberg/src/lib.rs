@@ -89,7 +89,7 @@ mod error;
 mod general;
 mod model;
 mod problem;
-pub mod report;
+mod report;
 mod scenario;
 pub mod studies;
 
@@ -129,6 +129,12 @@ pub use model::{
     entry, to_table, Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights,
 };
 pub use problem::consumer_problem;
+pub use report::{
+    ecogrid_demo, max_price_error, update_name, AllocationReport, CaseStudyReport,
+    CertificateReport, ClearingReport, DistributedReport, EcogridDemoReport, EntryIndex,
+    EquilibriumChecks, GeneralSolveReport, PaperSettingReport, PeriodPointReport, PeriodsReport,
+    RoundReport, RunReport, SimulationReport, SolveReport, GENERAL_NOT_APPLICABLE,
+};
 pub use scenario::{
     GeneralScenarioModel, Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution,
     UtilityName,

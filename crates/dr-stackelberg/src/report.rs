@@ -724,3 +724,395 @@ impl PaperSettingReport {
         }
     }
 }
+
+/// One `T` of the Fig. 4 study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodPointReport {
+    /// `T`.
+    pub periods: usize,
+    /// `G_k / T` per company.
+    pub supply_per_period: Vec<f64>,
+    /// `p_k(0)` per company (equal allocations: every period alike).
+    pub prices: Vec<f64>,
+    /// Revenues.
+    pub revenues: Vec<f64>,
+    /// Utility per consumer of each class.
+    pub utilities: Vec<f64>,
+    /// Energy per consumer of each class.
+    pub energy: Vec<f64>,
+    /// Equilibrium case.
+    pub case: EquilibriumCase,
+    /// Classes buying nothing somewhere.
+    pub water_filling_classes: Vec<usize>,
+    /// Largest certificate residual.
+    pub max_residual: f64,
+}
+
+/// The Fig. 4 study (`dr study periods`): the EcoGrid classes and companies for
+/// `T = 1 … max`, and the paper's findings on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodsReport {
+    /// `"periods"`.
+    pub study: String,
+    /// `"Fig. 4"`.
+    pub figure: String,
+    /// Company names.
+    pub companies: Vec<String>,
+    /// Company totals `G_k` (kWh over the day).
+    pub company_totals: Vec<f64>,
+    /// Class budgets (DKK).
+    pub class_budgets: Vec<f64>,
+    /// Consumers per class.
+    pub class_size: Vec<f64>,
+    /// `Σ count · B`.
+    pub budget_total: f64,
+    /// `T` of each point.
+    pub periods: Vec<usize>,
+    /// The points.
+    pub points: Vec<PeriodPointReport>,
+    /// Eq. 25's limit per class.
+    pub utility_limit: Vec<Option<f64>>,
+    /// Per class: utilities rise with `T`.
+    pub utilities_rise_with_periods: Vec<bool>,
+    /// Per class: the last utility is below eq. 25's limit.
+    pub utilities_below_limit: Vec<bool>,
+    /// Largest `|Σ revenues − B| / B` (eq. 15).
+    pub max_revenue_budget_gap: f64,
+    /// Largest relative spread of a company's prices across periods.
+    pub max_price_spread_over_periods: f64,
+    /// Largest certificate residual.
+    pub max_residual: f64,
+}
+
+impl PeriodsReport {
+    /// The report of the sweep `points` on `totals` and `classes`, with eq. 25's `limits`.
+    pub fn new(
+        companies: &[&str],
+        totals: &[f64],
+        classes: &crate::ConsumerClasses,
+        points: &[crate::PeriodPoint],
+        limits: Vec<Option<f64>>,
+    ) -> Self {
+        let n_classes = classes.len();
+        let budget_total: f64 = (0..n_classes)
+            .map(|n| classes.count[n] * classes.budget[n])
+            .sum();
+        let rising = (0..n_classes)
+            .map(|n| {
+                points
+                    .windows(2)
+                    .all(|w| w[1].utilities[n] > w[0].utilities[n])
+            })
+            .collect();
+        let below_limit = (0..n_classes)
+            .map(
+                |n| match (limits.get(n).copied().flatten(), points.last()) {
+                    (Some(l), Some(p)) => p.utilities[n] < l,
+                    _ => false,
+                },
+            )
+            .collect();
+        let max_revenue_budget_gap = points
+            .iter()
+            .map(|p| rel(p.revenues.iter().sum::<f64>(), budget_total))
+            .fold(0.0_f64, f64::max);
+        let max_residual = points.iter().map(|p| p.max_residual).fold(0.0, f64::max);
+        let spread = points
+            .iter()
+            .flat_map(|p| p.prices.iter())
+            .map(|row| {
+                let lo = row.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = row.iter().copied().fold(0.0_f64, f64::max);
+                rel(hi, lo)
+            })
+            .fold(0.0_f64, f64::max);
+        Self {
+            study: "periods".into(),
+            figure: "Fig. 4".into(),
+            companies: companies.iter().map(|c| c.to_string()).collect(),
+            company_totals: totals.to_vec(),
+            class_budgets: classes.budget.clone(),
+            class_size: classes.count.clone(),
+            budget_total,
+            periods: points.iter().map(|p| p.periods).collect(),
+            points: points
+                .iter()
+                .map(|p| PeriodPointReport {
+                    periods: p.periods,
+                    supply_per_period: p.supply_per_period.clone(),
+                    prices: p
+                        .prices
+                        .iter()
+                        .map(|r| r.first().copied().unwrap_or(f64::NAN))
+                        .collect(),
+                    revenues: p.revenues.clone(),
+                    utilities: p.utilities.clone(),
+                    energy: p.energy.clone(),
+                    case: p.case,
+                    water_filling_classes: p.water_filling_classes.clone(),
+                    max_residual: p.max_residual,
+                })
+                .collect(),
+            utility_limit: limits,
+            utilities_rise_with_periods: rising,
+            utilities_below_limit: below_limit,
+            max_revenue_budget_gap,
+            max_price_spread_over_periods: spread,
+            max_residual,
+        }
+    }
+}
+
+/// The `dr demo` section on the EcoGrid EU day (§VIII-A): every printed number checked
+/// against an independent computation (by hand in the builder) or a statement of the paper.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcogridDemoReport {
+    /// What was solved.
+    pub solved: String,
+    /// `N`.
+    pub consumers: usize,
+    /// `T`.
+    pub periods: usize,
+    /// `G(t)` (kW).
+    pub supply: Vec<f64>,
+    /// `E = Σ G / N` (kWh).
+    pub energy_need: f64,
+    /// Budget per consumer (DKK).
+    pub budget_per_consumer: f64,
+    /// Equilibrium prices (DKK/kWh).
+    pub prices: Vec<f64>,
+    /// The experiment's prices (DKK/kWh).
+    pub experiment_prices: Vec<f64>,
+    /// Demand per consumer `d(t)` (kWh).
+    pub demand_per_consumer: Vec<f64>,
+    /// Mean equilibrium price.
+    pub price_mean: f64,
+    /// Its standard deviation.
+    pub price_std: f64,
+    /// Mean experiment price.
+    pub experiment_price_mean: f64,
+    /// Its standard deviation.
+    pub experiment_price_std: f64,
+    /// `Σ p(t) G(t)` (DKK).
+    pub revenue: f64,
+    /// Payment per consumer at equilibrium (DKK).
+    pub payment_equilibrium: f64,
+    /// Payment per consumer in the experiment (DKK).
+    pub payment_experiment: f64,
+    /// `1 − payment / experiment's payment`.
+    pub savings_fraction: f64,
+    /// Rounds of eq. 21 (δ = 0) to convergence.
+    pub distributed_rounds: usize,
+    /// Its final `max |p − p̄| / p̄`.
+    pub distributed_price_error: f64,
+    /// Whether eq. 21 converged.
+    pub distributed_converged: bool,
+    /// The equilibrium's certificate.
+    pub certificate: CertificateReport,
+    /// The checks, each a claim with its verdict.
+    pub claims: Vec<Claim>,
+}
+
+/// Builds the EcoGrid demo report (see [`EcogridDemoReport`]).
+///
+/// Errors: the data's and the solvers' errors.
+pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
+    use crate::{best_response, simulate, studies, Company, ConsumerClasses, Market, Preferences};
+    let s = studies::ecogrid_eu_day()?;
+    let n = s.consumers as f64;
+    let t_n = s.periods as f64;
+    let g = &s.supply;
+    let p = &s.prices;
+    let pe = &s.experiment_prices;
+    let b = s.budget_per_consumer;
+    let tol = 1e-9;
+    let mut claims = Vec::new();
+    let mut add = |claim: &str, fails: Vec<String>, evidence: String| {
+        let holds = fails.is_empty();
+        claims.push(Claim::new(
+            claim,
+            holds,
+            if holds { evidence } else { fails.join("; ") },
+        ));
+    };
+    // Prices are positive and equal eq. 14 recomputed here: K = 1, ζ = γ = 1, Z = N,
+    // p(t) = N B / (T (G(t) + N) (1 − N H)), H = Σ_t 1 / (T (G(t) + N)).
+    let h: f64 = g.iter().map(|gt| 1.0 / (t_n * (gt + n))).sum();
+    let mut fails = Vec::new();
+    for (t, (pt, gt)) in p.iter().zip(g).enumerate() {
+        let qt = n * b / (t_n * (gt + n) * (1.0 - n * h));
+        if !(*pt > 0.0) {
+            fails.push(format!("p({t}) = {pt} is not positive"));
+        }
+        if rel(*pt, qt) > 1e-10 {
+            fails.push(format!("p({t}) = {pt} ≠ eq. 14 recomputed {qt}"));
+        }
+    }
+    add(
+        "every price is positive and equals eq. 14 recomputed by hand",
+        fails,
+        "24 hours, relative tolerance 1e-10".into(),
+    );
+    // The market clears: N d(t) = G(t).
+    let fails = s
+        .demand_per_consumer
+        .iter()
+        .zip(g)
+        .enumerate()
+        .filter(|(_, (d, gt))| rel(n * *d, **gt) > tol)
+        .map(|(t, (d, gt))| format!("N d({t}) = {} ≠ G({t}) = {gt}", n * d))
+        .collect();
+    add(
+        "the market clears: N d(t) = G(t) every hour",
+        fails,
+        "relative tolerance 1e-9".into(),
+    );
+    // Eq. 15.
+    let revenue: f64 = p.iter().zip(g).map(|(a, c)| a * c).sum();
+    let gap = rel(revenue, n * b);
+    add(
+        "eq. 15: the company's revenue Σ p G equals the budgets N B",
+        if gap <= tol {
+            vec![]
+        } else {
+            vec![format!("revenue {revenue} ≠ N B = {}", n * b)]
+        },
+        format!("relative gap {gap:.1e}"),
+    );
+    // Theorem 1 / eq. 11 by hand at the experiment's prices (K = 1, ζ = 1).
+    let energy = s.energy_need;
+    let inv: f64 = pe.iter().map(|q| 1.0 / (t_n * q)).sum();
+    let eq11 = (energy + t_n) / inv - pe.iter().sum::<f64>();
+    let mut fails = Vec::new();
+    if rel(b, eq11) > 1e-10 {
+        fails.push(format!("budget {b} ≠ eq. 11 recomputed {eq11}"));
+    }
+    if (b - 7.55).abs() >= 0.005 {
+        fails.push(format!("budget {b} is not the paper's 7.55 DKK"));
+    }
+    add(
+        "the budget is eq. 11 at the experiment's prices, the paper's 7.55 DKK (Theorem 1)",
+        fails,
+        format!("B = {b:.4} DKK, eq. 11 by hand {eq11:.4}"),
+    );
+    let prefs = Preferences::uniform(1.0, 1.0);
+    let at = best_response(pe, b * (1.0 + 1e-9), prefs)?;
+    let below = best_response(pe, b * (1.0 - 1e-6), prefs)?;
+    add(
+        "the budget is the least that meets the energy need E at the experiment's prices",
+        if at.energy >= energy * (1.0 - 1e-12) && below.energy < energy {
+            vec![]
+        } else {
+            vec![format!(
+                "energy {} at B, {} just below, need {energy}",
+                at.energy, below.energy
+            )]
+        },
+        format!(
+            "energy {:.6} at B, {:.6} just below, need {energy:.6}",
+            at.energy, below.energy
+        ),
+    );
+    let (m_eq, sd_eq) = studies::mean_std(p);
+    let (m_ex, sd_ex) = studies::mean_std(pe);
+    let mut fails = Vec::new();
+    if rel(m_eq, s.price_mean) > 1e-12 || rel(sd_eq, s.price_std) > 1e-12 {
+        fails.push("equilibrium mean/sd".to_string());
+    }
+    if rel(m_ex, s.experiment_price_mean) > 1e-12 || rel(sd_ex, s.experiment_price_std) > 1e-12 {
+        fails.push("experiment mean/sd".to_string());
+    }
+    if !(m_eq < m_ex && sd_eq < sd_ex) {
+        fails.push(format!(
+            "prices: mean {m_eq} vs {m_ex}, sd {sd_eq} vs {sd_ex}"
+        ));
+    }
+    add(
+        "§VIII-A: the equilibrium prices have a lower mean and a lower spread than the \
+         experiment's",
+        fails,
+        format!("mean {m_eq:.4} vs {m_ex:.4}, sd {sd_eq:.4} vs {sd_ex:.4} DKK/kWh"),
+    );
+    let pay_eq: f64 = p
+        .iter()
+        .zip(&s.demand_per_consumer)
+        .map(|(a, d)| a * d)
+        .sum();
+    let pay_ex: f64 = pe.iter().zip(g).map(|(a, c)| a * c / n).sum();
+    let savings = 1.0 - pay_eq / pay_ex;
+    let mut fails = Vec::new();
+    if rel(pay_eq, b) > tol {
+        fails.push(format!("payment {pay_eq} ≠ budget {b}"));
+    }
+    if rel(pay_ex, s.payment_experiment) > 1e-12 || rel(savings, s.savings_fraction) > 1e-9 {
+        fails.push(format!("savings {savings} ≠ {}", s.savings_fraction));
+    }
+    if savings <= 0.0 {
+        fails.push(format!("savings {savings} ≤ 0"));
+    }
+    add(
+        "each consumer pays its budget at equilibrium, less than in the experiment for the \
+         same energy (savings > 0)",
+        fails,
+        format!(
+            "{pay_eq:.4} vs {pay_ex:.4} DKK: savings {:.1}%",
+            100.0 * savings
+        ),
+    );
+    let market = Market::new(
+        s.periods,
+        vec![Company::new(g.clone())],
+        ConsumerClasses::homogeneous(n, b, energy),
+    )?;
+    let run = simulate(&market, &crate::DistributedSettings::default())?;
+    let run_error = max_price_error(&run.prices, &s.equilibrium.prices);
+    let converged = run.termination == Termination::Converged;
+    add(
+        "eq. 21 (δ = 0) converges to the same prices (Theorem 4)",
+        if converged && run_error <= 1e-6 {
+            vec![]
+        } else {
+            vec![format!(
+                "eq. 21 run: {:?} after {} rounds, price error {run_error}",
+                run.termination, run.rounds
+            )]
+        },
+        format!("{} rounds, max price error {run_error:.1e}", run.rounds),
+    );
+    let cert = s.equilibrium.certificate.certificate;
+    add(
+        "the equilibrium's certificate holds",
+        if cert.holds(tol) {
+            vec![]
+        } else {
+            vec![format!("{cert:?}")]
+        },
+        format!("max residual {:.1e}", cert.max_residual()),
+    );
+    Ok(EcogridDemoReport {
+        solved: "Stackelberg equilibrium of the EcoGrid EU day (alshehri-liu-chen-basar \
+                 §VIII-A, eq. 14)"
+            .into(),
+        consumers: s.consumers,
+        periods: s.periods,
+        supply: g.clone(),
+        energy_need: energy,
+        budget_per_consumer: b,
+        prices: p.clone(),
+        experiment_prices: pe.clone(),
+        demand_per_consumer: s.demand_per_consumer.clone(),
+        price_mean: m_eq,
+        price_std: sd_eq,
+        experiment_price_mean: m_ex,
+        experiment_price_std: sd_ex,
+        revenue,
+        payment_equilibrium: pay_eq,
+        payment_experiment: pay_ex,
+        savings_fraction: savings,
+        distributed_rounds: run.rounds,
+        distributed_price_error: run_error,
+        distributed_converged: converged,
+        certificate: (&cert).into(),
+        claims,
+    })
+}
