@@ -205,12 +205,12 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("stackelberg solve", &[])?;
     let file: dr_stackelberg::Scenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
-    let err = model_err(s.name());
-    let model = file.build().map_err(&err)?;
-    let market = &model.market;
     if file.is_general() {
         return solve_general(s, &file, opts);
     }
+    let err = model_err(s.name());
+    let model = file.build().map_err(&err)?;
+    let market = &model.market;
     let settings = EquilibriumSettings {
         demands: DemandOutput::PerClass,
         ..EquilibriumSettings::default()
@@ -1969,12 +1969,7 @@ mod tests {
         };
         let out = demo_ecogrid(&opts).unwrap_or_else(|e| panic!("{e}"));
         assert!(out.text.contains("certificate:"));
-        let extras = crate::output::Extras {
-            plots: None,
-            outcome: "ok",
-            problems: &[],
-        };
-        let json = out.json_value(&extras).unwrap();
+        let json = out.body_value().unwrap();
         assert_eq!(json["certificate"]["status"], "Solved");
         assert!(json["claims"]
             .as_array()

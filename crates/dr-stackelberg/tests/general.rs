@@ -130,6 +130,21 @@ fn non_shiftable_demand_reduces_the_market_as_derived() {
     assert_eq!(eq.demand[1][0], vec![1.0, 1.0]);
     assert!(close(eq.payment[1], 1.6, 1e-8));
     assert!(close(eq.demand[0][0][0], 3.0, 1e-8));
+    // Non-shiftable demand is inelastic: doubling both prices the flexible consumer still
+    // spends 6 and the fixed one pays 3.2 — revenue 9.2 against 7.6, so Theorem 2's
+    // property fails (as derived).
+    assert!(
+        eq.deviation.max_gain >= 9.2 / 7.6 - 1.0 - 1e-9,
+        "{:?}",
+        eq.deviation
+    );
+    assert!(
+        !eq.claims
+            .iter()
+            .find(|c| c.claim.contains("Theorem 2"))
+            .unwrap()
+            .holds
+    );
 }
 
 /// A consumer who takes part only in period 0 (`max_demand = (∞, 0)`, log, ζ = 0, budget
