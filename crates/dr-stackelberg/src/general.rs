@@ -603,18 +603,20 @@ fn solve_dense(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for col in 0..n {
         let piv = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if !(a[piv][col].abs() > 0.0) || !a[piv][col].is_finite() {
+        if a[piv][col] == 0.0 || !a[piv][col].is_finite() {
             return None;
         }
         a.swap(col, piv);
         b.swap(col, piv);
-        for i in col + 1..n {
-            let f = a[i][col] / a[col][col];
+        let (top, rest) = a.split_at_mut(col + 1);
+        let pivot_row = &top[col];
+        for (i, row) in rest.iter_mut().enumerate() {
+            let f = row[col] / pivot_row[col];
             if f != 0.0 {
-                for k in col..n {
-                    a[i][k] -= f * a[col][k];
+                for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *x -= f * p;
                 }
-                b[i] -= f * b[col];
+                b[col + 1 + i] -= f * b[col];
             }
         }
     }

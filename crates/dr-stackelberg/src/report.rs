@@ -941,7 +941,7 @@ pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
     let mut fails = Vec::new();
     for (t, (pt, gt)) in p.iter().zip(g).enumerate() {
         let qt = n * b / (t_n * (gt + n) * (1.0 - n * h));
-        if !(*pt > 0.0) {
+        if pt.is_nan() || *pt <= 0.0 {
             fails.push(format!("p({t}) = {pt} is not positive"));
         }
         if rel(*pt, qt) > 1e-10 {

@@ -591,6 +591,31 @@ pub fn dutch_pilot_fig7() -> Result<PaperSettingStudy, StackelbergError> {
     paper_setting_study("Fig. 7", &market, &FIG7_DELTAS, FIG7_START_PRICE)
 }
 
+/// The §VII study's setting on the EcoGrid data: `K = 4` companies sharing the day's
+/// energy equally (Assumption 3), the five EcoGrid budget classes for the `T` sweep
+/// (`T = 1…max_periods`), identical budgets of 6 DKK for the `N` sweep (`N = 500…16 000`,
+/// `T = 24`), and `p_max` 1.1 times the price of 2000 consumers with `K = 4` (so that
+/// Theorem 5 asks for 4 companies at `N = 2000`).
+///
+/// Errors: `max_periods = 0` and the data's errors.
+pub fn ecogrid_asymptotics_setting(
+    max_periods: usize,
+) -> Result<crate::asymptotics::AsymptoticsSetting, StackelbergError> {
+    let (totals, classes) = ecogrid_classes()?;
+    let k = totals.len() as f64;
+    let g = totals.iter().sum::<f64>() / k;
+    let budget = 6.0;
+    Ok(crate::asymptotics::AsymptoticsSetting {
+        company_totals: vec![g; totals.len()],
+        classes,
+        max_periods,
+        budget,
+        counts: vec![500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0],
+        sweep_periods: 24,
+        price_max: 1.1 * 2000.0 * budget / (k * g),
+    })
+}
+
 #[cfg(test)]
 mod paper_setting_tests {
     use super::*;
@@ -667,29 +692,4 @@ mod paper_setting_tests {
         let e = paper_setting_study("test", &market, &[1.0], 0.0).unwrap_err();
         assert!(e.to_string().contains("start_price"), "{e}");
     }
-}
-
-/// The §VII study's setting on the EcoGrid data: `K = 4` companies sharing the day's
-/// energy equally (Assumption 3), the five EcoGrid budget classes for the `T` sweep
-/// (`T = 1…max_periods`), identical budgets of 6 DKK for the `N` sweep (`N = 500…16 000`,
-/// `T = 24`), and `p_max` 1.1 times the price of 2000 consumers with `K = 4` (so that
-/// Theorem 5 asks for 4 companies at `N = 2000`).
-///
-/// Errors: `max_periods = 0` and the data's errors.
-pub fn ecogrid_asymptotics_setting(
-    max_periods: usize,
-) -> Result<crate::asymptotics::AsymptoticsSetting, StackelbergError> {
-    let (totals, classes) = ecogrid_classes()?;
-    let k = totals.len() as f64;
-    let g = totals.iter().sum::<f64>() / k;
-    let budget = 6.0;
-    Ok(crate::asymptotics::AsymptoticsSetting {
-        company_totals: vec![g; totals.len()],
-        classes,
-        max_periods,
-        budget,
-        counts: vec![500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0],
-        sweep_periods: 24,
-        price_max: 1.1 * 2000.0 * budget / (k * g),
-    })
 }

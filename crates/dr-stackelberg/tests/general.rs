@@ -172,7 +172,7 @@ fn period_specific_participation_by_hand() {
 /// (independent code) must give the same prices.
 #[test]
 fn log_consumers_agree_with_eq14() {
-    let supply = vec![vec![40.0, 60.0, 50.0], vec![30.0, 30.0, 45.0]];
+    let supply = [vec![40.0, 60.0, 50.0], vec![30.0, 30.0, 45.0]];
     let companies: Vec<Company> = supply.iter().map(|s| Company::new(s.clone())).collect();
     let market = Market::new(
         3,
