@@ -878,3 +878,38 @@ fn study_asymptotics_judges_the_papers_claims() {
     ]);
     assert!(w["companies_needed"][2].as_u64().unwrap() > 4);
 }
+
+/// The bundled example of general consumers: certified, and its constraints hold in the
+/// output (the shops buy nothing outside periods 1 and 2, the workshops at least 1 from each
+/// company in every period, every budget binds and is spent).
+#[test]
+fn bundled_general_consumers_example_is_certified() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/stackelberg/general_consumers.toml"
+    );
+    let v = json_ok(&["--json", "solve", file]);
+    assert_eq!(v["certificate"]["status"], "Solved");
+    let prices = vec2(&v["prices"]);
+    let supply = vec2(&v["supply"]);
+    let count = vec1(&v["count"]);
+    let budget = vec1(&v["budget"]);
+    let demand: Vec<Vec<Vec<f64>>> = v["demand"].as_array().unwrap().iter().map(vec2).collect();
+    for k in 0..2 {
+        for t in 0..4 {
+            let d: f64 = (0..3).map(|n| count[n] * demand[n][k][t]).sum();
+            assert!(rel(d, supply[k][t]) <= 1e-9);
+            assert!(demand[2][k][t] >= 1.0);
+            if t == 0 || t == 3 {
+                assert_eq!(demand[1][k][t], 0.0);
+            }
+        }
+    }
+    for n in 0..3 {
+        let spend: f64 = (0..2)
+            .flat_map(|k| (0..4).map(move |t| (k, t)))
+            .map(|(k, t)| prices[k][t] * demand[n][k][t])
+            .sum();
+        assert!(rel(spend, budget[n]) <= 1e-9);
+    }
+}

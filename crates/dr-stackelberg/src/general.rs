@@ -496,12 +496,16 @@ pub struct GeneralSettings {
     pub max_entries: usize,
 }
 
+/// The most `K · T` entries of a market with general consumers (the price Jacobian is
+/// dense, built by finite differences: `K T` aggregate evaluations per Newton step).
+pub const GENERAL_MAX_ENTRIES: usize = 512;
+
 impl Default for GeneralSettings {
     fn default() -> Self {
         Self {
             tolerance: 1e-9,
             max_iterations: 200,
-            max_entries: 512,
+            max_entries: GENERAL_MAX_ENTRIES,
         }
     }
 }

@@ -946,7 +946,18 @@ impl Scenario {
             }));
         }
         let k_n = self.companies.len();
-        check_entries(k_n, t_n)?;
+        if k_n.saturating_mul(t_n) > crate::general::GENERAL_MAX_ENTRIES {
+            return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
+                field: "periods".into(),
+                value: t_n as f64,
+                requirement: format!(
+                    "companies × periods must be at most {} with general consumers (the \
+                     numerical price solve is dense)",
+                    crate::general::GENERAL_MAX_ENTRIES
+                )
+                .into(),
+            }));
+        }
         if !self.network.is_empty() {
             return Err(invalid(
                 "network".into(),
