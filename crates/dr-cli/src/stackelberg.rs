@@ -11,7 +11,21 @@
 //! - `dr study ecogrid | dutch-pilot | periods`: the case studies of §VIII (Figs. 3–7);
 //! - `dr study ecogrid-fig5 | dutch-pilot-fig7`: Figs. 5 and 7 with the paper's own δ and
 //!   p(0), the paper's claims with a verdict each;
+//! - `dr study stackelberg-asymptotics [--set max_periods=N --set price_max=P]`: §VII, the
+//!   paper's asymptotic claims (eqs. 22–27, Remark 4, Theorem 5) with a verdict each;
 //! - a `dr demo` section: the EcoGrid EU day, every printed number checked.
+//!
+//! Every handler renders a typed report of `dr-stackelberg` ([`dr_stackelberg::SolveReport`],
+//! [`dr_stackelberg::SimulationReport`], …): `--json` streams the report, the text is
+//! formatted from the same value.
+//!
+//! **General consumers** (§IX-A non-log utilities, §III demand bounds; scenario keys
+//! `utility`, `exponent`, `satiation`, `min_demand`, `max_demand`, `fixed_demand`):
+//! `dr solve` prints the numerically computed clearing prices with their certificate and the
+//! paper's claims judged (Theorem 2 by unilateral deviations: it fails for inelastic,
+//! satiating or non-shiftable demand, exit 3); `dr simulate` refuses them (eq. 21 is the
+//! paper's algorithm for log consumers); `dr verify` reports them as not confirmed (exit 5)
+//! with the reason (the LP cross-check re-solves log-utility consumer problems only).
 //!
 //! Exit status (README, "Exit status"): the equilibrium certificate is recorded in the
 //! outcome (not Solved → 4), as is the power allocation game's status and a distributed

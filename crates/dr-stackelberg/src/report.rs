@@ -295,7 +295,7 @@ impl SolveReport {
     }
 }
 
-/// `dr solve` on a scenario with general consumers (§IX-A, §III; [`crate::general`]).
+/// `dr solve` on a scenario with general consumers (§IX-A, §III; [`crate::solve_general_equilibrium`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeneralSolveReport {
     /// `"stackelberg"`.
