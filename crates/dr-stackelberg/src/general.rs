@@ -550,7 +550,9 @@ pub struct GeneralEquilibrium {
     pub iterations: usize,
     /// Certificate: primal = clearing and overspending, stationarity = consumer
     /// stationarity, complementarity = consumer bound signs and budget complementarity;
-    /// Solved only when each is at most the tolerance.
+    /// Solved only when each is at most the tolerance; Infeasible when some class's lower
+    /// demand bounds cost more than its budget at the clearing prices (a non-shiftable
+    /// demand it cannot pay for); MaxIterations when Newton did not converge.
     pub certificate: Certificate,
     /// The paper's properties, with a verdict each (clearing, Theorem 2 by deviations,
     /// energy needs, eq. 15 when every budget binds).
@@ -775,7 +777,12 @@ pub fn solve_general_equilibrium(
             let g = market.supply();
             let p: Vec<f64> = (0..kt)
                 .map(|j| {
-                    let ratio = (eval.demand[j] / g[j]).clamp(0.25, 4.0);
+                    let ratio = eval.demand[j] / g[j];
+                    let ratio = if ratio.is_nan() {
+                        1.0
+                    } else {
+                        ratio.clamp(0.25, 4.0)
+                    };
                     clamp_price(market, j, prices[j] * ratio.sqrt())
                 })
                 .collect();
@@ -815,6 +822,10 @@ pub fn solve_general_equilibrium(
     let primal = m.max(overspend);
     let status = if converged && kernel_ok && primal.max(stationarity).max(complementarity) <= tol {
         Status::Solved
+    } else if overspend > tol {
+        // Some class's lower demand bounds cost more than its budget at these prices: its
+        // problem has no feasible point.
+        Status::Infeasible
     } else if !converged {
         Status::MaxIterations
     } else {

@@ -279,3 +279,24 @@ exponent = 0.5
     let e = s.build_general().unwrap_err().to_string();
     assert!(e.contains("consumers[0].max_demand"), "{e}");
 }
+
+/// A non-shiftable demand its budget cannot pay at any clearing price: the fixed class needs
+/// 1 unit of the single period's supply 2, the flexible class (budget 10, ζ = 0) buys the
+/// other unit, so the clearing price is 10 and the fixed class (budget 1) would pay 10.
+/// No feasible equilibrium: the certificate says Infeasible, never Solved.
+#[test]
+fn unaffordable_fixed_demand_is_infeasible_not_solved() {
+    let mut fixed = class(1.0, UtilityFamily::Log, 1.0, 1);
+    fixed.min_demand = vec![1.0];
+    fixed.max_demand = vec![1.0];
+    let market = GeneralMarket::new(
+        1,
+        vec![Company::new(vec![2.0])],
+        vec![class(10.0, UtilityFamily::Log, 0.0, 1), fixed],
+    )
+    .unwrap();
+    let eq = solve_general_equilibrium(&market, &GeneralSettings::default()).unwrap();
+    assert!(close(eq.prices[0][0], 10.0, 1e-8), "{:?}", eq.prices);
+    assert_eq!(eq.certificate.status, dr_stackelberg::Status::Infeasible);
+    assert!(close(eq.certificate.primal_infeasibility, 9.0, 1e-8));
+}
