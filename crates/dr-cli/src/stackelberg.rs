@@ -52,12 +52,12 @@ use demand_response::scenario::{ModelKind, Scenario};
 use dr_convex::Claim;
 use dr_stackelberg::studies;
 use dr_stackelberg::{
-    asymptotics_study, ecogrid_demo, period_sweep, solve_equilibrium, solve_general_equilibrium,
-    CaseStudyReport, Company, ConsumerClasses, DemandOutput, DistributedPricing, DistributedReport,
-    DistributedRun, DistributedSettings, EquilibriumCase, EquilibriumChecks, EquilibriumSettings,
-    GeneralSettings, GeneralSolveReport, InitialPrices, Market, PaperSettingReport, PeriodPoint,
-    PeriodsReport, PriceBound, PriceUpdate, RationingRule, RunReport, SimulationReport,
-    SolveReport, StackelbergError, UpdateOrder,
+    asymptotics_study, dutch_pilot_study, ecogrid_demo, ecogrid_study, period_sweep,
+    solve_equilibrium, solve_general_equilibrium, CaseStudyReport, DemandOutput,
+    DistributedPricing, DistributedRun, DistributedSettings, EquilibriumCase, EquilibriumChecks,
+    EquilibriumSettings, GeneralSettings, GeneralSolveReport, InitialPrices, PaperSettingReport,
+    PeriodPoint, PeriodsReport, PriceBound, PriceUpdate, RationingRule, RunReport,
+    SimulationReport, SolveReport, StackelbergError, UpdateOrder, ECOGRID_COMPANY_NAMES,
 };
 use std::fmt::Write as _;
 
@@ -1228,63 +1228,12 @@ fn convergence_plots(
     plots
 }
 
-/// Runs the distributed algorithm with every round's prices recorded.
-fn distributed_runs(
-    market: &Market,
-    updates: &[PriceUpdate],
-    study: &'static str,
-    period0_only: bool,
-) -> Result<Vec<RunReport>, CliError> {
-    let runs = studies::distributed_study(
-        market,
-        updates,
-        &DistributedSettings {
-            record_prices: true,
-            ..DistributedSettings::default()
-        },
-    )
-    .map_err(study_err(study))?;
-    Ok(runs
-        .iter()
-        .map(|r| RunReport::from_study(r, period0_only))
-        .collect())
-}
-
-/// Periods of the EcoGrid class market of Fig. 5.
-const FIG5_PERIODS: usize = 24;
-/// The δ values of the Fig. 5 runs: the paper's observation is that larger δ converges
-/// more slowly; negative δ carries no guarantee (Theorem 4).
-const FIG5_UPDATES: [PriceUpdate; 5] = [
-    PriceUpdate::Paper { delta: 0.0 },
-    PriceUpdate::Paper { delta: 5e3 },
-    PriceUpdate::Paper { delta: 2e4 },
-    PriceUpdate::Paper { delta: -5e3 },
-    PriceUpdate::Steffensen,
-];
-
 fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("study ecogrid", &[])?;
-    let err = study_err("ecogrid");
-    let progress = opts.progress(2, "EcoGrid EU");
-    let s = studies::ecogrid_eu_day().map_err(&err)?;
-    progress.inc(1);
-    let market = studies::ecogrid_classes_market(FIG5_PERIODS).map_err(&err)?;
-    let runs = distributed_runs(&market, &FIG5_UPDATES, "ecogrid", true)?;
+    let progress = opts.progress(1, "EcoGrid EU");
+    let report = ecogrid_study().map_err(study_err("ecogrid"))?;
     progress.inc(1);
     progress.finish();
-    let report = CaseStudyReport::new(
-        "ecogrid",
-        &s,
-        Some(DistributedReport {
-            figure: "Fig. 5".into(),
-            periods: Some(FIG5_PERIODS),
-            companies: Some(COMPANY_NAMES.iter().map(|c| c.to_string()).collect()),
-            class_budgets: Some(studies::ECOGRID_CLASS_BUDGETS.to_vec()),
-            class_size: Some(studies::ECOGRID_CLASS_SIZE),
-            runs,
-        }),
-    );
-    drop(s);
     let (mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &report, opts);
     let d = report.distributed.as_ref();
     let runs = d.map_or(&[][..], |d| &d.runs[..]);
@@ -1296,10 +1245,11 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
         text,
         "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
          consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, 5/59, \
-         2/59 of the day's energy),\nT = {FIG5_PERIODS} with equal allocations (Theorem 3); \
+         2/59 of the day's energy),\nT = {} with equal allocations (Theorem 3); \
          start at p = B / Σ G;\nthe companies update one after another, each seeing the \
          latest prices (§VI's sequential order):",
-        num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN))
+        num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN)),
+        d.and_then(|d| d.periods).unwrap_or(0)
     );
     text.push_str(&runs_table(runs));
     let _ = writeln!(
@@ -1309,7 +1259,7 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
     );
     if opts.wants_plots() {
         // Equal allocations: every period of a company has the same price; follow period 0.
-        let entries: Vec<(usize, usize, String)> = COMPANY_NAMES
+        let entries: Vec<(usize, usize, String)> = ECOGRID_COMPANY_NAMES
             .iter()
             .enumerate()
             .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
@@ -1327,33 +1277,10 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
 
 fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("study dutch-pilot", &[])?;
-    let err = study_err("dutch-pilot");
-    let progress = opts.progress(2, "Dutch pilot");
-    let s = studies::dutch_pilot_day().map_err(&err)?;
-    progress.inc(1);
-    let market = Market::new(
-        s.periods,
-        vec![Company::new(s.supply.clone())],
-        ConsumerClasses::homogeneous(s.consumers as f64, s.budget_per_consumer, s.energy_need),
-    )
-    .map_err(&err)?;
-    let updates = [PriceUpdate::Paper { delta: 0.0 }, PriceUpdate::Steffensen];
-    let runs = distributed_runs(&market, &updates, "dutch-pilot", false)?;
+    let progress = opts.progress(1, "Dutch pilot");
+    let report = dutch_pilot_study().map_err(study_err("dutch-pilot"))?;
     progress.inc(1);
     progress.finish();
-    let report = CaseStudyReport::new(
-        "dutch-pilot",
-        &s,
-        Some(DistributedReport {
-            figure: "Fig. 7".into(),
-            periods: None,
-            companies: None,
-            class_budgets: None,
-            class_size: None,
-            runs,
-        }),
-    );
-    drop(s);
     let (mut text, mut plots) = case_study_output("dutch-pilot", "Fig. 6", &report, opts);
     let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
     let _ = writeln!(
@@ -1458,7 +1385,7 @@ fn study_ecogrid_fig5(opts: &Options) -> Result<Output, CliError> {
     let s = studies::ecogrid_fig5().map_err(study_err("ecogrid-fig5"))?;
     progress.inc(1);
     progress.finish();
-    let entries: Vec<(usize, usize, String)> = COMPANY_NAMES
+    let entries: Vec<(usize, usize, String)> = ECOGRID_COMPANY_NAMES
         .iter()
         .enumerate()
         .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
@@ -1499,8 +1426,6 @@ fn study_dutch_pilot_fig7(opts: &Options) -> Result<Output, CliError> {
 // ---------------------------------------------------------------------------------------
 // dr study periods (Fig. 4)
 
-const COMPANY_NAMES: [&str; 4] = ["wind", "biomass", "solar", "biogas"];
-
 fn study_periods(opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("study periods", &["max_periods"])?;
     let max_t: usize = opts.params.get("max_periods")?.unwrap_or(50);
@@ -1525,7 +1450,7 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
         progress.inc(1);
     }
     progress.finish();
-    let r = PeriodsReport::new(&COMPANY_NAMES, &totals, &classes, &points, limits);
+    let r = PeriodsReport::new(&ECOGRID_COMPANY_NAMES, &totals, &classes, &points, limits);
     drop(points);
     let n_classes = r.class_budgets.len();
     let k_n = r.company_totals.len();
@@ -1556,8 +1481,8 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
         num(r.company_totals.iter().sum()),
     );
     let mut header: Vec<String> = vec!["T".into()];
-    header.extend(COMPANY_NAMES.iter().map(|c| format!("p {c}")));
-    header.extend(COMPANY_NAMES.iter().map(|c| format!("revenue {c}")));
+    header.extend(ECOGRID_COMPANY_NAMES.iter().map(|c| format!("p {c}")));
+    header.extend(ECOGRID_COMPANY_NAMES.iter().map(|c| format!("revenue {c}")));
     let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut prices_table = Table::new(&header_ref);
     let mut header: Vec<String> = vec!["T".into()];
@@ -1667,7 +1592,7 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
             .x_label("number of periods T")
             .y_label("G_k / T (kWh)")
             .log_y(true);
-        for (k, name) in COMPANY_NAMES.iter().enumerate().take(k_n) {
+        for (k, name) in ECOGRID_COMPANY_NAMES.iter().enumerate().take(k_n) {
             prices = prices.series(*name, ts().zip(points.iter().map(|p| p.prices[k])));
             revenues = revenues.series(*name, ts().zip(points.iter().map(|p| p.revenues[k])));
             power = power.series(

@@ -147,10 +147,11 @@ pub use model::{
 };
 pub use problem::consumer_problem;
 pub use report::{
-    ecogrid_demo, max_price_error, update_name, AllocationReport, CaseStudyReport,
-    CertificateReport, ClearingReport, DistributedReport, EcogridDemoReport, EntryIndex,
-    EquilibriumChecks, GeneralSolveReport, PaperSettingReport, PeriodPointReport, PeriodsReport,
-    RoundReport, RunReport, SimulationReport, SolveReport, GENERAL_NOT_APPLICABLE,
+    dutch_pilot_study, ecogrid_demo, ecogrid_study, max_price_error, update_name, AllocationReport,
+    CaseStudyReport, CertificateReport, ClearingReport, DistributedReport, EcogridDemoReport,
+    EntryIndex, EquilibriumChecks, GeneralSolveReport, PaperSettingReport, PeriodPointReport,
+    PeriodsReport, RoundReport, RunReport, SimulationReport, SolveReport, ECOGRID_COMPANY_NAMES,
+    ECOGRID_STUDY_PERIODS, ECOGRID_STUDY_UPDATES, GENERAL_NOT_APPLICABLE,
 };
 pub use scenario::{
     GeneralScenarioModel, Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution,

@@ -1116,3 +1116,94 @@ pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
         claims,
     })
 }
+
+/// Names of the four EcoGrid companies (§VIII-A: wind, biomass, solar, biogas).
+pub const ECOGRID_COMPANY_NAMES: [&str; 4] = ["wind", "biomass", "solar", "biogas"];
+/// Periods of the EcoGrid class market of `dr study ecogrid`'s distributed runs.
+pub const ECOGRID_STUDY_PERIODS: usize = 24;
+/// The price updates of `dr study ecogrid`'s distributed runs: larger δ converges more
+/// slowly; negative δ carries no guarantee (Theorem 4); Steffensen's acceleration.
+pub const ECOGRID_STUDY_UPDATES: [PriceUpdate; 5] = [
+    PriceUpdate::Paper { delta: 0.0 },
+    PriceUpdate::Paper { delta: 5e3 },
+    PriceUpdate::Paper { delta: 2e4 },
+    PriceUpdate::Paper { delta: -5e3 },
+    PriceUpdate::Steffensen,
+];
+
+fn recorded_runs(
+    market: &crate::Market,
+    updates: &[PriceUpdate],
+    period0_only: bool,
+) -> Result<Vec<RunReport>, crate::StackelbergError> {
+    let runs = crate::studies::distributed_study(
+        market,
+        updates,
+        &DistributedSettings {
+            record_prices: true,
+            ..DistributedSettings::default()
+        },
+    )?;
+    Ok(runs
+        .iter()
+        .map(|r| RunReport::from_study(r, period0_only))
+        .collect())
+}
+
+/// `dr study ecogrid`: the EcoGrid EU day (Fig. 3) and the distributed algorithm on the
+/// EcoGrid classes (Fig. 5, [`ECOGRID_STUDY_UPDATES`], `T = 24`, start at `B / Σ G`).
+///
+/// Errors: the data's and the solvers' errors.
+pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
+    let s = crate::studies::ecogrid_eu_day()?;
+    let market = crate::studies::ecogrid_classes_market(ECOGRID_STUDY_PERIODS)?;
+    let runs = recorded_runs(&market, &ECOGRID_STUDY_UPDATES, true)?;
+    Ok(CaseStudyReport::new(
+        "ecogrid",
+        &s,
+        Some(DistributedReport {
+            figure: "Fig. 5".into(),
+            periods: Some(ECOGRID_STUDY_PERIODS),
+            companies: Some(
+                ECOGRID_COMPANY_NAMES
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+            ),
+            class_budgets: Some(crate::studies::ECOGRID_CLASS_BUDGETS.to_vec()),
+            class_size: Some(crate::studies::ECOGRID_CLASS_SIZE),
+            runs,
+        }),
+    ))
+}
+
+/// `dr study dutch-pilot`: the Dutch pilot day (Fig. 6) and eq. 21 (δ = 0) and Steffensen's
+/// acceleration on the same market (Fig. 7, start at `B / Σ G`).
+///
+/// Errors: the data's and the solvers' errors.
+pub fn dutch_pilot_study() -> Result<CaseStudyReport, crate::StackelbergError> {
+    let s = crate::studies::dutch_pilot_day()?;
+    let market = crate::Market::new(
+        s.periods,
+        vec![crate::Company::new(s.supply.clone())],
+        crate::ConsumerClasses::homogeneous(
+            s.consumers as f64,
+            s.budget_per_consumer,
+            s.energy_need,
+        ),
+    )?;
+    let updates = [PriceUpdate::Paper { delta: 0.0 }, PriceUpdate::Steffensen];
+    let runs = recorded_runs(&market, &updates, false)?;
+    Ok(CaseStudyReport::new(
+        "dutch-pilot",
+        &s,
+        Some(DistributedReport {
+            figure: "Fig. 7".into(),
+            periods: None,
+            companies: None,
+            class_budgets: None,
+            class_size: None,
+            runs,
+        }),
+    ))
+}
