@@ -470,13 +470,18 @@ fn solve_general(
         "{}: the clearing prices of {} with general consumers ({PAPER} §IX-A, §III):\n\
          {k_n} compan{} × {t_n} period{}, {classes} consumer class{}. Each consumer maximises its own\n\
          utility within its budget and demand bounds (solved numerically by the kernel allocator);\n\
-         the companies' prices make every company sell its supply (damped Newton, {} iterations).\n\
+         {} (damped Newton, {} iterations).\n\
          The paper's closed forms do not apply here: {}.\n",
         heading_word(cert.status),
         s.name(),
         if k_n == 1 { "y" } else { "ies" },
         if t_n == 1 { "" } else { "s" },
         if classes == 1 { "" } else { "es" },
+        if e.clears {
+            "the companies' prices make every company sell its supply"
+        } else {
+            "a price bound of Remark 3 binds: the market does NOT clear (see below)"
+        },
         e.iterations,
         r.not_applicable.join("; "),
     );
@@ -544,6 +549,31 @@ fn solve_general(
     }
     let _ = writeln!(text, "\nConsumer classes (per consumer):");
     text.push_str(&table.render());
+    if !e.clears {
+        let _ = writeln!(
+            text,
+            "\nThe market does NOT clear: a price sits at a bound (Remark 3). Where demand exceeds\n\
+             supply at p_max every consumer receives the same fraction G/D of its request and\n\
+             pays for what it receives (proportional rationing: our rule, the paper names none)."
+        );
+        let mut table = Table::new(&[
+            "class",
+            "energy asked",
+            "received",
+            "paid",
+            "unspent budget",
+        ]);
+        for n in 0..classes {
+            table.row(vec![
+                r.classes[n].clone(),
+                num(e.energy[n]),
+                num(e.energy_received[n]),
+                num(e.payment_received[n]),
+                num(e.unspent_budget[n]),
+            ]);
+        }
+        text.push_str(&table.render());
+    }
     let mut companies = Table::new(&["company", "revenue"]);
     for (k, name) in r.companies.iter().enumerate() {
         companies.row(vec![name.clone(), num(e.revenues[k])]);

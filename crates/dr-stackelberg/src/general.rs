@@ -541,8 +541,21 @@ pub struct GeneralEquilibrium {
     pub supply_balance: f64,
     /// Largest consumer KKT residual ([`GeneralKkt::max`]) over the classes.
     pub consumer_kkt: f64,
-    /// Classes whose energy need `E_n` is not met.
+    /// Classes whose energy need `E_n` is not met (by what they receive).
     pub unmet_need: Vec<usize>,
+    /// True when every company sells exactly its supply (no price bound binds with
+    /// `D ≠ G`).
+    pub clears: bool,
+    /// Fraction of each request served, `[k][t]`: `G / D` where a price sits at `p_max`
+    /// with `D > G` (the proportional rationing rule of [`crate::RationingRule`]: the paper
+    /// names none), else 1.
+    pub served_fraction: Vec<Vec<f64>>,
+    /// Energy each consumer of each class receives after rationing.
+    pub energy_received: Vec<f64>,
+    /// What each consumer pays for what it receives.
+    pub payment_received: Vec<f64>,
+    /// Budget left unspent by each consumer (budget slack or rationing).
+    pub unspent_budget: Vec<f64>,
     /// The largest relative revenue gain of a unilateral price deviation (Theorem 2's
     /// property, checked numerically).
     pub deviation: DeviationCheck,
@@ -854,11 +867,38 @@ pub fn solve_general_equilibrium(
     let revenues: Vec<f64> = (0..market.companies().len())
         .map(|k| revenue(market, k, &prices, &eval.demand))
         .collect();
+    // Proportional rationing where a price is capped with excess demand (Remark 3).
+    let served: Vec<f64> = (0..kt)
+        .map(|j| {
+            if price_bound[j] == PriceBound::AtMax && eval.demand[j] > g[j] {
+                g[j] / eval.demand[j]
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let clears = (0..kt)
+        .all(|j| price_bound[j] == PriceBound::Free || (eval.demand[j] - g[j]).abs() <= tol * g[j]);
+    let energy_received: Vec<f64> = eval
+        .responses
+        .iter()
+        .map(|x| x.demand.iter().zip(&served).map(|(d, f)| d * f).sum())
+        .collect();
+    let payment_received: Vec<f64> = eval
+        .responses
+        .iter()
+        .map(|x| (0..kt).map(|j| prices[j] * x.demand[j] * served[j]).sum())
+        .collect();
+    let unspent_budget: Vec<f64> = classes
+        .iter()
+        .zip(&payment_received)
+        .map(|(c, p)| (c.budget - p).max(0.0))
+        .collect();
     let unmet_need: Vec<usize> = classes
         .iter()
-        .zip(&eval.responses)
+        .zip(&energy_received)
         .enumerate()
-        .filter(|(_, (c, x))| x.energy < c.energy_need * (1.0 - tol))
+        .filter(|(_, (c, e))| **e < c.energy_need * (1.0 - tol))
         .map(|(n, _)| n)
         .collect();
     let deviation = deviation_check(market, &prices, &eval.demand)?;
@@ -928,6 +968,11 @@ pub fn solve_general_equilibrium(
         supply_balance: m,
         consumer_kkt,
         unmet_need,
+        clears,
+        served_fraction: to_table(&served, t_n),
+        energy_received,
+        payment_received,
+        unspent_budget,
         deviation,
         iterations,
         certificate,

@@ -300,3 +300,30 @@ fn unaffordable_fixed_demand_is_infeasible_not_solved() {
     assert_eq!(eq.certificate.status, dr_stackelberg::Status::Infeasible);
     assert!(close(eq.certificate.primal_infeasibility, 9.0, 1e-8));
 }
+
+/// A price cap below the clearing price (Remark 3): 10 power consumers (α = ½, ζ = 1,
+/// budget 20), two periods of supply 10 capped at 0.5. At equal prices each consumer spends
+/// 10 per period and asks `10 / 0.5 = 20`; the demand 200 exceeds the supply 10, so each
+/// receives the fraction 10/200 = 0.05 (1 per period), pays 1 and keeps 19.
+#[test]
+fn price_cap_rations_proportionally_as_derived() {
+    let mut c = class(20.0, HALF, 1.0, 2);
+    c.count = 10.0;
+    let market = GeneralMarket::new(
+        2,
+        vec![Company::new(vec![10.0, 10.0]).with_price_bounds(0.0, 0.5)],
+        vec![c],
+    )
+    .unwrap();
+    let eq = solve_general_equilibrium(&market, &GeneralSettings::default()).unwrap();
+    assert!(eq.certificate.status.is_solved(), "{:?}", eq.certificate);
+    assert_eq!(eq.prices[0], vec![0.5, 0.5]);
+    assert!(!eq.clears);
+    assert!(close(eq.served_fraction[0][0], 0.05, 1e-12));
+    assert!(close(eq.energy_received[0], 2.0, 1e-12));
+    assert!(close(eq.payment_received[0], 1.0, 1e-12));
+    assert!(close(eq.unspent_budget[0], 19.0, 1e-12));
+    assert!(close(eq.revenues[0], 10.0, 1e-12));
+    // eq. 15 is not claimed: the cap binds.
+    assert!(!eq.claims.iter().any(|c| c.claim.contains("eq. 15")));
+}
