@@ -467,7 +467,7 @@ fn solve_general(
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{}: the clearing prices of {} with general consumers ({PAPER} §IX-A, §III):\n\
+        "{}: the equilibrium prices of {} with general consumers ({PAPER} §IX-A, §III):\n\
          {k_n} compan{} × {t_n} period{}, {classes} consumer class{}. Each consumer maximises its own\n\
          utility within its budget and demand bounds (solved numerically by the kernel allocator);\n\
          {} (damped Newton, {} iterations).\n\

@@ -327,3 +327,35 @@ fn price_cap_rations_proportionally_as_derived() {
     // eq. 15 is not claimed: the cap binds.
     assert!(!eq.claims.iter().any(|c| c.claim.contains("eq. 15")));
 }
+
+/// Scale: supplies and budgets multiplied by `s` leave the power equilibrium's prices
+/// unchanged (`p_t = B G_t^{α−1} / Σ G^α` is homogeneous of degree 0) and the certificate
+/// Solved, for `s` from 1e-12 to 1e12 (residuals are relative to the data's scale).
+#[test]
+fn power_equilibrium_is_scale_free() {
+    for s in [1e-12, 1e-6, 1.0, 1e6, 1e12] {
+        let market = GeneralMarket::new(
+            2,
+            vec![Company::new(vec![s, 4.0 * s])],
+            vec![class(s, HALF, 0.0, 2), class(2.0 * s, HALF, 0.0, 2)],
+        )
+        .unwrap();
+        let eq = solve_general_equilibrium(&market, &GeneralSettings::default()).unwrap();
+        assert!(
+            eq.certificate.status.is_solved(),
+            "s = {s}: {:?}",
+            eq.certificate
+        );
+        assert!(
+            close(eq.prices[0][0], 1.0, 1e-8),
+            "s = {s}: {:?}",
+            eq.prices
+        );
+        assert!(
+            close(eq.prices[0][1], 0.5, 1e-8),
+            "s = {s}: {:?}",
+            eq.prices
+        );
+        assert!(close(eq.demand[1][0][1], 8.0 / 3.0 * s, 1e-8));
+    }
+}
