@@ -24,8 +24,9 @@
 //! `dr solve` prints the numerically computed clearing prices with their certificate and the
 //! paper's claims judged (Theorem 2 by unilateral deviations: it fails for inelastic,
 //! satiating or non-shiftable demand, exit 3); `dr simulate` refuses them (eq. 21 is the
-//! paper's algorithm for log consumers); `dr verify` reports them as not confirmed (exit 5)
-//! with the reason (the LP cross-check re-solves log-utility consumer problems only).
+//! paper's algorithm for log consumers); `dr verify` re-solves each class's best response at
+//! the equilibrium prices with the LP back end ([`dr_stackelberg::general_consumer_problem`])
+//! and checks the clearing condition with the LP's demands within their proven radii.
 //!
 //! Exit status (README, "Exit status"): the equilibrium certificate is recorded in the
 //! outcome (not Solved → 4), as is the power allocation game's status and a distributed
@@ -598,39 +599,203 @@ fn solve_general(
     Ok(out.with_body(r))
 }
 
-/// `dr verify`: the LP cross-check of the paper's log consumers; general consumers are
-/// not supported by it (reported as not confirmed, exit 5, with the reason).
+/// `dr verify`: the LP cross-check. The paper's log consumers go through the facade's
+/// check (`demand_response::verify`); general consumers (§IX-A, §III) are checked here:
+/// each class's best response at the equilibrium prices against the LP back end
+/// ([`dr_stackelberg::general_consumer_problem`], `dr_lp::check_candidate`), and the
+/// clearing condition with the LP's demands within their proven radii.
 fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let file: dr_stackelberg::Scenario = s.parse()?;
     if !file.is_general() {
         return super::verify::verify(s, opts);
     }
-    let reason = "the LP cross-check is not supported for consumers with non-log utilities or \
-                  demand bounds: it re-solves each class's log-utility problem \
-                  (dr_stackelberg::consumer_problem) at the equilibrium prices and checks the \
-                  prices against eq. 14's system; `dr solve` certifies these equilibria by \
-                  each consumer's KKT residuals and the clearing residual instead";
-    let mut out = Output {
-        text: format!("NOT CONFIRMED: {}: {reason}.\n", s.name()),
-        ..Output::default()
+    opts.params
+        .allow_only("stackelberg verify (general consumers)", &[])?;
+    check_memory(opts, s.name(), file.memory_estimate())?;
+    let err = model_err(s.name());
+    let model = file.build_general().map_err(&err)?;
+    let eq = solve_general_equilibrium(&model.market, &GeneralSettings::default()).map_err(&err)?;
+    let prices: Vec<f64> = eq.prices.concat();
+    let supply: Vec<f64> = eq.supply.concat();
+    let bounds: Vec<PriceBound> = eq.price_bound.concat();
+    let settings = dr_lp::CompareSettings::default();
+    let kappa = settings.check.kernel_tolerance;
+    let mut classes = Vec::new();
+    let mut lp_aggregate = vec![0.0; prices.len()];
+    let mut allowance = vec![0.0; prices.len()];
+    let mut located = true;
+    for (n, class) in model.market.classes().iter().enumerate() {
+        let response = dr_stackelberg::general_best_response(&prices, class).map_err(&err)?;
+        let gp =
+            dr_stackelberg::general_consumer_problem(&prices, class, &response).map_err(&err)?;
+        match dr_lp::check_candidate(&gp.problem, &gp.candidate, &settings) {
+            Ok(checked) => {
+                for j in 0..prices.len() {
+                    lp_aggregate[j] += class.count * gp.sigma * checked.lp.x[j];
+                    allowance[j] += class.count * gp.sigma * checked.radii[j];
+                }
+                located &= checked.radii.iter().all(|r| r.is_finite());
+                classes.push(GeneralClassCheck {
+                    class: model.consumer_names[n].clone(),
+                    verdict: checked.cross_check.verdict.name().into(),
+                    reason: checked.cross_check.reason.clone(),
+                    max_allocation_gap: checked.cross_check.max_allocation_gap * gp.sigma,
+                    objective_gap: checked.cross_check.objective_gap,
+                    bound: checked.cross_check.bound,
+                });
+            }
+            Err(e) => {
+                located = false;
+                classes.push(GeneralClassCheck {
+                    class: model.consumer_names[n].clone(),
+                    verdict: "inconclusive".into(),
+                    reason: format!("the LP back end failed: {e}"),
+                    max_allocation_gap: f64::NAN,
+                    objective_gap: f64::NAN,
+                    bound: f64::NAN,
+                });
+            }
+        }
+    }
+    // Clearing with the LP-verified demands: exact at free prices, the sign at a bound.
+    let mut clearing_ratio = 0.0_f64;
+    for j in 0..prices.len() {
+        let excess = lp_aggregate[j] - supply[j];
+        let violation = match bounds[j] {
+            PriceBound::AtMin => excess.max(0.0),
+            PriceBound::AtMax => (-excess).max(0.0),
+            PriceBound::Free => excess.abs(),
+        };
+        let tol = allowance[j] + kappa * supply[j];
+        clearing_ratio = clearing_ratio.max(if violation == 0.0 {
+            0.0
+        } else {
+            violation / tol
+        });
+    }
+    let disagrees = classes.iter().any(|c| c.verdict == "disagrees");
+    let inconclusive = classes.iter().any(|c| c.verdict == "inconclusive");
+    let clearing = if !located {
+        "inconclusive"
+    } else if clearing_ratio <= 1.0 {
+        "agrees"
+    } else {
+        "disagrees"
     };
-    out.outcome
-        .not_confirmed(&format!("{}: LP cross-check", s.name()), reason);
-    Ok(out.with_body(VerifyUnsupported {
+    let verdict = if disagrees || clearing == "disagrees" {
+        "disagrees"
+    } else if inconclusive || clearing == "inconclusive" {
+        "inconclusive"
+    } else {
+        "agrees"
+    };
+    let mut out = Output::default();
+    out.certificate(
+        "Stackelberg equilibrium (general consumers)",
+        &eq.certificate,
+    );
+    for c in &classes {
+        match c.verdict.as_str() {
+            "disagrees" => out.outcome.disagrees(&format!(
+                "{}: {}: the best response disagrees with the LP reference back end (proven): {}",
+                s.name(),
+                c.class,
+                c.reason
+            )),
+            "inconclusive" => out.outcome.not_confirmed(
+                &format!("{}: {}: LP cross-check", s.name(), c.class),
+                &c.reason,
+            ),
+            _ => {}
+        }
+    }
+    match clearing {
+        "disagrees" => out.outcome.disagrees(&format!(
+            "{}: the prices do not clear the market with the LP's demands (ratio {clearing_ratio:.2e} > 1)",
+            s.name()
+        )),
+        "inconclusive" => out.outcome.not_confirmed(
+            &format!("{}: clearing with the LP's demands", s.name()),
+            "some demand could not be located by the LP back end (no proven radius)",
+        ),
+        _ => {}
+    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{}: {} — general consumers ({PAPER} §IX-A, §III): each class's best response at the\n\
+         equilibrium prices re-solved by the LP reference back end (piecewise-linear outer\n\
+         approximation, proven interval), and the clearing condition with the LP's demands.\n",
+        match verdict {
+            "agrees" => "Agrees (proven)",
+            "disagrees" => "DISAGREES (proven)",
+            _ => "NOT CONFIRMED",
+        },
+        s.name()
+    );
+    let mut table = Table::new(&[
+        "class",
+        "verdict",
+        "max |d − d_LP|",
+        "objective gap",
+        "proven bound",
+    ]);
+    for c in &classes {
+        table.row(vec![
+            c.class.clone(),
+            c.verdict.clone(),
+            format!("{:.2e}", c.max_allocation_gap),
+            format!("{:.2e}", c.objective_gap),
+            format!("{:.2e}", c.bound),
+        ]);
+    }
+    text.push_str(&table.render());
+    let _ = writeln!(
+        text,
+        "  clearing with the LP's demands: {clearing} (violation / allowance = {clearing_ratio:.2e})"
+    );
+    for c in classes.iter().filter(|c| c.verdict != "agrees") {
+        let _ = writeln!(text, "  {}: {}", c.class, c.reason);
+    }
+    out.text = text;
+    Ok(out.with_body(GeneralVerifyReport {
         model: "stackelberg".into(),
         file: s.name().into(),
-        verdict: "inconclusive".into(),
-        reason: reason.into(),
+        verdict: verdict.into(),
+        agrees: verdict == "agrees",
+        classes,
+        clearing: clearing.into(),
+        clearing_ratio,
     }))
 }
 
-/// The JSON of a `dr verify` the LP cross-check cannot express.
+/// One class's LP cross-check (general consumers).
 #[derive(serde::Serialize)]
-struct VerifyUnsupported {
+struct GeneralClassCheck {
+    class: String,
+    /// `agrees`, `disagrees` or `inconclusive`.
+    verdict: String,
+    reason: String,
+    /// `max_j |d_j − d_LP,j|` in the file's units.
+    max_allocation_gap: f64,
+    /// Kernel objective above the LP's proven lower bound (scaled units).
+    objective_gap: f64,
+    /// The LP's proven bound `U − L` (scaled units).
+    bound: f64,
+}
+
+/// `dr verify` on general consumers.
+#[derive(serde::Serialize)]
+struct GeneralVerifyReport {
     model: String,
     file: String,
     verdict: String,
-    reason: String,
+    agrees: bool,
+    classes: Vec<GeneralClassCheck>,
+    /// Clearing with the LP's demands: `agrees`, `disagrees` or `inconclusive`.
+    clearing: String,
+    /// Largest clearing violation over its allowance (≤ 1 agrees).
+    clearing_ratio: f64,
 }
 
 fn rule_text(rule: RationingRule) -> &'static str {
@@ -1946,6 +2111,39 @@ mod tests {
             .iter()
             .all(|c| c["holds"] == true));
         assert_eq!(out.plots.len(), 1);
+    }
+
+    /// The LP cross-check of a general consumer can fail: a best response moved off its
+    /// optimum (10 % of the spend shifted between the two periods, budget still spent) is a
+    /// proven disagreement; the true one agrees.
+    #[test]
+    fn general_consumer_cross_check_detects_a_wrong_answer() {
+        let class = dr_stackelberg::GeneralClass {
+            count: 1.0,
+            budget: 1.0,
+            energy_need: 0.0,
+            gamma: 1.0,
+            zeta: 0.0,
+            utility: dr_stackelberg::UtilityFamily::Power { exponent: 0.5 },
+            min_demand: vec![0.0, 0.0],
+            max_demand: vec![f64::INFINITY, f64::INFINITY],
+        };
+        let prices = [1.0, 0.5];
+        let good = dr_stackelberg::general_best_response(&prices, &class).unwrap();
+        let settings = dr_lp::CompareSettings::default();
+        let check = |r: &dr_stackelberg::GeneralResponse| {
+            let gp = dr_stackelberg::general_consumer_problem(&prices, &class, r).unwrap();
+            dr_lp::check_candidate(&gp.problem, &gp.candidate, &settings)
+                .unwrap()
+                .cross_check
+                .verdict
+        };
+        assert_eq!(check(&good), dr_lp::Verdict::Agrees);
+        let mut bad = good.clone();
+        // By hand the optimum is d = (1/3, 4/3); move 0.1 of money from period 1 to 0.
+        bad.demand = vec![1.0 / 3.0 + 0.1, 4.0 / 3.0 - 0.2];
+        bad.utility = bad.demand.iter().map(|d| d.sqrt()).sum();
+        assert_eq!(check(&bad), dr_lp::Verdict::Disagrees);
     }
 
     #[test]

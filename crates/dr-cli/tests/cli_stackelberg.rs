@@ -822,11 +822,18 @@ fixed_demand = 1.0
         "{}",
         v["deviation"]
     );
-    // dr verify cannot express these consumers: not confirmed (exit 5), with the reason.
+    // dr verify: every class's best response agrees with the LP back end (proven), and the
+    // prices clear the market with the LP's demands.
     let out = dr(&["--json", "verify", &file]);
-    assert_eq!(out.status.code(), Some(5), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert!(v["reason"].as_str().unwrap().contains("not supported"));
+    assert_eq!(v["verdict"], "agrees");
+    assert_eq!(v["clearing"], "agrees");
+    assert!(v["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["verdict"] == "agrees"));
     // eq. 21 needs the paper's consumers: dr simulate refuses, naming the class.
     let out = dr(&["simulate", &file]);
     assert_eq!(out.status.code(), Some(1));

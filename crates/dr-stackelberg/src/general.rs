@@ -979,3 +979,121 @@ pub fn solve_general_equilibrium(
         claims,
     })
 }
+
+/// One entry's scaled disutility `f(x) = −w u(σ x)` (see [`general_consumer_problem`]).
+#[derive(Debug, Clone, Copy)]
+struct ScaledDisutility {
+    family: UtilityFamily,
+    gamma: f64,
+    zeta: f64,
+    sigma: f64,
+    weight: f64,
+}
+
+impl dr_convex::ConvexScalar for ScaledDisutility {
+    fn value(&self, x: f64) -> f64 {
+        let d = self.sigma * x;
+        match self.family {
+            UtilityFamily::Log if self.zeta + d <= 0.0 => f64::INFINITY,
+            UtilityFamily::Power { .. } if self.zeta + d < 0.0 => f64::INFINITY,
+            f => -self.weight * f.value(self.gamma, self.zeta, d),
+        }
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        let d = self.sigma * x;
+        -self.weight * self.sigma * self.family.marginal(self.gamma, self.zeta, d)
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        let d = self.sigma * x;
+        -self.weight * self.sigma * self.sigma * self.family.curvature(self.gamma, self.zeta, d)
+    }
+    fn domain(&self) -> (f64, f64) {
+        match self.family {
+            UtilityFamily::Satiating { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+            _ => (-self.zeta / self.sigma, f64::INFINITY),
+        }
+    }
+}
+
+/// A general consumer's best response as a kernel problem with the model's answer, for a
+/// second opinion (the LP back end, `dr verify`).
+#[derive(Debug, Clone)]
+pub struct GeneralConsumerProblem {
+    /// `min Σ_j −w u_j(σ x_j)` s.t. `Σ_j p'_j x_j = 1` (budget binds) or `≤ 1` (slack),
+    /// `min_demand / σ ≤ x ≤ max_demand / σ`; `p' = p σ / B`.
+    pub problem: dr_convex::SeparableProblem,
+    /// The model's answer in those units: `x = d / σ`, the budget row's multiplier (`−1`
+    /// for the equality; `0` for the slack inequality), the objective.
+    pub candidate: dr_convex::Candidate,
+    /// `σ = B / Σ_j p_j`: demands are `σ x`.
+    pub sigma: f64,
+}
+
+/// The kernel problem of `class`'s best response at `prices` (flat `K · T`, positive) with
+/// the model's answer `response` ([`general_best_response`]), in units where the budget is 1
+/// and demands are `x = d / σ`, `σ = B / Σ p` (so any scale of the data gives the same
+/// problem); the objective is scaled by `w = 1 / (λ B)` when the budget binds (its
+/// multiplier is then `−1`), else by `1 / γ`.
+///
+/// Errors: non-positive prices, a length mismatch, a non-finite bound (named).
+pub fn general_consumer_problem(
+    prices: &[f64],
+    class: &GeneralClass,
+    response: &GeneralResponse,
+) -> Result<GeneralConsumerProblem, StackelbergError> {
+    use dr_convex::{Candidate, LinearRows, SeparableProblem};
+    use std::sync::Arc;
+    crate::consumer::validate_prices(prices)?;
+    let n = prices.len();
+    dr_convex::check_len(|| "prices".into(), class.min_demand.len(), n)?;
+    dr_convex::check_len(|| "demand".into(), n, response.demand.len())?;
+    let b = class.budget;
+    let sigma = b / prices.iter().sum::<f64>();
+    let binds = response.budget_binds && response.multiplier > 0.0;
+    let weight = if binds {
+        1.0 / (response.multiplier * b)
+    } else {
+        1.0 / class.gamma
+    };
+    let objective: Vec<Arc<dyn dr_convex::ConvexScalar>> = (0..n)
+        .map(|_| {
+            Arc::new(ScaledDisutility {
+                family: class.utility,
+                gamma: class.gamma,
+                zeta: class.zeta,
+                sigma,
+                weight,
+            }) as Arc<dyn dr_convex::ConvexScalar>
+        })
+        .collect();
+    let row: Vec<(usize, f64)> = (0..n).map(|j| (j, prices[j] * sigma / b)).collect();
+    let mut equalities = LinearRows::new(n);
+    let mut inequalities = LinearRows::new(n);
+    if binds {
+        equalities
+            .push_row(&row, 1.0)
+            .map_err(StackelbergError::kernel("budget"))?;
+    } else {
+        inequalities
+            .push_row(&row, 1.0)
+            .map_err(StackelbergError::kernel("budget"))?;
+    }
+    let x: Vec<f64> = response.demand.iter().map(|d| d / sigma).collect();
+    let objective_value = -weight * response.utility;
+    Ok(GeneralConsumerProblem {
+        problem: SeparableProblem {
+            objective,
+            lower: class.min_demand.iter().map(|l| l / sigma).collect(),
+            upper: class.max_demand.iter().map(|u| u / sigma).collect(),
+            equalities,
+            inequalities,
+        },
+        candidate: Candidate {
+            x,
+            equality_multipliers: if binds { vec![-1.0] } else { Vec::new() },
+            inequality_multipliers: if binds { Vec::new() } else { vec![0.0] },
+            objective: objective_value,
+        },
+        sigma,
+    })
+}

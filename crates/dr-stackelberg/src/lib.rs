@@ -138,9 +138,9 @@ pub use equilibrium::{
 };
 pub use error::{BudgetShortfall, StackelbergError};
 pub use general::{
-    general_best_response, general_kkt, solve_general_equilibrium, GeneralClass,
-    GeneralEquilibrium, GeneralKkt, GeneralMarket, GeneralResponse, GeneralSettings, UtilityFamily,
-    GENERAL_MAX_ENTRIES,
+    general_best_response, general_consumer_problem, general_kkt, solve_general_equilibrium,
+    GeneralClass, GeneralConsumerProblem, GeneralEquilibrium, GeneralKkt, GeneralMarket,
+    GeneralResponse, GeneralSettings, UtilityFamily, GENERAL_MAX_ENTRIES,
 };
 pub use model::{
     entry, to_table, Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights,

@@ -48,7 +48,8 @@
 //! deviations. The paper's closed forms then no longer apply (eqs. 10, 11, 13–15, Theorems
 //! 1–4 and 6, see `crate::general`): such scenarios take `supply` (no `total`, `network`),
 //! an amount as `budget` (no `"minimum"`), no `weights`; [`Scenario::build`] (the log-utility
-//! market of `dr simulate` and `dr verify`) rejects them, naming the class.
+//! market of `dr simulate` and the facade's LP cross-check) rejects them, naming the class;
+//! `dr verify` checks them class by class ([`crate::general_consumer_problem`]).
 //!
 //! The paper's own settings of Figs. 5 and 7 (`delta = 1000` or `10000` with
 //! `initial_price = 5` on the EcoGrid classes at `periods = 1`; `delta = 100` or `1000` with
