@@ -25,6 +25,16 @@
 //!   on the log prices with a finite-difference Jacobian (tâtonnement steps when Newton
 //!   stalls).
 //!
+//! **Satiation.** A satiating consumer is indifferent among all demands `d ≥ s`; its best
+//! response is taken as `d = min(s, max_demand)` (it buys nothing it does not value, its
+//! budget left slack). That choice is a convention, so a second opinion cannot locate such
+//! a demand (the LP back end's curvature bound is 0 beyond `s`): `dr verify` then reports
+//! the clearing check as not confirmed rather than agreeing.
+//!
+//! **A second opinion** ([`general_consumer_problem`]): each class's best response as a
+//! kernel `SeparableProblem` with the model's answer as a `Candidate`, for the LP back end
+//! (`dr verify`).
+//!
 //! **What no longer applies** for a class that is not `Log` or has demand bounds: eq. 10
 //! (closed-form demand), eq. 11 / Theorem 1 (minimum budget), eqs. 13–14 and Lemma 2
 //! (closed-form, unique prices: uniqueness is not claimed), Theorem 2 (the clearing prices
