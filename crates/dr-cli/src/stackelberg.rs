@@ -453,7 +453,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
 fn solve_general(
     s: &Scenario,
     file: &dr_stackelberg::Scenario,
-    _opts: &Options,
+    opts: &Options,
 ) -> Result<Output, CliError> {
     let err = model_err(s.name());
     let model = file.build_general().map_err(&err)?;
@@ -595,6 +595,19 @@ fn solve_general(
         "  consumer KKT          {:.3e} (marginal utility = λ p inside the bounds, signs at them)",
         e.consumer_kkt
     );
+    if opts.wants_plots() {
+        let mut chart = LineChart::new("Equilibrium prices p_k(t) (general consumers)")
+            .x_label("period t")
+            .y_label("price");
+        for (k, name) in r.companies.iter().enumerate() {
+            chart = chart.series_with_markers(
+                name.clone(),
+                e.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
+            );
+        }
+        out.plots
+            .push(Plot::new("stackelberg-solve-prices", &chart));
+    }
     out.text = text;
     Ok(out.with_body(r))
 }
