@@ -1664,7 +1664,6 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
     let k_n = r.company_totals.len();
     let points = &r.points;
     let limits = &r.utility_limit;
-    let (rising, below_limit) = (&r.utilities_rise_with_periods, &r.utilities_below_limit);
     let (max_revenue_gap, max_residual, price_spread) = (
         r.max_revenue_budget_gap,
         r.max_residual,
@@ -1738,38 +1737,13 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
     text.push_str(&prices_table.render());
     let _ = writeln!(text, "\nUtility per consumer of each class:");
     text.push_str(&utility_table.render());
+    let _ = writeln!(text, "\nThe paper's findings on Fig. 4:");
+    let mut outcome = Output::default();
+    text.push_str(&claims_text(&r.claims, &mut outcome));
     let _ = writeln!(
         text,
-        "\n  utilities rise with T (every class)   {}",
-        if rising.iter().all(|&b| b) {
-            "yes"
-        } else {
-            "NO"
-        }
-    );
-    let _ = writeln!(
-        text,
-        "  ... and stay below eq. 25's limit      {}",
-        if below_limit.iter().all(|&b| b) {
-            "yes"
-        } else {
-            "NO"
-        }
-    );
-    let _ = writeln!(
-        text,
-        "  Σ revenues = Σ budgets (eq. 15)        max gap {:.1e}",
-        max_revenue_gap
-    );
-    let _ = writeln!(
-        text,
-        "  largest certificate residual           {:.1e}",
-        max_residual
-    );
-    let _ = writeln!(
-        text,
-        "  price spread across periods            {:.1e}",
-        price_spread
+        "  largest certificate residual {max_residual:.1e}; Σ revenues vs Σ budgets gap \
+         {max_revenue_gap:.1e}; price spread across periods {price_spread:.1e}"
     );
 
     let mut plots = Vec::new();
@@ -1812,12 +1786,9 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("stackelberg-periods-revenues", &revenues));
         plots.push(Plot::new("stackelberg-periods-power", &power));
     }
-    Ok(Output {
-        text,
-        plots,
-        ..Output::default()
-    }
-    .with_body(r))
+    outcome.text = text;
+    outcome.plots = plots;
+    Ok(outcome.with_body(r))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -782,6 +782,8 @@ pub struct PeriodsReport {
     pub max_price_spread_over_periods: f64,
     /// Largest certificate residual.
     pub max_residual: f64,
+    /// The paper's findings on Fig. 4 with a verdict each.
+    pub claims: Vec<Claim>,
 }
 
 impl PeriodsReport {
@@ -797,14 +799,14 @@ impl PeriodsReport {
         let budget_total: f64 = (0..n_classes)
             .map(|n| classes.count[n] * classes.budget[n])
             .sum();
-        let rising = (0..n_classes)
+        let rising: Vec<bool> = (0..n_classes)
             .map(|n| {
                 points
                     .windows(2)
                     .all(|w| w[1].utilities[n] > w[0].utilities[n])
             })
             .collect();
-        let below_limit = (0..n_classes)
+        let below_limit: Vec<bool> = (0..n_classes)
             .map(
                 |n| match (limits.get(n).copied().flatten(), points.last()) {
                     (Some(l), Some(p)) => p.utilities[n] < l,
@@ -826,7 +828,37 @@ impl PeriodsReport {
                 rel(hi, lo)
             })
             .fold(0.0_f64, f64::max);
+        let all_rise = rising.iter().all(|&b: &bool| b);
+        let all_below = below_limit.iter().all(|&b: &bool| b);
+        let t_max = points.last().map_or(0, |p| p.periods);
+        let claims = vec![
+            Claim::new(
+                "Fig. 4 / eq. 24: every class's utility rises with the number of periods T",
+                all_rise,
+                format!("strictly increasing for every class over T = 1…{t_max}: {all_rise}"),
+            ),
+            Claim::new(
+                "eq. 25: the utilities stay below their limit as T grows",
+                all_below,
+                format!("U(T = {t_max}) below the limit for every class: {all_below}"),
+            ),
+            Claim::new(
+                "eq. 15: Σ revenues = Σ budgets for every T",
+                max_revenue_budget_gap <= CLAIM_TOLERANCE,
+                format!(
+                    "largest relative gap {max_revenue_budget_gap:.1e} (tolerance \
+                     {CLAIM_TOLERANCE:.0e})"
+                ),
+            ),
+            Claim::new(
+                "Theorem 3: with equal allocations each company charges the same price in every \
+                 period",
+                spread <= CLAIM_TOLERANCE,
+                format!("largest relative spread across periods {spread:.1e}"),
+            ),
+        ];
         Self {
+            claims,
             study: "periods".into(),
             figure: "Fig. 4".into(),
             companies: companies.iter().map(|c| c.to_string()).collect(),
