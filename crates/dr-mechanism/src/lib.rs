@@ -3,7 +3,8 @@
 //! The mechanisms of wei-anastasopoulos ("Mechanism Design for Peak Demand Management in
 //! Energy Communities") as a library, on the `dr-convex` kernel:
 //!
-//! - `model`: users with per-period concave utilities (log, quadratic, user-supplied),
+//! - `model`: users with per-period concave utilities (log, quadratic, quadratic with
+//!   satiation, power `c (x + s)^α`, user-supplied),
 //!   energy prices `p_t`, peak price `p_0`, and the polytope `A x ≤ b` (`b ≥ 0`) from typed
 //!   builders; validated, with errors naming field and value.
 //! - `planner`: the planner's problem (3) solved by the kernel's interior-point solver and
@@ -16,7 +17,10 @@
 //!   of a petgraph network; taxes (18), the NE of Theorem 5, Lemmas 4–5 and Corollary 1.
 //! - `learning`: learning dynamics (best response, distributed price adjustment) as a
 //!   stepper with a per-round trace and an explicit termination reason.
-//! - `scenario`: serde scenario files and the reports of the `dr` command.
+//! - `scenario`: serde scenario files; `report`: the typed reports of the `dr` command
+//!   ([`SolveReport`], [`SimulationReport`], [`CommunityDemoReport`]), with every claim
+//!   as a [`Claim`] and the distributed mechanism's [`MessageRouting`] (which edges of a
+//!   cyclic network carry messages and why).
 //!
 //! ```
 //! use dr_mechanism::{
@@ -58,7 +62,9 @@ mod network;
 mod planner;
 mod problem;
 mod radial;
+mod report;
 mod scenario;
+mod utility;
 
 pub use centralized::{CentralizedMechanism, MessageProfile};
 pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
@@ -79,14 +85,22 @@ pub use network::{EdgeWeight, Network};
 pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, PlannerSolution};
 pub use problem::{planner_problem, PlannerProblem};
 pub use radial::{project_simplex, radial_pricing};
+pub use report::{
+    community_demo, run_scenario, simulate_scenario, simulate_scenario_observed,
+    CertificateReport, CommunityDemoReport, ConstraintReport, DistributedReport, DynamicReport,
+    IdleEdge, MechanismKind, MessageRouting, ProxyRoute, RoundsNeeded, SatiatedDemand,
+    SimulationReport, SolveChecks, SolveReport, UsedEdge, CLAIM_TOLERANCE,
+};
 pub use scenario::{
-    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioModel,
-    ScenarioReport, ScenarioSettings, SimulationReport, UserSpec, UtilitySpec,
+    ConstraintSpec, ModelTag, NetworkSpec, PerPeriod, Scenario, ScenarioModel, ScenarioSettings,
+    UserSpec, UtilitySpec,
 };
 
 /// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
-/// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
-pub use dr_convex::{Certificate, ClosureConvex, ConvexScalar, InputError, IpmSettings, Status};
+/// claims, the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
+pub use dr_convex::{
+    Certificate, Claim, ClosureConvex, ConvexScalar, InputError, IpmSettings, Status,
+};
 
 /// The graph library the message network is built on (`Network` takes and exposes its
 /// types), re-exported so that its version always matches.
