@@ -83,7 +83,20 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
         progress.inc(1);
         let _ = writeln!(text, "\n== {} ==\n", s.title);
         text.push_str(&out.text);
-        json_sections.push(json!({"name": s.name, "title": s.title, "result": out.json}));
+        // A typed report (issue 13) as a value, with its own outcome and problems.
+        let problems = out.outcome.messages();
+        let extras = super::output::Extras {
+            plots: None,
+            outcome: out.outcome.verdict().name(),
+            problems: &problems,
+        };
+        let result = match &out.body {
+            Some(_) => out
+                .json_value(&extras)
+                .map_err(|e| CliError::CheckFailed(format!("{}: {e}", s.name)))?,
+            None => out.json,
+        };
+        json_sections.push(json!({"name": s.name, "title": s.title, "result": result}));
         plots.extend(out.plots);
         outcome.absorb(out.outcome);
     }

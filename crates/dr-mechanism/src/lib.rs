@@ -86,10 +86,10 @@ pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, Plann
 pub use problem::{planner_problem, PlannerProblem};
 pub use radial::{project_simplex, radial_pricing};
 pub use report::{
-    community_demo, run_scenario, simulate_scenario, simulate_scenario_observed,
-    CertificateReport, CommunityDemoReport, ConstraintReport, DistributedReport, DynamicReport,
-    IdleEdge, MechanismKind, MessageRouting, ProxyRoute, RoundsNeeded, SatiatedDemand,
-    SimulationReport, SolveChecks, SolveReport, UsedEdge, CLAIM_TOLERANCE,
+    community_demo, run_scenario, simulate_scenario, simulate_scenario_observed, CertificateReport,
+    CommunityDemoReport, ConstraintReport, DistributedReport, DynamicReport, IdleEdge,
+    MechanismKind, MessageRouting, ProxyRoute, RoundsNeeded, SatiatedDemand, SimulationReport,
+    SolveChecks, SolveReport, UsedEdge, CLAIM_TOLERANCE,
 };
 pub use scenario::{
     ConstraintSpec, ModelTag, NetworkSpec, PerPeriod, Scenario, ScenarioModel, ScenarioSettings,

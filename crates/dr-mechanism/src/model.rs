@@ -64,7 +64,10 @@ impl PeriodUtility {
     /// Assumption 1 (see the `utility` module): `θ, κ > 0` for
     /// [`PeriodUtility::QuadraticSatiation`]; `c > 0`, `0 < α < 1`, `s > 0` for
     /// [`PeriodUtility::Power`]. `field(name)` names a parameter as the input does.
-    pub(crate) fn check_family(&self, field: &dyn Fn(&str) -> String) -> Result<(), MechanismError> {
+    pub(crate) fn check_family(
+        &self,
+        field: &dyn Fn(&str) -> String,
+    ) -> Result<(), MechanismError> {
         match *self {
             PeriodUtility::QuadraticSatiation { theta, kappa } => {
                 positive(

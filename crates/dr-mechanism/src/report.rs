@@ -349,10 +349,7 @@ impl MessageRouting {
                 .windows(2)
                 .all(|w| tree.binary_search(&key(w[0], w[1])).is_ok());
             if !(ends_ok && steps_ok && p.len() >= 2) {
-                problems.push(format!(
-                    "idle edge {:?}: {p:?} is not a tree path",
-                    e.edge
-                ));
+                problems.push(format!("idle edge {:?}: {p:?} is not a tree path", e.edge));
             }
         }
         Claim::new(
@@ -419,6 +416,10 @@ pub struct DistributedReport {
     /// The community's demand scale `Σ_i Σ_t |x_t^i| + Σ_l |b^l|` the lemma residuals are
     /// judged against.
     pub demand_scale: f64,
+    /// `lemma4_max / demand_scale`.
+    pub lemma4_relative: f64,
+    /// `lemma5_max / demand_scale`.
+    pub lemma5_relative: f64,
 }
 
 /// What `dr solve` prints for a mechanism scenario (and reads back with `Deserialize`).
@@ -588,8 +589,8 @@ pub fn run_scenario(
             }
         }
     }
-    let demand_scale = x.iter().map(|v| v.abs()).sum::<f64>()
-        + model.rhs().iter().map(|b| b.abs()).sum::<f64>();
+    let demand_scale =
+        x.iter().map(|v| v.abs()).sum::<f64>() + model.rhs().iter().map(|b| b.abs()).sum::<f64>();
     let distributed = match network {
         None => None,
         Some(net) => {
@@ -628,9 +629,16 @@ pub fn run_scenario(
                 lemma4,
                 lemma5,
                 demand_scale,
+                lemma4_relative: 0.0,
+                lemma5_relative: 0.0,
             })
         }
     };
+    let distributed = distributed.map(|mut d| {
+        d.lemma4_relative = ratio(d.lemma4_max, d.demand_scale);
+        d.lemma5_relative = ratio(d.lemma5_max, d.demand_scale);
+        d
+    });
     let mut report = SolveReport {
         model: ModelTag::Mechanism,
         solved: "planner's problem (3) and the NE of the centralized mechanism \
@@ -707,9 +715,9 @@ fn checks(sm: &ScenarioModel, r: &SolveReport, scenario: &Scenario) -> SolveChec
     let mut price = vec![0.0; n * t_len];
     for i in 0..n {
         for t in 0..t_len {
-            price[i * t_len + t] = model.energy_prices()[t] + r.mu[t]
-                + r.upper_bound_multipliers[i][t]
-                - r.lower_bound_multipliers[i][t];
+            price[i * t_len + t] =
+                model.energy_prices()[t] + r.mu[t] + r.upper_bound_multipliers[i][t]
+                    - r.lower_bound_multipliers[i][t];
         }
     }
     let mut revenue = 0.0;

@@ -666,4 +666,3 @@ pub struct ScenarioSettings {
     /// Mechanism settings (tie tolerance of radial pricing).
     pub mechanism: MechanismSettings,
 }
-

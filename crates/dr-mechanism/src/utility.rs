@@ -66,8 +66,7 @@ impl ConvexScalar for PowerUtility {
     /// stationary point (`+∞`, clamped to `hi`).
     fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
         let x = if p < 0.0 {
-            (-p / (self.coefficient * self.exponent)).powf(1.0 / (self.exponent - 1.0))
-                - self.shift
+            (-p / (self.coefficient * self.exponent)).powf(1.0 / (self.exponent - 1.0)) - self.shift
         } else {
             f64::INFINITY
         };
@@ -144,8 +143,14 @@ mod tests {
         assert_eq!(u.derivative(5.0), 0.0);
         assert_eq!(u.second_derivative(5.0), 0.0);
         // Demand at price 1: θ − κ x = 1 ⇒ x = 2; at price 0: x̄; at a negative price: none.
-        assert_eq!(u.inverse_derivative(-1.0, f64::NEG_INFINITY, f64::INFINITY), 2.0);
-        assert_eq!(u.inverse_derivative(0.0, f64::NEG_INFINITY, f64::INFINITY), 4.0);
+        assert_eq!(
+            u.inverse_derivative(-1.0, f64::NEG_INFINITY, f64::INFINITY),
+            2.0
+        );
+        assert_eq!(
+            u.inverse_derivative(0.0, f64::NEG_INFINITY, f64::INFINITY),
+            4.0
+        );
         assert_eq!(u.inverse_derivative(0.5, f64::NEG_INFINITY, 7.0), 7.0);
     }
 
