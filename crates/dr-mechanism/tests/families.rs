@@ -86,12 +86,12 @@ fn hand_community_planner_taxes_ir_and_budget_balance() {
     for (i, (u, v0)) in r.payoffs.iter().zip(&r.utility_at_zero).enumerate() {
         assert!(u >= v0, "user {i}: u = {u} < v(0) = {v0}");
     }
-    assert!(r.max_best_response_gain <= 1e-9, "{}", r.max_best_response_gain);
     assert!(
-        r.checks.failed.is_empty(),
-        "{:?}",
-        r.checks.failed
+        r.max_best_response_gain <= 1e-9,
+        "{}",
+        r.max_best_response_gain
     );
+    assert!(r.checks.failed.is_empty(), "{:?}", r.checks.failed);
     // No demand on the flat part: both users' demands are below their satiation points.
     assert!(r.satiated.is_empty(), "{:?}", r.satiated);
 }
@@ -173,12 +173,18 @@ upper = [0.5, 20.0]
     assert!(r.certificate.holds(1e-8), "{:?}", r.certificate);
     assert!(r.checks.failed.is_empty(), "{:?}", r.checks.failed);
     assert!(
-        r.satiated.iter().any(|d| d.user == 0 && d.period == 0 && d.demand >= 1.0),
+        r.satiated
+            .iter()
+            .any(|d| d.user == 0 && d.period == 0 && d.demand >= 1.0),
         "{:?} {:?}",
         r.satiated,
         r.allocation
     );
-    assert!(r.mu[0].abs() <= 1e-9, "period 0 is not the peak: μ = {:?}", r.mu);
+    assert!(
+        r.mu[0].abs() <= 1e-9,
+        "period 0 is not the peak: μ = {:?}",
+        r.mu
+    );
 }
 
 fn error_of(from: &str, to: &str) -> String {

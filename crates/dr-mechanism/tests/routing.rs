@@ -12,15 +12,18 @@
 //! ```
 
 use dr_mechanism::{
-    run_scenario, solve_planner, DistributedMechanism, MechanismSettings, MessageRouting,
-    Model, Network, PlannerSettings, ProxyRoute, Scenario, ScenarioSettings, User,
+    run_scenario, solve_planner, DistributedMechanism, MechanismSettings, MessageRouting, Model,
+    Network, PlannerSettings, ProxyRoute, Scenario, ScenarioSettings, User,
 };
 
 const EDGES: [(usize, usize); 6] = [(0, 1), (1, 2), (2, 3), (3, 0), (1, 3), (3, 4)];
 
 fn model() -> Model {
     Model::builder(vec![0.1, 0.2, 0.15], 0.5)
-        .user(User::quadratic_satiation(&[2.0, 1.5, 1.0], &[1.0, 1.0, 2.0]))
+        .user(User::quadratic_satiation(
+            &[2.0, 1.5, 1.0],
+            &[1.0, 1.0, 2.0],
+        ))
         .user(User::power(&[2.0, 1.0, 1.5], 0.5, 1.0))
         .user(User::log(&[1.0, 2.0, 1.0], 1.0))
         .user(User::quadratic(&[1.0, 2.0, 1.5], &[1.0, 1.0, 1.0]))
@@ -46,7 +49,9 @@ fn routing_is_the_hand_drawn_tree_with_the_idle_edges_explained() {
         idle,
         vec![((2, 3), vec![2, 1, 0, 3]), ((1, 3), vec![1, 0, 3])]
     );
-    assert!(g.edges_idle[0].reason.contains("closes the cycle 2–1–0–3–2"));
+    assert!(g.edges_idle[0]
+        .reason
+        .contains("closes the cycle 2–1–0–3–2"));
     assert_eq!(g.hops_from_root, vec![0, 1, 2, 1, 2]);
     // Subtrees: 0–1 leads to {1, 2}, 0–3 to {3, 4}, 1–2 to {2}, 3–4 to {4}.
     let through: Vec<(usize, usize)> = g
@@ -64,7 +69,10 @@ fn routing_is_the_hand_drawn_tree_with_the_idle_edges_explained() {
             ProxyRoute { holder: 1, of: 0 }
         ]
     );
-    assert_eq!(g.edges_used[3].proxies, vec![ProxyRoute { holder: 3, of: 4 }]);
+    assert_eq!(
+        g.edges_used[3].proxies,
+        vec![ProxyRoute { holder: 3, of: 4 }]
+    );
     // The independent check agrees, and catches a routing that is not a spanning tree.
     assert!(g.spanning_tree_claim(5, &EDGES).holds);
     let mut bad = g.clone();
@@ -91,8 +99,8 @@ fn no_message_travels_on_an_idle_edge() {
     let model = model();
     let net = Network::from_edges(5, &EDGES, 0).unwrap();
     let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
-    let mech = DistributedMechanism::new(&model, net.clone(), MechanismSettings::default())
-        .unwrap();
+    let mech =
+        DistributedMechanism::new(&model, net.clone(), MechanismSettings::default()).unwrap();
     let ne = mech.nash_equilibrium(&opt).unwrap();
     let ev = mech.evaluate(&ne).unwrap();
     assert!(ev.max_relative_gain <= 1e-9, "{}", ev.max_relative_gain);
