@@ -1013,11 +1013,15 @@ pub fn simulate_scenario(
     })
 }
 
+/// A watcher of a learning run's rounds: `(index, record, allocation)` after every round;
+/// `Break` stops the run ([`Termination::Stopped`]).
+pub type RoundWatcher<'a> = dyn FnMut(usize, &LearningRecord, &[f64]) -> ControlFlow<()> + 'a;
+
 /// An observer of a learning run that hands each round's record and allocation to a
 /// closure.
 struct RoundAdapter<'a, 'g, G> {
     game: &'g G,
-    observe: &'a mut dyn FnMut(usize, &LearningRecord, &[f64]) -> ControlFlow<()>,
+    observe: &'a mut RoundWatcher<'a>,
 }
 
 impl<'g, G: LearningGame> Observer<Learner<'g, G>> for RoundAdapter<'_, 'g, G> {
@@ -1034,7 +1038,7 @@ impl<'g, G: LearningGame> Observer<Learner<'g, G>> for RoundAdapter<'_, 'g, G> {
 fn learn<G: LearningGame>(
     game: &G,
     learning: &LearningSettings,
-    observe: &mut dyn FnMut(usize, &LearningRecord, &[f64]) -> ControlFlow<()>,
+    observe: &mut RoundWatcher<'_>,
 ) -> Result<(LearningOutcome<G::Profile>, Vec<f64>), MechanismError> {
     let learner = Learner::new(game, game.starting_profile(), *learning)?;
     let mut adapter = RoundAdapter { game, observe };
@@ -1052,7 +1056,7 @@ pub fn simulate_scenario_observed(
     settings: &ScenarioSettings,
     learning: &LearningSettings,
     kind: MechanismKind,
-    observe: &mut dyn FnMut(usize, &LearningRecord, &[f64]) -> ControlFlow<()>,
+    observe: &mut RoundWatcher<'_>,
 ) -> Result<SimulationReport, MechanismError> {
     let sm = scenario.to_model()?;
     let model = &sm.model;

@@ -658,7 +658,7 @@ fn rename_rows(e: MechanismError, name: impl Fn(usize) -> String) -> MechanismEr
     }
 }
 
-/// Settings of [`run_scenario`] and [`simulate_scenario`].
+/// Settings of [`crate::run_scenario`] and [`crate::simulate_scenario`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ScenarioSettings {
     /// Planner (interior point + polish) settings.

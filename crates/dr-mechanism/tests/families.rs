@@ -62,9 +62,9 @@ fn hand_community_planner_taxes_ir_and_budget_balance() {
     let r = run_scenario(&parse(HAND), &ScenarioSettings::default()).unwrap();
     assert!(r.certificate.holds(1e-9), "{:?}", r.certificate);
     let x = [[1.5, 0.5], [3.0, 3.0]];
-    for i in 0..2 {
-        for t in 0..2 {
-            close(r.allocation[i][t], x[i][t], 1e-8, &format!("x[{i}][{t}]"));
+    for (i, xi) in x.iter().enumerate() {
+        for (t, &want) in xi.iter().enumerate() {
+            close(r.allocation[i][t], want, 1e-8, &format!("x[{i}][{t}]"));
         }
     }
     close(r.mu[0], 0.4, 1e-8, "μ_0");
@@ -111,13 +111,13 @@ fn hand_community_learning_reaches_the_hand_optimum() {
     .unwrap();
     assert_eq!(sim.termination, Termination::Converged, "{sim:?}");
     let x = [[1.5, 0.5], [3.0, 3.0]];
-    for i in 0..2 {
-        for t in 0..2 {
+    for (i, xi) in x.iter().enumerate() {
+        for (t, &want) in xi.iter().enumerate() {
             let y = sim.allocation[i][t];
             // A best-response gain g (relative to the user's money scale S ≈ 8) bounds a
             // demand error by about √(2 g S / |v̈|) = √(2·1e-12·8·16) ≈ 1.6e-5 for the
             // power user (|v̈(3)| = 1/16): the run stops there.
-            assert!((y - x[i][t]).abs() <= 5e-5, "y[{i}][{t}] = {y}");
+            assert!((y - want).abs() <= 5e-5, "y[{i}][{t}] = {y}");
         }
     }
 }
