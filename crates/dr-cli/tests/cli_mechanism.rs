@@ -942,3 +942,44 @@ edges = [[0, 1], [1, 2], [2, 3], [3, 0], [1, 3], [3, 4]]
     assert_eq!(v["routing"]["edges_used"], g["edges_used"]);
     assert_eq!(v["tree_edges"].as_array().unwrap().len(), 4);
 }
+
+/// Issue 13: what `dr solve|simulate|demo --json` prints loads back into the model crate's
+/// typed reports, with the same numbers (the command renders them, it does not rebuild them).
+#[test]
+fn json_loads_back_into_the_typed_reports() {
+    let o = dr(&["--json", "solve", COMMUNITY]);
+    let r: dr_mechanism::SolveReport = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = json_of(&o);
+    assert_eq!(r.allocation, matrix(&v["allocation"]));
+    assert_eq!(
+        r.checks.claims.len(),
+        v["checks"]["claims"].as_array().unwrap().len()
+    );
+    assert!(r.checks.claims.iter().all(|c| c.holds));
+    let d = r.distributed.unwrap();
+    assert_eq!(d.routing.edges_used.len(), 5);
+    assert_eq!(d.routing.edges_idle.len(), 2);
+    let o = dr(&["--json", "simulate", COMMUNITY, "--rounds", "4"]);
+    let s: dr_mechanism::SimulationReport = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(s.rounds.len(), 5);
+    assert_eq!(s.mechanism, dr_mechanism::MechanismKind::Distributed);
+    assert_eq!(
+        s.rounds_needed,
+        dr_mechanism::RoundsNeeded::NotConverged("not converged (MaxRounds)".into())
+    );
+    let v = json_of(&dr(&["--json", "demo"]));
+    let section = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "mechanism-community")
+        .unwrap();
+    let demo: dr_mechanism::CommunityDemoReport =
+        serde_json::from_value(section["result"].clone()).unwrap();
+    assert_eq!(demo.scenario, "data/mechanism_community.toml");
+    assert!(demo
+        .report
+        .claims()
+        .iter()
+        .any(|c| c.claim.contains("cycles") && c.holds));
+}

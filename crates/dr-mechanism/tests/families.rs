@@ -254,3 +254,51 @@ fn each_family_is_validated_against_assumption_1_by_field_and_value() {
         .to_string();
     assert!(e.contains("users[0].utility[0].kappa"), "{e}");
 }
+
+/// The hand community in money units `10^a` and quantity units `10^b` (`θ ·M/σ`,
+/// `κ ·M/σ²`, `c ·M/σ^α`, `s ·σ`, prices `·M/σ`, the cap `·σ`): the optimum scales as
+/// derived by hand (`x ·σ`, `μ`, `λ ·M/σ`, welfare and taxes `·M`), Solved in any units.
+mod units {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn hand_community_is_unit_free(a in -12i32..=12, b in -12i32..=12) {
+            let (money, sigma) = (10f64.powi(a), 10f64.powi(b));
+            let price = money / sigma;
+            let model = Model::builder(vec![0.1 * price, 0.1 * price], 0.4 * price)
+                .user(User::quadratic_satiation(
+                    &[2.0 * price, 1.0 * price],
+                    &[price / sigma, price / sigma],
+                ))
+                .user(User::power(
+                    &[2.0 * money / sigma.sqrt(), 2.0 * money / sigma.sqrt()],
+                    0.5,
+                    sigma,
+                ))
+                .community_cap(1, 3.5 * sigma)
+                .build()
+                .unwrap();
+            let opt = solve_planner(&model, &PlannerSettings::default()).unwrap();
+            prop_assert!(opt.certificate.holds(1e-9), "{:?}", opt.certificate);
+            let x = [1.5, 0.5, 3.0, 3.0];
+            for (k, (&got, &want)) in opt.allocation.iter().zip(&x).enumerate() {
+                prop_assert!((got / sigma - want).abs() <= 1e-8 * want, "x[{k}] {got}");
+            }
+            prop_assert!((opt.peak_multipliers[0] / price - 0.4).abs() <= 1e-8);
+            prop_assert!((opt.constraint_multipliers[0] / price - 0.4).abs() <= 1e-8);
+            prop_assert!((opt.welfare / money - 7.65).abs() <= 1e-8 * 7.65);
+            let mech = CentralizedMechanism::new(&model, MechanismSettings::default()).unwrap();
+            let ev = mech.evaluate(&mech.nash_equilibrium(&opt).unwrap()).unwrap();
+            prop_assert!(ev.max_relative_gain <= 1e-9, "gain {}", ev.max_relative_gain);
+            prop_assert!((ev.balanced_taxes[1] / money - 2.3).abs() <= 1e-8 * 2.3);
+            prop_assert!(
+                ev.money_budget_imbalance.abs() <= 1e-9 * ev.payment_scale,
+                "imbalance {}", ev.money_budget_imbalance
+            );
+        }
+    }
+}
