@@ -89,7 +89,7 @@ pub use report::{
     community_demo, run_scenario, simulate_scenario, simulate_scenario_observed, CertificateReport,
     CommunityDemoReport, ConstraintReport, DistributedReport, DynamicReport, IdleEdge,
     MechanismKind, MessageRouting, ProxyRoute, RoundsNeeded, SatiatedDemand, SimulationReport,
-    SolveChecks, SolveReport, UsedEdge, CLAIM_TOLERANCE,
+    SolveChecks, SolveReport, UsedEdge, CLAIM_TOLERANCE, MAX_REPORTED_PATH,
 };
 pub use scenario::{
     ConstraintSpec, ModelTag, NetworkSpec, PerPeriod, Scenario, ScenarioModel, ScenarioSettings,

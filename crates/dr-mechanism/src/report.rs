@@ -36,6 +36,9 @@ use dr_convex::{Certificate, Claim, Observer, Termination};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 
+/// The longest tree path (in users) an [`IdleEdge`] lists.
+pub const MAX_REPORTED_PATH: usize = 64;
+
 /// Relative tolerance floor of the claims (module docs).
 pub const CLAIM_TOLERANCE: f64 = 1e-9;
 
@@ -189,7 +192,14 @@ pub struct ProxyRoute {
 pub struct IdleEdge {
     /// Its ends `(min, max)`.
     pub edge: (usize, usize),
-    /// The tree path joining its ends (`[a, b]` when it repeats a tree edge).
+    /// Edges of the cycle it closes: the tree path between its ends plus itself (2 when it
+    /// repeats a tree edge).
+    pub cycle_length: usize,
+    /// Where the tree paths from its two ends towards the root meet.
+    pub common_ancestor: usize,
+    /// The tree path joining its ends, from `edge.0` to `edge.1` (`[a, b]` when it repeats a
+    /// tree edge); left empty when it has more than [`MAX_REPORTED_PATH`] users, so that the
+    /// report stays linear in the size of the network.
     pub tree_path: Vec<usize>,
     /// Why it is idle, in words.
     pub reason: String,
@@ -230,32 +240,54 @@ impl MessageRouting {
                 }
             })
             .collect();
-        let path = |a: usize, b: usize| -> Vec<usize> {
-            // Climb from the deeper end until both meet at their common ancestor.
+        // The tree path between the ends of an idle edge: climb from the deeper end until
+        // both meet at their common ancestor; the nodes are kept only for a short path.
+        let climb = |a: usize, b: usize, keep: bool| -> (usize, usize, Vec<usize>) {
             let (mut x, mut y) = (a, b);
             let (mut left, mut right) = (vec![a], vec![b]);
+            let mut steps = 0;
             while x != y {
                 if hops[x] >= hops[y] {
                     x = network.parent(x).unwrap_or(x);
-                    left.push(x);
+                    if keep {
+                        left.push(x);
+                    }
                 } else {
                     y = network.parent(y).unwrap_or(y);
-                    right.push(y);
+                    if keep {
+                        right.push(y);
+                    }
                 }
+                steps += 1;
+            }
+            if !keep {
+                return (steps, x, Vec::new());
             }
             right.pop();
             left.extend(right.into_iter().rev());
-            left
+            (steps, x, left)
         };
         let edges_idle = network
             .dropped_edges()
             .iter()
             .map(|&(a, b)| {
-                let tree_path = path(a, b);
-                let reason = if tree_path.len() == 2 {
+                let (steps, lca, _) = climb(a, b, false);
+                let tree_path = if steps < MAX_REPORTED_PATH {
+                    climb(a, b, true).2
+                } else {
+                    Vec::new()
+                };
+                let reason = if steps == 1 {
                     format!(
                         "repeats the tree edge {a}–{b}: the messages between {a} and {b} \
                          already travel on it"
+                    )
+                } else if tree_path.is_empty() {
+                    format!(
+                        "closes a cycle of {} edges: {a} and {b} are already joined by the \
+                         tree path of {steps} edges through user {lca}, so a summary sent on \
+                         this edge would count the demands of that cycle twice",
+                        steps + 1
                     )
                 } else {
                     let hops: Vec<String> = tree_path.iter().map(|v| v.to_string()).collect();
@@ -269,6 +301,8 @@ impl MessageRouting {
                 };
                 IdleEdge {
                     edge: (a, b),
+                    cycle_length: steps + 1,
+                    common_ancestor: lca,
                     tree_path,
                     reason,
                 }
@@ -295,7 +329,7 @@ impl MessageRouting {
     /// tree of the network whose edge list is `links` (`users` nodes): `users − 1` used
     /// edges, all among the links, joining every user without a cycle (union–find), and
     /// the used plus idle edges are exactly the links (as a multiset), each idle edge's
-    /// `tree_path` a path of used edges between its ends.
+    /// listed `tree_path` a path of `cycle_length − 1` used edges between its ends.
     pub fn spanning_tree_claim(&self, users: usize, links: &[(usize, usize)]) -> Claim {
         let mut problems = Vec::new();
         let key = |a: usize, b: usize| (a.min(b), a.max(b));
@@ -343,12 +377,14 @@ impl MessageRouting {
         tree.sort_unstable();
         for e in &self.edges_idle {
             let p = &e.tree_path;
-            let ends_ok = p.first() == Some(&e.edge.0.min(e.edge.1))
-                || p.first() == Some(&e.edge.0.max(e.edge.1));
+            if p.is_empty() && e.cycle_length > MAX_REPORTED_PATH {
+                continue; // a long path is not listed
+            }
+            let ends_ok = p.first() == Some(&e.edge.0) && p.last() == Some(&e.edge.1);
             let steps_ok = p
                 .windows(2)
                 .all(|w| tree.binary_search(&key(w[0], w[1])).is_ok());
-            if !(ends_ok && steps_ok && p.len() >= 2) {
+            if !(ends_ok && steps_ok && p.len() >= 2 && p.len() == e.cycle_length) {
                 problems.push(format!("idle edge {:?}: {p:?} is not a tree path", e.edge));
             }
         }

@@ -315,7 +315,8 @@ impl Scenario {
     ///   polish's dense Schur complement;
     /// - `64 N L + 64 N T`: the mechanisms' message profiles (`q` has `N·L` entries; the
     ///   distributed summaries `n`, `ν` `2(N−1)·L`, `2(N−1)·T`), a few copies each;
-    /// - `64 · (edges)`: the network.
+    /// - `2048 · (edges)`: the network and its routing report (an idle edge lists at most
+    ///   [`crate::MAX_REPORTED_PATH`] users of its tree path, as numbers and in its reason).
     pub fn memory_estimate(&self) -> u64 {
         let n = self.users.len() as u64;
         let t = self.periods as u64;
@@ -360,7 +361,7 @@ impl Scenario {
             .saturating_add(coupling.saturating_mul(coupling).saturating_mul(32))
             .saturating_add(n.saturating_mul(all_rows).saturating_mul(64))
             .saturating_add(nt.saturating_mul(64))
-            .saturating_add(edges.saturating_mul(64))
+            .saturating_add(edges.saturating_mul(2048))
     }
 
     /// Validates the scenario and builds the model (errors name the scenario's field).

@@ -178,3 +178,24 @@ edges = [[0, 1], [1, 2], [2, 3], [3, 0], [1, 3], [3, 4]]
         serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
     assert_eq!(back.distributed.unwrap().routing, d.routing);
 }
+
+/// A ring of 100 users: one idle edge, closing a cycle of 100 edges; its tree path (99
+/// edges, longer than `MAX_REPORTED_PATH` users) is not listed, the cycle's length and the
+/// common ancestor are. By hand: BFS from 0 grows both ways round the ring, the two fronts
+/// meet between users 50 and 51 (`(50, 51)` is the idle edge), joined through user 0.
+#[test]
+fn a_long_cycle_is_reported_by_its_length() {
+    let n = 100;
+    let edges: Vec<(usize, usize)> = (0..n).map(|k| (k, (k + 1) % n)).collect();
+    let net = Network::from_edges(n, &edges, 0).unwrap();
+    let g = MessageRouting::of(&net);
+    assert_eq!(g.edges_idle.len(), 1);
+    let e = &g.edges_idle[0];
+    assert_eq!(e.edge, (50, 51));
+    assert_eq!(e.cycle_length, 100);
+    assert_eq!(e.common_ancestor, 0);
+    assert!(e.tree_path.is_empty() && 100 > dr_mechanism::MAX_REPORTED_PATH);
+    assert!(e.reason.contains("a cycle of 100 edges"), "{}", e.reason);
+    assert_eq!(*g.hops_from_root.iter().max().unwrap(), 50);
+    assert!(g.spanning_tree_claim(n, &edges).holds);
+}
