@@ -50,6 +50,32 @@
 //! assert!(t4.budget_imbalance.abs() < 1e-9);
 //! # Ok::<(), dr_mechanism::MechanismError>(())
 //! ```
+//!
+//! The utility families of issue 15 (each checked against the paper's Assumption 1, see
+//! [`PeriodUtility`]), and the message routing of the distributed mechanism on a network
+//! with a cycle: the breadth-first spanning tree carries every message, the other link
+//! stays idle, with the tree path that replaces it.
+//!
+//! ```
+//! use dr_mechanism::{solve_planner, MessageRouting, Model, Network, PlannerSettings, User};
+//! let model = Model::builder(vec![0.1], 0.4)
+//!     .user(User::quadratic_satiation(&[2.0], &[1.0]))  // 2x − x²/2 up to x = 2, flat after
+//!     .user(User::power(&[2.0], 0.5, 1.0))               // 2 √(x + 1)
+//!     .user(User::log(&[1.0], 1.0))
+//!     .build()?;
+//! let optimum = solve_planner(&model, &PlannerSettings::default())?;
+//! // One period: it is the peak, μ = p_0, and each user demands at price 0.5 = 0.1 + 0.4.
+//! assert!((optimum.allocation[0] - 1.5).abs() < 1e-8);   // 2 − 0.5
+//! assert!((optimum.allocation[1] - 3.0).abs() < 1e-8);   // 0.5^{−2} − 1
+//! assert!((optimum.allocation[2] - 1.0).abs() < 1e-8);   // 1/0.5 − 1
+//!
+//! let triangle = Network::from_edges(3, &[(0, 1), (1, 2), (2, 0)], 0)?;
+//! let routing = MessageRouting::of(&triangle);
+//! assert_eq!(routing.edges_used.len(), 2);                // 0–1 and 0–2
+//! assert_eq!(routing.edges_idle[0].edge, (1, 2));
+//! assert_eq!(routing.edges_idle[0].tree_path, vec![1, 0, 2]);
+//! # Ok::<(), dr_mechanism::MechanismError>(())
+//! ```
 
 mod centralized;
 mod dense;
