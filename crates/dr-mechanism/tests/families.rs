@@ -302,3 +302,42 @@ mod units {
         }
     }
 }
+
+/// The hand community with a message network (the one link 0–1): the distributed
+/// mechanism's NE (Theorem 5) has no profitable deviation, its balanced taxes pay exactly
+/// `J = 2.6` and every payoff is at least `v(0) = (0, 4)`; its learning dynamic also
+/// reaches the hand optimum.
+#[test]
+fn hand_community_distributed() {
+    let text = format!("{HAND}\n[network]\nedges = [[0, 1]]\n");
+    let r = run_scenario(&parse(&text), &ScenarioSettings::default()).unwrap();
+    let d = r.distributed.as_ref().unwrap();
+    assert!(d.max_relative_best_response_gain <= 1e-9);
+    close(
+        d.balanced_taxes.iter().sum::<f64>(),
+        2.6,
+        1e-9,
+        "distributed Σ t̃",
+    );
+    assert!(
+        d.payoffs[0] >= 0.0 && d.payoffs[1] >= 4.0,
+        "{:?}",
+        d.payoffs
+    );
+    assert!(r.checks.failed.is_empty(), "{:?}", r.checks.failed);
+    let sim = simulate_scenario(
+        &parse(&text),
+        &ScenarioSettings::default(),
+        &LearningSettings {
+            tolerance: 1e-12,
+            ..LearningSettings::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(sim.mechanism, dr_mechanism::MechanismKind::Distributed);
+    assert_eq!(sim.termination, Termination::Converged, "{sim:?}");
+    let x = [1.5, 0.5, 3.0, 3.0];
+    for (y, want) in sim.allocation.concat().iter().zip(x) {
+        assert!((y - want).abs() <= 5e-5, "{y} vs {want}");
+    }
+}
