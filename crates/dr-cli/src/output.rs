@@ -26,6 +26,9 @@ pub(crate) trait Body {
         -> serde_json::Result<()>;
     /// The same object as a value.
     fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value>;
+    /// The body alone as a value (no extras): a part of a larger report (`dr demo`'s
+    /// sections).
+    fn plain_value(&self) -> serde_json::Result<Value>;
 }
 
 /// What `dr` adds to every JSON result (README, "Exit status").
@@ -59,6 +62,10 @@ impl<T: Serialize> Body for T {
 
     fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
         serde_json::to_value(Envelope { body: self, extras })
+    }
+
+    fn plain_value(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(self)
     }
 }
 
@@ -108,6 +115,14 @@ impl Output {
         match &self.body {
             Some(body) => body.write_json(extras, w),
             None => self.json.write_json(extras, w),
+        }
+    }
+
+    /// The JSON result without the extras, as a value (a section of `dr demo`).
+    pub(crate) fn body_value(&self) -> serde_json::Result<Value> {
+        match &self.body {
+            Some(body) => body.plain_value(),
+            None => Ok(self.json.clone()),
         }
     }
 
