@@ -882,9 +882,11 @@ impl Model {
 ///
 /// Per user and period a natural price `π` and quantity `q`: for `w ln(x + s)`,
 /// `π = w/s` (the marginal utility at 0) and `q = s`; for `θ x − ½ κ x²`, `π = |θ|` and
-/// `q = |θ|/κ` (when `θ = 0`: `π = P₀ = max(max_t |p_t|, p_0)`, `q = P₀/κ`); for a
-/// user-supplied utility `π = |v̇(0)|` (or `P₀`) and `q = π / |v̈(0)|` (or 1 where that is not
-/// finite and positive). `Q` and `P` are the geometric means of `q` and `π` over all users and
+/// `q = |θ|/κ` (when `θ = 0`: `π = P₀ = max(max_t |p_t|, p_0)`, `q = P₀/κ`); the same for
+/// quadratic with satiation (`θ > 0`); for `c (x + s)^α`, `π = c α s^{α−1}` and
+/// `q = s/(1 − α)`; for a user-supplied utility `π = |v̇(0)|` (or `P₀`) and
+/// `q = π / |v̈(0)|` (or 1 where that is not finite and positive) — the rule all of them
+/// follow. `Q` and `P` are the geometric means of `q` and `π` over all users and
 /// periods. Both are *equivariant*: scaling every utility and price by `t` scales `P` by `t`
 /// and leaves `Q`; scaling quantities by `σ` (`x ↦ σx`, `b ↦ σb`, prices `/σ`) scales `Q`
 /// by `σ` and `P` by `1/σ`.

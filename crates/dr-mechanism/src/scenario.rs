@@ -38,6 +38,12 @@
 //! root = 0                          # optional BFS root of the spanning tree (default 0)
 //! ```
 //!
+//! With a `[network]`, the distributed mechanism runs on the breadth-first spanning tree
+//! from `root` (its summaries are consistent only on a tree): the report's
+//! `distributed.routing` (and `dr simulate`'s `routing`, [`crate::MessageRouting`]) lists
+//! the edges that carry messages, with the proxies held across each, and every idle edge
+//! with the cycle it closes and the tree path that replaces it.
+//!
 //! Every parameter of a utility is a number (every period) or an array with one number per
 //! period. What the paper assumes of utilities (Assumption 1: twice differentiable and
 //! strictly concave) and what each family needs for it, checked with an error naming the
