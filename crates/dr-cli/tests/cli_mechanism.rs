@@ -983,3 +983,50 @@ fn json_loads_back_into_the_typed_reports() {
         .iter()
         .any(|c| c.claim.contains("cycles") && c.holds));
 }
+
+/// A free, off-peak period: the satiation user's total price there is 0, so its demand
+/// sits on the flat part of its utility (v̇ = 0), where the paper's Assumption 1 (strict
+/// concavity) fails. The command says so in text and JSON, every claim still holds, and
+/// `dr verify` still agrees. By hand: period 1 (price 0.1 + μ) is the peak, μ = (0, 0.4);
+/// in period 0 user 1's power utility wants more than its cap 0.5, and user 0 consumes at
+/// least its satiation point θ/κ = 1.
+#[test]
+fn a_demand_on_the_flat_part_is_reported_and_verify_agrees() {
+    let dir = scratch("flat");
+    let text = r#"model = "mechanism"
+periods = 2
+energy_prices = [0.0, 0.1]
+peak_price = 0.4
+[[users]]
+utility = { quadratic_satiation = { theta = 1.0, kappa = 1.0 } }
+[[users]]
+utility = { power = { coefficient = [1.0, 4.0], exponent = 0.5, shift = 1.0 } }
+upper = [0.5, 20.0]
+"#;
+    let file = write(&dir, "flat.toml", text);
+    let v = json_of(&dr(&["--json", "solve", &file]));
+    assert_eq!(v["outcome"], "ok", "{}", v["problems"]);
+    let sat = v["satiated"].as_array().unwrap();
+    assert_eq!(sat.len(), 1, "{sat:?}");
+    assert_eq!(
+        (sat[0]["user"].as_u64(), sat[0]["period"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(f(&sat[0]["demand"]) >= 1.0 && f(&sat[0]["satiation_point"]) == 1.0);
+    let mu = vec_f(&v["mu"]);
+    assert!(mu[0].abs() <= 1e-9 && (mu[1] - 0.4).abs() <= 1e-9, "{mu:?}");
+    // Period 1 at price 0.5: user 0 demands 1 − 0.5, user 1 (4·½/√(x + 1) = 0.5) 15.
+    let x = matrix(&v["allocation"]);
+    assert!(
+        (x[0][1] - 0.5).abs() <= 1e-8 && (x[1][1] - 15.0).abs() <= 1e-7,
+        "{x:?}"
+    );
+    let out = stdout(&dr(&["solve", &file]));
+    assert!(
+        out.contains("Demands on the flat part of a satiation utility"),
+        "{out}"
+    );
+    let o = dr(&["verify", &file]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("AGREES"));
+}
