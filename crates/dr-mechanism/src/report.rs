@@ -103,7 +103,7 @@ pub struct SatiatedDemand {
 
 /// The checks `dr solve` prints, each a gap relative to the size of its terms (module docs),
 /// and the claims they decide.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SolveChecks {
     /// `Σ_t μ_t`.
     pub mu_sum: f64,
@@ -717,23 +717,8 @@ pub fn run_scenario(
         polished: opt.polished,
         satiated,
         distributed,
-        checks: SolveChecks {
-            mu_sum: 0.0,
-            taxes_sum: 0.0,
-            mu_sum_minus_peak_price_relative: 0.0,
-            balanced_taxes_sum: 0.0,
-            budget_balance_relative_gap: 0.0,
-            planner_surplus_minus_price_revenue_relative: 0.0,
-            taxes_minus_kkt_prices_times_demand_relative: 0.0,
-            payoff_relative_gap: 0.0,
-            individual_rationality_margin: f64::INFINITY,
-            individual_rationality_margin_balanced: f64::INFINITY,
-            planner_surplus_sign_relative: 0.0,
-            payment_scale: ev.payment_scale,
-            tolerance: CLAIM_TOLERANCE,
-            claims: Vec::new(),
-            failed: Vec::new(),
-        },
+        // Filled in below from the report itself.
+        checks: SolveChecks::default(),
     };
     report.checks = checks(&sm, &report, scenario);
     Ok(report)
