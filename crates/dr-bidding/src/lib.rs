@@ -5,7 +5,9 @@
 //! absorb a surplus); customer `i` bids one scalar `b_i ≥ 0`, committing to shed
 //! `q_i = b_i p` at price `p`; the market clears at `p(b) = d / Σ_i b_i` (eq. 4).
 //!
-//! - [`Market`]: customers with convex costs (`a q + h q²`, `½ c q²` or any
+//! - [`Market`]: customers with convex costs (`a q + h q²`, `½ c q²`, the power, exponential
+//!   and piecewise-linear costs of [`PowerCost`], [`ExponentialCost`],
+//!   [`PiecewiseLinearCost`], the footnote-3 soft capacity [`CapacityPenalty`], or any
 //!   [`ConvexScalar`]), optional capacities, a deficit or surplus; validated,
 //!   struct-of-arrays for quadratic populations (10⁷ customers), seeded drawn populations.
 //! - [`competitive_equilibrium`] (Theorems 1–2) and [`nash_equilibrium`] (Theorems 3–4),
@@ -45,6 +47,7 @@
 //! # Ok::<(), dr_bidding::BiddingError>(())
 //! ```
 
+mod costs;
 mod efficiency;
 mod equilibrium;
 mod error;
@@ -56,6 +59,7 @@ mod problem;
 mod scenario;
 pub mod studies;
 
+pub use costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{
     callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
@@ -80,7 +84,7 @@ pub use iterative::{
 pub use market::{Costs, CustomerCost, Direction, Market, MAX_DRAWN};
 pub use problem::equilibrium_problem;
 pub use scenario::{
-    BiddingScenario, CostSpec, CustomerSpec, PopulationSpec, RuleName, SimulationPlan,
+    BiddingScenario, CostSpec, CustomerSpec, PenaltySpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec,
 };
 

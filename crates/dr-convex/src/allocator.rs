@@ -41,8 +41,13 @@ pub trait Family: Sync {
     }
     /// `f_i(x)`.
     fn value(&self, i: usize, x: f64) -> f64;
-    /// `f_i'(x)`.
+    /// `f_i'(x)` (the right derivative where `f_i` has a kink).
     fn derivative(&self, i: usize, x: f64) -> f64;
+    /// The left derivative `f_i'_−(x)` (default: [`Family::derivative`]); the certificate
+    /// of the final pass reads the subdifferential `[f_i'_−(x), f_i'_+(x)]`.
+    fn left_derivative(&self, i: usize, x: f64) -> f64 {
+        self.derivative(i, x)
+    }
     /// The response `x_i(λ) = argmin_{x∈[lo,hi]} f_i(x) − λ x` and its right slope
     /// `dx_i/dλ` (`1/f_i''(x)` when `x` is free, 0 when clamped).
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64);
@@ -129,29 +134,50 @@ pub fn generic_finish<F: Family + ?Sized>(
     let mut st = FinishStats::default();
     for (k, o) in out.iter_mut().enumerate() {
         let i = base + k;
-        let (l, u) = (lower.get(i), upper.get(i));
-        let xi = family.response(i, lambda, l, u).0;
+        let xi = family.response(i, lambda, lower.get(i), upper.get(i)).0;
         *o = xi;
-        st.sum += xi;
-        st.objective += family.value(i, xi);
-        let fd = family.derivative(i, xi);
-        if fd.is_finite() && fd.abs() > st.derivative_scale {
-            st.derivative_scale = fd.abs();
-        }
-        let r = fd - lambda; // = bound multiplier ν_l − ν_u
-        let (viol, comp) = if xi > l && xi < u {
-            (r.abs(), 0.0)
-        } else if xi <= l && xi >= u {
-            (0.0, 0.0) // fixed item
-        } else if xi <= l {
-            ((-r).max(0.0), r.max(0.0) * (xi - l).abs())
-        } else {
-            (r.max(0.0), (-r).max(0.0) * (u - xi).abs())
-        };
-        st.stationarity = st.stationarity.max(viol);
-        st.complementarity = st.complementarity.max(comp);
+        kkt_item(family, i, xi, lambda, lower.get(i), upper.get(i), &mut st);
     }
     st
+}
+
+/// Adds item `i` at `x_i` to the final pass's sums and KKT residuals at multiplier `λ`.
+/// Stationarity is measured against the subdifferential `[f_i'_−(x), f_i'_+(x)]`
+/// ([`Family::left_derivative`], [`Family::derivative`]): a free item needs
+/// `f_i'_−(x_i) ≤ λ ≤ f_i'_+(x_i)` (the subgradient condition; equality `f_i'(x_i) = λ`
+/// for a differentiable piece), an item at its lower bound `λ ≤ f_i'_+(l_i)`, at its upper
+/// bound `λ ≥ f_i'_−(u_i)`.
+fn kkt_item<F: Family + ?Sized>(
+    family: &F,
+    i: usize,
+    xi: f64,
+    lambda: f64,
+    l: f64,
+    u: f64,
+    st: &mut FinishStats,
+) {
+    st.sum += xi;
+    st.objective += family.value(i, xi);
+    let fd = family.derivative(i, xi);
+    if fd.is_finite() && fd.abs() > st.derivative_scale {
+        st.derivative_scale = fd.abs();
+    }
+    let r = fd - lambda; // = bound multiplier ν_l − ν_u (right derivative)
+    let (viol, comp) = if xi > l && xi < u {
+        let fl = family.left_derivative(i, xi);
+        let below = if fl.is_nan() { fd } else { fl } - lambda; // f'_− − λ ≤ 0 needed
+        (below.max(0.0).max((-r).max(0.0)), 0.0)
+    } else if xi <= l && xi >= u {
+        (0.0, 0.0) // fixed item
+    } else if xi <= l {
+        ((-r).max(0.0), r.max(0.0) * (xi - l).abs())
+    } else {
+        let fl = family.left_derivative(i, xi);
+        let rl = if fl.is_nan() { fd } else { fl } - lambda;
+        (rl.max(0.0), (-rl).max(0.0) * (u - xi).abs())
+    };
+    st.stationarity = st.stationarity.max(viol);
+    st.complementarity = st.complementarity.max(comp);
 }
 
 /// A bound vector: the same number for everyone, or one per item.
@@ -431,7 +457,7 @@ pub fn solve_multiplier<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Multiplier, ConvexError> {
-    multiplier_search(family, lower, upper, total, settings, false).map(|(m, _)| m)
+    multiplier_search(family, lower, upper, total, settings, false).map(|(m, _, _)| m)
 }
 
 /// Relative Newton step below which an optimistic search stops without evaluating `g` at the
@@ -447,7 +473,7 @@ fn multiplier_search<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
     optimistic: bool,
-) -> Result<(Multiplier, f64), ConvexError> {
+) -> Result<(Multiplier, f64, Option<(f64, f64)>), ConvexError> {
     let br = validate(family, lower, upper, total, settings)?;
     let th = settings.parallel_threshold;
     let scale = quantity_scale(total, &br);
@@ -464,6 +490,7 @@ fn multiplier_search<F: Family + ?Sized>(
                 status: Status::Solved,
             },
             scale,
+            None,
         ));
     }
     if (total - br.sum_upper).abs() <= tol && b.is_finite() {
@@ -476,6 +503,7 @@ fn multiplier_search<F: Family + ?Sized>(
                 status: Status::Solved,
             },
             scale,
+            None,
         ));
     }
     let (mut ga, mut gb) = (br.sum_lower - total, br.sum_upper - total);
@@ -517,6 +545,7 @@ fn multiplier_search<F: Family + ?Sized>(
                     status: Status::Solved,
                 },
                 scale,
+                None,
             ));
         }
         if g < 0.0 {
@@ -530,6 +559,7 @@ fn multiplier_search<F: Family + ?Sized>(
             && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
         {
             // The bracket closed: λ is exact to rounding; g jumps (flat f'') across it.
+            // `allocate_into` splits the jump between the responses at `a` and `b`.
             return Ok((
                 Multiplier {
                     lambda: best.0,
@@ -538,6 +568,7 @@ fn multiplier_search<F: Family + ?Sized>(
                     status: Status::Solved,
                 },
                 scale,
+                Some((a, b)),
             ));
         }
         let width = b - a;
@@ -567,6 +598,7 @@ fn multiplier_search<F: Family + ?Sized>(
                     status: Status::Solved,
                 },
                 scale,
+                None,
             ));
         }
         lambda = if newton > a && newton < b && stalled < 3 {
@@ -610,6 +642,7 @@ fn multiplier_search<F: Family + ?Sized>(
             status: Status::MaxIterations,
         },
         scale,
+        None,
     ))
 }
 
@@ -691,14 +724,53 @@ pub fn allocate_into<F: Family + ?Sized>(
     };
     // Optimistic search first (saves the pass that would only confirm a converged Newton
     // step); the final pass measures the residual, and the strict search runs if it is off.
-    let (mut m, scale) = multiplier_search(family, lower, upper, total, settings, true)?;
+    let (mut m, scale, mut jump) = multiplier_search(family, lower, upper, total, settings, true)?;
     let mut st = finish_pass(m.lambda, x);
     if m.residual.is_nan() {
         if (st.sum - total).abs() <= settings.tolerance * scale {
             m.residual = st.sum - total;
         } else {
-            m = multiplier_search(family, lower, upper, total, settings, false)?.0;
+            let strict = multiplier_search(family, lower, upper, total, settings, false)?;
+            (m, jump) = (strict.0, strict.2);
             st = finish_pass(m.lambda, x);
+        }
+    }
+    // A jump of g across the total (pieces with a flat stretch of f', e.g. a
+    // piecewise-linear cost whose slope equals the price): the bracket [a, b] closed to
+    // rounding, and no single λ's responses sum to the total. Every x_i between its response
+    // at a and at b is optimal at the price (f_i' is flat there), so the split
+    // x = x(a) + θ (x(b) − x(a)) with θ = (total − Σ x(a)) / (Σ x(b) − Σ x(a)) is a KKT
+    // point; the certificate below measures it like any other answer.
+    if let Some((a, b)) = jump {
+        if (st.sum - total).abs() > settings.tolerance * scale {
+            let mut xb = Vec::new();
+            xb.resize(n, 0.0);
+            let sa = finish_pass(a, x).sum;
+            finish_pass(b, &mut xb);
+            // Σ x = total and x ≥ x(a) leave no item more than total − Σ x(a) above its
+            // response at a: clamping x(b) there loses no solution and keeps an unbounded
+            // response (a linear piece without an upper bound) finite.
+            let room = total - sa;
+            let mut sb = 0.0;
+            for (xa, xb) in x.iter().zip(xb.iter_mut()) {
+                if *xb > xa + room {
+                    *xb = xa + room;
+                }
+                sb += *xb;
+            }
+            if sa <= total && total <= sb && sb > sa && sb.is_finite() {
+                let theta = (total - sa) / (sb - sa);
+                for (xa, xb) in x.iter_mut().zip(&xb) {
+                    *xa += theta * (xb - *xa);
+                }
+                // The price is the jump's location (the search's best point may lie
+                // elsewhere on a flat stretch of g with the same |g|).
+                m.lambda = a;
+                m.residual = 0.0;
+                st = kkt_pass(family, a, lower, upper, x, settings.parallel_threshold);
+            } else {
+                st = finish_pass(m.lambda, x);
+            }
         }
     }
     let lambda = m.lambda;
@@ -722,6 +794,41 @@ pub fn allocate_into<F: Family + ?Sized>(
         certificate.status = Status::NumericalError;
     }
     Ok((lambda, st.objective, certificate))
+}
+
+/// The final pass's sums and KKT residuals of a given allocation `x` at `λ` (chunked and
+/// combined in order like every pass: deterministic).
+fn kkt_pass<F: Family + ?Sized>(
+    family: &F,
+    lambda: f64,
+    lower: Bound<'_>,
+    upper: Bound<'_>,
+    x: &[f64],
+    threshold: usize,
+) -> FinishStats {
+    let per_chunk = |c: usize, chunk: &[f64]| {
+        let mut st = FinishStats::default();
+        for (k, &xi) in chunk.iter().enumerate() {
+            let i = c * CHUNK + k;
+            kkt_item(family, i, xi, lambda, lower.get(i), upper.get(i), &mut st);
+        }
+        st
+    };
+    if x.len() >= threshold {
+        let parts: Vec<FinishStats> = x
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, ch)| per_chunk(c, ch))
+            .collect();
+        parts
+            .into_iter()
+            .fold(FinishStats::default(), FinishStats::combine)
+    } else {
+        x.chunks(CHUNK)
+            .enumerate()
+            .map(|(c, ch)| per_chunk(c, ch))
+            .fold(FinishStats::default(), FinishStats::combine)
+    }
 }
 
 /// `residual / scale`, the certificate's relative measure; a zero scale (all the data that
@@ -1067,6 +1174,9 @@ impl<P: ConvexScalar> Family for ScalarFamily<'_, P> {
     }
     fn derivative(&self, i: usize, x: f64) -> f64 {
         self.pieces[i].derivative(x)
+    }
+    fn left_derivative(&self, i: usize, x: f64) -> f64 {
+        self.pieces[i].left_derivative(x)
     }
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64) {
         let p = &self.pieces[i];
