@@ -22,6 +22,9 @@
 //!   message-passing stepper with a per-round trace and an explicit [`Termination`], with the
 //!   papers' fixed step or the fast rule [`FittedMarketRule`], which clears a market fitted
 //!   to the bids it receives ([`simulate`], [`PriceUpdate`]).
+//! - [`BidTrace`] / [`BidRecorder`]: every customer's bid every `K` rounds (the
+//!   supply-function panels of Figs. 1–2); [`CriticalStep`]: the step `γ` against the
+//!   critical step `2/S'(p)`, with the claim it makes about a run.
 //! - [`studies`]: Figs. 1–2 and the conference run ([`studies::convergence_study`]),
 //!   oscillation for a too-large step ([`studies::oscillation_study`]), the scenario sweep of
 //!   Figs. 3–6 ([`studies::scenario_sweep`]).
@@ -47,6 +50,7 @@
 //! # Ok::<(), dr_bidding::BiddingError>(())
 //! ```
 
+mod bid_trace;
 mod costs;
 mod efficiency;
 mod equilibrium;
@@ -59,6 +63,7 @@ mod problem;
 mod scenario;
 pub mod studies;
 
+pub use bid_trace::{BidRecorder, BidTrace, CriticalStep, BID_TRACE_BYTES_PER_ENTRY};
 pub use costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{
@@ -92,5 +97,5 @@ pub use scenario::{
 /// allocator settings for the `_with` solvers, certificates, the input-error vocabulary),
 /// so that no direct `dr-convex` dependency is needed.
 pub use dr_convex::{
-    AllocatorSettings, Certificate, ClosureConvex, ConvexScalar, InputError, Status,
+    AllocatorSettings, Certificate, Claim, ClosureConvex, ConvexScalar, InputError, Status,
 };

@@ -226,7 +226,9 @@ impl CostSpec {
 fn form_error(name: &str) -> BiddingError {
     BiddingError::Input(dr_convex::InputError::Invalid {
         field: name.into(),
-        message: "give exactly one cost form: { linear = a, quadratic = h },                   { half_quadratic = c }, { linear = a, power = b, exponent = k },                   { exponential = b, rate = k } or { slopes = [...], breakpoints = [...] }"
+        message: "give exactly one cost form: { linear = a, quadratic = h }, \
+                  { half_quadratic = c }, { linear = a, power = b, exponent = k }, \
+                  { exponential = b, rate = k } or { slopes = [...], breakpoints = [...] }"
             .into(),
     })
 }
@@ -416,7 +418,8 @@ impl BiddingScenario {
                 if c.capacity.is_some() {
                     return Err(BiddingError::Input(dr_convex::InputError::Invalid {
                         field: format!("customers[{i}].capacity_penalty"),
-                        message: "give either a hard `capacity` or a soft `capacity_penalty`                                   (li-chen-dahleh-2015 footnote 3), not both"
+                        message: "give either a hard `capacity` or a soft `capacity_penalty` \
+                                  (li-chen-dahleh-2015 footnote 3), not both"
                             .into(),
                     }));
                 }
