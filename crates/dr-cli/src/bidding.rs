@@ -1511,7 +1511,6 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("bidding-scenarios-high-cost-load", &fig6));
     }
     Ok(Output {
-        outcome: facts_outcome(&facts),
         json,
         text,
         plots,
