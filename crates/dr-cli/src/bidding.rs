@@ -12,9 +12,19 @@
 //!   26–27) round by round, against the exact equilibrium, with its termination reason
 //!   (converged / oscillating / max rounds / stalled / diverged). Flags override the file's
 //!   `[simulation]` table; `--step` implies the paper rule. `--set record_bids=K` keeps the
-//!   first `K` customers' bids in every round of the JSON trace.
+//!   first `K` customers' bids in every round of the JSON trace. `--set trace_bids=K` records
+//!   every customer's bid every `K` rounds (and the last) as `bid_trace` (rounds, prices,
+//!   `bids[snapshot][customer]`; [`dr_bidding::BidTrace`]), summarised in the text and drawn
+//!   as the supply-function panel of li-chen-dahleh-2015 Figs. 1–2 with `--plot DIR`
+//!   (`…-bids.svg`, five customers); its memory (snapshots × customers × 40 bytes) is
+//!   checked against `--memory-limit` first (exit 1 naming the key and value). With the
+//!   paper rule each run reports `critical_step` `2/S'(p)` and `step_above_critical`; above
+//!   it, the claim "the fixed step does not converge" is printed and checked (`step_claim`).
+//!   Costs in the file may be any of the forms of [`dr_bidding::CostSpec`] (power,
+//!   exponential, piecewise linear, the footnote-3 `capacity_penalty`).
 //! - `dr study bidding-scenarios` (Figs. 3–6) and `dr study bidding-convergence` (Figs. 1–2,
-//!   the conference run, oscillation for a too-large step).
+//!   the conference run, oscillation for a too-large step; each paper run's step against
+//!   the critical step `2/S'(p)` as a claim with a verdict, which decides the exit status).
 //! - a `dr demo` section on `data/bidding_30.toml`, every printed claim checked.
 //!
 //! # When no Nash equilibrium exists
@@ -1883,6 +1893,47 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
                 format!("bidding-convergence-{}-error", c.name),
                 &chart,
             ));
+            // The supply-function panels of Figs. 1–2: five customers' bids per round of
+            // the paper-step runs (the study keeps every bid of every round).
+            for r in st
+                .runs
+                .iter()
+                .filter(|r| matches!(r.update, PriceUpdate::Paper { .. }))
+            {
+                let n = c.customers;
+                let picks: Vec<usize> = if n <= 5 {
+                    (0..n).collect()
+                } else {
+                    (1..=5).map(|j| j * n / 6).collect()
+                };
+                let mut chart = LineChart::new(format!(
+                    "{}: {} customers' bids b_i(k) (supply functions q = b_i p), paper step γ = {}",
+                    c.name,
+                    who(r.behaviour),
+                    num(c.step)
+                ))
+                .x_label("round k")
+                .y_label("bid b_i(k)");
+                for &i in &picks {
+                    chart = chart.series_with_markers(
+                        format!("customer {}", i + 1),
+                        r.run.trace.iter().take(PLOT_ROUNDS).filter_map(|t| {
+                            t.bids
+                                .as_ref()
+                                .and_then(|b| b.get(i))
+                                .map(|&b| (t.round as f64, b))
+                        }),
+                    );
+                }
+                plots.push(Plot::new(
+                    format!(
+                        "bidding-convergence-{}-{}-bids",
+                        c.name,
+                        behaviour_name(r.behaviour)
+                    ),
+                    &chart,
+                ));
+            }
         }
         let points = trace_points(&osc.run);
         let last = points.last().map_or(1.0, |p| p.0.max(1.0));

@@ -93,8 +93,16 @@ fn power_exponential_and_penalty_costs_verify() {
 fn bad_costs_name_the_field_and_value() {
     let dir = scratch("bad");
     for (cost, field, value) in [
-        ("{ power = 1.0, exponent = 0.5 }", "customers[1].cost.exponent", "0.5"),
-        ("{ power = -1.0, exponent = 2.0 }", "customers[1].cost.power", "-1"),
+        (
+            "{ power = 1.0, exponent = 0.5 }",
+            "customers[1].cost.exponent",
+            "0.5",
+        ),
+        (
+            "{ power = -1.0, exponent = 2.0 }",
+            "customers[1].cost.power",
+            "-1",
+        ),
         (
             "{ slopes = [2.0, 1.0], breakpoints = [1.0] }",
             "customers[1].cost.slopes[1]",
@@ -105,7 +113,11 @@ fn bad_costs_name_the_field_and_value() {
             "customers[1].cost.breakpoints[1]",
             "2",
         ),
-        ("{ exponential = 1.0, rate = nan }", "customers[1].cost.rate", "NaN"),
+        (
+            "{ exponential = 1.0, rate = nan }",
+            "customers[1].cost.rate",
+            "NaN",
+        ),
     ] {
         let file = write(
             &dir,
@@ -171,7 +183,10 @@ fn trace_bids_records_every_customer_every_k_rounds() {
         assert_eq!(b.len(), 2);
         for (i, h) in [0.5, 1.0].iter().enumerate() {
             let hand = ((p - 1.0) / (2.0 * h * p)).max(0.0);
-            assert!((b[i] - hand).abs() <= 1e-12 * hand.max(1e-300), "{b:?} at p = {p}");
+            assert!(
+                (b[i] - hand).abs() <= 1e-12 * hand.max(1e-300),
+                "{b:?} at p = {p}"
+            );
         }
     }
     // The last snapshot is the run's final bids.
@@ -264,12 +279,21 @@ fn study_flags_the_papers_step_above_the_critical_step() {
     assert_eq!(fig2["paper_step_above_critical"], true);
     for c in fig2["step_checks"].as_array().unwrap() {
         // γ* = 2/S'(p) recomputed from the reported slope.
-        assert!(close(f(&c["critical_step"]), 2.0 / f(&c["supply_slope"]), 1e-12));
+        assert!(close(
+            f(&c["critical_step"]),
+            2.0 / f(&c["supply_slope"]),
+            1e-12
+        ));
     }
     let facts = v["facts"].as_array().unwrap();
     let steps: Vec<&Value> = facts
         .iter()
-        .filter(|c| c["claim"].as_str().unwrap().contains("critical step 2/S'(p)"))
+        .filter(|c| {
+            c["claim"]
+                .as_str()
+                .unwrap()
+                .contains("critical step 2/S'(p)")
+        })
         .collect();
     assert_eq!(steps.len(), 6, "{facts:?}");
     assert!(steps.iter().all(|c| c["holds"] == true));

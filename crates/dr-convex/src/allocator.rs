@@ -18,6 +18,19 @@
 //! (2008). For quadratic costs `g` is piecewise linear and Newton is exact once the
 //! active set settles: a handful of passes, not 60 bisections.
 //!
+//! # Kinks and flat marginal costs
+//! Pieces need not be differentiable: a kinked `f_i` (e.g. a piecewise-linear cost) gives
+//! its right derivative as [`ConvexScalar::derivative`] and its left one as
+//! [`ConvexScalar::left_derivative`], and the certificate checks the subgradient condition
+//! `f_i'_−(x_i) ≤ λ ≤ f_i'_+(x_i)` for a free item. A flat stretch of `f_i'` (a linear
+//! piece) makes `x_i(λ)` jump and `g` may jump across 0: the bracket then closes on the
+//! jump's price to rounding, and the final pass splits the jump, `x = x(a) + θ (x(b) −
+//! x(a))` with `Σ x = total` (every point between the two responses is optimal at that
+//! price; responses above `x_i(a) + total − Σ x(a)` are clamped there first, so a piece
+//! without an upper bound stays finite). The loads of such a split are one optimum among
+//! many (the problem is not strictly convex there); the certificate measures it like any
+//! other answer.
+//!
 //! # Determinism
 //! Sums run through [`crate::parallel::chunked_reduce`]: fixed chunks, combined in order, on
 //! rayon above [`AllocatorSettings::parallel_threshold`]. The result is bit-identical for
