@@ -479,6 +479,10 @@ pub fn solve_multiplier<F: Family + ?Sized>(
 /// search if it is not met).
 const OPTIMISTIC_STEP: f64 = 1e-6;
 
+/// What the multiplier search returns: the multiplier, the quantity scale, and the bracket
+/// `[a, b]` when it closed on a jump of `g` (see the module docs on kinks).
+type Search = (Multiplier, f64, Option<(f64, f64)>);
+
 fn multiplier_search<F: Family + ?Sized>(
     family: &F,
     lower: Bound<'_>,
@@ -486,7 +490,7 @@ fn multiplier_search<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
     optimistic: bool,
-) -> Result<(Multiplier, f64, Option<(f64, f64)>), ConvexError> {
+) -> Result<Search, ConvexError> {
     let br = validate(family, lower, upper, total, settings)?;
     let th = settings.parallel_threshold;
     let scale = quantity_scale(total, &br);
