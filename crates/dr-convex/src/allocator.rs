@@ -547,6 +547,11 @@ fn multiplier_search<F: Family + ?Sized>(
     let mut expand = 1.0_f64;
     let mut last_width = b - a;
     let mut stalled = 0;
+    // Newton from the last point below the root overshot the bracket (`over_a`), and from
+    // the last point above it undershot it (`over_b`): with both, `g` jumps inside the
+    // bracket (a flat stretch of some f_i', e.g. a piecewise-linear cost at its slope) and
+    // neither Newton nor regula falsi can close on it: bisect.
+    let (mut over_a, mut over_b) = (false, false);
     for it in 1..=settings.max_iterations {
         let (s, slope) = evaluate(family, lower, upper, lambda, th);
         let g = s - total;
@@ -618,7 +623,15 @@ fn multiplier_search<F: Family + ?Sized>(
                 None,
             ));
         }
-        lambda = if newton > a && newton < b && stalled < 3 {
+        if g < 0.0 {
+            over_a = !(newton < b);
+        } else {
+            over_b = !(newton > a);
+        }
+        let jump = over_a && over_b && a.is_finite() && b.is_finite();
+        lambda = if jump {
+            0.5 * (a + b)
+        } else if newton > a && newton < b && stalled < 3 {
             newton
         } else if a.is_finite() && b.is_finite() {
             if stalled >= 3 {
@@ -775,8 +788,10 @@ pub fn allocate_into<F: Family + ?Sized>(
                 }
                 sb += *xb;
             }
-            if sa <= total && total <= sb && sb > sa && sb.is_finite() {
-                let theta = (total - sa) / (sb - sa);
+            // (Rounding slack: the clamped sum can fall a few ulps short of the total.)
+            let slack = settings.tolerance * scale;
+            if sa <= total && total <= sb + slack && sb > sa && sb.is_finite() {
+                let theta = ((total - sa) / (sb - sa)).min(1.0);
                 for (xa, xb) in x.iter_mut().zip(&xb) {
                     *xa += theta * (xb - *xa);
                 }
@@ -1199,6 +1214,11 @@ impl<P: ConvexScalar> Family for ScalarFamily<'_, P> {
         let p = &self.pieces[i];
         let x = p.inverse_derivative(lambda, lo, hi);
         if x > lo && x < hi {
+            // At a kink with λ strictly inside the subdifferential the response stays put
+            // for nearby λ: slope 0 (1/f'' there would mislead Newton).
+            if p.left_derivative(x) < lambda && lambda < p.derivative(x) {
+                return (x, 0.0);
+            }
             let c = p.second_derivative(x);
             (x, if c > 0.0 { 1.0 / c } else { 0.0 })
         } else if x <= lo && p.derivative(lo) <= lambda && lo < hi {
