@@ -41,7 +41,22 @@
 //! `p ∈ (1 + q/(d − 2q)) ∂C_i(q) = ∂D_i(q)` (*derived*, the subgradient form of
 //! conditions 15–16): the KKT conditions of the Theorem 3 problem with the convex `D_i`.
 //! So the Nash equilibrium of piecewise-linear costs is the Theorem 3 minimiser too;
-//! [`crate::nash_gain`] checks it against exact best responses. The supply function of
+//! [`crate::nash_gain`] checks it against exact best responses. Uniqueness (*derived*):
+//! with every slope `> 0`, `D_i' = (d − q)/(d − 2q) · C_i'` is strictly increasing, so the
+//! Nash loads are unique; the Nash *price* is unique unless every customer that could
+//! move sits at a kink of its `D_i` (then any price in the intersection of their
+//! subdifferentials clears the market — e.g. three identical customers with slopes 1 | 3
+//! at `q = 1` and `d = 3`: every `p* ∈ [2, 6]`), and the solver reports one of them with a
+//! certificate that holds for it. A slope of 0 (free shedding) makes `D_i` flat there and
+//! the loads non-unique too.
+//!
+//! # The Nash assumptions
+//! Theorem 3 needs at least three customers able to shed (Corollary 2:
+//! [`crate::BiddingError::NashNeedsThreeSuppliers`]) and, with capacities, room below
+//! `d/2` (Lemma 3: [`crate::BiddingError::NashCapacity`]); costs convex, increasing and
+//! `C(0) = 0`, which every form here satisfies by construction (validated, errors name the
+//! field). Differentiability is the one assumption the piecewise-linear form relaxes, and
+//! the subgradient argument above extends the theorem to it; the capacity penalty is `C¹`. The supply function of
 //! a piecewise-linear customer is a step function of the price, so the critical step of
 //! the fixed-step iteration is 0 when the price sits on a slope (see
 //! [`crate::critical_step`]).

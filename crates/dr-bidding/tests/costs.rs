@@ -302,3 +302,22 @@ fn piecewise_linear_cost_by_hand() {
     assert_eq!(c.inverse_derivative(0.5, 0.0, f64::INFINITY), 0.0);
     assert_eq!(c.inverse_derivative(5.0, 0.0, 10.0), 10.0);
 }
+
+/// Three identical piecewise-linear customers (slopes 1 | 3 at q = 1), d = 3: by symmetry
+/// and strict convexity of D every load is 1 (competitive and Nash), while the prices are
+/// intervals: p̄ ∈ [1, 3] and p* ∈ (3 − 1)/(3 − 2) · [1, 3] = [2, 6] (by hand). Whatever
+/// price the solver reports, its certificate holds and no customer gains by deviating.
+#[test]
+fn piecewise_linear_price_interval_when_every_customer_sits_on_a_kink() {
+    let one = "[[customers]]\ncost = { slopes = [1.0, 3.0], breakpoints = [1.0] }\n";
+    let m = market(&format!("deficit = 3.0\n{one}{one}{one}")).unwrap();
+    let ce = competitive_equilibrium(&m).unwrap();
+    assert!(ce.certificate.status.is_solved(), "{:?}", ce.certificate);
+    assert!((1.0..=3.0).contains(&ce.price), "p̄ = {}", ce.price);
+    assert!(ce.loads.iter().all(|&q| close(q, 1.0, 1e-12)));
+    let ne = nash_equilibrium(&m).unwrap();
+    assert!(ne.certificate.status.is_solved(), "{:?}", ne.certificate);
+    assert!((2.0..=6.0).contains(&ne.price), "p* = {}", ne.price);
+    assert!(ne.loads.iter().all(|&q| close(q, 1.0, 1e-12)));
+    assert!(nash_gain(&m, &ne.bids).unwrap().max_relative_gain < 1e-12);
+}
