@@ -624,9 +624,10 @@ fn multiplier_search<F: Family + ?Sized>(
             ));
         }
         if g < 0.0 {
-            over_a = !(newton < b);
+            // NaN (no slope) counts as overshooting.
+            over_a = newton.is_nan() || newton >= b;
         } else {
-            over_b = !(newton > a);
+            over_b = newton.is_nan() || newton <= a;
         }
         let jump = over_a && over_b && a.is_finite() && b.is_finite();
         lambda = if jump {
