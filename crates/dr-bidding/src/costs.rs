@@ -197,6 +197,22 @@ impl ConvexScalar for ExponentialCost {
 /// A convex piecewise-linear cost: slope `slopes[j]` on `[x_j, x_{j+1}]` with `x_0 = 0`,
 /// `x_j = breakpoints[j−1]`, the last slope up to `+∞`; `C(0) = 0`.
 /// [`ConvexScalar::derivative`] is the right derivative, `left_derivative` the left one.
+///
+/// ```
+/// use dr_bidding::{competitive_equilibrium, CustomerCost, Market, PiecewiseLinearCost};
+/// use std::sync::Arc;
+/// // Slope 1 up to q = 2, then 3; a second customer with C = ½ q² (C' = q); d = 4.5.
+/// let pl = PiecewiseLinearCost::new(vec![1.0, 3.0], vec![2.0])?;
+/// let m = Market::new(
+///     vec![CustomerCost::General(Arc::new(pl)), CustomerCost::HalfQuadratic { curvature: 1.0 }],
+///     4.5,
+/// )?;
+/// let ce = competitive_equilibrium(&m)?;
+/// // The price lands on the kink: q = (2, 2.5), p̄ = 2.5 ∈ [1, 3] (the subgradient condition).
+/// assert!((ce.price - 2.5).abs() < 1e-12 && (ce.loads[0] - 2.0).abs() < 1e-12);
+/// assert!(ce.certificate.status.is_solved());
+/// # Ok::<(), dr_bidding::BiddingError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PiecewiseLinearCost {
     slopes: Vec<f64>,

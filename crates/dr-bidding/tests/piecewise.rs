@@ -201,3 +201,57 @@ proptest! {
         prop_assert!(g.max_relative_gain < 1e-8, "{:?}", g.max_relative_gain);
     }
 }
+
+/// A population above the parallel threshold (2¹⁶) of piecewise-linear and quadratic
+/// customers whose price lands on a slope (the jump is split): the same bits with 1 and 4
+/// threads, and a Solved certificate.
+#[test]
+fn jump_split_does_not_depend_on_the_number_of_threads() {
+    use dr_bidding::{ConvexScalar, CustomerCost, PiecewiseLinearCost};
+    use std::sync::Arc;
+    let n = 70_000;
+    let costs: Vec<CustomerCost> = (0..n)
+        .map(|i| {
+            if i % 3 == 0 {
+                // Slope 1 up to 1 + i/n, then 2: at p = 1 these supply jumps.
+                let pl: Arc<dyn ConvexScalar> = Arc::new(
+                    PiecewiseLinearCost::new(vec![1.0, 2.0], vec![1.0 + i as f64 / n as f64])
+                        .unwrap(),
+                );
+                CustomerCost::General(pl)
+            } else {
+                CustomerCost::LinearQuadratic {
+                    linear: 0.5,
+                    quadratic: 1.0 + (i % 7) as f64,
+                }
+            }
+        })
+        .collect();
+    // Quadratic supply at p = 1: Σ 0.5/(2h); PL supply jumps from 0 to Σ (1 + i/n) there.
+    let quad: f64 = (0..n)
+        .filter(|i| i % 3 != 0)
+        .map(|i| 0.5 / (2.0 * (1.0 + (i % 7) as f64)))
+        .sum();
+    let jump: f64 = (0..n)
+        .filter(|i| i % 3 == 0)
+        .map(|i| 1.0 + i as f64 / n as f64)
+        .sum();
+    let d = quad + 0.5 * jump;
+    let m = Market::new(costs, d).unwrap();
+    let solve = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| competitive_equilibrium(&m).unwrap())
+    };
+    let (one, four) = (solve(1), solve(4));
+    assert!(one.certificate.status.is_solved(), "{:?}", one.certificate);
+    assert!((one.price - 1.0).abs() < 1e-12, "p̄ = {}", one.price);
+    assert_eq!(one.price.to_bits(), four.price.to_bits());
+    assert!(one
+        .loads
+        .iter()
+        .zip(&four.loads)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+}
