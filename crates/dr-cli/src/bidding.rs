@@ -1120,11 +1120,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         );
         let _ = writeln!(text, "  rule           {}", update_text(update));
         if let Some(c) = critical {
-            let _ = writeln!(
-                text,
-                "  critical step  2/S'({sym}) = {} (the paper rule converges locally iff γ < it)",
-                num(c)
-            );
+            let why = if c == 0.0 {
+                "the total supply jumps at the price (a customer's marginal cost is flat there): no fixed step converges"
+            } else {
+                "the paper rule converges locally iff γ < it"
+            };
+            let _ = writeln!(text, "  critical step  2/S'({sym}) = {} ({why})", num(c));
         }
         let _ = writeln!(
             text,
