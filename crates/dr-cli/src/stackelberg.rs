@@ -23,8 +23,9 @@
 //! `utility`, `exponent`, `satiation`, `min_demand`, `max_demand`, `fixed_demand`):
 //! `dr solve` prints the numerically computed clearing prices with their certificate and the
 //! paper's claims judged (Theorem 2 by unilateral deviations: it fails for inelastic,
-//! satiating or non-shiftable demand, exit 3); `dr simulate` refuses them (eq. 21 is the
-//! paper's algorithm for log consumers); `dr verify` re-solves each class's best response at
+//! satiating or non-shiftable demand, exit 3); `dr simulate` runs eq. 21 with the classes'
+//! numerical best responses (convergence observed, not guaranteed: Theorem 4 covers log
+//! consumers only); `dr verify` re-solves each class's best response at
 //! the equilibrium prices with the LP back end ([`dr_stackelberg::general_consumer_problem`])
 //! and checks the clearing condition with the LP's demands within their proven radii.
 //!
@@ -1077,19 +1078,51 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let file: dr_stackelberg::Scenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
-    let model = file.build().map_err(&err)?;
-    let market = &model.market;
-    let settings = simulation_settings(s, opts, &model.simulation)?;
-    // The exact equilibrium the run should reach (energy needs are not the algorithm's
-    // business: it only clears the market).
-    let eq = solve_equilibrium(
-        market,
-        &EquilibriumSettings {
-            check_energy_need: false,
-            ..EquilibriumSettings::default()
-        },
-    )
-    .map_err(&err)?;
+    // General consumers (§IX-A, §III) answer with their numerical best responses; the
+    // paper's log consumers with eq. 10 / water-filling.
+    let general = file.is_general();
+    let general_model = if general {
+        Some(file.build_general().map_err(&err)?)
+    } else {
+        None
+    };
+    let log_model = if general {
+        None
+    } else {
+        Some(file.build().map_err(&err)?)
+    };
+    let (market, file_settings) = match (&general_model, &log_model) {
+        (Some(g), _) => (g.market.base(), &g.simulation),
+        (None, Some(l)) => (&l.market, &l.simulation),
+        (None, None) => {
+            return Err(CliError::model(
+                s.name(),
+                ModelKind::Stackelberg,
+                "no market was built",
+            ))
+        }
+    };
+    let settings = simulation_settings(s, opts, file_settings)?;
+    // The equilibrium the run should reach (energy needs are not the algorithm's business:
+    // it only clears the market).
+    let (reference, reference_certificate) = match &general_model {
+        Some(g) => {
+            let eq =
+                solve_general_equilibrium(&g.market, &GeneralSettings::default()).map_err(&err)?;
+            (eq.prices, eq.certificate)
+        }
+        None => {
+            let eq = solve_equilibrium(
+                market,
+                &EquilibriumSettings {
+                    check_energy_need: false,
+                    ..EquilibriumSettings::default()
+                },
+            )
+            .map_err(&err)?;
+            (eq.prices, eq.certificate.certificate)
+        }
+    };
     // The kernel executor runs eq. 21; the progress bar is an observer.
     let mut bar = opts.watch(
         settings.max_rounds as u64 + 1,
@@ -1102,10 +1135,26 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             vectors: vec![("prices", s.prices().to_vec())],
         },
     );
-    let stepper = DistributedPricing::new(market, &settings).map_err(&err)?;
+    let stepper = match &general_model {
+        Some(g) => DistributedPricing::new_general(&g.market, &settings),
+        None => DistributedPricing::new(market, &settings),
+    }
+    .map_err(&err)?;
     let run: DistributedRun = stepper.executor().observe(&mut bar).run().into();
     let k_n = market.companies().len();
-    let report = SimulationReport::new(s.name(), &settings, &run, &eq);
+    let report = SimulationReport::with_reference(
+        s.name(),
+        if general {
+            "distributed price algorithm (alshehri-liu-chen-basar eq. 21) with general consumers \
+             (§IX-A, §III): Theorem 4 does not apply"
+        } else {
+            "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)"
+        },
+        &settings,
+        &run,
+        &reference,
+        &reference_certificate,
+    );
     let run = &report.run;
     let converged = run.converged();
 
@@ -1142,6 +1191,14 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         update_text(settings.update)
     );
     let _ = writeln!(text, "  order                {}", order_text(run.order));
+    if general {
+        let _ = writeln!(
+            text,
+            "  consumers            general (§IX-A, §III): each class answers with its numerical best\n\
+             \x20                      response; Theorem 4 guarantees convergence only for the paper's\n\
+             \x20                      log consumers, so here it is observed, not assumed"
+        );
+    }
     if let PriceUpdate::Paper { delta } = settings.update {
         if delta < 0.0 {
             let _ = writeln!(

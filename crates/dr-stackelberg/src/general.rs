@@ -42,7 +42,8 @@
 //! price deviations, [`GeneralEquilibrium::deviation`], and reported as a claim that can
 //! fail, e.g. for satiating consumers whose demand is inelastic), eq. 15 (budgets fully
 //! spent: claimed only when every budget binds), Theorems 3, 4 and 6 and the asymptotics of
-//! §VII. The energy need (eq. 6) is not a constraint of the best response (as in the paper,
+//! §VII (eq. 21 still runs with these consumers, [`crate::DistributedPricing::new_general`],
+//! but its convergence is only observed). The energy need (eq. 6) is not a constraint of the best response (as in the paper,
 //! where Theorem 1 makes it slack); whether it is met is reported as a claim.
 
 use crate::equilibrium::{DeviationCheck, PriceBound};
@@ -291,6 +292,17 @@ impl GeneralMarket {
     /// `Σ_n count_n B_n`.
     pub fn budget_total(&self) -> f64 {
         self.base.budget_total()
+    }
+    /// The companies and the classes' counts, budgets and `γ`, `ζ` as a log-utility
+    /// [`Market`] (for the price rules of eq. 21, which read `G` and `Z`).
+    pub fn base(&self) -> &Market {
+        &self.base
+    }
+    /// `Σ_n count_n d_n(p)` at flat prices `p` (each class's best response).
+    ///
+    /// Errors: as [`general_best_response`].
+    pub fn aggregate_demand(&self, prices: &[f64]) -> Result<Vec<f64>, StackelbergError> {
+        Ok(evaluate(self, prices)?.demand)
     }
 }
 

@@ -540,15 +540,34 @@ impl SimulationReport {
         run: &DistributedRun,
         eq: &Equilibrium,
     ) -> Self {
+        Self::with_reference(
+            file,
+            "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)",
+            settings,
+            run,
+            &eq.prices,
+            &eq.certificate.certificate,
+        )
+    }
+
+    /// The report of `run` against reference prices `[k][t]` with their certificate (the
+    /// general consumers' equilibrium, [`crate::solve_general_equilibrium`]).
+    pub fn with_reference(
+        file: &str,
+        simulated: &str,
+        settings: &DistributedSettings,
+        run: &DistributedRun,
+        reference: &[Vec<f64>],
+        certificate: &Certificate,
+    ) -> Self {
         Self {
             model: "stackelberg".into(),
             file: file.into(),
-            simulated: "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)"
-                .into(),
+            simulated: simulated.into(),
             max_rounds: settings.max_rounds,
             tolerance: settings.tolerance,
-            run: RunReport::new(settings.update, run, &eq.prices, false),
-            equilibrium_certificate: (&eq.certificate.certificate).into(),
+            run: RunReport::new(settings.update, run, reference, false),
+            equilibrium_certificate: certificate.into(),
         }
     }
 }

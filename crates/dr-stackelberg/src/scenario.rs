@@ -48,8 +48,9 @@
 //! deviations. The paper's closed forms then no longer apply (eqs. 10, 11, 13–15, Theorems
 //! 1–4 and 6, see `crate::general`): such scenarios take `supply` (no `total`, `network`),
 //! an amount as `budget` (no `"minimum"`), no `weights`; [`Scenario::build`] (the log-utility
-//! market of `dr simulate` and the facade's LP cross-check) rejects them, naming the class;
-//! `dr verify` checks them class by class ([`crate::general_consumer_problem`]).
+//! market of the facade's LP cross-check) rejects them, naming the class; `dr verify` checks
+//! them class by class ([`crate::general_consumer_problem`]) and `dr simulate` runs eq. 21
+//! with their numerical best responses ([`crate::DistributedPricing::new_general`]).
 //!
 //! The paper's own settings of Figs. 5 and 7 (`delta = 1000` or `10000` with
 //! `initial_price = 5` on the EcoGrid classes at `periods = 1`; `delta = 100` or `1000` with
@@ -512,6 +513,8 @@ pub struct ScenarioModel {
 pub struct GeneralScenarioModel {
     /// The market.
     pub market: GeneralMarket,
+    /// Settings of eq. 21 from `[simulation]` (defaults when absent).
+    pub simulation: DistributedSettings,
     /// Company names (default `company k`).
     pub company_names: Vec<String>,
     /// Class names (default `class n`).
@@ -866,7 +869,30 @@ impl Scenario {
             })
             .collect();
         let market = Market::new(t_n, companies, classes)?;
-        let simulation = match &self.simulation {
+        let simulation = self.simulation_settings()?;
+        Ok(ScenarioModel {
+            market,
+            allocation,
+            company_names: self
+                .companies
+                .iter()
+                .enumerate()
+                .map(|(k, c)| c.name.clone().unwrap_or_else(|| format!("company {k}")))
+                .collect(),
+            consumer_names: self
+                .consumers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
+                .collect(),
+            budgets,
+            simulation,
+        })
+    }
+
+    /// The `[simulation]` table as settings of eq. 21 (defaults when absent), validated.
+    fn simulation_settings(&self) -> Result<DistributedSettings, StackelbergError> {
+        Ok(match &self.simulation {
             None => DistributedSettings::default(),
             Some(s) => {
                 if let Some(tol) = s.tolerance {
@@ -906,24 +932,6 @@ impl Scenario {
                     ..d
                 }
             }
-        };
-        Ok(ScenarioModel {
-            market,
-            allocation,
-            company_names: self
-                .companies
-                .iter()
-                .enumerate()
-                .map(|(k, c)| c.name.clone().unwrap_or_else(|| format!("company {k}")))
-                .collect(),
-            consumer_names: self
-                .consumers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
-                .collect(),
-            budgets,
-            simulation,
         })
     }
 
@@ -1105,8 +1113,10 @@ impl Scenario {
             });
         }
         let market = GeneralMarket::new(t_n, companies, classes)?;
+        let simulation = self.simulation_settings()?;
         Ok(GeneralScenarioModel {
             market,
+            simulation,
             company_names: self
                 .companies
                 .iter()
