@@ -807,6 +807,10 @@ pub fn solve_general_equilibrium(
                 t *= 0.5;
             }
         }
+        if !accepted && m <= tol {
+            // Within tolerance and Newton makes no more progress (rounding): stop here.
+            break;
+        }
         if !accepted {
             // Tâtonnement: raise prices where demand exceeds supply, lower them elsewhere.
             let g = market.supply();
