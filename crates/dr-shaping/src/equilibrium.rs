@@ -167,6 +167,14 @@ impl Loads {
     }
 }
 
+impl<'de> Deserialize<'de> for Loads {
+    /// Reads the nested arrays `loads[i][t]` back (every row of the same length `T ≥ 1`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let rows = Vec::<Vec<f64>>::deserialize(d)?;
+        Loads::from_rows(&rows).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Serialize for Loads {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.len()))?;
@@ -198,7 +206,7 @@ pub fn load_factor(total_load: &[f64]) -> f64 {
 
 /// The unshaped reference: every customer's own optimum under the flat price
 /// `p̄ = (1/T) Σ_t p(t)` (see the module docs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unshaped {
     /// The flat price `p̄`.
     pub flat_price: f64,

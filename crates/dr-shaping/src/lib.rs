@@ -60,9 +60,11 @@ mod ipm_path;
 mod model;
 mod newton;
 mod problem;
+mod report;
 mod response;
 mod scenario;
 mod simulation;
+mod supply;
 mod vi_path;
 
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
@@ -77,17 +79,26 @@ pub use equilibrium::{
 pub use error::ShapingError;
 pub use gain::{nash_gain, NashGain};
 pub use ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
-pub use model::{Customers, ShapingModel, SupplyCost, Utility, UtilityKind};
+pub use model::{Customers, ShapingModel, SupplyCost, SupplyForm, Utility, UtilityKind};
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
 pub use problem::{welfare_problem, WelfareProblem};
+pub use report::{
+    day_report, price_difference, run_report, solve_report, welfare_of, CertificateReport,
+    ClassReport, ClassSpan, CrossCheckReport, DayReport, EquilibriumReport, FastScheme,
+    GainSummary, PathVerdict, Residual, RunReport, ShapeChange, SimulationReport, SolveOptions,
+    SolveReport, StrategicReport, UnshapedReport, AGREE_TOLERANCE, CHECK_TOLERANCE,
+};
 pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};
 pub use simulation::{
     critical_step, simulate, simulate_observed, GradientScheme, Round, Scheme, SimulationRun,
     SimulationSettings,
 };
+pub use supply::{PiecewiseQuadraticCost, PolynomialCost};
 pub use vi_path::strategic_equilibrium_vi;
 
 /// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
 /// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
-pub use dr_convex::{Certificate, ConvexScalar, InputError, IpmSettings, Status, ViSettings};
+pub use dr_convex::{
+    Certificate, Claim, ConvexScalar, InputError, IpmSettings, Status, ViSettings,
+};

@@ -127,7 +127,7 @@ impl SimulationSettings {
 }
 
 /// One round of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Round {
     /// Round index `k` (0 = the start).
     pub round: usize,
@@ -140,13 +140,13 @@ pub struct Round {
     /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale (`crate::newton`).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welfare: Option<f64>,
     /// Newton: whether the announced prices were accepted as the next iterate.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
     /// The first customers' loads (see [`SimulationSettings::record_loads`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loads: Option<Vec<Vec<f64>>>,
 }
 
@@ -204,6 +204,17 @@ pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> 
             crate::model::Utility::Log { weight, shift } => {
                 for t in 0..periods {
                     kmax[t] = kmax[t].max(weight[t] / (shift[t] * shift[t]));
+                }
+            }
+            crate::model::Utility::Power {
+                weight,
+                shift,
+                alpha,
+            } => {
+                // −U'' = α (1 − α) w (s + q)^{α−2} is largest at q = 0.
+                for t in 0..periods {
+                    let k = alpha * (1.0 - alpha) * weight[t] * shift[t].powf(alpha - 2.0);
+                    kmax[t] = kmax[t].max(k);
                 }
             }
             crate::model::Utility::Custom(_) => return None,
