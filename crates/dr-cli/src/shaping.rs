@@ -299,12 +299,6 @@ fn checks_text(r: &SolveReport) -> String {
             "Second solver path (IPM): skipped, {}",
             ce.reason.as_deref().unwrap_or("")
         );
-    } else if ce.second_path.is_none() && ce.performed {
-        let _ = writeln!(
-            s,
-            "Second solver path (IPM): not confirmed ({})",
-            ce.reason.as_deref().unwrap_or("")
-        );
     } else {
         let _ = writeln!(
             s,

@@ -816,8 +816,10 @@ impl SupplyCost {
 
     /// The piecewise-quadratic cost ([`crate::PiecewiseQuadraticCost`]): in period `t` the
     /// marginal cost starts at `linear[t] = e_t ≥ 0` and rises with slope
-    /// `piece_curvature[k][t] > 0` between the `breakpoints` `0 < B_1 < … < B_K` (the same
-    /// in every period; `K + 1` pieces), continuous at each breakpoint. Errors name
+    /// `piece_curvature[k][t] > 0`, nondecreasing in `k` (a convex marginal cost, so that a
+    /// strategic customer's cost `q C'(Q_{−i} + q)` stays convex, Theorem 7), between the
+    /// `breakpoints` `0 < B_1 < … < B_K` (the same in every period; `K + 1` pieces),
+    /// continuous at each breakpoint. Errors name
     /// `supply.breakpoints[k]`, `supply.piece_curvature[k][t]`, `supply.linear[t]`.
     pub fn piecewise_quadratic(
         breakpoints: Vec<f64>,
@@ -862,6 +864,22 @@ impl SupplyCost {
             }
             for (t, &x) in c.iter().enumerate() {
                 dr_convex::check_positive(|| format!("supply.piece_curvature[{k}][{t}]"), x)?;
+                // A convex marginal cost (nondecreasing slopes) keeps every strategic
+                // customer's cost q C'(Q_{−i} + q) convex: Theorem 7's VI is monotone.
+                if k > 0 && x < piece_curvature[k - 1][t] {
+                    return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                        field: format!("supply.piece_curvature[{k}][{t}]"),
+                        value: x,
+                        requirement: format!(
+                            "must be >= supply.piece_curvature[{}][{t}] = {} (the marginal \
+                             cost's slope may not fall: a convex marginal cost keeps the \
+                             strategic customers' problem convex)",
+                            k - 1,
+                            piece_curvature[k - 1][t]
+                        )
+                        .into(),
+                    }));
+                }
             }
         }
         for (t, &e) in linear.iter().enumerate() {
