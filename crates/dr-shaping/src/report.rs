@@ -18,12 +18,13 @@
 //! non-finite residual is a string ([`Residual`]).
 
 use crate::equilibrium::{
-    load_factor, peak_to_average, unshaped_loads, Behaviour, Equilibrium, Loads, Method, Unshaped,
+    load_factor, peak_to_average, Behaviour, Equilibrium, Loads, Method, Unshaped,
 };
 use crate::error::ShapingError;
 use crate::gain::{nash_gain, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
+use crate::response::{water_fill, CustomerPieces};
 use crate::simulation::{Round, Scheme, SimulationRun, SimulationSettings};
 use crate::{competitive_equilibrium, strategic_equilibrium};
 use dr_convex::parallel::chunked_reduce;
@@ -538,6 +539,62 @@ pub fn welfare_of(model: &ShapingModel, loads: &Loads, total: &[f64]) -> f64 {
     utility - cost
 }
 
+/// The unshaped loads' total `Σ_i q_i^{flat}(t)`, each customer's daily energy and their
+/// welfare (eq. 38), computed customer by customer without keeping the `N × T` loads
+/// (fixed chunks combined in order: the same bits for any thread count).
+fn unshaped_summary(
+    model: &ShapingModel,
+    flat_price: f64,
+) -> Result<(Vec<f64>, Vec<f64>, f64), ShapingError> {
+    dr_convex::check_finite(|| "flat_price".into(), flat_price)?;
+    let customers = model.customers();
+    let periods = model.periods();
+    let prices = vec![flat_price; periods];
+    let zeros = vec![0.0; periods];
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    let (total, energy, utility) = chunked_reduce(
+        model.len(),
+        1 << 13,
+        (vec![0.0; periods], Vec::new(), 0.0),
+        |range| {
+            let mut total = vec![0.0; periods];
+            let mut energy = Vec::with_capacity(range.len());
+            let mut utility = 0.0;
+            let mut q = vec![0.0; periods];
+            let mut slope = vec![0.0; periods];
+            for i in range {
+                let pieces = CustomerPieces {
+                    customers,
+                    i,
+                    extra: &zeros,
+                };
+                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope);
+                let mut e = 0.0;
+                for (t, &x) in q.iter().enumerate() {
+                    total[t] += x;
+                    e += x;
+                    utility += customers.utility_value(i, t, x);
+                }
+                energy.push(e);
+            }
+            (total, energy, utility)
+        },
+        |(mut ta, mut ea, ua), (tb, eb, ub)| {
+            for (a, b) in ta.iter_mut().zip(&tb) {
+                *a += b;
+            }
+            ea.extend(eb);
+            (ta, ea, ua + ub)
+        },
+    );
+    let cost: f64 = total
+        .iter()
+        .enumerate()
+        .map(|(t, &q)| model.supply().value(t, q))
+        .sum();
+    Ok((total, energy, utility - cost))
+}
+
 /// Means over a class of per-customer values.
 fn class_mean(values: &[f64], c: &ClassSpan) -> f64 {
     let s: f64 = values
@@ -588,13 +645,7 @@ pub fn solve_report(
     let ne_gain = nash_gain(model, &ne.loads)?;
     let ce_gain = nash_gain(model, &ce.loads)?;
     let flat_price = ce.unshaped.flat_price;
-    let unshaped = unshaped_loads(model, flat_price)?;
-    let unshaped_total = unshaped.total();
-    let unshaped_energy: Vec<f64> = (0..unshaped.len())
-        .map(|i| unshaped.customer(i).iter().sum())
-        .collect();
-    let unshaped_welfare = welfare_of(model, &unshaped, &unshaped_total);
-    drop(unshaped);
+    let (unshaped_total, unshaped_energy, unshaped_welfare) = unshaped_summary(model, flat_price)?;
 
     let nt = model.len().saturating_mul(model.periods());
     let variables = nt.saturating_add(model.periods());

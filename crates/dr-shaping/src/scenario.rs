@@ -9,6 +9,8 @@
 //! [supply]                     # C(Q, t) = ½ c_t Q² + e_t Q
 //! curvature = [0.001, 0.001]   # c_t > 0: one number (every period) or T numbers
 //! linear = 0.05                # e_t ≥ 0: one number or T numbers (default 0)
+//! # cubic = 1e-6               # optional d_t ≥ 0: C gains d_t Q³ (polynomial cost)
+//! # quartic = 0.0              # optional f_t ≥ 0: C gains f_t Q⁴ (polynomial cost)
 //!
 //! [[customers]]                # one customer, or a class of `count` customers
 //! name = "households"          # optional label
@@ -24,6 +26,12 @@
 //!                              #   bounds by independent factors drawn from U[1−j, 1+j]
 //! roll = 1                     # optional: each customer's profiles are rotated by a random
 //!                              #   whole number of periods in [−roll, roll]
+//!
+//! [[customers]]
+//! utility = "power"            # U(q, t) = w_t (s_t + q)^α
+//! weight = 2.0                 # w_t > 0
+//! shift = 1.0                  # s_t > 0
+//! alpha = 0.5                  # 0 < α < 1 (one number per class)
 //!
 //! [[customers]]
 //! utility = "log"              # U(q, t) = w_t ln(s_t + q)
@@ -43,6 +51,29 @@
 //! # divergence_factor = 1e6
 //! # record_loads = 0
 //! ```
+//!
+//! # Supply costs (chen-li-low-doyle-2010 eq. 29: strictly convex, increasing marginal cost)
+//! - quadratic `C(Q, t) = ½ c_t Q² + e_t Q`: `curvature` and `linear`. The strategic
+//!   equilibrium is then the maximiser of a potential (Newton; the IPM cross-checks it).
+//! - polynomial `C(Q, t) = e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴` ([`crate::PolynomialCost`]):
+//!   add `cubic` (`d_t ≥ 0`) and/or `quartic` (`f_t ≥ 0`), each one number or `T` numbers
+//!   (all zero: the quadratic cost). The strategic equilibrium is the monotone VI's solution
+//!   (condition 44, the kernel's VI solver, `p(t) = C'(Q(t), t)`).
+//! - piecewise quadratic ([`crate::PiecewiseQuadraticCost`]): the marginal cost starts at
+//!   `linear` (`e_t`) and rises with slope `piece_curvature[k]` on each piece between the
+//!   `breakpoints` of the total load (continuous at each one):
+//!   ```toml
+//!   [supply]
+//!   linear = 0.04                            # e_t ≥ 0, C'(0, t)
+//!   breakpoints = [200.0, 350.0]             # 0 < B_1 < B_2 (the same every period)
+//!   piece_curvature = [0.0005, [0.001, 0.002], 0.01]   # K + 1 slopes > 0, each one number
+//!                                            #   or T numbers, nondecreasing from piece to piece
+//!   ```
+//!   The strategic equilibrium is the VI's solution; when it puts a period's total load
+//!   exactly on a breakpoint (the slope jumps there, so condition 44's `q_i C''(Q)` is
+//!   set-valued) the VI does not converge and the result is reported not solved.
+//!
+//! `curvature`/`cubic`/`quartic` and `breakpoints`/`piece_curvature` exclude each other.
 //!
 //! Unknown keys are rejected (`deny_unknown_fields`); conversion errors name the field,
 //! e.g. `customers[2].kappa[5] = -1 is out of range: must be > 0` or
