@@ -1021,9 +1021,9 @@ pub fn day_report(
         let mut sum_gap = 0.0f64;
         let mut price_gap = 0.0f64;
         let mut min_price = f64::INFINITY;
-        for t in 0..periods {
-            sum_gap = sum_gap.max((q[t] - eq.total_load[t]).abs() / q[t].abs());
-            let marginal = supply.marginal(t, q[t]);
+        for (t, &qt) in q.iter().enumerate() {
+            sum_gap = sum_gap.max((qt - eq.total_load[t]).abs() / qt.abs());
+            let marginal = supply.marginal(t, qt);
             price_gap = price_gap.max((marginal - eq.prices[t]).abs() / marginal.abs());
             min_price = min_price.min(eq.prices[t]);
         }

@@ -69,7 +69,7 @@ impl ConvexScalar for PolynomialCost {
                 let h = self.second_derivative(x);
                 let next = x - g / h;
                 // Monotone from the right: stop when it no longer decreases.
-                if !(next < x) || !next.is_finite() {
+                if next.partial_cmp(&x) != Some(std::cmp::Ordering::Less) || !next.is_finite() {
                     break;
                 }
                 x = next.max(0.0);

@@ -55,7 +55,7 @@ fn the_report_is_consistent_with_its_loads() {
     for eq in [&r.competitive, &r.strategic.equilibrium] {
         let n = eq.loads.len();
         assert_eq!(n, 600);
-        let mut total = vec![0.0; 3];
+        let mut total = [0.0; 3];
         for i in 0..n {
             let q = eq.loads.customer(i);
             let e: f64 = q.iter().sum();
@@ -66,8 +66,8 @@ fn the_report_is_consistent_with_its_loads() {
                 total[t] += x;
             }
         }
-        for t in 0..3 {
-            assert!((total[t] - eq.total_load[t]).abs() <= 1e-9 * total[t]);
+        for (x, y) in total.iter().zip(&eq.total_load) {
+            assert!((x - y).abs() <= 1e-9 * x);
         }
         let peak = total.iter().copied().fold(0.0, f64::max);
         assert!((eq.peak_load - peak).abs() <= 1e-9 * peak);
@@ -91,8 +91,8 @@ fn the_report_is_consistent_with_its_loads() {
             total[t] += x;
         }
     }
-    for t in 0..3 {
-        assert!((total[t] - r.unshaped.total_load[t]).abs() <= 1e-12 * total[t]);
+    for (x, y) in total.iter().zip(&r.unshaped.total_load) {
+        assert!((x - y).abs() <= 1e-12 * x);
     }
     let w = welfare_of(&model, &loads, &total);
     assert!((w - r.unshaped.welfare).abs() <= 1e-12 * w.abs());
