@@ -185,7 +185,7 @@ pub(crate) fn try_vec(field: &str, len: usize) -> Result<Vec<f64>, ShapingError>
 }
 
 /// Bytes per load variable `q_i(t)` in [`ShapingScenario::memory_estimate`].
-pub const BYTES_PER_LOAD: u64 = 320;
+pub const BYTES_PER_LOAD: u64 = 128;
 /// Bytes per customer in [`ShapingScenario::memory_estimate`].
 pub const BYTES_PER_CUSTOMER: u64 = 512;
 /// Bytes per period (supply cost, prices, totals, their JSON) in
@@ -526,9 +526,11 @@ impl ShapingScenario {
     /// need on this scenario, computed from the counts in the file without allocating
     /// (saturating arithmetic). With `N = Σ count`, `T = periods`:
     /// - `BYTES_PER_LOAD` per load variable `q_i(t)` (`N·T` of them): the utility
-    ///   parameters (16), the loads of both equilibria and of the unshaped reference (24),
-    ///   the responses' and best responses' scratch (48), and the `--json` output of both
-    ///   equilibria's loads (serde values ~2·64, printed text ~2·48);
+    ///   parameters (16), the loads of both equilibria (16), the responses' and a market
+    ///   clearing's scratch (32), and the VI path's iterates (64: the strategic equilibrium
+    ///   of a non-quadratic supply cost); `--json` is streamed, not built in memory
+    ///   (measured: `dr solve` of 10⁶ customers over `T = 24`, with or without `--json`,
+    ///   peaks at 0.91 GB, about 38 bytes per load variable all included);
     /// - `BYTES_PER_CUSTOMER` per customer (kind, energy bounds, multipliers, gains,
     ///   per-customer JSON arrays);
     /// - `8·T²·(⌈N/4096⌉ + 8)` for the price Newton's `T × T` matrices (one partial Hessian
