@@ -83,7 +83,22 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
         progress.inc(1);
         let _ = writeln!(text, "\n== {} ==\n", s.title);
         text.push_str(&out.text);
-        json_sections.push(json!({"name": s.name, "title": s.title, "result": out.json}));
+        // A section with a typed report (issue 13) is rendered from it, with its own
+        // outcome and problems.
+        let result = match &out.body {
+            Some(_) => {
+                let problems = out.outcome.messages();
+                let extras = super::output::Extras {
+                    plots: None,
+                    outcome: out.outcome.verdict().name(),
+                    problems: &problems,
+                };
+                out.json_value(&extras)
+                    .map_err(|e| CliError::CheckFailed(format!("{}: {e}", s.name)))?
+            }
+            None => out.json,
+        };
+        json_sections.push(json!({"name": s.name, "title": s.title, "result": result}));
         plots.extend(out.plots);
         outcome.absorb(out.outcome);
     }
