@@ -7,12 +7,14 @@
 //! `10⁵` customers over `T = 24` periods stay cache-friendly:
 //! - quadratic `U(q) = θ q − ½ κ q²` (`κ > 0`: strictly concave),
 //! - logarithmic `U(q) = w ln(s + q)` (`w > 0`, `s > 0`: finite at `q = 0`),
+//! - power `U(q) = w (s + q)^α` (`w > 0`, `s > 0`, `0 < α < 1`: [`PowerUtility`]),
 //! - user-supplied: any [`ConvexScalar`] (e.g. a [`dr_convex::ClosureConvex`]) given as the
 //!   *disutility* `−U(·, t)`, one per period; its convexity is sampled on construction.
 //!
 //! The supply cost `C(Q, t)` (eq. 29) is quadratic `½ c_t Q² + e_t Q` (`c_t > 0`,
-//! `e_t ≥ 0`: strictly convex, positive increasing marginal cost) or user-supplied per
-//! period. The supply at price `p` is `(C_t')⁻¹(p)` over the cost's domain: the constraint
+//! `e_t ≥ 0`: strictly convex, positive increasing marginal cost), polynomial
+//! ([`SupplyCost::polynomial`]), piecewise quadratic ([`SupplyCost::piecewise_quadratic`])
+//! or user-supplied per period. The supply at price `p` is `(C_t')⁻¹(p)` over the cost's domain: the constraint
 //! `Q(t) = Σ_i q_i(t) ≥ 0` makes a bound `Q ≥ 0` redundant, so `p(t) = C'(Q(t), t)` holds
 //! exactly at the equilibrium, as in the paper (eq. 30).
 

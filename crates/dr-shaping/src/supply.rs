@@ -83,7 +83,7 @@ impl ConvexScalar for PolynomialCost {
 }
 
 /// A piecewise-quadratic cost with a continuous, increasing, piecewise-linear marginal cost
-/// (module docs). Built with [`PiecewiseQuadraticCost::new`].
+/// (module docs). Built by [`crate::SupplyCost::piecewise_quadratic`], which validates it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PiecewiseQuadraticCost {
     /// `B_0 = 0 < B_1 < … < B_K`.
