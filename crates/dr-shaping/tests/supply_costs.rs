@@ -316,3 +316,26 @@ fn invalid_parameters_name_field_and_value() {
     let e = err("utility = \"quadratic\"\ntheta = 1.0\nkappa = 1.0\nalpha = 0.5");
     assert_eq!(e.field(), "customers[0].alpha");
 }
+
+/// The paper's gradient scheme (eqs. 41–42) on a polynomial cost: with every daily maximum
+/// finite, `C''(Σ_i Q̄_i, t)` bounds the curvature the iterates can meet, so the default
+/// step `1/L` (half the critical step) converges to the exact competitive equilibrium.
+#[test]
+fn gradient_scheme_converges_on_a_polynomial_cost_with_the_default_step() {
+    let text = "periods = 3\nseed = 2\n[supply]\ncurvature = [0.1, 0.3, 0.2]\nlinear = 0.05\n\
+                cubic = 0.01\nquartic = 0.001\n\
+                [[customers]]\ncount = 4\nutility = \"quadratic\"\ntheta = [1.0, 2.0, 1.5]\n\
+                kappa = 0.5\nmin_energy = 1.0\nmax_energy = 4.0\njitter = 0.2\n\
+                [[customers]]\ncount = 2\nutility = \"power\"\nweight = 2.0\nshift = 1.0\n\
+                alpha = 0.5\nmax_energy = 3.0\n";
+    let model = scenario(text).to_model().unwrap();
+    let critical = critical_step(&model, Behaviour::Competitive).expect("a bound is known");
+    assert!(critical > 0.0 && critical.is_finite());
+    assert!(critical_step(&model, Behaviour::Strategic).is_none());
+    let run = simulate(&model, &SimulationSettings::default()).unwrap();
+    assert_eq!(run.termination, Termination::Converged, "{run:?}");
+    let exact = competitive_equilibrium(&model).unwrap();
+    for (p, q) in run.prices.iter().zip(&exact.prices) {
+        assert!((p - q).abs() <= 1e-6 * q.abs(), "{p} vs {q}");
+    }
+}
