@@ -101,3 +101,41 @@ fn the_report_is_consistent_with_its_loads() {
     assert_eq!(r.cross_check.verdict, Some(PathVerdict::Agrees));
     assert_eq!(r.strategic.cross_check.verdict, Some(PathVerdict::Agrees));
 }
+
+#[test]
+fn a_simulation_report_loads_back_from_its_json() {
+    let file = population(40, 3);
+    let model = file.to_model().unwrap();
+    let settings = SimulationSettings {
+        scheme: Scheme::Newton,
+        ..SimulationSettings::default()
+    };
+    let exact = competitive_equilibrium(&model).unwrap();
+    let run = simulate(&model, &settings).unwrap();
+    let report = SimulationReport {
+        model: "shaping".into(),
+        file: "pop".into(),
+        simulated: "test".into(),
+        run: run_report(run, &exact, &settings),
+        strategic: None,
+    };
+    // The run reached the exact prices, and its trace's price errors are those of its rounds.
+    assert!(report.run.converged);
+    assert_eq!(report.run.price_errors.len(), report.run.rounds.len());
+    for (r, e) in report.run.rounds.iter().zip(&report.run.price_errors) {
+        let d = r
+            .prices
+            .iter()
+            .zip(&exact.prices)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert_eq!(d, *e);
+    }
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("null"), "{json}");
+    let back: SimulationReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.run.termination, report.run.termination);
+    assert_eq!(back.run.rounds.len(), report.run.rounds.len());
+    assert_eq!(back.run.rounds_run, report.run.rounds_run);
+    assert!(back.strategic.is_none());
+}
