@@ -139,3 +139,28 @@ fn a_simulation_report_loads_back_from_its_json() {
     assert_eq!(back.run.rounds_run, report.run.rounds_run);
     assert!(back.strategic.is_none());
 }
+
+/// The VI path (a non-quadratic supply cost's strategic equilibrium) is parallel over the
+/// customers too, and gives the same bits with 1 and 4 threads.
+#[test]
+fn the_vi_path_does_not_depend_on_the_thread_count() {
+    let mut file = population(10_000, 2);
+    file.supply.cubic = Some(PerPeriod::Constant(1e-9));
+    let model = file.to_model().unwrap();
+    assert_eq!(model.supply().form(), SupplyForm::Polynomial);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| strategic_equilibrium(&model).unwrap())
+    };
+    let one = run(1);
+    let four = run(4);
+    assert_eq!(one.method, Method::Vi);
+    assert!(one.certificate.holds(1e-8), "{:?}", one.certificate);
+    assert_eq!(
+        serde_json::to_string(&one).unwrap(),
+        serde_json::to_string(&four).unwrap()
+    );
+}
