@@ -465,3 +465,109 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
         assert!(!stderr(&o).contains("untagged"), "{}", stderr(&o));
     }
 }
+
+/// Issue 15: the cubic and piecewise-quadratic supply costs and the power utility from a
+/// file. `dr solve` reaches the hand-derived welfare optimum (one period, two customers:
+/// `U_i'(x_i) = C'(X)`) and the Nash equilibrium of the cubic cost through the VI path;
+/// `dr verify` agrees with the LP back end on the welfare problem.
+#[test]
+fn new_supply_costs_from_files_solve_and_verify_against_the_lp() {
+    let dir = scratch("supply-forms");
+    let two = |supply: &str, theta: [f64; 2]| {
+        format!(
+            "model = \"shaping\"\nperiods = 1\n[supply]\n{supply}\n\
+             [[customers]]\nutility = \"quadratic\"\ntheta = {}\nkappa = 1.0\n\
+             [[customers]]\nutility = \"quadratic\"\ntheta = {}\nkappa = 2.0\n",
+            theta[0], theta[1]
+        )
+    };
+    // C'(Q) = 1 + Q + 3Q² is 15 at Q = 2; 16 − x = 17 − 2x = 15 at x = (1, 1).
+    // Piecewise: C'(Q) = 1 + Q up to 2, then 3 + 3(Q − 2); 4 − x = 5 − 2x = 3 at x = (1, 1),
+    // the aggregate exactly on the breakpoint.
+    let cases = [
+        (
+            "cubic",
+            two("linear = 1.0\ncurvature = 1.0\ncubic = 1.0", [16.0, 17.0]),
+            15.0,
+        ),
+        (
+            "piecewise",
+            two(
+                "linear = 1.0\nbreakpoints = [2.0]\npiece_curvature = [1.0, 3.0]",
+                [4.0, 5.0],
+            ),
+            3.0,
+        ),
+    ];
+    for (name, text, price) in cases {
+        let file = write(&dir, &format!("{name}.toml"), &text);
+        let v = json_ok(&["solve", "--json", &file]);
+        let p = vec1(&v["prices"]);
+        assert!((p[0] - price).abs() <= 1e-9 * price, "{name}: {p:?}");
+        let loads = vec2(&v["loads"]);
+        for row in &loads {
+            assert!((row[0] - 1.0).abs() <= 1e-9, "{name}: {loads:?}");
+        }
+        assert_eq!(v["certificate"]["status"], "Solved", "{name}");
+        assert_eq!(v["cross_check"]["verdict"], "agrees", "{name}");
+        assert_eq!(v["strategic"]["method"], "vi", "{name}: no potential");
+        assert_eq!(v["strategic"]["cross_check"]["performed"], false, "{name}");
+        assert!(v["supply_cost_form"].as_str().unwrap().contains("C(Q, t)"));
+        // The LP back end re-solves the welfare problem with these convex pieces.
+        let o = dr(&["verify", &file, "--json"]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["verdict"], "agrees", "{name}: {v}");
+    }
+    // The cubic cost's Nash equilibrium, by hand: C'' = 1 + 6Q = 13 at Q = 2, and
+    // 29 − 1 = 30 − 2 = 15 + 1·13 at x = (1, 1).
+    let file = write(
+        &dir,
+        "cubic-nash.toml",
+        &two("linear = 1.0\ncurvature = 1.0\ncubic = 1.0", [29.0, 30.0]),
+    );
+    let v = json_ok(&["solve", "--json", &file]);
+    let s = &v["strategic"];
+    assert_eq!(s["certificate"]["status"], "Solved");
+    assert!((vec1(&s["prices"])[0] - 15.0).abs() <= 1e-9 * 15.0, "{s}");
+    for row in vec2(&s["loads"]) {
+        assert!((row[0] - 1.0).abs() <= 1e-9, "{s}");
+    }
+    assert!(f(&s["nash_gain"]["max_relative_gain"]) <= 1e-9);
+
+    // A power-utility class with a quartic cost over three periods: certified, verified.
+    let text = "model = \"shaping\"\nperiods = 3\n[supply]\ncurvature = [0.1, 0.3, 0.2]\n\
+                quartic = 0.001\nlinear = 0.05\n\
+                [[customers]]\ncount = 4\nutility = \"power\"\nweight = [2.0, 3.0, 1.0]\n\
+                shift = 1.0\nalpha = 0.5\nmin_energy = 2.0\nmax_energy = 8.0\njitter = 0.1\n";
+    let file = write(&dir, "power.toml", text);
+    let v = json_ok(&["solve", "--json", &file]);
+    assert_eq!(v["classes"][0]["utility"], "power");
+    assert_eq!(v["outcome"], "ok", "{}", v["problems"]);
+    let o = dr(&["verify", &file, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Invalid parameters: bad input (exit 1) naming the field and the value.
+    let cases = [
+        (
+            "curvature = 1.0\ncubic = -2.0",
+            vec!["supply.cubic[0]", "-2"],
+        ),
+        (
+            "breakpoints = [2.0, 1.0]\npiece_curvature = [1.0, 2.0, 3.0]",
+            vec!["supply.breakpoints[1]", "1"],
+        ),
+        (
+            "breakpoints = [2.0]\npiece_curvature = [3.0, 1.0]",
+            vec!["supply.piece_curvature[1][0]", "1"],
+        ),
+    ];
+    for (k, (supply, wants)) in cases.iter().enumerate() {
+        let file = write(&dir, &format!("bad{k}.toml"), &two(supply, [4.0, 5.0]));
+        let o = dr(&["solve", &file]);
+        assert_eq!(o.status.code(), Some(1), "case {k}: {}", stderr(&o));
+        for w in wants {
+            assert!(stderr(&o).contains(w), "case {k}: {w}: {}", stderr(&o));
+        }
+    }
+}

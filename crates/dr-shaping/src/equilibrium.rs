@@ -167,6 +167,14 @@ impl Loads {
     }
 }
 
+impl<'de> Deserialize<'de> for Loads {
+    /// Reads the nested arrays `loads[i][t]` back (every row of the same length `T ≥ 1`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let rows = Vec::<Vec<f64>>::deserialize(d)?;
+        Loads::from_rows(&rows).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Serialize for Loads {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.len()))?;
@@ -198,7 +206,7 @@ pub fn load_factor(total_load: &[f64]) -> f64 {
 
 /// The unshaped reference: every customer's own optimum under the flat price
 /// `p̄ = (1/T) Σ_t p(t)` (see the module docs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unshaped {
     /// The flat price `p̄`.
     pub flat_price: f64,
@@ -241,13 +249,27 @@ pub(crate) fn responses(
     extra: &[f64],
     threshold: usize,
 ) -> (Loads, Vec<f64>) {
+    let (loads, mu, _) = responses_with_value(model, prices, extra, threshold);
+    (loads, mu)
+}
+
+/// [`responses`] and the customers' part of the dual function at `prices`,
+/// `Σ_i min_{q ∈ S_i} Σ_t h_{i,t}(q(t)) + p(t) q(t)` (the water-fillings' optimal values,
+/// summed by chunk and combined in chunk order: thread-independent).
+pub(crate) fn responses_with_value(
+    model: &ShapingModel,
+    prices: &[f64],
+    extra: &[f64],
+    threshold: usize,
+) -> (Loads, Vec<f64>, f64) {
     let customers = model.customers();
     let periods = model.periods();
     let n = customers.len();
     let (lo, hi) = (customers.min_energy(), customers.max_energy());
     let mut data = vec![0.0; n * periods];
     let mut mu = vec![0.0; n];
-    let work = |c: usize, block: &mut [f64], mus: &mut [f64]| {
+    let mut values = vec![0.0; n.div_ceil(CHUNK)];
+    let work = |c: usize, block: &mut [f64], mus: &mut [f64], value: &mut f64| {
         let mut s = vec![0.0; periods];
         for (k, (q, m)) in block.chunks_mut(periods).zip(mus.iter_mut()).enumerate() {
             let i = c * CHUNK + k;
@@ -256,21 +278,26 @@ pub(crate) fn responses(
                 i,
                 extra,
             };
-            *m = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s).mu;
+            let wf = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s);
+            *m = wf.mu;
+            *value += wf.objective;
         }
     };
     if n >= threshold {
         data.par_chunks_mut(CHUNK * periods)
             .zip(mu.par_chunks_mut(CHUNK))
+            .zip(values.par_iter_mut())
             .enumerate()
-            .for_each(|(c, (b, m))| work(c, b, m));
+            .for_each(|(c, ((b, m), v))| work(c, b, m, v));
     } else {
         data.chunks_mut(CHUNK * periods)
             .zip(mu.chunks_mut(CHUNK))
+            .zip(values.iter_mut())
             .enumerate()
-            .for_each(|(c, (b, m))| work(c, b, m));
+            .for_each(|(c, ((b, m), v))| work(c, b, m, v));
     }
-    (Loads { periods, data }, mu)
+    let value = values.iter().sum();
+    (Loads { periods, data }, mu, value)
 }
 
 /// A competitive or strategic equilibrium with its prices, loads, multipliers, welfare,
@@ -440,11 +467,13 @@ pub(crate) fn newton_equilibrium(
     let mut newton = PriceNewton::new(model, extra, None, *settings);
     let termination = newton.run();
     let prices = newton.prices().to_vec();
-    let (mut loads, mu) = responses(model, &prices, newton.extra(), settings.parallel_threshold);
-    let mut cert = certificate(model, behaviour, &loads, &prices, &mu)?;
+    let (mut loads, mu, value) =
+        responses_with_value(model, &prices, newton.extra(), settings.parallel_threshold);
+    // The customers' part of the dual at these prices is the water-fillings just done.
+    let mut cert = certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
         if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
-            let second = certificate(model, behaviour, &cleared, &prices, &mu)?;
+            let second = certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
             if second.max_residual() < cert.max_residual() {
                 loads = cleared;
                 cert = second;
@@ -615,6 +644,20 @@ pub fn certificate(
     prices: &[f64],
     energy_multipliers: &[f64],
 ) -> Result<Certificate, ShapingError> {
+    certificate_at(model, behaviour, loads, prices, energy_multipliers, None)
+}
+
+/// [`certificate`], with the customers' part of the dual function at `prices`
+/// (`Σ_i` of their exact water-filling values with the behaviour's extra curvature) when
+/// the caller has just computed it at exactly these prices; `None` computes it.
+pub(crate) fn certificate_at(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    loads: &Loads,
+    prices: &[f64],
+    energy_multipliers: &[f64],
+    customers_dual: Option<f64>,
+) -> Result<Certificate, ShapingError> {
     let n = model.len();
     let periods = model.periods();
     if loads.periods() != periods || loads.len() != n {
@@ -757,17 +800,33 @@ pub fn certificate(
     };
     let duality_gap = match potential {
         Some(extra) => {
-            let ev = evaluate(model, prices, &extra, false, 1 << 13);
+            let (dual, reply) = match customers_dual {
+                Some(value) => {
+                    // d(p) = Σ_i (water-filling value) + Σ_t [C(S_t(p), t) − p(t) S_t(p)].
+                    let mut dual = value;
+                    let mut reply = 0.0;
+                    for (t, &p) in prices.iter().enumerate() {
+                        let s = supply.supply(t, p).0;
+                        dual += supply.value(t, s) - p * s;
+                        reply += (p * s).abs();
+                    }
+                    (dual, reply)
+                }
+                None => {
+                    let ev = evaluate(model, prices, &extra, false, 1 << 13);
+                    let reply = prices
+                        .iter()
+                        .zip(&ev.supply)
+                        .map(|(p, s)| (p * s).abs())
+                        .sum();
+                    (ev.dual, reply)
+                }
+            };
             // The money at stake at these prices: the primal and dual objectives' sizes,
             // the payments for Q(t) and for the supply S_t(p) the prices call forth.
-            let reply: f64 = prices
-                .iter()
-                .zip(&ev.supply)
-                .map(|(p, s)| (p * s).abs())
-                .sum();
             ratio(
-                primal_objective - ev.dual,
-                primal_objective.abs() + ev.dual.abs() + money + reply,
+                primal_objective - dual,
+                primal_objective.abs() + dual.abs() + money + reply,
             )
         }
         None => 0.0,

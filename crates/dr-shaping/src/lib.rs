@@ -5,9 +5,10 @@
 //! `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i`, enjoying utilities `U_i(q, t)`; the utility company supplies
 //! `Q(t) = Σ_i q_i(t)` at cost `C(Q, t)` and prices at marginal cost `p(t) = C'(Q(t), t)`.
 //!
-//! - [`ShapingModel`]: [`Customers`] (quadratic, log or user-supplied utilities,
-//!   struct-of-arrays for `N = 10⁵` customers) and a [`SupplyCost`]; validated (errors name
-//!   field and index).
+//! - [`ShapingModel`]: [`Customers`] (quadratic, log, power or user-supplied utilities,
+//!   struct-of-arrays for `N = 10⁶` customers) and a [`SupplyCost`] (quadratic, polynomial
+//!   [`PolynomialCost`], piecewise quadratic [`PiecewiseQuadraticCost`], or user-supplied);
+//!   validated (errors name field and index).
 //! - [`competitive_equilibrium`] (Theorem 6): the welfare optimum, by the
 //!   structure-exploiting price Newton (`newton`): `T` unknowns, each evaluation one
 //!   deterministic parallel pass of exact water-filling responses, a `T × T` Newton system
@@ -26,6 +27,11 @@
 //! - Load shape: [`peak_to_average`], [`load_factor`], and the [`Unshaped`] reference
 //!   (customers' own optima under the flat average price; see `equilibrium`).
 //! - [`ShapingScenario`]: the serde scenario type (TOML/JSON) behind `dr solve|simulate`.
+//! - Typed reports (`Serialize + Deserialize`): [`solve_report`] → [`SolveReport`] (both
+//!   equilibria, the unshaped reference, class averages, Nash gains, the interior-point
+//!   cross-check and the claims checked), [`run_report`] → [`RunReport`] /
+//!   [`SimulationReport`], [`day_report`] → [`DayReport`]; the `dr` command renders its text
+//!   and its JSON from the same value.
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
@@ -60,9 +66,11 @@ mod ipm_path;
 mod model;
 mod newton;
 mod problem;
+mod report;
 mod response;
 mod scenario;
 mod simulation;
+mod supply;
 mod vi_path;
 
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
@@ -77,17 +85,28 @@ pub use equilibrium::{
 pub use error::ShapingError;
 pub use gain::{nash_gain, NashGain};
 pub use ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
-pub use model::{Customers, ShapingModel, SupplyCost, Utility, UtilityKind};
+pub use model::{
+    Customers, PowerUtility, ShapingModel, SupplyCost, SupplyForm, Utility, UtilityKind,
+};
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
 pub use problem::{welfare_problem, WelfareProblem};
+pub use report::{
+    day_report, price_difference, run_report, solve_report, welfare_of, CertificateReport,
+    ClassReport, ClassSpan, CrossCheckReport, DayReport, EquilibriumReport, FastScheme,
+    GainSummary, PathVerdict, Residual, RunReport, ShapeChange, SimulationReport, SolveOptions,
+    SolveReport, StrategicReport, UnshapedReport, AGREE_TOLERANCE, CHECK_TOLERANCE,
+};
 pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};
 pub use simulation::{
     critical_step, simulate, simulate_observed, GradientScheme, Round, Scheme, SimulationRun,
     SimulationSettings,
 };
+pub use supply::{PiecewiseQuadraticCost, PolynomialCost};
 pub use vi_path::strategic_equilibrium_vi;
 
 /// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
 /// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
-pub use dr_convex::{Certificate, ConvexScalar, InputError, IpmSettings, Status, ViSettings};
+pub use dr_convex::{
+    Certificate, Claim, ConvexScalar, InputError, IpmSettings, Status, ViSettings,
+};

@@ -7,12 +7,14 @@
 //! `10⁵` customers over `T = 24` periods stay cache-friendly:
 //! - quadratic `U(q) = θ q − ½ κ q²` (`κ > 0`: strictly concave),
 //! - logarithmic `U(q) = w ln(s + q)` (`w > 0`, `s > 0`: finite at `q = 0`),
+//! - power `U(q) = w (s + q)^α` (`w > 0`, `s > 0`, `0 < α < 1`: [`PowerUtility`]),
 //! - user-supplied: any [`ConvexScalar`] (e.g. a [`dr_convex::ClosureConvex`]) given as the
 //!   *disutility* `−U(·, t)`, one per period; its convexity is sampled on construction.
 //!
 //! The supply cost `C(Q, t)` (eq. 29) is quadratic `½ c_t Q² + e_t Q` (`c_t > 0`,
-//! `e_t ≥ 0`: strictly convex, positive increasing marginal cost) or user-supplied per
-//! period. The supply at price `p` is `(C_t')⁻¹(p)` over the cost's domain: the constraint
+//! `e_t ≥ 0`: strictly convex, positive increasing marginal cost), polynomial
+//! ([`SupplyCost::polynomial`]), piecewise quadratic ([`SupplyCost::piecewise_quadratic`])
+//! or user-supplied per period. The supply at price `p` is `(C_t')⁻¹(p)` over the cost's domain: the constraint
 //! `Q(t) = Σ_i q_i(t) ≥ 0` makes a bound `Q ≥ 0` redundant, so `p(t) = C'(Q(t), t)` holds
 //! exactly at the equilibrium, as in the paper (eq. 30).
 
@@ -29,6 +31,8 @@ pub enum UtilityKind {
     Quadratic,
     /// `U(q, t) = w_t ln(s_t + q)`.
     Log,
+    /// `U(q, t) = w_t (s_t + q)^α`, `0 < α < 1`.
+    Power,
     /// A user-supplied disutility `−U(·, t)` per period.
     Custom,
 }
@@ -50,6 +54,16 @@ pub enum Utility<'a> {
         /// `s_t > 0`.
         shift: &'a [f64],
     },
+    /// `U(q, t) = w_t (s_t + q)^α` (`w_t > 0`, `s_t > 0`, `0 < α < 1`): strictly concave and
+    /// increasing, with a finite marginal utility `α w_t s_t^{α−1}` at `q = 0`.
+    Power {
+        /// `w_t > 0`.
+        weight: &'a [f64],
+        /// `s_t > 0`.
+        shift: &'a [f64],
+        /// The exponent `α ∈ (0, 1)` (one per customer).
+        alpha: f64,
+    },
     /// Disutilities `−U(·, t)` (convex), one per period.
     Custom(&'a [Arc<dyn ConvexScalar>]),
 }
@@ -59,7 +73,52 @@ pub enum Utility<'a> {
 pub(crate) enum Piece<'a> {
     Quadratic { theta: f64, kappa: f64 },
     Log { weight: f64, shift: f64 },
+    Power(PowerUtility),
     Custom(&'a dyn ConvexScalar),
+}
+
+/// The disutility `−U(q) = −w (s + q)^α` of a power utility (`w, s > 0`, `0 < α < 1`) as a
+/// [`ConvexScalar`] on `q > −s` (chen-li-low-doyle-2010 §IV-A: `U` strictly concave and
+/// increasing). Its inverse derivative is closed-form: `−α w (s + q)^{α−1} = p` ⇔
+/// `q = (−p / (α w))^{1/(α−1)} − s` for `p < 0`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PowerUtility {
+    /// `w > 0`.
+    pub weight: f64,
+    /// `s > 0`.
+    pub shift: f64,
+    /// `α ∈ (0, 1)`.
+    pub alpha: f64,
+}
+
+impl ConvexScalar for PowerUtility {
+    fn value(&self, q: f64) -> f64 {
+        if q > -self.shift {
+            -self.weight * (self.shift + q).powf(self.alpha)
+        } else {
+            f64::INFINITY
+        }
+    }
+    fn derivative(&self, q: f64) -> f64 {
+        -self.alpha * self.weight * (self.shift + q).powf(self.alpha - 1.0)
+    }
+    fn second_derivative(&self, q: f64) -> f64 {
+        self.alpha * (1.0 - self.alpha) * self.weight * (self.shift + q).powf(self.alpha - 2.0)
+    }
+    fn domain(&self) -> (f64, f64) {
+        (-self.shift, f64::INFINITY)
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        if p.is_nan() {
+            return f64::NAN;
+        }
+        let q = if p < 0.0 {
+            (-p / (self.alpha * self.weight)).powf(1.0 / (self.alpha - 1.0)) - self.shift
+        } else {
+            f64::INFINITY
+        };
+        q.max(lo).min(hi)
+    }
 }
 
 impl Piece<'_> {
@@ -75,6 +134,7 @@ impl Piece<'_> {
                     f64::INFINITY
                 }
             }
+            Piece::Power(f) => f.value(q),
             Piece::Custom(f) => f.value(q),
         };
         base + 0.5 * extra * q * q
@@ -85,6 +145,7 @@ impl Piece<'_> {
         let base = match *self {
             Piece::Quadratic { theta, kappa } => kappa * q - theta,
             Piece::Log { weight, shift } => -weight / (shift + q),
+            Piece::Power(f) => f.derivative(q),
             Piece::Custom(f) => f.derivative(q),
         };
         base + extra * q
@@ -98,6 +159,7 @@ impl Piece<'_> {
                 let z = shift + q;
                 weight / (z * z)
             }
+            Piece::Power(f) => f.second_derivative(q),
             Piece::Custom(f) => f.second_derivative(q),
         };
         base + extra
@@ -137,6 +199,7 @@ impl Piece<'_> {
                 let z = shift + x;
                 (x, 1.0 / (weight / (z * z) + extra))
             }
+            Piece::Power(f) => Piece::Custom(&f).response(lambda, extra),
             Piece::Custom(f) => {
                 let x = if extra == 0.0 {
                     f.inverse_derivative(lambda, 0.0, f64::INFINITY)
@@ -179,6 +242,8 @@ pub struct Customers {
     b: Vec<f64>,
     custom: Vec<Arc<dyn ConvexScalar>>,
     custom_start: Vec<usize>,
+    /// The exponent `α` of power utilities (0 for other kinds), one per customer.
+    alpha: Vec<f64>,
     min_energy: Vec<f64>,
     max_energy: Vec<f64>,
 }
@@ -249,6 +314,7 @@ impl Customers {
             b: Vec::new(),
             custom: Vec::new(),
             custom_start: Vec::new(),
+            alpha: Vec::new(),
             min_energy: Vec::new(),
             max_energy: Vec::new(),
         })
@@ -269,6 +335,9 @@ impl Customers {
         self.a.try_reserve(values).map_err(|_| too_large())?;
         self.b.try_reserve(values).map_err(|_| too_large())?;
         self.kind.try_reserve(additional).map_err(|_| too_large())?;
+        self.alpha
+            .try_reserve(additional)
+            .map_err(|_| too_large())?;
         self.custom_start
             .try_reserve(additional)
             .map_err(|_| too_large())?;
@@ -294,6 +363,7 @@ impl Customers {
         self.a.extend_from_slice(a);
         self.b.extend_from_slice(b);
         self.custom_start.push(usize::MAX);
+        self.alpha.push(0.0);
         self.min_energy.push(min_energy);
         self.max_energy.push(max_energy);
         i
@@ -338,6 +408,38 @@ impl Customers {
         };
         check().map_err(|e| e.prefixed(&prefix))?;
         Ok(self.push_raw(UtilityKind::Log, weight, shift, min_energy, max_energy))
+    }
+
+    /// Adds a customer with the power utility `U(q, t) = w_t (s_t + q)^α` (`w_t > 0`,
+    /// `s_t > 0`, `0 < α < 1`; see [`Utility::Power`]). Errors name
+    /// `customers[i].weight[t]`, `customers[i].shift[t]`, `customers[i].alpha` and the
+    /// energy bounds.
+    pub fn push_power(
+        &mut self,
+        weight: &[f64],
+        shift: &[f64],
+        alpha: f64,
+        min_energy: f64,
+        max_energy: f64,
+    ) -> Result<usize, ShapingError> {
+        let prefix = format!("customers[{}].", self.kind.len());
+        let check = || -> Result<(), ShapingError> {
+            check_profile("weight", weight, self.periods, true)?;
+            check_profile("shift", shift, self.periods, true)?;
+            dr_convex::check_positive(|| "alpha".into(), alpha)?;
+            if alpha >= 1.0 {
+                return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                    field: "alpha".into(),
+                    value: alpha,
+                    requirement: "must be < 1 (a strictly concave power utility)".into(),
+                }));
+            }
+            check_energy(min_energy, max_energy)
+        };
+        check().map_err(|e| e.prefixed(&prefix))?;
+        let i = self.push_raw(UtilityKind::Power, weight, shift, min_energy, max_energy);
+        self.alpha[i] = alpha;
+        Ok(i)
     }
 
     /// Adds a customer whose utility is user-supplied: `disutility[t]` is the convex
@@ -425,6 +527,7 @@ impl Customers {
         c.a = theta;
         c.b = kappa;
         c.custom_start = vec![usize::MAX; n];
+        c.alpha = vec![0.0; n];
         c.min_energy = min_energy;
         c.max_energy = max_energy;
         Ok(c)
@@ -459,6 +562,11 @@ impl Customers {
                 weight: &self.a[r.clone()],
                 shift: &self.b[r],
             },
+            UtilityKind::Power => Utility::Power {
+                weight: &self.a[r.clone()],
+                shift: &self.b[r],
+                alpha: self.alpha[i],
+            },
             UtilityKind::Custom => {
                 let s = self.custom_start[i];
                 Utility::Custom(&self.custom[s..s + self.periods])
@@ -491,6 +599,11 @@ impl Customers {
                 weight: self.a[k],
                 shift: self.b[k],
             },
+            UtilityKind::Power => Piece::Power(PowerUtility {
+                weight: self.a[k],
+                shift: self.b[k],
+                alpha: self.alpha[i],
+            }),
             UtilityKind::Custom => Piece::Custom(&*self.custom[self.custom_start[i] + t]),
         }
     }
@@ -524,6 +637,11 @@ impl Customers {
             UtilityKind::Log => Arc::new(dr_convex::LogUtility {
                 weight: self.a[k],
                 shift: self.b[k],
+            }),
+            UtilityKind::Power => Arc::new(PowerUtility {
+                weight: self.a[k],
+                shift: self.b[k],
+                alpha: self.alpha[i],
             }),
             UtilityKind::Custom => self.custom[self.custom_start[i] + t].clone(),
         })
@@ -581,6 +699,20 @@ fn check_convex_piece(f: &dyn ConvexScalar, probe: f64, strict: bool) -> Result<
     Ok(())
 }
 
+/// The form of a [`SupplyCost`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplyForm {
+    /// `½ c_t Q² + e_t Q`.
+    Quadratic,
+    /// `e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴` ([`crate::PolynomialCost`]).
+    Polynomial,
+    /// A continuous piecewise-linear marginal cost ([`crate::PiecewiseQuadraticCost`]).
+    PiecewiseQuadratic,
+    /// User-supplied convex pieces.
+    Custom,
+}
+
 /// The utility company's supply cost `C(Q, t)` per period (chen-li-low-doyle-2010 eq. 29).
 #[derive(Clone)]
 pub struct SupplyCost {
@@ -588,6 +720,7 @@ pub struct SupplyCost {
     /// `Some((c, e))` for `½ c_t Q² + e_t Q`.
     quadratic: Option<(Vec<f64>, Vec<f64>)>,
     custom: Vec<Arc<dyn ConvexScalar>>,
+    form: SupplyForm,
 }
 
 impl fmt::Debug for SupplyCost {
@@ -632,6 +765,143 @@ impl SupplyCost {
             periods,
             quadratic: Some((curvature, linear)),
             custom: Vec::new(),
+            form: SupplyForm::Quadratic,
+        })
+    }
+
+    /// The per-period polynomial cost `C(Q, t) = e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴`
+    /// ([`crate::PolynomialCost`]: strictly convex with `c_t > 0`, `e_t, d_t, f_t ≥ 0`).
+    /// When every `d_t` and `f_t` is 0 it is the quadratic cost ([`SupplyCost::quadratic`],
+    /// whose strategic equilibrium maximises a potential). Errors name
+    /// `supply.curvature[t]`, `supply.linear[t]`, `supply.cubic[t]`, `supply.quartic[t]`.
+    pub fn polynomial(
+        curvature: Vec<f64>,
+        linear: Vec<f64>,
+        cubic: Vec<f64>,
+        quartic: Vec<f64>,
+    ) -> Result<Self, ShapingError> {
+        let periods = curvature.len();
+        for (name, v) in [("supply.cubic", &cubic), ("supply.quartic", &quartic)] {
+            if v.len() != periods {
+                return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
+                    field: name.into(),
+                    expected: periods,
+                    got: v.len(),
+                }));
+            }
+            for (t, &x) in v.iter().enumerate() {
+                dr_convex::check_nonnegative(|| format!("{name}[{t}]"), x)?;
+            }
+        }
+        let quadratic = Self::quadratic(curvature, linear)?;
+        if cubic.iter().chain(&quartic).all(|&x| x == 0.0) {
+            return Ok(quadratic);
+        }
+        let (c, e) = quadratic.as_quadratic().unwrap_or((&[], &[]));
+        let custom = (0..periods)
+            .map(|t| {
+                Arc::new(crate::supply::PolynomialCost {
+                    linear: e[t],
+                    curvature: c[t],
+                    cubic: cubic[t],
+                    quartic: quartic[t],
+                }) as Arc<dyn ConvexScalar>
+            })
+            .collect();
+        Ok(Self {
+            periods,
+            quadratic: None,
+            custom,
+            form: SupplyForm::Polynomial,
+        })
+    }
+
+    /// The piecewise-quadratic cost ([`crate::PiecewiseQuadraticCost`]): in period `t` the
+    /// marginal cost starts at `linear[t] = e_t ≥ 0` and rises with slope
+    /// `piece_curvature[k][t] > 0`, nondecreasing in `k` (a convex marginal cost, so that a
+    /// strategic customer's cost `q C'(Q_{−i} + q)` stays convex, Theorem 7), between the
+    /// `breakpoints` `0 < B_1 < … < B_K` (the same in every period; `K + 1` pieces),
+    /// continuous at each breakpoint. Errors name
+    /// `supply.breakpoints[k]`, `supply.piece_curvature[k][t]`, `supply.linear[t]`.
+    pub fn piecewise_quadratic(
+        breakpoints: Vec<f64>,
+        piece_curvature: Vec<Vec<f64>>,
+        linear: Vec<f64>,
+    ) -> Result<Self, ShapingError> {
+        let periods = linear.len();
+        if periods == 0 {
+            return Err(ShapingError::Input(dr_convex::InputError::Empty {
+                field: "supply.linear".into(),
+            }));
+        }
+        for (k, &b) in breakpoints.iter().enumerate() {
+            dr_convex::check_positive(|| format!("supply.breakpoints[{k}]"), b)?;
+            if k > 0 && b <= breakpoints[k - 1] {
+                return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                    field: format!("supply.breakpoints[{k}]"),
+                    value: b,
+                    requirement: format!(
+                        "must be > supply.breakpoints[{}] = {} (increasing)",
+                        k - 1,
+                        breakpoints[k - 1]
+                    )
+                    .into(),
+                }));
+            }
+        }
+        if piece_curvature.len() != breakpoints.len() + 1 {
+            return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
+                field: "supply.piece_curvature (one more piece than breakpoints)".into(),
+                expected: breakpoints.len() + 1,
+                got: piece_curvature.len(),
+            }));
+        }
+        for (k, c) in piece_curvature.iter().enumerate() {
+            if c.len() != periods {
+                return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
+                    field: format!("supply.piece_curvature[{k}]"),
+                    expected: periods,
+                    got: c.len(),
+                }));
+            }
+            for (t, &x) in c.iter().enumerate() {
+                dr_convex::check_positive(|| format!("supply.piece_curvature[{k}][{t}]"), x)?;
+                // A convex marginal cost (nondecreasing slopes) keeps every strategic
+                // customer's cost q C'(Q_{−i} + q) convex: Theorem 7's VI is monotone.
+                if k > 0 && x < piece_curvature[k - 1][t] {
+                    return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                        field: format!("supply.piece_curvature[{k}][{t}]"),
+                        value: x,
+                        requirement: format!(
+                            "must be >= supply.piece_curvature[{}][{t}] = {} (the marginal \
+                             cost's slope may not fall: a convex marginal cost keeps the \
+                             strategic customers' problem convex)",
+                            k - 1,
+                            piece_curvature[k - 1][t]
+                        )
+                        .into(),
+                    }));
+                }
+            }
+        }
+        for (t, &e) in linear.iter().enumerate() {
+            dr_convex::check_nonnegative(|| format!("supply.linear[{t}]"), e)?;
+        }
+        let custom = (0..periods)
+            .map(|t| {
+                let c: Vec<f64> = piece_curvature.iter().map(|c| c[t]).collect();
+                Arc::new(crate::supply::PiecewiseQuadraticCost::new(
+                    linear[t],
+                    &breakpoints,
+                    &c,
+                )) as Arc<dyn ConvexScalar>
+            })
+            .collect();
+        Ok(Self {
+            periods,
+            quadratic: None,
+            custom,
+            form: SupplyForm::PiecewiseQuadratic,
         })
     }
 
@@ -653,7 +923,27 @@ impl SupplyCost {
             periods: costs.len(),
             quadratic: None,
             custom: costs,
+            form: SupplyForm::Custom,
         })
+    }
+
+    /// The cost's form.
+    pub fn form(&self) -> SupplyForm {
+        self.form
+    }
+
+    /// The cost's formula in words, for reports.
+    pub fn describe(&self) -> String {
+        match self.form {
+            SupplyForm::Quadratic => "C(Q, t) = ½ c_t Q² + e_t Q".into(),
+            SupplyForm::Polynomial => {
+                "C(Q, t) = e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴ (polynomial)".into()
+            }
+            SupplyForm::PiecewiseQuadratic => "C(Q, t) piecewise quadratic: marginal cost e_t at \
+                                               0, slope c_{k,t} on piece k between breakpoints"
+                .into(),
+            SupplyForm::Custom => "C(Q, t) user-supplied (convex)".into(),
+        }
     }
 
     /// Number of periods `T`.

@@ -9,6 +9,8 @@
 //! [supply]                     # C(Q, t) = ½ c_t Q² + e_t Q
 //! curvature = [0.001, 0.001]   # c_t > 0: one number (every period) or T numbers
 //! linear = 0.05                # e_t ≥ 0: one number or T numbers (default 0)
+//! # cubic = 1e-6               # optional d_t ≥ 0: C gains d_t Q³ (polynomial cost)
+//! # quartic = 0.0              # optional f_t ≥ 0: C gains f_t Q⁴ (polynomial cost)
 //!
 //! [[customers]]                # one customer, or a class of `count` customers
 //! name = "households"          # optional label
@@ -24,6 +26,12 @@
 //!                              #   bounds by independent factors drawn from U[1−j, 1+j]
 //! roll = 1                     # optional: each customer's profiles are rotated by a random
 //!                              #   whole number of periods in [−roll, roll]
+//!
+//! [[customers]]
+//! utility = "power"            # U(q, t) = w_t (s_t + q)^α
+//! weight = 2.0                 # w_t > 0
+//! shift = 1.0                  # s_t > 0
+//! alpha = 0.5                  # 0 < α < 1 (one number per class)
 //!
 //! [[customers]]
 //! utility = "log"              # U(q, t) = w_t ln(s_t + q)
@@ -43,6 +51,29 @@
 //! # divergence_factor = 1e6
 //! # record_loads = 0
 //! ```
+//!
+//! # Supply costs (chen-li-low-doyle-2010 eq. 29: strictly convex, increasing marginal cost)
+//! - quadratic `C(Q, t) = ½ c_t Q² + e_t Q`: `curvature` and `linear`. The strategic
+//!   equilibrium is then the maximiser of a potential (Newton; the IPM cross-checks it).
+//! - polynomial `C(Q, t) = e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴` ([`crate::PolynomialCost`]):
+//!   add `cubic` (`d_t ≥ 0`) and/or `quartic` (`f_t ≥ 0`), each one number or `T` numbers
+//!   (all zero: the quadratic cost). The strategic equilibrium is the monotone VI's solution
+//!   (condition 44, the kernel's VI solver, `p(t) = C'(Q(t), t)`).
+//! - piecewise quadratic ([`crate::PiecewiseQuadraticCost`]): the marginal cost starts at
+//!   `linear` (`e_t`) and rises with slope `piece_curvature[k]` on each piece between the
+//!   `breakpoints` of the total load (continuous at each one):
+//!   ```toml
+//!   [supply]
+//!   linear = 0.04                            # e_t ≥ 0, C'(0, t)
+//!   breakpoints = [200.0, 350.0]             # 0 < B_1 < B_2 (the same every period)
+//!   piece_curvature = [0.0005, [0.001, 0.002], 0.01]   # K + 1 slopes > 0, each one number
+//!                                            #   or T numbers, nondecreasing from piece to piece
+//!   ```
+//!   The strategic equilibrium is the VI's solution; when it puts a period's total load
+//!   exactly on a breakpoint (the slope jumps there, so condition 44's `q_i C''(Q)` is
+//!   set-valued) the VI does not converge and the result is reported not solved.
+//!
+//! `curvature`/`cubic`/`quartic` and `breakpoints`/`piece_curvature` exclude each other.
 //!
 //! Unknown keys are rejected (`deny_unknown_fields`); conversion errors name the field,
 //! e.g. `customers[2].kappa[5] = -1 is out of range: must be > 0` or
@@ -154,7 +185,7 @@ pub(crate) fn try_vec(field: &str, len: usize) -> Result<Vec<f64>, ShapingError>
 }
 
 /// Bytes per load variable `q_i(t)` in [`ShapingScenario::memory_estimate`].
-pub const BYTES_PER_LOAD: u64 = 320;
+pub const BYTES_PER_LOAD: u64 = 128;
 /// Bytes per customer in [`ShapingScenario::memory_estimate`].
 pub const BYTES_PER_CUSTOMER: u64 = 512;
 /// Bytes per period (supply cost, prices, totals, their JSON) in
@@ -185,15 +216,112 @@ pub struct ShapingScenario {
     pub simulation: Option<SimulationSettings>,
 }
 
-/// The quadratic supply cost `C(Q, t) = ½ c_t Q² + e_t Q` (chen-li-low-doyle-2010 eq. 29).
+/// The supply cost `C(Q, t)` (chen-li-low-doyle-2010 eq. 29; module docs): quadratic
+/// `½ c_t Q² + e_t Q`, polynomial `e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴` (with `cubic` /
+/// `quartic`), or piecewise quadratic (with `breakpoints` and `piece_curvature`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SupplySpec {
-    /// Curvature `c_t > 0`.
-    pub curvature: PerPeriod,
-    /// Linear coefficient `e_t ≥ 0` (default 0).
+    /// Curvature `c_t > 0` (quadratic and polynomial costs; required unless
+    /// `breakpoints` are given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curvature: Option<PerPeriod>,
+    /// Linear coefficient `e_t ≥ 0`, the marginal cost at `Q = 0` (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linear: Option<PerPeriod>,
+    /// Polynomial: coefficient `d_t ≥ 0` of `Q³` (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cubic: Option<PerPeriod>,
+    /// Polynomial: coefficient `f_t ≥ 0` of `Q⁴` (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quartic: Option<PerPeriod>,
+    /// Piecewise quadratic: breakpoints `0 < B_1 < … < B_K` of the total load, the same in
+    /// every period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakpoints: Option<Vec<f64>>,
+    /// Piecewise quadratic: the marginal cost's slope `c_{k,t} > 0` on each of the `K + 1`
+    /// pieces, each one number or `T` numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub piece_curvature: Option<Vec<PerPeriod>>,
+}
+
+impl SupplySpec {
+    /// The quadratic cost `½ c_t Q² + e_t Q` (e.g. for scenarios built in code).
+    pub fn quadratic(curvature: PerPeriod, linear: Option<PerPeriod>) -> Self {
+        Self {
+            curvature: Some(curvature),
+            linear,
+            cubic: None,
+            quartic: None,
+            breakpoints: None,
+            piece_curvature: None,
+        }
+    }
+
+    /// Validates the cost over `periods` periods and builds it. Errors name the field
+    /// (`supply.curvature[3]`, `supply.cubic`, `supply.breakpoints[1]`,
+    /// `supply.piece_curvature[2][5]`, …).
+    pub fn to_supply(&self, periods: usize) -> Result<SupplyCost, ShapingError> {
+        let linear = match &self.linear {
+            Some(l) => l.expand("supply.linear", periods)?,
+            None => PerPeriod::Constant(0.0).expand("supply.linear", periods)?,
+        };
+        match (&self.breakpoints, &self.piece_curvature) {
+            (Some(breakpoints), Some(pieces)) => {
+                for (name, present) in [
+                    ("supply.curvature", self.curvature.is_some()),
+                    ("supply.cubic", self.cubic.is_some()),
+                    ("supply.quartic", self.quartic.is_some()),
+                ] {
+                    if present {
+                        return Err(scenario_err(
+                            name.into(),
+                            "is a field of the quadratic or polynomial cost; a piecewise-quadratic \
+                             cost (breakpoints) takes piece_curvature",
+                        ));
+                    }
+                }
+                let curvature = pieces
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| c.expand(&format!("supply.piece_curvature[{k}]"), periods))
+                    .collect::<Result<Vec<_>, _>>()?;
+                SupplyCost::piecewise_quadratic(breakpoints.clone(), curvature, linear)
+            }
+            (Some(_), None) => Err(scenario_err(
+                "supply.piece_curvature".into(),
+                "missing: breakpoints need the slope of each of their pieces",
+            )),
+            (None, Some(_)) => Err(scenario_err(
+                "supply.breakpoints".into(),
+                "missing: piece_curvature needs the breakpoints between its pieces",
+            )),
+            (None, None) => {
+                let curvature = self
+                    .curvature
+                    .as_ref()
+                    .ok_or_else(|| {
+                        scenario_err(
+                            "supply.curvature".into(),
+                            "missing (or give breakpoints and piece_curvature)",
+                        )
+                    })?
+                    .expand("supply.curvature", periods)?;
+                let zeros = PerPeriod::Constant(0.0);
+                let cubic = self
+                    .cubic
+                    .as_ref()
+                    .unwrap_or(&zeros)
+                    .expand("supply.cubic", periods)?;
+                let quartic = self
+                    .quartic
+                    .as_ref()
+                    .unwrap_or(&zeros)
+                    .expand("supply.quartic", periods)?;
+                SupplyCost::polynomial(curvature, linear, cubic, quartic)
+            }
+        }
+    }
 }
 
 /// One customer, or a class of `count` customers (optionally jittered).
@@ -220,12 +348,15 @@ pub struct CustomerSpec {
     /// Quadratic: `κ_t > 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kappa: Option<PerPeriod>,
-    /// Log: `w_t > 0`.
+    /// Log and power: `w_t > 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<PerPeriod>,
-    /// Log: `s_t > 0`.
+    /// Log and power: `s_t > 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<PerPeriod>,
+    /// Power: the exponent `α ∈ (0, 1)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
     /// Minimum daily energy `Q_i ≥ 0` (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_energy: Option<f64>,
@@ -290,6 +421,19 @@ pub enum UtilitySpec {
     Quadratic,
     /// `U = w ln(s + q)` (fields `weight`, `shift`).
     Log,
+    /// `U = w (s + q)^α` (fields `weight`, `shift`, `alpha`).
+    Power,
+}
+
+impl UtilitySpec {
+    /// The family's name as written in files (`quadratic`, `log`, `power`).
+    pub fn name(self) -> &'static str {
+        match self {
+            UtilitySpec::Quadratic => "quadratic",
+            UtilitySpec::Log => "log",
+            UtilitySpec::Power => "power",
+        }
+    }
 }
 
 fn scenario_err(field: String, message: &str) -> ShapingError {
@@ -347,12 +491,7 @@ impl ShapingScenario {
         }
         // Huge sizes are refused before any allocation that could abort.
         try_vec("periods", periods.saturating_mul(4))?;
-        let curvature = self.supply.curvature.expand("supply.curvature", periods)?;
-        let linear = match &self.supply.linear {
-            Some(l) => l.expand("supply.linear", periods)?,
-            None => PerPeriod::Constant(0.0).expand("supply.linear", periods)?,
-        };
-        let supply = SupplyCost::quadratic(curvature, linear)?;
+        let supply = self.supply.to_supply(periods)?;
         if self.customers.is_empty() {
             return Err(ShapingError::Input(dr_convex::InputError::Empty {
                 field: "customers".into(),
@@ -387,9 +526,11 @@ impl ShapingScenario {
     /// need on this scenario, computed from the counts in the file without allocating
     /// (saturating arithmetic). With `N = Σ count`, `T = periods`:
     /// - `BYTES_PER_LOAD` per load variable `q_i(t)` (`N·T` of them): the utility
-    ///   parameters (16), the loads of both equilibria and of the unshaped reference (24),
-    ///   the responses' and best responses' scratch (48), and the `--json` output of both
-    ///   equilibria's loads (serde values ~2·64, printed text ~2·48);
+    ///   parameters (16), the loads of both equilibria (16), the responses' and a market
+    ///   clearing's scratch (32), and the VI path's iterates (64: the strategic equilibrium
+    ///   of a non-quadratic supply cost); `--json` is streamed, not built in memory
+    ///   (measured: `dr solve` of 10⁶ customers over `T = 24`, with or without `--json`,
+    ///   peaks at 0.91 GB, about 38 bytes per load variable all included);
     /// - `BYTES_PER_CUSTOMER` per customer (kind, energy bounds, multipliers, gains,
     ///   per-customer JSON arrays);
     /// - `8·T²·(⌈N/4096⌉ + 8)` for the price Newton's `T × T` matrices (one partial Hessian
@@ -416,6 +557,26 @@ impl ShapingScenario {
             .saturating_add(traced.saturating_mul(BYTES_PER_TRACE_VALUE))
             .saturating_add(t.saturating_mul(BYTES_PER_PERIOD))
             .saturating_add(1 << 20)
+    }
+
+    /// The `[[customers]]` entries as spans of the model's customers, in order (the
+    /// population is their expansion), for [`crate::solve_report`].
+    pub fn classes(&self) -> Vec<crate::ClassSpan> {
+        let mut start = 0usize;
+        self.customers
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let span = crate::ClassSpan {
+                    name: c.name.clone().unwrap_or_else(|| format!("customers[{k}]")),
+                    utility: c.utility.name().into(),
+                    start,
+                    count: c.count,
+                };
+                start = start.saturating_add(c.count);
+                span
+            })
+            .collect()
     }
 
     /// The simulation settings of the scenario (defaults when absent), validated.
@@ -457,43 +618,62 @@ impl CustomerSpec {
                 requirement: "must be < periods".into(),
             }));
         }
-        let (first, second, names) =
-            match self.utility {
-                UtilitySpec::Quadratic => {
-                    for (f, present) in [("weight", &self.weight), ("shift", &self.shift)] {
-                        if present.is_some() {
-                            return Err(scenario_err(
-                                f.into(),
-                                "is a field of utility = \"log\", not \"quadratic\"",
-                            ));
-                        }
+        let (first, second, names) = match self.utility {
+            UtilitySpec::Quadratic => {
+                for (f, present) in [("weight", &self.weight), ("shift", &self.shift)] {
+                    if present.is_some() {
+                        return Err(scenario_err(
+                            f.into(),
+                            "is a field of utility = \"log\", not \"quadratic\"",
+                        ));
                     }
-                    let theta = self.theta.as_ref().ok_or_else(|| {
-                        scenario_err("theta".into(), "missing (utility = \"quadratic\")")
-                    })?;
-                    let kappa = self.kappa.as_ref().ok_or_else(|| {
-                        scenario_err("kappa".into(), "missing (utility = \"quadratic\")")
-                    })?;
-                    (theta, kappa, ("theta", "kappa"))
                 }
-                UtilitySpec::Log => {
-                    for (f, present) in [("theta", &self.theta), ("kappa", &self.kappa)] {
-                        if present.is_some() {
-                            return Err(scenario_err(
-                                f.into(),
-                                "is a field of utility = \"quadratic\", not \"log\"",
-                            ));
-                        }
+                let theta = self.theta.as_ref().ok_or_else(|| {
+                    scenario_err("theta".into(), "missing (utility = \"quadratic\")")
+                })?;
+                let kappa = self.kappa.as_ref().ok_or_else(|| {
+                    scenario_err("kappa".into(), "missing (utility = \"quadratic\")")
+                })?;
+                (theta, kappa, ("theta", "kappa"))
+            }
+            UtilitySpec::Log | UtilitySpec::Power => {
+                let name = self.utility.name();
+                for (f, present) in [("theta", &self.theta), ("kappa", &self.kappa)] {
+                    if present.is_some() {
+                        return Err(scenario_err(
+                            f.into(),
+                            &format!("is a field of utility = \"quadratic\", not \"{name}\""),
+                        ));
                     }
-                    let weight = self.weight.as_ref().ok_or_else(|| {
-                        scenario_err("weight".into(), "missing (utility = \"log\")")
-                    })?;
-                    let shift = self.shift.as_ref().ok_or_else(|| {
-                        scenario_err("shift".into(), "missing (utility = \"log\")")
-                    })?;
-                    (weight, shift, ("weight", "shift"))
                 }
-            };
+                let weight = self.weight.as_ref().ok_or_else(|| {
+                    scenario_err("weight".into(), &format!("missing (utility = \"{name}\")"))
+                })?;
+                let shift = self.shift.as_ref().ok_or_else(|| {
+                    scenario_err("shift".into(), &format!("missing (utility = \"{name}\")"))
+                })?;
+                (weight, shift, ("weight", "shift"))
+            }
+        };
+        let alpha = match (self.utility, self.alpha) {
+            (UtilitySpec::Power, Some(a)) => a,
+            (UtilitySpec::Power, None) => {
+                return Err(scenario_err(
+                    "alpha".into(),
+                    "missing (utility = \"power\")",
+                ))
+            }
+            (other, Some(_)) => {
+                return Err(scenario_err(
+                    "alpha".into(),
+                    &format!(
+                        "is a field of utility = \"power\", not \"{}\"",
+                        other.name()
+                    ),
+                ))
+            }
+            (_, None) => 0.0,
+        };
         let a = first.expand(names.0, periods)?;
         let b = second.expand(names.1, periods)?;
         let lo = self.min_energy.unwrap_or(0.0);
@@ -503,6 +683,7 @@ impl CustomerSpec {
         {
             UtilitySpec::Quadratic => customers.push_quadratic(a, b, lo, hi),
             UtilitySpec::Log => customers.push_log(a, b, lo, hi),
+            UtilitySpec::Power => customers.push_power(a, b, alpha, lo, hi),
         };
         // Validate the class's base parameters first (errors then name the spec's fields).
         let mut scratch = Customers::new(periods)?;

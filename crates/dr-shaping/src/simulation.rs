@@ -127,7 +127,7 @@ impl SimulationSettings {
 }
 
 /// One round of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Round {
     /// Round index `k` (0 = the start).
     pub round: usize,
@@ -140,13 +140,13 @@ pub struct Round {
     /// `max_t |C'(D_t(p), t) − p(t)| / P`, `P` the day's price scale (`crate::newton`).
     pub residual: f64,
     /// Social welfare `Σ U − Σ C` at the round's loads (gradient scheme; `None` for Newton).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welfare: Option<f64>,
     /// Newton: whether the announced prices were accepted as the next iterate.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
     /// The first customers' loads (see [`SimulationSettings::record_loads`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loads: Option<Vec<Vec<f64>>>,
 }
 
@@ -184,11 +184,33 @@ pub struct SimulationRun {
 /// `2/L` for the gradient scheme, with `L ≥` the Lipschitz constant of the gradient:
 /// competitive `L = max_t (max_i U_i''-bound(t) + N C''(t))`, strategic
 /// `L = max_t (max_i U_i''-bound(t) + (N + 1) C''(t))`, where the utility-curvature bound is
-/// `κ_i(t)` (quadratic) or `w_i(t)/s_i(t)²` (log, its value at `q = 0`). `None` when a
-/// utility or the supply cost is user-supplied (no bound is known). Projected gradient
+/// `κ_i(t)` (quadratic), `w_i(t)/s_i(t)²` (log) or `α(1 − α) w_i(t) s_i(t)^{α−2}` (power;
+/// both their values at `q = 0`). For a polynomial or piecewise-quadratic supply cost
+/// (competitive customers) `C''(·, t)` is nondecreasing on `Q ≥ 0`, and when every daily
+/// maximum `Q̄_i` is finite the projected iterates keep `Q(t) ≤ Σ_i Q̄_i`, so
+/// `C''(Σ_i Q̄_i, t)` stands for `C''(t)`. `None` when a utility or the supply cost is
+/// user-supplied, or for those costs with strategic customers (the gradient of eq. 48 also
+/// carries `q_i C'''`) or an unbounded `Q̄_i` (no bound is known). Projected gradient
 /// converges for every `γ < 2/L` (a sufficient condition).
 pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> {
-    let (c, _) = model.supply().as_quadratic()?;
+    let supply = model.supply();
+    let c: Vec<f64> = match (supply.as_quadratic(), supply.form(), behaviour) {
+        (Some((c, _)), _, _) => c.to_vec(),
+        (
+            None,
+            crate::SupplyForm::Polynomial | crate::SupplyForm::PiecewiseQuadratic,
+            Behaviour::Competitive,
+        ) => {
+            let reach: f64 = model.customers().max_energy().iter().sum();
+            if !reach.is_finite() {
+                return None;
+            }
+            (0..model.periods())
+                .map(|t| supply.curvature(t, reach))
+                .collect()
+        }
+        _ => return None,
+    };
     let customers = model.customers();
     let n = customers.len();
     let periods = model.periods();
@@ -204,6 +226,17 @@ pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> 
             crate::model::Utility::Log { weight, shift } => {
                 for t in 0..periods {
                     kmax[t] = kmax[t].max(weight[t] / (shift[t] * shift[t]));
+                }
+            }
+            crate::model::Utility::Power {
+                weight,
+                shift,
+                alpha,
+            } => {
+                // −U'' = α (1 − α) w (s + q)^{α−2} is largest at q = 0.
+                for t in 0..periods {
+                    let k = alpha * (1.0 - alpha) * weight[t] * shift[t].powf(alpha - 2.0);
+                    kmax[t] = kmax[t].max(k);
                 }
             }
             crate::model::Utility::Custom(_) => return None,

@@ -19,30 +19,66 @@ use crate::equilibrium::{
 };
 use crate::error::ShapingError;
 use crate::model::ShapingModel;
+use dr_convex::parallel::{chunked_reduce, CHUNK};
 use dr_convex::{solve_vi, BoxSumBlocks, FnOperator, ViSettings};
+use rayon::prelude::*;
 
-/// `F(q)` of condition (44) into `out` (both `N·T`, customer-major).
+/// `F(q)` of condition (44) into `out` (both `N·T`, customer-major): the totals by fixed
+/// chunks combined in order, then every customer's row on its own (parallel above 8192
+/// customers; the same bits for any thread count).
 fn operator(model: &ShapingModel, q: &[f64], out: &mut [f64]) {
     let customers = model.customers();
     let supply = model.supply();
     let periods = model.periods();
-    let mut total = vec![0.0; periods];
-    for row in q.chunks(periods) {
-        for (a, &x) in total.iter_mut().zip(row) {
-            *a += x;
-        }
-    }
+    let n = q.len() / periods;
+    let total = chunked_reduce(
+        n,
+        THRESHOLD,
+        vec![0.0; periods],
+        |r| {
+            let mut acc = vec![0.0; periods];
+            for row in q[r.start * periods..r.end * periods].chunks(periods) {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a += x;
+                }
+            }
+            acc
+        },
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(&b) {
+                *x += y;
+            }
+            a
+        },
+    );
     let marginal: Vec<f64> = (0..periods).map(|t| supply.marginal(t, total[t])).collect();
     let curvature: Vec<f64> = (0..periods)
         .map(|t| supply.curvature(t, total[t]))
         .collect();
-    for (i, (row, o)) in q.chunks(periods).zip(out.chunks_mut(periods)).enumerate() {
-        for t in 0..periods {
-            o[t] =
-                customers.piece(i, t).derivative(row[t], 0.0) + marginal[t] + row[t] * curvature[t];
+    let rows = |c: usize, block: &mut [f64]| {
+        for (k, o) in block.chunks_mut(periods).enumerate() {
+            let i = c * CHUNK + k;
+            let row = &q[i * periods..(i + 1) * periods];
+            for t in 0..periods {
+                o[t] = customers.piece(i, t).derivative(row[t], 0.0)
+                    + marginal[t]
+                    + row[t] * curvature[t];
+            }
         }
+    };
+    if n >= THRESHOLD {
+        out.par_chunks_mut(CHUNK * periods)
+            .enumerate()
+            .for_each(|(c, b)| rows(c, b));
+    } else {
+        out.chunks_mut(CHUNK * periods)
+            .enumerate()
+            .for_each(|(c, b)| rows(c, b));
     }
 }
+
+/// Population size from which the operator runs on the rayon pool.
+const THRESHOLD: usize = 8192;
 
 /// The Nash equilibrium (Theorem 7) as the solution of the monotone VI (module docs) with
 /// the kernel's VI solver settings (`tolerance` is on the natural residual

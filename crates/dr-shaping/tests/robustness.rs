@@ -155,7 +155,7 @@ fn rescale(model: &ShapingModel, s: f64, r: f64) -> ShapingModel {
                 let sh: Vec<f64> = shift.iter().map(|x| s * x).collect();
                 out.push_log(&w, &sh, lo, hi).unwrap();
             }
-            Utility::Custom(_) => unreachable!(),
+            Utility::Power { .. } | Utility::Custom(_) => unreachable!(),
         }
     }
     let (cc, e) = model.supply().as_quadratic().unwrap();

@@ -1,0 +1,166 @@
+//! The typed reports of `dr solve` / `dr simulate` (issue 13): thread-count independence of
+//! the whole report (the same bits with 1 and 4 rayon threads), and its consistency with the
+//! loads it carries (energies, bills, class means and the unshaped reference recomputed
+//! here, customer by customer).
+
+use dr_shaping::*;
+
+/// Two jittered classes (quadratic and power, with energy bounds) of `n` customers in all,
+/// large enough for every parallel pass (chunks of 4096, thresholds 8192) to split.
+fn population(n: usize, periods: usize) -> ShapingScenario {
+    let text = format!(
+        "periods = {periods}\nseed = 11\n[supply]\ncurvature = {c}\nlinear = 0.05\n\
+         [[customers]]\nname = \"homes\"\ncount = {a}\nutility = \"quadratic\"\n\
+         theta = 0.4\nkappa = 0.2\nmin_energy = 1.0\nmax_energy = 3.0\njitter = 0.3\n\
+         [[customers]]\nname = \"heaters\"\ncount = {b}\nutility = \"power\"\nweight = 0.5\n\
+         shift = 1.0\nalpha = 0.5\nmin_energy = 0.5\njitter = 0.2\n",
+        c = 0.01 / n as f64,
+        a = n / 2,
+        b = n - n / 2,
+    );
+    toml::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_solve_report_does_not_depend_on_the_thread_count() {
+    let file = population(20_000, 4);
+    let model = file.to_model().unwrap();
+    let options = SolveOptions {
+        cross_check: Some(false),
+        ..SolveOptions::default()
+    };
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| solve_report(&model, &file.classes(), "pop", &options).unwrap())
+    };
+    let one = run(1);
+    let four = run(4);
+    // Bit-for-bit: serialise both and compare the text (f64 PartialEq would also accept
+    // 0.0 == -0.0).
+    assert_eq!(
+        serde_json::to_string(&one).unwrap(),
+        serde_json::to_string(&four).unwrap()
+    );
+    assert!(one.claims.iter().all(|c| c.holds), "{:?}", one.claims);
+}
+
+#[test]
+fn the_report_is_consistent_with_its_loads() {
+    let file = population(600, 3);
+    let model = file.to_model().unwrap();
+    let r = solve_report(&model, &file.classes(), "pop", &SolveOptions::default()).unwrap();
+    for eq in [&r.competitive, &r.strategic.equilibrium] {
+        let n = eq.loads.len();
+        assert_eq!(n, 600);
+        let mut total = [0.0; 3];
+        for i in 0..n {
+            let q = eq.loads.customer(i);
+            let e: f64 = q.iter().sum();
+            let b: f64 = q.iter().zip(&eq.prices).map(|(x, p)| x * p).sum();
+            assert!((e - eq.energy[i]).abs() <= 1e-12 * e.abs());
+            assert!((b - eq.bills[i]).abs() <= 1e-12 * b.abs());
+            for (t, x) in q.iter().enumerate() {
+                total[t] += x;
+            }
+        }
+        for (x, y) in total.iter().zip(&eq.total_load) {
+            assert!((x - y).abs() <= 1e-9 * x);
+        }
+        let peak = total.iter().copied().fold(0.0, f64::max);
+        assert!((eq.peak_load - peak).abs() <= 1e-9 * peak);
+        assert!((eq.peak_to_average * eq.load_factor - 1.0).abs() <= 1e-12);
+    }
+    // Class means, recomputed from the loads.
+    for c in &r.classes {
+        let range = c.first_customer..c.first_customer + c.count;
+        let mean = |v: &[f64]| v[range.clone()].iter().sum::<f64>() / c.count as f64;
+        assert!((mean(&r.competitive.energy) - c.energy_competitive).abs() <= 1e-12);
+        assert!((mean(&r.strategic.equilibrium.bills) - c.bill_strategic).abs() <= 1e-12);
+    }
+    // The unshaped reference: each customer's own optimum at the flat price, here from
+    // `unshaped_loads` (the library's per-customer responses), summed by hand.
+    let flat = r.competitive.prices.iter().sum::<f64>() / 3.0;
+    assert!((flat - r.unshaped.flat_price).abs() <= 1e-15 * flat);
+    let loads = unshaped_loads(&model, flat).unwrap();
+    let mut total = vec![0.0; 3];
+    for i in 0..loads.len() {
+        for (t, x) in loads.customer(i).iter().enumerate() {
+            total[t] += x;
+        }
+    }
+    for (x, y) in total.iter().zip(&r.unshaped.total_load) {
+        assert!((x - y).abs() <= 1e-12 * x);
+    }
+    let w = welfare_of(&model, &loads, &total);
+    assert!((w - r.unshaped.welfare).abs() <= 1e-12 * w.abs());
+    // The claims hold, and the IPM agrees (N·T = 1800 ≤ 50 000).
+    assert!(r.claims.iter().all(|c| c.holds), "{:?}", r.claims);
+    assert_eq!(r.cross_check.verdict, Some(PathVerdict::Agrees));
+    assert_eq!(r.strategic.cross_check.verdict, Some(PathVerdict::Agrees));
+}
+
+#[test]
+fn a_simulation_report_loads_back_from_its_json() {
+    let file = population(40, 3);
+    let model = file.to_model().unwrap();
+    let settings = SimulationSettings {
+        scheme: Scheme::Newton,
+        ..SimulationSettings::default()
+    };
+    let exact = competitive_equilibrium(&model).unwrap();
+    let run = simulate(&model, &settings).unwrap();
+    let report = SimulationReport {
+        model: "shaping".into(),
+        file: "pop".into(),
+        simulated: "test".into(),
+        run: run_report(run, &exact, &settings),
+        strategic: None,
+    };
+    // The run reached the exact prices, and its trace's price errors are those of its rounds.
+    assert!(report.run.converged);
+    assert_eq!(report.run.price_errors.len(), report.run.rounds.len());
+    for (r, e) in report.run.rounds.iter().zip(&report.run.price_errors) {
+        let d = r
+            .prices
+            .iter()
+            .zip(&exact.prices)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert_eq!(d, *e);
+    }
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("null"), "{json}");
+    let back: SimulationReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.run.termination, report.run.termination);
+    assert_eq!(back.run.rounds.len(), report.run.rounds.len());
+    assert_eq!(back.run.rounds_run, report.run.rounds_run);
+    assert!(back.strategic.is_none());
+}
+
+/// The VI path (a non-quadratic supply cost's strategic equilibrium) is parallel over the
+/// customers too, and gives the same bits with 1 and 4 threads.
+#[test]
+fn the_vi_path_does_not_depend_on_the_thread_count() {
+    let mut file = population(10_000, 2);
+    file.supply.cubic = Some(PerPeriod::Constant(1e-9));
+    let model = file.to_model().unwrap();
+    assert_eq!(model.supply().form(), SupplyForm::Polynomial);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| strategic_equilibrium(&model).unwrap())
+    };
+    let one = run(1);
+    let four = run(4);
+    assert_eq!(one.method, Method::Vi);
+    assert!(one.certificate.holds(1e-8), "{:?}", one.certificate);
+    assert_eq!(
+        serde_json::to_string(&one).unwrap(),
+        serde_json::to_string(&four).unwrap()
+    );
+}
