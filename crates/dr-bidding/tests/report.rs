@@ -54,7 +54,10 @@ fn draws_reports_and_tables_are_identical_for_one_and_four_threads() {
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a1), bits(&a4));
     assert_eq!(bits(&h1), bits(&h4));
-    assert!(json1 == json4, "the solve JSON differs between 1 and 4 threads");
+    assert!(
+        json1 == json4,
+        "the solve JSON differs between 1 and 4 threads"
+    );
     assert!(csv1 == csv4, "the CSV differs between 1 and 4 threads");
 }
 
@@ -92,7 +95,10 @@ fn the_report_reads_back_from_its_json_and_equals_itself() {
     for (m, listed) in [(&small, true), (&large, false)] {
         let r = solve_report(&m, &ReportOptions::default()).unwrap();
         assert_eq!(r.listing.is_some(), listed && m.len() <= LIST_LIMIT);
-        assert_eq!(r.competitive.net_revenues.is_some(), m.len() <= REVENUE_LIMIT);
+        assert_eq!(
+            r.competitive.net_revenues.is_some(),
+            m.len() <= REVENUE_LIMIT
+        );
         let json = serde_json::to_string_pretty(&r).unwrap();
         let back: SolveReport = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
@@ -111,9 +117,7 @@ fn the_report_reads_back_from_its_json_and_equals_itself() {
 
 #[test]
 fn csv_rows_equal_the_json_columns() {
-    let m = drawn(5_000, 500.0)
-        .with_uniform_capacity(0.2)
-        .unwrap();
+    let m = drawn(5_000, 500.0).with_uniform_capacity(0.2).unwrap();
     let r = solve_report(&m, &ReportOptions::default()).unwrap();
     let v: serde_json::Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
     let col = |eq: &str, key: &str| -> Vec<f64> {
@@ -223,7 +227,11 @@ fn solve_memory_estimate_bounds_the_columns() {
     // market's coefficients and capacities (and the Nash cap), the competitive loads, bids
     // and net revenues, the Nash loads, bids and net revenues. Their allocated sizes must
     // stay below the estimate; above REVENUE_LIMIT the revenues are not kept at all.
-    for (n, caps) in [(1_000usize, false), (3_000, true), (REVENUE_LIMIT + 7, false)] {
+    for (n, caps) in [
+        (1_000usize, false),
+        (3_000, true),
+        (REVENUE_LIMIT + 7, false),
+    ] {
         let toml = format!(
             "model = \"bidding\"\ndeficit = {}\n[population]\ncount = {n}\nlinear = [1.0, 2.0]\n\
              quadratic = [0.5, 4.5]\n{}",
