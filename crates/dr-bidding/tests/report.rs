@@ -93,7 +93,7 @@ fn the_report_reads_back_from_its_json_and_equals_itself() {
     .unwrap();
     let large = drawn(REVENUE_LIMIT + 1, 0.1 * (REVENUE_LIMIT + 1) as f64);
     for (m, listed) in [(&small, true), (&large, false)] {
-        let r = solve_report(&m, &ReportOptions::default()).unwrap();
+        let r = solve_report(m, &ReportOptions::default()).unwrap();
         assert_eq!(r.listing.is_some(), listed && m.len() <= LIST_LIMIT);
         assert_eq!(
             r.competitive.net_revenues.is_some(),

@@ -122,8 +122,11 @@ pub(crate) struct CsvTable {
     /// Column names (the first line of the file).
     pub header: Vec<String>,
     /// Writes every row, each ending in a newline.
-    pub rows: Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>>,
+    pub rows: RowWriter,
 }
+
+/// Streams the rows of a [`CsvTable`] to a writer.
+pub(crate) type RowWriter = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>>;
 
 /// Writes each table as `dir/<file_name>` (the directory is created if missing): the header
 /// line, then the rows through a 1 MiB buffer. Returns the paths written.
