@@ -468,12 +468,20 @@ fn listing(
 /// a top-`k` per chunk, merged in chunk order (no sort of the population; the order is
 /// total, so the result does not depend on the chunking or the threads).
 pub(crate) fn cheapest(market: &Market, k: usize) -> Vec<usize> {
-    let key = |i: usize| (market.base_marginal_cost(i), i);
+    let base: Box<dyn Fn(usize) -> f64 + Sync> = match market.costs() {
+        Costs::Quadratic { linear, .. } => Box::new(move |i| linear[i]),
+        Costs::General(_) => Box::new(|i| market.base_marginal_cost(i)),
+    };
+    let key = |i: usize| (base(i), i);
     let before = |i: usize, j: usize| {
         let (a, b) = (key(i), key(j));
         a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
     };
     let insert = |best: &mut Vec<usize>, i: usize| {
+        // Most customers are not among the k cheapest: one comparison with the last.
+        if best.len() == k && best.last().is_some_and(|&j| before(j, i)) {
+            return;
+        }
         let pos = best.partition_point(|&j| before(j, i));
         if pos < k {
             best.insert(pos, i);
