@@ -580,7 +580,10 @@ fn write_end_to_end(out: &mut String) -> Result<()> {
          Clarabel interior-point solver on the competitive equilibrium QP alone (building \
          and solving it in-process, one run), on the same customers (read from the \
          `--output` CSV). Clarabel's price {} vs ours {} (relative difference {:.1e}; \
-         status {}). JSON file {:.1} MB, CSV {:.1} MB.\n",
+         status {}). JSON file {:.1} MB, CSV {:.1} MB. Clarabel is called directly here, \
+         without the modelling layer of the issue's CVXPY + Clarabel reference (9.6 s), so \
+         the ratios are against a faster reference. Wall times on a shared 2-core machine \
+         vary with its load (see \"End to end by hand\" for CPU times).\n",
         v["instance"].as_str().unwrap_or("?"),
         v["customers"],
         p_clarabel,
