@@ -97,5 +97,5 @@ pub use scenario::{
 /// allocator settings for the `_with` solvers, certificates, the input-error vocabulary),
 /// so that no direct `dr-convex` dependency is needed.
 pub use dr_convex::{
-    AllocatorSettings, Certificate, ClosureConvex, ConvexScalar, InputError, Status,
+    AllocatorSettings, Certificate, Claim, ClosureConvex, ConvexScalar, InputError, Status,
 };

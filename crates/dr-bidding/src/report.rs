@@ -20,7 +20,7 @@ use crate::equilibrium::{
 use crate::error::BiddingError;
 use crate::market::{Costs, Direction, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
-use dr_convex::{AllocatorSettings, Certificate};
+use dr_convex::{AllocatorSettings, Certificate, Claim};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -34,6 +34,10 @@ pub const REVENUE_LIMIT: usize = 100_000;
 
 /// Number of customers in [`PopulationSummary::cheapest`].
 pub const CHEAPEST: usize = 5;
+
+/// Largest relative unilateral gain (eq. 13) accepted at a computed Nash equilibrium in
+/// [`SolveReport::claims`].
+pub const GAIN_TOLERANCE: f64 = 1e-9;
 
 /// A KKT certificate with its largest residual (`Certificate::max_residual`), as reports
 /// carry it. Residuals are relative to the problem's own scale (see
@@ -308,6 +312,75 @@ pub struct SolveReport {
     /// at most [`LIST_LIMIT`] customers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listing: Option<Vec<CustomerRow>>,
+    /// The paper's statements checked on this market, each with its verdict and evidence:
+    /// the water-filling prefix (Theorems 2, 4), no gain from a unilateral deviation at the
+    /// Nash bids (eq. 13, at most [`GAIN_TOLERANCE`]), and Theorem 5.1–5.3.
+    pub claims: Vec<Claim>,
+}
+
+/// The claims of a report (see [`SolveReport::claims`]).
+fn claims(
+    ce: &EquilibriumReport,
+    ne: Option<&EquilibriumReport>,
+    eff: Option<&Efficiency>,
+) -> Vec<Claim> {
+    let prefix = |name: &str, theorem: &str, eq: &EquilibriumReport| {
+        let wf = &eq.water_filling;
+        Claim::new(
+            format!("{name} water-filling prefix ({theorem})"),
+            wf.prefix,
+            format!(
+                "largest C_i'(0) of an active customer {:?} <= price {} <= smallest C_i'(0) \
+                 of an inactive one {:?} (relative slack 1e-9)",
+                wf.highest_active_base_cost, eq.price, wf.lowest_inactive_base_cost
+            ),
+        )
+    };
+    let mut out = vec![prefix("competitive", "Theorem 2", ce)];
+    if let Some(ne) = ne {
+        out.push(prefix("Nash", "Theorem 4", ne));
+        if let Some(g) = ne.max_relative_gain {
+            out.push(Claim::new(
+                "no customer gains by deviating from the Nash bids (eq. 13)",
+                g <= GAIN_TOLERANCE,
+                format!("largest relative gain {g:.3e} <= {GAIN_TOLERANCE:e}"),
+            ));
+        }
+    }
+    if let Some(e) = eff {
+        out.push(Claim::new(
+            "p*/p̄ bounds (Theorem 5.2)",
+            e.price_bounds_hold,
+            format!(
+                "1 <= p*/p̄ = {} <= ((n-1)/(n-2)) M/m = {}",
+                e.price_ratio, e.price_ratio_bound
+            ),
+        ));
+        out.push(Claim::new(
+            "C*/C̄ bounds (Theorem 5.3)",
+            e.cost_bounds_hold,
+            match e.cost_ratio_bound {
+                Some(b) => format!(
+                    "1 <= C*/C̄ = {} <= 1 + q̄_max/(d - 2 q̄_max) = {b}",
+                    e.cost_ratio
+                ),
+                None => format!(
+                    "1 <= C*/C̄ = {} (q̄_max >= d/2: no upper bound)",
+                    e.cost_ratio
+                ),
+            },
+        ));
+        out.push(Claim::new(
+            "N̄ ⊆ N* (Theorem 5.1)",
+            e.active_sets_nested,
+            format!(
+                "{} competitively active customers, {} active at the Nash equilibrium",
+                ce.active,
+                ne.map_or(0, |n| n.active)
+            ),
+        ));
+    }
+    out
 }
 
 /// What a [`SolveReport`] is built with.
@@ -411,6 +484,7 @@ pub fn solve_report(market: &Market, opts: &ReportOptions) -> Result<SolveReport
             .collect(),
     };
     let listing = (n <= opts.list_limit).then(|| listing(market, &competitive, ne));
+    let claims = claims(&competitive, ne, efficiency.evaluated());
     Ok(SolveReport {
         model: "bidding".into(),
         file: opts.file.clone(),
@@ -426,6 +500,7 @@ pub fn solve_report(market: &Market, opts: &ReportOptions) -> Result<SolveReport
         efficiency,
         population,
         listing,
+        claims,
     })
 }
 

@@ -210,6 +210,10 @@ fn theorem1_and_the_nash_conditions_hold_on_a_drawn_population() {
     }
     assert_eq!(active, ne.active);
     assert!(ps > p, "Theorem 5: p* > p̄");
+    // The report's claims: both water-filling prefixes, no unilateral gain, Theorem 5.1–5.3,
+    // each borne out here (the checks above are the independent evidence).
+    assert_eq!(r.claims.len(), 6, "{:?}", r.claims);
+    assert!(r.claims.iter().all(|c| c.holds), "{:?}", r.claims);
     // The cheapest customers are the lowest a_i, in order.
     let mut order: Vec<usize> = (0..N).collect();
     order.sort_by(|&i, &j| a[i].total_cmp(&a[j]).then(i.cmp(&j)));
