@@ -86,7 +86,8 @@ pub use problem::equilibrium_problem;
 pub use report::{
     customers_csv_header, solve_report, write_customers_csv, CertificateReport, CheapCustomer,
     ColumnSummary, CustomerRow, EfficiencyReport, EquilibriumReport, NashReport, NoNashEquilibrium,
-    PopulationSummary, ReportOptions, SolveReport, CHEAPEST, LIST_LIMIT, REVENUE_LIMIT,
+    PopulationSummary, ReportOptions, SolveReport, CHEAPEST, GAIN_TOLERANCE, LIST_LIMIT,
+    REVENUE_LIMIT,
 };
 pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PopulationSpec, RuleName, SimulationPlan,

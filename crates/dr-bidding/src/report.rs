@@ -92,7 +92,7 @@ pub struct EquilibriumReport {
     /// Bids `b_i = q_i / p` (supply functions `q_i = b_i p`, eq. 2).
     pub bids: Vec<f64>,
     /// Net revenues `p q_i − C_i(q_i)` in money (Corollaries 1, 3); absent above
-    /// [`REVENUE_LIMIT`] customers.
+    /// [`crate::REVENUE_LIMIT`] customers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net_revenues: Option<Vec<f64>>,
 }
@@ -244,7 +244,7 @@ pub struct PopulationSummary {
     /// Nash bids `b*_i`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nash_bids: Option<ColumnSummary>,
-    /// The [`CHEAPEST`] customers with the lowest `C_i'(0)` (ties by index), in that order.
+    /// The [`crate::CHEAPEST`] customers with the lowest `C_i'(0)` (ties by index), in that order.
     pub cheapest: Vec<CheapCustomer>,
 }
 
@@ -309,12 +309,12 @@ pub struct SolveReport {
     /// Summaries of the columns and the cheapest customers.
     pub population: PopulationSummary,
     /// Every customer in water-filling order (by `C_i'(0)`, ties by index), for markets of
-    /// at most [`LIST_LIMIT`] customers.
+    /// at most [`crate::LIST_LIMIT`] customers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listing: Option<Vec<CustomerRow>>,
     /// The paper's statements checked on this market, each with its verdict and evidence:
     /// the water-filling prefix (Theorems 2, 4), no gain from a unilateral deviation at the
-    /// Nash bids (eq. 13, at most [`GAIN_TOLERANCE`]), and Theorem 5.1–5.3.
+    /// Nash bids (eq. 13, at most [`crate::GAIN_TOLERANCE`]), and Theorem 5.1–5.3.
     pub claims: Vec<Claim>,
 }
 
@@ -393,9 +393,9 @@ pub struct ReportOptions {
     pub capacity_field: String,
     /// Kernel settings of both solves.
     pub settings: AllocatorSettings,
-    /// See [`LIST_LIMIT`].
+    /// See [`crate::LIST_LIMIT`].
     pub list_limit: usize,
-    /// See [`REVENUE_LIMIT`].
+    /// See [`crate::REVENUE_LIMIT`].
     pub revenue_limit: usize,
 }
 
