@@ -263,3 +263,67 @@ fn solve_memory_estimate_bounds_the_columns() {
         assert!(held <= per_customer, "n = {n}: {held} > {per_customer}");
     }
 }
+
+#[test]
+fn general_costs_list_their_base_marginal_cost_and_no_nash_drops_its_columns() {
+    use dr_bidding::{ClosureConvex, ConvexScalar};
+    use std::sync::Arc;
+    // C_i(q) = c_i (e^q − 1): C_i'(0) = c_i, convex and increasing.
+    let cost = |c: f64| -> Arc<dyn ConvexScalar> {
+        Arc::new(
+            ClosureConvex::new(
+                move |q: f64| c * (q.exp() - 1.0),
+                move |q: f64| c * q.exp(),
+                move |q: f64| c * q.exp(),
+                (f64::NEG_INFINITY, f64::INFINITY),
+            )
+            .unwrap(),
+        )
+    };
+    let m = Market::general(vec![cost(1.0), cost(2.0), cost(3.0), cost(9.0)], 1.0).unwrap();
+    let r = solve_report(&m, &ReportOptions::default()).unwrap();
+    assert_eq!(
+        customers_csv_header(&m, &r),
+        [
+            "index",
+            "base_marginal_cost",
+            "competitive_load",
+            "competitive_bid",
+            "nash_load",
+            "nash_bid"
+        ]
+    );
+    let csv = csv_of(&m, &r);
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    for (i, (row, c)) in rows.iter().zip([1.0, 2.0, 3.0, 9.0]).enumerate() {
+        assert_eq!((row[0], row[1]), (i as f64, c));
+        // Theorem 1: an active customer's marginal cost is the price, c e^q̄ = p̄.
+        if row[2] > 0.0 {
+            let p = r.competitive.price;
+            assert!((c * row[2].exp() - p).abs() <= 1e-9 * p, "customer {i}");
+        }
+    }
+    // The listing (a small market) names no coefficients for general costs.
+    let listing = r.listing.as_ref().unwrap();
+    assert!(listing
+        .iter()
+        .all(|c| c.linear.is_none() && c.quadratic.is_none()));
+    assert_eq!(listing[0].index, 0); // water-filling order: the cheapest first
+                                     // Two customers: no Nash equilibrium (Corollary 2), so no Nash columns.
+    let two = Market::general(vec![cost(1.0), cost(2.0)], 1.0).unwrap();
+    let r = solve_report(&two, &ReportOptions::default()).unwrap();
+    assert_eq!(
+        customers_csv_header(&two, &r),
+        [
+            "index",
+            "base_marginal_cost",
+            "competitive_load",
+            "competitive_bid"
+        ]
+    );
+    assert_eq!(csv_of(&two, &r).lines().count(), 2);
+}
