@@ -48,6 +48,7 @@
 //! # Ok::<(), dr_bidding::BiddingError>(())
 //! ```
 
+mod demo;
 mod efficiency;
 mod equilibrium;
 mod error;
@@ -60,6 +61,10 @@ mod report;
 mod scenario;
 pub mod studies;
 
+pub use demo::{
+    demo_report, DemoReport, EquilibriumBrief, GainAt, GainPair, IterativePair, IterativeRun,
+    DEMO_TOLERANCE,
+};
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{
     callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,

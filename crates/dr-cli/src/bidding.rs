@@ -37,8 +37,7 @@ use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
 use super::output::{
-    certificate_json, certificate_text, check_memory, heading_word, num, CsvTable, Options, Output,
-    Table,
+    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
 };
 use super::study::Study;
 use crate::command::RoundReport;
@@ -49,13 +48,14 @@ use dr_bidding::studies::{
 };
 use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow, PRICE_TOLERANCE};
 use dr_bidding::{
-    competitive_equilibrium, critical_step, nash_equilibrium, nash_gain, Behaviour, BiddingError,
+    competitive_equilibrium, critical_step, nash_equilibrium, Behaviour, BiddingError,
     BiddingScenario, BiddingSimulation, Direction, Efficiency, Equilibrium, Market, PriceUpdate,
     SimulationRun, SimulationSettings, Termination, TraceMode,
 };
 use dr_bidding::{
-    customers_csv_header, solve_report, write_customers_csv, ColumnSummary, CustomerRow,
-    EquilibriumReport, NashReport, ReportOptions, SolveReport,
+    customers_csv_header, demo_report, solve_report, write_customers_csv, ColumnSummary,
+    CustomerRow, DemoReport, EquilibriumReport, IterativeRun, NashReport, ReportOptions,
+    SolveReport, DEMO_TOLERANCE,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -1720,127 +1720,104 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
     )?;
     let (file, market) = market_of(&s, s.parse()?)?;
     let err = model_err(BIDDING_30_NAME);
-    let n = market.len();
-    let d = market.deficit();
-    let report = dr_bidding::solve(&market).map_err(&err)?;
-    let (ce, ne, eff) = (&report.competitive, &report.nash, &report.efficiency);
-    let gain = nash_gain(&market, &ne.bids).map_err(&err)?;
-    let ce_gain = nash_gain(&market, &ce.bids).map_err(&err)?;
     let plan = file.simulation_plan().map_err(&err)?;
-    let paper_update = match plan.update {
-        PriceUpdate::Paper { step } => PriceUpdate::Paper { step },
-        PriceUpdate::Fast => PriceUpdate::Paper { step: 0.1 },
-    };
-    let hidden = Options::default();
-    let paper = run_update(
-        &market,
-        Behaviour::Competitive,
-        paper_update,
-        plan.settings.clone(),
-        None,
-        &hidden,
-    )
-    .map_err(&err)?;
-    let fast = run_update(
-        &market,
-        Behaviour::Competitive,
-        PriceUpdate::Fast,
-        plan.settings.clone(),
-        None,
-        &hidden,
-    )
-    .map_err(&err)?;
-
-    // Every claim printed below, checked.
-    let mut failures = Vec::new();
-    let tol = CHECK_TOL;
-    let sum = |v: &[f64]| v.iter().sum::<f64>();
-    for (name, eq) in [("competitive", ce), ("Nash", ne)] {
-        if (sum(&eq.loads) - d).abs() > tol * d {
-            failures.push(format!("{name}: Σ q = {} ≠ d = {d}", sum(&eq.loads)));
-        }
-        if !eq.certificate.holds(tol) {
-            failures.push(format!("{name}: certificate {:?}", eq.certificate));
-        }
-        if !eq.water_filling.prefix {
-            failures.push(format!("{name}: active set is not a water-filling prefix"));
-        }
-    }
-    if ne.price < ce.price * (1.0 - tol) {
-        failures.push(format!("p* = {} < p̄ = {}", ne.price, ce.price));
-    }
-    if ne.total_cost < ce.total_cost * (1.0 - tol) {
-        failures.push(format!("C* = {} < C̄ = {}", ne.total_cost, ce.total_cost));
-    }
-    if !(eff.price_bounds_hold && eff.cost_bounds_hold && eff.active_sets_nested) {
-        failures.push(format!("Theorem 5 does not hold: {eff:?}"));
-    }
-    if ne.loads.iter().any(|&q| q >= 0.5 * d) {
-        failures.push("a Nash load is ≥ d/2 (Lemma 3)".into());
-    }
-    if ce.net_revenues.iter().any(|&r| r < -tol) {
-        failures.push("a competitive net revenue is negative (Corollary 1)".into());
-    }
-    if ne
-        .loads
-        .iter()
-        .zip(&ne.net_revenues)
-        .any(|(&q, &r)| q > 0.0 && r <= 0.0)
-    {
-        failures.push("an active Nash customer has no positive net revenue (Corollary 3)".into());
-    }
-    if gain.max_relative_gain.is_nan() || gain.max_relative_gain > tol {
-        failures.push(format!(
-            "a customer gains {:.3e} by deviating from the Nash bids",
-            gain.max_relative_gain
-        ));
-    }
-    if ce_gain.max_relative_gain.is_nan() || ce_gain.max_relative_gain <= 1e-6 {
-        failures.push(format!(
-            "the competitive bids look like a Nash equilibrium (largest gain {:.3e})",
-            ce_gain.max_relative_gain
-        ));
-    }
-    for (name, run) in [("paper", &paper), ("fast", &fast)] {
-        if run.termination != Termination::Converged || rel(run.price, ce.price) > 1e-8 {
-            failures.push(format!(
-                "{name} rule: {:?} at price {} (p̄ = {})",
-                run.termination, run.price, ce.price
-            ));
-        }
-    }
-    if fast.rounds >= paper.rounds {
-        failures.push(format!(
-            "the fast rule took {} rounds, the paper step {}",
-            fast.rounds, paper.rounds
-        ));
-    }
-    if !failures.is_empty() {
-        return Err(CliError::CheckFailed(format!(
-            "bidding demo: {}",
-            failures.join("; ")
-        )));
-    }
-
-    let step = match paper_update {
+    let step = match plan.update {
         PriceUpdate::Paper { step } => step,
-        PriceUpdate::Fast => f64::NAN,
+        PriceUpdate::Fast => 0.1,
     };
+    let start_price = plan.settings.start_price;
+    let tolerance = plan.settings.tolerance;
+    let r = demo_report(&market, BIDDING_30_NAME, step, plan.settings).map_err(&err)?;
+    let text = demo_text(&r, start_price, tolerance);
+
+    let mut plots = Vec::new();
+    if opts.wants_plots() {
+        let order = &r.water_filling_order;
+        let bars = BarChart::new(
+            "30 customers: competitive and Nash loads (water-filling order)",
+            order.iter().map(|i| (i + 1).to_string()),
+        )
+        .x_label("customer (by C_i'(0))")
+        .y_label("load")
+        .group(
+            "competitive q̄_i",
+            order.iter().map(|&i| r.competitive.loads[i]),
+        )
+        .group("Nash q*_i", order.iter().map(|&i| r.nash.loads[i]));
+        plots.push(Plot::new("bidding-demo-loads", &bars));
+        let errors = |run: &IterativeRun| -> Vec<(f64, f64)> {
+            let p = r.competitive.price;
+            run.prices
+                .iter()
+                .enumerate()
+                .map(|(k, q)| ((k + 1) as f64, (q - p).abs() / p))
+                .collect()
+        };
+        let chart = LineChart::new("Iterative bidding: distance to p̄ per round")
+            .x_label("round k")
+            .y_label("|p(k) − p̄| / p̄")
+            .log_y(true)
+            .series_with_markers(
+                format!("paper, γ = {}", num(step)),
+                errors(&r.iterative.paper),
+            )
+            .series_with_markers("fast", errors(&r.iterative.fast));
+        plots.push(Plot::new("bidding-demo-convergence", &chart));
+    }
+    // The certificates, runs and claims shown go through the one exit-code policy.
+    let mut outcome = super::output::Outcome::default();
+    outcome.certificate(
+        "competitive equilibrium",
+        &r.competitive.certificate.certificate,
+    );
+    outcome.certificate("Nash equilibrium", &r.nash.certificate.certificate);
+    for (name, run) in [
+        ("paper-rule simulation", &r.iterative.paper),
+        ("fast-rule simulation", &r.iterative.fast),
+    ] {
+        outcome.converged(
+            name,
+            run.termination == Termination::Converged,
+            termination_name(run.termination),
+        );
+    }
+    for c in &r.claims {
+        outcome.claim(&c.claim, c.holds);
+    }
+    // `dr demo` collects the sections' `json`; the typed body is the same value.
+    let json = serde_json::to_value(&r)
+        .map_err(|e| CliError::CheckFailed(format!("bidding demo: the report is not JSON: {e}")))?;
+    let mut out = Output {
+        text,
+        plots,
+        outcome,
+        ..Output::default()
+    }
+    .with_body(r);
+    out.json = json;
+    Ok(out)
+}
+
+/// The text of the demo section, formatted from its report.
+fn demo_text(r: &DemoReport, start_price: f64, tolerance: f64) -> String {
+    let (ce, ne, eff) = (&r.competitive, &r.nash, &r.efficiency);
+    let n = r.customers;
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{}: supply-function bidding on {BIDDING_30_NAME} ({PAPER}): {n} customers with \
+        "{}: supply-function bidding on {} ({PAPER}): {n} customers with \
          C_i(q) = a_i q + h_i q² bid\n\
          b_i, shedding q_i = b_i p at the clearing price p = d / Σ b_i; d = {}. Competitive \
          (price-taking, Theorem 1) and\n\
          Nash (price-anticipating, Theorem 3) equilibria, both solved exactly by the kernel's \
          allocator (dr_bidding::solve).\n",
-        heading_word(if ce.certificate.status.is_solved() {
-            ne.certificate.status
+        heading_word(if ce.certificate.certificate.status.is_solved() {
+            ne.certificate.certificate.status
         } else {
-            ce.certificate.status
+            ce.certificate.certificate.status
         }),
-        num(d)
+        r.file,
+        num(r.deficit)
     );
     let mut t = Table::new(&["", "competitive", "Nash"]);
     t.row(vec![
@@ -1855,22 +1832,23 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
     ]);
     t.row(vec![
         "active customers".into(),
-        ce.water_filling.active.to_string(),
-        ne.water_filling.active.to_string(),
+        ce.active.to_string(),
+        ne.active.to_string(),
     ]);
     t.row(vec![
         "largest load".into(),
-        num(ce.max_load()),
-        num(ne.max_load()),
+        num(ce.max_load),
+        num(ne.max_load),
     ]);
     t.row(vec![
         "certificate max residual".into(),
-        format!("{:.1e}", ce.certificate.max_residual()),
-        format!("{:.1e}", ne.certificate.max_residual()),
+        format!("{:.1e}", ce.certificate.max_residual),
+        format!("{:.1e}", ne.certificate.max_residual),
     ]);
     text.push_str(&t.render());
     let _ = writeln!(text);
     text.push_str(&efficiency_text(eff, n));
+    let (g, cg) = (&r.nash_gain.at_nash_bids, &r.nash_gain.at_competitive_bids);
     let _ = writeln!(
         text,
         "\nIs it a Nash equilibrium? dr_bidding::nash_gain computes each customer's exact best \
@@ -1880,123 +1858,59 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
          - at the competitive bids b̄: customer {} would gain {:.1}% of its payoff by bidding {} \
          instead of {} — price-taking\n  bids are not an equilibrium among price-anticipating \
          customers.",
-        gain.max_relative_gain,
-        gain.max_gain_customer + 1,
-        ce_gain.max_gain_customer + 1,
-        100.0 * ce_gain.max_relative_gain,
-        num(ce_gain.best_response_bids[ce_gain.max_gain_customer]),
-        num(ce.bids[ce_gain.max_gain_customer]),
+        g.max_relative_gain,
+        g.customer + 1,
+        cg.customer + 1,
+        100.0 * cg.max_relative_gain,
+        num(cg.best_response_bid),
+        num(cg.bid),
     );
     let _ = writeln!(
         text,
         "\nIterative bidding (eqs. 11–12), price-taking customers, p(0) = {}, until |Σ b p − \
          d| / d ≤ {:.0e}:",
-        num(plan.settings.start_price),
-        plan.settings.tolerance
+        num(start_price),
+        tolerance
     );
     let mut t = Table::new(&["price rule", "rounds", "final price", "|p − p̄|/p̄"]);
+    let (paper, fast) = (&r.iterative.paper, &r.iterative.fast);
     for (name, run) in [
-        (format!("paper, γ = {}", num(step)), &paper),
-        ("fast".to_string(), &fast),
+        (
+            format!("paper, γ = {}", num(paper.step.unwrap_or(f64::NAN))),
+            paper,
+        ),
+        ("fast".to_string(), fast),
     ] {
         t.row(vec![
             name,
             run.rounds.to_string(),
             num(run.price),
-            format!("{:.1e}", rel(run.price, ce.price)),
+            format!("{:.1e}", run.price_error),
         ]);
     }
     text.push_str(&t.render());
+    let failing: Vec<&str> = r
+        .claims
+        .iter()
+        .filter(|c| !c.holds)
+        .map(|c| c.claim.as_str())
+        .collect();
+    let verdict = if failing.is_empty() {
+        "all hold".to_string()
+    } else {
+        format!("DO NOT HOLD: {}", failing.join("; "))
+    };
     let _ = writeln!(
         text,
-        "checks: Σ q = d for both; certificates ≤ {tol:.0e}; water-filling (Theorems 2, 4); \
-         p̄ ≤ p*, C̄ ≤ C*, N̄ ⊆ N* and the\n\
+        "checks: Σ q = d for both; certificates ≤ {DEMO_TOLERANCE:.0e}; water-filling \
+         (Theorems 2, 4); p̄ ≤ p*, C̄ ≤ C*, N̄ ⊆ N* and the\n\
          Theorem 5 bounds; Lemma 3 (q* < d/2); Corollaries 1 and 3; no gain at b*, a gain at \
          b̄; both rules reach p̄ to 1e-8,\n\
-         the fast one in fewer rounds: all hold\n"
+         the fast one in fewer rounds: {verdict}\n"
     );
     text.push_str("Nash equilibrium ");
-    text.push_str(&certificate_text(&ne.certificate));
-
-    let worse = if ne.certificate.max_residual() >= ce.certificate.max_residual() {
-        &ne.certificate
-    } else {
-        &ce.certificate
-    };
-    let brief = |eq: &Equilibrium| {
-        json!({
-            "price": eq.price,
-            "total_cost": eq.total_cost,
-            "active": eq.water_filling.active,
-            "loads": eq.loads,
-            "bids": eq.bids,
-            "certificate": certificate_json(&eq.certificate),
-        })
-    };
-    let json = json!({
-        "solved": format!("competitive and Nash equilibria of supply-function bidding ({PAPER} Theorems 1, 3)"),
-        "file": BIDDING_30_NAME,
-        "customers": n,
-        "deficit": d,
-        "competitive": brief(ce),
-        "nash": brief(ne),
-        "efficiency": eff,
-        "nash_gain": {
-            "at_nash_bids": {"max_relative_gain": gain.max_relative_gain, "customer": gain.max_gain_customer},
-            "at_competitive_bids": {"max_relative_gain": ce_gain.max_relative_gain, "customer": ce_gain.max_gain_customer},
-        },
-        "iterative": {
-            "paper": {"step": step, "rounds": paper.rounds, "price": paper.price},
-            "fast": {"rounds": fast.rounds, "price": fast.price},
-        },
-        "certificate": certificate_json(worse),
-    });
-
-    let mut plots = Vec::new();
-    if opts.wants_plots() {
-        let order = market.water_filling_order();
-        let bars = BarChart::new(
-            "30 customers: competitive and Nash loads (water-filling order)",
-            order.iter().map(|i| (i + 1).to_string()),
-        )
-        .x_label("customer (by C_i'(0))")
-        .y_label("load")
-        .group("competitive q̄_i", order.iter().map(|&i| ce.loads[i]))
-        .group("Nash q*_i", order.iter().map(|&i| ne.loads[i]));
-        plots.push(Plot::new("bidding-demo-loads", &bars));
-        let chart = LineChart::new("Iterative bidding: distance to p̄ per round")
-            .x_label("round k")
-            .y_label("|p(k) − p̄| / p̄")
-            .log_y(true)
-            .series_with_markers(
-                format!("paper, γ = {}", num(step)),
-                error_points(&paper, ce.price),
-            )
-            .series_with_markers("fast", error_points(&fast, ce.price));
-        plots.push(Plot::new("bidding-demo-convergence", &chart));
-    }
-    // Every claim above was checked (a failure is a bug: CheckFailed); the certificates and
-    // runs shown still go through the one exit-code policy.
-    let mut outcome = super::output::Outcome::default();
-    outcome.certificate("competitive equilibrium", &ce.certificate);
-    outcome.certificate("Nash equilibrium", &ne.certificate);
-    for (name, run) in [
-        ("paper-rule simulation", &paper),
-        ("fast-rule simulation", &fast),
-    ] {
-        outcome.converged(
-            name,
-            run.termination == Termination::Converged,
-            termination_name(run.termination),
-        );
-    }
-    Ok(Output {
-        body: None,
-        json,
-        text,
-        plots,
-        outcome,
-    })
+    text.push_str(&certificate_text(&ne.certificate.certificate));
+    text
 }
 
 #[cfg(test)]
