@@ -327,3 +327,32 @@ fn general_costs_list_their_base_marginal_cost_and_no_nash_drops_its_columns() {
     );
     assert_eq!(csv_of(&two, &r).lines().count(), 2);
 }
+
+#[test]
+fn demo_report_reads_back_and_its_claims_can_fail() {
+    use dr_bidding::{critical_step, demo_report, Behaviour, DemoReport, SimulationSettings};
+    let m = drawn(30, 10.0);
+    let r = demo_report(&m, "drawn", 0.1, SimulationSettings::default()).unwrap();
+    assert!(r.claims.iter().all(|c| c.holds), "{:?}", r.claims);
+    let back: DemoReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+    // The paper's step above 2/S'(p̄) (the critical step) does not converge: the claim
+    // that it reaches p̄ must then fail, and say so.
+    let gamma = 1.5 * critical_step(&m, Behaviour::Competitive).unwrap();
+    let settings = SimulationSettings {
+        max_rounds: 300,
+        ..SimulationSettings::default()
+    };
+    let r = demo_report(&m, "drawn", gamma, settings).unwrap();
+    let failed: Vec<&str> = r
+        .claims
+        .iter()
+        .filter(|c| !c.holds)
+        .map(|c| c.claim.as_str())
+        .collect();
+    assert!(
+        failed.iter().any(|c| c.contains("paper rule converges")),
+        "{failed:?}"
+    );
+    assert!(failed.iter().all(|c| c.contains("paper")), "{failed:?}");
+}
