@@ -490,6 +490,7 @@ fn lp_or_reason(
 
 /// A [`VerifyError`] that stops the LP cross-check without saying anything about the
 /// kernel's answer (a size limit, a failed LP back end) becomes an inconclusive report.
+#[cfg(feature = "scenario")]
 fn or_inconclusive(
     result: Result<VerifyReport, VerifyError>,
     model: &str,

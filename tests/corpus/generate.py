@@ -6,7 +6,7 @@
 Every file is an ordinary scenario (`dr solve FILE` works on it); `dr verify FILE` and
 `cargo xtask verify` cross-check its equilibria against the LP reference back end. File
 names start with the model letter (b: bidding, h: shaping, s: stackelberg, m: mechanism)
-and carry the size; `quick.txt` lists the subset run by `cargo xtask verify --quick` and tests/verify.rs.
+and carry the size; `quick.txt` lists the subset run by `cargo xtask verify --quick` and crates/dr-cli/tests/verify.rs.
 """
 import os
 import random

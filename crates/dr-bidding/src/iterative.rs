@@ -482,6 +482,7 @@ pub fn supply_slope(market: &Market, behaviour: Behaviour) -> Result<(f64, f64),
         _ => None,
     };
     let loads = &eq.loads;
+    let price = eq.price;
     let slope = chunked_reduce(
         loads.len(),
         DEFAULT_PARALLEL_THRESHOLD,
@@ -501,10 +502,10 @@ pub fn supply_slope(market: &Market, behaviour: Behaviour) -> Result<(f64, f64),
                         nash_quadratic_slope(linear[i], quadratic[i], d, q)
                     }
                     (Costs::General(c), Behaviour::Competitive, _) => {
-                        1.0 / c[i].second_derivative(q)
+                        response_slope(c[i].as_ref(), q, price)
                     }
                     (Costs::General(_), Behaviour::Strategic, Some(p)) => {
-                        1.0 / p[i].second_derivative(q)
+                        response_slope(&p[i], q, price)
                     }
                     (Costs::General(_), Behaviour::Strategic, None) => 0.0,
                 };
@@ -516,8 +517,42 @@ pub fn supply_slope(market: &Market, behaviour: Behaviour) -> Result<(f64, f64),
     Ok((slope, eq.price))
 }
 
+/// `dq/dp` of one customer's response at load `q` and price `p` for a general cost `f`
+/// (`C_i` or `D_i`): `1/f''(q)` where `f` is twice differentiable with `f'' > 0`; `0` at a
+/// kink with the price strictly inside the subdifferential `(f'_−(q), f'_+(q))` (the
+/// response stays at the kink for nearby prices); `+∞` on a flat piece of `f'`
+/// (`f'' = 0`, e.g. a piecewise-linear segment whose slope is the price: the response jumps).
+fn response_slope(f: &dyn ConvexScalar, q: f64, price: f64) -> f64 {
+    let (left, right) = (f.left_derivative(q), f.derivative(q));
+    if left < price && price < right {
+        return 0.0;
+    }
+    let c = f.second_derivative(q);
+    if c > 0.0 {
+        1.0 / c
+    } else {
+        f64::INFINITY
+    }
+}
+
 /// The largest fixed step `γ* = 2 / S'(p)` for which eqs. 12 / 27 converge locally
 /// (module docs, *derived*); steps above it oscillate.
+///
+/// # Derivation for our update
+/// The utility's update is `p(k+1) = [p(k) − γ (S(p(k)) − d)]⁺` with
+/// `S(p) = Σ_i b_i(p) p = Σ_i q_i(p)` the total supply at the announced price
+/// (`q_i(p) = (C_i')^{-1}(p)` clamped to `[0, q^max_i]` for price-taking customers, eq. 11;
+/// `(D_i')^{-1}(p)` clamped to `[0, min(q^max_i, d/2))` for strategic ones, eq. 26). At the
+/// equilibrium `S(p̂) = d`; for `p(k)` near `p̂ > 0` the projection is inactive and
+/// `p(k+1) − p̂ = (1 − γ S'(p̂)) (p(k) − p̂) + o(p(k) − p̂)`, so the error contracts iff
+/// `|1 − γ S'(p̂)| < 1`, i.e. `0 < γ < 2/S'(p̂)`; above it the factor is below −1 and the
+/// price overshoots by more each round, alternating sides (the oscillation of
+/// chen-li-low-doyle-2010 §V), until the nonlinearity of `S` bounds it. Here
+/// `S'(p̂) = Σ_{i: 0 < q̂_i < q^max_i} 1/C_i''(q̂_i)` (competitive) or `Σ 1/D_i''(q̂_i)` with
+/// `D_i'' = d/(d − 2q)² C_i'(q) + (d − q)/(d − 2q) C_i''(q)` (strategic); for
+/// `C_i = a_i q + h_i q²` competitive, `S' = Σ_{active} 1/(2 h_i)`. A customer at a kink
+/// of a piecewise-linear cost contributes 0; one on a segment whose slope is the price makes
+/// `S'` infinite and `γ* = 0`: no fixed step converges, the price cycles around the slope.
 pub fn critical_step(market: &Market, behaviour: Behaviour) -> Result<f64, BiddingError> {
     let (slope, _) = supply_slope(market, behaviour)?;
     Ok(2.0 / slope)

@@ -5,7 +5,9 @@
 //! absorb a surplus); customer `i` bids one scalar `b_i ≥ 0`, committing to shed
 //! `q_i = b_i p` at price `p`; the market clears at `p(b) = d / Σ_i b_i` (eq. 4).
 //!
-//! - [`Market`]: customers with convex costs (`a q + h q²`, `½ c q²` or any
+//! - [`Market`]: customers with convex costs (`a q + h q²`, `½ c q²`, the power, exponential
+//!   and piecewise-linear costs of [`PowerCost`], [`ExponentialCost`],
+//!   [`PiecewiseLinearCost`], the footnote-3 soft capacity [`CapacityPenalty`], or any
 //!   [`ConvexScalar`]), optional capacities, a deficit or surplus; validated,
 //!   struct-of-arrays for quadratic populations (10⁷ customers), seeded drawn populations.
 //! - [`competitive_equilibrium`] (Theorems 1–2) and [`nash_equilibrium`] (Theorems 3–4),
@@ -20,6 +22,9 @@
 //!   message-passing stepper with a per-round trace and an explicit [`Termination`], with the
 //!   papers' fixed step or the fast rule [`FittedMarketRule`], which clears a market fitted
 //!   to the bids it receives ([`simulate`], [`PriceUpdate`]).
+//! - [`BidTrace`] / [`BidRecorder`]: every customer's bid every `K` rounds (the
+//!   supply-function panels of Figs. 1–2); [`CriticalStep`]: the step `γ` against the
+//!   critical step `2/S'(p)`, with the claim it makes about a run.
 //! - [`studies`]: Figs. 1–2 and the conference run ([`studies::convergence_study`]),
 //!   oscillation for a too-large step ([`studies::oscillation_study`]), the scenario sweep of
 //!   Figs. 3–6 ([`studies::scenario_sweep`]).
@@ -48,6 +53,8 @@
 //! # Ok::<(), dr_bidding::BiddingError>(())
 //! ```
 
+mod bid_trace;
+mod costs;
 mod demo;
 mod efficiency;
 mod equilibrium;
@@ -61,6 +68,8 @@ mod report;
 mod scenario;
 pub mod studies;
 
+pub use bid_trace::{BidRecorder, BidTrace, CriticalStep, BID_TRACE_BYTES_PER_ENTRY};
+pub use costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
 pub use demo::{
     demo_report, DemoReport, EquilibriumBrief, GainAt, GainPair, IterativePair, IterativeRun,
     DEMO_TOLERANCE,
@@ -95,7 +104,7 @@ pub use report::{
     REVENUE_LIMIT,
 };
 pub use scenario::{
-    BiddingScenario, CostSpec, CustomerSpec, PopulationSpec, RuleName, SimulationPlan,
+    BiddingScenario, CostSpec, CustomerSpec, PenaltySpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec, BASE_BYTES, BYTES_PER_CUSTOMER, SOLVE_BYTES_PER_CUSTOMER,
 };
 

@@ -190,7 +190,13 @@ fn check_general(cost: &dyn ConvexScalar, d: f64, name: &str) -> Result<(), Bidd
         let g = cost.derivative(x);
         dr_convex::check_finite(|| format!("{name}.derivative({x})"), g)?;
         let c = cost.second_derivative(x);
-        dr_convex::check_finite(|| format!("{name}.second_derivative({x})"), c)?;
+        // `+∞` is a legitimate curvature (e.g. `q^k`, 1 < k < 2, at 0); NaN or −∞ is not.
+        if c.is_nan() || c == f64::NEG_INFINITY {
+            return Err(BiddingError::Input(dr_convex::InputError::NotFinite {
+                field: format!("{name}.second_derivative({x})"),
+                value: c,
+            }));
+        }
         // Rounding slack relative to the marginal costs themselves (no absolute floor).
         if k > 0 && g < prev - 1e-12 * g.abs().max(prev.abs()) {
             let px = top * (k - 1) as f64 / samples as f64;

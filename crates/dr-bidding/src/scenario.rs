@@ -11,6 +11,19 @@
 //! capacity = 5.0                             # optional, q ≤ capacity
 //! [[customers]]
 //! cost = { half_quadratic = 2.0 }            # C(q) = ½ c q²
+//! [[customers]]
+//! cost = { linear = 0.5, power = 1.0, exponent = 3.0 }  # C(q) = a q + b q^k, k ≥ 1, b ≥ 0
+//! [[customers]]
+//! cost = { exponential = 0.5, rate = 0.2 }   # C(q) = b (e^{k q} − 1), b, k > 0
+//! [[customers]]
+//! cost = { slopes = [1.0, 2.0, 4.0], breakpoints = [1.5, 3.0] }
+//!                                            # piecewise linear, convex: slope 1 on [0, 1.5],
+//!                                            # 2 on [1.5, 3], 4 beyond (slopes non-decreasing,
+//!                                            # breakpoints > 0 strictly increasing, one fewer)
+//! capacity_penalty = { capacity = 2.0, weight = 50.0 }
+//!                                            # optional soft capacity (li-chen-dahleh-2015
+//!                                            # footnote 3): adds ρ·max(0, q − q̄)² to the cost
+//!                                            # (instead of a hard `capacity`)
 //!
 //! # or, instead of [[customers]]:
 //! # [population]
@@ -31,12 +44,25 @@
 //! ```
 //!
 //! Unknown keys are rejected (`deny_unknown_fields`); conversion errors name the field,
-//! e.g. `customers[2].cost.quadratic = -1 is out of range: must be > 0`.
+//! e.g. `customers[2].cost.quadratic = -1 is out of range: must be > 0`,
+//! `customers[0].cost.exponent = 0.5 is out of range: must be >= 1`,
+//! `customers[1].cost.slopes[2] = 1 is out of range: must be >= slopes[1] = 3`.
+//!
+//! The cost forms (see [`crate::PowerCost`], [`crate::ExponentialCost`],
+//! [`crate::PiecewiseLinearCost`], [`crate::CapacityPenalty`] for the formulas, the
+//! piecewise-linear subgradient conditions and the footnote-3 penalty): `a q + h q²` and
+//! `½ c q²` are stored as struct-of-arrays (fast); any other form, or a `capacity_penalty`,
+//! makes the market a general-cost one. Piecewise-linear costs are solved exactly
+//! (subgradient water-filling); their supply is a step function of the price, so the
+//! papers' fixed-step iteration cannot converge when the price sits on a slope.
 
+use crate::costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
 use crate::error::BiddingError;
 use crate::iterative::{Behaviour, PriceUpdate, SimulationSettings};
 use crate::market::{CustomerCost, Direction, Market};
+use dr_convex::ConvexScalar;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A bidding scenario as read from a file (see the module docs for the schema).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,11 +97,27 @@ pub struct CustomerSpec {
     /// Optional capacity `q ≤ capacity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<f64>,
+    /// Optional soft capacity (li-chen-dahleh-2015 footnote 3): `ρ·max(0, q − q̄)²` added
+    /// to the cost ([`crate::CapacityPenalty`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_penalty: Option<PenaltySpec>,
 }
 
-/// A cost: `{ linear = a, quadratic = h }` (`a q + h q²`) or `{ half_quadratic = c }`
-/// (`½ c q²`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `capacity_penalty = { capacity = q̄, weight = ρ }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PenaltySpec {
+    /// `q̄ ≥ 0`.
+    pub capacity: f64,
+    /// `ρ > 0`.
+    pub weight: f64,
+}
+
+/// A cost: `{ linear = a, quadratic = h }` (`a q + h q²`), `{ half_quadratic = c }`
+/// (`½ c q²`), `{ linear = a, power = b, exponent = k }` (`a q + b q^k`),
+/// `{ exponential = b, rate = k }` (`b (e^{k q} − 1)`) or
+/// `{ slopes = [s_0, …], breakpoints = [x_1, …] }` (piecewise linear).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CostSpec {
     /// `a ≥ 0` (default 0 when `quadratic` is given).
@@ -87,6 +129,108 @@ pub struct CostSpec {
     /// `c > 0` of `½ c q²`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub half_quadratic: Option<f64>,
+    /// `b ≥ 0` of `a q + b q^k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<f64>,
+    /// `k ≥ 1` of `a q + b q^k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exponent: Option<f64>,
+    /// `b > 0` of `b (e^{k q} − 1)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exponential: Option<f64>,
+    /// `k > 0` of `b (e^{k q} − 1)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Slopes `s_0 ≤ s_1 ≤ …` of a piecewise-linear cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slopes: Option<Vec<f64>>,
+    /// Breakpoints `0 < x_1 < …` of a piecewise-linear cost (one fewer than the slopes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakpoints: Option<Vec<f64>>,
+}
+
+impl CostSpec {
+    /// The validated cost; errors name `{name}.field` as the file writes it.
+    pub fn cost(&self, name: &str) -> Result<CustomerCost, BiddingError> {
+        let prefix = format!("{name}.");
+        let c = self;
+        let quadratic_only = c.power.is_none()
+            && c.exponent.is_none()
+            && c.exponential.is_none()
+            && c.rate.is_none()
+            && c.slopes.is_none()
+            && c.breakpoints.is_none();
+        if quadratic_only {
+            return match (c.linear, c.quadratic, c.half_quadratic) {
+                (linear, Some(h), None) => {
+                    let a = linear.unwrap_or(0.0);
+                    dr_convex::check_nonnegative(|| format!("{name}.linear"), a)?;
+                    dr_convex::check_positive(|| format!("{name}.quadratic"), h)?;
+                    Ok(CustomerCost::LinearQuadratic {
+                        linear: a,
+                        quadratic: h,
+                    })
+                }
+                (None, None, Some(cv)) => {
+                    dr_convex::check_positive(|| format!("{name}.half_quadratic"), cv)?;
+                    Ok(CustomerCost::HalfQuadratic { curvature: cv })
+                }
+                _ => Err(form_error(name)),
+            };
+        }
+        let general: Arc<dyn ConvexScalar> = match self {
+            CostSpec {
+                linear,
+                quadratic: None,
+                half_quadratic: None,
+                power: Some(b),
+                exponent: Some(k),
+                exponential: None,
+                rate: None,
+                slopes: None,
+                breakpoints: None,
+            } => Arc::new(
+                PowerCost::new(linear.unwrap_or(0.0), *b, *k).map_err(|e| e.prefixed(&prefix))?,
+            ),
+            CostSpec {
+                linear: None,
+                quadratic: None,
+                half_quadratic: None,
+                power: None,
+                exponent: None,
+                exponential: Some(b),
+                rate: Some(k),
+                slopes: None,
+                breakpoints: None,
+            } => Arc::new(ExponentialCost::new(*b, *k).map_err(|e| e.prefixed(&prefix))?),
+            CostSpec {
+                linear: None,
+                quadratic: None,
+                half_quadratic: None,
+                power: None,
+                exponent: None,
+                exponential: None,
+                rate: None,
+                slopes: Some(s),
+                breakpoints,
+            } => Arc::new(
+                PiecewiseLinearCost::new(s.clone(), breakpoints.clone().unwrap_or_default())
+                    .map_err(|e| e.prefixed(&prefix))?,
+            ),
+            _ => return Err(form_error(name)),
+        };
+        Ok(CustomerCost::General(general))
+    }
+}
+
+fn form_error(name: &str) -> BiddingError {
+    BiddingError::Input(dr_convex::InputError::Invalid {
+        field: name.into(),
+        message: "give exactly one cost form: { linear = a, quadratic = h }, \
+                  { half_quadratic = c }, { linear = a, power = b, exponent = k }, \
+                  { exponential = b, rate = k } or { slopes = [...], breakpoints = [...] }"
+            .into(),
+    })
 }
 
 /// A drawn population (li-chen-dahleh-2015 §VII-A).
@@ -296,28 +440,30 @@ impl BiddingScenario {
         let mut capacity = Vec::with_capacity(self.customers.len());
         for (i, c) in self.customers.iter().enumerate() {
             let name = format!("customers[{i}].cost");
-            let cost = match (c.cost.linear, c.cost.quadratic, c.cost.half_quadratic) {
-                (linear, Some(h), None) => {
-                    let a = linear.unwrap_or(0.0);
-                    dr_convex::check_nonnegative(|| format!("{name}.linear"), a)?;
-                    dr_convex::check_positive(|| format!("{name}.quadratic"), h)?;
-                    CustomerCost::LinearQuadratic {
-                        linear: a,
-                        quadratic: h,
-                    }
-                }
-                (None, None, Some(cv)) => {
-                    dr_convex::check_positive(|| format!("{name}.half_quadratic"), cv)?;
-                    CustomerCost::HalfQuadratic { curvature: cv }
-                }
-                _ => {
+            let mut cost = c.cost.cost(&name)?;
+            if let Some(pen) = c.capacity_penalty {
+                if c.capacity.is_some() {
                     return Err(BiddingError::Input(dr_convex::InputError::Invalid {
-                        field: name,
-                        message: "give { linear = a, quadratic = h } or { half_quadratic = c }"
+                        field: format!("customers[{i}].capacity_penalty"),
+                        message: "give either a hard `capacity` or a soft `capacity_penalty` \
+                                  (li-chen-dahleh-2015 footnote 3), not both"
                             .into(),
-                    }))
+                    }));
                 }
-            };
+                let base: Arc<dyn ConvexScalar> = match cost {
+                    CustomerCost::LinearQuadratic { linear, quadratic } => {
+                        Arc::new(dr_convex::LinearQuadraticCost { linear, quadratic })
+                    }
+                    CustomerCost::HalfQuadratic { curvature } => {
+                        Arc::new(dr_convex::HalfQuadraticCost { curvature })
+                    }
+                    CustomerCost::General(g) => g,
+                };
+                cost = CustomerCost::General(Arc::new(
+                    CapacityPenalty::new(base, pen.capacity, pen.weight)
+                        .map_err(|e| e.prefixed(&format!("customers[{i}].")))?,
+                ));
+            }
             costs.push(cost);
             match c.capacity {
                 Some(v) => {
@@ -327,7 +473,24 @@ impl BiddingScenario {
                 None => capacity.push(f64::INFINITY),
             }
         }
-        let market = Market::new(costs, amount)?;
+        let market = Market::new(costs, amount).map_err(|e| {
+            // Market::new names `costs[i]…`; the file writes `customers[i].cost…`.
+            let rename = |f: &str| match f.strip_prefix("costs[") {
+                Some(rest) => match rest.split_once(']') {
+                    Some((i, tail)) => format!("customers[{i}].cost{tail}"),
+                    None => f.to_string(),
+                },
+                None => f.to_string(),
+            };
+            match e {
+                BiddingError::Input(i) => BiddingError::Input(i.map_field(|f| rename(&f))),
+                BiddingError::NotConvex { field, message } => BiddingError::NotConvex {
+                    field: rename(&field),
+                    message,
+                },
+                other => other,
+            }
+        })?;
         if self.customers.iter().any(|c| c.capacity.is_some()) {
             market.with_capacity(capacity).map_err(|e| match e {
                 BiddingError::Infeasible { deficit, max, .. } => BiddingError::Infeasible {

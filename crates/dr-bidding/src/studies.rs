@@ -22,10 +22,12 @@
 //!   Rows are computed in parallel (rayon) and returned in a fixed order, so the result does
 //!   not depend on the number of threads.
 
+use crate::bid_trace::CriticalStep;
 use crate::efficiency::solve;
 use crate::error::BiddingError;
 use crate::iterative::{critical_step, Behaviour, PriceUpdate, SimulationRun, SimulationSettings};
 use crate::market::Market;
+use dr_convex::Claim;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -145,6 +147,11 @@ pub struct ConvergenceStudy {
     pub nash_critical_step: f64,
     /// Competitive/strategic × paper/fast runs.
     pub runs: Vec<StudyRun>,
+    /// The paper's step `γ` against the critical step, price-taking then strategic.
+    pub step_checks: Vec<CriticalStep>,
+    /// What each step check predicts about its paper-rule run, with the verdict: above the
+    /// critical step the run must not converge, below it it must.
+    pub claims: Vec<Claim>,
 }
 
 /// [`crate::simulate`] with every customer's bid in every round of the trace (a trace recorder,
@@ -197,6 +204,26 @@ pub fn convergence_study(config: &ConvergenceConfig) -> Result<ConvergenceStudy,
             runs.push(study_run(&market, behaviour, update, &settings, reference)?);
         }
     }
+    let mut step_checks = Vec::new();
+    let mut claims = Vec::new();
+    for behaviour in [Behaviour::Competitive, Behaviour::Strategic] {
+        let check = CriticalStep::new(&market, behaviour, config.step)?;
+        if let Some(r) = runs
+            .iter()
+            .find(|r| r.behaviour == behaviour && matches!(r.update, PriceUpdate::Paper { .. }))
+        {
+            let who = match behaviour {
+                Behaviour::Competitive => "price-taking",
+                Behaviour::Strategic => "strategic",
+            };
+            claims.push(check.claim(
+                &format!("{} {who}", config.name),
+                r.run.termination,
+                r.run.rounds,
+            ));
+        }
+        step_checks.push(check);
+    }
     Ok(ConvergenceStudy {
         config: config.clone(),
         competitive_price: report.competitive.price,
@@ -204,6 +231,8 @@ pub fn convergence_study(config: &ConvergenceConfig) -> Result<ConvergenceStudy,
         competitive_critical_step: critical_step(&market, Behaviour::Competitive)?,
         nash_critical_step: critical_step(&market, Behaviour::Strategic)?,
         runs,
+        step_checks,
+        claims,
     })
 }
 

@@ -13,9 +13,19 @@
 //!   26–27) round by round, against the exact equilibrium, with its termination reason
 //!   (converged / oscillating / max rounds / stalled / diverged). Flags override the file's
 //!   `[simulation]` table; `--step` implies the paper rule. `--set record_bids=K` keeps the
-//!   first `K` customers' bids in every round of the JSON trace.
+//!   first `K` customers' bids in every round of the JSON trace. `--set trace_bids=K` records
+//!   every customer's bid every `K` rounds (and the last) as `bid_trace` (rounds, prices,
+//!   `bids[snapshot][customer]`; [`dr_bidding::BidTrace`]), summarised in the text and drawn
+//!   as the supply-function panel of li-chen-dahleh-2015 Figs. 1–2 with `--plot DIR`
+//!   (`…-bids.svg`, five customers); its memory (snapshots × customers × 40 bytes) is
+//!   checked against `--memory-limit` first (exit 1 naming the key and value). With the
+//!   paper rule each run reports `critical_step` `2/S'(p)` and `step_above_critical`; above
+//!   it, the claim "the fixed step does not converge" is printed and checked (`step_claim`).
+//!   Costs in the file may be any of the forms of [`dr_bidding::CostSpec`] (power,
+//!   exponential, piecewise linear, the footnote-3 `capacity_penalty`).
 //! - `dr study bidding-scenarios` (Figs. 3–6) and `dr study bidding-convergence` (Figs. 1–2,
-//!   the conference run, oscillation for a too-large step).
+//!   the conference run, oscillation for a too-large step; each paper run's step against
+//!   the critical step `2/S'(p)` as a claim with a verdict, which decides the exit status).
 //! - a `dr demo` section on `data/bidding_30.toml`, every printed claim checked.
 //!
 //! # When no Nash equilibrium exists
@@ -57,6 +67,7 @@ use dr_bidding::{
     CustomerRow, DemoReport, EquilibriumReport, IterativeRun, NashReport, ReportOptions,
     SolveReport, DEMO_TOLERANCE,
 };
+use dr_bidding::{BidRecorder, BidTrace, CriticalStep};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -192,6 +203,16 @@ fn verb(direction: Direction) -> (&'static str, &'static str) {
         Direction::Deficit => ("shed", "deficit"),
         Direction::Surplus => ("absorb", "surplus"),
     }
+}
+
+fn min_mean_max(v: &[f64]) -> (f64, f64, f64) {
+    let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    for &x in v {
+        lo = lo.min(x);
+        hi = hi.max(x);
+        sum += x;
+    }
+    (lo, sum / v.len().max(1) as f64, hi)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -676,8 +697,9 @@ fn run_update(
     update: PriceUpdate,
     settings: SimulationSettings,
     record_bids: Option<usize>,
+    trace_bids: Option<usize>,
     opts: &Options,
-) -> Result<SimulationRun, BiddingError> {
+) -> Result<(SimulationRun, Option<BidTrace>), BiddingError> {
     let algorithm = format!("bidding {}", format!("{behaviour:?}").to_lowercase());
     let mut bar = opts.watch(
         settings.max_rounds as u64,
@@ -696,12 +718,141 @@ fn run_update(
         },
     );
     let sim = BiddingSimulation::from_update(market, behaviour, update, settings)?;
-    let executor = sim.executor().observe(&mut bar);
+    let mut recorder = match trace_bids {
+        Some(k) => Some(BidRecorder::new(k, market.len())?),
+        None => None,
+    };
+    let mut executor = sim.executor().observe(&mut bar);
+    if let Some(r) = recorder.as_mut() {
+        executor = executor.observe(r);
+    }
     let executor = match record_bids {
         Some(k) => executor.trace_with(TraceMode::Always, move |s, r| s.with_bids(r, k)),
         None => executor,
     };
-    Ok(executor.run().into())
+    let run: SimulationRun = executor.run().into();
+    let trace = recorder.map(|r| r.finish_with(&run));
+    Ok((run, trace))
+}
+
+/// `--set trace_bids=K`: the stride, checked against `--memory-limit` before anything runs
+/// (the scenario's own estimate plus [`BidTrace::memory_estimate`] for each run).
+fn trace_bids_param(
+    opts: &Options,
+    file_name: &str,
+    file: &BiddingScenario,
+    settings: &SimulationSettings,
+    runs: usize,
+) -> Result<Option<usize>, CliError> {
+    let Some(k) = opts.params.get::<usize>("trace_bids")? else {
+        return Ok(None);
+    };
+    let bad = |reason: String| CliError::BadParameter {
+        key: "trace_bids".into(),
+        value: k.to_string(),
+        reason,
+    };
+    if k == 0 {
+        return Err(bad(
+            "must be >= 1 (record every customer's bid every K-th round)".into(),
+        ));
+    }
+    let n = match &file.population {
+        Some(p) => p.count,
+        None => file.customers.len(),
+    };
+    let per_run = BidTrace::memory_estimate(settings.max_rounds, k, n);
+    let need = file
+        .memory_estimate()
+        .saturating_add(per_run.saturating_mul(runs as u64));
+    if need > opts.memory_limit {
+        // The smallest stride that fits, if any does.
+        let room = opts.memory_limit.saturating_sub(file.memory_estimate()) / runs.max(1) as u64;
+        let per_snapshot = (n as u64).saturating_mul(dr_bidding::BID_TRACE_BYTES_PER_ENTRY);
+        let fits = room / per_snapshot.max(1);
+        let hint = if fits >= 2 {
+            format!(
+                "; trace_bids >= {} fits (or fewer --rounds, or a larger --memory-limit)",
+                (settings.max_rounds as u64).div_ceil(fits - 1)
+            )
+        } else {
+            "; no stride fits: raise --memory-limit".into()
+        };
+        // Too large for this machine's limit: bad input (exit 1, like an over-large
+        // scenario), naming the key and its value.
+        return Err(CliError::model(
+            file_name,
+            ModelKind::Bidding,
+            format!(
+            "--set trace_bids={k}: the bid trace of {runs} run(s) × up to {} snapshots (--rounds {} / K, and the \
+             last) × {n} customers × {} bytes needs {} on top of the scenario's {}, over \
+             --memory-limit {}{hint}",
+            BidTrace::snapshots(settings.max_rounds, k),
+            settings.max_rounds,
+            dr_bidding::BID_TRACE_BYTES_PER_ENTRY,
+            super::output::bytes_text(per_run.saturating_mul(runs as u64)),
+            super::output::bytes_text(file.memory_estimate()),
+            super::output::bytes_text(opts.memory_limit),
+        ),
+        ));
+    }
+    Ok(Some(k))
+}
+
+/// The text summary of a bid trace: its size, and the bids at the first and last snapshot.
+fn bid_trace_text(trace: &BidTrace) -> String {
+    let mut text = format!(
+        "  bid trace      every customer's bid every {} round{} ({} snapshots × {} customers; \
+         all in --json `bid_trace`)
+",
+        trace.every,
+        if trace.every == 1 { "" } else { "s" },
+        trace.rounds.len(),
+        trace.customers
+    );
+    for (label, s) in [("first", 0), ("last", trace.rounds.len().saturating_sub(1))] {
+        if let Some(b) = trace.bids.get(s) {
+            let (lo, mean, hi) = min_mean_max(b);
+            let _ = writeln!(
+                text,
+                "    {label:<5} round {:>6}: p = {}, bids b_i min {} mean {} max {}",
+                trace.rounds[s],
+                num(trace.prices[s]),
+                num(lo),
+                num(mean),
+                num(hi)
+            );
+        }
+    }
+    text
+}
+
+/// The supply-function panel of li-chen-dahleh-2015 Figs. 1–2: five customers' bids per
+/// round (customers spread over the population), with their equilibrium bids dashed.
+fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, exact: &Equilibrium) -> Plot {
+    let n = trace.customers;
+    let picks: Vec<usize> = if n <= 5 {
+        (0..n).collect()
+    } else {
+        (1..=5).map(|j| j * n / 6).collect()
+    };
+    let last = trace.rounds.last().map_or(1.0, |&k| (k as f64).max(1.0));
+    let mut chart = LineChart::new(format!("{who}: supply functions q = b_i p, bids per round"))
+        .x_label("round k")
+        .y_label("bid b_i(k)");
+    for &i in &picks {
+        chart = chart.series_with_markers(
+            format!("customer {}", i + 1),
+            trace.customer(i).into_iter().map(|(k, b)| (k as f64, b)),
+        );
+    }
+    for &i in &picks {
+        if let Some(&b) = exact.bids.get(i) {
+            chart =
+                chart.dashed_series(format!("b_{} at equilibrium", i + 1), [(0.0, b), (last, b)]);
+        }
+    }
+    Plot::new(format!("{name}-bids"), &chart)
 }
 
 /// The price update: flags over the file's `[simulation]` table. `--step` implies the
@@ -831,7 +982,7 @@ fn termination_text(
 
 fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params
-        .allow_only("bidding simulate", &["record_bids"])?;
+        .allow_only("bidding simulate", &["record_bids", "trace_bids"])?;
     let (file, market) = read_market(s, opts)?;
     let err = model_err(s.name());
     let plan = file.simulation_plan().map_err(&err)?;
@@ -860,6 +1011,8 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             format!("{e} (from --start-price / --rounds / --tol or [simulation])"),
         )
     })?;
+
+    let trace_bids = trace_bids_param(opts, s.name(), &file, &settings, behaviours.len())?;
 
     let n = market.len();
     let d = market.deficit();
@@ -910,16 +1063,42 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             Behaviour::Strategic => nash_equilibrium(&market).map_err(&err)?,
         };
         let critical = critical_step(&market, behaviour).ok();
-        let run = run_update(
+        let (run, bid_trace) = run_update(
             &market,
             behaviour,
             update,
             settings.clone(),
             record_bids,
+            trace_bids,
             opts,
         )
         .map_err(&err)?;
-        runs_json.push(run_json(&run, update, &settings, &exact, critical));
+        let step_check = match update {
+            PriceUpdate::Paper { step } => CriticalStep::new(&market, behaviour, step).ok(),
+            PriceUpdate::Fast => None,
+        };
+        // Above the critical step the fixed step cannot converge: a claim the run checks.
+        let step_claim = step_check
+            .as_ref()
+            .filter(|c| c.above_critical)
+            .map(|c| c.claim(behaviour_name(behaviour), run.termination, run.rounds));
+        let mut rj = run_json(&run, update, &settings, &exact, critical);
+        if let Value::Object(map) = &mut rj {
+            map.insert(
+                "step_above_critical".into(),
+                json!(step_check.as_ref().map(|c| c.above_critical)),
+            );
+            if let Some(c) = &step_claim {
+                map.insert("step_claim".into(), json!(c));
+            }
+            if let Some(t) = &bid_trace {
+                map.insert("bid_trace".into(), json!(t));
+            }
+        }
+        runs_json.push(rj);
+        if let Some(c) = &step_claim {
+            outcome.claim(&c.claim, c.holds);
+        }
         let label = match behaviour {
             Behaviour::Competitive => "competitive",
             Behaviour::Strategic => "Nash",
@@ -949,22 +1128,35 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         );
         let _ = writeln!(text, "  rule           {}", update_text(update));
         if let Some(c) = critical {
-            let _ = writeln!(
-                text,
-                "  critical step  2/S'({sym}) = {} (the paper rule converges locally iff γ < it)",
-                num(c)
-            );
+            let why = if c == 0.0 {
+                "the total supply jumps at the price (a customer's marginal cost is flat there): no fixed step converges"
+            } else {
+                "the paper rule converges locally iff γ < it"
+            };
+            let _ = writeln!(text, "  critical step  2/S'({sym}) = {} ({why})", num(c));
         }
         let _ = writeln!(
             text,
             "  start price    p(0) = {}",
             num(settings.start_price)
         );
+        if let Some(c) = &step_claim {
+            let _ = writeln!(
+                text,
+                "  step check     {}: {} ({})",
+                holds(c.holds),
+                c.claim,
+                c.evidence
+            );
+        }
         let _ = writeln!(
             text,
             "  termination    {}",
             termination_text(&run, update, &settings, critical)
         );
+        if let Some(t) = &bid_trace {
+            text.push_str(&bid_trace_text(t));
+        }
         let _ = writeln!(
             text,
             "  last price     {} (relative error {:.2e} against {sym})",
@@ -1029,6 +1221,9 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                         .map(|r| (r.round as f64, r.relative_mismatch)),
                 );
             plots.push(Plot::new(format!("{name}-mismatch"), &chart));
+            if let Some(t) = &bid_trace {
+                plots.push(bid_trace_plot(&name, who, t, &exact));
+            }
         }
     }
     let json = if runs_json.len() == 1 {
@@ -1063,6 +1258,17 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
 
 fn study_err(study: &'static str) -> impl Fn(BiddingError) -> CliError {
     move |e| CliError::model(format!("study {study}"), ModelKind::Bidding, e)
+}
+
+/// The exit-status record of a study's printed claims (each `{"claim", "holds"}` of
+/// `facts`): a claim that does not hold exits 3.
+fn facts_outcome(facts: &[Value]) -> super::output::Outcome {
+    let mut outcome = super::output::Outcome::default();
+    for f in facts {
+        let claim = f["claim"].as_str().unwrap_or("claim");
+        outcome.claim(claim, f["holds"].as_bool().unwrap_or(false));
+    }
+    outcome
 }
 
 /// One claim of a study: what it says, whether our numbers bear it out.
@@ -1515,6 +1721,8 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
             "nash_price": st.nash_price,
             "competitive_critical_step": st.competitive_critical_step,
             "nash_critical_step": st.nash_critical_step,
+            "step_checks": st.step_checks,
+            "paper_step_above_critical": st.step_checks.iter().any(|c| c.above_critical),
             "runs": st.runs.iter().map(study_run_json).collect::<Vec<_>>(),
         }));
     }
@@ -1569,6 +1777,16 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
                     &mut text,
                 );
             }
+        }
+    }
+    for st in &studies {
+        for c in &st.claims {
+            fact(
+                format!("{} ({})", c.claim, c.evidence),
+                c.holds,
+                &mut facts,
+                &mut text,
+            );
         }
     }
     if let Some(paper) = studies[0].runs.iter().find(|r| {
@@ -1684,6 +1902,47 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
                 format!("bidding-convergence-{}-error", c.name),
                 &chart,
             ));
+            // The supply-function panels of Figs. 1–2: five customers' bids per round of
+            // the paper-step runs (the study keeps every bid of every round).
+            for r in st
+                .runs
+                .iter()
+                .filter(|r| matches!(r.update, PriceUpdate::Paper { .. }))
+            {
+                let n = c.customers;
+                let picks: Vec<usize> = if n <= 5 {
+                    (0..n).collect()
+                } else {
+                    (1..=5).map(|j| j * n / 6).collect()
+                };
+                let mut chart = LineChart::new(format!(
+                    "{}: {} customers' bids b_i(k) (supply functions q = b_i p), paper step γ = {}",
+                    c.name,
+                    who(r.behaviour),
+                    num(c.step)
+                ))
+                .x_label("round k")
+                .y_label("bid b_i(k)");
+                for &i in &picks {
+                    chart = chart.series_with_markers(
+                        format!("customer {}", i + 1),
+                        r.run.trace.iter().take(PLOT_ROUNDS).filter_map(|t| {
+                            t.bids
+                                .as_ref()
+                                .and_then(|b| b.get(i))
+                                .map(|&b| (t.round as f64, b))
+                        }),
+                    );
+                }
+                plots.push(Plot::new(
+                    format!(
+                        "bidding-convergence-{}-{}-bids",
+                        c.name,
+                        behaviour_name(r.behaviour)
+                    ),
+                    &chart,
+                ));
+            }
         }
         let points = trace_points(&osc.run);
         let last = points.last().map_or(1.0, |p| p.0.max(1.0));
@@ -1699,6 +1958,7 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("bidding-convergence-oscillation", &chart));
     }
     Ok(Output {
+        outcome: facts_outcome(&facts),
         json,
         text,
         plots,
@@ -1784,18 +2044,13 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
     for c in &r.claims {
         outcome.claim(&c.claim, c.holds);
     }
-    // `dr demo` collects the sections' `json`; the typed body is the same value.
-    let json = serde_json::to_value(&r)
-        .map_err(|e| CliError::CheckFailed(format!("bidding demo: the report is not JSON: {e}")))?;
-    let mut out = Output {
+    Ok(Output {
         text,
         plots,
         outcome,
         ..Output::default()
     }
-    .with_body(r);
-    out.json = json;
-    Ok(out)
+    .with_body(r))
 }
 
 /// The text of the demo section, formatted from its report.
@@ -1924,7 +2179,9 @@ mod tests {
             ..Options::default()
         };
         let out = demo_30(&opts).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out.json["certificate"]["status"], "Solved");
+        let json = out.body_value().expect("renders");
+        assert_eq!(json["certificate"]["status"], "Solved");
+        assert!(json["claims"].as_array().is_some_and(|c| !c.is_empty()));
         assert_eq!(out.plots.len(), 2);
     }
 

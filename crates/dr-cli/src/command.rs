@@ -138,7 +138,7 @@ pub fn run(
 /// returns unless the observer stops the run early.
 ///
 /// ```
-/// use crate::command::{run_observed, Action, RoundReport};
+/// use dr_cli::command::{run_observed, Action, RoundReport};
 /// use demand_response::scenario::{Format, Scenario};
 /// use std::ops::ControlFlow;
 /// use std::sync::{Arc, Mutex};

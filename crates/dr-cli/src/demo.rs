@@ -83,7 +83,11 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
         progress.inc(1);
         let _ = writeln!(text, "\n== {} ==\n", s.title);
         text.push_str(&out.text);
-        json_sections.push(json!({"name": s.name, "title": s.title, "result": out.json}));
+        let result = out.body_value().map_err(|e| CliError::Io {
+            path: "<stdout>".into(),
+            reason: format!("demo section {}: {e}", s.name),
+        })?;
+        json_sections.push(json!({"name": s.name, "title": s.title, "result": result}));
         plots.extend(out.plots);
         outcome.absorb(out.outcome);
     }
@@ -412,7 +416,8 @@ mod tests {
             let out = (s.run)(&opts).unwrap_or_else(|e| panic!("{}: {e}", s.name));
             assert!(out.text.contains("certificate:"), "{}", s.name);
             assert!(!out.plots.is_empty(), "{}", s.name);
-            let status = &out.json["certificate"]["status"];
+            let json = out.body_value().expect("renders");
+            let status = &json["certificate"]["status"];
             assert_eq!(status, "Solved", "{}", s.name);
         }
     }

@@ -26,6 +26,9 @@ pub(crate) trait Body {
         -> serde_json::Result<()>;
     /// The same object as a value.
     fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value>;
+    /// The body alone as a value (no extras): a part of a larger report (`dr demo`'s
+    /// sections).
+    fn plain_value(&self) -> serde_json::Result<Value>;
     /// Per-item tables written by `--output DIR` (none, unless the body is [`Tabled`]).
     fn tables(&self) -> &[CsvTable] {
         &[]
@@ -52,6 +55,10 @@ impl<T: Serialize> Body for Tabled<T> {
 
     fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
         self.report.to_value(extras)
+    }
+
+    fn plain_value(&self) -> serde_json::Result<Value> {
+        self.report.plain_value()
     }
 
     fn tables(&self) -> &[CsvTable] {
@@ -93,6 +100,10 @@ impl<T: Serialize> Body for T {
 
     fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
         serde_json::to_value(Envelope { body: self, extras })
+    }
+
+    fn plain_value(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(self)
     }
 }
 
@@ -197,6 +208,14 @@ impl Output {
         match &self.body {
             Some(body) => body.write_json(extras, w),
             None => self.json.write_json(extras, w),
+        }
+    }
+
+    /// The JSON result without the extras, as a value (a section of `dr demo`).
+    pub(crate) fn body_value(&self) -> serde_json::Result<Value> {
+        match &self.body {
+            Some(body) => body.plain_value(),
+            None => Ok(self.json.clone()),
         }
     }
 

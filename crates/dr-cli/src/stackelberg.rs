@@ -11,7 +11,23 @@
 //! - `dr study ecogrid | dutch-pilot | periods`: the case studies of §VIII (Figs. 3–7);
 //! - `dr study ecogrid-fig5 | dutch-pilot-fig7`: Figs. 5 and 7 with the paper's own δ and
 //!   p(0), the paper's claims with a verdict each;
+//! - `dr study stackelberg-asymptotics [--set max_periods=N --set price_max=P]`: §VII, the
+//!   paper's asymptotic claims (eqs. 22–27, Remark 4, Theorem 5) with a verdict each;
 //! - a `dr demo` section: the EcoGrid EU day, every printed number checked.
+//!
+//! Every handler renders a typed report of `dr-stackelberg` ([`dr_stackelberg::SolveReport`],
+//! [`dr_stackelberg::SimulationReport`], …): `--json` streams the report, the text is
+//! formatted from the same value.
+//!
+//! **General consumers** (§IX-A non-log utilities, §III demand bounds; scenario keys
+//! `utility`, `exponent`, `satiation`, `min_demand`, `max_demand`, `fixed_demand`):
+//! `dr solve` prints the numerically computed clearing prices with their certificate and the
+//! paper's claims judged (Theorem 2 by unilateral deviations: it fails for inelastic,
+//! satiating or non-shiftable demand, exit 3); `dr simulate` runs eq. 21 with the classes'
+//! numerical best responses (convergence observed, not guaranteed: Theorem 4 covers log
+//! consumers only); `dr verify` re-solves each class's best response at
+//! the equilibrium prices with the LP back end ([`dr_stackelberg::general_consumer_problem`])
+//! and checks the clearing condition with the LP's demands within their proven radii.
 //!
 //! Exit status (README, "Exit status"): the equilibrium certificate is recorded in the
 //! outcome (not Solved → 4), as is the power allocation game's status and a distributed
@@ -30,29 +46,28 @@ use super::args::RuleChoice;
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{
-    certificate_json, certificate_text, check_memory, heading_word, num, Options, Output, Table,
-};
+use super::output::{certificate_text, check_memory, heading_word, num, Options, Output, Table};
 use super::study::Study;
 use crate::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{ModelKind, Scenario};
-use dr_stackelberg::studies::{self, CaseStudy, DistributedStudy};
+use dr_convex::Claim;
+use dr_stackelberg::studies;
 use dr_stackelberg::{
-    best_response, period_sweep, simulate as run_distributed, solve_equilibrium, Company,
-    ConsumerClasses, DemandOutput, DistributedPricing, DistributedRun, DistributedSettings,
-    Equilibrium, EquilibriumCase, EquilibriumSettings, InitialPrices, Market, PeriodPoint,
-    Preferences, PriceBound, PriceUpdate, RationingRule, StackelbergError, Termination,
-    UpdateOrder,
+    asymptotics_study, dutch_pilot_study, ecogrid_demo, ecogrid_study, period_sweep,
+    solve_equilibrium, solve_general_equilibrium, CaseStudyReport, DemandOutput,
+    DistributedPricing, DistributedRun, DistributedSettings, EquilibriumCase, EquilibriumChecks,
+    EquilibriumSettings, GeneralSettings, GeneralSolveReport, InitialPrices, PaperSettingReport,
+    PeriodPoint, PeriodsReport, PriceBound, PriceUpdate, RationingRule, RunReport,
+    SimulationReport, SolveReport, StackelbergError, UpdateOrder, ECOGRID_COMPANY_NAMES,
 };
-use serde_json::{json, Value};
 use std::fmt::Write as _;
 
 /// The Stackelberg model's commands, studies and demo section.
 pub(crate) const COMMANDS: ModelCommands = ModelCommands {
     solve,
     simulate: Some(simulate),
-    verify: Some(super::verify::verify),
+    verify: Some(verify),
     studies: &[
         Study {
             name: "ecogrid",
@@ -84,6 +99,12 @@ pub(crate) const COMMANDS: ModelCommands = ModelCommands {
             summary: "EcoGrid classes, K = 4, T = 1..50: prices, power, revenues, utilities rising with T (alshehri-liu-chen-basar Fig. 4)",
             run: study_periods,
         },
+        Study {
+            name: "stackelberg-asymptotics",
+            model: ModelKind::Stackelberg,
+            summary: "§VII asymptotics: T → ∞ (eqs. 22–25, Remark 4) and N → ∞ (eqs. 26–27), the company-to-consumer ratio of Theorem 5, the paper's claims with verdicts (alshehri-liu-chen-basar §VII)",
+            run: study_asymptotics,
+        },
     ],
     demo: &[DemoSection {
         name: "stackelberg-ecogrid",
@@ -96,22 +117,6 @@ const PAPER: &str = "alshehri-liu-chen-basar";
 
 fn model_err(file: &str) -> impl Fn(StackelbergError) -> CliError + '_ {
     move |e| CliError::model(file, ModelKind::Stackelberg, e)
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    studies::mean_std(v)
-}
-
-fn case_name(case: EquilibriumCase) -> &'static str {
-    match case {
-        EquilibriumCase::Interior => "interior",
-        EquilibriumCase::WaterFilling => "water_filling",
-        EquilibriumCase::Bounded => "bounded",
-    }
 }
 
 fn case_text(case: EquilibriumCase) -> &'static str {
@@ -163,31 +168,27 @@ fn update_slug(u: PriceUpdate) -> String {
     }
 }
 
-fn termination_name(t: Termination) -> &'static str {
-    t.name()
-}
-
-fn termination_text(run: &DistributedRun, tolerance: Option<f64>) -> String {
-    match run.termination {
-        Termination::Converged => match tolerance {
+fn termination_text(run: &RunReport, tolerance: Option<f64>) -> String {
+    match run.termination.as_str() {
+        "converged" => match tolerance {
             Some(tol) => format!(
                 "converged after {} (max |D − G|/G ≤ {})",
-                rounds(run.rounds),
+                rounds(run.rounds_run),
                 num(tol)
             ),
-            None => format!("converged after {}", rounds(run.rounds)),
+            None => format!("converged after {}", rounds(run.rounds_run)),
         },
-        Termination::MaxRounds => format!("stopped at the round limit ({})", rounds(run.rounds)),
-        Termination::NonPositivePrice { .. } => {
-            let (company, period) = run.non_positive_entry().unwrap_or_default();
+        "max_rounds" => format!("stopped at the round limit ({})", rounds(run.rounds_run)),
+        "non_positive_price" => {
+            let (company, period) = run.termination_at.map_or((0, 0), |e| (e.company, e.period));
             format!(
                 "stopped after {}: the update gave company {company} a non-positive price in \
                  period {period} (Theorem 4 excludes this only for δ ≥ 0)",
-                rounds(run.rounds)
+                rounds(run.rounds_run)
             )
         }
-        Termination::Diverged => format!("diverged after {}", rounds(run.rounds)),
-        other => format!("stopped ({other}) after {}", rounds(run.rounds)),
+        "diverged" => format!("diverged after {}", rounds(run.rounds_run)),
+        other => format!("stopped ({other}) after {}", rounds(run.rounds_run)),
     }
 }
 
@@ -196,13 +197,6 @@ fn rounds(n: usize) -> String {
         "1 round".to_string()
     } else {
         format!("{n} rounds")
-    }
-}
-
-fn termination_at(run: &DistributedRun) -> Value {
-    match run.non_positive_entry() {
-        Some((company, period)) => json!({"company": company, "period": period}),
-        None => Value::Null,
     }
 }
 
@@ -220,32 +214,16 @@ fn levels(values: impl IntoIterator<Item = f64>, x0: f64, x1: f64) -> Vec<(f64, 
     points
 }
 
-/// `max_j |p_j − q_j| / q_j` over two `[k][t]` tables (∞ when a price is not finite).
-fn max_price_error(prices: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
-    prices
-        .iter()
-        .flatten()
-        .zip(reference.iter().flatten())
-        .map(|(a, b)| rel(*a, *b))
-        .fold(0.0_f64, |m, x| {
-            if x.is_finite() {
-                m.max(x)
-            } else {
-                f64::INFINITY
-            }
-        })
-}
-
 // ---------------------------------------------------------------------------------------
 // dr solve
-
-/// Relative tolerance of the printed identities (eq. 15, the budget balance).
-const CLAIM_TOLERANCE: f64 = 1e-9;
 
 fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("stackelberg solve", &[])?;
     let file: dr_stackelberg::Scenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
+    if file.is_general() {
+        return solve_general(s, &file, opts);
+    }
     let err = model_err(s.name());
     let model = file.build().map_err(&err)?;
     let market = &model.market;
@@ -254,62 +232,25 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         ..EquilibriumSettings::default()
     };
     let eq = solve_equilibrium(market, &settings).map_err(&err)?;
-    let cons = market.consumers();
-    let k_n = market.companies().len();
-    let t_n = market.periods();
-    let classes = cons.len();
-    let consumers_total: f64 = cons.count.iter().sum();
-    let revenue_total: f64 = eq.revenues.iter().sum();
+    let r = SolveReport::new(s.name(), &model, &eq);
+    drop(eq);
+    let k_n = r.companies.len();
+    let t_n = r.periods;
+    let classes = r.classes.len();
+    let consumers_total = r.consumers_total;
+    let revenue_total = r.revenue_total;
 
-    let json = json!({
-        "model": "stackelberg",
-        "file": s.name(),
-        "solved": "Stackelberg equilibrium (alshehri-liu-chen-basar §IV-B: eq. 10, eq. 14, Theorem 2)",
-        "periods": t_n,
-        "companies": model.company_names,
-        "classes": model.consumer_names,
-        "case": case_name(eq.case),
-        "prices": eq.prices,
-        "revenues": eq.revenues,
-        "revenue_total": revenue_total,
-        "budget_total": eq.budget_total,
-        "supply": eq.supply,
-        "aggregate_demand": eq.aggregate_demand,
-        "demand": eq.demand,
-        "count": cons.count,
-        "budget": model.budgets,
-        "minimum_budget": eq.minimum_budget,
-        "energy": eq.energy,
-        "energy_need": cons.energy_need,
-        "utility": eq.utility,
-        "payment": eq.payment,
-        "water_filling_classes": eq.water_filling_classes,
-        "price_bound": eq.price_bound.iter()
-            .map(|r| r.iter().map(|b| bound_name(*b)).collect::<Vec<_>>())
-            .collect::<Vec<_>>(),
-        "allocation": model.allocation.as_ref().map(|a| json!({
-            "supply": a.supply,
-            "revenues": a.revenues,
-            "profits": a.profits,
-            "rounds": a.rounds,
-            "status": format!("{:?}", a.status),
-        })),
-        "clearing": clearing_json(&eq),
-        "certificate": certificate_json(&eq.certificate.certificate),
-        "equilibrium_certificate": equilibrium_certificate_json(&eq),
-    });
-
-    let cert = &eq.certificate.certificate;
-    let clearing = &eq.clearing;
+    let cert = &r.certificate.certificate;
+    let clearing = &r.clearing;
     let mut out = Output::default();
     out.certificate("Stackelberg equilibrium", cert);
-    if let Some(a) = &model.allocation {
+    if let Some(a) = &r.allocation {
         out.outcome.converged(
-            "power allocation game (Theorem 3 / eq. 20)",
+            "power allocation game (Theorem 3 / r. 20)",
             a.status.is_solved(),
             &format!(
                 "{:?} after {} best-response rounds (largest unilateral gain {:.2e})",
-                a.status, a.rounds, a.nash.max_gain
+                a.status, a.rounds, a.max_gain
             ),
         );
     }
@@ -319,8 +260,8 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "{}: the Stackelberg equilibrium of {} ({PAPER} §IV-B):\n\
          {k_n} compan{} × {t_n} period{}, {classes} consumer class{} ({} consumers).\n\
          Companies announce prices p_k(t); each consumer maximises Σ γ ln(ζ + d) within its\n\
-         budget (eq. 10); {}\n",
-        heading_word(match &model.allocation {
+         budget (r. 10); {}\n",
+        heading_word(match &r.allocation {
             Some(a) if !a.status.is_solved() => a.status,
             _ => cert.status,
         }),
@@ -336,55 +277,49 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
              (see \"market clearing\" below)."
         },
     );
-    let _ = writeln!(text, "  case  {}", case_text(eq.case));
-    if let Some(a) = &model.allocation {
+    let _ = writeln!(text, "  case  {}", case_text(r.case));
+    if let Some(a) = &r.allocation {
         let _ = writeln!(
             text,
-            "  power allocation game (Theorem 3 / eq. 20) played first: {} best-response rounds, \
+            "  power allocation game (Theorem 3 / r. 20) played first: {} best-response rounds, \
              status {:?}",
             a.rounds, a.status
         );
     }
-    let rev_gap = rel(revenue_total, eq.budget_total);
+    for c in &r.claims {
+        out.claim(&c.claim, c.holds);
+    }
+    let holds = r.claims.iter().all(|c| c.holds);
     if clearing.unspent_total == 0.0 {
-        let holds = rev_gap <= CLAIM_TOLERANCE;
-        out.claim("Σ revenues = Σ budgets (eq. 15)", holds);
         let _ = writeln!(
             text,
             "  Σ revenues {} {} Σ budgets {} (eq. 15: budgets are fully spent){}\n",
             num(revenue_total),
             if holds { "=" } else { "≠" },
-            num(eq.budget_total),
+            num(r.budget_total),
             if holds { "" } else { " — DOES NOT HOLD" }
         );
     } else {
-        let spent = revenue_total + clearing.unspent_total;
-        let holds = rel(spent, eq.budget_total) <= CLAIM_TOLERANCE;
-        out.claim("Σ revenues + Σ unspent budgets = Σ budgets", holds);
         let _ = writeln!(
             text,
             "  Σ revenues {} < Σ budgets {}: {} of the budgets is left unspent (rationed at\n\
              \x20 p_max, so eq. 15 does not apply); revenues + unspent {} budgets{}\n",
             num(revenue_total),
-            num(eq.budget_total),
+            num(r.budget_total),
             num(clearing.unspent_total),
             if holds { "=" } else { "≠" },
             if holds { "" } else { " — DOES NOT HOLD" }
         );
     }
     if !clearing.clears {
-        text.push_str(&clearing_text(
-            &eq,
-            &model.company_names,
-            &model.consumer_names,
-        ));
+        text.push_str(&clearing_text(&r));
         text.push('\n');
     }
 
     // Prices per period, one column group per company.
     let show_k = k_n.min(4);
     let mut header: Vec<String> = vec!["period t".into()];
-    for name in model.company_names.iter().take(show_k) {
+    for name in r.companies.iter().take(show_k) {
         let short = if k_n == 1 {
             String::new()
         } else {
@@ -398,8 +333,8 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     for t in 0..t_n {
         let mut row = vec![t.to_string()];
         for k in 0..show_k {
-            row.push(num(eq.prices[k][t]));
-            row.push(num(eq.supply[k][t]));
+            row.push(num(r.prices[k][t]));
+            row.push(num(r.supply[k][t]));
         }
         table.row(row);
     }
@@ -410,11 +345,11 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
 
     let mut companies = Table::new(&["company", "revenue", "share of Σ budgets"]);
-    for (k, name) in model.company_names.iter().enumerate() {
+    for (k, name) in r.companies.iter().enumerate() {
         companies.row(vec![
             name.clone(),
-            num(eq.revenues[k]),
-            format!("{:.1}%", 100.0 * eq.revenues[k] / eq.budget_total),
+            num(r.revenues[k]),
+            format!("{:.1}%", 100.0 * r.revenue_share[k]),
         ]);
     }
     let _ = writeln!(text, "\nCompanies:");
@@ -437,14 +372,14 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     ]);
     for n in 0..classes {
         table.row(vec![
-            model.consumer_names[n].clone(),
-            num(cons.count[n]),
-            num(model.budgets[n]),
-            num(eq.minimum_budget[n]),
-            num(eq.energy[n]),
-            num(cons.energy_need[n]),
-            num(eq.utility[n]),
-            num(eq.payment[n]),
+            r.classes[n].clone(),
+            num(r.count[n]),
+            num(r.budget[n]),
+            num(r.minimum_budget[n]),
+            num(r.energy[n]),
+            num(r.energy_need[n]),
+            num(r.utility[n]),
+            num(r.payment[n]),
         ]);
     }
     let _ = writeln!(
@@ -452,22 +387,22 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         "\nConsumer classes (per consumer; minimum budget = Theorem 1 at the equilibrium prices):"
     );
     text.push_str(&table.render());
-    if !eq.water_filling_classes.is_empty() {
+    if !r.water_filling_classes.is_empty() {
         let _ = writeln!(
             text,
             "classes buying nothing on some (company, period) (water-filling): {:?}",
-            eq.water_filling_classes
+            r.water_filling_classes
         );
     }
-    if classes * k_n <= 6 && !eq.demand.is_empty() {
+    if classes * k_n <= 6 && !r.demand.is_empty() {
         let mut header: Vec<String> = vec!["period t".into()];
         for n in 0..classes {
             for k in 0..k_n {
                 let who = match (classes, k_n) {
                     (1, 1) => "d(t)".to_string(),
                     (1, _) => format!("d_k{k}(t)"),
-                    (_, 1) => format!("d(t) {}", model.consumer_names[n]),
-                    _ => format!("d_k{k}(t) {}", model.consumer_names[n]),
+                    (_, 1) => format!("d(t) {}", r.classes[n]),
+                    _ => format!("d_k{k}(t) {}", r.classes[n]),
                 };
                 header.push(who);
             }
@@ -478,7 +413,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             let mut row = vec![t.to_string()];
             for n in 0..classes {
                 for k in 0..k_n {
-                    row.push(num(eq.demand[n][k][t]));
+                    row.push(num(r.demand[n][k][t]));
                 }
             }
             table.row(row);
@@ -489,34 +424,392 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         let _ = writeln!(text, "\n(per-consumer demands d[class][k][t]: see --json)");
     }
     text.push('\n');
-    text.push_str(&certificate_text(&eq.certificate.certificate));
-    text.push_str(&equilibrium_certificate_text(&eq));
+    text.push_str(&certificate_text(&r.certificate.certificate));
+    text.push_str(&equilibrium_certificate_text(
+        &r.equilibrium_certificate,
+        r.clearing.unspent_total,
+    ));
 
     let mut plots = Vec::new();
     if opts.wants_plots() {
         let mut chart = LineChart::new("Equilibrium prices p_k(t)")
             .x_label("period t")
             .y_label("price");
-        for (k, name) in model.company_names.iter().enumerate() {
+        for (k, name) in r.companies.iter().enumerate() {
             chart = chart.series_with_markers(
                 name.clone(),
-                eq.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
+                r.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
             );
         }
         plots.push(Plot::new("stackelberg-solve-prices", &chart));
     }
-    out.json = without_nulls(json);
     out.text = text;
     out.plots = plots;
-    Ok(out)
+    Ok(out.with_body(r))
 }
 
-/// Drops top-level `null`s (a number that does not apply is omitted, never `null`).
-fn without_nulls(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.retain(|_, x| !x.is_null());
+/// `dr solve` with general consumers (§IX-A non-log utilities, §III demand bounds): the
+/// clearing prices computed numerically, the certificate, and the paper's claims judged
+/// (Theorem 2 by unilateral deviations).
+fn solve_general(
+    s: &Scenario,
+    file: &dr_stackelberg::Scenario,
+    opts: &Options,
+) -> Result<Output, CliError> {
+    let err = model_err(s.name());
+    let model = file.build_general().map_err(&err)?;
+    let eq = solve_general_equilibrium(&model.market, &GeneralSettings::default()).map_err(&err)?;
+    let r = GeneralSolveReport::new(s.name(), &model, eq);
+    drop(model);
+    let e = &r.equilibrium;
+    let cert = &e.certificate;
+    let mut out = Output::default();
+    out.certificate("Stackelberg equilibrium (general consumers)", cert);
+    let (k_n, t_n, classes) = (r.companies.len(), r.periods, r.classes.len());
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{}: the equilibrium prices of {} with general consumers ({PAPER} §IX-A, §III):\n\
+         {k_n} compan{} × {t_n} period{}, {classes} consumer class{}. Each consumer maximises its own\n\
+         utility within its budget and demand bounds (solved numerically by the kernel allocator);\n\
+         {} (damped Newton, {} iterations).\n\
+         The paper's closed forms do not apply here: {}.\n",
+        heading_word(cert.status),
+        s.name(),
+        if k_n == 1 { "y" } else { "ies" },
+        if t_n == 1 { "" } else { "s" },
+        if classes == 1 { "" } else { "es" },
+        if e.clears {
+            "the companies' prices make every company sell its supply"
+        } else {
+            "a price bound of Remark 3 binds: the market does NOT clear (see below)"
+        },
+        e.iterations,
+        r.not_applicable.join("; "),
+    );
+    let mut header: Vec<String> = vec!["period t".into()];
+    for name in r.companies.iter().take(4) {
+        let short = if k_n == 1 {
+            String::new()
+        } else {
+            format!(" {name}")
+        };
+        header.push(format!("p(t){short}"));
+        header.push(format!("G(t){short}"));
+        header.push(format!("D(t){short}"));
     }
-    v
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header_ref);
+    for t in 0..t_n {
+        let mut row = vec![t.to_string()];
+        for k in 0..k_n.min(4) {
+            row.push(num(e.prices[k][t]));
+            row.push(num(e.supply[k][t]));
+            row.push(num(e.aggregate_demand[k][t]));
+        }
+        table.row(row);
+    }
+    let _ = writeln!(text, "Prices p_k(t), supplies G_k(t) and demands D_k(t):");
+    text.push_str(&table.render());
+    if k_n > 4 {
+        let _ = writeln!(text, "({} more companies: see --json)", k_n - 4);
+    }
+    let mut table = Table::new(&[
+        "class",
+        "utility family",
+        "consumers",
+        "budget",
+        "payment",
+        "budget binds",
+        "λ (marginal utility of money)",
+        "energy",
+        "need",
+        "utility",
+    ]);
+    for n in 0..classes {
+        let family = match r.utility_family[n] {
+            dr_stackelberg::UtilityFamily::Log => "log".to_string(),
+            dr_stackelberg::UtilityFamily::Power { exponent } => {
+                format!("power α = {}", num(exponent))
+            }
+            dr_stackelberg::UtilityFamily::Satiating { satiation } => {
+                format!("satiating s = {}", num(satiation))
+            }
+        };
+        table.row(vec![
+            r.classes[n].clone(),
+            family,
+            num(r.count[n]),
+            num(r.budget[n]),
+            num(e.payment[n]),
+            if e.budget_binds[n] { "yes" } else { "no" }.into(),
+            num(e.multiplier[n]),
+            num(e.energy[n]),
+            num(r.energy_need[n]),
+            num(e.utility[n]),
+        ]);
+    }
+    let _ = writeln!(text, "\nConsumer classes (per consumer):");
+    text.push_str(&table.render());
+    if !e.clears {
+        let _ = writeln!(
+            text,
+            "\nThe market does NOT clear: a price sits at a bound (Remark 3). Where demand exceeds\n\
+             supply at p_max every consumer receives the same fraction G/D of its request and\n\
+             pays for what it receives (proportional rationing: our rule, the paper names none)."
+        );
+        let mut table = Table::new(&[
+            "class",
+            "energy asked",
+            "received",
+            "paid",
+            "unspent budget",
+        ]);
+        for n in 0..classes {
+            table.row(vec![
+                r.classes[n].clone(),
+                num(e.energy[n]),
+                num(e.energy_received[n]),
+                num(e.payment_received[n]),
+                num(e.unspent_budget[n]),
+            ]);
+        }
+        text.push_str(&table.render());
+    }
+    let mut companies = Table::new(&["company", "revenue"]);
+    for (k, name) in r.companies.iter().enumerate() {
+        companies.row(vec![name.clone(), num(e.revenues[k])]);
+    }
+    let _ = writeln!(text, "\nCompanies:");
+    text.push_str(&companies.render());
+    let _ = writeln!(text, "\nThe paper's properties at these prices:");
+    text.push_str(&claims_text(&e.claims, &mut out));
+    text.push('\n');
+    text.push_str(&certificate_text(cert));
+    let _ = writeln!(
+        text,
+        "  clearing              {:.3e} (|D − G|/G at free prices; sign of D − G at bounds)",
+        e.supply_balance
+    );
+    let _ = writeln!(
+        text,
+        "  consumer KKT          {:.3e} (marginal utility = λ p inside the bounds, signs at them)",
+        e.consumer_kkt
+    );
+    if opts.wants_plots() {
+        let mut chart = LineChart::new("Equilibrium prices p_k(t) (general consumers)")
+            .x_label("period t")
+            .y_label("price");
+        for (k, name) in r.companies.iter().enumerate() {
+            chart = chart.series_with_markers(
+                name.clone(),
+                e.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
+            );
+        }
+        out.plots
+            .push(Plot::new("stackelberg-solve-prices", &chart));
+    }
+    out.text = text;
+    Ok(out.with_body(r))
+}
+
+/// `dr verify`: the LP cross-check. The paper's log consumers go through the facade's
+/// check (`demand_response::verify`); general consumers (§IX-A, §III) are checked here:
+/// each class's best response at the equilibrium prices against the LP back end
+/// ([`dr_stackelberg::general_consumer_problem`], `dr_lp::check_candidate`), and the
+/// clearing condition with the LP's demands within their proven radii.
+fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
+    let file: dr_stackelberg::Scenario = s.parse()?;
+    if !file.is_general() {
+        return super::verify::verify(s, opts);
+    }
+    opts.params
+        .allow_only("stackelberg verify (general consumers)", &[])?;
+    check_memory(opts, s.name(), file.memory_estimate())?;
+    let err = model_err(s.name());
+    let model = file.build_general().map_err(&err)?;
+    let eq = solve_general_equilibrium(&model.market, &GeneralSettings::default()).map_err(&err)?;
+    let prices: Vec<f64> = eq.prices.concat();
+    let supply: Vec<f64> = eq.supply.concat();
+    let bounds: Vec<PriceBound> = eq.price_bound.concat();
+    let settings = dr_lp::CompareSettings::default();
+    let kappa = settings.check.kernel_tolerance;
+    let mut classes = Vec::new();
+    let mut lp_aggregate = vec![0.0; prices.len()];
+    let mut allowance = vec![0.0; prices.len()];
+    let mut located = true;
+    for (n, class) in model.market.classes().iter().enumerate() {
+        let response = dr_stackelberg::general_best_response(&prices, class).map_err(&err)?;
+        let gp =
+            dr_stackelberg::general_consumer_problem(&prices, class, &response).map_err(&err)?;
+        match dr_lp::check_candidate(&gp.problem, &gp.candidate, &settings) {
+            Ok(checked) => {
+                for j in 0..prices.len() {
+                    lp_aggregate[j] += class.count * gp.sigma * checked.lp.x[j];
+                    allowance[j] += class.count * gp.sigma * checked.radii[j];
+                }
+                located &= checked.radii.iter().all(|r| r.is_finite());
+                classes.push(GeneralClassCheck {
+                    class: model.consumer_names[n].clone(),
+                    verdict: checked.cross_check.verdict.name().into(),
+                    reason: checked.cross_check.reason.clone(),
+                    max_allocation_gap: checked.cross_check.max_allocation_gap * gp.sigma,
+                    objective_gap: checked.cross_check.objective_gap,
+                    bound: checked.cross_check.bound,
+                });
+            }
+            Err(e) => {
+                located = false;
+                classes.push(GeneralClassCheck {
+                    class: model.consumer_names[n].clone(),
+                    verdict: "inconclusive".into(),
+                    reason: format!("the LP back end failed: {e}"),
+                    max_allocation_gap: f64::NAN,
+                    objective_gap: f64::NAN,
+                    bound: f64::NAN,
+                });
+            }
+        }
+    }
+    // Clearing with the LP-verified demands: exact at free prices, the sign at a bound.
+    let mut clearing_ratio = 0.0_f64;
+    for j in 0..prices.len() {
+        let excess = lp_aggregate[j] - supply[j];
+        let violation = match bounds[j] {
+            PriceBound::AtMin => excess.max(0.0),
+            PriceBound::AtMax => (-excess).max(0.0),
+            PriceBound::Free => excess.abs(),
+        };
+        let tol = allowance[j] + kappa * supply[j];
+        clearing_ratio = clearing_ratio.max(if violation == 0.0 {
+            0.0
+        } else {
+            violation / tol
+        });
+    }
+    let disagrees = classes.iter().any(|c| c.verdict == "disagrees");
+    let inconclusive = classes.iter().any(|c| c.verdict == "inconclusive");
+    let clearing = if !located {
+        "inconclusive"
+    } else if clearing_ratio <= 1.0 {
+        "agrees"
+    } else {
+        "disagrees"
+    };
+    let verdict = if disagrees || clearing == "disagrees" {
+        "disagrees"
+    } else if inconclusive || clearing == "inconclusive" {
+        "inconclusive"
+    } else {
+        "agrees"
+    };
+    let mut out = Output::default();
+    out.certificate(
+        "Stackelberg equilibrium (general consumers)",
+        &eq.certificate,
+    );
+    for c in &classes {
+        match c.verdict.as_str() {
+            "disagrees" => out.outcome.disagrees(&format!(
+                "{}: {}: the best response disagrees with the LP reference back end (proven): {}",
+                s.name(),
+                c.class,
+                c.reason
+            )),
+            "inconclusive" => out.outcome.not_confirmed(
+                &format!("{}: {}: LP cross-check", s.name(), c.class),
+                &c.reason,
+            ),
+            _ => {}
+        }
+    }
+    match clearing {
+        "disagrees" => out.outcome.disagrees(&format!(
+            "{}: the prices do not clear the market with the LP's demands (ratio {clearing_ratio:.2e} > 1)",
+            s.name()
+        )),
+        "inconclusive" => out.outcome.not_confirmed(
+            &format!("{}: clearing with the LP's demands", s.name()),
+            "some demand could not be located by the LP back end (no proven radius)",
+        ),
+        _ => {}
+    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{}: {} — general consumers ({PAPER} §IX-A, §III): each class's best response at the\n\
+         equilibrium prices re-solved by the LP reference back end (piecewise-linear outer\n\
+         approximation, proven interval), and the clearing condition with the LP's demands.\n",
+        match verdict {
+            "agrees" => "Agrees (proven)",
+            "disagrees" => "DISAGREES (proven)",
+            _ => "NOT CONFIRMED",
+        },
+        s.name()
+    );
+    let mut table = Table::new(&[
+        "class",
+        "verdict",
+        "max |d − d_LP|",
+        "objective gap",
+        "proven bound",
+    ]);
+    for c in &classes {
+        table.row(vec![
+            c.class.clone(),
+            c.verdict.clone(),
+            format!("{:.2e}", c.max_allocation_gap),
+            format!("{:.2e}", c.objective_gap),
+            format!("{:.2e}", c.bound),
+        ]);
+    }
+    text.push_str(&table.render());
+    let _ = writeln!(
+        text,
+        "  clearing with the LP's demands: {clearing} (violation / allowance = {clearing_ratio:.2e})"
+    );
+    for c in classes.iter().filter(|c| c.verdict != "agrees") {
+        let _ = writeln!(text, "  {}: {}", c.class, c.reason);
+    }
+    out.text = text;
+    Ok(out.with_body(GeneralVerifyReport {
+        model: "stackelberg".into(),
+        file: s.name().into(),
+        verdict: verdict.into(),
+        agrees: verdict == "agrees",
+        classes,
+        clearing: clearing.into(),
+        clearing_ratio,
+    }))
+}
+
+/// One class's LP cross-check (general consumers).
+#[derive(serde::Serialize)]
+struct GeneralClassCheck {
+    class: String,
+    /// `agrees`, `disagrees` or `inconclusive`.
+    verdict: String,
+    reason: String,
+    /// `max_j |d_j − d_LP,j|` in the file's units.
+    max_allocation_gap: f64,
+    /// Kernel objective above the LP's proven lower bound (scaled units).
+    objective_gap: f64,
+    /// The LP's proven bound `U − L` (scaled units).
+    bound: f64,
+}
+
+/// `dr verify` on general consumers.
+#[derive(serde::Serialize)]
+struct GeneralVerifyReport {
+    model: String,
+    file: String,
+    verdict: String,
+    agrees: bool,
+    classes: Vec<GeneralClassCheck>,
+    /// Clearing with the LP's demands: `agrees`, `disagrees` or `inconclusive`.
+    clearing: String,
+    /// Largest clearing violation over its allowance (≤ 1 agrees).
+    clearing_ratio: f64,
 }
 
 fn rule_text(rule: RationingRule) -> &'static str {
@@ -530,33 +823,16 @@ fn rule_text(rule: RationingRule) -> &'static str {
     }
 }
 
-fn clearing_json(eq: &Equilibrium) -> Value {
-    let c = &eq.clearing;
-    json!({
-        "clears": c.clears,
-        "rationing_rule": match c.rule { RationingRule::Proportional => "proportional" },
-        "excess_demand": c.excess_demand,
-        "sold": c.sold,
-        "served_fraction": c.served_fraction,
-        "allocation": c.allocation,
-        "energy_received": c.energy,
-        "payment": c.payment,
-        "unspent_budget": c.unspent_budget,
-        "unspent_total": c.unspent_total,
-        "utility_received": c.utility,
-        "unmet_need_classes": c.unmet_need,
-    })
-}
-
 /// The market-clearing section printed when a price bound binds (Remark 3).
-fn clearing_text(eq: &Equilibrium, companies: &[String], classes: &[String]) -> String {
-    let c = &eq.clearing;
+fn clearing_text(r: &SolveReport) -> String {
+    let c = &r.clearing;
+    let (companies, classes) = (&r.companies, &r.classes);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "Market clearing (Remark 3): the market does NOT clear where a price sits at a bound.\n\
          \x20 rationing rule  {}",
-        rule_text(c.rule)
+        rule_text(c.rationing_rule)
     );
     let mut table = Table::new(&[
         "company",
@@ -570,7 +846,7 @@ fn clearing_text(eq: &Equilibrium, companies: &[String], classes: &[String]) -> 
     ]);
     let mut rows = 0;
     let mut more = 0;
-    for (k, row) in eq.price_bound.iter().enumerate() {
+    for (k, row) in r.price_bound.iter().enumerate() {
         for (t, b) in row.iter().enumerate() {
             if *b == PriceBound::Free {
                 continue;
@@ -583,10 +859,10 @@ fn clearing_text(eq: &Equilibrium, companies: &[String], classes: &[String]) -> 
             table.row(vec![
                 companies.get(k).cloned().unwrap_or_else(|| k.to_string()),
                 t.to_string(),
-                num(eq.prices[k][t]),
+                num(r.prices[k][t]),
                 bound_name(*b).replace('_', " "),
-                num(eq.aggregate_demand[k][t]),
-                num(eq.supply[k][t]),
+                num(r.aggregate_demand[k][t]),
+                num(r.supply[k][t]),
                 num(c.excess_demand[k][t]),
                 format!("{:.1}%", 100.0 * c.served_fraction[k][t]),
             ]);
@@ -606,40 +882,25 @@ fn clearing_text(eq: &Equilibrium, companies: &[String], classes: &[String]) -> 
     for (n, name) in classes.iter().enumerate().take(24) {
         table.row(vec![
             name.clone(),
-            num(c.energy[n]),
-            num(eq.energy[n]),
+            num(c.energy_received[n]),
+            num(r.energy[n]),
             num(c.payment[n]),
             num(c.unspent_budget[n]),
         ]);
     }
     let _ = writeln!(s, "Per consumer of each class:");
     s.push_str(&table.render());
-    if !c.unmet_need.is_empty() {
+    if !c.unmet_need_classes.is_empty() {
         let _ = writeln!(
             s,
             "classes whose energy need is not met because of rationing: {:?}",
-            c.unmet_need
+            c.unmet_need_classes
         );
     }
     s
 }
 
-fn equilibrium_certificate_json(eq: &Equilibrium) -> Value {
-    let c = &eq.certificate;
-    json!({
-        "linear_system_residual": c.linear_system_residual,
-        "closed_form_vs_linear_system": c.closed_form_vs_linear_system,
-        "supply_balance": c.supply_balance,
-        "budget_residual": c.budget_residual,
-        "revenue_budget_gap": c.revenue_budget_gap,
-        "consumer_kkt": c.consumer_kkt,
-        "consumers_verified": c.consumers_verified,
-        "newton_iterations": c.newton_iterations,
-    })
-}
-
-fn equilibrium_certificate_text(eq: &Equilibrium) -> String {
-    let c = &eq.certificate;
+fn equilibrium_certificate_text(c: &EquilibriumChecks, unspent_total: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -665,7 +926,7 @@ fn equilibrium_certificate_text(eq: &Equilibrium) -> String {
         s,
         "  eq. 15 gap            {:.3e}{}",
         c.revenue_budget_gap,
-        if eq.clearing.unspent_total > 0.0 {
+        if unspent_total > 0.0 {
             " (Σ revenues vs Σ budgets: not 0 when rationed at p_max)"
         } else {
             ""
@@ -817,19 +1078,51 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let file: dr_stackelberg::Scenario = s.parse()?;
     check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
-    let model = file.build().map_err(&err)?;
-    let market = &model.market;
-    let settings = simulation_settings(s, opts, &model.simulation)?;
-    // The exact equilibrium the run should reach (energy needs are not the algorithm's
-    // business: it only clears the market).
-    let eq = solve_equilibrium(
-        market,
-        &EquilibriumSettings {
-            check_energy_need: false,
-            ..EquilibriumSettings::default()
-        },
-    )
-    .map_err(&err)?;
+    // General consumers (§IX-A, §III) answer with their numerical best responses; the
+    // paper's log consumers with eq. 10 / water-filling.
+    let general = file.is_general();
+    let general_model = if general {
+        Some(file.build_general().map_err(&err)?)
+    } else {
+        None
+    };
+    let log_model = if general {
+        None
+    } else {
+        Some(file.build().map_err(&err)?)
+    };
+    let (market, file_settings) = match (&general_model, &log_model) {
+        (Some(g), _) => (g.market.base(), &g.simulation),
+        (None, Some(l)) => (&l.market, &l.simulation),
+        (None, None) => {
+            return Err(CliError::model(
+                s.name(),
+                ModelKind::Stackelberg,
+                "no market was built",
+            ))
+        }
+    };
+    let settings = simulation_settings(s, opts, file_settings)?;
+    // The equilibrium the run should reach (energy needs are not the algorithm's business:
+    // it only clears the market).
+    let (reference, reference_certificate) = match &general_model {
+        Some(g) => {
+            let eq =
+                solve_general_equilibrium(&g.market, &GeneralSettings::default()).map_err(&err)?;
+            (eq.prices, eq.certificate)
+        }
+        None => {
+            let eq = solve_equilibrium(
+                market,
+                &EquilibriumSettings {
+                    check_energy_need: false,
+                    ..EquilibriumSettings::default()
+                },
+            )
+            .map_err(&err)?;
+            (eq.prices, eq.certificate.certificate)
+        }
+    };
     // The kernel executor runs eq. 21; the progress bar is an observer.
     let mut bar = opts.watch(
         settings.max_rounds as u64 + 1,
@@ -842,53 +1135,38 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             vectors: vec![("prices", s.prices().to_vec())],
         },
     );
-    let stepper = DistributedPricing::new(market, &settings).map_err(&err)?;
+    let stepper = match &general_model {
+        Some(g) => DistributedPricing::new_general(&g.market, &settings),
+        None => DistributedPricing::new(market, &settings),
+    }
+    .map_err(&err)?;
     let run: DistributedRun = stepper.executor().observe(&mut bar).run().into();
     let k_n = market.companies().len();
-    let final_error = max_price_error(&run.prices, &eq.prices);
-    let (rule, delta) = update_name(settings.update);
-    let converged = run.termination == Termination::Converged;
-    let rounds_json: Vec<Value> = run
-        .trace
-        .iter()
-        .map(|r| {
-            json!({
-                "round": r.round,
-                "mismatch": r.mismatch,
-                "price_error": r.prices.as_ref().map(|p| max_price_error(p, &eq.prices)),
-                "prices": r.prices,
-            })
-        })
-        .collect();
-    let json = json!({
-        "model": "stackelberg",
-        "file": s.name(),
-        "simulated": "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)",
-        "rule": rule,
-        "delta": delta,
-        "order": run.order.name(),
-        "max_rounds": settings.max_rounds,
-        "tolerance": settings.tolerance,
-        "termination": termination_name(run.termination),
-        "termination_at": termination_at(&run),
-        "converged_after": converged.then_some(run.rounds),
-        "rounds_run": run.rounds,
-        "prices": run.prices,
-        "equilibrium_prices": eq.prices,
-        "max_price_error": final_error,
-        "rounds": rounds_json,
-        "equilibrium_certificate": certificate_json(&eq.certificate.certificate),
-    });
+    let report = SimulationReport::with_reference(
+        s.name(),
+        if general {
+            "distributed price algorithm (alshehri-liu-chen-basar eq. 21) with general consumers \
+             (§IX-A, §III): Theorem 4 does not apply"
+        } else {
+            "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)"
+        },
+        &settings,
+        &run,
+        &reference,
+        &reference_certificate,
+    );
+    let run = &report.run;
+    let converged = run.converged();
 
     let mut out = Output::default();
     out.certificate(
         "exact equilibrium (the run's reference)",
-        &eq.certificate.certificate,
+        &report.equilibrium_certificate.certificate,
     );
     out.outcome.converged(
         "distributed price algorithm (eq. 21)",
         converged,
-        &termination_text(&run, Some(settings.tolerance)),
+        &termination_text(run, Some(settings.tolerance)),
     );
     let mut text = String::new();
     let _ = writeln!(
@@ -901,7 +1179,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         if converged {
             "Simulated (converged)".to_string()
         } else {
-            format!("NOT CONVERGED ({})", termination_name(run.termination))
+            format!("NOT CONVERGED ({})", run.termination)
         },
         s.name(),
         if k_n == 1 { "y" } else { "ies" },
@@ -913,6 +1191,14 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         update_text(settings.update)
     );
     let _ = writeln!(text, "  order                {}", order_text(run.order));
+    if general {
+        let _ = writeln!(
+            text,
+            "  consumers            general (§IX-A, §III): each class answers with its numerical best\n\
+             \x20                      response; Theorem 4 guarantees convergence only for the paper's\n\
+             \x20                      log consumers, so here it is observed, not assumed"
+        );
+    }
     if let PriceUpdate::Paper { delta } = settings.update {
         if delta < 0.0 {
             let _ = writeln!(
@@ -924,9 +1210,9 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let _ = writeln!(
         text,
         "  termination          {}",
-        termination_text(&run, Some(settings.tolerance))
+        termination_text(run, Some(settings.tolerance))
     );
-    let last_mismatch = run.trace.last().map_or(f64::NAN, |r| r.mismatch);
+    let last_mismatch = run.rounds.last().map_or(f64::NAN, |r| r.mismatch);
     let _ = writeln!(
         text,
         "  final mismatch       {:.3e} (max_k,t |D_k(t) − G_k(t)| / G_k(t); at a price bound only\n\
@@ -936,35 +1222,35 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let _ = writeln!(
         text,
         "  price error          {:.3e} (max |p − p̄| / p̄ against the exact equilibrium of `dr solve`)\n",
-        final_error
+        run.max_price_error
     );
 
-    let shown = shown_entries(&eq.prices);
+    let shown = shown_entries(&run.equilibrium_prices);
     let mut header: Vec<String> = vec!["round".into(), "mismatch".into(), "price error".into()];
     header.extend(shown.iter().map(|&e| entry_label(e, k_n)));
     let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut table = Table::new(&header_ref);
-    let len = run.trace.len();
+    let len = run.rounds.len();
     let every = opts.sim.every.unwrap_or_else(|| len.div_ceil(20)).max(1);
-    for (i, r) in run.trace.iter().enumerate() {
+    for (i, r) in run.rounds.iter().enumerate() {
         if i % every != 0 && i + 1 != len {
             continue;
         }
         let mut row = vec![r.round.to_string(), format!("{:.3e}", r.mismatch)];
-        match &r.prices {
-            Some(p) => {
-                row.push(format!("{:.3e}", max_price_error(p, &eq.prices)));
+        match (&r.prices, r.price_error) {
+            (Some(p), Some(e)) => {
+                row.push(format!("{e:.3e}"));
                 for &(k, t) in &shown {
                     row.push(num(p[k][t]));
                 }
             }
-            None => row.push("-".into()),
+            _ => row.push("-".into()),
         }
         table.row(row);
     }
     let mut eq_row = vec!["p̄ (solve)".to_string(), String::new(), String::new()];
     for &(k, t) in &shown {
-        eq_row.push(num(eq.prices[k][t]));
+        eq_row.push(num(run.equilibrium_prices[k][t]));
     }
     table.row(eq_row);
     let _ = writeln!(
@@ -980,12 +1266,12 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         let mut chart = LineChart::new(title)
             .x_label("round")
             .y_label("price p_k(t)");
-        let last = run.trace.last().map_or(0.0, |r| r.round as f64);
+        let last = run.rounds.last().map_or(0.0, |r| r.round as f64);
         for &(k, t) in &shown {
             let label = entry_label((k, t), k_n);
             chart = chart.series(
                 label.clone(),
-                run.trace
+                run.rounds
                     .iter()
                     .filter_map(|r| r.prices.as_ref().map(|p| (r.round as f64, p[k][t]))),
             );
@@ -993,7 +1279,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         chart = chart.dashed_series(
             "equilibrium (dr solve)",
             levels(
-                shown.iter().map(|&(k, t)| eq.prices[k][t]),
+                shown.iter().map(|&(k, t)| run.equilibrium_prices[k][t]),
                 0.0,
                 last.max(1.0),
             ),
@@ -1003,13 +1289,15 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             .x_label("round")
             .y_label("max |D − G| / G")
             .log_y(true)
-            .series(rule, run.trace.iter().map(|r| (r.round as f64, r.mismatch)));
+            .series(
+                run.rule.clone(),
+                run.rounds.iter().map(|r| (r.round as f64, r.mismatch)),
+            );
         plots.push(Plot::new("stackelberg-simulate-mismatch", &chart));
     }
-    out.json = without_nulls(json);
     out.text = text;
     out.plots = plots;
-    Ok(out)
+    Ok(out.with_body(report))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1019,97 +1307,28 @@ fn study_err(study: &'static str) -> impl Fn(StackelbergError) -> CliError {
     move |e| CliError::model(format!("study {study}"), ModelKind::Stackelberg, e)
 }
 
-/// One distributed run as JSON. With `period0_only` (equal allocations: a company charges
-/// the same price in every period) each round lists `company_prices[k] = p_k(0)` instead of
-/// the full `prices[k][t]` table.
-fn run_json(r: &DistributedStudy, period0_only: bool) -> Value {
-    let (rule, delta) = update_name(r.update);
-    let round_json = |x: &dr_stackelberg::Round| {
-        let error = x
-            .prices
-            .as_ref()
-            .map(|p| max_price_error(p, &r.equilibrium_prices));
-        if period0_only {
-            let first: Option<Vec<f64>> = x.prices.as_ref().map(|p| {
-                p.iter()
-                    .map(|row| row.first().copied().unwrap_or(f64::NAN))
-                    .collect()
-            });
-            json!({"round": x.round, "mismatch": x.mismatch, "price_error": error,
-                   "company_prices": first})
-        } else {
-            json!({"round": x.round, "mismatch": x.mismatch, "price_error": error,
-                   "prices": x.prices})
-        }
-    };
-    json!({
-        "rule": rule,
-        "delta": delta,
-        "order": r.run.order.name(),
-        "termination": termination_name(r.run.termination),
-        "termination_at": termination_at(&r.run),
-        "converged_after": (r.run.termination == Termination::Converged).then_some(r.run.rounds),
-        "rounds_run": r.run.rounds,
-        "max_price_error": r.max_price_error,
-        "prices": r.run.prices,
-        "rounds": r.run.trace.iter().map(round_json).collect::<Vec<_>>(),
-    })
-}
-
-fn runs_table(runs: &[DistributedStudy]) -> String {
+fn runs_table(runs: &[RunReport]) -> String {
     let mut t = Table::new(&["price update", "rounds", "termination", "max |p − p̄|/p̄"]);
     for r in runs {
         t.row(vec![
-            update_text(r.update),
-            r.run.rounds.to_string(),
-            termination_name(r.run.termination).replace('_', " "),
+            update_text(r.update()),
+            r.rounds_run.to_string(),
+            r.termination.replace('_', " "),
             format!("{:.1e}", r.max_price_error),
         ]);
     }
     t.render()
 }
 
-/// The text, JSON and figures of a single-company case study (Figs. 3 and 6).
+/// The text and figures of a single-company case study (Figs. 3 and 6).
 fn case_study_output(
     key: &str,
     fig: &str,
-    s: &CaseStudy,
+    s: &CaseStudyReport,
     opts: &Options,
-) -> (Value, String, Vec<Plot>) {
+) -> (String, Vec<Plot>) {
     let c = &s.currency;
-    let cert = &s.equilibrium.certificate.certificate;
-    let mut json = json!({
-        "name": s.name,
-        "currency": c,
-        "consumers": s.consumers,
-        "periods": s.periods,
-        "supply": s.supply,
-        "energy_need": s.energy_need,
-        "prices": s.prices,
-        "experiment_prices": s.experiment_prices,
-        "budget_per_consumer": s.budget_per_consumer,
-        "budget_eq11": s.budget_eq11,
-        "eq11_valid": s.eq11_valid,
-        "savings_fraction": s.savings_fraction,
-        "savings_fraction_eq11": s.savings_fraction_eq11,
-        "demand_per_consumer": s.demand_per_consumer,
-        "payment_equilibrium": s.payment_equilibrium,
-        "payment_experiment": s.payment_experiment,
-        "hourly_payment_equilibrium": s.hourly_payment_equilibrium,
-        "hourly_payment_experiment": s.hourly_payment_experiment,
-        "price_mean": s.price_mean,
-        "price_std": s.price_std,
-        "experiment_price_mean": s.experiment_price_mean,
-        "experiment_price_std": s.experiment_price_std,
-        "case": case_name(s.equilibrium.case),
-        "revenues": s.equilibrium.revenues,
-        "certificate": certificate_json(cert),
-        "equilibrium_certificate": equilibrium_certificate_json(&s.equilibrium),
-    });
-    if let Value::Object(m) = &mut json {
-        m.insert("study".into(), Value::String(key.to_string()));
-    }
-
+    let cert = &s.certificate.certificate;
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -1179,7 +1398,10 @@ fn case_study_output(
     }
     text.push('\n');
     text.push_str(&certificate_text(cert));
-    text.push_str(&equilibrium_certificate_text(&s.equilibrium));
+    text.push_str(&equilibrium_certificate_text(
+        &s.equilibrium_certificate,
+        0.0,
+    ));
 
     let mut plots = Vec::new();
     if opts.wants_plots() {
@@ -1214,7 +1436,7 @@ fn case_study_output(
             .series_with_markers("G(t)", hours().zip(s.supply.iter().copied()));
         plots.push(Plot::new(format!("stackelberg-{key}-supply"), &chart));
     }
-    (json, text, plots)
+    (text, plots)
 }
 
 /// Figures of distributed runs (Figs. 5 and 7): one price chart per run, following
@@ -1222,27 +1444,23 @@ fn case_study_output(
 fn convergence_plots(
     key: &str,
     fig: &str,
-    runs: &[DistributedStudy],
+    runs: &[RunReport],
     entries: &[(usize, usize, String)],
 ) -> Vec<Plot> {
     let mut plots = Vec::new();
     for r in runs {
-        let mut chart = LineChart::new(format!("{fig}: {}", update_text(r.update)))
+        let mut chart = LineChart::new(format!("{fig}: {}", update_text(r.update())))
             .x_label("round")
             .y_label("price");
-        let last = r
-            .run
-            .trace
-            .last()
-            .map_or(1.0, |x| (x.round as f64).max(1.0));
+        let last = r.rounds.last().map_or(1.0, |x| (x.round as f64).max(1.0));
         for (k, t, label) in entries {
             let (k, t) = (*k, *t);
             chart = chart.series(
                 label.clone(),
-                r.run
-                    .trace
-                    .iter()
-                    .filter_map(|x| x.prices.as_ref().map(|p| (x.round as f64, p[k][t]))),
+                (0..r.rounds.len()).filter_map(|i| {
+                    r.round_price(i, k, t)
+                        .map(|p| (r.rounds[i].round as f64, p))
+                }),
             );
         }
         chart = chart.dashed_series(
@@ -1254,7 +1472,7 @@ fn convergence_plots(
             ),
         );
         plots.push(Plot::new(
-            format!("stackelberg-{key}-distributed-{}", update_slug(r.update)),
+            format!("stackelberg-{key}-distributed-{}", update_slug(r.update())),
             &chart,
         ));
     }
@@ -1264,8 +1482,8 @@ fn convergence_plots(
         .log_y(true);
     for r in runs {
         chart = chart.series(
-            update_text(r.update),
-            r.run.trace.iter().map(|x| (x.round as f64, x.mismatch)),
+            update_text(r.update()),
+            r.rounds.iter().map(|x| (x.round as f64, x.mismatch)),
         );
     }
     plots.push(Plot::new(
@@ -1275,156 +1493,86 @@ fn convergence_plots(
     plots
 }
 
-/// Runs the distributed algorithm with every round's prices recorded.
-fn distributed_runs(
-    market: &Market,
-    updates: &[PriceUpdate],
-    study: &'static str,
-) -> Result<Vec<DistributedStudy>, CliError> {
-    studies::distributed_study(
-        market,
-        updates,
-        &DistributedSettings {
-            record_prices: true,
-            ..DistributedSettings::default()
-        },
-    )
-    .map_err(study_err(study))
-}
-
-/// Periods of the EcoGrid class market of Fig. 5.
-const FIG5_PERIODS: usize = 24;
-/// The δ values of the Fig. 5 runs: the paper's observation is that larger δ converges
-/// more slowly; negative δ carries no guarantee (Theorem 4).
-const FIG5_UPDATES: [PriceUpdate; 5] = [
-    PriceUpdate::Paper { delta: 0.0 },
-    PriceUpdate::Paper { delta: 5e3 },
-    PriceUpdate::Paper { delta: 2e4 },
-    PriceUpdate::Paper { delta: -5e3 },
-    PriceUpdate::Steffensen,
-];
-
 fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("study ecogrid", &[])?;
-    let err = study_err("ecogrid");
-    let progress = opts.progress(2, "EcoGrid EU");
-    let s = studies::ecogrid_eu_day().map_err(&err)?;
-    progress.inc(1);
-    let market = studies::ecogrid_classes_market(FIG5_PERIODS).map_err(&err)?;
-    let runs = distributed_runs(&market, &FIG5_UPDATES, "ecogrid")?;
+    let progress = opts.progress(1, "EcoGrid EU");
+    let report = ecogrid_study().map_err(study_err("ecogrid"))?;
     progress.inc(1);
     progress.finish();
-    let (mut json, mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &s, opts);
-    let classes = studies::ECOGRID_CLASS_BUDGETS
-        .iter()
-        .map(|b| num(*b))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &report, opts);
+    let d = report.distributed.as_ref();
+    let runs = d.map_or(&[][..], |d| &d.runs[..]);
+    let classes = d
+        .and_then(|d| d.class_budgets.as_ref())
+        .map(|b| b.iter().map(|b| num(*b)).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
     let _ = writeln!(
         text,
         "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
          consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, 5/59, \
-         2/59 of the day's energy),\nT = {FIG5_PERIODS} with equal allocations (Theorem 3); \
+         2/59 of the day's energy),\nT = {} with equal allocations (Theorem 3); \
          start at p = B / Σ G;\nthe companies update one after another, each seeing the \
          latest prices (§VI's sequential order):",
-        num(studies::ECOGRID_CLASS_SIZE)
+        num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN)),
+        d.and_then(|d| d.periods).unwrap_or(0)
     );
-    text.push_str(&runs_table(&runs));
+    text.push_str(&runs_table(runs));
     let _ = writeln!(
         text,
         "(Theorem 4: eq. 21 converges for every δ ≥ 0, more slowly as δ grows; for δ < 0 it \
          need not converge.)"
     );
-    if let Value::Object(m) = &mut json {
-        m.insert(
-            "distributed".into(),
-            json!({
-                "figure": "Fig. 5",
-                "periods": FIG5_PERIODS,
-                "companies": ["wind", "biomass", "solar", "biogas"],
-                "class_budgets": studies::ECOGRID_CLASS_BUDGETS,
-                "class_size": studies::ECOGRID_CLASS_SIZE,
-                "runs": runs.iter().map(|r| run_json(r, true)).collect::<Vec<_>>(),
-            }),
-        );
-    }
     if opts.wants_plots() {
         // Equal allocations: every period of a company has the same price; follow period 0.
-        let entries: Vec<(usize, usize, String)> = ["wind", "biomass", "solar", "biogas"]
+        let entries: Vec<(usize, usize, String)> = ECOGRID_COMPANY_NAMES
             .iter()
             .enumerate()
             .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
             .collect();
-        plots.extend(convergence_plots("ecogrid", "Fig. 5", &runs, &entries));
+        plots.extend(convergence_plots("ecogrid", "Fig. 5", runs, &entries));
     }
     let mut out = Output {
-        json,
         text,
         plots,
         ..Output::default()
     };
-    out.certificate(
-        "EcoGrid EU equilibrium",
-        &s.equilibrium.certificate.certificate,
-    );
-    Ok(out)
+    out.certificate("EcoGrid EU equilibrium", &report.certificate.certificate);
+    Ok(out.with_body(report))
 }
 
 fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("study dutch-pilot", &[])?;
-    let err = study_err("dutch-pilot");
-    let progress = opts.progress(2, "Dutch pilot");
-    let s = studies::dutch_pilot_day().map_err(&err)?;
-    progress.inc(1);
-    let market = Market::new(
-        s.periods,
-        vec![Company::new(s.supply.clone())],
-        ConsumerClasses::homogeneous(s.consumers as f64, s.budget_per_consumer, s.energy_need),
-    )
-    .map_err(&err)?;
-    let updates = [PriceUpdate::Paper { delta: 0.0 }, PriceUpdate::Steffensen];
-    let runs = distributed_runs(&market, &updates, "dutch-pilot")?;
+    let progress = opts.progress(1, "Dutch pilot");
+    let report = dutch_pilot_study().map_err(study_err("dutch-pilot"))?;
     progress.inc(1);
     progress.finish();
-    let (mut json, mut text, mut plots) = case_study_output("dutch-pilot", "Fig. 6", &s, opts);
+    let (mut text, mut plots) = case_study_output("dutch-pilot", "Fig. 6", &report, opts);
+    let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
     let _ = writeln!(
         text,
         "\nDistributed algorithm (Fig. 7) on the same market, starting at p = B / Σ G:"
     );
-    text.push_str(&runs_table(&runs));
-    if let Value::Object(m) = &mut json {
-        m.insert(
-            "distributed".into(),
-            json!({
-                "figure": "Fig. 7",
-                "runs": runs.iter().map(|r| run_json(r, false)).collect::<Vec<_>>(),
-            }),
-        );
-    }
+    text.push_str(&runs_table(runs));
     if opts.wants_plots() {
-        let entries: Vec<(usize, usize, String)> = (0..s.periods)
+        let entries: Vec<(usize, usize, String)> = (0..report.periods)
             .step_by(4)
             .map(|t| (0, t, format!("p({t})")))
             .collect();
-        plots.extend(convergence_plots("dutch-pilot", "Fig. 7", &runs, &entries));
+        plots.extend(convergence_plots("dutch-pilot", "Fig. 7", runs, &entries));
     }
     let mut out = Output {
-        json,
         text,
         plots,
         ..Output::default()
     };
-    out.certificate(
-        "Dutch pilot equilibrium",
-        &s.equilibrium.certificate.certificate,
-    );
-    Ok(out)
+    out.certificate("Dutch pilot equilibrium", &report.certificate.certificate);
+    Ok(out.with_body(report))
 }
 
 // ---------------------------------------------------------------------------------------
 // dr study ecogrid-fig5 | dutch-pilot-fig7: the paper's own settings, claims with verdicts
 
-/// Text, JSON and figures of a paper-setting study; every claim goes into the outcome.
+/// Text and figures of a paper-setting study; every claim goes into the outcome.
 fn paper_setting_output(
     key: &str,
     setting: &str,
@@ -1433,17 +1581,19 @@ fn paper_setting_output(
     entries: &[(usize, usize, String)],
     opts: &Options,
 ) -> Output {
+    let r = PaperSettingReport::new(key, setting, paper_rounds, s);
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{} ({PAPER} §VIII) with the paper's settings: {setting}.\n\
+        "{} ({PAPER} §VIII) with the paper's settings: {}.\n\
          K = {}, T = {}, every price starts at p(0) = {}; eq. 21, the companies updating one \
          after another (§VI);\nconverged when max |D − G| / G ≤ 1e-9 (at most {} rounds).\n",
-        s.figure,
-        s.companies,
-        s.periods,
-        num(s.start_price),
-        studies::PAPER_SETTING_MAX_ROUNDS,
+        r.figure,
+        r.setting,
+        r.companies,
+        r.periods,
+        num(r.start_price),
+        r.max_rounds,
     );
     let mut t = Table::new(&[
         "price update",
@@ -1452,20 +1602,31 @@ fn paper_setting_output(
         "termination",
         "max |p − p_eq14|/p_eq14",
     ]);
-    for (r, e) in s.runs.iter().zip(&s.closed_form_error) {
+    for (run, e) in r.runs.iter().zip(&r.closed_form_error) {
         t.row(vec![
-            update_text(r.update),
-            r.run.order.name().to_string(),
-            r.run.rounds.to_string(),
-            termination_name(r.run.termination).replace('_', " "),
+            update_text(run.update()),
+            run.order.name().to_string(),
+            run.rounds_run.to_string(),
+            run.termination.replace('_', " "),
             format!("{e:.1e}"),
         ]);
     }
     text.push_str(&t.render());
-    let _ = writeln!(text, "Rounds in the paper: {paper_rounds}\n");
-    let _ = writeln!(text, "The paper's claims about {}:", s.figure);
+    let _ = writeln!(text, "Rounds in the paper: {}\n", r.paper_rounds);
+    let _ = writeln!(text, "The paper's claims about {}:", r.figure);
     let mut out = Output::default();
-    for c in &s.claims {
+    text.push_str(&claims_text(&r.claims, &mut out));
+    if opts.wants_plots() {
+        out.plots = convergence_plots(key, &r.figure, &r.runs, entries);
+    }
+    out.text = text;
+    out.with_body(r)
+}
+
+/// The claims as `[holds]`/`[FAILS]` lines; each is recorded in the outcome.
+fn claims_text(claims: &[Claim], out: &mut Output) -> String {
+    let mut text = String::new();
+    for c in claims {
         let _ = writeln!(
             text,
             "  [{}] {}\n         {}",
@@ -1475,27 +1636,7 @@ fn paper_setting_output(
         );
         out.claim(&c.claim, c.holds);
     }
-    let json = json!({
-        "study": key,
-        "figure": s.figure,
-        "setting": setting,
-        "companies": s.companies,
-        "periods": s.periods,
-        "start_price": s.start_price,
-        "closed_form_prices": s.closed_form_prices,
-        "closed_form_error": s.closed_form_error,
-        "paper_rounds": paper_rounds,
-        "runs": s.runs.iter().map(|r| run_json(r, false)).collect::<Vec<_>>(),
-        "claims": s.claims.iter().map(|c| json!({
-            "claim": c.claim, "holds": c.holds, "evidence": c.evidence,
-        })).collect::<Vec<_>>(),
-    });
-    if opts.wants_plots() {
-        out.plots = convergence_plots(key, &s.figure, &s.runs, entries);
-    }
-    out.json = json;
-    out.text = text;
-    out
+    text
 }
 
 /// What the paper says about its round counts for Figs. 5 and 7.
@@ -1509,7 +1650,7 @@ fn study_ecogrid_fig5(opts: &Options) -> Result<Output, CliError> {
     let s = studies::ecogrid_fig5().map_err(study_err("ecogrid-fig5"))?;
     progress.inc(1);
     progress.finish();
-    let entries: Vec<(usize, usize, String)> = COMPANY_NAMES
+    let entries: Vec<(usize, usize, String)> = ECOGRID_COMPANY_NAMES
         .iter()
         .enumerate()
         .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
@@ -1550,8 +1691,6 @@ fn study_dutch_pilot_fig7(opts: &Options) -> Result<Output, CliError> {
 // ---------------------------------------------------------------------------------------
 // dr study periods (Fig. 4)
 
-const COMPANY_NAMES: [&str; 4] = ["wind", "biomass", "solar", "biogas"];
-
 fn study_periods(opts: &Options) -> Result<Output, CliError> {
     opts.params.allow_only("study periods", &["max_periods"])?;
     let max_t: usize = opts.params.get("max_periods")?.unwrap_or(50);
@@ -1576,78 +1715,17 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
         progress.inc(1);
     }
     progress.finish();
-    let n_classes = classes.len();
-    let k_n = totals.len();
-    let budget_total: f64 = (0..n_classes)
-        .map(|n| classes.count[n] * classes.budget[n])
-        .sum();
-    // The paper's findings, reported (not enforced): utilities rise with T towards eq. 25's
-    // limit; revenues add up to the budgets (eq. 15).
-    let rising: Vec<bool> = (0..n_classes)
-        .map(|n| {
-            points
-                .windows(2)
-                .all(|w| w[1].utilities[n] > w[0].utilities[n])
-        })
-        .collect();
-    let below_limit: Vec<bool> = (0..n_classes)
-        .map(
-            |n| match (limits.get(n).copied().flatten(), points.last()) {
-                (Some(l), Some(p)) => p.utilities[n] < l,
-                _ => false,
-            },
-        )
-        .collect();
-    let max_revenue_gap = points
-        .iter()
-        .map(|p| rel(p.revenues.iter().sum::<f64>(), budget_total))
-        .fold(0.0_f64, f64::max);
-    let max_residual = points.iter().map(|p| p.max_residual).fold(0.0, f64::max);
-    // Equal allocations: a company's price is the same in every period; report p_k(0) and
-    // the largest spread across periods.
-    let price_spread = points
-        .iter()
-        .flat_map(|p| p.prices.iter())
-        .map(|row| {
-            let lo = row.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = row.iter().copied().fold(0.0_f64, f64::max);
-            rel(hi, lo)
-        })
-        .fold(0.0_f64, f64::max);
-    let first_price = |p: &PeriodPoint| -> Vec<f64> {
-        p.prices
-            .iter()
-            .map(|r| r.first().copied().unwrap_or(f64::NAN))
-            .collect()
-    };
-
-    let json = json!({
-        "study": "periods",
-        "figure": "Fig. 4",
-        "companies": COMPANY_NAMES,
-        "company_totals": totals,
-        "class_budgets": classes.budget,
-        "class_size": classes.count,
-        "budget_total": budget_total,
-        "periods": points.iter().map(|p| p.periods).collect::<Vec<_>>(),
-        "points": points.iter().map(|p| json!({
-            "periods": p.periods,
-            "supply_per_period": p.supply_per_period,
-            "prices": first_price(p),
-            "revenues": p.revenues,
-            "utilities": p.utilities,
-            "energy": p.energy,
-            "case": case_name(p.case),
-            "water_filling_classes": p.water_filling_classes,
-            "max_residual": p.max_residual,
-        })).collect::<Vec<_>>(),
-        "utility_limit": limits,
-        "utilities_rise_with_periods": rising,
-        "utilities_below_limit": below_limit,
-        "max_revenue_budget_gap": max_revenue_gap,
-        "max_price_spread_over_periods": price_spread,
-        "max_residual": max_residual,
-    });
+    let r = PeriodsReport::new(&ECOGRID_COMPANY_NAMES, &totals, &classes, &points, limits);
+    drop(points);
+    let n_classes = r.class_budgets.len();
+    let k_n = r.company_totals.len();
+    let points = &r.points;
+    let limits = &r.utility_limit;
+    let (max_revenue_gap, max_residual, price_spread) = (
+        r.max_revenue_budget_gap,
+        r.max_residual,
+        r.max_price_spread_over_periods,
+    );
 
     let mut text = String::new();
     let _ = writeln!(
@@ -1659,32 +1737,30 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
          of the power allocation game). Exact equilibrium for every T (water-filling when\n\
          a class's eq. 10 demand would be negative).\n",
         num(studies::ECOGRID_CLASS_SIZE),
-        classes
-            .budget
+        r.class_budgets
             .iter()
             .map(|b| num(*b))
             .collect::<Vec<_>>()
             .join(", "),
-        num(totals.iter().sum()),
+        num(r.company_totals.iter().sum()),
     );
     let mut header: Vec<String> = vec!["T".into()];
-    header.extend(COMPANY_NAMES.iter().map(|c| format!("p {c}")));
-    header.extend(COMPANY_NAMES.iter().map(|c| format!("revenue {c}")));
+    header.extend(ECOGRID_COMPANY_NAMES.iter().map(|c| format!("p {c}")));
+    header.extend(ECOGRID_COMPANY_NAMES.iter().map(|c| format!("revenue {c}")));
     let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut prices_table = Table::new(&header_ref);
     let mut header: Vec<String> = vec!["T".into()];
     header.extend(
-        classes
-            .budget
+        r.class_budgets
             .iter()
             .map(|b| format!("U (B = {})", num(*b))),
     );
     header.push("classes buying nothing somewhere (budget)".into());
     let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut utility_table = Table::new(&header_ref);
-    for p in &points {
+    for p in points {
         let mut row = vec![p.periods.to_string()];
-        row.extend(first_price(p).iter().map(|v| num(*v)));
+        row.extend(p.prices.iter().map(|v| num(*v)));
         row.extend(p.revenues.iter().map(|v| num(*v)));
         prices_table.row(row);
         let mut row = vec![p.periods.to_string()];
@@ -1695,8 +1771,7 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
             p.water_filling_classes
                 .iter()
                 .map(|&n| {
-                    classes
-                        .budget
+                    r.class_budgets
                         .get(n)
                         .map_or_else(|| "?".into(), |b| num(*b))
                 })
@@ -1719,38 +1794,13 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
     text.push_str(&prices_table.render());
     let _ = writeln!(text, "\nUtility per consumer of each class:");
     text.push_str(&utility_table.render());
+    let _ = writeln!(text, "\nThe paper's findings on Fig. 4:");
+    let mut outcome = Output::default();
+    text.push_str(&claims_text(&r.claims, &mut outcome));
     let _ = writeln!(
         text,
-        "\n  utilities rise with T (every class)   {}",
-        if rising.iter().all(|&b| b) {
-            "yes"
-        } else {
-            "NO"
-        }
-    );
-    let _ = writeln!(
-        text,
-        "  ... and stay below eq. 25's limit      {}",
-        if below_limit.iter().all(|&b| b) {
-            "yes"
-        } else {
-            "NO"
-        }
-    );
-    let _ = writeln!(
-        text,
-        "  Σ revenues = Σ budgets (eq. 15)        max gap {:.1e}",
-        max_revenue_gap
-    );
-    let _ = writeln!(
-        text,
-        "  largest certificate residual           {:.1e}",
-        max_residual
-    );
-    let _ = writeln!(
-        text,
-        "  price spread across periods            {:.1e}",
-        price_spread
+        "  largest certificate residual {max_residual:.1e}; Σ revenues vs Σ budgets gap \
+         {max_revenue_gap:.1e}; price spread across periods {price_spread:.1e}"
     );
 
     let mut plots = Vec::new();
@@ -1760,7 +1810,7 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
             .x_label("number of periods T")
             .y_label("utility");
         for n in 0..n_classes {
-            let label = format!("B = {} DKK", num(classes.budget[n]));
+            let label = format!("B = {} DKK", num(r.class_budgets[n]));
             utilities = utilities.series(
                 label.clone(),
                 ts().zip(points.iter().map(|p| p.utilities[n])),
@@ -1781,8 +1831,8 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
             .x_label("number of periods T")
             .y_label("G_k / T (kWh)")
             .log_y(true);
-        for (k, name) in COMPANY_NAMES.iter().enumerate().take(k_n) {
-            prices = prices.series(*name, ts().zip(points.iter().map(|p| first_price(p)[k])));
+        for (k, name) in ECOGRID_COMPANY_NAMES.iter().enumerate().take(k_n) {
+            prices = prices.series(*name, ts().zip(points.iter().map(|p| p.prices[k])));
             revenues = revenues.series(*name, ts().zip(points.iter().map(|p| p.revenues[k])));
             power = power.series(
                 *name,
@@ -1793,152 +1843,186 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("stackelberg-periods-revenues", &revenues));
         plots.push(Plot::new("stackelberg-periods-power", &power));
     }
-    Ok(Output {
-        json,
+    outcome.text = text;
+    outcome.plots = plots;
+    Ok(outcome.with_body(r))
+}
+
+// ---------------------------------------------------------------------------------------
+// dr study stackelberg-asymptotics (§VII)
+
+fn study_asymptotics(opts: &Options) -> Result<Output, CliError> {
+    opts.params.allow_only(
+        "study stackelberg-asymptotics",
+        &["max_periods", "price_max"],
+    )?;
+    let max_t: usize = opts.params.get("max_periods")?.unwrap_or(50);
+    if max_t < 3 {
+        return Err(CliError::BadParameter {
+            key: "max_periods".into(),
+            value: max_t.to_string(),
+            reason: "must be at least 3 (Remark 4 compares successive increments)".into(),
+        });
+    }
+    let err = study_err("stackelberg-asymptotics");
+    let mut setting = studies::ecogrid_asymptotics_setting(max_t).map_err(&err)?;
+    if let Some(p) = opts.params.get::<f64>("price_max")? {
+        if !(p.is_finite() && p > 0.0) {
+            return Err(CliError::BadParameter {
+                key: "price_max".into(),
+                value: p.to_string(),
+                reason: "must be finite and > 0".into(),
+            });
+        }
+        setting.price_max = p;
+    }
+    let progress = opts.progress(1, "§VII sweeps");
+    let r = asymptotics_study(&setting).map_err(&err)?;
+    progress.inc(1);
+    progress.finish();
+    let st = &r.setting;
+    let k_n = st.company_totals.len();
+    let mut text = String::new();
+    let _ =
+        writeln!(
         text,
-        plots,
-        ..Output::default()
-    })
+        "Asymptotic regimes ({PAPER} §VII) on the EcoGrid data: K = {k_n} companies with equal \
+         totals G = {} kWh\n(Assumption 3), equal allocations over T (Theorem 3). T sweep: the \
+         EcoGrid classes (budgets {} DKK,\n{} consumers each), T = 1…{}. N sweep (Assumption 4): \
+         identical budgets B = {} DKK, T = {},\nN = {}; p_max = {} DKK/kWh.\n",
+        num(st.company_totals.first().copied().unwrap_or(f64::NAN)),
+        st.classes.budget.iter().map(|b| num(*b)).collect::<Vec<_>>().join(", "),
+        num(st.classes.count.first().copied().unwrap_or(f64::NAN)),
+        st.max_periods,
+        num(st.budget),
+        st.sweep_periods,
+        st.counts.iter().map(|n| num(*n)).collect::<Vec<_>>().join(", "),
+        num(st.price_max),
+    );
+    let mut header: Vec<String> = vec!["T".into(), "price".into()];
+    header.extend(
+        st.classes
+            .budget
+            .iter()
+            .map(|b| format!("U (B = {})", num(*b))),
+    );
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header_ref);
+    let every = (r.periods.len() / 10).max(1);
+    for (i, t) in r.periods.iter().enumerate() {
+        if i % every != 0 && i + 1 != r.periods.len() {
+            continue;
+        }
+        let mut row = vec![t.to_string(), num(r.prices[i][0])];
+        row.extend(r.utilities[i].iter().map(|u| num(*u)));
+        table.row(row);
+    }
+    let mut limit_row = vec!["limit (eq. 25)".to_string(), num(r.predicted_price)];
+    limit_row.extend(
+        r.utility_limit
+            .iter()
+            .map(|l| l.map_or_else(|| "-".into(), num)),
+    );
+    table.row(limit_row);
+    let _ = writeln!(
+        text,
+        "T sweep: price of company 0 and utility per consumer of each class:"
+    );
+    text.push_str(&table.render());
+    let mut table = Table::new(&[
+        "N",
+        "price",
+        "N B / (K G)",
+        "demand d(t)",
+        "K (Theorem 5)",
+        "price with K",
+        "with K − 1",
+    ]);
+    for (i, n) in st.counts.iter().enumerate() {
+        table.row(vec![
+            num(*n),
+            num(r.consumer_prices[i]),
+            num(r.consumer_predicted[i]),
+            num(r.consumer_demand[i]),
+            r.companies_needed[i].to_string(),
+            num(r.price_with_needed[i]),
+            r.price_with_one_fewer[i].map_or_else(|| "-".into(), num),
+        ]);
+    }
+    let _ = writeln!(
+        text,
+        "\nN sweep (K = {k_n}), and the companies Theorem 5 asks for (K / N = B / (G p_max) = {:.3e}):",
+        r.ratio
+    );
+    text.push_str(&table.render());
+    let _ = writeln!(text, "\nThe paper's claims (§VII):");
+    let mut out = Output::default();
+    text.push_str(&claims_text(&r.claims, &mut out));
+    if opts.wants_plots() {
+        let mut chart = LineChart::new("§VII-A: utility per consumer vs T")
+            .x_label("number of periods T")
+            .y_label("utility");
+        for (n, b) in st.classes.budget.iter().enumerate() {
+            chart = chart.series(
+                format!("B = {} DKK", num(*b)),
+                r.periods
+                    .iter()
+                    .zip(&r.utilities)
+                    .map(|(t, u)| (*t as f64, u[n])),
+            );
+        }
+        chart = chart.dashed_series(
+            "limits T → ∞ (eq. 25)",
+            levels(r.utility_limit.iter().flatten().copied(), 1.0, max_t as f64),
+        );
+        out.plots
+            .push(Plot::new("stackelberg-asymptotics-utilities", &chart));
+        let chart = LineChart::new("§VII-B: price vs N")
+            .x_label("consumers N")
+            .y_label("price (DKK/kWh)")
+            .series_with_markers(
+                "equilibrium",
+                st.counts
+                    .iter()
+                    .copied()
+                    .zip(r.consumer_prices.iter().copied()),
+            )
+            .dashed_series(
+                "N B / (K G) (eq. 26)",
+                st.counts
+                    .iter()
+                    .copied()
+                    .zip(r.consumer_predicted.iter().copied()),
+            );
+        out.plots
+            .push(Plot::new("stackelberg-asymptotics-prices", &chart));
+    }
+    out.text = text;
+    Ok(out.with_body(r))
 }
 
 // ---------------------------------------------------------------------------------------
 // dr demo
 
 /// The EcoGrid EU day, every printed number checked against an independent computation or
-/// a statement of the paper.
+/// a statement of the paper ([`dr_stackelberg::ecogrid_demo`]).
 fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
     let context = "stackelberg demo: EcoGrid EU day";
     let err = |e: StackelbergError| CliError::model(context, ModelKind::Stackelberg, e);
-    let s = studies::ecogrid_eu_day().map_err(err)?;
-    let n = s.consumers as f64;
-    let t_n = s.periods as f64;
-    let g = &s.supply;
-    let p = &s.prices;
-    let pe = &s.experiment_prices;
-    let b = s.budget_per_consumer;
-    let tol = 1e-9;
-    let mut failures: Vec<String> = Vec::new();
-    let mut check = |ok: bool, what: String| {
-        if !ok {
-            failures.push(what);
-        }
-    };
-
-    // Prices are positive and equal eq. 14 recomputed here: K = 1, ζ = γ = 1, Z = N,
-    // p(t) = N B / (T (G(t) + N) (1 − N H)), H = Σ_t 1 / (T (G(t) + N)).
-    let h: f64 = g.iter().map(|gt| 1.0 / (t_n * (gt + n))).sum();
-    let eq14: Vec<f64> = g
+    let r = ecogrid_demo().map_err(err)?;
+    let failures: Vec<String> = r
+        .claims
         .iter()
-        .map(|gt| n * b / (t_n * (gt + n) * (1.0 - n * h)))
+        .filter(|c| !c.holds)
+        .map(|c| format!("{}: {}", c.claim, c.evidence))
         .collect();
-    for (t, (pt, qt)) in p.iter().zip(&eq14).enumerate() {
-        check(*pt > 0.0, format!("p({t}) = {pt} is not positive"));
-        check(
-            rel(*pt, *qt) <= 1e-10,
-            format!("p({t}) = {pt} ≠ eq. 14 recomputed {qt}"),
-        );
-    }
-    // The market clears: N d(t) = G(t) (each consumer gets G(t)/N).
-    for (t, (d, gt)) in s.demand_per_consumer.iter().zip(g).enumerate() {
-        check(
-            rel(n * d, *gt) <= tol,
-            format!("N d({t}) = {} ≠ G({t}) = {gt}", n * d),
-        );
-    }
-    // Eq. 15: the company's revenue Σ p G equals the budgets N B.
-    let revenue: f64 = p.iter().zip(g).map(|(a, c)| a * c).sum();
-    check(
-        rel(revenue, n * b) <= tol,
-        format!("revenue {revenue} ≠ N B = {} (eq. 15)", n * b),
-    );
-    // Theorem 1 / eq. 11 recomputed at the experiment's prices (K = 1, ζ = 1), valid since
-    // eq. 10's demands are then non-negative; the paper reports 7.55 DKK.
-    let energy = s.energy_need;
-    let inv: f64 = pe.iter().map(|q| 1.0 / (t_n * q)).sum();
-    let eq11 = (energy + t_n) / inv - pe.iter().sum::<f64>();
-    check(
-        rel(b, eq11) <= 1e-10,
-        format!("budget {b} ≠ eq. 11 recomputed {eq11}"),
-    );
-    check(
-        (b - 7.55).abs() < 0.005,
-        format!("budget {b} is not the paper's 7.55 DKK"),
-    );
-    let at_budget = best_response(pe, b * (1.0 + 1e-9), Preferences::uniform(1.0, 1.0));
-    let below = best_response(pe, b * (1.0 - 1e-6), Preferences::uniform(1.0, 1.0));
-    match (at_budget, below) {
-        (Ok(a), Ok(c)) => check(
-            a.energy >= energy * (1.0 - 1e-12) && c.energy < energy,
-            format!(
-                "budget {b} is not the minimum meeting E = {energy} at the experiment's prices \
-                 (energy {} at B, {} just below)",
-                a.energy, c.energy
-            ),
-        ),
-        (a, c) => check(false, format!("best response failed: {a:?} {c:?}")),
-    }
-    // Mean and standard deviation recomputed; the paper's finding: a slightly smaller mean
-    // and a much smaller spread than the experiment's prices.
-    let (m_eq, sd_eq) = mean_std(p);
-    let (m_ex, sd_ex) = mean_std(pe);
-    check(
-        rel(m_eq, s.price_mean) <= 1e-12 && rel(sd_eq, s.price_std) <= 1e-12,
-        "equilibrium mean/sd".into(),
-    );
-    check(
-        rel(m_ex, s.experiment_price_mean) <= 1e-12 && rel(sd_ex, s.experiment_price_std) <= 1e-12,
-        "experiment mean/sd".into(),
-    );
-    check(
-        m_eq < m_ex && sd_eq < sd_ex,
-        format!("prices: mean {m_eq} vs {m_ex}, sd {sd_eq} vs {sd_ex}"),
-    );
-    // Payments: at equilibrium the budget is spent exactly; in the experiment each consumer
-    // paid Σ p_exp(t) G(t)/N for the same energy; savings are positive.
-    let pay_eq: f64 = p
-        .iter()
-        .zip(&s.demand_per_consumer)
-        .map(|(a, d)| a * d)
-        .sum();
-    let pay_ex: f64 = pe.iter().zip(g).map(|(a, c)| a * c / n).sum();
-    let savings = 1.0 - pay_eq / pay_ex;
-    check(
-        rel(pay_eq, b) <= tol,
-        format!("payment {pay_eq} ≠ budget {b}"),
-    );
-    check(
-        rel(pay_ex, s.payment_experiment) <= 1e-12 && rel(savings, s.savings_fraction) <= 1e-9,
-        format!("savings {savings} ≠ {}", s.savings_fraction),
-    );
-    check(savings > 0.0, format!("savings {savings} ≤ 0"));
-    // The distributed algorithm (eq. 21, δ = 0) reaches the same prices.
-    let market = Market::new(
-        s.periods,
-        vec![Company::new(g.clone())],
-        ConsumerClasses::homogeneous(n, b, energy),
-    )
-    .map_err(err)?;
-    let run = run_distributed(&market, &DistributedSettings::default()).map_err(err)?;
-    let run_error = max_price_error(&run.prices, &s.equilibrium.prices);
-    check(
-        run.termination == Termination::Converged && run_error <= 1e-6,
-        format!(
-            "eq. 21 run: {:?} after {} rounds, price error {run_error}",
-            run.termination, run.rounds
-        ),
-    );
-    let cert = &s.equilibrium.certificate.certificate;
-    check(
-        cert.holds(tol),
-        format!("certificate does not hold: {cert:?}"),
-    );
     if !failures.is_empty() {
         return Err(CliError::CheckFailed(format!(
             "{context}: {}",
             failures.join("; ")
         )));
     }
-
+    let cert = &r.certificate.certificate;
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -1947,48 +2031,55 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
          N = 2000 identical consumers with log utility Σ ln(1 + d(t)) and energy need\n\
          E = Σ G / N = {} kWh. (Same as `dr solve data/stackelberg_ecogrid.toml`.)\n",
         heading_word(cert.status),
-        num(energy)
+        num(r.energy_need)
     );
     let lines: [(&str, String, String); 8] = [
         (
             "budget B per consumer",
-            format!("{} DKK", num(b)),
+            format!("{} DKK", num(r.budget_per_consumer)),
             "Theorem 1 at p_exp: = eq. 11 by hand; least B meeting E (paper: 7.55)".into(),
         ),
         (
             "equilibrium prices",
-            format!("mean {} sd {}", num(m_eq), num(sd_eq)),
+            format!("mean {} sd {}", num(r.price_mean), num(r.price_std)),
             "DKK/kWh; every p(t) > 0 and = eq. 14 by hand".into(),
         ),
         (
             "experiment's prices",
-            format!("mean {} sd {}", num(m_ex), num(sd_ex)),
+            format!(
+                "mean {} sd {}",
+                num(r.experiment_price_mean),
+                num(r.experiment_price_std)
+            ),
             "DKK/kWh; higher mean and sd (the paper's finding)".into(),
         ),
         (
             "company revenue Σ p(t) G(t)",
-            format!("{} DKK", num(revenue)),
+            format!("{} DKK", num(r.revenue)),
             "= N B: budgets fully spent (eq. 15)".into(),
         ),
         (
             "payment per consumer",
-            format!("{} DKK", num(pay_eq)),
+            format!("{} DKK", num(r.payment_equilibrium)),
             "at equilibrium, = B, for N d(t) = G(t) every hour".into(),
         ),
         (
             "... in the experiment",
-            format!("{} DKK", num(pay_ex)),
+            format!("{} DKK", num(r.payment_experiment)),
             "Σ p_exp(t) G(t) / N".into(),
         ),
         (
             "savings",
-            format!("{:.1}%", 100.0 * savings),
+            format!("{:.1}%", 100.0 * r.savings_fraction),
             "1 − payment / experiment's payment > 0".into(),
         ),
         (
             "distributed eq. 21, δ = 0",
-            rounds(run.rounds),
-            format!("converged to the same prices (max error {run_error:.1e})"),
+            rounds(r.distributed_rounds),
+            format!(
+                "converged to the same prices (max error {:.1e})",
+                r.distributed_price_error
+            ),
         ),
     ];
     let _ = writeln!(text, "  {:<28}  {:<26}  checked", "", "");
@@ -1998,13 +2089,13 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
     text.push('\n');
     text.push_str(&certificate_text(cert));
     let mut table = Table::new(&["hour", "G(t) kW", "p_exp", "p_eq", "d(t) kWh"]);
-    for t in 0..s.periods {
+    for t in 0..r.periods {
         table.row(vec![
             t.to_string(),
-            num(g[t]),
-            num(pe[t]),
-            num(p[t]),
-            num(s.demand_per_consumer[t]),
+            num(r.supply[t]),
+            num(r.experiment_prices[t]),
+            num(r.prices[t]),
+            num(r.demand_per_consumer[t]),
         ]);
     }
     let _ = writeln!(
@@ -2013,49 +2104,32 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
          (Remark 2: p(t)(G(t) + N) is constant):"
     );
     text.push_str(&table.render());
-
-    let json = json!({
-        "solved": "Stackelberg equilibrium of the EcoGrid EU day (alshehri-liu-chen-basar §VIII-A, eq. 14)",
-        "consumers": s.consumers,
-        "periods": s.periods,
-        "supply": g,
-        "energy_need": energy,
-        "budget_per_consumer": b,
-        "prices": p,
-        "experiment_prices": pe,
-        "price_mean": m_eq,
-        "price_std": sd_eq,
-        "experiment_price_mean": m_ex,
-        "experiment_price_std": sd_ex,
-        "revenue": revenue,
-        "payment_equilibrium": pay_eq,
-        "payment_experiment": pay_ex,
-        "savings_fraction": savings,
-        "distributed_rounds": run.rounds,
-        "distributed_price_error": run_error,
-        "certificate": certificate_json(cert),
-    });
     let mut plots = Vec::new();
     if opts.wants_plots() {
-        let hours = || (0..s.periods).map(|t| t as f64);
+        let hours = || (0..r.periods).map(|t| t as f64);
         let chart = LineChart::new("EcoGrid EU, 5 Dec 2014: prices")
             .x_label("hour")
             .y_label("price (DKK/kWh)")
-            .series_with_markers("experiment", hours().zip(pe.iter().copied()))
+            .series_with_markers(
+                "experiment",
+                hours().zip(r.experiment_prices.iter().copied()),
+            )
             .series_with_markers(
                 "Stackelberg equilibrium (eq. 14)",
-                hours().zip(p.iter().copied()),
+                hours().zip(r.prices.iter().copied()),
             );
         plots.push(Plot::new("stackelberg-ecogrid-demo-prices", &chart));
     }
     let mut out = Output {
-        json,
         text,
         plots,
         ..Output::default()
     };
     out.certificate("EcoGrid EU equilibrium", cert);
-    Ok(out)
+    for c in &r.claims {
+        out.claim(&c.claim, c.holds);
+    }
+    Ok(out.with_body(r))
 }
 
 #[cfg(test)]
@@ -2070,8 +2144,47 @@ mod tests {
         };
         let out = demo_ecogrid(&opts).unwrap_or_else(|e| panic!("{e}"));
         assert!(out.text.contains("certificate:"));
-        assert_eq!(out.json["certificate"]["status"], "Solved");
+        let json = out.body_value().unwrap();
+        assert_eq!(json["certificate"]["status"], "Solved");
+        assert!(json["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["holds"] == true));
         assert_eq!(out.plots.len(), 1);
+    }
+
+    /// The LP cross-check of a general consumer can fail: a best response moved off its
+    /// optimum (10 % of the spend shifted between the two periods, budget still spent) is a
+    /// proven disagreement; the true one agrees.
+    #[test]
+    fn general_consumer_cross_check_detects_a_wrong_answer() {
+        let class = dr_stackelberg::GeneralClass {
+            count: 1.0,
+            budget: 1.0,
+            energy_need: 0.0,
+            gamma: 1.0,
+            zeta: 0.0,
+            utility: dr_stackelberg::UtilityFamily::Power { exponent: 0.5 },
+            min_demand: vec![0.0, 0.0],
+            max_demand: vec![f64::INFINITY, f64::INFINITY],
+        };
+        let prices = [1.0, 0.5];
+        let good = dr_stackelberg::general_best_response(&prices, &class).unwrap();
+        let settings = dr_lp::CompareSettings::default();
+        let check = |r: &dr_stackelberg::GeneralResponse| {
+            let gp = dr_stackelberg::general_consumer_problem(&prices, &class, r).unwrap();
+            dr_lp::check_candidate(&gp.problem, &gp.candidate, &settings)
+                .unwrap()
+                .cross_check
+                .verdict
+        };
+        assert_eq!(check(&good), dr_lp::Verdict::Agrees);
+        let mut bad = good.clone();
+        // By hand the optimum is d = (1/3, 4/3); move 0.1 of money from period 1 to 0.
+        bad.demand = vec![1.0 / 3.0 + 0.1, 4.0 / 3.0 - 0.2];
+        bad.utility = bad.demand.iter().map(|d| d.sqrt()).sum();
+        assert_eq!(check(&bad), dr_lp::Verdict::Disagrees);
     }
 
     #[test]

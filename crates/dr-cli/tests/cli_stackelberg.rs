@@ -695,3 +695,233 @@ fn oversized_scenario_is_refused_by_the_memory_limit() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!stderr(&o).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 15: general consumers (§IX-A, §III) and the §VII asymptotics study.
+
+/// One company, two periods, G = (1, 4); two power consumers `Σ √d` (ζ = 0) with budgets
+/// 1 and 2. By hand: `d_t ∝ p_t^{−2}` and clearing give `p_t = B G_t^{α−1} / Σ G^α = (1, ½)`;
+/// the first consumer buys `(1/3, 4/3)`.
+const POWER: &str = r#"
+model = "stackelberg"
+periods = 2
+[[companies]]
+supply = [1.0, 4.0]
+[[consumers]]
+budget = 1.0
+zeta = 0.0
+utility = "power"
+exponent = 0.5
+[[consumers]]
+budget = 2.0
+zeta = 0.0
+utility = "power"
+exponent = 0.5
+"#;
+
+#[test]
+fn solve_power_consumers_matches_the_hand_derived_equilibrium() {
+    let dir = scratch("power");
+    let file = write(&dir, "power.toml", POWER);
+    let v = json_ok(&["--json", "solve", &file]);
+    assert_eq!(v["certificate"]["status"], "Solved", "{}", v["certificate"]);
+    assert_eq!(v["case"], "general");
+    let p = vec2(&v["prices"]);
+    assert!(
+        rel(p[0][0], 1.0) <= 1e-8 && rel(p[0][1], 0.5) <= 1e-8,
+        "{p:?}"
+    );
+    let d0 = vec2(&v["demand"][0]);
+    assert!(rel(d0[0][0], 1.0 / 3.0) <= 1e-8 && rel(d0[0][1], 4.0 / 3.0) <= 1e-8);
+    assert!(v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["holds"] == true));
+    assert_eq!(v["utility_family"][0]["family"], "power");
+    assert_eq!(v["outcome"], "ok");
+    // The text says which of the paper's results no longer apply.
+    let out = dr(&["solve", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Theorem 1, eq. 11"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A satiating consumer (s = 1, budget slack) next to a power consumer (budget 2), one
+/// period, G = 3: clearing `2/p + 1 = 3` gives p = 1, but the company gains by raising its
+/// price (inelastic demand): the Theorem 2 claim fails, exit 3.
+#[test]
+fn satiating_consumer_fails_theorem_2_with_exit_3() {
+    let dir = scratch("satiating");
+    let text = r#"
+model = "stackelberg"
+periods = 1
+[[companies]]
+supply = [3.0]
+[[consumers]]
+budget = 2.0
+zeta = 0.0
+utility = "power"
+exponent = 0.5
+[[consumers]]
+budget = 10.0
+utility = "satiating"
+satiation = 1.0
+"#;
+    let file = write(&dir, "s.toml", text);
+    let out = dr(&["--json", "solve", &file]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(rel(vec2(&v["prices"])[0][0], 1.0) <= 1e-8);
+    let failed: Vec<&Value> = v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["holds"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["claim"].as_str().unwrap().contains("Theorem 2"));
+}
+
+/// A non-shiftable consumer (fixed demand 1 in both periods) reduces the market the flexible
+/// log consumer (ζ = 0, budget 6) faces to `G_t − 1`: `p_t = 3 / (G_t − 1) = (1, 0.6)`.
+#[test]
+fn fixed_demand_reduces_the_market_as_derived() {
+    let dir = scratch("fixed");
+    let text = r#"
+model = "stackelberg"
+periods = 2
+[[companies]]
+supply = [4.0, 6.0]
+[[consumers]]
+budget = 6.0
+zeta = 0.0
+[[consumers]]
+budget = 5.0
+fixed_demand = 1.0
+"#;
+    let file = write(&dir, "f.toml", text);
+    let out = dr(&["--json", "solve", &file]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["certificate"]["status"], "Solved");
+    let p = vec2(&v["prices"]);
+    assert!(
+        rel(p[0][0], 1.0) <= 1e-8 && rel(p[0][1], 0.6) <= 1e-8,
+        "{p:?}"
+    );
+    assert_eq!(vec2(&v["demand"][1])[0], vec![1.0, 1.0]);
+    // The fixed demand is inelastic: doubling both prices, the flexible consumer still
+    // spends 6 (buying (1.5, 2.5)) and the fixed one pays 3.2, revenue 9.2 against 7.6.
+    // Theorem 2 fails as derived: exit 3.
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        f(&v["deviation"]["max_gain"]) >= 9.2 / 7.6 - 1.0 - 1e-9,
+        "{}",
+        v["deviation"]
+    );
+    // dr verify: every class's best response agrees with the LP back end (proven), and the
+    // prices clear the market with the LP's demands.
+    let out = dr(&["--json", "verify", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["verdict"], "agrees");
+    assert_eq!(v["clearing"], "agrees");
+    assert!(v["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["verdict"] == "agrees"));
+    // eq. 21 with the classes' numerical best responses reaches the same prices (observed:
+    // Theorem 4 covers log consumers only).
+    let v = json_ok(&["--json", "simulate", &file]);
+    assert_eq!(v["termination"], "converged");
+    let p = vec2(&v["prices"]);
+    assert!(
+        rel(p[0][0], 1.0) <= 1e-6 && rel(p[0][1], 0.6) <= 1e-6,
+        "{p:?}"
+    );
+    // A bad key value names the field.
+    let bad = write(
+        &dir,
+        "bad.toml",
+        &text.replace("fixed_demand = 1.0", "fixed_demand = [1.0]"),
+    );
+    let out = dr(&["solve", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("consumers[1].fixed_demand"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn study_asymptotics_judges_the_papers_claims() {
+    let v = json_ok(&[
+        "--json",
+        "study",
+        "stackelberg-asymptotics",
+        "--set",
+        "max_periods=12",
+    ]);
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 9);
+    assert!(claims.iter().all(|c| c["holds"] == true), "{claims:?}");
+    // Theorem 5 by hand: K = ⌈N B / (G p_max)⌉ for each N.
+    let g = f(&v["setting"]["company_totals"][0]);
+    let b = f(&v["setting"]["budget"]);
+    let pmax = f(&v["setting"]["price_max"]);
+    for (i, n) in vec1(&v["setting"]["counts"]).iter().enumerate() {
+        let k = (n * b / (g * pmax) - 1e-9).ceil().max(1.0);
+        assert_eq!(v["companies_needed"][i].as_u64().unwrap() as f64, k);
+    }
+    // A p_max below every achievable price... still a valid Theorem 5 setting: K grows.
+    let w = json_ok(&[
+        "--json",
+        "study",
+        "stackelberg-asymptotics",
+        "--set",
+        "max_periods=5",
+        "--set",
+        "price_max=0.1",
+    ]);
+    assert!(w["companies_needed"][2].as_u64().unwrap() > 4);
+}
+
+/// The bundled example of general consumers: certified, and its constraints hold in the
+/// output (the shops buy nothing outside periods 1 and 2, the workshops at least 1 from each
+/// company in every period, every budget binds and is spent).
+#[test]
+fn bundled_general_consumers_example_is_certified() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/stackelberg/general_consumers.toml"
+    );
+    let v = json_ok(&["--json", "solve", file]);
+    assert_eq!(v["certificate"]["status"], "Solved");
+    let prices = vec2(&v["prices"]);
+    let supply = vec2(&v["supply"]);
+    let count = vec1(&v["count"]);
+    let budget = vec1(&v["budget"]);
+    let demand: Vec<Vec<Vec<f64>>> = v["demand"].as_array().unwrap().iter().map(vec2).collect();
+    for k in 0..2 {
+        for t in 0..4 {
+            let d: f64 = (0..3).map(|n| count[n] * demand[n][k][t]).sum();
+            assert!(rel(d, supply[k][t]) <= 1e-9);
+            assert!(demand[2][k][t] >= 1.0);
+            if t == 0 || t == 3 {
+                assert_eq!(demand[1][k][t], 0.0);
+            }
+        }
+    }
+    for n in 0..3 {
+        let spend: f64 = (0..2)
+            .flat_map(|k| (0..4).map(move |t| (k, t)))
+            .map(|(k, t)| prices[k][t] * demand[n][k][t])
+            .sum();
+        assert!(rel(spend, budget[n]) <= 1e-9);
+    }
+}

@@ -18,6 +18,19 @@
 //! (2008). For quadratic costs `g` is piecewise linear and Newton is exact once the
 //! active set settles: a handful of passes, not 60 bisections.
 //!
+//! # Kinks and flat marginal costs
+//! Pieces need not be differentiable: a kinked `f_i` (e.g. a piecewise-linear cost) gives
+//! its right derivative as [`ConvexScalar::derivative`] and its left one as
+//! [`ConvexScalar::left_derivative`], and the certificate checks the subgradient condition
+//! `f_i'_−(x_i) ≤ λ ≤ f_i'_+(x_i)` for a free item. A flat stretch of `f_i'` (a linear
+//! piece) makes `x_i(λ)` jump and `g` may jump across 0: the bracket then closes on the
+//! jump's price to rounding, and the final pass splits the jump, `x = x(a) + θ (x(b) −
+//! x(a))` with `Σ x = total` (every point between the two responses is optimal at that
+//! price; responses above `x_i(a) + total − Σ x(a)` are clamped there first, so a piece
+//! without an upper bound stays finite). The loads of such a split are one optimum among
+//! many (the problem is not strictly convex there); the certificate measures it like any
+//! other answer.
+//!
 //! # Determinism
 //! Sums run through [`crate::parallel::chunked_reduce`]: fixed chunks, combined in order, on
 //! rayon above [`AllocatorSettings::parallel_threshold`]. The result is bit-identical for
@@ -41,8 +54,13 @@ pub trait Family: Sync {
     }
     /// `f_i(x)`.
     fn value(&self, i: usize, x: f64) -> f64;
-    /// `f_i'(x)`.
+    /// `f_i'(x)` (the right derivative where `f_i` has a kink).
     fn derivative(&self, i: usize, x: f64) -> f64;
+    /// The left derivative `f_i'_−(x)` (default: [`Family::derivative`]); the certificate
+    /// of the final pass reads the subdifferential `[f_i'_−(x), f_i'_+(x)]`.
+    fn left_derivative(&self, i: usize, x: f64) -> f64 {
+        self.derivative(i, x)
+    }
     /// The response `x_i(λ) = argmin_{x∈[lo,hi]} f_i(x) − λ x` and its right slope
     /// `dx_i/dλ` (`1/f_i''(x)` when `x` is free, 0 when clamped).
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64);
@@ -129,29 +147,50 @@ pub fn generic_finish<F: Family + ?Sized>(
     let mut st = FinishStats::default();
     for (k, o) in out.iter_mut().enumerate() {
         let i = base + k;
-        let (l, u) = (lower.get(i), upper.get(i));
-        let xi = family.response(i, lambda, l, u).0;
+        let xi = family.response(i, lambda, lower.get(i), upper.get(i)).0;
         *o = xi;
-        st.sum += xi;
-        st.objective += family.value(i, xi);
-        let fd = family.derivative(i, xi);
-        if fd.is_finite() && fd.abs() > st.derivative_scale {
-            st.derivative_scale = fd.abs();
-        }
-        let r = fd - lambda; // = bound multiplier ν_l − ν_u
-        let (viol, comp) = if xi > l && xi < u {
-            (r.abs(), 0.0)
-        } else if xi <= l && xi >= u {
-            (0.0, 0.0) // fixed item
-        } else if xi <= l {
-            ((-r).max(0.0), r.max(0.0) * (xi - l).abs())
-        } else {
-            (r.max(0.0), (-r).max(0.0) * (u - xi).abs())
-        };
-        st.stationarity = st.stationarity.max(viol);
-        st.complementarity = st.complementarity.max(comp);
+        kkt_item(family, i, xi, lambda, lower.get(i), upper.get(i), &mut st);
     }
     st
+}
+
+/// Adds item `i` at `x_i` to the final pass's sums and KKT residuals at multiplier `λ`.
+/// Stationarity is measured against the subdifferential `[f_i'_−(x), f_i'_+(x)]`
+/// ([`Family::left_derivative`], [`Family::derivative`]): a free item needs
+/// `f_i'_−(x_i) ≤ λ ≤ f_i'_+(x_i)` (the subgradient condition; equality `f_i'(x_i) = λ`
+/// for a differentiable piece), an item at its lower bound `λ ≤ f_i'_+(l_i)`, at its upper
+/// bound `λ ≥ f_i'_−(u_i)`.
+fn kkt_item<F: Family + ?Sized>(
+    family: &F,
+    i: usize,
+    xi: f64,
+    lambda: f64,
+    l: f64,
+    u: f64,
+    st: &mut FinishStats,
+) {
+    st.sum += xi;
+    st.objective += family.value(i, xi);
+    let fd = family.derivative(i, xi);
+    if fd.is_finite() && fd.abs() > st.derivative_scale {
+        st.derivative_scale = fd.abs();
+    }
+    let r = fd - lambda; // = bound multiplier ν_l − ν_u (right derivative)
+    let (viol, comp) = if xi > l && xi < u {
+        let fl = family.left_derivative(i, xi);
+        let below = if fl.is_nan() { fd } else { fl } - lambda; // f'_− − λ ≤ 0 needed
+        (below.max(0.0).max((-r).max(0.0)), 0.0)
+    } else if xi <= l && xi >= u {
+        (0.0, 0.0) // fixed item
+    } else if xi <= l {
+        ((-r).max(0.0), r.max(0.0) * (xi - l).abs())
+    } else {
+        let fl = family.left_derivative(i, xi);
+        let rl = if fl.is_nan() { fd } else { fl } - lambda;
+        (rl.max(0.0), (-rl).max(0.0) * (u - xi).abs())
+    };
+    st.stationarity = st.stationarity.max(viol);
+    st.complementarity = st.complementarity.max(comp);
 }
 
 /// A bound vector: the same number for everyone, or one per item.
@@ -431,7 +470,7 @@ pub fn solve_multiplier<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Multiplier, ConvexError> {
-    multiplier_search(family, lower, upper, total, settings, false).map(|(m, _)| m)
+    multiplier_search(family, lower, upper, total, settings, false).map(|(m, _, _)| m)
 }
 
 /// Relative Newton step below which an optimistic search stops without evaluating `g` at the
@@ -440,6 +479,10 @@ pub fn solve_multiplier<F: Family + ?Sized>(
 /// search if it is not met).
 const OPTIMISTIC_STEP: f64 = 1e-6;
 
+/// What the multiplier search returns: the multiplier, the quantity scale, and the bracket
+/// `[a, b]` when it closed on a jump of `g` (see the module docs on kinks).
+type Search = (Multiplier, f64, Option<(f64, f64)>);
+
 fn multiplier_search<F: Family + ?Sized>(
     family: &F,
     lower: Bound<'_>,
@@ -447,7 +490,7 @@ fn multiplier_search<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
     optimistic: bool,
-) -> Result<(Multiplier, f64), ConvexError> {
+) -> Result<Search, ConvexError> {
     let br = validate(family, lower, upper, total, settings)?;
     let th = settings.parallel_threshold;
     let scale = quantity_scale(total, &br);
@@ -464,6 +507,7 @@ fn multiplier_search<F: Family + ?Sized>(
                 status: Status::Solved,
             },
             scale,
+            None,
         ));
     }
     if (total - br.sum_upper).abs() <= tol && b.is_finite() {
@@ -476,6 +520,7 @@ fn multiplier_search<F: Family + ?Sized>(
                 status: Status::Solved,
             },
             scale,
+            None,
         ));
     }
     let (mut ga, mut gb) = (br.sum_lower - total, br.sum_upper - total);
@@ -502,6 +547,11 @@ fn multiplier_search<F: Family + ?Sized>(
     let mut expand = 1.0_f64;
     let mut last_width = b - a;
     let mut stalled = 0;
+    // Newton from the last point below the root overshot the bracket (`over_a`), and from
+    // the last point above it undershot it (`over_b`): with both, `g` jumps inside the
+    // bracket (a flat stretch of some f_i', e.g. a piecewise-linear cost at its slope) and
+    // neither Newton nor regula falsi can close on it: bisect.
+    let (mut over_a, mut over_b) = (false, false);
     for it in 1..=settings.max_iterations {
         let (s, slope) = evaluate(family, lower, upper, lambda, th);
         let g = s - total;
@@ -517,6 +567,7 @@ fn multiplier_search<F: Family + ?Sized>(
                     status: Status::Solved,
                 },
                 scale,
+                None,
             ));
         }
         if g < 0.0 {
@@ -530,6 +581,7 @@ fn multiplier_search<F: Family + ?Sized>(
             && b - a <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
         {
             // The bracket closed: λ is exact to rounding; g jumps (flat f'') across it.
+            // `allocate_into` splits the jump between the responses at `a` and `b`.
             return Ok((
                 Multiplier {
                     lambda: best.0,
@@ -538,6 +590,7 @@ fn multiplier_search<F: Family + ?Sized>(
                     status: Status::Solved,
                 },
                 scale,
+                Some((a, b)),
             ));
         }
         let width = b - a;
@@ -567,9 +620,19 @@ fn multiplier_search<F: Family + ?Sized>(
                     status: Status::Solved,
                 },
                 scale,
+                None,
             ));
         }
-        lambda = if newton > a && newton < b && stalled < 3 {
+        if g < 0.0 {
+            // NaN (no slope) counts as overshooting.
+            over_a = newton.is_nan() || newton >= b;
+        } else {
+            over_b = newton.is_nan() || newton <= a;
+        }
+        let jump = over_a && over_b && a.is_finite() && b.is_finite();
+        lambda = if jump {
+            0.5 * (a + b)
+        } else if newton > a && newton < b && stalled < 3 {
             newton
         } else if a.is_finite() && b.is_finite() {
             if stalled >= 3 {
@@ -610,6 +673,7 @@ fn multiplier_search<F: Family + ?Sized>(
             status: Status::MaxIterations,
         },
         scale,
+        None,
     ))
 }
 
@@ -691,14 +755,55 @@ pub fn allocate_into<F: Family + ?Sized>(
     };
     // Optimistic search first (saves the pass that would only confirm a converged Newton
     // step); the final pass measures the residual, and the strict search runs if it is off.
-    let (mut m, scale) = multiplier_search(family, lower, upper, total, settings, true)?;
+    let (mut m, scale, mut jump) = multiplier_search(family, lower, upper, total, settings, true)?;
     let mut st = finish_pass(m.lambda, x);
     if m.residual.is_nan() {
         if (st.sum - total).abs() <= settings.tolerance * scale {
             m.residual = st.sum - total;
         } else {
-            m = multiplier_search(family, lower, upper, total, settings, false)?.0;
+            let strict = multiplier_search(family, lower, upper, total, settings, false)?;
+            (m, jump) = (strict.0, strict.2);
             st = finish_pass(m.lambda, x);
+        }
+    }
+    // A jump of g across the total (pieces with a flat stretch of f', e.g. a
+    // piecewise-linear cost whose slope equals the price): the bracket [a, b] closed to
+    // rounding, and no single λ's responses sum to the total. Every x_i between its response
+    // at a and at b is optimal at the price (f_i' is flat there), so the split
+    // x = x(a) + θ (x(b) − x(a)) with θ = (total − Σ x(a)) / (Σ x(b) − Σ x(a)) is a KKT
+    // point; the certificate below measures it like any other answer.
+    if let Some((a, b)) = jump {
+        if (st.sum - total).abs() > settings.tolerance * scale {
+            let mut xb = Vec::new();
+            xb.resize(n, 0.0);
+            let sa = finish_pass(a, x).sum;
+            finish_pass(b, &mut xb);
+            // Σ x = total and x ≥ x(a) leave no item more than total − Σ x(a) above its
+            // response at a: clamping x(b) there loses no solution and keeps an unbounded
+            // response (a linear piece without an upper bound) finite.
+            let room = total - sa;
+            let mut sb = 0.0;
+            for (xa, xb) in x.iter().zip(xb.iter_mut()) {
+                if *xb > xa + room {
+                    *xb = xa + room;
+                }
+                sb += *xb;
+            }
+            // (Rounding slack: the clamped sum can fall a few ulps short of the total.)
+            let slack = settings.tolerance * scale;
+            if sa <= total && total <= sb + slack && sb > sa && sb.is_finite() {
+                let theta = ((total - sa) / (sb - sa)).min(1.0);
+                for (xa, xb) in x.iter_mut().zip(&xb) {
+                    *xa += theta * (xb - *xa);
+                }
+                // The price is the jump's location (the search's best point may lie
+                // elsewhere on a flat stretch of g with the same |g|).
+                m.lambda = a;
+                m.residual = 0.0;
+                st = kkt_pass(family, a, lower, upper, x, settings.parallel_threshold);
+            } else {
+                st = finish_pass(m.lambda, x);
+            }
         }
     }
     let lambda = m.lambda;
@@ -722,6 +827,41 @@ pub fn allocate_into<F: Family + ?Sized>(
         certificate.status = Status::NumericalError;
     }
     Ok((lambda, st.objective, certificate))
+}
+
+/// The final pass's sums and KKT residuals of a given allocation `x` at `λ` (chunked and
+/// combined in order like every pass: deterministic).
+fn kkt_pass<F: Family + ?Sized>(
+    family: &F,
+    lambda: f64,
+    lower: Bound<'_>,
+    upper: Bound<'_>,
+    x: &[f64],
+    threshold: usize,
+) -> FinishStats {
+    let per_chunk = |c: usize, chunk: &[f64]| {
+        let mut st = FinishStats::default();
+        for (k, &xi) in chunk.iter().enumerate() {
+            let i = c * CHUNK + k;
+            kkt_item(family, i, xi, lambda, lower.get(i), upper.get(i), &mut st);
+        }
+        st
+    };
+    if x.len() >= threshold {
+        let parts: Vec<FinishStats> = x
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, ch)| per_chunk(c, ch))
+            .collect();
+        parts
+            .into_iter()
+            .fold(FinishStats::default(), FinishStats::combine)
+    } else {
+        x.chunks(CHUNK)
+            .enumerate()
+            .map(|(c, ch)| per_chunk(c, ch))
+            .fold(FinishStats::default(), FinishStats::combine)
+    }
 }
 
 /// `residual / scale`, the certificate's relative measure; a zero scale (all the data that
@@ -1068,10 +1208,18 @@ impl<P: ConvexScalar> Family for ScalarFamily<'_, P> {
     fn derivative(&self, i: usize, x: f64) -> f64 {
         self.pieces[i].derivative(x)
     }
+    fn left_derivative(&self, i: usize, x: f64) -> f64 {
+        self.pieces[i].left_derivative(x)
+    }
     fn response(&self, i: usize, lambda: f64, lo: f64, hi: f64) -> (f64, f64) {
         let p = &self.pieces[i];
         let x = p.inverse_derivative(lambda, lo, hi);
         if x > lo && x < hi {
+            // At a kink with λ strictly inside the subdifferential the response stays put
+            // for nearby λ: slope 0 (1/f'' there would mislead Newton).
+            if p.left_derivative(x) < lambda && lambda < p.derivative(x) {
+                return (x, 0.0);
+            }
             let c = p.second_derivative(x);
             (x, if c > 0.0 { 1.0 / c } else { 0.0 })
         } else if x <= lo && p.derivative(lo) <= lambda && lo < hi {

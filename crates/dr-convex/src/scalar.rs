@@ -21,10 +21,19 @@ use std::sync::Arc;
 pub trait ConvexScalar: Send + Sync + fmt::Debug {
     /// `f(x)`.
     fn value(&self, x: f64) -> f64;
-    /// `f'(x)`.
+    /// `f'(x)`; where `f` has a kink (e.g. a piecewise-linear cost), the right derivative
+    /// `f'_+(x)`.
     fn derivative(&self, x: f64) -> f64;
     /// `f''(x)` (≥ 0).
     fn second_derivative(&self, x: f64) -> f64;
+    /// The left derivative `f'_−(x)`: the subdifferential of `f` at `x` is
+    /// `[left_derivative(x), derivative(x)]`. Default: [`ConvexScalar::derivative`] (a
+    /// differentiable `f`). The allocator's certificate measures stationarity against this
+    /// interval, so a kinked piece at its kink is certified by the subgradient condition
+    /// `f'_−(x) ≤ λ ≤ f'_+(x)`.
+    fn left_derivative(&self, x: f64) -> f64 {
+        self.derivative(x)
+    }
     /// Open interval outside of which `f` is `+∞` (default: the whole line).
     fn domain(&self) -> (f64, f64) {
         (f64::NEG_INFINITY, f64::INFINITY)
@@ -282,6 +291,9 @@ impl<F: ConvexScalar> ConvexScalar for PlusLinear<F> {
     fn derivative(&self, x: f64) -> f64 {
         self.f.derivative(x) + self.slope
     }
+    fn left_derivative(&self, x: f64) -> f64 {
+        self.f.left_derivative(x) + self.slope
+    }
     fn second_derivative(&self, x: f64) -> f64 {
         self.f.second_derivative(x)
     }
@@ -322,6 +334,9 @@ impl<F: ConvexScalar> ConvexScalar for PlusHalfQuadratic<F> {
     }
     fn derivative(&self, x: f64) -> f64 {
         self.f.derivative(x) + self.curvature * x
+    }
+    fn left_derivative(&self, x: f64) -> f64 {
+        self.f.left_derivative(x) + self.curvature * x
     }
     fn second_derivative(&self, x: f64) -> f64 {
         self.f.second_derivative(x) + self.curvature
@@ -611,6 +626,13 @@ impl<C: ConvexScalar> ConvexScalar for NashTransform<C> {
         }
         self.markup(q) * self.cost.derivative(q)
     }
+    /// `D'_−(q) = (1 + q/(d − 2q)) C'_−(q)` (the markup is positive and smooth).
+    fn left_derivative(&self, q: f64) -> f64 {
+        if q >= 0.5 * self.deficit {
+            return f64::INFINITY;
+        }
+        self.markup(q) * self.cost.left_derivative(q)
+    }
     fn second_derivative(&self, q: f64) -> f64 {
         let d = self.deficit;
         let den = d - 2.0 * q;
@@ -661,6 +683,9 @@ macro_rules! forward_convex_scalar {
             }
             fn second_derivative(&self, x: f64) -> f64 {
                 (**self).second_derivative(x)
+            }
+            fn left_derivative(&self, x: f64) -> f64 {
+                (**self).left_derivative(x)
             }
             fn domain(&self) -> (f64, f64) {
                 (**self).domain()

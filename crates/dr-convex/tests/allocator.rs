@@ -356,3 +356,102 @@ fn total_at_the_edge_of_the_range() {
     assert_eq!(hi.x, vec![1.0, 1.0]);
     assert!(hi.certificate.holds(1e-12), "{:?}", hi.certificate);
 }
+
+/// A jump of `Σ x(λ)` across the total (linear pieces: `f_i' = 1` flat): no single λ's
+/// responses sum to the total, the bracket closes at λ = 1, and the allocator splits the
+/// jump between the responses on either side. By hand: f_0 = x on [0, 2], f_1 = x on [0, 3],
+/// f_2 = ½ x² (x = λ), total 4: λ = 1, x_2 = 1, x_0 + x_1 = 3 with 0 ≤ x_0 ≤ 2, 0 ≤ x_1 ≤ 3;
+/// the split is proportional to the jumps (2 and 3): x_0 = 1.2, x_1 = 1.8.
+#[test]
+fn flat_marginal_costs_split_the_jump_with_an_exact_certificate() {
+    let pieces: Vec<Box<dyn ConvexScalar>> = vec![
+        Box::new(dr_convex::Linear { slope: 1.0 }),
+        Box::new(dr_convex::Linear { slope: 1.0 }),
+        Box::new(dr_convex::HalfQuadraticCost { curvature: 1.0 }),
+    ];
+    let fam = ScalarFamily { pieces: &pieces };
+    let upper = [2.0, 3.0, f64::INFINITY];
+    let sol = allocate(
+        &fam,
+        Bound::Constant(0.0),
+        Bound::PerItem(&upper),
+        4.0,
+        &settings(),
+    )
+    .unwrap();
+    assert!(sol.certificate.status.is_solved(), "{:?}", sol.certificate);
+    assert!(
+        (sol.multiplier - 1.0).abs() < 1e-14,
+        "λ = {}",
+        sol.multiplier
+    );
+    assert!((sol.x[2] - 1.0).abs() < 1e-14);
+    assert!(
+        (sol.x[0] - 1.2).abs() < 1e-12 && (sol.x[1] - 1.8).abs() < 1e-12,
+        "{:?}",
+        sol.x
+    );
+    assert!((sol.x.iter().sum::<f64>() - 4.0).abs() < 1e-14);
+}
+
+/// A kinked piece at its kink is certified by the subgradient condition: f_0 with
+/// f_0' = 1 below 2 and 3 above (left derivative 1, right 3 at x = 2), f_1 = ½ x², total 4.5:
+/// λ = 2.5 ∈ [1, 3], x = (2, 2.5) by hand, stationarity exactly 0.
+#[test]
+fn kink_is_certified_by_the_subdifferential() {
+    #[derive(Debug)]
+    struct Kinked;
+    impl ConvexScalar for Kinked {
+        fn value(&self, x: f64) -> f64 {
+            if x <= 2.0 {
+                x
+            } else {
+                2.0 + 3.0 * (x - 2.0)
+            }
+        }
+        fn derivative(&self, x: f64) -> f64 {
+            if x < 2.0 {
+                1.0
+            } else {
+                3.0
+            }
+        }
+        fn left_derivative(&self, x: f64) -> f64 {
+            if x <= 2.0 {
+                1.0
+            } else {
+                3.0
+            }
+        }
+        fn second_derivative(&self, _x: f64) -> f64 {
+            0.0
+        }
+        fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+            let x = if p <= 1.0 {
+                0.0
+            } else if p <= 3.0 {
+                2.0
+            } else {
+                f64::INFINITY
+            };
+            x.max(lo).min(hi)
+        }
+    }
+    let pieces: Vec<Box<dyn ConvexScalar>> = vec![
+        Box::new(Kinked),
+        Box::new(dr_convex::HalfQuadraticCost { curvature: 1.0 }),
+    ];
+    let fam = ScalarFamily { pieces: &pieces };
+    let sol = allocate(
+        &fam,
+        Bound::Constant(0.0),
+        Bound::Constant(f64::INFINITY),
+        4.5,
+        &settings(),
+    )
+    .unwrap();
+    assert!(sol.certificate.status.is_solved(), "{:?}", sol.certificate);
+    assert_eq!(sol.certificate.stationarity, 0.0);
+    assert!((sol.multiplier - 2.5).abs() < 1e-14);
+    assert!((sol.x[0] - 2.0).abs() < 1e-14 && (sol.x[1] - 2.5).abs() < 1e-14);
+}

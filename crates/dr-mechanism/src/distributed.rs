@@ -81,7 +81,7 @@ impl DistributedProfile {
 }
 
 /// Lemma 4 of wei-anastasopoulos: the proxies equal their targets (19)–(21).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Lemma4Report {
     /// (19): `max |β_t^{φ(j),j} − y_t^j|`.
     pub beta: f64,
@@ -93,7 +93,7 @@ pub struct Lemma4Report {
 
 /// Lemma 5 of wei-anastasopoulos: the summaries are the sums over the users reached
 /// through each neighbour, (22)–(23), and Corollary 1, (24)–(25).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Lemma5Report {
     /// (22): `max |n^{i,j,l} − Σ_{h: n(i,h)=j} a^{h,l}·y^h|`.
     pub constraint_summaries: f64,

@@ -142,7 +142,7 @@ impl LearningSettings {
 }
 
 /// One round of the trace (the profile *before* that round's update).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct LearningRecord {
     /// Round index (0 = the initial profile).
     pub round: usize,

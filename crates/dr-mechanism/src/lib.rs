@@ -3,7 +3,8 @@
 //! The mechanisms of wei-anastasopoulos ("Mechanism Design for Peak Demand Management in
 //! Energy Communities") as a library, on the `dr-convex` kernel:
 //!
-//! - `model`: users with per-period concave utilities (log, quadratic, user-supplied),
+//! - `model`: users with per-period concave utilities (log, quadratic, quadratic with
+//!   satiation, power `c (x + s)^α`, user-supplied),
 //!   energy prices `p_t`, peak price `p_0`, and the polytope `A x ≤ b` (`b ≥ 0`) from typed
 //!   builders; validated, with errors naming field and value.
 //! - `planner`: the planner's problem (3) solved by the kernel's interior-point solver and
@@ -16,7 +17,10 @@
 //!   of a petgraph network; taxes (18), the NE of Theorem 5, Lemmas 4–5 and Corollary 1.
 //! - `learning`: learning dynamics (best response, distributed price adjustment) as a
 //!   stepper with a per-round trace and an explicit termination reason.
-//! - `scenario`: serde scenario files and the reports of the `dr` command.
+//! - `scenario`: serde scenario files; `report`: the typed reports of the `dr` command
+//!   ([`SolveReport`], [`SimulationReport`], [`CommunityDemoReport`]), with every claim
+//!   as a [`Claim`] and the distributed mechanism's [`MessageRouting`] (which edges of a
+//!   cyclic network carry messages and why).
 //!
 //! ```
 //! use dr_mechanism::{
@@ -46,6 +50,32 @@
 //! assert!(t4.budget_imbalance.abs() < 1e-9);
 //! # Ok::<(), dr_mechanism::MechanismError>(())
 //! ```
+//!
+//! The utility families of issue 15 (each checked against the paper's Assumption 1, see
+//! [`PeriodUtility`]), and the message routing of the distributed mechanism on a network
+//! with a cycle: the breadth-first spanning tree carries every message, the other link
+//! stays idle, with the tree path that replaces it.
+//!
+//! ```
+//! use dr_mechanism::{solve_planner, MessageRouting, Model, Network, PlannerSettings, User};
+//! let model = Model::builder(vec![0.1], 0.4)
+//!     .user(User::quadratic_satiation(&[2.0], &[1.0]))  // 2x − x²/2 up to x = 2, flat after
+//!     .user(User::power(&[2.0], 0.5, 1.0))               // 2 √(x + 1)
+//!     .user(User::log(&[1.0], 1.0))
+//!     .build()?;
+//! let optimum = solve_planner(&model, &PlannerSettings::default())?;
+//! // One period: it is the peak, μ = p_0, and each user demands at price 0.5 = 0.1 + 0.4.
+//! assert!((optimum.allocation[0] - 1.5).abs() < 1e-8);   // 2 − 0.5
+//! assert!((optimum.allocation[1] - 3.0).abs() < 1e-8);   // 0.5^{−2} − 1
+//! assert!((optimum.allocation[2] - 1.0).abs() < 1e-8);   // 1/0.5 − 1
+//!
+//! let triangle = Network::from_edges(3, &[(0, 1), (1, 2), (2, 0)], 0)?;
+//! let routing = MessageRouting::of(&triangle);
+//! assert_eq!(routing.edges_used.len(), 2);                // 0–1 and 0–2
+//! assert_eq!(routing.edges_idle[0].edge, (1, 2));
+//! assert_eq!(routing.edges_idle[0].tree_path, vec![1, 0, 2]);
+//! # Ok::<(), dr_mechanism::MechanismError>(())
+//! ```
 
 mod centralized;
 mod dense;
@@ -58,7 +88,9 @@ mod network;
 mod planner;
 mod problem;
 mod radial;
+mod report;
 mod scenario;
+mod utility;
 
 pub use centralized::{CentralizedMechanism, MessageProfile};
 pub use distributed::{DistributedMechanism, DistributedProfile, Lemma4Report, Lemma5Report};
@@ -79,14 +111,22 @@ pub use network::{EdgeWeight, Network};
 pub use planner::{check_kkt, solve_planner, KktResiduals, PlannerSettings, PlannerSolution};
 pub use problem::{planner_problem, PlannerProblem};
 pub use radial::{project_simplex, radial_pricing};
+pub use report::{
+    community_demo, run_scenario, simulate_scenario, simulate_scenario_observed, CertificateReport,
+    CommunityDemoReport, ConstraintReport, DistributedReport, DynamicReport, IdleEdge,
+    MechanismKind, MessageRouting, ProxyRoute, RoundsNeeded, SatiatedDemand, SimulationReport,
+    SolveChecks, SolveReport, UsedEdge, CLAIM_TOLERANCE, MAX_REPORTED_PATH,
+};
 pub use scenario::{
-    run_scenario, simulate_scenario, ConstraintSpec, NetworkSpec, Scenario, ScenarioModel,
-    ScenarioReport, ScenarioSettings, SimulationReport, UserSpec, UtilitySpec,
+    ConstraintSpec, ModelTag, NetworkSpec, PerPeriod, Scenario, ScenarioModel, ScenarioSettings,
+    UserSpec, UtilitySpec,
 };
 
 /// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
-/// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
-pub use dr_convex::{Certificate, ClosureConvex, ConvexScalar, InputError, IpmSettings, Status};
+/// claims, the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
+pub use dr_convex::{
+    Certificate, Claim, ClosureConvex, ConvexScalar, InputError, IpmSettings, Status,
+};
 
 /// The graph library the message network is built on (`Network` takes and exposes its
 /// types), re-exported so that its version always matches.

@@ -11,6 +11,7 @@
 //! [`ConvexScalar`]), as everywhere in the workspace.
 
 use crate::error::MechanismError;
+use crate::utility::{PowerUtility, SatiationUtility};
 use dr_convex::{ClosureConvex, ConvexScalar, LogUtility, QuadraticUtility};
 use std::fmt;
 use std::sync::Arc;
@@ -32,9 +33,85 @@ pub enum PeriodUtility {
         /// Curvature `κ`.
         kappa: f64,
     },
+    /// `v(x) = θ x − ½ κ x²` up to the satiation point `x̄ = θ/κ`, flat (`θ²/(2κ)`) after,
+    /// with `θ > 0`, `κ > 0` (issue 15). Concave and C¹, strictly concave only below `x̄`:
+    /// not Assumption 1 on the flat part (see [`crate::SatiatedDemand`] and the
+    /// `utility` module's notes for what still holds).
+    QuadraticSatiation {
+        /// Marginal utility at zero, `θ > 0`.
+        theta: f64,
+        /// Curvature below the satiation point, `κ > 0`.
+        kappa: f64,
+    },
+    /// `v(x) = c (x + s)^α` with `c > 0`, `0 < α < 1` and shift `s > 0` (so that `v(0)`
+    /// and `v̇(0) = c α s^{α−1}` are finite and exports `x ∈ (−s, 0)` are allowed);
+    /// twice differentiable and strictly concave on `x > −s` (Assumption 1).
+    Power {
+        /// Coefficient `c > 0`.
+        coefficient: f64,
+        /// Exponent `α ∈ (0, 1)`.
+        exponent: f64,
+        /// Shift `s > 0`.
+        shift: f64,
+    },
     /// A user-supplied utility given by its convex negative `f = −v` (a [`ClosureConvex`]);
     /// its domain must contain `0`, and it must be strictly convex (checked by sampling).
     Disutility(ClosureConvex),
+}
+
+impl PeriodUtility {
+    /// Checks the parameters of the issue-15 families against what makes them satisfy
+    /// Assumption 1 (see the `utility` module): `θ, κ > 0` for
+    /// [`PeriodUtility::QuadraticSatiation`]; `c > 0`, `0 < α < 1`, `s > 0` for
+    /// [`PeriodUtility::Power`]. `field(name)` names a parameter as the input does.
+    pub(crate) fn check_family(
+        &self,
+        field: &dyn Fn(&str) -> String,
+    ) -> Result<(), MechanismError> {
+        match *self {
+            PeriodUtility::QuadraticSatiation { theta, kappa } => {
+                positive(
+                    &field("theta"),
+                    theta,
+                    "must be > 0: the satiation point θ/κ must be > 0 (the user values some consumption)",
+                )?;
+                positive(
+                    &field("kappa"),
+                    kappa,
+                    "must be > 0 (strictly concave below the satiation point, Assumption 1)",
+                )
+            }
+            PeriodUtility::Power {
+                coefficient,
+                exponent,
+                shift,
+            } => {
+                positive(
+                    &field("coefficient"),
+                    coefficient,
+                    "must be > 0 (an increasing, strictly concave c (x + s)^α, Assumption 1)",
+                )?;
+                dr_convex::check_finite(|| field("exponent"), exponent)?;
+                if !(exponent > 0.0 && exponent < 1.0) {
+                    return Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
+                        field: field("exponent"),
+                        value: exponent,
+                        requirement: "must lie in (0, 1): α = 1 is linear and α outside [0, 1] \
+                                      is convex, not strictly concave (Assumption 1)"
+                            .into(),
+                    }));
+                }
+                positive(
+                    &field("shift"),
+                    shift,
+                    "must be > 0 so that v(0) = c s^α and the marginal utility c α s^(α−1) at 0 \
+                     are finite (Assumption 1 asks for v twice differentiable at every demand, \
+                     0 included)",
+                )
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A user: one utility per period.
@@ -64,6 +141,34 @@ impl User {
                 .map(|t| PeriodUtility::Quadratic {
                     theta: theta.get(t).copied().unwrap_or(f64::NAN),
                     kappa: kappa.get(t).copied().unwrap_or(f64::NAN),
+                })
+                .collect(),
+        }
+    }
+
+    /// A user with quadratic utilities with satiation, `v_t(x) = θ_t x − ½ κ_t x²` up to
+    /// `θ_t/κ_t` and flat after (lengths must agree; checked by [`ModelBuilder::build`]).
+    pub fn quadratic_satiation(theta: &[f64], kappa: &[f64]) -> Self {
+        let n = theta.len().max(kappa.len());
+        Self {
+            utilities: (0..n)
+                .map(|t| PeriodUtility::QuadraticSatiation {
+                    theta: theta.get(t).copied().unwrap_or(f64::NAN),
+                    kappa: kappa.get(t).copied().unwrap_or(f64::NAN),
+                })
+                .collect(),
+        }
+    }
+
+    /// A user with power utilities `v_t(x) = c_t (x + s)^α`.
+    pub fn power(coefficients: &[f64], exponent: f64, shift: f64) -> Self {
+        Self {
+            utilities: coefficients
+                .iter()
+                .map(|&coefficient| PeriodUtility::Power {
+                    coefficient,
+                    exponent,
+                    shift,
                 })
                 .collect(),
         }
@@ -424,6 +529,7 @@ impl ModelBuilder {
         }
         // Utilities.
         let mut disutility: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(n * t_len);
+        let mut satiation = vec![f64::INFINITY; n * t_len];
         for (i, user) in self.users.iter().enumerate() {
             dr_convex::check_len(
                 || format!("users[{i}].utility"),
@@ -469,6 +575,24 @@ impl ModelBuilder {
                         }
                         Arc::new(QuadraticUtility { theta, kappa })
                     }
+                    &PeriodUtility::QuadraticSatiation { theta, kappa } => {
+                        u.check_family(&|name| format!("users[{i}].utility[{t}].{name}"))?;
+                        let f = SatiationUtility { theta, kappa };
+                        satiation[i * t_len + t] = f.satiation_point();
+                        Arc::new(f)
+                    }
+                    &PeriodUtility::Power {
+                        coefficient,
+                        exponent,
+                        shift,
+                    } => {
+                        u.check_family(&|name| format!("users[{i}].utility[{t}].{name}"))?;
+                        Arc::new(PowerUtility {
+                            coefficient,
+                            exponent,
+                            shift,
+                        })
+                    }
                     PeriodUtility::Disutility(c) => {
                         check_custom(c, i, t, lo[i * t_len + t], hi[i * t_len + t])?;
                         Arc::new(c.clone())
@@ -507,7 +631,22 @@ impl ModelBuilder {
             coefs,
             rhs,
             user_rows,
+            satiation,
         })
+    }
+}
+
+/// `value > 0` (and finite), or an error naming `field` with `requirement`.
+fn positive(field: &str, value: f64, requirement: &str) -> Result<(), MechanismError> {
+    dr_convex::check_finite(|| field.to_string(), value)?;
+    if value > 0.0 {
+        Ok(())
+    } else {
+        Err(MechanismError::Input(dr_convex::InputError::OutOfRange {
+            field: field.to_string(),
+            value,
+            requirement: requirement.to_string().into(),
+        }))
     }
 }
 
@@ -588,6 +727,8 @@ pub struct Model {
     coefs: Vec<f64>,
     rhs: Vec<f64>,
     user_rows: Vec<Vec<UserRow>>,
+    /// Satiation point `θ/κ` per variable `i·T + t` (`+∞` for the other families).
+    satiation: Vec<f64>,
 }
 
 impl fmt::Debug for Model {
@@ -662,6 +803,12 @@ impl Model {
     pub fn disutility(&self, i: usize, t: usize) -> &Arc<dyn ConvexScalar> {
         &self.disutility[i * self.periods + t]
     }
+    /// The satiation point `θ/κ` of user `i`'s utility in period `t` when it is a
+    /// [`PeriodUtility::QuadraticSatiation`] (`None` for the other families, which have none).
+    pub fn satiation_point(&self, i: usize, t: usize) -> Option<f64> {
+        let x = self.satiation[i * self.periods + t];
+        x.is_finite().then_some(x)
+    }
     /// `v_t^i(x)` (−∞ outside the utility's domain).
     pub fn utility(&self, i: usize, t: usize, x: f64) -> f64 {
         let f = self.disutility(i, t);
@@ -735,13 +882,15 @@ impl Model {
 ///
 /// Per user and period a natural price `π` and quantity `q`: for `w ln(x + s)`,
 /// `π = w/s` (the marginal utility at 0) and `q = s`; for `θ x − ½ κ x²`, `π = |θ|` and
-/// `q = |θ|/κ` (when `θ = 0`: `π = P₀ = max(max_t |p_t|, p_0)`, `q = P₀/κ`); for a
-/// user-supplied utility `π = |v̇(0)|` (or `P₀`) and `q = π / |v̈(0)|` (or 1 where that is not
-/// finite and positive). `Q` and `P` are the geometric means of `q` and `π` over all users and
+/// `q = |θ|/κ` (when `θ = 0`: `π = P₀ = max(max_t |p_t|, p_0)`, `q = P₀/κ`); the same for
+/// quadratic with satiation (`θ > 0`); for `c (x + s)^α`, `π = c α s^{α−1}` and
+/// `q = s/(1 − α)`; for a user-supplied utility `π = |v̇(0)|` (or `P₀`) and
+/// `q = π / |v̈(0)|` (or 1 where that is not finite and positive) — the rule all of them
+/// follow. `Q` and `P` are the geometric means of `q` and `π` over all users and
 /// periods. Both are *equivariant*: scaling every utility and price by `t` scales `P` by `t`
 /// and leaves `Q`; scaling quantities by `σ` (`x ↦ σx`, `b ↦ σb`, prices `/σ`) scales `Q`
 /// by `σ` and `P` by `1/σ`.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scales {
     /// Quantity unit `Q > 0`.
     pub quantity: f64,
@@ -841,6 +990,7 @@ impl Model {
         out.energy_prices.iter_mut().for_each(|p| *p *= q / m);
         out.peak_price *= q / m;
         out.rhs.iter_mut().for_each(|b| *b /= q);
+        out.satiation.iter_mut().for_each(|x| *x /= q);
         out.disutility = self
             .disutility
             .iter()

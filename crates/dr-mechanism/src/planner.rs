@@ -61,7 +61,7 @@ impl Default for PlannerSettings {
 /// the quantity scale `R^l = |b^l| + Σ_j |a_j^l x_j|` and the price scale in the row's units
 /// `P^l = P / max_j |a_j^l|`, and for the peak rows `R_t = |w| + Σ_i |x_t^i|`, `P_t = P`.
 /// A ratio `0/0` counts as `0`.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct KktResiduals {
     /// (4a), (4b): `max_l (a^l x − b^l)^+ / R^l`, `max_t (X_t − w)^+ / R_t`.
     pub primal_infeasibility: f64,

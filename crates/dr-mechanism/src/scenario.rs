@@ -1,4 +1,5 @@
-//! Scenario files (TOML or JSON) for the mechanism, and the reports the `dr` command prints.
+//! Scenario files (TOML or JSON) for the mechanism (the reports the `dr` command prints
+//! from them are in the `report` module: [`crate::run_scenario`], [`crate::simulate_scenario`]).
 //!
 //! ```toml
 //! model = "mechanism"
@@ -13,6 +14,12 @@
 //!
 //! [[users]]
 //! utility = { quadratic = { theta = [2.0, 1.0], kappa = [1.0, 1.0] } }  # θ_t x − ½ κ_t x²
+//!
+//! [[users]]                         # quadratic with satiation: θ_t x − ½ κ_t x² up to the
+//! utility = { quadratic_satiation = { theta = 2.0, kappa = 1.0 } }   # satiation point θ_t/κ_t, flat after
+//!
+//! [[users]]                         # power: c_t (x + s_t)^α_t, 0 < α < 1, s > 0
+//! utility = { power = { coefficient = [2.0, 1.5], exponent = 0.5, shift = 1.0 } }
 //!
 //! [[constraints]]
 //! community_total = 2.0             # Σ_i Σ_t x_t^i ≤ 2
@@ -31,22 +38,41 @@
 //! root = 0                          # optional BFS root of the spanning tree (default 0)
 //! ```
 //!
+//! With a `[network]`, the distributed mechanism runs on the breadth-first spanning tree
+//! from `root` (its summaries are consistent only on a tree): the report's
+//! `distributed.routing` (and `dr simulate`'s `routing`, [`crate::MessageRouting`]) lists
+//! the edges that carry messages, with the proxies held across each, and every idle edge
+//! with the cycle it closes and the tree path that replaces it.
+//!
+//! Every parameter of a utility is a number (every period) or an array with one number per
+//! period. What the paper assumes of utilities (Assumption 1: twice differentiable and
+//! strictly concave) and what each family needs for it, checked with an error naming the
+//! field as written here (`users[2].utility.power.exponent[0]`) and the value:
+//!
+//! | family | `v_t(x)` | parameters | Assumption 1 |
+//! |---|---|---|---|
+//! | `log` | `w ln(x + s)` | `weight > 0`, `shift > 0` | holds on `x > −s` |
+//! | `quadratic` | `θ x − ½ κ x²` | `theta` any, `kappa > 0` | holds |
+//! | `quadratic_satiation` | `θ x − ½ κ x²` for `x ≤ θ/κ`, `θ²/(2κ)` after | `theta > 0`, `kappa > 0` | holds below the satiation point `θ/κ` only: `v` is C¹ with `v̈` jumping to 0 there, and flat after |
+//! | `power` | `c (x + s)^α` | `coefficient > 0`, `0 < exponent < 1`, `shift > 0` | holds on `x > −s` (the shift keeps `v(0)` and `v̇(0)` finite) |
+//!
+//! For `quadratic_satiation` the planner's KKT conditions (4), the NE of Theorem 2, the
+//! taxes, individual rationality (Theorem 3) and budget balance (Theorem 4) hold as for the
+//! paper's utilities (they need concave, differentiable utilities only); the optimum is
+//! unique unless a demand sits on the flat part (its total price is then `0`), and the
+//! report lists every such demand (`satiated`, see [`SatiatedDemand`]).
+//!
 //! Every right-hand side must be `≥ 0` (so that `x = 0` is feasible, Assumption 2).
 //! Unknown fields are errors; conversion errors name the field (`constraints[2].user`).
 //! The rows of the model are the `[[constraints]]` rows in file order (an entry
 //! `community_cap` without `period` contributes `T` rows), then the users' bounds; the
 //! report's `constraint_multipliers[l]` are the multipliers of the `[[constraints]]` rows.
 
-use crate::centralized::CentralizedMechanism;
-use crate::distributed::{DistributedMechanism, Lemma4Report, Lemma5Report};
 use crate::error::MechanismError;
 use crate::game::MechanismSettings;
-use crate::learning::{Learner, LearningRecord, LearningSettings};
-use crate::model::{Model, RowKind, User};
+use crate::model::{Model, PeriodUtility, User};
 use crate::network::Network;
-use crate::planner::{solve_planner, KktResiduals, PlannerSettings};
-use dr_convex::Certificate;
-use dr_convex::Termination;
+use crate::planner::PlannerSettings;
 use serde::{Deserialize, Serialize};
 
 /// The model tag of a scenario file (`model = "mechanism"`).
@@ -160,6 +186,22 @@ pub enum UtilitySpec {
         theta: PerPeriod,
         /// `κ_t > 0`.
         kappa: PerPeriod,
+    },
+    /// `v_t(x) = θ_t x − ½ κ_t x²` up to the satiation point `θ_t/κ_t`, flat after.
+    QuadraticSatiation {
+        /// `θ_t > 0`.
+        theta: PerPeriod,
+        /// `κ_t > 0`.
+        kappa: PerPeriod,
+    },
+    /// `v_t(x) = c_t (x + s_t)^{α_t}`.
+    Power {
+        /// `c_t > 0`.
+        coefficient: PerPeriod,
+        /// `α_t ∈ (0, 1)`.
+        exponent: PerPeriod,
+        /// `s_t > 0`.
+        shift: PerPeriod,
     },
 }
 
@@ -279,7 +321,8 @@ impl Scenario {
     ///   polish's dense Schur complement;
     /// - `64 N L + 64 N T`: the mechanisms' message profiles (`q` has `N·L` entries; the
     ///   distributed summaries `n`, `ν` `2(N−1)·L`, `2(N−1)·T`), a few copies each;
-    /// - `64 · (edges)`: the network.
+    /// - `2048 · (edges)`: the network and its routing report (an idle edge lists at most
+    ///   [`crate::MAX_REPORTED_PATH`] users of its tree path, as numbers and in its reason).
     pub fn memory_estimate(&self) -> u64 {
         let n = self.users.len() as u64;
         let t = self.periods as u64;
@@ -324,7 +367,7 @@ impl Scenario {
             .saturating_add(coupling.saturating_mul(coupling).saturating_mul(32))
             .saturating_add(n.saturating_mul(all_rows).saturating_mul(64))
             .saturating_add(nt.saturating_mul(64))
-            .saturating_add(edges.saturating_mul(64))
+            .saturating_add(edges.saturating_mul(2048))
     }
 
     /// Validates the scenario and builds the model (errors name the scenario's field).
@@ -454,7 +497,7 @@ impl Scenario {
                     }
                     User {
                         utilities: (0..t_len)
-                            .map(|t| crate::model::PeriodUtility::Log {
+                            .map(|t| PeriodUtility::Log {
                                 weight: w[t],
                                 shift: s[t],
                             })
@@ -477,6 +520,42 @@ impl Scenario {
                         )?;
                     }
                     User::quadratic(&th, &ka)
+                }
+                UtilitySpec::QuadraticSatiation { theta, kappa } => {
+                    let name = |k: &str| format!("users[{i}].utility.quadratic_satiation.{k}");
+                    let th = theta.expand(|| name("theta"), t_len)?;
+                    let ka = kappa.expand(|| name("kappa"), t_len)?;
+                    let utilities: Vec<PeriodUtility> = (0..t_len)
+                        .map(|t| PeriodUtility::QuadraticSatiation {
+                            theta: th[t],
+                            kappa: ka[t],
+                        })
+                        .collect();
+                    for (t, u) in utilities.iter().enumerate() {
+                        u.check_family(&|k| format!("{}[{t}]", name(k)))?;
+                    }
+                    User { utilities }
+                }
+                UtilitySpec::Power {
+                    coefficient,
+                    exponent,
+                    shift,
+                } => {
+                    let name = |k: &str| format!("users[{i}].utility.power.{k}");
+                    let c = coefficient.expand(|| name("coefficient"), t_len)?;
+                    let a = exponent.expand(|| name("exponent"), t_len)?;
+                    let sh = shift.expand(|| name("shift"), t_len)?;
+                    let utilities: Vec<PeriodUtility> = (0..t_len)
+                        .map(|t| PeriodUtility::Power {
+                            coefficient: c[t],
+                            exponent: a[t],
+                            shift: sh[t],
+                        })
+                        .collect();
+                    for (t, u) in utilities.iter().enumerate() {
+                        u.check_family(&|k| format!("{}[{t}]", name(k)))?;
+                    }
+                    User { utilities }
                 }
             };
             b = b.user(user);
@@ -586,283 +665,11 @@ fn rename_rows(e: MechanismError, name: impl Fn(usize) -> String) -> MechanismEr
     }
 }
 
-/// Settings of [`run_scenario`] and [`simulate_scenario`].
+/// Settings of [`crate::run_scenario`] and [`crate::simulate_scenario`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ScenarioSettings {
     /// Planner (interior point + polish) settings.
     pub planner: PlannerSettings,
     /// Mechanism settings (tie tolerance of radial pricing).
     pub mechanism: MechanismSettings,
-}
-
-/// The distributed mechanism's part of a [`ScenarioReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DistributedReport {
-    /// BFS root of the spanning tree.
-    pub root: usize,
-    /// Tree edges used, `(parent, child)`.
-    pub tree_edges: Vec<(usize, usize)>,
-    /// Edges of the graph not used (they close cycles).
-    pub dropped_edges: Vec<(usize, usize)>,
-    /// `φ(i)` for every user.
-    pub phi: Vec<usize>,
-    /// Taxes `t̂^i` (eq. 18) at the constructed NE.
-    pub taxes: Vec<f64>,
-    /// Balanced taxes at the constructed NE.
-    pub balanced_taxes: Vec<f64>,
-    /// Payoffs at the constructed NE.
-    pub payoffs: Vec<f64>,
-    /// `Σ t̂ − J`.
-    pub planner_surplus: f64,
-    /// `Σ t̃ − J`.
-    pub budget_imbalance: f64,
-    /// Largest best-response gain at the constructed NE.
-    pub max_best_response_gain: f64,
-    /// The same, relative to the size of its terms ([`crate::GainBreakdown::relative`]).
-    pub max_relative_best_response_gain: f64,
-    /// The payment scale of the distributed taxes ([`crate::ProfileEvaluation::payment_scale`]).
-    pub payment_scale: f64,
-    /// `Σ_i` of the squared penalties inside the distributed taxes
-    /// ([`crate::TaxBreakdown::squared_penalties`]; 0 at a NE up to rounding in their units).
-    pub squared_penalties: f64,
-    /// `Σ_i (money part of t̃^i) − J` ([`crate::ProfileEvaluation::money_budget_imbalance`]).
-    pub money_budget_imbalance: f64,
-    /// Lemma 4 residuals.
-    pub lemma4: Lemma4Report,
-    /// Lemma 5 / Corollary 1 residuals.
-    pub lemma5: Lemma5Report,
-}
-
-/// What `dr solve` prints for a mechanism scenario (serializes to JSON).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScenarioReport {
-    /// `N`.
-    pub users: usize,
-    /// `T`.
-    pub periods: usize,
-    /// `x*[i][t]`.
-    pub allocation: Vec<Vec<f64>>,
-    /// Peak prices `μ_t`.
-    pub mu: Vec<f64>,
-    /// `λ^l` of the `[[constraints]]` rows, in file order.
-    pub constraint_multipliers: Vec<f64>,
-    /// For each of those rows, its `[[constraints]]` entry index.
-    pub constraint_entry: Vec<usize>,
-    /// Multipliers of `x_t^i ≥ lower` (`[i][t]`, 0 without a bound).
-    pub lower_bound_multipliers: Vec<Vec<f64>>,
-    /// Multipliers of `x_t^i ≤ upper`.
-    pub upper_bound_multipliers: Vec<Vec<f64>>,
-    /// Peak demand `max_t Σ_i x_t^{i*}`.
-    pub peak: f64,
-    /// Welfare `Σ v − J`.
-    pub welfare: f64,
-    /// `J(x*)`.
-    pub energy_cost: f64,
-    /// Taxes `t̂^i(m*)` (eq. 7) at the NE of Theorem 2.
-    pub taxes: Vec<f64>,
-    /// Balanced taxes `t̃^i(m*)` (Theorem 4); they sum to `J(x*)`.
-    pub balanced_taxes: Vec<f64>,
-    /// Payoffs `u^i(m*)`.
-    pub payoffs: Vec<f64>,
-    /// `v^i(0)` (Theorem 3: `payoffs[i] ≥ utility_at_zero[i]`).
-    pub utility_at_zero: Vec<f64>,
-    /// `Σ t̂ − J(x*)` (= `Σ λ b ≥ 0`, Theorem 4).
-    pub planner_surplus: f64,
-    /// `Σ_l λ^l b^l`.
-    pub price_revenue: f64,
-    /// `Σ t̃ − J(x*)` (0 at a NE).
-    pub budget_imbalance: f64,
-    /// Largest exact best-response gain at the constructed NE (0 up to rounding).
-    pub max_best_response_gain: f64,
-    /// The same, relative to the size of its terms ([`crate::GainBreakdown::relative`]).
-    pub max_relative_best_response_gain: f64,
-    /// Size of the money terms of each tax ([`crate::TaxBreakdown::size`]).
-    pub tax_sizes: Vec<f64>,
-    /// The payment scale ([`crate::ProfileEvaluation::payment_scale`]): the budget balance
-    /// and the planner surplus of Theorem 4 are judged relative to it.
-    pub payment_scale: f64,
-    /// `Σ_i` of the squared penalties inside the taxes
-    /// ([`crate::TaxBreakdown::squared_penalties`]; 0 at a NE).
-    pub squared_penalties: Vec<f64>,
-    /// The money part of each tax ([`crate::TaxBreakdown::money`]).
-    pub money_taxes: Vec<f64>,
-    /// `Σ_i (money part of t̃^i) − J` ([`crate::ProfileEvaluation::money_budget_imbalance`]).
-    pub money_budget_imbalance: f64,
-    /// The data's units (quantity `Q`, price `P`) the planner was solved in.
-    pub units: crate::model::Scales,
-    /// KKT residuals (4) of the planner's solution.
-    pub kkt: KktResiduals,
-    /// The planner's certificate.
-    pub certificate: Certificate,
-    /// Whether the active-set polish was kept.
-    pub polished: bool,
-    /// The distributed mechanism, when the scenario has a `[network]`.
-    pub distributed: Option<DistributedReport>,
-}
-
-/// Solves a scenario: planner's problem (3), the NE of Theorem 2, taxes, balanced taxes,
-/// payoffs, best-response gains, and the distributed mechanism on the network's spanning
-/// tree when there is one.
-pub fn run_scenario(
-    scenario: &Scenario,
-    settings: &ScenarioSettings,
-) -> Result<ScenarioReport, MechanismError> {
-    let sm = scenario.to_model()?;
-    let network = scenario.network()?;
-    let model = &sm.model;
-    let (n, t_len) = (model.users(), model.periods());
-    let opt = solve_planner(model, &settings.planner)?;
-    let mech = CentralizedMechanism::new(model, settings.mechanism)?;
-    let ne = mech.nash_equilibrium(&opt)?;
-    let ev = mech.evaluate(&ne)?;
-    let t4 = mech.theorem4(&ne)?;
-    let mut lower = vec![vec![0.0; t_len]; n];
-    let mut upper = vec![vec![0.0; t_len]; n];
-    for l in sm.constraint_rows..model.rows() {
-        match model.row_kind(l) {
-            RowKind::UserLower { user, period } => {
-                lower[user][period] = opt.constraint_multipliers[l]
-            }
-            RowKind::UserUpper { user, period } => {
-                upper[user][period] = opt.constraint_multipliers[l]
-            }
-            _ => {}
-        }
-    }
-    let distributed = match network {
-        None => None,
-        Some(net) => {
-            let dm = DistributedMechanism::new(model, net, settings.mechanism)?;
-            let dne = dm.nash_equilibrium(&opt)?;
-            let dev = dm.evaluate(&dne)?;
-            let dt4 = dm.theorem4(&dne)?;
-            let net = dm.network();
-            Some(DistributedReport {
-                root: net.root(),
-                tree_edges: net.tree_edges().to_vec(),
-                dropped_edges: net.dropped_edges().to_vec(),
-                phi: (0..n).map(|i| net.phi(i)).collect(),
-                taxes: dev.taxes.iter().map(|t| t.total).collect(),
-                balanced_taxes: dev.balanced_taxes.clone(),
-                payoffs: dev.payoffs.clone(),
-                planner_surplus: dev.planner_surplus,
-                budget_imbalance: dt4.budget_imbalance,
-                max_best_response_gain: dev.max_gain,
-                max_relative_best_response_gain: dev.max_relative_gain,
-                payment_scale: dev.payment_scale,
-                squared_penalties: dev.taxes.iter().map(|t| t.squared_penalties).sum(),
-                money_budget_imbalance: dev.money_budget_imbalance,
-                lemma4: dm.lemma4(&dne)?,
-                lemma5: dm.lemma5(&dne)?,
-            })
-        }
-    };
-    Ok(ScenarioReport {
-        users: n,
-        periods: t_len,
-        allocation: (0..n)
-            .map(|i| opt.allocation[i * t_len..(i + 1) * t_len].to_vec())
-            .collect(),
-        mu: opt.peak_multipliers.clone(),
-        constraint_multipliers: opt.constraint_multipliers[..sm.constraint_rows].to_vec(),
-        constraint_entry: sm.constraint_entry.clone(),
-        lower_bound_multipliers: lower,
-        upper_bound_multipliers: upper,
-        peak: opt.peak,
-        welfare: opt.welfare,
-        energy_cost: opt.energy_cost,
-        taxes: ev.taxes.iter().map(|t| t.total).collect(),
-        balanced_taxes: ev.balanced_taxes.clone(),
-        payoffs: ev.payoffs.clone(),
-        utility_at_zero: ev.utility_at_zero.clone(),
-        planner_surplus: ev.planner_surplus,
-        price_revenue: t4.price_revenue,
-        budget_imbalance: t4.budget_imbalance,
-        max_best_response_gain: ev.max_gain,
-        max_relative_best_response_gain: ev.max_relative_gain,
-        tax_sizes: ev.taxes.iter().map(|t| t.size).collect(),
-        payment_scale: ev.payment_scale,
-        squared_penalties: ev.taxes.iter().map(|t| t.squared_penalties).collect(),
-        money_taxes: ev.taxes.iter().map(|t| t.money).collect(),
-        money_budget_imbalance: ev.money_budget_imbalance,
-        units: model.scales(),
-        kkt: opt.kkt,
-        certificate: opt.certificate,
-        polished: opt.polished,
-        distributed,
-    })
-}
-
-/// What `dr simulate` prints: a learning run (distributed when the scenario has a network,
-/// centralized otherwise) against the planner's optimum.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimulationReport {
-    /// `"distributed"` or `"centralized"`.
-    pub mechanism: String,
-    /// Why the run stopped.
-    pub termination: Termination,
-    /// Rounds applied.
-    pub rounds: usize,
-    /// Largest best-response gain at the final profile.
-    pub max_best_response_gain: f64,
-    /// `max_{i,t} |y_t^i − x_t^{i*}|` at the final profile.
-    pub distance_to_optimum: f64,
-    /// Final announced demands `y[i][t]`.
-    pub allocation: Vec<Vec<f64>>,
-    /// The per-round trace.
-    pub trace: Vec<LearningRecord>,
-}
-
-/// Runs the learning dynamic of `learning` on a scenario from the default starting profile.
-pub fn simulate_scenario(
-    scenario: &Scenario,
-    settings: &ScenarioSettings,
-    learning: &LearningSettings,
-) -> Result<SimulationReport, MechanismError> {
-    let sm = scenario.to_model()?;
-    let model = &sm.model;
-    let (n, t_len) = (model.users(), model.periods());
-    let opt = solve_planner(model, &settings.planner)?;
-    let (name, termination, rounds, gain, y, trace) = match scenario.network()? {
-        Some(net) => {
-            let dm = DistributedMechanism::new(model, net, settings.mechanism)?;
-            let out = Learner::new(&dm, dm.starting_profile(), *learning)?.run();
-            (
-                "distributed",
-                out.termination,
-                out.rounds,
-                out.max_gain,
-                out.profile.y,
-                out.trace,
-            )
-        }
-        None => {
-            let cm = CentralizedMechanism::new(model, settings.mechanism)?;
-            let out = Learner::new(&cm, cm.starting_profile(), *learning)?.run();
-            (
-                "centralized",
-                out.termination,
-                out.rounds,
-                out.max_gain,
-                out.profile.y,
-                out.trace,
-            )
-        }
-    };
-    let distance = y
-        .iter()
-        .zip(&opt.allocation)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    Ok(SimulationReport {
-        mechanism: name.into(),
-        termination,
-        rounds,
-        max_best_response_gain: gain,
-        distance_to_optimum: distance,
-        allocation: (0..n)
-            .map(|i| y[i * t_len..(i + 1) * t_len].to_vec())
-            .collect(),
-        trace,
-    })
 }

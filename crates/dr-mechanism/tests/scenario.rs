@@ -116,7 +116,7 @@ community_total = 2.0
     .unwrap();
     assert_eq!(sim.termination, Termination::Converged);
     assert!(sim.distance_to_optimum < 1e-4);
-    assert_eq!(sim.mechanism, "centralized");
+    assert_eq!(sim.mechanism, dr_mechanism::MechanismKind::Centralized);
 }
 
 #[test]

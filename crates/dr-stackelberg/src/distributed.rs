@@ -390,6 +390,8 @@ impl PriceRule for SteffensenRule {
 /// The simulation as a stepper: one round per [`DistributedPricing::step`].
 pub struct DistributedPricing<'a> {
     market: &'a Market,
+    /// General consumers (§IX-A, §III) answering instead of the paper's log consumers.
+    general: Option<&'a crate::general::GeneralMarket>,
     settings: DistributedSettings,
     rules: Vec<Box<dyn PriceRule>>,
     prices: Vec<f64>,
@@ -445,8 +447,19 @@ impl<'a> DistributedPricing<'a> {
             }
             InitialPrices::Given(table) => crate::equilibrium::flatten_prices(market, table)?,
         };
+        // Remark 3: a company never announces a price outside its bounds, the first one
+        // included (a start above p_max would otherwise be taken for a capped price).
+        let prices = prices
+            .into_iter()
+            .enumerate()
+            .map(|(j, p)| {
+                let (lo, hi) = market.price_bounds(j);
+                p.max(lo).min(hi)
+            })
+            .collect();
         Ok(Self {
             market,
+            general: None,
             settings: settings.clone(),
             rules,
             prices,
@@ -454,6 +467,32 @@ impl<'a> DistributedPricing<'a> {
             first_mismatch: None,
             pending: None,
         })
+    }
+
+    /// Starts a run of eq. 21 (or the chosen rule) with general consumers (§IX-A, §III):
+    /// each round every class answers with its numerical best response
+    /// ([`crate::general_best_response`]). Theorem 4's convergence guarantee is for the
+    /// paper's log consumers only; here convergence is only observed, never assumed.
+    ///
+    /// Errors: as [`DistributedPricing::new`].
+    pub fn new_general(
+        market: &'a crate::general::GeneralMarket,
+        settings: &DistributedSettings,
+    ) -> Result<Self, StackelbergError> {
+        let mut s = Self::new(market.base(), settings)?;
+        s.general = Some(market);
+        Ok(s)
+    }
+
+    /// The aggregate demand at `prices` (`NaN` everywhere if a best response fails, which
+    /// ends the run as diverged).
+    fn demand(&self, prices: &[f64]) -> Vec<f64> {
+        match self.general {
+            None => aggregate_demand(self.market, prices),
+            Some(g) => g
+                .aggregate_demand(prices)
+                .unwrap_or_else(|_| vec![f64::NAN; prices.len()]),
+        }
     }
 
     /// Current prices (flat).
@@ -509,7 +548,7 @@ impl<'a> DistributedPricing<'a> {
                 self.update_entries(0..t_n, demand)?;
                 for k in 1..k_n {
                     // The consumers' answer to the prices announced so far this round.
-                    let latest = aggregate_demand(self.market, &self.prices);
+                    let latest = self.demand(&self.prices);
                     self.update_entries(k * t_n..(k + 1) * t_n, &latest)?;
                 }
             }
@@ -561,7 +600,7 @@ impl Stepper for DistributedPricing<'_> {
             }
         }
         let g = self.market.supply();
-        let demand = aggregate_demand(self.market, &self.prices);
+        let demand = self.demand(&self.prices);
         // Remark 3: a price at its cap with demand above supply (rationed), or at its floor
         // with demand below supply (unsold), is where it belongs: only the wrong-sign part of
         // the excess counts there.

@@ -38,7 +38,7 @@ use dr_convex::parallel::{chunked_reduce, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{Certificate, Status};
 use faer::prelude::*;
 use faer::{Mat, Side};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which linear solver computes the prices of system (13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,7 +116,8 @@ impl Default for EquilibriumSettings {
 }
 
 /// Which regime the equilibrium is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EquilibriumCase {
     /// Eq. 14 / system (13): every closed-form demand is non-negative, no bound binds.
     Interior,
@@ -128,7 +129,8 @@ pub enum EquilibriumCase {
 }
 
 /// Where a price sits relative to its bounds (Remark 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PriceBound {
     /// Strictly inside: supply is sold exactly.
     Free,
@@ -196,7 +198,8 @@ pub struct EquilibriumCertificate {
 /// Who gets the scarce supply when a price sits at its cap `p_max` with demand above supply
 /// (alshehri-liu-chen-basar Remark 3 clips the price but does not say how the supply is
 /// shared; this is our choice, *not the paper's*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RationingRule {
     /// Proportional rationing: at an entry `j` with aggregate demand `D_j > G_j` every
     /// consumer receives the same fraction `G_j / D_j` of what it asks for at the announced
@@ -1114,7 +1117,7 @@ pub(crate) fn flatten_prices(
 /// The largest gain of a unilateral price deviation (Theorem 2): company `k` moves one price
 /// `p_k(t) → f · p_k(t)` for each factor `f`, consumers re-optimise exactly, and its revenue
 /// `Σ_t p_k(t) min(D_k(t), G_k(t))` is compared with the equilibrium's.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DeviationCheck {
     /// Largest relative revenue gain `(R'_k − R_k) / R_k` (≤ 0 at an equilibrium).
     pub max_gain: f64,

@@ -17,10 +17,20 @@
 //!   generation costs (eq. 20), ramping and network constraints (Theorem 6), with a Nash check.
 //! - `distributed`: the distributed price algorithm (eq. 21, Theorem 4) as a stepper with a
 //!   per-round trace, and a faster secant rule.
-//! - `asymptotics`: sweeps over `T` and `N`, the company-to-consumer ratio (§VII).
+//! - `asymptotics`: sweeps over `T` and `N`, the company-to-consumer ratio (§VII), and
+//!   [`asymptotics_study`], the paper's asymptotic claims judged from solved markets.
+//! - `general`: consumers beyond the paper's (§IX-A non-logarithmic utilities — power,
+//!   satiating — and §III period-specific demand bounds, non-shiftable demand): best
+//!   responses by the kernel allocator and clearing prices by Newton, certified by each
+//!   consumer's KKT residuals; which of the paper's results no longer apply is listed in
+//!   [`GENERAL_NOT_APPLICABLE`] and [`solve_general_equilibrium`]'s docs.
 //! - [`data`], [`studies`]: the EcoGrid EU and Dutch pilot case studies (§VIII) on embedded
 //!   data.
 //! - `scenario`: serde scenario types for the `dr` command.
+//! - `report`: the typed reports the `dr` command renders ([`SolveReport`],
+//!   [`GeneralSolveReport`], [`SimulationReport`], [`CaseStudyReport`],
+//!   [`PaperSettingReport`], [`PeriodsReport`], [`EcogridDemoReport`],
+//!   [`AsymptoticsReport`]): `Serialize + Deserialize`, claims as [`dr_convex::Claim`].
 //!
 //! ## Choices and findings beyond the paper
 //! - **Negative closed-form demands.** Eq. 10 and eq. 14 assume every demand is positive. With
@@ -50,6 +60,12 @@
 //!   a minimum budget that grows with the budget.
 //! - **Eq. 21** uses the per-entry `Z_{k,t}` (equal to `Z` without eq. 28 weights) and updates
 //!   all prices simultaneously each round.
+//! - **Theorem 2 beyond log utilities.** With satiating or non-shiftable (fixed) demand the
+//!   clearing prices are *not* a Nash equilibrium of the companies' price game: demand is
+//!   inelastic, so a company gains by raising its price (one company, one period, a
+//!   satiating consumer at its satiation level: doubling the price raises the revenue by a
+//!   third). [`solve_general_equilibrium`] reports this as a failing claim rather than
+//!   calling the clearing prices an equilibrium of the paper's game.
 //! - **Allocation game rows** that couple companies (network constraints) are handled with the
 //!   other companies' supplies fixed: best-response rounds give a generalised Nash equilibrium.
 //!
@@ -86,8 +102,10 @@ pub mod data;
 mod distributed;
 mod equilibrium;
 mod error;
+mod general;
 mod model;
 mod problem;
+mod report;
 mod scenario;
 pub mod studies;
 
@@ -96,8 +114,8 @@ pub use allocation::{
     AllocationSettings, CompanyStrategy, GenerationCost, NashCheck, NetworkConstraint,
 };
 pub use asymptotics::{
-    companies_needed, company_to_consumer_ratio, consumer_sweep, period_sweep, utility_limit,
-    ConsumerPoint, PeriodPoint, PeriodSweep,
+    asymptotics_study, companies_needed, company_to_consumer_ratio, consumer_sweep, period_sweep,
+    utility_limit, AsymptoticsReport, AsymptoticsSetting, ConsumerPoint, PeriodPoint, PeriodSweep,
 };
 pub use consumer::{
     best_response, closed_form_demand, consumer_kkt, minimum_budget, minimum_budget_closed_form,
@@ -119,12 +137,28 @@ pub use equilibrium::{
     CLEARING_TOLERANCE, DENSE_NEWTON_LIMIT,
 };
 pub use error::{BudgetShortfall, StackelbergError};
+pub use general::{
+    general_best_response, general_consumer_problem, general_kkt, solve_general_equilibrium,
+    GeneralClass, GeneralConsumerProblem, GeneralEquilibrium, GeneralKkt, GeneralMarket,
+    GeneralResponse, GeneralSettings, UtilityFamily, GENERAL_MAX_ENTRIES,
+};
 pub use model::{
     entry, to_table, Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights,
 };
 pub use problem::consumer_problem;
-pub use scenario::{Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution};
+pub use report::{
+    dutch_pilot_study, ecogrid_demo, ecogrid_study, max_price_error, update_name, AllocationReport,
+    CaseStudyReport, CertificateReport, ClearingReport, DistributedReport, EcogridDemoReport,
+    EntryIndex, EquilibriumChecks, GeneralSolveReport, PaperSettingReport, PeriodPointReport,
+    PeriodsReport, RoundReport, RunReport, SimulationReport, SolveReport, ECOGRID_COMPANY_NAMES,
+    ECOGRID_STUDY_PERIODS, ECOGRID_STUDY_UPDATES, GENERAL_NOT_APPLICABLE,
+};
+pub use scenario::{
+    GeneralScenarioModel, Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution,
+    UtilityName,
+};
 
 /// The kernel types a user of this crate needs (settings of the kernel solvers, certificates,
-/// the input-error vocabulary), so that no direct `dr-convex` dependency is needed.
-pub use dr_convex::{Certificate, InputError, IpmSettings, Status};
+/// the input-error vocabulary, the claim type of the studies), so that no direct `dr-convex`
+/// dependency is needed.
+pub use dr_convex::{Certificate, Claim, InputError, IpmSettings, Status};

@@ -10,7 +10,7 @@
 use crate::error::StackelbergError;
 use dr_convex::parallel::{deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{check_finite, check_len, check_nonnegative, check_positive};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The flat index `j = k · T + t` of company `k` at period `t`.
 #[inline]
@@ -107,7 +107,7 @@ impl Preferences<'_> {
 
 /// Time- and company-specific utility weights of one consumer class
 /// (alshehri-liu-chen-basar eq. 28), flat company-major over the `K · T` entries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpecificPreferences {
     /// `γ_{n,k,t} > 0`.
     pub gamma: Vec<f64>,
@@ -120,7 +120,7 @@ pub struct SpecificPreferences {
 /// A class of one consumer is an individual; a million individuals are a million classes of
 /// count 1. The uniform utility parameters are `γ_n, ζ_n` (eq. 3, default 1 as in the
 /// authors' notebook); a class listed in `specific` uses eq. 28's per-entry weights instead.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ConsumerClasses {
     /// Number of identical consumers in each class: a population weight `> 0`, i.e. a mass
     /// (the model is linear in it: eq. 13 sees only `Σ count·B` and `Σ count·ζ`), so it may

@@ -18,6 +18,13 @@
 //! energy_need = 1.5
 //! # zeta = 1.0, gamma = 1.0        # eq. 3
 //! # weights = { gamma = [..], zeta = [..] }   # eq. 28, K·T values (flat or [k][t])
+//! # General consumers (§IX-A, §III; solved numerically, see `crate::general`):
+//! # utility = "power"              # "log" (eq. 3, default) | "power" | "satiating"
+//! # exponent = 0.5                 # α ∈ (0, 1) of utility = "power": γ (ζ + d)^α
+//! # satiation = 2.0                # s > 0 of utility = "satiating": γ (d − d²/(2s)), d ≤ s
+//! # min_demand = [0.0, 0.5]        # per period (number or T values), each company's entry
+//! # max_demand = [5.0, 0.0]        # 0 = takes no part in that period
+//! # fixed_demand = [1.0, 1.0]      # non-shiftable demand: min = max (exclusive with both)
 //!
 //! # [[network]]                    # Σ coefficient · G_company(period) ≤ rhs (Theorem 6)
 //! # rhs = 3000.0
@@ -33,6 +40,17 @@
 //! # tolerance = 1e-9
 //! # initial_price = 0.3
 //! ```
+//!
+//! A class with `utility` other than `"log"`, or with `min_demand`, `max_demand` or
+//! `fixed_demand`, makes the scenario *general*: [`Scenario::build_general`] builds a
+//! [`GeneralMarket`] and `dr solve` computes the clearing prices numerically with a
+//! certificate (consumer KKT residuals, clearing) and Theorem 2 checked by unilateral
+//! deviations. The paper's closed forms then no longer apply (eqs. 10, 11, 13–15, Theorems
+//! 1–4 and 6, see `crate::general`): such scenarios take `supply` (no `total`, `network`),
+//! an amount as `budget` (no `"minimum"`), no `weights`; [`Scenario::build`] (the log-utility
+//! market of the facade's LP cross-check) rejects them, naming the class; `dr verify` checks
+//! them class by class ([`crate::general_consumer_problem`]) and `dr simulate` runs eq. 21
+//! with their numerical best responses ([`crate::DistributedPricing::new_general`]).
 //!
 //! The paper's own settings of Figs. 5 and 7 (`delta = 1000` or `10000` with
 //! `initial_price = 5` on the EcoGrid classes at `periods = 1`; `delta = 100` or `1000` with
@@ -51,6 +69,7 @@ use crate::distributed::{
 };
 use crate::equilibrium::{solve_equilibrium, Equilibrium, EquilibriumSettings};
 use crate::error::StackelbergError;
+use crate::general::{GeneralClass, GeneralMarket, UtilityFamily};
 use crate::model::{Company, ConsumerClasses, Market, Preferences, SpecificPreferences, Weights};
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -343,6 +362,50 @@ pub struct ConsumerSpec {
     /// Eq. 28 weights.
     #[serde(default)]
     pub weights: Option<WeightsSpec>,
+    /// Utility family (§IX-A): `"log"` (eq. 3, the default), `"power"` (with `exponent`)
+    /// or `"satiating"` (with `satiation`).
+    #[serde(default)]
+    pub utility: Option<UtilityName>,
+    /// `α ∈ (0, 1)` of `utility = "power"`: `γ (ζ + d)^α`.
+    #[serde(default)]
+    pub exponent: Option<f64>,
+    /// `s > 0` of `utility = "satiating"`: `γ (d − d²/(2 s))` up to `d = s`.
+    #[serde(default)]
+    pub satiation: Option<f64>,
+    /// Lower demand bound per period (number or `T` values), for each company's entry.
+    #[serde(default)]
+    pub min_demand: Option<OneOrMany>,
+    /// Upper demand bound per period (number or `T` values; 0 = absent that period).
+    #[serde(default)]
+    pub max_demand: Option<OneOrMany>,
+    /// Non-shiftable demand per period (number or `T` values): `min = max` (§III).
+    #[serde(default)]
+    pub fixed_demand: Option<OneOrMany>,
+}
+
+/// The utility families a scenario may name (see [`UtilityFamily`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UtilityName {
+    /// `γ ln(ζ + d)` (eq. 3).
+    Log,
+    /// `γ (ζ + d)^α`.
+    Power,
+    /// `γ (d − d²/(2 s))`, satiation at `s`.
+    Satiating,
+}
+
+impl ConsumerSpec {
+    /// True when this class needs the general solver ([`crate::solve_general_equilibrium`]):
+    /// a non-log utility or demand bounds.
+    pub fn is_general(&self) -> bool {
+        !matches!(self.utility, None | Some(UtilityName::Log))
+            || self.exponent.is_some()
+            || self.satiation.is_some()
+            || self.min_demand.is_some()
+            || self.max_demand.is_some()
+            || self.fixed_demand.is_some()
+    }
 }
 
 /// One term of a network row.
@@ -443,6 +506,19 @@ pub struct ScenarioModel {
     pub budgets: Vec<f64>,
     /// Simulation settings (defaults when no `[simulation]`).
     pub simulation: DistributedSettings,
+}
+
+/// A validated scenario with general consumers ([`Scenario::build_general`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GeneralScenarioModel {
+    /// The market.
+    pub market: GeneralMarket,
+    /// Settings of eq. 21 from `[simulation]` (defaults when absent).
+    pub simulation: DistributedSettings,
+    /// Company names (default `company k`).
+    pub company_names: Vec<String>,
+    /// Class names (default `class n`).
+    pub consumer_names: Vec<String>,
 }
 
 /// The result of [`Scenario::solve`].
@@ -552,6 +628,14 @@ impl Scenario {
     /// Errors name the field, e.g. `companies[1]: give exactly one of supply and total`,
     /// `consumers[0].reference_prices: required with budget = "minimum"`.
     pub fn build(&self) -> Result<ScenarioModel, StackelbergError> {
+        if let Some(i) = self.consumers.iter().position(ConsumerSpec::is_general) {
+            return Err(invalid(
+                format!("consumers[{i}]"),
+                "a non-log utility or demand bounds need the general solver \
+                 (Scenario::build_general, `dr solve`); the paper's closed forms (eqs. 10-14), \
+                 the power allocation game and eq. 21 assume log utilities without bounds",
+            ));
+        }
         let t_n = self.periods;
         if t_n == 0 {
             return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
@@ -785,7 +869,30 @@ impl Scenario {
             })
             .collect();
         let market = Market::new(t_n, companies, classes)?;
-        let simulation = match &self.simulation {
+        let simulation = self.simulation_settings()?;
+        Ok(ScenarioModel {
+            market,
+            allocation,
+            company_names: self
+                .companies
+                .iter()
+                .enumerate()
+                .map(|(k, c)| c.name.clone().unwrap_or_else(|| format!("company {k}")))
+                .collect(),
+            consumer_names: self
+                .consumers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
+                .collect(),
+            budgets,
+            simulation,
+        })
+    }
+
+    /// The `[simulation]` table as settings of eq. 21 (defaults when absent), validated.
+    fn simulation_settings(&self) -> Result<DistributedSettings, StackelbergError> {
+        Ok(match &self.simulation {
             None => DistributedSettings::default(),
             Some(s) => {
                 if let Some(tol) = s.tolerance {
@@ -825,10 +932,191 @@ impl Scenario {
                     ..d
                 }
             }
+        })
+    }
+
+    /// True when some class has a non-log utility or demand bounds (the general solver).
+    pub fn is_general(&self) -> bool {
+        self.consumers.iter().any(ConsumerSpec::is_general)
+    }
+
+    /// Validates a scenario with general consumers (§IX-A: `utility`, `exponent`,
+    /// `satiation`; §III: `min_demand`, `max_demand`, `fixed_demand`) and builds its
+    /// [`GeneralMarket`]. Companies give `supply` (the allocation game, `network`, eq. 28
+    /// `weights` and `budget = "minimum"` assume the paper's log consumers and are rejected
+    /// with the field named).
+    pub fn build_general(&self) -> Result<GeneralScenarioModel, StackelbergError> {
+        let t_n = self.periods;
+        if t_n == 0 {
+            return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
+                field: "periods".into(),
+                value: 0.0,
+                requirement: "must be >= 1".into(),
+            }));
+        }
+        let k_n = self.companies.len();
+        if k_n.saturating_mul(t_n) > crate::general::GENERAL_MAX_ENTRIES {
+            return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
+                field: "periods".into(),
+                value: t_n as f64,
+                requirement: format!(
+                    "companies × periods must be at most {} with general consumers (the \
+                     numerical price solve is dense)",
+                    crate::general::GENERAL_MAX_ENTRIES
+                )
+                .into(),
+            }));
+        }
+        if !self.network.is_empty() {
+            return Err(invalid(
+                "network".into(),
+                "network constraints act on the power allocation game, which needs log \
+                 consumers without demand bounds (eq. 17)",
+            ));
+        }
+        let mut companies = Vec::with_capacity(k_n);
+        for (k, c) in self.companies.iter().enumerate() {
+            let supply = match (&c.supply, c.total) {
+                (Some(s), None) => s.clone(),
+                _ => {
+                    return Err(invalid(
+                        format!("companies[{k}]"),
+                        "give `supply` per period: the power allocation game (`total`, \
+                         Theorem 3) is derived from eq. 14, which needs log consumers without \
+                         demand bounds",
+                    ))
+                }
+            };
+            if c.generation_cost.is_some()
+                || c.min_generation.is_some()
+                || c.max_generation.is_some()
+                || c.ramp_limit.is_some()
+            {
+                return Err(invalid(
+                    format!("companies[{k}]"),
+                    "generation_cost, min_generation, max_generation and ramp_limit need `total`",
+                ));
+            }
+            companies.push(Company::new(supply).with_price_bounds(
+                c.price_min.unwrap_or(0.0),
+                c.price_max.unwrap_or(f64::INFINITY),
+            ));
+        }
+        let per_period = |field: String, v: &OneOrMany| -> Result<Vec<f64>, StackelbergError> {
+            let per_t = match v {
+                OneOrMany::One(x) => vec![*x; t_n],
+                OneOrMany::Many(xs) => {
+                    dr_convex::check_len(|| field.clone(), t_n, xs.len())?;
+                    xs.clone()
+                }
+            };
+            Ok((0..k_n).flat_map(|_| per_t.iter().copied()).collect())
         };
-        Ok(ScenarioModel {
+        let mut classes = Vec::with_capacity(self.consumers.len());
+        for (i, c) in self.consumers.iter().enumerate() {
+            let field = |f: &str| format!("consumers[{i}].{f}");
+            if c.weights.is_some() {
+                return Err(invalid(
+                    field("weights"),
+                    "eq. 28 weights are for log consumers; give gamma and zeta per class",
+                ));
+            }
+            let budget = match c.budget {
+                BudgetSpec::Amount(b) => b,
+                BudgetSpec::Minimum => {
+                    return Err(invalid(
+                        field("budget"),
+                        "\"minimum\" is Theorem 1 (eq. 11), for log consumers without bounds: \
+                         give an amount",
+                    ))
+                }
+            };
+            if c.reference_prices.is_some() {
+                return Err(invalid(
+                    field("reference_prices"),
+                    "only used with budget = \"minimum\"",
+                ));
+            }
+            if c.count.is_finite() && c.count.fract() != 0.0 {
+                return Err(StackelbergError::Input(dr_convex::InputError::OutOfRange {
+                    field: field("count"),
+                    value: c.count,
+                    requirement: "must be a whole number of consumers".into(),
+                }));
+            }
+            let utility = match (
+                c.utility.unwrap_or(UtilityName::Log),
+                c.exponent,
+                c.satiation,
+            ) {
+                (UtilityName::Log, None, None) => UtilityFamily::Log,
+                (UtilityName::Power, Some(a), None) => UtilityFamily::Power { exponent: a },
+                (UtilityName::Satiating, None, Some(s)) => {
+                    UtilityFamily::Satiating { satiation: s }
+                }
+                (UtilityName::Power, None, _) => {
+                    return Err(invalid(
+                        field("exponent"),
+                        "required with utility = \"power\"",
+                    ))
+                }
+                (UtilityName::Satiating, _, None) => {
+                    return Err(invalid(
+                        field("satiation"),
+                        "required with utility = \"satiating\"",
+                    ))
+                }
+                (_, Some(_), _) => {
+                    return Err(invalid(
+                        field("exponent"),
+                        "only used with utility = \"power\"",
+                    ))
+                }
+                (_, _, Some(_)) => {
+                    return Err(invalid(
+                        field("satiation"),
+                        "only used with utility = \"satiating\"",
+                    ))
+                }
+            };
+            let (min_demand, max_demand) = match (&c.fixed_demand, &c.min_demand, &c.max_demand) {
+                (Some(f), None, None) => {
+                    let v = per_period(field("fixed_demand"), f)?;
+                    (v.clone(), v)
+                }
+                (Some(_), _, _) => {
+                    return Err(invalid(
+                        field("fixed_demand"),
+                        "give either fixed_demand or min_demand/max_demand",
+                    ))
+                }
+                (None, lo, hi) => (
+                    match lo {
+                        Some(v) => per_period(field("min_demand"), v)?,
+                        None => vec![0.0; k_n * t_n],
+                    },
+                    match hi {
+                        Some(v) => per_period(field("max_demand"), v)?,
+                        None => vec![f64::INFINITY; k_n * t_n],
+                    },
+                ),
+            };
+            classes.push(GeneralClass {
+                count: c.count,
+                budget,
+                energy_need: c.energy_need,
+                gamma: c.gamma,
+                zeta: c.zeta,
+                utility,
+                min_demand,
+                max_demand,
+            });
+        }
+        let market = GeneralMarket::new(t_n, companies, classes)?;
+        let simulation = self.simulation_settings()?;
+        Ok(GeneralScenarioModel {
             market,
-            allocation,
+            simulation,
             company_names: self
                 .companies
                 .iter()
@@ -841,8 +1129,6 @@ impl Scenario {
                 .enumerate()
                 .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
                 .collect(),
-            budgets,
-            simulation,
         })
     }
 

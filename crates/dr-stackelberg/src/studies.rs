@@ -30,7 +30,7 @@
 //! paper's `δ` and starting price `p(0)` (Fig. 5: the EcoGrid classes, `K = 4`, `T = 1`,
 //! `δ = 1000` and `10 000`, `p(0) = 5`; Fig. 7: the Dutch pilot, `δ = 100` and `1000`,
 //! `p(0) = 0.5`). Each returns the paper's qualitative statements about the figure
-//! ([`PaperClaim`]) with a verdict computed from the runs' traces: convergence to eq. 14's
+//! ([`dr_convex::Claim`]) with a verdict computed from the runs' traces: convergence to eq. 14's
 //! closed-form prices (Theorem 4), positive prices throughout, and slower convergence for a
 //! larger `δ` (§VIII-A). The existing `ecogrid_distributed`/`dutch_distributed` runs keep
 //! their own settings (`T = 24`, start at `B / Σ G`).
@@ -42,7 +42,7 @@ use crate::distributed::{simulate, DistributedRun, DistributedSettings, PriceUpd
 use crate::equilibrium::{solve_equilibrium, Equilibrium, EquilibriumSettings};
 use crate::error::StackelbergError;
 use crate::model::{Company, ConsumerClasses, Market, Preferences};
-use dr_convex::{check_len, check_positive};
+use dr_convex::{check_len, check_positive, Claim};
 use serde::Serialize;
 
 /// Number of EcoGrid EU consumers.
@@ -397,17 +397,6 @@ pub const PAPER_SETTING_MAX_ROUNDS: usize = 100_000;
 /// A run "reaches the equilibrium" when `max |p − p̄| / p̄ ≤` this against eq. 14's prices.
 pub const PAPER_SETTING_PRICE_TOLERANCE: f64 = 1e-6;
 
-/// One of the paper's qualitative statements about a figure, with the verdict our runs give.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PaperClaim {
-    /// The statement, as the paper makes it (with where).
-    pub claim: String,
-    /// Whether our runs bear it out.
-    pub holds: bool,
-    /// The measured evidence.
-    pub evidence: String,
-}
-
 /// A distributed study with the paper's own `δ` values and starting price (Figs. 5 and 7).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PaperSettingStudy {
@@ -427,7 +416,7 @@ pub struct PaperSettingStudy {
     /// Per run, `max |p_run − p_eq14| / p_eq14` at the end.
     pub closed_form_error: Vec<f64>,
     /// The paper's statements about the figure with a verdict each.
-    pub claims: Vec<PaperClaim>,
+    pub claims: Vec<Claim>,
 }
 
 /// Runs eq. 21 from `start_price` for each `δ` (update order: the paper's, sequential) and
@@ -492,7 +481,7 @@ fn converged_rounds(r: &DistributedStudy) -> Option<usize> {
 }
 
 /// The paper's statements, judged from the runs' traces.
-fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Vec<PaperClaim> {
+fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Vec<Claim> {
     let delta = |r: &DistributedStudy| match r.update {
         PriceUpdate::Paper { delta } => delta,
         _ => f64::NAN,
@@ -516,7 +505,7 @@ fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Ve
             )
         })
         .collect();
-    claims.push(PaperClaim {
+    claims.push(Claim {
         claim: format!(
             "{figure}: for every δ ≥ 0 the distributed algorithm (eq. 21) converges to the \
              equilibrium prices of eq. 14 (Theorem 4; §VIII-A: the limits are \"consistent \
@@ -537,7 +526,7 @@ fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Ve
         .flatten()
         .flatten()
         .fold(f64::INFINITY, |m, &p| m.min(p));
-    claims.push(PaperClaim {
+    claims.push(Claim {
         claim: format!("{figure}: every price stays positive along the way (Theorem 4, δ ≥ 0)"),
         holds: min_price > 0.0 && min_price.is_finite(),
         evidence: format!("smallest price in any round: {min_price:.4e}"),
@@ -553,7 +542,7 @@ fn paper_claims(figure: &str, runs: &[DistributedStudy], cf_error: &[f64]) -> Ve
                 (Some(a), Some(b)) if b > a
             )
         });
-    claims.push(PaperClaim {
+    claims.push(Claim {
         claim: format!(
             "{figure}: a larger δ converges more slowly (§VIII-A: \"the rate of convergence is \
              inversely proportional to the value of δ\")"
@@ -600,6 +589,31 @@ pub fn dutch_pilot_fig7() -> Result<PaperSettingStudy, StackelbergError> {
     let study = dutch_pilot_day()?;
     let market = case_study_market(&study)?;
     paper_setting_study("Fig. 7", &market, &FIG7_DELTAS, FIG7_START_PRICE)
+}
+
+/// The §VII study's setting on the EcoGrid data: `K = 4` companies sharing the day's
+/// energy equally (Assumption 3), the five EcoGrid budget classes for the `T` sweep
+/// (`T = 1…max_periods`), identical budgets of 6 DKK for the `N` sweep (`N = 500…16 000`,
+/// `T = 24`), and `p_max` 1.1 times the price of 2000 consumers with `K = 4` (so that
+/// Theorem 5 asks for 4 companies at `N = 2000`).
+///
+/// Errors: `max_periods = 0` and the data's errors.
+pub fn ecogrid_asymptotics_setting(
+    max_periods: usize,
+) -> Result<crate::asymptotics::AsymptoticsSetting, StackelbergError> {
+    let (totals, classes) = ecogrid_classes()?;
+    let k = totals.len() as f64;
+    let g = totals.iter().sum::<f64>() / k;
+    let budget = 6.0;
+    Ok(crate::asymptotics::AsymptoticsSetting {
+        company_totals: vec![g; totals.len()],
+        classes,
+        max_periods,
+        budget,
+        counts: vec![500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0],
+        sweep_periods: 24,
+        price_max: 1.1 * 2000.0 * budget / (k * g),
+    })
 }
 
 #[cfg(test)]

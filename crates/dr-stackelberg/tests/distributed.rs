@@ -204,3 +204,22 @@ fn stepper_trace_and_termination() {
     .unwrap();
     assert!(e.to_string().contains("delta"), "{e}");
 }
+
+/// Remark 3 from the first announcement: the automatic start `B / Σ G = 10` lies above
+/// `p_max = 0.5`, so the companies start at the cap. There (ζ = 1, budget 20, K T = 2) each
+/// of the 10 consumers asks `(20 + 1)/(2 · 0.5) − 1 = 20` per period, 200 against the supply
+/// 10: the capped price is already where it belongs and the run stops at round 0 with the
+/// prices at the cap (not at the unbounded start).
+#[test]
+fn the_start_price_respects_the_cap() {
+    let market = dr_stackelberg::Market::new(
+        2,
+        vec![dr_stackelberg::Company::new(vec![10.0, 10.0]).with_price_bounds(0.0, 0.5)],
+        dr_stackelberg::ConsumerClasses::homogeneous(10.0, 20.0, 0.0),
+    )
+    .unwrap();
+    let run =
+        dr_stackelberg::simulate(&market, &dr_stackelberg::DistributedSettings::default()).unwrap();
+    assert_eq!(run.termination, dr_stackelberg::Termination::Converged);
+    assert_eq!(run.prices, vec![vec![0.5, 0.5]]);
+}
