@@ -6,13 +6,13 @@ use crate::error::BiddingError;
 use crate::market::{first_error, Direction, Market};
 use dr_convex::parallel::{chunked_reduce, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::AllocatorSettings;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Relative slack used when checking the theorems' inequalities on computed numbers.
 const SLACK: f64 = 1e-9;
 
 /// Theorem 5 and Corollary 4 of li-chen-dahleh-2015 evaluated on a market.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Efficiency {
     /// Number of customers `n = |N|`.
     pub customers: usize,

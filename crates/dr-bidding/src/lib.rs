@@ -29,6 +29,9 @@
 //!   oscillation for a too-large step ([`studies::oscillation_study`]), the scenario sweep of
 //!   Figs. 3–6 ([`studies::scenario_sweep`]).
 //! - [`BiddingScenario`]: the serde scenario type (TOML/JSON) behind `dr solve|simulate`.
+//! - [`SolveReport`] ([`solve_report`]): the typed, `Serialize`/`Deserialize` report of
+//!   `dr solve` (both equilibria, certificates, efficiency, per-customer columns), and
+//!   [`write_customers_csv`], its per-customer table streamed as CSV.
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
@@ -52,6 +55,7 @@
 
 mod bid_trace;
 mod costs;
+mod demo;
 mod efficiency;
 mod equilibrium;
 mod error;
@@ -60,11 +64,16 @@ mod gain;
 mod iterative;
 mod market;
 mod problem;
+mod report;
 mod scenario;
 pub mod studies;
 
 pub use bid_trace::{BidRecorder, BidTrace, CriticalStep, BID_TRACE_BYTES_PER_ENTRY};
 pub use costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
+pub use demo::{
+    demo_report, DemoReport, EquilibriumBrief, GainAt, GainPair, IterativePair, IterativeRun,
+    DEMO_TOLERANCE,
+};
 /// The kernel's iteration vocabulary (one termination reason, the executor, observers).
 pub use dr_convex::{
     callback, Executor, Observer, Run, Step, Stepper, Termination, Trace, TraceMode,
@@ -86,11 +95,17 @@ pub use iterative::{
     critical_step, simulate, supply_slope, Behaviour, BiddingSimulation, PriceUpdate, Round,
     SimulationRun, SimulationSettings, UpdateRule,
 };
-pub use market::{Costs, CustomerCost, Direction, Market, MAX_DRAWN};
+pub use market::{Costs, CustomerCost, Direction, Market, DRAW_CHUNK, MAX_DRAWN};
 pub use problem::equilibrium_problem;
+pub use report::{
+    customers_csv_header, solve_report, write_customers_csv, CertificateReport, CheapCustomer,
+    ColumnSummary, CustomerRow, EfficiencyReport, EquilibriumReport, NashReport, NoNashEquilibrium,
+    PopulationSummary, ReportOptions, SolveReport, CHEAPEST, GAIN_TOLERANCE, LIST_LIMIT,
+    REVENUE_LIMIT,
+};
 pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PenaltySpec, PopulationSpec, RuleName, SimulationPlan,
-    SimulationSpec,
+    SimulationSpec, BASE_BYTES, BYTES_PER_CUSTOMER, SOLVE_BYTES_PER_CUSTOMER,
 };
 
 /// The kernel types a user of this crate needs (custom costs for [`Market::general`],

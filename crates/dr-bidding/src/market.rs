@@ -29,6 +29,7 @@ use dr_convex::parallel::{chunked_reduce, deterministic_sum, DEFAULT_PARALLEL_TH
 use dr_convex::ConvexScalar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -76,6 +77,18 @@ pub enum Costs {
     },
     /// User-supplied convex costs.
     General(Vec<Arc<dyn ConvexScalar>>),
+}
+
+/// Customers drawn from one counter-based ChaCha8 stream by [`Market::drawn`] (chunk `c`
+/// uses stream `c` of the seed): fixed, so draws do not depend on the number of threads.
+pub const DRAW_CHUNK: usize = 1 << 16;
+
+/// The ChaCha8 stream of chunk `c` of a drawn population: seeded with `seed`, stream `c`,
+/// from its first word.
+fn draw_stream(seed: u64, c: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(c as u64);
+    rng
 }
 
 /// Largest population [`Market::drawn`] accepts (`10⁹` customers, 16 GB of coefficients).
@@ -342,8 +355,12 @@ impl Market {
     /// A drawn population (li-chen-dahleh-2015 §VII-A): `count` customers with
     /// `C_i(q) = a_i q + h_i q²`, `a_i ~ U[linear[0], linear[1]]`,
     /// `h_i ~ U[quadratic[0], quadratic[1]]`, drawn customer by customer (`a_i` then `h_i`)
-    /// from ChaCha8 seeded with `seed`. Deterministic: the first `k` customers of a larger
-    /// draw equal a draw of `k`. Errors name `population.count`, `population.linear`,
+    /// from counter-based ChaCha8 streams: customers `c·DRAW_CHUNK .. (c+1)·DRAW_CHUNK`
+    /// come from ChaCha8 seeded with `seed` on stream `c` ([`DRAW_CHUNK`] = 65 536
+    /// customers a chunk). The chunks are drawn in parallel (rayon) and the result is
+    /// bit-identical for any number of threads; the first `k` customers of a larger draw
+    /// equal a draw of `k`, and a draw of at most one chunk is the plain sequential ChaCha8
+    /// stream of `seed` (stream 0). Errors name `population.count`, `population.linear`,
     /// `population.quadratic`.
     pub fn drawn(
         count: usize,
@@ -381,11 +398,11 @@ impl Market {
                 }));
             }
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // 16 bytes a customer; a refused reservation is an error, never an abort.
-        let mut a: Vec<f64> = Vec::new();
-        let mut h: Vec<f64> = Vec::new();
-        if a.try_reserve_exact(count).is_err() || h.try_reserve_exact(count).is_err() {
+        // 16 bytes a customer; a refused reservation is an error, never an abort. The
+        // probe only reserves address space; the columns are then allocated zeroed (pages
+        // mapped on first write, by the thread that draws them).
+        let mut probe: Vec<f64> = Vec::new();
+        if probe.try_reserve_exact(count.saturating_mul(2)).is_err() {
             return Err(BiddingError::Input(dr_convex::InputError::OutOfRange {
                 field: "population.count".into(),
                 value: count as f64,
@@ -394,9 +411,23 @@ impl Market {
                     .into(),
             }));
         }
-        for _ in 0..count {
-            a.push(linear[0] + (linear[1] - linear[0]) * rng.gen::<f64>());
-            h.push(quadratic[0] + (quadratic[1] - quadratic[0]) * rng.gen::<f64>());
+        drop(probe);
+        let mut a = vec![0.0f64; count];
+        let mut h = vec![0.0f64; count];
+        let draw = |c: usize, a: &mut [f64], h: &mut [f64]| {
+            let mut rng = draw_stream(seed, c);
+            for (ai, hi) in a.iter_mut().zip(h.iter_mut()) {
+                *ai = linear[0] + (linear[1] - linear[0]) * rng.gen::<f64>();
+                *hi = quadratic[0] + (quadratic[1] - quadratic[0]) * rng.gen::<f64>();
+            }
+        };
+        if count > DRAW_CHUNK {
+            a.par_chunks_mut(DRAW_CHUNK)
+                .zip(h.par_chunks_mut(DRAW_CHUNK))
+                .enumerate()
+                .for_each(|(c, (a, h))| draw(c, a, h));
+        } else {
+            draw(0, &mut a, &mut h);
         }
         Ok(Self {
             deficit: d,

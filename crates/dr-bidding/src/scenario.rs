@@ -297,37 +297,64 @@ pub struct SimulationPlan {
     pub settings: SimulationSettings,
 }
 
-/// Peak bytes per customer of `dr solve` / `dr simulate` / `dr verify` on a bidding
-/// scenario, an upper bound used by [`BiddingScenario::memory_estimate`]:
+/// Peak bytes per customer of `dr simulate` / `dr verify` on a bidding scenario, an upper
+/// bound used by [`BiddingScenario::memory_estimate`]:
 /// - the market: `a_i`, `h_i` (16) and a capacity (8), plus the Nash problem's capped copy
 ///   `min(q̄_i, d/2)` (8) — 32;
-/// - both equilibria: loads, bids and net revenues, 3 × 8 each — 48;
-/// - the JSON tree of the output: loads, bids and net revenues of both equilibria as
-///   `serde_json::Value` numbers (32 bytes each, 6 arrays) — 192;
+/// - both reference equilibria: loads, bids and net revenues, 3 × 8 each — 48;
+/// - the JSON tree of a hand-built output: loads, bids and net revenues of both equilibria
+///   as `serde_json::Value` numbers (32 bytes each, 6 arrays) — 192;
 /// - the printed JSON text (about 24 characters a number, 6 arrays) — 144;
 /// - the iterative schemes' per-customer state (bids, fitted coefficients, the reference
 ///   equilibrium's buffers) or the LP cross-check's per-customer rows, whichever is run — 96.
 ///
-/// Total 512 bytes a customer. Measured (debug build, `/usr/bin/time -v`, drawn population
-/// of 10⁶ in `data/bidding_population.toml`): peak 352 MB for `dr solve --json` (≈ 350
-/// bytes a customer with the fixed overhead), 201 MB for `dr simulate --json --rule fast`.
+/// Total 512 bytes a customer (`dr solve` needs far less: [`SOLVE_BYTES_PER_CUSTOMER`]).
 pub const BYTES_PER_CUSTOMER: u64 = 512;
 
-/// Fixed overhead of a run (the binary, thread pools, small tables), in bytes.
+/// Peak bytes per customer of `dr solve` (text, `--json`, `--output DIR`), an upper bound
+/// used by [`BiddingScenario::solve_memory_estimate`]. The report is streamed (JSON through
+/// serde, CSV in fixed batches), so only these columns are ever held:
+/// - the market: `a_i`, `h_i` (16), a capacity and the Nash problem's capped copy
+///   `min(q^max_i, d/2)` when capacities are given (16) — 32;
+/// - the competitive equilibrium: loads, bids, net revenues (24; the revenues are dropped
+///   before the Nash equilibrium is solved above [`crate::REVENUE_LIMIT`] customers) — 24;
+/// - the Nash equilibrium: loads, bids, net revenues — 24;
+/// - `--plot`: one sorted copy of a load column at a time — 8.
+///
+/// Total 88 bytes a customer. Measured peaks are in BENCHMARKS.md ("end to end"); the test
+/// `solve_memory_estimate_bounds_the_columns` checks the bound against the columns' sizes.
+pub const SOLVE_BYTES_PER_CUSTOMER: u64 = 88;
+
+/// Fixed overhead of a run (the binary, thread pools, small tables, the 1 MiB CSV and 64
+/// KiB JSON buffers, the CSV batch of 262 144 formatted rows), in bytes.
 pub const BASE_BYTES: u64 = 64 << 20;
 
 impl BiddingScenario {
-    /// An upper bound, in bytes, of the peak memory `dr solve` / `simulate` / `verify` need
-    /// on this scenario, from its customer count alone (nothing is allocated):
-    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see `BYTES_PER_CUSTOMER` for the
-    /// breakdown), saturating. The count is `population.count` for a drawn population, the
-    /// number of `[[customers]]` otherwise.
-    pub fn memory_estimate(&self) -> u64 {
-        let count = match &self.population {
+    /// Number of customers: `population.count` for a drawn population, the number of
+    /// `[[customers]]` otherwise.
+    pub fn customer_count(&self) -> u64 {
+        match &self.population {
             Some(p) => p.count as u64,
             None => self.customers.len() as u64,
-        };
-        BASE_BYTES.saturating_add(count.saturating_mul(BYTES_PER_CUSTOMER))
+        }
+    }
+
+    /// An upper bound, in bytes, of the peak memory `dr simulate` / `verify` need on this
+    /// scenario, from its customer count alone (nothing is allocated):
+    /// `BASE_BYTES + count × BYTES_PER_CUSTOMER` (see `BYTES_PER_CUSTOMER` for the
+    /// breakdown), saturating.
+    pub fn memory_estimate(&self) -> u64 {
+        BASE_BYTES.saturating_add(self.customer_count().saturating_mul(BYTES_PER_CUSTOMER))
+    }
+
+    /// An upper bound, in bytes, of the peak memory `dr solve` needs on this scenario
+    /// (text, streamed `--json`, `--output DIR`): `BASE_BYTES + count ×
+    /// SOLVE_BYTES_PER_CUSTOMER`, saturating (see [`SOLVE_BYTES_PER_CUSTOMER`]).
+    pub fn solve_memory_estimate(&self) -> u64 {
+        BASE_BYTES.saturating_add(
+            self.customer_count()
+                .saturating_mul(SOLVE_BYTES_PER_CUSTOMER),
+        )
     }
 
     /// Validates the scenario and builds its market (parse the file first, e.g. with

@@ -29,6 +29,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
+    /// Write per-item tables (e.g. bidding's customers.csv: one row per customer) as CSV
+    /// into this directory (created if missing), next to the usual report.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
     /// Most memory a scenario may need (e.g. 6GiB, 512M); scenarios estimated above it are
     /// rejected before anything is allocated. Default: $DR_MEMORY_LIMIT, else 3/4 of the
     /// machine's physical memory.

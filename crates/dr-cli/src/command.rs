@@ -207,6 +207,7 @@ fn run_with(
     let problems = out.outcome.messages();
     let extras = output::Extras {
         plots: None,
+        tables: None,
         outcome: out.outcome.verdict().name(),
         problems: &problems,
     };

@@ -116,6 +116,7 @@ fn options(cli: Cli) -> Result<(Options, Command), CliError> {
     let mut opts = Options {
         json: cli.json,
         plot_dir: cli.plot,
+        output_dir: cli.output,
         progress_allowed,
         memory_limit,
         ..Options::default()
@@ -173,11 +174,17 @@ fn emit(out: Output, opts: &Options) -> Result<u8, CliError> {
         Some(dir) => write_plots(dir, &out.plots)?,
         None => Vec::new(),
     };
+    let tables = match &opts.output_dir {
+        Some(dir) => output::write_tables(dir, out.tables())?,
+        None => Vec::new(),
+    };
     if opts.json {
         let paths: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        let table_paths: Vec<String> = tables.iter().map(|p| p.display().to_string()).collect();
         let problems = out.outcome.messages();
         let extras = output::Extras {
             plots: opts.plot_dir.as_ref().map(|_| paths.as_slice()),
+            tables: opts.output_dir.as_ref().map(|_| table_paths.as_slice()),
             outcome: out.outcome.verdict().name(),
             problems: &problems,
         };
@@ -213,6 +220,16 @@ fn emit(out: Output, opts: &Options) -> Result<u8, CliError> {
             } else {
                 text.push_str("\nplots written:\n");
                 for p in &written {
+                    text.push_str(&format!("  {}\n", p.display()));
+                }
+            }
+        }
+        if opts.output_dir.is_some() {
+            if tables.is_empty() {
+                text.push_str("\n(no tables for this command)\n");
+            } else {
+                text.push_str("\ntables written:\n");
+                for p in &tables {
                     text.push_str(&format!("  {}\n", p.display()));
                 }
             }

@@ -29,6 +29,41 @@ pub(crate) trait Body {
     /// The body alone as a value (no extras): a part of a larger report (`dr demo`'s
     /// sections).
     fn plain_value(&self) -> serde_json::Result<Value>;
+    /// Per-item tables written by `--output DIR` (none, unless the body is [`Tabled`]).
+    fn tables(&self) -> &[CsvTable] {
+        &[]
+    }
+}
+
+/// A typed report with per-item tables for `--output DIR` ([`Output::with_tables`]): the
+/// JSON is the report's, the tables are written as CSV next to it.
+pub(crate) struct Tabled<T> {
+    /// The report.
+    pub report: T,
+    /// Its tables.
+    pub tables: Vec<CsvTable>,
+}
+
+impl<T: Serialize> Body for Tabled<T> {
+    fn write_json(
+        &self,
+        extras: &Extras<'_>,
+        w: &mut dyn std::io::Write,
+    ) -> serde_json::Result<()> {
+        self.report.write_json(extras, w)
+    }
+
+    fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
+        self.report.to_value(extras)
+    }
+
+    fn plain_value(&self) -> serde_json::Result<Value> {
+        self.report.plain_value()
+    }
+
+    fn tables(&self) -> &[CsvTable] {
+        &self.tables
+    }
 }
 
 /// What `dr` adds to every JSON result (README, "Exit status").
@@ -37,6 +72,9 @@ pub(crate) struct Extras<'a> {
     /// Files written by `--plot DIR` (absent without `--plot`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plots: Option<&'a [String]>,
+    /// Files written by `--output DIR` (absent without `--output`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<&'a [String]>,
     /// [`Verdict::name`] of the result's [`Outcome`].
     pub outcome: &'a str,
     /// [`Outcome::messages`].
@@ -87,6 +125,46 @@ pub(crate) struct Output {
     pub outcome: Outcome,
 }
 
+/// A table written as CSV by `--output DIR`: a file name, a header, and a writer that
+/// streams the rows (no header) to a buffered file, so no table is held in memory as text.
+pub(crate) struct CsvTable {
+    /// File name inside the directory, e.g. `customers.csv`.
+    pub file_name: String,
+    /// Column names (the first line of the file).
+    pub header: Vec<String>,
+    /// Writes every row, each ending in a newline.
+    pub rows: RowWriter,
+}
+
+/// Streams the rows of a [`CsvTable`] to a writer.
+pub(crate) type RowWriter = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>>;
+
+/// Writes each table as `dir/<file_name>` (the directory is created if missing): the header
+/// line, then the rows through a 1 MiB buffer. Returns the paths written.
+pub(crate) fn write_tables(
+    dir: &std::path::Path,
+    tables: &[CsvTable],
+) -> Result<Vec<PathBuf>, CliError> {
+    use std::io::Write as _;
+    let io_err = |path: &std::path::Path, e: std::io::Error| CliError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let mut written = Vec::with_capacity(tables.len());
+    for t in tables {
+        let path = dir.join(&t.file_name);
+        let file = std::fs::File::create(&path).map_err(|e| io_err(&path, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        writeln!(w, "{}", t.header.join(","))
+            .and_then(|()| (t.rows)(&mut w))
+            .and_then(|()| w.flush())
+            .map_err(|e| io_err(&path, e))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Output")
@@ -104,6 +182,21 @@ impl Output {
     pub(crate) fn with_body(mut self, body: impl Serialize + 'static) -> Self {
         self.body = Some(Box::new(body));
         self
+    }
+
+    /// Sets the typed report `--json` renders and the tables `--output DIR` writes.
+    pub(crate) fn with_tables(
+        mut self,
+        report: impl Serialize + 'static,
+        tables: Vec<CsvTable>,
+    ) -> Self {
+        self.body = Some(Box::new(Tabled { report, tables }));
+        self
+    }
+
+    /// The tables `--output DIR` writes (none without a [`Tabled`] body).
+    pub(crate) fn tables(&self) -> &[CsvTable] {
+        self.body.as_ref().map_or(&[], |b| b.tables())
     }
 
     /// Writes the JSON result (the typed body, or the hand-built value) with `extras`.
@@ -289,6 +382,8 @@ pub(crate) struct Options {
     pub json: bool,
     /// `--plot DIR`.
     pub plot_dir: Option<PathBuf>,
+    /// `--output DIR`: per-item tables as CSV ([`Output::tables`]).
+    pub output_dir: Option<PathBuf>,
     /// Settings of `dr simulate` (all `None` for other commands).
     pub sim: SimOptions,
     /// `--set KEY=VALUE` parameters.

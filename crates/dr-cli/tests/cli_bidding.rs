@@ -546,3 +546,149 @@ fn demo_has_a_checked_bidding_section() {
     let solved = ok_json(&["solve", BIDDING_30, "--json"]);
     assert_eq!(r["competitive"]["price"], solved["competitive"]["price"]);
 }
+
+/// A drawn population of `count` customers shedding 0.1 each on average.
+fn population(dir: &Path, name: &str, count: usize, extra: &str) -> String {
+    write(
+        dir,
+        name,
+        &format!(
+            "model = \"bidding\"\ndeficit = {}\n\n[population]\ncount = {count}\n\
+             linear = [1.0, 2.0]\nquadratic = [0.5, 4.5]\nseed = 7\n{extra}",
+            0.1 * count as f64
+        ),
+    )
+}
+
+/// Runs `dr` with `RAYON_NUM_THREADS=threads` and returns its output.
+fn dr_threads(threads: usize, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dr"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .expect("dr runs")
+}
+
+#[test]
+fn output_dir_writes_customers_csv_equal_to_the_json_columns() {
+    let dir = scratch("output-csv");
+    let file = population(&dir, "pop.toml", 3000, "capacity = 0.3\n");
+    let out = dir.join("tables");
+    let out_s = out.to_str().unwrap();
+    let v = ok_json(&["--json", "solve", &file, "--output", out_s]);
+    let listed = v["tables"].as_array().expect("tables listed");
+    assert_eq!(listed.len(), 1);
+    let path = listed[0].as_str().unwrap();
+    assert!(path.ends_with("customers.csv"), "{path}");
+    let csv = std::fs::read_to_string(path).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header,
+        [
+            "index",
+            "linear",
+            "quadratic",
+            "capacity",
+            "competitive_load",
+            "competitive_bid",
+            "nash_load",
+            "nash_bid"
+        ]
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3000);
+    let columns = [
+        floats(&v["competitive"]["loads"]),
+        floats(&v["competitive"]["bids"]),
+        floats(&v["nash"]["loads"]),
+        floats(&v["nash"]["bids"]),
+    ];
+    // The same shortest round-trip digits in both files; serde_json's default parser may
+    // round the last bit differently from Rust's, so compare to a few ulps.
+    let close = |a: f64, b: f64| (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(b.abs());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], i as f64);
+        assert!((1.0..2.0).contains(&row[1]) && (0.5..4.5).contains(&row[2]));
+        assert_eq!(row[3], 0.3);
+        for (k, c) in columns.iter().enumerate() {
+            assert!(
+                close(row[4 + k], c[i]),
+                "row {i} column {k}: {} vs {}",
+                row[4 + k],
+                c[i]
+            );
+        }
+    }
+    // Σ q̄ = d from the CSV alone (Theorem 1), and no load above the capacity.
+    let total: f64 = rows.iter().map(|r| r[4]).sum();
+    assert!((total - 300.0).abs() <= 1e-9 * 300.0, "{total}");
+    assert!(rows.iter().all(|r| r[4] <= 0.3 && r[6] <= 0.3));
+    // The text report names the file too; a command without tables says so.
+    let o = dr(&["solve", &file, "--output", out_s]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("tables written:"), "{}", stdout(&o));
+    let o = dr(&["study", "--output", out_s]);
+    assert!(stdout(&o).contains("(no tables for this command)"));
+}
+
+#[test]
+fn solve_output_is_identical_for_one_and_four_threads() {
+    // Three draw chunks of 65 536 customers (the last partial): drawing, both solves, the
+    // summaries, the JSON and the CSV must not depend on the number of threads.
+    let dir = scratch("threads");
+    let file = population(&dir, "pop.toml", 150_000, "");
+    let run = |threads: usize| {
+        let out = dir.join(format!("t{threads}"));
+        let o = dr_threads(
+            threads,
+            &["solve", &file, "--json", "--output", out.to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = dr_threads(threads, &["solve", &file]);
+        assert!(text.status.success());
+        let csv = std::fs::read(out.join("customers.csv")).unwrap();
+        // The listed table path differs by directory name; everything else must not.
+        let json = stdout(&o).replace(&format!("t{threads}"), "t");
+        (json, csv, stdout(&text))
+    };
+    let one = run(1);
+    let four = run(4);
+    assert!(one.0 == four.0, "the JSON differs between 1 and 4 threads");
+    assert!(
+        one.1 == four.1,
+        "customers.csv differs between 1 and 4 threads"
+    );
+    assert_eq!(one.2, four.2);
+}
+
+#[test]
+fn set_population_count_resizes_a_drawn_population() {
+    let dir = scratch("set-count");
+    let file = population(&dir, "pop.toml", 1000, "");
+    let v = ok_json(&["--json", "solve", &file, "--set", "population.count=4000"]);
+    assert_eq!(v["customers"], 4000);
+    assert_eq!(floats(&v["competitive"]["loads"]).len(), 4000);
+    // The deficit stays the file's: 100 over 4000 customers.
+    let total: f64 = floats(&v["nash"]["loads"]).iter().sum();
+    assert!((total - 100.0).abs() <= 1e-9 * 100.0);
+    // A listed market has no population to resize; a bad value names the key.
+    let o = dr(&["solve", BIDDING_30, "--set", "population.count=10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("population.count"), "{}", stderr(&o));
+    let o = dr(&["solve", &file, "--set", "population.count=-3"]);
+    assert_eq!(o.status.code(), Some(2));
+    // The memory check sees the new size before anything is drawn.
+    let o = dr(&[
+        "solve",
+        &file,
+        "--set",
+        "population.count=1000000000",
+        "--memory-limit",
+        "1GiB",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("memory"), "{}", stderr(&o));
+}
