@@ -40,6 +40,7 @@ mod bidding;
 pub mod command;
 pub(crate) mod demo;
 pub(crate) mod error;
+mod json_layout;
 mod mechanism;
 pub(crate) mod models;
 pub(crate) mod output;

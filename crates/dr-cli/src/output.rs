@@ -95,7 +95,11 @@ impl<T: Serialize> Body for T {
         extras: &Extras<'_>,
         w: &mut dyn std::io::Write,
     ) -> serde_json::Result<()> {
-        serde_json::to_writer_pretty(w, &Envelope { body: self, extras })
+        // A buffer of our own: the serializer's many small writes stay monomorphic (no
+        // virtual call per number); only whole buffers go through `dyn Write`.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, w);
+        crate::json_layout::to_writer(&mut buffered, &Envelope { body: self, extras })?;
+        std::io::Write::flush(&mut buffered).map_err(serde_json::Error::io)
     }
 
     fn to_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
