@@ -32,6 +32,8 @@
 //! - [`SolveReport`] ([`solve_report`]): the typed, `Serialize`/`Deserialize` report of
 //!   `dr solve` (both equilibria, certificates, efficiency, per-customer columns), and
 //!   [`write_customers_csv`], its per-customer table streamed as CSV.
+//! - [`SimulationReport`]: the typed report of `dr simulate` (one [`RunReport`] per
+//!   equilibrium: the run, its exact reference, the critical-step claim, the bid trace).
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
@@ -66,6 +68,7 @@ mod market;
 mod problem;
 mod report;
 mod scenario;
+mod simulation_report;
 pub mod studies;
 
 pub use bid_trace::{BidRecorder, BidTrace, CriticalStep, BID_TRACE_BYTES_PER_ENTRY};
@@ -106,6 +109,10 @@ pub use report::{
 pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PenaltySpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec, BASE_BYTES, BYTES_PER_CUSTOMER, SOLVE_BYTES_PER_CUSTOMER,
+};
+pub use simulation_report::{
+    equilibrium_name, update_name, RunReport, SimulatedRun, SimulationReport, SimulationRuns,
+    UndefinedRun,
 };
 
 /// The kernel types a user of this crate needs (custom costs for [`Market::general`],

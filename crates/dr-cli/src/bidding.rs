@@ -56,7 +56,7 @@ use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_bidding::studies::{
     convergence_study, oscillation_study, scenario_sweep, ConvergenceConfig,
 };
-use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow, PRICE_TOLERANCE};
+use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow};
 use dr_bidding::{
     competitive_equilibrium, critical_step, nash_equilibrium, Behaviour, BiddingError,
     BiddingScenario, BiddingSimulation, Direction, Efficiency, Equilibrium, Market, PriceUpdate,
@@ -67,7 +67,9 @@ use dr_bidding::{
     CustomerRow, DemoReport, EquilibriumReport, IterativeRun, NashReport, ReportOptions,
     SolveReport, DEMO_TOLERANCE,
 };
-use dr_bidding::{BidRecorder, BidTrace, CriticalStep};
+use dr_bidding::{
+    BidRecorder, BidTrace, CriticalStep, RunReport, SimulatedRun, SimulationReport, UndefinedRun,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -829,7 +831,7 @@ fn bid_trace_text(trace: &BidTrace) -> String {
 
 /// The supply-function panel of li-chen-dahleh-2015 Figs. 1–2: five customers' bids per
 /// round (customers spread over the population), with their equilibrium bids dashed.
-fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, exact: &Equilibrium) -> Plot {
+fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, equilibrium_bids: &[f64]) -> Plot {
     let n = trace.customers;
     let picks: Vec<usize> = if n <= 5 {
         (0..n).collect()
@@ -847,7 +849,7 @@ fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, exact: &Equilibrium) 
         );
     }
     for &i in &picks {
-        if let Some(&b) = exact.bids.get(i) {
+        if let Some(&b) = equilibrium_bids.get(i) {
             chart =
                 chart.dashed_series(format!("b_{} at equilibrium", i + 1), [(0.0, b), (last, b)]);
         }
@@ -885,72 +887,14 @@ fn choose_update(s: &Scenario, opts: &Options, file: PriceUpdate) -> Result<Pric
     Ok(update)
 }
 
-fn run_json(
-    run: &SimulationRun,
-    update: PriceUpdate,
-    settings: &SimulationSettings,
-    exact: &Equilibrium,
-    critical: Option<f64>,
-) -> Value {
-    let converged = run.termination == Termination::Converged;
-    let rounds: Vec<Value> = run
-        .trace
-        .iter()
-        .map(|r| {
-            let mut v = json!({
-                "round": r.round,
-                "price": r.price,
-                "total_bid": r.total_bid,
-                "supply": r.supply,
-                "mismatch": r.mismatch,
-                "relative_mismatch": r.relative_mismatch,
-            });
-            if let (Value::Object(map), Some(b)) = (&mut v, &r.bids) {
-                map.insert("bids".into(), json!(b));
-            }
-            v
-        })
-        .collect();
-    let step = match update {
-        PriceUpdate::Paper { step } => Some(step),
-        PriceUpdate::Fast => None,
-    };
-    json!({
-        "equilibrium": behaviour_name(run.behaviour),
-        "rule": update_slug(update),
-        "step": step,
-        "start_price": settings.start_price,
-        "tolerance": settings.tolerance,
-        "max_rounds": settings.max_rounds,
-        "termination": termination_name(run.termination),
-        "converged": converged,
-        "converged_after": converged.then_some(run.rounds),
-        "rounds_run": run.rounds,
-        "price": run.price,
-        "equilibrium_price": exact.price,
-        "price_error": rel(run.price, exact.price),
-        "rounds_to_price_tolerance": run.rounds_to_price(exact.price, PRICE_TOLERANCE),
-        "critical_step": critical,
-        "relative_mismatch": run.relative_mismatch,
-        "messages": run.messages,
-        "total_bid": run.trace.last().map(|r| r.total_bid),
-        "bids": run.bids,
-        "rounds": rounds,
-    })
-}
-
-fn termination_text(
-    run: &SimulationRun,
-    update: PriceUpdate,
-    settings: &SimulationSettings,
-    critical: Option<f64>,
-) -> String {
-    let rounds = run.rounds;
-    match run.termination {
+fn termination_text(sim: &SimulatedRun) -> String {
+    let (update, critical) = (sim.update(), sim.critical_step);
+    let rounds = sim.rounds_run;
+    match sim.termination {
         Termination::Converged => format!(
             "converged after {rounds} round{} (|Σ b_i p − d| / d ≤ {:.0e})",
             if rounds == 1 { "" } else { "s" },
-            settings.tolerance
+            sim.tolerance
         ),
         Termination::Oscillating => {
             let why = match (update, critical) {
@@ -968,7 +912,7 @@ fn termination_text(
         }
         Termination::MaxRounds => format!(
             "stopped at the round limit ({rounds} rounds) before |Σ b_i p − d| / d ≤ {:.0e}",
-            settings.tolerance
+            sim.tolerance
         ),
         Termination::Stalled => {
             format!("stalled after {rounds} rounds: the rule stopped moving the price")
@@ -1032,7 +976,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         num(d)
     );
     let every_opt = opts.sim.every;
-    let mut runs_json = Vec::new();
+    let mut runs = Vec::new();
     let mut plots = Vec::new();
     let mut outcome = super::output::Outcome::default();
     for &behaviour in &behaviours {
@@ -1050,12 +994,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                             "\nStrategic customers → Nash equilibrium: undefined, not simulated: \
                          {why}"
                         );
-                        runs_json.push(json!({
-                            "equilibrium": behaviour_name(behaviour),
-                            "undefined": true,
-                            "reason": why.to_string(),
-                            "field": why.field(),
-                        }));
+                        runs.push(RunReport::Undefined(UndefinedRun::new(behaviour, &why)));
                         continue;
                     }
                 }
@@ -1078,25 +1017,16 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             PriceUpdate::Fast => None,
         };
         // Above the critical step the fixed step cannot converge: a claim the run checks.
-        let step_claim = step_check
-            .as_ref()
-            .filter(|c| c.above_critical)
-            .map(|c| c.claim(behaviour_name(behaviour), run.termination, run.rounds));
-        let mut rj = run_json(&run, update, &settings, &exact, critical);
-        if let Value::Object(map) = &mut rj {
-            map.insert(
-                "step_above_critical".into(),
-                json!(step_check.as_ref().map(|c| c.above_critical)),
-            );
-            if let Some(c) = &step_claim {
-                map.insert("step_claim".into(), json!(c));
-            }
-            if let Some(t) = &bid_trace {
-                map.insert("bid_trace".into(), json!(t));
-            }
-        }
-        runs_json.push(rj);
-        if let Some(c) = &step_claim {
+        let sim = SimulatedRun::new(
+            run,
+            update,
+            &settings,
+            &exact,
+            critical,
+            step_check.as_ref(),
+            bid_trace,
+        );
+        if let Some(c) = &sim.step_claim {
             outcome.claim(&c.claim, c.holds);
         }
         let label = match behaviour {
@@ -1105,15 +1035,15 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         };
         outcome.certificate(
             &format!("{label} equilibrium (the reference of the {label} simulation)"),
-            &exact.certificate,
+            &sim.equilibrium_certificate.certificate,
         );
         outcome.converged(
             &format!("{label} simulation"),
-            run.termination == Termination::Converged,
+            sim.converged,
             &format!(
                 "{} after {} rounds",
-                termination_name(run.termination),
-                run.rounds
+                termination_name(sim.termination),
+                sim.rounds_run
             ),
         );
 
@@ -1121,13 +1051,14 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             Behaviour::Competitive => ("Price-taking customers → competitive equilibrium", "p̄"),
             Behaviour::Strategic => ("Strategic customers → Nash equilibrium", "p*"),
         };
+        let update = sim.update();
         let _ = writeln!(
             text,
             "\n{who} ({sym} = {} by `dr solve`):",
-            num(exact.price)
+            num(sim.equilibrium_price)
         );
         let _ = writeln!(text, "  rule           {}", update_text(update));
-        if let Some(c) = critical {
+        if let Some(c) = sim.critical_step {
             let why = if c == 0.0 {
                 "the total supply jumps at the price (a customer's marginal cost is flat there): no fixed step converges"
             } else {
@@ -1135,12 +1066,8 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             };
             let _ = writeln!(text, "  critical step  2/S'({sym}) = {} ({why})", num(c));
         }
-        let _ = writeln!(
-            text,
-            "  start price    p(0) = {}",
-            num(settings.start_price)
-        );
-        if let Some(c) = &step_claim {
+        let _ = writeln!(text, "  start price    p(0) = {}", num(sim.start_price));
+        if let Some(c) = &sim.step_claim {
             let _ = writeln!(
                 text,
                 "  step check     {}: {} ({})",
@@ -1149,30 +1076,26 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 c.evidence
             );
         }
-        let _ = writeln!(
-            text,
-            "  termination    {}",
-            termination_text(&run, update, &settings, critical)
-        );
-        if let Some(t) = &bid_trace {
+        let _ = writeln!(text, "  termination    {}", termination_text(&sim));
+        if let Some(t) = &sim.bid_trace {
             text.push_str(&bid_trace_text(t));
         }
         let _ = writeln!(
             text,
             "  last price     {} (relative error {:.2e} against {sym})",
-            num(run.price),
-            rel(run.price, exact.price)
+            num(sim.price),
+            sim.price_error
         );
         let _ = writeln!(
             text,
             "  messages       {} (one price to and one bid from each customer per round)\n",
-            run.messages
+            sim.messages
         );
-        let len = run.trace.len();
+        let len = sim.rounds.len();
         // An odd default stride, so that a two-cycle shows both of its phases.
         let every = every_opt.unwrap_or_else(|| len.div_ceil(20) | 1).max(1);
         let mut t = Table::new(&["round k", "price p(k)", "Σ b_i(k)", "mismatch Σ b p − d"]);
-        for (i, r) in run.trace.iter().enumerate() {
+        for (i, r) in sim.rounds.iter().enumerate() {
             if i % every != 0 && i + 1 != len {
                 continue;
             }
@@ -1197,17 +1120,17 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 behaviour_name(behaviour),
                 update_slug(update)
             );
-            let last = run.trace.last().map_or(1.0, |r| (r.round as f64).max(1.0));
+            let last = sim.rounds.last().map_or(1.0, |r| (r.round as f64).max(1.0));
             let chart = LineChart::new(format!("{who}: price per round"))
                 .x_label("round k")
                 .y_label("price p(k)")
                 .series_with_markers(
                     update_text(update),
-                    run.trace.iter().map(|r| (r.round as f64, r.price)),
+                    sim.rounds.iter().map(|r| (r.round as f64, r.price)),
                 )
                 .dashed_series(
                     format!("{sym} (dr solve)"),
-                    [(0.0, exact.price), (last, exact.price)],
+                    [(0.0, sim.equilibrium_price), (last, sim.equilibrium_price)],
                 );
             plots.push(Plot::new(format!("{name}-price"), &chart));
             let chart = LineChart::new(format!("{who}: mismatch per round"))
@@ -1216,41 +1139,30 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 .log_y(true)
                 .series(
                     update_text(update),
-                    run.trace
+                    sim.rounds
                         .iter()
                         .map(|r| (r.round as f64, r.relative_mismatch)),
                 );
             plots.push(Plot::new(format!("{name}-mismatch"), &chart));
-            if let Some(t) = &bid_trace {
-                plots.push(bid_trace_plot(&name, who, t, &exact));
+            if let Some(t) = &sim.bid_trace {
+                plots.push(bid_trace_plot(
+                    &name,
+                    who,
+                    t,
+                    sim.equilibrium_bids.as_deref().unwrap_or(&[]),
+                ));
             }
         }
+        runs.push(RunReport::Simulated(Box::new(sim)));
     }
-    let json = if runs_json.len() == 1 {
-        let mut v = runs_json.pop().unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut v {
-            map.insert("model".into(), json!("bidding"));
-            map.insert("file".into(), json!(s.name()));
-            map.insert("customers".into(), json!(n));
-            map.insert("deficit".into(), json!(d));
-        }
-        v
-    } else {
-        json!({
-            "model": "bidding",
-            "file": s.name(),
-            "customers": n,
-            "deficit": d,
-            "runs": runs_json,
-        })
-    };
+    let report = SimulationReport::new(s.name(), n, d, runs);
     Ok(Output {
-        body: None,
-        json,
         text,
         plots,
         outcome,
-    })
+        ..Output::default()
+    }
+    .with_body(report))
 }
 
 // ---------------------------------------------------------------------------------------
