@@ -34,6 +34,8 @@
 //!   [`write_customers_csv`], its per-customer table streamed as CSV.
 //! - [`SimulationReport`]: the typed report of `dr simulate` (one [`RunReport`] per
 //!   equilibrium: the run, its exact reference, the critical-step claim, the bid trace).
+//! - [`ConvergenceStudyReport`], [`SweepStudyReport`]: the typed reports of the studies,
+//!   their findings as checked [`Claim`]s.
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
@@ -70,6 +72,7 @@ mod report;
 mod scenario;
 mod simulation_report;
 pub mod studies;
+mod study_report;
 
 pub use bid_trace::{BidRecorder, BidTrace, CriticalStep, BID_TRACE_BYTES_PER_ENTRY};
 pub use costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
@@ -113,6 +116,11 @@ pub use scenario::{
 pub use simulation_report::{
     equilibrium_name, update_name, RunReport, SimulatedRun, SimulationReport, SimulationRuns,
     UndefinedRun,
+};
+pub use study_report::{
+    BidPanel, ConvergenceCaseReport, ConvergenceStudyReport, OscillationReport, StudyRunReport,
+    SweepRowReport, SweepStudyReport, CONVERGED_PRICE_TOLERANCE, PANEL_CUSTOMERS, PANEL_ROUNDS,
+    STUDY_CHECK_TOLERANCE,
 };
 
 /// The kernel types a user of this crate needs (custom costs for [`Market::general`],
