@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 /// The equilibrium a run aims at, as reports name it: `"competitive"` (price-taking
 /// customers, Theorems 1–2) or `"nash"` (strategic customers, Theorems 3–4).
-mod equilibrium_name {
+pub(crate) mod equilibrium_name {
     use crate::iterative::Behaviour;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -61,25 +61,6 @@ fn relative_error(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
 }
 
-mod equilibrium_serde {
-    use crate::iterative::Behaviour;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(b: &Behaviour, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(crate::simulation_report::equilibrium_name(*b))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Behaviour, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "competitive" => Ok(Behaviour::Competitive),
-            "nash" => Ok(Behaviour::Strategic),
-            other => Err(serde::de::Error::custom(format!(
-                "equilibrium {other:?}: expected \"competitive\" or \"nash\""
-            ))),
-        }
-    }
-}
-
 /// The supply-function panel of li-chen-dahleh-2015 Figs. 1–2: a few customers' bids per
 /// round (customers spread over the population), over the first [`PANEL_ROUNDS`] rounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,7 +121,7 @@ impl BidPanel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudyRunReport {
     /// `"competitive"` (price-taking customers, eq. 12) or `"nash"` (strategic, eq. 27).
-    #[serde(with = "equilibrium_serde")]
+    #[serde(with = "crate::simulation_report::equilibrium_name")]
     pub equilibrium: Behaviour,
     /// `"paper"` or `"fast"`.
     pub rule: String,
