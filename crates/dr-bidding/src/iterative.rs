@@ -114,7 +114,7 @@ impl SimulationSettings {
 }
 
 /// One round of the trace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Round {
     /// Round index `k` (0 = the start price).
     pub round: usize,
@@ -130,7 +130,7 @@ pub struct Round {
     pub relative_mismatch: f64,
     /// The bids of the round, when a trace recorder added them
     /// ([`BiddingSimulation::with_bids`]); `None` in the stepper's own record.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bids: Option<Vec<f64>>,
 }
 

@@ -32,6 +32,10 @@
 //! - [`SolveReport`] ([`solve_report`]): the typed, `Serialize`/`Deserialize` report of
 //!   `dr solve` (both equilibria, certificates, efficiency, per-customer columns), and
 //!   [`write_customers_csv`], its per-customer table streamed as CSV.
+//! - [`SimulationReport`]: the typed report of `dr simulate` (one [`RunReport`] per
+//!   equilibrium: the run, its exact reference, the critical-step claim, the bid trace).
+//! - [`ConvergenceStudyReport`], [`SweepStudyReport`]: the typed reports of the studies,
+//!   their findings as checked [`Claim`]s.
 //!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
@@ -66,7 +70,9 @@ mod market;
 mod problem;
 mod report;
 mod scenario;
+mod simulation_report;
 pub mod studies;
+mod study_report;
 
 pub use bid_trace::{BidRecorder, BidTrace, CriticalStep, BID_TRACE_BYTES_PER_ENTRY};
 pub use costs::{CapacityPenalty, ExponentialCost, PiecewiseLinearCost, PowerCost};
@@ -106,6 +112,15 @@ pub use report::{
 pub use scenario::{
     BiddingScenario, CostSpec, CustomerSpec, PenaltySpec, PopulationSpec, RuleName, SimulationPlan,
     SimulationSpec, BASE_BYTES, BYTES_PER_CUSTOMER, SOLVE_BYTES_PER_CUSTOMER,
+};
+pub use simulation_report::{
+    equilibrium_name, update_name, RunReport, SimulatedRun, SimulationReport, SimulationRuns,
+    UndefinedRun,
+};
+pub use study_report::{
+    BidPanel, ConvergenceCaseReport, ConvergenceStudyReport, OscillationReport, StudyRunReport,
+    SweepRowReport, SweepStudyReport, CONVERGED_PRICE_TOLERANCE, PANEL_CUSTOMERS, PANEL_ROUNDS,
+    STUDY_CHECK_TOLERANCE,
 };
 
 /// The kernel types a user of this crate needs (custom costs for [`Market::general`],

@@ -56,7 +56,7 @@ use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_bidding::studies::{
     convergence_study, oscillation_study, scenario_sweep, ConvergenceConfig,
 };
-use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow, PRICE_TOLERANCE};
+use dr_bidding::studies::{ConvergenceStudy, OscillationStudy, SweepRow};
 use dr_bidding::{
     competitive_equilibrium, critical_step, nash_equilibrium, Behaviour, BiddingError,
     BiddingScenario, BiddingSimulation, Direction, Efficiency, Equilibrium, Market, PriceUpdate,
@@ -67,9 +67,11 @@ use dr_bidding::{
     CustomerRow, DemoReport, EquilibriumReport, IterativeRun, NashReport, ReportOptions,
     SolveReport, DEMO_TOLERANCE,
 };
-use dr_bidding::{BidRecorder, BidTrace, CriticalStep};
+use dr_bidding::{
+    BidRecorder, BidTrace, Claim, ConvergenceStudyReport, CriticalStep, RunReport, SimulatedRun,
+    SimulationReport, SweepRowReport, SweepStudyReport, UndefinedRun, STUDY_CHECK_TOLERANCE,
+};
 use serde::Serialize;
-use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -100,9 +102,6 @@ pub(crate) const COMMANDS: ModelCommands = ModelCommands {
 };
 
 const PAPER: &str = "li-chen-dahleh-2015";
-
-/// Slack on the theorems' inequalities and on the unilateral gain at a Nash equilibrium.
-const CHECK_TOL: f64 = 1e-9;
 
 fn model_err(file: &str) -> impl Fn(BiddingError) -> CliError + '_ {
     move |e| CliError::model(file, ModelKind::Bidding, e)
@@ -829,7 +828,7 @@ fn bid_trace_text(trace: &BidTrace) -> String {
 
 /// The supply-function panel of li-chen-dahleh-2015 Figs. 1–2: five customers' bids per
 /// round (customers spread over the population), with their equilibrium bids dashed.
-fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, exact: &Equilibrium) -> Plot {
+fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, equilibrium_bids: &[f64]) -> Plot {
     let n = trace.customers;
     let picks: Vec<usize> = if n <= 5 {
         (0..n).collect()
@@ -847,7 +846,7 @@ fn bid_trace_plot(name: &str, who: &str, trace: &BidTrace, exact: &Equilibrium) 
         );
     }
     for &i in &picks {
-        if let Some(&b) = exact.bids.get(i) {
+        if let Some(&b) = equilibrium_bids.get(i) {
             chart =
                 chart.dashed_series(format!("b_{} at equilibrium", i + 1), [(0.0, b), (last, b)]);
         }
@@ -885,72 +884,14 @@ fn choose_update(s: &Scenario, opts: &Options, file: PriceUpdate) -> Result<Pric
     Ok(update)
 }
 
-fn run_json(
-    run: &SimulationRun,
-    update: PriceUpdate,
-    settings: &SimulationSettings,
-    exact: &Equilibrium,
-    critical: Option<f64>,
-) -> Value {
-    let converged = run.termination == Termination::Converged;
-    let rounds: Vec<Value> = run
-        .trace
-        .iter()
-        .map(|r| {
-            let mut v = json!({
-                "round": r.round,
-                "price": r.price,
-                "total_bid": r.total_bid,
-                "supply": r.supply,
-                "mismatch": r.mismatch,
-                "relative_mismatch": r.relative_mismatch,
-            });
-            if let (Value::Object(map), Some(b)) = (&mut v, &r.bids) {
-                map.insert("bids".into(), json!(b));
-            }
-            v
-        })
-        .collect();
-    let step = match update {
-        PriceUpdate::Paper { step } => Some(step),
-        PriceUpdate::Fast => None,
-    };
-    json!({
-        "equilibrium": behaviour_name(run.behaviour),
-        "rule": update_slug(update),
-        "step": step,
-        "start_price": settings.start_price,
-        "tolerance": settings.tolerance,
-        "max_rounds": settings.max_rounds,
-        "termination": termination_name(run.termination),
-        "converged": converged,
-        "converged_after": converged.then_some(run.rounds),
-        "rounds_run": run.rounds,
-        "price": run.price,
-        "equilibrium_price": exact.price,
-        "price_error": rel(run.price, exact.price),
-        "rounds_to_price_tolerance": run.rounds_to_price(exact.price, PRICE_TOLERANCE),
-        "critical_step": critical,
-        "relative_mismatch": run.relative_mismatch,
-        "messages": run.messages,
-        "total_bid": run.trace.last().map(|r| r.total_bid),
-        "bids": run.bids,
-        "rounds": rounds,
-    })
-}
-
-fn termination_text(
-    run: &SimulationRun,
-    update: PriceUpdate,
-    settings: &SimulationSettings,
-    critical: Option<f64>,
-) -> String {
-    let rounds = run.rounds;
-    match run.termination {
+fn termination_text(sim: &SimulatedRun) -> String {
+    let (update, critical) = (sim.update(), sim.critical_step);
+    let rounds = sim.rounds_run;
+    match sim.termination {
         Termination::Converged => format!(
             "converged after {rounds} round{} (|Σ b_i p − d| / d ≤ {:.0e})",
             if rounds == 1 { "" } else { "s" },
-            settings.tolerance
+            sim.tolerance
         ),
         Termination::Oscillating => {
             let why = match (update, critical) {
@@ -968,7 +909,7 @@ fn termination_text(
         }
         Termination::MaxRounds => format!(
             "stopped at the round limit ({rounds} rounds) before |Σ b_i p − d| / d ≤ {:.0e}",
-            settings.tolerance
+            sim.tolerance
         ),
         Termination::Stalled => {
             format!("stalled after {rounds} rounds: the rule stopped moving the price")
@@ -1032,7 +973,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         num(d)
     );
     let every_opt = opts.sim.every;
-    let mut runs_json = Vec::new();
+    let mut runs = Vec::new();
     let mut plots = Vec::new();
     let mut outcome = super::output::Outcome::default();
     for &behaviour in &behaviours {
@@ -1050,12 +991,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                             "\nStrategic customers → Nash equilibrium: undefined, not simulated: \
                          {why}"
                         );
-                        runs_json.push(json!({
-                            "equilibrium": behaviour_name(behaviour),
-                            "undefined": true,
-                            "reason": why.to_string(),
-                            "field": why.field(),
-                        }));
+                        runs.push(RunReport::Undefined(UndefinedRun::new(behaviour, &why)));
                         continue;
                     }
                 }
@@ -1078,25 +1014,16 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             PriceUpdate::Fast => None,
         };
         // Above the critical step the fixed step cannot converge: a claim the run checks.
-        let step_claim = step_check
-            .as_ref()
-            .filter(|c| c.above_critical)
-            .map(|c| c.claim(behaviour_name(behaviour), run.termination, run.rounds));
-        let mut rj = run_json(&run, update, &settings, &exact, critical);
-        if let Value::Object(map) = &mut rj {
-            map.insert(
-                "step_above_critical".into(),
-                json!(step_check.as_ref().map(|c| c.above_critical)),
-            );
-            if let Some(c) = &step_claim {
-                map.insert("step_claim".into(), json!(c));
-            }
-            if let Some(t) = &bid_trace {
-                map.insert("bid_trace".into(), json!(t));
-            }
-        }
-        runs_json.push(rj);
-        if let Some(c) = &step_claim {
+        let sim = SimulatedRun::new(
+            run,
+            update,
+            &settings,
+            &exact,
+            critical,
+            step_check.as_ref(),
+            bid_trace,
+        );
+        if let Some(c) = &sim.step_claim {
             outcome.claim(&c.claim, c.holds);
         }
         let label = match behaviour {
@@ -1105,15 +1032,15 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         };
         outcome.certificate(
             &format!("{label} equilibrium (the reference of the {label} simulation)"),
-            &exact.certificate,
+            &sim.equilibrium_certificate.certificate,
         );
         outcome.converged(
             &format!("{label} simulation"),
-            run.termination == Termination::Converged,
+            sim.converged,
             &format!(
                 "{} after {} rounds",
-                termination_name(run.termination),
-                run.rounds
+                termination_name(sim.termination),
+                sim.rounds_run
             ),
         );
 
@@ -1121,13 +1048,14 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             Behaviour::Competitive => ("Price-taking customers → competitive equilibrium", "p̄"),
             Behaviour::Strategic => ("Strategic customers → Nash equilibrium", "p*"),
         };
+        let update = sim.update();
         let _ = writeln!(
             text,
             "\n{who} ({sym} = {} by `dr solve`):",
-            num(exact.price)
+            num(sim.equilibrium_price)
         );
         let _ = writeln!(text, "  rule           {}", update_text(update));
-        if let Some(c) = critical {
+        if let Some(c) = sim.critical_step {
             let why = if c == 0.0 {
                 "the total supply jumps at the price (a customer's marginal cost is flat there): no fixed step converges"
             } else {
@@ -1135,12 +1063,8 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             };
             let _ = writeln!(text, "  critical step  2/S'({sym}) = {} ({why})", num(c));
         }
-        let _ = writeln!(
-            text,
-            "  start price    p(0) = {}",
-            num(settings.start_price)
-        );
-        if let Some(c) = &step_claim {
+        let _ = writeln!(text, "  start price    p(0) = {}", num(sim.start_price));
+        if let Some(c) = &sim.step_claim {
             let _ = writeln!(
                 text,
                 "  step check     {}: {} ({})",
@@ -1149,30 +1073,26 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 c.evidence
             );
         }
-        let _ = writeln!(
-            text,
-            "  termination    {}",
-            termination_text(&run, update, &settings, critical)
-        );
-        if let Some(t) = &bid_trace {
+        let _ = writeln!(text, "  termination    {}", termination_text(&sim));
+        if let Some(t) = &sim.bid_trace {
             text.push_str(&bid_trace_text(t));
         }
         let _ = writeln!(
             text,
             "  last price     {} (relative error {:.2e} against {sym})",
-            num(run.price),
-            rel(run.price, exact.price)
+            num(sim.price),
+            sim.price_error
         );
         let _ = writeln!(
             text,
             "  messages       {} (one price to and one bid from each customer per round)\n",
-            run.messages
+            sim.messages
         );
-        let len = run.trace.len();
+        let len = sim.rounds.len();
         // An odd default stride, so that a two-cycle shows both of its phases.
         let every = every_opt.unwrap_or_else(|| len.div_ceil(20) | 1).max(1);
         let mut t = Table::new(&["round k", "price p(k)", "Σ b_i(k)", "mismatch Σ b p − d"]);
-        for (i, r) in run.trace.iter().enumerate() {
+        for (i, r) in sim.rounds.iter().enumerate() {
             if i % every != 0 && i + 1 != len {
                 continue;
             }
@@ -1197,17 +1117,17 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 behaviour_name(behaviour),
                 update_slug(update)
             );
-            let last = run.trace.last().map_or(1.0, |r| (r.round as f64).max(1.0));
+            let last = sim.rounds.last().map_or(1.0, |r| (r.round as f64).max(1.0));
             let chart = LineChart::new(format!("{who}: price per round"))
                 .x_label("round k")
                 .y_label("price p(k)")
                 .series_with_markers(
                     update_text(update),
-                    run.trace.iter().map(|r| (r.round as f64, r.price)),
+                    sim.rounds.iter().map(|r| (r.round as f64, r.price)),
                 )
                 .dashed_series(
                     format!("{sym} (dr solve)"),
-                    [(0.0, exact.price), (last, exact.price)],
+                    [(0.0, sim.equilibrium_price), (last, sim.equilibrium_price)],
                 );
             plots.push(Plot::new(format!("{name}-price"), &chart));
             let chart = LineChart::new(format!("{who}: mismatch per round"))
@@ -1216,41 +1136,30 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 .log_y(true)
                 .series(
                     update_text(update),
-                    run.trace
+                    sim.rounds
                         .iter()
                         .map(|r| (r.round as f64, r.relative_mismatch)),
                 );
             plots.push(Plot::new(format!("{name}-mismatch"), &chart));
-            if let Some(t) = &bid_trace {
-                plots.push(bid_trace_plot(&name, who, t, &exact));
+            if let Some(t) = &sim.bid_trace {
+                plots.push(bid_trace_plot(
+                    &name,
+                    who,
+                    t,
+                    sim.equilibrium_bids.as_deref().unwrap_or(&[]),
+                ));
             }
         }
+        runs.push(RunReport::Simulated(Box::new(sim)));
     }
-    let json = if runs_json.len() == 1 {
-        let mut v = runs_json.pop().unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut v {
-            map.insert("model".into(), json!("bidding"));
-            map.insert("file".into(), json!(s.name()));
-            map.insert("customers".into(), json!(n));
-            map.insert("deficit".into(), json!(d));
-        }
-        v
-    } else {
-        json!({
-            "model": "bidding",
-            "file": s.name(),
-            "customers": n,
-            "deficit": d,
-            "runs": runs_json,
-        })
-    };
+    let report = SimulationReport::new(s.name(), n, d, runs);
     Ok(Output {
-        body: None,
-        json,
         text,
         plots,
         outcome,
-    })
+        ..Output::default()
+    }
+    .with_body(report))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1260,38 +1169,20 @@ fn study_err(study: &'static str) -> impl Fn(BiddingError) -> CliError {
     move |e| CliError::model(format!("study {study}"), ModelKind::Bidding, e)
 }
 
-/// The exit-status record of a study's printed claims (each `{"claim", "holds"}` of
-/// `facts`): a claim that does not hold exits 3.
-fn facts_outcome(facts: &[Value]) -> super::output::Outcome {
+/// The exit-status record of a study's claims (`facts`): a claim that does not hold exits 3.
+fn facts_outcome(facts: &[Claim]) -> super::output::Outcome {
     let mut outcome = super::output::Outcome::default();
-    for f in facts {
-        let claim = f["claim"].as_str().unwrap_or("claim");
-        outcome.claim(claim, f["holds"].as_bool().unwrap_or(false));
+    for c in facts {
+        outcome.claim(&c.claim, c.holds);
     }
     outcome
 }
 
-/// One claim of a study: what it says, whether our numbers bear it out.
-fn fact(claim: String, ok: bool, facts: &mut Vec<Value>, text: &mut String) {
-    let _ = writeln!(text, "  {}: {claim}", holds(ok));
-    facts.push(json!({"claim": claim, "holds": ok}));
-}
-
-fn sweep_row_json(r: &SweepRow) -> Value {
-    let low = r.scenario > 1;
-    json!({
-        "scenario": r.scenario,
-        "n": r.customers,
-        "competitive_price": r.competitive_price,
-        "nash_price": r.nash_price,
-        "price_ratio": r.price_ratio,
-        "cost_ratio": r.cost_ratio,
-        "low_cost_load_competitive": low.then_some(r.low_cost_load_competitive),
-        "low_cost_load_nash": low.then_some(r.low_cost_load_nash),
-        "high_cost_load_competitive": r.high_cost_load_competitive,
-        "high_cost_load_nash": r.high_cost_load_nash,
-        "nash_max_relative_gain": r.nash_max_relative_gain,
-    })
+/// The claims of a study as text lines: verdict, claim, evidence.
+fn facts_text(facts: &[Claim], text: &mut String) {
+    for c in facts {
+        let _ = writeln!(text, "  {}: {} ({})", holds(c.holds), c.claim, c.evidence);
+    }
 }
 
 fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
@@ -1318,35 +1209,10 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
         progress.inc(chunk.len() as u64);
     }
     progress.finish();
-    rows.sort_by_key(|r| (r.scenario, r.customers));
+    let report = SweepStudyReport::new(deficit, sizes, &rows);
 
     // Hard checks (theorems): ratios ≥ 1, no unilateral gain, Corollary 4 for scenario 1.
-    let mut failures = Vec::new();
-    for r in &rows {
-        if r.price_ratio < 1.0 - CHECK_TOL || r.cost_ratio < 1.0 - CHECK_TOL {
-            failures.push(format!(
-                "scenario {} n = {}: p*/p̄ = {}, C*/C̄ = {} below 1 (Theorem 5)",
-                r.scenario, r.customers, r.price_ratio, r.cost_ratio
-            ));
-        }
-        if r.nash_max_relative_gain.is_nan() || r.nash_max_relative_gain > CHECK_TOL {
-            failures.push(format!(
-                "scenario {} n = {}: a customer gains {:.3e} by deviating from the Nash bids",
-                r.scenario, r.customers, r.nash_max_relative_gain
-            ));
-        }
-        if r.scenario == 1 {
-            let nf = r.customers as f64;
-            let expected = (nf - 1.0) / (nf - 2.0);
-            if rel(r.price_ratio, expected) > 1e-9 || (r.cost_ratio - 1.0).abs() > 1e-9 {
-                failures.push(format!(
-                    "scenario 1 n = {}: p*/p̄ = {} ≠ (n−1)/(n−2) = {expected} or C*/C̄ = {} ≠ 1 \
-                     (Corollary 4)",
-                    r.customers, r.price_ratio, r.cost_ratio
-                ));
-            }
-        }
-    }
+    let failures = report.violations();
     if !failures.is_empty() {
         return Err(CliError::CheckFailed(format!(
             "study {NAME}: {}",
@@ -1354,7 +1220,6 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
         )));
     }
 
-    let by = |s: u8| -> Vec<&SweepRow> { rows.iter().filter(|r| r.scenario == s).collect() };
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -1366,30 +1231,22 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
          exactly per (scenario, n), in parallel.\n\
          Loads: the low-cost customer is customer 1 (scenarios 2, 3), the high-cost one is \
          customer n.\n",
-        num(deficit)
+        num(report.deficit)
     );
     let mut t = Table::new(&[
         "scenario", "n", "p̄", "p*", "p*/p̄", "C*/C̄", "q̄ low", "q* low", "q̄ high", "q* high",
     ]);
-    for r in &rows {
-        let low = r.scenario > 1;
+    let opt = |v: Option<f64>| v.map_or("-".into(), num);
+    for r in &report.rows {
         t.row(vec![
             r.scenario.to_string(),
-            r.customers.to_string(),
+            r.n.to_string(),
             num(r.competitive_price),
             num(r.nash_price),
             num(r.price_ratio),
             num(r.cost_ratio),
-            if low {
-                num(r.low_cost_load_competitive)
-            } else {
-                "-".into()
-            },
-            if low {
-                num(r.low_cost_load_nash)
-            } else {
-                "-".into()
-            },
+            opt(r.low_cost_load_competitive),
+            opt(r.low_cost_load_nash),
             num(r.high_cost_load_competitive),
             num(r.high_cost_load_nash),
         ]);
@@ -1398,93 +1255,20 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
     let _ = writeln!(
         text,
         "\nChecked for every row: p*/p̄ ≥ 1 and C*/C̄ ≥ 1 (Theorem 5), no customer gains more \
-         than {CHECK_TOL:.0e} by deviating from the Nash bids,\n\
+         than {STUDY_CHECK_TOLERANCE:.0e} by deviating from the Nash bids,\n\
          and for scenario 1 p*/p̄ = (n−1)/(n−2), C* = C̄ (Corollary 4).\n\nThe paper's \
          qualitative findings on these numbers:"
     );
-    let mut facts = Vec::new();
-    for s in 1..=3u8 {
-        let rs = by(s);
-        let falls = rs.windows(2).all(|w| {
-            w[1].price_ratio <= w[0].price_ratio * (1.0 + 1e-12)
-                && w[1].cost_ratio <= w[0].cost_ratio * (1.0 + 1e-12)
-        });
-        let (first, last) = (rs.first(), rs.last());
-        let towards_one = match (first, last) {
-            (Some(f), Some(l)) if rs.len() > 1 => {
-                l.price_ratio - 1.0 < f.price_ratio - 1.0
-                    && (l.cost_ratio - 1.0 <= f.cost_ratio - 1.0)
-            }
-            _ => true,
-        };
-        fact(
-            format!(
-                "scenario {s}: p*/p̄ and C*/C̄ fall towards 1 as n grows (at n = {}: {}, {})",
-                last.map_or(0, |r| r.customers),
-                last.map_or("-".into(), |r| num(r.price_ratio)),
-                last.map_or("-".into(), |r| num(r.cost_ratio))
-            ),
-            falls && towards_one,
-            &mut facts,
-            &mut text,
-        );
-    }
-    let s1_cost = by(1).iter().all(|r| (r.cost_ratio - 1.0).abs() <= 1e-9);
-    fact(
-        "scenario 1 (homogeneous): C*/C̄ = 1 for every n".into(),
-        s1_cost,
-        &mut facts,
-        &mut text,
-    );
-    let (s2, s3) = (by(2), by(3));
-    if let (Some(a), Some(b)) = (s2.first(), s3.first()) {
-        fact(
-            format!(
-                "small n (n = {}): scenario 2 is worse than scenario 3 (p*/p̄ {} vs {}, C*/C̄ {} \
-                 vs {})",
-                a.customers,
-                num(a.price_ratio),
-                num(b.price_ratio),
-                num(a.cost_ratio),
-                num(b.cost_ratio)
-            ),
-            a.price_ratio > b.price_ratio && a.cost_ratio > b.cost_ratio,
-            &mut facts,
-            &mut text,
-        );
-    }
-    if let (Some(a), Some(b)) = (s2.last(), s3.last()) {
-        if a.customers >= 21 {
-            fact(
-                format!(
-                    "large n (n = {}): scenario 3 has the larger ratios (p*/p̄ {} vs {}, C*/C̄ {} \
-                     vs {})",
-                    a.customers,
-                    num(b.price_ratio),
-                    num(a.price_ratio),
-                    num(b.cost_ratio),
-                    num(a.cost_ratio)
-                ),
-                b.price_ratio > a.price_ratio && b.cost_ratio > a.cost_ratio,
-                &mut facts,
-                &mut text,
-            );
-        }
-    }
-
-    let json = json!({
-        "study": NAME,
-        "reproduces": format!("{PAPER} §VII-B Figs. 3-6"),
-        "deficit": deficit,
-        "sizes": sizes,
-        "rows": rows.iter().map(sweep_row_json).collect::<Vec<_>>(),
-        "facts": facts,
-    });
+    facts_text(&report.facts, &mut text);
 
     let mut plots = Vec::new();
     if opts.wants_plots() {
-        let series = |s: u8, f: &dyn Fn(&SweepRow) -> f64| -> Vec<(f64, f64)> {
-            by(s).iter().map(|r| (r.customers as f64, f(r))).collect()
+        let series = |s: u8, f: &dyn Fn(&SweepRowReport) -> Option<f64>| -> Vec<(f64, f64)> {
+            report
+                .scenario(s)
+                .iter()
+                .filter_map(|r| f(r).map(|y| (r.n as f64, y)))
+                .collect()
         };
         let mut fig3 = LineChart::new("Price ratio p*/p̄ against n (Fig. 3)")
             .x_label("number of customers n")
@@ -1493,8 +1277,10 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
             .x_label("number of customers n")
             .y_label("C*/C̄");
         for s in 1..=3u8 {
-            fig3 = fig3.series_with_markers(format!("scenario {s}"), series(s, &|r| r.price_ratio));
-            fig4 = fig4.series_with_markers(format!("scenario {s}"), series(s, &|r| r.cost_ratio));
+            fig3 = fig3
+                .series_with_markers(format!("scenario {s}"), series(s, &|r| Some(r.price_ratio)));
+            fig4 = fig4
+                .series_with_markers(format!("scenario {s}"), series(s, &|r| Some(r.cost_ratio)));
         }
         plots.push(Plot::new("bidding-scenarios-price-ratio", &fig3));
         plots.push(Plot::new("bidding-scenarios-cost-ratio", &fig4));
@@ -1520,21 +1306,22 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
             fig6 = fig6
                 .series(
                     format!("scenario {s}, competitive q̄"),
-                    series(s, &|r| r.high_cost_load_competitive),
+                    series(s, &|r| Some(r.high_cost_load_competitive)),
                 )
                 .dashed_series(
                     format!("scenario {s}, Nash q*"),
-                    series(s, &|r| r.high_cost_load_nash),
+                    series(s, &|r| Some(r.high_cost_load_nash)),
                 );
         }
         plots.push(Plot::new("bidding-scenarios-high-cost-load", &fig6));
     }
     Ok(Output {
-        json,
+        outcome: facts_outcome(&report.facts),
         text,
         plots,
         ..Output::default()
-    })
+    }
+    .with_body(report))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1543,19 +1330,22 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
 /// Most points of one plotted trace.
 const PLOT_ROUNDS: usize = 400;
 
-fn trace_points(run: &SimulationRun) -> Vec<(f64, f64)> {
-    run.trace
+fn trace_points(prices: &[f64]) -> Vec<(f64, f64)> {
+    prices
         .iter()
         .take(PLOT_ROUNDS)
-        .map(|r| (r.round as f64, r.price))
+        .enumerate()
+        .map(|(k, &p)| (k as f64, p))
         .collect()
 }
 
-fn error_points(run: &SimulationRun, reference: f64) -> Vec<(f64, f64)> {
-    run.trace
+/// The plotted distance `|p(k) − p_eq| / p_eq` of the reported prices.
+fn error_points(prices: &[f64], reference: f64) -> Vec<(f64, f64)> {
+    prices
         .iter()
         .take(PLOT_ROUNDS)
-        .map(|r| (r.round as f64, rel(r.price, reference)))
+        .enumerate()
+        .map(|(k, &p)| (k as f64, rel(p, reference)))
         .collect()
 }
 
@@ -1569,22 +1359,6 @@ fn who(b: Behaviour) -> &'static str {
         Behaviour::Competitive => "price-taking",
         Behaviour::Strategic => "strategic",
     }
-}
-
-fn study_run_json(r: &dr_bidding::studies::StudyRun) -> Value {
-    json!({
-        "equilibrium": behaviour_name(r.behaviour),
-        "rule": update_slug(r.update),
-        "step": match r.update { PriceUpdate::Paper { step } => Some(step), PriceUpdate::Fast => None },
-        "termination": termination_name(r.run.termination),
-        "converged_after": (r.run.termination == Termination::Converged).then_some(r.run.rounds),
-        "rounds_run": r.run.rounds,
-        "rounds_to_price_tolerance": r.rounds_to_price_tolerance,
-        "equilibrium_price": r.equilibrium_price,
-        "final_price_error": r.final_price_error,
-        "prices": r.run.trace.iter().map(|t| t.price).collect::<Vec<_>>(),
-        "mismatch": r.run.trace.iter().map(|t| t.mismatch).collect::<Vec<_>>(),
-    })
 }
 
 fn rounds_cell(r: Option<usize>) -> String {
@@ -1632,22 +1406,11 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
         oscillation_study(fig1, Behaviour::Competitive, Some(factor * critical)).map_err(&err)?;
     progress.inc(1);
     progress.finish();
+    let report = ConvergenceStudyReport::new(&studies, &osc, factor);
+    drop((studies, osc));
 
     // Hard check: a converged run ends at the exact equilibrium price.
-    let mut failures = Vec::new();
-    for st in &studies {
-        for r in &st.runs {
-            if r.run.termination == Termination::Converged && r.final_price_error > 1e-6 {
-                failures.push(format!(
-                    "{} {} {}: converged but |p − p_eq|/p_eq = {:.3e}",
-                    st.config.name,
-                    behaviour_name(r.behaviour),
-                    update_slug(r.update),
-                    r.final_price_error
-                ));
-            }
-        }
-    }
+    let failures = report.violations();
     if !failures.is_empty() {
         return Err(CliError::CheckFailed(format!(
             "study {NAME}: {}",
@@ -1668,12 +1431,9 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
          round whose price is within 1e-9\n\
          (relative) of the exact equilibrium price. A fixed step converges locally iff γ < \
          2/S'(p) (the critical step).",
-        configs[0].seed
+        report.studies.first().map_or(0, |c| c.seed)
     );
-    let mut facts = Vec::new();
-    let mut studies_json = Vec::new();
-    for st in &studies {
-        let c = &st.config;
+    for c in &report.studies {
         let _ = writeln!(
             text,
             "\n{}: {} customers, d = {}, γ = {}; p̄ = {}, p* = {}; critical steps {} \
@@ -1682,10 +1442,10 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
             c.customers,
             num(c.deficit),
             num(c.step),
-            num(st.competitive_price),
-            num(st.nash_price),
-            num(st.competitive_critical_step),
-            num(st.nash_critical_step)
+            num(c.competitive_price),
+            num(c.nash_price),
+            num(c.competitive_critical_step),
+            num(c.nash_critical_step)
         );
         let mut t = Table::new(&[
             "customers",
@@ -1695,15 +1455,12 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
             "to 1e-9",
             "final |p − p_eq|/p_eq",
         ]);
-        for r in &st.runs {
+        for r in &c.runs {
             t.row(vec![
-                match r.behaviour {
-                    Behaviour::Competitive => "price-taking".into(),
-                    Behaviour::Strategic => "strategic".into(),
-                },
-                update_text(r.update),
-                termination_name(r.run.termination).into(),
-                r.run.rounds.to_string(),
+                who(r.equilibrium).into(),
+                update_text(r.update()),
+                termination_name(r.termination).into(),
+                r.rounds_run.to_string(),
                 rounds_cell(r.rounds_to_price_tolerance),
                 format!("{:.1e}", r.final_price_error),
             ]);
@@ -1711,148 +1468,32 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
         for line in t.render().lines() {
             let _ = writeln!(text, "  {line}");
         }
-        studies_json.push(json!({
-            "name": c.name,
-            "customers": c.customers,
-            "deficit": c.deficit,
-            "step": c.step,
-            "seed": c.seed,
-            "competitive_price": st.competitive_price,
-            "nash_price": st.nash_price,
-            "competitive_critical_step": st.competitive_critical_step,
-            "nash_critical_step": st.nash_critical_step,
-            "step_checks": st.step_checks,
-            "paper_step_above_critical": st.step_checks.iter().any(|c| c.above_critical),
-            "runs": st.runs.iter().map(study_run_json).collect::<Vec<_>>(),
-        }));
     }
-    let _ = writeln!(text, "\nFindings:");
-    for st in &studies {
-        for behaviour in [Behaviour::Competitive, Behaviour::Strategic] {
-            let pick = |fast: bool| {
-                st.runs.iter().find(|r| {
-                    r.behaviour == behaviour && matches!(r.update, PriceUpdate::Fast) == fast
-                })
-            };
-            if let (Some(paper), Some(fast)) = (pick(false), pick(true)) {
-                let fast_ok = fast.run.termination == Termination::Converged;
-                let paper_ok = paper.run.termination == Termination::Converged;
-                let claim = if paper_ok {
-                    format!(
-                        "{} {}: the fast rule converges in fewer rounds than the paper step \
-                         ({} vs {})",
-                        st.config.name,
-                        if behaviour == Behaviour::Competitive {
-                            "price-taking"
-                        } else {
-                            "strategic"
-                        },
-                        fast.run.rounds,
-                        paper.run.rounds
-                    )
-                } else {
-                    format!(
-                        "{} {}: the fast rule converges ({} rounds) where the paper step γ = {} \
-                         does not ({}; critical step {})",
-                        st.config.name,
-                        if behaviour == Behaviour::Competitive {
-                            "price-taking"
-                        } else {
-                            "strategic"
-                        },
-                        fast.run.rounds,
-                        num(st.config.step),
-                        termination_name(paper.run.termination),
-                        num(if behaviour == Behaviour::Competitive {
-                            st.competitive_critical_step
-                        } else {
-                            st.nash_critical_step
-                        })
-                    )
-                };
-                fact(
-                    claim,
-                    fast_ok && (!paper_ok || fast.run.rounds < paper.run.rounds),
-                    &mut facts,
-                    &mut text,
-                );
-            }
-        }
-    }
-    for st in &studies {
-        for c in &st.claims {
-            fact(
-                format!("{} ({})", c.claim, c.evidence),
-                c.holds,
-                &mut facts,
-                &mut text,
-            );
-        }
-    }
-    if let Some(paper) = studies[0].runs.iter().find(|r| {
-        r.behaviour == Behaviour::Competitive && matches!(r.update, PriceUpdate::Paper { .. })
-    }) {
-        let to_1e3 = paper.run.rounds_to_price(paper.equilibrium_price, 1e-3);
-        fact(
-            format!(
-                "figure1: the paper step reaches the equilibrium price (to 0.1%) in fewer than \
-                 ten iterations ({PAPER} §VII-A): round {}",
-                rounds_cell(to_1e3)
-            ),
-            to_1e3.is_some_and(|k| k < 10),
-            &mut facts,
-            &mut text,
-        );
-    }
+    let osc = &report.oscillation;
     let _ = writeln!(
         text,
         "\nOscillation (chen-li-low-doyle-2010 §V): {} price-taking customers, γ = {} = {} × \
          the critical step {}:",
-        osc.config.customers,
+        osc.customers,
         num(osc.step),
-        num(factor),
+        num(osc.factor),
         num(osc.critical_step)
     );
     let _ = writeln!(
         text,
         "  {} after {} rounds; over the last 64 rounds the mismatch changed sign {} times with \
          amplitude up to {} of d",
-        termination_name(osc.run.termination),
-        osc.run.rounds,
+        termination_name(osc.termination),
+        osc.rounds_run,
         osc.late_sign_changes,
         num(osc.late_amplitude)
     );
-    fact(
-        "a step above the critical one makes the price oscillate around the equilibrium \
-         instead of converging"
-            .into(),
-        osc.run.termination != Termination::Converged && osc.late_sign_changes >= 16,
-        &mut facts,
-        &mut text,
-    );
-    let json = json!({
-        "study": NAME,
-        "reproduces": format!("{PAPER} Figs. 1-2, chen-li-low-doyle-2010 §V"),
-        "studies": studies_json,
-        "oscillation": {
-            "customers": osc.config.customers,
-            "step": osc.step,
-            "critical_step": osc.critical_step,
-            "equilibrium_price": osc.equilibrium_price,
-            "termination": termination_name(osc.run.termination),
-            "rounds_run": osc.run.rounds,
-            "late_amplitude": osc.late_amplitude,
-            "late_sign_changes": osc.late_sign_changes,
-            "prices": osc.run.trace.iter().map(|t| t.price).collect::<Vec<_>>(),
-            "mismatch": osc.run.trace.iter().map(|t| t.mismatch).collect::<Vec<_>>(),
-        },
-        "facts": facts,
-    });
+    let _ = writeln!(text, "\nFindings:");
+    facts_text(&report.facts, &mut text);
 
     let mut plots = Vec::new();
     if opts.wants_plots() {
-        for st in &studies {
-            let c = &st.config;
+        for c in &report.studies {
             for (slug, fast) in [("paper", false), ("fast", true)] {
                 let rule = if fast {
                     "fast rule".to_string()
@@ -1868,18 +1509,14 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
                 .x_label("round k")
                 .y_label("price p(k)");
                 let mut last = 1.0f64;
-                for r in st
-                    .runs
-                    .iter()
-                    .filter(|r| matches!(r.update, PriceUpdate::Fast) == fast)
-                {
-                    let points = trace_points(&r.run);
+                for r in c.runs.iter().filter(|r| r.step.is_none() == fast) {
+                    let points = trace_points(&r.prices);
                     last = last.max(points.last().map_or(0.0, |p| p.0));
-                    chart = chart.series_with_markers(who(r.behaviour), points);
+                    chart = chart.series_with_markers(who(r.equilibrium), points);
                 }
                 chart = chart
-                    .dashed_series("p̄ (competitive)", level(st.competitive_price, last))
-                    .dashed_series("p* (Nash)", level(st.nash_price, last));
+                    .dashed_series("p̄ (competitive)", level(c.competitive_price, last))
+                    .dashed_series("p* (Nash)", level(c.nash_price, last));
                 plots.push(Plot::new(
                     format!("bidding-convergence-{}-{slug}", c.name),
                     &chart,
@@ -1892,10 +1529,10 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
             .x_label("round k")
             .y_label("|p(k) − p_eq| / p_eq")
             .log_y(true);
-            for r in &st.runs {
+            for r in &c.runs {
                 chart = chart.series(
-                    format!("{}, {}", who(r.behaviour), update_slug(r.update)),
-                    error_points(&r.run, r.equilibrium_price),
+                    format!("{}, {}", who(r.equilibrium), r.rule),
+                    error_points(&r.prices, r.equilibrium_price),
                 );
             }
             plots.push(Plot::new(
@@ -1903,48 +1540,36 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
                 &chart,
             ));
             // The supply-function panels of Figs. 1–2: five customers' bids per round of
-            // the paper-step runs (the study keeps every bid of every round).
-            for r in st
-                .runs
-                .iter()
-                .filter(|r| matches!(r.update, PriceUpdate::Paper { .. }))
-            {
-                let n = c.customers;
-                let picks: Vec<usize> = if n <= 5 {
-                    (0..n).collect()
-                } else {
-                    (1..=5).map(|j| j * n / 6).collect()
+            // the paper-step runs.
+            for r in &c.runs {
+                let Some(panel) = &r.bid_panel else {
+                    continue;
                 };
                 let mut chart = LineChart::new(format!(
                     "{}: {} customers' bids b_i(k) (supply functions q = b_i p), paper step γ = {}",
                     c.name,
-                    who(r.behaviour),
+                    who(r.equilibrium),
                     num(c.step)
                 ))
                 .x_label("round k")
                 .y_label("bid b_i(k)");
-                for &i in &picks {
+                for (i, bids) in panel.customers.iter().zip(&panel.bids) {
                     chart = chart.series_with_markers(
                         format!("customer {}", i + 1),
-                        r.run.trace.iter().take(PLOT_ROUNDS).filter_map(|t| {
-                            t.bids
-                                .as_ref()
-                                .and_then(|b| b.get(i))
-                                .map(|&b| (t.round as f64, b))
-                        }),
+                        panel.rounds.iter().zip(bids).map(|(&k, &b)| (k as f64, b)),
                     );
                 }
                 plots.push(Plot::new(
                     format!(
                         "bidding-convergence-{}-{}-bids",
                         c.name,
-                        behaviour_name(r.behaviour)
+                        behaviour_name(r.equilibrium)
                     ),
                     &chart,
                 ));
             }
         }
-        let points = trace_points(&osc.run);
+        let points = trace_points(&osc.prices);
         let last = points.last().map_or(1.0, |p| p.0.max(1.0));
         let chart = LineChart::new(format!(
             "Oscillation: γ = {} above the critical step {}",
@@ -1958,12 +1583,12 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("bidding-convergence-oscillation", &chart));
     }
     Ok(Output {
-        outcome: facts_outcome(&facts),
-        json,
+        outcome: facts_outcome(&report.facts),
         text,
         plots,
         ..Output::default()
-    })
+    }
+    .with_body(report))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -315,12 +315,19 @@ fn simulate_both_behaviours_and_flag_errors() {
 
 #[test]
 fn study_bidding_scenarios_ratios_exceed_one_and_fall_with_n() {
-    let v = ok_json(&["--json", "study", "bidding-scenarios", "--set", "max_n=21"]);
+    // n = 3, 5, …, 31: the sweep reaches the large-n claim (checked from n = 21 on).
+    let v = ok_json(&["--json", "study", "bidding-scenarios", "--set", "max_n=31"]);
+    // Exit 0: every printed claim holds (a claim that does not hold exits 3).
+    let facts = v["facts"].as_array().unwrap();
+    assert!(facts
+        .iter()
+        .any(|c| c["claim"].as_str().unwrap().starts_with("large n")));
+    assert!(facts.iter().all(|c| c["holds"] == true), "{facts:?}");
     let rows = v["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 3 * 10);
+    assert_eq!(rows.len(), 3 * 15);
     for s in 1..=3u64 {
         let rs: Vec<&Value> = rows.iter().filter(|r| r["scenario"] == s).collect();
-        assert_eq!(rs.len(), 10);
+        assert_eq!(rs.len(), 15);
         for r in &rs {
             assert!(f(&r["price_ratio"]) >= 1.0 && f(&r["cost_ratio"]) >= 1.0 - 1e-12);
             assert!(
@@ -691,4 +698,66 @@ fn set_population_count_resizes_a_drawn_population() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("memory"), "{}", stderr(&o));
+}
+
+/// The JSON body of `dr --json` without the keys every command appends.
+fn body_of(mut v: Value) -> Value {
+    if let Value::Object(map) = &mut v {
+        for key in ["plots", "outcome", "problems"] {
+            map.remove(key);
+        }
+    }
+    v
+}
+
+/// The typed reports read back from what `dr --json` prints, and write the same JSON again:
+/// `dr simulate` with one run (written flat, with a bid trace) and with two runs, and both
+/// studies.
+#[test]
+fn simulate_and_study_json_read_back_into_the_typed_reports() {
+    for args in [
+        vec![
+            "--json",
+            "simulate",
+            BIDDING_30,
+            "--equilibrium",
+            "competitive",
+            "--set",
+            "trace_bids=5",
+        ],
+        vec!["--json", "simulate", BIDDING_30, "--equilibrium", "both"],
+    ] {
+        let v = body_of(ok_json(&args));
+        let r: dr_bidding::SimulationReport = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&r).unwrap(), v, "{args:?}");
+        for run in r.runs.runs() {
+            let dr_bidding::RunReport::Simulated(run) = run else {
+                panic!("bidding_30 has a Nash equilibrium");
+            };
+            // The reference equilibrium is certified, and a converged run ends at its price.
+            assert!(run.equilibrium_certificate.certificate.holds(1e-8));
+            if run.converged {
+                assert!(run.price_error < 1e-6, "{}", run.price_error);
+            }
+        }
+    }
+    let v = body_of(ok_json(&[
+        "--json",
+        "study",
+        "bidding-scenarios",
+        "--set",
+        "max_n=9",
+    ]));
+    let r: dr_bidding::SweepStudyReport = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&r).unwrap(), v);
+    assert!(r.violations().is_empty());
+    let v = body_of(ok_json(&["--json", "study", "bidding-convergence"]));
+    let r: dr_bidding::ConvergenceStudyReport = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&r).unwrap(), v);
+    // Every paper-step run carries its Figs. 1–2 bid panel, the fast runs none.
+    for st in &r.studies {
+        for run in &st.runs {
+            assert_eq!(run.bid_panel.is_some(), run.step.is_some(), "{}", st.name);
+        }
+    }
 }
