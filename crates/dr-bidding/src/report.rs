@@ -20,7 +20,7 @@ use crate::equilibrium::{
 use crate::error::BiddingError;
 use crate::market::{Costs, Direction, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
-use dr_convex::{AllocatorSettings, Certificate, Claim};
+use dr_convex::{AllocatorSettings, Claim};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -39,26 +39,7 @@ pub const CHEAPEST: usize = 5;
 /// [`SolveReport::claims`].
 pub const GAIN_TOLERANCE: f64 = 1e-9;
 
-/// A KKT certificate with its largest residual (`Certificate::max_residual`), as reports
-/// carry it. Residuals are relative to the problem's own scale (see
-/// [`dr_convex::Certificate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CertificateReport {
-    /// The kernel's certificate (status, four residuals, iterations).
-    #[serde(flatten)]
-    pub certificate: Certificate,
-    /// The largest of the four residuals.
-    pub max_residual: f64,
-}
-
-impl From<Certificate> for CertificateReport {
-    fn from(certificate: Certificate) -> Self {
-        CertificateReport {
-            certificate,
-            max_residual: certificate.max_residual(),
-        }
-    }
-}
+pub use dr_convex::CertificateReport;
 
 /// One equilibrium of the market as reported: price, totals, the water-filling structure
 /// (Theorems 2, 4), the certificate, and the per-customer columns.

@@ -4,16 +4,56 @@
 
 use super::error::CliError;
 use super::models;
-use super::output::{
-    certificate_json, certificate_text, heading_word, num, Options, Output, Table,
-};
+use super::output::{certificate_text, heading_word, num, Options, Output, Table};
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::ModelKind;
+use dr_convex::CertificateReport;
 use dr_convex::{allocate, project_box_sum, AllocatorSettings, Bound, Family, QuadraticFamily};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use std::fmt::Write as _;
+
+/// The JSON of the kernel's supply-function section (li-chen-dahleh-2015 Theorem 1).
+#[derive(Debug, Serialize)]
+struct SupplyFunctionDemo {
+    solved: &'static str,
+    customers: usize,
+    deficit: f64,
+    seed: u64,
+    /// p̄, the multiplier of Σ q = d.
+    price: f64,
+    active_customers: usize,
+    total_cost: f64,
+    /// The price from the closed form on the active set.
+    closed_form_price: f64,
+    certificate: CertificateReport,
+    population: Vec<DemoCustomer>,
+}
+
+/// One customer of [`SupplyFunctionDemo`]: C(q) = a q + h q², load q̄, bid q̄ / p̄, profit.
+#[derive(Debug, Serialize)]
+struct DemoCustomer {
+    a: f64,
+    h: f64,
+    load: f64,
+    bid: f64,
+    profit: f64,
+}
+
+/// The JSON of the kernel's projection section (chen-li-low-doyle-2010 eq. 42).
+#[derive(Debug, Serialize)]
+struct ProjectionDemo {
+    solved: &'static str,
+    /// The gradient step being projected.
+    v: Vec<f64>,
+    sum_lower: f64,
+    sum_upper: f64,
+    projection: Vec<f64>,
+    multiplier: f64,
+    certificate: CertificateReport,
+}
 
 /// One section of `dr demo`.
 pub(crate) struct DemoSection {
@@ -242,24 +282,28 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
     let _ = writeln!(text, "\nCustomers by C_i'(0) = a_i (bids b̄_i = q̄_i / p̄):");
     text.push_str(&table.render());
 
-    let customers_json: Vec<Value> = (0..N)
-        .map(|i| {
-            json!({"a": a[i], "h": h[i], "load": q[i], "bid": q[i] / price,
-                   "profit": price * q[i] - cost(i, q[i])})
+    let population: Vec<DemoCustomer> = (0..N)
+        .map(|i| DemoCustomer {
+            a: a[i],
+            h: h[i],
+            load: q[i],
+            bid: q[i] / price,
+            profit: price * q[i] - cost(i, q[i]),
         })
         .collect();
-    let json = json!({
-        "solved": "competitive equilibrium of supply-function bidding (li-chen-dahleh-2015 Theorem 1)",
-        "customers": N,
-        "deficit": DEFICIT,
-        "seed": SEED,
-        "price": price,
-        "active_customers": active.len(),
-        "total_cost": total_cost,
-        "closed_form_price": closed_form,
-        "certificate": certificate_json(&eq.certificate),
-        "population": customers_json,
-    });
+    let report = SupplyFunctionDemo {
+        solved:
+            "competitive equilibrium of supply-function bidding (li-chen-dahleh-2015 Theorem 1)",
+        customers: N,
+        deficit: DEFICIT,
+        seed: SEED,
+        price,
+        active_customers: active.len(),
+        total_cost,
+        closed_form_price: closed_form,
+        certificate: CertificateReport::from(eq.certificate),
+        population,
+    };
 
     let mut plots = Vec::new();
     if opts.wants_plots() {
@@ -292,11 +336,11 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("kernel-equilibrium-loads", &bars));
     }
     let mut out = Output {
-        json,
         text,
         plots,
         ..Output::default()
-    };
+    }
+    .with_body(report);
     out.certificate(context, &eq.certificate);
     Ok(out)
 }
@@ -371,15 +415,15 @@ fn shaping_projection(opts: &Options) -> Result<Output, CliError> {
     }
     text.push('\n');
     text.push_str(&table.render());
-    let json = json!({
-        "solved": "projection onto {q >= 0, L <= sum q <= U} (chen-li-low-doyle-2010 eq. 42)",
-        "v": v,
-        "sum_lower": sum_lower,
-        "sum_upper": sum_upper,
-        "projection": proj.x,
-        "multiplier": proj.multiplier,
-        "certificate": certificate_json(&proj.certificate),
-    });
+    let report = ProjectionDemo {
+        solved: "projection onto {q >= 0, L <= sum q <= U} (chen-li-low-doyle-2010 eq. 42)",
+        v: v.to_vec(),
+        sum_lower,
+        sum_upper,
+        projection: proj.x.clone(),
+        multiplier: proj.multiplier,
+        certificate: CertificateReport::from(proj.certificate),
+    };
     let mut plots = Vec::new();
     if opts.wants_plots() {
         let chart = BarChart::new(
@@ -393,11 +437,11 @@ fn shaping_projection(opts: &Options) -> Result<Output, CliError> {
         plots.push(Plot::new("kernel-projection", &chart));
     }
     let mut out = Output {
-        json,
         text,
         plots,
         ..Output::default()
-    };
+    }
+    .with_body(report);
     out.certificate(context, &proj.certificate);
     Ok(out)
 }

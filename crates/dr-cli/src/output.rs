@@ -8,7 +8,7 @@ use crate::command::{RoundObserver, RoundReport};
 use demand_response::plot::Plot;
 use dr_convex::Certificate;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
@@ -745,19 +745,6 @@ pub(crate) fn certificate_text(c: &Certificate) -> String {
     let _ = writeln!(s, "  duality gap           {:.3e}", c.duality_gap);
     let _ = writeln!(s, "  iterations            {}", c.iterations);
     s
-}
-
-/// The certificate as JSON (non-finite residuals become `null`).
-pub(crate) fn certificate_json(c: &Certificate) -> Value {
-    json!({
-        "status": format!("{:?}", c.status),
-        "primal_infeasibility": c.primal_infeasibility,
-        "stationarity": c.stationarity,
-        "complementarity": c.complementarity,
-        "duality_gap": c.duality_gap,
-        "iterations": c.iterations,
-        "max_residual": c.max_residual(),
-    })
 }
 
 #[cfg(test)]

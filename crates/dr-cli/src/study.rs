@@ -5,7 +5,7 @@ use super::error::CliError;
 use super::models;
 use super::output::{Options, Output, Table};
 use demand_response::scenario::ModelKind;
-use serde_json::json;
+use serde::Serialize;
 
 /// One numerical study.
 pub(crate) struct Study {
@@ -43,16 +43,35 @@ pub(crate) fn list() -> Output {
         text.push_str("Available studies (run one with `dr study NAME`):\n\n");
         text.push_str(&t.render());
     }
-    let json = json!({
-        "studies": studies.iter().map(|s| json!({
-            "name": s.name, "model": s.model.name(), "summary": s.summary,
-        })).collect::<Vec<_>>(),
-    });
+    let list = StudyList {
+        studies: studies
+            .iter()
+            .map(|s| StudyEntry {
+                name: s.name,
+                model: s.model.name(),
+                summary: s.summary,
+            })
+            .collect(),
+    };
     Output {
-        json,
         text,
         ..Output::default()
     }
+    .with_body(list)
+}
+
+/// The JSON of `dr study` without a name: the available studies.
+#[derive(Debug, Serialize)]
+struct StudyList {
+    studies: Vec<StudyEntry>,
+}
+
+/// One available study: its name, its model and what it reproduces.
+#[derive(Debug, Serialize)]
+struct StudyEntry {
+    name: &'static str,
+    model: &'static str,
+    summary: &'static str,
 }
 
 /// Runs the study called `name`.

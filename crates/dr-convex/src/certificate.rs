@@ -86,3 +86,47 @@ impl Certificate {
         self.status.is_solved() && self.max_residual() <= tol
     }
 }
+
+/// A [`Certificate`] as reports carry it: its fields (flattened in JSON) and its largest
+/// residual ([`Certificate::max_residual`]), so a reader sees the worst residual without
+/// recomputing it. The model crates' reports (`dr_bidding::SolveReport`, …) use it.
+///
+/// ```
+/// use dr_convex::{Certificate, CertificateReport, Status};
+/// let c = Certificate { primal_infeasibility: 1e-12, stationarity: 3e-11,
+///                       complementarity: 0.0, duality_gap: 2e-12, iterations: 4,
+///                       status: Status::Solved };
+/// let r = CertificateReport::from(c);
+/// assert_eq!(r.max_residual, 3e-11);
+/// assert!(r.holds(1e-9)); // derefs to the certificate
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CertificateReport {
+    /// The certificate.
+    #[serde(flatten)]
+    pub certificate: Certificate,
+    /// Its largest residual.
+    pub max_residual: f64,
+}
+
+impl From<Certificate> for CertificateReport {
+    fn from(certificate: Certificate) -> Self {
+        CertificateReport {
+            certificate,
+            max_residual: certificate.max_residual(),
+        }
+    }
+}
+
+impl From<&Certificate> for CertificateReport {
+    fn from(certificate: &Certificate) -> Self {
+        CertificateReport::from(*certificate)
+    }
+}
+
+impl std::ops::Deref for CertificateReport {
+    type Target = Certificate;
+    fn deref(&self) -> &Certificate {
+        &self.certificate
+    }
+}

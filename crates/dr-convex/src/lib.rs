@@ -62,7 +62,7 @@ pub use allocator::{
     Multiplier, NashQuadraticFamily, QuadraticFamily, ScalarFamily,
 };
 pub use candidate::Candidate;
-pub use certificate::{Certificate, Status};
+pub use certificate::{Certificate, CertificateReport, Status};
 pub use claim::Claim;
 pub use error::{
     check_finite, check_index, check_len, check_nonempty, check_nonnegative, check_positive,

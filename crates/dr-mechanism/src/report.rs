@@ -32,7 +32,7 @@ use crate::model::{RowKind, Scales};
 use crate::network::Network;
 use crate::planner::{solve_planner, KktResiduals};
 use crate::scenario::{ModelTag, Scenario, ScenarioModel, ScenarioSettings};
-use dr_convex::{Certificate, Claim, Observer, Termination};
+use dr_convex::{Claim, Observer, Termination};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 
@@ -42,32 +42,7 @@ pub const MAX_REPORTED_PATH: usize = 64;
 /// Relative tolerance floor of the claims (module docs).
 pub const CLAIM_TOLERANCE: f64 = 1e-9;
 
-/// A certificate as a report shows it: the kernel's [`Certificate`] (its fields flattened)
-/// and its largest residual.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CertificateReport {
-    /// The certificate.
-    #[serde(flatten)]
-    pub certificate: Certificate,
-    /// [`Certificate::max_residual`].
-    pub max_residual: f64,
-}
-
-impl From<Certificate> for CertificateReport {
-    fn from(certificate: Certificate) -> Self {
-        Self {
-            certificate,
-            max_residual: certificate.max_residual(),
-        }
-    }
-}
-
-impl std::ops::Deref for CertificateReport {
-    type Target = Certificate;
-    fn deref(&self) -> &Certificate {
-        &self.certificate
-    }
-}
+pub use dr_convex::CertificateReport;
 
 /// One `[[constraints]]` row of the model at the optimum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

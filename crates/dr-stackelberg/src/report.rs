@@ -39,24 +39,7 @@ pub fn max_price_error(prices: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
         })
 }
 
-/// A kernel certificate with its largest residual.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CertificateReport {
-    /// The certificate (status and relative residuals).
-    #[serde(flatten)]
-    pub certificate: Certificate,
-    /// [`Certificate::max_residual`].
-    pub max_residual: f64,
-}
-
-impl From<&Certificate> for CertificateReport {
-    fn from(c: &Certificate) -> Self {
-        Self {
-            certificate: *c,
-            max_residual: c.max_residual(),
-        }
-    }
-}
+pub use dr_convex::CertificateReport;
 
 /// The model's own checks of an equilibrium ([`crate::EquilibriumCertificate`] without the
 /// kernel certificate, reported beside it).
