@@ -832,7 +832,7 @@ fn clearing_text(r: &SolveReport) -> String {
         s,
         "Market clearing (Remark 3): the market does NOT clear where a price sits at a bound.\n\
          \x20 rationing rule  {}",
-        rule_text(c.rationing_rule)
+        rule_text(c.rule)
     );
     let mut table = Table::new(&[
         "company",
@@ -882,7 +882,7 @@ fn clearing_text(r: &SolveReport) -> String {
     for (n, name) in classes.iter().enumerate().take(24) {
         table.row(vec![
             name.clone(),
-            num(c.energy_received[n]),
+            num(c.energy[n]),
             num(r.energy[n]),
             num(c.payment[n]),
             num(c.unspent_budget[n]),
@@ -890,11 +890,11 @@ fn clearing_text(r: &SolveReport) -> String {
     }
     let _ = writeln!(s, "Per consumer of each class:");
     s.push_str(&table.render());
-    if !c.unmet_need_classes.is_empty() {
+    if !c.unmet_need.is_empty() {
         let _ = writeln!(
             s,
             "classes whose energy need is not met because of rationing: {:?}",
-            c.unmet_need_classes
+            c.unmet_need
         );
     }
     s

@@ -218,11 +218,16 @@ pub enum RationingRule {
 /// `p_max` with demand above supply the supply is rationed ([`RationingRule`]) and budgets
 /// are *not* fully spent; when a price sits at `p_min` with demand below supply part of the
 /// supply is unsold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// In reports (`SolveReport::clearing`) its keys are `clears`, `rationing_rule`,
+/// `excess_demand`, `sold`, `served_fraction`, `allocation`, `energy_received`, `payment`,
+/// `unspent_budget`, `unspent_total`, `utility_received`, `unmet_need_classes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clearing {
     /// True when `|D_k(t) − G_k(t)| ≤ CLEARING_TOLERANCE · G_k(t)` for every entry.
     pub clears: bool,
     /// The rationing rule applied at entries with excess demand.
+    #[serde(rename = "rationing_rule")]
     pub rule: RationingRule,
     /// Excess demand `D_k(t) − G_k(t)` `[k][t]`: positive = rationed (price at `p_max`),
     /// negative = unsold supply (price at `p_min`), 0 (within the solver tolerance) where
@@ -236,6 +241,7 @@ pub struct Clearing {
     /// table is not materialised).
     pub allocation: Vec<Vec<Vec<f64>>>,
     /// Energy received per consumer of each class.
+    #[serde(rename = "energy_received")]
     pub energy: Vec<f64>,
     /// Payment `Σ p r` per consumer of each class for what it receives.
     pub payment: Vec<f64>,
@@ -245,9 +251,11 @@ pub struct Clearing {
     /// Total unspent budget `Σ_n count_n (B_n − payment_n)` (`= B − Σ_k revenue_k`).
     pub unspent_total: f64,
     /// Utility per consumer of each class of what it receives.
+    #[serde(rename = "utility_received")]
     pub utility: Vec<f64>,
     /// Classes whose received energy falls below their energy need `E_n` because of
     /// rationing (their budget meets Theorem 1 at the announced prices).
+    #[serde(rename = "unmet_need_classes")]
     pub unmet_need: Vec<usize>,
 }
 

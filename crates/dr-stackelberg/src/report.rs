@@ -9,7 +9,7 @@
 //! `[n][k][t]` are per consumer of class `n`.
 
 use crate::distributed::{DistributedRun, DistributedSettings, PriceUpdate, UpdateOrder};
-use crate::equilibrium::{Equilibrium, EquilibriumCase, PriceBound, RationingRule};
+use crate::equilibrium::{Clearing, Equilibrium, EquilibriumCase, PriceBound};
 use crate::general::{GeneralEquilibrium, UtilityFamily};
 use crate::scenario::{GeneralScenarioModel, ScenarioModel};
 use crate::studies::{CaseStudy, DistributedStudy, PaperSettingStudy};
@@ -75,55 +75,6 @@ impl From<&Equilibrium> for EquilibriumChecks {
             consumer_kkt: c.consumer_kkt,
             consumers_verified: c.consumers_verified,
             newton_iterations: c.newton_iterations,
-        }
-    }
-}
-
-/// Market clearing under Remark 3's price bounds ([`crate::Clearing`], keys as printed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClearingReport {
-    /// True when every company sells exactly its supply.
-    pub clears: bool,
-    /// The rationing rule at `p_max`.
-    pub rationing_rule: RationingRule,
-    /// Excess demand `D − G`, `[k][t]`.
-    pub excess_demand: Vec<Vec<f64>>,
-    /// Energy sold, `[k][t]`.
-    pub sold: Vec<Vec<f64>>,
-    /// Fraction of requests served, `[k][t]`.
-    pub served_fraction: Vec<Vec<f64>>,
-    /// What each consumer of each class receives, `[n][k][t]`.
-    pub allocation: Vec<Vec<Vec<f64>>>,
-    /// Energy received per consumer.
-    pub energy_received: Vec<f64>,
-    /// Payment per consumer for what it receives.
-    pub payment: Vec<f64>,
-    /// Unspent budget per consumer.
-    pub unspent_budget: Vec<f64>,
-    /// `Σ count · unspent`.
-    pub unspent_total: f64,
-    /// Utility of what is received.
-    pub utility_received: Vec<f64>,
-    /// Classes whose energy need is not met because of rationing.
-    pub unmet_need_classes: Vec<usize>,
-}
-
-impl From<&Equilibrium> for ClearingReport {
-    fn from(eq: &Equilibrium) -> Self {
-        let c = &eq.clearing;
-        Self {
-            clears: c.clears,
-            rationing_rule: c.rule,
-            excess_demand: c.excess_demand.clone(),
-            sold: c.sold.clone(),
-            served_fraction: c.served_fraction.clone(),
-            allocation: c.allocation.clone(),
-            energy_received: c.energy.clone(),
-            payment: c.payment.clone(),
-            unspent_budget: c.unspent_budget.clone(),
-            unspent_total: c.unspent_total,
-            utility_received: c.utility.clone(),
-            unmet_need_classes: c.unmet_need.clone(),
         }
     }
 }
@@ -203,7 +154,7 @@ pub struct SolveReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation: Option<AllocationReport>,
     /// Market clearing.
-    pub clearing: ClearingReport,
+    pub clearing: Clearing,
     /// The kernel certificate of the equilibrium.
     pub certificate: CertificateReport,
     /// The model's own checks.
@@ -218,7 +169,7 @@ impl SolveReport {
     pub fn new(file: &str, model: &ScenarioModel, eq: &Equilibrium) -> Self {
         let cons = model.market.consumers();
         let revenue_total: f64 = eq.revenues.iter().sum();
-        let clearing = ClearingReport::from(eq);
+        let clearing = eq.clearing.clone();
         let claim = if clearing.unspent_total == 0.0 {
             let gap = rel(revenue_total, eq.budget_total);
             Claim::new(
