@@ -12,7 +12,6 @@ use dr_convex::{allocate, project_box_sum, AllocatorSettings, Bound, Family, Qua
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use serde_json::json;
 use std::fmt::Write as _;
 
 /// The JSON of the kernel's supply-function section (li-chen-dahleh-2015 Theorem 1).
@@ -127,21 +126,43 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
             path: "<stdout>".into(),
             reason: format!("demo section {}: {e}", s.name),
         })?;
-        json_sections.push(json!({"name": s.name, "title": s.title, "result": result}));
+        json_sections.push(SectionReport {
+            name: s.name,
+            title: s.title,
+            result,
+        });
         plots.extend(out.plots);
         outcome.absorb(out.outcome);
     }
     progress.finish();
+    let report = DemoDocument {
+        sections: json_sections,
+        models_available: available.iter().map(|m| m.name()).collect(),
+    };
     Ok(Output {
-        body: None,
-        json: json!({
-            "sections": json_sections,
-            "models_available": available.iter().map(|m| m.name()).collect::<Vec<_>>(),
-        }),
         text,
         plots,
         outcome,
-    })
+        ..Output::default()
+    }
+    .with_body(report))
+}
+
+/// What `dr demo --json` prints: each section's own typed report, in order.
+#[derive(Debug, Serialize)]
+struct DemoDocument {
+    /// The sections, kernel first, then the wired models.
+    sections: Vec<SectionReport>,
+    /// The models this build has.
+    models_available: Vec<&'static str>,
+}
+
+/// One demo section: its identifier, heading and report (the section's typed body as JSON).
+#[derive(Debug, Serialize)]
+struct SectionReport {
+    name: &'static str,
+    title: &'static str,
+    result: serde_json::Value,
 }
 
 fn kernel_err(context: &str) -> impl Fn(dr_convex::ConvexError) -> CliError + '_ {

@@ -56,7 +56,6 @@ use demand_response::scenario::Scenario;
 use error::CliError;
 use models::Action;
 use output::{Options, Output, Params};
-use serde_json::{json, Value};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,7 +72,7 @@ pub fn main() -> ExitCode {
                 let message = e.render().to_string();
                 let first = message.lines().next().unwrap_or("usage error");
                 let first = first.strip_prefix("error: ").unwrap_or(first);
-                write_stdout(&json_line(&json!({"error": first, "kind": "usage"})));
+                write_stdout(&error_line(first, "usage"));
             }
             let _ = e.print();
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
@@ -84,9 +83,7 @@ pub fn main() -> ExitCode {
         Ok(v) => v,
         Err(e) => {
             if json {
-                write_stdout(&json_line(
-                    &json!({"error": e.to_string(), "kind": e.kind()}),
-                ));
+                write_stdout(&error_line(&e.to_string(), e.kind()));
             }
             eprintln!("error: {}", e.detailed());
             return ExitCode::from(e.exit_code());
@@ -97,9 +94,7 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if json {
-                write_stdout(&json_line(
-                    &json!({"error": e.to_string(), "kind": e.kind()}),
-                ));
+                write_stdout(&error_line(&e.to_string(), e.kind()));
             }
             eprintln!("error: {}", e.detailed());
             ExitCode::from(e.exit_code())
@@ -270,8 +265,16 @@ fn write_plots(
     Ok(written)
 }
 
-fn json_line(v: &Value) -> String {
-    format!("{v}\n")
+/// The one-line JSON object `--json` prints for an error: `{"error": message, "kind": kind}`.
+fn error_line(error: &str, kind: &str) -> String {
+    #[derive(serde::Serialize)]
+    struct ErrorLine<'a> {
+        error: &'a str,
+        kind: &'a str,
+    }
+    let line = serde_json::to_string(&ErrorLine { error, kind })
+        .unwrap_or_else(|_| String::from("{\"error\": \"unprintable error\"}"));
+    format!("{line}\n")
 }
 
 /// Prints to stdout, ignoring a closed pipe (`dr demo | head` must not panic).
