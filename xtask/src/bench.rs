@@ -486,7 +486,7 @@ fn run_end_to_end(quick: bool) -> Result<()> {
     let work = root.join("target").join("end-to-end");
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work)?;
-    let reps = if quick { 1 } else { 3 };
+    let reps = if quick { 1 } else { 5 };
     let out_dir = work.join("out");
     let out_s = out_dir.to_string_lossy().into_owned();
     let mut rows = vec![

@@ -1,13 +1,25 @@
-//! The `dr` binary's global allocator: large blocks on transparent huge pages (Linux).
+//! The `dr` binary's global allocator: large blocks on transparent huge pages (Linux), when
+//! the environment variable `DR_HUGE_PAGES=1` asks for it.
 //!
 //! A national-scale run touches its per-customer arrays once or twice each: at 10^6
 //! customers the text report allocates ~60 MB, and with 4 KiB pages the kernel takes ~14 000
-//! page faults to map it — about a quarter of the run's CPU time (measured with `perf`). This
-//! allocator maps every block of at least [`LARGE`] bytes itself, 2 MiB-aligned, and asks for
-//! transparent huge pages with `madvise(MADV_HUGEPAGE)` (the machines' default THP mode is
-//! `madvise`, so without the request no huge page is used): one fault per 2 MiB instead of per
-//! 4 KiB. Smaller blocks, and every block on other systems, go to the system allocator.
-//! Growing a large block uses `mremap`, which moves pages instead of copying them.
+//! page faults to map it — about a quarter of the run's CPU time (measured with `perf`). With
+//! `DR_HUGE_PAGES=1` this allocator maps every block of at least [`LARGE`] bytes itself,
+//! 2 MiB-aligned, and asks for transparent huge pages with `madvise(MADV_HUGEPAGE)` (the
+//! usual THP mode is `madvise`, so without the request no huge page is used): one fault per
+//! 2 MiB instead of per 4 KiB. Growing a large block uses `mremap` (pages move, no copy).
+//! Smaller blocks, every block when the variable is unset, and every block on other systems
+//! go to the system allocator.
+//!
+//! Why it is off by default — measured on the project's 2-core virtual machine
+//! (`/usr/bin/time -f "%e s %U u %S s %R minflt" target/release/dr solve
+//! data/bidding_population.toml [--set population.count=10000000]`, alternating runs): at
+//! 10^6 customers huge pages cut the faults from 13 900 to 300 and the system time from
+//! ~0.03 s to ~0.01 s, but at 10^7 the system time rose from 0.33–0.39 s to 1.18–1.30 s
+//! (wall 2.4–3.2 s → 4.1–4.9 s): `perf` shows 58 % of the run in `clear_page_erms` under
+//! `do_huge_pmd_anonymous_page`, zeroing at about 0.5 GB/s — fresh 2 MiB blocks of guest
+//! memory that the host backs only on first touch, while 4 KiB pages are recycled warm. On
+//! bare metal, or a host that keeps guest memory backed, try `DR_HUGE_PAGES=1`.
 //!
 //! Only the binary installs it (`main.rs`); the library crates never allocate through
 //! anything but the global allocator, and the Python package keeps the interpreter's.
@@ -16,6 +28,7 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Blocks of at least this many bytes are mapped on huge pages.
 pub const LARGE: usize = 4 << 20;
@@ -30,9 +43,31 @@ fn mapped_len(size: usize) -> Option<usize> {
     size.checked_add(HUGE - 1).map(|s| s & !(HUGE - 1))
 }
 
+/// Whether huge pages are on: 0 not yet read, 1 on (`DR_HUGE_PAGES=1`), 2 off.
+static ENABLED: AtomicU8 = AtomicU8::new(0);
+
+/// Whether huge pages are on for this process: only when the environment variable
+/// `DR_HUGE_PAGES` is `1` (read once, without allocating). Off by default: see the module doc
+/// for the measurements.
+fn enabled() -> bool {
+    match ENABLED.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            // SAFETY: getenv with a NUL-terminated name; the value is only read, at once.
+            let on = unsafe {
+                let v = libc::getenv(c"DR_HUGE_PAGES".as_ptr());
+                !v.is_null() && *v == b'1' as libc::c_char && *v.add(1) == 0
+            };
+            ENABLED.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+            on
+        }
+    }
+}
+
 /// Whether a block of `layout` is mapped by this allocator rather than the system's.
 fn is_large(layout: &Layout) -> bool {
-    cfg!(target_os = "linux") && layout.size() >= LARGE && layout.align() <= HUGE
+    cfg!(target_os = "linux") && layout.size() >= LARGE && layout.align() <= HUGE && enabled()
 }
 
 #[cfg(target_os = "linux")]
@@ -188,6 +223,12 @@ mod tests {
     /// keeps the system allocator as its global one).
     #[test]
     fn large_blocks_round_trip_through_map_remap_and_unmap() {
+        // As with DR_HUGE_PAGES=1 (the test binary's global allocator stays the system's).
+        ENABLED.store(1, Ordering::Relaxed);
+        assert_eq!(
+            is_large(&Layout::from_size_align(LARGE, 8).unwrap()),
+            cfg!(target_os = "linux")
+        );
         let a = HugePages;
         for &size in &[LARGE - 8, LARGE, LARGE + 12_345, 3 * LARGE] {
             let layout = Layout::from_size_align(size, 8).unwrap();

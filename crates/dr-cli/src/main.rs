@@ -3,7 +3,8 @@
 
 mod huge_pages;
 
-/// Large blocks (per-customer arrays) on transparent huge pages: see [`huge_pages`].
+/// Large blocks (per-customer arrays) on transparent huge pages when `DR_HUGE_PAGES=1`: see
+/// [`huge_pages`].
 #[global_allocator]
 static ALLOCATOR: huge_pages::HugePages = huge_pages::HugePages;
 
