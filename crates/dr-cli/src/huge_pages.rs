@@ -17,9 +17,12 @@
 //! 10^6 customers huge pages cut the faults from 13 900 to 300 and the system time from
 //! ~0.03 s to ~0.01 s, but at 10^7 the system time rose from 0.33–0.39 s to 1.18–1.30 s
 //! (wall 2.4–3.2 s → 4.1–4.9 s): `perf` shows 58 % of the run in `clear_page_erms` under
-//! `do_huge_pmd_anonymous_page`, zeroing at about 0.5 GB/s — fresh 2 MiB blocks of guest
-//! memory that the host backs only on first touch, while 4 KiB pages are recycled warm. On
-//! bare metal, or a host that keeps guest memory backed, try `DR_HUGE_PAGES=1`.
+//! `do_huge_pmd_anonymous_page`, zeroing at about 0.5 GB/s. The machine is a Firecracker
+//! guest booted with `page_reporting.page_reporting_order=11` (virtio-balloon free page
+//! reporting): free blocks of 8 MiB are handed back to the host, so large contiguous blocks —
+//! what huge pages need — are unbacked again and fault in the host on first touch, while
+//! 4 KiB pages are recycled warm. On bare metal, or a guest without free page reporting, try
+//! `DR_HUGE_PAGES=1`.
 //!
 //! Only the binary installs it (`main.rs`); the library crates never allocate through
 //! anything but the global allocator, and the Python package keeps the interpreter's.
