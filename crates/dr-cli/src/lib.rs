@@ -38,6 +38,7 @@
 pub(crate) mod args;
 mod bidding;
 pub mod command;
+mod csv;
 pub(crate) mod demo;
 pub(crate) mod error;
 mod json_layout;

@@ -27,10 +27,13 @@
 //! relative tolerance are described in the model crate ([`dr_mechanism::SolveChecks`]).
 
 use super::args::RuleChoice;
+use super::csv::{self, tabled};
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_text, check_memory, heading_word, num, Options, Output, Table};
+use super::output::{
+    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+};
 use crate::command::RoundReport;
 use demand_response::plot::{BarChart, GraphDrawing, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
@@ -41,6 +44,7 @@ use dr_mechanism::{
 };
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// The mechanism's commands (see [`super::models`]).
 pub(crate) const COMMANDS: ModelCommands = ModelCommands {
@@ -103,7 +107,197 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         ..Output::default()
     };
     record(&mut out.outcome, &report);
-    Ok(out.with_body(report))
+    Ok(tabled(out, report, solve_tables))
+}
+
+// ---------------------------------------------------------------------------------------
+// --output DIR: the per-item tables of solve and simulate, written from the reports' fields
+// ---------------------------------------------------------------------------------------
+
+/// The tables of `dr solve`: per user (from 0) its utility `v^i(x^{i*})`, tax `t̂^i` (eq. 7),
+/// balanced tax `t̃^i` (Theorem 4), payoff `u^i`, `v^i(0)` (Theorem 3) and the parts of its
+/// tax, and with a network the distributed mechanism's `φ(i)`, taxes and payoffs (§V); per
+/// user and period the demand `x_t^{i*}` and the multipliers of its bounds (4); per period
+/// the energy price `p_t`, the aggregate demand and the peak price `μ_t`; with a network, its
+/// tree edges (the messages they carry) and idle edges (the cycle each closes).
+fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
+    let mut users = vec![
+        "user",
+        "utility",
+        "tax",
+        "balanced_tax",
+        "payoff",
+        "utility_at_zero",
+        "tax_size",
+        "squared_penalty",
+        "money_tax",
+    ];
+    if r.distributed.is_some() {
+        users.extend([
+            "phi",
+            "distributed_tax",
+            "distributed_balanced_tax",
+            "distributed_payoff",
+        ]);
+    }
+    let mut tables = vec![
+        csv::table("users.csv", users, r, |r, rows| {
+            for i in 0..r.users {
+                rows.int(i)?;
+                for column in [
+                    &r.utility,
+                    &r.taxes,
+                    &r.balanced_taxes,
+                    &r.payoffs,
+                    &r.utility_at_zero,
+                    &r.tax_sizes,
+                    &r.squared_penalties,
+                    &r.money_taxes,
+                ] {
+                    rows.opt(column.get(i).copied())?;
+                }
+                if let Some(d) = &r.distributed {
+                    match d.phi.get(i) {
+                        Some(&phi) => rows.int(phi)?,
+                        None => rows.empty()?,
+                    };
+                    for column in [&d.taxes, &d.balanced_taxes, &d.payoffs] {
+                        rows.opt(column.get(i).copied())?;
+                    }
+                }
+                rows.end()?;
+            }
+            Ok(())
+        }),
+        csv::table(
+            "user_periods.csv",
+            vec![
+                "user",
+                "period",
+                "demand",
+                "lower_bound_multiplier",
+                "upper_bound_multiplier",
+            ],
+            r,
+            |r, rows| {
+                let at =
+                    |m: &[Vec<f64>], i: usize, t: usize| m.get(i).and_then(|m| m.get(t)).copied();
+                for i in 0..r.users {
+                    for t in 0..r.periods {
+                        rows.int(i)?
+                            .int(t)?
+                            .opt(at(&r.allocation, i, t))?
+                            .opt(at(&r.lower_bound_multipliers, i, t))?
+                            .opt(at(&r.upper_bound_multipliers, i, t))?
+                            .end()?;
+                    }
+                }
+                Ok(())
+            },
+        ),
+        csv::table(
+            "periods.csv",
+            vec!["period", "energy_price", "aggregate_demand", "mu"],
+            r,
+            |r, rows| {
+                for t in 0..r.periods {
+                    rows.int(t)?;
+                    for column in [&r.energy_prices, &r.aggregate_demand, &r.mu] {
+                        rows.opt(column.get(t).copied())?;
+                    }
+                    rows.end()?;
+                }
+                Ok(())
+            },
+        ),
+    ];
+    if r.distributed.is_some() {
+        tables.push(csv::table(
+            "tree_edges.csv",
+            vec![
+                "parent",
+                "child",
+                "users_through_child",
+                "users_through_parent",
+                "proxies",
+            ],
+            r,
+            |r, rows| {
+                for e in r.distributed.iter().flat_map(|d| &d.routing.edges_used) {
+                    rows.int(e.parent)?
+                        .int(e.child)?
+                        .int(e.users_through_child)?
+                        .int(e.users_through_parent)?
+                        .int(e.proxies.len())?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ));
+        tables.push(csv::table(
+            "idle_edges.csv",
+            vec!["end_a", "end_b", "cycle_length", "common_ancestor"],
+            r,
+            |r, rows| {
+                for e in r.distributed.iter().flat_map(|d| &d.routing.edges_idle) {
+                    rows.int(e.edge.0)?
+                        .int(e.edge.1)?
+                        .int(e.cycle_length)?
+                        .int(e.common_ancestor)?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ));
+    }
+    tables
+}
+
+/// The tables of `dr simulate`: per user and period the final announced demand `y_t^i` and
+/// the planner's optimum `x_t^{i*}`; per round the largest best-response gain (absolute and
+/// relative), infeasibility, price disagreement, welfare and peak.
+fn simulation_tables(r: &Arc<SimulationReport>) -> Vec<CsvTable> {
+    vec![
+        csv::table(
+            "user_periods.csv",
+            vec!["user", "period", "demand", "optimum_demand"],
+            r,
+            |r, rows| {
+                for (i, (y, x)) in r.allocation.iter().zip(&r.optimum_allocation).enumerate() {
+                    for (t, (y, x)) in y.iter().zip(x).enumerate() {
+                        rows.int(i)?.int(t)?.num(*y)?.num(*x)?.end()?;
+                    }
+                }
+                Ok(())
+            },
+        ),
+        csv::table(
+            "rounds.csv",
+            vec![
+                "round",
+                "max_gain",
+                "max_relative_gain",
+                "infeasibility",
+                "price_disagreement",
+                "welfare",
+                "peak",
+            ],
+            r,
+            |r, rows| {
+                for x in &r.rounds {
+                    rows.int(x.round)?
+                        .num(x.max_gain)?
+                        .num(x.max_relative_gain)?
+                        .num(x.infeasibility)?
+                        .num(x.price_disagreement)?
+                        .num(x.welfare)?
+                        .num(x.peak)?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ),
+    ]
 }
 
 /// Records the planner's certificate and every claim of the report in `outcome`.
@@ -646,7 +840,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             report.termination, report.rounds_applied
         ),
     );
-    Ok(out.with_body(report))
+    Ok(tabled(out, report, simulation_tables))
 }
 
 fn simulation_text(

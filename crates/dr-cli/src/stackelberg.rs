@@ -43,10 +43,13 @@
 //! is printed only when it holds.
 
 use super::args::RuleChoice;
+use super::csv::{self, tabled};
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_text, check_memory, heading_word, num, Options, Output, Table};
+use super::output::{
+    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+};
 use super::study::Study;
 use crate::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
@@ -62,6 +65,7 @@ use dr_stackelberg::{
     SimulationReport, SolveReport, StackelbergError, UpdateOrder, ECOGRID_COMPANY_NAMES,
 };
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// The Stackelberg model's commands, studies and demo section.
 pub(crate) const COMMANDS: ModelCommands = ModelCommands {
@@ -445,7 +449,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
     out.text = text;
     out.plots = plots;
-    Ok(out.with_body(r))
+    Ok(tabled(out, r, solve_tables))
 }
 
 /// `dr solve` with general consumers (§IX-A non-log utilities, §III demand bounds): the
@@ -610,7 +614,7 @@ fn solve_general(
             .push(Plot::new("stackelberg-solve-prices", &chart));
     }
     out.text = text;
-    Ok(out.with_body(r))
+    Ok(tabled(out, r, general_solve_tables))
 }
 
 /// `dr verify`: the LP cross-check. The paper's log consumers go through the facade's
@@ -1142,6 +1146,11 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     .map_err(&err)?;
     let run: DistributedRun = stepper.executor().observe(&mut bar).run().into();
     let k_n = market.companies().len();
+    let companies = match (&general_model, &log_model) {
+        (Some(g), _) => &g.company_names,
+        (None, Some(l)) => &l.company_names,
+        (None, None) => &Vec::new(),
+    };
     let report = SimulationReport::with_reference(
         s.name(),
         if general {
@@ -1150,6 +1159,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         } else {
             "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)"
         },
+        companies,
         &settings,
         &run,
         &reference,
@@ -1297,7 +1307,284 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
     out.text = text;
     out.plots = plots;
-    Ok(out.with_body(report))
+    Ok(tabled(out, report, simulation_tables))
+}
+
+// ---------------------------------------------------------------------------------------
+// --output DIR: the per-item tables of solve and simulate, written from the reports' fields
+
+/// A column of a per-item table: its header and where the report holds it.
+type Column<R, V> = (&'static str, fn(&R) -> &[V]);
+
+/// A column of a per-class or per-company table.
+enum ItemColumn<R> {
+    /// Numbers, one per item.
+    Num(Column<R, f64>),
+    /// Flags, one per item.
+    Flag(Column<R, bool>),
+}
+
+/// `file`: one row per item (class or company, `label` its name from `names`), then
+/// `columns`; a value the report lacks is an empty cell.
+fn items_table<R: 'static>(
+    report: &Arc<R>,
+    file: &str,
+    label: &'static str,
+    names: fn(&R) -> &[String],
+    columns: &'static [ItemColumn<R>],
+) -> CsvTable {
+    let mut header = vec![label];
+    header.extend(columns.iter().map(|c| match c {
+        ItemColumn::Num((h, _)) | ItemColumn::Flag((h, _)) => *h,
+    }));
+    csv::table(file, header, report, move |r, rows| {
+        for (i, name) in names(r).iter().enumerate() {
+            rows.text(name)?;
+            for c in columns {
+                match c {
+                    ItemColumn::Num((_, values)) => rows.opt(values(r).get(i).copied())?,
+                    ItemColumn::Flag((_, values)) => match values(r).get(i) {
+                        Some(&v) => rows.flag(v)?,
+                        None => rows.empty()?,
+                    },
+                };
+            }
+            rows.end()?;
+        }
+        Ok(())
+    })
+}
+
+/// `company_periods.csv`: one row per company `k` and period `t` (company name, `t`), then
+/// each `[k][t]` column and, when given, where the price sits (Remark 3).
+fn company_periods_table<R: 'static>(
+    report: &Arc<R>,
+    names: fn(&R) -> &[String],
+    periods: fn(&R) -> usize,
+    columns: &'static [Column<R, Vec<f64>>],
+    price_bound: Option<fn(&R) -> &[Vec<PriceBound>]>,
+) -> CsvTable {
+    let mut header = vec!["company", "period"];
+    header.extend(columns.iter().map(|(h, _)| *h));
+    if price_bound.is_some() {
+        header.push("price_bound");
+    }
+    csv::table("company_periods.csv", header, report, move |r, rows| {
+        for (k, name) in names(r).iter().enumerate() {
+            for t in 0..periods(r) {
+                rows.text(name)?.int(t)?;
+                for (_, grid) in columns {
+                    rows.opt(grid(r).get(k).and_then(|g| g.get(t)).copied())?;
+                }
+                if let Some(bound) = price_bound {
+                    match bound(r).get(k).and_then(|b| b.get(t)) {
+                        Some(&b) => rows.text(bound_name(b))?,
+                        None => rows.empty()?,
+                    };
+                }
+                rows.end()?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `demand.csv`: one row per consumer class `n`, company `k` and period `t`, then each
+/// `[n][k][t]` column (per consumer of the class; empty where the report has no table).
+fn demand_table<R: 'static>(
+    report: &Arc<R>,
+    classes: fn(&R) -> &[String],
+    companies: fn(&R) -> &[String],
+    periods: fn(&R) -> usize,
+    columns: &'static [Column<R, Vec<Vec<f64>>>],
+) -> CsvTable {
+    let mut header = vec!["class", "company", "period"];
+    header.extend(columns.iter().map(|(h, _)| *h));
+    csv::table("demand.csv", header, report, move |r, rows| {
+        for (n, class) in classes(r).iter().enumerate() {
+            for (k, company) in companies(r).iter().enumerate() {
+                for t in 0..periods(r) {
+                    rows.text(class)?.text(company)?.int(t)?;
+                    for (_, table) in columns {
+                        let v = table(r)
+                            .get(n)
+                            .and_then(|d| d.get(k))
+                            .and_then(|d| d.get(t));
+                        rows.opt(v.copied())?;
+                    }
+                    rows.end()?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The tables of `dr solve` (log consumers, §IV-B): prices, supplies, demands and the
+/// clearing per (company, period); revenues per company; the classes' budgets, energies,
+/// utilities and payments (Theorem 1's minimum budget; what rationing gives them, Remark 3);
+/// the demand `d_{n,k}(t)` of one consumer of each class and what it receives.
+fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
+    use ItemColumn::Num;
+    vec![
+        company_periods_table(
+            r,
+            |r| &r.companies,
+            |r| r.periods,
+            &[
+                ("price", |r| &r.prices),
+                ("supply", |r| &r.supply),
+                ("aggregate_demand", |r| &r.aggregate_demand),
+                ("excess_demand", |r| &r.clearing.excess_demand),
+                ("sold", |r| &r.clearing.sold),
+                ("served_fraction", |r| &r.clearing.served_fraction),
+            ],
+            Some(|r| &r.price_bound),
+        ),
+        items_table(
+            r,
+            "companies.csv",
+            "company",
+            |r| &r.companies,
+            &[
+                Num(("revenue", |r| &r.revenues)),
+                Num(("revenue_share", |r| &r.revenue_share)),
+            ],
+        ),
+        items_table(
+            r,
+            "classes.csv",
+            "class",
+            |r| &r.classes,
+            &[
+                Num(("count", |r| &r.count)),
+                Num(("budget", |r| &r.budget)),
+                Num(("minimum_budget", |r| &r.minimum_budget)),
+                Num(("energy", |r| &r.energy)),
+                Num(("energy_need", |r| &r.energy_need)),
+                Num(("utility", |r| &r.utility)),
+                Num(("payment", |r| &r.payment)),
+                Num(("energy_received", |r| &r.clearing.energy)),
+                Num(("payment_received", |r| &r.clearing.payment)),
+                Num(("unspent_budget", |r| &r.clearing.unspent_budget)),
+                Num(("utility_received", |r| &r.clearing.utility)),
+            ],
+        ),
+        demand_table(
+            r,
+            |r| &r.classes,
+            |r| &r.companies,
+            |r| r.periods,
+            &[
+                ("demand", |r| &r.demand),
+                ("received", |r| &r.clearing.allocation),
+            ],
+        ),
+    ]
+}
+
+/// The tables of `dr solve` with general consumers (§IX-A, §III): as [`solve_tables`], with
+/// each class's marginal utility of money `λ_n` and whether its budget binds.
+fn general_solve_tables(r: &Arc<GeneralSolveReport>) -> Vec<CsvTable> {
+    use ItemColumn::{Flag, Num};
+    vec![
+        company_periods_table(
+            r,
+            |r| &r.companies,
+            |r| r.periods,
+            &[
+                ("price", |r| &r.equilibrium.prices),
+                ("supply", |r| &r.equilibrium.supply),
+                ("aggregate_demand", |r| &r.equilibrium.aggregate_demand),
+                ("served_fraction", |r| &r.equilibrium.served_fraction),
+            ],
+            Some(|r| &r.equilibrium.price_bound),
+        ),
+        items_table(
+            r,
+            "companies.csv",
+            "company",
+            |r| &r.companies,
+            &[Num(("revenue", |r| &r.equilibrium.revenues))],
+        ),
+        items_table(
+            r,
+            "classes.csv",
+            "class",
+            |r| &r.classes,
+            &[
+                Num(("count", |r| &r.count)),
+                Num(("budget", |r| &r.budget)),
+                Num(("multiplier", |r| &r.equilibrium.multiplier)),
+                Flag(("budget_binds", |r| &r.equilibrium.budget_binds)),
+                Num(("energy", |r| &r.equilibrium.energy)),
+                Num(("energy_need", |r| &r.energy_need)),
+                Num(("utility", |r| &r.equilibrium.utility)),
+                Num(("payment", |r| &r.equilibrium.payment)),
+                Num(("energy_received", |r| &r.equilibrium.energy_received)),
+                Num(("payment_received", |r| &r.equilibrium.payment_received)),
+                Num(("unspent_budget", |r| &r.equilibrium.unspent_budget)),
+            ],
+        ),
+        demand_table(
+            r,
+            |r| &r.classes,
+            |r| &r.companies,
+            |r| r.periods,
+            &[("demand", |r| &r.equilibrium.demand)],
+        ),
+    ]
+}
+
+/// The tables of `dr simulate` (eq. 21): the final and the equilibrium price per (company,
+/// period); the mismatch and price error per round; and the prices of every round.
+fn simulation_tables(r: &Arc<SimulationReport>) -> Vec<CsvTable> {
+    let periods = |r: &SimulationReport| r.run.equilibrium_prices.first().map_or(0, Vec::len);
+    let mut tables = vec![
+        company_periods_table(
+            r,
+            |r| &r.companies,
+            periods,
+            &[
+                ("price", |r| &r.run.prices),
+                ("equilibrium_price", |r| &r.run.equilibrium_prices),
+            ],
+            None,
+        ),
+        csv::table(
+            "rounds.csv",
+            vec!["round", "mismatch", "price_error"],
+            r,
+            |r, rows| {
+                for x in &r.run.rounds {
+                    rows.int(x.round)?
+                        .num(x.mismatch)?
+                        .opt(x.price_error)?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ),
+    ];
+    if r.run.rounds.iter().any(|x| x.prices.is_some()) {
+        tables.push(csv::table(
+            "round_prices.csv",
+            vec!["round", "company", "period", "price"],
+            r,
+            |r, rows| {
+                for x in &r.run.rounds {
+                    for (k, p) in x.prices.iter().flatten().enumerate() {
+                        let name = r.companies.get(k).map_or("", String::as_str);
+                        for (t, p) in p.iter().enumerate() {
+                            rows.int(x.round)?.text(name)?.int(t)?.num(*p)?.end()?;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        ));
+    }
+    tables
 }
 
 // ---------------------------------------------------------------------------------------

@@ -455,6 +455,8 @@ pub struct SimulationReport {
     pub file: String,
     /// What was simulated.
     pub simulated: String,
+    /// Company names (the `k` of every `[k][t]` table).
+    pub companies: Vec<String>,
     /// Most rounds.
     pub max_rounds: usize,
     /// Convergence tolerance on the mismatch.
@@ -467,9 +469,10 @@ pub struct SimulationReport {
 }
 
 impl SimulationReport {
-    /// The report of `run` with `settings` against `eq`.
+    /// The report of `run` with `settings` on `model` against its equilibrium `eq`.
     pub fn new(
         file: &str,
+        model: &ScenarioModel,
         settings: &DistributedSettings,
         run: &DistributedRun,
         eq: &Equilibrium,
@@ -477,6 +480,7 @@ impl SimulationReport {
         Self::with_reference(
             file,
             "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)",
+            &model.company_names,
             settings,
             run,
             &eq.prices,
@@ -489,6 +493,7 @@ impl SimulationReport {
     pub fn with_reference(
         file: &str,
         simulated: &str,
+        companies: &[String],
         settings: &DistributedSettings,
         run: &DistributedRun,
         reference: &[Vec<f64>],
@@ -498,6 +503,7 @@ impl SimulationReport {
             model: "stackelberg".into(),
             file: file.into(),
             simulated: simulated.into(),
+            companies: companies.to_vec(),
             max_rounds: settings.max_rounds,
             tolerance: settings.tolerance,
             run: RunReport::new(settings.update, run, reference, false),
