@@ -925,3 +925,338 @@ fn bundled_general_consumers_example_is_certified() {
         assert!(rel(spend, budget[n]) <= 1e-9);
     }
 }
+
+fn bound(b: dr_stackelberg::PriceBound) -> Cell {
+    Cell::Text(
+        match b {
+            dr_stackelberg::PriceBound::Free => "free",
+            dr_stackelberg::PriceBound::AtMin => "at_min",
+            dr_stackelberg::PriceBound::AtMax => "at_max",
+        }
+        .into(),
+    )
+}
+
+/// The `--output DIR` tables of `dr solve` hold the JSON report's values bit for bit, one
+/// row per (company, period), company, class and (class, company, period), headers of the
+/// rows' arity; a company name with a comma and quotes reads back (RFC 4180). On the capped
+/// market of `binding_price_cap_is_reported_as_not_clearing` the tables alone show the
+/// rationing derived by hand there (12 % and 36 % served, 1 and 3 received, 3.8 unspent).
+#[test]
+fn output_dir_writes_solve_tables_equal_to_the_json() {
+    let dir = scratch("output-solve");
+    let small = write(&dir, "small.toml", SMALL);
+    let cap = write(
+        &dir,
+        "cap.toml",
+        "model = \"stackelberg\"\nperiods = 2\n[[companies]]\nname = 'cap, \"A\"'\n\
+         supply = [100.0, 300.0]\nprice_max = 0.3\n[[consumers]]\ncount = 100\nbudget = 5\n",
+    );
+    for (file, name) in [(&small, "small"), (&cap, "cap")] {
+        let out = dir.join(name);
+        let (r, listed): (dr_stackelberg::SolveReport, _) = with_tables(&["solve", file], &out);
+        assert_eq!(
+            listed,
+            [
+                "company_periods.csv",
+                "companies.csv",
+                "classes.csv",
+                "demand.csv"
+            ]
+        );
+        let c = &r.clearing;
+        let mut rows = Vec::new();
+        for (k, company) in r.companies.iter().enumerate() {
+            for t in 0..r.periods {
+                rows.push(vec![
+                    company.into(),
+                    t.into(),
+                    r.prices[k][t].into(),
+                    r.supply[k][t].into(),
+                    r.aggregate_demand[k][t].into(),
+                    c.excess_demand[k][t].into(),
+                    c.sold[k][t].into(),
+                    c.served_fraction[k][t].into(),
+                    bound(r.price_bound[k][t]),
+                ]);
+            }
+        }
+        assert_eq!(rows.len(), r.companies.len() * r.periods);
+        assert_table(
+            &out,
+            "company_periods.csv",
+            &[
+                "company",
+                "period",
+                "price",
+                "supply",
+                "aggregate_demand",
+                "excess_demand",
+                "sold",
+                "served_fraction",
+                "price_bound",
+            ],
+            &rows,
+        );
+        let rows: Vec<Vec<Cell>> = (0..r.companies.len())
+            .map(|k| {
+                vec![
+                    (&r.companies[k]).into(),
+                    r.revenues[k].into(),
+                    r.revenue_share[k].into(),
+                ]
+            })
+            .collect();
+        assert_table(
+            &out,
+            "companies.csv",
+            &["company", "revenue", "revenue_share"],
+            &rows,
+        );
+        let rows: Vec<Vec<Cell>> = (0..r.classes.len())
+            .map(|n| {
+                vec![
+                    (&r.classes[n]).into(),
+                    r.count[n].into(),
+                    r.budget[n].into(),
+                    r.minimum_budget[n].into(),
+                    r.energy[n].into(),
+                    r.energy_need[n].into(),
+                    r.utility[n].into(),
+                    r.payment[n].into(),
+                    c.energy[n].into(),
+                    c.payment[n].into(),
+                    c.unspent_budget[n].into(),
+                    c.utility[n].into(),
+                ]
+            })
+            .collect();
+        assert_table(
+            &out,
+            "classes.csv",
+            &[
+                "class",
+                "count",
+                "budget",
+                "minimum_budget",
+                "energy",
+                "energy_need",
+                "utility",
+                "payment",
+                "energy_received",
+                "payment_received",
+                "unspent_budget",
+                "utility_received",
+            ],
+            &rows,
+        );
+        let mut rows = Vec::new();
+        for (n, class) in r.classes.iter().enumerate() {
+            for (k, company) in r.companies.iter().enumerate() {
+                for t in 0..r.periods {
+                    rows.push(vec![
+                        class.into(),
+                        company.into(),
+                        t.into(),
+                        r.demand[n][k][t].into(),
+                        c.allocation[n][k][t].into(),
+                    ]);
+                }
+            }
+        }
+        assert_eq!(rows.len(), r.classes.len() * r.companies.len() * r.periods);
+        assert_table(
+            &out,
+            "demand.csv",
+            &["class", "company", "period", "demand", "received"],
+            &rows,
+        );
+    }
+    // The capped market from its tables alone (hand-derived numbers above).
+    let close = |a: &str, b: f64| (a.parse::<f64>().unwrap() - b).abs() <= 1e-12 * b;
+    let (_, entries) = read_csv(&dir.join("cap").join("company_periods.csv"));
+    assert_eq!(entries[0][0], "cap, \"A\"");
+    assert!(
+        close(&entries[0][7], 0.12) && close(&entries[1][7], 0.36),
+        "{entries:?}"
+    );
+    assert!(entries.iter().all(|e| e[8] == "at_max"), "{entries:?}");
+    let (_, demand) = read_csv(&dir.join("cap").join("demand.csv"));
+    assert!(
+        close(&demand[0][4], 1.0) && close(&demand[1][4], 3.0),
+        "{demand:?}"
+    );
+    let (_, classes) = read_csv(&dir.join("cap").join("classes.csv"));
+    assert!(close(&classes[0][10], 3.8), "{classes:?}");
+}
+
+/// The same for general consumers (§IX-A, §III: the bundled example, whose class names hold
+/// commas) and for `dr simulate` (final and equilibrium prices, the trace per round and the
+/// prices of every round).
+#[test]
+fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
+    let dir = scratch("output-general");
+    let general = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/stackelberg/general_consumers.toml"
+    );
+    let (r, listed): (dr_stackelberg::GeneralSolveReport, Vec<String>) =
+        with_tables(&["solve", general], &dir);
+    assert_eq!(listed.len(), 4);
+    let e = &r.equilibrium;
+    let mut rows = Vec::new();
+    for (k, company) in r.companies.iter().enumerate() {
+        for t in 0..r.periods {
+            rows.push(vec![
+                company.into(),
+                t.into(),
+                e.prices[k][t].into(),
+                e.supply[k][t].into(),
+                e.aggregate_demand[k][t].into(),
+                e.served_fraction[k][t].into(),
+                bound(e.price_bound[k][t]),
+            ]);
+        }
+    }
+    assert_table(
+        &dir,
+        "company_periods.csv",
+        &[
+            "company",
+            "period",
+            "price",
+            "supply",
+            "aggregate_demand",
+            "served_fraction",
+            "price_bound",
+        ],
+        &rows,
+    );
+    let rows: Vec<Vec<Cell>> = (0..r.companies.len())
+        .map(|k| vec![(&r.companies[k]).into(), e.revenues[k].into()])
+        .collect();
+    assert_table(&dir, "companies.csv", &["company", "revenue"], &rows);
+    assert!(r.classes.iter().any(|c| c.contains(',')), "{:?}", r.classes);
+    let rows: Vec<Vec<Cell>> = (0..r.classes.len())
+        .map(|n| {
+            vec![
+                (&r.classes[n]).into(),
+                r.count[n].into(),
+                r.budget[n].into(),
+                e.multiplier[n].into(),
+                e.budget_binds[n].into(),
+                e.energy[n].into(),
+                r.energy_need[n].into(),
+                e.utility[n].into(),
+                e.payment[n].into(),
+                e.energy_received[n].into(),
+                e.payment_received[n].into(),
+                e.unspent_budget[n].into(),
+            ]
+        })
+        .collect();
+    assert_table(
+        &dir,
+        "classes.csv",
+        &[
+            "class",
+            "count",
+            "budget",
+            "multiplier",
+            "budget_binds",
+            "energy",
+            "energy_need",
+            "utility",
+            "payment",
+            "energy_received",
+            "payment_received",
+            "unspent_budget",
+        ],
+        &rows,
+    );
+    let mut rows = Vec::new();
+    for (n, class) in r.classes.iter().enumerate() {
+        for (k, company) in r.companies.iter().enumerate() {
+            for t in 0..r.periods {
+                rows.push(vec![
+                    class.into(),
+                    company.into(),
+                    t.into(),
+                    e.demand[n][k][t].into(),
+                ]);
+            }
+        }
+    }
+    assert_table(
+        &dir,
+        "demand.csv",
+        &["class", "company", "period", "demand"],
+        &rows,
+    );
+
+    let out = dir.join("simulate");
+    let small = write(&dir, "small.toml", SMALL);
+    let (s, listed): (dr_stackelberg::SimulationReport, Vec<String>) =
+        with_tables(&["simulate", &small], &out);
+    assert_eq!(
+        listed,
+        ["company_periods.csv", "rounds.csv", "round_prices.csv"]
+    );
+    assert_eq!(s.companies, ["north", "south"]);
+    let run = &s.run;
+    let mut rows = Vec::new();
+    for (k, company) in s.companies.iter().enumerate() {
+        for t in 0..3 {
+            rows.push(vec![
+                company.into(),
+                t.into(),
+                run.prices[k][t].into(),
+                run.equilibrium_prices[k][t].into(),
+            ]);
+        }
+    }
+    assert_table(
+        &out,
+        "company_periods.csv",
+        &["company", "period", "price", "equilibrium_price"],
+        &rows,
+    );
+    let rows: Vec<Vec<Cell>> = run
+        .rounds
+        .iter()
+        .map(|x| {
+            vec![
+                x.round.into(),
+                x.mismatch.into(),
+                x.price_error.map_or(Cell::Empty, Cell::Num),
+            ]
+        })
+        .collect();
+    assert!(rows.len() > 1);
+    assert_table(
+        &out,
+        "rounds.csv",
+        &["round", "mismatch", "price_error"],
+        &rows,
+    );
+    let mut rows = Vec::new();
+    for x in &run.rounds {
+        for (k, p) in x.prices.iter().flatten().enumerate() {
+            for (t, p) in p.iter().enumerate() {
+                rows.push(vec![
+                    x.round.into(),
+                    (&s.companies[k]).into(),
+                    t.into(),
+                    (*p).into(),
+                ]);
+            }
+        }
+    }
+    assert_eq!(rows.len(), run.rounds.len() * 6);
+    assert_table(
+        &out,
+        "round_prices.csv",
+        &["round", "company", "period", "price"],
+        &rows,
+    );
+}
