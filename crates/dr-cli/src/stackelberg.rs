@@ -55,14 +55,14 @@ use crate::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{ModelKind, Scenario};
 use dr_convex::Claim;
-use dr_stackelberg::studies;
+use dr_stackelberg::studies::{self, CaseStudy};
 use dr_stackelberg::{
     asymptotics_study, dutch_pilot_study, ecogrid_demo, ecogrid_study, period_sweep,
-    solve_equilibrium, solve_general_equilibrium, CaseStudyReport, DemandOutput,
-    DistributedPricing, DistributedRun, DistributedSettings, EquilibriumCase, EquilibriumChecks,
-    EquilibriumSettings, GeneralSettings, GeneralSolveReport, InitialPrices, PaperSettingReport,
-    PeriodPoint, PeriodsReport, PriceBound, PriceUpdate, RationingRule, RunReport,
-    SimulationReport, SolveReport, StackelbergError, UpdateOrder, ECOGRID_COMPANY_NAMES,
+    solve_equilibrium, solve_general_equilibrium, DemandOutput, DistributedPricing, DistributedRun,
+    DistributedSettings, EquilibriumCase, EquilibriumChecks, EquilibriumSettings, GeneralSettings,
+    GeneralSolveReport, InitialPrices, PaperSettingReport, PeriodPoint, PeriodsReport, PriceBound,
+    PriceUpdate, RationingRule, RunReport, SimulationReport, SolveReport, StackelbergError,
+    UpdateOrder, ECOGRID_COMPANY_NAMES,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -1608,12 +1608,7 @@ fn runs_table(runs: &[RunReport]) -> String {
 }
 
 /// The text and figures of a single-company case study (Figs. 3 and 6).
-fn case_study_output(
-    key: &str,
-    fig: &str,
-    s: &CaseStudyReport,
-    opts: &Options,
-) -> (String, Vec<Plot>) {
+fn case_study_output(key: &str, fig: &str, s: &CaseStudy, opts: &Options) -> (String, Vec<Plot>) {
     let c = &s.currency;
     let cert = &s.certificate.certificate;
     let mut text = String::new();
@@ -1786,7 +1781,7 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
     let report = ecogrid_study().map_err(study_err("ecogrid"))?;
     progress.inc(1);
     progress.finish();
-    let (mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &report, opts);
+    let (mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &report.case_study, opts);
     let d = report.distributed.as_ref();
     let runs = d.map_or(&[][..], |d| &d.runs[..]);
     let classes = d
@@ -1823,7 +1818,10 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
         plots,
         ..Output::default()
     };
-    out.certificate("EcoGrid EU equilibrium", &report.certificate.certificate);
+    out.certificate(
+        "EcoGrid EU equilibrium",
+        &report.case_study.certificate.certificate,
+    );
     Ok(out.with_body(report))
 }
 
@@ -1833,7 +1831,8 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
     let report = dutch_pilot_study().map_err(study_err("dutch-pilot"))?;
     progress.inc(1);
     progress.finish();
-    let (mut text, mut plots) = case_study_output("dutch-pilot", "Fig. 6", &report, opts);
+    let (mut text, mut plots) =
+        case_study_output("dutch-pilot", "Fig. 6", &report.case_study, opts);
     let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
     let _ = writeln!(
         text,
@@ -1841,7 +1840,7 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
     );
     text.push_str(&runs_table(runs));
     if opts.wants_plots() {
-        let entries: Vec<(usize, usize, String)> = (0..report.periods)
+        let entries: Vec<(usize, usize, String)> = (0..report.case_study.periods)
             .step_by(4)
             .map(|t| (0, t, format!("p({t})")))
             .collect();
@@ -1852,7 +1851,10 @@ fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
         plots,
         ..Output::default()
     };
-    out.certificate("Dutch pilot equilibrium", &report.certificate.certificate);
+    out.certificate(
+        "Dutch pilot equilibrium",
+        &report.case_study.certificate.certificate,
+    );
     Ok(out.with_body(report))
 }
 

@@ -538,97 +538,12 @@ pub struct DistributedReport {
 pub struct CaseStudyReport {
     /// The study's `dr study` name.
     pub study: String,
-    /// Display name.
-    pub name: String,
-    /// Currency.
-    pub currency: String,
-    /// `N`.
-    pub consumers: usize,
-    /// `T`.
-    pub periods: usize,
-    /// `G(t)` (kW over the hour).
-    pub supply: Vec<f64>,
-    /// `E = Σ G / N`.
-    pub energy_need: f64,
-    /// Equilibrium prices `p(t)`.
-    pub prices: Vec<f64>,
-    /// The experiment's prices.
-    pub experiment_prices: Vec<f64>,
-    /// Budget per consumer (Theorem 1 at the experiment's prices, exact with `d ≥ 0`).
-    pub budget_per_consumer: f64,
-    /// Eq. 11's budget.
-    pub budget_eq11: f64,
-    /// Whether eq. 11 is valid there.
-    pub eq11_valid: bool,
-    /// Savings `1 − payment / experiment's payment`.
-    pub savings_fraction: f64,
-    /// Savings with eq. 11's budget.
-    pub savings_fraction_eq11: f64,
-    /// `d(t)` per consumer.
-    pub demand_per_consumer: Vec<f64>,
-    /// Payment per consumer at equilibrium.
-    pub payment_equilibrium: f64,
-    /// Payment per consumer in the experiment.
-    pub payment_experiment: f64,
-    /// Payments of all consumers per hour at equilibrium.
-    pub hourly_payment_equilibrium: Vec<f64>,
-    /// Payments of all consumers per hour in the experiment.
-    pub hourly_payment_experiment: Vec<f64>,
-    /// Mean equilibrium price.
-    pub price_mean: f64,
-    /// Standard deviation of the equilibrium prices.
-    pub price_std: f64,
-    /// Mean experiment price.
-    pub experiment_price_mean: f64,
-    /// Standard deviation of the experiment's prices.
-    pub experiment_price_std: f64,
-    /// Equilibrium case.
-    pub case: EquilibriumCase,
-    /// Revenues.
-    pub revenues: Vec<f64>,
-    /// Kernel certificate.
-    pub certificate: CertificateReport,
-    /// The model's own checks.
-    pub equilibrium_certificate: EquilibriumChecks,
+    /// The study.
+    #[serde(flatten)]
+    pub case_study: CaseStudy,
     /// The distributed runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed: Option<DistributedReport>,
-}
-
-impl CaseStudyReport {
-    /// The report of `s` as study `key`.
-    pub fn new(key: &str, s: &CaseStudy, distributed: Option<DistributedReport>) -> Self {
-        Self {
-            study: key.into(),
-            name: s.name.clone(),
-            currency: s.currency.clone(),
-            consumers: s.consumers,
-            periods: s.periods,
-            supply: s.supply.clone(),
-            energy_need: s.energy_need,
-            prices: s.prices.clone(),
-            experiment_prices: s.experiment_prices.clone(),
-            budget_per_consumer: s.budget_per_consumer,
-            budget_eq11: s.budget_eq11,
-            eq11_valid: s.eq11_valid,
-            savings_fraction: s.savings_fraction,
-            savings_fraction_eq11: s.savings_fraction_eq11,
-            demand_per_consumer: s.demand_per_consumer.clone(),
-            payment_equilibrium: s.payment_equilibrium,
-            payment_experiment: s.payment_experiment,
-            hourly_payment_equilibrium: s.hourly_payment_equilibrium.clone(),
-            hourly_payment_experiment: s.hourly_payment_experiment.clone(),
-            price_mean: s.price_mean,
-            price_std: s.price_std,
-            experiment_price_mean: s.experiment_price_mean,
-            experiment_price_std: s.experiment_price_std,
-            case: s.equilibrium.case,
-            revenues: s.equilibrium.revenues.clone(),
-            certificate: (&s.equilibrium.certificate.certificate).into(),
-            equilibrium_certificate: (&s.equilibrium).into(),
-            distributed,
-        }
-    }
 }
 
 /// A paper-setting study (Figs. 5 and 7 with the paper's `δ` and `p(0)`).
@@ -1056,7 +971,7 @@ pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
         ConsumerClasses::homogeneous(n, b, energy),
     )?;
     let run = simulate(&market, &crate::DistributedSettings::default())?;
-    let run_error = max_price_error(&run.prices, &s.equilibrium.prices);
+    let run_error = max_price_error(&run.prices, std::slice::from_ref(&s.prices));
     let converged = run.termination == Termination::Converged;
     add(
         "eq. 21 (δ = 0) converges to the same prices (Theorem 4)",
@@ -1070,7 +985,7 @@ pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
         },
         format!("{} rounds, max price error {run_error:.1e}", run.rounds),
     );
-    let cert = s.equilibrium.certificate.certificate;
+    let cert = s.certificate.certificate;
     add(
         "the equilibrium's certificate holds",
         if cert.holds(tol) {
@@ -1149,10 +1064,10 @@ pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
     let s = crate::studies::ecogrid_eu_day()?;
     let market = crate::studies::ecogrid_classes_market(ECOGRID_STUDY_PERIODS)?;
     let runs = recorded_runs(&market, &ECOGRID_STUDY_UPDATES, true)?;
-    Ok(CaseStudyReport::new(
-        "ecogrid",
-        &s,
-        Some(DistributedReport {
+    Ok(CaseStudyReport {
+        study: "ecogrid".into(),
+        case_study: s,
+        distributed: Some(DistributedReport {
             figure: "Fig. 5".into(),
             periods: Some(ECOGRID_STUDY_PERIODS),
             companies: Some(
@@ -1165,7 +1080,7 @@ pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
             class_size: Some(crate::studies::ECOGRID_CLASS_SIZE),
             runs,
         }),
-    ))
+    })
 }
 
 /// `dr study dutch-pilot`: the Dutch pilot day (Fig. 6) and eq. 21 (δ = 0) and Steffensen's
@@ -1174,21 +1089,13 @@ pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
 /// Errors: the data's and the solvers' errors.
 pub fn dutch_pilot_study() -> Result<CaseStudyReport, crate::StackelbergError> {
     let s = crate::studies::dutch_pilot_day()?;
-    let market = crate::Market::new(
-        s.periods,
-        vec![crate::Company::new(s.supply.clone())],
-        crate::ConsumerClasses::homogeneous(
-            s.consumers as f64,
-            s.budget_per_consumer,
-            s.energy_need,
-        ),
-    )?;
+    let market = crate::studies::case_study_market(&s)?;
     let updates = [PriceUpdate::Paper { delta: 0.0 }, PriceUpdate::Steffensen];
     let runs = recorded_runs(&market, &updates, false)?;
-    Ok(CaseStudyReport::new(
-        "dutch-pilot",
-        &s,
-        Some(DistributedReport {
+    Ok(CaseStudyReport {
+        study: "dutch-pilot".into(),
+        case_study: s,
+        distributed: Some(DistributedReport {
             figure: "Fig. 7".into(),
             periods: None,
             companies: None,
@@ -1196,5 +1103,5 @@ pub fn dutch_pilot_study() -> Result<CaseStudyReport, crate::StackelbergError> {
             class_size: None,
             runs,
         }),
-    ))
+    })
 }
