@@ -1355,6 +1355,28 @@ fn items_table<R: 'static>(
     })
 }
 
+/// Every entry `(k, company name, t)` of a `[k][t]` table, company-major.
+fn entries(companies: &[String], periods: usize) -> impl Iterator<Item = (usize, &str, usize)> {
+    companies
+        .iter()
+        .enumerate()
+        .flat_map(move |(k, c)| (0..periods).map(move |t| (k, c.as_str(), t)))
+}
+
+/// Entry `(k, t)` of a `[k][t]` table, if the report has it.
+fn at<V: Copy>(grid: &[Vec<V>], k: usize, t: usize) -> Option<V> {
+    grid.get(k).and_then(|g| g.get(t)).copied()
+}
+
+/// The header of a table: `index` columns, then each column's name.
+fn header_of<R, V>(index: &[&'static str], columns: &[Column<R, V>]) -> Vec<&'static str> {
+    index
+        .iter()
+        .copied()
+        .chain(columns.iter().map(|(h, _)| *h))
+        .collect()
+}
+
 /// `company_periods.csv`: one row per company `k` and period `t` (company name, `t`), then
 /// each `[k][t]` column and, when given, where the price sits (Remark 3).
 fn company_periods_table<R: 'static>(
@@ -1364,26 +1386,21 @@ fn company_periods_table<R: 'static>(
     columns: &'static [Column<R, Vec<f64>>],
     price_bound: Option<fn(&R) -> &[Vec<PriceBound>]>,
 ) -> CsvTable {
-    let mut header = vec!["company", "period"];
-    header.extend(columns.iter().map(|(h, _)| *h));
-    if price_bound.is_some() {
-        header.push("price_bound");
-    }
+    let mut header = header_of(&["company", "period"], columns);
+    header.extend(price_bound.map(|_| "price_bound"));
     csv::table("company_periods.csv", header, report, move |r, rows| {
-        for (k, name) in names(r).iter().enumerate() {
-            for t in 0..periods(r) {
-                rows.text(name)?.int(t)?;
-                for (_, grid) in columns {
-                    rows.opt(grid(r).get(k).and_then(|g| g.get(t)).copied())?;
-                }
-                if let Some(bound) = price_bound {
-                    match bound(r).get(k).and_then(|b| b.get(t)) {
-                        Some(&b) => rows.text(bound_name(b))?,
-                        None => rows.empty()?,
-                    };
-                }
-                rows.end()?;
+        for (k, name, t) in entries(names(r), periods(r)) {
+            rows.text(name)?.int(t)?;
+            for (_, grid) in columns {
+                rows.opt(at(grid(r), k, t))?;
             }
+            if let Some(bound) = price_bound {
+                match at(bound(r), k, t) {
+                    Some(b) => rows.text(bound_name(b))?,
+                    None => rows.empty()?,
+                };
+            }
+            rows.end()?;
         }
         Ok(())
     })
@@ -1398,22 +1415,15 @@ fn demand_table<R: 'static>(
     periods: fn(&R) -> usize,
     columns: &'static [Column<R, Vec<Vec<f64>>>],
 ) -> CsvTable {
-    let mut header = vec!["class", "company", "period"];
-    header.extend(columns.iter().map(|(h, _)| *h));
+    let header = header_of(&["class", "company", "period"], columns);
     csv::table("demand.csv", header, report, move |r, rows| {
         for (n, class) in classes(r).iter().enumerate() {
-            for (k, company) in companies(r).iter().enumerate() {
-                for t in 0..periods(r) {
-                    rows.text(class)?.text(company)?.int(t)?;
-                    for (_, table) in columns {
-                        let v = table(r)
-                            .get(n)
-                            .and_then(|d| d.get(k))
-                            .and_then(|d| d.get(t));
-                        rows.opt(v.copied())?;
-                    }
-                    rows.end()?;
+            for (k, company, t) in entries(companies(r), periods(r)) {
+                rows.text(class)?.text(company)?.int(t)?;
+                for (_, table) in columns {
+                    rows.opt(table(r).get(n).and_then(|d| at(d, k, t)))?;
                 }
+                rows.end()?;
             }
         }
         Ok(())

@@ -937,6 +937,64 @@ fn bound(b: dr_stackelberg::PriceBound) -> Cell {
     )
 }
 
+/// The rows `company_periods.csv` should hold: per company `k` (by name) and period `t`, each
+/// `[k][t]` table of the report, then where the price sits when given.
+fn entry_rows(
+    companies: &[String],
+    periods: usize,
+    grids: &[&Vec<Vec<f64>>],
+    bounds: Option<&Vec<Vec<dr_stackelberg::PriceBound>>>,
+) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for (k, company) in companies.iter().enumerate() {
+        for t in 0..periods {
+            let mut row: Vec<Cell> = vec![company.into(), t.into()];
+            row.extend(grids.iter().map(|g| Cell::Num(g[k][t])));
+            row.extend(bounds.map(|b| bound(b[k][t])));
+            rows.push(row);
+        }
+    }
+    assert_eq!(rows.len(), companies.len() * periods);
+    rows
+}
+
+/// The rows of a per-item table: each item's name, then its value in each column.
+fn item_rows(names: &[String], columns: &[Vec<Cell>]) -> Vec<Vec<Cell>> {
+    (0..names.len())
+        .map(|i| {
+            let mut row = vec![Cell::from(&names[i])];
+            row.extend(columns.iter().map(|c| c[i].clone()));
+            row
+        })
+        .collect()
+}
+
+fn nums(v: &[f64]) -> Vec<Cell> {
+    v.iter().map(|&x| Cell::Num(x)).collect()
+}
+
+/// The rows of `demand.csv`: per class `n`, company `k` and period `t`, each `[n][k][t]`
+/// table of the report.
+fn demand_rows(
+    classes: &[String],
+    companies: &[String],
+    periods: usize,
+    tables: &[&Vec<Vec<Vec<f64>>>],
+) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for (n, class) in classes.iter().enumerate() {
+        for (k, company) in companies.iter().enumerate() {
+            for t in 0..periods {
+                let mut row: Vec<Cell> = vec![class.into(), company.into(), t.into()];
+                row.extend(tables.iter().map(|d| Cell::Num(d[n][k][t])));
+                rows.push(row);
+            }
+        }
+    }
+    assert_eq!(rows.len(), classes.len() * companies.len() * periods);
+    rows
+}
+
 /// The `--output DIR` tables of `dr solve` hold the JSON report's values bit for bit, one
 /// row per (company, period), company, class and (class, company, period), headers of the
 /// rows' arity; a company name with a comma and quotes reads back (RFC 4180). On the capped
@@ -965,23 +1023,14 @@ fn output_dir_writes_solve_tables_equal_to_the_json() {
             ]
         );
         let c = &r.clearing;
-        let mut rows = Vec::new();
-        for (k, company) in r.companies.iter().enumerate() {
-            for t in 0..r.periods {
-                rows.push(vec![
-                    company.into(),
-                    t.into(),
-                    r.prices[k][t].into(),
-                    r.supply[k][t].into(),
-                    r.aggregate_demand[k][t].into(),
-                    c.excess_demand[k][t].into(),
-                    c.sold[k][t].into(),
-                    c.served_fraction[k][t].into(),
-                    bound(r.price_bound[k][t]),
-                ]);
-            }
-        }
-        assert_eq!(rows.len(), r.companies.len() * r.periods);
+        let grids = [
+            &r.prices,
+            &r.supply,
+            &r.aggregate_demand,
+            &c.excess_demand,
+            &c.sold,
+            &c.served_fraction,
+        ];
         assert_table(
             &out,
             "company_periods.csv",
@@ -996,41 +1045,28 @@ fn output_dir_writes_solve_tables_equal_to_the_json() {
                 "served_fraction",
                 "price_bound",
             ],
-            &rows,
+            &entry_rows(&r.companies, r.periods, &grids, Some(&r.price_bound)),
         );
-        let rows: Vec<Vec<Cell>> = (0..r.companies.len())
-            .map(|k| {
-                vec![
-                    (&r.companies[k]).into(),
-                    r.revenues[k].into(),
-                    r.revenue_share[k].into(),
-                ]
-            })
-            .collect();
         assert_table(
             &out,
             "companies.csv",
             &["company", "revenue", "revenue_share"],
-            &rows,
+            &item_rows(&r.companies, &[nums(&r.revenues), nums(&r.revenue_share)]),
         );
-        let rows: Vec<Vec<Cell>> = (0..r.classes.len())
-            .map(|n| {
-                vec![
-                    (&r.classes[n]).into(),
-                    r.count[n].into(),
-                    r.budget[n].into(),
-                    r.minimum_budget[n].into(),
-                    r.energy[n].into(),
-                    r.energy_need[n].into(),
-                    r.utility[n].into(),
-                    r.payment[n].into(),
-                    c.energy[n].into(),
-                    c.payment[n].into(),
-                    c.unspent_budget[n].into(),
-                    c.utility[n].into(),
-                ]
-            })
-            .collect();
+        let columns = [
+            &r.count,
+            &r.budget,
+            &r.minimum_budget,
+            &r.energy,
+            &r.energy_need,
+            &r.utility,
+            &r.payment,
+            &c.energy,
+            &c.payment,
+            &c.unspent_budget,
+            &c.utility,
+        ]
+        .map(|v| nums(v));
         assert_table(
             &out,
             "classes.csv",
@@ -1048,28 +1084,18 @@ fn output_dir_writes_solve_tables_equal_to_the_json() {
                 "unspent_budget",
                 "utility_received",
             ],
-            &rows,
+            &item_rows(&r.classes, &columns),
         );
-        let mut rows = Vec::new();
-        for (n, class) in r.classes.iter().enumerate() {
-            for (k, company) in r.companies.iter().enumerate() {
-                for t in 0..r.periods {
-                    rows.push(vec![
-                        class.into(),
-                        company.into(),
-                        t.into(),
-                        r.demand[n][k][t].into(),
-                        c.allocation[n][k][t].into(),
-                    ]);
-                }
-            }
-        }
-        assert_eq!(rows.len(), r.classes.len() * r.companies.len() * r.periods);
         assert_table(
             &out,
             "demand.csv",
             &["class", "company", "period", "demand", "received"],
-            &rows,
+            &demand_rows(
+                &r.classes,
+                &r.companies,
+                r.periods,
+                &[&r.demand, &c.allocation],
+            ),
         );
     }
     // The capped market from its tables alone (hand-derived numbers above).
@@ -1104,20 +1130,12 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
         with_tables(&["solve", general], &dir);
     assert_eq!(listed.len(), 4);
     let e = &r.equilibrium;
-    let mut rows = Vec::new();
-    for (k, company) in r.companies.iter().enumerate() {
-        for t in 0..r.periods {
-            rows.push(vec![
-                company.into(),
-                t.into(),
-                e.prices[k][t].into(),
-                e.supply[k][t].into(),
-                e.aggregate_demand[k][t].into(),
-                e.served_fraction[k][t].into(),
-                bound(e.price_bound[k][t]),
-            ]);
-        }
-    }
+    let grids = [
+        &e.prices,
+        &e.supply,
+        &e.aggregate_demand,
+        &e.served_fraction,
+    ];
     assert_table(
         &dir,
         "company_periods.csv",
@@ -1130,31 +1148,31 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
             "served_fraction",
             "price_bound",
         ],
-        &rows,
+        &entry_rows(&r.companies, r.periods, &grids, Some(&e.price_bound)),
     );
-    let rows: Vec<Vec<Cell>> = (0..r.companies.len())
-        .map(|k| vec![(&r.companies[k]).into(), e.revenues[k].into()])
-        .collect();
-    assert_table(&dir, "companies.csv", &["company", "revenue"], &rows);
+    assert_table(
+        &dir,
+        "companies.csv",
+        &["company", "revenue"],
+        &item_rows(&r.companies, &[nums(&e.revenues)]),
+    );
     assert!(r.classes.iter().any(|c| c.contains(',')), "{:?}", r.classes);
-    let rows: Vec<Vec<Cell>> = (0..r.classes.len())
-        .map(|n| {
-            vec![
-                (&r.classes[n]).into(),
-                r.count[n].into(),
-                r.budget[n].into(),
-                e.multiplier[n].into(),
-                e.budget_binds[n].into(),
-                e.energy[n].into(),
-                r.energy_need[n].into(),
-                e.utility[n].into(),
-                e.payment[n].into(),
-                e.energy_received[n].into(),
-                e.payment_received[n].into(),
-                e.unspent_budget[n].into(),
-            ]
-        })
-        .collect();
+    let mut columns = [&r.count, &r.budget, &e.multiplier]
+        .map(|v| nums(v))
+        .to_vec();
+    columns.push(e.budget_binds.iter().map(|&b| b.into()).collect());
+    columns.extend(
+        [
+            &e.energy,
+            &r.energy_need,
+            &e.utility,
+            &e.payment,
+            &e.energy_received,
+            &e.payment_received,
+            &e.unspent_budget,
+        ]
+        .map(|v| nums(v)),
+    );
     assert_table(
         &dir,
         "classes.csv",
@@ -1172,26 +1190,13 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
             "payment_received",
             "unspent_budget",
         ],
-        &rows,
+        &item_rows(&r.classes, &columns),
     );
-    let mut rows = Vec::new();
-    for (n, class) in r.classes.iter().enumerate() {
-        for (k, company) in r.companies.iter().enumerate() {
-            for t in 0..r.periods {
-                rows.push(vec![
-                    class.into(),
-                    company.into(),
-                    t.into(),
-                    e.demand[n][k][t].into(),
-                ]);
-            }
-        }
-    }
     assert_table(
         &dir,
         "demand.csv",
         &["class", "company", "period", "demand"],
-        &rows,
+        &demand_rows(&r.classes, &r.companies, r.periods, &[&e.demand]),
     );
 
     let out = dir.join("simulate");
@@ -1204,22 +1209,16 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
     );
     assert_eq!(s.companies, ["north", "south"]);
     let run = &s.run;
-    let mut rows = Vec::new();
-    for (k, company) in s.companies.iter().enumerate() {
-        for t in 0..3 {
-            rows.push(vec![
-                company.into(),
-                t.into(),
-                run.prices[k][t].into(),
-                run.equilibrium_prices[k][t].into(),
-            ]);
-        }
-    }
     assert_table(
         &out,
         "company_periods.csv",
         &["company", "period", "price", "equilibrium_price"],
-        &rows,
+        &entry_rows(
+            &s.companies,
+            3,
+            &[&run.prices, &run.equilibrium_prices],
+            None,
+        ),
     );
     let rows: Vec<Vec<Cell>> = run
         .rounds
@@ -1241,18 +1240,15 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
     );
     let mut rows = Vec::new();
     for x in &run.rounds {
-        for (k, p) in x.prices.iter().flatten().enumerate() {
-            for (t, p) in p.iter().enumerate() {
-                rows.push(vec![
-                    x.round.into(),
-                    (&s.companies[k]).into(),
-                    t.into(),
-                    (*p).into(),
-                ]);
-            }
+        let prices = x
+            .prices
+            .as_ref()
+            .expect("every round's prices are recorded");
+        for mut row in entry_rows(&s.companies, 3, &[prices], None) {
+            row.insert(0, x.round.into());
+            rows.push(row);
         }
     }
-    assert_eq!(rows.len(), run.rounds.len() * 6);
     assert_table(
         &out,
         "round_prices.csv",
