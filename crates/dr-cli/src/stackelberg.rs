@@ -58,11 +58,11 @@ use dr_convex::Claim;
 use dr_stackelberg::studies::{self, CaseStudy};
 use dr_stackelberg::{
     asymptotics_study, dutch_pilot_study, ecogrid_demo, ecogrid_study, period_sweep,
-    solve_equilibrium, solve_general_equilibrium, DemandOutput, DistributedPricing, DistributedRun,
-    DistributedSettings, EquilibriumCase, EquilibriumChecks, EquilibriumSettings, GeneralSettings,
-    GeneralSolveReport, InitialPrices, PaperSettingReport, PeriodPoint, PeriodsReport, PriceBound,
-    PriceUpdate, RationingRule, RunReport, SimulationReport, SolveReport, StackelbergError,
-    UpdateOrder, ECOGRID_COMPANY_NAMES,
+    solve_equilibrium, solve_general_equilibrium, CaseStudyReport, DemandOutput,
+    DistributedPricing, DistributedRun, DistributedSettings, EquilibriumCase, EquilibriumChecks,
+    EquilibriumSettings, GeneralSettings, GeneralSolveReport, InitialPrices, PaperSettingReport,
+    PeriodPoint, PeriodsReport, PriceBound, PriceUpdate, RationingRule, RunReport,
+    SimulationReport, SolveReport, StackelbergError, UpdateOrder, ECOGRID_COMPANY_NAMES,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -1785,43 +1785,30 @@ fn convergence_plots(
     plots
 }
 
-fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
-    opts.params.allow_only("study ecogrid", &[])?;
-    let progress = opts.progress(1, "EcoGrid EU");
-    let report = ecogrid_study().map_err(study_err("ecogrid"))?;
+/// A one-company field trial (Figs. 3 and 6, `figures[0]`) with its distributed runs
+/// (Figs. 5 and 7, `figures[1]`): the study's text and plots, `runs_intro` of the report,
+/// the runs' table, and the convergence plots of the prices `entries` of the report
+/// (`(k, t, label)`).
+fn case_study_command(
+    key: &'static str,
+    figures: [&str; 2],
+    title: &str,
+    report: fn() -> Result<CaseStudyReport, StackelbergError>,
+    runs_intro: fn(&CaseStudyReport) -> String,
+    entries: fn(&CaseStudyReport) -> Vec<(usize, usize, String)>,
+    opts: &Options,
+) -> Result<Output, CliError> {
+    opts.params.allow_only(&format!("study {key}"), &[])?;
+    let progress = opts.progress(1, title);
+    let report = report().map_err(study_err(key))?;
     progress.inc(1);
     progress.finish();
-    let (mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &report.case_study, opts);
-    let d = report.distributed.as_ref();
-    let runs = d.map_or(&[][..], |d| &d.runs[..]);
-    let classes = d
-        .and_then(|d| d.class_budgets.as_ref())
-        .map(|b| b.iter().map(|b| num(*b)).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
-    let _ = writeln!(
-        text,
-        "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
-         consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, 5/59, \
-         2/59 of the day's energy),\nT = {} with equal allocations (Theorem 3); \
-         start at p = B / Σ G;\nthe companies update one after another, each seeing the \
-         latest prices (§VI's sequential order):",
-        num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN)),
-        d.and_then(|d| d.periods).unwrap_or(0)
-    );
+    let (mut text, mut plots) = case_study_output(key, figures[0], &report.case_study, opts);
+    let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
+    text.push_str(&runs_intro(&report));
     text.push_str(&runs_table(runs));
-    let _ = writeln!(
-        text,
-        "(Theorem 4: eq. 21 converges for every δ ≥ 0, more slowly as δ grows; for δ < 0 it \
-         need not converge.)"
-    );
     if opts.wants_plots() {
-        // Equal allocations: every period of a company has the same price; follow period 0.
-        let entries: Vec<(usize, usize, String)> = ECOGRID_COMPANY_NAMES
-            .iter()
-            .enumerate()
-            .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
-            .collect();
-        plots.extend(convergence_plots("ecogrid", "Fig. 5", runs, &entries));
+        plots.extend(convergence_plots(key, figures[1], runs, &entries(&report)));
     }
     let mut out = Output {
         text,
@@ -1829,43 +1816,71 @@ fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
         ..Output::default()
     };
     out.certificate(
-        "EcoGrid EU equilibrium",
+        &format!("{title} equilibrium"),
         &report.case_study.certificate.certificate,
     );
     Ok(out.with_body(report))
 }
 
-fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
-    opts.params.allow_only("study dutch-pilot", &[])?;
-    let progress = opts.progress(1, "Dutch pilot");
-    let report = dutch_pilot_study().map_err(study_err("dutch-pilot"))?;
-    progress.inc(1);
-    progress.finish();
-    let (mut text, mut plots) =
-        case_study_output("dutch-pilot", "Fig. 6", &report.case_study, opts);
-    let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
-    let _ = writeln!(
-        text,
-        "\nDistributed algorithm (Fig. 7) on the same market, starting at p = B / Σ G:"
-    );
-    text.push_str(&runs_table(runs));
-    if opts.wants_plots() {
-        let entries: Vec<(usize, usize, String)> = (0..report.case_study.periods)
-            .step_by(4)
-            .map(|t| (0, t, format!("p({t})")))
-            .collect();
-        plots.extend(convergence_plots("dutch-pilot", "Fig. 7", runs, &entries));
-    }
-    let mut out = Output {
-        text,
-        plots,
-        ..Output::default()
+fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
+    let intro = |report: &CaseStudyReport| {
+        let d = report.distributed.as_ref();
+        let classes = d
+            .and_then(|d| d.class_budgets.as_ref())
+            .map(|b| b.iter().map(|b| num(*b)).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        format!(
+            "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
+             consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, \
+             5/59, 2/59 of the day's energy),\nT = {} with equal allocations (Theorem 3); \
+             start at p = B / Σ G;\nthe companies update one after another, each seeing the \
+             latest prices (§VI's sequential order):\n",
+            num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN)),
+            d.and_then(|d| d.periods).unwrap_or(0)
+        )
     };
-    out.certificate(
-        "Dutch pilot equilibrium",
-        &report.case_study.certificate.certificate,
+    // Equal allocations: every period of a company has the same price; follow period 0.
+    let entries = |_: &CaseStudyReport| {
+        ECOGRID_COMPANY_NAMES
+            .iter()
+            .enumerate()
+            .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
+            .collect()
+    };
+    let mut out = case_study_command(
+        "ecogrid",
+        ["Fig. 3", "Fig. 5"],
+        "EcoGrid EU",
+        ecogrid_study,
+        intro,
+        entries,
+        opts,
+    )?;
+    let _ = writeln!(
+        out.text,
+        "(Theorem 4: eq. 21 converges for every δ ≥ 0, more slowly as δ grows; for δ < 0 it \
+         need not converge.)"
     );
-    Ok(out.with_body(report))
+    Ok(out)
+}
+
+fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
+    case_study_command(
+        "dutch-pilot",
+        ["Fig. 6", "Fig. 7"],
+        "Dutch pilot",
+        dutch_pilot_study,
+        |_| {
+            "\nDistributed algorithm (Fig. 7) on the same market, starting at p = B / Σ G:\n".into()
+        },
+        |report| {
+            (0..report.case_study.periods)
+                .step_by(4)
+                .map(|t| (0, t, format!("p({t})")))
+                .collect()
+        },
+        opts,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
