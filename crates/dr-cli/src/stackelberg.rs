@@ -320,33 +320,12 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         text.push('\n');
     }
 
-    // Prices per period, one column group per company.
-    let show_k = k_n.min(4);
-    let mut header: Vec<String> = vec!["period t".into()];
-    for name in r.companies.iter().take(show_k) {
-        let short = if k_n == 1 {
-            String::new()
-        } else {
-            format!(" {name}")
-        };
-        header.push(format!("p(t){short}"));
-        header.push(format!("G(t){short}"));
-    }
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut table = Table::new(&header_ref);
-    for t in 0..t_n {
-        let mut row = vec![t.to_string()];
-        for k in 0..show_k {
-            row.push(num(r.prices[k][t]));
-            row.push(num(r.supply[k][t]));
-        }
-        table.row(row);
-    }
     let _ = writeln!(text, "Equilibrium prices p_k(t) and supplies G_k(t):");
-    text.push_str(&table.render());
-    if k_n > show_k {
-        let _ = writeln!(text, "({} more companies: see --json)", k_n - show_k);
-    }
+    text.push_str(&company_periods_text(
+        &r.companies,
+        t_n,
+        &[("p(t)", &r.prices), ("G(t)", &r.supply)],
+    ));
 
     let mut companies = Table::new(&["company", "revenue", "share of Σ budgets"]);
     for (k, name) in r.companies.iter().enumerate() {
@@ -425,7 +404,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         let _ = writeln!(text, "\nDemand per consumer d_{{n,k}}(t):");
         text.push_str(&table.render());
     } else {
-        let _ = writeln!(text, "\n(per-consumer demands d[class][k][t]: see --json)");
+        let _ = writeln!(
+            text,
+            "\n(per-consumer demands d[class][k][t]: see --json, or demand.csv with --output DIR)"
+        );
     }
     text.push('\n');
     text.push_str(&certificate_text(&r.certificate.certificate));
@@ -450,6 +432,48 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     out.text = text;
     out.plots = plots;
     Ok(tabled(out, r, solve_tables))
+}
+
+/// Companies shown in the text tables (the others: see `--json` or `--output`).
+const SHOWN_COMPANIES: usize = 4;
+
+/// The text table of `[k][t]` values per period: for each of the first
+/// [`SHOWN_COMPANIES`] companies one column per `(symbol, table)` in `columns`, named by
+/// the symbol and, with several companies, the company.
+fn company_periods_text(
+    companies: &[String],
+    periods: usize,
+    columns: &[(&str, &[Vec<f64>])],
+) -> String {
+    let shown = &companies[..companies.len().min(SHOWN_COMPANIES)];
+    let mut header: Vec<String> = vec!["period t".into()];
+    for name in shown {
+        for (symbol, _) in columns {
+            header.push(if companies.len() == 1 {
+                symbol.to_string()
+            } else {
+                format!("{symbol} {name}")
+            });
+        }
+    }
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header_ref);
+    for t in 0..periods {
+        let mut row = vec![t.to_string()];
+        for k in 0..shown.len() {
+            row.extend(columns.iter().map(|(_, v)| num(v[k][t])));
+        }
+        table.row(row);
+    }
+    let mut text = table.render();
+    if companies.len() > shown.len() {
+        let _ = writeln!(
+            text,
+            "({} more companies: see --json or --output DIR)",
+            companies.len() - shown.len()
+        );
+    }
+    text
 }
 
 /// `dr solve` with general consumers (§IX-A non-log utilities, §III demand bounds): the
@@ -491,33 +515,16 @@ fn solve_general(
         e.iterations,
         r.not_applicable.join("; "),
     );
-    let mut header: Vec<String> = vec!["period t".into()];
-    for name in r.companies.iter().take(4) {
-        let short = if k_n == 1 {
-            String::new()
-        } else {
-            format!(" {name}")
-        };
-        header.push(format!("p(t){short}"));
-        header.push(format!("G(t){short}"));
-        header.push(format!("D(t){short}"));
-    }
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut table = Table::new(&header_ref);
-    for t in 0..t_n {
-        let mut row = vec![t.to_string()];
-        for k in 0..k_n.min(4) {
-            row.push(num(e.prices[k][t]));
-            row.push(num(e.supply[k][t]));
-            row.push(num(e.aggregate_demand[k][t]));
-        }
-        table.row(row);
-    }
     let _ = writeln!(text, "Prices p_k(t), supplies G_k(t) and demands D_k(t):");
-    text.push_str(&table.render());
-    if k_n > 4 {
-        let _ = writeln!(text, "({} more companies: see --json)", k_n - 4);
-    }
+    text.push_str(&company_periods_text(
+        &r.companies,
+        t_n,
+        &[
+            ("p(t)", &e.prices),
+            ("G(t)", &e.supply),
+            ("D(t)", &e.aggregate_demand),
+        ],
+    ));
     let mut table = Table::new(&[
         "class",
         "utility family",
@@ -874,7 +881,10 @@ fn clearing_text(r: &SolveReport) -> String {
     }
     s.push_str(&table.render());
     if more > 0 {
-        let _ = writeln!(s, "({more} more bounded entries: see --json)");
+        let _ = writeln!(
+            s,
+            "({more} more bounded entries: see --json, or company_periods.csv with --output DIR)"
+        );
     }
     let mut table = Table::new(&[
         "class",
