@@ -1323,8 +1323,11 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
 // ---------------------------------------------------------------------------------------
 // --output DIR: the per-item tables of solve and simulate, written from the reports' fields
 
+/// Where a report holds a table's values.
+type Field<R, V> = fn(&R) -> &[V];
+
 /// A column of a per-item table: its header and where the report holds it.
-type Column<R, V> = (&'static str, fn(&R) -> &[V]);
+type Column<R, V> = (&'static str, Field<R, V>);
 
 /// A column of a per-class or per-company table.
 enum ItemColumn<R> {
@@ -1394,7 +1397,7 @@ fn company_periods_table<R: 'static>(
     names: fn(&R) -> &[String],
     periods: fn(&R) -> usize,
     columns: &'static [Column<R, Vec<f64>>],
-    price_bound: Option<fn(&R) -> &[Vec<PriceBound>]>,
+    price_bound: Option<Field<R, Vec<PriceBound>>>,
 ) -> CsvTable {
     let mut header = header_of(&["company", "period"], columns);
     header.extend(price_bound.map(|_| "price_bound"));
