@@ -9,7 +9,7 @@
 //! `[n][k][t]` are per consumer of class `n`.
 
 use crate::distributed::{DistributedRun, DistributedSettings, PriceUpdate, UpdateOrder};
-use crate::equilibrium::{Clearing, Equilibrium, EquilibriumCase, PriceBound};
+use crate::equilibrium::{Clearing, Equilibrium, EquilibriumCase, EquilibriumChecks, PriceBound};
 use crate::general::{GeneralEquilibrium, UtilityFamily};
 use crate::scenario::{GeneralScenarioModel, ScenarioModel};
 use crate::studies::{CaseStudy, DistributedStudy, PaperSettingStudy};
@@ -40,44 +40,6 @@ pub fn max_price_error(prices: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
 }
 
 pub use dr_convex::CertificateReport;
-
-/// The model's own checks of an equilibrium ([`crate::EquilibriumCertificate`] without the
-/// kernel certificate, reported beside it).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EquilibriumChecks {
-    /// System (13)'s relative residual.
-    pub linear_system_residual: f64,
-    /// Eq. 14 against faer's solution of system (13).
-    pub closed_form_vs_linear_system: f64,
-    /// `|D − G| / G` at free prices; the sign of `D − G` at bounds.
-    pub supply_balance: f64,
-    /// Budgets spent by the best responses.
-    pub budget_residual: f64,
-    /// Eq. 15's gap `|Σ revenues − Σ budgets| / Σ budgets`.
-    pub revenue_budget_gap: f64,
-    /// Largest consumer KKT residual.
-    pub consumer_kkt: f64,
-    /// Whether the consumers' KKT conditions were checked.
-    pub consumers_verified: bool,
-    /// Newton iterations of the price solve.
-    pub newton_iterations: usize,
-}
-
-impl From<&Equilibrium> for EquilibriumChecks {
-    fn from(eq: &Equilibrium) -> Self {
-        let c = &eq.certificate;
-        Self {
-            linear_system_residual: c.linear_system_residual,
-            closed_form_vs_linear_system: c.closed_form_vs_linear_system,
-            supply_balance: c.supply_balance,
-            budget_residual: c.budget_residual,
-            revenue_budget_gap: c.revenue_budget_gap,
-            consumer_kkt: c.consumer_kkt,
-            consumers_verified: c.consumers_verified,
-            newton_iterations: c.newton_iterations,
-        }
-    }
-}
 
 /// The power allocation game played before the Stackelberg game (Theorem 3, eq. 20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,7 +185,7 @@ impl SolveReport {
             }),
             clearing,
             certificate: (&eq.certificate.certificate).into(),
-            equilibrium_certificate: eq.into(),
+            equilibrium_certificate: eq.certificate.checks,
             claims: vec![claim],
         }
     }

@@ -39,10 +39,12 @@ use crate::asymptotics::{period_sweep, PeriodSweep};
 use crate::consumer::{closed_form_demand, minimum_budget, minimum_budget_closed_form};
 use crate::data::{DutchPilotDay, EcoGridDay};
 use crate::distributed::{simulate, DistributedRun, DistributedSettings, PriceUpdate};
-use crate::equilibrium::{solve_equilibrium, EquilibriumCase, EquilibriumSettings};
+use crate::equilibrium::{
+    solve_equilibrium, EquilibriumCase, EquilibriumChecks, EquilibriumSettings,
+};
 use crate::error::StackelbergError;
 use crate::model::{Company, ConsumerClasses, Market, Preferences};
-use crate::report::{CertificateReport, EquilibriumChecks};
+use crate::report::CertificateReport;
 use dr_convex::{check_len, check_positive, Claim};
 use serde::{Deserialize, Serialize};
 
@@ -230,7 +232,7 @@ pub fn case_study(
         experiment_price_std,
         case: equilibrium.case,
         certificate: (&equilibrium.certificate.certificate).into(),
-        equilibrium_certificate: (&equilibrium).into(),
+        equilibrium_certificate: equilibrium.certificate.checks,
         revenues: equilibrium.revenues,
     })
 }
