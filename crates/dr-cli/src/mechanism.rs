@@ -19,6 +19,14 @@
 //!   `--set damping=α`, `--set mechanism=centralized|distributed`.
 //! - `--plot DIR`: demand per user and period, taxes per user, the message network (tree
 //!   edges solid, idle edges dashed) and, for `simulate`, the convergence trace.
+//! - `--output DIR` (CSV, or Parquet with `--format parquet`), written from the report's own
+//!   fields: `dr solve` writes `users.csv` (per user from 0: `v^i(x^{i*})`, taxes `t̂^i`
+//!   and `t̃^i`, payoff `u^i`, `v^i(0)`, the tax's size, squared penalties and money part;
+//!   with a network `φ(i)` and the distributed mechanism's taxes and payoff),
+//!   `user_periods.csv` (`x_t^{i*}` and its bounds' multipliers), `periods.csv` (`p_t`,
+//!   aggregate demand, `μ_t`) and with a network `tree_edges.csv` (users on each side,
+//!   proxies held across) and `idle_edges.csv` (the cycle each closes); `dr simulate`
+//!   writes `user_periods.csv` (final `y_t^i` and `x_t^{i*}`) and `rounds.csv`.
 //!
 //! # Claims and the exit status
 //! The planner's certificate is recorded in the output's outcome (not `Solved` → exit 4),

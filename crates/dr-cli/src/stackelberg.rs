@@ -19,6 +19,17 @@
 //! [`dr_stackelberg::SimulationReport`], …): `--json` streams the report, the text is
 //! formatted from the same value.
 //!
+//! **Tables** (`--output DIR`, CSV or with `--format parquet` Parquet), written from the
+//! report's own fields, column names those of the JSON: `dr solve` writes
+//! `company_periods.csv` (per company `k` and period `t`: price `p_k(t)`, supply `G_k(t)`,
+//! aggregate demand `D_k(t)`, the clearing — excess demand, sold, served fraction — and
+//! where the price sits, Remark 3), `companies.csv` (revenue, share of `Σ budgets`),
+//! `classes.csv` (count, budget, Theorem 1's minimum budget, energy, need, utility, payment
+//! and what rationing leaves each consumer; with general consumers `λ_n` and whether the
+//! budget binds) and `demand.csv` (per class, company and period, `d_{n,k}(t)` of one
+//! consumer and what it receives); `dr simulate` writes `company_periods.csv` (final and
+//! equilibrium prices), `rounds.csv` (mismatch, price error) and `round_prices.csv`.
+//!
 //! **General consumers** (§IX-A non-log utilities, §III demand bounds; scenario keys
 //! `utility`, `exponent`, `satiation`, `min_demand`, `max_demand`, `fixed_demand`):
 //! `dr solve` prints the numerically computed clearing prices with their certificate and the
