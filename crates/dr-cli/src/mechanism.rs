@@ -26,7 +26,8 @@
 //!   `user_periods.csv` (`x_t^{i*}` and its bounds' multipliers), `periods.csv` (`p_t`,
 //!   aggregate demand, `μ_t`) and with a network `tree_edges.csv` (users on each side,
 //!   proxies held across) and `idle_edges.csv` (the cycle each closes); `dr simulate`
-//!   writes `user_periods.csv` (final `y_t^i` and `x_t^{i*}`) and `rounds.csv`.
+//!   writes `user_periods.csv` (final `y_t^i` and `x_t^{i*}`), `rounds.csv` and, for a
+//!   distributed run, the two edge tables.
 //!
 //! # Claims and the exit status
 //! The planner's certificate is recorded in the output's outcome (not `Solved` → exit 4),
@@ -220,7 +221,23 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
         ),
     ];
     if r.distributed.is_some() {
-        tables.push(csv::table(
+        tables.extend(edge_tables(r, |r| {
+            r.distributed.as_ref().map(|d| &d.routing)
+        }));
+    }
+    tables
+}
+
+/// The message network of the distributed mechanism (§V): `tree_edges.csv`, each tree edge
+/// `parent – child` with the users reached through either end and the demand proxies held
+/// across it; `idle_edges.csv`, each other edge with the cycle it closes (its length and
+/// where the tree paths from its ends meet).
+fn edge_tables<R: 'static>(
+    r: &Arc<R>,
+    routing: fn(&R) -> Option<&MessageRouting>,
+) -> [CsvTable; 2] {
+    [
+        csv::table(
             "tree_edges.csv",
             vec![
                 "parent",
@@ -230,8 +247,8 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
                 "proxies",
             ],
             r,
-            |r, rows| {
-                for e in r.distributed.iter().flat_map(|d| &d.routing.edges_used) {
+            move |r, rows| {
+                for e in routing(r).iter().flat_map(|g| &g.edges_used) {
                     rows.int(e.parent)?
                         .int(e.child)?
                         .int(e.users_through_child)?
@@ -241,13 +258,13 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
                 }
                 Ok(())
             },
-        ));
-        tables.push(csv::table(
+        ),
+        csv::table(
             "idle_edges.csv",
             vec!["end_a", "end_b", "cycle_length", "common_ancestor"],
             r,
-            |r, rows| {
-                for e in r.distributed.iter().flat_map(|d| &d.routing.edges_idle) {
+            move |r, rows| {
+                for e in routing(r).iter().flat_map(|g| &g.edges_idle) {
                     rows.int(e.edge.0)?
                         .int(e.edge.1)?
                         .int(e.cycle_length)?
@@ -256,16 +273,16 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
                 }
                 Ok(())
             },
-        ));
-    }
-    tables
+        ),
+    ]
 }
 
 /// The tables of `dr simulate`: per user and period the final announced demand `y_t^i` and
 /// the planner's optimum `x_t^{i*}`; per round the largest best-response gain (absolute and
-/// relative), infeasibility, price disagreement, welfare and peak.
+/// relative), infeasibility, price disagreement, welfare and peak; for a distributed run its
+/// message network ([`edge_tables`]).
 fn simulation_tables(r: &Arc<SimulationReport>) -> Vec<CsvTable> {
-    vec![
+    let mut tables = vec![
         csv::table(
             "user_periods.csv",
             vec!["user", "period", "demand", "optimum_demand"],
@@ -305,7 +322,11 @@ fn simulation_tables(r: &Arc<SimulationReport>) -> Vec<CsvTable> {
                 Ok(())
             },
         ),
-    ]
+    ];
+    if r.routing.is_some() {
+        tables.extend(edge_tables(r, |r| r.routing.as_ref()));
+    }
+    tables
 }
 
 /// Records the planner's certificate and every claim of the report in `outcome`.

@@ -1031,6 +1031,55 @@ upper = [0.5, 20.0]
     assert!(stdout(&o).contains("AGREES"));
 }
 
+/// `tree_edges.csv` and `idle_edges.csv` in `dir` hold `routing`'s edges bit for bit; a
+/// spanning tree of `users` users has `users − 1` edges.
+fn assert_edge_tables(dir: &Path, routing: &dr_mechanism::MessageRouting, users: usize) {
+    let tree: Vec<Vec<Cell>> = routing
+        .edges_used
+        .iter()
+        .map(|e| {
+            vec![
+                e.parent.into(),
+                e.child.into(),
+                e.users_through_child.into(),
+                e.users_through_parent.into(),
+                e.proxies.len().into(),
+            ]
+        })
+        .collect();
+    assert_eq!(tree.len(), users - 1);
+    assert_table(
+        dir,
+        "tree_edges.csv",
+        &[
+            "parent",
+            "child",
+            "users_through_child",
+            "users_through_parent",
+            "proxies",
+        ],
+        &tree,
+    );
+    let idle: Vec<Vec<Cell>> = routing
+        .edges_idle
+        .iter()
+        .map(|e| {
+            vec![
+                e.edge.0.into(),
+                e.edge.1.into(),
+                e.cycle_length.into(),
+                e.common_ancestor.into(),
+            ]
+        })
+        .collect();
+    assert_table(
+        dir,
+        "idle_edges.csv",
+        &["end_a", "end_b", "cycle_length", "common_ancestor"],
+        &idle,
+    );
+}
+
 /// The `--output DIR` tables of `dr solve` hold the JSON report's values bit for bit (one
 /// row per user, per (user, period), per period, per tree edge and per idle edge; headers of
 /// the rows' arity), with the distributed columns only when the file has a network; and the
@@ -1137,53 +1186,7 @@ fn output_dir_writes_solve_tables_equal_to_the_json() {
             &rows,
         );
         if let Some(d) = &r.distributed {
-            let rows: Vec<Vec<Cell>> = d
-                .routing
-                .edges_used
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.parent.into(),
-                        e.child.into(),
-                        e.users_through_child.into(),
-                        e.users_through_parent.into(),
-                        e.proxies.len().into(),
-                    ]
-                })
-                .collect();
-            // A spanning tree: N − 1 edges, each splitting the N users in two.
-            assert_eq!(rows.len(), r.users - 1);
-            assert_table(
-                &out,
-                "tree_edges.csv",
-                &[
-                    "parent",
-                    "child",
-                    "users_through_child",
-                    "users_through_parent",
-                    "proxies",
-                ],
-                &rows,
-            );
-            let rows: Vec<Vec<Cell>> = d
-                .routing
-                .edges_idle
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.edge.0.into(),
-                        e.edge.1.into(),
-                        e.cycle_length.into(),
-                        e.common_ancestor.into(),
-                    ]
-                })
-                .collect();
-            assert_table(
-                &out,
-                "idle_edges.csv",
-                &["end_a", "end_b", "cycle_length", "common_ancestor"],
-                &rows,
-            );
+            assert_edge_tables(&out, &d.routing, r.users);
             let (_, tree) = read_csv(&out.join("tree_edges.csv"));
             for e in &tree {
                 let (below, above): (usize, usize) = (e[2].parse().unwrap(), e[3].parse().unwrap());
@@ -1234,7 +1237,18 @@ fn output_dir_writes_simulate_tables_equal_to_the_json() {
     let dir = scratch("output-simulate");
     let (s, listed): (dr_mechanism::SimulationReport, Vec<String>) =
         with_tables(&["simulate", COMMUNITY], &dir);
-    assert_eq!(listed, ["user_periods.csv", "rounds.csv"]);
+    // The community has a network: the run is distributed, with its message network.
+    assert_eq!(
+        listed,
+        [
+            "user_periods.csv",
+            "rounds.csv",
+            "tree_edges.csv",
+            "idle_edges.csv"
+        ]
+    );
+    let routing = s.routing.as_ref().expect("a distributed run");
+    assert_edge_tables(&dir, routing, s.allocation.len());
     let mut rows = Vec::new();
     for (i, (y, x)) in s.allocation.iter().zip(&s.optimum_allocation).enumerate() {
         for (t, (y, x)) in y.iter().zip(x).enumerate() {
