@@ -249,9 +249,9 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let eq = solve_equilibrium(market, &settings).map_err(&err)?;
     let r = SolveReport::new(s.name(), &model, &eq);
     drop(eq);
-    let k_n = r.companies.len();
-    let t_n = r.periods;
-    let classes = r.classes.len();
+    let k_n = r.market.companies.len();
+    let t_n = r.market.periods;
+    let classes = r.market.classes.len();
     let consumers_total = r.consumers_total;
     let revenue_total = r.revenue_total;
 
@@ -333,13 +333,13 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
 
     let _ = writeln!(text, "Equilibrium prices p_k(t) and supplies G_k(t):");
     text.push_str(&company_periods_text(
-        &r.companies,
+        &r.market.companies,
         t_n,
         &[("p(t)", &r.prices), ("G(t)", &r.supply)],
     ));
 
     let mut companies = Table::new(&["company", "revenue", "share of Σ budgets"]);
-    for (k, name) in r.companies.iter().enumerate() {
+    for (k, name) in r.market.companies.iter().enumerate() {
         companies.row(vec![
             name.clone(),
             num(r.revenues[k]),
@@ -366,7 +366,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     ]);
     for n in 0..classes {
         table.row(vec![
-            r.classes[n].clone(),
+            r.market.classes[n].clone(),
             num(r.count[n]),
             num(r.budget[n]),
             num(r.minimum_budget[n]),
@@ -395,8 +395,8 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 let who = match (classes, k_n) {
                     (1, 1) => "d(t)".to_string(),
                     (1, _) => format!("d_k{k}(t)"),
-                    (_, 1) => format!("d(t) {}", r.classes[n]),
-                    _ => format!("d_k{k}(t) {}", r.classes[n]),
+                    (_, 1) => format!("d(t) {}", r.market.classes[n]),
+                    _ => format!("d_k{k}(t) {}", r.market.classes[n]),
                 };
                 header.push(who);
             }
@@ -432,7 +432,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         let mut chart = LineChart::new("Equilibrium prices p_k(t)")
             .x_label("period t")
             .y_label("price");
-        for (k, name) in r.companies.iter().enumerate() {
+        for (k, name) in r.market.companies.iter().enumerate() {
             chart = chart.series_with_markers(
                 name.clone(),
                 r.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
@@ -504,7 +504,11 @@ fn solve_general(
     let cert = &e.certificate;
     let mut out = Output::default();
     out.certificate("Stackelberg equilibrium (general consumers)", cert);
-    let (k_n, t_n, classes) = (r.companies.len(), r.periods, r.classes.len());
+    let (k_n, t_n, classes) = (
+        r.market.companies.len(),
+        r.market.periods,
+        r.market.classes.len(),
+    );
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -528,7 +532,7 @@ fn solve_general(
     );
     let _ = writeln!(text, "Prices p_k(t), supplies G_k(t) and demands D_k(t):");
     text.push_str(&company_periods_text(
-        &r.companies,
+        &r.market.companies,
         t_n,
         &[
             ("p(t)", &e.prices),
@@ -559,7 +563,7 @@ fn solve_general(
             }
         };
         table.row(vec![
-            r.classes[n].clone(),
+            r.market.classes[n].clone(),
             family,
             num(r.count[n]),
             num(r.budget[n]),
@@ -589,7 +593,7 @@ fn solve_general(
         ]);
         for n in 0..classes {
             table.row(vec![
-                r.classes[n].clone(),
+                r.market.classes[n].clone(),
                 num(e.energy[n]),
                 num(e.energy_received[n]),
                 num(e.payment_received[n]),
@@ -599,7 +603,7 @@ fn solve_general(
         text.push_str(&table.render());
     }
     let mut companies = Table::new(&["company", "revenue"]);
-    for (k, name) in r.companies.iter().enumerate() {
+    for (k, name) in r.market.companies.iter().enumerate() {
         companies.row(vec![name.clone(), num(e.revenues[k])]);
     }
     let _ = writeln!(text, "\nCompanies:");
@@ -622,7 +626,7 @@ fn solve_general(
         let mut chart = LineChart::new("Equilibrium prices p_k(t) (general consumers)")
             .x_label("period t")
             .y_label("price");
-        for (k, name) in r.companies.iter().enumerate() {
+        for (k, name) in r.market.companies.iter().enumerate() {
             chart = chart.series_with_markers(
                 name.clone(),
                 e.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
@@ -848,7 +852,7 @@ fn rule_text(rule: RationingRule) -> &'static str {
 /// The market-clearing section printed when a price bound binds (Remark 3).
 fn clearing_text(r: &SolveReport) -> String {
     let c = &r.clearing;
-    let (companies, classes) = (&r.companies, &r.classes);
+    let (companies, classes) = (&r.market.companies, &r.market.classes);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -1463,8 +1467,8 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
     vec![
         company_periods_table(
             r,
-            |r| &r.companies,
-            |r| r.periods,
+            |r| &r.market.companies,
+            |r| r.market.periods,
             &[
                 ("price", |r| &r.prices),
                 ("supply", |r| &r.supply),
@@ -1479,7 +1483,7 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
             r,
             "companies.csv",
             "company",
-            |r| &r.companies,
+            |r| &r.market.companies,
             &[
                 Num(("revenue", |r| &r.revenues)),
                 Num(("revenue_share", |r| &r.revenue_share)),
@@ -1489,7 +1493,7 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
             r,
             "classes.csv",
             "class",
-            |r| &r.classes,
+            |r| &r.market.classes,
             &[
                 Num(("count", |r| &r.count)),
                 Num(("budget", |r| &r.budget)),
@@ -1506,9 +1510,9 @@ fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
         ),
         demand_table(
             r,
-            |r| &r.classes,
-            |r| &r.companies,
-            |r| r.periods,
+            |r| &r.market.classes,
+            |r| &r.market.companies,
+            |r| r.market.periods,
             &[
                 ("demand", |r| &r.demand),
                 ("received", |r| &r.clearing.allocation),
@@ -1524,8 +1528,8 @@ fn general_solve_tables(r: &Arc<GeneralSolveReport>) -> Vec<CsvTable> {
     vec![
         company_periods_table(
             r,
-            |r| &r.companies,
-            |r| r.periods,
+            |r| &r.market.companies,
+            |r| r.market.periods,
             &[
                 ("price", |r| &r.equilibrium.prices),
                 ("supply", |r| &r.equilibrium.supply),
@@ -1538,14 +1542,14 @@ fn general_solve_tables(r: &Arc<GeneralSolveReport>) -> Vec<CsvTable> {
             r,
             "companies.csv",
             "company",
-            |r| &r.companies,
+            |r| &r.market.companies,
             &[Num(("revenue", |r| &r.equilibrium.revenues))],
         ),
         items_table(
             r,
             "classes.csv",
             "class",
-            |r| &r.classes,
+            |r| &r.market.classes,
             &[
                 Num(("count", |r| &r.count)),
                 Num(("budget", |r| &r.budget)),
@@ -1562,9 +1566,9 @@ fn general_solve_tables(r: &Arc<GeneralSolveReport>) -> Vec<CsvTable> {
         ),
         demand_table(
             r,
-            |r| &r.classes,
-            |r| &r.companies,
-            |r| r.periods,
+            |r| &r.market.classes,
+            |r| &r.market.companies,
+            |r| r.market.periods,
             &[("demand", |r| &r.equilibrium.demand)],
         ),
     ]

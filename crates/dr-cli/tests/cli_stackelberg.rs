@@ -1045,13 +1045,21 @@ fn output_dir_writes_solve_tables_equal_to_the_json() {
                 "served_fraction",
                 "price_bound",
             ],
-            &entry_rows(&r.companies, r.periods, &grids, Some(&r.price_bound)),
+            &entry_rows(
+                &r.market.companies,
+                r.market.periods,
+                &grids,
+                Some(&r.price_bound),
+            ),
         );
         assert_table(
             &out,
             "companies.csv",
             &["company", "revenue", "revenue_share"],
-            &item_rows(&r.companies, &[nums(&r.revenues), nums(&r.revenue_share)]),
+            &item_rows(
+                &r.market.companies,
+                &[nums(&r.revenues), nums(&r.revenue_share)],
+            ),
         );
         let columns = [
             &r.count,
@@ -1084,16 +1092,16 @@ fn output_dir_writes_solve_tables_equal_to_the_json() {
                 "unspent_budget",
                 "utility_received",
             ],
-            &item_rows(&r.classes, &columns),
+            &item_rows(&r.market.classes, &columns),
         );
         assert_table(
             &out,
             "demand.csv",
             &["class", "company", "period", "demand", "received"],
             &demand_rows(
-                &r.classes,
-                &r.companies,
-                r.periods,
+                &r.market.classes,
+                &r.market.companies,
+                r.market.periods,
                 &[&r.demand, &c.allocation],
             ),
         );
@@ -1148,15 +1156,24 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
             "served_fraction",
             "price_bound",
         ],
-        &entry_rows(&r.companies, r.periods, &grids, Some(&e.price_bound)),
+        &entry_rows(
+            &r.market.companies,
+            r.market.periods,
+            &grids,
+            Some(&e.price_bound),
+        ),
     );
     assert_table(
         &dir,
         "companies.csv",
         &["company", "revenue"],
-        &item_rows(&r.companies, &[nums(&e.revenues)]),
+        &item_rows(&r.market.companies, &[nums(&e.revenues)]),
     );
-    assert!(r.classes.iter().any(|c| c.contains(',')), "{:?}", r.classes);
+    assert!(
+        r.market.classes.iter().any(|c| c.contains(',')),
+        "{:?}",
+        r.market.classes
+    );
     let mut columns = [&r.count, &r.budget, &e.multiplier]
         .map(|v| nums(v))
         .to_vec();
@@ -1190,13 +1207,18 @@ fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
             "payment_received",
             "unspent_budget",
         ],
-        &item_rows(&r.classes, &columns),
+        &item_rows(&r.market.classes, &columns),
     );
     assert_table(
         &dir,
         "demand.csv",
         &["class", "company", "period", "demand"],
-        &demand_rows(&r.classes, &r.companies, r.periods, &[&e.demand]),
+        &demand_rows(
+            &r.market.classes,
+            &r.market.companies,
+            r.market.periods,
+            &[&e.demand],
+        ),
     );
 
     let out = dir.join("simulate");

@@ -149,9 +149,9 @@ pub use problem::consumer_problem;
 pub use report::{
     dutch_pilot_study, ecogrid_demo, ecogrid_study, max_price_error, update_name, AllocationReport,
     CaseStudyReport, CertificateReport, DistributedReport, EcogridDemoReport, EntryIndex,
-    GeneralSolveReport, PaperSettingReport, PeriodPointReport, PeriodsReport, RoundReport,
-    RunReport, SimulationReport, SolveReport, ECOGRID_COMPANY_NAMES, ECOGRID_STUDY_PERIODS,
-    ECOGRID_STUDY_UPDATES, GENERAL_NOT_APPLICABLE,
+    GeneralSolveReport, MarketSummary, PaperSettingReport, PeriodPointReport, PeriodsReport,
+    RoundReport, RunReport, SimulationReport, SolveReport, ECOGRID_COMPANY_NAMES,
+    ECOGRID_STUDY_PERIODS, ECOGRID_STUDY_UPDATES, GENERAL_NOT_APPLICABLE,
 };
 pub use scenario::{
     GeneralScenarioModel, Scenario, ScenarioModel, ScenarioSimulation, ScenarioSolution,

@@ -58,10 +58,10 @@ pub struct AllocationReport {
     pub max_gain: f64,
 }
 
-/// `dr solve` on a scenario with the paper's log consumers (§IV-B: eq. 10, eq. 14,
-/// Theorem 2).
+/// What a Stackelberg solve report is about (alshehri-liu-chen-basar §II): the scenario,
+/// what was solved, the `T` periods, the `K` companies and the consumer classes by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SolveReport {
+pub struct MarketSummary {
     /// `"stackelberg"`.
     pub model: String,
     /// The scenario file.
@@ -74,6 +74,34 @@ pub struct SolveReport {
     pub companies: Vec<String>,
     /// Class names.
     pub classes: Vec<String>,
+}
+
+impl MarketSummary {
+    fn new(
+        file: &str,
+        solved: &str,
+        periods: usize,
+        companies: &[String],
+        classes: &[String],
+    ) -> Self {
+        Self {
+            model: "stackelberg".into(),
+            file: file.into(),
+            solved: solved.into(),
+            periods,
+            companies: companies.to_vec(),
+            classes: classes.to_vec(),
+        }
+    }
+}
+
+/// `dr solve` on a scenario with the paper's log consumers (§IV-B: eq. 10, eq. 14,
+/// Theorem 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolveReport {
+    /// The market solved.
+    #[serde(flatten)]
+    pub market: MarketSummary,
     /// Which case of the equilibrium applied.
     pub case: EquilibriumCase,
     /// Prices `p_k(t)`, `[k][t]`.
@@ -148,14 +176,14 @@ impl SolveReport {
             )
         };
         Self {
-            model: "stackelberg".into(),
-            file: file.into(),
-            solved: "Stackelberg equilibrium (alshehri-liu-chen-basar §IV-B: eq. 10, eq. 14, \
-                     Theorem 2)"
-                .into(),
-            periods: model.market.periods(),
-            companies: model.company_names.clone(),
-            classes: model.consumer_names.clone(),
+            market: MarketSummary::new(
+                file,
+                "Stackelberg equilibrium (alshehri-liu-chen-basar §IV-B: eq. 10, eq. 14, \
+                 Theorem 2)",
+                model.market.periods(),
+                &model.company_names,
+                &model.consumer_names,
+            ),
             case: eq.case,
             prices: eq.prices.clone(),
             revenue_share: eq.revenues.iter().map(|r| r / eq.budget_total).collect(),
@@ -194,18 +222,9 @@ impl SolveReport {
 /// `dr solve` on a scenario with general consumers (§IX-A, §III; [`crate::solve_general_equilibrium`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeneralSolveReport {
-    /// `"stackelberg"`.
-    pub model: String,
-    /// The scenario file.
-    pub file: String,
-    /// What was solved.
-    pub solved: String,
-    /// `T`.
-    pub periods: usize,
-    /// Company names.
-    pub companies: Vec<String>,
-    /// Class names.
-    pub classes: Vec<String>,
+    /// The market solved.
+    #[serde(flatten)]
+    pub market: MarketSummary,
     /// `"general"`: the closed forms do not apply.
     pub case: String,
     /// Each class's utility family.
@@ -238,15 +257,14 @@ impl GeneralSolveReport {
     pub fn new(file: &str, model: &GeneralScenarioModel, eq: GeneralEquilibrium) -> Self {
         let classes = model.market.classes();
         Self {
-            model: "stackelberg".into(),
-            file: file.into(),
-            solved: "clearing prices with general consumers (alshehri-liu-chen-basar §IX-A: \
-                     non-logarithmic utilities; §III: period-specific demand bounds), \
-                     numerically"
-                .into(),
-            periods: model.market.periods(),
-            companies: model.company_names.clone(),
-            classes: model.consumer_names.clone(),
+            market: MarketSummary::new(
+                file,
+                "clearing prices with general consumers (alshehri-liu-chen-basar §IX-A: \
+                 non-logarithmic utilities; §III: period-specific demand bounds), numerically",
+                model.market.periods(),
+                &model.company_names,
+                &model.consumer_names,
+            ),
             case: "general".into(),
             utility_family: classes.iter().map(|c| c.utility).collect(),
             count: classes.iter().map(|c| c.count).collect(),
