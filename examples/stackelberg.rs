@@ -50,7 +50,7 @@ fn table(s: &CaseStudy) {
             100.0 * s.savings_fraction_eq11
         );
     }
-    let cert = &s.equilibrium.certificate;
+    let cert = &s.equilibrium_certificate;
     println!(
         "certificate: system (13) residual {:.1e}, eq. 14 vs faer {:.1e}, supply balance {:.1e}, \
          budgets {:.1e}, consumer KKT {:.1e}\n",

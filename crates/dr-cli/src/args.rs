@@ -34,6 +34,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub output: Option<PathBuf>,
 
+    /// Format of the --output tables: csv, or parquet (a dr built with the cargo feature
+    /// `parquet`).
+    #[arg(long, global = true, value_enum, default_value_t = TableFormat::Csv)]
+    pub format: TableFormat,
+
     /// Most memory a scenario may need (e.g. 6GiB, 512M); scenarios estimated above it are
     /// rejected before anything is allocated. Default: $DR_MEMORY_LIMIT, else 3/4 of the
     /// machine's physical memory.
@@ -175,4 +180,14 @@ mod tests {
         assert!(parse_key_value("=1").is_err());
         assert!(parse_key_value("a").is_err());
     }
+}
+
+/// `--format`: how `--output DIR` writes its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum TableFormat {
+    /// `NAME.csv`.
+    #[default]
+    Csv,
+    /// `NAME.parquet` (cargo feature `parquet`).
+    Parquet,
 }

@@ -24,6 +24,17 @@ pub(crate) enum CliError {
         /// The model named by the scenario.
         model: ModelKind,
     },
+    /// An output format whose cargo feature this build lacks (`--format parquet`).
+    #[error(
+        "--format {format} is not available in this build (build dr with the cargo feature \
+         `{feature}`: cargo build --release --features dr-cli/{feature})"
+    )]
+    FormatUnavailable {
+        /// The format asked for.
+        format: &'static str,
+        /// The feature that provides it.
+        feature: &'static str,
+    },
     /// `dr study NAME` with a name no study has.
     #[error("unknown study '{name}'; {available}")]
     UnknownStudy {
@@ -113,6 +124,7 @@ impl CliError {
         match self {
             CliError::ModelUnavailable { .. }
             | CliError::CommandUnavailable { .. }
+            | CliError::FormatUnavailable { .. }
             | CliError::UnknownStudy { .. }
             | CliError::BadParameter { .. } => 2,
             CliError::CheckFailed(_) => 3,
@@ -126,6 +138,7 @@ impl CliError {
             CliError::Scenario(_) => "scenario",
             CliError::ModelUnavailable { .. } => "model_unavailable",
             CliError::CommandUnavailable { .. } => "command_unavailable",
+            CliError::FormatUnavailable { .. } => "format_unavailable",
             CliError::UnknownStudy { .. } => "unknown_study",
             CliError::BadParameter { .. } => "bad_parameter",
             CliError::Model { .. } => "model",

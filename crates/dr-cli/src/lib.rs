@@ -38,12 +38,15 @@
 pub(crate) mod args;
 mod bidding;
 pub mod command;
+mod csv;
 pub(crate) mod demo;
 pub(crate) mod error;
 mod json_layout;
 mod mechanism;
 pub(crate) mod models;
 pub(crate) mod output;
+#[cfg(feature = "parquet")]
+mod parquet;
 pub(crate) mod progress;
 mod shaping;
 mod stackelberg;
@@ -109,10 +112,17 @@ fn options(cli: Cli) -> Result<(Options, Command), CliError> {
         Some(b) => b,
         None => output::memory_limit_from_env()?,
     };
+    if cli.format == args::TableFormat::Parquet && !cfg!(feature = "parquet") {
+        return Err(CliError::FormatUnavailable {
+            format: "parquet",
+            feature: "parquet",
+        });
+    }
     let mut opts = Options {
         json: cli.json,
         plot_dir: cli.plot,
         output_dir: cli.output,
+        table_format: cli.format,
         progress_allowed,
         memory_limit,
         ..Options::default()
@@ -171,7 +181,7 @@ fn emit(out: Output, opts: &Options) -> Result<u8, CliError> {
         None => Vec::new(),
     };
     let tables = match &opts.output_dir {
-        Some(dir) => output::write_tables(dir, out.tables())?,
+        Some(dir) => output::write_tables(dir, out.tables(), opts.table_format)?,
         None => Vec::new(),
     };
     if opts.json {

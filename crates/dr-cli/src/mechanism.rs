@@ -19,6 +19,15 @@
 //!   `--set damping=α`, `--set mechanism=centralized|distributed`.
 //! - `--plot DIR`: demand per user and period, taxes per user, the message network (tree
 //!   edges solid, idle edges dashed) and, for `simulate`, the convergence trace.
+//! - `--output DIR` (CSV, or Parquet with `--format parquet`), written from the report's own
+//!   fields: `dr solve` writes `users.csv` (per user from 0: `v^i(x^{i*})`, taxes `t̂^i`
+//!   and `t̃^i`, payoff `u^i`, `v^i(0)`, the tax's size, squared penalties and money part;
+//!   with a network `φ(i)` and the distributed mechanism's taxes and payoff),
+//!   `user_periods.csv` (`x_t^{i*}` and its bounds' multipliers), `periods.csv` (`p_t`,
+//!   aggregate demand, `μ_t`) and with a network `tree_edges.csv` (users on each side,
+//!   proxies held across) and `idle_edges.csv` (the cycle each closes); `dr simulate`
+//!   writes `user_periods.csv` (final `y_t^i` and `x_t^{i*}`), `rounds.csv` and, for a
+//!   distributed run, the two edge tables.
 //!
 //! # Claims and the exit status
 //! The planner's certificate is recorded in the output's outcome (not `Solved` → exit 4),
@@ -27,10 +36,13 @@
 //! relative tolerance are described in the model crate ([`dr_mechanism::SolveChecks`]).
 
 use super::args::RuleChoice;
+use super::csv::{self, tabled};
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_text, check_memory, heading_word, num, Options, Output, Table};
+use super::output::{
+    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+};
 use crate::command::RoundReport;
 use demand_response::plot::{BarChart, GraphDrawing, LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
@@ -41,6 +53,7 @@ use dr_mechanism::{
 };
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// The mechanism's commands (see [`super::models`]).
 pub(crate) const COMMANDS: ModelCommands = ModelCommands {
@@ -103,7 +116,217 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         ..Output::default()
     };
     record(&mut out.outcome, &report);
-    Ok(out.with_body(report))
+    Ok(tabled(out, report, solve_tables))
+}
+
+// ---------------------------------------------------------------------------------------
+// --output DIR: the per-item tables of solve and simulate, written from the reports' fields
+// ---------------------------------------------------------------------------------------
+
+/// The tables of `dr solve`: per user (from 0) its utility `v^i(x^{i*})`, tax `t̂^i` (eq. 7),
+/// balanced tax `t̃^i` (Theorem 4), payoff `u^i`, `v^i(0)` (Theorem 3) and the parts of its
+/// tax, and with a network the distributed mechanism's `φ(i)`, taxes and payoffs (§V); per
+/// user and period the demand `x_t^{i*}` and the multipliers of its bounds (4); per period
+/// the energy price `p_t`, the aggregate demand and the peak price `μ_t`; with a network, its
+/// tree edges (the messages they carry) and idle edges (the cycle each closes).
+fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
+    let mut users = vec![
+        "user",
+        "utility",
+        "tax",
+        "balanced_tax",
+        "payoff",
+        "utility_at_zero",
+        "tax_size",
+        "squared_penalty",
+        "money_tax",
+    ];
+    if r.distributed.is_some() {
+        users.extend([
+            "phi",
+            "distributed_tax",
+            "distributed_balanced_tax",
+            "distributed_payoff",
+        ]);
+    }
+    let mut tables = vec![
+        csv::table("users.csv", users, r, |r, rows| {
+            for i in 0..r.users {
+                rows.int(i)?;
+                for column in [
+                    &r.utility,
+                    &r.taxes,
+                    &r.balanced_taxes,
+                    &r.payoffs,
+                    &r.utility_at_zero,
+                    &r.tax_sizes,
+                    &r.squared_penalties,
+                    &r.money_taxes,
+                ] {
+                    rows.opt(column.get(i).copied())?;
+                }
+                if let Some(d) = &r.distributed {
+                    match d.phi.get(i) {
+                        Some(&phi) => rows.int(phi)?,
+                        None => rows.empty()?,
+                    };
+                    for column in [&d.taxes, &d.balanced_taxes, &d.payoffs] {
+                        rows.opt(column.get(i).copied())?;
+                    }
+                }
+                rows.end()?;
+            }
+            Ok(())
+        }),
+        csv::table(
+            "user_periods.csv",
+            vec![
+                "user",
+                "period",
+                "demand",
+                "lower_bound_multiplier",
+                "upper_bound_multiplier",
+            ],
+            r,
+            |r, rows| {
+                let at =
+                    |m: &[Vec<f64>], i: usize, t: usize| m.get(i).and_then(|m| m.get(t)).copied();
+                for i in 0..r.users {
+                    for t in 0..r.periods {
+                        rows.int(i)?
+                            .int(t)?
+                            .opt(at(&r.allocation, i, t))?
+                            .opt(at(&r.lower_bound_multipliers, i, t))?
+                            .opt(at(&r.upper_bound_multipliers, i, t))?
+                            .end()?;
+                    }
+                }
+                Ok(())
+            },
+        ),
+        csv::table(
+            "periods.csv",
+            vec!["period", "energy_price", "aggregate_demand", "mu"],
+            r,
+            |r, rows| {
+                for t in 0..r.periods {
+                    rows.int(t)?;
+                    for column in [&r.energy_prices, &r.aggregate_demand, &r.mu] {
+                        rows.opt(column.get(t).copied())?;
+                    }
+                    rows.end()?;
+                }
+                Ok(())
+            },
+        ),
+    ];
+    if r.distributed.is_some() {
+        tables.extend(edge_tables(r, |r| {
+            r.distributed.as_ref().map(|d| &d.routing)
+        }));
+    }
+    tables
+}
+
+/// The message network of the distributed mechanism (§V): `tree_edges.csv`, each tree edge
+/// `parent – child` with the users reached through either end and the demand proxies held
+/// across it; `idle_edges.csv`, each other edge with the cycle it closes (its length and
+/// where the tree paths from its ends meet).
+fn edge_tables<R: 'static>(
+    r: &Arc<R>,
+    routing: fn(&R) -> Option<&MessageRouting>,
+) -> [CsvTable; 2] {
+    [
+        csv::table(
+            "tree_edges.csv",
+            vec![
+                "parent",
+                "child",
+                "users_through_child",
+                "users_through_parent",
+                "proxies",
+            ],
+            r,
+            move |r, rows| {
+                for e in routing(r).iter().flat_map(|g| &g.edges_used) {
+                    rows.int(e.parent)?
+                        .int(e.child)?
+                        .int(e.users_through_child)?
+                        .int(e.users_through_parent)?
+                        .int(e.proxies.len())?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ),
+        csv::table(
+            "idle_edges.csv",
+            vec!["end_a", "end_b", "cycle_length", "common_ancestor"],
+            r,
+            move |r, rows| {
+                for e in routing(r).iter().flat_map(|g| &g.edges_idle) {
+                    rows.int(e.edge.0)?
+                        .int(e.edge.1)?
+                        .int(e.cycle_length)?
+                        .int(e.common_ancestor)?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ),
+    ]
+}
+
+/// The tables of `dr simulate`: per user and period the final announced demand `y_t^i` and
+/// the planner's optimum `x_t^{i*}`; per round the largest best-response gain (absolute and
+/// relative), infeasibility, price disagreement, welfare and peak; for a distributed run its
+/// message network ([`edge_tables`]).
+fn simulation_tables(r: &Arc<SimulationReport>) -> Vec<CsvTable> {
+    let mut tables = vec![
+        csv::table(
+            "user_periods.csv",
+            vec!["user", "period", "demand", "optimum_demand"],
+            r,
+            |r, rows| {
+                for (i, (y, x)) in r.allocation.iter().zip(&r.optimum_allocation).enumerate() {
+                    for (t, (y, x)) in y.iter().zip(x).enumerate() {
+                        rows.int(i)?.int(t)?.num(*y)?.num(*x)?.end()?;
+                    }
+                }
+                Ok(())
+            },
+        ),
+        csv::table(
+            "rounds.csv",
+            vec![
+                "round",
+                "max_gain",
+                "max_relative_gain",
+                "infeasibility",
+                "price_disagreement",
+                "welfare",
+                "peak",
+            ],
+            r,
+            |r, rows| {
+                for x in &r.rounds {
+                    rows.int(x.round)?
+                        .num(x.max_gain)?
+                        .num(x.max_relative_gain)?
+                        .num(x.infeasibility)?
+                        .num(x.price_disagreement)?
+                        .num(x.welfare)?
+                        .num(x.peak)?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ),
+    ];
+    if r.routing.is_some() {
+        tables.extend(edge_tables(r, |r| r.routing.as_ref()));
+    }
+    tables
 }
 
 /// Records the planner's certificate and every claim of the report in `outcome`.
@@ -646,7 +869,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             report.termination, report.rounds_applied
         ),
     );
-    Ok(out.with_body(report))
+    Ok(tabled(out, report, simulation_tables))
 }
 
 fn simulation_text(

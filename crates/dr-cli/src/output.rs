@@ -1,7 +1,7 @@
 //! What a model module receives ([`Options`]) and returns ([`Output`]), plus small
 //! formatting helpers (aligned tables, certificates).
 
-use super::args::{EquilibriumChoice, RuleChoice, SimArgs};
+use super::args::{EquilibriumChoice, RuleChoice, SimArgs, TableFormat};
 use super::error::CliError;
 use super::progress::{Progress, Watch};
 use crate::command::{RoundObserver, RoundReport};
@@ -144,11 +144,16 @@ pub(crate) struct CsvTable {
 pub(crate) type RowWriter = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>>;
 
 /// Writes each table as `dir/<file_name>` (the directory is created if missing): the header
-/// line, then the rows through a 1 MiB buffer. Returns the paths written.
+/// line, then the rows through a 1 MiB buffer; with `--format parquet` as
+/// `dir/<name>.parquet` instead ([`crate::parquet`]). Returns the paths written.
 pub(crate) fn write_tables(
     dir: &std::path::Path,
     tables: &[CsvTable],
+    format: TableFormat,
 ) -> Result<Vec<PathBuf>, CliError> {
+    if format == TableFormat::Parquet {
+        return write_parquet(dir, tables);
+    }
     use std::io::Write as _;
     let io_err = |path: &std::path::Path, e: std::io::Error| CliError::Io {
         path: path.display().to_string(),
@@ -167,6 +172,32 @@ pub(crate) fn write_tables(
         written.push(path);
     }
     Ok(written)
+}
+
+/// `--format parquet`: each table as `dir/<name>.parquet`.
+#[cfg(feature = "parquet")]
+fn write_parquet(dir: &std::path::Path, tables: &[CsvTable]) -> Result<Vec<PathBuf>, CliError> {
+    let io_err = |path: &std::path::Path, e: std::io::Error| CliError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let mut written = Vec::with_capacity(tables.len());
+    for t in tables {
+        let path = dir.join(&t.file_name).with_extension("parquet");
+        crate::parquet::write_table(&path, t).map_err(|e| io_err(&path, e))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `--format parquet` in a build without the `parquet` feature: a usage error (exit 2).
+#[cfg(not(feature = "parquet"))]
+fn write_parquet(_: &std::path::Path, _: &[CsvTable]) -> Result<Vec<PathBuf>, CliError> {
+    Err(CliError::FormatUnavailable {
+        format: "parquet",
+        feature: "parquet",
+    })
 }
 
 impl std::fmt::Debug for Output {
@@ -388,6 +419,8 @@ pub(crate) struct Options {
     pub plot_dir: Option<PathBuf>,
     /// `--output DIR`: per-item tables as CSV ([`Output::tables`]).
     pub output_dir: Option<PathBuf>,
+    /// `--format`: CSV or Parquet tables.
+    pub table_format: TableFormat,
     /// Settings of `dr simulate` (all `None` for other commands).
     pub sim: SimOptions,
     /// `--set KEY=VALUE` parameters.

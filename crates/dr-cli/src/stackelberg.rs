@@ -19,6 +19,17 @@
 //! [`dr_stackelberg::SimulationReport`], …): `--json` streams the report, the text is
 //! formatted from the same value.
 //!
+//! **Tables** (`--output DIR`, CSV or with `--format parquet` Parquet), written from the
+//! report's own fields, column names those of the JSON: `dr solve` writes
+//! `company_periods.csv` (per company `k` and period `t`: price `p_k(t)`, supply `G_k(t)`,
+//! aggregate demand `D_k(t)`, the clearing — excess demand, sold, served fraction — and
+//! where the price sits, Remark 3), `companies.csv` (revenue, share of `Σ budgets`),
+//! `classes.csv` (count, budget, Theorem 1's minimum budget, energy, need, utility, payment
+//! and what rationing leaves each consumer; with general consumers `λ_n` and whether the
+//! budget binds) and `demand.csv` (per class, company and period, `d_{n,k}(t)` of one
+//! consumer and what it receives); `dr simulate` writes `company_periods.csv` (final and
+//! equilibrium prices), `rounds.csv` (mismatch, price error) and `round_prices.csv`.
+//!
 //! **General consumers** (§IX-A non-log utilities, §III demand bounds; scenario keys
 //! `utility`, `exponent`, `satiation`, `min_demand`, `max_demand`, `fixed_demand`):
 //! `dr solve` prints the numerically computed clearing prices with their certificate and the
@@ -43,16 +54,19 @@
 //! is printed only when it holds.
 
 use super::args::RuleChoice;
+use super::csv::{self, tabled};
 use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
-use super::output::{certificate_text, check_memory, heading_word, num, Options, Output, Table};
+use super::output::{
+    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+};
 use super::study::Study;
 use crate::command::RoundReport;
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::{ModelKind, Scenario};
 use dr_convex::Claim;
-use dr_stackelberg::studies;
+use dr_stackelberg::studies::{self, CaseStudy};
 use dr_stackelberg::{
     asymptotics_study, dutch_pilot_study, ecogrid_demo, ecogrid_study, period_sweep,
     solve_equilibrium, solve_general_equilibrium, CaseStudyReport, DemandOutput,
@@ -62,6 +76,7 @@ use dr_stackelberg::{
     SimulationReport, SolveReport, StackelbergError, UpdateOrder, ECOGRID_COMPANY_NAMES,
 };
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// The Stackelberg model's commands, studies and demo section.
 pub(crate) const COMMANDS: ModelCommands = ModelCommands {
@@ -234,9 +249,9 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let eq = solve_equilibrium(market, &settings).map_err(&err)?;
     let r = SolveReport::new(s.name(), &model, &eq);
     drop(eq);
-    let k_n = r.companies.len();
-    let t_n = r.periods;
-    let classes = r.classes.len();
+    let k_n = r.market.companies.len();
+    let t_n = r.market.periods;
+    let classes = r.market.classes.len();
     let consumers_total = r.consumers_total;
     let revenue_total = r.revenue_total;
 
@@ -316,36 +331,15 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         text.push('\n');
     }
 
-    // Prices per period, one column group per company.
-    let show_k = k_n.min(4);
-    let mut header: Vec<String> = vec!["period t".into()];
-    for name in r.companies.iter().take(show_k) {
-        let short = if k_n == 1 {
-            String::new()
-        } else {
-            format!(" {name}")
-        };
-        header.push(format!("p(t){short}"));
-        header.push(format!("G(t){short}"));
-    }
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut table = Table::new(&header_ref);
-    for t in 0..t_n {
-        let mut row = vec![t.to_string()];
-        for k in 0..show_k {
-            row.push(num(r.prices[k][t]));
-            row.push(num(r.supply[k][t]));
-        }
-        table.row(row);
-    }
     let _ = writeln!(text, "Equilibrium prices p_k(t) and supplies G_k(t):");
-    text.push_str(&table.render());
-    if k_n > show_k {
-        let _ = writeln!(text, "({} more companies: see --json)", k_n - show_k);
-    }
+    text.push_str(&company_periods_text(
+        &r.market.companies,
+        t_n,
+        &[("p(t)", &r.prices), ("G(t)", &r.supply)],
+    ));
 
     let mut companies = Table::new(&["company", "revenue", "share of Σ budgets"]);
-    for (k, name) in r.companies.iter().enumerate() {
+    for (k, name) in r.market.companies.iter().enumerate() {
         companies.row(vec![
             name.clone(),
             num(r.revenues[k]),
@@ -372,7 +366,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     ]);
     for n in 0..classes {
         table.row(vec![
-            r.classes[n].clone(),
+            r.market.classes[n].clone(),
             num(r.count[n]),
             num(r.budget[n]),
             num(r.minimum_budget[n]),
@@ -401,8 +395,8 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
                 let who = match (classes, k_n) {
                     (1, 1) => "d(t)".to_string(),
                     (1, _) => format!("d_k{k}(t)"),
-                    (_, 1) => format!("d(t) {}", r.classes[n]),
-                    _ => format!("d_k{k}(t) {}", r.classes[n]),
+                    (_, 1) => format!("d(t) {}", r.market.classes[n]),
+                    _ => format!("d_k{k}(t) {}", r.market.classes[n]),
                 };
                 header.push(who);
             }
@@ -421,7 +415,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         let _ = writeln!(text, "\nDemand per consumer d_{{n,k}}(t):");
         text.push_str(&table.render());
     } else {
-        let _ = writeln!(text, "\n(per-consumer demands d[class][k][t]: see --json)");
+        let _ = writeln!(
+            text,
+            "\n(per-consumer demands d[class][k][t]: see --json, or demand.csv with --output DIR)"
+        );
     }
     text.push('\n');
     text.push_str(&certificate_text(&r.certificate.certificate));
@@ -435,7 +432,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         let mut chart = LineChart::new("Equilibrium prices p_k(t)")
             .x_label("period t")
             .y_label("price");
-        for (k, name) in r.companies.iter().enumerate() {
+        for (k, name) in r.market.companies.iter().enumerate() {
             chart = chart.series_with_markers(
                 name.clone(),
                 r.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
@@ -445,7 +442,49 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
     out.text = text;
     out.plots = plots;
-    Ok(out.with_body(r))
+    Ok(tabled(out, r, solve_tables))
+}
+
+/// Companies shown in the text tables (the others: see `--json` or `--output`).
+const SHOWN_COMPANIES: usize = 4;
+
+/// The text table of `[k][t]` values per period: for each of the first
+/// [`SHOWN_COMPANIES`] companies one column per `(symbol, table)` in `columns`, named by
+/// the symbol and, with several companies, the company.
+fn company_periods_text(
+    companies: &[String],
+    periods: usize,
+    columns: &[(&str, &[Vec<f64>])],
+) -> String {
+    let shown = &companies[..companies.len().min(SHOWN_COMPANIES)];
+    let mut header: Vec<String> = vec!["period t".into()];
+    for name in shown {
+        for (symbol, _) in columns {
+            header.push(if companies.len() == 1 {
+                symbol.to_string()
+            } else {
+                format!("{symbol} {name}")
+            });
+        }
+    }
+    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header_ref);
+    for t in 0..periods {
+        let mut row = vec![t.to_string()];
+        for k in 0..shown.len() {
+            row.extend(columns.iter().map(|(_, v)| num(v[k][t])));
+        }
+        table.row(row);
+    }
+    let mut text = table.render();
+    if companies.len() > shown.len() {
+        let _ = writeln!(
+            text,
+            "({} more companies: see --json or --output DIR)",
+            companies.len() - shown.len()
+        );
+    }
+    text
 }
 
 /// `dr solve` with general consumers (§IX-A non-log utilities, §III demand bounds): the
@@ -465,7 +504,11 @@ fn solve_general(
     let cert = &e.certificate;
     let mut out = Output::default();
     out.certificate("Stackelberg equilibrium (general consumers)", cert);
-    let (k_n, t_n, classes) = (r.companies.len(), r.periods, r.classes.len());
+    let (k_n, t_n, classes) = (
+        r.market.companies.len(),
+        r.market.periods,
+        r.market.classes.len(),
+    );
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -487,33 +530,16 @@ fn solve_general(
         e.iterations,
         r.not_applicable.join("; "),
     );
-    let mut header: Vec<String> = vec!["period t".into()];
-    for name in r.companies.iter().take(4) {
-        let short = if k_n == 1 {
-            String::new()
-        } else {
-            format!(" {name}")
-        };
-        header.push(format!("p(t){short}"));
-        header.push(format!("G(t){short}"));
-        header.push(format!("D(t){short}"));
-    }
-    let header_ref: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut table = Table::new(&header_ref);
-    for t in 0..t_n {
-        let mut row = vec![t.to_string()];
-        for k in 0..k_n.min(4) {
-            row.push(num(e.prices[k][t]));
-            row.push(num(e.supply[k][t]));
-            row.push(num(e.aggregate_demand[k][t]));
-        }
-        table.row(row);
-    }
     let _ = writeln!(text, "Prices p_k(t), supplies G_k(t) and demands D_k(t):");
-    text.push_str(&table.render());
-    if k_n > 4 {
-        let _ = writeln!(text, "({} more companies: see --json)", k_n - 4);
-    }
+    text.push_str(&company_periods_text(
+        &r.market.companies,
+        t_n,
+        &[
+            ("p(t)", &e.prices),
+            ("G(t)", &e.supply),
+            ("D(t)", &e.aggregate_demand),
+        ],
+    ));
     let mut table = Table::new(&[
         "class",
         "utility family",
@@ -537,7 +563,7 @@ fn solve_general(
             }
         };
         table.row(vec![
-            r.classes[n].clone(),
+            r.market.classes[n].clone(),
             family,
             num(r.count[n]),
             num(r.budget[n]),
@@ -567,7 +593,7 @@ fn solve_general(
         ]);
         for n in 0..classes {
             table.row(vec![
-                r.classes[n].clone(),
+                r.market.classes[n].clone(),
                 num(e.energy[n]),
                 num(e.energy_received[n]),
                 num(e.payment_received[n]),
@@ -577,7 +603,7 @@ fn solve_general(
         text.push_str(&table.render());
     }
     let mut companies = Table::new(&["company", "revenue"]);
-    for (k, name) in r.companies.iter().enumerate() {
+    for (k, name) in r.market.companies.iter().enumerate() {
         companies.row(vec![name.clone(), num(e.revenues[k])]);
     }
     let _ = writeln!(text, "\nCompanies:");
@@ -600,7 +626,7 @@ fn solve_general(
         let mut chart = LineChart::new("Equilibrium prices p_k(t) (general consumers)")
             .x_label("period t")
             .y_label("price");
-        for (k, name) in r.companies.iter().enumerate() {
+        for (k, name) in r.market.companies.iter().enumerate() {
             chart = chart.series_with_markers(
                 name.clone(),
                 e.prices[k].iter().enumerate().map(|(t, p)| (t as f64, *p)),
@@ -610,7 +636,7 @@ fn solve_general(
             .push(Plot::new("stackelberg-solve-prices", &chart));
     }
     out.text = text;
-    Ok(out.with_body(r))
+    Ok(tabled(out, r, general_solve_tables))
 }
 
 /// `dr verify`: the LP cross-check. The paper's log consumers go through the facade's
@@ -826,7 +852,7 @@ fn rule_text(rule: RationingRule) -> &'static str {
 /// The market-clearing section printed when a price bound binds (Remark 3).
 fn clearing_text(r: &SolveReport) -> String {
     let c = &r.clearing;
-    let (companies, classes) = (&r.companies, &r.classes);
+    let (companies, classes) = (&r.market.companies, &r.market.classes);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -870,7 +896,10 @@ fn clearing_text(r: &SolveReport) -> String {
     }
     s.push_str(&table.render());
     if more > 0 {
-        let _ = writeln!(s, "({more} more bounded entries: see --json)");
+        let _ = writeln!(
+            s,
+            "({more} more bounded entries: see --json, or company_periods.csv with --output DIR)"
+        );
     }
     let mut table = Table::new(&[
         "class",
@@ -1142,6 +1171,11 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     .map_err(&err)?;
     let run: DistributedRun = stepper.executor().observe(&mut bar).run().into();
     let k_n = market.companies().len();
+    let companies = match (&general_model, &log_model) {
+        (Some(g), _) => &g.company_names,
+        (None, Some(l)) => &l.company_names,
+        (None, None) => &Vec::new(),
+    };
     let report = SimulationReport::with_reference(
         s.name(),
         if general {
@@ -1150,6 +1184,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         } else {
             "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)"
         },
+        companies,
         &settings,
         &run,
         &reference,
@@ -1297,7 +1332,297 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     }
     out.text = text;
     out.plots = plots;
-    Ok(out.with_body(report))
+    Ok(tabled(out, report, simulation_tables))
+}
+
+// ---------------------------------------------------------------------------------------
+// --output DIR: the per-item tables of solve and simulate, written from the reports' fields
+
+/// Where a report holds a table's values.
+type Field<R, V> = fn(&R) -> &[V];
+
+/// A column of a per-item table: its header and where the report holds it.
+type Column<R, V> = (&'static str, Field<R, V>);
+
+/// A column of a per-class or per-company table.
+enum ItemColumn<R> {
+    /// Numbers, one per item.
+    Num(Column<R, f64>),
+    /// Flags, one per item.
+    Flag(Column<R, bool>),
+}
+
+/// `file`: one row per item (class or company, `label` its name from `names`), then
+/// `columns`; a value the report lacks is an empty cell.
+fn items_table<R: 'static>(
+    report: &Arc<R>,
+    file: &str,
+    label: &'static str,
+    names: fn(&R) -> &[String],
+    columns: &'static [ItemColumn<R>],
+) -> CsvTable {
+    let mut header = vec![label];
+    header.extend(columns.iter().map(|c| match c {
+        ItemColumn::Num((h, _)) | ItemColumn::Flag((h, _)) => *h,
+    }));
+    csv::table(file, header, report, move |r, rows| {
+        for (i, name) in names(r).iter().enumerate() {
+            rows.text(name)?;
+            for c in columns {
+                match c {
+                    ItemColumn::Num((_, values)) => rows.opt(values(r).get(i).copied())?,
+                    ItemColumn::Flag((_, values)) => match values(r).get(i) {
+                        Some(&v) => rows.flag(v)?,
+                        None => rows.empty()?,
+                    },
+                };
+            }
+            rows.end()?;
+        }
+        Ok(())
+    })
+}
+
+/// Every entry `(k, company name, t)` of a `[k][t]` table, company-major.
+fn entries(companies: &[String], periods: usize) -> impl Iterator<Item = (usize, &str, usize)> {
+    companies
+        .iter()
+        .enumerate()
+        .flat_map(move |(k, c)| (0..periods).map(move |t| (k, c.as_str(), t)))
+}
+
+/// Entry `(k, t)` of a `[k][t]` table, if the report has it.
+fn at<V: Copy>(grid: &[Vec<V>], k: usize, t: usize) -> Option<V> {
+    grid.get(k).and_then(|g| g.get(t)).copied()
+}
+
+/// The header of a table: `index` columns, then each column's name.
+fn header_of<R, V>(index: &[&'static str], columns: &[Column<R, V>]) -> Vec<&'static str> {
+    index
+        .iter()
+        .copied()
+        .chain(columns.iter().map(|(h, _)| *h))
+        .collect()
+}
+
+/// `company_periods.csv`: one row per company `k` and period `t` (company name, `t`), then
+/// each `[k][t]` column and, when given, where the price sits (Remark 3).
+fn company_periods_table<R: 'static>(
+    report: &Arc<R>,
+    names: fn(&R) -> &[String],
+    periods: fn(&R) -> usize,
+    columns: &'static [Column<R, Vec<f64>>],
+    price_bound: Option<Field<R, Vec<PriceBound>>>,
+) -> CsvTable {
+    let mut header = header_of(&["company", "period"], columns);
+    header.extend(price_bound.map(|_| "price_bound"));
+    csv::table("company_periods.csv", header, report, move |r, rows| {
+        for (k, name, t) in entries(names(r), periods(r)) {
+            rows.text(name)?.int(t)?;
+            for (_, grid) in columns {
+                rows.opt(at(grid(r), k, t))?;
+            }
+            if let Some(bound) = price_bound {
+                match at(bound(r), k, t) {
+                    Some(b) => rows.text(bound_name(b))?,
+                    None => rows.empty()?,
+                };
+            }
+            rows.end()?;
+        }
+        Ok(())
+    })
+}
+
+/// `demand.csv`: one row per consumer class `n`, company `k` and period `t`, then each
+/// `[n][k][t]` column (per consumer of the class; empty where the report has no table).
+fn demand_table<R: 'static>(
+    report: &Arc<R>,
+    classes: fn(&R) -> &[String],
+    companies: fn(&R) -> &[String],
+    periods: fn(&R) -> usize,
+    columns: &'static [Column<R, Vec<Vec<f64>>>],
+) -> CsvTable {
+    let header = header_of(&["class", "company", "period"], columns);
+    csv::table("demand.csv", header, report, move |r, rows| {
+        for (n, class) in classes(r).iter().enumerate() {
+            for (k, company, t) in entries(companies(r), periods(r)) {
+                rows.text(class)?.text(company)?.int(t)?;
+                for (_, table) in columns {
+                    rows.opt(table(r).get(n).and_then(|d| at(d, k, t)))?;
+                }
+                rows.end()?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The tables of `dr solve` (log consumers, §IV-B): prices, supplies, demands and the
+/// clearing per (company, period); revenues per company; the classes' budgets, energies,
+/// utilities and payments (Theorem 1's minimum budget; what rationing gives them, Remark 3);
+/// the demand `d_{n,k}(t)` of one consumer of each class and what it receives.
+fn solve_tables(r: &Arc<SolveReport>) -> Vec<CsvTable> {
+    use ItemColumn::Num;
+    vec![
+        company_periods_table(
+            r,
+            |r| &r.market.companies,
+            |r| r.market.periods,
+            &[
+                ("price", |r| &r.prices),
+                ("supply", |r| &r.supply),
+                ("aggregate_demand", |r| &r.aggregate_demand),
+                ("excess_demand", |r| &r.clearing.excess_demand),
+                ("sold", |r| &r.clearing.sold),
+                ("served_fraction", |r| &r.clearing.served_fraction),
+            ],
+            Some(|r| &r.price_bound),
+        ),
+        items_table(
+            r,
+            "companies.csv",
+            "company",
+            |r| &r.market.companies,
+            &[
+                Num(("revenue", |r| &r.revenues)),
+                Num(("revenue_share", |r| &r.revenue_share)),
+            ],
+        ),
+        items_table(
+            r,
+            "classes.csv",
+            "class",
+            |r| &r.market.classes,
+            &[
+                Num(("count", |r| &r.count)),
+                Num(("budget", |r| &r.budget)),
+                Num(("minimum_budget", |r| &r.minimum_budget)),
+                Num(("energy", |r| &r.energy)),
+                Num(("energy_need", |r| &r.energy_need)),
+                Num(("utility", |r| &r.utility)),
+                Num(("payment", |r| &r.payment)),
+                Num(("energy_received", |r| &r.clearing.energy)),
+                Num(("payment_received", |r| &r.clearing.payment)),
+                Num(("unspent_budget", |r| &r.clearing.unspent_budget)),
+                Num(("utility_received", |r| &r.clearing.utility)),
+            ],
+        ),
+        demand_table(
+            r,
+            |r| &r.market.classes,
+            |r| &r.market.companies,
+            |r| r.market.periods,
+            &[
+                ("demand", |r| &r.demand),
+                ("received", |r| &r.clearing.allocation),
+            ],
+        ),
+    ]
+}
+
+/// The tables of `dr solve` with general consumers (§IX-A, §III): as [`solve_tables`], with
+/// each class's marginal utility of money `λ_n` and whether its budget binds.
+fn general_solve_tables(r: &Arc<GeneralSolveReport>) -> Vec<CsvTable> {
+    use ItemColumn::{Flag, Num};
+    vec![
+        company_periods_table(
+            r,
+            |r| &r.market.companies,
+            |r| r.market.periods,
+            &[
+                ("price", |r| &r.equilibrium.prices),
+                ("supply", |r| &r.equilibrium.supply),
+                ("aggregate_demand", |r| &r.equilibrium.aggregate_demand),
+                ("served_fraction", |r| &r.equilibrium.served_fraction),
+            ],
+            Some(|r| &r.equilibrium.price_bound),
+        ),
+        items_table(
+            r,
+            "companies.csv",
+            "company",
+            |r| &r.market.companies,
+            &[Num(("revenue", |r| &r.equilibrium.revenues))],
+        ),
+        items_table(
+            r,
+            "classes.csv",
+            "class",
+            |r| &r.market.classes,
+            &[
+                Num(("count", |r| &r.count)),
+                Num(("budget", |r| &r.budget)),
+                Num(("multiplier", |r| &r.equilibrium.multiplier)),
+                Flag(("budget_binds", |r| &r.equilibrium.budget_binds)),
+                Num(("energy", |r| &r.equilibrium.energy)),
+                Num(("energy_need", |r| &r.energy_need)),
+                Num(("utility", |r| &r.equilibrium.utility)),
+                Num(("payment", |r| &r.equilibrium.payment)),
+                Num(("energy_received", |r| &r.equilibrium.energy_received)),
+                Num(("payment_received", |r| &r.equilibrium.payment_received)),
+                Num(("unspent_budget", |r| &r.equilibrium.unspent_budget)),
+            ],
+        ),
+        demand_table(
+            r,
+            |r| &r.market.classes,
+            |r| &r.market.companies,
+            |r| r.market.periods,
+            &[("demand", |r| &r.equilibrium.demand)],
+        ),
+    ]
+}
+
+/// The tables of `dr simulate` (eq. 21): the final and the equilibrium price per (company,
+/// period); the mismatch and price error per round; and the prices of every round.
+fn simulation_tables(r: &Arc<SimulationReport>) -> Vec<CsvTable> {
+    let periods = |r: &SimulationReport| r.run.equilibrium_prices.first().map_or(0, Vec::len);
+    let mut tables = vec![
+        company_periods_table(
+            r,
+            |r| &r.companies,
+            periods,
+            &[
+                ("price", |r| &r.run.prices),
+                ("equilibrium_price", |r| &r.run.equilibrium_prices),
+            ],
+            None,
+        ),
+        csv::table(
+            "rounds.csv",
+            vec!["round", "mismatch", "price_error"],
+            r,
+            |r, rows| {
+                for x in &r.run.rounds {
+                    rows.int(x.round)?
+                        .num(x.mismatch)?
+                        .opt(x.price_error)?
+                        .end()?;
+                }
+                Ok(())
+            },
+        ),
+    ];
+    if r.run.rounds.iter().any(|x| x.prices.is_some()) {
+        tables.push(csv::table(
+            "round_prices.csv",
+            vec!["round", "company", "period", "price"],
+            r,
+            |r, rows| {
+                for x in &r.run.rounds {
+                    for (k, p) in x.prices.iter().flatten().enumerate() {
+                        let name = r.companies.get(k).map_or("", String::as_str);
+                        for (t, p) in p.iter().enumerate() {
+                            rows.int(x.round)?.text(name)?.int(t)?.num(*p)?.end()?;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        ));
+    }
+    tables
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1321,12 +1646,7 @@ fn runs_table(runs: &[RunReport]) -> String {
 }
 
 /// The text and figures of a single-company case study (Figs. 3 and 6).
-fn case_study_output(
-    key: &str,
-    fig: &str,
-    s: &CaseStudyReport,
-    opts: &Options,
-) -> (String, Vec<Plot>) {
+fn case_study_output(key: &str, fig: &str, s: &CaseStudy, opts: &Options) -> (String, Vec<Plot>) {
     let c = &s.currency;
     let cert = &s.certificate.certificate;
     let mut text = String::new();
@@ -1493,80 +1813,102 @@ fn convergence_plots(
     plots
 }
 
-fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
-    opts.params.allow_only("study ecogrid", &[])?;
-    let progress = opts.progress(1, "EcoGrid EU");
-    let report = ecogrid_study().map_err(study_err("ecogrid"))?;
+/// A one-company field trial (Figs. 3 and 6, `figures[0]`) with its distributed runs
+/// (Figs. 5 and 7, `figures[1]`): the study's text and plots, `runs_intro` of the report,
+/// the runs' table, and the convergence plots of the prices `entries` of the report
+/// (`(k, t, label)`).
+fn case_study_command(
+    key: &'static str,
+    figures: [&str; 2],
+    title: &str,
+    report: fn() -> Result<CaseStudyReport, StackelbergError>,
+    runs_intro: fn(&CaseStudyReport) -> String,
+    entries: fn(&CaseStudyReport) -> Vec<(usize, usize, String)>,
+    opts: &Options,
+) -> Result<Output, CliError> {
+    opts.params.allow_only(&format!("study {key}"), &[])?;
+    let progress = opts.progress(1, title);
+    let report = report().map_err(study_err(key))?;
     progress.inc(1);
     progress.finish();
-    let (mut text, mut plots) = case_study_output("ecogrid", "Fig. 3", &report, opts);
-    let d = report.distributed.as_ref();
-    let runs = d.map_or(&[][..], |d| &d.runs[..]);
-    let classes = d
-        .and_then(|d| d.class_budgets.as_ref())
-        .map(|b| b.iter().map(|b| num(*b)).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
-    let _ = writeln!(
-        text,
-        "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
-         consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, 5/59, \
-         2/59 of the day's energy),\nT = {} with equal allocations (Theorem 3); \
-         start at p = B / Σ G;\nthe companies update one after another, each seeing the \
-         latest prices (§VI's sequential order):",
-        num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN)),
-        d.and_then(|d| d.periods).unwrap_or(0)
-    );
+    let (mut text, mut plots) = case_study_output(key, figures[0], &report.case_study, opts);
+    let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
+    text.push_str(&runs_intro(&report));
     text.push_str(&runs_table(runs));
-    let _ = writeln!(
-        text,
-        "(Theorem 4: eq. 21 converges for every δ ≥ 0, more slowly as δ grows; for δ < 0 it \
-         need not converge.)"
-    );
     if opts.wants_plots() {
-        // Equal allocations: every period of a company has the same price; follow period 0.
-        let entries: Vec<(usize, usize, String)> = ECOGRID_COMPANY_NAMES
-            .iter()
-            .enumerate()
-            .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
-            .collect();
-        plots.extend(convergence_plots("ecogrid", "Fig. 5", runs, &entries));
+        plots.extend(convergence_plots(key, figures[1], runs, &entries(&report)));
     }
     let mut out = Output {
         text,
         plots,
         ..Output::default()
     };
-    out.certificate("EcoGrid EU equilibrium", &report.certificate.certificate);
+    out.certificate(
+        &format!("{title} equilibrium"),
+        &report.case_study.certificate.certificate,
+    );
     Ok(out.with_body(report))
 }
 
-fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
-    opts.params.allow_only("study dutch-pilot", &[])?;
-    let progress = opts.progress(1, "Dutch pilot");
-    let report = dutch_pilot_study().map_err(study_err("dutch-pilot"))?;
-    progress.inc(1);
-    progress.finish();
-    let (mut text, mut plots) = case_study_output("dutch-pilot", "Fig. 6", &report, opts);
-    let runs = report.distributed.as_ref().map_or(&[][..], |d| &d.runs[..]);
-    let _ = writeln!(
-        text,
-        "\nDistributed algorithm (Fig. 7) on the same market, starting at p = B / Σ G:"
-    );
-    text.push_str(&runs_table(runs));
-    if opts.wants_plots() {
-        let entries: Vec<(usize, usize, String)> = (0..report.periods)
-            .step_by(4)
-            .map(|t| (0, t, format!("p({t})")))
-            .collect();
-        plots.extend(convergence_plots("dutch-pilot", "Fig. 7", runs, &entries));
-    }
-    let mut out = Output {
-        text,
-        plots,
-        ..Output::default()
+fn study_ecogrid(opts: &Options) -> Result<Output, CliError> {
+    let intro = |report: &CaseStudyReport| {
+        let d = report.distributed.as_ref();
+        let classes = d
+            .and_then(|d| d.class_budgets.as_ref())
+            .map(|b| b.iter().map(|b| num(*b)).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        format!(
+            "\nDistributed algorithm (Fig. 5): the EcoGrid classes (budgets {classes} DKK, {} \
+             consumers each),\nK = 4 companies (wind, biomass, solar, biogas: 36/59, 16/59, \
+             5/59, 2/59 of the day's energy),\nT = {} with equal allocations (Theorem 3); \
+             start at p = B / Σ G;\nthe companies update one after another, each seeing the \
+             latest prices (§VI's sequential order):\n",
+            num(d.and_then(|d| d.class_size).unwrap_or(f64::NAN)),
+            d.and_then(|d| d.periods).unwrap_or(0)
+        )
     };
-    out.certificate("Dutch pilot equilibrium", &report.certificate.certificate);
-    Ok(out.with_body(report))
+    // Equal allocations: every period of a company has the same price; follow period 0.
+    let entries = |_: &CaseStudyReport| {
+        ECOGRID_COMPANY_NAMES
+            .iter()
+            .enumerate()
+            .map(|(k, name)| (k, 0, format!("p_{k} ({name})")))
+            .collect()
+    };
+    let mut out = case_study_command(
+        "ecogrid",
+        ["Fig. 3", "Fig. 5"],
+        "EcoGrid EU",
+        ecogrid_study,
+        intro,
+        entries,
+        opts,
+    )?;
+    let _ = writeln!(
+        out.text,
+        "(Theorem 4: eq. 21 converges for every δ ≥ 0, more slowly as δ grows; for δ < 0 it \
+         need not converge.)"
+    );
+    Ok(out)
+}
+
+fn study_dutch_pilot(opts: &Options) -> Result<Output, CliError> {
+    case_study_command(
+        "dutch-pilot",
+        ["Fig. 6", "Fig. 7"],
+        "Dutch pilot",
+        dutch_pilot_study,
+        |_| {
+            "\nDistributed algorithm (Fig. 7) on the same market, starting at p = B / Σ G:\n".into()
+        },
+        |report| {
+            (0..report.case_study.periods)
+                .step_by(4)
+                .map(|t| (0, t, format!("p({t})")))
+                .collect()
+        },
+        opts,
+    )
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1030,3 +1030,266 @@ upper = [0.5, 20.0]
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("AGREES"));
 }
+
+/// `tree_edges.csv` and `idle_edges.csv` in `dir` hold `routing`'s edges bit for bit; a
+/// spanning tree of `users` users has `users − 1` edges.
+fn assert_edge_tables(dir: &Path, routing: &dr_mechanism::MessageRouting, users: usize) {
+    let tree: Vec<Vec<Cell>> = routing
+        .edges_used
+        .iter()
+        .map(|e| {
+            vec![
+                e.parent.into(),
+                e.child.into(),
+                e.users_through_child.into(),
+                e.users_through_parent.into(),
+                e.proxies.len().into(),
+            ]
+        })
+        .collect();
+    assert_eq!(tree.len(), users - 1);
+    assert_table(
+        dir,
+        "tree_edges.csv",
+        &[
+            "parent",
+            "child",
+            "users_through_child",
+            "users_through_parent",
+            "proxies",
+        ],
+        &tree,
+    );
+    let idle: Vec<Vec<Cell>> = routing
+        .edges_idle
+        .iter()
+        .map(|e| {
+            vec![
+                e.edge.0.into(),
+                e.edge.1.into(),
+                e.cycle_length.into(),
+                e.common_ancestor.into(),
+            ]
+        })
+        .collect();
+    assert_table(
+        dir,
+        "idle_edges.csv",
+        &["end_a", "end_b", "cycle_length", "common_ancestor"],
+        &idle,
+    );
+}
+
+/// The `--output DIR` tables of `dr solve` hold the JSON report's values bit for bit (one
+/// row per user, per (user, period), per period, per tree edge and per idle edge; headers of
+/// the rows' arity), with the distributed columns only when the file has a network; and the
+/// tables alone show Theorem 4's budget balance Σ t̃^i = J(x*), Σ_t μ_t = p_0 (4f) and the
+/// aggregate demand as the sum of the users' demands.
+#[test]
+fn output_dir_writes_solve_tables_equal_to_the_json() {
+    let dir = scratch("output-solve");
+    let satiation = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/mechanism_satiation_power.toml"
+    );
+    for (file, name) in [(COMMUNITY, "community"), (satiation, "satiation")] {
+        let out = dir.join(name);
+        let (r, listed): (dr_mechanism::SolveReport, Vec<String>) =
+            with_tables(&["solve", file], &out);
+        let mut tables = vec!["users.csv", "user_periods.csv", "periods.csv"];
+        if r.distributed.is_some() {
+            tables.extend(["tree_edges.csv", "idle_edges.csv"]);
+        }
+        assert_eq!(listed, tables);
+        let mut header = vec![
+            "user",
+            "utility",
+            "tax",
+            "balanced_tax",
+            "payoff",
+            "utility_at_zero",
+            "tax_size",
+            "squared_penalty",
+            "money_tax",
+        ];
+        if r.distributed.is_some() {
+            header.extend([
+                "phi",
+                "distributed_tax",
+                "distributed_balanced_tax",
+                "distributed_payoff",
+            ]);
+        }
+        let rows: Vec<Vec<Cell>> = (0..r.users)
+            .map(|i| {
+                let mut row: Vec<Cell> = vec![
+                    i.into(),
+                    r.utility[i].into(),
+                    r.taxes[i].into(),
+                    r.balanced_taxes[i].into(),
+                    r.payoffs[i].into(),
+                    r.utility_at_zero[i].into(),
+                    r.tax_sizes[i].into(),
+                    r.squared_penalties[i].into(),
+                    r.money_taxes[i].into(),
+                ];
+                if let Some(d) = &r.distributed {
+                    row.extend([
+                        d.phi[i].into(),
+                        d.taxes[i].into(),
+                        d.balanced_taxes[i].into(),
+                        d.payoffs[i].into(),
+                    ]);
+                }
+                row
+            })
+            .collect();
+        assert_table(&out, "users.csv", &header, &rows);
+        let mut rows = Vec::new();
+        for i in 0..r.users {
+            for t in 0..r.periods {
+                rows.push(vec![
+                    i.into(),
+                    t.into(),
+                    r.allocation[i][t].into(),
+                    r.lower_bound_multipliers[i][t].into(),
+                    r.upper_bound_multipliers[i][t].into(),
+                ]);
+            }
+        }
+        assert_table(
+            &out,
+            "user_periods.csv",
+            &[
+                "user",
+                "period",
+                "demand",
+                "lower_bound_multiplier",
+                "upper_bound_multiplier",
+            ],
+            &rows,
+        );
+        let rows: Vec<Vec<Cell>> = (0..r.periods)
+            .map(|t| {
+                vec![
+                    t.into(),
+                    r.energy_prices[t].into(),
+                    r.aggregate_demand[t].into(),
+                    r.mu[t].into(),
+                ]
+            })
+            .collect();
+        assert_table(
+            &out,
+            "periods.csv",
+            &["period", "energy_price", "aggregate_demand", "mu"],
+            &rows,
+        );
+        if let Some(d) = &r.distributed {
+            assert_edge_tables(&out, &d.routing, r.users);
+            let (_, tree) = read_csv(&out.join("tree_edges.csv"));
+            for e in &tree {
+                let (below, above): (usize, usize) = (e[2].parse().unwrap(), e[3].parse().unwrap());
+                assert_eq!(below + above, r.users, "{e:?}");
+            }
+        }
+        // From the tables alone: Theorem 4, (4f) and the aggregate demand.
+        let num = |c: &str| c.parse::<f64>().unwrap();
+        let (_, users) = read_csv(&out.join("users.csv"));
+        let balanced: f64 = users.iter().map(|u| num(&u[3])).sum();
+        let scale = users.iter().map(|u| num(&u[6])).sum::<f64>();
+        assert!(
+            (balanced - r.energy_cost).abs() <= 1e-9 * scale,
+            "Σ t̃ = {balanced}, J = {}",
+            r.energy_cost
+        );
+        let (_, periods) = read_csv(&out.join("periods.csv"));
+        let mu: f64 = periods.iter().map(|p| num(&p[3])).sum();
+        assert!(
+            (mu - r.peak_price).abs() <= 1e-9 * r.peak_price,
+            "Σ μ = {mu}"
+        );
+        let (_, demand) = read_csv(&out.join("user_periods.csv"));
+        for (t, p) in periods.iter().enumerate() {
+            let total: f64 = demand
+                .iter()
+                .filter(|d| d[1] == t.to_string())
+                .map(|d| num(&d[2]))
+                .sum();
+            let size: f64 = demand
+                .iter()
+                .filter(|d| d[1] == t.to_string())
+                .map(|d| num(&d[2]).abs())
+                .sum();
+            assert!(
+                (total - num(&p[2])).abs() <= 1e-12 * size,
+                "period {t}: {total} vs {}",
+                p[2]
+            );
+        }
+    }
+}
+
+/// The tables of `dr simulate`: final and optimal demand per (user, period) and the trace
+/// per round, equal to the JSON report bit for bit.
+#[test]
+fn output_dir_writes_simulate_tables_equal_to_the_json() {
+    let dir = scratch("output-simulate");
+    let (s, listed): (dr_mechanism::SimulationReport, Vec<String>) =
+        with_tables(&["simulate", COMMUNITY], &dir);
+    // The community has a network: the run is distributed, with its message network.
+    assert_eq!(
+        listed,
+        [
+            "user_periods.csv",
+            "rounds.csv",
+            "tree_edges.csv",
+            "idle_edges.csv"
+        ]
+    );
+    let routing = s.routing.as_ref().expect("a distributed run");
+    assert_edge_tables(&dir, routing, s.allocation.len());
+    let mut rows = Vec::new();
+    for (i, (y, x)) in s.allocation.iter().zip(&s.optimum_allocation).enumerate() {
+        for (t, (y, x)) in y.iter().zip(x).enumerate() {
+            rows.push(vec![i.into(), t.into(), (*y).into(), (*x).into()]);
+        }
+    }
+    assert!(!rows.is_empty());
+    assert_table(
+        &dir,
+        "user_periods.csv",
+        &["user", "period", "demand", "optimum_demand"],
+        &rows,
+    );
+    let rows: Vec<Vec<Cell>> = s
+        .rounds
+        .iter()
+        .map(|x| {
+            vec![
+                x.round.into(),
+                x.max_gain.into(),
+                x.max_relative_gain.into(),
+                x.infeasibility.into(),
+                x.price_disagreement.into(),
+                x.welfare.into(),
+                x.peak.into(),
+            ]
+        })
+        .collect();
+    assert!(rows.len() > 1);
+    assert_table(
+        &dir,
+        "rounds.csv",
+        &[
+            "round",
+            "max_gain",
+            "max_relative_gain",
+            "infeasibility",
+            "price_disagreement",
+            "welfare",
+            "peak",
+        ],
+        &rows,
+    );
+}

@@ -925,3 +925,356 @@ fn bundled_general_consumers_example_is_certified() {
         assert!(rel(spend, budget[n]) <= 1e-9);
     }
 }
+
+fn bound(b: dr_stackelberg::PriceBound) -> Cell {
+    Cell::Text(
+        match b {
+            dr_stackelberg::PriceBound::Free => "free",
+            dr_stackelberg::PriceBound::AtMin => "at_min",
+            dr_stackelberg::PriceBound::AtMax => "at_max",
+        }
+        .into(),
+    )
+}
+
+/// The rows `company_periods.csv` should hold: per company `k` (by name) and period `t`, each
+/// `[k][t]` table of the report, then where the price sits when given.
+fn entry_rows(
+    companies: &[String],
+    periods: usize,
+    grids: &[&Vec<Vec<f64>>],
+    bounds: Option<&Vec<Vec<dr_stackelberg::PriceBound>>>,
+) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for (k, company) in companies.iter().enumerate() {
+        for t in 0..periods {
+            let mut row: Vec<Cell> = vec![company.into(), t.into()];
+            row.extend(grids.iter().map(|g| Cell::Num(g[k][t])));
+            row.extend(bounds.map(|b| bound(b[k][t])));
+            rows.push(row);
+        }
+    }
+    assert_eq!(rows.len(), companies.len() * periods);
+    rows
+}
+
+/// The rows of a per-item table: each item's name, then its value in each column.
+fn item_rows(names: &[String], columns: &[Vec<Cell>]) -> Vec<Vec<Cell>> {
+    (0..names.len())
+        .map(|i| {
+            let mut row = vec![Cell::from(&names[i])];
+            row.extend(columns.iter().map(|c| c[i].clone()));
+            row
+        })
+        .collect()
+}
+
+fn nums(v: &[f64]) -> Vec<Cell> {
+    v.iter().map(|&x| Cell::Num(x)).collect()
+}
+
+/// The rows of `demand.csv`: per class `n`, company `k` and period `t`, each `[n][k][t]`
+/// table of the report.
+fn demand_rows(
+    classes: &[String],
+    companies: &[String],
+    periods: usize,
+    tables: &[&Vec<Vec<Vec<f64>>>],
+) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for (n, class) in classes.iter().enumerate() {
+        for (k, company) in companies.iter().enumerate() {
+            for t in 0..periods {
+                let mut row: Vec<Cell> = vec![class.into(), company.into(), t.into()];
+                row.extend(tables.iter().map(|d| Cell::Num(d[n][k][t])));
+                rows.push(row);
+            }
+        }
+    }
+    assert_eq!(rows.len(), classes.len() * companies.len() * periods);
+    rows
+}
+
+/// The `--output DIR` tables of `dr solve` hold the JSON report's values bit for bit, one
+/// row per (company, period), company, class and (class, company, period), headers of the
+/// rows' arity; a company name with a comma and quotes reads back (RFC 4180). On the capped
+/// market of `binding_price_cap_is_reported_as_not_clearing` the tables alone show the
+/// rationing derived by hand there (12 % and 36 % served, 1 and 3 received, 3.8 unspent).
+#[test]
+fn output_dir_writes_solve_tables_equal_to_the_json() {
+    let dir = scratch("output-solve");
+    let small = write(&dir, "small.toml", SMALL);
+    let cap = write(
+        &dir,
+        "cap.toml",
+        "model = \"stackelberg\"\nperiods = 2\n[[companies]]\nname = 'cap, \"A\"'\n\
+         supply = [100.0, 300.0]\nprice_max = 0.3\n[[consumers]]\ncount = 100\nbudget = 5\n",
+    );
+    for (file, name) in [(&small, "small"), (&cap, "cap")] {
+        let out = dir.join(name);
+        let (r, listed): (dr_stackelberg::SolveReport, _) = with_tables(&["solve", file], &out);
+        assert_eq!(
+            listed,
+            [
+                "company_periods.csv",
+                "companies.csv",
+                "classes.csv",
+                "demand.csv"
+            ]
+        );
+        let c = &r.clearing;
+        let grids = [
+            &r.prices,
+            &r.supply,
+            &r.aggregate_demand,
+            &c.excess_demand,
+            &c.sold,
+            &c.served_fraction,
+        ];
+        assert_table(
+            &out,
+            "company_periods.csv",
+            &[
+                "company",
+                "period",
+                "price",
+                "supply",
+                "aggregate_demand",
+                "excess_demand",
+                "sold",
+                "served_fraction",
+                "price_bound",
+            ],
+            &entry_rows(
+                &r.market.companies,
+                r.market.periods,
+                &grids,
+                Some(&r.price_bound),
+            ),
+        );
+        assert_table(
+            &out,
+            "companies.csv",
+            &["company", "revenue", "revenue_share"],
+            &item_rows(
+                &r.market.companies,
+                &[nums(&r.revenues), nums(&r.revenue_share)],
+            ),
+        );
+        let columns = [
+            &r.count,
+            &r.budget,
+            &r.minimum_budget,
+            &r.energy,
+            &r.energy_need,
+            &r.utility,
+            &r.payment,
+            &c.energy,
+            &c.payment,
+            &c.unspent_budget,
+            &c.utility,
+        ]
+        .map(|v| nums(v));
+        assert_table(
+            &out,
+            "classes.csv",
+            &[
+                "class",
+                "count",
+                "budget",
+                "minimum_budget",
+                "energy",
+                "energy_need",
+                "utility",
+                "payment",
+                "energy_received",
+                "payment_received",
+                "unspent_budget",
+                "utility_received",
+            ],
+            &item_rows(&r.market.classes, &columns),
+        );
+        assert_table(
+            &out,
+            "demand.csv",
+            &["class", "company", "period", "demand", "received"],
+            &demand_rows(
+                &r.market.classes,
+                &r.market.companies,
+                r.market.periods,
+                &[&r.demand, &c.allocation],
+            ),
+        );
+    }
+    // The capped market from its tables alone (hand-derived numbers above).
+    let close = |a: &str, b: f64| (a.parse::<f64>().unwrap() - b).abs() <= 1e-12 * b;
+    let (_, entries) = read_csv(&dir.join("cap").join("company_periods.csv"));
+    assert_eq!(entries[0][0], "cap, \"A\"");
+    assert!(
+        close(&entries[0][7], 0.12) && close(&entries[1][7], 0.36),
+        "{entries:?}"
+    );
+    assert!(entries.iter().all(|e| e[8] == "at_max"), "{entries:?}");
+    let (_, demand) = read_csv(&dir.join("cap").join("demand.csv"));
+    assert!(
+        close(&demand[0][4], 1.0) && close(&demand[1][4], 3.0),
+        "{demand:?}"
+    );
+    let (_, classes) = read_csv(&dir.join("cap").join("classes.csv"));
+    assert!(close(&classes[0][10], 3.8), "{classes:?}");
+}
+
+/// The same for general consumers (§IX-A, §III: the bundled example, whose class names hold
+/// commas) and for `dr simulate` (final and equilibrium prices, the trace per round and the
+/// prices of every round).
+#[test]
+fn output_dir_writes_general_and_simulate_tables_equal_to_the_json() {
+    let dir = scratch("output-general");
+    let general = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/stackelberg/general_consumers.toml"
+    );
+    let (r, listed): (dr_stackelberg::GeneralSolveReport, Vec<String>) =
+        with_tables(&["solve", general], &dir);
+    assert_eq!(listed.len(), 4);
+    let e = &r.equilibrium;
+    let grids = [
+        &e.prices,
+        &e.supply,
+        &e.aggregate_demand,
+        &e.served_fraction,
+    ];
+    assert_table(
+        &dir,
+        "company_periods.csv",
+        &[
+            "company",
+            "period",
+            "price",
+            "supply",
+            "aggregate_demand",
+            "served_fraction",
+            "price_bound",
+        ],
+        &entry_rows(
+            &r.market.companies,
+            r.market.periods,
+            &grids,
+            Some(&e.price_bound),
+        ),
+    );
+    assert_table(
+        &dir,
+        "companies.csv",
+        &["company", "revenue"],
+        &item_rows(&r.market.companies, &[nums(&e.revenues)]),
+    );
+    assert!(
+        r.market.classes.iter().any(|c| c.contains(',')),
+        "{:?}",
+        r.market.classes
+    );
+    let mut columns = [&r.count, &r.budget, &e.multiplier]
+        .map(|v| nums(v))
+        .to_vec();
+    columns.push(e.budget_binds.iter().map(|&b| b.into()).collect());
+    columns.extend(
+        [
+            &e.energy,
+            &r.energy_need,
+            &e.utility,
+            &e.payment,
+            &e.energy_received,
+            &e.payment_received,
+            &e.unspent_budget,
+        ]
+        .map(|v| nums(v)),
+    );
+    assert_table(
+        &dir,
+        "classes.csv",
+        &[
+            "class",
+            "count",
+            "budget",
+            "multiplier",
+            "budget_binds",
+            "energy",
+            "energy_need",
+            "utility",
+            "payment",
+            "energy_received",
+            "payment_received",
+            "unspent_budget",
+        ],
+        &item_rows(&r.market.classes, &columns),
+    );
+    assert_table(
+        &dir,
+        "demand.csv",
+        &["class", "company", "period", "demand"],
+        &demand_rows(
+            &r.market.classes,
+            &r.market.companies,
+            r.market.periods,
+            &[&e.demand],
+        ),
+    );
+
+    let out = dir.join("simulate");
+    let small = write(&dir, "small.toml", SMALL);
+    let (s, listed): (dr_stackelberg::SimulationReport, Vec<String>) =
+        with_tables(&["simulate", &small], &out);
+    assert_eq!(
+        listed,
+        ["company_periods.csv", "rounds.csv", "round_prices.csv"]
+    );
+    assert_eq!(s.companies, ["north", "south"]);
+    let run = &s.run;
+    assert_table(
+        &out,
+        "company_periods.csv",
+        &["company", "period", "price", "equilibrium_price"],
+        &entry_rows(
+            &s.companies,
+            3,
+            &[&run.prices, &run.equilibrium_prices],
+            None,
+        ),
+    );
+    let rows: Vec<Vec<Cell>> = run
+        .rounds
+        .iter()
+        .map(|x| {
+            vec![
+                x.round.into(),
+                x.mismatch.into(),
+                x.price_error.map_or(Cell::Empty, Cell::Num),
+            ]
+        })
+        .collect();
+    assert!(rows.len() > 1);
+    assert_table(
+        &out,
+        "rounds.csv",
+        &["round", "mismatch", "price_error"],
+        &rows,
+    );
+    let mut rows = Vec::new();
+    for x in &run.rounds {
+        let prices = x
+            .prices
+            .as_ref()
+            .expect("every round's prices are recorded");
+        for mut row in entry_rows(&s.companies, 3, &[prices], None) {
+            row.insert(0, x.round.into());
+            rows.push(row);
+        }
+    }
+    assert_table(
+        &out,
+        "round_prices.csv",
+        &["round", "company", "period", "price"],
+        &rows,
+    );
+}

@@ -476,6 +476,8 @@ pub struct SolveReport {
     pub balanced_taxes: Vec<f64>,
     /// Payoffs `u^i(m*)`.
     pub payoffs: Vec<f64>,
+    /// `v^i(x^{i*}) = Σ_t v_t^i(x_t^{i*})`, each user's utility of its demand at the optimum.
+    pub utility: Vec<f64>,
     /// `v^i(0)` (Theorem 3: `payoffs[i] ≥ utility_at_zero[i]`).
     pub utility_at_zero: Vec<f64>,
     /// `Σ t̂ − J(x*)` (= `Σ λ b ≥ 0`, Theorem 4).
@@ -675,6 +677,9 @@ pub fn run_scenario(
         taxes: ev.taxes.iter().map(|t| t.total).collect(),
         balanced_taxes: ev.balanced_taxes.clone(),
         payoffs: ev.payoffs.clone(),
+        utility: (0..n)
+            .map(|i| model.user_utility(i, &x[i * t_len..(i + 1) * t_len]))
+            .collect(),
         utility_at_zero: ev.utility_at_zero.clone(),
         planner_surplus: ev.planner_surplus,
         price_revenue: t4.price_revenue,

@@ -80,6 +80,15 @@ fn hand_community_planner_taxes_ir_and_budget_balance() {
     close(r.balanced_taxes.iter().sum::<f64>(), 2.6, 1e-9, "Σ t̃ = J");
     close(r.payoffs[0], 1.25, 1e-8, "u^0");
     close(r.payoffs[1], 5.0, 1e-8, "u^1");
+    // v^i(x^{i*}) = u^i + t̂^i by hand, and Σ_i v^i − J is the welfare.
+    close(r.utility[0], 2.25, 1e-8, "v^0(x^0*)");
+    close(r.utility[1], 8.0, 1e-8, "v^1(x^1*)");
+    close(
+        r.utility.iter().sum::<f64>() - r.energy_cost,
+        7.65,
+        1e-9,
+        "Σ v − J",
+    );
     assert_eq!(r.utility_at_zero[0], 0.0);
     close(r.utility_at_zero[1], 4.0, 1e-15, "v^1(0)");
     // Theorem 3 (with both taxes) and Theorem 4, as the report claims them.

@@ -33,11 +33,11 @@ fn main() -> Result<(), StackelbergError> {
     // Eq. 15: the consumers spend their whole budgets, 200 × 8.
     assert!((revenue - 1600.0).abs() <= 1e-9 * 1600.0);
     // Eq. 14 and the solution of system (13) agree.
-    assert!(eq.certificate.closed_form_vs_linear_system < 1e-12);
+    assert!(eq.certificate.checks.closed_form_vs_linear_system < 1e-12);
     assert!(eq.certificate.certificate.holds(1e-9));
     println!(
         "total revenue {revenue:.6}; eq. 14 vs system (13): {:.1e}",
-        eq.certificate.closed_form_vs_linear_system
+        eq.certificate.checks.closed_form_vs_linear_system
     );
     Ok(())
 }

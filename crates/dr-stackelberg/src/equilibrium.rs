@@ -169,9 +169,12 @@ pub struct PriceEquilibrium {
     pub linear_solver: LinearSolver,
 }
 
-/// Residuals of an equilibrium (all relative).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct EquilibriumCertificate {
+/// The model's own checks of an equilibrium (all relative): system (13), eq. 14 against
+/// faer's solution of (13), the supply balance, the budgets, eq. 15 and the consumers' KKT
+/// conditions. Reported beside the kernel certificate (`dr solve`'s
+/// `equilibrium_certificate`), so it reads back with `Deserialize`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EquilibriumChecks {
     /// Residual of system (13) at the eq. 14 prices.
     pub linear_system_residual: f64,
     /// Largest relative gap between eq. 14 and the faer solution of (13).
@@ -190,6 +193,14 @@ pub struct EquilibriumCertificate {
     pub consumers_verified: bool,
     /// Newton iterations.
     pub newton_iterations: usize,
+}
+
+/// Residuals of an equilibrium: the model's checks and the certificate that summarises them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EquilibriumCertificate {
+    /// The model's checks.
+    #[serde(flatten)]
+    pub checks: EquilibriumChecks,
     /// Summary: primal = supply balance, stationarity = consumer KKT, complementarity =
     /// budget residual, duality gap = eq. 15 gap (0 when rationed at `p_max`).
     pub certificate: Certificate,
@@ -1000,14 +1011,16 @@ pub(crate) fn build_equilibrium(
     let revenue_budget_gap = (revenues.iter().sum::<f64>() - b).abs() / b;
     let rationed = pe.bound.iter().any(|s| *s != PriceBound::Free);
     let certificate = EquilibriumCertificate {
-        linear_system_residual: pe.linear_system_residual,
-        closed_form_vs_linear_system: pe.closed_form_vs_linear_system,
-        supply_balance: pe.supply_balance,
-        budget_residual: budget_max,
-        revenue_budget_gap,
-        consumer_kkt: kkt_max,
-        consumers_verified: verified,
-        newton_iterations: pe.iterations,
+        checks: EquilibriumChecks {
+            linear_system_residual: pe.linear_system_residual,
+            closed_form_vs_linear_system: pe.closed_form_vs_linear_system,
+            supply_balance: pe.supply_balance,
+            budget_residual: budget_max,
+            revenue_budget_gap,
+            consumer_kkt: kkt_max,
+            consumers_verified: verified,
+            newton_iterations: pe.iterations,
+        },
         certificate: Certificate {
             primal_infeasibility: pe.supply_balance,
             stationarity: kkt_max,

@@ -89,7 +89,7 @@
 //! let revenue: f64 = eq.revenues.iter().sum();
 //! assert!((revenue - 500.0).abs() < 1e-9);
 //! // Eq. 14 and faer's solution of system (13) agree; the certificate holds.
-//! assert!(eq.certificate.closed_form_vs_linear_system < 1e-12);
+//! assert!(eq.certificate.checks.closed_form_vs_linear_system < 1e-12);
 //! assert!(eq.certificate.certificate.holds(1e-9));
 //! # Ok::<(), dr_stackelberg::StackelbergError>(())
 //! ```
@@ -132,9 +132,9 @@ pub use dr_convex::{
 pub use equilibrium::{
     aggregate_demand_at, equilibrium_prices, linear_system_residual, price_deviation_gain,
     prices_closed_form, prices_linear_system, solve_equilibrium, Clearing, DemandOutput,
-    DeviationCheck, Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumSettings,
-    LinearSolver, LinearSystemSolution, PriceBound, PriceEquilibrium, RationingRule,
-    CLEARING_TOLERANCE, DENSE_NEWTON_LIMIT,
+    DeviationCheck, Equilibrium, EquilibriumCase, EquilibriumCertificate, EquilibriumChecks,
+    EquilibriumSettings, LinearSolver, LinearSystemSolution, PriceBound, PriceEquilibrium,
+    RationingRule, CLEARING_TOLERANCE, DENSE_NEWTON_LIMIT,
 };
 pub use error::{BudgetShortfall, StackelbergError};
 pub use general::{
@@ -149,7 +149,7 @@ pub use problem::consumer_problem;
 pub use report::{
     dutch_pilot_study, ecogrid_demo, ecogrid_study, max_price_error, update_name, AllocationReport,
     CaseStudyReport, CertificateReport, DistributedReport, EcogridDemoReport, EntryIndex,
-    EquilibriumChecks, GeneralSolveReport, PaperSettingReport, PeriodPointReport, PeriodsReport,
+    GeneralSolveReport, MarketSummary, PaperSettingReport, PeriodPointReport, PeriodsReport,
     RoundReport, RunReport, SimulationReport, SolveReport, ECOGRID_COMPANY_NAMES,
     ECOGRID_STUDY_PERIODS, ECOGRID_STUDY_UPDATES, GENERAL_NOT_APPLICABLE,
 };

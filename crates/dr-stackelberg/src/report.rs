@@ -9,7 +9,7 @@
 //! `[n][k][t]` are per consumer of class `n`.
 
 use crate::distributed::{DistributedRun, DistributedSettings, PriceUpdate, UpdateOrder};
-use crate::equilibrium::{Clearing, Equilibrium, EquilibriumCase, PriceBound};
+use crate::equilibrium::{Clearing, Equilibrium, EquilibriumCase, EquilibriumChecks, PriceBound};
 use crate::general::{GeneralEquilibrium, UtilityFamily};
 use crate::scenario::{GeneralScenarioModel, ScenarioModel};
 use crate::studies::{CaseStudy, DistributedStudy, PaperSettingStudy};
@@ -41,44 +41,6 @@ pub fn max_price_error(prices: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
 
 pub use dr_convex::CertificateReport;
 
-/// The model's own checks of an equilibrium ([`crate::EquilibriumCertificate`] without the
-/// kernel certificate, reported beside it).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EquilibriumChecks {
-    /// System (13)'s relative residual.
-    pub linear_system_residual: f64,
-    /// Eq. 14 against faer's solution of system (13).
-    pub closed_form_vs_linear_system: f64,
-    /// `|D − G| / G` at free prices; the sign of `D − G` at bounds.
-    pub supply_balance: f64,
-    /// Budgets spent by the best responses.
-    pub budget_residual: f64,
-    /// Eq. 15's gap `|Σ revenues − Σ budgets| / Σ budgets`.
-    pub revenue_budget_gap: f64,
-    /// Largest consumer KKT residual.
-    pub consumer_kkt: f64,
-    /// Whether the consumers' KKT conditions were checked.
-    pub consumers_verified: bool,
-    /// Newton iterations of the price solve.
-    pub newton_iterations: usize,
-}
-
-impl From<&Equilibrium> for EquilibriumChecks {
-    fn from(eq: &Equilibrium) -> Self {
-        let c = &eq.certificate;
-        Self {
-            linear_system_residual: c.linear_system_residual,
-            closed_form_vs_linear_system: c.closed_form_vs_linear_system,
-            supply_balance: c.supply_balance,
-            budget_residual: c.budget_residual,
-            revenue_budget_gap: c.revenue_budget_gap,
-            consumer_kkt: c.consumer_kkt,
-            consumers_verified: c.consumers_verified,
-            newton_iterations: c.newton_iterations,
-        }
-    }
-}
-
 /// The power allocation game played before the Stackelberg game (Theorem 3, eq. 20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocationReport {
@@ -96,10 +58,10 @@ pub struct AllocationReport {
     pub max_gain: f64,
 }
 
-/// `dr solve` on a scenario with the paper's log consumers (§IV-B: eq. 10, eq. 14,
-/// Theorem 2).
+/// What a Stackelberg solve report is about (alshehri-liu-chen-basar §II): the scenario,
+/// what was solved, the `T` periods, the `K` companies and the consumer classes by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SolveReport {
+pub struct MarketSummary {
     /// `"stackelberg"`.
     pub model: String,
     /// The scenario file.
@@ -112,6 +74,34 @@ pub struct SolveReport {
     pub companies: Vec<String>,
     /// Class names.
     pub classes: Vec<String>,
+}
+
+impl MarketSummary {
+    fn new(
+        file: &str,
+        solved: &str,
+        periods: usize,
+        companies: &[String],
+        classes: &[String],
+    ) -> Self {
+        Self {
+            model: "stackelberg".into(),
+            file: file.into(),
+            solved: solved.into(),
+            periods,
+            companies: companies.to_vec(),
+            classes: classes.to_vec(),
+        }
+    }
+}
+
+/// `dr solve` on a scenario with the paper's log consumers (§IV-B: eq. 10, eq. 14,
+/// Theorem 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolveReport {
+    /// The market solved.
+    #[serde(flatten)]
+    pub market: MarketSummary,
     /// Which case of the equilibrium applied.
     pub case: EquilibriumCase,
     /// Prices `p_k(t)`, `[k][t]`.
@@ -186,14 +176,14 @@ impl SolveReport {
             )
         };
         Self {
-            model: "stackelberg".into(),
-            file: file.into(),
-            solved: "Stackelberg equilibrium (alshehri-liu-chen-basar §IV-B: eq. 10, eq. 14, \
-                     Theorem 2)"
-                .into(),
-            periods: model.market.periods(),
-            companies: model.company_names.clone(),
-            classes: model.consumer_names.clone(),
+            market: MarketSummary::new(
+                file,
+                "Stackelberg equilibrium (alshehri-liu-chen-basar §IV-B: eq. 10, eq. 14, \
+                 Theorem 2)",
+                model.market.periods(),
+                &model.company_names,
+                &model.consumer_names,
+            ),
             case: eq.case,
             prices: eq.prices.clone(),
             revenue_share: eq.revenues.iter().map(|r| r / eq.budget_total).collect(),
@@ -223,7 +213,7 @@ impl SolveReport {
             }),
             clearing,
             certificate: (&eq.certificate.certificate).into(),
-            equilibrium_certificate: eq.into(),
+            equilibrium_certificate: eq.certificate.checks,
             claims: vec![claim],
         }
     }
@@ -232,18 +222,9 @@ impl SolveReport {
 /// `dr solve` on a scenario with general consumers (§IX-A, §III; [`crate::solve_general_equilibrium`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeneralSolveReport {
-    /// `"stackelberg"`.
-    pub model: String,
-    /// The scenario file.
-    pub file: String,
-    /// What was solved.
-    pub solved: String,
-    /// `T`.
-    pub periods: usize,
-    /// Company names.
-    pub companies: Vec<String>,
-    /// Class names.
-    pub classes: Vec<String>,
+    /// The market solved.
+    #[serde(flatten)]
+    pub market: MarketSummary,
     /// `"general"`: the closed forms do not apply.
     pub case: String,
     /// Each class's utility family.
@@ -276,15 +257,14 @@ impl GeneralSolveReport {
     pub fn new(file: &str, model: &GeneralScenarioModel, eq: GeneralEquilibrium) -> Self {
         let classes = model.market.classes();
         Self {
-            model: "stackelberg".into(),
-            file: file.into(),
-            solved: "clearing prices with general consumers (alshehri-liu-chen-basar §IX-A: \
-                     non-logarithmic utilities; §III: period-specific demand bounds), \
-                     numerically"
-                .into(),
-            periods: model.market.periods(),
-            companies: model.company_names.clone(),
-            classes: model.consumer_names.clone(),
+            market: MarketSummary::new(
+                file,
+                "clearing prices with general consumers (alshehri-liu-chen-basar §IX-A: \
+                 non-logarithmic utilities; §III: period-specific demand bounds), numerically",
+                model.market.periods(),
+                &model.company_names,
+                &model.consumer_names,
+            ),
             case: "general".into(),
             utility_family: classes.iter().map(|c| c.utility).collect(),
             count: classes.iter().map(|c| c.count).collect(),
@@ -455,6 +435,8 @@ pub struct SimulationReport {
     pub file: String,
     /// What was simulated.
     pub simulated: String,
+    /// Company names (the `k` of every `[k][t]` table).
+    pub companies: Vec<String>,
     /// Most rounds.
     pub max_rounds: usize,
     /// Convergence tolerance on the mismatch.
@@ -467,9 +449,10 @@ pub struct SimulationReport {
 }
 
 impl SimulationReport {
-    /// The report of `run` with `settings` against `eq`.
+    /// The report of `run` with `settings` on `model` against its equilibrium `eq`.
     pub fn new(
         file: &str,
+        model: &ScenarioModel,
         settings: &DistributedSettings,
         run: &DistributedRun,
         eq: &Equilibrium,
@@ -477,6 +460,7 @@ impl SimulationReport {
         Self::with_reference(
             file,
             "distributed price algorithm (alshehri-liu-chen-basar eq. 21, Theorem 4)",
+            &model.company_names,
             settings,
             run,
             &eq.prices,
@@ -489,6 +473,7 @@ impl SimulationReport {
     pub fn with_reference(
         file: &str,
         simulated: &str,
+        companies: &[String],
         settings: &DistributedSettings,
         run: &DistributedRun,
         reference: &[Vec<f64>],
@@ -498,6 +483,7 @@ impl SimulationReport {
             model: "stackelberg".into(),
             file: file.into(),
             simulated: simulated.into(),
+            companies: companies.to_vec(),
             max_rounds: settings.max_rounds,
             tolerance: settings.tolerance,
             run: RunReport::new(settings.update, run, reference, false),
@@ -532,97 +518,12 @@ pub struct DistributedReport {
 pub struct CaseStudyReport {
     /// The study's `dr study` name.
     pub study: String,
-    /// Display name.
-    pub name: String,
-    /// Currency.
-    pub currency: String,
-    /// `N`.
-    pub consumers: usize,
-    /// `T`.
-    pub periods: usize,
-    /// `G(t)` (kW over the hour).
-    pub supply: Vec<f64>,
-    /// `E = Σ G / N`.
-    pub energy_need: f64,
-    /// Equilibrium prices `p(t)`.
-    pub prices: Vec<f64>,
-    /// The experiment's prices.
-    pub experiment_prices: Vec<f64>,
-    /// Budget per consumer (Theorem 1 at the experiment's prices, exact with `d ≥ 0`).
-    pub budget_per_consumer: f64,
-    /// Eq. 11's budget.
-    pub budget_eq11: f64,
-    /// Whether eq. 11 is valid there.
-    pub eq11_valid: bool,
-    /// Savings `1 − payment / experiment's payment`.
-    pub savings_fraction: f64,
-    /// Savings with eq. 11's budget.
-    pub savings_fraction_eq11: f64,
-    /// `d(t)` per consumer.
-    pub demand_per_consumer: Vec<f64>,
-    /// Payment per consumer at equilibrium.
-    pub payment_equilibrium: f64,
-    /// Payment per consumer in the experiment.
-    pub payment_experiment: f64,
-    /// Payments of all consumers per hour at equilibrium.
-    pub hourly_payment_equilibrium: Vec<f64>,
-    /// Payments of all consumers per hour in the experiment.
-    pub hourly_payment_experiment: Vec<f64>,
-    /// Mean equilibrium price.
-    pub price_mean: f64,
-    /// Standard deviation of the equilibrium prices.
-    pub price_std: f64,
-    /// Mean experiment price.
-    pub experiment_price_mean: f64,
-    /// Standard deviation of the experiment's prices.
-    pub experiment_price_std: f64,
-    /// Equilibrium case.
-    pub case: EquilibriumCase,
-    /// Revenues.
-    pub revenues: Vec<f64>,
-    /// Kernel certificate.
-    pub certificate: CertificateReport,
-    /// The model's own checks.
-    pub equilibrium_certificate: EquilibriumChecks,
+    /// The study.
+    #[serde(flatten)]
+    pub case_study: CaseStudy,
     /// The distributed runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed: Option<DistributedReport>,
-}
-
-impl CaseStudyReport {
-    /// The report of `s` as study `key`.
-    pub fn new(key: &str, s: &CaseStudy, distributed: Option<DistributedReport>) -> Self {
-        Self {
-            study: key.into(),
-            name: s.name.clone(),
-            currency: s.currency.clone(),
-            consumers: s.consumers,
-            periods: s.periods,
-            supply: s.supply.clone(),
-            energy_need: s.energy_need,
-            prices: s.prices.clone(),
-            experiment_prices: s.experiment_prices.clone(),
-            budget_per_consumer: s.budget_per_consumer,
-            budget_eq11: s.budget_eq11,
-            eq11_valid: s.eq11_valid,
-            savings_fraction: s.savings_fraction,
-            savings_fraction_eq11: s.savings_fraction_eq11,
-            demand_per_consumer: s.demand_per_consumer.clone(),
-            payment_equilibrium: s.payment_equilibrium,
-            payment_experiment: s.payment_experiment,
-            hourly_payment_equilibrium: s.hourly_payment_equilibrium.clone(),
-            hourly_payment_experiment: s.hourly_payment_experiment.clone(),
-            price_mean: s.price_mean,
-            price_std: s.price_std,
-            experiment_price_mean: s.experiment_price_mean,
-            experiment_price_std: s.experiment_price_std,
-            case: s.equilibrium.case,
-            revenues: s.equilibrium.revenues.clone(),
-            certificate: (&s.equilibrium.certificate.certificate).into(),
-            equilibrium_certificate: (&s.equilibrium).into(),
-            distributed,
-        }
-    }
 }
 
 /// A paper-setting study (Figs. 5 and 7 with the paper's `δ` and `p(0)`).
@@ -1050,7 +951,7 @@ pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
         ConsumerClasses::homogeneous(n, b, energy),
     )?;
     let run = simulate(&market, &crate::DistributedSettings::default())?;
-    let run_error = max_price_error(&run.prices, &s.equilibrium.prices);
+    let run_error = max_price_error(&run.prices, std::slice::from_ref(&s.prices));
     let converged = run.termination == Termination::Converged;
     add(
         "eq. 21 (δ = 0) converges to the same prices (Theorem 4)",
@@ -1064,7 +965,7 @@ pub fn ecogrid_demo() -> Result<EcogridDemoReport, crate::StackelbergError> {
         },
         format!("{} rounds, max price error {run_error:.1e}", run.rounds),
     );
-    let cert = s.equilibrium.certificate.certificate;
+    let cert = s.certificate.certificate;
     add(
         "the equilibrium's certificate holds",
         if cert.holds(tol) {
@@ -1143,10 +1044,10 @@ pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
     let s = crate::studies::ecogrid_eu_day()?;
     let market = crate::studies::ecogrid_classes_market(ECOGRID_STUDY_PERIODS)?;
     let runs = recorded_runs(&market, &ECOGRID_STUDY_UPDATES, true)?;
-    Ok(CaseStudyReport::new(
-        "ecogrid",
-        &s,
-        Some(DistributedReport {
+    Ok(CaseStudyReport {
+        study: "ecogrid".into(),
+        case_study: s,
+        distributed: Some(DistributedReport {
             figure: "Fig. 5".into(),
             periods: Some(ECOGRID_STUDY_PERIODS),
             companies: Some(
@@ -1159,7 +1060,7 @@ pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
             class_size: Some(crate::studies::ECOGRID_CLASS_SIZE),
             runs,
         }),
-    ))
+    })
 }
 
 /// `dr study dutch-pilot`: the Dutch pilot day (Fig. 6) and eq. 21 (δ = 0) and Steffensen's
@@ -1168,21 +1069,13 @@ pub fn ecogrid_study() -> Result<CaseStudyReport, crate::StackelbergError> {
 /// Errors: the data's and the solvers' errors.
 pub fn dutch_pilot_study() -> Result<CaseStudyReport, crate::StackelbergError> {
     let s = crate::studies::dutch_pilot_day()?;
-    let market = crate::Market::new(
-        s.periods,
-        vec![crate::Company::new(s.supply.clone())],
-        crate::ConsumerClasses::homogeneous(
-            s.consumers as f64,
-            s.budget_per_consumer,
-            s.energy_need,
-        ),
-    )?;
+    let market = crate::studies::case_study_market(&s)?;
     let updates = [PriceUpdate::Paper { delta: 0.0 }, PriceUpdate::Steffensen];
     let runs = recorded_runs(&market, &updates, false)?;
-    Ok(CaseStudyReport::new(
-        "dutch-pilot",
-        &s,
-        Some(DistributedReport {
+    Ok(CaseStudyReport {
+        study: "dutch-pilot".into(),
+        case_study: s,
+        distributed: Some(DistributedReport {
             figure: "Fig. 7".into(),
             periods: None,
             companies: None,
@@ -1190,5 +1083,5 @@ pub fn dutch_pilot_study() -> Result<CaseStudyReport, crate::StackelbergError> {
             class_size: None,
             runs,
         }),
-    ))
+    })
 }

@@ -39,11 +39,14 @@ use crate::asymptotics::{period_sweep, PeriodSweep};
 use crate::consumer::{closed_form_demand, minimum_budget, minimum_budget_closed_form};
 use crate::data::{DutchPilotDay, EcoGridDay};
 use crate::distributed::{simulate, DistributedRun, DistributedSettings, PriceUpdate};
-use crate::equilibrium::{solve_equilibrium, Equilibrium, EquilibriumSettings};
+use crate::equilibrium::{
+    solve_equilibrium, EquilibriumCase, EquilibriumChecks, EquilibriumSettings,
+};
 use crate::error::StackelbergError;
 use crate::model::{Company, ConsumerClasses, Market, Preferences};
+use crate::report::CertificateReport;
 use dr_convex::{check_len, check_positive, Claim};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Number of EcoGrid EU consumers.
 pub const ECOGRID_CONSUMERS: usize = 2000;
@@ -64,8 +67,10 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// A single-company case study: equilibrium prices against the experiment's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A single-company case study: equilibrium prices against the experiment's. It is what
+/// `dr study ecogrid | dutch-pilot` reports ([`crate::CaseStudyReport`] flattens it), so it
+/// reads back from that JSON (`Deserialize`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseStudy {
     /// Name of the study.
     pub name: String,
@@ -92,6 +97,8 @@ pub struct CaseStudy {
     /// Whether eq. 10's demand at the eq. 11 budget is non-negative at every experiment
     /// price (otherwise eq. 11 understates the budget that meets the energy need).
     pub eq11_valid: bool,
+    /// `1 − payment_equilibrium / payment_experiment`.
+    pub savings_fraction: f64,
     /// The savings fraction had the budget been eq. 11's, `1 − budget_eq11 / payment_experiment`.
     pub savings_fraction_eq11: f64,
     /// Equilibrium demand per consumer `d(t)`.
@@ -100,8 +107,6 @@ pub struct CaseStudy {
     pub payment_equilibrium: f64,
     /// Per consumer payment in the experiment, `Σ p_exp(t) G(t) / N`.
     pub payment_experiment: f64,
-    /// `1 − payment_equilibrium / payment_experiment`.
-    pub savings_fraction: f64,
     /// All consumers' payment per hour at equilibrium, `p(t) Σ_n d_n(t)`.
     pub hourly_payment_equilibrium: Vec<f64>,
     /// All consumers' payment per hour in the experiment, `p_exp(t) G(t)`.
@@ -114,8 +119,15 @@ pub struct CaseStudy {
     pub experiment_price_mean: f64,
     /// Standard deviation of the experiment's prices.
     pub experiment_price_std: f64,
-    /// The full equilibrium with its certificate.
-    pub equilibrium: Equilibrium,
+    /// Which case of the equilibrium applied.
+    pub case: EquilibriumCase,
+    /// The company's revenue `Σ_t p(t) G(t)` (eq. 15: the consumers' budgets).
+    pub revenues: Vec<f64>,
+    /// The kernel certificate of the equilibrium.
+    pub certificate: CertificateReport,
+    /// The model's own checks of the equilibrium (system (13), eq. 14, clearing, budgets,
+    /// consumer KKT).
+    pub equilibrium_certificate: EquilibriumChecks,
 }
 
 /// A case study from any hourly supply and experiment price series (same length `T`), for
@@ -218,7 +230,10 @@ pub fn case_study(
         price_std,
         experiment_price_mean,
         experiment_price_std,
-        equilibrium,
+        case: equilibrium.case,
+        certificate: (&equilibrium.certificate.certificate).into(),
+        equilibrium_certificate: equilibrium.certificate.checks,
+        revenues: equilibrium.revenues,
     })
 }
 
@@ -357,7 +372,7 @@ pub fn dutch_distributed(
 
 /// The market of a one-company field trial: its supply, and its consumers as one homogeneous
 /// class with the trial's budget and energy need (§VIII, eq. 8 with `K = 1`).
-fn case_study_market(study: &CaseStudy) -> Result<Market, StackelbergError> {
+pub(crate) fn case_study_market(study: &CaseStudy) -> Result<Market, StackelbergError> {
     Market::new(
         study.periods,
         vec![Company::new(study.supply.clone())],

@@ -71,4 +71,16 @@ fn general_and_study_reports_round_trip() {
     let a = asymptotics_study(&studies::ecogrid_asymptotics_setting(4).unwrap()).unwrap();
     same_json(&a);
     same_json(&dr_stackelberg::ecogrid_demo().unwrap());
+    // A case study report is the study itself, flattened beside its name and runs: the
+    // Dutch pilot's 77 households (§VIII-B) at the top level, and it reads back.
+    let d = dr_stackelberg::dutch_pilot_study().unwrap();
+    same_json(&d);
+    let v = serde_json::to_value(&d).unwrap();
+    assert_eq!(v["study"], "dutch-pilot");
+    assert_eq!(v["consumers"], 77);
+    assert_eq!(v["prices"].as_array().map(Vec::len), Some(24));
+    assert!(v.get("case_study").is_none(), "{v}");
+    assert!(v["distributed"]["runs"]
+        .as_array()
+        .is_some_and(|r| r.len() == 2));
 }

@@ -137,9 +137,9 @@ proptest! {
         }
         // Relative certificates: as good at any scale.
         prop_assert!(c1.holds(1e-9), "{:?}", c1);
-        prop_assert!(scaled.certificate.consumer_kkt <= 1e-9);
-        prop_assert!(scaled.certificate.budget_residual <= 1e-9);
-        prop_assert!(scaled.certificate.supply_balance <= 1e-9);
+        prop_assert!(scaled.certificate.checks.consumer_kkt <= 1e-9);
+        prop_assert!(scaled.certificate.checks.budget_residual <= 1e-9);
+        prop_assert!(scaled.certificate.checks.supply_balance <= 1e-9);
     }
 }
 

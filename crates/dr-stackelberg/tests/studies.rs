@@ -41,7 +41,7 @@ fn ecogrid_eu_findings() {
     for (p, g) in s.prices.iter().zip(&s.supply) {
         assert!(rel(p * (g + 2000.0), c0) <= 1e-12);
     }
-    assert!(s.equilibrium.certificate.certificate.holds(1e-9));
+    assert!(s.certificate.certificate.holds(1e-9));
 }
 
 /// The Dutch pilot: again a lower mean and a much lower standard deviation, and savings. At
@@ -68,7 +68,7 @@ fn dutch_pilot_findings() {
     .unwrap();
     let short = best_response(&s.experiment_prices, s.budget_eq11, p).unwrap();
     assert!(ok.energy >= s.energy_need && short.energy < s.energy_need);
-    assert!(s.equilibrium.certificate.certificate.holds(1e-9));
+    assert!(s.certificate.certificate.holds(1e-9));
 }
 
 /// Fig. 4: the EcoGrid classes and companies for T = 1..50 (every T to 20, then 24, 30,
