@@ -9,6 +9,10 @@
 //! `U_i'(q) − C'(Q_{−i} + q) − q C''(Q_{−i} + q) = −λ`: in closed form for quadratic and log
 //! utilities with a quadratic supply cost, by safeguarded Newton otherwise. The gain is
 //! `u_i(best) − u_i(current) ≥ 0`; at a Nash equilibrium every gain is 0.
+//!
+//! A row standing for `m` identical customers ([`crate::Customers::set_count`]) is one
+//! best response: each of its customers faces the same `Q_{−i} = Q − q_i` (the others
+//! include the row's other `m − 1` customers through `Q`), so their gains are equal.
 
 use crate::equilibrium::Loads;
 use crate::error::ShapingError;
@@ -29,7 +33,7 @@ pub struct NashGain {
     pub max_gain: f64,
     /// Largest relative gain.
     pub max_relative_gain: f64,
-    /// The customer with the largest relative gain.
+    /// The customer (row of the loads) with the largest relative gain.
     pub worst_customer: usize,
 }
 
@@ -45,6 +49,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
             got: loads.as_slice().len(),
         }));
     }
+    crate::equilibrium::check_counts(model, loads)?;
     for (k, &q) in loads.as_slice().iter().enumerate() {
         dr_convex::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
     }

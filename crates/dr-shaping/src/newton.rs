@@ -154,9 +154,12 @@ pub(crate) fn evaluate(
                     extra,
                 };
                 let wf = water_fill(&pieces, prices, lo[i], hi[i], &mut q, &mut s);
-                acc.value += wf.objective;
+                // A row of m identical customers: each has this response, so every sum over
+                // customers takes it m times (exact; m = 1 leaves the bits unchanged).
+                let m = customers.count(i) as f64;
+                acc.value += m * wf.objective;
                 for (d, &x) in acc.demand.iter_mut().zip(&q) {
-                    *d += x;
+                    *d += m * x;
                 }
                 if hessian {
                     free.clear();
@@ -165,11 +168,11 @@ pub(crate) fn evaluate(
                         if k > 0.0 {
                             free.push(t);
                             total += k;
-                            acc.hessian[t * periods + t] += k;
+                            acc.hessian[t * periods + t] += m * k;
                         }
                     }
                     if wf.active && total > 0.0 && total.is_finite() {
-                        let inv = 1.0 / total;
+                        let inv = m / total;
                         for (ia, &a) in free.iter().enumerate() {
                             let sa = s[a] * inv;
                             let row = &mut acc.hessian[a * periods..(a + 1) * periods];
@@ -360,8 +363,14 @@ impl<'a> PriceNewton<'a> {
         let periods = model.periods();
         let supply = model.supply();
         let mut prices = start.unwrap_or_else(|| {
-            let base =
-                (model.customers().min_energy().iter().sum::<f64>() / periods as f64).max(1e-9);
+            let customers = model.customers();
+            let energy: f64 = customers
+                .min_energy()
+                .iter()
+                .zip(customers.counts())
+                .map(|(&l, &m)| m as f64 * l)
+                .sum();
+            let base = (energy / periods as f64).max(1e-9);
             (0..periods).map(|t| supply.marginal(t, base)).collect()
         });
         let mut ev = evaluate(model, &prices, &extra, true, settings.parallel_threshold);

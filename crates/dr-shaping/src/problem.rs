@@ -12,6 +12,14 @@
 //! sign convention (`C'(Q(t)) = y_t`); inequality rows `Σ_t q_i(t) ≤ Q̄_i` (finite `Q̄_i`)
 //! and `−Σ_t q_i(t) ≤ −Q_i` (`Q_i > 0`), whose multipliers are `λ̄_i` and `λ_i` of
 //! eqs. 35–37.
+//!
+//! A row standing for `m` identical customers ([`crate::Customers::set_count`]) is one
+//! block of `T` variables with objective `m · (−U_i [+ ½ c_t q²])` and coefficient `−m` in
+//! the rows `Q(t) − Σ_i m_i q_i(t) = 0`: the full problem restricted to symmetric loads,
+//! which contains its unique solution (strictly convex objective, symmetric under swapping
+//! identical customers). Its energy rows keep coefficient 1, so their multipliers are
+//! `m · λ̄_i` and `m · λ_i` (each customer's multiplier times `m`), and the prices are
+//! unchanged.
 
 use crate::equilibrium::{potential_curvature, Behaviour, Equilibrium};
 use crate::error::ShapingError;
@@ -62,14 +70,23 @@ pub fn welfare_problem(
     let nv = n * periods + periods;
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
+        let m = customers.count(i);
         for (t, &e) in curvature.iter().enumerate() {
             let f = customers.disutility(i, t).ok_or_else(|| {
                 ShapingError::Input(dr_convex::InputError::Empty {
                     field: format!("customers[{i}].utility[{t}]"),
                 })
             })?;
-            objective.push(if e != 0.0 {
+            let f: Arc<dyn ConvexScalar> = if e != 0.0 {
                 Arc::new(PlusHalfQuadratic { f, curvature: e })
+            } else {
+                f
+            };
+            objective.push(if m != 1 {
+                Arc::new(Weighted {
+                    f,
+                    weight: m as f64,
+                })
             } else {
                 f
             });
@@ -90,7 +107,7 @@ pub fn welfare_problem(
     for t in 0..periods {
         entries.clear();
         entries.push((n * periods + t, 1.0));
-        entries.extend((0..n).map(|i| (i * periods + t, -1.0)));
+        entries.extend((0..n).map(|i| (i * periods + t, -(customers.count(i) as f64))));
         equalities.push_row(&entries, 0.0)?;
     }
     let mut inequalities = LinearRows::new(nv);
@@ -122,6 +139,34 @@ pub fn welfare_problem(
         },
         owners,
     })
+}
+
+/// `m · f` (`m > 0`): the objective of a row of `m` identical customers.
+#[derive(Debug)]
+struct Weighted {
+    f: Arc<dyn ConvexScalar>,
+    weight: f64,
+}
+
+impl ConvexScalar for Weighted {
+    fn value(&self, x: f64) -> f64 {
+        self.weight * self.f.value(x)
+    }
+    fn derivative(&self, x: f64) -> f64 {
+        self.weight * self.f.derivative(x)
+    }
+    fn second_derivative(&self, x: f64) -> f64 {
+        self.weight * self.f.second_derivative(x)
+    }
+    fn left_derivative(&self, x: f64) -> f64 {
+        self.weight * self.f.left_derivative(x)
+    }
+    fn domain(&self) -> (f64, f64) {
+        self.f.domain()
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.f.inverse_derivative(p / self.weight, lo, hi)
+    }
 }
 
 /// The kernel's length check, in this module's argument order.
@@ -159,14 +204,17 @@ impl Equilibrium {
             self.max_energy_multipliers.len(),
             n,
         )?;
+        crate::equilibrium::check_counts(model, &self.loads)?;
         let wp = welfare_problem(model, self.behaviour)?;
+        let customers = model.customers();
         let mut x = loads.to_vec();
         x.extend_from_slice(&self.total_load);
         let inequality: Vec<f64> = wp
             .owners
             .iter()
             .map(|&(i, upper)| {
-                if upper {
+                let m = customers.count(i) as f64;
+                m * if upper {
                     self.max_energy_multipliers[i]
                 } else {
                     self.min_energy_multipliers[i]
@@ -181,7 +229,8 @@ impl Equilibrium {
                     .flat_map(|i| (0..periods).map(move |t| (i, t)))
                     .map(|(i, t)| {
                         let q = loads[i * periods + t];
-                        0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q
+                        let m = customers.count(i) as f64;
+                        m * (0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q)
                     })
                     .sum();
                 -self.utility + self.supply_cost + extra

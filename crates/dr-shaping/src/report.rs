@@ -134,7 +134,9 @@ pub struct EquilibriumReport {
     pub periods: usize,
     /// Prices `p(t) = C'(Q(t), t)` (eq. 30), money per energy unit.
     pub prices: Vec<f64>,
-    /// Loads `q_i(t)`, one row per customer.
+    /// Loads `q_i(t)`, one row per customer, or one row per class of identical customers
+    /// with the customers each row stands for ([`Loads`]: `customers_per_row`). The other
+    /// per-customer arrays below have one entry per row.
     pub loads: Loads,
     /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
     pub total_load: Vec<f64>,
@@ -269,6 +271,12 @@ pub struct ClassReport {
     pub count: usize,
     /// Index of its first customer in the model.
     pub first_customer: usize,
+    /// Index of its first row in the per-customer arrays (`loads`, `energy`, …): the same as
+    /// `first_customer` unless rows stand for several identical customers.
+    pub first_row: usize,
+    /// Its rows: `count` for a jittered class (every customer differs), 1 for a class of
+    /// identical customers (its schedule once, standing for `count` customers).
+    pub rows: usize,
     /// Mean daily energy of the unshaped loads.
     pub energy_unshaped: f64,
     /// Mean daily energy at the competitive equilibrium.
@@ -403,6 +411,10 @@ pub struct SolveReport {
     pub supply_cost_form: String,
     /// Number of customers `N`.
     pub customers: usize,
+    /// Rows of the per-customer arrays (`loads`, `energy`, `bills`, multipliers): `N`
+    /// unless classes of identical customers are stored once each (`loads` then says how
+    /// many customers each row stands for).
+    pub rows: usize,
     /// The scenario's classes.
     pub classes: Vec<ClassReport>,
     /// The competitive equilibrium (Theorem 6), at the top level.
@@ -523,8 +535,9 @@ pub fn welfare_of(model: &ShapingModel, loads: &Loads, total: &[f64]) -> f64 {
         |r| {
             let mut s = 0.0;
             for i in r {
+                let m = customers.count(i) as f64;
                 for (t, &q) in loads.customer(i).iter().enumerate() {
-                    s += customers.utility_value(i, t, q);
+                    s += m * customers.utility_value(i, t, q);
                 }
             }
             s
@@ -569,11 +582,12 @@ fn unshaped_summary(
                     extra: &zeros,
                 };
                 water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope);
+                let m = customers.count(i) as f64;
                 let mut e = 0.0;
                 for (t, &x) in q.iter().enumerate() {
-                    total[t] += x;
+                    total[t] += m * x;
                     e += x;
-                    utility += customers.utility_value(i, t, x);
+                    utility += m * customers.utility_value(i, t, x);
                 }
                 energy.push(e);
             }
@@ -595,11 +609,39 @@ fn unshaped_summary(
     Ok((total, energy, utility - cost))
 }
 
-/// Means over a class of per-customer values.
-fn class_mean(values: &[f64], c: &ClassSpan) -> f64 {
+/// The rows of each class: a class spans the customers `start .. start + count`, and a row
+/// belongs to the class of its first customer (rows follow the classes in order).
+fn class_rows(model: &ShapingModel, classes: &[ClassSpan]) -> Vec<std::ops::Range<usize>> {
+    let counts = model.customers().counts();
+    let mut out = Vec::with_capacity(classes.len());
+    let (mut row, mut first) = (0usize, 0usize);
+    for c in classes {
+        while row < counts.len() && first < c.start {
+            first = first.saturating_add(counts[row]);
+            row += 1;
+        }
+        let begin = row;
+        let end_customer = c.start.saturating_add(c.count);
+        while row < counts.len() && first < end_customer {
+            first = first.saturating_add(counts[row]);
+            row += 1;
+        }
+        out.push(begin..row);
+    }
+    out
+}
+
+/// The mean over a class's customers of per-row values (each row weighted by its customers).
+fn class_mean(model: &ShapingModel, values: &[f64], rows: &std::ops::Range<usize>, c: &ClassSpan) -> f64 {
+    let customers = model.customers();
     let s: f64 = values
-        .get(c.start..c.start + c.count)
-        .map(|v| v.iter().sum())
+        .get(rows.clone())
+        .map(|v| {
+            v.iter()
+                .zip(rows.clone())
+                .map(|(x, i)| customers.count(i) as f64 * x)
+                .sum()
+        })
         .unwrap_or(f64::NAN);
     s / c.count.max(1) as f64
 }
@@ -628,7 +670,9 @@ fn class_mean(values: &[f64], c: &ClassSpan) -> f64 {
 /// let model = file.to_model()?;
 /// let report = solve_report(&model, &file.classes(), "inline", &SolveOptions::default())?;
 /// assert!(report.claims.iter().all(|c| c.holds));
-/// assert_eq!(report.competitive.loads.len(), 3);
+/// // Three identical customers (no jitter): one row of loads standing for all three.
+/// assert_eq!((report.customers, report.competitive.loads.len()), (3, 1));
+/// assert_eq!(report.competitive.loads.counts(), Some(&[3][..]));
 /// # Ok::<(), dr_shaping::ShapingError>(())
 /// ```
 ///
@@ -701,18 +745,22 @@ pub fn solve_report(
 
     let (ce, _) = EquilibriumReport::new(ce);
     let (ne, ne_unshaped) = EquilibriumReport::new(ne);
+    let spans = class_rows(model, classes);
     let class_reports = classes
         .iter()
-        .map(|c| ClassReport {
+        .zip(&spans)
+        .map(|(c, rows)| ClassReport {
             name: c.name.clone(),
             utility: c.utility.clone(),
             count: c.count,
             first_customer: c.start,
-            energy_unshaped: class_mean(&unshaped_energy, c),
-            energy_competitive: class_mean(&ce.energy, c),
-            bill_competitive: class_mean(&ce.bills, c),
-            energy_strategic: class_mean(&ne.energy, c),
-            bill_strategic: class_mean(&ne.bills, c),
+            first_row: rows.start,
+            rows: rows.len(),
+            energy_unshaped: class_mean(model, &unshaped_energy, rows, c),
+            energy_competitive: class_mean(model, &ce.energy, rows, c),
+            bill_competitive: class_mean(model, &ce.bills, rows, c),
+            energy_strategic: class_mean(model, &ne.energy, rows, c),
+            bill_strategic: class_mean(model, &ne.bills, rows, c),
         })
         .collect();
     let unshaped_par = peak_to_average(&unshaped_total);
@@ -759,7 +807,8 @@ pub fn solve_report(
                  optimum) and strategic Nash equilibrium (Theorem 7)"
             .into(),
         supply_cost_form: model.supply().describe(),
-        customers: model.len(),
+        customers: model.population(),
+        rows: model.len(),
         classes: class_reports,
         peak_to_average_change: ShapeChange {
             competitive: change(ce.peak_to_average),
@@ -1014,8 +1063,9 @@ pub fn day_report(
         };
         let mut q = vec![0.0; periods];
         for i in 0..eq.loads.len() {
+            let m = eq.loads.count(i) as f64;
             for (t, x) in eq.loads.customer(i).iter().enumerate() {
-                q[t] += x;
+                q[t] += m * x;
             }
         }
         let mut sum_gap = 0.0f64;
