@@ -182,7 +182,12 @@ fn theorem_backed_shape_on_a_uniform_cost() {
     let ne_prices: Vec<f64> = ne.iter().map(|q| c * n * q + e).collect();
     assert!(max_rel_diff(&vec1(&v["prices"]), &ce_prices) <= 1e-9);
     assert!(max_rel_diff(&vec1(&v["strategic"]["prices"]), &ne_prices) <= 1e-9);
-    for row in vec2(&v["loads"]) {
+    // Three identical customers: one row of loads standing for all three.
+    assert_eq!(v["customers"], 3);
+    assert_eq!(v["loads"]["customers_per_row"], serde_json::json!([3]));
+    let rows = vec2(&v["loads"]["rows"]);
+    assert_eq!(rows.len(), 1);
+    for row in rows {
         assert!(max_rel_diff(&row, &ce) <= 1e-9);
     }
     let flat = ce_prices.iter().sum::<f64>() / 4.0;
@@ -436,7 +441,7 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
             vec!["needs about", "1.00 GiB"],
         ),
         (
-            format!("{base}count = 1000000000000\n"),
+            format!("{base}count = 1000000000000\njitter = 0.1\n"),
             vec!["needs about", "1.00 GiB"],
         ),
         (
@@ -464,6 +469,17 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
         }
         assert!(!stderr(&o).contains("untagged"), "{}", stderr(&o));
     }
+    // 10^12 identical customers (no jitter) are one row standing for all of them: solved
+    // exactly within the limit; p = C'(Q) with Q = N q and q = θ − p (κ = 1, c = 1, e = 0)
+    // gives p(t) = N θ_t / (N + 1) for the competitive equilibrium.
+    let file = write(&dir, "identical.toml", &format!("{base}count = 1000000000000\n"));
+    let o = dr(&["solve", &file, "--memory-limit", "1GiB", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["customers"].as_f64(), Some(1e12));
+    let n = 1e12;
+    let want = [3.0 * n / (n + 1.0), 2.0 * n / (n + 1.0)];
+    assert!(max_rel_diff(&vec1(&v["prices"]), &want) <= 1e-12);
 }
 
 /// Issue 15: the cubic and piecewise-quadratic supply costs and the power utility from a

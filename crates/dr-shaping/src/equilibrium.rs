@@ -176,7 +176,9 @@ impl Loads {
     }
     /// How many identical customers row `i` stands for (1 unless grouped).
     pub fn count(&self, i: usize) -> usize {
-        self.counts.as_ref().map_or(1, |c| c.get(i).copied().unwrap_or(1))
+        self.counts
+            .as_ref()
+            .map_or(1, |c| c.get(i).copied().unwrap_or(1))
     }
     /// The customers per row, `None` when every row is one customer.
     pub fn counts(&self) -> Option<&[usize]> {

@@ -351,7 +351,9 @@ impl Customers {
         self.max_energy
             .try_reserve(additional)
             .map_err(|_| too_large())?;
-        self.count.try_reserve(additional).map_err(|_| too_large())?;
+        self.count
+            .try_reserve(additional)
+            .map_err(|_| too_large())?;
         Ok(())
     }
 

@@ -14,12 +14,14 @@
 //! eqs. 35–37.
 //!
 //! A row standing for `m` identical customers ([`crate::Customers::set_count`]) is one
-//! block of `T` variables with objective `m · (−U_i [+ ½ c_t q²])` and coefficient `−m` in
-//! the rows `Q(t) − Σ_i m_i q_i(t) = 0`: the full problem restricted to symmetric loads,
-//! which contains its unique solution (strictly convex objective, symmetric under swapping
-//! identical customers). Its energy rows keep coefficient 1, so their multipliers are
-//! `m · λ̄_i` and `m · λ_i` (each customer's multiplier times `m`), and the prices are
-//! unchanged.
+//! block of `T` variables `y_i(t) = √m q_i(t)` with objective `m · h_i(y/√m)` (`h_i` the
+//! customer's term), coefficient `−√m` in the rows `Q(t) − Σ_i √m_i y_i(t) = 0`, and energy
+//! rows `Σ_t y_i(t) ≤ √m Q̄_i`, `−Σ_t y_i(t) ≤ −√m Q_i`. This is the full problem restricted
+//! to symmetric loads — which contains its unique solution (strictly convex objective,
+//! symmetric under swapping identical customers) — in the coordinates where the embedding
+//! of the symmetric subspace is an isometry, so the block keeps one customer's curvature
+//! `h_i''` (a plain weighting by `m` would scale it by `m` and ruin the conditioning). The
+//! prices are unchanged; the energy rows' multipliers are `√m λ̄_i` and `√m λ_i`.
 
 use crate::equilibrium::{potential_curvature, Behaviour, Equilibrium};
 use crate::error::ShapingError;
@@ -83,9 +85,10 @@ pub fn welfare_problem(
                 f
             };
             objective.push(if m != 1 {
-                Arc::new(Weighted {
+                Arc::new(Symmetric {
                     f,
-                    weight: m as f64,
+                    count: m as f64,
+                    root: (m as f64).sqrt(),
                 })
             } else {
                 f
@@ -107,7 +110,7 @@ pub fn welfare_problem(
     for t in 0..periods {
         entries.clear();
         entries.push((n * periods + t, 1.0));
-        entries.extend((0..n).map(|i| (i * periods + t, -(customers.count(i) as f64))));
+        entries.extend((0..n).map(|i| (i * periods + t, -root(customers.count(i)))));
         equalities.push_row(&entries, 0.0)?;
     }
     let mut inequalities = LinearRows::new(nv);
@@ -118,14 +121,15 @@ pub fn welfare_problem(
             lo.get(i).copied().unwrap_or(0.0),
             hi.get(i).copied().unwrap_or(f64::INFINITY),
         );
+        let r = root(customers.count(i));
         if h.is_finite() {
             let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, 1.0)).collect();
-            inequalities.push_row(&row, h)?;
+            inequalities.push_row(&row, r * h)?;
             owners.push((i, true));
         }
         if l > 0.0 {
             let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, -1.0)).collect();
-            inequalities.push_row(&row, -l)?;
+            inequalities.push_row(&row, -(r * l))?;
             owners.push((i, false));
         }
     }
@@ -141,31 +145,46 @@ pub fn welfare_problem(
     })
 }
 
-/// `m · f` (`m > 0`): the objective of a row of `m` identical customers.
-#[derive(Debug)]
-struct Weighted {
-    f: Arc<dyn ConvexScalar>,
-    weight: f64,
+/// `√m` (exactly 1 for `m = 1`).
+pub(crate) fn root(m: usize) -> f64 {
+    if m == 1 {
+        1.0
+    } else {
+        (m as f64).sqrt()
+    }
 }
 
-impl ConvexScalar for Weighted {
-    fn value(&self, x: f64) -> f64 {
-        self.weight * self.f.value(x)
+/// `y ↦ m f(y/√m)`: `m` identical customers' term in the symmetric coordinates
+/// `y = √m q` (module docs). Derivative `√m f'(y/√m)`, curvature `f''(y/√m)`.
+#[derive(Debug)]
+struct Symmetric {
+    f: Arc<dyn ConvexScalar>,
+    count: f64,
+    root: f64,
+}
+
+impl ConvexScalar for Symmetric {
+    fn value(&self, y: f64) -> f64 {
+        self.count * self.f.value(y / self.root)
     }
-    fn derivative(&self, x: f64) -> f64 {
-        self.weight * self.f.derivative(x)
+    fn derivative(&self, y: f64) -> f64 {
+        self.root * self.f.derivative(y / self.root)
     }
-    fn second_derivative(&self, x: f64) -> f64 {
-        self.weight * self.f.second_derivative(x)
+    fn second_derivative(&self, y: f64) -> f64 {
+        self.f.second_derivative(y / self.root)
     }
-    fn left_derivative(&self, x: f64) -> f64 {
-        self.weight * self.f.left_derivative(x)
+    fn left_derivative(&self, y: f64) -> f64 {
+        self.root * self.f.left_derivative(y / self.root)
     }
     fn domain(&self) -> (f64, f64) {
-        self.f.domain()
+        let (lo, hi) = self.f.domain();
+        (lo * self.root, hi * self.root)
     }
     fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
-        self.f.inverse_derivative(p / self.weight, lo, hi)
+        self.root
+            * self
+                .f
+                .inverse_derivative(p / self.root, lo / self.root, hi / self.root)
     }
 }
 
@@ -207,18 +226,25 @@ impl Equilibrium {
         crate::equilibrium::check_counts(model, &self.loads)?;
         let wp = welfare_problem(model, self.behaviour)?;
         let customers = model.customers();
+        // The symmetric coordinates y = √m q of grouped rows (module docs).
         let mut x = loads.to_vec();
+        for (i, row) in x.chunks_mut(periods).enumerate() {
+            let r = root(customers.count(i));
+            if r != 1.0 {
+                row.iter_mut().for_each(|q| *q *= r);
+            }
+        }
         x.extend_from_slice(&self.total_load);
         let inequality: Vec<f64> = wp
             .owners
             .iter()
             .map(|&(i, upper)| {
-                let m = customers.count(i) as f64;
-                m * if upper {
-                    self.max_energy_multipliers[i]
-                } else {
-                    self.min_energy_multipliers[i]
-                }
+                root(customers.count(i))
+                    * if upper {
+                        self.max_energy_multipliers[i]
+                    } else {
+                        self.min_energy_multipliers[i]
+                    }
             })
             .collect();
         let objective = match self.behaviour {

@@ -632,7 +632,12 @@ fn class_rows(model: &ShapingModel, classes: &[ClassSpan]) -> Vec<std::ops::Rang
 }
 
 /// The mean over a class's customers of per-row values (each row weighted by its customers).
-fn class_mean(model: &ShapingModel, values: &[f64], rows: &std::ops::Range<usize>, c: &ClassSpan) -> f64 {
+fn class_mean(
+    model: &ShapingModel,
+    values: &[f64],
+    rows: &std::ops::Range<usize>,
+    c: &ClassSpan,
+) -> f64 {
     let customers = model.customers();
     let s: f64 = values
         .get(rows.clone())

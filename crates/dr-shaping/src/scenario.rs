@@ -502,13 +502,14 @@ impl ShapingScenario {
         let mut population = 0usize;
         for (k, spec) in self.customers.iter().enumerate() {
             // N itself must be representable (classes of identical customers take one row).
-            population = population
-                .checked_add(spec.count)
-                .ok_or_else(|| ShapingError::TooLarge {
-                    field: format!("customers[{k}].count"),
-                    count: spec.count as f64,
-                    bytes: u64::MAX,
-                })?;
+            population =
+                population
+                    .checked_add(spec.count)
+                    .ok_or_else(|| ShapingError::TooLarge {
+                        field: format!("customers[{k}].count"),
+                        count: spec.count as f64,
+                        bytes: u64::MAX,
+                    })?;
             let prefix = format!("customers[{k}].");
             let field = if spec.count == 1 {
                 "periods".to_string()

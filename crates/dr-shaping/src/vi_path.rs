@@ -121,7 +121,10 @@ pub fn strategic_equilibrium_vi(
         .map(|&m| (m as f64).sqrt())
         .collect();
     let scaled = |v: &[f64]| -> Vec<f64> {
-        v.iter().zip(&roots).map(|(x, r)| x * r).collect::<Vec<f64>>()
+        v.iter()
+            .zip(&roots)
+            .map(|(x, r)| x * r)
+            .collect::<Vec<f64>>()
     };
     let (lo_sum, hi_sum) = if grouped {
         (

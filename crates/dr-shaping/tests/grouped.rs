@@ -84,13 +84,19 @@ fn same(grouped: &Equilibrium, expanded: &Equilibrium, tol: f64) {
     assert_eq!(grouped.loads.counts(), Some(&[K, 1, 1, 1, 1][..]));
     assert_eq!(expanded.loads.len(), K + 3 + 1);
     assert!(grouped.certificate.holds(1e-8), "{:?}", grouped.certificate);
-    assert!(expanded.certificate.holds(1e-8), "{:?}", expanded.certificate);
+    assert!(
+        expanded.certificate.holds(1e-8),
+        "{:?}",
+        expanded.certificate
+    );
     assert!(rel(&grouped.prices, &expanded.prices) <= tol);
     assert!(rel(&grouped.total_load, &expanded.total_load) <= tol);
-    let scale = expanded.loads.as_slice().iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let mus = |e: &Equilibrium, i: usize| {
-        e.min_energy_multipliers[i] - e.max_energy_multipliers[i]
-    };
+    let scale = expanded
+        .loads
+        .as_slice()
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()));
+    let mus = |e: &Equilibrium, i: usize| e.min_energy_multipliers[i] - e.max_energy_multipliers[i];
     let pscale = expanded.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
     for i in 0..expanded.loads.len() {
         let g = if i < K { 0 } else { i - K + 1 };
@@ -183,7 +189,13 @@ fn the_solve_report_counts_every_customer() {
     let r = solve_report(&model, &file.classes(), "grouped", &SolveOptions::default()).unwrap();
     let efile = scenario(true, QUADRATIC);
     let emodel = efile.to_model().unwrap();
-    let e = solve_report(&emodel, &efile.classes(), "expanded", &SolveOptions::default()).unwrap();
+    let e = solve_report(
+        &emodel,
+        &efile.classes(),
+        "expanded",
+        &SolveOptions::default(),
+    )
+    .unwrap();
     assert!(r.claims.iter().all(|c| c.holds), "{:?}", r.claims);
     assert_eq!((r.customers, r.rows), (K + 4, 5));
     assert_eq!((e.customers, e.rows), (K + 4, K + 4));
@@ -191,7 +203,8 @@ fn the_solve_report_counts_every_customer() {
     assert_eq!(r.strategic.cross_check.verdict, Some(PathVerdict::Agrees));
     // The expanded file lists the households as K classes of one: their mean is the
     // grouped class's.
-    let mean = |f: &dyn Fn(&ClassReport) -> f64| e.classes[..K].iter().map(f).sum::<f64>() / K as f64;
+    let mean =
+        |f: &dyn Fn(&ClassReport) -> f64| e.classes[..K].iter().map(f).sum::<f64>() / K as f64;
     let households = ClassReport {
         name: "households".into(),
         utility: "quadratic".into(),
@@ -205,8 +218,9 @@ fn the_solve_report_counts_every_customer() {
         energy_strategic: mean(&|c| c.energy_strategic),
         bill_strategic: mean(&|c| c.bill_strategic),
     };
-    let expanded_classes: Vec<&ClassReport> =
-        std::iter::once(&households).chain(&e.classes[K..]).collect();
+    let expanded_classes: Vec<&ClassReport> = std::iter::once(&households)
+        .chain(&e.classes[K..])
+        .collect();
     assert_eq!(r.classes.len(), expanded_classes.len());
     for (a, b) in r.classes.iter().zip(expanded_classes) {
         assert_eq!((a.count, a.first_customer), (b.count, b.first_customer));
