@@ -91,10 +91,11 @@ pub use model::{
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
 pub use problem::{welfare_problem, WelfareProblem};
 pub use report::{
-    day_report, price_difference, run_report, solve_report, welfare_of, CertificateReport,
-    ClassReport, ClassSpan, CrossCheckReport, DayReport, EquilibriumReport, FastScheme,
-    GainSummary, PathVerdict, Residual, RunReport, ShapeChange, SimulationReport, SolveOptions,
-    SolveReport, StrategicReport, UnshapedReport, AGREE_TOLERANCE, CHECK_TOLERANCE,
+    day_report, loads_csv_header, price_difference, run_report, solve_report, welfare_of,
+    write_loads_csv, CertificateReport, ClassReport, ClassSpan, CrossCheckReport, DayReport,
+    EquilibriumReport, FastScheme, GainSummary, PathVerdict, Residual, RunReport, ShapeChange,
+    SimulationReport, SolveOptions, SolveReport, StrategicReport, UnshapedReport, AGREE_TOLERANCE,
+    CHECK_TOLERANCE,
 };
 pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};

@@ -835,6 +835,102 @@ pub fn solve_report(
     })
 }
 
+/// Rows of `loads.csv` formatted per parallel task by [`write_loads_csv`].
+const CSV_ROWS: usize = 2048;
+/// Chunks formatted at once (in parallel) before they are written, so the buffer stays
+/// small (`CSV_BATCH × CSV_ROWS` rows).
+const CSV_BATCH: usize = 32;
+
+/// The header of the per-customer load table of `report` ([`write_loads_csv`]): `row`,
+/// `first_customer`, `customers`, then `competitive_0 … competitive_{T−1}` and
+/// `strategic_0 … strategic_{T−1}`.
+pub fn loads_csv_header(report: &SolveReport) -> Vec<String> {
+    let periods = report.competitive.periods;
+    let mut h: Vec<String> = vec!["row".into(), "first_customer".into(), "customers".into()];
+    for name in ["competitive", "strategic"] {
+        h.extend((0..periods).map(|t| format!("{name}_{t}")));
+    }
+    h
+}
+
+/// Writes the rows (no header) of the per-customer load table of `report` to `w`: one line
+/// per row of the loads — a customer, or a class of identical customers written once —
+/// with its index, its first customer, the customers it stands for, and its loads
+/// `q_i(t)` at the competitive equilibrium (Theorem 6) and at the strategic one (Theorem 7),
+/// the columns [`loads_csv_header`] names. Numbers are written in their shortest round-trip
+/// form (the digits of the JSON report), so reading them back gives the same `f64`s. Chunks
+/// of rows are formatted in parallel and written in order: the output does not depend on
+/// the number of threads.
+///
+/// Errors: the two equilibria's loads do not have the same rows (`InvalidInput`), or the
+/// writer's.
+pub fn write_loads_csv(report: &SolveReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let (ce, ne) = (
+        &report.competitive.loads,
+        &report.strategic.equilibrium.loads,
+    );
+    if ce.len() != ne.len() || ce.periods() != ne.periods() || ce.counts() != ne.counts() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the competitive loads have {} rows, the strategic ones {}",
+                ce.len(),
+                ne.len()
+            ),
+        ));
+    }
+    let rows = ce.len();
+    let chunks = rows.div_ceil(CSV_ROWS);
+    // The first customer of each chunk's first row (a sequential prefix over the counts).
+    let mut first = Vec::with_capacity(chunks);
+    let mut customer = 0usize;
+    for i in 0..rows {
+        if i % CSV_ROWS == 0 {
+            first.push(customer);
+        }
+        customer = customer.saturating_add(ce.count(i));
+    }
+    let format_rows = |c: usize| -> Vec<u8> {
+        let start = c * CSV_ROWS;
+        let end = (start + CSV_ROWS).min(rows);
+        let mut out = Vec::with_capacity((end - start) * 40 * (2 * ce.periods() + 3));
+        let mut f = zmij::Buffer::new();
+        let mut int = itoa::Buffer::new();
+        let mut customer = first[c];
+        for i in start..end {
+            let m = ce.count(i);
+            for (k, v) in [i, customer, m].into_iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(int.format(v).as_bytes());
+            }
+            for &x in ce.customer(i).iter().chain(ne.customer(i)) {
+                out.push(b',');
+                out.extend_from_slice(f.format(x).as_bytes());
+            }
+            out.push(b'\n');
+            customer = customer.saturating_add(m);
+        }
+        out
+    };
+    let mut c = 0;
+    while c < chunks {
+        let batch = CSV_BATCH.min(chunks - c);
+        let parts: Vec<Vec<u8>> = if rows >= 2 * CSV_ROWS {
+            (c..c + batch).into_par_iter().map(format_rows).collect()
+        } else {
+            (c..c + batch).map(format_rows).collect()
+        };
+        for p in &parts {
+            w.write_all(p)?;
+        }
+        c += batch;
+    }
+    Ok(())
+}
+
 impl SolveReport {
     /// The worse of the two equilibria's statuses.
     pub fn status(&self) -> Status {
