@@ -355,7 +355,7 @@ fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
     let flat_price = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
     let flat = vec![flat_price; model.periods()];
     let zeros = vec![0.0; model.periods()];
-    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13).demand;
+    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13, None).demand;
     Unshaped {
         flat_price,
         peak_to_average: peak_to_average(&total_load),
@@ -372,7 +372,7 @@ pub(crate) fn responses(
     extra: &[f64],
     threshold: usize,
 ) -> (Loads, Vec<f64>) {
-    let (loads, mu, _) = responses_with_value(model, prices, extra, threshold);
+    let (loads, mu, _) = responses_with_value(model, prices, extra, threshold, None);
     (loads, mu)
 }
 
@@ -384,6 +384,7 @@ pub(crate) fn responses_with_value(
     prices: &[f64],
     extra: &[f64],
     threshold: usize,
+    guess: Option<&[f64]>,
 ) -> (Loads, Vec<f64>, f64) {
     let customers = model.customers();
     let periods = model.periods();
@@ -401,7 +402,8 @@ pub(crate) fn responses_with_value(
                 i,
                 extra,
             };
-            let wf = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s);
+            let start = guess.map_or(f64::NAN, |g| g[i]);
+            let wf = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s, start);
             *m = wf.mu;
             *value += customers.count(i) as f64 * wf.objective;
         }
@@ -600,8 +602,13 @@ pub(crate) fn newton_equilibrium(
     let mut newton = PriceNewton::new(model, extra, None, *settings);
     let termination = newton.run();
     let prices = newton.prices().to_vec();
-    let (mut loads, mu, value) =
-        responses_with_value(model, &prices, newton.extra(), settings.parallel_threshold);
+    let (mut loads, mu, value) = responses_with_value(
+        model,
+        &prices,
+        newton.extra(),
+        settings.parallel_threshold,
+        Some(newton.multipliers()),
+    );
     // The customers' part of the dual at these prices is the water-fillings just done.
     let mut cert = certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
@@ -955,7 +962,7 @@ pub(crate) fn certificate_at(
                     (dual, reply)
                 }
                 None => {
-                    let ev = evaluate(model, prices, &extra, false, 1 << 13);
+                    let ev = evaluate(model, prices, &extra, false, 1 << 13, None);
                     let reply = prices
                         .iter()
                         .zip(&ev.supply)

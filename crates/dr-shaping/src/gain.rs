@@ -40,6 +40,18 @@ pub struct NashGain {
 /// Each customer's exact best-response gain against the others' `loads` (module docs).
 /// Errors name `loads` (shape) or `loads[i][t]` (not finite).
 pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, ShapingError> {
+    nash_gain_from(model, loads, None)
+}
+
+/// [`nash_gain`] with each row's energy multiplier `μ_i` at `loads` (e.g. the equilibrium's
+/// `λ_i − λ̄_i`) as the warm start of its best response's water-filling: at a Nash
+/// equilibrium the best response's KKT multiplier is exactly `μ_i` (condition 44), so the
+/// water-filling starts at its root. The same gains to the same tolerance.
+pub(crate) fn nash_gain_from(
+    model: &ShapingModel,
+    loads: &Loads,
+    guess: Option<&[f64]>,
+) -> Result<NashGain, ShapingError> {
     let n = model.len();
     let periods = model.periods();
     if loads.len() != n || loads.periods() != periods {
@@ -71,6 +83,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
             let mut s = vec![0.0; periods];
             for i in range {
                 let current = loads.customer(i);
+                let start = guess.and_then(|g| g.get(i)).copied().unwrap_or(f64::NAN);
                 let mut cost = 0.0;
                 let mut scale = 0.0;
                 for t in 0..periods {
@@ -92,7 +105,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
                             i,
                             extra: &extra,
                         };
-                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s).objective
+                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s, start).objective
                     }
                     None => {
                         let pieces = BestResponsePieces {
@@ -102,7 +115,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
                             others: &others,
                         };
                         prices.iter_mut().for_each(|p| *p = 0.0);
-                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s).objective
+                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s, start).objective
                     }
                 };
                 let gain = cost - best;

@@ -21,7 +21,7 @@ use crate::equilibrium::{
     load_factor, peak_to_average, Behaviour, Equilibrium, Loads, Method, Unshaped,
 };
 use crate::error::ShapingError;
-use crate::gain::{nash_gain, NashGain};
+use crate::gain::{nash_gain_from, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
 use crate::response::{water_fill, CustomerPieces};
@@ -581,7 +581,7 @@ fn unshaped_summary(
                     i,
                     extra: &zeros,
                 };
-                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope);
+                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope, f64::NAN);
                 let m = customers.count(i) as f64;
                 let mut e = 0.0;
                 for (t, &x) in q.iter().enumerate() {
@@ -691,8 +691,17 @@ pub fn solve_report(
 ) -> Result<SolveReport, ShapingError> {
     let ce = competitive_equilibrium(model)?;
     let ne = strategic_equilibrium(model)?;
-    let ne_gain = nash_gain(model, &ne.loads)?;
-    let ce_gain = nash_gain(model, &ce.loads)?;
+    // Each best response's water-filling starts from the equilibrium's own multiplier
+    // (its root at a Nash equilibrium; a nearby start at the competitive loads).
+    let multipliers = |eq: &Equilibrium| -> Vec<f64> {
+        eq.min_energy_multipliers
+            .iter()
+            .zip(&eq.max_energy_multipliers)
+            .map(|(l, h)| l - h)
+            .collect()
+    };
+    let ne_gain = nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?;
+    let ce_gain = nash_gain_from(model, &ce.loads, Some(&multipliers(&ce)))?;
     let flat_price = ce.unshaped.flat_price;
     let (unshaped_total, unshaped_energy, unshaped_welfare) = unshaped_summary(model, flat_price)?;
 

@@ -64,6 +64,7 @@ pub fn customer_response(
         customers.max_energy()[customer],
         &mut q,
         &mut s,
+        f64::NAN,
     );
     Ok((q, wf.mu))
 }
@@ -232,6 +233,11 @@ fn sum_offset<P: Pieces>(
 /// Customer response `argmin_{q ≥ 0, lo ≤ Σq ≤ hi} Σ_t h_t(q(t)) + p(t) q(t)`: writes the
 /// loads to `q` and the right slopes `∂q(t)/∂λ` of the free periods to `slope` (all of
 /// length `T = prices.len()`).
+///
+/// `guess` is a warm start for the multiplier `μ` (e.g. the customer's `μ` at the last
+/// accepted prices of the price Newton; `NaN` for none): the safeguarded Newton starts
+/// there when a bound binds and the guess lies inside the bracket. The answer is the same
+/// root to the same tolerance; only the number of passes over the periods changes.
 pub(crate) fn water_fill<P: Pieces>(
     pieces: &P,
     prices: &[f64],
@@ -239,6 +245,7 @@ pub(crate) fn water_fill<P: Pieces>(
     hi: f64,
     q: &mut [f64],
     slope: &mut [f64],
+    guess: f64,
 ) -> WaterFill {
     if hi == 0.0 {
         // S_i = {0}: every load is 0, μ = λ_i − λ̄_i the largest multiplier that keeps
@@ -258,7 +265,7 @@ pub(crate) fn water_fill<P: Pieces>(
         };
     }
     if let Some((theta, kappa, extra)) = pieces.quadratic() {
-        return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope);
+        return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope, guess);
     }
     let (s0, d0) = sum_at(pieces, prices, 0.0, q, slope);
     let mut mu = 0.0;
@@ -302,6 +309,14 @@ pub(crate) fn water_fill<P: Pieces>(
             } else {
                 f64::NEG_INFINITY
             };
+        }
+        // Warm start: a guess strictly inside the bracket replaces the start.
+        let warm = guess - p0;
+        if warm.is_finite() && warm > a && warm < b && warm != delta {
+            delta = warm;
+            let (s, k) = sum_offset(pieces, prices, p0, delta, q, slope);
+            g = s - target;
+            d = k;
         }
         let mut expand = 1.0_f64;
         // Bracket expansion in units of the prices and marginal utilities (no absolute 1).
@@ -383,6 +398,7 @@ fn water_fill_quadratic(
     hi: f64,
     q: &mut [f64],
     slope: &mut [f64],
+    guess: f64,
 ) -> WaterFill {
     let periods = prices.len();
     // q holds the breakpoints and slope the slopes k_t until the end.
@@ -398,6 +414,15 @@ fn water_fill_quadratic(
         let target = if s0 < lo { lo } else { hi };
         let tol = 1e-14 * target.abs();
         let (mut g, mut d) = (s0 - target, d0);
+        // Warm start on the root's side of 0 (μ > 0 when the minimum binds, < 0 for the
+        // maximum). From either side of the root Newton on this convex, nondecreasing,
+        // piecewise-linear sum lands right of it after one step and then decreases to it.
+        if guess.is_finite() && (guess > 0.0) == (s0 < lo) && guess != 0.0 {
+            mu = guess;
+            let (s, slope_sum) = quadratic_sum(b, k, mu);
+            g = s - target;
+            d = slope_sum;
+        }
         for _ in 0..100 {
             if g.abs() <= tol {
                 break;
