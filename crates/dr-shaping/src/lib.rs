@@ -33,6 +33,14 @@
 //!   [`SimulationReport`], [`day_report`] → [`DayReport`]; the `dr` command renders its text
 //!   and its JSON from the same value.
 //!
+//! Classes of identical customers ([`Customers::set_count`]; a scenario class without
+//! jitter) are one row standing for their count: every solve path computes that customer
+//! once and weights it by the count — exact, because the equilibria are unique and
+//! symmetric (derivation in the `equilibrium` module docs) — so `10⁶` customers in a few
+//! classes solve in milliseconds. Per-customer arrays have one entry per row
+//! ([`Loads::count`], [`Loads::population`]). [`write_loads_csv`] streams the loads table
+//! of a [`SolveReport`] (`dr solve --output DIR`).
+//!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
 //! ```

@@ -15,7 +15,10 @@
 //! [[customers]]                # one customer, or a class of `count` customers
 //! name = "households"          # optional label
 //! count = 50                   # optional (default 1): a whole number of customers (each has
-//!                              #   its own loads; a fractional count is rejected, not a mass)
+//!                              #   its own loads; a fractional count is rejected, not a mass).
+//!                              #   Without jitter and roll the class's customers are identical:
+//!                              #   stored and solved once, weighted by the count (exact, see
+//!                              #   the crate's `equilibrium` docs), reported as one row
 //! utility = "quadratic"        # U(q, t) = θ_t q − ½ κ_t q²
 //! theta = [0.3, 0.3]           # θ_t: one number or T numbers
 //! kappa = 0.15                 # κ_t > 0: one number or T numbers
