@@ -704,7 +704,7 @@ fn run_text(r: &RunReport, file: &str, model: &ShapingModel, every: Option<usize
                  {} × {}. Each round the utility announces p(t) = C'(Q(t), t) (eq. 41){}, and\n\
                  every customer projects a gradient step onto S_i = {{q ≥ 0, Q_i ≤ Σ_t q(t) ≤ Q̄_i}}:\n  {update}\n",
                 behaviour_name(b),
-                plural(model.len(), "customer", "customers"),
+                plural(model.population(), "customer", "customers"),
                 plural(model.periods(), "period", "periods"),
                 if b == Behaviour::Strategic {
                     " and C''(Q(t), t)"
@@ -722,7 +722,7 @@ fn run_text(r: &RunReport, file: &str, model: &ShapingModel, every: Option<usize
                  safeguarded Newton step towards p(t) = C'(Q(t), t). Rounds are price\n\
                  announcements (rejected trials included).\n",
                 behaviour_name(b),
-                plural(model.len(), "customer", "customers"),
+                plural(model.population(), "customer", "customers"),
                 plural(model.periods(), "period", "periods"),
             );
         }
