@@ -81,6 +81,44 @@ pub(crate) trait Pieces {
     fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
         None
     }
+    /// `(w, s, extra)` when every `h_t(q) = −w_t ln(s_t + q) + ½ extra_t q²` (a path without
+    /// a per-call dispatch on the utility's kind).
+    fn log(&self) -> Option<(&[f64], &[f64], &[f64])> {
+        None
+    }
+}
+
+/// A log-utility customer's terms `−w_t ln(s_t + q) + ½ extra_t q²`, read straight from
+/// its profiles (the same formulas as the general pieces, [`Piece::Log`]).
+struct LogPieces<'a> {
+    weight: &'a [f64],
+    shift: &'a [f64],
+    extra: &'a [f64],
+}
+
+impl LogPieces<'_> {
+    #[inline]
+    fn piece(&self, t: usize) -> Piece<'static> {
+        Piece::Log {
+            weight: self.weight[t],
+            shift: self.shift[t],
+        }
+    }
+}
+
+impl Pieces for LogPieces<'_> {
+    #[inline]
+    fn value(&self, t: usize, q: f64) -> f64 {
+        self.piece(t).value(q, self.extra[t])
+    }
+    #[inline]
+    fn derivative(&self, t: usize, q: f64) -> f64 {
+        self.piece(t).derivative(q, self.extra[t])
+    }
+    #[inline]
+    fn response(&self, t: usize, lambda: f64) -> (f64, f64) {
+        self.piece(t).response(lambda, self.extra[t])
+    }
 }
 
 /// Customer `i`'s disutilities plus `½ extra_t q²`.
@@ -109,6 +147,13 @@ impl Pieces for CustomerPieces<'_> {
     fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
         match self.customers.utility(self.i)? {
             Utility::Quadratic { theta, kappa } => Some((theta, kappa, self.extra)),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn log(&self) -> Option<(&[f64], &[f64], &[f64])> {
+        match self.customers.utility(self.i)? {
+            Utility::Log { weight, shift } => Some((weight, shift, self.extra)),
             _ => None,
         }
     }
@@ -266,6 +311,15 @@ pub(crate) fn water_fill<P: Pieces>(
     }
     if let Some((theta, kappa, extra)) = pieces.quadratic() {
         return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope, guess);
+    }
+    if let Some((weight, shift, extra)) = pieces.log() {
+        // The same algorithm on the log terms without the per-call dispatch.
+        let log = LogPieces {
+            weight,
+            shift,
+            extra,
+        };
+        return water_fill(&log, prices, lo, hi, q, slope, guess);
     }
     let (s0, d0) = sum_at(pieces, prices, 0.0, q, slope);
     let mut mu = 0.0;
