@@ -256,27 +256,38 @@ struct GroupedLoads {
     rows: Vec<Vec<f64>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LoadsForm {
-    Rows(Vec<Vec<f64>>),
-    Grouped(GroupedLoads),
+struct LoadsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LoadsVisitor {
+    type Value = Loads;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(
+            "an array of rows of loads (one per customer) or an object \
+             {\"customers_per_row\": [...], \"rows\": [[...], ...]}",
+        )
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Loads, A::Error> {
+        let mut rows: Vec<Vec<f64>> = Vec::new();
+        while let Some(row) = seq.next_element()? {
+            rows.push(row);
+        }
+        Loads::from_rows(&rows).map_err(serde::de::Error::custom)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Loads, A::Error> {
+        let g = GroupedLoads::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let mut loads = Loads::from_rows(&g.rows).map_err(serde::de::Error::custom)?;
+        loads
+            .set_counts(&g.customers_per_row)
+            .map_err(serde::de::Error::custom)?;
+        Ok(loads)
+    }
 }
 
 impl<'de> Deserialize<'de> for Loads {
     /// Reads the nested arrays `loads[i][t]` back (every row of the same length `T ≥ 1`),
     /// or the grouped object `{customers_per_row, rows}`.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match LoadsForm::deserialize(d)? {
-            LoadsForm::Rows(rows) => Loads::from_rows(&rows).map_err(serde::de::Error::custom),
-            LoadsForm::Grouped(g) => {
-                let mut loads = Loads::from_rows(&g.rows).map_err(serde::de::Error::custom)?;
-                loads
-                    .set_counts(&g.customers_per_row)
-                    .map_err(serde::de::Error::custom)?;
-                Ok(loads)
-            }
-        }
+        d.deserialize_any(LoadsVisitor)
     }
 }
 

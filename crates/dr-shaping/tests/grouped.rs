@@ -269,3 +269,30 @@ fn the_gradient_scheme_on_grouped_rows_reaches_the_same_prices() {
     assert!(rel(&g.prices, &e.prices) <= 1e-8);
     assert_eq!(g.messages / g.rounds, e.messages / e.rounds);
 }
+
+#[test]
+fn grouped_loads_read_back_and_bad_ones_say_why() {
+    let l: Loads =
+        serde_json::from_str(r#"{"customers_per_row": [3, 1], "rows": [[1.0, 2.0], [0.5, 0.0]]}"#)
+            .unwrap();
+    assert_eq!((l.len(), l.population(), l.count(0)), (2, 4, 3));
+    assert_eq!(l.total(), vec![3.5, 6.0]);
+    let plain: Loads = serde_json::from_str("[[1.0, 2.0], [0.5, 0.0]]").unwrap();
+    assert_eq!(
+        (plain.len(), plain.population(), plain.counts()),
+        (2, 2, None)
+    );
+    let e = serde_json::from_str::<Loads>(r#"{"customers_per_row": [3], "rows": [[1.0], [2.0]]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("customers_per_row"), "{e}");
+    let e = serde_json::from_str::<Loads>(r#"{"customers_per_row": [0], "rows": [[1.0]]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("customers_per_row[0]"), "{e}");
+    let e = serde_json::from_str::<Loads>("7").unwrap_err().to_string();
+    assert!(
+        e.contains("customers_per_row") && !e.contains("untagged"),
+        "{e}"
+    );
+}
