@@ -11,7 +11,10 @@
 //!   paths (price Newton vs the kernel's interior-point method) for `N·T ≤ 50 000`
 //!   (`--set cross_check=true|false`, `--set ipm_max_iterations=K`). A second path that
 //!   does not solve leaves the answer "not confirmed" (exit 5); two Solved paths whose
-//!   prices differ are a disagreement (exit 3); a certificate that is not Solved exits 4;
+//!   prices differ are a disagreement (exit 3); a certificate that is not Solved exits 4.
+//!   A class of identical customers (no jitter) is solved once and reported as one row
+//!   with its count. `--output DIR` writes `DIR/loads.csv` (one line per row: its first
+//!   customer, its count, `q(t)` at both equilibria; [`dr_shaping::write_loads_csv`]);
 //! - `dr simulate FILE [--equilibrium competitive|nash|both] [--rule paper|fast] [--step γ]`:
 //!   the papers' projected-gradient scheme (eqs. 41–42, or eq. 48 for strategic customers) or
 //!   the fast price-Newton scheme, round by round, against the exact equilibrium, with the
@@ -25,19 +28,29 @@ use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
 use super::output::{
-    certificate_text, check_memory, heading_word, num, Options, Outcome, Output, Table,
+    certificate_text, check_memory, heading_word, num, CsvTable, Options, Outcome, Output, Table,
 };
 use crate::command::RoundReport;
 use demand_response::plot::{LineChart, Plot};
 use demand_response::scenario::{Format, ModelKind, Scenario};
 use dr_shaping::{
-    competitive_equilibrium, critical_step, day_report, run_report, simulate_observed,
-    solve_report, strategic_equilibrium, Behaviour, CrossCheckReport, DayReport, EquilibriumReport,
-    GradientScheme, PathVerdict, RunReport, Scheme, ShapingError, ShapingModel, ShapingScenario,
-    SimulationReport, SimulationRun, SimulationSettings, SolveOptions, SolveReport, Termination,
-    AGREE_TOLERANCE, CHECK_TOLERANCE,
+    competitive_equilibrium, critical_step, day_report, loads_csv_header, run_report,
+    simulate_observed, solve_report, strategic_equilibrium, write_loads_csv, Behaviour,
+    CrossCheckReport, DayReport, EquilibriumReport, GradientScheme, PathVerdict, RunReport, Scheme,
+    ShapingError, ShapingModel, ShapingScenario, SimulationReport, SimulationRun,
+    SimulationSettings, SolveOptions, SolveReport, Termination, AGREE_TOLERANCE, CHECK_TOLERANCE,
 };
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// A report shared by the JSON body and the `--output DIR` table (serialised as itself).
+struct Shared<T>(Arc<T>);
+
+impl<T: serde::Serialize> serde::Serialize for Shared<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
 
 /// The shaping model's commands and demo section.
 pub(crate) const COMMANDS: ModelCommands = ModelCommands {
@@ -303,8 +316,13 @@ fn checks_text(r: &SolveReport) -> String {
         let _ = writeln!(
             s,
             "Second solver path: the kernel's interior-point method on the full problem \
-             ({} variables)",
-            ce.variables
+             ({} variables{})",
+            ce.variables,
+            if r.rows < r.customers {
+                "; each class of identical customers one block of T loads"
+            } else {
+                ""
+            }
         );
         cross_text(&mut s, "competitive", ce);
         cross_text(&mut s, "strategic", ne);
@@ -464,13 +482,24 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         Vec::new()
     };
     let outcome = solve_outcome(&report);
+    // `--output DIR`: DIR/loads.csv, one line per row of the loads (a customer, or a class
+    // of identical customers once), both equilibria's q_i(t), the digits of the JSON.
+    let report = Arc::new(report);
+    let table = {
+        let report = Arc::clone(&report);
+        CsvTable {
+            file_name: "loads.csv".into(),
+            header: loads_csv_header(&report),
+            rows: Box::new(move |w| write_loads_csv(&report, w)),
+        }
+    };
     Ok(Output {
         text,
         plots,
         outcome,
         ..Output::default()
     }
-    .with_body(report))
+    .with_tables(Shared(report), vec![table]))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -675,7 +704,7 @@ fn run_text(r: &RunReport, file: &str, model: &ShapingModel, every: Option<usize
                  {} × {}. Each round the utility announces p(t) = C'(Q(t), t) (eq. 41){}, and\n\
                  every customer projects a gradient step onto S_i = {{q ≥ 0, Q_i ≤ Σ_t q(t) ≤ Q̄_i}}:\n  {update}\n",
                 behaviour_name(b),
-                plural(model.len(), "customer", "customers"),
+                plural(model.population(), "customer", "customers"),
                 plural(model.periods(), "period", "periods"),
                 if b == Behaviour::Strategic {
                     " and C''(Q(t), t)"
@@ -693,7 +722,7 @@ fn run_text(r: &RunReport, file: &str, model: &ShapingModel, every: Option<usize
                  safeguarded Newton step towards p(t) = C'(Q(t), t). Rounds are price\n\
                  announcements (rejected trials included).\n",
                 behaviour_name(b),
-                plural(model.len(), "customer", "customers"),
+                plural(model.population(), "customer", "customers"),
                 plural(model.periods(), "period", "periods"),
             );
         }

@@ -182,7 +182,12 @@ fn theorem_backed_shape_on_a_uniform_cost() {
     let ne_prices: Vec<f64> = ne.iter().map(|q| c * n * q + e).collect();
     assert!(max_rel_diff(&vec1(&v["prices"]), &ce_prices) <= 1e-9);
     assert!(max_rel_diff(&vec1(&v["strategic"]["prices"]), &ne_prices) <= 1e-9);
-    for row in vec2(&v["loads"]) {
+    // Three identical customers: one row of loads standing for all three.
+    assert_eq!(v["customers"], 3);
+    assert_eq!(v["loads"]["customers_per_row"], serde_json::json!([3]));
+    let rows = vec2(&v["loads"]["rows"]);
+    assert_eq!(rows.len(), 1);
+    for row in rows {
         assert!(max_rel_diff(&row, &ce) <= 1e-9);
     }
     let flat = ce_prices.iter().sum::<f64>() / 4.0;
@@ -436,7 +441,7 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
             vec!["needs about", "1.00 GiB"],
         ),
         (
-            format!("{base}count = 1000000000000\n"),
+            format!("{base}count = 1000000000000\njitter = 0.1\n"),
             vec!["needs about", "1.00 GiB"],
         ),
         (
@@ -464,6 +469,21 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
         }
         assert!(!stderr(&o).contains("untagged"), "{}", stderr(&o));
     }
+    // 10^12 identical customers (no jitter) are one row standing for all of them: solved
+    // exactly within the limit; p = C'(Q) with Q = N q and q = θ − p (κ = 1, c = 1, e = 0)
+    // gives p(t) = N θ_t / (N + 1) for the competitive equilibrium.
+    let file = write(
+        &dir,
+        "identical.toml",
+        &format!("{base}count = 1000000000000\n"),
+    );
+    let o = dr(&["solve", &file, "--memory-limit", "1GiB", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["customers"].as_f64(), Some(1e12));
+    let n = 1e12;
+    let want = [3.0 * n / (n + 1.0), 2.0 * n / (n + 1.0)];
+    assert!(max_rel_diff(&vec1(&v["prices"]), &want) <= 1e-12);
 }
 
 /// Issue 15: the cubic and piecewise-quadratic supply costs and the power utility from a
@@ -570,4 +590,111 @@ fn new_supply_costs_from_files_solve_and_verify_against_the_lp() {
             assert!(stderr(&o).contains(w), "case {k}: {w}: {}", stderr(&o));
         }
     }
+}
+
+/// The rows of numbers that follow `key` in `dr --json`'s text (numeric arrays are written
+/// one per line), as the exact tokens the JSON holds: both the plain form `"loads": [[…],
+/// …]` and the grouped one `"loads": {"customers_per_row": […], "rows": [[…], …]}`.
+fn json_rows_after(json: &str, key: &str) -> Vec<Vec<String>> {
+    let start = json
+        .find(key)
+        .unwrap_or_else(|| panic!("{key} not in the JSON"));
+    let mut rows = Vec::new();
+    for line in json[start + 1..].lines().skip(1) {
+        let l = line.trim().trim_end_matches(',');
+        if l.starts_with("\"customers_per_row\"") || l.starts_with("\"rows\"") {
+            continue;
+        }
+        if l.len() > 2 && l.starts_with('[') && l.ends_with(']') {
+            rows.push(
+                l[1..l.len() - 1]
+                    .split(',')
+                    .map(|x| x.trim().to_string())
+                    .collect(),
+            );
+        } else {
+            break;
+        }
+    }
+    rows
+}
+
+/// `--output DIR` writes `DIR/loads.csv`: one line per row of the loads (every customer of
+/// a jittered class, a class of identical customers once with its count), and its numbers
+/// are the JSON's tokens, character for character (so the same `f64` bits). The table is
+/// the same with 1 and 4 threads.
+#[test]
+fn output_dir_writes_loads_csv_equal_to_the_json() {
+    let dir = scratch("output-csv");
+    let grouped = write(
+        &dir,
+        "grouped.toml",
+        "model = \"shaping\"\nperiods = 3\n[supply]\ncurvature = 0.01\nlinear = 0.1\n\
+         [[customers]]\ncount = 40\nutility = \"quadratic\"\ntheta = [1.0, 2.0, 1.5]\n\
+         kappa = 1.0\nmin_energy = 1.0\n\
+         [[customers]]\ncount = 5000\nutility = \"quadratic\"\ntheta = [2.0, 1.0, 1.5]\n\
+         kappa = 0.5\nmax_energy = 3.0\njitter = 0.2\n\
+         [[customers]]\ncount = 7\nutility = \"log\"\nweight = [1.0, 0.5, 2.0]\nshift = 1.0\n\
+         min_energy = 2.0\nmax_energy = 2.0\n",
+    );
+    for (file, rows, extra) in [
+        (DAY, 100, "cross_check=true"),
+        (grouped.as_str(), 5002, "cross_check=false"),
+    ] {
+        let out = dir.join("tables");
+        let out_s = out.to_str().unwrap();
+        let o = dr(&["solve", file, "--json", "--set", extra, "--output", out_s]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let json = stdout(&o);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let listed = v["tables"].as_array().expect("tables listed");
+        assert_eq!(listed.len(), 1);
+        let path = listed[0].as_str().unwrap();
+        assert!(path.ends_with("loads.csv"), "{path}");
+        let csv = std::fs::read_to_string(path).unwrap();
+        let mut lines = csv.lines();
+        let periods = v["periods"].as_u64().unwrap() as usize;
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(header.len(), 3 + 2 * periods);
+        assert_eq!(
+            header[..4],
+            ["row", "first_customer", "customers", "competitive_0"]
+        );
+        assert_eq!(header[3 + periods], "strategic_0");
+        let table: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(table.len(), rows);
+        let ce = json_rows_after(&json, "\n  \"loads\": ");
+        let ne = json_rows_after(&json, "\n    \"loads\": ");
+        assert_eq!((ce.len(), ne.len()), (rows, rows));
+        let counts: Vec<u64> = match v["loads"]["customers_per_row"].as_array() {
+            Some(c) => c.iter().map(|x| x.as_u64().unwrap()).collect(),
+            None => vec![1; rows],
+        };
+        let mut first = 0u64;
+        for (i, line) in table.iter().enumerate() {
+            assert_eq!(line[0], i.to_string());
+            assert_eq!(line[1], first.to_string());
+            assert_eq!(line[2], counts[i].to_string());
+            first += counts[i];
+            assert_eq!(line[3..3 + periods], ce[i][..], "row {i} (competitive)");
+            assert_eq!(line[3 + periods..], ne[i][..], "row {i} (strategic)");
+        }
+        assert_eq!(first, v["customers"].as_u64().unwrap());
+    }
+    // Thread independence of the table (5002 rows: formatted in parallel chunks).
+    let run = |threads: &str| {
+        let out = dir.join(format!("threads-{threads}"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_dr"))
+            .args(["solve", &grouped, "--set", "cross_check=false", "--output"])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(out.join("loads.csv")).unwrap()
+    };
+    assert!(
+        run("1") == run("4"),
+        "loads.csv differs between 1 and 4 threads"
+    );
 }

@@ -22,6 +22,26 @@
 //! of time-varying prices on the load shape (the daily energy is comparable since the
 //! average price level is the same). With daily energy bounds binding, the flat-price loads
 //! still respect `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i`.
+//!
+//! # Classes of identical customers (exact)
+//! A row standing for `m` identical customers ([`crate::Customers::set_count`], a scenario
+//! class without jitter) is solved once and weighted by `m` in every sum over customers.
+//! - Competitive equilibrium (Theorem 6): at any prices `p` a customer's response
+//!   (eqs. 32–34) is the unique maximiser of a strictly concave problem that depends only on
+//!   its own `U_i`, `Q_i`, `Q̄_i` and `p` (eqs. 35–37), so identical customers respond
+//!   identically. The dual function the price Newton maximises,
+//!   `d(p) = Σ_i min_{q ∈ S_i} [−U_i(q) + pᵀq] + Σ_t min_Q [C(Q, t) − p(t) Q]`, its
+//!   gradient `D(p) − S(p)` and its Hessian are therefore `m ×` one customer's terms: the
+//!   same Newton iteration on the same `T` unknowns, and the welfare optimum is the one of
+//!   the expanded population (unique: strictly concave welfare, eq. 38).
+//! - Strategic equilibrium, quadratic supply (Theorem 7): the same argument for the
+//!   potential, whose customers' terms carry `½ C''(t) q²` (SPEC §2 derived).
+//! - Strategic equilibrium, other supply costs: the monotone VI of condition 44 restricted
+//!   to symmetric loads ([`crate::vi_path`] docs: an isometric change of variables).
+//! - Certificates weight each row's objective by `m` and use `Q(t) = Σ_i m_i q_i(t)`; every
+//!   per-customer residual is the same for each customer of a row, so the maxima are those
+//!   of the expanded population. [`crate::nash_gain`]: a row's customers face the same
+//!   `Q_{−i} = Q − q_i` and have the same gain.
 
 use crate::error::ShapingError;
 use crate::model::ShapingModel;
@@ -57,16 +77,26 @@ pub enum Method {
     Vi,
 }
 
-/// Loads `q_i(t)` of `N` customers over `T` periods, stored flat (customer-major);
-/// serialised as nested arrays `loads[i][t]`.
+/// Loads `q_i(t)` over `T` periods, one row per customer, stored flat (row-major).
+///
+/// A row may stand for several identical customers (a class without jitter, see
+/// [`crate::Customers::set_count`]): the class's schedule is stored once with its count,
+/// never `count` copies. [`Loads::total`] weights every row by its count.
+///
+/// JSON: nested arrays `loads[i][t]` (one row per customer) when every row is one customer;
+/// otherwise the object `{"customers_per_row": [m_0, …], "rows": [[q_0(0), …], …]}` (row
+/// `k` is the schedule of each of its `m_k` customers), so a reader that expects one row
+/// per customer fails loudly instead of misreading a row as a customer. Both read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loads {
     periods: usize,
     data: Vec<f64>,
+    /// Customers per row; `None` when every row is one customer.
+    counts: Option<Vec<usize>>,
 }
 
 impl Loads {
-    /// Loads from a flat customer-major array of length `N · T`.
+    /// Loads from a flat row-major array of length `rows · T` (one customer per row).
     pub fn new(periods: usize, data: Vec<f64>) -> Result<Self, ShapingError> {
         if periods == 0 {
             return Err(ShapingError::Input(dr_convex::InputError::Empty {
@@ -80,7 +110,41 @@ impl Loads {
                 got: data.len(),
             }));
         }
-        Ok(Self { periods, data })
+        Ok(Self {
+            periods,
+            data,
+            counts: None,
+        })
+    }
+    /// Loads whose row `k` stands for `counts[k] ≥ 1` identical customers. Errors name
+    /// `customers_per_row` (length, or a 0).
+    pub fn grouped(
+        periods: usize,
+        data: Vec<f64>,
+        counts: Vec<usize>,
+    ) -> Result<Self, ShapingError> {
+        let mut loads = Self::new(periods, data)?;
+        loads.set_counts(&counts)?;
+        Ok(loads)
+    }
+    /// Sets the customers per row (`None` kept when every count is 1).
+    pub(crate) fn set_counts(&mut self, counts: &[usize]) -> Result<(), ShapingError> {
+        if counts.len() != self.len() {
+            return Err(ShapingError::Input(dr_convex::InputError::LengthMismatch {
+                field: "customers_per_row".into(),
+                expected: self.len(),
+                got: counts.len(),
+            }));
+        }
+        if let Some(k) = counts.iter().position(|&c| c == 0) {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                field: format!("customers_per_row[{k}]"),
+                value: 0.0,
+                requirement: "must be >= 1".into(),
+            }));
+        }
+        self.counts = counts.iter().any(|&c| c != 1).then(|| counts.to_vec());
+        Ok(())
     }
     /// Loads from one row per customer (every row of length `T`).
     pub fn from_rows(rows: &[Vec<f64>]) -> Result<Self, ShapingError> {
@@ -98,7 +162,7 @@ impl Loads {
         }
         Self::new(periods, data)
     }
-    /// Number of customers `N`.
+    /// Number of rows (customers, unless rows stand for several: [`Loads::count`]).
     pub fn len(&self) -> usize {
         self.data.len() / self.periods
     }
@@ -110,13 +174,29 @@ impl Loads {
     pub fn periods(&self) -> usize {
         self.periods
     }
-    /// Customer `i`'s load profile `q_i(·)` (empty for an out-of-range `i`).
+    /// How many identical customers row `i` stands for (1 unless grouped).
+    pub fn count(&self, i: usize) -> usize {
+        self.counts
+            .as_ref()
+            .map_or(1, |c| c.get(i).copied().unwrap_or(1))
+    }
+    /// The customers per row, `None` when every row is one customer.
+    pub fn counts(&self) -> Option<&[usize]> {
+        self.counts.as_deref()
+    }
+    /// Number of customers `N = Σ_rows count`.
+    pub fn population(&self) -> usize {
+        self.counts.as_ref().map_or(self.len(), |c| {
+            c.iter().fold(0usize, |a, &m| a.saturating_add(m))
+        })
+    }
+    /// Row `i`'s load profile `q_i(·)` (empty for an out-of-range `i`).
     pub fn customer(&self, i: usize) -> &[f64] {
         self.data
             .get(i * self.periods..(i + 1) * self.periods)
             .unwrap_or(&[])
     }
-    /// `q_i(t)` (`NaN` out of range).
+    /// `q_i(t)` of row `i` (`NaN` out of range).
     pub fn get(&self, i: usize, t: usize) -> f64 {
         if t >= self.periods {
             return f64::NAN;
@@ -126,7 +206,7 @@ impl Loads {
             .copied()
             .unwrap_or(f64::NAN)
     }
-    /// The flat customer-major array.
+    /// The flat row-major array (one schedule per row).
     pub fn as_slice(&self) -> &[f64] {
         &self.data
     }
@@ -134,14 +214,14 @@ impl Loads {
     pub(crate) fn data_mut(&mut self) -> &mut Vec<f64> {
         &mut self.data
     }
-    /// One row per customer.
+    /// One vector per row.
     pub fn to_rows(&self) -> Vec<Vec<f64>> {
         self.data
             .chunks(self.periods)
             .map(<[f64]>::to_vec)
             .collect()
     }
-    /// Total load `Q(t) = Σ_i q_i(t)` (deterministic chunked sums).
+    /// Total load `Q(t) = Σ_rows count · q_row(t)` (deterministic chunked sums).
     pub fn total(&self) -> Vec<f64> {
         let periods = self.periods;
         chunked_reduce(
@@ -151,8 +231,9 @@ impl Loads {
             |r| {
                 let mut acc = vec![0.0; periods];
                 for i in r {
+                    let m = self.count(i) as f64;
                     for (a, &x) in acc.iter_mut().zip(self.customer(i)) {
-                        *a += x;
+                        *a += m * x;
                     }
                 }
                 acc
@@ -167,21 +248,74 @@ impl Loads {
     }
 }
 
-impl<'de> Deserialize<'de> for Loads {
-    /// Reads the nested arrays `loads[i][t]` back (every row of the same length `T ≥ 1`).
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let rows = Vec::<Vec<f64>>::deserialize(d)?;
+/// The JSON of grouped loads.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupedLoads {
+    customers_per_row: Vec<usize>,
+    rows: Vec<Vec<f64>>,
+}
+
+struct LoadsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LoadsVisitor {
+    type Value = Loads;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(
+            "an array of rows of loads (one per customer) or an object \
+             {\"customers_per_row\": [...], \"rows\": [[...], ...]}",
+        )
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Loads, A::Error> {
+        let mut rows: Vec<Vec<f64>> = Vec::new();
+        while let Some(row) = seq.next_element()? {
+            rows.push(row);
+        }
         Loads::from_rows(&rows).map_err(serde::de::Error::custom)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Loads, A::Error> {
+        let g = GroupedLoads::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let mut loads = Loads::from_rows(&g.rows).map_err(serde::de::Error::custom)?;
+        loads
+            .set_counts(&g.customers_per_row)
+            .map_err(serde::de::Error::custom)?;
+        Ok(loads)
+    }
+}
+
+impl<'de> Deserialize<'de> for Loads {
+    /// Reads the nested arrays `loads[i][t]` back (every row of the same length `T ≥ 1`),
+    /// or the grouped object `{customers_per_row, rows}`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LoadsVisitor)
+    }
+}
+
+/// The rows of a [`Loads`] as nested arrays (streamed, no copy).
+struct Rows<'a>(&'a Loads);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for row in self.0.data.chunks(self.0.periods) {
+            seq.serialize_element(row)?;
+        }
+        seq.end()
     }
 }
 
 impl Serialize for Loads {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for row in self.data.chunks(self.periods) {
-            seq.serialize_element(row)?;
+        use serde::ser::SerializeStruct;
+        match &self.counts {
+            None => Rows(self).serialize(serializer),
+            Some(counts) => {
+                let mut s = serializer.serialize_struct("Loads", 2)?;
+                s.serialize_field("customers_per_row", counts)?;
+                s.serialize_field("rows", &Rows(self))?;
+                s.end()
+            }
         }
-        seq.end()
     }
 }
 
@@ -232,7 +366,7 @@ fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
     let flat_price = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
     let flat = vec![flat_price; model.periods()];
     let zeros = vec![0.0; model.periods()];
-    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13).demand;
+    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13, None).demand;
     Unshaped {
         flat_price,
         peak_to_average: peak_to_average(&total_load),
@@ -249,7 +383,7 @@ pub(crate) fn responses(
     extra: &[f64],
     threshold: usize,
 ) -> (Loads, Vec<f64>) {
-    let (loads, mu, _) = responses_with_value(model, prices, extra, threshold);
+    let (loads, mu, _) = responses_with_value(model, prices, extra, threshold, None);
     (loads, mu)
 }
 
@@ -261,6 +395,7 @@ pub(crate) fn responses_with_value(
     prices: &[f64],
     extra: &[f64],
     threshold: usize,
+    guess: Option<&[f64]>,
 ) -> (Loads, Vec<f64>, f64) {
     let customers = model.customers();
     let periods = model.periods();
@@ -278,9 +413,10 @@ pub(crate) fn responses_with_value(
                 i,
                 extra,
             };
-            let wf = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s);
+            let start = guess.map_or(f64::NAN, |g| g[i]);
+            let wf = water_fill(&pieces, prices, lo[i], hi[i], q, &mut s, start);
             *m = wf.mu;
-            *value += wf.objective;
+            *value += customers.count(i) as f64 * wf.objective;
         }
     };
     if n >= threshold {
@@ -297,7 +433,16 @@ pub(crate) fn responses_with_value(
             .for_each(|(c, ((b, m), v))| work(c, b, m, v));
     }
     let value = values.iter().sum();
-    (Loads { periods, data }, mu, value)
+    let counts = customers.is_grouped().then(|| customers.counts().to_vec());
+    (
+        Loads {
+            periods,
+            data,
+            counts,
+        },
+        mu,
+        value,
+    )
 }
 
 /// A competitive or strategic equilibrium with its prices, loads, multipliers, welfare,
@@ -418,8 +563,9 @@ fn assemble_certified(
         |r| {
             let mut s = 0.0;
             for i in r {
+                let m = customers.count(i) as f64;
                 for (t, &q) in loads.customer(i).iter().enumerate() {
-                    s -= customers.piece(i, t).value(q, 0.0);
+                    s -= m * customers.piece(i, t).value(q, 0.0);
                 }
             }
             s
@@ -467,8 +613,13 @@ pub(crate) fn newton_equilibrium(
     let mut newton = PriceNewton::new(model, extra, None, *settings);
     let termination = newton.run();
     let prices = newton.prices().to_vec();
-    let (mut loads, mu, value) =
-        responses_with_value(model, &prices, newton.extra(), settings.parallel_threshold);
+    let (mut loads, mu, value) = responses_with_value(
+        model,
+        &prices,
+        newton.extra(),
+        settings.parallel_threshold,
+        Some(newton.multipliers()),
+    );
     // The customers' part of the dual at these prices is the water-fillings just done.
     let mut cert = certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
@@ -529,10 +680,13 @@ fn clear_market(
             0.0
         }
     };
+    // Σ over customers: a row of m identical customers counts m times, and each of them
+    // takes the same share (so the row's schedule moves by that share).
     let mut weight = vec![0.0; periods];
     for i in 0..loads.len() {
+        let m = customers.count(i) as f64;
         for (t, &q) in loads.customer(i).iter().enumerate() {
-            weight[t] += slope(i, t, q);
+            weight[t] += m * slope(i, t, q);
         }
     }
     if weight.iter().all(|&w| w <= 0.0) {
@@ -552,7 +706,9 @@ fn clear_market(
             }
         }
     }
-    Loads::new(periods, data).ok()
+    let mut cleared = Loads::new(periods, data).ok()?;
+    cleared.set_counts(customers.counts()).ok()?;
+    Some(cleared)
 }
 
 /// The competitive equilibrium (chen-li-low-doyle-2010 Theorem 6): the welfare optimum
@@ -681,6 +837,7 @@ pub(crate) fn certificate_at(
             got: energy_multipliers.len(),
         }));
     }
+    check_counts(model, loads)?;
     for (k, &q) in loads.as_slice().iter().enumerate() {
         dr_convex::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
     }
@@ -702,7 +859,8 @@ pub(crate) fn certificate_at(
     let (lo, hi) = (customers.min_energy(), customers.max_energy());
     // The market's energy per customer, the floor of every customer's energy scale (a
     // customer whose bounds are 0 is measured in the market's units).
-    let market_energy = total.iter().map(|x| x.abs()).sum::<f64>() / n.max(1) as f64;
+    let market_energy =
+        total.iter().map(|x| x.abs()).sum::<f64>() / model.population().max(1) as f64;
     let price_scale = (0..periods).fold(0.0f64, |m, t| {
         m.max(prices[t].abs())
             .max(supply.marginal(t, total[t]).abs())
@@ -744,11 +902,13 @@ pub(crate) fn certificate_at(
                     escale = escale.max(hi[i]);
                 }
                 let mscale = mu.abs() + price_scale;
+                // A row of m identical customers: m times one customer's objective.
+                let count = customers.count(i) as f64;
                 for t in 0..periods {
                     let piece = customers.piece(i, t);
                     let x = q[t];
                     r.primal = r.primal.max(ratio((-x).max(0.0), escale));
-                    r.objective += piece.value(x, curvature[t]);
+                    r.objective += count * piece.value(x, curvature[t]);
                     let marginal = piece.derivative(x, 0.0);
                     let res = piece.derivative(x, curvature[t]) + prices[t] - mu;
                     let m = marginal.abs() + (curvature[t] * x).abs() + mscale;
@@ -813,7 +973,7 @@ pub(crate) fn certificate_at(
                     (dual, reply)
                 }
                 None => {
-                    let ev = evaluate(model, prices, &extra, false, 1 << 13);
+                    let ev = evaluate(model, prices, &extra, false, 1 << 13, None);
                     let reply = prices
                         .iter()
                         .zip(&ev.supply)
@@ -843,6 +1003,29 @@ pub(crate) fn certificate_at(
         c.status = Status::Solved;
     }
     Ok(c)
+}
+
+/// The loads' customers per row must be the model's (a grouped model's rows stand for
+/// several customers each). Error names `loads.customers_per_row`.
+pub(crate) fn check_counts(model: &ShapingModel, loads: &Loads) -> Result<(), ShapingError> {
+    let customers = model.customers();
+    let ok = match loads.counts() {
+        None => !customers.is_grouped(),
+        Some(c) => c == customers.counts(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ShapingError::Input(dr_convex::InputError::Invalid {
+            field: "loads.customers_per_row".into(),
+            message: format!(
+                "the loads' customers per row differ from the model's ({} rows for {} \
+                 customers; build grouped loads with Loads::grouped)",
+                customers.len(),
+                customers.population()
+            ),
+        }))
+    }
 }
 
 /// The product of two relative factors of a complementarity term (0 when either is 0).

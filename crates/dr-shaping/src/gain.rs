@@ -9,6 +9,10 @@
 //! `U_i'(q) − C'(Q_{−i} + q) − q C''(Q_{−i} + q) = −λ`: in closed form for quadratic and log
 //! utilities with a quadratic supply cost, by safeguarded Newton otherwise. The gain is
 //! `u_i(best) − u_i(current) ≥ 0`; at a Nash equilibrium every gain is 0.
+//!
+//! A row standing for `m` identical customers ([`crate::Customers::set_count`]) is one
+//! best response: each of its customers faces the same `Q_{−i} = Q − q_i` (the others
+//! include the row's other `m − 1` customers through `Q`), so their gains are equal.
 
 use crate::equilibrium::Loads;
 use crate::error::ShapingError;
@@ -29,13 +33,25 @@ pub struct NashGain {
     pub max_gain: f64,
     /// Largest relative gain.
     pub max_relative_gain: f64,
-    /// The customer with the largest relative gain.
+    /// The customer (row of the loads) with the largest relative gain.
     pub worst_customer: usize,
 }
 
 /// Each customer's exact best-response gain against the others' `loads` (module docs).
 /// Errors name `loads` (shape) or `loads[i][t]` (not finite).
 pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, ShapingError> {
+    nash_gain_from(model, loads, None)
+}
+
+/// [`nash_gain`] with each row's energy multiplier `μ_i` at `loads` (e.g. the equilibrium's
+/// `λ_i − λ̄_i`) as the warm start of its best response's water-filling: at a Nash
+/// equilibrium the best response's KKT multiplier is exactly `μ_i` (condition 44), so the
+/// water-filling starts at its root. The same gains to the same tolerance.
+pub(crate) fn nash_gain_from(
+    model: &ShapingModel,
+    loads: &Loads,
+    guess: Option<&[f64]>,
+) -> Result<NashGain, ShapingError> {
     let n = model.len();
     let periods = model.periods();
     if loads.len() != n || loads.periods() != periods {
@@ -45,6 +61,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
             got: loads.as_slice().len(),
         }));
     }
+    crate::equilibrium::check_counts(model, loads)?;
     for (k, &q) in loads.as_slice().iter().enumerate() {
         dr_convex::check_finite(|| format!("loads[{}][{}]", k / periods, k % periods), q)?;
     }
@@ -66,6 +83,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
             let mut s = vec![0.0; periods];
             for i in range {
                 let current = loads.customer(i);
+                let start = guess.and_then(|g| g.get(i)).copied().unwrap_or(f64::NAN);
                 let mut cost = 0.0;
                 let mut scale = 0.0;
                 for t in 0..periods {
@@ -87,7 +105,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
                             i,
                             extra: &extra,
                         };
-                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s).objective
+                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s, start).objective
                     }
                     None => {
                         let pieces = BestResponsePieces {
@@ -97,7 +115,7 @@ pub fn nash_gain(model: &ShapingModel, loads: &Loads) -> Result<NashGain, Shapin
                             others: &others,
                         };
                         prices.iter_mut().for_each(|p| *p = 0.0);
-                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s).objective
+                        water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut s, start).objective
                     }
                 };
                 let gain = cost - best;

@@ -36,9 +36,20 @@ fn ipm_equilibrium(
     };
     // μ_i = λ_i − λ̄_i from the rows' multipliers (the IPM keeps loads ≥ 0 strictly
     // interior; the certificate takes ν = max(r, 0), so tiny positive loads are fine).
+    // A row of m identical customers is solved in y = √m q, and its energy rows'
+    // multipliers are √m times each customer's (crate::welfare_problem).
+    let customers = model.customers();
+    let mut loads = loads;
+    for (i, row) in loads.chunks_mut(periods).enumerate() {
+        let r = crate::problem::root(customers.count(i));
+        if r != 1.0 {
+            row.iter_mut().for_each(|y| *y /= r);
+        }
+    }
     let mut mu = vec![0.0; n];
     for (k, &(i, upper)) in owners.iter().enumerate() {
-        let z = sol.inequality_multipliers.get(k).copied().unwrap_or(0.0);
+        let z = sol.inequality_multipliers.get(k).copied().unwrap_or(0.0)
+            / crate::problem::root(customers.count(i));
         if upper {
             mu[i] -= z;
         } else {
@@ -50,7 +61,7 @@ fn ipm_equilibrium(
         behaviour,
         Method::Ipm,
         prices,
-        Loads::new(periods, loads)?,
+        Loads::grouped(periods, loads, customers.counts().to_vec())?,
         &mu,
         (sol.certificate.status, sol.certificate.iterations),
     )

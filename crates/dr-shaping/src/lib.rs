@@ -33,6 +33,14 @@
 //!   [`SimulationReport`], [`day_report`] → [`DayReport`]; the `dr` command renders its text
 //!   and its JSON from the same value.
 //!
+//! Classes of identical customers ([`Customers::set_count`]; a scenario class without
+//! jitter) are one row standing for their count: every solve path computes that customer
+//! once and weights it by the count — exact, because the equilibria are unique and
+//! symmetric (derivation in the `equilibrium` module docs) — so `10⁶` customers in a few
+//! classes solve in milliseconds. Per-customer arrays have one entry per row
+//! ([`Loads::count`], [`Loads::population`]). [`write_loads_csv`] streams the loads table
+//! of a [`SolveReport`] (`dr solve --output DIR`).
+//!
 //! Results do not depend on the number of threads (deterministic chunked reductions).
 //!
 //! ```
@@ -91,10 +99,11 @@ pub use model::{
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
 pub use problem::{welfare_problem, WelfareProblem};
 pub use report::{
-    day_report, price_difference, run_report, solve_report, welfare_of, CertificateReport,
-    ClassReport, ClassSpan, CrossCheckReport, DayReport, EquilibriumReport, FastScheme,
-    GainSummary, PathVerdict, Residual, RunReport, ShapeChange, SimulationReport, SolveOptions,
-    SolveReport, StrategicReport, UnshapedReport, AGREE_TOLERANCE, CHECK_TOLERANCE,
+    day_report, loads_csv_header, price_difference, run_report, solve_report, welfare_of,
+    write_loads_csv, CertificateReport, ClassReport, ClassSpan, CrossCheckReport, DayReport,
+    EquilibriumReport, FastScheme, GainSummary, PathVerdict, Residual, RunReport, ShapeChange,
+    SimulationReport, SolveOptions, SolveReport, StrategicReport, UnshapedReport, AGREE_TOLERANCE,
+    CHECK_TOLERANCE,
 };
 pub use response::customer_response;
 pub use scenario::{CustomerSpec, PerPeriod, ShapingScenario, SupplySpec, UtilitySpec};

@@ -246,13 +246,16 @@ pub struct Customers {
     alpha: Vec<f64>,
     min_energy: Vec<f64>,
     max_energy: Vec<f64>,
+    /// How many identical customers each row stands for (≥ 1; see [`Customers::set_count`]).
+    count: Vec<usize>,
 }
 
 impl fmt::Debug for Customers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Customers")
             .field("periods", &self.periods)
-            .field("customers", &self.kind.len())
+            .field("rows", &self.kind.len())
+            .field("customers", &self.population())
             .finish_non_exhaustive()
     }
 }
@@ -317,6 +320,7 @@ impl Customers {
             alpha: Vec::new(),
             min_energy: Vec::new(),
             max_energy: Vec::new(),
+            count: Vec::new(),
         })
     }
 
@@ -347,6 +351,9 @@ impl Customers {
         self.max_energy
             .try_reserve(additional)
             .map_err(|_| too_large())?;
+        self.count
+            .try_reserve(additional)
+            .map_err(|_| too_large())?;
         Ok(())
     }
 
@@ -366,6 +373,7 @@ impl Customers {
         self.alpha.push(0.0);
         self.min_energy.push(min_energy);
         self.max_energy.push(max_energy);
+        self.count.push(1);
         i
     }
 
@@ -530,16 +538,60 @@ impl Customers {
         c.alpha = vec![0.0; n];
         c.min_energy = min_energy;
         c.max_energy = max_energy;
+        c.count = vec![1; n];
         Ok(c)
     }
 
-    /// Number of customers `N`.
+    /// Makes row `row` stand for `count ≥ 1` identical customers (a class without jitter):
+    /// every solver then computes that customer's response once and weights it by `count`
+    /// in every sum over customers (the total load `Q(t)`, the dual function, welfare).
+    /// This is exact, not an approximation: the equilibria are unique and symmetric (see
+    /// [`crate::competitive_equilibrium`] and [`crate::strategic_equilibrium`]), so identical
+    /// customers draw identical loads. Errors name `row` (out of range) or `count` (0).
+    pub fn set_count(&mut self, row: usize, count: usize) -> Result<(), ShapingError> {
+        if row >= self.len() {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                field: "row".into(),
+                value: row as f64,
+                requirement: "must be < the number of rows".into(),
+            }));
+        }
+        if count == 0 {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                field: format!("customers[{row}].count"),
+                value: 0.0,
+                requirement: "must be >= 1".into(),
+            }));
+        }
+        self.count[row] = count;
+        Ok(())
+    }
+
+    /// Number of rows: distinct customers, each standing for [`Customers::count`] identical
+    /// customers (one each unless [`Customers::set_count`] grouped them). Every per-customer
+    /// array of this crate (loads, multipliers, gains) has one entry per row.
     pub fn len(&self) -> usize {
         self.kind.len()
     }
     /// True when there are no customers.
     pub fn is_empty(&self) -> bool {
         self.kind.is_empty()
+    }
+    /// How many identical customers row `i` stands for (0 out of range).
+    pub fn count(&self, i: usize) -> usize {
+        self.count.get(i).copied().unwrap_or(0)
+    }
+    /// The customers per row.
+    pub fn counts(&self) -> &[usize] {
+        &self.count
+    }
+    /// True when some row stands for more than one customer.
+    pub fn is_grouped(&self) -> bool {
+        self.count.iter().any(|&c| c != 1)
+    }
+    /// Number of customers `N = Σ_rows count` (saturating).
+    pub fn population(&self) -> usize {
+        self.count.iter().fold(0usize, |a, &c| a.saturating_add(c))
     }
     /// Number of periods `T`.
     pub fn periods(&self) -> usize {
@@ -1088,9 +1140,14 @@ impl ShapingModel {
     pub fn supply(&self) -> &SupplyCost {
         &self.supply
     }
-    /// Number of customers `N`.
+    /// Number of rows (distinct customers; see [`Customers::len`]). Equal to the number of
+    /// customers unless rows were grouped ([`Customers::set_count`]).
     pub fn len(&self) -> usize {
         self.customers.len()
+    }
+    /// Number of customers `N` (every row counted with its multiplicity).
+    pub fn population(&self) -> usize {
+        self.customers.population()
     }
     /// Always false (a model has at least one customer).
     pub fn is_empty(&self) -> bool {

@@ -94,6 +94,8 @@ pub(crate) struct Evaluation {
     pub(crate) dual: f64,
     /// `max_t |C'(D_t(p), t) − p(t)| / P`.
     pub(crate) residual: f64,
+    /// Each row's energy multiplier `μ_i` at `p` (the next evaluation's warm start).
+    pub(crate) mu: Vec<f64>,
 }
 
 #[derive(Clone)]
@@ -101,6 +103,8 @@ struct Acc {
     demand: Vec<f64>,
     hessian: Vec<f64>,
     value: f64,
+    /// The rows' multipliers, in row order (chunks appended in order).
+    mu: Vec<f64>,
 }
 
 impl Acc {
@@ -113,6 +117,7 @@ impl Acc {
                 Vec::new()
             },
             value: 0.0,
+            mu: Vec::new(),
         }
     }
     fn add(mut self, other: Acc) -> Acc {
@@ -123,17 +128,21 @@ impl Acc {
             *a += b;
         }
         self.value += other.value;
+        self.mu.extend(other.mu);
         self
     }
 }
 
-/// One pass over the customers at `prices`: demand, `−∇²d` (when `hessian`), dual value.
+/// One pass over the customers at `prices`: demand, `−∇²d` (when `hessian`), dual value,
+/// each row's multiplier. `guess`: the rows' multipliers at nearby prices, a warm start of
+/// each water-filling (the same roots to the same tolerance, fewer passes).
 pub(crate) fn evaluate(
     model: &ShapingModel,
     prices: &[f64],
     extra: &[f64],
     hessian: bool,
     threshold: usize,
+    guess: Option<&[f64]>,
 ) -> Evaluation {
     let customers = model.customers();
     let periods = model.periods();
@@ -144,6 +153,7 @@ pub(crate) fn evaluate(
         Acc::zero(periods, hessian),
         |range| {
             let mut acc = Acc::zero(periods, hessian);
+            acc.mu.reserve(range.len());
             let mut q = vec![0.0; periods];
             let mut s = vec![0.0; periods];
             let mut free: Vec<usize> = Vec::with_capacity(periods);
@@ -153,10 +163,15 @@ pub(crate) fn evaluate(
                     i,
                     extra,
                 };
-                let wf = water_fill(&pieces, prices, lo[i], hi[i], &mut q, &mut s);
-                acc.value += wf.objective;
+                let start = guess.map_or(f64::NAN, |g| g[i]);
+                let wf = water_fill(&pieces, prices, lo[i], hi[i], &mut q, &mut s, start);
+                acc.mu.push(wf.mu);
+                // A row of m identical customers: each has this response, so every sum over
+                // customers takes it m times (exact; m = 1 leaves the bits unchanged).
+                let m = customers.count(i) as f64;
+                acc.value += m * wf.objective;
                 for (d, &x) in acc.demand.iter_mut().zip(&q) {
-                    *d += x;
+                    *d += m * x;
                 }
                 if hessian {
                     free.clear();
@@ -165,11 +180,11 @@ pub(crate) fn evaluate(
                         if k > 0.0 {
                             free.push(t);
                             total += k;
-                            acc.hessian[t * periods + t] += k;
+                            acc.hessian[t * periods + t] += m * k;
                         }
                     }
                     if wf.active && total > 0.0 && total.is_finite() {
-                        let inv = 1.0 / total;
+                        let inv = m / total;
                         for (ia, &a) in free.iter().enumerate() {
                             let sa = s[a] * inv;
                             let row = &mut acc.hessian[a * periods..(a + 1) * periods];
@@ -230,6 +245,7 @@ pub(crate) fn evaluate(
         hessian: acc.hessian,
         dual,
         residual,
+        mu: acc.mu,
     }
 }
 
@@ -360,17 +376,37 @@ impl<'a> PriceNewton<'a> {
         let periods = model.periods();
         let supply = model.supply();
         let mut prices = start.unwrap_or_else(|| {
-            let base =
-                (model.customers().min_energy().iter().sum::<f64>() / periods as f64).max(1e-9);
+            let customers = model.customers();
+            let energy: f64 = customers
+                .min_energy()
+                .iter()
+                .zip(customers.counts())
+                .map(|(&l, &m)| m as f64 * l)
+                .sum();
+            let base = (energy / periods as f64).max(1e-9);
             (0..periods).map(|t| supply.marginal(t, base)).collect()
         });
-        let mut ev = evaluate(model, &prices, &extra, true, settings.parallel_threshold);
+        let mut ev = evaluate(
+            model,
+            &prices,
+            &extra,
+            true,
+            settings.parallel_threshold,
+            None,
+        );
         let mut evaluations = 1;
         while ev.dual == f64::NEG_INFINITY && evaluations < 60 {
             for p in prices.iter_mut() {
                 *p = if *p > 0.0 { 2.0 * *p } else { p.abs() + 1e-6 };
             }
-            ev = evaluate(model, &prices, &extra, true, settings.parallel_threshold);
+            ev = evaluate(
+                model,
+                &prices,
+                &extra,
+                true,
+                settings.parallel_threshold,
+                None,
+            );
             evaluations += 1;
         }
         let best_residual = ev.residual;
@@ -428,12 +464,14 @@ impl<'a> PriceNewton<'a> {
             return None;
         }
         let prices = self.trial();
+        // Every customer's water-filling starts from its multiplier at the accepted prices.
         let ev = evaluate(
             self.model,
             &prices,
             &self.extra,
             true,
             self.settings.parallel_threshold,
+            Some(&self.current.mu),
         );
         self.evaluations += 1;
         // Ratio of the actual to the predicted increase of the dual (Levenberg–Marquardt).
@@ -521,6 +559,10 @@ impl<'a> PriceNewton<'a> {
     /// The customers' total demand at the accepted prices.
     pub fn demand(&self) -> &[f64] {
         &self.current.demand
+    }
+    /// Each row's energy multiplier at the accepted prices.
+    pub(crate) fn multipliers(&self) -> &[f64] {
+        &self.current.mu
     }
     /// The extra curvature of this run.
     pub(crate) fn extra(&self) -> &[f64] {

@@ -12,6 +12,16 @@
 //! sign convention (`C'(Q(t)) = y_t`); inequality rows `Σ_t q_i(t) ≤ Q̄_i` (finite `Q̄_i`)
 //! and `−Σ_t q_i(t) ≤ −Q_i` (`Q_i > 0`), whose multipliers are `λ̄_i` and `λ_i` of
 //! eqs. 35–37.
+//!
+//! A row standing for `m` identical customers ([`crate::Customers::set_count`]) is one
+//! block of `T` variables `y_i(t) = √m q_i(t)` with objective `m · h_i(y/√m)` (`h_i` the
+//! customer's term), coefficient `−√m` in the rows `Q(t) − Σ_i √m_i y_i(t) = 0`, and energy
+//! rows `Σ_t y_i(t) ≤ √m Q̄_i`, `−Σ_t y_i(t) ≤ −√m Q_i`. This is the full problem restricted
+//! to symmetric loads — which contains its unique solution (strictly convex objective,
+//! symmetric under swapping identical customers) — in the coordinates where the embedding
+//! of the symmetric subspace is an isometry, so the block keeps one customer's curvature
+//! `h_i''` (a plain weighting by `m` would scale it by `m` and ruin the conditioning). The
+//! prices are unchanged; the energy rows' multipliers are `√m λ̄_i` and `√m λ_i`.
 
 use crate::equilibrium::{potential_curvature, Behaviour, Equilibrium};
 use crate::error::ShapingError;
@@ -62,14 +72,24 @@ pub fn welfare_problem(
     let nv = n * periods + periods;
     let mut objective: Vec<Arc<dyn ConvexScalar>> = Vec::with_capacity(nv);
     for i in 0..n {
+        let m = customers.count(i);
         for (t, &e) in curvature.iter().enumerate() {
             let f = customers.disutility(i, t).ok_or_else(|| {
                 ShapingError::Input(dr_convex::InputError::Empty {
                     field: format!("customers[{i}].utility[{t}]"),
                 })
             })?;
-            objective.push(if e != 0.0 {
+            let f: Arc<dyn ConvexScalar> = if e != 0.0 {
                 Arc::new(PlusHalfQuadratic { f, curvature: e })
+            } else {
+                f
+            };
+            objective.push(if m != 1 {
+                Arc::new(Symmetric {
+                    f,
+                    count: m as f64,
+                    root: (m as f64).sqrt(),
+                })
             } else {
                 f
             });
@@ -90,7 +110,7 @@ pub fn welfare_problem(
     for t in 0..periods {
         entries.clear();
         entries.push((n * periods + t, 1.0));
-        entries.extend((0..n).map(|i| (i * periods + t, -1.0)));
+        entries.extend((0..n).map(|i| (i * periods + t, -root(customers.count(i)))));
         equalities.push_row(&entries, 0.0)?;
     }
     let mut inequalities = LinearRows::new(nv);
@@ -101,14 +121,15 @@ pub fn welfare_problem(
             lo.get(i).copied().unwrap_or(0.0),
             hi.get(i).copied().unwrap_or(f64::INFINITY),
         );
+        let r = root(customers.count(i));
         if h.is_finite() {
             let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, 1.0)).collect();
-            inequalities.push_row(&row, h)?;
+            inequalities.push_row(&row, r * h)?;
             owners.push((i, true));
         }
         if l > 0.0 {
             let row: Vec<(usize, f64)> = (0..periods).map(|t| (i * periods + t, -1.0)).collect();
-            inequalities.push_row(&row, -l)?;
+            inequalities.push_row(&row, -(r * l))?;
             owners.push((i, false));
         }
     }
@@ -122,6 +143,49 @@ pub fn welfare_problem(
         },
         owners,
     })
+}
+
+/// `√m` (exactly 1 for `m = 1`).
+pub(crate) fn root(m: usize) -> f64 {
+    if m == 1 {
+        1.0
+    } else {
+        (m as f64).sqrt()
+    }
+}
+
+/// `y ↦ m f(y/√m)`: `m` identical customers' term in the symmetric coordinates
+/// `y = √m q` (module docs). Derivative `√m f'(y/√m)`, curvature `f''(y/√m)`.
+#[derive(Debug)]
+struct Symmetric {
+    f: Arc<dyn ConvexScalar>,
+    count: f64,
+    root: f64,
+}
+
+impl ConvexScalar for Symmetric {
+    fn value(&self, y: f64) -> f64 {
+        self.count * self.f.value(y / self.root)
+    }
+    fn derivative(&self, y: f64) -> f64 {
+        self.root * self.f.derivative(y / self.root)
+    }
+    fn second_derivative(&self, y: f64) -> f64 {
+        self.f.second_derivative(y / self.root)
+    }
+    fn left_derivative(&self, y: f64) -> f64 {
+        self.root * self.f.left_derivative(y / self.root)
+    }
+    fn domain(&self) -> (f64, f64) {
+        let (lo, hi) = self.f.domain();
+        (lo * self.root, hi * self.root)
+    }
+    fn inverse_derivative(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        self.root
+            * self
+                .f
+                .inverse_derivative(p / self.root, lo / self.root, hi / self.root)
+    }
 }
 
 /// The kernel's length check, in this module's argument order.
@@ -159,18 +223,28 @@ impl Equilibrium {
             self.max_energy_multipliers.len(),
             n,
         )?;
+        crate::equilibrium::check_counts(model, &self.loads)?;
         let wp = welfare_problem(model, self.behaviour)?;
+        let customers = model.customers();
+        // The symmetric coordinates y = √m q of grouped rows (module docs).
         let mut x = loads.to_vec();
+        for (i, row) in x.chunks_mut(periods).enumerate() {
+            let r = root(customers.count(i));
+            if r != 1.0 {
+                row.iter_mut().for_each(|q| *q *= r);
+            }
+        }
         x.extend_from_slice(&self.total_load);
         let inequality: Vec<f64> = wp
             .owners
             .iter()
             .map(|&(i, upper)| {
-                if upper {
-                    self.max_energy_multipliers[i]
-                } else {
-                    self.min_energy_multipliers[i]
-                }
+                root(customers.count(i))
+                    * if upper {
+                        self.max_energy_multipliers[i]
+                    } else {
+                        self.min_energy_multipliers[i]
+                    }
             })
             .collect();
         let objective = match self.behaviour {
@@ -181,7 +255,8 @@ impl Equilibrium {
                     .flat_map(|i| (0..periods).map(move |t| (i, t)))
                     .map(|(i, t)| {
                         let q = loads[i * periods + t];
-                        0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q
+                        let m = customers.count(i) as f64;
+                        m * (0.5 * c.get(t).copied().unwrap_or(f64::NAN) * q * q)
                     })
                     .sum();
                 -self.utility + self.supply_cost + extra

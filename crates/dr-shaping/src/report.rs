@@ -21,7 +21,7 @@ use crate::equilibrium::{
     load_factor, peak_to_average, Behaviour, Equilibrium, Loads, Method, Unshaped,
 };
 use crate::error::ShapingError;
-use crate::gain::{nash_gain, NashGain};
+use crate::gain::{nash_gain_from, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
 use crate::response::{water_fill, CustomerPieces};
@@ -134,7 +134,9 @@ pub struct EquilibriumReport {
     pub periods: usize,
     /// Prices `p(t) = C'(Q(t), t)` (eq. 30), money per energy unit.
     pub prices: Vec<f64>,
-    /// Loads `q_i(t)`, one row per customer.
+    /// Loads `q_i(t)`, one row per customer, or one row per class of identical customers
+    /// with the customers each row stands for ([`Loads`]: `customers_per_row`). The other
+    /// per-customer arrays below have one entry per row.
     pub loads: Loads,
     /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
     pub total_load: Vec<f64>,
@@ -269,6 +271,12 @@ pub struct ClassReport {
     pub count: usize,
     /// Index of its first customer in the model.
     pub first_customer: usize,
+    /// Index of its first row in the per-customer arrays (`loads`, `energy`, …): the same as
+    /// `first_customer` unless rows stand for several identical customers.
+    pub first_row: usize,
+    /// Its rows: `count` for a jittered class (every customer differs), 1 for a class of
+    /// identical customers (its schedule once, standing for `count` customers).
+    pub rows: usize,
     /// Mean daily energy of the unshaped loads.
     pub energy_unshaped: f64,
     /// Mean daily energy at the competitive equilibrium.
@@ -403,6 +411,10 @@ pub struct SolveReport {
     pub supply_cost_form: String,
     /// Number of customers `N`.
     pub customers: usize,
+    /// Rows of the per-customer arrays (`loads`, `energy`, `bills`, multipliers): `N`
+    /// unless classes of identical customers are stored once each (`loads` then says how
+    /// many customers each row stands for).
+    pub rows: usize,
     /// The scenario's classes.
     pub classes: Vec<ClassReport>,
     /// The competitive equilibrium (Theorem 6), at the top level.
@@ -523,8 +535,9 @@ pub fn welfare_of(model: &ShapingModel, loads: &Loads, total: &[f64]) -> f64 {
         |r| {
             let mut s = 0.0;
             for i in r {
+                let m = customers.count(i) as f64;
                 for (t, &q) in loads.customer(i).iter().enumerate() {
-                    s += customers.utility_value(i, t, q);
+                    s += m * customers.utility_value(i, t, q);
                 }
             }
             s
@@ -568,12 +581,13 @@ fn unshaped_summary(
                     i,
                     extra: &zeros,
                 };
-                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope);
+                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope, f64::NAN);
+                let m = customers.count(i) as f64;
                 let mut e = 0.0;
                 for (t, &x) in q.iter().enumerate() {
-                    total[t] += x;
+                    total[t] += m * x;
                     e += x;
-                    utility += customers.utility_value(i, t, x);
+                    utility += m * customers.utility_value(i, t, x);
                 }
                 energy.push(e);
             }
@@ -595,11 +609,44 @@ fn unshaped_summary(
     Ok((total, energy, utility - cost))
 }
 
-/// Means over a class of per-customer values.
-fn class_mean(values: &[f64], c: &ClassSpan) -> f64 {
+/// The rows of each class: a class spans the customers `start .. start + count`, and a row
+/// belongs to the class of its first customer (rows follow the classes in order).
+fn class_rows(model: &ShapingModel, classes: &[ClassSpan]) -> Vec<std::ops::Range<usize>> {
+    let counts = model.customers().counts();
+    let mut out = Vec::with_capacity(classes.len());
+    let (mut row, mut first) = (0usize, 0usize);
+    for c in classes {
+        while row < counts.len() && first < c.start {
+            first = first.saturating_add(counts[row]);
+            row += 1;
+        }
+        let begin = row;
+        let end_customer = c.start.saturating_add(c.count);
+        while row < counts.len() && first < end_customer {
+            first = first.saturating_add(counts[row]);
+            row += 1;
+        }
+        out.push(begin..row);
+    }
+    out
+}
+
+/// The mean over a class's customers of per-row values (each row weighted by its customers).
+fn class_mean(
+    model: &ShapingModel,
+    values: &[f64],
+    rows: &std::ops::Range<usize>,
+    c: &ClassSpan,
+) -> f64 {
+    let customers = model.customers();
     let s: f64 = values
-        .get(c.start..c.start + c.count)
-        .map(|v| v.iter().sum())
+        .get(rows.clone())
+        .map(|v| {
+            v.iter()
+                .zip(rows.clone())
+                .map(|(x, i)| customers.count(i) as f64 * x)
+                .sum()
+        })
         .unwrap_or(f64::NAN);
     s / c.count.max(1) as f64
 }
@@ -628,7 +675,9 @@ fn class_mean(values: &[f64], c: &ClassSpan) -> f64 {
 /// let model = file.to_model()?;
 /// let report = solve_report(&model, &file.classes(), "inline", &SolveOptions::default())?;
 /// assert!(report.claims.iter().all(|c| c.holds));
-/// assert_eq!(report.competitive.loads.len(), 3);
+/// // Three identical customers (no jitter): one row of loads standing for all three.
+/// assert_eq!((report.customers, report.competitive.loads.len()), (3, 1));
+/// assert_eq!(report.competitive.loads.counts(), Some(&[3][..]));
 /// # Ok::<(), dr_shaping::ShapingError>(())
 /// ```
 ///
@@ -642,8 +691,17 @@ pub fn solve_report(
 ) -> Result<SolveReport, ShapingError> {
     let ce = competitive_equilibrium(model)?;
     let ne = strategic_equilibrium(model)?;
-    let ne_gain = nash_gain(model, &ne.loads)?;
-    let ce_gain = nash_gain(model, &ce.loads)?;
+    // Each best response's water-filling starts from the equilibrium's own multiplier
+    // (its root at a Nash equilibrium; a nearby start at the competitive loads).
+    let multipliers = |eq: &Equilibrium| -> Vec<f64> {
+        eq.min_energy_multipliers
+            .iter()
+            .zip(&eq.max_energy_multipliers)
+            .map(|(l, h)| l - h)
+            .collect()
+    };
+    let ne_gain = nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?;
+    let ce_gain = nash_gain_from(model, &ce.loads, Some(&multipliers(&ce)))?;
     let flat_price = ce.unshaped.flat_price;
     let (unshaped_total, unshaped_energy, unshaped_welfare) = unshaped_summary(model, flat_price)?;
 
@@ -701,18 +759,22 @@ pub fn solve_report(
 
     let (ce, _) = EquilibriumReport::new(ce);
     let (ne, ne_unshaped) = EquilibriumReport::new(ne);
+    let spans = class_rows(model, classes);
     let class_reports = classes
         .iter()
-        .map(|c| ClassReport {
+        .zip(&spans)
+        .map(|(c, rows)| ClassReport {
             name: c.name.clone(),
             utility: c.utility.clone(),
             count: c.count,
             first_customer: c.start,
-            energy_unshaped: class_mean(&unshaped_energy, c),
-            energy_competitive: class_mean(&ce.energy, c),
-            bill_competitive: class_mean(&ce.bills, c),
-            energy_strategic: class_mean(&ne.energy, c),
-            bill_strategic: class_mean(&ne.bills, c),
+            first_row: rows.start,
+            rows: rows.len(),
+            energy_unshaped: class_mean(model, &unshaped_energy, rows, c),
+            energy_competitive: class_mean(model, &ce.energy, rows, c),
+            bill_competitive: class_mean(model, &ce.bills, rows, c),
+            energy_strategic: class_mean(model, &ne.energy, rows, c),
+            bill_strategic: class_mean(model, &ne.bills, rows, c),
         })
         .collect();
     let unshaped_par = peak_to_average(&unshaped_total);
@@ -759,7 +821,8 @@ pub fn solve_report(
                  optimum) and strategic Nash equilibrium (Theorem 7)"
             .into(),
         supply_cost_form: model.supply().describe(),
-        customers: model.len(),
+        customers: model.population(),
+        rows: model.len(),
         classes: class_reports,
         peak_to_average_change: ShapeChange {
             competitive: change(ce.peak_to_average),
@@ -779,6 +842,102 @@ pub fn solve_report(
             cross_check: cross_ne,
         },
     })
+}
+
+/// Rows of `loads.csv` formatted per parallel task by [`write_loads_csv`].
+const CSV_ROWS: usize = 2048;
+/// Chunks formatted at once (in parallel) before they are written, so the buffer stays
+/// small (`CSV_BATCH × CSV_ROWS` rows).
+const CSV_BATCH: usize = 32;
+
+/// The header of the per-customer load table of `report` ([`write_loads_csv`]): `row`,
+/// `first_customer`, `customers`, then `competitive_0 … competitive_{T−1}` and
+/// `strategic_0 … strategic_{T−1}`.
+pub fn loads_csv_header(report: &SolveReport) -> Vec<String> {
+    let periods = report.competitive.periods;
+    let mut h: Vec<String> = vec!["row".into(), "first_customer".into(), "customers".into()];
+    for name in ["competitive", "strategic"] {
+        h.extend((0..periods).map(|t| format!("{name}_{t}")));
+    }
+    h
+}
+
+/// Writes the rows (no header) of the per-customer load table of `report` to `w`: one line
+/// per row of the loads — a customer, or a class of identical customers written once —
+/// with its index, its first customer, the customers it stands for, and its loads
+/// `q_i(t)` at the competitive equilibrium (Theorem 6) and at the strategic one (Theorem 7),
+/// the columns [`loads_csv_header`] names. Numbers are written in their shortest round-trip
+/// form (the digits of the JSON report), so reading them back gives the same `f64`s. Chunks
+/// of rows are formatted in parallel and written in order: the output does not depend on
+/// the number of threads.
+///
+/// Errors: the two equilibria's loads do not have the same rows (`InvalidInput`), or the
+/// writer's.
+pub fn write_loads_csv(report: &SolveReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let (ce, ne) = (
+        &report.competitive.loads,
+        &report.strategic.equilibrium.loads,
+    );
+    if ce.len() != ne.len() || ce.periods() != ne.periods() || ce.counts() != ne.counts() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the competitive loads have {} rows, the strategic ones {}",
+                ce.len(),
+                ne.len()
+            ),
+        ));
+    }
+    let rows = ce.len();
+    let chunks = rows.div_ceil(CSV_ROWS);
+    // The first customer of each chunk's first row (a sequential prefix over the counts).
+    let mut first = Vec::with_capacity(chunks);
+    let mut customer = 0usize;
+    for i in 0..rows {
+        if i % CSV_ROWS == 0 {
+            first.push(customer);
+        }
+        customer = customer.saturating_add(ce.count(i));
+    }
+    let format_rows = |c: usize| -> Vec<u8> {
+        let start = c * CSV_ROWS;
+        let end = (start + CSV_ROWS).min(rows);
+        let mut out = Vec::with_capacity((end - start) * 40 * (2 * ce.periods() + 3));
+        let mut f = zmij::Buffer::new();
+        let mut int = itoa::Buffer::new();
+        let mut customer = first[c];
+        for i in start..end {
+            let m = ce.count(i);
+            for (k, v) in [i, customer, m].into_iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(int.format(v).as_bytes());
+            }
+            for &x in ce.customer(i).iter().chain(ne.customer(i)) {
+                out.push(b',');
+                out.extend_from_slice(f.format(x).as_bytes());
+            }
+            out.push(b'\n');
+            customer = customer.saturating_add(m);
+        }
+        out
+    };
+    let mut c = 0;
+    while c < chunks {
+        let batch = CSV_BATCH.min(chunks - c);
+        let parts: Vec<Vec<u8>> = if rows >= 2 * CSV_ROWS {
+            (c..c + batch).into_par_iter().map(format_rows).collect()
+        } else {
+            (c..c + batch).map(format_rows).collect()
+        };
+        for p in &parts {
+            w.write_all(p)?;
+        }
+        c += batch;
+    }
+    Ok(())
 }
 
 impl SolveReport {
@@ -1014,8 +1173,9 @@ pub fn day_report(
         };
         let mut q = vec![0.0; periods];
         for i in 0..eq.loads.len() {
+            let m = eq.loads.count(i) as f64;
             for (t, x) in eq.loads.customer(i).iter().enumerate() {
-                q[t] += x;
+                q[t] += m * x;
             }
         }
         let mut sum_gap = 0.0f64;

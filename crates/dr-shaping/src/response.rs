@@ -64,6 +64,7 @@ pub fn customer_response(
         customers.max_energy()[customer],
         &mut q,
         &mut s,
+        f64::NAN,
     );
     Ok((q, wf.mu))
 }
@@ -79,6 +80,44 @@ pub(crate) trait Pieces {
     /// `(θ, κ, extra)` when every `h_t(q) = ½ (κ_t + extra_t) q² − θ_t q` (the fast path).
     fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
         None
+    }
+    /// `(w, s, extra)` when every `h_t(q) = −w_t ln(s_t + q) + ½ extra_t q²` (a path without
+    /// a per-call dispatch on the utility's kind).
+    fn log(&self) -> Option<(&[f64], &[f64], &[f64])> {
+        None
+    }
+}
+
+/// A log-utility customer's terms `−w_t ln(s_t + q) + ½ extra_t q²`, read straight from
+/// its profiles (the same formulas as the general pieces, [`Piece::Log`]).
+struct LogPieces<'a> {
+    weight: &'a [f64],
+    shift: &'a [f64],
+    extra: &'a [f64],
+}
+
+impl LogPieces<'_> {
+    #[inline]
+    fn piece(&self, t: usize) -> Piece<'static> {
+        Piece::Log {
+            weight: self.weight[t],
+            shift: self.shift[t],
+        }
+    }
+}
+
+impl Pieces for LogPieces<'_> {
+    #[inline]
+    fn value(&self, t: usize, q: f64) -> f64 {
+        self.piece(t).value(q, self.extra[t])
+    }
+    #[inline]
+    fn derivative(&self, t: usize, q: f64) -> f64 {
+        self.piece(t).derivative(q, self.extra[t])
+    }
+    #[inline]
+    fn response(&self, t: usize, lambda: f64) -> (f64, f64) {
+        self.piece(t).response(lambda, self.extra[t])
     }
 }
 
@@ -108,6 +147,13 @@ impl Pieces for CustomerPieces<'_> {
     fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
         match self.customers.utility(self.i)? {
             Utility::Quadratic { theta, kappa } => Some((theta, kappa, self.extra)),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn log(&self) -> Option<(&[f64], &[f64], &[f64])> {
+        match self.customers.utility(self.i)? {
+            Utility::Log { weight, shift } => Some((weight, shift, self.extra)),
             _ => None,
         }
     }
@@ -232,6 +278,11 @@ fn sum_offset<P: Pieces>(
 /// Customer response `argmin_{q ≥ 0, lo ≤ Σq ≤ hi} Σ_t h_t(q(t)) + p(t) q(t)`: writes the
 /// loads to `q` and the right slopes `∂q(t)/∂λ` of the free periods to `slope` (all of
 /// length `T = prices.len()`).
+///
+/// `guess` is a warm start for the multiplier `μ` (e.g. the customer's `μ` at the last
+/// accepted prices of the price Newton; `NaN` for none): the safeguarded Newton starts
+/// there when a bound binds and the guess lies inside the bracket. The answer is the same
+/// root to the same tolerance; only the number of passes over the periods changes.
 pub(crate) fn water_fill<P: Pieces>(
     pieces: &P,
     prices: &[f64],
@@ -239,6 +290,7 @@ pub(crate) fn water_fill<P: Pieces>(
     hi: f64,
     q: &mut [f64],
     slope: &mut [f64],
+    guess: f64,
 ) -> WaterFill {
     if hi == 0.0 {
         // S_i = {0}: every load is 0, μ = λ_i − λ̄_i the largest multiplier that keeps
@@ -258,7 +310,16 @@ pub(crate) fn water_fill<P: Pieces>(
         };
     }
     if let Some((theta, kappa, extra)) = pieces.quadratic() {
-        return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope);
+        return water_fill_quadratic(theta, kappa, extra, prices, lo, hi, q, slope, guess);
+    }
+    if let Some((weight, shift, extra)) = pieces.log() {
+        // The same algorithm on the log terms without the per-call dispatch.
+        let log = LogPieces {
+            weight,
+            shift,
+            extra,
+        };
+        return water_fill(&log, prices, lo, hi, q, slope, guess);
     }
     let (s0, d0) = sum_at(pieces, prices, 0.0, q, slope);
     let mut mu = 0.0;
@@ -302,6 +363,14 @@ pub(crate) fn water_fill<P: Pieces>(
             } else {
                 f64::NEG_INFINITY
             };
+        }
+        // Warm start: a guess strictly inside the bracket replaces the start.
+        let warm = guess - p0;
+        if warm.is_finite() && warm > a && warm < b && warm != delta {
+            delta = warm;
+            let (s, k) = sum_offset(pieces, prices, p0, delta, q, slope);
+            g = s - target;
+            d = k;
         }
         let mut expand = 1.0_f64;
         // Bracket expansion in units of the prices and marginal utilities (no absolute 1).
@@ -383,6 +452,7 @@ fn water_fill_quadratic(
     hi: f64,
     q: &mut [f64],
     slope: &mut [f64],
+    guess: f64,
 ) -> WaterFill {
     let periods = prices.len();
     // q holds the breakpoints and slope the slopes k_t until the end.
@@ -398,6 +468,15 @@ fn water_fill_quadratic(
         let target = if s0 < lo { lo } else { hi };
         let tol = 1e-14 * target.abs();
         let (mut g, mut d) = (s0 - target, d0);
+        // Warm start on the root's side of 0 (μ > 0 when the minimum binds, < 0 for the
+        // maximum). From either side of the root Newton on this convex, nondecreasing,
+        // piecewise-linear sum lands right of it after one step and then decreases to it.
+        if guess.is_finite() && (guess > 0.0) == (s0 < lo) && guess != 0.0 {
+            mu = guess;
+            let (s, slope_sum) = quadratic_sum(b, k, mu);
+            g = s - target;
+            d = slope_sum;
+        }
         for _ in 0..100 {
             if g.abs() <= tol {
                 break;

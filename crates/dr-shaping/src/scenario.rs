@@ -15,7 +15,10 @@
 //! [[customers]]                # one customer, or a class of `count` customers
 //! name = "households"          # optional label
 //! count = 50                   # optional (default 1): a whole number of customers (each has
-//!                              #   its own loads; a fractional count is rejected, not a mass)
+//!                              #   its own loads; a fractional count is rejected, not a mass).
+//!                              #   Without jitter and roll the class's customers are identical:
+//!                              #   stored and solved once, weighted by the count (exact, see
+//!                              #   the crate's `equilibrium` docs), reported as one row
 //! utility = "quadratic"        # U(q, t) = θ_t q − ½ κ_t q²
 //! theta = [0.3, 0.3]           # θ_t: one number or T numbers
 //! kappa = 0.15                 # κ_t > 0: one number or T numbers
@@ -499,14 +502,24 @@ impl ShapingScenario {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut customers = Customers::new(periods)?;
+        let mut population = 0usize;
         for (k, spec) in self.customers.iter().enumerate() {
+            // N itself must be representable (classes of identical customers take one row).
+            population =
+                population
+                    .checked_add(spec.count)
+                    .ok_or_else(|| ShapingError::TooLarge {
+                        field: format!("customers[{k}].count"),
+                        count: spec.count as f64,
+                        bytes: u64::MAX,
+                    })?;
             let prefix = format!("customers[{k}].");
             let field = if spec.count == 1 {
                 "periods".to_string()
             } else {
                 format!("{prefix}count")
             };
-            customers.try_reserve(spec.count, &field)?;
+            customers.try_reserve(spec.rows(), &field)?;
             spec.push_class(&mut customers, periods, &mut rng)
                 .map_err(|e| {
                     // Errors of `Customers::push_*` name the expanded index: rename it.
@@ -539,10 +552,11 @@ impl ShapingScenario {
     ///   round, up to `max_rounds` rounds).
     pub fn memory_estimate(&self) -> u64 {
         let t = self.periods as u64;
+        // Rows, not customers: a class of identical customers is stored once.
         let n = self
             .customers
             .iter()
-            .fold(0u64, |a, c| a.saturating_add(c.count as u64));
+            .fold(0u64, |a, c| a.saturating_add(c.rows() as u64));
         let loads = n.saturating_mul(t);
         let chunks = n.div_ceil(4096).saturating_add(8);
         let sim = self.simulation.clone().unwrap_or_default();
@@ -588,6 +602,21 @@ impl ShapingScenario {
 }
 
 impl CustomerSpec {
+    /// True when the class's customers are identical (no jitter, no roll): the model stores
+    /// it as one row standing for `count` customers.
+    pub fn identical(&self) -> bool {
+        self.jitter.unwrap_or(0.0) == 0.0 && self.roll.unwrap_or(0) == 0
+    }
+
+    /// Rows the class takes in the model: 1 when its customers are identical, else `count`.
+    pub fn rows(&self) -> usize {
+        if self.identical() {
+            1.min(self.count)
+        } else {
+            self.count
+        }
+    }
+
     fn push_class(
         &self,
         customers: &mut Customers,
@@ -688,6 +717,13 @@ impl CustomerSpec {
         // Validate the class's base parameters first (errors then name the spec's fields).
         let mut scratch = Customers::new(periods)?;
         push(&mut scratch, &a, &b, lo, hi)?;
+        if self.identical() {
+            // No jitter, no roll: the class's customers are identical, stored once with
+            // their count (exact: Customers::set_count). No random number is drawn, as
+            // for such a class before.
+            let row = push(customers, &a, &b, lo, hi)?;
+            return customers.set_count(row, self.count);
+        }
         let mut ja = a.clone();
         let mut jb = b.clone();
         for _ in 0..self.count {

@@ -201,7 +201,13 @@ pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> 
             crate::SupplyForm::Polynomial | crate::SupplyForm::PiecewiseQuadratic,
             Behaviour::Competitive,
         ) => {
-            let reach: f64 = model.customers().max_energy().iter().sum();
+            let customers = model.customers();
+            let reach: f64 = customers
+                .max_energy()
+                .iter()
+                .zip(customers.counts())
+                .map(|(&h, &m)| m as f64 * h)
+                .sum();
             if !reach.is_finite() {
                 return None;
             }
@@ -242,9 +248,11 @@ pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> 
             crate::model::Utility::Custom(_) => return None,
         }
     }
+    // N counts every customer of a grouped row (the coupling is through Q = Σ_i q_i).
+    let population = model.population() as f64;
     let coupling = match behaviour {
-        Behaviour::Competitive => n as f64,
-        Behaviour::Strategic => n as f64 + 1.0,
+        Behaviour::Competitive => population,
+        Behaviour::Strategic => population + 1.0,
     };
     for t in 0..periods {
         worst = worst.max(kmax[t] + coupling * c[t]);
@@ -302,7 +310,7 @@ impl<'a> GradientScheme<'a> {
         model: &'a ShapingModel,
         behaviour: Behaviour,
         step: f64,
-        start: Loads,
+        mut start: Loads,
         settings: &SimulationSettings,
     ) -> Result<Self, ShapingError> {
         settings.validate()?;
@@ -317,6 +325,9 @@ impl<'a> GradientScheme<'a> {
         for (k, &q) in start.as_slice().iter().enumerate() {
             dr_convex::check_finite(|| format!("start[{k}]"), q)?;
         }
+        // One row per row of the model: a grouped row's customers move together (they
+        // start equal and take the same steps), so the start carries the model's counts.
+        start.set_counts(model.customers().counts())?;
         let n = start.as_slice().len();
         Ok(Self {
             model,
@@ -355,8 +366,9 @@ impl<'a> GradientScheme<'a> {
         let welfare = {
             let mut u = 0.0;
             for i in 0..model.len() {
+                let m = customers.count(i) as f64;
                 for (t, &q) in self.loads.customer(i).iter().enumerate() {
-                    u -= customers.piece(i, t).value(q, 0.0);
+                    u -= m * customers.piece(i, t).value(q, 0.0);
                 }
             }
             u - (0..periods).map(|t| supply.value(t, total[t])).sum::<f64>()
@@ -549,7 +561,7 @@ impl From<Run<GradientScheme<'_>>> for SimulationRun {
         let messages_per_round = match g.behaviour {
             Behaviour::Competitive => 2,
             Behaviour::Strategic => 3,
-        } * g.model.len()
+        } * g.model.population()
             * g.model.periods();
         let total_load = g.loads.total();
         SimulationRun {

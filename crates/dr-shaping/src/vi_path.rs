@@ -13,6 +13,19 @@
 //! `μ_i = F_{i,t*}` at the period `t*` of largest load when a daily energy bound binds
 //! (`max(·, 0)` at `Q_i`, `min(·, 0)` at `Q̄_i`), 0 otherwise; the prices are
 //! `p(t) = C'(Q(t), t)`. The model-level [`crate::certificate`] then checks everything.
+//!
+//! # Rows of identical customers
+//! A row standing for `m` identical customers ([`crate::Customers::set_count`]) is solved
+//! once. The game is invariant under swapping identical customers and its equilibrium is
+//! unique (Theorem 7: `F` strictly monotone), so the equilibrium is symmetric and lies in
+//! the subspace where identical customers draw identical loads. On that subspace the
+//! scaled variables `y_i = √m_i q_i` make the embedding `y ↦ (q_i repeated m_i times)` an
+//! isometry: the full problem's projection onto `Π_i S_i`, its operator (scaled:
+//! `G_i(y) = √m_i F_i(q)`, with `Q(t) = Σ_i m_i q_i(t)`) and its natural residual become the
+//! reduced ones, so the kernel's method run on `y` takes exactly the steps it would take on
+//! the full population started from the same symmetric point (each block's set
+//! `{y ≥ 0, √m Q_i ≤ Σ_t y(t) ≤ √m Q̄_i}` is again a box-sum block). For `m = 1` nothing
+//! changes.
 
 use crate::equilibrium::{
     assemble, competitive_equilibrium, Behaviour, Equilibrium, Loads, Method,
@@ -26,20 +39,31 @@ use rayon::prelude::*;
 /// `F(q)` of condition (44) into `out` (both `N·T`, customer-major): the totals by fixed
 /// chunks combined in order, then every customer's row on its own (parallel above 8192
 /// customers; the same bits for any thread count).
-fn operator(model: &ShapingModel, q: &[f64], out: &mut [f64]) {
+fn operator(model: &ShapingModel, roots: &[f64], y: &[f64], out: &mut [f64]) {
     let customers = model.customers();
     let supply = model.supply();
     let periods = model.periods();
-    let n = q.len() / periods;
+    let n = y.len() / periods;
+    let grouped = customers.is_grouped();
+    // q_i = y_i / √m_i (m = 1: y itself).
+    let load = |i: usize, t: usize| -> f64 {
+        let x = y[i * periods + t];
+        if grouped {
+            x / roots[i]
+        } else {
+            x
+        }
+    };
     let total = chunked_reduce(
         n,
         THRESHOLD,
         vec![0.0; periods],
         |r| {
             let mut acc = vec![0.0; periods];
-            for row in q[r.start * periods..r.end * periods].chunks(periods) {
-                for (a, &x) in acc.iter_mut().zip(row) {
-                    *a += x;
+            for i in r {
+                let m = customers.count(i) as f64;
+                for (t, a) in acc.iter_mut().enumerate() {
+                    *a += m * load(i, t);
                 }
             }
             acc
@@ -58,11 +82,10 @@ fn operator(model: &ShapingModel, q: &[f64], out: &mut [f64]) {
     let rows = |c: usize, block: &mut [f64]| {
         for (k, o) in block.chunks_mut(periods).enumerate() {
             let i = c * CHUNK + k;
-            let row = &q[i * periods..(i + 1) * periods];
             for t in 0..periods {
-                o[t] = customers.piece(i, t).derivative(row[t], 0.0)
-                    + marginal[t]
-                    + row[t] * curvature[t];
+                let x = load(i, t);
+                let f = customers.piece(i, t).derivative(x, 0.0) + marginal[t] + x * curvature[t];
+                o[t] = if grouped { roots[i] * f } else { f };
             }
         }
     };
@@ -90,19 +113,61 @@ pub fn strategic_equilibrium_vi(
     let n = model.len();
     let periods = model.periods();
     let customers = model.customers();
+    let grouped = customers.is_grouped();
+    // √m_i of each row (module docs); 1 when no row is grouped.
+    let roots: Vec<f64> = customers
+        .counts()
+        .iter()
+        .map(|&m| (m as f64).sqrt())
+        .collect();
+    let scaled = |v: &[f64]| -> Vec<f64> {
+        v.iter()
+            .zip(&roots)
+            .map(|(x, r)| x * r)
+            .collect::<Vec<f64>>()
+    };
+    let (lo_sum, hi_sum) = if grouped {
+        (
+            scaled(customers.min_energy()),
+            scaled(customers.max_energy()),
+        )
+    } else {
+        (
+            customers.min_energy().to_vec(),
+            customers.max_energy().to_vec(),
+        )
+    };
     let set = BoxSumBlocks::new(
         periods,
         vec![0.0; n * periods],
         vec![f64::INFINITY; n * periods],
-        customers.min_energy().to_vec(),
-        customers.max_energy().to_vec(),
+        lo_sum,
+        hi_sum,
     )?;
     let start = competitive_equilibrium(model)?;
-    let op = FnOperator::new(n * periods, |q: &[f64], out: &mut [f64]| {
-        operator(model, q, out)
+    let mut y0 = start.loads.as_slice().to_vec();
+    if grouped {
+        for (row, r) in y0.chunks_mut(periods).zip(&roots) {
+            row.iter_mut().for_each(|x| *x *= r);
+        }
+    }
+    let op = FnOperator::new(n * periods, |y: &[f64], out: &mut [f64]| {
+        operator(model, &roots, y, out)
     });
-    let sol = solve_vi(&op, &set, start.loads.as_slice(), settings)?;
-    let loads = Loads::new(periods, sol.x)?;
+    let mut sol = solve_vi(&op, &set, &y0, settings)?;
+    if grouped {
+        // Back to loads q = y/√m and the operator F = G/√m.
+        for ((row, f), r) in sol
+            .x
+            .chunks_mut(periods)
+            .zip(sol.operator_value.chunks_mut(periods))
+            .zip(&roots)
+        {
+            row.iter_mut().for_each(|x| *x /= r);
+            f.iter_mut().for_each(|x| *x /= r);
+        }
+    }
+    let loads = Loads::grouped(periods, sol.x, customers.counts().to_vec())?;
     let total = loads.total();
     let supply = model.supply();
     let prices: Vec<f64> = (0..periods).map(|t| supply.marginal(t, total[t])).collect();

@@ -164,3 +164,54 @@ fn the_vi_path_does_not_depend_on_the_thread_count() {
         serde_json::to_string(&four).unwrap()
     );
 }
+
+/// The water-fillings of the price Newton and of the Nash gains start from each customer's
+/// multiplier at nearby prices (warm starts). They must reach the answers of a cold start:
+/// every customer's equilibrium loads are its own exact response to the equilibrium prices
+/// computed from scratch (`customer_response`), and the report's Nash-gain summaries (warm)
+/// are the public `nash_gain`'s (cold).
+#[test]
+fn warm_started_water_fillings_reach_the_cold_answers() {
+    let file = population(10_000, 6);
+    let model = file.to_model().unwrap();
+    let report = solve_report(
+        &model,
+        &file.classes(),
+        "warm",
+        &SolveOptions {
+            cross_check: Some(false),
+            ..SolveOptions::default()
+        },
+    )
+    .unwrap();
+    let ce = competitive_equilibrium(&model).unwrap();
+    let scale = ce
+        .loads
+        .as_slice()
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()));
+    for i in 0..model.len() {
+        let (q, mu) = customer_response(&model, i, &ce.prices).unwrap();
+        for (a, b) in q.iter().zip(ce.loads.customer(i)) {
+            assert!((a - b).abs() <= 1e-12 * scale, "customer {i}: {a} vs {b}");
+        }
+        let reported = ce.min_energy_multipliers[i] - ce.max_energy_multipliers[i];
+        let pscale = ce.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+        assert!(
+            (mu - reported).abs() <= 1e-9 * pscale,
+            "customer {i}: μ {mu} vs {reported}"
+        );
+    }
+    let cold_ne = nash_gain(&model, &report.strategic.equilibrium.loads).unwrap();
+    let cold_ce = nash_gain(&model, &report.competitive.loads).unwrap();
+    let warm_ne = report.strategic.nash_gain;
+    let warm_ce = report.nash_gain_at_competitive;
+    assert!(cold_ne.max_relative_gain <= 1e-8 && warm_ne.max_relative_gain <= 1e-8);
+    assert!(
+        (cold_ce.max_gain - warm_ce.max_gain).abs() <= 1e-9 * cold_ce.max_gain,
+        "{} vs {}",
+        cold_ce.max_gain,
+        warm_ce.max_gain
+    );
+    assert_eq!(cold_ce.worst_customer, warm_ce.worst_customer);
+}

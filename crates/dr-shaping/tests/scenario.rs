@@ -103,7 +103,16 @@ fn per_period_and_count_messages() {
     assert!(e.contains("element [1]"), "{e}");
     let ok: ShapingScenario = toml::from_str(&small("count = 3.0\n")).unwrap();
     assert_eq!(ok.customers[0].count, 3);
-    assert_eq!(ok.to_model().unwrap().len(), 3);
+    // Three identical customers (no jitter): one row standing for 3 customers.
+    let model = ok.to_model().unwrap();
+    assert_eq!((model.population(), model.len()), (3, 1));
+    let jittered: ShapingScenario = toml::from_str(&small(
+        "count = 3.0
+jitter = 0.1
+",
+    ))
+    .unwrap();
+    assert_eq!(jittered.to_model().unwrap().len(), 3);
     for c in ["count = 2.5\n", "count = -1\n", "count = nan\n"] {
         let e = toml::from_str::<ShapingScenario>(&small(c))
             .unwrap_err()
@@ -117,11 +126,15 @@ fn per_period_and_count_messages() {
 #[test]
 fn memory_estimate_from_the_counts() {
     let one: ShapingScenario = toml::from_str(&small("")).unwrap();
-    let many: ShapingScenario = toml::from_str(&small("count = 1000000\n")).unwrap();
+    let many: ShapingScenario = toml::from_str(&small("count = 1000000\njitter = 0.1\n")).unwrap();
     assert!(many.memory_estimate() > one.memory_estimate());
     assert!(many.memory_estimate() >= 2 * 1_000_000 * 2 * 8);
+    // A class of identical customers is stored once: its size does not grow with its count.
+    let identical: ShapingScenario = toml::from_str(&small("count = 1000000\n")).unwrap();
+    assert_eq!(identical.memory_estimate(), one.memory_estimate());
     let huge: ShapingScenario = toml::from_str(
-        &small("count = 1000000000000\n").replace("periods = 2", "periods = 1000000000"),
+        &small("count = 1000000000000\njitter = 0.1\n")
+            .replace("periods = 2", "periods = 1000000000"),
     )
     .unwrap();
     assert_eq!(huge.memory_estimate(), u64::MAX);
@@ -132,10 +145,21 @@ fn memory_estimate_from_the_counts() {
 #[test]
 fn huge_sizes_are_typed_errors() {
     let s: ShapingScenario =
-        toml::from_str(&small(&format!("count = {}\n", u64::MAX / 2))).unwrap();
+        toml::from_str(&small(&format!("count = {}\njitter = 0.1\n", u64::MAX / 2))).unwrap();
     let e = s.to_model().unwrap_err();
     assert!(matches!(e, ShapingError::TooLarge { .. }), "{e}");
     assert_eq!(e.field(), "customers[0].count");
+    // Identical customers are one row, but their number must still be counted: two
+    // classes whose counts overflow together are refused, naming the second.
+    let text = small(&format!("count = {}\n", u64::MAX / 2 + 1));
+    let twice = format!(
+        "{text}\n[[customers]]\n{}",
+        text.split("[[customers]]\n").nth(1).unwrap()
+    );
+    let s: ShapingScenario = toml::from_str(&twice).unwrap();
+    let e = s.to_model().unwrap_err();
+    assert!(matches!(e, ShapingError::TooLarge { .. }), "{e}");
+    assert_eq!(e.field(), "customers[1].count");
     let mut s: ShapingScenario = toml::from_str(&small("")).unwrap();
     s.periods = usize::MAX;
     s.customers[0].theta = Some(PerPeriod::Constant(1.0));

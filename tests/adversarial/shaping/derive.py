@@ -70,9 +70,9 @@ case("bad_simulation_tolerance",
 # ---- oversized (exit 1 before allocating) ----
 big = [
  ("huge_periods", "periods = 1e9 in a ten-line file: refused before allocating (finding 7)", q1(1000000000,"1.0","1.0","1.0","0.0")),
- ("huge_class_count", "a class of 10^12 customers (integer count): refused before allocating", q1(2,"[3.0, 2.0]","1.0","1.0","0.0","count = 1000000000000\n")),
- ("huge_class_count_float", "a class of 1e12 customers written as a float: a whole number, refused by size", q1(2,"[3.0, 2.0]","1.0","1.0","0.0","count = 1e12\n")),
- ("large_population_over_limit", "10^8 customers over T = 24 under a 1 GiB limit (>= 10^8·24·8 bytes for the loads alone)", q1(24,"1.0","1.0","1.0","0.0","count = 100000000\n")),
+ ("huge_class_count", "a jittered class of 10^12 customers (integer count; they differ, so each would be stored): refused before allocating", q1(2,"[3.0, 2.0]","1.0","1.0","0.0","count = 1000000000000\njitter = 0.1\n")),
+ ("huge_class_count_float", "a jittered class of 1e12 customers written as a float: a whole number, refused by size", q1(2,"[3.0, 2.0]","1.0","1.0","0.0","count = 1e12\njitter = 0.1\n")),
+ ("large_population_over_limit", "10^8 jittered customers over T = 24 under a 1 GiB limit (>= 10^8·24·8 bytes for the loads alone)", q1(24,"1.0","1.0","1.0","0.0","count = 100000000\njitter = 0.1\n")),
 ]
 for name, what, body in big:
     case(name, f"# case: {what}\n# args: solve --json --memory-limit 1GiB\n# exit: 1\n# error-contains: needs about\n# error-contains: 1.00 GiB\n", body)
@@ -136,10 +136,11 @@ kappa = {g(1/s)}
 # exit: 0
 # json: /prices/0 ~ {g(pc[0])} rel 1e-9
 # json: /prices/2 ~ {g(pc[2])} rel 1e-9
-# json: /loads/1/1 ~ {g(s*qc[1])} rel 1e-9
+# json: /loads/rows/0/1 ~ {g(s*qc[1])} rel 1e-9
 # json: /strategic/prices/0 ~ {g(pn[0])} rel 1e-9
-# json: /strategic/loads/0/2 ~ {g(s*qn[2])} rel 1e-9
+# json: /strategic/loads/rows/0/2 ~ {g(s*qn[2])} rel 1e-9
 # json: /strategic/nash_check_holds = true
+# note: the two identical customers are one row of loads standing for both (customers_per_row = [2]).
 # note: θ = [4, 3, 2], κ = c = 1/s, e = 0, two customers. Competitive: θ_t − κ q = c·2q → q = θ_t/(κ + 2c) = s·θ_t/3, p = 2cq = 2θ_t/3.
 # note: Nash (eq. 43/44): θ_t − κ q − c·2q − c q = 0 → q = θ_t/(κ + 3c) = s·θ_t/4, p = 2cq = θ_t/2.
 """
