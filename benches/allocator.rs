@@ -10,14 +10,16 @@
 //!
 //! `cargo xtask bench` turns the estimates into the ratios in BENCHMARKS.md.
 
-use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SupportedConeT};
+use clarabel::solver::IPSolver;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dr_convex::parallel::{deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{allocate, AllocatorSettings, Bound, QuadraticFamily};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
+
+#[path = "support/clarabel_competitive.rs"]
+mod clarabel_competitive;
 
 fn instance(n: usize) -> (Vec<f64>, Vec<f64>, f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -26,46 +28,15 @@ fn instance(n: usize) -> (Vec<f64>, Vec<f64>, f64) {
     (a, h, n as f64 / 10.0)
 }
 
-/// The same QP for Clarabel: min ½ xᵀ diag(2h) x + aᵀx s.t. 1ᵀx = d, x ≥ 0.
+/// The same QP for Clarabel (`support/clarabel_competitive.rs`, shared with
+/// `examples/clarabel_competitive.rs`): its objective and price.
 fn clarabel_solve(a: &[f64], h: &[f64], d: f64) -> (f64, f64) {
-    let n = a.len();
-    let p = CscMatrix::new(
-        n,
-        n,
-        (0..=n).collect(),
-        (0..n).collect(),
-        h.iter().map(|h| 2.0 * h).collect(),
-    );
-    // Rows: 0 = equality Σx = d; 1..=n: −x_i ≤ 0.
-    let mut colptr = Vec::with_capacity(n + 1);
-    let mut rowval = Vec::with_capacity(2 * n);
-    let mut nzval = Vec::with_capacity(2 * n);
-    for i in 0..n {
-        colptr.push(rowval.len());
-        rowval.push(0);
-        nzval.push(1.0);
-        rowval.push(i + 1);
-        nzval.push(-1.0);
-    }
-    colptr.push(rowval.len());
-    let amat = CscMatrix::new(n + 1, n, colptr, rowval, nzval);
-    let mut b = vec![0.0; n + 1];
-    b[0] = d;
-    let cones = [
-        SupportedConeT::ZeroConeT(1),
-        SupportedConeT::NonnegativeConeT(n),
-    ];
-    let settings = DefaultSettingsBuilder::default()
-        .verbose(false)
-        .tol_gap_abs(1e-9)
-        .tol_gap_rel(1e-9)
-        .tol_feas(1e-9)
-        .build()
-        .expect("valid settings");
-    let mut solver = DefaultSolver::new(&p, a, &amat, &b, &cones, settings).expect("valid problem");
+    let mut solver = clarabel_competitive::competitive_solver(a, h, d).expect("a valid QP");
     solver.solve();
-    // The equality row's multiplier is the price (Clarabel: Px + q + Aᵀz = 0 ⇒ price = −z_0).
-    (solver.solution.obj_val, -solver.solution.z[0])
+    (
+        solver.solution.obj_val,
+        clarabel_competitive::price(&solver),
+    )
 }
 
 fn bench_allocator(c: &mut Criterion) {

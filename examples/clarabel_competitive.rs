@@ -8,12 +8,15 @@
 //! cargo run --release --example clarabel_competitive -- DIR/customers.csv DEFICIT
 //! ```
 //!
-//! Prints one JSON line: `{"customers", "seconds" (building the QP and solving it, not
+//! The QP is built by `benches/support/clarabel_competitive.rs`, shared with the allocator
+//! bench. Prints one JSON line: `{"customers", "seconds" (building the QP and solving it, not
 //! reading the file), "status", "price" (the multiplier of Σ q = d), "iterations"}`.
 
-use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SupportedConeT};
+use clarabel::solver::IPSolver;
 use std::time::Instant;
+
+#[path = "../benches/support/clarabel_competitive.rs"]
+mod clarabel_competitive;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -32,53 +35,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (ia, ih) = (col("linear")?, col("quadratic")?);
     let (mut a, mut h) = (Vec::new(), Vec::new());
-    for line in lines {
+    for (k, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(',').collect();
-        a.push(cells[ia].parse::<f64>()?);
-        h.push(cells[ih].parse::<f64>()?);
+        let cell = |i: usize| {
+            cells
+                .get(i)
+                .ok_or(format!("row {}: too few columns", k + 1))
+        };
+        a.push(cell(ia)?.parse::<f64>()?);
+        h.push(cell(ih)?.parse::<f64>()?);
     }
     let n = a.len();
     let start = Instant::now();
-    // min ½ qᵀ diag(2h) q + aᵀq  s.t.  1ᵀq = d (zero cone), −q ≤ 0 (nonnegative cone).
-    let p = CscMatrix::new(
-        n,
-        n,
-        (0..=n).collect(),
-        (0..n).collect(),
-        h.iter().map(|h| 2.0 * h).collect(),
-    );
-    let mut colptr = Vec::with_capacity(n + 1);
-    let mut rowval = Vec::with_capacity(2 * n);
-    let mut nzval = Vec::with_capacity(2 * n);
-    for i in 0..n {
-        colptr.push(rowval.len());
-        rowval.push(0);
-        nzval.push(1.0);
-        rowval.push(i + 1);
-        nzval.push(-1.0);
-    }
-    colptr.push(rowval.len());
-    let amat = CscMatrix::new(n + 1, n, colptr, rowval, nzval);
-    let mut b = vec![0.0; n + 1];
-    b[0] = d;
-    let cones = [
-        SupportedConeT::ZeroConeT(1),
-        SupportedConeT::NonnegativeConeT(n),
-    ];
-    let settings = DefaultSettingsBuilder::default()
-        .verbose(false)
-        .tol_gap_abs(1e-9)
-        .tol_gap_rel(1e-9)
-        .tol_feas(1e-9)
-        .build()?;
-    let mut solver = DefaultSolver::new(&p, &a, &amat, &b, &cones, settings)?;
+    // The QP of Theorem 1, built as the allocator bench builds it.
+    let mut solver = clarabel_competitive::competitive_solver(&a, &h, d)?;
     solver.solve();
     let seconds = start.elapsed().as_secs_f64();
-    // Clarabel: P q + a + Aᵀz = 0, so the price (multiplier of Σ q = d) is −z_0.
     println!(
         "{{\"customers\": {n}, \"seconds\": {seconds}, \"status\": \"{:?}\", \"price\": {}, \"iterations\": {}}}",
         solver.solution.status,
-        -solver.solution.z[0],
+        clarabel_competitive::price(&solver),
         solver.solution.iterations
     );
     Ok(())

@@ -102,7 +102,7 @@ use dr_stackelberg::{
     DemandOutput, Equilibrium as StackelbergEquilibrium, EquilibriumSettings,
     Market as StackelbergMarket, PriceBound, StackelbergError, Weights,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Errors of the cross-checks. Every variant names the offending field.
@@ -191,7 +191,10 @@ impl Default for VerifySettings {
 }
 
 /// One cross-check: one kernel answer against the LP back end on one problem.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// `Serialize + Deserialize` (what `dr verify --json` writes under `checks`); numbers
+/// follow [`dr_lp::number`] (see [`VerifyReport`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
     /// What was checked (e.g. `competitive equilibrium`, `consumer class 2`).
     pub name: String,
@@ -200,16 +203,41 @@ pub struct CheckReport {
     /// Equality plus inequality rows.
     pub rows: usize,
     /// `max_j |x_K,j − x̂_j|`.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub max_allocation_gap: f64,
     /// Largest gap between kernel and LP row multipliers (prices).
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub max_price_gap: f64,
     /// Largest gap between kernel and LP marginal prices `c = Aᵀy − Gᵀz` (what the
     /// variables see; unique at the optimum even where the row multipliers are not, e.g.
     /// a binding community cap next to a binding peak row).
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub max_marginal_price_gap: f64,
     /// Kernel objective minus the proven lower bound.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub objective_gap: f64,
     /// The proven bound `upper − lower` on the optimum.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub bound: f64,
     /// Whether the kernel's answer agrees with the LP back end ([`dr_lp::cross_check()`]'s
     /// rule): `verdict == Agrees`.
@@ -231,7 +259,7 @@ pub struct CheckReport {
     pub cuts: usize,
     /// The full comparison (ratios to the proven tolerances, failures in words); `None`
     /// when the LP back end failed before it had an iterate (the gaps above are then NaN,
-    /// and omitted from `dr verify --json`).
+    /// *not measured*, and omitted from the JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_check: Option<CrossCheck>,
 }
@@ -261,22 +289,53 @@ impl CheckReport {
 }
 
 /// A model-level condition that ties cross-checked pieces together.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Condition {
     /// Its name.
     pub name: String,
     /// What it states, in words.
     pub statement: String,
     /// The measured value.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub value: f64,
     /// The allowance it is compared with.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub tolerance: f64,
     /// Whether it holds.
     pub holds: bool,
 }
 
 /// The verification of one scenario: every cross-check and condition, and a summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// One value, two renderings: `dr verify` prints its text from this report and `--json`
+/// writes this report itself (with `file`, `failures` = [`VerifyReport::failures`] and the
+/// command's `outcome`, `problems` added), so a saved result reads back
+/// (`Deserialize`, unknown keys ignored) and writes the same JSON. Numbers follow
+/// [`dr_lp::number`]: a NaN — a gap that was *not measured*, e.g. every gap of a report
+/// stopped by a size limit — is an **omitted key** and reads back as NaN (the text prints
+/// `-`); `±∞` is the string `"inf (not finite)"` / `"-inf (not finite)"` (the text prints
+/// `inf`); never `null`.
+///
+/// ```
+/// use demand_response::verify::{VerifyReport, Verdict};
+/// let r = VerifyReport::inconclusive("bidding", 3, "customers", "too large".into());
+/// let json = serde_json::to_value(&r)?;
+/// assert!(json.get("max_allocation_gap").is_none()); // not measured: omitted
+/// assert_eq!(json["verdict"], "inconclusive");
+/// let back: VerifyReport = serde_json::from_value(json.clone())?;
+/// assert!(back.max_allocation_gap.is_nan() && back.verdict == Verdict::Inconclusive);
+/// assert_eq!(serde_json::to_value(&back)?, json);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyReport {
     /// `bidding`, `shaping`, `stackelberg` or `mechanism`.
     pub model: String,
@@ -286,15 +345,40 @@ pub struct VerifyReport {
     /// What `size` counts.
     pub size_unit: String,
     /// Largest allocation gap over the checks.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub max_allocation_gap: f64,
     /// Largest price (row multiplier) gap over the checks.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub max_price_gap: f64,
     /// Largest marginal-price gap over the checks (see
     /// [`CheckReport::max_marginal_price_gap`]).
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub max_marginal_price_gap: f64,
     /// Largest `|objective_gap|` over the checks.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub objective_gap: f64,
     /// Largest proven bound over the checks.
+    #[serde(
+        with = "dr_lp::number",
+        skip_serializing_if = "dr_lp::number::is_nan",
+        default = "dr_lp::number::nan"
+    )]
     pub bound: f64,
     /// Every check agrees and every condition holds (`verdict == Agrees`).
     pub agrees: bool,

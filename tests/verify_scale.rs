@@ -3,8 +3,11 @@
 //! 500-user four-period mechanism (2001 LP variables) and 10^4 bidding customers — both
 //! above the former 2000-variable limit — agree too (ignored by default: they take about
 //! a minute in a debug build; `cargo test --release --test verify_scale -- --ignored`).
+//! At the default limit (`VerifySettings::max_variables` = 20000): 2·10^4 drawn bidding
+//! customers agree (ignored: 6 s in release, 100 s debug), one more is inconclusive without a
+//! solve.
 
-use demand_response::scenario::Scenario;
+use demand_response::scenario::{Format, Scenario};
 use demand_response::verify::{verify_scenario, Verdict, VerifySettings};
 use std::path::Path;
 
@@ -15,8 +18,12 @@ fn agrees(file: &str, checks: usize) -> usize {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/corpus")
         .join(file);
-    let s = Scenario::read(&path).unwrap();
-    let r = verify_scenario(&s, &VerifySettings::default()).unwrap();
+    agrees_on(&Scenario::read(&path).unwrap(), file, checks)
+}
+
+/// [`agrees`] on a scenario given as a value.
+fn agrees_on(s: &Scenario, file: &str, checks: usize) -> usize {
+    let r = verify_scenario(s, &VerifySettings::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Agrees, "{file}: {}", r.reason);
     assert_eq!(r.checks.len(), checks, "{file}");
     let mut largest = 0;
@@ -60,4 +67,40 @@ fn five_hundred_mechanism_users_over_four_periods_agree() {
 #[ignore = "about a minute in a debug build (6 s in release)"]
 fn ten_thousand_bidding_customers_agree() {
     assert_eq!(agrees("b10000_population.toml", 2), 10_000);
+}
+
+/// `b10000_population.toml` with `count` customers (the same distributions and seed, the
+/// deficit kept at 0.15 per customer).
+fn population(count: usize) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/b10000_population.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("count = 10000") && text.contains("deficit = 1500.0"));
+    let text = text
+        .replace("count = 10000", &format!("count = {count}"))
+        .replace(
+            "deficit = 1500.0",
+            &format!("deficit = {:?}", 0.15 * count as f64),
+        );
+    Scenario::from_text(&text, Format::Toml).unwrap()
+}
+
+#[test]
+#[ignore = "about 100 s in a debug build (6 s in release)"]
+fn twenty_thousand_bidding_customers_at_the_default_limit_agree() {
+    let limit = VerifySettings::default().max_variables;
+    assert_eq!(agrees_on(&population(limit), "2·10^4 customers", 2), limit);
+}
+
+#[test]
+fn one_customer_above_the_default_limit_is_inconclusive_not_solved() {
+    let limit = VerifySettings::default().max_variables;
+    let r = verify_scenario(&population(limit + 1), &VerifySettings::default()).unwrap();
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+    assert!(r.checks.is_empty() && !r.agrees);
+    assert!(
+        r.reason
+            .contains(&format!("{} variables exceed", limit + 1)),
+        "{}",
+        r.reason
+    );
 }

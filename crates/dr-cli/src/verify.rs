@@ -25,9 +25,15 @@
 //!   relative width w > ε"), or the problem exceeds `max_variables`; the reason is given
 //!   ("not confirmed (…)").
 //!
-//! Bad input is exit 1 (naming the field), a bad `--set` key or value exit 2. Numbers that
-//! were not measured (a check whose LP back end failed) are omitted from the JSON, never
-//! `null`.
+//! Bad input is exit 1 (naming the field), a bad `--set` key or value exit 2.
+//!
+//! The text and the JSON are two renderings of one value: the facade's [`VerifyReport`]
+//! (`Serialize + Deserialize`), written by `--json` as it is, with `file` and `failures`
+//! added (and the command's `outcome`, `problems`), so a saved result reads back into a
+//! [`VerifyReport`]. Numbers follow [`dr_lp::number`]: one that was not measured (NaN: a
+//! check whose LP back end failed, the gaps of a report stopped by a size limit) is
+//! omitted from the JSON and printed `-` in the text; `±∞` is `"inf (not finite)"` in the
+//! JSON and `inf` in the text; never `null`.
 
 use super::error::CliError;
 use super::output::{num, Options, Output, Table};
@@ -35,7 +41,7 @@ use demand_response::scenario::Scenario;
 use demand_response::verify::{
     verify_scenario, Verdict, VerifyError, VerifyReport, VerifySettings,
 };
-use serde_json::Value;
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// The `verify` handler of every model with an LP cross-check (see [`super::models`]).
@@ -73,25 +79,29 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         VerifyError::Scenario(e) => CliError::Scenario(e),
         other => CliError::model(s.name(), s.model(), other),
     })?;
+    let body = VerifyBody {
+        file: s.name().into(),
+        failures: report.failures(),
+        report,
+    };
     let mut out = Output {
-        json: json(s, &report),
-        text: text(s, &report),
+        text: text(&body),
         ..Output::default()
     };
-    for f in report.failures() {
+    for f in &body.failures {
         out.outcome.disagrees(&format!(
             "{}: the kernel's equilibrium disagrees with the LP reference back end (proven): \
              {f}",
-            s.name()
+            body.file
         ));
     }
-    if report.verdict != Verdict::Agrees {
-        for r in report.unconfirmed() {
+    if body.report.verdict != Verdict::Agrees {
+        for r in body.report.unconfirmed() {
             out.outcome
-                .not_confirmed(&format!("{}: LP cross-check", s.name()), &r);
+                .not_confirmed(&format!("{}: LP cross-check", body.file), &r);
         }
     }
-    Ok(out)
+    Ok(out.with_body(body))
 }
 
 /// The model's own estimate of the memory its solve needs (each model crate's
@@ -115,37 +125,28 @@ fn bad_parameter(key: &str, value: f64, reason: &str) -> CliError {
     }
 }
 
-fn json(s: &Scenario, report: &VerifyReport) -> Value {
-    let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
-    drop_nulls(&mut v);
-    if let Value::Object(map) = &mut v {
-        map.insert("file".into(), Value::String(s.name().into()));
-        map.insert(
-            "failures".into(),
-            Value::Array(report.failures().into_iter().map(Value::String).collect()),
-        );
-    }
-    v
+/// What `dr verify --json` writes: the facade's [`VerifyReport`] (its fields at the top
+/// level) with the scenario's name and the report's [`VerifyReport::failures`]; the text is
+/// rendered from the same value ([`text`]).
+#[derive(Serialize)]
+struct VerifyBody {
+    /// The scenario's name (its path as given).
+    file: String,
+    /// The report.
+    #[serde(flatten)]
+    report: VerifyReport,
+    /// Every proven failure, in words ([`VerifyReport::failures`]; empty unless the verdict
+    /// is `disagrees`).
+    failures: Vec<String>,
 }
 
-/// Removes the keys whose value is `null`: serde writes a non-finite number (a gap that
-/// was not measured) as `null`, and the JSON never holds `null` for a number.
-fn drop_nulls(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            map.retain(|_, x| !x.is_null());
-            for x in map.values_mut() {
-                drop_nulls(x);
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
-        _ => {}
-    }
-}
-
+/// A number of the report in the text: `-` for NaN (not measured: omitted from the JSON),
+/// `inf`/`-inf` for `±∞` (the JSON's `"inf (not finite)"`, [`dr_lp::number`]).
 fn sci(v: f64) -> String {
     if v.is_nan() {
         "-".into()
+    } else if v.is_infinite() {
+        format!("{v}")
     } else if v == 0.0 {
         "0".into()
     } else {
@@ -153,17 +154,25 @@ fn sci(v: f64) -> String {
     }
 }
 
-fn text(s: &Scenario, r: &VerifyReport) -> String {
+/// A ratio to a proven tolerance in the text: as [`num`], `-` for NaN (as [`sci`]).
+fn ratio(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else {
+        num(v)
+    }
+}
+
+/// The text rendering of `body` (every number from the report itself).
+fn text(body: &VerifyBody) -> String {
+    let r = &body.report;
     let mut t = String::new();
     let _ = writeln!(
         t,
         "LP cross-check of {} ({} model, {} {}): each equilibrium re-solved by the LP \
          reference back end\n(outer approximation with a proven interval [L, U]) and \
          compared under its proven tolerances.\n",
-        s.name(),
-        r.model,
-        r.size,
-        r.size_unit
+        body.file, r.model, r.size, r.size_unit
     );
     let mut table = Table::new(&[
         "check",
@@ -189,9 +198,9 @@ fn text(s: &Scenario, r: &VerifyReport) -> String {
             sci(c.bound),
             c.cross_check
                 .as_ref()
-                .map_or("-".into(), |cc| num(cc.allocation_ratio)),
+                .map_or("-".into(), |cc| ratio(cc.allocation_ratio)),
             match &c.cross_check {
-                Some(cc) if cc.rows_with_witness > 0 => num(cc.price_ratio),
+                Some(cc) if cc.rows_with_witness > 0 => ratio(cc.price_ratio),
                 _ => "-".into(),
             },
             if c.lp_backend == "clarabel" || c.cross_check.is_none() {
@@ -251,7 +260,7 @@ fn text(s: &Scenario, r: &VerifyReport) -> String {
         }
         Verdict::Disagrees => {
             let _ = writeln!(t, "verdict: DISAGREES (proven: outside a proven bound)");
-            for f in r.failures() {
+            for f in &body.failures {
                 let _ = writeln!(t, "  {f}");
             }
         }

@@ -2,7 +2,8 @@
 //! corpus agrees with the LP reference back end; deliberately wrong equilibria (a moved
 //! price, a moved allocation) are caught for bidding, shaping, the mechanism and
 //! Stackelberg;
-//! `dr verify --json` prints the summary fields and exits non-zero on a disagreement.
+//! `dr verify --json` prints the summary fields and exits non-zero on a disagreement, and
+//! is the `VerifyReport` itself (it reads back and writes the same JSON).
 
 use demand_response::bidding::{competitive_equilibrium, nash_equilibrium, Market};
 use demand_response::mechanism::{
@@ -19,7 +20,7 @@ use demand_response::stackelberg::{
 };
 use demand_response::verify::{
     check_bidding, check_mechanism_ne, check_planner, check_shaping, check_stackelberg,
-    verify_bidding, verify_scenario, Verdict, VerifyError, VerifySettings,
+    verify_bidding, verify_scenario, Verdict, VerifyError, VerifyReport, VerifySettings,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -461,4 +462,124 @@ fn the_units_do_not_matter() {
             }
         }
     }
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name)
+}
+
+/// `dr verify --json`'s object less what the command adds around the report.
+fn report_part(v: &Value) -> Value {
+    let mut v = v.clone();
+    let map = v.as_object_mut().expect("an object");
+    for added in ["file", "failures", "outcome", "problems"] {
+        assert!(map.remove(added).is_some(), "{added} missing");
+    }
+    v
+}
+
+/// The JSON of `dr verify` is the facade's `VerifyReport` itself: the real output of one
+/// scenario per model (the shaping and mechanism ones from the corpus: `data/shaping_day.toml`
+/// and `data/mechanism_community.toml` take minutes in a debug build), and of a
+/// disagreement and a size limit (whose gaps were not measured), reads back into a `VerifyReport`, which writes the same JSON; the `failures`
+/// the command adds are the report's own, and the text prints the same verdict and reason.
+#[test]
+fn dr_verify_json_reads_back_into_the_report_and_writes_the_same_json() {
+    let runs: [(PathBuf, &[&str], i32, Verdict); 6] = [
+        (data("bidding_30.toml"), &[], 0, Verdict::Agrees),
+        (
+            corpus().join("h004_binding_energy.toml"),
+            &[],
+            0,
+            Verdict::Agrees,
+        ),
+        (data("stackelberg_ecogrid.toml"), &[], 0, Verdict::Agrees),
+        (
+            corpus().join("m002_library_example.toml"),
+            &[],
+            0,
+            Verdict::Agrees,
+        ),
+        (
+            data("bidding_30.toml"),
+            &["--set", "perturb_price=0.05"],
+            3,
+            Verdict::Disagrees,
+        ),
+        (
+            corpus().join("m002_library_example.toml"),
+            &["--set", "max_variables=3"],
+            5,
+            Verdict::Inconclusive,
+        ),
+    ];
+    let mut models = Vec::new();
+    for (file, extra, code, verdict) in runs {
+        let path = file.to_str().unwrap();
+        let mut args = vec!["verify", path, "--json"];
+        args.extend_from_slice(extra);
+        let out = dr(&args);
+        let name = format!("{} {extra:?}", file.display());
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.windows(4).any(|w| w == b"null"), "{name}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report: VerifyReport = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report.verdict, verdict, "{name}: {}", report.reason);
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            report_part(&v),
+            "{name}"
+        );
+        assert_eq!(v["file"], path);
+        let failures: Vec<String> = serde_json::from_value(v["failures"].clone()).unwrap();
+        assert_eq!(failures, report.failures(), "{name}");
+        assert_eq!(failures.is_empty(), verdict != Verdict::Disagrees, "{name}");
+        // The outcome agrees with the verdict (0 ok, 3 disagrees, 5 not confirmed).
+        let outcome = match verdict {
+            Verdict::Agrees => "ok",
+            Verdict::Disagrees => "failed",
+            Verdict::Inconclusive => "inconclusive",
+        };
+        assert_eq!(v["outcome"], outcome, "{name}");
+        if verdict == Verdict::Inconclusive {
+            // Not measured: absent from the JSON, NaN once read back, `-` in the text.
+            assert!(v.get("max_allocation_gap").is_none(), "{name}");
+            assert!(report.max_allocation_gap.is_nan() && report.checks.is_empty());
+        }
+        // The text is rendered from the same report.
+        let mut args = vec!["verify", path];
+        args.extend_from_slice(extra);
+        let text = String::from_utf8(dr(&args).stdout).unwrap();
+        let heading = match verdict {
+            Verdict::Agrees => "verdict: AGREES",
+            Verdict::Disagrees => "verdict: DISAGREES",
+            Verdict::Inconclusive => "verdict: INCONCLUSIVE",
+        };
+        assert!(text.contains(heading), "{name}: {text}");
+        for f in &failures {
+            assert!(text.contains(f.as_str()), "{name}: {f} not in {text}");
+        }
+        for c in &report.checks {
+            assert!(text.contains(&c.name), "{name}: {} not in {text}", c.name);
+        }
+        if verdict == Verdict::Inconclusive {
+            assert!(text.contains("max |Δ allocation| -,"), "{name}: {text}");
+            assert!(text.contains(&report.reason), "{name}: {text}");
+        }
+        models.push(report.model);
+    }
+    models.sort();
+    models.dedup();
+    assert_eq!(
+        models,
+        ["bidding", "mechanism", "shaping", "stackelberg"],
+        "one data file per model"
+    );
 }

@@ -137,35 +137,97 @@ impl Default for CrossCheckSettings {
 
 /// Result of [`cross_check`]: the gaps between the kernel and the LP back end, the proven
 /// bound, and whether they agree (rule in the module docs).
+///
+/// Serialized numbers follow [`crate::number`]: a NaN is an omitted key, `±∞` a string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossCheck {
     /// `max_j |x_K,j − x̂_j|`.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub max_allocation_gap: f64,
     /// `max_j |x_K,j − x̂_j| / (2 r_j + ρ max(1, |x̂_j|))` over located variables (≤ 1
     /// agrees; rule 4).
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub allocation_ratio: f64,
     /// Largest gap between kernel and LP row multipliers, `max |y_K − y_LP|, |z_K − z_LP|`.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub max_price_gap: f64,
     /// `max_i |λ_K,i − λ_LP,i| / τ_i` over rows with a witness (≤ 1 agrees; rule 6).
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub price_ratio: f64,
     /// Largest gap of the marginal prices `c = Aᵀy − Gᵀz`, kernel vs LP.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub max_marginal_price_gap: f64,
     /// Largest violation of rule 5 as a multiple of its allowance (`ρ` for the marginal
     /// prices, `κ` for the inequality multipliers' sign and support): 0 when every
     /// marginal price lies in its proven interval, ≤ 1 agrees.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub marginal_price_violation: f64,
     /// `F_K − L`: the kernel objective above the proven lower bound (in `[0, bound]` up to
     /// the slack when it agrees).
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub objective_gap: f64,
     /// The proven bound `U − L`.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub bound: f64,
     /// Proven lower bound `L`.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub lower: f64,
     /// Upper bound `U`.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub upper: f64,
     /// Objective slack `s` (module docs).
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub objective_slack: f64,
     /// Scaled primal infeasibility of the kernel's allocation (rule 2).
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub kernel_infeasibility: f64,
     /// Rows whose price was compared by rule 6.
     pub rows_with_witness: usize,

@@ -30,6 +30,9 @@
 //!   multipliers (every value is a proven bound by weak duality).
 //! - A failure of the back end on a problem it accepted is told apart from bad input
 //!   ([`LpError::is_back_end_failure`]).
+//! - The reports read back from their JSON ([`CrossCheck`] is `Serialize + Deserialize`),
+//!   and a number that is not finite is never a silent `null` ([`number`]: NaN, *not
+//!   measured*, is an omitted key; `±∞` the string `"inf (not finite)"`).
 //!
 //! **Invariant:** this crate is only a second opinion; model crates never depend on it.
 //!
@@ -71,6 +74,7 @@ mod compare;
 pub mod cross_check;
 pub mod error;
 mod lp;
+pub mod number;
 mod outer;
 mod prices;
 pub mod scaling;

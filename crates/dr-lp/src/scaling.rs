@@ -40,8 +40,18 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Scaling {
     /// Quantity scale `σ_x`.
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub quantity: f64,
     /// Cost scale `σ_f` (so prices are in units of `σ_f/σ_x`).
+    #[serde(
+        with = "crate::number",
+        skip_serializing_if = "crate::number::is_nan",
+        default = "crate::number::nan"
+    )]
     pub cost: f64,
 }
 

@@ -196,3 +196,36 @@ fn cross_check_serializes() {
     }
     assert_eq!(json["agrees"], serde_json::Value::Bool(true));
 }
+
+/// A cross-check reads back from its JSON; a number that is not finite is never `null`:
+/// NaN (not measured) is an omitted key that reads back as NaN, `±∞` a string that reads
+/// back as `±∞` (`dr_lp::number`).
+#[test]
+fn cross_check_round_trips_through_json_with_non_finite_numbers() {
+    let m = market();
+    let cc = check(&m, &m.x, m.price, m.objective);
+    let text = serde_json::to_string(&cc).unwrap();
+    let back: dr_lp::CrossCheck = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, cc);
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+
+    let mut odd = cc.clone();
+    odd.allocation_ratio = f64::INFINITY;
+    odd.lower = f64::NEG_INFINITY;
+    odd.price_ratio = f64::NAN;
+    let text = serde_json::to_string(&odd).unwrap();
+    assert!(!text.contains("null"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["allocation_ratio"], "inf (not finite)");
+    assert_eq!(json["lower"], "-inf (not finite)");
+    assert!(json.get("price_ratio").is_none(), "{json}");
+    let back: dr_lp::CrossCheck = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.allocation_ratio, f64::INFINITY);
+    assert_eq!(back.lower, f64::NEG_INFINITY);
+    assert!(back.price_ratio.is_nan());
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    // `null` is not a number: an error naming what it expected.
+    let nulled = text.replace("\"inf (not finite)\"", "null");
+    let e = serde_json::from_str::<dr_lp::CrossCheck>(&nulled).unwrap_err();
+    assert!(e.to_string().contains("a number"), "{e}");
+}

@@ -229,7 +229,25 @@ fn an_optimum_far_below_the_cost_scale_still_gets_a_relative_interval() {
         "{lp:?}"
     );
     assert!(lp.bound() <= 1e-8 * f, "bound {}", lp.bound());
-    assert!(lp.scaling.cost < 10.0, "{:?}", lp.scaling);
+    // The price and the loads as accurate, relatively, as at a cost scale of 1: in units of
+    // the optimum (`lp.scaling.cost < 10`) or, where the single row's price came from the
+    // dual ascent on `f` itself (bisection to rounding, whatever the units), in the
+    // a-priori units.
+    assert!(
+        lp.scaling.cost < 10.0 || lp.prices == dr_lp::PriceSource::DualAscent,
+        "{:?} {:?}",
+        lp.scaling,
+        lp.prices
+    );
+    let p = (1.0 + 5e-17 + 5e7) / (5e-9 + 5e7);
+    let price = lp.equality_multipliers[0];
+    assert!((price - p).abs() <= 1e-12 * p, "price {price} vs {p}");
+    // q_0 = (p − a_0)/(2 h_0); q_1 = 1 − q_0 (not (p − 1)/(2e-8): p − 1 cancels).
+    let q0 = (p - 1e-8) / 2e8;
+    let q = [q0, 1.0 - q0];
+    for (x, q) in lp.x.iter().zip(q) {
+        assert!((x - q).abs() <= 1e-9 * q, "load {x} vs {q}");
+    }
 }
 
 /// The four-customer market of `tests/adversarial/verify/bidding_wide_costs_1e12_*`:
