@@ -1260,12 +1260,13 @@ pub fn verify_shaping(
     ) {
         return Ok(VerifyReport::inconclusive(
             "shaping",
-            model.len(),
+            model.population(),
             "customers",
             e.to_string(),
         ));
     }
-    let mut report = VerifyReport::new("shaping", model.len(), "customers");
+    // The size is the customers N; the LP has one block per row (identical customers grouped).
+    let mut report = VerifyReport::new("shaping", model.population(), "customers");
     let ce = dr_shaping::competitive_equilibrium(model)?;
     report.checks.push(check_shaping(model, &ce, settings)?);
     if model.supply().as_quadratic().is_some() {
