@@ -24,10 +24,12 @@
 
 use crate::error::BiddingError;
 use crate::market::{Costs, Direction, Market};
+use crate::report::ColumnSummary;
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{
-    allocate, Allocation, AllocatorSettings, Bound, Certificate, ConvexScalar, Family,
-    NashQuadraticFamily, NashTransform, QuadraticFamily, ScalarFamily,
+    allocate, generic_bracket, generic_finish, Allocation, AllocatorSettings, Bound, Bracket,
+    Certificate, ConvexScalar, Family, FinishStats, NashQuadraticFamily, NashTransform,
+    QuadraticFamily, ScalarFamily,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -146,33 +148,44 @@ pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
     if q <= 0.0 {
         return c * (d - q) / (d - 2.0 * q);
     }
-    if tau < 0.01 {
-        // 1/(k+2) and 1/(k+3) for k = 0..9.
-        const R: [f64; 11] = [
-            1.0 / 2.0,
-            1.0 / 3.0,
-            1.0 / 4.0,
-            1.0 / 5.0,
-            1.0 / 6.0,
-            1.0 / 7.0,
-            1.0 / 8.0,
-            1.0 / 9.0,
-            1.0 / 10.0,
-            1.0 / 11.0,
-            1.0 / 12.0,
-        ];
-        let hq = 2.0 * h * q;
-        let mut sum = 0.0;
-        for k in (0..10).rev() {
-            sum = sum * tau + (a * R[k] + hq * R[k + 1]);
-        }
-        return c + q * q / d * sum;
+    if tau < SERIES_TAU {
+        return nash_series_value(a, h, d, q, c, tau);
     }
     // ΔC = ∫_0^q x (a + 2 h x)/(d − 2x) dx = a d/4 (L − τ) + h d²/4 (L − τ − τ²/2),
     // L = ln(d/(d − 2q)): a sum of non-negative terms (L ≥ τ + τ²/2 + τ³/3), unlike
     // eq. 17's difference of two terms growing like q/(d − 2q) next to the barrier.
     let log = dr_convex::nash_log(d, q);
     c + 0.25 * a * d * (log - tau) + 0.25 * h * d * d * (log - tau - 0.5 * tau * tau)
+}
+
+/// Below this `τ = 2q/d`, [`nash_quadratic_value`] sums the series (where `L − τ` cancels).
+const SERIES_TAU: f64 = 0.01;
+
+/// `C + ΔC` by the series of [`nash_quadratic_value`], `ΔC = (q²/d) Σ_{k<10} τ^k (a/(k+2)
+/// + 2 h q/(k+3))`, for `0 < τ = 2q/d < 0.01` (truncation below `τ^10`); branch-free, so
+/// that the final pass of the Nash solve vectorises.
+#[inline(always)]
+fn nash_series_value(a: f64, h: f64, d: f64, q: f64, c: f64, tau: f64) -> f64 {
+    // 1/(k+2) and 1/(k+3) for k = 0..9.
+    const R: [f64; 11] = [
+        1.0 / 2.0,
+        1.0 / 3.0,
+        1.0 / 4.0,
+        1.0 / 5.0,
+        1.0 / 6.0,
+        1.0 / 7.0,
+        1.0 / 8.0,
+        1.0 / 9.0,
+        1.0 / 10.0,
+        1.0 / 11.0,
+        1.0 / 12.0,
+    ];
+    let hq = 2.0 * h * q;
+    let mut sum = 0.0;
+    for k in (0..10).rev() {
+        sum = sum * tau + (a * R[k] + hq * R[k + 1]);
+    }
+    c + q * q / d * sum
 }
 
 /// The kernel's [`NashQuadraticFamily`] with the closed-form `D_i` value.
@@ -212,7 +225,8 @@ fn nash_point(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64) -> (f64, f6
     // 1/D''(q) with D'' = [d C'(q) + 2h (d − q)(d − 2q)] / (d − 2q)².
     let s = d - 2.0 * q;
     let w = s * s / (d * (a + 2.0 * h * q) + 2.0 * h * (d - q) * s);
-    let below = q < lo || (q == lo && lambda < a);
+    // `|` and `&`, not `||` and `&&`: no branches, so that the chunk loops vectorise.
+    let below = (q < lo) | ((q == lo) & (lambda < a));
     let above = q >= hi;
     let x = if below {
         lo
@@ -221,8 +235,62 @@ fn nash_point(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64) -> (f64, f6
     } else {
         q
     };
-    let w = if below || above { 0.0 } else { w };
+    let w = if below | above { 0.0 } else { w };
     (x, w)
+}
+
+/// One customer's share of the Nash solve's final pass (see `NashQuadratic::finish`).
+struct FinishItem {
+    /// `q_i`.
+    x: f64,
+    /// `D_i(q_i)` by the series where it applies, else 0 (`off_series` set).
+    value: f64,
+    /// 1 when `D_i(q_i)` needs the closed form (`2q/d ≥ 0.01`, or `q` outside `[0, d/2)`),
+    /// else 0.
+    off_series: f64,
+    /// `|D_i'(q_i)|` when finite, else 0.
+    scale: f64,
+    /// The stationarity violation (see `NashQuadratic::finish`).
+    violation: f64,
+}
+
+/// `q_i(λ)` clamped to `[lo, hi]`, `D_i(q_i)` and the KKT terms at `λ`, branch-free.
+#[inline(always)]
+fn nash_finish_item(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64) -> FinishItem {
+    nash_finish_terms(
+        a,
+        h,
+        d,
+        lambda,
+        lo,
+        hi,
+        nash_point(a, h, d, lambda, lo, hi).0,
+    )
+}
+
+/// [`nash_finish_item`] at a given clamped response `x`.
+#[inline(always)]
+fn nash_finish_terms(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64, x: f64) -> FinishItem {
+    let tau = 2.0 * x / d;
+    let series = (x > 0.0) & (tau < SERIES_TAU);
+    let value = nash_series_value(a, h, d, x, (a + h * x) * x, tau);
+    let fd = (d - x) / (d - 2.0 * x) * (a + 2.0 * h * x);
+    let fd = if x >= 0.5 * d { f64::INFINITY } else { fd };
+    let fa = if fd < 0.0 { -fd } else { fd };
+    let r = fd - lambda;
+    // Free: |r|; at the lower bound ν_l = r ≥ 0 is needed; at the upper ν_u = −r ≥ 0;
+    // nothing for a fixed item (lo = hi).
+    let free = if r < 0.0 { -r } else { r };
+    let v = if x <= lo { -r } else { free };
+    let v = if x >= hi { r } else { v };
+    let violation = if (x <= lo) & (x >= hi) { 0.0 } else { v };
+    FinishItem {
+        x,
+        value: if series { value } else { 0.0 },
+        off_series: if !series & (x != 0.0) { 1.0 } else { 0.0 },
+        scale: if fa < f64::INFINITY { fa } else { 0.0 },
+        violation,
+    }
 }
 
 impl Family for NashQuadratic<'_> {
@@ -257,6 +325,173 @@ impl Family for NashQuadratic<'_> {
         let (a, h) = (self.inner.linear[i], self.inner.quadratic[i]);
         let alpha = 1.0 / (2.0 * h + a / self.inner.deficit);
         Some((alpha, a * alpha))
+    }
+    /// The first pass for constant bounds in one branch-free loop (the kernel's generic
+    /// pass otherwise, which gives the same sums): `Σ l`, `Σ u`, the multiplier bracket
+    /// `[min_i D_i'(l), max_i D_i'(u)]` (`D_i'(q) = (d − q)/(d − 2q) · C_i'(q)`, eq. 18;
+    /// `+∞` from `q = d/2`) and the affine model of [`Family::affine_response`].
+    fn bracket(&self, range: Range<usize>, lower: Bound<'_>, upper: Bound<'_>) -> Bracket {
+        let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) else {
+            return generic_bracket(self, range, lower, upper);
+        };
+        if range.is_empty()
+            || lo.is_nan()
+            || hi.is_nan()
+            || lo > hi
+            || !lo.is_finite()
+            || hi == f64::NEG_INFINITY
+        {
+            return generic_bracket(self, range, lower, upper);
+        }
+        let d = self.inner.deficit;
+        let len = range.len() as f64;
+        // D_i'(x) = (d − x)/(d − 2x) · (a_i + 2 h_i x): the factor is common to every item.
+        let factor = |x: f64| {
+            if x >= 0.5 * d {
+                f64::INFINITY
+            } else {
+                (d - x) / (d - 2.0 * x)
+            }
+        };
+        let (fl, fu) = (factor(lo), factor(hi));
+        if !fl.is_finite() {
+            return generic_bracket(self, range, lower, upper);
+        }
+        let (a, h) = (
+            &self.inner.linear[range.clone()],
+            &self.inner.quadratic[range],
+        );
+        let hf = if hi.is_finite() { hi } else { 0.0 };
+        let mut alpha = [0.0f64; LANES];
+        let mut beta = [0.0f64; LANES];
+        let mut dmin = [f64::INFINITY; LANES];
+        let mut dmax = [f64::NEG_INFINITY; LANES];
+        let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+        let rest = ab.remainder().iter().zip(hb.remainder()).enumerate();
+        let mut lane = |k: usize, a: f64, h: f64| {
+            let al = 1.0 / (2.0 * h + a / d);
+            alpha[k] += al;
+            beta[k] += a * al;
+            let dl = fl * (a + 2.0 * h * lo);
+            let du = fu * (a + 2.0 * h * hf);
+            dmin[k] = if dl < dmin[k] { dl } else { dmin[k] };
+            dmax[k] = if du > dmax[k] { du } else { dmax[k] };
+        };
+        for (a8, h8) in ab.zip(hb) {
+            for k in 0..LANES {
+                lane(k, a8[k], h8[k]);
+            }
+        }
+        for (k, (&a, &h)) in rest {
+            lane(k, a, h);
+        }
+        let lambda_lower = dmin.iter().fold(f64::INFINITY, |m, &v| m.min(v));
+        let lambda_upper = if hi.is_finite() && fu.is_finite() {
+            dmax.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v))
+        } else {
+            f64::INFINITY
+        };
+        Bracket {
+            sum_lower: lo * len,
+            sum_upper: hi * len,
+            lambda_lower,
+            lambda_upper,
+            bad: None,
+            alpha: lanes_sum(&alpha),
+            beta: lanes_sum(&beta),
+        }
+    }
+    /// The final pass for constant bounds in one branch-free loop over the chunk (the
+    /// kernel's generic pass otherwise): the responses of [`Family::response`], and the
+    /// kernel's KKT residuals measured afresh from `D_i'(q_i)` (eq. 18) against the price —
+    /// `|D_i'(q_i) − λ|` for a free customer, the sign conditions at the bounds — with
+    /// `Σ D_i(q_i)` by the series of [`nash_quadratic_value`] where `2q/d < 0.01` and by its
+    /// closed form (a second loop over the few others) elsewhere.
+    fn finish(
+        &self,
+        base: usize,
+        lambda: f64,
+        lower: Bound<'_>,
+        upper: Bound<'_>,
+        out: &mut [f64],
+    ) -> FinishStats {
+        let (Bound::Constant(lo), Bound::Constant(hi)) = (lower, upper) else {
+            return generic_finish(self, base, lambda, lower, upper, out);
+        };
+        let d = self.inner.deficit;
+        let m = out.len();
+        let (a, h) = (
+            &self.inner.linear[base..base + m],
+            &self.inner.quadratic[base..base + m],
+        );
+        let mut sum = [0.0f64; LANES];
+        let mut obj = [0.0f64; LANES];
+        let mut stat = [0.0f64; LANES];
+        let mut dscale = [0.0f64; LANES];
+        let mut off = [0.0f64; LANES];
+        let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+        let (ar, hr) = (ab.remainder(), hb.remainder());
+        let mut oc = out.chunks_exact_mut(LANES);
+        for ((a8, h8), o8) in ab.zip(hb).zip(&mut oc) {
+            // Stage by stage over the eight lanes (each stage a loop the compiler
+            // vectorises).
+            let mut x = [0.0f64; LANES];
+            for k in 0..LANES {
+                x[k] = nash_point(a8[k], h8[k], d, lambda, lo, hi).0;
+            }
+            o8.copy_from_slice(&x);
+            for k in 0..LANES {
+                let it = nash_finish_terms(a8[k], h8[k], d, lambda, lo, hi, x[k]);
+                sum[k] += it.x;
+                obj[k] += it.value;
+                off[k] += it.off_series;
+                dscale[k] = if it.scale > dscale[k] {
+                    it.scale
+                } else {
+                    dscale[k]
+                };
+                stat[k] = if it.violation > stat[k] {
+                    it.violation
+                } else {
+                    stat[k]
+                };
+            }
+        }
+        for (k, ((&a, &h), o)) in ar.iter().zip(hr).zip(oc.into_remainder()).enumerate() {
+            let it = nash_finish_item(a, h, d, lambda, lo, hi);
+            *o = it.x;
+            sum[k] += it.x;
+            obj[k] += it.value;
+            off[k] += it.off_series;
+            dscale[k] = if it.scale > dscale[k] {
+                it.scale
+            } else {
+                dscale[k]
+            };
+            stat[k] = if it.violation > stat[k] {
+                it.violation
+            } else {
+                stat[k]
+            };
+        }
+        if off.iter().any(|&c| c > 0.0) {
+            // Loads with 2q/d ≥ 0.01 (or outside [0, d/2)): the closed form, item by item.
+            for (j, &x) in out.iter().enumerate() {
+                let tau = 2.0 * x / d;
+                if !(x > 0.0 && tau < SERIES_TAU) && x != 0.0 {
+                    obj[j % LANES] += nash_quadratic_value(a[j], h[j], d, x);
+                }
+            }
+        }
+        FinishStats {
+            sum: lanes_sum(&sum),
+            objective: lanes_sum(&obj),
+            stationarity: stat.iter().fold(0.0f64, |m, &v| if v > m { v } else { m }),
+            complementarity: 0.0,
+            derivative_scale: dscale
+                .iter()
+                .fold(0.0f64, |m, &v| if v > m { v } else { m }),
+        }
     }
     fn sum_response(
         &self,
@@ -347,6 +582,27 @@ pub fn competitive_equilibrium_with(
     market: &Market,
     settings: &AllocatorSettings,
 ) -> Result<Equilibrium, BiddingError> {
+    competitive_solve(market, settings, true).map(|s| s.eq)
+}
+
+/// An equilibrium with the summaries of its columns, gathered by its final pass (for the
+/// report, which so needs no pass of its own over the loads and bids).
+pub(crate) struct Solved {
+    /// The equilibrium; `net_revenues` is empty when they were not asked for.
+    pub eq: Equilibrium,
+    /// Summary of the loads `q_i`.
+    pub loads: ColumnSummary,
+    /// Summary of the bids `b_i`.
+    pub bids: ColumnSummary,
+}
+
+/// [`competitive_equilibrium_with`], with the net revenues only when `revenues` is true
+/// (else `net_revenues` is empty: the report leaves them out at national scale).
+pub(crate) fn competitive_solve(
+    market: &Market,
+    settings: &AllocatorSettings,
+    revenues: bool,
+) -> Result<Solved, BiddingError> {
     let d = market.deficit();
     let upper = match market.capacities() {
         Some(c) => Bound::PerItem(c),
@@ -377,7 +633,7 @@ pub fn competitive_equilibrium_with(
         }
         Costs::General(c) => allocate(&ScalarFamily { pieces: c }, lower, upper, d, settings)?,
     };
-    finish(market, EquilibriumKind::Competitive, alloc)
+    finish(market, EquilibriumKind::Competitive, alloc, revenues)
 }
 
 /// Nash equilibrium (li-chen-dahleh-2015 Theorems 3–4) with default kernel settings.
@@ -395,6 +651,16 @@ pub fn nash_equilibrium_with(
     market: &Market,
     settings: &AllocatorSettings,
 ) -> Result<Equilibrium, BiddingError> {
+    nash_solve(market, settings, true).map(|s| s.eq)
+}
+
+/// [`nash_equilibrium_with`], with the net revenues only when `revenues` is true (see
+/// [`competitive_solve`]).
+pub(crate) fn nash_solve(
+    market: &Market,
+    settings: &AllocatorSettings,
+    revenues: bool,
+) -> Result<Solved, BiddingError> {
     let suppliers = market.suppliers();
     if suppliers < 3 {
         return Err(BiddingError::NashNeedsThreeSuppliers {
@@ -443,13 +709,14 @@ pub fn nash_equilibrium_with(
             allocate(&ScalarFamily { pieces: &pieces }, lower, upper, d, settings)?
         }
     };
-    let mut eq = finish(market, EquilibriumKind::Nash, alloc)?;
+    let mut solved = finish(market, EquilibriumKind::Nash, alloc, revenues)?;
+    let eq = &mut solved.eq;
     eq.max_relative_gain = Some(crate::gain::max_relative_gain(
         market,
         &eq.bids,
         eq.total_bid,
     ));
-    Ok(eq)
+    Ok(solved)
 }
 
 #[derive(Clone, Copy)]
@@ -460,6 +727,11 @@ struct PassStats {
     at_capacity: usize,
     max_active: f64,
     min_inactive: f64,
+    load_sum: f64,
+    load_min: f64,
+    load_max: f64,
+    bid_min: f64,
+    bid_max: f64,
 }
 
 impl PassStats {
@@ -470,6 +742,11 @@ impl PassStats {
         at_capacity: 0,
         max_active: f64::NEG_INFINITY,
         min_inactive: f64::INFINITY,
+        load_sum: 0.0,
+        load_min: f64::INFINITY,
+        load_max: f64::NEG_INFINITY,
+        bid_min: f64::INFINITY,
+        bid_max: f64::NEG_INFINITY,
     };
     fn combine(a: PassStats, b: PassStats) -> PassStats {
         PassStats {
@@ -479,72 +756,217 @@ impl PassStats {
             at_capacity: a.at_capacity + b.at_capacity,
             max_active: a.max_active.max(b.max_active),
             min_inactive: a.min_inactive.min(b.min_inactive),
+            load_sum: a.load_sum + b.load_sum,
+            load_min: a.load_min.min(b.load_min),
+            load_max: a.load_max.max(b.load_max),
+            bid_min: a.bid_min.min(b.bid_min),
+            bid_max: a.bid_max.max(b.bid_max),
         }
     }
 }
 
-/// One deterministic pass over the loads: `b_i = q_i/p`, `p q_i − C_i(q_i)` and the totals.
-/// `cost(i, q)` returns `(C_i(q), C_i'(0))`.
-fn pass<F>(
+/// One chunk of the final pass for costs `a_i q + h_i q²` without capacities, in
+/// blocks of [`LANES`] (item `j` of the chunk in lane `j % LANES`, a loop the compiler
+/// vectorises): `b_i = q_i/p`, the totals, the water-filling extremes and the column
+/// summaries.
+fn quadratic_chunk(a: &[f64], h: &[f64], q: &[f64], p: f64, bids: &mut [f64]) -> PassStats {
+    const NEG: f64 = f64::NEG_INFINITY;
+    const POS: f64 = f64::INFINITY;
+    let mut cost = [0.0f64; LANES];
+    let mut bid_sum = [0.0f64; LANES];
+    let mut load_sum = [0.0f64; LANES];
+    let mut active = [0.0f64; LANES];
+    let mut max_active = [NEG; LANES];
+    let mut min_inactive = [POS; LANES];
+    let mut load_min = [POS; LANES];
+    let mut load_max = [NEG; LANES];
+    let mut bid_min = [POS; LANES];
+    let mut bid_max = [NEG; LANES];
+    let (ab, hb, qb) = (
+        a.chunks_exact(LANES),
+        h.chunks_exact(LANES),
+        q.chunks_exact(LANES),
+    );
+    let (ar, hr, qr) = (ab.remainder(), hb.remainder(), qb.remainder());
+    let mut bb = bids.chunks_exact_mut(LANES);
+    macro_rules! item {
+        ($k:expr, $a:expr, $h:expr, $q:expr, $b:expr) => {{
+            let (k, a, h, q) = ($k, $a, $h, $q);
+            let b = q / p;
+            *$b = b;
+            cost[k] += (a + h * q) * q;
+            bid_sum[k] += b;
+            load_sum[k] += q;
+            let on = q > 0.0;
+            active[k] += if on { 1.0 } else { 0.0 };
+            let ma = if on { a } else { NEG };
+            max_active[k] = if ma > max_active[k] {
+                ma
+            } else {
+                max_active[k]
+            };
+            let mi = if on { POS } else { a };
+            min_inactive[k] = if mi < min_inactive[k] {
+                mi
+            } else {
+                min_inactive[k]
+            };
+            load_min[k] = if q < load_min[k] { q } else { load_min[k] };
+            load_max[k] = if q > load_max[k] { q } else { load_max[k] };
+            bid_min[k] = if b < bid_min[k] { b } else { bid_min[k] };
+            bid_max[k] = if b > bid_max[k] { b } else { bid_max[k] };
+        }};
+    }
+    for (((a8, h8), q8), b8) in ab.zip(hb).zip(qb).zip(&mut bb) {
+        for k in 0..LANES {
+            item!(k, a8[k], h8[k], q8[k], &mut b8[k]);
+        }
+    }
+    for (k, (((&a, &h), &q), b)) in ar
+        .iter()
+        .zip(hr)
+        .zip(qr)
+        .zip(bb.into_remainder())
+        .enumerate()
+    {
+        item!(k, a, h, q, b);
+    }
+    let max = |v: &[f64; LANES]| v.iter().fold(NEG, |m, &x| if x > m { x } else { m });
+    let min = |v: &[f64; LANES]| v.iter().fold(POS, |m, &x| if x < m { x } else { m });
+    PassStats {
+        total_cost: lanes_sum(&cost),
+        total_bid: lanes_sum(&bid_sum),
+        active: lanes_sum(&active) as usize,
+        at_capacity: 0,
+        max_active: max(&max_active),
+        min_inactive: min(&min_inactive),
+        load_sum: lanes_sum(&load_sum),
+        load_min: min(&load_min),
+        load_max: max(&load_max),
+        bid_min: min(&bid_min),
+        bid_max: max(&bid_max),
+    }
+}
+
+/// One chunk of the final pass, item by item (general costs, capacities). `cost(i, q)`
+/// returns `(C_i(q), C_i'(0))`.
+fn generic_chunk<F>(
+    base: usize,
     loads: &[f64],
     p: f64,
     bids: &mut [f64],
-    revenues: &mut [f64],
     caps: Option<&[f64]>,
-    cost: F,
+    cost: &F,
 ) -> PassStats
 where
     F: Fn(usize, f64) -> (f64, f64) + Sync,
 {
-    let per_chunk = |c: usize, b: &mut [f64], r: &mut [f64]| -> PassStats {
-        let base = c * CHUNK;
-        let mut s = PassStats::IDENTITY;
-        for (k, (bi, ri)) in b.iter_mut().zip(r.iter_mut()).enumerate() {
-            let i = base + k;
-            let q = loads[i];
-            let (ci, c0) = cost(i, q);
-            *bi = q / p;
-            *ri = p * q - ci;
-            s.total_cost += ci;
-            s.total_bid += *bi;
-            if q > 0.0 {
-                s.active += 1;
-                s.max_active = s.max_active.max(c0);
-                if caps.is_some_and(|c| q >= c[i]) {
-                    s.at_capacity += 1;
-                }
-            } else {
-                s.min_inactive = s.min_inactive.min(c0);
+    let mut s = PassStats::IDENTITY;
+    for (k, bi) in bids.iter_mut().enumerate() {
+        let i = base + k;
+        let q = loads[i];
+        let (ci, c0) = cost(i, q);
+        let b = q / p;
+        *bi = b;
+        s.total_cost += ci;
+        s.total_bid += b;
+        s.load_sum += q;
+        s.load_min = s.load_min.min(q);
+        s.load_max = s.load_max.max(q);
+        s.bid_min = s.bid_min.min(b);
+        s.bid_max = s.bid_max.max(b);
+        if q > 0.0 {
+            s.active += 1;
+            s.max_active = s.max_active.max(c0);
+            if caps.is_some_and(|c| q >= c[i]) {
+                s.at_capacity += 1;
             }
+        } else {
+            s.min_inactive = s.min_inactive.min(c0);
         }
-        s
-    };
-    if loads.len() >= DEFAULT_PARALLEL_THRESHOLD {
-        let parts: Vec<PassStats> = bids
-            .par_chunks_mut(CHUNK)
-            .zip(revenues.par_chunks_mut(CHUNK))
-            .enumerate()
-            .map(|(c, (b, r))| per_chunk(c, b, r))
-            .collect();
-        parts
-            .into_iter()
-            .fold(PassStats::IDENTITY, PassStats::combine)
-    } else {
-        bids.chunks_mut(CHUNK)
-            .zip(revenues.chunks_mut(CHUNK))
-            .enumerate()
-            .map(|(c, (b, r))| per_chunk(c, b, r))
-            .fold(PassStats::IDENTITY, PassStats::combine)
     }
+    s
 }
 
-/// Bids, net revenues, totals and the water-filling check from the loads (one
-/// deterministic pass, chunked like the kernel).
+/// One deterministic pass over the loads (chunked like the kernel, combined in chunk
+/// order): `b_i = q_i/p`, the totals, the water-filling extremes, the column summaries,
+/// and `p q_i − C_i(q_i)` into `revenues` when given.
+fn pass(
+    market: &Market,
+    loads: &[f64],
+    p: f64,
+    revenues: Option<&mut [f64]>,
+) -> (Vec<f64>, PassStats) {
+    let n = loads.len();
+    let mut bids = vec![0.0; n];
+    let caps = market.capacities();
+    let per_chunk = |c: usize, b: &mut [f64], r: Option<&mut [f64]>| -> PassStats {
+        let base = c * CHUNK;
+        let range = base..base + b.len();
+        let stats = match (market.costs(), caps) {
+            (Costs::Quadratic { linear, quadratic }, None) => quadratic_chunk(
+                &linear[range.clone()],
+                &quadratic[range.clone()],
+                &loads[range.clone()],
+                p,
+                b,
+            ),
+            (Costs::Quadratic { linear, quadratic }, Some(_)) => {
+                generic_chunk(base, loads, p, b, caps, &|i, q| {
+                    ((linear[i] + quadratic[i] * q) * q, linear[i])
+                })
+            }
+            (Costs::General(c), _) => generic_chunk(base, loads, p, b, caps, &|i, q| {
+                (c[i].value(q), c[i].derivative(0.0))
+            }),
+        };
+        if let Some(r) = r {
+            for (k, ri) in r.iter_mut().enumerate() {
+                let q = loads[base + k];
+                *ri = p * q - market.cost(base + k, q);
+            }
+        }
+        stats
+    };
+    let parallel = n >= DEFAULT_PARALLEL_THRESHOLD;
+    let parts: Vec<PassStats> = match (revenues, parallel) {
+        (Some(r), true) => bids
+            .par_chunks_mut(CHUNK)
+            .zip(r.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (b, r))| per_chunk(c, b, Some(r)))
+            .collect(),
+        (None, true) => bids
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, b)| per_chunk(c, b, None))
+            .collect(),
+        (Some(r), false) => bids
+            .chunks_mut(CHUNK)
+            .zip(r.chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (b, r))| per_chunk(c, b, Some(r)))
+            .collect(),
+        (None, false) => bids
+            .chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, b)| per_chunk(c, b, None))
+            .collect(),
+    };
+    let stats = parts
+        .into_iter()
+        .fold(PassStats::IDENTITY, PassStats::combine);
+    (bids, stats)
+}
+
+/// Bids, net revenues (when `revenues`), totals, the water-filling check and the column
+/// summaries from the loads (one deterministic pass, chunked like the kernel).
 fn finish(
     market: &Market,
     kind: EquilibriumKind,
     alloc: Allocation,
-) -> Result<Equilibrium, BiddingError> {
+    revenues: bool,
+) -> Result<Solved, BiddingError> {
     let p = alloc.multiplier;
     let name = match kind {
         EquilibriumKind::Competitive => "competitive.price",
@@ -558,43 +980,50 @@ fn finish(
     }
     let n = market.len();
     let loads = alloc.x;
-    let mut bids = vec![0.0; n];
-    let mut revenues = vec![0.0; n];
-    let caps = market.capacities();
-    let stats = match market.costs() {
-        Costs::Quadratic { linear, quadratic } => {
-            pass(&loads, p, &mut bids, &mut revenues, caps, |i, q| {
-                ((linear[i] + quadratic[i] * q) * q, linear[i])
-            })
-        }
-        Costs::General(c) => pass(&loads, p, &mut bids, &mut revenues, caps, |i, q| {
-            (c[i].value(q), c[i].derivative(0.0))
-        }),
-    };
+    let mut net_revenues = if revenues { vec![0.0; n] } else { Vec::new() };
+    let (bids, stats) = pass(
+        market,
+        &loads,
+        p,
+        revenues.then_some(net_revenues.as_mut_slice()),
+    );
     let tol = 1e-9 * p;
     let highest = (stats.active > 0).then_some(stats.max_active);
     let lowest = (stats.active < n).then_some(stats.min_inactive);
     let prefix = highest.is_none_or(|c| c <= p + tol) && lowest.is_none_or(|c| c >= p - tol);
     let d = market.deficit();
-    Ok(Equilibrium {
-        kind,
-        direction: market.direction(),
-        deficit: d,
-        price: p,
-        bids,
-        loads,
-        net_revenues: revenues,
-        total_cost: stats.total_cost,
-        total_payment: p * d,
-        total_bid: stats.total_bid,
-        water_filling: WaterFilling {
-            active: stats.active,
-            at_capacity: stats.at_capacity,
-            highest_active_base_cost: highest,
-            lowest_inactive_base_cost: lowest,
-            prefix,
+    let mean = |sum: f64| sum / n.max(1) as f64;
+    Ok(Solved {
+        loads: ColumnSummary {
+            min: stats.load_min,
+            mean: mean(stats.load_sum),
+            max: stats.load_max,
         },
-        max_relative_gain: None,
-        certificate: alloc.certificate,
+        bids: ColumnSummary {
+            min: stats.bid_min,
+            mean: mean(stats.total_bid),
+            max: stats.bid_max,
+        },
+        eq: Equilibrium {
+            kind,
+            direction: market.direction(),
+            deficit: d,
+            price: p,
+            bids,
+            loads,
+            net_revenues,
+            total_cost: stats.total_cost,
+            total_payment: p * d,
+            total_bid: stats.total_bid,
+            water_filling: WaterFilling {
+                active: stats.active,
+                at_capacity: stats.at_capacity,
+                highest_active_base_cost: highest,
+                lowest_inactive_base_cost: lowest,
+                prefix,
+            },
+            max_relative_gain: None,
+            certificate: alloc.certificate,
+        },
     })
 }

@@ -142,7 +142,8 @@ fn quadratic_gain(
     let u_best = best * (d - best) * inv - (a + h * best) * best;
     let g = finish_gain(gain, u_best, best, others);
     // Lemma 1 (B_−i = 0) or a load beyond the capacity: infinite gain.
-    if others > 0.0 && q <= cap * (1.0 + 1e-9) {
+    // `&`, not `&&`: no branch, so that the pass vectorises.
+    if (others > 0.0) & (q <= cap * (1.0 + 1e-9)) {
         g
     } else {
         INFINITE

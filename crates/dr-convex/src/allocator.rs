@@ -711,7 +711,9 @@ pub fn allocate<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Allocation, ConvexError> {
-    let mut x = Vec::new();
+    // Zeroed by the allocator (fresh pages for a large population, no memset); the final
+    // pass then writes every entry.
+    let mut x = vec![0.0; family.len()];
     let (multiplier, objective, certificate) =
         allocate_into(family, lower, upper, total, settings, &mut x)?;
     Ok(Allocation {
@@ -883,6 +885,38 @@ fn lanes_sum(v: &[f64; LANES]) -> f64 {
     ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 }
 
+/// One item of [`QuadraticFamily`]'s pass: the clamped response `x = (λ − a)/(2h)` of
+/// `a x + h x²` (`a` already measured from the price reference) and its slope `1/(2h)`
+/// (0 when clamped). Branch-free, so that the chunk loops vectorise.
+#[inline(always)]
+fn quadratic_sum_item(a: f64, h: f64, lambda: f64, lo: f64, hi: f64) -> (f64, f64) {
+    let inv = 0.5 / h;
+    let x = (lambda - a) * inv;
+    let xl = if x < lo { lo } else { x };
+    let xc = if xl < hi { xl } else { hi };
+    let w = if x < lo { 0.0 } else { inv };
+    let w = if x < hi { w } else { 0.0 };
+    (xc, w)
+}
+
+/// One item of [`QuadraticFamily`]'s final pass: `(x, f(x), |f'(x)|, stationarity
+/// violation)` with `f(x) = a x + h x²`, the violation measured afresh from `f'(x) − λ`
+/// (`|·|` for a free item, the sign conditions at the bounds). Branch-free.
+#[inline(always)]
+fn quadratic_finish_item(a: f64, h: f64, lambda: f64, lo: f64, hi: f64) -> (f64, f64, f64, f64) {
+    let x = (lambda - a) * (0.5 / h);
+    let xl = if x < lo { lo } else { x };
+    let xc = if xl < hi { xl } else { hi };
+    let fd = a + 2.0 * h * xc;
+    let fa = if fd < 0.0 { -fd } else { fd };
+    let r = fd - lambda;
+    // Free: |r|; at the lower bound ν_l = r must be ≥ 0; at the upper ν_u = −r ≥ 0.
+    let free = if r < 0.0 { -r } else { r };
+    let v = if x >= hi { r } else { free };
+    let v = if x < lo { -r } else { v };
+    (xc, (a + h * xc) * xc, fa, v)
+}
+
 /// Linear-plus-quadratic costs `f_i(x) = a_i x + h_i x²` as struct-of-arrays
 /// (li-chen-dahleh-2015 §VII-B): the competitive equilibrium's family.
 ///
@@ -1022,30 +1056,28 @@ impl Family for QuadraticFamily<'_> {
         let mut stat = [0.0f64; LANES];
         let mut dscale = [0.0f64; LANES];
         let r = self.reference;
-        for (j, o) in out.iter_mut().enumerate() {
-            let k = j % LANES;
-            let (a, h) = (a[j] - r, h[j]);
-            let x = (lambda - a) * (0.5 / h);
-            let xl = if x < lo { lo } else { x };
-            let xc = if xl < hi { xl } else { hi };
-            *o = xc;
-            sum[k] += xc;
-            obj[k] += (a + h * xc) * xc;
-            let fd = a + 2.0 * h * xc;
-            let fa = if fd < 0.0 { -fd } else { fd };
-            dscale[k] = if fa > dscale[k] { fa } else { dscale[k] };
-            let r = fd - lambda;
-            // Free: |r|; at the lower bound ν_l = r must be ≥ 0; at the upper ν_u = −r ≥ 0.
-            let v = if x < lo {
-                -r
-            } else if x >= hi {
-                r
-            } else if r < 0.0 {
-                -r
-            } else {
-                r
-            };
-            stat[k] = if v > stat[k] { v } else { stat[k] };
+        // Item j goes to lane j % LANES, in blocks of LANES (a loop the compiler vectorises;
+        // no closure, no `&&`/`||`, which keep it scalar), then the remainder.
+        let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+        let (ar, hr) = (ab.remainder(), hb.remainder());
+        let mut oc = out.chunks_exact_mut(LANES);
+        for ((a8, h8), o8) in ab.zip(hb).zip(&mut oc) {
+            for k in 0..LANES {
+                let t = quadratic_finish_item(a8[k] - r, h8[k], lambda, lo, hi);
+                o8[k] = t.0;
+                sum[k] += t.0;
+                obj[k] += t.1;
+                dscale[k] = if t.2 > dscale[k] { t.2 } else { dscale[k] };
+                stat[k] = if t.3 > stat[k] { t.3 } else { stat[k] };
+            }
+        }
+        for (k, ((&a, &h), o)) in ar.iter().zip(hr).zip(oc.into_remainder()).enumerate() {
+            let t = quadratic_finish_item(a - r, h, lambda, lo, hi);
+            *o = t.0;
+            sum[k] += t.0;
+            obj[k] += t.1;
+            dscale[k] = if t.2 > dscale[k] { t.2 } else { dscale[k] };
+            stat[k] = if t.3 > stat[k] { t.3 } else { stat[k] };
         }
         let smax = stat.iter().fold(0.0f64, |m, &v| if v > m { v } else { m });
         FinishStats {
@@ -1071,27 +1103,20 @@ impl Family for QuadraticFamily<'_> {
             let (a, h) = (&self.linear[range.clone()], &self.quadratic[range]);
             let mut s = [0.0f64; LANES];
             let mut sl = [0.0f64; LANES];
-            let mut ac = a.chunks_exact(LANES);
-            let mut hc = h.chunks_exact(LANES);
+            let (ac, hc) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+            let (ar, hr) = (ac.remainder(), hc.remainder());
             let r = self.reference;
-            let mut lane = |k: usize, a: f64, h: f64| {
-                let a = a - r;
-                let inv = 0.5 / h;
-                let x = (lambda - a) * inv;
-                let xl = if x < lo { lo } else { x };
-                let xc = if xl < hi { xl } else { hi };
-                let w = if x < lo { 0.0 } else { inv };
-                let w = if x < hi { w } else { 0.0 };
-                s[k] += xc;
-                sl[k] += w;
-            };
-            for (a8, h8) in (&mut ac).zip(&mut hc) {
+            for (a8, h8) in ac.zip(hc) {
                 for k in 0..LANES {
-                    lane(k, a8[k], h8[k]);
+                    let (x, w) = quadratic_sum_item(a8[k] - r, h8[k], lambda, lo, hi);
+                    s[k] += x;
+                    sl[k] += w;
                 }
             }
-            for (&a, &h) in ac.remainder().iter().zip(hc.remainder()) {
-                lane(0, a, h);
+            for (&a, &h) in ar.iter().zip(hr) {
+                let (x, w) = quadratic_sum_item(a - r, h, lambda, lo, hi);
+                s[0] += x;
+                sl[0] += w;
             }
             let s = lanes_sum(&s);
             let sl = lanes_sum(&sl);

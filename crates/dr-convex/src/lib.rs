@@ -58,8 +58,9 @@ mod scalar;
 mod vi;
 
 pub use allocator::{
-    allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family,
-    Multiplier, NashQuadraticFamily, QuadraticFamily, ScalarFamily,
+    allocate, allocate_into, generic_bracket, generic_finish, solve_multiplier, Allocation,
+    AllocatorSettings, Bound, Bracket, Family, FinishStats, Multiplier, NashQuadraticFamily,
+    QuadraticFamily, ScalarFamily,
 };
 pub use candidate::Candidate;
 pub use certificate::{Certificate, CertificateReport, Status};
