@@ -28,8 +28,8 @@ use crate::report::ColumnSummary;
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{
     allocate, generic_bracket, generic_finish, Allocation, AllocatorSettings, Bound, Bracket,
-    Certificate, ConvexScalar, Family, FinishStats, NashQuadraticFamily, NashTransform,
-    QuadraticFamily, ScalarFamily,
+    Certificate, ConvexScalar, Family, FinishStats, Lanes, Mask, NashQuadraticFamily,
+    NashTransform, QuadraticFamily, ScalarFamily,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -239,58 +239,83 @@ fn nash_point(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64) -> (f64, f6
     (x, w)
 }
 
-/// One customer's share of the Nash solve's final pass (see `NashQuadratic::finish`).
-struct FinishItem {
-    /// `q_i`.
-    x: f64,
-    /// `D_i(q_i)` by the series where it applies, else 0 (`off_series` set).
-    value: f64,
-    /// 1 when `D_i(q_i)` needs the closed form (`2q/d ≥ 0.01`, or `q` outside `[0, d/2)`),
-    /// else 0.
-    off_series: f64,
-    /// `|D_i'(q_i)|` when finite, else 0.
-    scale: f64,
-    /// The stationarity violation (see `NashQuadratic::finish`).
-    violation: f64,
+/// [`nash_point`] on eight customers at once (the same operations in the same order, so
+/// the same bits), written with [`Lanes`] so that the passes vectorise.
+#[inline(always)]
+fn nash_point_lanes(a: Lanes, h: Lanes, d: f64, lambda: f64, lo: f64, hi: f64) -> (Lanes, Lanes) {
+    let zero = Lanes::splat(0.0);
+    let (lo, hi) = (Lanes::splat(lo), Lanes::splat(hi));
+    let pa = lambda - a;
+    let beta = 2.0 * h * d - a + 2.0 * lambda;
+    let disc = beta * beta - 8.0 * h * pa * d;
+    let disc = Mask::gt(disc, zero).select(disc, zero);
+    let q = 2.0 * pa * d / (beta + disc.sqrt());
+    let q = Mask::gt(pa, zero).select(q, zero);
+    let s = d - 2.0 * q;
+    let w = s * s / (d * (a + 2.0 * h * q) + 2.0 * h * (d - q) * s);
+    let below = Mask::lt(q, lo).or(Mask::eq(q, lo).and(Mask::lt(Lanes::splat(lambda), a)));
+    let above = Mask::ge(q, hi);
+    let x = below.select(lo, above.select(hi, q));
+    let w = below.or(above).select(zero, w);
+    (x, w)
 }
 
-/// `q_i(λ)` clamped to `[lo, hi]`, `D_i(q_i)` and the KKT terms at `λ`, branch-free.
+/// The Nash final pass's terms for eight customers at their loads `x`: `(D_i(x_i)` by the
+/// series of [`nash_quadratic_value`] (0 where `off`), `off` (`2x/d ≥ 0.01` or `x` outside
+/// `[0, d/2)`: the closed form is needed), `|D_i'(x_i)|` (0 where infinite), the
+/// stationarity violation`)`.
 #[inline(always)]
-fn nash_finish_item(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64) -> FinishItem {
-    nash_finish_terms(
-        a,
-        h,
-        d,
-        lambda,
-        lo,
-        hi,
-        nash_point(a, h, d, lambda, lo, hi).0,
-    )
-}
-
-/// [`nash_finish_item`] at a given clamped response `x`.
-#[inline(always)]
-fn nash_finish_terms(a: f64, h: f64, d: f64, lambda: f64, lo: f64, hi: f64, x: f64) -> FinishItem {
+fn nash_finish_lanes(
+    a: Lanes,
+    h: Lanes,
+    d: f64,
+    lambda: f64,
+    lo: f64,
+    hi: f64,
+    x: Lanes,
+) -> (Lanes, Mask, Lanes, Lanes) {
+    let zero = Lanes::splat(0.0);
+    let inf = Lanes::splat(f64::INFINITY);
     let tau = 2.0 * x / d;
-    let series = (x > 0.0) & (tau < SERIES_TAU);
-    let value = nash_series_value(a, h, d, x, (a + h * x) * x, tau);
+    let series = Mask::gt(x, zero).and(Mask::lt(tau, Lanes::splat(SERIES_TAU)));
+    // The series of `nash_series_value`, lane by lane.
+    const R: [f64; 11] = [
+        1.0 / 2.0,
+        1.0 / 3.0,
+        1.0 / 4.0,
+        1.0 / 5.0,
+        1.0 / 6.0,
+        1.0 / 7.0,
+        1.0 / 8.0,
+        1.0 / 9.0,
+        1.0 / 10.0,
+        1.0 / 11.0,
+        1.0 / 12.0,
+    ];
+    let c = (a + h * x) * x;
+    let hq = 2.0 * h * x;
+    let mut sum = zero;
+    for k in (0..10).rev() {
+        sum = sum * tau + (a * R[k] + hq * R[k + 1]);
+    }
+    let value = c + x * x / d * sum;
     let fd = (d - x) / (d - 2.0 * x) * (a + 2.0 * h * x);
-    let fd = if x >= 0.5 * d { f64::INFINITY } else { fd };
-    let fa = if fd < 0.0 { -fd } else { fd };
+    let fd = Mask::ge(x, Lanes::splat(0.5 * d)).select(inf, fd);
+    let fa = fd.abs();
     let r = fd - lambda;
+    let (lo, hi) = (Lanes::splat(lo), Lanes::splat(hi));
+    let (at_lo, at_hi) = (Mask::le(x, lo), Mask::ge(x, hi));
     // Free: |r|; at the lower bound ν_l = r ≥ 0 is needed; at the upper ν_u = −r ≥ 0;
     // nothing for a fixed item (lo = hi).
-    let free = if r < 0.0 { -r } else { r };
-    let v = if x <= lo { -r } else { free };
-    let v = if x >= hi { r } else { v };
-    let violation = if (x <= lo) & (x >= hi) { 0.0 } else { v };
-    FinishItem {
-        x,
-        value: if series { value } else { 0.0 },
-        off_series: if !series & (x != 0.0) { 1.0 } else { 0.0 },
-        scale: if fa < f64::INFINITY { fa } else { 0.0 },
-        violation,
-    }
+    let v = at_lo.select(r.map(|y| -y), r.abs());
+    let v = at_hi.select(r, v);
+    let v = at_lo.and(at_hi).select(zero, v);
+    (
+        series.select(value, zero),
+        series.not().and(Mask::eq(x, zero).not()),
+        Mask::lt(fa, inf).select(fa, zero),
+        v,
+    )
 }
 
 impl Family for NashQuadratic<'_> {
@@ -362,29 +387,33 @@ impl Family for NashQuadratic<'_> {
             &self.inner.quadratic[range],
         );
         let hf = if hi.is_finite() { hi } else { 0.0 };
-        let mut alpha = [0.0f64; LANES];
-        let mut beta = [0.0f64; LANES];
-        let mut dmin = [f64::INFINITY; LANES];
-        let mut dmax = [f64::NEG_INFINITY; LANES];
+        let zero = Lanes::splat(0.0);
+        let (mut alpha, mut beta) = (zero, zero);
+        let mut dmin = Lanes::splat(f64::INFINITY);
+        let mut dmax = Lanes::splat(f64::NEG_INFINITY);
         let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
-        let rest = ab.remainder().iter().zip(hb.remainder()).enumerate();
-        let mut lane = |k: usize, a: f64, h: f64| {
+        let (ar, hr) = (ab.remainder(), hb.remainder());
+        // α_i = 1/(2h_i + a_i/d), β_i = a_i α_i, D_i'(lo), D_i'(hi).
+        let item = |a: Lanes, h: Lanes| {
             let al = 1.0 / (2.0 * h + a / d);
-            alpha[k] += al;
-            beta[k] += a * al;
-            let dl = fl * (a + 2.0 * h * lo);
-            let du = fu * (a + 2.0 * h * hf);
-            dmin[k] = if dl < dmin[k] { dl } else { dmin[k] };
-            dmax[k] = if du > dmax[k] { du } else { dmax[k] };
+            (al, a * al, fl * (a + 2.0 * h * lo), fu * (a + 2.0 * h * hf))
         };
         for (a8, h8) in ab.zip(hb) {
-            for k in 0..LANES {
-                lane(k, a8[k], h8[k]);
-            }
+            let (al, be, dl, du) = item(Lanes::load(a8), Lanes::load(h8));
+            alpha = alpha + al;
+            beta = beta + be;
+            dmin = dmin.min(dl);
+            dmax = dmax.max(du);
         }
-        for (k, (&a, &h)) in rest {
-            lane(k, a, h);
+        if !ar.is_empty() {
+            let on = Mask::first(ar.len());
+            let (al, be, dl, du) = item(Lanes::load_partial(ar, 1.0), Lanes::load_partial(hr, 1.0));
+            alpha = alpha + on.select(al, zero);
+            beta = beta + on.select(be, zero);
+            dmin = dmin.min(on.select(dl, Lanes::splat(f64::INFINITY)));
+            dmax = dmax.max(on.select(du, Lanes::splat(f64::NEG_INFINITY)));
         }
+        let (alpha, beta, dmin, dmax) = (alpha.0, beta.0, dmin.0, dmax.0);
         let lambda_lower = dmin.iter().fold(f64::INFINITY, |m, &v| m.min(v));
         let lambda_upper = if hi.is_finite() && fu.is_finite() {
             dmax.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v))
@@ -424,57 +453,38 @@ impl Family for NashQuadratic<'_> {
             &self.inner.linear[base..base + m],
             &self.inner.quadratic[base..base + m],
         );
-        let mut sum = [0.0f64; LANES];
-        let mut obj = [0.0f64; LANES];
-        let mut stat = [0.0f64; LANES];
-        let mut dscale = [0.0f64; LANES];
-        let mut off = [0.0f64; LANES];
+        let zero = Lanes::splat(0.0);
+        let (mut sum, mut obj, mut stat, mut dscale) = (zero, zero, zero, zero);
+        let mut off = Mask::first(0);
         let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
         let (ar, hr) = (ab.remainder(), hb.remainder());
         let mut oc = out.chunks_exact_mut(LANES);
         for ((a8, h8), o8) in ab.zip(hb).zip(&mut oc) {
-            // Stage by stage over the eight lanes (each stage a loop the compiler
-            // vectorises).
-            let mut x = [0.0f64; LANES];
-            for k in 0..LANES {
-                x[k] = nash_point(a8[k], h8[k], d, lambda, lo, hi).0;
-            }
-            o8.copy_from_slice(&x);
-            for k in 0..LANES {
-                let it = nash_finish_terms(a8[k], h8[k], d, lambda, lo, hi, x[k]);
-                sum[k] += it.x;
-                obj[k] += it.value;
-                off[k] += it.off_series;
-                dscale[k] = if it.scale > dscale[k] {
-                    it.scale
-                } else {
-                    dscale[k]
-                };
-                stat[k] = if it.violation > stat[k] {
-                    it.violation
-                } else {
-                    stat[k]
-                };
-            }
+            let (a8, h8) = (Lanes::load(a8), Lanes::load(h8));
+            let x = nash_point_lanes(a8, h8, d, lambda, lo, hi).0;
+            x.store(o8);
+            let (v, o, fa, viol) = nash_finish_lanes(a8, h8, d, lambda, lo, hi, x);
+            sum = sum + x;
+            obj = obj + v;
+            off = off.or(o);
+            dscale = dscale.max(fa);
+            stat = stat.max(viol);
         }
-        for (k, ((&a, &h), o)) in ar.iter().zip(hr).zip(oc.into_remainder()).enumerate() {
-            let it = nash_finish_item(a, h, d, lambda, lo, hi);
-            *o = it.x;
-            sum[k] += it.x;
-            obj[k] += it.value;
-            off[k] += it.off_series;
-            dscale[k] = if it.scale > dscale[k] {
-                it.scale
-            } else {
-                dscale[k]
-            };
-            stat[k] = if it.violation > stat[k] {
-                it.violation
-            } else {
-                stat[k]
-            };
+        if !ar.is_empty() {
+            // A partial block: padded lanes (a = h = 1) are computed and dropped.
+            let on = Mask::first(ar.len());
+            let (a8, h8) = (Lanes::load_partial(ar, 1.0), Lanes::load_partial(hr, 1.0));
+            let x = nash_point_lanes(a8, h8, d, lambda, lo, hi).0;
+            x.store_partial(oc.into_remainder());
+            let (v, o, fa, viol) = nash_finish_lanes(a8, h8, d, lambda, lo, hi, x);
+            sum = sum + on.select(x, zero);
+            obj = obj + on.select(v, zero);
+            off = off.or(o.and(on));
+            dscale = dscale.max(on.select(fa, zero));
+            stat = stat.max(on.select(viol, zero));
         }
-        if off.iter().any(|&c| c > 0.0) {
+        let (sum, mut obj, stat, dscale) = (sum.0, obj.0, stat.0, dscale.0);
+        if off.any() {
             // Loads with 2q/d ≥ 0.01 (or outside [0, d/2)): the closed form, item by item.
             for (j, &x) in out.iter().enumerate() {
                 let tau = 2.0 * x / d;
@@ -509,22 +519,25 @@ impl Family for NashQuadratic<'_> {
         let mut sl = [0.0f64; LANES];
         match (lower, upper) {
             (Bound::Constant(lo), Bound::Constant(hi)) => {
-                // Fixed-width blocks so that the loop vectorises; item j goes to lane j % 8.
-                let (ab, ar) = (a.chunks_exact(LANES), a.chunks_exact(LANES).remainder());
-                let hb = h.chunks_exact(LANES);
-                let hr = hb.remainder();
+                // Blocks of eight ([`Lanes`]: vectorised); item j goes to lane j % 8.
+                let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+                let (ar, hr) = (ab.remainder(), hb.remainder());
+                let (mut sv, mut slv) = (Lanes::splat(0.0), Lanes::splat(0.0));
                 for (a8, h8) in ab.zip(hb) {
-                    for k in 0..LANES {
-                        let (x, w) = nash_point(a8[k], h8[k], d, lambda, lo, hi);
-                        s[k] += x;
-                        sl[k] += w;
-                    }
+                    let (a8, h8) = (Lanes::load(a8), Lanes::load(h8));
+                    let (x, w) = nash_point_lanes(a8, h8, d, lambda, lo, hi);
+                    sv = sv + x;
+                    slv = slv + w;
                 }
-                for (k, (&a, &h)) in ar.iter().zip(hr).enumerate() {
-                    let (x, w) = nash_point(a, h, d, lambda, lo, hi);
-                    s[k] += x;
-                    sl[k] += w;
+                if !ar.is_empty() {
+                    let on = Mask::first(ar.len());
+                    let (a8, h8) = (Lanes::load_partial(ar, 1.0), Lanes::load_partial(hr, 1.0));
+                    let (x, w) = nash_point_lanes(a8, h8, d, lambda, lo, hi);
+                    let zero = Lanes::splat(0.0);
+                    sv = sv + on.select(x, zero);
+                    slv = slv + on.select(w, zero);
                 }
+                (s, sl) = (sv.0, slv.0);
             }
             _ => {
                 let base = range.start;
@@ -1026,4 +1039,75 @@ fn finish(
             certificate: alloc.certificate,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dr_convex::{generic_bracket, generic_finish};
+    use rand::{Rng, SeedableRng};
+
+    /// The Nash family's vectorised passes against the kernel's generic ones (per-item
+    /// `response`, `derivative`, and `value` = [`nash_quadratic_value`]): the same loads bit
+    /// for bit, the same KKT residuals, the same sums up to summation order — on chunks of
+    /// 37 and 64 customers, with deficits that put every customer in the series branch of
+    /// `D_i` (large `d`) and many in the closed-form branch (small `d`, `2q/d ≥ 0.01`).
+    #[test]
+    fn nash_passes_match_the_generic_ones() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for (m, d) in [(37usize, 2.0), (64, 5.0), (37, 1e5), (64, 40.0)] {
+            let a: Vec<f64> = (0..m).map(|_| rng.gen_range(0.5..2.0)).collect();
+            let h: Vec<f64> = (0..m).map(|_| rng.gen_range(0.1..3.0)).collect();
+            let fam = NashQuadratic {
+                inner: NashQuadraticFamily {
+                    linear: &a,
+                    quadratic: &h,
+                    deficit: d,
+                },
+            };
+            let (lo, hi) = (Bound::Constant(0.0), Bound::Constant(0.5 * d));
+            let close = |x: f64, y: f64| (x - y).abs() <= 1e-13 * x.abs().max(y.abs());
+            let (b, g) = (
+                fam.bracket(0..m, lo, hi),
+                generic_bracket(&fam, 0..m, lo, hi),
+            );
+            assert_eq!(b.lambda_lower, g.lambda_lower);
+            assert_eq!(b.lambda_upper, g.lambda_upper);
+            assert!(close(b.sum_upper, g.sum_upper) && b.sum_lower == g.sum_lower);
+            assert!(
+                close(b.alpha, g.alpha) && close(b.beta, g.beta),
+                "{b:?} {g:?}"
+            );
+            let mut off_series = 0;
+            for lambda in [0.4, 1.0, 1.7, 2.5, 6.0, 40.0] {
+                let (mut x, mut y) = (vec![0.0; m], vec![0.0; m]);
+                let s = fam.finish(0, lambda, lo, hi, &mut x);
+                let t = generic_finish(&fam, 0, lambda, lo, hi, &mut y);
+                let bits = |v: &[f64]| v.iter().map(|z| z.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&x), bits(&y), "loads at λ = {lambda}, d = {d}");
+                off_series += x
+                    .iter()
+                    .filter(|&&q| q > 0.0 && 2.0 * q / d >= 0.01)
+                    .count();
+                assert!(close(s.sum, t.sum), "{s:?} {t:?}");
+                assert!(close(s.objective, t.objective), "{s:?} {t:?}");
+                assert_eq!(s.stationarity, t.stationarity);
+                assert_eq!(s.derivative_scale, t.derivative_scale);
+                assert_eq!(s.complementarity, t.complementarity);
+                let mut plain = (0.0, 0.0);
+                for i in 0..m {
+                    let (q, w) = fam.response(i, lambda, 0.0, 0.5 * d);
+                    plain = (plain.0 + q, plain.1 + w);
+                }
+                let (sx, sw) = fam.sum_response(0..m, lambda, lo, hi);
+                assert!(
+                    close(sx, plain.0) && close(sw, plain.1),
+                    "{sx} {sw} {plain:?}"
+                );
+            }
+            if d < 10.0 {
+                assert!(off_series > 0, "the closed-form branch is exercised");
+            }
+        }
+    }
 }

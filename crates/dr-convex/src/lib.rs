@@ -51,6 +51,7 @@ mod claim;
 mod error;
 pub mod ipm;
 pub mod iterate;
+mod lanes;
 pub mod parallel;
 mod price_rule;
 mod projection;
@@ -74,6 +75,7 @@ pub use iterate::{
     callback, progress, Callback, Executor, Observer, OscillationDetector, Progress, ProgressHook,
     Run, Step, Stepper, Swing, Termination, Trace, TraceMode,
 };
+pub use lanes::{Lanes, Mask, LANES};
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
