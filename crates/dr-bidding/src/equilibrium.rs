@@ -192,6 +192,8 @@ fn nash_series_value(a: f64, h: f64, d: f64, q: f64, c: f64, tau: f64) -> f64 {
 #[derive(Clone, Copy)]
 struct NashQuadratic<'a> {
     inner: NashQuadraticFamily<'a>,
+    /// Where the price search starts, when known ([`Family::initial_multiplier`]).
+    start: Option<f64>,
 }
 
 /// The Nash family (eq. 17) of costs `a_i q + h_i q²` for the fitted markets of
@@ -208,6 +210,7 @@ pub(crate) fn nash_quadratic_family<'a>(
             quadratic,
             deficit,
         },
+        start: None,
     }
 }
 
@@ -344,6 +347,9 @@ impl Family for NashQuadratic<'_> {
             lo,
             hi,
         )
+    }
+    fn initial_multiplier(&self) -> Option<f64> {
+        self.start
     }
     /// `D_i'(q) ≈ a_i + (2 h_i + a_i/d) q` near 0: the kernel's first guess.
     fn affine_response(&self, i: usize) -> Option<(f64, f64)> {
@@ -664,15 +670,18 @@ pub fn nash_equilibrium_with(
     market: &Market,
     settings: &AllocatorSettings,
 ) -> Result<Equilibrium, BiddingError> {
-    nash_solve(market, settings, true).map(|s| s.eq)
+    nash_solve(market, settings, true, None).map(|s| s.eq)
 }
 
 /// [`nash_equilibrium_with`], with the net revenues only when `revenues` is true (see
-/// [`competitive_solve`]).
+/// [`competitive_solve`]); for quadratic costs the price search starts from `start` when
+/// given (the competitive price `p̄`, which `p*` exceeds by a factor `1 + O(1/n)` at scale,
+/// Theorem 5.2: one Newton pass fewer).
 pub(crate) fn nash_solve(
     market: &Market,
     settings: &AllocatorSettings,
     revenues: bool,
+    start: Option<f64>,
 ) -> Result<Solved, BiddingError> {
     let suppliers = market.suppliers();
     if suppliers < 3 {
@@ -714,6 +723,7 @@ pub(crate) fn nash_solve(
                     quadratic,
                     deficit: d,
                 },
+                start,
             };
             allocate(&fam, lower, upper, d, settings)?
         }
@@ -1064,6 +1074,7 @@ mod tests {
                     quadratic: &h,
                     deficit: d,
                 },
+                start: None,
             };
             let (lo, hi) = (Bound::Constant(0.0), Bound::Constant(0.5 * d));
             let close = |x: f64, y: f64| (x - y).abs() <= 1e-13 * x.abs().max(y.abs());
@@ -1108,6 +1119,30 @@ mod tests {
             if d < 10.0 {
                 assert!(off_series > 0, "the closed-form branch is exercised");
             }
+        }
+    }
+
+    /// Starting the Nash price search from the competitive price (as the report does)
+    /// changes where the search starts, not the equilibrium: the same price to 1e-12, loads
+    /// to 1e-9 of the largest, a solved certificate, and no more passes than from the
+    /// kernel's own first guess; a start outside the bracket (below every `C_i'(0)`) is
+    /// ignored.
+    #[test]
+    fn a_nash_start_changes_the_path_not_the_equilibrium() {
+        let n = 20_000;
+        let m = Market::drawn(n, [1.0, 2.0], [0.5, 4.5], 3, 0.1 * n as f64).unwrap();
+        let s = AllocatorSettings::default();
+        let ce = competitive_solve(&m, &s, false).unwrap().eq;
+        let plain = nash_solve(&m, &s, false, None).unwrap().eq;
+        for start in [Some(ce.price), Some(0.5)] {
+            let ne = nash_solve(&m, &s, false, start).unwrap().eq;
+            assert!((ne.price - plain.price).abs() <= 1e-12 * plain.price);
+            let scale = plain.max_load();
+            for (x, y) in ne.loads.iter().zip(&plain.loads) {
+                assert!((x - y).abs() <= 1e-9 * scale);
+            }
+            assert!(ne.certificate.status.is_solved(), "{:?}", ne.certificate);
+            assert!(ne.certificate.iterations <= plain.certificate.iterations);
         }
     }
 }

@@ -400,9 +400,16 @@ impl Default for ReportOptions {
 /// equilibrium (Corollary 2, Lemma 3) the report says why, and the efficiency report is
 /// undefined; other failures are errors.
 ///
-/// Memory: the market's coefficients, the competitive loads and bids, and the Nash loads,
-/// bids and net revenues while the Nash one is built (see
+/// Memory: the market's coefficients, the competitive loads and bids, and the Nash loads
+/// and bids, plus both equilibria's net revenues up to [`ReportOptions::revenue_limit`]
+/// customers (above it they are neither computed nor allocated; see
 /// [`crate::BiddingScenario::memory_estimate`]).
+///
+/// Passes over the population: each equilibrium's kernel passes (bracket, a few Newton
+/// evaluations, the final pass with its KKT residuals), one pass for bids, totals, the
+/// water-filling check and the column summaries together, the unilateral-gain pass at the
+/// Nash bids, the efficiency pass and the cheapest-customers pass; every one chunked and
+/// combined in chunk order (bit-identical for any number of threads).
 ///
 /// ```
 /// use dr_bidding::{solve_report, Market, ReportOptions};
@@ -419,7 +426,7 @@ pub fn solve_report(market: &Market, opts: &ReportOptions) -> Result<SolveReport
     // the limit).
     let revenues = n <= opts.revenue_limit;
     let ce = competitive_solve(market, &opts.settings, revenues)?;
-    let ne = match nash_solve(market, &opts.settings, revenues) {
+    let ne = match nash_solve(market, &opts.settings, revenues, Some(ce.eq.price)) {
         Ok(eq) => Ok(eq),
         Err(e @ BiddingError::NashNeedsThreeSuppliers { .. }) => Err(e),
         Err(BiddingError::NashCapacity { deficit, max, .. }) => Err(BiddingError::NashCapacity {

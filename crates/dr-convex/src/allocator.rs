@@ -105,6 +105,13 @@ pub trait Family: Sync {
     fn affine_response(&self, _i: usize) -> Option<(f64, f64)> {
         None
     }
+    /// A first trial multiplier known to the caller (e.g. a nearby problem's price), tried
+    /// instead of the affine model's when it lies strictly inside the bracket. It only
+    /// changes where the search starts, not the answer or its certificate. `None` (the
+    /// default) starts from the affine model or the bracket.
+    fn initial_multiplier(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// What the final pass of [`allocate`] accumulates over a chunk (see [`Family::finish`]).
@@ -543,6 +550,9 @@ fn multiplier_search<F: Family + ?Sized>(
     let affine = (total + br.beta) / br.alpha;
     if br.alpha > 0.0 && affine.is_finite() && affine > a && affine < b {
         lambda = affine;
+    }
+    if let Some(hint) = family.initial_multiplier().filter(|&h| h > a && h < b) {
+        lambda = hint;
     }
     let mut best = (lambda, f64::INFINITY);
     let mut expand = 1.0_f64;
