@@ -161,9 +161,10 @@ pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
 /// Below this `τ = 2q/d`, [`nash_quadratic_value`] sums the series (where `L − τ` cancels).
 const SERIES_TAU: f64 = 0.01;
 
-/// `C + ΔC` by the series of [`nash_quadratic_value`], `ΔC = (q²/d) Σ_{k<10} τ^k (a/(k+2)
-/// + 2 h q/(k+3))`, for `0 < τ = 2q/d < 0.01` (truncation below `τ^10`); branch-free, so
-/// that the final pass of the Nash solve vectorises.
+/// `C + ΔC` by the series of [`nash_quadratic_value`],
+/// `ΔC = (q²/d) Σ_{k<10} τ^k (a/(k+2) + 2 h q/(k+3))`, for `0 < τ = 2q/d < 0.01`
+/// (truncation below `τ^10`); the final pass of the Nash solve sums the same series lane by
+/// lane (`nash_finish_lanes`).
 #[inline(always)]
 fn nash_series_value(a: f64, h: f64, d: f64, q: f64, c: f64, tau: f64) -> f64 {
     // 1/(k+2) and 1/(k+3) for k = 0..9.
@@ -315,7 +316,7 @@ fn nash_finish_lanes(
     let v = at_lo.and(at_hi).select(zero, v);
     (
         series.select(value, zero),
-        series.not().and(Mask::eq(x, zero).not()),
+        (!series).and(!Mask::eq(x, zero)),
         Mask::lt(fa, inf).select(fa, zero),
         v,
     )
