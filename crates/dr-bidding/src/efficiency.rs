@@ -3,7 +3,7 @@
 
 use crate::equilibrium::{competitive_equilibrium_with, nash_equilibrium_with, Equilibrium};
 use crate::error::BiddingError;
-use crate::market::{first_error, Direction, Market};
+use crate::market::{first_error, Costs, Direction, Market};
 use dr_convex::parallel::{chunked_reduce, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::AllocatorSettings;
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,20 @@ pub fn efficiency(
             at_cap: false,
         },
         |r| {
+            if let (Costs::Quadratic { linear, quadratic }, None) =
+                (market.costs(), market.capacities())
+            {
+                let (a, h) = (&linear[r.clone()], &quadratic[r.clone()]);
+                let (qc, qn) = (&competitive.loads[r.clone()], &nash.loads[r]);
+                let (big_m, small_m, qmax, unnested) = quadratic_chunk(a, h, qc, qn, x);
+                return Acc {
+                    big_m,
+                    small_m,
+                    qmax,
+                    nested: unnested == 0,
+                    at_cap: false,
+                };
+            }
             let mut a = Acc {
                 big_m: f64::NEG_INFINITY,
                 small_m: f64::INFINITY,
@@ -152,6 +166,46 @@ pub fn efficiency(
         homogeneous,
         homogeneous_price_ratio: homogeneous.then_some(factor),
     })
+}
+
+/// One chunk of the efficiency pass for costs `a_i q + h_i q²` without capacities, in
+/// blocks of eight lanes (a loop the compiler vectorises): `(max_i C_i'(x), min_i C_i'(x),
+/// max_i q̄_i (from 0), #{i : q̄_i > 0, q*_i ≤ 0})` at `x = d/n`.
+fn quadratic_chunk(a: &[f64], h: &[f64], qc: &[f64], qn: &[f64], x: f64) -> (f64, f64, f64, usize) {
+    const LANES: usize = 8;
+    let mut big = [f64::NEG_INFINITY; LANES];
+    let mut small = [f64::INFINITY; LANES];
+    let mut qmax = [0.0f64; LANES];
+    let mut unnested = [0.0f64; LANES];
+    // A macro, not a closure: a closure over the lane arrays keeps the loop scalar.
+    macro_rules! item {
+        ($k:expr, $a:expr, $h:expr, $qc:expr, $qn:expr) => {{
+            let (k, g, qc, qn) = ($k, $a + 2.0 * $h * x, $qc, $qn);
+            big[k] = if g > big[k] { g } else { big[k] };
+            small[k] = if g < small[k] { g } else { small[k] };
+            qmax[k] = if qc > qmax[k] { qc } else { qmax[k] };
+            unnested[k] += if (qc > 0.0) & (qn <= 0.0) { 1.0 } else { 0.0 };
+        }};
+    }
+    let blocks = a.len() / LANES * LANES;
+    for j in (0..blocks).step_by(LANES) {
+        let (a8, h8) = (&a[j..j + LANES], &h[j..j + LANES]);
+        let (c8, n8) = (&qc[j..j + LANES], &qn[j..j + LANES]);
+        for k in 0..LANES {
+            item!(k, a8[k], h8[k], c8[k], n8[k]);
+        }
+    }
+    for j in blocks..a.len() {
+        item!(j - blocks, a[j], h[j], qc[j], qn[j]);
+    }
+    let max = |v: &[f64; LANES]| v.iter().fold(f64::NEG_INFINITY, |m, &y| m.max(y));
+    let min = |v: &[f64; LANES]| v.iter().fold(f64::INFINITY, |m, &y| m.min(y));
+    (
+        max(&big),
+        min(&small),
+        max(&qmax),
+        unnested.iter().sum::<f64>() as usize,
+    )
 }
 
 fn ratio(num: f64, den: f64) -> f64 {

@@ -142,7 +142,8 @@ fn quadratic_gain(
     let u_best = best * (d - best) * inv - (a + h * best) * best;
     let g = finish_gain(gain, u_best, best, others);
     // Lemma 1 (B_−i = 0) or a load beyond the capacity: infinite gain.
-    if others > 0.0 && q <= cap * (1.0 + 1e-9) {
+    // `&`, not `&&`: no branch, so that the pass vectorises.
+    if (others > 0.0) & (q <= cap * (1.0 + 1e-9)) {
         g
     } else {
         INFINITE
@@ -341,5 +342,36 @@ pub(crate) fn max_relative_gain(market: &Market, bids: &[f64], total: f64) -> f6
             },
             max,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lane-blocked pass of `max_relative_gain` (no capacities) gives the largest of the
+    /// per-customer relative gains of [`nash_gain`] (scalar), bit for bit, at the Nash bids
+    /// and at perturbed ones, on 1 003 customers (full blocks and a partial one).
+    #[test]
+    fn vectorised_gain_pass_matches_the_per_customer_gains() {
+        let n = 1_003;
+        let m = Market::drawn(n, [1.0, 2.0], [0.5, 4.5], 5, 0.1 * n as f64).unwrap();
+        let ne = crate::nash_equilibrium(&m).unwrap();
+        let mut bids = ne.bids.clone();
+        for (i, b) in bids.iter_mut().enumerate() {
+            *b *= 1.0 + 0.01 * ((i * 7) % 5) as f64;
+        }
+        for profile in [&ne.bids, &bids] {
+            let total = validate_bids(&m, profile).unwrap();
+            let fast = max_relative_gain(&m, profile, total);
+            let each = nash_gain(&m, profile).unwrap();
+            let top = each
+                .relative_gains
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(fast.to_bits(), top.to_bits(), "{fast} vs {top}");
+        }
+        assert!(max_relative_gain(&m, &bids, validate_bids(&m, &bids).unwrap()) > 0.0);
     }
 }

@@ -14,9 +14,7 @@
 //! order: the bytes do not depend on the number of threads.
 
 use crate::efficiency::{efficiency, Efficiency};
-use crate::equilibrium::{
-    competitive_equilibrium_with, nash_equilibrium_with, Equilibrium, WaterFilling,
-};
+use crate::equilibrium::{competitive_solve, nash_solve, Equilibrium, Solved, WaterFilling};
 use crate::error::BiddingError;
 use crate::market::{Costs, Direction, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
@@ -83,6 +81,12 @@ impl EquilibriumReport {
     /// above `revenue_limit` customers.
     pub fn new(eq: Equilibrium, revenue_limit: usize) -> EquilibriumReport {
         let max_load = eq.max_load();
+        Self::with_max_load(eq, revenue_limit, max_load)
+    }
+
+    /// [`EquilibriumReport::new`] with `max_i q_i` already known (from the solve's final
+    /// pass).
+    fn with_max_load(eq: Equilibrium, revenue_limit: usize, max_load: f64) -> EquilibriumReport {
         let n = eq.len();
         EquilibriumReport {
             price: eq.price,
@@ -396,9 +400,16 @@ impl Default for ReportOptions {
 /// equilibrium (Corollary 2, Lemma 3) the report says why, and the efficiency report is
 /// undefined; other failures are errors.
 ///
-/// Memory: the market's coefficients, the competitive loads and bids, and the Nash loads,
-/// bids and net revenues while the Nash one is built (see
+/// Memory: the market's coefficients, the competitive loads and bids, and the Nash loads
+/// and bids, plus both equilibria's net revenues up to [`ReportOptions::revenue_limit`]
+/// customers (above it they are neither computed nor allocated; see
 /// [`crate::BiddingScenario::memory_estimate`]).
+///
+/// Passes over the population: each equilibrium's kernel passes (bracket, a few Newton
+/// evaluations, the final pass with its KKT residuals), one pass for bids, totals, the
+/// water-filling check and the column summaries together, the unilateral-gain pass at the
+/// Nash bids, the efficiency pass and the cheapest-customers pass; every one chunked and
+/// combined in chunk order (bit-identical for any number of threads).
 ///
 /// ```
 /// use dr_bidding::{solve_report, Market, ReportOptions};
@@ -411,12 +422,11 @@ impl Default for ReportOptions {
 /// ```
 pub fn solve_report(market: &Market, opts: &ReportOptions) -> Result<SolveReport, BiddingError> {
     let n = market.len();
-    let mut ce = competitive_equilibrium_with(market, &opts.settings)?;
-    if n > opts.revenue_limit {
-        // Not reported: freed before the Nash equilibrium allocates its columns.
-        ce.net_revenues = Vec::new();
-    }
-    let ne = match nash_equilibrium_with(market, &opts.settings) {
+    // Net revenues only where the report keeps them (not computed, not allocated above
+    // the limit).
+    let revenues = n <= opts.revenue_limit;
+    let ce = competitive_solve(market, &opts.settings, revenues)?;
+    let ne = match nash_solve(market, &opts.settings, revenues, Some(ce.eq.price)) {
         Ok(eq) => Ok(eq),
         Err(e @ BiddingError::NashNeedsThreeSuppliers { .. }) => Err(e),
         Err(BiddingError::NashCapacity { deficit, max, .. }) => Err(BiddingError::NashCapacity {
@@ -426,12 +436,21 @@ pub fn solve_report(market: &Market, opts: &ReportOptions) -> Result<SolveReport
         }),
         Err(e) => return Err(e),
     };
-    let (efficiency, nash) = match ne {
+    // max_i q_i (loads are non-negative; 0 for an empty column as `Equilibrium::max_load`).
+    let max_load = |s: &Solved| s.loads.max.max(0.0);
+    let (efficiency, nash, nash_columns) = match ne {
         Ok(ne) => {
-            let eff = efficiency(market, &ce, &ne)?;
+            let eff = efficiency(market, &ce.eq, &ne.eq)?;
+            let columns = (ne.loads, ne.bids);
+            let max = max_load(&ne);
             (
                 EfficiencyReport::Evaluated(eff),
-                NashReport::Solved(Box::new(EquilibriumReport::new(ne, opts.revenue_limit))),
+                NashReport::Solved(Box::new(EquilibriumReport::with_max_load(
+                    ne.eq,
+                    opts.revenue_limit,
+                    max,
+                ))),
+                Some(columns),
             )
         }
         Err(e) => (
@@ -443,15 +462,18 @@ pub fn solve_report(market: &Market, opts: &ReportOptions) -> Result<SolveReport
                 kind: "no_nash_equilibrium".into(),
                 field: e.field(),
             }),
+            None,
         ),
     };
-    let competitive = EquilibriumReport::new(ce, opts.revenue_limit);
+    let (ce_loads, ce_bids) = (ce.loads, ce.bids);
+    let max = max_load(&ce);
+    let competitive = EquilibriumReport::with_max_load(ce.eq, opts.revenue_limit, max);
     let ne = nash.equilibrium();
     let population = PopulationSummary {
-        competitive_loads: ColumnSummary::of(&competitive.loads),
-        competitive_bids: ColumnSummary::of(&competitive.bids),
-        nash_loads: ne.map(|e| ColumnSummary::of(&e.loads)),
-        nash_bids: ne.map(|e| ColumnSummary::of(&e.bids)),
+        competitive_loads: ce_loads,
+        competitive_bids: ce_bids,
+        nash_loads: nash_columns.map(|c| c.0),
+        nash_bids: nash_columns.map(|c| c.1),
         cheapest: cheapest(market, CHEAPEST)
             .into_iter()
             .map(|i| CheapCustomer {
@@ -550,8 +572,30 @@ pub(crate) fn cheapest(market: &Market, k: usize) -> Vec<usize> {
         Vec::new(),
         |r| {
             let mut best = Vec::with_capacity(k + 1);
-            for i in r {
-                insert(&mut best, i);
+            let Costs::Quadratic { linear, .. } = market.costs() else {
+                for i in r {
+                    insert(&mut best, i);
+                }
+                return best;
+            };
+            // Blocks of eight whose smallest a_i is not below the k-th best so far are
+            // skipped whole: an equal value comes later in index order, so it is not before
+            // it either.
+            let mut threshold = f64::INFINITY;
+            for (b, a8) in linear[r.clone()].chunks(8).enumerate() {
+                let low = a8
+                    .iter()
+                    .fold(f64::INFINITY, |m, &v| if v < m { v } else { m });
+                if best.len() == k && low >= threshold {
+                    continue;
+                }
+                let start = r.start + 8 * b;
+                for i in start..start + a8.len() {
+                    insert(&mut best, i);
+                }
+                if let (true, Some(&last)) = (best.len() == k, best.last()) {
+                    threshold = linear[last];
+                }
             }
             best
         },

@@ -356,3 +356,48 @@ fn demo_report_reads_back_and_its_claims_can_fail() {
     );
     assert!(failed.iter().all(|c| c.contains("paper")), "{failed:?}");
 }
+
+/// The report's column summaries (gathered by the solves' final passes) against
+/// `ColumnSummary::of` on the columns themselves, and the cheapest customers against a
+/// full sort, on a population with many ties in `a_i` (blocks of equal base costs that the
+/// cheapest pass skips whole), for one and four threads.
+#[test]
+fn summaries_and_cheapest_match_direct_computations() {
+    use dr_bidding::ColumnSummary;
+    let n = 70_001;
+    let a: Vec<f64> = (0..n)
+        .map(|i| 1.0 + ((i * 7919) % 13) as f64 / 8.0)
+        .collect();
+    let h: Vec<f64> = (0..n)
+        .map(|i| 0.5 + ((i * 104_729) % 17) as f64 / 4.0)
+        .collect();
+    let m = Market::quadratic(a.clone(), h, 0.05 * n as f64).unwrap();
+    let run = |threads: usize| in_pool(threads, || solve_report(&m, &ReportOptions::default()));
+    let r = run(1).unwrap();
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        serde_json::to_string(&run(4).unwrap()).unwrap()
+    );
+    let ne = r.nash.equilibrium().expect("a Nash equilibrium");
+    let p = &r.population;
+    for (got, column) in [
+        (p.competitive_loads, &r.competitive.loads),
+        (p.competitive_bids, &r.competitive.bids),
+        (p.nash_loads.unwrap(), &ne.loads),
+        (p.nash_bids.unwrap(), &ne.bids),
+    ] {
+        let want = ColumnSummary::of(column);
+        assert_eq!((got.min, got.max), (want.min, want.max));
+        assert!(
+            (got.mean - want.mean).abs() <= 1e-12 * want.mean.abs(),
+            "{got:?} {want:?}"
+        );
+    }
+    let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    assert_eq!(r.competitive.max_load, max(&r.competitive.loads));
+    assert_eq!(ne.max_load, max(&ne.loads));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| a[i].total_cmp(&a[j]).then(i.cmp(&j)));
+    let cheapest: Vec<usize> = p.cheapest.iter().map(|c| c.index).collect();
+    assert_eq!(cheapest, order[..dr_bidding::CHEAPEST]);
+}

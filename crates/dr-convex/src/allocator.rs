@@ -38,6 +38,7 @@
 
 use crate::certificate::{Certificate, Status};
 use crate::error::ConvexError;
+use crate::lanes::{Lanes, Mask};
 use crate::parallel::{chunked_reduce, CHUNK, DEFAULT_PARALLEL_THRESHOLD};
 use crate::scalar::{nash_quadratic_response, nash_quadratic_slope, ConvexScalar};
 use rayon::prelude::*;
@@ -102,6 +103,13 @@ pub trait Family: Sync {
     /// used only for the first trial multiplier (exact for quadratic terms). `None` (the
     /// default) starts from the bracket instead.
     fn affine_response(&self, _i: usize) -> Option<(f64, f64)> {
+        None
+    }
+    /// A first trial multiplier known to the caller (e.g. a nearby problem's price), tried
+    /// instead of the affine model's when it lies strictly inside the bracket. It only
+    /// changes where the search starts, not the answer or its certificate. `None` (the
+    /// default) starts from the affine model or the bracket.
+    fn initial_multiplier(&self) -> Option<f64> {
         None
     }
 }
@@ -543,6 +551,9 @@ fn multiplier_search<F: Family + ?Sized>(
     if br.alpha > 0.0 && affine.is_finite() && affine > a && affine < b {
         lambda = affine;
     }
+    if let Some(hint) = family.initial_multiplier().filter(|&h| h > a && h < b) {
+        lambda = hint;
+    }
     let mut best = (lambda, f64::INFINITY);
     let mut expand = 1.0_f64;
     let mut last_width = b - a;
@@ -711,7 +722,9 @@ pub fn allocate<F: Family + ?Sized>(
     total: f64,
     settings: &AllocatorSettings,
 ) -> Result<Allocation, ConvexError> {
-    let mut x = Vec::new();
+    // Zeroed by the allocator (fresh pages for a large population, no memset); the final
+    // pass then writes every entry.
+    let mut x = vec![0.0; family.len()];
     let (multiplier, objective, certificate) =
         allocate_into(family, lower, upper, total, settings, &mut x)?;
     Ok(Allocation {
@@ -883,6 +896,45 @@ fn lanes_sum(v: &[f64; LANES]) -> f64 {
     ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 }
 
+/// Eight items of [`QuadraticFamily`]'s pass: the clamped responses `x = (λ − a)/(2h)` of
+/// `a x + h x²` (`a` already measured from the price reference) and their slopes `1/(2h)`
+/// (0 when clamped).
+#[inline(always)]
+fn quadratic_sum_lanes(a: Lanes, h: Lanes, lambda: f64, lo: f64, hi: f64) -> (Lanes, Lanes) {
+    let (lo, hi, zero) = (Lanes::splat(lo), Lanes::splat(hi), Lanes::splat(0.0));
+    let inv = 0.5 / h;
+    let x = (lambda - a) * inv;
+    let below = Mask::lt(x, lo);
+    let xl = below.select(lo, x);
+    let xc = Mask::lt(xl, hi).select(xl, hi);
+    let w = below.select(zero, inv);
+    let w = Mask::lt(x, hi).select(w, zero);
+    (xc, w)
+}
+
+/// Eight items of [`QuadraticFamily`]'s final pass: `(x, f(x), |f'(x)|, stationarity
+/// violation)` with `f(x) = a x + h x²`, the violation measured afresh from `f'(x) − λ`
+/// (`|·|` for a free item, the sign conditions at the bounds).
+#[inline(always)]
+fn quadratic_finish_lanes(
+    a: Lanes,
+    h: Lanes,
+    lambda: f64,
+    lo: f64,
+    hi: f64,
+) -> (Lanes, Lanes, Lanes, Lanes) {
+    let (lo, hi) = (Lanes::splat(lo), Lanes::splat(hi));
+    let x = (lambda - a) * (0.5 / h);
+    let xl = Mask::lt(x, lo).select(lo, x);
+    let xc = Mask::lt(xl, hi).select(xl, hi);
+    let fd = a + 2.0 * h * xc;
+    let r = fd - lambda;
+    // Free: |r|; at the lower bound ν_l = r must be ≥ 0; at the upper ν_u = −r ≥ 0.
+    let v = Mask::ge(x, hi).select(r, r.abs());
+    let v = Mask::lt(x, lo).select(r.map(|y| -y), v);
+    (xc, (a + h * xc) * xc, fd.abs(), v)
+}
+
 /// Linear-plus-quadratic costs `f_i(x) = a_i x + h_i x²` as struct-of-arrays
 /// (li-chen-dahleh-2015 §VII-B): the competitive equilibrium's family.
 ///
@@ -1017,36 +1069,35 @@ impl Family for QuadraticFamily<'_> {
             &self.linear[base..base + m],
             &self.quadratic[base..base + m],
         );
-        let mut sum = [0.0f64; LANES];
-        let mut obj = [0.0f64; LANES];
-        let mut stat = [0.0f64; LANES];
-        let mut dscale = [0.0f64; LANES];
         let r = self.reference;
-        for (j, o) in out.iter_mut().enumerate() {
-            let k = j % LANES;
-            let (a, h) = (a[j] - r, h[j]);
-            let x = (lambda - a) * (0.5 / h);
-            let xl = if x < lo { lo } else { x };
-            let xc = if xl < hi { xl } else { hi };
-            *o = xc;
-            sum[k] += xc;
-            obj[k] += (a + h * xc) * xc;
-            let fd = a + 2.0 * h * xc;
-            let fa = if fd < 0.0 { -fd } else { fd };
-            dscale[k] = if fa > dscale[k] { fa } else { dscale[k] };
-            let r = fd - lambda;
-            // Free: |r|; at the lower bound ν_l = r must be ≥ 0; at the upper ν_u = −r ≥ 0.
-            let v = if x < lo {
-                -r
-            } else if x >= hi {
-                r
-            } else if r < 0.0 {
-                -r
-            } else {
-                r
-            };
-            stat[k] = if v > stat[k] { v } else { stat[k] };
+        // Item j goes to lane j % LANES, in blocks of LANES ([`Lanes`]: vectorised), the
+        // remainder in a partial block.
+        let (ab, hb) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+        let (ar, hr) = (ab.remainder(), hb.remainder());
+        let mut oc = out.chunks_exact_mut(LANES);
+        let (mut sum, mut obj) = (Lanes::splat(0.0), Lanes::splat(0.0));
+        let (mut stat, mut dscale) = (Lanes::splat(0.0), Lanes::splat(0.0));
+        for ((a8, h8), o8) in ab.zip(hb).zip(&mut oc) {
+            let (x, f, fa, v) =
+                quadratic_finish_lanes(Lanes::load(a8) - r, Lanes::load(h8), lambda, lo, hi);
+            x.store(o8);
+            sum = sum + x;
+            obj = obj + f;
+            dscale = dscale.max(fa);
+            stat = stat.max(v);
         }
+        if !ar.is_empty() {
+            let on = Mask::first(ar.len());
+            let (a8, h8) = (Lanes::load_partial(ar, r), Lanes::load_partial(hr, 1.0));
+            let (x, f, fa, v) = quadratic_finish_lanes(a8 - r, h8, lambda, lo, hi);
+            x.store_partial(oc.into_remainder());
+            let zero = Lanes::splat(0.0);
+            sum = sum + on.select(x, zero);
+            obj = obj + on.select(f, zero);
+            dscale = dscale.max(on.select(fa, zero));
+            stat = stat.max(on.select(v, zero));
+        }
+        let (sum, obj, stat, dscale) = (sum.0, obj.0, stat.0, dscale.0);
         let smax = stat.iter().fold(0.0f64, |m, &v| if v > m { v } else { m });
         FinishStats {
             sum: lanes_sum(&sum),
@@ -1069,30 +1120,25 @@ impl Family for QuadraticFamily<'_> {
             // Branch-free loop over the struct-of-arrays slices with LANES accumulators
             // (fixed order: the result does not depend on threads) so that it vectorises.
             let (a, h) = (&self.linear[range.clone()], &self.quadratic[range]);
-            let mut s = [0.0f64; LANES];
-            let mut sl = [0.0f64; LANES];
-            let mut ac = a.chunks_exact(LANES);
-            let mut hc = h.chunks_exact(LANES);
+            let (ac, hc) = (a.chunks_exact(LANES), h.chunks_exact(LANES));
+            let (ar, hr) = (ac.remainder(), hc.remainder());
             let r = self.reference;
-            let mut lane = |k: usize, a: f64, h: f64| {
-                let a = a - r;
-                let inv = 0.5 / h;
-                let x = (lambda - a) * inv;
-                let xl = if x < lo { lo } else { x };
-                let xc = if xl < hi { xl } else { hi };
-                let w = if x < lo { 0.0 } else { inv };
-                let w = if x < hi { w } else { 0.0 };
-                s[k] += xc;
-                sl[k] += w;
-            };
-            for (a8, h8) in (&mut ac).zip(&mut hc) {
-                for k in 0..LANES {
-                    lane(k, a8[k], h8[k]);
-                }
+            let (mut s, mut sl) = (Lanes::splat(0.0), Lanes::splat(0.0));
+            for (a8, h8) in ac.zip(hc) {
+                let (x, w) =
+                    quadratic_sum_lanes(Lanes::load(a8) - r, Lanes::load(h8), lambda, lo, hi);
+                s = s + x;
+                sl = sl + w;
             }
-            for (&a, &h) in ac.remainder().iter().zip(hc.remainder()) {
-                lane(0, a, h);
+            if !ar.is_empty() {
+                let on = Mask::first(ar.len());
+                let (a8, h8) = (Lanes::load_partial(ar, r), Lanes::load_partial(hr, 1.0));
+                let (x, w) = quadratic_sum_lanes(a8 - r, h8, lambda, lo, hi);
+                let zero = Lanes::splat(0.0);
+                s = s + on.select(x, zero);
+                sl = sl + on.select(w, zero);
             }
+            let (s, sl) = (s.0, sl.0);
             let s = lanes_sum(&s);
             let sl = lanes_sum(&sl);
             (s, sl)

@@ -51,6 +51,7 @@ mod claim;
 mod error;
 pub mod ipm;
 pub mod iterate;
+mod lanes;
 pub mod parallel;
 mod price_rule;
 mod projection;
@@ -58,8 +59,9 @@ mod scalar;
 mod vi;
 
 pub use allocator::{
-    allocate, allocate_into, solve_multiplier, Allocation, AllocatorSettings, Bound, Family,
-    Multiplier, NashQuadraticFamily, QuadraticFamily, ScalarFamily,
+    allocate, allocate_into, generic_bracket, generic_finish, solve_multiplier, Allocation,
+    AllocatorSettings, Bound, Bracket, Family, FinishStats, Multiplier, NashQuadraticFamily,
+    QuadraticFamily, ScalarFamily,
 };
 pub use candidate::Candidate;
 pub use certificate::{Certificate, CertificateReport, Status};
@@ -73,6 +75,7 @@ pub use iterate::{
     callback, progress, Callback, Executor, Observer, OscillationDetector, Progress, ProgressHook,
     Run, Step, Stepper, Swing, Termination, Trace, TraceMode,
 };
+pub use lanes::{Lanes, Mask, LANES};
 pub use price_rule::{FastRule, FixedStep, PriceRule};
 pub use projection::{project_box_sum, Projection};
 pub use scalar::{
