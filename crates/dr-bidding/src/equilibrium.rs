@@ -161,26 +161,29 @@ pub fn nash_quadratic_value(a: f64, h: f64, d: f64, q: f64) -> f64 {
 /// Below this `τ = 2q/d`, [`nash_quadratic_value`] sums the series (where `L − τ` cancels).
 const SERIES_TAU: f64 = 0.01;
 
+/// `1/(k+2)` and `1/(k+3)` for `k = 0..9`: the coefficients of the series of
+/// [`nash_series_value`] (scalar and lane by lane).
+const SERIES_RECIPROCALS: [f64; 11] = [
+    1.0 / 2.0,
+    1.0 / 3.0,
+    1.0 / 4.0,
+    1.0 / 5.0,
+    1.0 / 6.0,
+    1.0 / 7.0,
+    1.0 / 8.0,
+    1.0 / 9.0,
+    1.0 / 10.0,
+    1.0 / 11.0,
+    1.0 / 12.0,
+];
+
 /// `C + ΔC` by the series of [`nash_quadratic_value`],
 /// `ΔC = (q²/d) Σ_{k<10} τ^k (a/(k+2) + 2 h q/(k+3))`, for `0 < τ = 2q/d < 0.01`
 /// (truncation below `τ^10`); the final pass of the Nash solve sums the same series lane by
 /// lane (`nash_finish_lanes`).
 #[inline(always)]
 fn nash_series_value(a: f64, h: f64, d: f64, q: f64, c: f64, tau: f64) -> f64 {
-    // 1/(k+2) and 1/(k+3) for k = 0..9.
-    const R: [f64; 11] = [
-        1.0 / 2.0,
-        1.0 / 3.0,
-        1.0 / 4.0,
-        1.0 / 5.0,
-        1.0 / 6.0,
-        1.0 / 7.0,
-        1.0 / 8.0,
-        1.0 / 9.0,
-        1.0 / 10.0,
-        1.0 / 11.0,
-        1.0 / 12.0,
-    ];
+    const R: [f64; 11] = SERIES_RECIPROCALS;
     let hq = 2.0 * h * q;
     let mut sum = 0.0;
     for k in (0..10).rev() {
@@ -283,19 +286,7 @@ fn nash_finish_lanes(
     let tau = 2.0 * x / d;
     let series = Mask::gt(x, zero).and(Mask::lt(tau, Lanes::splat(SERIES_TAU)));
     // The series of `nash_series_value`, lane by lane.
-    const R: [f64; 11] = [
-        1.0 / 2.0,
-        1.0 / 3.0,
-        1.0 / 4.0,
-        1.0 / 5.0,
-        1.0 / 6.0,
-        1.0 / 7.0,
-        1.0 / 8.0,
-        1.0 / 9.0,
-        1.0 / 10.0,
-        1.0 / 11.0,
-        1.0 / 12.0,
-    ];
+    const R: [f64; 11] = SERIES_RECIPROCALS;
     let c = (a + h * x) * x;
     let hq = 2.0 * h * x;
     let mut sum = zero;
