@@ -57,11 +57,14 @@ fn enabled() -> bool {
         1 => true,
         2 => false,
         _ => {
+            #[cfg(target_os = "linux")]
             // SAFETY: getenv with a NUL-terminated name; the value is only read, at once.
             let on = unsafe {
                 let v = libc::getenv(c"DR_HUGE_PAGES".as_ptr());
                 !v.is_null() && *v == b'1' as libc::c_char && *v.add(1) == 0
             };
+            #[cfg(not(target_os = "linux"))]
+            let on = false;
             ENABLED.store(if on { 1 } else { 2 }, Ordering::Relaxed);
             on
         }
