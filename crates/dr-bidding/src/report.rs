@@ -19,7 +19,6 @@ use crate::error::BiddingError;
 use crate::market::{Costs, Direction, Market};
 use dr_convex::parallel::{chunked_reduce, deterministic_sum, DEFAULT_PARALLEL_THRESHOLD};
 use dr_convex::{AllocatorSettings, Claim};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -694,18 +693,11 @@ pub fn write_customers_csv(
         out
     };
     let chunks = n.div_ceil(CSV_ROWS);
-    let mut c = 0;
-    while c < chunks {
-        let batch = CSV_BATCH.min(chunks - c);
-        let parts: Vec<Vec<u8>> = if n >= DEFAULT_PARALLEL_THRESHOLD {
-            (c..c + batch).into_par_iter().map(format_rows).collect()
-        } else {
-            (c..c + batch).map(format_rows).collect()
-        };
-        for p in &parts {
-            w.write_all(p)?;
-        }
-        c += batch;
-    }
-    Ok(())
+    dr_convex::parallel::write_chunks_in_order(
+        w,
+        chunks,
+        CSV_BATCH,
+        n >= DEFAULT_PARALLEL_THRESHOLD,
+        format_rows,
+    )
 }

@@ -77,3 +77,35 @@ where
         }
     }
 }
+
+/// Writes the text of `chunks` fixed chunks to `w` in chunk order: `format(c)` renders chunk
+/// `c`, `batch` chunks at a time (on the rayon pool when `parallel`), so at most `batch`
+/// chunks' text is held at once and the bytes never depend on the number of threads. Used by
+/// the per-customer CSV writers of the model crates.
+pub fn write_chunks_in_order<W, F>(
+    w: &mut W,
+    chunks: usize,
+    batch: usize,
+    parallel: bool,
+    format: F,
+) -> std::io::Result<()>
+where
+    W: std::io::Write + ?Sized,
+    F: Fn(usize) -> Vec<u8> + Sync + Send,
+{
+    let batch = batch.max(1);
+    let mut c = 0;
+    while c < chunks {
+        let end = (c + batch).min(chunks);
+        let parts: Vec<Vec<u8>> = if parallel {
+            (c..end).into_par_iter().map(&format).collect()
+        } else {
+            (c..end).map(&format).collect()
+        };
+        for p in &parts {
+            w.write_all(p)?;
+        }
+        c = end;
+    }
+    Ok(())
+}

@@ -874,7 +874,6 @@ pub fn loads_csv_header(report: &SolveReport) -> Vec<String> {
 /// Errors: the two equilibria's loads do not have the same rows (`InvalidInput`), or the
 /// writer's.
 pub fn write_loads_csv(report: &SolveReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    use rayon::prelude::*;
     let (ce, ne) = (
         &report.competitive.loads,
         &report.strategic.equilibrium.loads,
@@ -924,20 +923,13 @@ pub fn write_loads_csv(report: &SolveReport, w: &mut dyn std::io::Write) -> std:
         }
         out
     };
-    let mut c = 0;
-    while c < chunks {
-        let batch = CSV_BATCH.min(chunks - c);
-        let parts: Vec<Vec<u8>> = if rows >= 2 * CSV_ROWS {
-            (c..c + batch).into_par_iter().map(format_rows).collect()
-        } else {
-            (c..c + batch).map(format_rows).collect()
-        };
-        for p in &parts {
-            w.write_all(p)?;
-        }
-        c += batch;
-    }
-    Ok(())
+    dr_convex::parallel::write_chunks_in_order(
+        w,
+        chunks,
+        CSV_BATCH,
+        rows >= 2 * CSV_ROWS,
+        format_rows,
+    )
 }
 
 impl SolveReport {
