@@ -594,6 +594,24 @@ pub const MEMORY_PER_ALLOCATION_ENTRY: u64 = 100 * 8;
 pub const MEMORY_BASE: u64 = 1 << 20;
 
 impl Scenario {
+    /// Each company's name as written, else `company k` (for reports and tables).
+    fn company_names(&self) -> Vec<String> {
+        self.companies
+            .iter()
+            .enumerate()
+            .map(|(k, c)| c.name.clone().unwrap_or_else(|| format!("company {k}")))
+            .collect()
+    }
+
+    /// Each consumer class's name as written, else `class i`.
+    fn consumer_names(&self) -> Vec<String> {
+        self.consumers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
+            .collect()
+    }
+
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` and
     /// `dr verify` need on this scenario, from its counts (`K` companies, `T` periods, `N`
     /// classes) without allocating anything: `MEMORY_BASE` +
@@ -873,18 +891,8 @@ impl Scenario {
         Ok(ScenarioModel {
             market,
             allocation,
-            company_names: self
-                .companies
-                .iter()
-                .enumerate()
-                .map(|(k, c)| c.name.clone().unwrap_or_else(|| format!("company {k}")))
-                .collect(),
-            consumer_names: self
-                .consumers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
-                .collect(),
+            company_names: self.company_names(),
+            consumer_names: self.consumer_names(),
             budgets,
             simulation,
         })
@@ -1117,18 +1125,8 @@ impl Scenario {
         Ok(GeneralScenarioModel {
             market,
             simulation,
-            company_names: self
-                .companies
-                .iter()
-                .enumerate()
-                .map(|(k, c)| c.name.clone().unwrap_or_else(|| format!("company {k}")))
-                .collect(),
-            consumer_names: self
-                .consumers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| c.name.clone().unwrap_or_else(|| format!("class {i}")))
-                .collect(),
+            company_names: self.company_names(),
+            consumer_names: self.consumer_names(),
         })
     }
 
