@@ -15,7 +15,7 @@ use crate::bid_trace::CriticalStep;
 use crate::iterative::{Behaviour, PriceUpdate, SimulationRun};
 use crate::simulation_report::{equilibrium_name, update_name};
 use crate::studies::{ConvergenceStudy, OscillationStudy, SweepRow};
-use dr_convex::{Claim, Termination};
+use dr_convex::{six_digits, Claim, Termination};
 use serde::{Deserialize, Serialize};
 
 /// Relative tolerance of the hard checks of the studies (Theorem 5 ratios, the unilateral
@@ -30,25 +30,6 @@ pub const PANEL_ROUNDS: usize = 400;
 
 /// Customers shown in a [`BidPanel`].
 pub const PANEL_CUSTOMERS: usize = 5;
-
-/// A number with 6 significant digits (scientific when very large or small), for claims.
-fn g6(v: f64) -> String {
-    if v == 0.0 {
-        "0".to_string()
-    } else if !v.is_finite() {
-        format!("{v}")
-    } else if v.abs() >= 1e6 || v.abs() < 1e-4 {
-        format!("{v:.3e}")
-    } else {
-        let digits = (5 - v.abs().log10().floor() as i32).clamp(0, 10) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    }
-}
 
 fn who(b: Behaviour) -> &'static str {
     match b {
@@ -301,9 +282,9 @@ impl ConvergenceStudyReport {
                         st.config.name,
                         who(behaviour),
                         fast.run.rounds,
-                        g6(st.config.step),
+                        six_digits(st.config.step),
                         paper.run.termination,
-                        g6(match behaviour {
+                        six_digits(match behaviour {
                             Behaviour::Competitive => st.competitive_critical_step,
                             Behaviour::Strategic => st.nash_critical_step,
                         })
@@ -352,8 +333,8 @@ impl ConvergenceStudyReport {
             format!(
                 "γ = {} × the critical step {}: {} after {} rounds; the mismatch changed sign \
                  {} times over the last 64 rounds (at least 16 required)",
-                g6(factor),
-                g6(osc.critical_step),
+                six_digits(factor),
+                six_digits(osc.critical_step),
                 osc.run.termination,
                 osc.run.rounds,
                 osc.late_sign_changes
@@ -516,8 +497,8 @@ impl SweepStudyReport {
                 format!(
                     "scenario {s}: p*/p̄ and C*/C̄ fall towards 1 as n grows (at n = {}: {}, {})",
                     last.map_or(0, |r| r.n),
-                    last.map_or("-".into(), |r| g6(r.price_ratio)),
-                    last.map_or("-".into(), |r| g6(r.cost_ratio))
+                    last.map_or("-".into(), |r| six_digits(r.price_ratio)),
+                    last.map_or("-".into(), |r| six_digits(r.cost_ratio))
                 ),
                 falls && towards_one,
                 format!(
@@ -545,10 +526,10 @@ impl SweepStudyReport {
                     "small n (n = {}): scenario 2 is worse than scenario 3 (p*/p̄ {} vs {}, \
                      C*/C̄ {} vs {})",
                     a.n,
-                    g6(a.price_ratio),
-                    g6(b.price_ratio),
-                    g6(a.cost_ratio),
-                    g6(b.cost_ratio)
+                    six_digits(a.price_ratio),
+                    six_digits(b.price_ratio),
+                    six_digits(a.cost_ratio),
+                    six_digits(b.cost_ratio)
                 ),
                 a.price_ratio > b.price_ratio && a.cost_ratio > b.cost_ratio,
                 "both ratios of scenario 2 above those of scenario 3",
@@ -561,10 +542,10 @@ impl SweepStudyReport {
                         "large n (n = {}): scenario 3 has the larger ratios (p*/p̄ {} vs {}, \
                          C*/C̄ {} vs {})",
                         a.n,
-                        g6(b.price_ratio),
-                        g6(a.price_ratio),
-                        g6(b.cost_ratio),
-                        g6(a.cost_ratio)
+                        six_digits(b.price_ratio),
+                        six_digits(a.price_ratio),
+                        six_digits(b.cost_ratio),
+                        six_digits(a.cost_ratio)
                     ),
                     b.price_ratio > a.price_ratio && b.cost_ratio > a.cost_ratio,
                     "both ratios of scenario 3 above those of scenario 2",

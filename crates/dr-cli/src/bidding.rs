@@ -47,7 +47,7 @@ use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
 use super::output::{
-    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+    certificate_text, check_memory, heading_word, num, CsvTable, Draft, Options, Output, Table,
 };
 use super::study::Study;
 use crate::command::RoundReport;
@@ -175,17 +175,13 @@ fn ratio(r: f64) -> String {
     }
 }
 
-/// Ten significant digits, for numbers that differ only far after the sixth.
+/// Ten significant digits, for numbers that differ only far after the sixth (outside
+/// `10^-6 ≤ |v| < 10^9`, shortest round-trip).
 fn fine(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() || !(1e-6..1e9).contains(&v.abs()) {
-        return format!("{v}");
-    }
-    let digits = (9 - v.abs().log10().floor() as i32).clamp(0, 16) as usize;
-    let s = format!("{v:.digits$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    if (1e-6..1e9).contains(&v.abs()) {
+        dr_convex::significant(v, 10)
     } else {
-        s
+        format!("{v}")
     }
 }
 
@@ -378,11 +374,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             rows: Box::new(move |w| write_customers_csv(&market, &report, w)),
         }
     };
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_tables(Shared(report), vec![table]))
 }
@@ -1153,11 +1148,10 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         runs.push(RunReport::Simulated(Box::new(sim)));
     }
     let report = SimulationReport::new(s.name(), n, d, runs);
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_body(report))
 }
@@ -1315,11 +1309,10 @@ fn study_scenarios(opts: &Options) -> Result<Output, CliError> {
         }
         plots.push(Plot::new("bidding-scenarios-high-cost-load", &fig6));
     }
-    Ok(Output {
+    Ok(Draft {
         outcome: facts_outcome(&report.facts),
         text,
         plots,
-        ..Output::default()
     }
     .with_body(report))
 }
@@ -1582,11 +1575,10 @@ fn study_convergence(opts: &Options) -> Result<Output, CliError> {
         .dashed_series("p̄ (competitive)", level(osc.equilibrium_price, last));
         plots.push(Plot::new("bidding-convergence-oscillation", &chart));
     }
-    Ok(Output {
+    Ok(Draft {
         outcome: facts_outcome(&report.facts),
         text,
         plots,
-        ..Output::default()
     }
     .with_body(report))
 }
@@ -1669,11 +1661,10 @@ fn demo_30(opts: &Options) -> Result<Output, CliError> {
     for c in &r.claims {
         outcome.claim(&c.claim, c.holds);
     }
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_body(r))
 }

@@ -9,7 +9,7 @@
 //! a line break). A row whose number of cells is not the header's is an error, never a
 //! ragged file.
 
-use crate::output::{CsvTable, Output};
+use crate::output::{CsvTable, Draft, Output};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -26,7 +26,7 @@ impl<T: Serialize> Serialize for Shared<T> {
 
 /// `out` with `report` as its JSON body and `tables(report)` as its `--output DIR` tables.
 pub(crate) fn tabled<R: Serialize + 'static>(
-    out: Output,
+    out: Draft,
     report: R,
     tables: fn(&Arc<R>) -> Vec<CsvTable>,
 ) -> Output {

@@ -4,7 +4,7 @@
 
 use super::error::CliError;
 use super::models;
-use super::output::{certificate_text, heading_word, num, Options, Output, Table};
+use super::output::{certificate_text, heading_word, num, Draft, Options, Output, Table};
 use demand_response::plot::{BarChart, LineChart, Plot};
 use demand_response::scenario::ModelKind;
 use dr_convex::CertificateReport;
@@ -139,11 +139,10 @@ pub(crate) fn run(opts: &Options) -> Result<Output, CliError> {
         sections: json_sections,
         models_available: available.iter().map(|m| m.name()).collect(),
     };
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_body(report))
 }
@@ -356,10 +355,10 @@ fn supply_function_equilibrium(opts: &Options) -> Result<Output, CliError> {
         .group("load q̄_i", order.iter().map(|&i| q[i]));
         plots.push(Plot::new("kernel-equilibrium-loads", &bars));
     }
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     }
     .with_body(report);
     out.certificate(context, &eq.certificate);
@@ -457,10 +456,10 @@ fn shaping_projection(opts: &Options) -> Result<Output, CliError> {
         .group("projection q(t)", proj.x.clone());
         plots.push(Plot::new("kernel-projection", &chart));
     }
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     }
     .with_body(report);
     out.certificate(context, &proj.certificate);

@@ -16,6 +16,7 @@
 
 use serde_json::ser::Formatter;
 use std::io::{self, Write};
+use std::sync::mpsc;
 
 /// A `serde_json` formatter: pretty objects, numeric arrays inline (see the module doc).
 #[derive(Debug, Default)]
@@ -29,40 +30,161 @@ pub(crate) struct ReportFormatter {
     /// A separator owed before the next array element: `Some(first)`.
     pending: Option<bool>,
     /// Consecutive array elements that are floating-point numbers (NaN stands for `null`),
-    /// not yet written; see [`ReportFormatter::flush_numbers`].
+    /// not yet formatted; see [`ReportFormatter::flush_numbers`].
     numbers: Vec<f64>,
     /// Whether the first buffered number is its array's first element (no comma before it).
     numbers_first: bool,
-    /// The text of a batch, one fixed slice per chunk, formatted in parallel (reused between
-    /// batches).
-    text: Vec<u8>,
+    /// The previous full batch, being formatted on the thread pool while the serializer
+    /// buffers the next one; written before anything that follows it.
+    in_flight: Option<mpsc::Receiver<(Batch, io::Result<()>)>>,
+    /// Batches written, kept for their buffers (after the first two batches no fresh memory
+    /// is touched: each fresh page is a fault).
+    spare: Vec<Batch>,
 }
 
 /// Numbers formatted per parallel task (fixed, so the output never depends on the threads).
-pub(crate) const CHUNK: usize = 1 << 14;
-/// Numbers buffered before a batch is formatted and written (bounds the buffer: 8 MiB of
-/// numbers, about 20 MiB of text).
-pub(crate) const BATCH: usize = 1 << 20;
+pub(crate) const CHUNK: usize = 1 << 12;
+/// Numbers buffered before a batch is formatted and written (bounds the buffers: a batch is
+/// 512 KiB of numbers and 2 MiB of text slots, and at most three batches exist at a time).
+pub(crate) const BATCH: usize = 1 << 16;
 /// Below this many buffered numbers a batch is formatted on the calling thread.
-const PARALLEL_FROM: usize = 1 << 15;
+const PARALLEL_FROM: usize = 1 << 13;
 
 /// Room for one element: a comma and a shortest round-trip `f64` (at most 24 characters,
 /// e.g. `-2.2250738585072014e-308`) or `null`, with a margin. Should a number ever take more,
 /// the write into its chunk's slice fails with an error instead of truncating.
 const MAX_NUMBER_BYTES: usize = 32;
 
-/// Writes `,x` for each number (`null` for NaN) to `out`.
-fn format_numbers<W: Write>(xs: &[f64], out: &mut W) -> io::Result<()> {
-    let mut compact = serde_json::ser::CompactFormatter;
-    for &x in xs {
-        out.write_all(b",")?;
-        if x.is_nan() {
-            out.write_all(b"null")?;
-        } else {
-            compact.write_f64(out, x)?;
+/// Writes `,x` for each number of `xs` (`null` for NaN) into `out`, returning the bytes
+/// written; the digits are `serde_json`'s (its compact formatter calls `zmij` the same way).
+/// An element is written into a slot of [`MAX_NUMBER_BYTES`] with fixed-size moves (no
+/// library call per number); fails, without truncating, when `out` has no room for a slot.
+///
+/// Four numbers are formatted, each into its own buffer, before the four are copied out: a
+/// number's digits are read back only after its buffer's many small stores have retired,
+/// instead of stalling on them (store-to-load forwarding fails on such a read).
+fn format_numbers(xs: &[f64], out: &mut [u8]) -> io::Result<usize> {
+    let mut digits: [zmij::Buffer; 4] = Default::default();
+    let mut at = 0;
+    let mut groups = xs.chunks_exact(4);
+    for group in &mut groups {
+        let [d0, d1, d2, d3] = &mut digits;
+        let texts = [
+            number_text(d0, group[0]),
+            number_text(d1, group[1]),
+            number_text(d2, group[2]),
+            number_text(d3, group[3]),
+        ];
+        for text in texts {
+            at = put_element(out, at, text)?;
+        }
+    }
+    for &x in groups.remainder() {
+        at = put_element(out, at, number_text(&mut digits[0], x))?;
+    }
+    Ok(at)
+}
+
+/// The JSON text of an array element: shortest round-trip digits, `null` for NaN.
+#[inline(always)]
+fn number_text(digits: &mut zmij::Buffer, x: f64) -> &[u8] {
+    if x.is_nan() {
+        b"null"
+    } else {
+        digits.format_finite(x).as_bytes()
+    }
+}
+
+/// Writes `,text` into the slot of `out` at `at`; returns where the next element starts.
+#[inline(always)]
+fn put_element(out: &mut [u8], at: usize, text: &[u8]) -> io::Result<usize> {
+    let slot: &mut [u8; MAX_NUMBER_BYTES] = out
+        .get_mut(at..at + MAX_NUMBER_BYTES)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| io::Error::other("no room left for a formatted number"))?;
+    slot[0] = b',';
+    put_short(&mut slot[1..], text)?;
+    Ok(at + 1 + text.len())
+}
+
+/// Copies `src` to the start of `dst` (`dst` at least 24 bytes long) with two overlapping
+/// fixed-size moves, as a short `memcpy` would, inline; `src` longer than 24 bytes (never a
+/// shortest round-trip `f64`) is an error.
+#[inline(always)]
+fn put_short(dst: &mut [u8], src: &[u8]) -> io::Result<()> {
+    fn word<const K: usize>(dst: &mut [u8], src: &[u8], at: usize) {
+        let w: [u8; K] = src[at..at + K].try_into().expect("K bytes");
+        dst[at..at + K].copy_from_slice(&w);
+    }
+    let n = src.len();
+    if n > 24 || dst.len() < 24 {
+        return Err(io::Error::other("a formatted number longer than its slot"));
+    }
+    if n >= 16 {
+        word::<16>(dst, src, 0);
+        word::<8>(dst, src, n - 8);
+    } else if n >= 8 {
+        word::<8>(dst, src, 0);
+        word::<8>(dst, src, n - 8);
+    } else if n >= 4 {
+        word::<4>(dst, src, 0);
+        word::<4>(dst, src, n - 4);
+    } else {
+        // Never a JSON number (at least `0.0`); a byte loop, not a library call.
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
         }
     }
     Ok(())
+}
+
+/// A batch of numbers and their text: one fixed slice of [`CHUNK`] slots per chunk.
+#[derive(Debug, Default)]
+struct Batch {
+    numbers: Vec<f64>,
+    /// Whether the first number is its array's first element (no comma before it).
+    first: bool,
+    text: Vec<u8>,
+    /// The bytes written into each chunk's slice.
+    lengths: Vec<usize>,
+}
+
+impl Batch {
+    /// Formats the numbers, over fixed chunks (in parallel when there are many, so the bytes
+    /// never depend on the threads).
+    fn format(&mut self) -> io::Result<()> {
+        use rayon::prelude::*;
+        let chunks = self.numbers.len().div_ceil(CHUNK);
+        let span = CHUNK * MAX_NUMBER_BYTES;
+        if self.text.len() < chunks * span {
+            // Fresh zeroed memory (no fill pass: the allocator's pages come zeroed).
+            self.text = vec![0; chunks * span];
+        }
+        self.lengths = if self.numbers.len() < PARALLEL_FROM {
+            self.text[..chunks * span]
+                .chunks_mut(span)
+                .zip(self.numbers.chunks(CHUNK))
+                .map(|(out, xs)| format_numbers(xs, out))
+                .collect::<io::Result<_>>()?
+        } else {
+            self.text[..chunks * span]
+                .par_chunks_mut(span)
+                .zip(self.numbers.par_chunks(CHUNK))
+                .map(|(out, xs)| format_numbers(xs, out))
+                .collect::<io::Result<_>>()?
+        };
+        Ok(())
+    }
+
+    /// Writes the formatted text, without the comma before an array's first element.
+    fn write<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        let span = CHUNK * MAX_NUMBER_BYTES;
+        for (k, &len) in self.lengths.iter().enumerate() {
+            let from = k * span + usize::from(k == 0 && self.first);
+            w.write_all(&self.text[from..k * span + len])?;
+        }
+        Ok(())
+    }
 }
 
 impl ReportFormatter {
@@ -89,50 +211,72 @@ impl ReportFormatter {
         }
         self.numbers.push(x);
         if self.numbers.len() >= BATCH {
-            self.flush_numbers(w)?;
+            self.pass_on_full_batch(w)?;
         }
         Ok(true)
     }
 
-    /// Writes the buffered numbers, with the commas the sequential layout has between them:
-    /// formatted in parallel over fixed chunks when there are many, written in order.
+    /// The buffered numbers as a batch (taking a spare batch's buffers); the buffer is left
+    /// empty, with room for a batch.
+    fn take_batch(&mut self) -> Batch {
+        let mut batch = self.spare.pop().unwrap_or_default();
+        batch.numbers.clear();
+        std::mem::swap(&mut batch.numbers, &mut self.numbers);
+        if self.numbers.capacity() < BATCH {
+            self.numbers.reserve_exact(BATCH);
+        }
+        batch.first = std::mem::take(&mut self.numbers_first);
+        batch
+    }
+
+    /// Waits for the batch being formatted, if any, and writes it.
+    fn finish_in_flight<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        if let Some(rx) = self.in_flight.take() {
+            let (batch, formatted) = rx
+                .recv()
+                .map_err(|_| io::Error::other("a batch of numbers was lost while formatting"))?;
+            formatted?;
+            batch.write(w)?;
+            self.spare.push(batch);
+        }
+        Ok(())
+    }
+
+    /// A full batch: formatted on the thread pool while the serializer buffers the next one;
+    /// the batch before it is written meanwhile (written in order, so the bytes are those of
+    /// the sequential layout).
+    ///
+    /// On a thread of a rayon pool (a library caller inside `install`) the batch is formatted
+    /// and written at once instead: waiting there for a spawned task could wait for itself.
+    fn pass_on_full_batch<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        if rayon::current_thread_index().is_some() {
+            return self.flush_numbers(w);
+        }
+        let previous = self.in_flight.take();
+        let mut batch = self.take_batch();
+        let (tx, rx) = mpsc::channel();
+        rayon::spawn(move || {
+            let formatted = batch.format();
+            // The receiver is gone only when serializing stopped with an error.
+            let _ = tx.send((batch, formatted));
+        });
+        self.in_flight = previous;
+        self.finish_in_flight(w)?;
+        self.in_flight = Some(rx);
+        Ok(())
+    }
+
+    /// Writes the buffered numbers (and the batch still being formatted before them), with
+    /// the commas the sequential layout has between them.
     fn flush_numbers<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.finish_in_flight(w)?;
         if self.numbers.is_empty() {
             return Ok(());
         }
-        let skip = usize::from(self.numbers_first);
-        if self.numbers.len() < PARALLEL_FROM {
-            let mut out = Vec::with_capacity(self.numbers.len() * 24);
-            format_numbers(&self.numbers, &mut out)?;
-            w.write_all(&out[skip..])?;
-        } else {
-            use rayon::prelude::*;
-            // One text buffer for the batch, each chunk formatting into its own fixed slice
-            // (a number takes at most MAX_NUMBER_BYTES), kept between batches: after the first
-            // batch no fresh memory is touched (each fresh page is a fault).
-            let chunks = self.numbers.len().div_ceil(CHUNK);
-            let span = CHUNK * MAX_NUMBER_BYTES;
-            if self.text.len() < chunks * span {
-                // Fresh zeroed memory (no fill pass: the allocator's pages come zeroed).
-                self.text = vec![0; chunks * span];
-            }
-            let lengths: Vec<usize> = self.text[..chunks * span]
-                .par_chunks_mut(span)
-                .zip(self.numbers.par_chunks(CHUNK))
-                .map(|(out, xs)| {
-                    let room = out.len();
-                    let mut cursor: &mut [u8] = out;
-                    format_numbers(xs, &mut cursor)?;
-                    Ok(room - cursor.len())
-                })
-                .collect::<io::Result<_>>()?;
-            for (k, &len) in lengths.iter().enumerate() {
-                let from = k * span + if k == 0 { skip } else { 0 };
-                w.write_all(&self.text[from..k * span + len])?;
-            }
-        }
-        self.numbers.clear();
-        self.numbers_first = false;
+        let mut batch = self.take_batch();
+        batch.format()?;
+        batch.write(w)?;
+        self.spare.push(batch);
         Ok(())
     }
 
@@ -327,9 +471,9 @@ mod tests {
         // A column longer than a batch, with nulls and integers between the floats: the inline
         // array is exactly serde_json's compact rendering of it, for 1 and 4 threads.
         // Integers (which end a run of buffered floats) only in the first 50 000 elements;
-        // after them a run longer than a batch (a full batch is written mid-array), and a
-        // short tail.
-        let n = 50_000 + BATCH + CHUNK + 7;
+        // after them a run of three batches and more (full batches are formatted on the pool
+        // while the next is buffered, and written mid-array), and a short tail.
+        let n = 50_000 + 3 * BATCH + CHUNK + 7;
         let xs: Vec<Value> = (0..n)
             .map(|i| match i % 9973 {
                 0 => Value::Null,
@@ -347,8 +491,40 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
+            // Inside a pool, batches are formatted in place.
             let text = pool.install(|| render(&v));
             assert!(text == expected, "layout differs with {threads} threads");
         }
+        // From a thread outside any pool (as `dr` runs), full batches are formatted on the
+        // global pool while the next is buffered.
+        let v = std::sync::Arc::new(v);
+        let shared = std::sync::Arc::clone(&v);
+        let text = std::thread::spawn(move || render(&shared)).join().unwrap();
+        assert!(text == expected, "the pipelined layout differs");
+    }
+
+    #[test]
+    fn short_copies_equal_a_plain_copy_for_every_length() {
+        let src: Vec<u8> = (b'a'..=b'z').collect();
+        for n in 0..=24 {
+            let mut dst = [b'#'; 30];
+            put_short(&mut dst, &src[..n]).unwrap();
+            assert_eq!(&dst[..n], &src[..n], "length {n}");
+            assert!(
+                dst[n..].iter().all(|&b| b == b'#'),
+                "length {n} wrote past its end"
+            );
+        }
+        assert!(put_short(&mut [0; 30], &src[..25]).is_err());
+        assert!(put_short(&mut [0; 23], &src[..3]).is_err());
+    }
+
+    #[test]
+    fn formatting_into_too_small_a_slice_is_an_error_not_a_truncation() {
+        // Room for one slot and a little: one number fits, the second's slot does not.
+        let mut out = [0u8; MAX_NUMBER_BYTES + 2];
+        assert_eq!(format_numbers(&[0.5], &mut out).unwrap(), 4);
+        assert_eq!(&out[..4], b",0.5");
+        assert!(format_numbers(&[0.5, 1.5], &mut out).is_err());
     }
 }

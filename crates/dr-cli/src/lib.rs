@@ -197,7 +197,8 @@ fn emit(out: Output, opts: &Options) -> Result<u8, CliError> {
         // Streamed: the document is never held in memory. A closed pipe (`dr … --json |
         // head`) ends the output quietly, as `write_stdout` does.
         let stdout = std::io::stdout();
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        let lock = stdout.lock();
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, raw_stdout(lock));
         let written = out
             .write_json(&extras, &mut w)
             .map_err(|e| (e.io_error_kind(), e.to_string()))
@@ -285,6 +286,33 @@ fn error_line(error: &str, kind: &str) -> String {
     let line = serde_json::to_string(&ErrorLine { error, kind })
         .unwrap_or_else(|_| String::from("{\"error\": \"unprintable error\"}"));
     format!("{line}\n")
+}
+
+/// Standard output for a large document: on Unix a duplicate of its descriptor, written
+/// directly (the standard handle is line-buffered and scans every write for a newline, a
+/// sequential pass over the whole document), with `lock` held so nothing else interleaves;
+/// elsewhere, or should the duplicate fail, the locked handle itself.
+fn raw_stdout(lock: std::io::StdoutLock<'static>) -> Box<dyn Write> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = lock.as_fd().try_clone_to_owned() {
+            struct Held(
+                std::fs::File,
+                #[allow(dead_code)] std::io::StdoutLock<'static>,
+            );
+            impl Write for Held {
+                fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                    self.0.write(buf)
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    self.0.flush()
+                }
+            }
+            return Box::new(Held(std::fs::File::from(fd), lock));
+        }
+    }
+    Box::new(lock)
 }
 
 /// Prints to stdout, ignoring a closed pipe (`dr demo | head` must not panic).

@@ -41,7 +41,7 @@ use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
 use super::output::{
-    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+    certificate_text, check_memory, heading_word, num, CsvTable, Draft, Options, Output, Table,
 };
 use crate::command::RoundReport;
 use demand_response::plot::{BarChart, GraphDrawing, LineChart, Plot};
@@ -110,10 +110,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     };
     record(&mut out.outcome, &report);
     Ok(tabled(out, report, solve_tables))
@@ -851,10 +851,10 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     };
     out.outcome.certificate(
         "planner's problem (3) (the reference optimum x*)",
@@ -1081,10 +1081,10 @@ fn demo_community(opts: &Options) -> Result<Output, CliError> {
     } else {
         Vec::new()
     };
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     };
     record(&mut out.outcome, r);
     Ok(out.with_body(demo))

@@ -35,7 +35,7 @@ pub(crate) trait Body {
     }
 }
 
-/// A typed report with per-item tables for `--output DIR` ([`Output::with_tables`]): the
+/// A typed report with per-item tables for `--output DIR` ([`Draft::with_tables`]): the
 /// JSON is the report's, the tables are written as CSV next to it.
 pub(crate) struct Tabled<T> {
     /// The report.
@@ -112,15 +112,23 @@ impl<T: Serialize> Body for T {
 }
 
 /// The result of a command: a typed JSON body for `--json`, a human-readable text, and
-/// plots for `--plot DIR`, plus the [`Outcome`] that decides the exit status.
-#[derive(Default)]
+/// plots for `--plot DIR`, plus the [`Outcome`] that decides the exit status. Built from a
+/// [`Draft`] by [`Draft::with_body`] or [`Draft::with_tables`]: every result has its typed
+/// report (no JSON is built by hand).
 pub(crate) struct Output {
-    /// Machine-readable result (streamed with `--json`): the typed report. When `None`,
-    /// [`Output::json`] is printed instead.
-    pub body: Option<Box<dyn Body>>,
-    /// Machine-readable result built by hand (printed with `--json` when there is no
-    /// [`Output::body`]). Being replaced by typed reports (issue 13).
-    pub json: Value,
+    /// Machine-readable result (streamed with `--json`): the typed report.
+    pub body: Box<dyn Body>,
+    /// Human-readable result: a few lines and tables (printed otherwise).
+    pub text: String,
+    /// Figures, written as `DIR/<name>.svg` with `--plot DIR`.
+    pub plots: Vec<Plot>,
+    /// What the result certifies; the exit status is its worst verdict's (`Verdict::exit_code`).
+    pub outcome: Outcome,
+}
+
+/// An [`Output`] before its typed report is attached: the text, plots and outcome.
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
     /// Human-readable result: a few lines and tables (printed otherwise).
     pub text: String,
     /// Figures, written as `DIR/<name>.svg` with `--plot DIR`.
@@ -203,62 +211,35 @@ fn write_parquet(_: &std::path::Path, _: &[CsvTable]) -> Result<Vec<PathBuf>, Cl
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Output")
-            .field("body", &self.body.as_ref().map(|_| "<typed report>"))
-            .field("json", &self.json)
+            .field("body", &"<typed report>")
             .field("text", &self.text)
             .field("outcome", &self.outcome)
             .finish_non_exhaustive()
     }
 }
 
-impl Output {
-    /// Sets the typed report `--json` renders.
-    #[allow(dead_code)] // the model modules move to typed reports one by one (issue 13)
-    pub(crate) fn with_body(mut self, body: impl Serialize + 'static) -> Self {
-        self.body = Some(Box::new(body));
-        self
+impl Draft {
+    /// The output with `body` as the typed report `--json` renders.
+    pub(crate) fn with_body(self, body: impl Serialize + 'static) -> Output {
+        self.into_output(Box::new(body))
     }
 
-    /// Sets the typed report `--json` renders and the tables `--output DIR` writes.
+    /// The output with `report` as the typed report `--json` renders and the tables
+    /// `--output DIR` writes.
     pub(crate) fn with_tables(
-        mut self,
+        self,
         report: impl Serialize + 'static,
         tables: Vec<CsvTable>,
-    ) -> Self {
-        self.body = Some(Box::new(Tabled { report, tables }));
-        self
+    ) -> Output {
+        self.into_output(Box::new(Tabled { report, tables }))
     }
 
-    /// The tables `--output DIR` writes (none without a [`Tabled`] body).
-    pub(crate) fn tables(&self) -> &[CsvTable] {
-        self.body.as_ref().map_or(&[], |b| b.tables())
-    }
-
-    /// Writes the JSON result (the typed body, or the hand-built value) with `extras`.
-    pub(crate) fn write_json(
-        &self,
-        extras: &Extras<'_>,
-        w: &mut dyn std::io::Write,
-    ) -> serde_json::Result<()> {
-        match &self.body {
-            Some(body) => body.write_json(extras, w),
-            None => self.json.write_json(extras, w),
-        }
-    }
-
-    /// The JSON result without the extras, as a value (a section of `dr demo`).
-    pub(crate) fn body_value(&self) -> serde_json::Result<Value> {
-        match &self.body {
-            Some(body) => body.plain_value(),
-            None => Ok(self.json.clone()),
-        }
-    }
-
-    /// The JSON result as a value (for library callers).
-    pub(crate) fn json_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
-        match &self.body {
-            Some(body) => body.to_value(extras),
-            None => self.json.to_value(extras),
+    fn into_output(self, body: Box<dyn Body>) -> Output {
+        Output {
+            body,
+            text: self.text,
+            plots: self.plots,
+            outcome: self.outcome,
         }
     }
 
@@ -271,6 +252,38 @@ impl Output {
     /// Records a printed claim and whether it holds (see [`Outcome::claim`]).
     pub(crate) fn claim(&mut self, what: &str, holds: bool) -> &mut Self {
         self.outcome.claim(what, holds);
+        self
+    }
+}
+
+impl Output {
+    /// The tables `--output DIR` writes (none without a [`Tabled`] body).
+    pub(crate) fn tables(&self) -> &[CsvTable] {
+        self.body.tables()
+    }
+
+    /// Writes the JSON result with `extras`.
+    pub(crate) fn write_json(
+        &self,
+        extras: &Extras<'_>,
+        w: &mut dyn std::io::Write,
+    ) -> serde_json::Result<()> {
+        self.body.write_json(extras, w)
+    }
+
+    /// The JSON result without the extras, as a value (a section of `dr demo`).
+    pub(crate) fn body_value(&self) -> serde_json::Result<Value> {
+        self.body.plain_value()
+    }
+
+    /// The JSON result as a value (for library callers).
+    pub(crate) fn json_value(&self, extras: &Extras<'_>) -> serde_json::Result<Value> {
+        self.body.to_value(extras)
+    }
+
+    /// Records a certificate shown in this output (see [`Outcome::certificate`]).
+    pub(crate) fn certificate(&mut self, what: &str, c: &Certificate) -> &mut Self {
+        self.outcome.certificate(what, c);
         self
     }
 }
@@ -749,23 +762,7 @@ fn display_width(s: &str) -> usize {
 }
 
 /// A number for tables: 6 significant digits, scientific when very large or small.
-pub(crate) fn num(v: f64) -> String {
-    if v == 0.0 {
-        "0".to_string()
-    } else if !v.is_finite() {
-        format!("{v}")
-    } else if v.abs() >= 1e6 || v.abs() < 1e-4 {
-        format!("{v:.3e}")
-    } else {
-        let digits = (5 - v.abs().log10().floor() as i32).clamp(0, 10) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    }
-}
+pub(crate) use dr_convex::six_digits as num;
 
 /// The certificate as indented text lines.
 pub(crate) fn certificate_text(c: &Certificate) -> String {

@@ -28,7 +28,8 @@ use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
 use super::output::{
-    certificate_text, check_memory, heading_word, num, CsvTable, Options, Outcome, Output, Table,
+    certificate_text, check_memory, heading_word, num, CsvTable, Draft, Options, Outcome, Output,
+    Table,
 };
 use crate::command::RoundReport;
 use demand_response::plot::{LineChart, Plot};
@@ -493,11 +494,10 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
             rows: Box::new(move |w| write_loads_csv(&report, w)),
         }
     };
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_tables(Shared(report), vec![table]))
 }
@@ -928,11 +928,10 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         run,
         strategic: runs.next(),
     };
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_body(report))
 }
@@ -996,11 +995,10 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     for c in &report.claims_checked {
         outcome.claim(&format!("shaping demo: {}", c.claim), c.holds);
     }
-    Ok(Output {
+    Ok(Draft {
         text,
         plots,
         outcome,
-        ..Output::default()
     }
     .with_body(report))
 }

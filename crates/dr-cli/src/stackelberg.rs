@@ -59,7 +59,7 @@ use super::demo::DemoSection;
 use super::error::CliError;
 use super::models::ModelCommands;
 use super::output::{
-    certificate_text, check_memory, heading_word, num, CsvTable, Options, Output, Table,
+    certificate_text, check_memory, heading_word, num, CsvTable, Draft, Options, Output, Table,
 };
 use super::study::Study;
 use crate::command::RoundReport;
@@ -257,7 +257,7 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
 
     let cert = &r.certificate.certificate;
     let clearing = &r.clearing;
-    let mut out = Output::default();
+    let mut out = Draft::default();
     out.certificate("Stackelberg equilibrium", cert);
     if let Some(a) = &r.allocation {
         out.outcome.converged(
@@ -502,7 +502,7 @@ fn solve_general(
     drop(model);
     let e = &r.equilibrium;
     let cert = &e.certificate;
-    let mut out = Output::default();
+    let mut out = Draft::default();
     out.certificate("Stackelberg equilibrium (general consumers)", cert);
     let (k_n, t_n, classes) = (
         r.market.companies.len(),
@@ -729,7 +729,7 @@ fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     } else {
         "agrees"
     };
-    let mut out = Output::default();
+    let mut out = Draft::default();
     out.certificate(
         "Stackelberg equilibrium (general consumers)",
         &eq.certificate,
@@ -1193,7 +1193,7 @@ fn simulate(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     let run = &report.run;
     let converged = run.converged();
 
-    let mut out = Output::default();
+    let mut out = Draft::default();
     out.certificate(
         "exact equilibrium (the run's reference)",
         &report.equilibrium_certificate.certificate,
@@ -1838,10 +1838,10 @@ fn case_study_command(
     if opts.wants_plots() {
         plots.extend(convergence_plots(key, figures[1], runs, &entries(&report)));
     }
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     };
     out.certificate(
         &format!("{title} equilibrium"),
@@ -1956,7 +1956,7 @@ fn paper_setting_output(
     text.push_str(&t.render());
     let _ = writeln!(text, "Rounds in the paper: {}\n", r.paper_rounds);
     let _ = writeln!(text, "The paper's claims about {}:", r.figure);
-    let mut out = Output::default();
+    let mut out = Draft::default();
     text.push_str(&claims_text(&r.claims, &mut out));
     if opts.wants_plots() {
         out.plots = convergence_plots(key, &r.figure, &r.runs, entries);
@@ -1966,7 +1966,7 @@ fn paper_setting_output(
 }
 
 /// The claims as `[holds]`/`[FAILS]` lines; each is recorded in the outcome.
-fn claims_text(claims: &[Claim], out: &mut Output) -> String {
+fn claims_text(claims: &[Claim], out: &mut Draft) -> String {
     let mut text = String::new();
     for c in claims {
         let _ = writeln!(
@@ -2137,7 +2137,7 @@ fn study_periods(opts: &Options) -> Result<Output, CliError> {
     let _ = writeln!(text, "\nUtility per consumer of each class:");
     text.push_str(&utility_table.render());
     let _ = writeln!(text, "\nThe paper's findings on Fig. 4:");
-    let mut outcome = Output::default();
+    let mut outcome = Draft::default();
     text.push_str(&claims_text(&r.claims, &mut outcome));
     let _ = writeln!(
         text,
@@ -2298,7 +2298,7 @@ fn study_asymptotics(opts: &Options) -> Result<Output, CliError> {
     );
     text.push_str(&table.render());
     let _ = writeln!(text, "\nThe paper's claims (§VII):");
-    let mut out = Output::default();
+    let mut out = Draft::default();
     text.push_str(&claims_text(&r.claims, &mut out));
     if opts.wants_plots() {
         let mut chart = LineChart::new("§VII-A: utility per consumer vs T")
@@ -2462,10 +2462,10 @@ fn demo_ecogrid(opts: &Options) -> Result<Output, CliError> {
             );
         plots.push(Plot::new("stackelberg-ecogrid-demo-prices", &chart));
     }
-    let mut out = Output {
+    let mut out = Draft {
         text,
         plots,
-        ..Output::default()
+        ..Draft::default()
     };
     out.certificate("EcoGrid EU equilibrium", cert);
     for c in &r.claims {

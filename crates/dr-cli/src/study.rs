@@ -3,7 +3,7 @@
 
 use super::error::CliError;
 use super::models;
-use super::output::{Options, Output, Table};
+use super::output::{Draft, Options, Output, Table};
 use demand_response::scenario::ModelKind;
 use serde::Serialize;
 
@@ -53,9 +53,9 @@ pub(crate) fn list() -> Output {
             })
             .collect(),
     };
-    Output {
+    Draft {
         text,
-        ..Output::default()
+        ..Draft::default()
     }
     .with_body(list)
 }

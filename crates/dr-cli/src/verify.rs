@@ -36,7 +36,7 @@
 //! JSON and `inf` in the text; never `null`.
 
 use super::error::CliError;
-use super::output::{num, Options, Output, Table};
+use super::output::{num, Draft, Options, Output, Table};
 use demand_response::scenario::Scenario;
 use demand_response::verify::{
     verify_scenario, Verdict, VerifyError, VerifyReport, VerifySettings,
@@ -84,9 +84,9 @@ pub(crate) fn verify(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
         failures: report.failures(),
         report,
     };
-    let mut out = Output {
+    let mut out = Draft {
         text: text(&body),
-        ..Output::default()
+        ..Draft::default()
     };
     for f in &body.failures {
         out.outcome.disagrees(&format!(

@@ -65,7 +65,7 @@ pub use allocator::{
 };
 pub use candidate::Candidate;
 pub use certificate::{Certificate, CertificateReport, Status};
-pub use claim::Claim;
+pub use claim::{significant, six_digits, Claim};
 pub use error::{
     check_finite, check_index, check_len, check_nonempty, check_nonnegative, check_positive,
     ConvexError, InputError,
