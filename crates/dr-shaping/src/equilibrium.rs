@@ -362,17 +362,12 @@ pub fn unshaped_loads(model: &ShapingModel, flat_price: f64) -> Result<Loads, Sh
     Ok(loads)
 }
 
-fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
-    let flat_price = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
+pub(crate) fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
+    let flat_price = flat_price_of(prices);
     let flat = vec![flat_price; model.periods()];
     let zeros = vec![0.0; model.periods()];
     let total_load = evaluate(model, &flat, &zeros, false, 1 << 13, None).demand;
-    Unshaped {
-        flat_price,
-        peak_to_average: peak_to_average(&total_load),
-        load_factor: load_factor(&total_load),
-        total_load,
-    }
+    unshaped_from_total(flat_price, total_load)
 }
 
 /// Every customer's exact response (loads and energy multiplier `μ_i = λ_i − λ̄_i`) at
@@ -519,6 +514,7 @@ pub(crate) fn assemble(
     run: (Status, usize),
 ) -> Result<Equilibrium, ShapingError> {
     let certificate = certificate(model, behaviour, &loads, &prices, mu)?;
+    let reference = unshaped(model, &prices);
     assemble_certified(
         model,
         behaviour,
@@ -528,11 +524,13 @@ pub(crate) fn assemble(
         mu,
         certificate,
         run,
+        reference,
+        None,
     )
 }
 
 /// [`assemble`] with the certificate of exactly these loads, prices and multipliers
-/// already computed.
+/// already computed, and the unshaped reference at these prices.
 #[allow(clippy::too_many_arguments)]
 fn assemble_certified(
     model: &ShapingModel,
@@ -543,6 +541,8 @@ fn assemble_certified(
     mu: &[f64],
     mut certificate: Certificate,
     (status, iterations): (Status, usize),
+    reference: Unshaped,
+    utility: Option<f64>,
 ) -> Result<Equilibrium, ShapingError> {
     // The status is the solver's only when its certificate agrees: a converged run whose
     // residuals exceed the tolerance is not Solved (it reached a rounding floor above it).
@@ -556,29 +556,31 @@ fn assemble_certified(
     let total_load = loads.total();
     let customers = model.customers();
     let periods = model.periods();
-    let utility = chunked_reduce(
-        loads.len(),
-        1 << 13,
-        0.0,
-        |r| {
-            let mut s = 0.0;
-            for i in r {
-                let m = customers.count(i) as f64;
-                for (t, &q) in loads.customer(i).iter().enumerate() {
-                    s -= m * customers.piece(i, t).value(q, 0.0);
+    let utility = utility.unwrap_or_else(|| {
+        chunked_reduce(
+            loads.len(),
+            1 << 13,
+            0.0,
+            |r| {
+                let mut s = 0.0;
+                for i in r {
+                    let m = customers.count(i) as f64;
+                    for (t, &q) in loads.customer(i).iter().enumerate() {
+                        s -= m * customers.piece(i, t).value(q, 0.0);
+                    }
                 }
-            }
-            s
-        },
-        |a, b| a + b,
-    );
+                s
+            },
+            |a, b| a + b,
+        )
+    });
     let supply = model.supply();
     let supply_cost: f64 = (0..periods).map(|t| supply.value(t, total_load[t])).sum();
     let payments: f64 = prices.iter().zip(&total_load).map(|(p, q)| p * q).sum();
     Ok(Equilibrium {
         behaviour,
         method,
-        unshaped: unshaped(model, &prices),
+        unshaped: reference,
         prices,
         peak_to_average: peak_to_average(&total_load),
         load_factor: load_factor(&total_load),
@@ -609,8 +611,50 @@ pub(crate) fn newton_equilibrium(
     extra: Vec<f64>,
     settings: &SolverSettings,
 ) -> Result<Equilibrium, ShapingError> {
+    newton_equilibrium_from(model, behaviour, extra, settings, None, &mut |p| {
+        Ok(unshaped(model, p))
+    })
+}
+
+/// The flat price of the unshaped reference at `prices`: their time average
+/// `p̄ = (1/T) Σ_t p(t)`.
+pub(crate) fn flat_price_of(prices: &[f64]) -> f64 {
+    prices.iter().sum::<f64>() / prices.len().max(1) as f64
+}
+
+/// The unshaped reference ([`Unshaped`]) from the total of the customers' loads at the
+/// flat price `flat_price`.
+pub(crate) fn unshaped_from_total(flat_price: f64, total_load: Vec<f64>) -> Unshaped {
+    Unshaped {
+        flat_price,
+        peak_to_average: peak_to_average(&total_load),
+        load_factor: load_factor(&total_load),
+        total_load,
+    }
+}
+
+/// [`newton_equilibrium`] started from `warm = (prices, multipliers)` (another solve's
+/// prices and rows' energy multipliers: a start, never a result — the run converges to its
+/// own tolerance and the certificate is measured afresh), with the unshaped reference
+/// computed by `reference` from the prices found (so a caller that needs the reference's
+/// per-customer energies too computes the flat-price pass once).
+pub(crate) fn newton_equilibrium_from(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    extra: Vec<f64>,
+    settings: &SolverSettings,
+    warm: Option<(&[f64], &[f64])>,
+    reference: &mut dyn FnMut(&[f64]) -> Result<Unshaped, ShapingError>,
+) -> Result<Equilibrium, ShapingError> {
     settings.validate()?;
-    let mut newton = PriceNewton::new(model, extra, None, *settings);
+    let warm = warm.filter(|(p, _)| p.len() == model.periods() && p.iter().all(|x| x.is_finite()));
+    let mut newton = PriceNewton::warm(
+        model,
+        extra,
+        warm.map(|(p, _)| p.to_vec()),
+        warm.map(|(_, mu)| mu),
+        *settings,
+    );
     let termination = newton.run();
     let prices = newton.prices().to_vec();
     let (mut loads, mu, value) = responses_with_value(
@@ -621,13 +665,17 @@ pub(crate) fn newton_equilibrium(
         Some(newton.multipliers()),
     );
     // The customers' part of the dual at these prices is the water-fillings just done.
-    let mut cert = certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
+    // The certificate's pass over the loads also sums the customers' utility.
+    let (mut cert, mut utility) =
+        certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
         if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
-            let second = certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
+            let (second, u) =
+                certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
             if second.max_residual() < cert.max_residual() {
                 loads = cleared;
                 cert = second;
+                utility = u;
             }
         }
     }
@@ -638,6 +686,7 @@ pub(crate) fn newton_equilibrium(
         Termination::Stalled if residual <= CERTIFICATE_TOLERANCE => Status::Solved,
         other => status_of(other),
     };
+    let reference = reference(&prices)?;
     assemble_certified(
         model,
         behaviour,
@@ -647,6 +696,8 @@ pub(crate) fn newton_equilibrium(
         &mu,
         cert,
         (status, newton.evaluations()),
+        reference,
+        Some(utility),
     )
 }
 
@@ -800,12 +851,14 @@ pub fn certificate(
     prices: &[f64],
     energy_multipliers: &[f64],
 ) -> Result<Certificate, ShapingError> {
-    certificate_at(model, behaviour, loads, prices, energy_multipliers, None)
+    certificate_at(model, behaviour, loads, prices, energy_multipliers, None).map(|(c, _)| c)
 }
 
 /// [`certificate`], with the customers' part of the dual function at `prices`
 /// (`Σ_i` of their exact water-filling values with the behaviour's extra curvature) when
-/// the caller has just computed it at exactly these prices; `None` computes it.
+/// the caller has just computed it at exactly these prices; `None` computes it. Also
+/// returns the customers' utility `Σ_i Σ_t U_i(q_i(t), t)` at `loads`, summed in the same
+/// pass (fixed chunks combined in order).
 pub(crate) fn certificate_at(
     model: &ShapingModel,
     behaviour: Behaviour,
@@ -813,7 +866,7 @@ pub(crate) fn certificate_at(
     prices: &[f64],
     energy_multipliers: &[f64],
     customers_dual: Option<f64>,
-) -> Result<Certificate, ShapingError> {
+) -> Result<(Certificate, f64), ShapingError> {
     let n = model.len();
     let periods = model.periods();
     if loads.periods() != periods || loads.len() != n {
@@ -871,6 +924,7 @@ pub(crate) fn certificate_at(
         stat: f64,
         comp: f64,
         objective: f64,
+        utility: f64,
     }
     let r = chunked_reduce(
         n,
@@ -880,6 +934,7 @@ pub(crate) fn certificate_at(
             stat: 0.0,
             comp: 0.0,
             objective: 0.0,
+            utility: 0.0,
         },
         |range| {
             let mut r = R {
@@ -887,6 +942,7 @@ pub(crate) fn certificate_at(
                 stat: 0.0,
                 comp: 0.0,
                 objective: 0.0,
+                utility: 0.0,
             };
             for i in range {
                 let q = loads.customer(i);
@@ -909,6 +965,7 @@ pub(crate) fn certificate_at(
                     let x = q[t];
                     r.primal = r.primal.max(ratio((-x).max(0.0), escale));
                     r.objective += count * piece.value(x, curvature[t]);
+                    r.utility -= count * piece.value(x, 0.0);
                     let marginal = piece.derivative(x, 0.0);
                     let res = piece.derivative(x, curvature[t]) + prices[t] - mu;
                     let m = marginal.abs() + (curvature[t] * x).abs() + mscale;
@@ -943,6 +1000,7 @@ pub(crate) fn certificate_at(
             stat: a.stat.max(b.stat),
             comp: a.comp.max(b.comp),
             objective: a.objective + b.objective,
+            utility: a.utility + b.utility,
         },
     );
     let mut stat = r.stat;
@@ -1002,7 +1060,7 @@ pub(crate) fn certificate_at(
     if c.max_residual() <= CERTIFICATE_TOLERANCE {
         c.status = Status::Solved;
     }
-    Ok(c)
+    Ok((c, r.utility))
 }
 
 /// The loads' customers per row must be the model's (a grouped model's rows stand for

@@ -18,15 +18,17 @@
 //! non-finite residual is a string ([`Residual`]).
 
 use crate::equilibrium::{
-    load_factor, peak_to_average, Behaviour, Equilibrium, Loads, Method, Unshaped,
+    flat_price_of, load_factor, newton_equilibrium_from, peak_to_average, potential_curvature,
+    unshaped, unshaped_from_total, Behaviour, Equilibrium, Loads, Method, Unshaped,
 };
 use crate::error::ShapingError;
 use crate::gain::{nash_gain_from, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
+use crate::newton::SolverSettings;
 use crate::response::{water_fill, CustomerPieces};
 use crate::simulation::{Round, Scheme, SimulationRun, SimulationSettings};
-use crate::{competitive_equilibrium, strategic_equilibrium};
+use crate::strategic_equilibrium;
 use dr_convex::parallel::chunked_reduce;
 use dr_convex::{Certificate, Claim, IpmSettings, Status, Termination};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -689,8 +691,24 @@ pub fn solve_report(
     file: &str,
     options: &SolveOptions,
 ) -> Result<SolveReport, ShapingError> {
-    let ce = competitive_equilibrium(model)?;
-    let ne = strategic_equilibrium(model)?;
+    let settings = SolverSettings::default();
+    // The unshaped reference at the competitive prices: one flat-price pass gives its total
+    // (the equilibrium's `unshaped`), each customer's energy and its welfare.
+    let mut summary = None;
+    let ce = newton_equilibrium_from(
+        model,
+        Behaviour::Competitive,
+        vec![0.0; model.periods()],
+        &settings,
+        None,
+        &mut |prices| {
+            let flat_price = flat_price_of(prices);
+            let (total, energy, welfare) = unshaped_summary(model, flat_price)?;
+            summary = Some((energy, welfare));
+            Ok(unshaped_from_total(flat_price, total))
+        },
+    )?;
+    let (unshaped_energy, unshaped_welfare) = summary.unwrap_or_default();
     // Each best response's water-filling starts from the equilibrium's own multiplier
     // (its root at a Nash equilibrium; a nearby start at the competitive loads).
     let multipliers = |eq: &Equilibrium| -> Vec<f64> {
@@ -700,10 +718,27 @@ pub fn solve_report(
             .map(|(l, h)| l - h)
             .collect()
     };
+    let ce_mu = multipliers(&ce);
+    // The strategic Newton (quadratic supply: the potential's maximiser, Theorem 7) starts
+    // from the competitive prices and multipliers, the same problem up to the extra
+    // curvature C''(t) (one customer's share of the total is small, so the prices are
+    // close); it converges to its own tolerance and its certificate is measured afresh.
+    let ne = match potential_curvature(model) {
+        Some(extra) => newton_equilibrium_from(
+            model,
+            Behaviour::Strategic,
+            extra,
+            &settings,
+            Some((&ce.prices, &ce_mu)),
+            &mut |prices| Ok(unshaped(model, prices)),
+        )?,
+        None => strategic_equilibrium(model)?,
+    };
     let ne_gain = nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?;
-    let ce_gain = nash_gain_from(model, &ce.loads, Some(&multipliers(&ce)))?;
+    let ce_gain = nash_gain_from(model, &ce.loads, Some(&ce_mu))?;
+    drop(ce_mu);
     let flat_price = ce.unshaped.flat_price;
-    let (unshaped_total, unshaped_energy, unshaped_welfare) = unshaped_summary(model, flat_price)?;
+    let unshaped_total = ce.unshaped.total_load.clone();
 
     let nt = model.len().saturating_mul(model.periods());
     let variables = nt.saturating_add(model.periods());

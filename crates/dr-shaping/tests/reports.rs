@@ -215,3 +215,46 @@ fn warm_started_water_fillings_reach_the_cold_answers() {
     );
     assert_eq!(cold_ce.worst_customer, warm_ce.worst_customer);
 }
+
+/// `solve_report` starts the strategic Newton from the competitive prices and multipliers
+/// (a warm start, not a result) and computes the unshaped flat-price pass once: the
+/// strategic equilibrium it reports is the cold-started `strategic_equilibrium`'s (prices,
+/// every customer's loads, welfare) to the solvers' tolerance, both certificates Solved,
+/// and the competitive one is `competitive_equilibrium`'s, with the same unshaped reference.
+#[test]
+fn the_warm_started_report_reaches_the_cold_equilibria() {
+    let file = population(20_000, 4);
+    let model = file.to_model().unwrap();
+    let options = SolveOptions {
+        cross_check: Some(false),
+        ..SolveOptions::default()
+    };
+    let r = solve_report(&model, &file.classes(), "pop", &options).unwrap();
+    let cold_ne = strategic_equilibrium(&model).unwrap();
+    let cold_ce = competitive_equilibrium(&model).unwrap();
+    let rel = |a: &[f64], b: &[f64]| {
+        let scale = a.iter().chain(b).fold(0.0f64, |m, x| m.max(x.abs()));
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+            / scale
+    };
+    let ne = &r.strategic.equilibrium;
+    assert_eq!(ne.certificate.status, Status::Solved);
+    assert_eq!(cold_ne.certificate.status, Status::Solved);
+    assert!(rel(&ne.prices, &cold_ne.prices) <= 1e-9);
+    assert!(rel(ne.loads.as_slice(), cold_ne.loads.as_slice()) <= 1e-7);
+    assert!((ne.welfare - cold_ne.welfare).abs() <= 1e-9 * cold_ne.utility.abs());
+    assert!(
+        rel(
+            &r.strategic.unshaped.total_load,
+            &cold_ne.unshaped.total_load
+        ) <= 1e-9
+    );
+    let ce = &r.competitive;
+    assert_eq!(ce.prices, cold_ce.prices);
+    assert_eq!(ce.loads.as_slice(), cold_ce.loads.as_slice());
+    assert_eq!(ce.utility, cold_ce.utility);
+    assert!(rel(&r.unshaped.total_load, &cold_ce.unshaped.total_load) <= 1e-12);
+    assert_eq!(r.unshaped.flat_price, cold_ce.unshaped.flat_price);
+}
