@@ -296,3 +296,66 @@ fn grouped_loads_read_back_and_bad_ones_say_why() {
         "{e}"
     );
 }
+
+/// `record_loads = k` counts customers, not rows: the grouped trace holds the rows whose
+/// first customer is among the first `k` (the households' row stands for `K` customers),
+/// the listed one `min(k, N)` rows, and every listed customer's recorded schedule is the
+/// one of the grouped row it belongs to (the same iterates, summed in another order).
+#[test]
+fn record_loads_counts_customers_not_rows() {
+    let grouped = scenario(false, QUADRATIC).to_model().unwrap();
+    let listed = scenario(true, QUADRATIC).to_model().unwrap();
+    let counts = grouped.customers().counts().to_vec();
+    let population: usize = counts.iter().sum();
+    assert_eq!(population, listed.len());
+    // The grouped row of each listed customer.
+    let row_of: Vec<usize> = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(r, &c)| std::iter::repeat_n(r, c))
+        .collect();
+    for k in [
+        0,
+        1,
+        K - 1,
+        K,
+        K + 1,
+        population - 1,
+        population,
+        population + 5,
+    ] {
+        let settings = SimulationSettings {
+            max_rounds: 4,
+            record_loads: k,
+            ..SimulationSettings::default()
+        };
+        let g = simulate(&grouped, &settings).unwrap();
+        let e = simulate(&listed, &settings).unwrap();
+        // Rows whose first customer index is below k.
+        let mut first = 0;
+        let expected_rows = counts
+            .iter()
+            .take_while(|&&c| {
+                let take = first < k;
+                first += c;
+                take
+            })
+            .count();
+        for (rg, re) in g.trace.iter().zip(&e.trace) {
+            let (lg, le) = (rg.loads.as_ref(), re.loads.as_ref());
+            if k == 0 {
+                assert!(lg.is_none() && le.is_none());
+                continue;
+            }
+            let (lg, le) = (lg.unwrap(), le.unwrap());
+            assert_eq!(lg.len(), expected_rows, "k = {k}");
+            assert_eq!(le.len(), k.min(population), "k = {k}");
+            for (j, schedule) in le.iter().enumerate() {
+                let r = row_of[j];
+                assert!(r < lg.len(), "customer {j} of the first {k} not recorded");
+                assert!(rel(schedule, &lg[r]) <= 1e-12, "k = {k}, customer {j}");
+            }
+        }
+        assert_eq!(g.trace.len(), e.trace.len());
+    }
+}
