@@ -340,17 +340,34 @@ pub fn load_factor(total_load: &[f64]) -> f64 {
 
 /// The unshaped reference: every customer's own optimum under the flat price
 /// `p̄ = (1/T) Σ_t p(t)` (see the module docs).
+///
+/// One struct for the library and the reports (`dr solve` writes the competitive one at
+/// the top level, the strategic one under `strategic`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unshaped {
+    /// What the reference is ([`UNSHAPED_DEFINITION`]).
+    pub definition: String,
     /// The flat price `p̄`.
     pub flat_price: f64,
     /// `Σ_i q_i^{flat}(t)`.
     pub total_load: Vec<f64>,
+    /// `Σ_t Q^{flat}(t)`.
+    pub total_energy: f64,
+    /// `max_t Q^{flat}(t)`.
+    pub peak_load: f64,
+    /// Its period (the first one on ties).
+    pub peak_period: usize,
     /// Its peak-to-average ratio.
     pub peak_to_average: f64,
     /// Its load factor.
     pub load_factor: f64,
+    /// Welfare of the unshaped loads (eq. 38), money.
+    pub welfare: f64,
 }
+
+/// The [`Unshaped::definition`] of the reference.
+pub const UNSHAPED_DEFINITION: &str = "each customer's own optimum under the flat price equal \
+    to the time average of the equilibrium prices";
 
 /// The customers' unshaped preferred loads at the flat price `flat_price` (each customer's
 /// exact optimum of eqs. 32–34 with `p(t) = flat_price`).
@@ -362,12 +379,106 @@ pub fn unshaped_loads(model: &ShapingModel, flat_price: f64) -> Result<Loads, Sh
     Ok(loads)
 }
 
-pub(crate) fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
+pub(crate) fn unshaped(model: &ShapingModel, prices: &[f64]) -> Result<Unshaped, ShapingError> {
     let flat_price = flat_price_of(prices);
-    let flat = vec![flat_price; model.periods()];
-    let zeros = vec![0.0; model.periods()];
-    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13, None).demand;
-    unshaped_from_total(flat_price, total_load)
+    let (total, _, welfare) = unshaped_summary(model, flat_price, false)?;
+    Ok(unshaped_from_total(flat_price, total, welfare))
+}
+
+/// The unshaped loads' total `Σ_i q_i^{flat}(t)`, each customer's daily energy (when
+/// `energies`; else empty) and their welfare (eq. 38), computed customer by customer without
+/// keeping the `N × T` loads (fixed chunks combined in order: the same bits for any thread
+/// count).
+pub(crate) fn unshaped_summary(
+    model: &ShapingModel,
+    flat_price: f64,
+    energies: bool,
+) -> Result<(Vec<f64>, Vec<f64>, f64), ShapingError> {
+    dr_convex::check_finite(|| "flat_price".into(), flat_price)?;
+    let customers = model.customers();
+    let periods = model.periods();
+    let prices = vec![flat_price; periods];
+    let zeros = vec![0.0; periods];
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    let (total, energy, utility) = chunked_reduce(
+        model.len(),
+        1 << 13,
+        (vec![0.0; periods], Vec::new(), 0.0),
+        |range| {
+            let mut total = vec![0.0; periods];
+            let mut energy = Vec::with_capacity(if energies { range.len() } else { 0 });
+            let mut utility = 0.0;
+            let mut q = vec![0.0; periods];
+            let mut slope = vec![0.0; periods];
+            for i in range {
+                let pieces = CustomerPieces {
+                    customers,
+                    i,
+                    extra: &zeros,
+                };
+                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope, f64::NAN);
+                let m = customers.count(i) as f64;
+                let mut e = 0.0;
+                for (t, &x) in q.iter().enumerate() {
+                    total[t] += m * x;
+                    e += x;
+                    utility += m * customers.utility_value(i, t, x);
+                }
+                if energies {
+                    energy.push(e);
+                }
+            }
+            (total, energy, utility)
+        },
+        |(mut ta, mut ea, ua), (tb, eb, ub)| {
+            for (a, b) in ta.iter_mut().zip(&tb) {
+                *a += b;
+            }
+            ea.extend(eb);
+            (ta, ea, ua + ub)
+        },
+    );
+    let cost: f64 = total
+        .iter()
+        .enumerate()
+        .map(|(t, &q)| model.supply().value(t, q))
+        .sum();
+    Ok((total, energy, utility - cost))
+}
+
+/// The index of the largest entry (the first one on ties).
+pub(crate) fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The largest entry (`−∞` when empty).
+pub(crate) fn max_of(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// Per-row daily energies and bills `(Σ_t q_i(t), Σ_t p(t) q_i(t))` (parallel over fixed
+/// chunks; each entry is computed by one row's own loop, so thread-independent).
+fn energies_and_bills(loads: &Loads, prices: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = loads.len();
+    let mut energy = vec![0.0; n];
+    let mut bills = vec![0.0; n];
+    energy
+        .par_iter_mut()
+        .zip(bills.par_iter_mut())
+        .enumerate()
+        .with_min_len(4096)
+        .for_each(|(i, (e, b))| {
+            let q = loads.customer(i);
+            *e = q.iter().sum();
+            *b = q.iter().zip(prices).map(|(q, p)| q * p).sum();
+        });
+    (energy, bills)
 }
 
 /// Every customer's exact response (loads and energy multiplier `μ_i = λ_i − λ̄_i`) at
@@ -443,22 +554,38 @@ pub(crate) fn responses_with_value(
 /// A competitive or strategic equilibrium with its prices, loads, multipliers, welfare,
 /// load-shape metrics and certificate.
 ///
-/// JSON fields: `behaviour`, `method`, `prices[t]`, `loads[i][t]`, `total_load[t]`,
+/// One struct for the library and the reports: `dr solve` writes the competitive one at the
+/// top level of its JSON (the report adds nothing to it) and the strategic one under
+/// `strategic` ([`crate::EquilibriumReport`] is this type). It loads back from its JSON.
+///
+/// JSON fields: `behaviour`, `method`, `periods`, `prices[t]`, `loads[i][t]` (or
+/// `{customers_per_row, rows}`), `total_load[t]`, `energy[i]`, `bills[i]`,
 /// `min_energy_multipliers[i]`, `max_energy_multipliers[i]`, `utility`, `supply_cost`,
-/// `welfare`, `payments`, `peak_to_average`, `load_factor`, `unshaped{flat_price,
-/// total_load, peak_to_average, load_factor}`, `certificate{…}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `welfare`, `payments`, `total_energy`, `peak_load`, `peak_period`, `peak_to_average`,
+/// `load_factor`, `certificate{status, primal_infeasibility, stationarity,
+/// complementarity, duality_gap, iterations, max_residual}` (a non-finite residual is a
+/// string, [`crate::Residual`]), `unshaped{definition, flat_price, total_load,
+/// total_energy, peak_load, peak_period, peak_to_average, load_factor, welfare}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Equilibrium {
     /// Competitive (Theorem 6) or strategic (Theorem 7).
     pub behaviour: Behaviour,
     /// Solver path.
     pub method: Method,
+    /// Number of periods `T`.
+    pub periods: usize,
     /// Prices `p(t) = C'(Q(t), t)` (eq. 30): the multipliers of `Q(t) = Σ_i q_i(t)`.
     pub prices: Vec<f64>,
-    /// Loads `q_i(t)`.
+    /// Loads `q_i(t)`, one row per customer, or one row per class of identical customers
+    /// with the customers each row stands for ([`Loads`]: `customers_per_row`). The other
+    /// per-customer arrays below have one entry per row.
     pub loads: Loads,
     /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
     pub total_load: Vec<f64>,
+    /// Each customer's daily energy `Σ_t q_i(t)`.
+    pub energy: Vec<f64>,
+    /// Each customer's bill `Σ_t p(t) q_i(t)`, money.
+    pub bills: Vec<f64>,
     /// `λ_i ≥ 0`, multipliers of the minimum daily energy `Σ_t q_i(t) ≥ Q_i` (eq. 36).
     pub min_energy_multipliers: Vec<f64>,
     /// `λ̄_i ≥ 0`, multipliers of the maximum daily energy `Σ_t q_i(t) ≤ Q̄_i` (eq. 37).
@@ -471,15 +598,23 @@ pub struct Equilibrium {
     pub welfare: f64,
     /// Customers' payments `Σ_t p(t) Q(t)`.
     pub payments: f64,
+    /// `Σ_t Q(t)`: the day's energy.
+    pub total_energy: f64,
+    /// `max_t Q(t)`.
+    pub peak_load: f64,
+    /// The period of the peak (the first one on ties).
+    pub peak_period: usize,
     /// Peak-to-average ratio of `Q(t)`.
     pub peak_to_average: f64,
     /// Load factor of `Q(t)` (`1 / peak_to_average`).
     pub load_factor: f64,
+    /// KKT residuals of the result ([`certificate`]); `iterations` counts price
+    /// evaluations (Newton) or interior-point / VI iterations. Written as a
+    /// [`crate::CertificateReport`] (with `max_residual`).
+    #[serde(with = "crate::report::certificate_format")]
+    pub certificate: Certificate,
     /// The unshaped reference at the average price (see the module docs).
     pub unshaped: Unshaped,
-    /// KKT residuals of the result ([`certificate`]); `iterations` counts price
-    /// evaluations (Newton) or interior-point / VI iterations.
-    pub certificate: Certificate,
 }
 
 impl SolverSettings {
@@ -514,7 +649,7 @@ pub(crate) fn assemble(
     run: (Status, usize),
 ) -> Result<Equilibrium, ShapingError> {
     let certificate = certificate(model, behaviour, &loads, &prices, mu)?;
-    let reference = unshaped(model, &prices);
+    let reference = unshaped(model, &prices)?;
     assemble_certified(
         model,
         behaviour,
@@ -577,10 +712,17 @@ fn assemble_certified(
     let supply = model.supply();
     let supply_cost: f64 = (0..periods).map(|t| supply.value(t, total_load[t])).sum();
     let payments: f64 = prices.iter().zip(&total_load).map(|(p, q)| p * q).sum();
+    let (energy, bills) = energies_and_bills(&loads, &prices);
     Ok(Equilibrium {
         behaviour,
         method,
         unshaped: reference,
+        periods,
+        energy,
+        bills,
+        total_energy: total_load.iter().sum(),
+        peak_load: max_of(&total_load),
+        peak_period: argmax(&total_load),
         prices,
         peak_to_average: peak_to_average(&total_load),
         load_factor: load_factor(&total_load),
@@ -612,7 +754,7 @@ pub(crate) fn newton_equilibrium(
     settings: &SolverSettings,
 ) -> Result<Equilibrium, ShapingError> {
     newton_equilibrium_from(model, behaviour, extra, settings, None, &mut |p| {
-        Ok(unshaped(model, p))
+        unshaped(model, p)
     })
 }
 
@@ -624,11 +766,16 @@ pub(crate) fn flat_price_of(prices: &[f64]) -> f64 {
 
 /// The unshaped reference ([`Unshaped`]) from the total of the customers' loads at the
 /// flat price `flat_price`.
-pub(crate) fn unshaped_from_total(flat_price: f64, total_load: Vec<f64>) -> Unshaped {
+pub(crate) fn unshaped_from_total(flat_price: f64, total_load: Vec<f64>, welfare: f64) -> Unshaped {
     Unshaped {
+        definition: UNSHAPED_DEFINITION.into(),
         flat_price,
+        total_energy: total_load.iter().sum(),
+        peak_load: max_of(&total_load),
+        peak_period: argmax(&total_load),
         peak_to_average: peak_to_average(&total_load),
         load_factor: load_factor(&total_load),
+        welfare,
         total_load,
     }
 }

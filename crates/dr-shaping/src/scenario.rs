@@ -52,7 +52,8 @@
 //! # tolerance = 1e-9
 //! # oscillation_window = 32
 //! # divergence_factor = 1e6
-//! # record_loads = 0
+//! # record_loads = 0           # trace the loads of the first K customers (a row of c
+//!                              #   identical customers counts c, recorded once)
 //! ```
 //!
 //! # Supply costs (chen-li-low-doyle-2010 eq. 29: strictly convex, increasing marginal cost)

@@ -236,8 +236,16 @@ fn the_solve_report_counts_every_customer() {
     }
     assert_eq!((r.classes[0].first_row, r.classes[0].rows), (0, 1));
     assert_eq!((r.classes[1].first_row, r.classes[1].rows), (1, 3));
-    assert!((r.unshaped.welfare - e.unshaped.welfare).abs() <= 1e-9 * e.unshaped.welfare.abs());
-    assert!(rel(&r.unshaped.total_load, &e.unshaped.total_load) <= 1e-9);
+    assert!(
+        (r.competitive.unshaped.welfare - e.competitive.unshaped.welfare).abs()
+            <= 1e-9 * e.competitive.unshaped.welfare.abs()
+    );
+    assert!(
+        rel(
+            &r.competitive.unshaped.total_load,
+            &e.competitive.unshaped.total_load
+        ) <= 1e-9
+    );
     // The grouped loads write the class's schedule once with its count, and read back.
     let json = serde_json::to_string(&r).unwrap();
     assert!(json.contains("\"customers_per_row\":[7,1,1,1,1]"));

@@ -83,7 +83,7 @@ fn the_report_is_consistent_with_its_loads() {
     // The unshaped reference: each customer's own optimum at the flat price, here from
     // `unshaped_loads` (the library's per-customer responses), summed by hand.
     let flat = r.competitive.prices.iter().sum::<f64>() / 3.0;
-    assert!((flat - r.unshaped.flat_price).abs() <= 1e-15 * flat);
+    assert!((flat - r.competitive.unshaped.flat_price).abs() <= 1e-15 * flat);
     let loads = unshaped_loads(&model, flat).unwrap();
     let mut total = vec![0.0; 3];
     for i in 0..loads.len() {
@@ -91,11 +91,11 @@ fn the_report_is_consistent_with_its_loads() {
             total[t] += x;
         }
     }
-    for (x, y) in total.iter().zip(&r.unshaped.total_load) {
+    for (x, y) in total.iter().zip(&r.competitive.unshaped.total_load) {
         assert!((x - y).abs() <= 1e-12 * x);
     }
     let w = welfare_of(&model, &loads, &total);
-    assert!((w - r.unshaped.welfare).abs() <= 1e-12 * w.abs());
+    assert!((w - r.competitive.unshaped.welfare).abs() <= 1e-12 * w.abs());
     // The claims hold, and the IPM agrees (N·T = 1800 ≤ 50 000).
     assert!(r.claims.iter().all(|c| c.holds), "{:?}", r.claims);
     assert_eq!(r.cross_check.verdict, Some(PathVerdict::Agrees));
@@ -247,7 +247,7 @@ fn the_warm_started_report_reaches_the_cold_equilibria() {
     assert!((ne.welfare - cold_ne.welfare).abs() <= 1e-9 * cold_ne.utility.abs());
     assert!(
         rel(
-            &r.strategic.unshaped.total_load,
+            &r.strategic.equilibrium.unshaped.total_load,
             &cold_ne.unshaped.total_load
         ) <= 1e-9
     );
@@ -255,6 +255,41 @@ fn the_warm_started_report_reaches_the_cold_equilibria() {
     assert_eq!(ce.prices, cold_ce.prices);
     assert_eq!(ce.loads.as_slice(), cold_ce.loads.as_slice());
     assert_eq!(ce.utility, cold_ce.utility);
-    assert!(rel(&r.unshaped.total_load, &cold_ce.unshaped.total_load) <= 1e-12);
-    assert_eq!(r.unshaped.flat_price, cold_ce.unshaped.flat_price);
+    assert!(
+        rel(
+            &r.competitive.unshaped.total_load,
+            &cold_ce.unshaped.total_load
+        ) <= 1e-12
+    );
+    assert_eq!(
+        r.competitive.unshaped.flat_price,
+        cold_ce.unshaped.flat_price
+    );
+}
+
+/// One struct for the library and the report: an `Equilibrium` writes its certificate in
+/// the report's form (with `max_residual`; a non-finite residual as a string) and its
+/// unshaped reference, and loads back from that JSON with the same certificate.
+#[test]
+fn an_equilibrium_loads_back_from_its_report_json() {
+    let model = population(40, 3).to_model().unwrap();
+    let mut eq = competitive_equilibrium(&model).unwrap();
+    eq.certificate.stationarity = f64::INFINITY;
+    let v: serde_json::Value = serde_json::to_value(&eq).unwrap();
+    assert_eq!(v["certificate"]["stationarity"], "inf (not finite)");
+    assert_eq!(v["certificate"]["max_residual"], "inf (not finite)");
+    assert!(v["unshaped"]["welfare"].is_number());
+    assert_eq!(v["energy"].as_array().unwrap().len(), 40);
+    let back: Equilibrium = serde_json::from_value(v).unwrap();
+    assert!(back.certificate.stationarity.is_infinite());
+    assert_eq!(back.certificate.status, eq.certificate.status);
+    assert_eq!(back.certificate.iterations, eq.certificate.iterations);
+    assert_eq!(back.peak_period, eq.peak_period);
+    assert_eq!(back.loads.len(), 40);
+    // Energies and bills are the loads' own sums.
+    for i in 0..40 {
+        let q = back.loads.customer(i);
+        let e: f64 = q.iter().sum();
+        assert!((e - back.energy[i]).abs() <= 1e-12 * e.abs());
+    }
 }
