@@ -88,7 +88,7 @@ pub use dr_convex::{
 pub use equilibrium::{
     certificate, competitive_equilibrium, competitive_equilibrium_with, load_factor,
     peak_to_average, strategic_equilibrium, strategic_equilibrium_with, unshaped_loads, Behaviour,
-    Equilibrium, Loads, Method, Unshaped,
+    Equilibrium, Loads, Method, Unshaped, UNSHAPED_DEFINITION,
 };
 pub use error::ShapingError;
 pub use gain::{nash_gain, NashGain};
