@@ -9,7 +9,9 @@
 //!   the NE is the welfare optimum of customers whose disutility carries `½ C'' q²` extra,
 //!   solved by the same Newton; for other supply costs it is the solution of the monotone
 //!   variational inequality `F_{i,t}(q) = −(U_i' − C'(Q(t)) − q_i(t) C''(Q(t)))` over
-//!   `Π_i S_i`, solved by the kernel's VI solver ([`crate::vi_path`]).
+//!   `Π_i S_i` (condition 44), found by the same Newton with the own-impact curvature
+//!   `b(t) = C''(Q(t), t)` frozen and iterated to its fixed point ([`crate::own_impact`]),
+//!   or, when that does not settle, by the kernel's VI solver ([`crate::vi_path`]).
 //! - [`certificate`]: KKT residuals of any `(loads, prices, multipliers)` for either model.
 //! - Shape metrics: [`peak_to_average`] and [`load_factor`] of the result, next to those of
 //!   the *unshaped* loads ([`Unshaped`]).
@@ -36,8 +38,10 @@
 //!   the expanded population (unique: strictly concave welfare, eq. 38).
 //! - Strategic equilibrium, quadratic supply (Theorem 7): the same argument for the
 //!   potential, whose customers' terms carry `½ C''(t) q²` (SPEC §2 derived).
-//! - Strategic equilibrium, other supply costs: the monotone VI of condition 44 restricted
-//!   to symmetric loads ([`crate::vi_path`] docs: an isometric change of variables).
+//! - Strategic equilibrium, other supply costs: at a frozen own-impact curvature `b` the
+//!   same argument as for the potential (each customer's terms carry `½ b(t) q²`,
+//!   [`crate::own_impact`]); the VI fallback is condition 44 restricted to symmetric loads
+//!   ([`crate::vi_path`] docs: an isometric change of variables).
 //! - Certificates weight each row's objective by `m` and use `Q(t) = Σ_i m_i q_i(t)`; every
 //!   per-customer residual is the same for each customer of a row, so the maxima are those
 //!   of the expanded population. [`crate::nash_gain`]: a row's customers face the same
@@ -69,7 +73,8 @@ pub enum Behaviour {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// The structure-exploiting price Newton (`crate::newton`).
+    /// The structure-exploiting price Newton (`crate::newton`; for a strategic equilibrium
+    /// without a potential, inside the own-impact fixed point `crate::own_impact`).
     Newton,
     /// The kernel's interior-point solver on the full problem (`crate::ipm_path`).
     Ipm,
@@ -934,7 +939,11 @@ pub fn competitive_equilibrium_with(
 ///
 /// Quadratic supply costs: the maximiser of the potential (SPEC §2 *derived*) by the price
 /// Newton; prices are `p(t) = C'(Q(t), t)`, the multipliers of `Q(t) = Σ_i q_i(t)` in the
-/// potential problem. Other supply costs: the kernel's monotone VI solver
+/// potential problem. Other supply costs: the price Newton inside a fixed point on the
+/// customers' own-impact curvature `b(t) = C''(Q(t), t)` (`crate::own_impact`: exact, each
+/// customer's part of condition (44) at a frozen aggregate is a water-filling with extra
+/// curvature `b`), certified afresh against condition (44); if that iteration does not reach
+/// a `Solved` certificate, the kernel's monotone VI solver
 /// ([`crate::vi_path::strategic_equilibrium_vi`], natural-residual tolerance `1e-10`; the
 /// `settings` do not apply there).
 pub fn strategic_equilibrium(model: &ShapingModel) -> Result<Equilibrium, ShapingError> {
@@ -948,14 +957,28 @@ pub fn strategic_equilibrium_with(
 ) -> Result<Equilibrium, ShapingError> {
     match potential_curvature(model) {
         Some(extra) => newton_equilibrium(model, Behaviour::Strategic, extra, settings),
-        None => crate::vi_path::strategic_equilibrium_vi(
-            model,
-            &dr_convex::ViSettings {
-                tolerance: 1e-10,
-                ..Default::default()
-            },
-        ),
+        None => strategic_equilibrium_general(model, settings, None),
     }
+}
+
+/// The Nash equilibrium for a supply cost without a potential: the own-impact fixed point
+/// (`crate::own_impact`, started from `warm = (prices, multipliers)` when given), else the
+/// monotone VI (see [`strategic_equilibrium`]).
+pub(crate) fn strategic_equilibrium_general(
+    model: &ShapingModel,
+    settings: &SolverSettings,
+    warm: Option<(&[f64], &[f64])>,
+) -> Result<Equilibrium, ShapingError> {
+    if let Some(eq) = crate::own_impact::strategic_equilibrium_own_impact(model, settings, warm)? {
+        return Ok(eq);
+    }
+    crate::vi_path::strategic_equilibrium_vi(
+        model,
+        &dr_convex::ViSettings {
+            tolerance: 1e-10,
+            ..Default::default()
+        },
+    )
 }
 
 /// Tolerance on every (relative) residual of a [`certificate`]: an equilibrium is `Solved`

@@ -19,8 +19,8 @@
 
 use crate::equilibrium::{
     flat_price_of, load_factor, max_of, newton_equilibrium_from, peak_to_average,
-    potential_curvature, unshaped, unshaped_from_total, unshaped_summary, Behaviour, Equilibrium,
-    Loads, Unshaped,
+    potential_curvature, strategic_equilibrium_general, unshaped, unshaped_from_total,
+    unshaped_summary, Behaviour, Equilibrium, Loads, Unshaped,
 };
 use crate::error::ShapingError;
 use crate::gain::{nash_gain_from, NashGain};
@@ -28,7 +28,6 @@ use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
 use crate::newton::SolverSettings;
 use crate::simulation::{Round, Scheme, SimulationRun, SimulationSettings};
-use crate::strategic_equilibrium;
 use dr_convex::parallel::chunked_reduce;
 use dr_convex::{Certificate, Claim, IpmSettings, Status, Termination};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -560,7 +559,7 @@ pub fn solve_report(
             Some((&ce.prices, &ce_mu)),
             &mut |prices| unshaped(model, prices),
         )?,
-        None => strategic_equilibrium(model)?,
+        None => strategic_equilibrium_general(model, &settings, Some((&ce.prices, &ce_mu)))?,
     };
     // Only the summaries are reported: the per-customer gains are dropped at once.
     let ne_gain = GainSummary::from(&nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?);
@@ -588,13 +587,15 @@ pub fn solve_report(
             Err(e) => failed(e),
         };
         // The strategic equilibrium maximises a potential only for a quadratic supply cost
-        // (Theorem 7, SPEC §2 derived); otherwise it is the monotone VI's solution, and the
-        // exact best responses (the Nash check) are its independent check.
+        // (Theorem 7, SPEC §2 derived); otherwise it solves the monotone VI of condition 44
+        // (the own-impact fixed point or the VI solver), and the exact best responses (the
+        // Nash check) are its independent check.
         let cross_ne = if model.supply().as_quadratic().is_none() {
             not_performed(
                 variables,
                 "no potential for a non-quadratic supply cost: the strategic equilibrium is \
-                 the monotone VI's solution, checked by every customer's exact best response"
+                 the solution of the monotone VI (condition 44), checked by every customer's exact \
+                 best response"
                     .into(),
             )
         } else {

@@ -148,11 +148,27 @@ fn strategic_newton_grouped_equals_expanded() {
 #[test]
 fn strategic_vi_grouped_equals_expanded() {
     let model = scenario(false, CUBIC).to_model().unwrap();
+    let expanded = scenario(true, CUBIC).to_model().unwrap();
+    // The default path (own-impact fixed point around the price Newton) ...
     let g = strategic_equilibrium(&model).unwrap();
-    let e = strategic_equilibrium(&scenario(true, CUBIC).to_model().unwrap()).unwrap();
-    assert_eq!(g.method, Method::Vi);
+    let e = strategic_equilibrium(&expanded).unwrap();
+    assert_eq!(g.method, Method::Newton);
     same(&g, &e, 1e-7);
     assert!(nash_gain(&model, &g.loads).unwrap().max_relative_gain < 1e-8);
+    // ... and the monotone VI on condition (44) directly (its scaled grouped variables).
+    let settings = dr_convex::ViSettings {
+        tolerance: 1e-10,
+        ..Default::default()
+    };
+    let gv = strategic_equilibrium_vi(&model, &settings).unwrap();
+    let ev = strategic_equilibrium_vi(&expanded, &settings).unwrap();
+    assert_eq!(gv.method, Method::Vi);
+    same(&gv, &ev, 1e-7);
+    // The two paths agree.
+    assert!(rel(&g.prices, &gv.prices) <= 1e-7);
+    assert!(rel(&g.total_load, &gv.total_load) <= 1e-7);
+    assert!(rel(g.loads.as_slice(), gv.loads.as_slice()) <= 1e-7);
+    assert!(nash_gain(&model, &gv.loads).unwrap().max_relative_gain < 1e-8);
 }
 
 #[test]

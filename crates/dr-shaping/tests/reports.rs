@@ -140,10 +140,11 @@ fn a_simulation_report_loads_back_from_its_json() {
     assert!(back.strategic.is_none());
 }
 
-/// The VI path (a non-quadratic supply cost's strategic equilibrium) is parallel over the
-/// customers too, and gives the same bits with 1 and 4 threads.
+/// A non-quadratic supply cost's strategic equilibrium (the own-impact fixed point; the
+/// monotone VI below) is parallel over the customers too, and gives the same bits with 1
+/// and 4 threads.
 #[test]
-fn the_vi_path_does_not_depend_on_the_thread_count() {
+fn the_non_potential_nash_does_not_depend_on_the_thread_count() {
     let mut file = population(10_000, 2);
     file.supply.cubic = Some(PerPeriod::Constant(1e-9));
     let model = file.to_model().unwrap();
@@ -157,7 +158,7 @@ fn the_vi_path_does_not_depend_on_the_thread_count() {
     };
     let one = run(1);
     let four = run(4);
-    assert_eq!(one.method, Method::Vi);
+    assert_eq!(one.method, Method::Newton);
     assert!(one.certificate.holds(1e-8), "{:?}", one.certificate);
     assert_eq!(
         serde_json::to_string(&one).unwrap(),
