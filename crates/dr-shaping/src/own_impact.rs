@@ -20,9 +20,11 @@
 //! through each customer's own share `q_i(t) b(t)` of the marginal cost, small against
 //! `p(t)` in a market of many customers, so `Q(b)` barely moves with `b` and the iteration
 //! contracts fast (1e5 and 1e6 jittered customers: see `tests/scale/shaping_1e*_cubic.toml`).
-//! Contraction is not proven in general (a few large customers may make it slow): the
-//! iteration stops after [`MAX_ROUNDS`] and the caller then falls back on the monotone VI
-//! ([`crate::strategic_equilibrium_vi`]).
+//! With a few customers of large own impact the map `b ↦ C''(Q(b))` (decreasing in `b`) can
+//! overshoot: the step is then relaxed, `b ← b + ω (C''(Q(b)) − b)`, `ω` halved whenever
+//! the residual `‖C''(Q(b)) − b‖_∞` fails to shrink by 10 %. Convergence is not proven in
+//! general: the iteration stops after [`MAX_ROUNDS`] and the caller then falls back on the
+//! monotone VI ([`crate::strategic_equilibrium_vi`]).
 //!
 //! The result is never trusted from the iteration: the last price Newton's equilibrium is
 //! certified afresh by the model's [`crate::certificate`] of condition (44) with `C''` at the
@@ -35,7 +37,7 @@ use crate::newton::{PriceNewton, SolverSettings};
 use dr_convex::{Status, Termination};
 
 /// Most fixed-point rounds on the own-impact curvature `b` before giving up.
-pub(crate) const MAX_ROUNDS: usize = 50;
+pub(crate) const MAX_ROUNDS: usize = 100;
 
 /// The Nash equilibrium by the fixed point on `b = C''(Q)` (module docs), started from
 /// `warm = (prices, multipliers)` (e.g. the competitive equilibrium's) when given.
@@ -74,6 +76,11 @@ pub(crate) fn strategic_equilibrium_own_impact(
     };
     let mut evaluations = 0;
     let mut settled = false;
+    // Relaxation ω of b ← b + ω (C''(Q(b)) − b): 1 (plain iteration) while the change
+    // shrinks; halved whenever it does not shrink by 10 % (a customer with a large own
+    // impact makes the plain map oscillate: b ↦ C''(Q(b)) is decreasing in b).
+    let mut omega = 1.0f64;
+    let mut last_change = f64::INFINITY;
     for _ in 0..MAX_ROUNDS {
         let mut newton = PriceNewton::warm(
             model,
@@ -87,27 +94,39 @@ pub(crate) fn strategic_equilibrium_own_impact(
         if !matches!(termination, Termination::Converged | Termination::Stalled) {
             return Ok(None);
         }
-        let next: Vec<f64> = newton
+        let image: Vec<f64> = newton
             .demand()
             .iter()
             .enumerate()
             .map(|(t, &q)| supply.curvature(t, q))
             .collect();
-        if next.iter().any(|b| !b.is_finite() || *b < 0.0) {
+        if image.iter().any(|b| !b.is_finite() || *b < 0.0) {
             return Ok(None);
         }
-        // Relative to the largest own-impact curvature of the day (no floor).
-        let scale = next.iter().fold(0.0f64, |m, b| m.max(b.abs()));
-        let change = next
+        // The fixed-point residual ‖C''(Q(b)) − b‖_∞, relative to the largest own-impact
+        // curvature of the day (no floor).
+        let scale = image.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+        let change = image
             .iter()
             .zip(&extra)
             .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         prices = Some(newton.prices().to_vec());
         mu = Some(newton.multipliers().to_vec());
-        extra = next;
         if change <= 1e-13 * scale {
+            extra = image;
             settled = true;
             break;
+        }
+        if change > 0.9 * last_change {
+            omega = (0.5 * omega).max(1.0 / 1024.0);
+        }
+        last_change = change;
+        if omega == 1.0 {
+            extra = image;
+        } else {
+            for (b, c) in extra.iter_mut().zip(&image) {
+                *b += omega * (c - *b);
+            }
         }
     }
     if !settled {

@@ -106,6 +106,26 @@ proptest! {
         prop_assert!(nash_gain(&model, &ce.loads).unwrap().max_gain >= gain.max_gain - 1e-9);
     }
 
+    /// Condition (44) without a potential (cubic supply cost, up to a strong `C'''` with
+    /// 1–5 customers, where each customer's own impact is large): the own-impact fixed point
+    /// around the price Newton is certified, nobody gains by deviating (exact best
+    /// responses), and the kernel's VI solver on condition (44) finds the same equilibrium.
+    #[test]
+    fn non_potential_nash_agrees_with_the_vi(seed in 0u64..10_000, n in 1usize..6, periods in 1usize..5, logs in any::<bool>(), cubic in 0.001f64..2.0) {
+        let model = ShapingModel::new(random_customers(seed, n, periods, logs), cubic_supply(periods, cubic)).unwrap();
+        let ne = strategic_equilibrium(&model).unwrap();
+        prop_assert_eq!(ne.method, Method::Newton);
+        prop_assert!(ne.certificate.holds(1e-8), "{:?}", ne.certificate);
+        let gain = nash_gain(&model, &ne.loads).unwrap();
+        prop_assert!(gain.max_relative_gain <= 1e-8, "{:?}", gain);
+        let vi = strategic_equilibrium_vi(&model, &ViSettings { tolerance: 1e-12, ..Default::default() }).unwrap();
+        prop_assert!(vi.certificate.holds(1e-8), "{:?}", vi.certificate);
+        let pscale = ne.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+        prop_assert!(max_diff(&ne.prices, &vi.prices) <= 1e-8 * pscale, "{:?} vs {:?}", ne.prices, vi.prices);
+        let qscale = ne.loads.as_slice().iter().fold(0.0f64, |m, q| m.max(q.abs()));
+        prop_assert!(max_diff(ne.loads.as_slice(), vi.loads.as_slice()) <= 1e-7 * qscale);
+    }
+
     /// Theorem 6: the competitive equilibrium maximises welfare — no feasible load profile
     /// (random, or the Nash equilibrium) does better.
     #[test]
