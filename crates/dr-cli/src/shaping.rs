@@ -120,7 +120,7 @@ fn argmin(v: &[f64]) -> usize {
 
 /// The load-shape comparison users read first.
 fn shape_text(r: &SolveReport) -> String {
-    let u = &r.unshaped;
+    let u = &r.competitive.unshaped;
     let mut s = String::new();
     let mut t = Table::new(&[
         "load shape",
@@ -196,7 +196,7 @@ fn periods_table(r: &SolveReport) -> String {
             p.to_string(),
             num(ce.prices[p]),
             num(ce.total_load[p]),
-            num(r.unshaped.total_load[p]),
+            num(r.competitive.unshaped.total_load[p]),
             num(ne.prices[p]),
             num(ne.total_load[p]),
         ]);
@@ -334,13 +334,10 @@ fn checks_text(r: &SolveReport) -> String {
 /// Records every certificate, every claim and the second path's verdicts of a solve.
 fn solve_outcome(r: &SolveReport) -> Outcome {
     let mut o = Outcome::default();
-    o.certificate(
-        "competitive equilibrium",
-        &r.competitive.certificate.certificate(),
-    );
+    o.certificate("competitive equilibrium", &r.competitive.certificate);
     o.certificate(
         "strategic equilibrium",
-        &r.strategic.equilibrium.certificate.certificate(),
+        &r.strategic.equilibrium.certificate,
     );
     for c in &r.claims {
         o.claim(&c.claim, c.holds);
@@ -371,7 +368,7 @@ fn series(v: &[f64]) -> Vec<(f64, f64)> {
 
 fn solve_plots(r: &SolveReport, prefix: &str) -> Vec<Plot> {
     let (ce, ne) = (&r.competitive, &r.strategic.equilibrium);
-    let u = &r.unshaped;
+    let u = &r.competitive.unshaped;
     let loads = LineChart::new("Total load Q(t): unshaped and shaped")
         .x_label("period t")
         .y_label("total load Q(t)")
@@ -410,7 +407,7 @@ fn solve_plots(r: &SolveReport, prefix: &str) -> Vec<Plot> {
 fn certificate_lines(text: &mut String, eqs: [(&str, &EquilibriumReport); 2]) {
     for (label, eq) in eqs {
         let _ = write!(text, "{label} ");
-        text.push_str(&certificate_text(&eq.certificate.certificate()));
+        text.push_str(&certificate_text(&eq.certificate));
     }
 }
 
@@ -949,7 +946,11 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     let model = file.to_model().map_err(&err)?;
     let report: DayReport = day_report(&model, &file.classes(), DAY_NAME).map_err(&err)?;
     let r = &report.solve;
-    let (ce, ne, u) = (&r.competitive, &r.strategic.equilibrium, &r.unshaped);
+    let (ce, ne, u) = (
+        &r.competitive,
+        &r.strategic.equilibrium,
+        &r.competitive.unshaped,
+    );
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -983,7 +984,7 @@ fn demo_day(opts: &Options) -> Result<Output, CliError> {
     }
     text.push('\n');
     let _ = write!(text, "Competitive equilibrium ");
-    text.push_str(&certificate_text(&ce.certificate.certificate()));
+    text.push_str(&certificate_text(&ce.certificate));
     let _ = writeln!(text, "\nPrices and total loads per hour:");
     text.push_str(&periods_table(r));
     let plots = if opts.wants_plots() {

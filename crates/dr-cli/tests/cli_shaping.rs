@@ -488,7 +488,8 @@ fn huge_counts_and_bad_values_are_refused_naming_the_field() {
 
 /// Issue 15: the cubic and piecewise-quadratic supply costs and the power utility from a
 /// file. `dr solve` reaches the hand-derived welfare optimum (one period, two customers:
-/// `U_i'(x_i) = C'(X)`) and the Nash equilibrium of the cubic cost through the VI path;
+/// `U_i'(x_i) = C'(X)`) and the Nash equilibrium of the cubic cost (no potential: the
+/// own-impact fixed point around the price Newton);
 /// `dr verify` agrees with the LP back end on the welfare problem.
 #[test]
 fn new_supply_costs_from_files_solve_and_verify_against_the_lp() {
@@ -530,7 +531,10 @@ fn new_supply_costs_from_files_solve_and_verify_against_the_lp() {
         }
         assert_eq!(v["certificate"]["status"], "Solved", "{name}");
         assert_eq!(v["cross_check"]["verdict"], "agrees", "{name}");
-        assert_eq!(v["strategic"]["method"], "vi", "{name}: no potential");
+        // No potential: the price Newton inside the own-impact fixed point (dr-shaping
+        // `own_impact`), certified against condition (44).
+        assert_eq!(v["strategic"]["method"], "newton", "{name}: no potential");
+        assert_eq!(v["strategic"]["certificate"]["status"], "Solved", "{name}");
         assert_eq!(v["strategic"]["cross_check"]["performed"], false, "{name}");
         assert!(v["supply_cost_form"].as_str().unwrap().contains("C(Q, t)"));
         // The LP back end re-solves the welfare problem with these convex pieces.

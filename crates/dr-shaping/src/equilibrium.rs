@@ -9,7 +9,9 @@
 //!   the NE is the welfare optimum of customers whose disutility carries `½ C'' q²` extra,
 //!   solved by the same Newton; for other supply costs it is the solution of the monotone
 //!   variational inequality `F_{i,t}(q) = −(U_i' − C'(Q(t)) − q_i(t) C''(Q(t)))` over
-//!   `Π_i S_i`, solved by the kernel's VI solver ([`crate::vi_path`]).
+//!   `Π_i S_i` (condition 44), found by the same Newton with the own-impact curvature
+//!   `b(t) = C''(Q(t), t)` frozen and iterated to its fixed point ([`crate::own_impact`]),
+//!   or, when that does not settle, by the kernel's VI solver ([`crate::vi_path`]).
 //! - [`certificate`]: KKT residuals of any `(loads, prices, multipliers)` for either model.
 //! - Shape metrics: [`peak_to_average`] and [`load_factor`] of the result, next to those of
 //!   the *unshaped* loads ([`Unshaped`]).
@@ -36,8 +38,10 @@
 //!   the expanded population (unique: strictly concave welfare, eq. 38).
 //! - Strategic equilibrium, quadratic supply (Theorem 7): the same argument for the
 //!   potential, whose customers' terms carry `½ C''(t) q²` (SPEC §2 derived).
-//! - Strategic equilibrium, other supply costs: the monotone VI of condition 44 restricted
-//!   to symmetric loads ([`crate::vi_path`] docs: an isometric change of variables).
+//! - Strategic equilibrium, other supply costs: at a frozen own-impact curvature `b` the
+//!   same argument as for the potential (each customer's terms carry `½ b(t) q²`,
+//!   [`crate::own_impact`]); the VI fallback is condition 44 restricted to symmetric loads
+//!   ([`crate::vi_path`] docs: an isometric change of variables).
 //! - Certificates weight each row's objective by `m` and use `Q(t) = Σ_i m_i q_i(t)`; every
 //!   per-customer residual is the same for each customer of a row, so the maxima are those
 //!   of the expanded population. [`crate::nash_gain`]: a row's customers face the same
@@ -69,7 +73,8 @@ pub enum Behaviour {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// The structure-exploiting price Newton (`crate::newton`).
+    /// The structure-exploiting price Newton (`crate::newton`; for a strategic equilibrium
+    /// without a potential, inside the own-impact fixed point `crate::own_impact`).
     Newton,
     /// The kernel's interior-point solver on the full problem (`crate::ipm_path`).
     Ipm,
@@ -340,17 +345,34 @@ pub fn load_factor(total_load: &[f64]) -> f64 {
 
 /// The unshaped reference: every customer's own optimum under the flat price
 /// `p̄ = (1/T) Σ_t p(t)` (see the module docs).
+///
+/// One struct for the library and the reports (`dr solve` writes the competitive one at
+/// the top level, the strategic one under `strategic`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unshaped {
+    /// What the reference is ([`UNSHAPED_DEFINITION`]).
+    pub definition: String,
     /// The flat price `p̄`.
     pub flat_price: f64,
     /// `Σ_i q_i^{flat}(t)`.
     pub total_load: Vec<f64>,
+    /// `Σ_t Q^{flat}(t)`.
+    pub total_energy: f64,
+    /// `max_t Q^{flat}(t)`.
+    pub peak_load: f64,
+    /// Its period (the first one on ties).
+    pub peak_period: usize,
     /// Its peak-to-average ratio.
     pub peak_to_average: f64,
     /// Its load factor.
     pub load_factor: f64,
+    /// Welfare of the unshaped loads (eq. 38), money.
+    pub welfare: f64,
 }
+
+/// The [`Unshaped::definition`] of the reference.
+pub const UNSHAPED_DEFINITION: &str = "each customer's own optimum under the flat price equal \
+    to the time average of the equilibrium prices";
 
 /// The customers' unshaped preferred loads at the flat price `flat_price` (each customer's
 /// exact optimum of eqs. 32–34 with `p(t) = flat_price`).
@@ -362,17 +384,106 @@ pub fn unshaped_loads(model: &ShapingModel, flat_price: f64) -> Result<Loads, Sh
     Ok(loads)
 }
 
-fn unshaped(model: &ShapingModel, prices: &[f64]) -> Unshaped {
-    let flat_price = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
-    let flat = vec![flat_price; model.periods()];
-    let zeros = vec![0.0; model.periods()];
-    let total_load = evaluate(model, &flat, &zeros, false, 1 << 13, None).demand;
-    Unshaped {
-        flat_price,
-        peak_to_average: peak_to_average(&total_load),
-        load_factor: load_factor(&total_load),
-        total_load,
+pub(crate) fn unshaped(model: &ShapingModel, prices: &[f64]) -> Result<Unshaped, ShapingError> {
+    let flat_price = flat_price_of(prices);
+    let (total, _, welfare) = unshaped_summary(model, flat_price, false)?;
+    Ok(unshaped_from_total(flat_price, total, welfare))
+}
+
+/// The unshaped loads' total `Σ_i q_i^{flat}(t)`, each customer's daily energy (when
+/// `energies`; else empty) and their welfare (eq. 38), computed customer by customer without
+/// keeping the `N × T` loads (fixed chunks combined in order: the same bits for any thread
+/// count).
+pub(crate) fn unshaped_summary(
+    model: &ShapingModel,
+    flat_price: f64,
+    energies: bool,
+) -> Result<(Vec<f64>, Vec<f64>, f64), ShapingError> {
+    dr_convex::check_finite(|| "flat_price".into(), flat_price)?;
+    let customers = model.customers();
+    let periods = model.periods();
+    let prices = vec![flat_price; periods];
+    let zeros = vec![0.0; periods];
+    let (lo, hi) = (customers.min_energy(), customers.max_energy());
+    let (total, energy, utility) = chunked_reduce(
+        model.len(),
+        1 << 13,
+        (vec![0.0; periods], Vec::new(), 0.0),
+        |range| {
+            let mut total = vec![0.0; periods];
+            let mut energy = Vec::with_capacity(if energies { range.len() } else { 0 });
+            let mut utility = 0.0;
+            let mut q = vec![0.0; periods];
+            let mut slope = vec![0.0; periods];
+            for i in range {
+                let pieces = CustomerPieces {
+                    customers,
+                    i,
+                    extra: &zeros,
+                };
+                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope, f64::NAN);
+                let m = customers.count(i) as f64;
+                let mut e = 0.0;
+                for (t, &x) in q.iter().enumerate() {
+                    total[t] += m * x;
+                    e += x;
+                    utility += m * customers.utility_value(i, t, x);
+                }
+                if energies {
+                    energy.push(e);
+                }
+            }
+            (total, energy, utility)
+        },
+        |(mut ta, mut ea, ua), (tb, eb, ub)| {
+            for (a, b) in ta.iter_mut().zip(&tb) {
+                *a += b;
+            }
+            ea.extend(eb);
+            (ta, ea, ua + ub)
+        },
+    );
+    let cost: f64 = total
+        .iter()
+        .enumerate()
+        .map(|(t, &q)| model.supply().value(t, q))
+        .sum();
+    Ok((total, energy, utility - cost))
+}
+
+/// The index of the largest entry (the first one on ties).
+pub(crate) fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
     }
+    best
+}
+
+/// The largest entry (`−∞` when empty).
+pub(crate) fn max_of(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// Per-row daily energies and bills `(Σ_t q_i(t), Σ_t p(t) q_i(t))` (parallel over fixed
+/// chunks; each entry is computed by one row's own loop, so thread-independent).
+fn energies_and_bills(loads: &Loads, prices: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = loads.len();
+    let mut energy = vec![0.0; n];
+    let mut bills = vec![0.0; n];
+    energy
+        .par_iter_mut()
+        .zip(bills.par_iter_mut())
+        .enumerate()
+        .with_min_len(4096)
+        .for_each(|(i, (e, b))| {
+            let q = loads.customer(i);
+            *e = q.iter().sum();
+            *b = q.iter().zip(prices).map(|(q, p)| q * p).sum();
+        });
+    (energy, bills)
 }
 
 /// Every customer's exact response (loads and energy multiplier `μ_i = λ_i − λ̄_i`) at
@@ -448,22 +559,38 @@ pub(crate) fn responses_with_value(
 /// A competitive or strategic equilibrium with its prices, loads, multipliers, welfare,
 /// load-shape metrics and certificate.
 ///
-/// JSON fields: `behaviour`, `method`, `prices[t]`, `loads[i][t]`, `total_load[t]`,
+/// One struct for the library and the reports: `dr solve` writes the competitive one at the
+/// top level of its JSON (the report adds nothing to it) and the strategic one under
+/// `strategic` ([`crate::EquilibriumReport`] is this type). It loads back from its JSON.
+///
+/// JSON fields: `behaviour`, `method`, `periods`, `prices[t]`, `loads[i][t]` (or
+/// `{customers_per_row, rows}`), `total_load[t]`, `energy[i]`, `bills[i]`,
 /// `min_energy_multipliers[i]`, `max_energy_multipliers[i]`, `utility`, `supply_cost`,
-/// `welfare`, `payments`, `peak_to_average`, `load_factor`, `unshaped{flat_price,
-/// total_load, peak_to_average, load_factor}`, `certificate{…}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `welfare`, `payments`, `total_energy`, `peak_load`, `peak_period`, `peak_to_average`,
+/// `load_factor`, `certificate{status, primal_infeasibility, stationarity,
+/// complementarity, duality_gap, iterations, max_residual}` (a non-finite residual is a
+/// string, [`crate::Residual`]), `unshaped{definition, flat_price, total_load,
+/// total_energy, peak_load, peak_period, peak_to_average, load_factor, welfare}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Equilibrium {
     /// Competitive (Theorem 6) or strategic (Theorem 7).
     pub behaviour: Behaviour,
     /// Solver path.
     pub method: Method,
+    /// Number of periods `T`.
+    pub periods: usize,
     /// Prices `p(t) = C'(Q(t), t)` (eq. 30): the multipliers of `Q(t) = Σ_i q_i(t)`.
     pub prices: Vec<f64>,
-    /// Loads `q_i(t)`.
+    /// Loads `q_i(t)`, one row per customer, or one row per class of identical customers
+    /// with the customers each row stands for ([`Loads`]: `customers_per_row`). The other
+    /// per-customer arrays below have one entry per row.
     pub loads: Loads,
     /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
     pub total_load: Vec<f64>,
+    /// Each customer's daily energy `Σ_t q_i(t)`.
+    pub energy: Vec<f64>,
+    /// Each customer's bill `Σ_t p(t) q_i(t)`, money.
+    pub bills: Vec<f64>,
     /// `λ_i ≥ 0`, multipliers of the minimum daily energy `Σ_t q_i(t) ≥ Q_i` (eq. 36).
     pub min_energy_multipliers: Vec<f64>,
     /// `λ̄_i ≥ 0`, multipliers of the maximum daily energy `Σ_t q_i(t) ≤ Q̄_i` (eq. 37).
@@ -476,15 +603,23 @@ pub struct Equilibrium {
     pub welfare: f64,
     /// Customers' payments `Σ_t p(t) Q(t)`.
     pub payments: f64,
+    /// `Σ_t Q(t)`: the day's energy.
+    pub total_energy: f64,
+    /// `max_t Q(t)`.
+    pub peak_load: f64,
+    /// The period of the peak (the first one on ties).
+    pub peak_period: usize,
     /// Peak-to-average ratio of `Q(t)`.
     pub peak_to_average: f64,
     /// Load factor of `Q(t)` (`1 / peak_to_average`).
     pub load_factor: f64,
+    /// KKT residuals of the result ([`certificate`]); `iterations` counts price
+    /// evaluations (Newton) or interior-point / VI iterations. Written as a
+    /// [`crate::CertificateReport`] (with `max_residual`).
+    #[serde(with = "crate::report::certificate_format")]
+    pub certificate: Certificate,
     /// The unshaped reference at the average price (see the module docs).
     pub unshaped: Unshaped,
-    /// KKT residuals of the result ([`certificate`]); `iterations` counts price
-    /// evaluations (Newton) or interior-point / VI iterations.
-    pub certificate: Certificate,
 }
 
 impl SolverSettings {
@@ -519,6 +654,7 @@ pub(crate) fn assemble(
     run: (Status, usize),
 ) -> Result<Equilibrium, ShapingError> {
     let certificate = certificate(model, behaviour, &loads, &prices, mu)?;
+    let reference = unshaped(model, &prices)?;
     assemble_certified(
         model,
         behaviour,
@@ -528,11 +664,13 @@ pub(crate) fn assemble(
         mu,
         certificate,
         run,
+        reference,
+        None,
     )
 }
 
 /// [`assemble`] with the certificate of exactly these loads, prices and multipliers
-/// already computed.
+/// already computed, and the unshaped reference at these prices.
 #[allow(clippy::too_many_arguments)]
 fn assemble_certified(
     model: &ShapingModel,
@@ -543,6 +681,8 @@ fn assemble_certified(
     mu: &[f64],
     mut certificate: Certificate,
     (status, iterations): (Status, usize),
+    reference: Unshaped,
+    utility: Option<f64>,
 ) -> Result<Equilibrium, ShapingError> {
     // The status is the solver's only when its certificate agrees: a converged run whose
     // residuals exceed the tolerance is not Solved (it reached a rounding floor above it).
@@ -556,29 +696,38 @@ fn assemble_certified(
     let total_load = loads.total();
     let customers = model.customers();
     let periods = model.periods();
-    let utility = chunked_reduce(
-        loads.len(),
-        1 << 13,
-        0.0,
-        |r| {
-            let mut s = 0.0;
-            for i in r {
-                let m = customers.count(i) as f64;
-                for (t, &q) in loads.customer(i).iter().enumerate() {
-                    s -= m * customers.piece(i, t).value(q, 0.0);
+    let utility = utility.unwrap_or_else(|| {
+        chunked_reduce(
+            loads.len(),
+            1 << 13,
+            0.0,
+            |r| {
+                let mut s = 0.0;
+                for i in r {
+                    let m = customers.count(i) as f64;
+                    for (t, &q) in loads.customer(i).iter().enumerate() {
+                        s -= m * customers.piece(i, t).value(q, 0.0);
+                    }
                 }
-            }
-            s
-        },
-        |a, b| a + b,
-    );
+                s
+            },
+            |a, b| a + b,
+        )
+    });
     let supply = model.supply();
     let supply_cost: f64 = (0..periods).map(|t| supply.value(t, total_load[t])).sum();
     let payments: f64 = prices.iter().zip(&total_load).map(|(p, q)| p * q).sum();
+    let (energy, bills) = energies_and_bills(&loads, &prices);
     Ok(Equilibrium {
         behaviour,
         method,
-        unshaped: unshaped(model, &prices),
+        unshaped: reference,
+        periods,
+        energy,
+        bills,
+        total_energy: total_load.iter().sum(),
+        peak_load: max_of(&total_load),
+        peak_period: argmax(&total_load),
         prices,
         peak_to_average: peak_to_average(&total_load),
         load_factor: load_factor(&total_load),
@@ -609,8 +758,55 @@ pub(crate) fn newton_equilibrium(
     extra: Vec<f64>,
     settings: &SolverSettings,
 ) -> Result<Equilibrium, ShapingError> {
+    newton_equilibrium_from(model, behaviour, extra, settings, None, &mut |p| {
+        unshaped(model, p)
+    })
+}
+
+/// The flat price of the unshaped reference at `prices`: their time average
+/// `p̄ = (1/T) Σ_t p(t)`.
+pub(crate) fn flat_price_of(prices: &[f64]) -> f64 {
+    prices.iter().sum::<f64>() / prices.len().max(1) as f64
+}
+
+/// The unshaped reference ([`Unshaped`]) from the total of the customers' loads at the
+/// flat price `flat_price`.
+pub(crate) fn unshaped_from_total(flat_price: f64, total_load: Vec<f64>, welfare: f64) -> Unshaped {
+    Unshaped {
+        definition: UNSHAPED_DEFINITION.into(),
+        flat_price,
+        total_energy: total_load.iter().sum(),
+        peak_load: max_of(&total_load),
+        peak_period: argmax(&total_load),
+        peak_to_average: peak_to_average(&total_load),
+        load_factor: load_factor(&total_load),
+        welfare,
+        total_load,
+    }
+}
+
+/// [`newton_equilibrium`] started from `warm = (prices, multipliers)` (another solve's
+/// prices and rows' energy multipliers: a start, never a result — the run converges to its
+/// own tolerance and the certificate is measured afresh), with the unshaped reference
+/// computed by `reference` from the prices found (so a caller that needs the reference's
+/// per-customer energies too computes the flat-price pass once).
+pub(crate) fn newton_equilibrium_from(
+    model: &ShapingModel,
+    behaviour: Behaviour,
+    extra: Vec<f64>,
+    settings: &SolverSettings,
+    warm: Option<(&[f64], &[f64])>,
+    reference: &mut dyn FnMut(&[f64]) -> Result<Unshaped, ShapingError>,
+) -> Result<Equilibrium, ShapingError> {
     settings.validate()?;
-    let mut newton = PriceNewton::new(model, extra, None, *settings);
+    let warm = warm.filter(|(p, _)| p.len() == model.periods() && p.iter().all(|x| x.is_finite()));
+    let mut newton = PriceNewton::warm(
+        model,
+        extra,
+        warm.map(|(p, _)| p.to_vec()),
+        warm.map(|(_, mu)| mu),
+        *settings,
+    );
     let termination = newton.run();
     let prices = newton.prices().to_vec();
     let (mut loads, mu, value) = responses_with_value(
@@ -621,13 +817,17 @@ pub(crate) fn newton_equilibrium(
         Some(newton.multipliers()),
     );
     // The customers' part of the dual at these prices is the water-fillings just done.
-    let mut cert = certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
+    // The certificate's pass over the loads also sums the customers' utility.
+    let (mut cert, mut utility) =
+        certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
         if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
-            let second = certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
+            let (second, u) =
+                certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
             if second.max_residual() < cert.max_residual() {
                 loads = cleared;
                 cert = second;
+                utility = u;
             }
         }
     }
@@ -638,6 +838,7 @@ pub(crate) fn newton_equilibrium(
         Termination::Stalled if residual <= CERTIFICATE_TOLERANCE => Status::Solved,
         other => status_of(other),
     };
+    let reference = reference(&prices)?;
     assemble_certified(
         model,
         behaviour,
@@ -647,6 +848,8 @@ pub(crate) fn newton_equilibrium(
         &mu,
         cert,
         (status, newton.evaluations()),
+        reference,
+        Some(utility),
     )
 }
 
@@ -736,7 +939,11 @@ pub fn competitive_equilibrium_with(
 ///
 /// Quadratic supply costs: the maximiser of the potential (SPEC §2 *derived*) by the price
 /// Newton; prices are `p(t) = C'(Q(t), t)`, the multipliers of `Q(t) = Σ_i q_i(t)` in the
-/// potential problem. Other supply costs: the kernel's monotone VI solver
+/// potential problem. Other supply costs: the price Newton inside a fixed point on the
+/// customers' own-impact curvature `b(t) = C''(Q(t), t)` (`crate::own_impact`: exact, each
+/// customer's part of condition (44) at a frozen aggregate is a water-filling with extra
+/// curvature `b`), certified afresh against condition (44); if that iteration does not reach
+/// a `Solved` certificate, the kernel's monotone VI solver
 /// ([`crate::vi_path::strategic_equilibrium_vi`], natural-residual tolerance `1e-10`; the
 /// `settings` do not apply there).
 pub fn strategic_equilibrium(model: &ShapingModel) -> Result<Equilibrium, ShapingError> {
@@ -750,14 +957,28 @@ pub fn strategic_equilibrium_with(
 ) -> Result<Equilibrium, ShapingError> {
     match potential_curvature(model) {
         Some(extra) => newton_equilibrium(model, Behaviour::Strategic, extra, settings),
-        None => crate::vi_path::strategic_equilibrium_vi(
-            model,
-            &dr_convex::ViSettings {
-                tolerance: 1e-10,
-                ..Default::default()
-            },
-        ),
+        None => strategic_equilibrium_general(model, settings, None),
     }
+}
+
+/// The Nash equilibrium for a supply cost without a potential: the own-impact fixed point
+/// (`crate::own_impact`, started from `warm = (prices, multipliers)` when given), else the
+/// monotone VI (see [`strategic_equilibrium`]).
+pub(crate) fn strategic_equilibrium_general(
+    model: &ShapingModel,
+    settings: &SolverSettings,
+    warm: Option<(&[f64], &[f64])>,
+) -> Result<Equilibrium, ShapingError> {
+    if let Some(eq) = crate::own_impact::strategic_equilibrium_own_impact(model, settings, warm)? {
+        return Ok(eq);
+    }
+    crate::vi_path::strategic_equilibrium_vi(
+        model,
+        &dr_convex::ViSettings {
+            tolerance: 1e-10,
+            ..Default::default()
+        },
+    )
 }
 
 /// Tolerance on every (relative) residual of a [`certificate`]: an equilibrium is `Solved`
@@ -800,12 +1021,14 @@ pub fn certificate(
     prices: &[f64],
     energy_multipliers: &[f64],
 ) -> Result<Certificate, ShapingError> {
-    certificate_at(model, behaviour, loads, prices, energy_multipliers, None)
+    certificate_at(model, behaviour, loads, prices, energy_multipliers, None).map(|(c, _)| c)
 }
 
 /// [`certificate`], with the customers' part of the dual function at `prices`
 /// (`Σ_i` of their exact water-filling values with the behaviour's extra curvature) when
-/// the caller has just computed it at exactly these prices; `None` computes it.
+/// the caller has just computed it at exactly these prices; `None` computes it. Also
+/// returns the customers' utility `Σ_i Σ_t U_i(q_i(t), t)` at `loads`, summed in the same
+/// pass (fixed chunks combined in order).
 pub(crate) fn certificate_at(
     model: &ShapingModel,
     behaviour: Behaviour,
@@ -813,7 +1036,7 @@ pub(crate) fn certificate_at(
     prices: &[f64],
     energy_multipliers: &[f64],
     customers_dual: Option<f64>,
-) -> Result<Certificate, ShapingError> {
+) -> Result<(Certificate, f64), ShapingError> {
     let n = model.len();
     let periods = model.periods();
     if loads.periods() != periods || loads.len() != n {
@@ -871,6 +1094,7 @@ pub(crate) fn certificate_at(
         stat: f64,
         comp: f64,
         objective: f64,
+        utility: f64,
     }
     let r = chunked_reduce(
         n,
@@ -880,6 +1104,7 @@ pub(crate) fn certificate_at(
             stat: 0.0,
             comp: 0.0,
             objective: 0.0,
+            utility: 0.0,
         },
         |range| {
             let mut r = R {
@@ -887,6 +1112,7 @@ pub(crate) fn certificate_at(
                 stat: 0.0,
                 comp: 0.0,
                 objective: 0.0,
+                utility: 0.0,
             };
             for i in range {
                 let q = loads.customer(i);
@@ -909,6 +1135,7 @@ pub(crate) fn certificate_at(
                     let x = q[t];
                     r.primal = r.primal.max(ratio((-x).max(0.0), escale));
                     r.objective += count * piece.value(x, curvature[t]);
+                    r.utility -= count * piece.value(x, 0.0);
                     let marginal = piece.derivative(x, 0.0);
                     let res = piece.derivative(x, curvature[t]) + prices[t] - mu;
                     let m = marginal.abs() + (curvature[t] * x).abs() + mscale;
@@ -943,6 +1170,7 @@ pub(crate) fn certificate_at(
             stat: a.stat.max(b.stat),
             comp: a.comp.max(b.comp),
             objective: a.objective + b.objective,
+            utility: a.utility + b.utility,
         },
     );
     let mut stat = r.stat;
@@ -1002,7 +1230,7 @@ pub(crate) fn certificate_at(
     if c.max_residual() <= CERTIFICATE_TOLERANCE {
         c.status = Status::Solved;
     }
-    Ok(c)
+    Ok((c, r.utility))
 }
 
 /// The loads' customers per row must be the model's (a grouped model's rows stand for

@@ -18,7 +18,8 @@ use crate::equilibrium::Loads;
 use crate::error::ShapingError;
 use crate::model::ShapingModel;
 use crate::response::{water_fill, BestResponsePieces, CustomerPieces};
-use dr_convex::parallel::chunked_reduce;
+use dr_convex::parallel::CHUNK;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Every customer's best-response gain at a load profile.
@@ -70,18 +71,23 @@ pub(crate) fn nash_gain_from(
     let total = loads.total();
     let (lo, hi) = (customers.min_energy(), customers.max_energy());
     let quadratic = supply.as_quadratic();
-    let pairs = chunked_reduce(
-        n,
-        1 << 13,
-        Vec::new(),
-        |range| {
-            let mut out = Vec::with_capacity(range.len());
+    // Each row's gain is computed by its own loop into its own entry (no reduction), in
+    // parallel over fixed chunks: the same bits for any thread count, and no per-chunk
+    // buffers to concatenate.
+    let mut gains = vec![0.0; n];
+    let mut relative_gains = vec![0.0; n];
+    gains
+        .par_chunks_mut(CHUNK)
+        .zip(relative_gains.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(c, (g_out, r_out))| {
+            let range = c * CHUNK..c * CHUNK + g_out.len();
             let mut others = vec![0.0; periods];
             let mut prices = vec![0.0; periods];
             let mut extra = vec![0.0; periods];
             let mut q = vec![0.0; periods];
             let mut s = vec![0.0; periods];
-            for i in range {
+            for i in range.clone() {
                 let current = loads.customer(i);
                 let start = guess.and_then(|g| g.get(i)).copied().unwrap_or(f64::NAN);
                 let mut cost = 0.0;
@@ -128,16 +134,10 @@ pub(crate) fn nash_gain_from(
                 } else {
                     f64::INFINITY
                 };
-                out.push((gain, relative));
+                g_out[i - range.start] = gain;
+                r_out[i - range.start] = relative;
             }
-            out
-        },
-        |mut a, b| {
-            a.extend(b);
-            a
-        },
-    );
-    let (gains, relative_gains): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+        });
     let mut worst_customer = 0;
     for (i, &r) in relative_gains.iter().enumerate() {
         if r > relative_gains[worst_customer] {

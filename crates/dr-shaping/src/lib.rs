@@ -16,8 +16,11 @@
 //!   [`competitive_equilibrium_ipm`] is the independent second path (the kernel's
 //!   interior-point method on the full problem).
 //! - [`strategic_equilibrium`] (Theorem 7): for quadratic supply costs the potential game's
-//!   maximiser by the same Newton ([`strategic_equilibrium_ipm`] is its second path); the
-//!   monotone VI otherwise (`vi_path`). [`nash_gain`]: every customer's exact
+//!   maximiser by the same Newton ([`strategic_equilibrium_ipm`] is its second path);
+//!   otherwise the same Newton with each customer's own-impact curvature `C''(Q(t))` frozen
+//!   and iterated to its fixed point (`own_impact`, exact for condition 44), falling back on
+//!   the monotone VI ([`strategic_equilibrium_vi`], also its second path in the tests).
+//!   [`nash_gain`]: every customer's exact
 //!   best-response gain.
 //! - [`certificate`]: KKT residuals of any result; every [`Equilibrium`] carries one.
 //!   Prices are multipliers.
@@ -73,6 +76,7 @@ mod gain;
 mod ipm_path;
 mod model;
 mod newton;
+mod own_impact;
 mod problem;
 mod report;
 mod response;
@@ -88,7 +92,7 @@ pub use dr_convex::{
 pub use equilibrium::{
     certificate, competitive_equilibrium, competitive_equilibrium_with, load_factor,
     peak_to_average, strategic_equilibrium, strategic_equilibrium_with, unshaped_loads, Behaviour,
-    Equilibrium, Loads, Method, Unshaped,
+    Equilibrium, Loads, Method, Unshaped, UNSHAPED_DEFINITION,
 };
 pub use error::ShapingError;
 pub use gain::{nash_gain, NashGain};

@@ -373,6 +373,19 @@ impl<'a> PriceNewton<'a> {
         start: Option<Vec<f64>>,
         settings: SolverSettings,
     ) -> Self {
+        Self::warm(model, extra, start, None, settings)
+    }
+
+    /// [`PriceNewton::new`] whose first evaluation starts every row's water-filling from
+    /// `guess` (the rows' multipliers at nearby prices, e.g. another equilibrium's: the same
+    /// roots to the same tolerance, fewer passes).
+    pub(crate) fn warm(
+        model: &'a ShapingModel,
+        extra: Vec<f64>,
+        start: Option<Vec<f64>>,
+        guess: Option<&[f64]>,
+        settings: SolverSettings,
+    ) -> Self {
         let periods = model.periods();
         let supply = model.supply();
         let mut prices = start.unwrap_or_else(|| {
@@ -386,13 +399,14 @@ impl<'a> PriceNewton<'a> {
             let base = (energy / periods as f64).max(1e-9);
             (0..periods).map(|t| supply.marginal(t, base)).collect()
         });
+        let guess = guess.filter(|g| g.len() == model.len());
         let mut ev = evaluate(
             model,
             &prices,
             &extra,
             true,
             settings.parallel_threshold,
-            None,
+            guess,
         );
         let mut evaluations = 1;
         while ev.dual == f64::NEG_INFINITY && evaluations < 60 {

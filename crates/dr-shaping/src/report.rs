@@ -18,15 +18,16 @@
 //! non-finite residual is a string ([`Residual`]).
 
 use crate::equilibrium::{
-    load_factor, peak_to_average, Behaviour, Equilibrium, Loads, Method, Unshaped,
+    flat_price_of, load_factor, max_of, newton_equilibrium_from, peak_to_average,
+    potential_curvature, strategic_equilibrium_general, unshaped, unshaped_from_total,
+    unshaped_summary, Behaviour, Equilibrium, Loads, Unshaped,
 };
 use crate::error::ShapingError;
 use crate::gain::{nash_gain_from, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
-use crate::response::{water_fill, CustomerPieces};
+use crate::newton::SolverSettings;
 use crate::simulation::{Round, Scheme, SimulationRun, SimulationSettings};
-use crate::{competitive_equilibrium, strategic_equilibrium};
 use dr_convex::parallel::chunked_reduce;
 use dr_convex::{Certificate, Claim, IpmSettings, Status, Termination};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -109,6 +110,22 @@ impl From<&Certificate> for CertificateReport {
     }
 }
 
+/// Serde of a [`Certificate`] in the reports' form ([`CertificateReport`]), for
+/// `#[serde(with)]` ([`crate::Equilibrium::certificate`]).
+pub(crate) mod certificate_format {
+    use super::CertificateReport;
+    use dr_convex::Certificate;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(c: &Certificate, s: S) -> Result<S::Ok, S::Error> {
+        CertificateReport::from(c).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Certificate, D::Error> {
+        CertificateReport::deserialize(d).map(|c| c.certificate())
+    }
+}
+
 impl CertificateReport {
     /// The certificate itself.
     pub fn certificate(&self) -> Certificate {
@@ -123,141 +140,13 @@ impl CertificateReport {
     }
 }
 
-/// One equilibrium (competitive, Theorem 6, or strategic, Theorem 7) as reported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EquilibriumReport {
-    /// Competitive or strategic.
-    pub behaviour: Behaviour,
-    /// Solver path (`newton`, `ipm`, `vi`).
-    pub method: Method,
-    /// Number of periods `T`.
-    pub periods: usize,
-    /// Prices `p(t) = C'(Q(t), t)` (eq. 30), money per energy unit.
-    pub prices: Vec<f64>,
-    /// Loads `q_i(t)`, one row per customer, or one row per class of identical customers
-    /// with the customers each row stands for ([`Loads`]: `customers_per_row`). The other
-    /// per-customer arrays below have one entry per row.
-    pub loads: Loads,
-    /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
-    pub total_load: Vec<f64>,
-    /// Each customer's daily energy `Σ_t q_i(t)`.
-    pub energy: Vec<f64>,
-    /// Each customer's bill `Σ_t p(t) q_i(t)`, money.
-    pub bills: Vec<f64>,
-    /// `λ_i ≥ 0` of the minimum daily energy (eq. 36).
-    pub min_energy_multipliers: Vec<f64>,
-    /// `λ̄_i ≥ 0` of the maximum daily energy (eq. 37).
-    pub max_energy_multipliers: Vec<f64>,
-    /// `Σ_i Σ_t U_i(q_i(t), t)`, money.
-    pub utility: f64,
-    /// `Σ_t C(Q(t), t)`, money.
-    pub supply_cost: f64,
-    /// Social welfare (eq. 38), money.
-    pub welfare: f64,
-    /// `Σ_t p(t) Q(t)`, money.
-    pub payments: f64,
-    /// `Σ_t Q(t)`: the day's energy.
-    pub total_energy: f64,
-    /// `max_t Q(t)`.
-    pub peak_load: f64,
-    /// The period of the peak (the first one on ties).
-    pub peak_period: usize,
-    /// `max_t Q(t) / mean_t Q(t)`.
-    pub peak_to_average: f64,
-    /// `1 / peak_to_average`.
-    pub load_factor: f64,
-    /// KKT residuals ([`crate::certificate`]).
-    pub certificate: CertificateReport,
-}
+/// One equilibrium (competitive, Theorem 6, or strategic, Theorem 7) as reported: the
+/// [`Equilibrium`] itself (its energies, bills, load shape, certificate and unshaped
+/// reference are computed with it).
+pub type EquilibriumReport = Equilibrium;
 
-fn argmax(v: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, x) in v.iter().enumerate() {
-        if *x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-fn max_of(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-}
-
-/// Per-customer daily energies and bills `(Σ_t q_i(t), Σ_t p(t) q_i(t))` (parallel over
-/// fixed chunks; each entry is computed by one customer's own loop, so thread-independent).
-fn energies_and_bills(loads: &Loads, prices: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    use rayon::prelude::*;
-    let n = loads.len();
-    let mut energy = vec![0.0; n];
-    let mut bills = vec![0.0; n];
-    energy
-        .par_iter_mut()
-        .zip(bills.par_iter_mut())
-        .enumerate()
-        .with_min_len(4096)
-        .for_each(|(i, (e, b))| {
-            let q = loads.customer(i);
-            *e = q.iter().sum();
-            *b = q.iter().zip(prices).map(|(q, p)| q * p).sum();
-        });
-    (energy, bills)
-}
-
-impl EquilibriumReport {
-    /// The report of `eq` (its loads are moved, not copied) and the equilibrium's own
-    /// unshaped reference.
-    pub fn new(eq: Equilibrium) -> (Self, Unshaped) {
-        let (energy, bills) = energies_and_bills(&eq.loads, &eq.prices);
-        let report = Self {
-            behaviour: eq.behaviour,
-            method: eq.method,
-            periods: eq.prices.len(),
-            total_energy: eq.total_load.iter().sum(),
-            peak_load: max_of(&eq.total_load),
-            peak_period: argmax(&eq.total_load),
-            prices: eq.prices,
-            loads: eq.loads,
-            total_load: eq.total_load,
-            energy,
-            bills,
-            min_energy_multipliers: eq.min_energy_multipliers,
-            max_energy_multipliers: eq.max_energy_multipliers,
-            utility: eq.utility,
-            supply_cost: eq.supply_cost,
-            welfare: eq.welfare,
-            payments: eq.payments,
-            peak_to_average: eq.peak_to_average,
-            load_factor: eq.load_factor,
-            certificate: CertificateReport::from(&eq.certificate),
-        };
-        (report, eq.unshaped)
-    }
-}
-
-/// The unshaped reference of `dr solve`: every customer's own optimum under the flat price
-/// equal to the time average of the competitive prices (see [`crate::Unshaped`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UnshapedReport {
-    /// What the reference is.
-    pub definition: String,
-    /// The flat price `p̄`.
-    pub flat_price: f64,
-    /// `Σ_i q_i^{flat}(t)`.
-    pub total_load: Vec<f64>,
-    /// `Σ_t Q^{flat}(t)`.
-    pub total_energy: f64,
-    /// `max_t Q^{flat}(t)`.
-    pub peak_load: f64,
-    /// Its period.
-    pub peak_period: usize,
-    /// Peak-to-average ratio.
-    pub peak_to_average: f64,
-    /// Load factor.
-    pub load_factor: f64,
-    /// Welfare of the unshaped loads (eq. 38), money.
-    pub welfare: f64,
-}
+/// The unshaped reference of `dr solve`: the [`Unshaped`] of an equilibrium.
+pub type UnshapedReport = Unshaped;
 
 /// A `[[customers]]` entry of the scenario: the customers `first_customer ..
 /// first_customer + count` of the model, with per-customer averages over the class.
@@ -375,11 +264,9 @@ pub struct CrossCheckReport {
 /// The strategic equilibrium (Theorem 7) with its Nash check and cross-check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StrategicReport {
-    /// The equilibrium.
+    /// The equilibrium, with its own unshaped reference (at the average strategic price).
     #[serde(flatten)]
-    pub equilibrium: EquilibriumReport,
-    /// Its own unshaped reference (at the average strategic price).
-    pub unshaped: Unshaped,
+    pub equilibrium: Equilibrium,
     /// Every customer's exact best-response gain at the strategic loads.
     pub nash_gain: GainSummary,
     /// `nash_gain.max_relative_gain ≤` [`CHECK_TOLERANCE`].
@@ -417,11 +304,10 @@ pub struct SolveReport {
     pub rows: usize,
     /// The scenario's classes.
     pub classes: Vec<ClassReport>,
-    /// The competitive equilibrium (Theorem 6), at the top level.
+    /// The competitive equilibrium (Theorem 6), at the top level, with the unshaped
+    /// reference (`unshaped`: at the average competitive price).
     #[serde(flatten)]
-    pub competitive: EquilibriumReport,
-    /// The unshaped reference.
-    pub unshaped: UnshapedReport,
+    pub competitive: Equilibrium,
     /// The interior-point cross-check of the competitive equilibrium.
     pub cross_check: CrossCheckReport,
     /// Best-response gains of price-anticipating customers at the competitive loads.
@@ -552,63 +438,6 @@ pub fn welfare_of(model: &ShapingModel, loads: &Loads, total: &[f64]) -> f64 {
     utility - cost
 }
 
-/// The unshaped loads' total `Σ_i q_i^{flat}(t)`, each customer's daily energy and their
-/// welfare (eq. 38), computed customer by customer without keeping the `N × T` loads
-/// (fixed chunks combined in order: the same bits for any thread count).
-fn unshaped_summary(
-    model: &ShapingModel,
-    flat_price: f64,
-) -> Result<(Vec<f64>, Vec<f64>, f64), ShapingError> {
-    dr_convex::check_finite(|| "flat_price".into(), flat_price)?;
-    let customers = model.customers();
-    let periods = model.periods();
-    let prices = vec![flat_price; periods];
-    let zeros = vec![0.0; periods];
-    let (lo, hi) = (customers.min_energy(), customers.max_energy());
-    let (total, energy, utility) = chunked_reduce(
-        model.len(),
-        1 << 13,
-        (vec![0.0; periods], Vec::new(), 0.0),
-        |range| {
-            let mut total = vec![0.0; periods];
-            let mut energy = Vec::with_capacity(range.len());
-            let mut utility = 0.0;
-            let mut q = vec![0.0; periods];
-            let mut slope = vec![0.0; periods];
-            for i in range {
-                let pieces = CustomerPieces {
-                    customers,
-                    i,
-                    extra: &zeros,
-                };
-                water_fill(&pieces, &prices, lo[i], hi[i], &mut q, &mut slope, f64::NAN);
-                let m = customers.count(i) as f64;
-                let mut e = 0.0;
-                for (t, &x) in q.iter().enumerate() {
-                    total[t] += m * x;
-                    e += x;
-                    utility += m * customers.utility_value(i, t, x);
-                }
-                energy.push(e);
-            }
-            (total, energy, utility)
-        },
-        |(mut ta, mut ea, ua), (tb, eb, ub)| {
-            for (a, b) in ta.iter_mut().zip(&tb) {
-                *a += b;
-            }
-            ea.extend(eb);
-            (ta, ea, ua + ub)
-        },
-    );
-    let cost: f64 = total
-        .iter()
-        .enumerate()
-        .map(|(t, &q)| model.supply().value(t, q))
-        .sum();
-    Ok((total, energy, utility - cost))
-}
-
 /// The rows of each class: a class spans the customers `start .. start + count`, and a row
 /// belongs to the class of its first customer (rows follow the classes in order).
 fn class_rows(model: &ShapingModel, classes: &[ClassSpan]) -> Vec<std::ops::Range<usize>> {
@@ -689,8 +518,24 @@ pub fn solve_report(
     file: &str,
     options: &SolveOptions,
 ) -> Result<SolveReport, ShapingError> {
-    let ce = competitive_equilibrium(model)?;
-    let ne = strategic_equilibrium(model)?;
+    let settings = SolverSettings::default();
+    // The unshaped reference at the competitive prices: one flat-price pass gives its total
+    // (the equilibrium's `unshaped`), each customer's energy and its welfare.
+    let mut summary: Option<Vec<f64>> = None;
+    let ce = newton_equilibrium_from(
+        model,
+        Behaviour::Competitive,
+        vec![0.0; model.periods()],
+        &settings,
+        None,
+        &mut |prices| {
+            let flat_price = flat_price_of(prices);
+            let (total, energy, welfare) = unshaped_summary(model, flat_price, true)?;
+            summary = Some(energy);
+            Ok(unshaped_from_total(flat_price, total, welfare))
+        },
+    )?;
+    let unshaped_energy = summary.unwrap_or_default();
     // Each best response's water-filling starts from the equilibrium's own multiplier
     // (its root at a Nash equilibrium; a nearby start at the competitive loads).
     let multipliers = |eq: &Equilibrium| -> Vec<f64> {
@@ -700,10 +545,26 @@ pub fn solve_report(
             .map(|(l, h)| l - h)
             .collect()
     };
-    let ne_gain = nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?;
-    let ce_gain = nash_gain_from(model, &ce.loads, Some(&multipliers(&ce)))?;
-    let flat_price = ce.unshaped.flat_price;
-    let (unshaped_total, unshaped_energy, unshaped_welfare) = unshaped_summary(model, flat_price)?;
+    let ce_mu = multipliers(&ce);
+    // The strategic Newton (quadratic supply: the potential's maximiser, Theorem 7) starts
+    // from the competitive prices and multipliers, the same problem up to the extra
+    // curvature C''(t) (one customer's share of the total is small, so the prices are
+    // close); it converges to its own tolerance and its certificate is measured afresh.
+    let ne = match potential_curvature(model) {
+        Some(extra) => newton_equilibrium_from(
+            model,
+            Behaviour::Strategic,
+            extra,
+            &settings,
+            Some((&ce.prices, &ce_mu)),
+            &mut |prices| unshaped(model, prices),
+        )?,
+        None => strategic_equilibrium_general(model, &settings, Some((&ce.prices, &ce_mu)))?,
+    };
+    // Only the summaries are reported: the per-customer gains are dropped at once.
+    let ne_gain = GainSummary::from(&nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?);
+    let ce_gain = GainSummary::from(&nash_gain_from(model, &ce.loads, Some(&ce_mu))?);
+    drop(ce_mu);
 
     let nt = model.len().saturating_mul(model.periods());
     let variables = nt.saturating_add(model.periods());
@@ -726,13 +587,15 @@ pub fn solve_report(
             Err(e) => failed(e),
         };
         // The strategic equilibrium maximises a potential only for a quadratic supply cost
-        // (Theorem 7, SPEC §2 derived); otherwise it is the monotone VI's solution, and the
-        // exact best responses (the Nash check) are its independent check.
+        // (Theorem 7, SPEC §2 derived); otherwise it solves the monotone VI of condition 44
+        // (the own-impact fixed point or the VI solver), and the exact best responses (the
+        // Nash check) are its independent check.
         let cross_ne = if model.supply().as_quadratic().is_none() {
             not_performed(
                 variables,
                 "no potential for a non-quadratic supply cost: the strategic equilibrium is \
-                 the monotone VI's solution, checked by every customer's exact best response"
+                 the solution of the monotone VI (condition 44), checked by every customer's exact \
+                 best response"
                     .into(),
             )
         } else {
@@ -757,8 +620,6 @@ pub fn solve_report(
         )
     };
 
-    let (ce, _) = EquilibriumReport::new(ce);
-    let (ne, ne_unshaped) = EquilibriumReport::new(ne);
     let spans = class_rows(model, classes);
     let class_reports = classes
         .iter()
@@ -777,20 +638,7 @@ pub fn solve_report(
             bill_strategic: class_mean(model, &ne.bills, rows, c),
         })
         .collect();
-    let unshaped_par = peak_to_average(&unshaped_total);
-    let unshaped = UnshapedReport {
-        definition: "each customer's own optimum under the flat price equal to the time \
-                     average of the competitive prices"
-            .into(),
-        flat_price,
-        total_energy: unshaped_total.iter().sum(),
-        peak_load: max_of(&unshaped_total),
-        peak_period: argmax(&unshaped_total),
-        peak_to_average: unshaped_par,
-        load_factor: load_factor(&unshaped_total),
-        welfare: unshaped_welfare,
-        total_load: unshaped_total,
-    };
+    let unshaped_par = ce.unshaped.peak_to_average;
     let nash_holds = ne_gain.max_relative_gain <= CHECK_TOLERANCE;
     let loss = ce.welfare - ne.welfare;
     // "W_comp − W_strat ≥ 0 (Theorem 6)", relative to the welfare's scale.
@@ -829,15 +677,13 @@ pub fn solve_report(
             strategic: change(ne.peak_to_average),
         },
         welfare_loss_strategic: loss,
-        nash_gain_at_competitive: GainSummary::from(&ce_gain),
+        nash_gain_at_competitive: ce_gain,
         claims,
-        unshaped,
         cross_check: cross_ce,
         competitive: ce,
         strategic: StrategicReport {
             equilibrium: ne,
-            unshaped: ne_unshaped,
-            nash_gain: GainSummary::from(&ne_gain),
+            nash_gain: ne_gain,
             nash_check_holds: nash_holds,
             cross_check: cross_ne,
         },
@@ -1156,7 +1002,7 @@ pub fn day_report(
     let periods = model.periods();
     let mut claims = Vec::new();
     let (ce, ne) = (&solve.competitive, &solve.strategic.equilibrium);
-    let u = &solve.unshaped;
+    let u = &solve.competitive.unshaped;
     let mut totals = Vec::new();
     for eq in [ce, ne] {
         let name = match eq.behaviour {
@@ -1224,7 +1070,7 @@ pub fn day_report(
             100.0 * (1.0 - par_ne / par_u)
         ),
     ));
-    let (c_ce, c_ne) = (ce.certificate.certificate(), ne.certificate.certificate());
+    let (c_ce, c_ne) = (ce.certificate, ne.certificate);
     claims.push(Claim::new(
         "certificates hold: KKT residuals ≤ 1e-8, status Solved (both equilibria)",
         c_ce.holds(CHECK_TOLERANCE) && c_ne.holds(CHECK_TOLERANCE),

@@ -52,7 +52,8 @@
 //! # tolerance = 1e-9
 //! # oscillation_window = 32
 //! # divergence_factor = 1e6
-//! # record_loads = 0
+//! # record_loads = 0           # trace the loads of the first K customers (a row of c
+//!                              #   identical customers counts c, recorded once)
 //! ```
 //!
 //! # Supply costs (chen-li-low-doyle-2010 eq. 29: strictly convex, increasing marginal cost)
@@ -61,7 +62,8 @@
 //! - polynomial `C(Q, t) = e_t Q + ½ c_t Q² + d_t Q³ + f_t Q⁴` ([`crate::PolynomialCost`]):
 //!   add `cubic` (`d_t ≥ 0`) and/or `quartic` (`f_t ≥ 0`), each one number or `T` numbers
 //!   (all zero: the quadratic cost). The strategic equilibrium is the monotone VI's solution
-//!   (condition 44, the kernel's VI solver, `p(t) = C'(Q(t), t)`).
+//!   (condition 44, `p(t) = C'(Q(t), t)`): the price Newton inside the own-impact fixed
+//!   point `b = C''(Q)`, the kernel's VI solver when that does not settle.
 //! - piecewise quadratic ([`crate::PiecewiseQuadraticCost`]): the marginal cost starts at
 //!   `linear` (`e_t`) and rises with slope `piece_curvature[k]` on each piece between the
 //!   `breakpoints` of the total load (continuous at each one):

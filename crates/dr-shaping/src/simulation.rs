@@ -81,7 +81,10 @@ pub struct SimulationSettings {
     pub divergence_factor: f64,
     /// Loads of the first `record_loads` customers in every round of the trace that
     /// [`simulate`] collects (default 0): it attaches the trace recorder
-    /// [`GradientScheme::with_loads`]; the stepper itself has no trace switch.
+    /// [`GradientScheme::with_loads`]; the stepper itself has no trace switch. Customers,
+    /// not rows: a row standing for `c` identical customers ([`crate::Customers::set_count`])
+    /// counts `c`, and is recorded once (one schedule, the same for each of them) when any
+    /// of its customers is among the first `record_loads`.
     pub record_loads: usize,
 }
 
@@ -145,7 +148,8 @@ pub struct Round {
     /// Newton: whether the announced prices were accepted as the next iterate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
-    /// The first customers' loads (see [`SimulationSettings::record_loads`]).
+    /// The first customers' loads, one schedule per row (see
+    /// [`SimulationSettings::record_loads`]: a row of `c` identical customers counts `c`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loads: Option<Vec<Vec<f64>>>,
 }
@@ -491,13 +495,16 @@ impl<'a> GradientScheme<'a> {
     }
 
     /// `round` completed with the loads `q^k` of its first `first` customers: a trace
-    /// recorder for [`Executor::trace_with`].
+    /// recorder for [`Executor::trace_with`]. Customers are counted, not rows: the rows
+    /// recorded are those whose first customer is among the first `first` (a row standing
+    /// for `c` identical customers counts `c`), one schedule per row.
     pub fn with_loads(&self, round: &Round, first: usize) -> Round {
         let periods = self.model.periods();
         let q = self.round_loads();
+        let rows = rows_of_first_customers(self.model.customers().counts(), first);
         Round {
             loads: Some(
-                (0..first.min(self.model.len()))
+                (0..rows)
                     .map(|i| q[i * periods..(i + 1) * periods].to_vec())
                     .collect(),
             ),
@@ -534,6 +541,21 @@ impl<'a> GradientScheme<'a> {
     pub fn loads(&self) -> &Loads {
         &self.loads
     }
+}
+
+/// The number of leading rows that hold the first `customers` customers, rows standing
+/// for `counts[i]` customers each: the rows whose first customer index is below `customers`.
+fn rows_of_first_customers(counts: &[usize], customers: usize) -> usize {
+    let mut first = 0usize;
+    let mut rows = 0;
+    for &c in counts {
+        if first >= customers {
+            break;
+        }
+        first = first.saturating_add(c);
+        rows += 1;
+    }
+    rows
 }
 
 impl Stepper for GradientScheme<'_> {

@@ -39,7 +39,12 @@ use rayon::prelude::*;
 /// `F(q)` of condition (44) into `out` (both `N·T`, customer-major): the totals by fixed
 /// chunks combined in order, then every customer's row on its own (parallel above 8192
 /// customers; the same bits for any thread count).
-fn operator(model: &ShapingModel, roots: &[f64], y: &[f64], out: &mut [f64]) {
+///
+/// Units: the kernel runs on `x̃ = x/X` with `F̃ = F/P` (`X`, `P` powers of two, see
+/// [`dr_convex::solve_vi`]); `units = (X, P)` does that scaling here, in place, so the
+/// kernel finds its problem already in units (`(1, 1)`) and allocates no `N·T` buffer per
+/// call. Scaling by powers of two is exact: the same bits as the kernel's own scaling.
+fn operator(model: &ShapingModel, roots: &[f64], (xs, ps): (f64, f64), y: &[f64], out: &mut [f64]) {
     let customers = model.customers();
     let supply = model.supply();
     let periods = model.periods();
@@ -47,7 +52,7 @@ fn operator(model: &ShapingModel, roots: &[f64], y: &[f64], out: &mut [f64]) {
     let grouped = customers.is_grouped();
     // q_i = y_i / √m_i (m = 1: y itself).
     let load = |i: usize, t: usize| -> f64 {
-        let x = y[i * periods + t];
+        let x = y[i * periods + t] * xs;
         if grouped {
             x / roots[i]
         } else {
@@ -85,7 +90,7 @@ fn operator(model: &ShapingModel, roots: &[f64], y: &[f64], out: &mut [f64]) {
             for t in 0..periods {
                 let x = load(i, t);
                 let f = customers.piece(i, t).derivative(x, 0.0) + marginal[t] + x * curvature[t];
-                o[t] = if grouped { roots[i] * f } else { f };
+                o[t] = (if grouped { roots[i] * f } else { f }) / ps;
             }
         }
     };
@@ -141,8 +146,8 @@ pub fn strategic_equilibrium_vi(
         periods,
         vec![0.0; n * periods],
         vec![f64::INFINITY; n * periods],
-        lo_sum,
-        hi_sum,
+        lo_sum.clone(),
+        hi_sum.clone(),
     )?;
     let start = competitive_equilibrium(model)?;
     let mut y0 = start.loads.as_slice().to_vec();
@@ -151,10 +156,40 @@ pub fn strategic_equilibrium_vi(
             row.iter_mut().for_each(|x| *x *= r);
         }
     }
+    // The kernel's units (its "Units" docs): X = ‖P_K(y0)‖_∞ and P = ‖F(P_K(y0))‖_∞, each
+    // rounded to a power of two (a zero or non-finite scale is 1), applied here.
+    let pow2 = |v: f64| -> f64 {
+        if v.is_finite() && v > 0.0 {
+            2f64.powi(v.log2().round().clamp(-1000.0, 1000.0) as i32)
+        } else {
+            1.0
+        }
+    };
+    let norm = |v: &[f64]| v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+    let (xs, ps) = {
+        let mut x = vec![0.0; n * periods];
+        dr_convex::ConvexSet::project(&set, &y0, &mut x)?;
+        let mut fx = vec![0.0; n * periods];
+        operator(model, &roots, (1.0, 1.0), &x, &mut fx);
+        (pow2(norm(&x)), pow2(norm(&fx)))
+    };
+    drop(set);
+    let set = BoxSumBlocks::new(
+        periods,
+        vec![0.0; n * periods],
+        vec![f64::INFINITY; n * periods],
+        lo_sum.iter().map(|v| v / xs).collect(),
+        hi_sum.iter().map(|v| v / xs).collect(),
+    )?;
+    y0.iter_mut().for_each(|v| *v /= xs);
     let op = FnOperator::new(n * periods, |y: &[f64], out: &mut [f64]| {
-        operator(model, &roots, y, out)
+        operator(model, &roots, (xs, ps), y, out)
     });
     let mut sol = solve_vi(&op, &set, &y0, settings)?;
+    drop(y0);
+    sol.x.iter_mut().for_each(|v| *v *= xs);
+    sol.operator_value.iter_mut().for_each(|v| *v *= ps);
+    sol.step *= xs / ps;
     if grouped {
         // Back to loads q = y/√m and the operator F = G/√m.
         for ((row, f), r) in sol

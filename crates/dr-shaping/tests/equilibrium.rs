@@ -106,6 +106,26 @@ proptest! {
         prop_assert!(nash_gain(&model, &ce.loads).unwrap().max_gain >= gain.max_gain - 1e-9);
     }
 
+    /// Condition (44) without a potential (cubic supply cost, up to a strong `C'''` with
+    /// 1–5 customers, where each customer's own impact is large): the own-impact fixed point
+    /// around the price Newton is certified, nobody gains by deviating (exact best
+    /// responses), and the kernel's VI solver on condition (44) finds the same equilibrium.
+    #[test]
+    fn non_potential_nash_agrees_with_the_vi(seed in 0u64..10_000, n in 1usize..6, periods in 1usize..5, logs in any::<bool>(), cubic in 0.001f64..2.0) {
+        let model = ShapingModel::new(random_customers(seed, n, periods, logs), cubic_supply(periods, cubic)).unwrap();
+        let ne = strategic_equilibrium(&model).unwrap();
+        prop_assert_eq!(ne.method, Method::Newton);
+        prop_assert!(ne.certificate.holds(1e-8), "{:?}", ne.certificate);
+        let gain = nash_gain(&model, &ne.loads).unwrap();
+        prop_assert!(gain.max_relative_gain <= 1e-8, "{:?}", gain);
+        let vi = strategic_equilibrium_vi(&model, &ViSettings { tolerance: 1e-12, ..Default::default() }).unwrap();
+        prop_assert!(vi.certificate.holds(1e-8), "{:?}", vi.certificate);
+        let pscale = ne.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+        prop_assert!(max_diff(&ne.prices, &vi.prices) <= 1e-8 * pscale, "{:?} vs {:?}", ne.prices, vi.prices);
+        let qscale = ne.loads.as_slice().iter().fold(0.0f64, |m, q| m.max(q.abs()));
+        prop_assert!(max_diff(ne.loads.as_slice(), vi.loads.as_slice()) <= 1e-7 * qscale);
+    }
+
     /// Theorem 6: the competitive equilibrium maximises welfare — no feasible load profile
     /// (random, or the Nash equilibrium) does better.
     #[test]
@@ -171,17 +191,42 @@ proptest! {
 }
 
 /// A user-supplied (cubic) supply cost: no potential, so the strategic equilibrium goes
-/// through the kernel's VI solver; its certificate holds and nobody gains by deviating.
+/// through the price Newton inside the own-impact fixed point (condition 44 with `C''`
+/// frozen); its certificate holds, nobody gains by deviating, and it agrees with the
+/// kernel's monotone VI solver run on condition (44) directly (an independent path).
 #[test]
-fn non_quadratic_supply_through_the_vi() {
+fn non_quadratic_supply_nash_by_two_paths() {
     for seed in 0..4 {
         let customers = random_customers(seed, 4, 3, seed % 2 == 0);
         let model = ShapingModel::new(customers, cubic_supply(3, 0.05)).unwrap();
         let ce = competitive_equilibrium(&model).unwrap();
         assert!(ce.certificate.holds(1e-8), "{:?}", ce.certificate);
         let ne = strategic_equilibrium(&model).unwrap();
-        assert_eq!(ne.method, Method::Vi);
+        assert_eq!(ne.method, Method::Newton);
         assert!(ne.certificate.holds(1e-8), "{:?}", ne.certificate);
+        let vi = strategic_equilibrium_vi(
+            &model,
+            &ViSettings {
+                tolerance: 1e-12,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(vi.method, Method::Vi);
+        assert!(vi.certificate.holds(1e-8), "{:?}", vi.certificate);
+        let scale = ne
+            .loads
+            .as_slice()
+            .iter()
+            .fold(0.0f64, |m, q| m.max(q.abs()));
+        let d = max_diff(ne.loads.as_slice(), vi.loads.as_slice());
+        assert!(d <= 1e-8 * scale, "loads differ by {d} (scale {scale})");
+        let pscale = ne.prices.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+        let dp = max_diff(&ne.prices, &vi.prices);
+        assert!(
+            dp <= 1e-8 * pscale,
+            "prices differ by {dp} (scale {pscale})"
+        );
         let gain = nash_gain(&model, &ne.loads).unwrap();
         assert!(gain.max_relative_gain <= 1e-8, "{gain:?}");
         assert!(ne.welfare <= ce.welfare + 1e-9 * (1.0 + ce.welfare.abs()));

@@ -148,11 +148,27 @@ fn strategic_newton_grouped_equals_expanded() {
 #[test]
 fn strategic_vi_grouped_equals_expanded() {
     let model = scenario(false, CUBIC).to_model().unwrap();
+    let expanded = scenario(true, CUBIC).to_model().unwrap();
+    // The default path (own-impact fixed point around the price Newton) ...
     let g = strategic_equilibrium(&model).unwrap();
-    let e = strategic_equilibrium(&scenario(true, CUBIC).to_model().unwrap()).unwrap();
-    assert_eq!(g.method, Method::Vi);
+    let e = strategic_equilibrium(&expanded).unwrap();
+    assert_eq!(g.method, Method::Newton);
     same(&g, &e, 1e-7);
     assert!(nash_gain(&model, &g.loads).unwrap().max_relative_gain < 1e-8);
+    // ... and the monotone VI on condition (44) directly (its scaled grouped variables).
+    let settings = dr_convex::ViSettings {
+        tolerance: 1e-10,
+        ..Default::default()
+    };
+    let gv = strategic_equilibrium_vi(&model, &settings).unwrap();
+    let ev = strategic_equilibrium_vi(&expanded, &settings).unwrap();
+    assert_eq!(gv.method, Method::Vi);
+    same(&gv, &ev, 1e-7);
+    // The two paths agree.
+    assert!(rel(&g.prices, &gv.prices) <= 1e-7);
+    assert!(rel(&g.total_load, &gv.total_load) <= 1e-7);
+    assert!(rel(g.loads.as_slice(), gv.loads.as_slice()) <= 1e-7);
+    assert!(nash_gain(&model, &gv.loads).unwrap().max_relative_gain < 1e-8);
 }
 
 #[test]
@@ -236,8 +252,16 @@ fn the_solve_report_counts_every_customer() {
     }
     assert_eq!((r.classes[0].first_row, r.classes[0].rows), (0, 1));
     assert_eq!((r.classes[1].first_row, r.classes[1].rows), (1, 3));
-    assert!((r.unshaped.welfare - e.unshaped.welfare).abs() <= 1e-9 * e.unshaped.welfare.abs());
-    assert!(rel(&r.unshaped.total_load, &e.unshaped.total_load) <= 1e-9);
+    assert!(
+        (r.competitive.unshaped.welfare - e.competitive.unshaped.welfare).abs()
+            <= 1e-9 * e.competitive.unshaped.welfare.abs()
+    );
+    assert!(
+        rel(
+            &r.competitive.unshaped.total_load,
+            &e.competitive.unshaped.total_load
+        ) <= 1e-9
+    );
     // The grouped loads write the class's schedule once with its count, and read back.
     let json = serde_json::to_string(&r).unwrap();
     assert!(json.contains("\"customers_per_row\":[7,1,1,1,1]"));
@@ -295,4 +319,67 @@ fn grouped_loads_read_back_and_bad_ones_say_why() {
         e.contains("customers_per_row") && !e.contains("untagged"),
         "{e}"
     );
+}
+
+/// `record_loads = k` counts customers, not rows: the grouped trace holds the rows whose
+/// first customer is among the first `k` (the households' row stands for `K` customers),
+/// the listed one `min(k, N)` rows, and every listed customer's recorded schedule is the
+/// one of the grouped row it belongs to (the same iterates, summed in another order).
+#[test]
+fn record_loads_counts_customers_not_rows() {
+    let grouped = scenario(false, QUADRATIC).to_model().unwrap();
+    let listed = scenario(true, QUADRATIC).to_model().unwrap();
+    let counts = grouped.customers().counts().to_vec();
+    let population: usize = counts.iter().sum();
+    assert_eq!(population, listed.len());
+    // The grouped row of each listed customer.
+    let row_of: Vec<usize> = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(r, &c)| std::iter::repeat_n(r, c))
+        .collect();
+    for k in [
+        0,
+        1,
+        K - 1,
+        K,
+        K + 1,
+        population - 1,
+        population,
+        population + 5,
+    ] {
+        let settings = SimulationSettings {
+            max_rounds: 4,
+            record_loads: k,
+            ..SimulationSettings::default()
+        };
+        let g = simulate(&grouped, &settings).unwrap();
+        let e = simulate(&listed, &settings).unwrap();
+        // Rows whose first customer index is below k.
+        let mut first = 0;
+        let expected_rows = counts
+            .iter()
+            .take_while(|&&c| {
+                let take = first < k;
+                first += c;
+                take
+            })
+            .count();
+        for (rg, re) in g.trace.iter().zip(&e.trace) {
+            let (lg, le) = (rg.loads.as_ref(), re.loads.as_ref());
+            if k == 0 {
+                assert!(lg.is_none() && le.is_none());
+                continue;
+            }
+            let (lg, le) = (lg.unwrap(), le.unwrap());
+            assert_eq!(lg.len(), expected_rows, "k = {k}");
+            assert_eq!(le.len(), k.min(population), "k = {k}");
+            for (j, schedule) in le.iter().enumerate() {
+                let r = row_of[j];
+                assert!(r < lg.len(), "customer {j} of the first {k} not recorded");
+                assert!(rel(schedule, &lg[r]) <= 1e-12, "k = {k}, customer {j}");
+            }
+        }
+        assert_eq!(g.trace.len(), e.trace.len());
+    }
 }

@@ -83,7 +83,7 @@ fn the_report_is_consistent_with_its_loads() {
     // The unshaped reference: each customer's own optimum at the flat price, here from
     // `unshaped_loads` (the library's per-customer responses), summed by hand.
     let flat = r.competitive.prices.iter().sum::<f64>() / 3.0;
-    assert!((flat - r.unshaped.flat_price).abs() <= 1e-15 * flat);
+    assert!((flat - r.competitive.unshaped.flat_price).abs() <= 1e-15 * flat);
     let loads = unshaped_loads(&model, flat).unwrap();
     let mut total = vec![0.0; 3];
     for i in 0..loads.len() {
@@ -91,11 +91,11 @@ fn the_report_is_consistent_with_its_loads() {
             total[t] += x;
         }
     }
-    for (x, y) in total.iter().zip(&r.unshaped.total_load) {
+    for (x, y) in total.iter().zip(&r.competitive.unshaped.total_load) {
         assert!((x - y).abs() <= 1e-12 * x);
     }
     let w = welfare_of(&model, &loads, &total);
-    assert!((w - r.unshaped.welfare).abs() <= 1e-12 * w.abs());
+    assert!((w - r.competitive.unshaped.welfare).abs() <= 1e-12 * w.abs());
     // The claims hold, and the IPM agrees (N·T = 1800 ≤ 50 000).
     assert!(r.claims.iter().all(|c| c.holds), "{:?}", r.claims);
     assert_eq!(r.cross_check.verdict, Some(PathVerdict::Agrees));
@@ -140,10 +140,11 @@ fn a_simulation_report_loads_back_from_its_json() {
     assert!(back.strategic.is_none());
 }
 
-/// The VI path (a non-quadratic supply cost's strategic equilibrium) is parallel over the
-/// customers too, and gives the same bits with 1 and 4 threads.
+/// A non-quadratic supply cost's strategic equilibrium (the own-impact fixed point; the
+/// monotone VI below) is parallel over the customers too, and gives the same bits with 1
+/// and 4 threads.
 #[test]
-fn the_vi_path_does_not_depend_on_the_thread_count() {
+fn the_non_potential_nash_does_not_depend_on_the_thread_count() {
     let mut file = population(10_000, 2);
     file.supply.cubic = Some(PerPeriod::Constant(1e-9));
     let model = file.to_model().unwrap();
@@ -157,7 +158,7 @@ fn the_vi_path_does_not_depend_on_the_thread_count() {
     };
     let one = run(1);
     let four = run(4);
-    assert_eq!(one.method, Method::Vi);
+    assert_eq!(one.method, Method::Newton);
     assert!(one.certificate.holds(1e-8), "{:?}", one.certificate);
     assert_eq!(
         serde_json::to_string(&one).unwrap(),
@@ -214,4 +215,82 @@ fn warm_started_water_fillings_reach_the_cold_answers() {
         warm_ce.max_gain
     );
     assert_eq!(cold_ce.worst_customer, warm_ce.worst_customer);
+}
+
+/// `solve_report` starts the strategic Newton from the competitive prices and multipliers
+/// (a warm start, not a result) and computes the unshaped flat-price pass once: the
+/// strategic equilibrium it reports is the cold-started `strategic_equilibrium`'s (prices,
+/// every customer's loads, welfare) to the solvers' tolerance, both certificates Solved,
+/// and the competitive one is `competitive_equilibrium`'s, with the same unshaped reference.
+#[test]
+fn the_warm_started_report_reaches_the_cold_equilibria() {
+    let file = population(20_000, 4);
+    let model = file.to_model().unwrap();
+    let options = SolveOptions {
+        cross_check: Some(false),
+        ..SolveOptions::default()
+    };
+    let r = solve_report(&model, &file.classes(), "pop", &options).unwrap();
+    let cold_ne = strategic_equilibrium(&model).unwrap();
+    let cold_ce = competitive_equilibrium(&model).unwrap();
+    let rel = |a: &[f64], b: &[f64]| {
+        let scale = a.iter().chain(b).fold(0.0f64, |m, x| m.max(x.abs()));
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+            / scale
+    };
+    let ne = &r.strategic.equilibrium;
+    assert_eq!(ne.certificate.status, Status::Solved);
+    assert_eq!(cold_ne.certificate.status, Status::Solved);
+    assert!(rel(&ne.prices, &cold_ne.prices) <= 1e-9);
+    assert!(rel(ne.loads.as_slice(), cold_ne.loads.as_slice()) <= 1e-7);
+    assert!((ne.welfare - cold_ne.welfare).abs() <= 1e-9 * cold_ne.utility.abs());
+    assert!(
+        rel(
+            &r.strategic.equilibrium.unshaped.total_load,
+            &cold_ne.unshaped.total_load
+        ) <= 1e-9
+    );
+    let ce = &r.competitive;
+    assert_eq!(ce.prices, cold_ce.prices);
+    assert_eq!(ce.loads.as_slice(), cold_ce.loads.as_slice());
+    assert_eq!(ce.utility, cold_ce.utility);
+    assert!(
+        rel(
+            &r.competitive.unshaped.total_load,
+            &cold_ce.unshaped.total_load
+        ) <= 1e-12
+    );
+    assert_eq!(
+        r.competitive.unshaped.flat_price,
+        cold_ce.unshaped.flat_price
+    );
+}
+
+/// One struct for the library and the report: an `Equilibrium` writes its certificate in
+/// the report's form (with `max_residual`; a non-finite residual as a string) and its
+/// unshaped reference, and loads back from that JSON with the same certificate.
+#[test]
+fn an_equilibrium_loads_back_from_its_report_json() {
+    let model = population(40, 3).to_model().unwrap();
+    let mut eq = competitive_equilibrium(&model).unwrap();
+    eq.certificate.stationarity = f64::INFINITY;
+    let v: serde_json::Value = serde_json::to_value(&eq).unwrap();
+    assert_eq!(v["certificate"]["stationarity"], "inf (not finite)");
+    assert_eq!(v["certificate"]["max_residual"], "inf (not finite)");
+    assert!(v["unshaped"]["welfare"].is_number());
+    assert_eq!(v["energy"].as_array().unwrap().len(), 40);
+    let back: Equilibrium = serde_json::from_value(v).unwrap();
+    assert!(back.certificate.stationarity.is_infinite());
+    assert_eq!(back.certificate.status, eq.certificate.status);
+    assert_eq!(back.certificate.iterations, eq.certificate.iterations);
+    assert_eq!(back.peak_period, eq.peak_period);
+    assert_eq!(back.loads.len(), 40);
+    // Energies and bills are the loads' own sums.
+    for i in 0..40 {
+        let q = back.loads.customer(i);
+        let e: f64 = q.iter().sum();
+        assert!((e - back.energy[i]).abs() <= 1e-12 * e.abs());
+    }
 }

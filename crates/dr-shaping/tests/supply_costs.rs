@@ -84,7 +84,11 @@ fn cubic_cost_nash_equilibrium_by_hand() {
         [1.0, 2.0],
     );
     let ne = strategic_equilibrium(&model).unwrap();
-    assert_eq!(ne.method, Method::Vi, "no potential: the monotone VI path");
+    assert_eq!(
+        ne.method,
+        Method::Newton,
+        "no potential: the price Newton in the own-impact fixed point"
+    );
     assert_equilibrium(&ne, &[1.0, 1.0], 15.0);
     let gain = nash_gain(&model, &ne.loads).unwrap();
     assert!(gain.max_relative_gain <= 1e-9, "{gain:?}");
@@ -263,6 +267,13 @@ fn a_nash_equilibrium_on_a_breakpoint_is_not_claimed_solved() {
     .unwrap();
     assert!(!ne.certificate.status.is_solved(), "{:?}", ne.certificate);
     assert!((ne.total_load[0] - 6.0).abs() < 1e-3, "{:?}", ne.total_load);
+    // The default path (own-impact fixed point, VI fallback) does not claim it either.
+    let default = strategic_equilibrium(&model).unwrap();
+    assert!(
+        !default.certificate.status.is_solved(),
+        "{:?}",
+        default.certificate
+    );
 }
 
 #[test]
