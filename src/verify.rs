@@ -1217,7 +1217,7 @@ pub const GROUPED_PRICES_NOTE: &str =
      loads y = √m q): the period rows' multipliers are the prices p(t) themselves, but an \
      energy row's multiplier is √m λ_i and a class variable's marginal price \
      c = √m (p(t) − λ_i), so |Δp| and |Δc| on a class of m customers are √m times the \
-     per-customer price differences";
+     per-customer price differences (and |Δx| √m times the per-customer load difference)";
 
 /// Cross-checks a demand-shaping equilibrium (loads `q`, total load `Q`, prices `p(t)`,
 /// energy multipliers `λ_i`, `λ̄_i`, and the welfare — or, for strategic customers, the
