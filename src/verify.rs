@@ -1244,8 +1244,9 @@ pub fn check_shaping(
     };
     // Cut pruning (`dr_lp::OuterSettings::prune_cuts`): the welfare problem's LP points
     // settle near the optimum, so the far cuts are dropped and the LPs stop growing
-    // (measured in BENCHMARKS.md, `dr verify` at thousands: 500 customers × 3 periods
-    // 6.0 s → 4.4 s). The interval stays proven whatever cuts are kept.
+    // (measured with the release `dr verify` on h080_customers.toml rescaled to 500 and
+    // 2000 jittered customers × 3 periods: 6.7 s → 4.7 s and 47 s → 31 s). The interval
+    // stays proven whatever cuts are kept.
     let mut pruned = settings.clone();
     pruned.lp.outer.prune_cuts = true;
     let lp = match lp_or_reason(&sp.problem, &pruned)? {
