@@ -35,7 +35,7 @@ pub struct OuterSettings {
     /// cycle: measured with the release `dr verify` faster on demand shaping (500
     /// customers × 3 periods 6.7 s → 4.7 s, 2000 × 3 47 s → 31 s: its LP points settle)
     /// and far slower on the mechanism's planner problem (500 users: from about 7 s to over
-    /// 100 s, its LP points keep moving between the dropped cuts), so it is off by default.
+    /// 30 s, its LP points keep moving between the dropped cuts), so it is off by default.
     #[serde(default)]
     pub prune_cuts: bool,
 }
