@@ -104,3 +104,33 @@ fn one_customer_above_the_default_limit_is_inconclusive_not_solved() {
         r.reason
     );
 }
+
+/// A shaping scenario with `jitter` on its two classes of three customers (`jitter = 0`:
+/// identical customers, grouped into one weighted row per class).
+fn two_classes(jitter: f64) -> Scenario {
+    let text = format!(
+        "model = \"shaping\"\nperiods = 2\nseed = 3\n\
+         [supply]\ncurvature = [0.5, 0.8]\nlinear = [0.1, 0.2]\n\
+         [[customers]]\ncount = 3\nutility = \"quadratic\"\ntheta = [1.0, 0.8]\nkappa = 0.5\n\
+         min_energy = 0.2\nmax_energy = 1.0\njitter = {jitter:?}\n\
+         [[customers]]\ncount = 3\nutility = \"quadratic\"\ntheta = [0.6, 1.2]\nkappa = 0.4\n\
+         min_energy = 0.1\nmax_energy = 2.0\njitter = {jitter:?}\n"
+    );
+    Scenario::from_text(&text, Format::Toml).unwrap()
+}
+
+#[test]
+fn grouped_shaping_reports_say_what_their_price_columns_measure() {
+    use demand_response::verify::GROUPED_PRICES_NOTE;
+    // Grouped (identical customers): the note is there, and the check still agrees.
+    let grouped = verify_scenario(&two_classes(0.0), &VerifySettings::default()).unwrap();
+    assert_eq!(grouped.verdict, Verdict::Agrees, "{}", grouped.reason);
+    assert_eq!(grouped.size, 6);
+    assert!(grouped.checks.iter().all(|c| c.variables == 2 * 2 + 2));
+    assert!(grouped.notes.iter().any(|n| n == GROUPED_PRICES_NOTE));
+    // One row per customer: no such note.
+    let listed = verify_scenario(&two_classes(0.2), &VerifySettings::default()).unwrap();
+    assert_eq!(listed.verdict, Verdict::Agrees, "{}", listed.reason);
+    assert!(listed.checks.iter().all(|c| c.variables == 6 * 2 + 2));
+    assert!(listed.notes.iter().all(|n| n != GROUPED_PRICES_NOTE));
+}

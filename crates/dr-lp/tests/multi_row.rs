@@ -156,7 +156,14 @@ struct Shaping {
 }
 
 fn shaping() -> impl Strategy<Value = Shaping> {
-    (2usize..4, 2usize..4).prop_flat_map(|(c, t)| {
+    shaping_sized(2..4, 2..4)
+}
+
+fn shaping_sized(
+    customers: std::ops::Range<usize>,
+    periods: std::ops::Range<usize>,
+) -> impl Strategy<Value = Shaping> {
+    (customers, periods).prop_flat_map(|(c, t)| {
         let n = c * t;
         (
             prop::collection::vec(0u8..3, n),
@@ -233,5 +240,25 @@ proptest! {
         let cc = cross_check(&problem, &(&ipm).into(), &lp, &CrossCheckSettings::default()).unwrap();
         prop_assert!(cc.agrees, "{:?}", cc);
         prop_assert!(cc.located_variables == problem.objective.len());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    /// With cut pruning (`OuterSettings::prune_cuts`, as `dr verify` runs demand shaping)
+    /// the interval is still proven and closed, and contains the interior-point optimum,
+    /// on instances large enough for the cut lists to be pruned.
+    #[test]
+    fn pruned_cuts_still_agree_with_interior_point(inst in shaping_sized(8..12, 2..4)) {
+        let problem = inst.problem();
+        let ipm = ipm_solve(&problem, &IpmSettings::default()).unwrap();
+        prop_assert!(ipm.certificate.holds(1e-8), "{:?}", ipm.certificate);
+        let settings = OuterSettings { prune_cuts: true, ..OuterSettings::default() };
+        let lp = solve(&problem, &settings).unwrap();
+        prop_assert!(lp.certificate.status.is_solved(), "{:?}", lp.certificate);
+        let s = 1e-9 * lp.upper.abs().max(1.0);
+        prop_assert!(lp.contains(ipm.objective, s), "{} not in [{}, {}]", ipm.objective, lp.lower, lp.upper);
+        let cc = cross_check(&problem, &(&ipm).into(), &lp, &CrossCheckSettings::default()).unwrap();
+        prop_assert!(cc.agrees, "{:?}", cc);
     }
 }
