@@ -528,17 +528,10 @@ fn run_end_to_end(quick: bool) -> Result<()> {
         )?);
     }
     // Clarabel alone on the same customers (read back from the CSV `--output` wrote).
-    let o = std::process::Command::new(release.join("examples").join("clarabel_competitive"))
-        .arg(out_dir.join("customers.csv"))
-        .arg(E2E_DEFICIT)
-        .output()
-        .context("running the clarabel_competitive example")?;
-    anyhow::ensure!(
-        o.status.success(),
-        "clarabel_competitive failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let clarabel: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let clarabel = reference_json_line(
+        std::process::Command::new(release.join("examples").join("clarabel_competitive")),
+        &out_dir.join("customers.csv"),
+    )?;
     // The reference: CVXPY + Clarabel on the same customers. A machine without
     // Python or the package index records why it was not measured instead of failing.
     let cvxpy = match cvxpy_competitive(&out_dir.join("customers.csv")) {
@@ -611,16 +604,18 @@ fn bench_python() -> Result<std::path::PathBuf> {
 
 /// CVXPY + Clarabel on the customers of `csv` (`benches/cvxpy_competitive.py`): its JSON line.
 fn cvxpy_competitive(csv: &Path) -> Result<serde_json::Value> {
-    let python = bench_python()?;
-    let o = std::process::Command::new(&python)
-        .arg(super::root().join("benches").join("cvxpy_competitive.py"))
-        .arg(csv)
-        .arg(E2E_DEFICIT)
-        .output()
-        .context("running benches/cvxpy_competitive.py")?;
+    let mut c = std::process::Command::new(bench_python()?);
+    c.arg(super::root().join("benches").join("cvxpy_competitive.py"));
+    reference_json_line(c, csv)
+}
+
+/// Runs a reference solver `c CUSTOMERS.csv DEFICIT` and parses the JSON line it prints.
+fn reference_json_line(mut c: std::process::Command, csv: &Path) -> Result<serde_json::Value> {
+    c.arg(csv).arg(E2E_DEFICIT);
+    let o = c.output().with_context(|| format!("running {c:?}"))?;
     anyhow::ensure!(
         o.status.success(),
-        "cvxpy_competitive.py failed: {}",
+        "{c:?} failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     Ok(serde_json::from_slice(&o.stdout)?)
