@@ -86,7 +86,7 @@
 //! error are those of the `[[customers]]` entries (not of the expanded population).
 
 use crate::error::ShapingError;
-use crate::model::{Customers, ShapingModel, SupplyCost};
+use crate::model::{Customers, ShapingModel, SupplyCost, UtilityKind, Variant};
 use crate::simulation::SimulationSettings;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -521,7 +521,9 @@ impl ShapingScenario {
             } else {
                 format!("{prefix}count")
             };
-            customers.try_reserve(spec.rows(), &field)?;
+            // Rows only: a jittered class's customers share its profile
+            // (Customers::push_variant), an identical class is one explicit row.
+            customers.try_reserve_rows(spec.rows(), &field)?;
             spec.push_class(&mut customers, periods, &mut rng)
                 .map_err(|e| {
                     // Errors of `Customers::push_*` name the expanded index: rename it.
@@ -726,8 +728,14 @@ impl CustomerSpec {
             let row = push(customers, &a, &b, lo, hi)?;
             return customers.set_count(row, self.count);
         }
-        let mut ja = a.clone();
-        let mut jb = b.clone();
+        // The class's profiles are stored once; each customer is a rotation and scaling of
+        // them, `a[(t − shift) mod T] · fa`, computed on access (Customers::push_variant).
+        let kind = match self.utility {
+            UtilitySpec::Quadratic => UtilityKind::Quadratic,
+            UtilitySpec::Log => UtilityKind::Log,
+            UtilitySpec::Power => UtilityKind::Power,
+        };
+        let profile = customers.add_class_profile(kind, &a, &b, alpha)?;
         for _ in 0..self.count {
             let (fa, fb, fe) = if jitter > 0.0 {
                 (
@@ -743,12 +751,12 @@ impl CustomerSpec {
             } else {
                 0
             };
-            for t in 0..periods {
-                let src = (t as i64 - shift).rem_euclid(periods as i64) as usize;
-                ja[t] = a[src] * fa;
-                jb[t] = b[src] * fb;
-            }
-            push(customers, &ja, &jb, lo * fe, hi * fe)?;
+            let variant = Variant {
+                first_factor: fa,
+                second_factor: fb,
+                shift,
+            };
+            customers.push_variant(profile, variant, lo * fe, hi * fe)?;
         }
         Ok(())
     }
