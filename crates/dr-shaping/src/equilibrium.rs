@@ -121,6 +121,15 @@ impl Loads {
             counts: None,
         })
     }
+    /// No rows over `periods` periods (what a report that does not keep its loads holds,
+    /// [`crate::SolveOptions::keep_loads`]).
+    pub fn empty(periods: usize) -> Self {
+        Self {
+            periods,
+            data: Vec::new(),
+            counts: None,
+        }
+    }
     /// Loads whose row `k` stands for `counts[k] ≥ 1` identical customers. Errors name
     /// `customers_per_row` (length, or a 0).
     pub fn grouped(
