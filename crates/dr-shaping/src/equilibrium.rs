@@ -825,12 +825,17 @@ pub(crate) fn newton_equilibrium_from(
         settings.parallel_threshold,
         Some(newton.multipliers()),
     );
+    // The stepper's per-row multipliers go before the certificate and the assembly (the
+    // peak, with the loads): only its T curvatures and its count are read below.
+    let extra = newton.extra().to_vec();
+    let evaluations = newton.evaluations();
+    drop(newton);
     // The customers' part of the dual at these prices is the water-fillings just done.
     // The certificate's pass over the loads also sums the customers' utility.
     let (mut cert, mut utility) =
         certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
-        if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
+        if let Some(cleared) = clear_market(model, &prices, &extra, &loads, &mu) {
             let (second, u) =
                 certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
             if second.max_residual() < cert.max_residual() {
@@ -856,7 +861,7 @@ pub(crate) fn newton_equilibrium_from(
         loads,
         &mu,
         cert,
-        (status, newton.evaluations()),
+        (status, evaluations),
         reference,
         Some(utility),
     )

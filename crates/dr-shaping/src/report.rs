@@ -23,7 +23,7 @@ use crate::equilibrium::{
     unshaped_summary, Behaviour, Equilibrium, Loads, Unshaped,
 };
 use crate::error::ShapingError;
-use crate::gain::{nash_gain_from, NashGain};
+use crate::gain::{nash_gain_summary, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
 use crate::newton::SolverSettings;
@@ -556,7 +556,7 @@ pub fn solve_report(
     let ce_mu = multipliers(&ce);
     // Only the summaries are reported: the per-customer gains are dropped at once. Each
     // check reads only its own equilibrium, so it runs as soon as that one is solved.
-    let ce_gain = GainSummary::from(&nash_gain_from(model, &ce.loads, Some(&ce_mu))?);
+    let ce_gain = gain_summary(model, &ce, &|i| ce_mu[i])?;
     // The cross-check compares prices only: the loads may go (SolveOptions::keep_loads).
     let drop_loads = |eq: &mut Equilibrium| {
         if !options.keep_loads {
@@ -580,7 +580,9 @@ pub fn solve_report(
         None => strategic_equilibrium_general(model, &settings, Some((&ce.prices, &ce_mu)))?,
     };
     drop(ce_mu);
-    let ne_gain = GainSummary::from(&nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?);
+    let ne_gain = gain_summary(model, &ne, &|i| {
+        ne.min_energy_multipliers[i] - ne.max_energy_multipliers[i]
+    })?;
     drop_loads(&mut ne);
 
     let nt = model.len().saturating_mul(model.periods());
@@ -704,6 +706,21 @@ pub fn solve_report(
             nash_check_holds: nash_holds,
             cross_check: cross_ne,
         },
+    })
+}
+
+/// The largest best-response gains at `eq`'s loads ([`crate::nash_gain`]'s summary, without
+/// its per-customer vectors), each water-filling started from `guess(i)`.
+fn gain_summary(
+    model: &ShapingModel,
+    eq: &Equilibrium,
+    guess: &(dyn Fn(usize) -> f64 + Sync),
+) -> Result<GainSummary, ShapingError> {
+    let (max_gain, max_relative_gain, worst_customer) = nash_gain_summary(model, &eq.loads, guess)?;
+    Ok(GainSummary {
+        max_gain,
+        max_relative_gain,
+        worst_customer,
     })
 }
 
