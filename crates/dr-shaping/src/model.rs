@@ -305,6 +305,15 @@ impl Piece<'_> {
     }
 }
 
+/// Where a row's profile values are: `a[start + t] · fa`, `b[start + t] · fb` (factors 1 for
+/// explicit rows); for a custom row, `start` indexes its pieces.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    start: usize,
+    fa: f64,
+    fb: f64,
+}
+
 /// A population of customers over `T` periods, struct-of-arrays
 /// (chen-li-low-doyle-2010 §IV-A).
 ///
@@ -319,12 +328,8 @@ pub struct Customers {
     a: Vec<f64>,
     /// The profile table of `κ` or `s`, parallel to `a`.
     b: Vec<f64>,
-    /// Per row: the start of its `T` values in `a` and `b` (in `custom` for custom rows).
-    start: Vec<usize>,
-    /// Per row: the factor of its `a` values (1 for explicit rows).
-    fa: Vec<f64>,
-    /// Per row: the factor of its `b` values (1 for explicit rows).
-    fb: Vec<f64>,
+    /// Per row: where its values are and their factors (one record: a piece reads all three).
+    rows: Vec<Row>,
     custom: Vec<Arc<dyn ConvexScalar>>,
     /// The exponent `α` of power utilities (0 for other kinds), one per customer.
     alpha: Vec<f64>,
@@ -408,9 +413,7 @@ impl Customers {
             kind: Vec::new(),
             a: Vec::new(),
             b: Vec::new(),
-            start: Vec::new(),
-            fa: Vec::new(),
-            fb: Vec::new(),
+            rows: Vec::new(),
             custom: Vec::new(),
             alpha: Vec::new(),
             min_energy: Vec::new(),
@@ -450,11 +453,7 @@ impl Customers {
         self.alpha
             .try_reserve(additional)
             .map_err(|_| too_large())?;
-        self.start
-            .try_reserve(additional)
-            .map_err(|_| too_large())?;
-        self.fa.try_reserve(additional).map_err(|_| too_large())?;
-        self.fb.try_reserve(additional).map_err(|_| too_large())?;
+        self.rows.try_reserve(additional).map_err(|_| too_large())?;
         self.min_energy
             .try_reserve(additional)
             .map_err(|_| too_large())?;
@@ -477,9 +476,11 @@ impl Customers {
     ) -> usize {
         let i = self.kind.len();
         self.kind.push(kind);
-        self.start.push(self.a.len());
-        self.fa.push(1.0);
-        self.fb.push(1.0);
+        self.rows.push(Row {
+            start: self.a.len(),
+            fa: 1.0,
+            fb: 1.0,
+        });
         self.a.extend_from_slice(a);
         self.b.extend_from_slice(b);
         self.alpha.push(0.0);
@@ -598,7 +599,7 @@ impl Customers {
         check().map_err(|e| e.prefixed(&prefix))?;
         // A custom row stores no profile values: its start indexes `custom`.
         let idx = self.push_raw(UtilityKind::Custom, &[], &[], min_energy, max_energy);
-        self.start[idx] = self.custom.len();
+        self.rows[idx].start = self.custom.len();
         self.custom.extend(disutility);
         Ok(idx)
     }
@@ -706,9 +707,7 @@ impl Customers {
         check().map_err(|e| e.prefixed(&prefix))?;
         let i = self.kind.len();
         self.kind.push(profile.kind);
-        self.start.push(start);
-        self.fa.push(fa);
-        self.fb.push(fb);
+        self.rows.push(Row { start, fa, fb });
         self.alpha.push(profile.alpha);
         self.min_energy.push(min_energy);
         self.max_energy.push(max_energy);
@@ -759,9 +758,13 @@ impl Customers {
         c.kind = vec![UtilityKind::Quadratic; n];
         c.a = theta;
         c.b = kappa;
-        c.start = (0..n).map(|i| i * periods).collect();
-        c.fa = vec![1.0; n];
-        c.fb = vec![1.0; n];
+        c.rows = (0..n)
+            .map(|i| Row {
+                start: i * periods,
+                fa: 1.0,
+                fb: 1.0,
+            })
+            .collect();
         c.alpha = vec![0.0; n];
         c.min_energy = min_energy;
         c.max_energy = max_energy;
@@ -833,7 +836,7 @@ impl Customers {
     pub fn utility(&self, i: usize) -> Option<Utility> {
         let kind = *self.kind.get(i)?;
         if kind == UtilityKind::Custom {
-            let s = self.start[i];
+            let s = self.rows[i].start;
             return Some(Utility::Custom(self.custom[s..s + self.periods].to_vec()));
         }
         let (a, b) = self.profiles(i)?;
@@ -859,15 +862,16 @@ impl Customers {
         if *self.kind.get(i)? == UtilityKind::Custom {
             return None;
         }
-        let r = self.start[i]..self.start[i] + self.periods;
+        let row = self.rows[i];
+        let r = row.start..row.start + self.periods;
         Some((
             Profile {
                 values: &self.a[r.clone()],
-                factor: self.fa[i],
+                factor: row.fa,
             },
             Profile {
                 values: &self.b[r],
-                factor: self.fb[i],
+                factor: row.fb,
             },
         ))
     }
@@ -891,19 +895,20 @@ impl Customers {
     /// Period `t`'s disutility piece of customer `i` (indices assumed valid).
     #[inline]
     pub(crate) fn piece(&self, i: usize, t: usize) -> Piece<'_> {
-        let k = self.start[i] + t;
+        let row = self.rows[i];
+        let k = row.start + t;
         match self.kind[i] {
             UtilityKind::Quadratic => Piece::Quadratic {
-                theta: self.a[k] * self.fa[i],
-                kappa: self.b[k] * self.fb[i],
+                theta: self.a[k] * row.fa,
+                kappa: self.b[k] * row.fb,
             },
             UtilityKind::Log => Piece::Log {
-                weight: self.a[k] * self.fa[i],
-                shift: self.b[k] * self.fb[i],
+                weight: self.a[k] * row.fa,
+                shift: self.b[k] * row.fb,
             },
             UtilityKind::Power => Piece::Power(PowerUtility {
-                weight: self.a[k] * self.fa[i],
-                shift: self.b[k] * self.fb[i],
+                weight: self.a[k] * row.fa,
+                shift: self.b[k] * row.fb,
                 alpha: self.alpha[i],
             }),
             UtilityKind::Custom => Piece::Custom(&*self.custom[k]),
@@ -936,7 +941,7 @@ impl Customers {
             }
             Piece::Log { weight, shift } => Arc::new(dr_convex::LogUtility { weight, shift }),
             Piece::Power(f) => Arc::new(f),
-            Piece::Custom(_) => self.custom[self.start[i] + t].clone(),
+            Piece::Custom(_) => self.custom[self.rows[i].start + t].clone(),
         })
     }
 }
