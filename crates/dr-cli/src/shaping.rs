@@ -432,9 +432,13 @@ fn solve(s: &Scenario, opts: &Options) -> Result<Output, CliError> {
     check_memory(opts, s.name(), file.memory_estimate())?;
     let err = model_err(s.name());
     let model = file.to_model().map_err(&err)?;
+    // The per-row loads are written only by --json and --output DIR (loads.csv); the text
+    // and the plots read per-period totals and per-row summaries, so without those flags
+    // the report drops each equilibrium's N × T loads once its Nash check has read them.
     let options = SolveOptions {
         cross_check,
         ipm_max_iterations,
+        keep_loads: opts.json || opts.output_dir.is_some(),
         ..SolveOptions::default()
     };
     let report = solve_report(&model, &file.classes(), s.name(), &options).map_err(&err)?;

@@ -121,6 +121,15 @@ impl Loads {
             counts: None,
         })
     }
+    /// No rows over `periods` periods (what a report that does not keep its loads holds,
+    /// [`crate::SolveOptions::keep_loads`]).
+    pub fn empty(periods: usize) -> Self {
+        Self {
+            periods,
+            data: Vec::new(),
+            counts: None,
+        }
+    }
     /// Loads whose row `k` stands for `counts[k] ≥ 1` identical customers. Errors name
     /// `customers_per_row` (length, or a 0).
     pub fn grouped(
@@ -816,12 +825,17 @@ pub(crate) fn newton_equilibrium_from(
         settings.parallel_threshold,
         Some(newton.multipliers()),
     );
+    // The stepper's per-row multipliers go before the certificate and the assembly (the
+    // peak, with the loads): only its T curvatures and its count are read below.
+    let extra = newton.extra().to_vec();
+    let evaluations = newton.evaluations();
+    drop(newton);
     // The customers' part of the dual at these prices is the water-fillings just done.
     // The certificate's pass over the loads also sums the customers' utility.
     let (mut cert, mut utility) =
         certificate_at(model, behaviour, &loads, &prices, &mu, Some(value))?;
     if cert.max_residual() > 1e-3 * CERTIFICATE_TOLERANCE {
-        if let Some(cleared) = clear_market(model, &prices, newton.extra(), &loads, &mu) {
+        if let Some(cleared) = clear_market(model, &prices, &extra, &loads, &mu) {
             let (second, u) =
                 certificate_at(model, behaviour, &cleared, &prices, &mu, Some(value))?;
             if second.max_residual() < cert.max_residual() {
@@ -847,7 +861,7 @@ pub(crate) fn newton_equilibrium_from(
         loads,
         &mu,
         cert,
-        (status, newton.evaluations()),
+        (status, evaluations),
         reference,
         Some(utility),
     )

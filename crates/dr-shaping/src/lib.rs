@@ -98,7 +98,8 @@ pub use error::ShapingError;
 pub use gain::{nash_gain, NashGain};
 pub use ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 pub use model::{
-    Customers, PowerUtility, ShapingModel, SupplyCost, SupplyForm, Utility, UtilityKind,
+    ClassProfile, Customers, PowerUtility, Profile, ShapingModel, SupplyCost, SupplyForm, Utility,
+    UtilityKind, Variant, BYTES_PER_ROW,
 };
 pub use newton::{NewtonRound, PriceNewton, SolverSettings};
 pub use problem::{welfare_problem, WelfareProblem};

@@ -3,8 +3,13 @@
 //!
 //! Customer `i` draws `q_i(t) ≥ 0` in period `t = 1..T` with
 //! `Q_i ≤ Σ_t q_i(t) ≤ Q̄_i` (eqs. 27–28) and enjoys `Σ_t U_i(q_i(t), t)`. Utilities are
-//! stored struct-of-arrays (flat `N × T` arrays, customer-major) so that populations of
-//! `10⁵` customers over `T = 24` periods stay cache-friendly:
+//! stored struct-of-arrays: a table of per-period profiles, and per customer the start of
+//! its profile in that table and two scale factors. A customer pushed with explicit
+//! profiles owns its `T` values (factors 1, exact); a customer of a jittered class
+//! ([`Customers::push_variant`]) is its class's profile rotated and scaled, computed on
+//! access with the expression that used to build it (`a[(t − shift) mod T] · f`), so
+//! populations of `10⁶` customers over `T = 24` periods take `O(N + T)` memory, not
+//! `O(N·T)`:
 //! - quadratic `U(q) = θ q − ½ κ q²` (`κ > 0`: strictly concave),
 //! - logarithmic `U(q) = w ln(s + q)` (`w > 0`, `s > 0`: finite at `q = 0`),
 //! - power `U(q) = w (s + q)^α` (`w > 0`, `s > 0`, `0 < α < 1`: [`PowerUtility`]),
@@ -37,35 +42,108 @@ pub enum UtilityKind {
     Custom,
 }
 
-/// A borrowed view of one customer's utility, period by period.
-#[derive(Debug, Clone, Copy)]
-pub enum Utility<'a> {
+/// One customer's utility, period by period (an owned copy of its parameters,
+/// chen-li-low-doyle-2010 §IV-A).
+#[derive(Debug, Clone)]
+pub enum Utility {
     /// `U(q, t) = θ_t q − ½ κ_t q²` (chen-li-low-doyle-2010 §IV, strictly concave).
     Quadratic {
         /// `θ_t`: marginal utility at zero load.
-        theta: &'a [f64],
+        theta: Vec<f64>,
         /// `κ_t > 0`: curvature.
-        kappa: &'a [f64],
+        kappa: Vec<f64>,
     },
     /// `U(q, t) = w_t ln(s_t + q)`.
     Log {
         /// `w_t > 0`.
-        weight: &'a [f64],
+        weight: Vec<f64>,
         /// `s_t > 0`.
-        shift: &'a [f64],
+        shift: Vec<f64>,
     },
     /// `U(q, t) = w_t (s_t + q)^α` (`w_t > 0`, `s_t > 0`, `0 < α < 1`): strictly concave and
     /// increasing, with a finite marginal utility `α w_t s_t^{α−1}` at `q = 0`.
     Power {
         /// `w_t > 0`.
-        weight: &'a [f64],
+        weight: Vec<f64>,
         /// `s_t > 0`.
-        shift: &'a [f64],
+        shift: Vec<f64>,
         /// The exponent `α ∈ (0, 1)` (one per customer).
         alpha: f64,
     },
     /// Disutilities `−U(·, t)` (convex), one per period.
-    Custom(&'a [Arc<dyn ConvexScalar>]),
+    Custom(Vec<Arc<dyn ConvexScalar>>),
+}
+
+/// A borrowed view of one per-period parameter of one customer (`θ_t`, `κ_t`, `w_t` or
+/// `s_t`, chen-li-low-doyle-2010 §IV-A): `T` stored values times a factor, read with
+/// [`Profile::get`]. The factor is 1 for a customer pushed with explicit profiles (`x · 1 = x`
+/// exactly) and the customer's jitter factor for a member of a jittered class, whose value
+/// is then `a[(t − shift) mod T] · f` (the rotation is in which stored values are viewed).
+#[derive(Clone, Copy)]
+pub struct Profile<'a> {
+    values: &'a [f64],
+    factor: f64,
+}
+
+impl<'a> Profile<'a> {
+    /// The parameter in period `t` (`None` when `t ≥ T`).
+    #[inline]
+    pub fn get(&self, t: usize) -> Option<f64> {
+        self.values.get(t).map(|&v| v * self.factor)
+    }
+    /// The parameter in period `t` (`t < T` assumed).
+    #[inline]
+    pub(crate) fn at(&self, t: usize) -> f64 {
+        self.values[t] * self.factor
+    }
+    /// Number of periods `T`.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    /// True when there are no periods (never, for a customer of a [`Customers`]).
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    /// The `T` values in period order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = f64> + 'a {
+        let factor = self.factor;
+        self.values.iter().map(move |&v| v * factor)
+    }
+    /// The `T` values as a vector.
+    pub fn to_vec(&self) -> Vec<f64> {
+        self.iter().collect()
+    }
+}
+
+impl fmt::Debug for Profile<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A class's base profiles stored once in a [`Customers`] ([`Customers::add_class_profile`]),
+/// from which [`Customers::push_variant`] derives rotated and scaled customers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassProfile {
+    /// Start of the doubled profile (`2T` values: `a[k mod T]`) in the profile table.
+    start: usize,
+    periods: usize,
+    kind: UtilityKind,
+    alpha: f64,
+}
+
+/// One customer of a jittered class (chen-li-low-doyle-2010 §IV-A, heterogeneous
+/// customers): its parameters are the class profile rotated by `shift` periods and scaled,
+/// `θ_t = θ⁰_{(t − shift) mod T} · first_factor`, `κ_t = κ⁰_{(t − shift) mod T} · second_factor`
+/// (or `w`, `s` for log and power utilities).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variant {
+    /// Factor of `θ` (or `w`).
+    pub first_factor: f64,
+    /// Factor of `κ` (or `s`).
+    pub second_factor: f64,
+    /// Rotation: period `t` takes the class's period `(t − shift) mod T`.
+    pub shift: i64,
 }
 
 /// One period's disutility `f(q) = −U(q, t)` of one customer (internal, copyable).
@@ -227,6 +305,15 @@ impl Piece<'_> {
     }
 }
 
+/// Where a row's profile values are: `a[start + t] · fa`, `b[start + t] · fb` (factors 1 for
+/// explicit rows); for a custom row, `start` indexes its pieces.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    start: usize,
+    fa: f64,
+    fb: f64,
+}
+
 /// A population of customers over `T` periods, struct-of-arrays
 /// (chen-li-low-doyle-2010 §IV-A).
 ///
@@ -236,12 +323,14 @@ impl Piece<'_> {
 pub struct Customers {
     periods: usize,
     kind: Vec<UtilityKind>,
-    /// `θ` or `w`, `N × T` customer-major.
+    /// The profile table of `θ` or `w`: each explicitly pushed customer's `T` values, and
+    /// each class profile's `2T` values (doubled, so that every rotation is a slice).
     a: Vec<f64>,
-    /// `κ` or `s`, `N × T` customer-major.
+    /// The profile table of `κ` or `s`, parallel to `a`.
     b: Vec<f64>,
+    /// Per row: where its values are and their factors (one record: a piece reads all three).
+    rows: Vec<Row>,
     custom: Vec<Arc<dyn ConvexScalar>>,
-    custom_start: Vec<usize>,
     /// The exponent `α` of power utilities (0 for other kinds), one per customer.
     alpha: Vec<f64>,
     min_energy: Vec<f64>,
@@ -273,7 +362,16 @@ fn check_profile(
             got: values.len(),
         }));
     }
-    for (t, &v) in values.iter().enumerate() {
+    check_values(name, values.iter().copied(), positive)
+}
+
+/// Checks each value (`name[t]` finite, or positive when `positive`).
+fn check_values(
+    name: &str,
+    values: impl Iterator<Item = f64>,
+    positive: bool,
+) -> Result<(), ShapingError> {
+    for (t, v) in values.enumerate() {
         if positive {
             dr_convex::check_positive(|| format!("{name}[{t}]"), v)?;
         } else {
@@ -315,8 +413,8 @@ impl Customers {
             kind: Vec::new(),
             a: Vec::new(),
             b: Vec::new(),
+            rows: Vec::new(),
             custom: Vec::new(),
-            custom_start: Vec::new(),
             alpha: Vec::new(),
             min_energy: Vec::new(),
             max_energy: Vec::new(),
@@ -324,9 +422,10 @@ impl Customers {
         })
     }
 
-    /// Reserves room for `additional` more customers, or [`ShapingError::TooLarge`] naming
-    /// `field` when `additional · T` overflows or cannot be allocated (a builder never
-    /// aborts on a huge count such as `count = 1e12`).
+    /// Reserves room for `additional` more customers pushed with explicit profiles
+    /// (`additional · T` values each of `θ`/`w` and `κ`/`s`, and the per-customer arrays),
+    /// or [`ShapingError::TooLarge`] naming `field` when `additional · T` overflows or cannot
+    /// be allocated (a builder never aborts on a huge count such as `count = 1e12`).
     pub fn try_reserve(&mut self, additional: usize, field: &str) -> Result<(), ShapingError> {
         let too_large = || ShapingError::TooLarge {
             field: field.into(),
@@ -338,13 +437,23 @@ impl Customers {
         let values = additional.checked_mul(self.periods).ok_or_else(too_large)?;
         self.a.try_reserve(values).map_err(|_| too_large())?;
         self.b.try_reserve(values).map_err(|_| too_large())?;
+        self.try_reserve_rows(additional, field)
+    }
+
+    /// Reserves room for `additional` more customers derived from class profiles
+    /// ([`Customers::push_variant`]: the per-customer arrays only, `O(1)` per customer),
+    /// or [`ShapingError::TooLarge`] naming `field`.
+    pub fn try_reserve_rows(&mut self, additional: usize, field: &str) -> Result<(), ShapingError> {
+        let too_large = || ShapingError::TooLarge {
+            field: field.into(),
+            count: additional as f64,
+            bytes: (additional as u64).saturating_mul(BYTES_PER_ROW),
+        };
         self.kind.try_reserve(additional).map_err(|_| too_large())?;
         self.alpha
             .try_reserve(additional)
             .map_err(|_| too_large())?;
-        self.custom_start
-            .try_reserve(additional)
-            .map_err(|_| too_large())?;
+        self.rows.try_reserve(additional).map_err(|_| too_large())?;
         self.min_energy
             .try_reserve(additional)
             .map_err(|_| too_large())?;
@@ -367,9 +476,13 @@ impl Customers {
     ) -> usize {
         let i = self.kind.len();
         self.kind.push(kind);
+        self.rows.push(Row {
+            start: self.a.len(),
+            fa: 1.0,
+            fb: 1.0,
+        });
         self.a.extend_from_slice(a);
         self.b.extend_from_slice(b);
-        self.custom_start.push(usize::MAX);
         self.alpha.push(0.0);
         self.min_energy.push(min_energy);
         self.max_energy.push(max_energy);
@@ -484,11 +597,122 @@ impl Customers {
             Ok(())
         };
         check().map_err(|e| e.prefixed(&prefix))?;
-        let zeros = vec![0.0; self.periods];
-        let idx = self.push_raw(UtilityKind::Custom, &zeros, &zeros, min_energy, max_energy);
-        self.custom_start[idx] = self.custom.len();
+        // A custom row stores no profile values: its start indexes `custom`.
+        let idx = self.push_raw(UtilityKind::Custom, &[], &[], min_energy, max_energy);
+        self.rows[idx].start = self.custom.len();
         self.custom.extend(disutility);
         Ok(idx)
+    }
+
+    /// Stores a class's base profiles once (`first` = `θ⁰` or `w⁰`, `second` = `κ⁰` or `s⁰`,
+    /// `T` values each; `alpha` the exponent of a power utility, ignored otherwise) for
+    /// [`Customers::push_variant`], which derives the class's jittered customers from them
+    /// (chen-li-low-doyle-2010 §IV-A) in `O(1)` memory each. The values are checked when a
+    /// customer is pushed (errors name that customer). Errors name `kind` (custom utilities
+    /// have no profile), `theta`/`kappa` or `weight`/`shift` (length, a non-finite value)
+    /// and `alpha`.
+    pub fn add_class_profile(
+        &mut self,
+        kind: UtilityKind,
+        first: &[f64],
+        second: &[f64],
+        alpha: f64,
+    ) -> Result<ClassProfile, ShapingError> {
+        let names = match kind {
+            UtilityKind::Quadratic => ("theta", "kappa"),
+            UtilityKind::Log | UtilityKind::Power => ("weight", "shift"),
+            UtilityKind::Custom => {
+                return Err(ShapingError::Input(dr_convex::InputError::Invalid {
+                    field: "kind".into(),
+                    message: "a custom utility has no class profile (push_custom)".into(),
+                }))
+            }
+        };
+        check_profile(names.0, first, self.periods, false)?;
+        check_profile(names.1, second, self.periods, false)?;
+        let alpha = if kind == UtilityKind::Power {
+            dr_convex::check_positive(|| "alpha".into(), alpha)?;
+            if alpha >= 1.0 {
+                return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                    field: "alpha".into(),
+                    value: alpha,
+                    requirement: "must be < 1 (a strictly concave power utility)".into(),
+                }));
+            }
+            alpha
+        } else {
+            0.0
+        };
+        let start = self.a.len();
+        for _ in 0..2 {
+            self.a.extend_from_slice(first);
+            self.b.extend_from_slice(second);
+        }
+        Ok(ClassProfile {
+            start,
+            periods: self.periods,
+            kind,
+            alpha,
+        })
+    }
+
+    /// Adds a customer of a class stored with [`Customers::add_class_profile`]: its
+    /// parameters are the class profile rotated by `variant.shift` periods and scaled by
+    /// the variant's factors, `θ_t = θ⁰_{(t − shift) mod T} · first_factor` (likewise `κ`,
+    /// `w`, `s`; chen-li-low-doyle-2010 §IV-A), computed on access with exactly this
+    /// expression, so every value equals that of pushing the scaled profiles explicitly
+    /// ([`Customers::push_quadratic`], [`Customers::push_log`], [`Customers::push_power`]),
+    /// bit for bit. The values are checked as those methods check them; errors name
+    /// `customers[i].theta[t]` (etc.), `customers[i].min_energy`,
+    /// `customers[i].max_energy`, or `profile` (not a profile of this population).
+    pub fn push_variant(
+        &mut self,
+        profile: ClassProfile,
+        variant: Variant,
+        min_energy: f64,
+        max_energy: f64,
+    ) -> Result<usize, ShapingError> {
+        let periods = self.periods;
+        if profile.periods != periods
+            || profile
+                .start
+                .checked_add(2 * periods)
+                .is_none_or(|end| end > self.a.len())
+        {
+            return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+                field: "profile".into(),
+                value: profile.start as f64,
+                requirement: "must be a class profile of this population".into(),
+            }));
+        }
+        // Period t reads the class's period (t − shift) mod T = (T − s + t) mod T with
+        // s = shift mod T: the doubled profile's slice from T − s ∈ (0, T].
+        let s = variant.shift.rem_euclid(periods as i64) as usize;
+        let start = profile.start + periods - s;
+        let (fa, fb) = (variant.first_factor, variant.second_factor);
+        let prefix = format!("customers[{}].", self.kind.len());
+        let (a, b) = (
+            &self.a[start..start + periods],
+            &self.b[start..start + periods],
+        );
+        let check = || -> Result<(), ShapingError> {
+            let names = match profile.kind {
+                UtilityKind::Quadratic => ("theta", "kappa", false),
+                _ => ("weight", "shift", true),
+            };
+            check_values(names.0, a.iter().map(|&x| x * fa), names.2)?;
+            check_values(names.1, b.iter().map(|&x| x * fb), true)?;
+            check_energy(min_energy, max_energy)
+        };
+        check().map_err(|e| e.prefixed(&prefix))?;
+        let i = self.kind.len();
+        self.kind.push(profile.kind);
+        self.rows.push(Row { start, fa, fb });
+        self.alpha.push(profile.alpha);
+        self.min_energy.push(min_energy);
+        self.max_energy.push(max_energy);
+        self.count.push(1);
+        Ok(i)
     }
 
     /// A population of `N` quadratic-utility customers from flat customer-major `N × T`
@@ -534,7 +758,13 @@ impl Customers {
         c.kind = vec![UtilityKind::Quadratic; n];
         c.a = theta;
         c.b = kappa;
-        c.custom_start = vec![usize::MAX; n];
+        c.rows = (0..n)
+            .map(|i| Row {
+                start: i * periods,
+                fa: 1.0,
+                fb: 1.0,
+            })
+            .collect();
         c.alpha = vec![0.0; n];
         c.min_energy = min_energy;
         c.max_energy = max_energy;
@@ -601,29 +831,53 @@ impl Customers {
     pub fn kind(&self, i: usize) -> Option<UtilityKind> {
         self.kind.get(i).copied()
     }
-    /// Customer `i`'s utility, period by period.
-    pub fn utility(&self, i: usize) -> Option<Utility<'_>> {
+    /// Customer `i`'s utility, period by period (an owned copy of its parameters; see
+    /// [`Customers::profiles`] for a view without allocation).
+    pub fn utility(&self, i: usize) -> Option<Utility> {
         let kind = *self.kind.get(i)?;
-        let r = i * self.periods..(i + 1) * self.periods;
+        if kind == UtilityKind::Custom {
+            let s = self.rows[i].start;
+            return Some(Utility::Custom(self.custom[s..s + self.periods].to_vec()));
+        }
+        let (a, b) = self.profiles(i)?;
+        let (a, b) = (a.to_vec(), b.to_vec());
         Some(match kind {
-            UtilityKind::Quadratic => Utility::Quadratic {
-                theta: &self.a[r.clone()],
-                kappa: &self.b[r],
-            },
+            UtilityKind::Quadratic => Utility::Quadratic { theta: a, kappa: b },
             UtilityKind::Log => Utility::Log {
-                weight: &self.a[r.clone()],
-                shift: &self.b[r],
+                weight: a,
+                shift: b,
             },
-            UtilityKind::Power => Utility::Power {
-                weight: &self.a[r.clone()],
-                shift: &self.b[r],
+            _ => Utility::Power {
+                weight: a,
+                shift: b,
                 alpha: self.alpha[i],
             },
-            UtilityKind::Custom => {
-                let s = self.custom_start[i];
-                Utility::Custom(&self.custom[s..s + self.periods])
-            }
         })
+    }
+    /// Views of customer `i`'s two per-period parameters (`θ`, `κ` for a quadratic utility;
+    /// `w`, `s` for log and power utilities), without allocation; `None` for a custom utility
+    /// or an index out of range.
+    #[inline]
+    pub fn profiles(&self, i: usize) -> Option<(Profile<'_>, Profile<'_>)> {
+        if *self.kind.get(i)? == UtilityKind::Custom {
+            return None;
+        }
+        let row = self.rows[i];
+        let r = row.start..row.start + self.periods;
+        Some((
+            Profile {
+                values: &self.a[r.clone()],
+                factor: row.fa,
+            },
+            Profile {
+                values: &self.b[r],
+                factor: row.fb,
+            },
+        ))
+    }
+    /// The exponent `α` of customer `i`'s power utility (0 for other kinds and out of range).
+    pub fn alpha(&self, i: usize) -> f64 {
+        self.alpha.get(i).copied().unwrap_or(0.0)
     }
     /// Minimum daily energies `Q_i` (eq. 27).
     pub fn min_energy(&self) -> &[f64] {
@@ -641,22 +895,23 @@ impl Customers {
     /// Period `t`'s disutility piece of customer `i` (indices assumed valid).
     #[inline]
     pub(crate) fn piece(&self, i: usize, t: usize) -> Piece<'_> {
-        let k = i * self.periods + t;
+        let row = self.rows[i];
+        let k = row.start + t;
         match self.kind[i] {
             UtilityKind::Quadratic => Piece::Quadratic {
-                theta: self.a[k],
-                kappa: self.b[k],
+                theta: self.a[k] * row.fa,
+                kappa: self.b[k] * row.fb,
             },
             UtilityKind::Log => Piece::Log {
-                weight: self.a[k],
-                shift: self.b[k],
+                weight: self.a[k] * row.fa,
+                shift: self.b[k] * row.fb,
             },
             UtilityKind::Power => Piece::Power(PowerUtility {
-                weight: self.a[k],
-                shift: self.b[k],
+                weight: self.a[k] * row.fa,
+                shift: self.b[k] * row.fb,
                 alpha: self.alpha[i],
             }),
-            UtilityKind::Custom => Piece::Custom(&*self.custom[self.custom_start[i] + t]),
+            UtilityKind::Custom => Piece::Custom(&*self.custom[k]),
         }
     }
 
@@ -680,22 +935,13 @@ impl Customers {
         if i >= self.len() || t >= self.periods {
             return None;
         }
-        let k = i * self.periods + t;
-        Some(match self.kind[i] {
-            UtilityKind::Quadratic => Arc::new(dr_convex::QuadraticUtility {
-                theta: self.a[k],
-                kappa: self.b[k],
-            }),
-            UtilityKind::Log => Arc::new(dr_convex::LogUtility {
-                weight: self.a[k],
-                shift: self.b[k],
-            }),
-            UtilityKind::Power => Arc::new(PowerUtility {
-                weight: self.a[k],
-                shift: self.b[k],
-                alpha: self.alpha[i],
-            }),
-            UtilityKind::Custom => self.custom[self.custom_start[i] + t].clone(),
+        Some(match self.piece(i, t) {
+            Piece::Quadratic { theta, kappa } => {
+                Arc::new(dr_convex::QuadraticUtility { theta, kappa })
+            }
+            Piece::Log { weight, shift } => Arc::new(dr_convex::LogUtility { weight, shift }),
+            Piece::Power(f) => Arc::new(f),
+            Piece::Custom(_) => self.custom[self.rows[i].start + t].clone(),
         })
     }
 }
@@ -764,6 +1010,11 @@ pub enum SupplyForm {
     /// User-supplied convex pieces.
     Custom,
 }
+
+/// Bytes per customer of a [`Customers`] besides its profile values (kind, profile start,
+/// two factors, `α`, energy bounds, count), for reservations' error reports and
+/// [`crate::ShapingScenario::memory_estimate`].
+pub const BYTES_PER_ROW: u64 = 57;
 
 /// The utility company's supply cost `C(Q, t)` per period (chen-li-low-doyle-2010 eq. 29).
 #[derive(Clone)]

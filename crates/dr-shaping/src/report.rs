@@ -23,7 +23,7 @@ use crate::equilibrium::{
     unshaped_summary, Behaviour, Equilibrium, Loads, Unshaped,
 };
 use crate::error::ShapingError;
-use crate::gain::{nash_gain_from, NashGain};
+use crate::gain::{nash_gain_summary, NashGain};
 use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
 use crate::newton::SolverSettings;
@@ -331,6 +331,13 @@ pub struct SolveOptions {
     pub ipm_max_iterations: Option<usize>,
     /// The automatic cross-check's size limit on `N·T` (default 50 000).
     pub cross_check_limit: usize,
+    /// Keep both equilibria's per-row loads `q_i(t)` in the report (default `true`). With
+    /// `false` each equilibrium's loads are dropped as soon as its Nash-gain check has read
+    /// them, so the two `N × T` arrays are never held together: the report's
+    /// [`Equilibrium::loads`] are then empty (0 rows; every per-period total, per-row
+    /// energy, bill and multiplier, class average, gain and certificate is unchanged). For
+    /// callers that print only those summaries (`dr solve` without `--json` or `--output`).
+    pub keep_loads: bool,
 }
 
 impl Default for SolveOptions {
@@ -339,6 +346,7 @@ impl Default for SolveOptions {
             cross_check: None,
             ipm_max_iterations: None,
             cross_check_limit: 50_000,
+            keep_loads: true,
         }
     }
 }
@@ -522,7 +530,7 @@ pub fn solve_report(
     // The unshaped reference at the competitive prices: one flat-price pass gives its total
     // (the equilibrium's `unshaped`), each customer's energy and its welfare.
     let mut summary: Option<Vec<f64>> = None;
-    let ce = newton_equilibrium_from(
+    let mut ce = newton_equilibrium_from(
         model,
         Behaviour::Competitive,
         vec![0.0; model.periods()],
@@ -546,11 +554,21 @@ pub fn solve_report(
             .collect()
     };
     let ce_mu = multipliers(&ce);
+    // Only the summaries are reported: the per-customer gains are dropped at once. Each
+    // check reads only its own equilibrium, so it runs as soon as that one is solved.
+    let ce_gain = gain_summary(model, &ce, &|i| ce_mu[i])?;
+    // The cross-check compares prices only: the loads may go (SolveOptions::keep_loads).
+    let drop_loads = |eq: &mut Equilibrium| {
+        if !options.keep_loads {
+            eq.loads = Loads::empty(eq.periods);
+        }
+    };
+    drop_loads(&mut ce);
     // The strategic Newton (quadratic supply: the potential's maximiser, Theorem 7) starts
     // from the competitive prices and multipliers, the same problem up to the extra
     // curvature C''(t) (one customer's share of the total is small, so the prices are
     // close); it converges to its own tolerance and its certificate is measured afresh.
-    let ne = match potential_curvature(model) {
+    let mut ne = match potential_curvature(model) {
         Some(extra) => newton_equilibrium_from(
             model,
             Behaviour::Strategic,
@@ -561,10 +579,11 @@ pub fn solve_report(
         )?,
         None => strategic_equilibrium_general(model, &settings, Some((&ce.prices, &ce_mu)))?,
     };
-    // Only the summaries are reported: the per-customer gains are dropped at once.
-    let ne_gain = GainSummary::from(&nash_gain_from(model, &ne.loads, Some(&multipliers(&ne)))?);
-    let ce_gain = GainSummary::from(&nash_gain_from(model, &ce.loads, Some(&ce_mu))?);
     drop(ce_mu);
+    let ne_gain = gain_summary(model, &ne, &|i| {
+        ne.min_energy_multipliers[i] - ne.max_energy_multipliers[i]
+    })?;
+    drop_loads(&mut ne);
 
     let nt = model.len().saturating_mul(model.periods());
     let variables = nt.saturating_add(model.periods());
@@ -687,6 +706,21 @@ pub fn solve_report(
             nash_check_holds: nash_holds,
             cross_check: cross_ne,
         },
+    })
+}
+
+/// The largest best-response gains at `eq`'s loads ([`crate::nash_gain`]'s summary, without
+/// its per-customer vectors), each water-filling started from `guess(i)`.
+fn gain_summary(
+    model: &ShapingModel,
+    eq: &Equilibrium,
+    guess: &(dyn Fn(usize) -> f64 + Sync),
+) -> Result<GainSummary, ShapingError> {
+    let (max_gain, max_relative_gain, worst_customer) = nash_gain_summary(model, &eq.loads, guess)?;
+    Ok(GainSummary {
+        max_gain,
+        max_relative_gain,
+        worst_customer,
     })
 }
 

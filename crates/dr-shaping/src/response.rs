@@ -17,7 +17,7 @@
 //! `T` operations).
 
 use crate::error::ShapingError;
-use crate::model::{Customers, Piece, ShapingModel, SupplyCost, Utility};
+use crate::model::{Customers, Piece, Profile, ShapingModel, SupplyCost, UtilityKind};
 use dr_convex::generic_inverse_derivative;
 use dr_convex::ConvexScalar;
 
@@ -78,12 +78,12 @@ pub(crate) trait Pieces {
     /// `argmin_{q ≥ 0} h_t(q) − λ q` and its right slope `dq/dλ`.
     fn response(&self, t: usize, lambda: f64) -> (f64, f64);
     /// `(θ, κ, extra)` when every `h_t(q) = ½ (κ_t + extra_t) q² − θ_t q` (the fast path).
-    fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
+    fn quadratic(&self) -> Option<(Profile<'_>, Profile<'_>, &[f64])> {
         None
     }
     /// `(w, s, extra)` when every `h_t(q) = −w_t ln(s_t + q) + ½ extra_t q²` (a path without
     /// a per-call dispatch on the utility's kind).
-    fn log(&self) -> Option<(&[f64], &[f64], &[f64])> {
+    fn log(&self) -> Option<(Profile<'_>, Profile<'_>, &[f64])> {
         None
     }
 }
@@ -91,8 +91,8 @@ pub(crate) trait Pieces {
 /// A log-utility customer's terms `−w_t ln(s_t + q) + ½ extra_t q²`, read straight from
 /// its profiles (the same formulas as the general pieces, [`Piece::Log`]).
 struct LogPieces<'a> {
-    weight: &'a [f64],
-    shift: &'a [f64],
+    weight: Profile<'a>,
+    shift: Profile<'a>,
     extra: &'a [f64],
 }
 
@@ -100,8 +100,8 @@ impl LogPieces<'_> {
     #[inline]
     fn piece(&self, t: usize) -> Piece<'static> {
         Piece::Log {
-            weight: self.weight[t],
-            shift: self.shift[t],
+            weight: self.weight.at(t),
+            shift: self.shift.at(t),
         }
     }
 }
@@ -144,18 +144,20 @@ impl Pieces for CustomerPieces<'_> {
             .response(lambda, self.extra[t])
     }
     #[inline]
-    fn quadratic(&self) -> Option<(&[f64], &[f64], &[f64])> {
-        match self.customers.utility(self.i)? {
-            Utility::Quadratic { theta, kappa } => Some((theta, kappa, self.extra)),
-            _ => None,
+    fn quadratic(&self) -> Option<(Profile<'_>, Profile<'_>, &[f64])> {
+        if self.customers.kind(self.i)? != UtilityKind::Quadratic {
+            return None;
         }
+        let (theta, kappa) = self.customers.profiles(self.i)?;
+        Some((theta, kappa, self.extra))
     }
     #[inline]
-    fn log(&self) -> Option<(&[f64], &[f64], &[f64])> {
-        match self.customers.utility(self.i)? {
-            Utility::Log { weight, shift } => Some((weight, shift, self.extra)),
-            _ => None,
+    fn log(&self) -> Option<(Profile<'_>, Profile<'_>, &[f64])> {
+        if self.customers.kind(self.i)? != UtilityKind::Log {
+            return None;
         }
+        let (weight, shift) = self.customers.profiles(self.i)?;
+        Some((weight, shift, self.extra))
     }
 }
 
@@ -444,8 +446,8 @@ fn quadratic_sum(b: &[f64], k: &[f64], mu: f64) -> (f64, f64) {
 /// step from the left).
 #[allow(clippy::too_many_arguments)]
 fn water_fill_quadratic(
-    theta: &[f64],
-    kappa: &[f64],
+    theta: Profile<'_>,
+    kappa: Profile<'_>,
     extra: &[f64],
     prices: &[f64],
     lo: f64,
@@ -458,8 +460,8 @@ fn water_fill_quadratic(
     // q holds the breakpoints and slope the slopes k_t until the end.
     let (b, k) = (&mut q[..periods], &mut slope[..periods]);
     for t in 0..periods {
-        b[t] = prices[t] - theta[t];
-        k[t] = 1.0 / (kappa[t] + extra[t]);
+        b[t] = prices[t] - theta.at(t);
+        k[t] = 1.0 / (kappa.at(t) + extra[t]);
     }
     let (s0, d0) = quadratic_sum(b, k, 0.0);
     let mut mu = 0.0;

@@ -86,7 +86,7 @@
 //! error are those of the `[[customers]]` entries (not of the expanded population).
 
 use crate::error::ShapingError;
-use crate::model::{Customers, ShapingModel, SupplyCost};
+use crate::model::{Customers, ShapingModel, SupplyCost, UtilityKind, Variant};
 use crate::simulation::SimulationSettings;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -190,7 +190,10 @@ pub(crate) fn try_vec(field: &str, len: usize) -> Result<Vec<f64>, ShapingError>
 }
 
 /// Bytes per load variable `q_i(t)` in [`ShapingScenario::memory_estimate`].
-pub const BYTES_PER_LOAD: u64 = 128;
+pub const BYTES_PER_LOAD: u64 = 112;
+/// Bytes per class and period (its profiles: `2T` values of an identical class's row,
+/// `4T` of a jittered class's shared profile) in [`ShapingScenario::memory_estimate`].
+pub const BYTES_PER_CLASS_PERIOD: u64 = 32;
 /// Bytes per customer in [`ShapingScenario::memory_estimate`].
 pub const BYTES_PER_CUSTOMER: u64 = 512;
 /// Bytes per period (supply cost, prices, totals, their JSON) in
@@ -521,7 +524,9 @@ impl ShapingScenario {
             } else {
                 format!("{prefix}count")
             };
-            customers.try_reserve(spec.rows(), &field)?;
+            // Rows only: a jittered class's customers share its profile
+            // (Customers::push_variant), an identical class is one explicit row.
+            customers.try_reserve_rows(spec.rows(), &field)?;
             spec.push_class(&mut customers, periods, &mut rng)
                 .map_err(|e| {
                     // Errors of `Customers::push_*` name the expanded index: rename it.
@@ -540,14 +545,17 @@ impl ShapingScenario {
     /// An upper bound, in bytes, of the peak memory `dr solve`, `dr simulate` or `dr verify`
     /// need on this scenario, computed from the counts in the file without allocating
     /// (saturating arithmetic). With `N = Σ count`, `T = periods`:
-    /// - `BYTES_PER_LOAD` per load variable `q_i(t)` (`N·T` of them): the utility
-    ///   parameters (16), the loads of both equilibria (16), the responses' and a market
-    ///   clearing's scratch (32), and the VI path's iterates (64: the strategic equilibrium
-    ///   of a non-quadratic supply cost); `--json` is streamed, not built in memory
-    ///   (measured: `dr solve` of 10⁶ customers over `T = 24`, with or without `--json`,
-    ///   peaks at 0.91 GB, about 38 bytes per load variable all included);
-    /// - `BYTES_PER_CUSTOMER` per customer (kind, energy bounds, multipliers, gains,
-    ///   per-customer JSON arrays);
+    /// - `BYTES_PER_LOAD` per load variable `q_i(t)` (`N·T` of them): the loads of both
+    ///   equilibria (16), the responses' and a market clearing's scratch (32), and the VI
+    ///   path's iterates (64: the strategic equilibrium of a non-quadratic supply cost);
+    ///   the utility parameters take none: a jittered class's customers share its profile
+    ///   (`Customers::push_variant`), and `--json` is streamed, not built in memory
+    ///   (measured: `dr solve` of 10⁶ jittered customers over `T = 24` peaks at 0.54 GB
+    ///   with `--json`, 0.36 GB without, which keeps no loads; about 23 and 15 bytes per
+    ///   load variable all included);
+    /// - `BYTES_PER_CLASS_PERIOD` per `[[customers]]` entry and period (its profiles);
+    /// - `BYTES_PER_CUSTOMER` per customer (kind, profile start and factors, energy
+    ///   bounds, multipliers, gains, per-customer JSON arrays);
     /// - `8·T²·(⌈N/4096⌉ + 8)` for the price Newton's `T × T` matrices (one partial Hessian
     ///   per chunk of 4096 customers, the assembled one and faer's factor);
     /// - `BYTES_PER_TRACE_VALUE` per traced value of `dr simulate` (`(2 + record_loads)·T` per
@@ -560,6 +568,9 @@ impl ShapingScenario {
             .iter()
             .fold(0u64, |a, c| a.saturating_add(c.rows() as u64));
         let loads = n.saturating_mul(t);
+        let profiles = (self.customers.len() as u64)
+            .saturating_mul(t)
+            .saturating_mul(BYTES_PER_CLASS_PERIOD);
         let chunks = n.div_ceil(4096).saturating_add(8);
         let sim = self.simulation.clone().unwrap_or_default();
         let recorded = (sim.record_loads as u64).min(n).saturating_add(2);
@@ -572,6 +583,7 @@ impl ShapingScenario {
             .saturating_add(t.saturating_mul(t).saturating_mul(8).saturating_mul(chunks))
             .saturating_add(traced.saturating_mul(BYTES_PER_TRACE_VALUE))
             .saturating_add(t.saturating_mul(BYTES_PER_PERIOD))
+            .saturating_add(profiles)
             .saturating_add(1 << 20)
     }
 
@@ -726,8 +738,14 @@ impl CustomerSpec {
             let row = push(customers, &a, &b, lo, hi)?;
             return customers.set_count(row, self.count);
         }
-        let mut ja = a.clone();
-        let mut jb = b.clone();
+        // The class's profiles are stored once; each customer is a rotation and scaling of
+        // them, `a[(t − shift) mod T] · fa`, computed on access (Customers::push_variant).
+        let kind = match self.utility {
+            UtilitySpec::Quadratic => UtilityKind::Quadratic,
+            UtilitySpec::Log => UtilityKind::Log,
+            UtilitySpec::Power => UtilityKind::Power,
+        };
+        let profile = customers.add_class_profile(kind, &a, &b, alpha)?;
         for _ in 0..self.count {
             let (fa, fb, fe) = if jitter > 0.0 {
                 (
@@ -743,12 +761,12 @@ impl CustomerSpec {
             } else {
                 0
             };
-            for t in 0..periods {
-                let src = (t as i64 - shift).rem_euclid(periods as i64) as usize;
-                ja[t] = a[src] * fa;
-                jb[t] = b[src] * fb;
-            }
-            push(customers, &ja, &jb, lo * fe, hi * fe)?;
+            let variant = Variant {
+                first_factor: fa,
+                second_factor: fb,
+                shift,
+            };
+            customers.push_variant(profile, variant, lo * fe, hi * fe)?;
         }
         Ok(())
     }

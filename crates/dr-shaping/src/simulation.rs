@@ -40,7 +40,7 @@
 
 use crate::equilibrium::{potential_curvature, responses, Behaviour, Loads};
 use crate::error::ShapingError;
-use crate::model::ShapingModel;
+use crate::model::{ShapingModel, UtilityKind};
 use crate::newton::{NewtonRound, PriceNewton, SolverSettings};
 use dr_convex::parallel::CHUNK;
 use dr_convex::{
@@ -227,29 +227,30 @@ pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> 
     let mut worst = 0.0f64;
     let mut kmax = vec![0.0f64; periods];
     for i in 0..n {
-        match customers.utility(i)? {
-            crate::model::Utility::Quadratic { kappa, .. } => {
-                for (m, &k) in kmax.iter_mut().zip(kappa) {
+        let kind = customers.kind(i)?;
+        // None for a custom utility: no closed-form curvature bound.
+        let (a, b) = customers.profiles(i)?;
+        match kind {
+            UtilityKind::Quadratic => {
+                for (m, k) in kmax.iter_mut().zip(b.iter()) {
                     *m = m.max(k);
                 }
             }
-            crate::model::Utility::Log { weight, shift } => {
-                for t in 0..periods {
-                    kmax[t] = kmax[t].max(weight[t] / (shift[t] * shift[t]));
+            UtilityKind::Log => {
+                for (t, m) in kmax.iter_mut().enumerate() {
+                    let (weight, shift) = (a.at(t), b.at(t));
+                    *m = m.max(weight / (shift * shift));
                 }
             }
-            crate::model::Utility::Power {
-                weight,
-                shift,
-                alpha,
-            } => {
+            UtilityKind::Power => {
+                let alpha = customers.alpha(i);
                 // −U'' = α (1 − α) w (s + q)^{α−2} is largest at q = 0.
-                for t in 0..periods {
-                    let k = alpha * (1.0 - alpha) * weight[t] * shift[t].powf(alpha - 2.0);
-                    kmax[t] = kmax[t].max(k);
+                for (t, m) in kmax.iter_mut().enumerate() {
+                    let k = alpha * (1.0 - alpha) * a.at(t) * b.at(t).powf(alpha - 2.0);
+                    *m = m.max(k);
                 }
             }
-            crate::model::Utility::Custom(_) => return None,
+            UtilityKind::Custom => return None,
         }
     }
     // N counts every customer of a grouped row (the coupling is through Q = Σ_i q_i).
