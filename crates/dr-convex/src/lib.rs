@@ -84,6 +84,6 @@ pub use scalar::{
     NashTransform, PlusHalfQuadratic, PlusLinear, QuadraticUtility,
 };
 pub use vi::{
-    solve_vi, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator, MonotoneOperator,
-    ViSettings, ViSolution,
+    solve_vi, unit_of, AffineOperator, BoxSet, BoxSumBlocks, ConvexSet, FnOperator,
+    MonotoneOperator, ViSettings, ViSolution,
 };

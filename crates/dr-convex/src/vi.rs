@@ -359,6 +359,24 @@ fn all_finite(v: &[f64]) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
+/// The unit [`solve_vi`] measures a vector in: `‖v‖_∞` rounded to the nearest power of two
+/// (so scaling by it is exact), 1 for a zero or non-finite norm. Callers that scale a
+/// problem themselves before calling the kernel use the same rule.
+///
+/// ```
+/// assert_eq!(dr_convex::unit_of(&[3.0, -5.0]), 4.0); // log2 5 ≈ 2.32 → 2^2
+/// assert_eq!(dr_convex::unit_of(&[0.0, 0.0]), 1.0);
+/// assert_eq!(dr_convex::unit_of(&[f64::NAN]), 1.0);
+/// ```
+pub fn unit_of(v: &[f64]) -> f64 {
+    let norm = v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+    if norm.is_finite() && norm > 0.0 {
+        2f64.powi(norm.log2().round().clamp(-1000.0, 1000.0) as i32)
+    } else {
+        1.0
+    }
+}
+
 /// Solves `VI(F, K)` from `x0` by Tseng's forward–backward–forward method with
 /// backtracking (see the module docs).
 ///
@@ -393,15 +411,7 @@ pub fn solve_vi<F: MonotoneOperator + ?Sized, K: ConvexSet + ?Sized>(
     set.project(x0, &mut x)?;
     let mut fx = vec![0.0; n];
     operator.apply(&x, &mut fx);
-    let pow2 = |v: f64| -> f64 {
-        if v.is_finite() && v > 0.0 {
-            2f64.powi(v.log2().round().clamp(-1000.0, 1000.0) as i32)
-        } else {
-            1.0
-        }
-    };
-    let norm = |v: &[f64]| v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
-    let (xs, ps) = (pow2(norm(&x)), pow2(norm(&fx)));
+    let (xs, ps) = (unit_of(&x), unit_of(&fx));
     if xs == 1.0 && ps == 1.0 {
         return solve_vi_in_units(operator, set, x0, settings);
     }

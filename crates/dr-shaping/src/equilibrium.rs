@@ -48,7 +48,7 @@
 //!   `Q_{−i} = Q − q_i` and have the same gain.
 
 use crate::error::ShapingError;
-use crate::model::ShapingModel;
+use crate::model::{Customers, ShapingModel};
 use crate::newton::{evaluate, PriceNewton, SolverSettings};
 use crate::response::{water_fill, CustomerPieces};
 use dr_convex::parallel::{chunked_reduce, CHUNK};
@@ -129,6 +129,11 @@ impl Loads {
             data: Vec::new(),
             counts: None,
         }
+    }
+    /// What a report read back without a `loads` key holds: no rows (over one period; the
+    /// equilibrium's own `periods` is the number of periods).
+    pub fn not_kept() -> Self {
+        Self::empty(1)
     }
     /// Loads whose row `k` stands for `counts[k] ≥ 1` identical customers. Errors name
     /// `customers_per_row` (length, or a 0).
@@ -476,6 +481,27 @@ pub(crate) fn max_of(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// Total utility `Σ_i Σ_t U_i(q_i(t), t)` of `loads` (each row counted for its customers),
+/// a deterministic chunked sum (chen-li-low-doyle-2010 eq. 38's first term).
+pub(crate) fn total_utility(customers: &Customers, loads: &Loads) -> f64 {
+    chunked_reduce(
+        loads.len(),
+        1 << 13,
+        0.0,
+        |r| {
+            let mut s = 0.0;
+            for i in r {
+                let m = customers.count(i) as f64;
+                for (t, &q) in loads.customer(i).iter().enumerate() {
+                    s -= m * customers.piece(i, t).value(q, 0.0);
+                }
+            }
+            s
+        },
+        |a, b| a + b,
+    )
+}
+
 /// Per-row daily energies and bills `(Σ_t q_i(t), Σ_t p(t) q_i(t))` (parallel over fixed
 /// chunks; each entry is computed by one row's own loop, so thread-independent).
 fn energies_and_bills(loads: &Loads, prices: &[f64]) -> (Vec<f64>, Vec<f64>) {
@@ -592,7 +618,11 @@ pub struct Equilibrium {
     pub prices: Vec<f64>,
     /// Loads `q_i(t)`, one row per customer, or one row per class of identical customers
     /// with the customers each row stands for ([`Loads`]: `customers_per_row`). The other
-    /// per-customer arrays below have one entry per row.
+    /// per-customer arrays below have one entry per row. A report solved without keeping
+    /// its loads ([`crate::SolveOptions::keep_loads`] `false`) has no rows here, and its
+    /// JSON has no `loads` key (read back: 0 rows, [`Loads::not_kept`]); every other field
+    /// is the same as with the loads kept.
+    #[serde(default = "Loads::not_kept", skip_serializing_if = "Loads::is_empty")]
     pub loads: Loads,
     /// Total load `Q(t) = Σ_i q_i(t)` (eq. 31).
     pub total_load: Vec<f64>,
@@ -705,24 +735,7 @@ fn assemble_certified(
     let total_load = loads.total();
     let customers = model.customers();
     let periods = model.periods();
-    let utility = utility.unwrap_or_else(|| {
-        chunked_reduce(
-            loads.len(),
-            1 << 13,
-            0.0,
-            |r| {
-                let mut s = 0.0;
-                for i in r {
-                    let m = customers.count(i) as f64;
-                    for (t, &q) in loads.customer(i).iter().enumerate() {
-                        s -= m * customers.piece(i, t).value(q, 0.0);
-                    }
-                }
-                s
-            },
-            |a, b| a + b,
-        )
-    });
+    let utility = utility.unwrap_or_else(|| total_utility(customers, &loads));
     let supply = model.supply();
     let supply_cost: f64 = (0..periods).map(|t| supply.value(t, total_load[t])).sum();
     let payments: f64 = prices.iter().zip(&total_load).map(|(p, q)| p * q).sum();

@@ -389,14 +389,7 @@ impl<'a> PriceNewton<'a> {
         let periods = model.periods();
         let supply = model.supply();
         let mut prices = start.unwrap_or_else(|| {
-            let customers = model.customers();
-            let energy: f64 = customers
-                .min_energy()
-                .iter()
-                .zip(customers.counts())
-                .map(|(&l, &m)| m as f64 * l)
-                .sum();
-            let base = (energy / periods as f64).max(1e-9);
+            let base = mean_minimum_load(model);
             (0..periods).map(|t| supply.marginal(t, base)).collect()
         });
         let guess = guess.filter(|g| g.len() == model.len());
@@ -597,4 +590,18 @@ impl Stepper for PriceNewton<'_> {
             (None, t) => Step::Halt(t.unwrap_or(Termination::MaxRounds)),
         }
     }
+}
+
+/// The starting aggregate load of the price Newton when no prices are given: the customers'
+/// total minimum daily energy `Σ_i Q_i` (eq. 27) spread evenly over the `T` periods (at
+/// least 1e-9, so that a supply curve's slope there is defined).
+pub(crate) fn mean_minimum_load(model: &ShapingModel) -> f64 {
+    let customers = model.customers();
+    let energy: f64 = customers
+        .min_energy()
+        .iter()
+        .zip(customers.counts())
+        .map(|(&l, &m)| m as f64 * l)
+        .sum();
+    (energy / model.periods() as f64).max(1e-9)
 }

@@ -63,14 +63,7 @@ pub(crate) fn strategic_equilibrium_own_impact(
             .map(|t| supply.curvature(t, supply.supply(t, p[t]).0))
             .collect(),
         None => {
-            let customers = model.customers();
-            let energy: f64 = customers
-                .min_energy()
-                .iter()
-                .zip(customers.counts())
-                .map(|(&l, &m)| m as f64 * l)
-                .sum();
-            let base = (energy / periods as f64).max(1e-9);
+            let base = crate::newton::mean_minimum_load(model);
             (0..periods).map(|t| supply.curvature(t, base)).collect()
         }
     };

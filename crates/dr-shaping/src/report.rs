@@ -28,7 +28,6 @@ use crate::ipm_path::{competitive_equilibrium_ipm, strategic_equilibrium_ipm};
 use crate::model::ShapingModel;
 use crate::newton::SolverSettings;
 use crate::simulation::{Round, Scheme, SimulationRun, SimulationSettings};
-use dr_convex::parallel::chunked_reduce;
 use dr_convex::{Certificate, Claim, IpmSettings, Status, Termination};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -421,23 +420,7 @@ fn not_performed(variables: usize, reason: String) -> CrossCheckReport {
 /// Welfare `Σ_i Σ_t U_i(q_i(t), t) − Σ_t C(Q(t), t)` of any loads (eq. 38), with a
 /// deterministic chunked sum.
 pub fn welfare_of(model: &ShapingModel, loads: &Loads, total: &[f64]) -> f64 {
-    let customers = model.customers();
-    let utility = chunked_reduce(
-        loads.len(),
-        1 << 13,
-        0.0,
-        |r| {
-            let mut s = 0.0;
-            for i in r {
-                let m = customers.count(i) as f64;
-                for (t, &q) in loads.customer(i).iter().enumerate() {
-                    s += m * customers.utility_value(i, t, q);
-                }
-            }
-            s
-        },
-        |a, b| a + b,
-    );
+    let utility = crate::equilibrium::total_utility(model.customers(), loads);
     let cost: f64 = total
         .iter()
         .enumerate()

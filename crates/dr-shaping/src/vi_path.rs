@@ -158,20 +158,12 @@ pub fn strategic_equilibrium_vi(
     }
     // The kernel's units (its "Units" docs): X = ‖P_K(y0)‖_∞ and P = ‖F(P_K(y0))‖_∞, each
     // rounded to a power of two (a zero or non-finite scale is 1), applied here.
-    let pow2 = |v: f64| -> f64 {
-        if v.is_finite() && v > 0.0 {
-            2f64.powi(v.log2().round().clamp(-1000.0, 1000.0) as i32)
-        } else {
-            1.0
-        }
-    };
-    let norm = |v: &[f64]| v.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
     let (xs, ps) = {
         let mut x = vec![0.0; n * periods];
         dr_convex::ConvexSet::project(&set, &y0, &mut x)?;
         let mut fx = vec![0.0; n * periods];
         operator(model, &roots, (1.0, 1.0), &x, &mut fx);
-        (pow2(norm(&x)), pow2(norm(&fx)))
+        (dr_convex::unit_of(&x), dr_convex::unit_of(&fx))
     };
     drop(set);
     let set = BoxSumBlocks::new(

@@ -294,3 +294,38 @@ fn an_equilibrium_loads_back_from_its_report_json() {
         assert!((e - back.energy[i]).abs() <= 1e-12 * e.abs());
     }
 }
+
+#[test]
+fn a_report_without_its_loads_has_every_other_field_and_reads_back() {
+    let file = population(600, 3);
+    let model = file.to_model().unwrap();
+    let kept = solve_report(&model, &file.classes(), "pop", &SolveOptions::default()).unwrap();
+    let options = SolveOptions {
+        keep_loads: false,
+        ..SolveOptions::default()
+    };
+    let dropped = solve_report(&model, &file.classes(), "pop", &options).unwrap();
+    assert_eq!(kept.competitive.loads.len(), 600);
+    assert!(dropped.competitive.loads.is_empty());
+    assert!(dropped.strategic.equilibrium.loads.is_empty());
+    // Every other field, bit for bit: the kept report's JSON with its loads taken out.
+    // (The competitive equilibrium is flattened into the top level.)
+    // Both sides go through the same text and parser.
+    let mut expected: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&kept).unwrap()).unwrap();
+    expected.as_object_mut().unwrap().remove("loads").unwrap();
+    expected["strategic"]
+        .as_object_mut()
+        .unwrap()
+        .remove("loads")
+        .unwrap();
+    let json = serde_json::to_string(&dropped).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+        expected
+    );
+    // It reads back, with no loads.
+    let back: SolveReport = serde_json::from_str(&json).unwrap();
+    assert!(back.competitive.loads.is_empty());
+    assert_eq!(back.competitive.energy, dropped.competitive.energy);
+}
