@@ -381,6 +381,20 @@ fn check_values(
     Ok(())
 }
 
+/// Validates a power utility's exponent `0 < α < 1` (chen-li-low-doyle-2010 §IV-A: `U`
+/// strictly concave and increasing).
+fn check_alpha(alpha: f64) -> Result<(), ShapingError> {
+    dr_convex::check_positive(|| "alpha".into(), alpha)?;
+    if alpha >= 1.0 {
+        return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
+            field: "alpha".into(),
+            value: alpha,
+            requirement: "must be < 1 (a strictly concave power utility)".into(),
+        }));
+    }
+    Ok(())
+}
+
 /// Validates daily energy bounds `0 ≤ Q ≤ Q̄ ≤ ∞` (eqs. 27–28).
 fn check_energy(min_energy: f64, max_energy: f64) -> Result<(), ShapingError> {
     dr_convex::check_nonnegative(|| "min_energy".into(), min_energy)?;
@@ -547,14 +561,7 @@ impl Customers {
         let check = || -> Result<(), ShapingError> {
             check_profile("weight", weight, self.periods, true)?;
             check_profile("shift", shift, self.periods, true)?;
-            dr_convex::check_positive(|| "alpha".into(), alpha)?;
-            if alpha >= 1.0 {
-                return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
-                    field: "alpha".into(),
-                    value: alpha,
-                    requirement: "must be < 1 (a strictly concave power utility)".into(),
-                }));
-            }
+            check_alpha(alpha)?;
             check_energy(min_energy, max_energy)
         };
         check().map_err(|e| e.prefixed(&prefix))?;
@@ -631,14 +638,7 @@ impl Customers {
         check_profile(names.0, first, self.periods, false)?;
         check_profile(names.1, second, self.periods, false)?;
         let alpha = if kind == UtilityKind::Power {
-            dr_convex::check_positive(|| "alpha".into(), alpha)?;
-            if alpha >= 1.0 {
-                return Err(ShapingError::Input(dr_convex::InputError::OutOfRange {
-                    field: "alpha".into(),
-                    value: alpha,
-                    requirement: "must be < 1 (a strictly concave power utility)".into(),
-                }));
-            }
+            check_alpha(alpha)?;
             alpha
         } else {
             0.0
