@@ -690,7 +690,6 @@ impl Customers {
         let s = variant.shift.rem_euclid(periods as i64) as usize;
         let start = profile.start + periods - s;
         let (fa, fb) = (variant.first_factor, variant.second_factor);
-        let prefix = format!("customers[{}].", self.kind.len());
         let (a, b) = (
             &self.a[start..start + periods],
             &self.b[start..start + periods],
@@ -704,7 +703,8 @@ impl Customers {
             check_values(names.1, b.iter().map(|&x| x * fb), true)?;
             check_energy(min_energy, max_energy)
         };
-        check().map_err(|e| e.prefixed(&prefix))?;
+        // The field prefix is formatted only for an error (no allocation per customer).
+        check().map_err(|e| e.prefixed(&format!("customers[{}].", self.kind.len())))?;
         let i = self.kind.len();
         self.kind.push(profile.kind);
         self.rows.push(Row { start, fa, fb });
