@@ -823,6 +823,17 @@ impl Customers {
     pub fn population(&self) -> usize {
         self.count.iter().fold(0usize, |a, &c| a.saturating_add(c))
     }
+    /// `Σ_rows count · per_row[row]`: a per-row quantity summed over the customers (each
+    /// row counted for the identical customers it stands for), in row order; e.g. the
+    /// population's total minimum daily energy `Σ_i Q_i` (eq. 27) from
+    /// [`Customers::min_energy`].
+    pub(crate) fn population_total(&self, per_row: &[f64]) -> f64 {
+        per_row
+            .iter()
+            .zip(&self.count)
+            .map(|(&x, &m)| m as f64 * x)
+            .sum()
+    }
     /// Number of periods `T`.
     pub fn periods(&self) -> usize {
         self.periods

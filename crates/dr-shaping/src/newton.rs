@@ -597,11 +597,6 @@ impl Stepper for PriceNewton<'_> {
 /// least 1e-9, so that a supply curve's slope there is defined).
 pub(crate) fn mean_minimum_load(model: &ShapingModel) -> f64 {
     let customers = model.customers();
-    let energy: f64 = customers
-        .min_energy()
-        .iter()
-        .zip(customers.counts())
-        .map(|(&l, &m)| m as f64 * l)
-        .sum();
+    let energy = customers.population_total(customers.min_energy());
     (energy / model.periods() as f64).max(1e-9)
 }

@@ -206,12 +206,7 @@ pub fn critical_step(model: &ShapingModel, behaviour: Behaviour) -> Option<f64> 
             Behaviour::Competitive,
         ) => {
             let customers = model.customers();
-            let reach: f64 = customers
-                .max_energy()
-                .iter()
-                .zip(customers.counts())
-                .map(|(&h, &m)| m as f64 * h)
-                .sum();
+            let reach = customers.population_total(customers.max_energy());
             if !reach.is_finite() {
                 return None;
             }
