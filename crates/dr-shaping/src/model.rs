@@ -121,8 +121,9 @@ impl fmt::Debug for Profile<'_> {
     }
 }
 
-/// A class's base profiles stored once in a [`Customers`] ([`Customers::add_class_profile`]),
-/// from which [`Customers::push_variant`] derives rotated and scaled customers.
+/// A class's base profiles (`θ⁰_t`, `κ⁰_t` or `w⁰_t`, `s⁰_t` of chen-li-low-doyle-2010 §IV-A's
+/// utilities) stored once in a [`Customers`] ([`Customers::add_class_profile`]), from which
+/// [`Customers::push_variant`] derives rotated and scaled customers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClassProfile {
     /// Start of the doubled profile (`2T` values: `a[k mod T]`) in the profile table.
@@ -866,8 +867,8 @@ impl Customers {
         })
     }
     /// Views of customer `i`'s two per-period parameters (`θ`, `κ` for a quadratic utility;
-    /// `w`, `s` for log and power utilities), without allocation; `None` for a custom utility
-    /// or an index out of range.
+    /// `w`, `s` for log and power utilities; chen-li-low-doyle-2010 §IV-A), without
+    /// allocation; `None` for a custom utility or an index out of range.
     #[inline]
     pub fn profiles(&self, i: usize) -> Option<(Profile<'_>, Profile<'_>)> {
         if *self.kind.get(i)? == UtilityKind::Custom {
@@ -886,7 +887,8 @@ impl Customers {
             },
         ))
     }
-    /// The exponent `α` of customer `i`'s power utility (0 for other kinds and out of range).
+    /// The exponent `α` of customer `i`'s power utility `w (s + q)^α` (chen-li-low-doyle-2010
+    /// §IV-A; 0 for other kinds and out of range).
     pub fn alpha(&self, i: usize) -> f64 {
         self.alpha.get(i).copied().unwrap_or(0.0)
     }
